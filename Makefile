@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - create .venv, install, run the main demo comparison, print where results are
+#   make test  - install test needs (incl. Debian's chromium for browser tests) and run the suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= results/demo
+REPLICATES ?= 20
+
+.PHONY: run test install install-test chromium clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test chromium
+
+# Debian's chromium drives the browser tests (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: $(VENV)/.installed
+	$(VENV)/bin/pfpp compare siloed_baseline pfpp_joined_up --replicates $(REPLICATES) --seed 1 --out $(OUT)
+
+test: install-test
+	$(PY) -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,181 @@
+"""Councils: find teams, bid, pool, mobilise, target and deliver, return underspend."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from pfpp_sim.funding import Award, Round, to_pence
+from pfpp_sim.interventions import Targeting, select_recipients
+from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS
+
+__all__ = ["Council", "POOLED_BIT"]
+
+POOLED_BIT = 1 << 15
+RUSH_MONTHS = 3
+
+
+class Council(mesa.Agent):
+    """The council of one place.
+
+    Parameters
+    ----------
+    model : PfppModel
+    place : int
+        Index of the place in the run.
+    """
+
+    def __init__(self, model, place: int) -> None:
+        super().__init__(model)
+        self.place = place
+        self.code = model.population.places.codes[place]
+        self.label = model.population.places.names[place]
+        mech = model.mech
+        self.trust = {d: mech["initial_trust"] for d in DEPARTMENTS}
+        self.contact_from = {d: self.months_to_find_team() for d in DEPARTMENTS}
+        self.team_until = {k: -(10**6) for k in INTERVENTION_KEYS}
+        self.bids = 0
+        self.bids_won = 0
+
+    def months_to_find_team(self) -> int:
+        """Months to find the right team in a department (M1), given the contact levers."""
+        levers, mech = self.model.scenario.levers, self.model.mech
+        months = mech["months_to_find_team"]
+        if levers.single_point_of_contact:
+            months = min(months, mech["months_to_find_team_spoc"])
+        if levers.policy_campus:
+            months = min(months, mech["months_to_find_team_campus"])
+        return int(round(months))
+
+    def lose_contact(self, department: str, month: int) -> None:
+        """A stream was replaced: the council must find the new team (M1)."""
+        self.contact_from[department] = month + self.months_to_find_team()
+
+    def has_contact(self, department: str, month: int) -> bool:
+        return month >= self.contact_from[department]
+
+    def decides_to_bid(self, department: str, expected_p: int, stream_key: str) -> bool:
+        """Bid when the team is known and the expected grant exceeds the bid cost (M3).
+
+        The bid cost is paid whatever the outcome.
+        """
+        model = self.model
+        if not self.has_contact(department, model.month):
+            model.log_event(model.month, f"{self.label} missed the {department} {stream_key} window: no contact yet")
+            return False
+        bid_cost_p = to_pence(model.params["bid_cost"])
+        if expected_p <= bid_cost_p:
+            return False
+        self.bids += 1
+        model.add_flow("bid_cost_gbp", self.place, bid_cost_p / 100)
+        model.add_flow("bids", self.place, 1)
+        return True
+
+    def can_pool(self, department: str, month: int) -> bool:
+        """Pooling needs the lever, finished negotiation, contact and enough trust (M5)."""
+        model = self.model
+        return (
+            model.scenario.levers.pooling > 0
+            and month >= model.mech["pooling_negotiation_months"]
+            and self.has_contact(department, month)
+            and self.trust[department] >= model.mech["trust_threshold"]
+        )
+
+    def receive_pooled(self, amount_p: int, shares: dict[str, float], rnd: Round) -> None:
+        """Add a department's contribution to this place's pooled budget for the round (M2)."""
+        model = self.model
+        weight = model.scenario.levers.local_priority_weight
+        need = model.need_shares(self.place)
+        blended = {k: (1 - weight) * shares.get(k, 0.0) + weight * need[k] for k in INTERVENTION_KEYS}
+        blended = {k: v for k, v in blended.items() if v > 0}
+        award = model.pooled_award(self, rnd)
+        years = max(award.deadline - award.period_start, 1) / 12.0
+        fresh = award.allocated_p == 0
+        overhead = (model.params["reporting_cost"] + model.params["pooled_governance_cost"]) * years if fresh else 0.0
+        award.add_funds(amount_p, blended, to_pence(overhead), model.month)
+        self.mobilise(award)
+
+    def mobilise(self, award: Award) -> None:
+        """Set when each intervention's team is ready (M6): a kept team is ready at once."""
+        model = self.model
+        start = max(model.month, award.period_start)
+        retention = model.mech["staff_retention_months"]
+        for key in award.held_p:
+            if key in award.ready:
+                continue
+            if self.team_until[key] + retention >= start:
+                award.ready[key] = start
+            else:
+                award.ready[key] = start + model.mobilisation[key]
+                model.add_flow("recruitment_cost_gbp", self.place, model.params["recruitment_cost"])
+            self.team_until[key] = max(self.team_until[key], award.deadline - 1)
+
+    def step(self) -> None:
+        """Build trust through joint work, then deliver every award that is ready."""
+        model = self.model
+        t = model.month
+        awards = model.open_awards(place=self.place)
+        self._build_trust({a.department for a in awards} | ({d for d in DEPARTMENTS} if any(a.pooled for a in awards) else set()))
+        for award in awards:
+            if award.pooled and t >= award.deadline:
+                model.close_award(award)
+                continue
+            for key in list(award.held_p):
+                self._deliver(award, key, t)
+
+    def _build_trust(self, partners: set[str]) -> None:
+        model = self.model
+        levers, mech = model.scenario.levers, model.mech
+        gain = mech["trust_gain"]
+        if levers.secondments:
+            gain *= mech["secondment_trust_multiplier"]
+        if levers.policy_campus:
+            gain *= mech["campus_trust_multiplier"]
+        for department in partners:
+            self.trust[department] += min(gain, 1.0) * (1.0 - self.trust[department])
+
+    def _deliver(self, award: Award, key: str, t: int) -> None:
+        model = self.model
+        held = award.held_p.get(key, 0)
+        if held <= 0 or t >= award.deadline:
+            return
+        start = max(award.award_month, award.period_start)
+        if t < award.ready[key]:
+            if t >= start:
+                model.add_flow("mobilisation_months_lost", self.place, 1)
+            return
+        rush = model.mech["rush_multiplier"] if award.deadline - t <= RUSH_MONTHS else 1.0
+        budget_p = min(held, int(award.plan_p[key] * rush))
+        intervention = model.scenario.interventions.get(key)
+        target = "households" if intervention.target == "households" else "young_people"
+        weight = model.population.places.household_weight if target == "households" else model.population.places.youth_weight
+        cost_p = model.unit_cost[key] * 100.0 * weight[self.place]
+        wanted = budget_p / cost_p
+        n = int(np.floor(wanted)) + int(model.rng_councils.random() < wanted - np.floor(wanted))
+        if n <= 0:
+            return
+        levers, mech = model.scenario.levers, model.mech
+        precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
+        if award.pooled:
+            precision *= mech["pooled_targeting_penalty"]
+        targeting = Targeting(
+            precision=precision,
+            sees_others=levers.data_sharing,
+            bundle_first=award.pooled,
+            stream_bit=POOLED_BIT if award.pooled else model.stream_bits[award.programme],
+        )
+        delivery = select_recipients(key, n, model.population, self.place, model.received, model.served_by, targeting, model.rng_councils)
+        served = delivery.recipients.size + delivery.duplicated
+        if served == 0:
+            return
+        spend_p = min(held, int(round(served * cost_p)))
+        duplicated_p = min(spend_p, int(round(delivery.duplicated * cost_p)))
+        award.spend(key, spend_p, duplicated_p, t)
+        model.pending.add(t + model.months_to_effect[key], key, delivery.recipients)
+        real = served * weight[self.place]
+        model.add_flow("deliveries", self.place, real)
+        model.add_flow("delivered_gbp", self.place, spend_p / 100)
+        model.add_flow("duplicated_gbp", self.place, duplicated_p / 100)
+        if key == "retrofit":
+            model.add_flow("retrofits", self.place, real)
+            model.add_flow("retrofits_to_fuel_poor", self.place, delivery.intended * weight[self.place])

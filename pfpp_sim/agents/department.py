@@ -1,0 +1,129 @@
+"""Government departments: own streams, run rounds, allocate, claw back, discontinue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+
+from pfpp_sim.funding import Round, round_timing, to_pence
+from pfpp_sim.scenario import Programme
+
+__all__ = ["Department", "Stream"]
+
+
+@dataclass
+class Stream:
+    """A programme as a department runs it: its next round and whether it continues."""
+
+    key: str
+    programme: Programme
+    bit: int
+    period_months: int
+    competitive_share: float
+    award_lag: int
+    next_round: Round | None
+    round_no: int = 0
+    discontinued: bool = False
+
+
+class Department(mesa.Agent):
+    """A department that owns funding streams (DESNZ, DWP, DfE, DHSC, Home Office, MHCLG).
+
+    Parameters
+    ----------
+    model : PfppModel
+    name : str
+        Department name.
+    programmes : dict of str to Programme
+        The streams this department owns, by key.
+    bits : dict of str to int
+        Stream bit of each programme (used by targeting to know a stream's recipients).
+    """
+
+    def __init__(self, model, name: str, programmes: dict[str, Programme], bits: dict[str, int]) -> None:
+        super().__init__(model)
+        self.name = name
+        levers = model.scenario.levers
+        self.streams = []
+        for key, programme in programmes.items():
+            period = levers.funding_period_months or programme.funding_period_months
+            lag = int(round(programme.award_lag.value))
+            self.streams.append(
+                Stream(
+                    key=key,
+                    programme=programme,
+                    bit=bits[key],
+                    period_months=period,
+                    competitive_share=programme.competitive_share if levers.competitive_share is None else levers.competitive_share,
+                    award_lag=lag,
+                    next_round=self._timing(model.first_fy_start, period, programme.window_months, lag),
+                )
+            )
+        self.discontinued_streams = 0
+
+    def _timing(self, period_start: int, period: int, window: int, lag: int) -> Round | None:
+        if period_start >= self.model.horizon:
+            return None
+        aligned = self.model.scenario.levers.timeline_alignment
+        return round_timing(period_start, period_months=period, window_months=window, award_lag=lag, aligned=aligned)
+
+    def step(self) -> None:
+        """Churn streams at the financial year start, award due rounds, claw back at deadlines."""
+        model = self.model
+        t = model.month
+        if t > 0 and model.is_fy_start(t):
+            self._churn(t)
+        for stream in self.streams:
+            rnd = stream.next_round
+            if rnd is not None and t == rnd.award_month:
+                self._allocate(stream, rnd)
+                stream.round_no += 1
+                stream.next_round = self._timing(
+                    rnd.period_start + stream.period_months, stream.period_months, stream.programme.window_months, stream.award_lag
+                )
+        for award in model.open_awards(department=self.name):
+            if t >= award.deadline:
+                model.close_award(award)
+
+    def _churn(self, t: int) -> None:
+        model = self.model
+        churn = model.scenario.levers.stream_churn
+        churn = model.mech["stream_churn"] if churn is None else churn
+        gap = int(round(model.mech["stream_gap_months"]))
+        for stream in self.streams:
+            if stream.next_round is None or model.rng_departments.random() >= churn:
+                continue
+            self.discontinued_streams += 1
+            model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
+            restart = model.next_fy_start(t + gap)
+            stream.next_round = self._timing(restart, stream.period_months, stream.programme.window_months, stream.award_lag)
+            for council in model.councils:
+                council.lose_contact(self.name, t)
+
+    def _allocate(self, stream: Stream, rnd: Round) -> None:
+        """Allocate one round to every council: pooled, formula and competitive parts (M2, M3)."""
+        model = self.model
+        programme = stream.programme
+        years = stream.period_months / 12.0
+        p_success = model.mech["bid_success_probability"]
+        for council in model.councils:
+            basis = model.population.places.real_households if programme.budget_basis == "households" else model.population.places.real_young_people
+            amount_p = to_pence(programme.budget.value * basis[council.place] * years)
+            pooled = 0.0
+            if not programme.ring_fenced and council.can_pool(self.name, model.month):
+                pooled = model.scenario.levers.pooling
+            pooled_p = int(round(amount_p * pooled))
+            rest_p = amount_p - pooled_p
+            competitive_p = int(round(rest_p * stream.competitive_share))
+            formula_p = rest_p - competitive_p
+            if formula_p > 0:
+                model.open_award(stream, rnd, council, formula_p, competitive=False)
+            if competitive_p > 0 and council.decides_to_bid(self.name, competitive_p, stream.key):
+                if model.rng_departments.random() < p_success:
+                    model.open_award(stream, rnd, council, int(round(competitive_p / p_success)), competitive=True)
+                    council.bids_won += 1
+                else:
+                    model.log_event(model.month, f"{self.name} {stream.key}: {council.label} bid failed")
+            if pooled_p > 0:
+                council.receive_pooled(pooled_p, programme.interventions, rnd)

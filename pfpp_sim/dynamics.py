@@ -1,0 +1,209 @@
+"""Monthly resident rules: pure, vectorised functions over population columns.
+
+Each rule takes columns (shape ``(n,)``), parameters and, if stochastic, a
+``Generator``, and returns new arrays. Only :mod:`pfpp_sim.model` writes them back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pfpp_sim.population import AGE_16, AGE_18, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+
+__all__ = [
+    "age_and_replace",
+    "fuel_cost",
+    "fuel_poor",
+    "household_income",
+    "income_shock",
+    "mental_health_transition",
+    "neet_entry_hazard",
+    "neet_exit_hazard",
+    "youth_transition",
+]
+
+
+def income_shock(dev: np.ndarray, persistence: float, shock_sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Advance log-income deviations one month: AR(1) around zero.
+
+    Parameters
+    ----------
+    dev : ndarray of float64, shape (n_households,)
+    persistence : float
+        AR(1) coefficient per month.
+    shock_sd : float
+        Standard deviation of the monthly shock (log points).
+    rng : numpy.random.Generator
+        The ``households`` stream.
+    """
+    return persistence * dev + shock_sd * rng.standard_normal(dev.size)
+
+
+def household_income(
+    base_income: np.ndarray,
+    income_dev: np.ndarray,
+    income_gain: np.ndarray,
+    employed_youth: np.ndarray,
+    youth_earnings_gbp: float,
+    support_gbp: np.ndarray,
+) -> np.ndarray:
+    """Equivalised household income after housing costs, GBP/year.
+
+    Parameters
+    ----------
+    base_income, income_dev, income_gain : ndarray of float64, shape (n_households,)
+    employed_youth : ndarray of int, shape (n_households,)
+        Number of employed young people in each household.
+    youth_earnings_gbp : float
+        Equivalised addition per employed young person, GBP/year.
+    support_gbp : ndarray of float64, shape (n_households,)
+        Cost-of-living payments received in the last 12 months, GBP.
+    """
+    return base_income * np.exp(income_dev) + income_gain + youth_earnings_gbp * employed_youth + support_gbp
+
+
+def fuel_cost(band: np.ndarray, price_gbp: float, band_cost: np.ndarray, discount_gbp: np.ndarray) -> np.ndarray:
+    """Required fuel cost, GBP/year: typical (band D) price times the band's ratio, less support.
+
+    Parameters
+    ----------
+    band : ndarray of uint8, shape (n_households,)
+        FPEER band, 0 = A ... 6 = G.
+    price_gbp : float
+        Price paid by a typical household this month, GBP/year.
+    band_cost : ndarray of float64, shape (7,)
+        Cost of each band relative to band D.
+    discount_gbp : ndarray of float64, shape (n_households,)
+        Bill support received, GBP/year.
+    """
+    return np.maximum(price_gbp * band_cost[band] - discount_gbp, 0.0)
+
+
+def fuel_poor(band: np.ndarray, income_gbp: np.ndarray, fuel_cost_gbp: np.ndarray, poverty_line_gbp: float) -> np.ndarray:
+    """Flag households that are fuel poor under LILEE (EVIDENCE E20).
+
+    Band D-G and income after housing and required fuel costs below the poverty line.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_households,)
+    """
+    return (band >= BAND_D) & (income_gbp - fuel_cost_gbp < poverty_line_gbp)
+
+
+def neet_exit_hazard(
+    months_neet: np.ndarray,
+    mh_disorder: np.ndarray,
+    ips_active: np.ndarray,
+    *,
+    base: float,
+    scarring: float,
+    mh_multiplier: float,
+    ips_risk_ratio: float,
+) -> np.ndarray:
+    """Monthly probability that a NEET young person moves into education or work.
+
+    Duration dependence: the hazard falls by ``scarring`` per year already NEET.
+    A probable mental disorder multiplies it by ``mh_multiplier``; active employment
+    support by ``ips_risk_ratio`` (EVIDENCE E41).
+    """
+    hazard = base * (1.0 - scarring) ** (np.minimum(months_neet, 48) / 12.0)
+    hazard = hazard * np.where(mh_disorder, mh_multiplier, 1.0) * np.where(ips_active, ips_risk_ratio, 1.0)
+    return np.clip(hazard, 0.0, 1.0)
+
+
+def neet_entry_hazard(
+    base_by_person: np.ndarray,
+    careers_active: np.ndarray,
+    asb_active: np.ndarray,
+    *,
+    careers_effect: float,
+    asb_effect: float,
+) -> np.ndarray:
+    """Monthly probability that a young person in education or work becomes NEET."""
+    return base_by_person * np.where(careers_active, 1.0 - careers_effect, 1.0) * np.where(asb_active, 1.0 - asb_effect, 1.0)
+
+
+def youth_transition(
+    status: np.ndarray,
+    months_neet: np.ndarray,
+    age_months: np.ndarray,
+    exit_hazard: np.ndarray,
+    entry_hazard: np.ndarray,
+    employed_share: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move young people between education, employment and NEET for one month.
+
+    Returns
+    -------
+    status : ndarray of uint8
+    months_neet : ndarray of int16
+    """
+    draw = rng.random(status.size)
+    work_draw = rng.random(status.size)
+    is_neet = status == NEET
+    leaves = is_neet & (draw < exit_hazard)
+    enters = ~is_neet & (draw < entry_hazard)
+    new_status = status.copy()
+    to_work = leaves & (age_months >= AGE_18) & (work_draw < employed_share)
+    new_status[leaves] = EDUCATION
+    new_status[to_work] = EMPLOYED
+    new_status[enters] = NEET
+    months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
+    return new_status, months
+
+
+def mental_health_transition(
+    mh_disorder: np.ndarray,
+    cold_home: np.ndarray,
+    onset_hazard: np.ndarray,
+    recovery_hazard: float,
+    cold_home_odds_ratio: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Onset and recovery of probable mental disorder for one month.
+
+    A cold (fuel-poor) home multiplies the odds of onset by ``cold_home_odds_ratio``
+    (EVIDENCE E50).
+
+    Parameters
+    ----------
+    onset_hazard : ndarray of float64, shape (n_young,)
+        Baseline monthly onset probability for each person (from their place).
+    """
+    odds = onset_hazard / (1.0 - onset_hazard)
+    odds = odds * np.where(cold_home, cold_home_odds_ratio, 1.0)
+    onset = odds / (1.0 + odds)
+    draw = rng.random(mh_disorder.size)
+    return np.where(mh_disorder, draw >= recovery_hazard, draw < onset)
+
+
+def age_and_replace(
+    age_months: np.ndarray,
+    status: np.ndarray,
+    months_neet: np.ndarray,
+    neet_rate_at_16: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Age everyone a month; those turning 25 are replaced by a new 16-year-old.
+
+    The replacement keeps the place and household link, so residents are conserved.
+
+    Parameters
+    ----------
+    neet_rate_at_16 : ndarray of float64, shape (n_young,)
+        Chance that the newcomer starts NEET (their place's 16-17 rate).
+
+    Returns
+    -------
+    age_months, status, months_neet, replaced : ndarrays
+        ``replaced`` is a bool mask of the newcomers.
+    """
+    age = age_months + 1
+    replaced = age >= AGE_25
+    draw = rng.random(age.size)
+    age = np.where(replaced, AGE_16, age).astype(np.int16)
+    new_status = np.where(replaced, np.where(draw < neet_rate_at_16, NEET, EDUCATION), status).astype(np.uint8)
+    months = np.where(replaced, 0, months_neet).astype(np.int16)
+    return age, new_status, months, replaced

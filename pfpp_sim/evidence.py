@@ -1,0 +1,138 @@
+"""Sourced quantities and the assumptions registry.
+
+Every default that stands for a real-world quantity is a :class:`Sourced` value:
+a number, its unit, and either an ``EVIDENCE.md`` key (``"E26"``) or
+``"assumption:<name>"`` naming an entry of :data:`ASSUMPTIONS`. This module is the
+one place where assumptions are listed, so a report can print them all.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "is_assumption"]
+
+ASSUMPTIONS = MappingProxyType(
+    {
+        # Residents: households
+        "median_income": "Median equivalised household income after housing costs, England; HBAI order of magnitude. Income levels per place are then fitted to the observed LILEE rate, so this sets the scale only.",
+        "income_spread": "Log-normal spread of equivalised AHC income within a place.",
+        "income_volatility": "Monthly AR(1) persistence and shock size of household log income (churn in and out of low income).",
+        "band_cost_multipliers": "Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed.",
+        "tenure_income_multipliers": "Relative income of social and private renters versus owners.",
+        "band_split": "Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing.",
+        "means_tested_share": "Share of households (lowest incomes) receiving means-tested cost-of-living payments.",
+        # Residents: young people
+        "neet_exit_hazard": "Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects.",
+        "neet_scarring": "Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence).",
+        "employed_share_of_eet": "Share of 18-24 year olds not NEET who are in work rather than education.",
+        "neet_18_24_relative": "18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England.",
+        "mh_recovery_hazard": "Monthly probability of recovery from a probable mental disorder without treatment.",
+        "mh_job_finding_multiplier": "Multiplier on the NEET exit hazard for a young person with a probable mental disorder.",
+        "youth_earnings_to_household": "Equivalised addition to household income when a young person in it is employed.",
+        "mh_prevalence_16_24": "Probable-disorder prevalence of 17-19 year olds (E47) used for all 16-24 year olds.",
+        # Interventions
+        "income_advice_gain": "Annual income gain for a household after benefit and income-maximisation advice.",
+        "income_advice_cost": "Cost of one income-maximisation case.",
+        "bill_support_amount": "Annual bill reduction from a locally delivered bill-support award.",
+        "bill_support_admin": "Administration cost added to each bill-support award.",
+        "careers_guidance_cost": "Cost of careers guidance per young person.",
+        "careers_guidance_duration": "Months for which careers guidance lowers the NEET entry hazard.",
+        "ips_cost": "Cost per participant of Individual Placement and Support style employment support.",
+        "ips_duration": "Months for which employment support raises job finding.",
+        "mh_hub_cost": "Cost per young person seen by a community mental-health hub.",
+        "asb_outreach_cost": "Cost per young person reached by anti-social-behaviour outreach.",
+        "asb_outreach_effect": "Proportional fall in the NEET entry hazard after outreach.",
+        "retrofit_partial_gain": "Retrofits that do not reach band C improve a home by one band.",
+        "months_to_effect": "Months from delivery to effect for each intervention.",
+        "mobilisation_short": "Months to mobilise a small delivery team (advice, guidance, outreach) from award.",
+        "neet_entry_hazard_floor": "Lower bound on the modelled NEET entry hazard.",
+        # Programmes and funding
+        "programme_budget": "Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md).",
+        "award_lag": "Months from the start of a funding period to the award letter when windows are not aligned.",
+        "reporting_cost": "Council staff cost of monitoring and reporting on one grant for one year.",
+        "recruitment_cost": "Cost of recruiting a delivery team again after it was lost at a funding cliff edge.",
+        "staff_retention": "Months a delivery team is kept on after its funding ends, waiting for the next award.",
+        "rush_multiplier": "How much faster than planned a council can spend in the last months before a deadline.",
+        "stream_gap": "Months before a discontinued stream is replaced by a new one.",
+        "carry_over_months": "Months by which carry-over extends a spend deadline.",
+        # Mechanisms M1, M4, M5 and pooling costs
+        "months_to_find_team": "Months for a council to find the right team in a department (M1), by contact model.",
+        "outreach_hit_rate": "Share of outreach that reaches eligible residents without shared data (M4).",
+        "trust": "Initial council-department trust, its monthly gain from joint work, and the threshold that gates pooling (M5).",
+        "trust_multipliers": "How secondments and a policy campus speed up trust building (M5).",
+        "pooling_negotiation": "Months of negotiation and governance before pooled money first moves.",
+        "pooled_governance_cost": "Annual governance and accountability cost of a pooled budget per council.",
+        "pooled_targeting_penalty": "Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one.",
+        # Scale
+        "minimum_sample": "Minimum simulated households and young people per place, so small places keep enough residents to measure rates.",
+    }
+)
+"""Named modelling assumptions: name -> why the number is what it is."""
+
+
+def _evidence_keys() -> frozenset[str]:
+    text = resources.files("pfpp_sim.data").joinpath("EVIDENCE.md").read_text(encoding="utf-8")
+    return frozenset(re.findall(r"^\| (E\d\d) \|", text, flags=re.MULTILINE))
+
+
+EVIDENCE_KEYS = _evidence_keys()
+"""Keys of the sourced values in the vendored ``EVIDENCE.md``."""
+
+_SOURCE = re.compile(r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$")
+
+
+def is_assumption(source: str) -> bool:
+    """Return True when ``source`` names an assumption rather than evidence."""
+    return source.startswith("assumption:")
+
+
+class Sourced(BaseModel):
+    """A real-world quantity with its unit and source.
+
+    Parameters
+    ----------
+    value : float
+        The quantity, non-negative and finite.
+    unit : str
+        Its unit, e.g. ``"GBP/home"``.
+    source : str
+        ``"E26"`` (EVIDENCE.md key), ``"derived:E51,E52"`` (arithmetic on keys) or
+        ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`).
+    low, high : float, optional
+        Uncertainty range; replicates draw from a triangular distribution over it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float = Field(ge=0, allow_inf_nan=False)
+    unit: str = Field(min_length=1)
+    source: str
+    low: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    high: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, source: str) -> str:
+        if not _SOURCE.match(source):
+            raise ValueError("expected an EVIDENCE key like 'E26', 'derived:E51,E52' or 'assumption:<name>'")
+        if is_assumption(source):
+            name = source.split(":", 1)[1]
+            if name not in ASSUMPTIONS:
+                raise ValueError(f"assumption {name!r} is not in the assumptions registry (pfpp_sim/evidence.py)")
+        else:
+            unknown = set(re.findall(r"E\d\d", source)) - EVIDENCE_KEYS
+            if unknown:
+                raise ValueError(f"unknown EVIDENCE key(s) {sorted(unknown)}")
+        return source
+
+    def draw(self, rng) -> float:
+        """Draw a value from the uncertainty range (the point value if none)."""
+        if self.low is None or self.high is None or self.low == self.high:
+            return self.value
+        low, high = min(self.low, self.value), max(self.high, self.value)
+        return float(rng.triangular(low, self.value, high))

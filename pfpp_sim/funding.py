@@ -1,0 +1,164 @@
+"""Funding streams, awards and their ledger (money in integer pence).
+
+Every award keeps the invariant ``allocated = delivered + overhead + returned + held``
+to the penny; :meth:`Award.check` raises :class:`InvariantError` otherwise.
+Spending after a deadline is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pfpp_sim.errors import InvariantError
+
+__all__ = ["Award", "Round", "round_timing", "split_pence", "to_pence"]
+
+
+def to_pence(gbp: float) -> int:
+    """Round a GBP amount to whole pence."""
+    return int(round(gbp * 100))
+
+
+def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
+    """Split ``total_p`` pence by ``shares`` exactly (largest remainder).
+
+    Returns
+    -------
+    dict of str to int
+        Parts that sum to ``total_p``.
+    """
+    keys = list(shares)
+    raw = np.array([shares[k] for k in keys], dtype=np.float64)
+    raw = raw / raw.sum() * total_p if raw.sum() > 0 else np.zeros(len(keys))
+    parts = np.floor(raw).astype(np.int64)
+    short = int(total_p - parts.sum())
+    order = np.argsort(-(raw - parts), kind="stable")
+    parts[order[:short]] += 1
+    return {k: int(v) for k, v in zip(keys, parts)}
+
+
+@dataclass(frozen=True)
+class Round:
+    """Timing of one funding round, as month indices from the run start."""
+
+    period_start: int
+    window_open: int
+    award_month: int
+    deadline: int  # exclusive: last month money may be spent is deadline - 1
+
+
+def round_timing(period_start: int, *, period_months: int, window_months: int, award_lag: int, aligned: bool) -> Round:
+    """Place a round's window and award relative to its funding period (M6).
+
+    When timelines are aligned, bids run before the period and the award lands on its
+    first month; otherwise the award comes ``award_lag`` months into the period while
+    the spend deadline stays fixed.
+    """
+    award = period_start if aligned else period_start + award_lag
+    return Round(
+        period_start=period_start,
+        window_open=award - window_months,
+        award_month=award,
+        deadline=period_start + period_months,
+    )
+
+
+@dataclass
+class Award:
+    """One grant to one council: a ledger in pence plus its delivery plan."""
+
+    award_id: int
+    programme: str
+    department: str
+    place: int
+    round: int
+    pooled: bool
+    competitive: bool
+    award_month: int
+    period_start: int
+    deadline: int
+    allocated_p: int
+    overhead_p: int = 0
+    delivered_p: int = 0
+    returned_p: int = 0
+    duplicated_p: int = 0
+    held_p: dict[str, int] = field(default_factory=dict)
+    plan_p: dict[str, int] = field(default_factory=dict)
+    ready: dict[str, int] = field(default_factory=dict)
+    first_delivery: int = -1
+    last_delivery: int = -1
+    extended: bool = False
+    closed: bool = False
+
+    @property
+    def held_total_p(self) -> int:
+        return sum(self.held_p.values())
+
+    def add_funds(self, amount_p: int, shares: dict[str, float], overhead_p: int, month: int) -> None:
+        """Add money in ``month``: ``overhead_p`` is top-sliced, the rest split by intervention shares.
+
+        The planned monthly spend of each intervention grows by its part spread over
+        the months left to the deadline.
+        """
+        overhead_p = min(overhead_p, amount_p)
+        self.allocated_p += amount_p
+        self.overhead_p += overhead_p
+        months = max(self.deadline - max(month, self.period_start), 1)
+        for key, part in split_pence(amount_p - overhead_p, shares).items():
+            self.held_p[key] = self.held_p.get(key, 0) + part
+            self.plan_p[key] = self.plan_p.get(key, 0) + part // months
+
+    def spend(self, key: str, amount_p: int, duplicated_p: int, month: int) -> None:
+        """Move money from held to delivered.
+
+        Raises
+        ------
+        InvariantError
+            If the award is past its deadline or the amount exceeds what is held.
+        """
+        if month >= self.deadline or self.closed:
+            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place}")
+        if amount_p > self.held_p.get(key, 0) or amount_p < 0 or duplicated_p > amount_p:
+            raise InvariantError(f"overspend: award {self.award_id} ({self.programme}) {key}, month {month}, place {self.place}")
+        if amount_p == 0:
+            return
+        self.held_p[key] -= amount_p
+        self.delivered_p += amount_p
+        self.duplicated_p += duplicated_p
+        if self.first_delivery < 0:
+            self.first_delivery = month
+        self.last_delivery = month
+
+    def close(self, month: int, *, carry_over: bool, carry_over_months: int) -> int:
+        """At the deadline: extend once if carry-over is allowed, else claw back what is held.
+
+        Returns
+        -------
+        int
+            Pence returned to the department.
+        """
+        if carry_over and not self.extended and self.held_total_p > 0:
+            self.extended = True
+            self.deadline += carry_over_months
+            return 0
+        returned = self.held_total_p
+        self.returned_p += returned
+        self.held_p = {k: 0 for k in self.held_p}
+        self.closed = True
+        return returned
+
+    def check(self, month: int) -> None:
+        """Raise :class:`InvariantError` if the ledger does not balance to the penny."""
+        held = self.held_total_p
+        if min(held, self.delivered_p, self.overhead_p, self.returned_p) < 0:
+            raise InvariantError(f"negative balance: award {self.award_id} ({self.programme}), month {month}, place {self.place}")
+        if self.allocated_p != self.delivered_p + self.overhead_p + self.returned_p + held:
+            raise InvariantError(
+                f"ledger does not balance: award {self.award_id} ({self.programme}), month {month}, place {self.place}: "
+                f"allocated {self.allocated_p} != delivered {self.delivered_p} + overhead {self.overhead_p} "
+                f"+ returned {self.returned_p} + held {held} (pence)"
+            )
+        if self.last_delivery >= self.deadline:
+            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place}")

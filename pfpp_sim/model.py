@@ -1,0 +1,301 @@
+"""The model: Mesa departments and councils over vectorised residents, one month a step."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from pfpp_sim import dynamics
+from pfpp_sim.agents import Council, Department
+from pfpp_sim.errors import InvariantError
+from pfpp_sim.exogenous import exogenous_paths
+from pfpp_sim.funding import Award, Round, to_pence
+from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
+from pfpp_sim.outcomes import FLOWS, resident_rates
+from pfpp_sim.population import AGE_18, NEET, build_population
+from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
+from pfpp_sim.streams import stream
+
+__all__ = ["PfppModel"]
+
+
+class PfppModel(mesa.Model):
+    """Departments, councils and residents of the places in one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int, default=0
+        Root seed; 0 is valid.
+    replicate : int, default=0
+        Replicate number; each replicate has its own random streams.
+    """
+
+    def __init__(self, scenario: Scenario, *, seed: int = 0, replicate: int = 0) -> None:
+        super().__init__(seed=int(stream(seed, replicate, "mesa").integers(2**31)))
+        self.scenario = scenario
+        self.seed = seed
+        self.replicate = replicate
+        self.horizon = scenario.run.horizon_months
+        self.month = 0
+        self.rng_households = stream(seed, replicate, "households")
+        self.rng_young = stream(seed, replicate, "young_people")
+        self.rng_councils = stream(seed, replicate, "councils")
+        self.rng_departments = stream(seed, replicate, "departments")
+        self.rng_interventions = stream(seed, replicate, "interventions")
+        self._draw_parameters(stream(seed, replicate, "parameters"))
+        self.exo = exogenous_paths(scenario)
+        self.population = build_population(
+            scenario,
+            stream(seed, replicate, "population"),
+            fuel_price_gbp=float(self.exo.price_gbp[0]),
+            mh_prevalence=float(self.exo.mh_prevalence[0]),
+        )
+        self._update_fuel_poverty(0)
+        self.initial_rates = resident_rates(self.population)
+        self.rates = self.initial_rates
+        self._set_hazards()
+        n_h, n_y = self.population.households.n, self.population.young.n
+        self.received = {k: np.zeros(n_h if k in HOUSEHOLD_KEYS else n_y, dtype=bool) for k in INTERVENTION_KEYS}
+        self.served_by = {k: np.zeros(n_h if k in HOUSEHOLD_KEYS else n_y, dtype=np.uint16) for k in INTERVENTION_KEYS}
+        self.pending = PendingEffects()
+        self.awards: list[Award] = []
+        self._open: list[Award] = []
+        self.events: list[tuple[int, str]] = []
+        self.records: list[dict[str, np.ndarray]] = []
+        self.flows = {name: np.zeros(self.population.places.n) for name in FLOWS}
+
+        programmes = scenario.programmes
+        self.stream_bits = {key: 1 << i for i, key in enumerate(programmes)}
+        calendar = (scenario.run.start_month - 1 + np.arange(self.horizon + 1)) % 12 + 1
+        self._fy_start = calendar == 4
+        self.first_fy_start = self.next_fy_start(0)
+        for name in DEPARTMENTS:
+            owned = {k: p for k, p in programmes.items() if p.department == name}
+            if owned:
+                Department(self, name, owned, self.stream_bits)
+        self.councils = [Council(self, p) for p in range(self.population.places.n)]
+
+    # ------------------------------------------------------------------ setup
+    def _draw_parameters(self, rng: np.random.Generator) -> None:
+        """Draw uncertain parameters once per replicate (point values where no range)."""
+        sc = self.scenario
+        self.mech = {name: getattr(sc.mechanisms, name).draw(rng) for name in type(sc.mechanisms).model_fields}
+        self.params = self.mech
+        self.unit_cost, self.effect, self.months_to_effect, self.mobilisation, self.duration = {}, {}, {}, {}, {}
+        for key in INTERVENTION_KEYS:
+            item = sc.interventions.get(key)
+            self.unit_cost[key] = item.unit_cost.draw(rng)
+            self.effect[key] = item.effect.draw(rng)
+            self.months_to_effect[key] = int(round(item.months_to_effect.draw(rng)))
+            self.mobilisation[key] = int(round(item.mobilisation_months.draw(rng)))
+            self.duration[key] = int(round(item.duration_months.draw(rng))) if item.duration_months else 0
+        self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
+
+    def _set_hazards(self) -> None:
+        """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
+        yw = self.scenario.world.young_people
+        y = self.population.young
+        n = self.population.places.n
+        exit_h = dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool),
+            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
+            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=1.0,
+        )
+        older = y.age_months >= AGE_18
+        neet = y.status == NEET
+        self.entry_hazard = np.zeros((n, 2))
+        for group, mask in enumerate((~older, older)):
+            people = np.bincount(y.place[mask], minlength=n).astype(float)
+            in_neet = np.bincount(y.place[mask & neet], minlength=n).astype(float)
+            exit_sum = np.bincount(y.place[mask & neet], weights=exit_h[mask & neet], minlength=n)
+            mean_exit = np.divide(exit_sum, in_neet, out=np.full(n, yw.neet_exit_hazard.value), where=in_neet > 0)
+            share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
+            hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
+            self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
+
+    # --------------------------------------------------------------- calendar
+    def is_fy_start(self, month: int) -> bool:
+        """True when ``month`` is an April (start of a financial year)."""
+        return bool(self._fy_start[month]) if 0 <= month < self._fy_start.size else (month - self.next_fy_start(0)) % 12 == 0
+
+    def next_fy_start(self, month: int) -> int:
+        """First April at or after ``month``."""
+        offset = (4 - (self.scenario.run.start_month + month - 1) % 12 - 1) % 12
+        return month + offset
+
+    # ------------------------------------------------------------ bookkeeping
+    def add_flow(self, name: str, place: int, amount: float) -> None:
+        """Add to this month's flow ``name`` for a place (real scale)."""
+        self.flows[name][place] += amount
+
+    def log_event(self, month: int, text: str) -> None:
+        """Record a notable event for the 'what is happening' narrative."""
+        self.events.append((month, text))
+
+    def open_awards(self, *, department: str | None = None, place: int | None = None) -> list[Award]:
+        """Awards not yet closed, optionally for one department or place."""
+        return [
+            a for a in self._open
+            if (department is None or a.department == department) and (place is None or a.place == place)
+        ]
+
+    def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
+        """Add money to an award and record the flows."""
+        before_alloc, before_over = award.allocated_p, award.overhead_p
+        award.add_funds(amount_p, shares, overhead_p, self.month)
+        self.add_flow("allocated_gbp", award.place, (award.allocated_p - before_alloc) / 100)
+        self.add_flow("grant_overhead_gbp", award.place, (award.overhead_p - before_over) / 100)
+
+    def _new_award(self, **fields) -> Award:
+        award = Award(award_id=len(self.awards), allocated_p=0, **fields)
+        self.awards.append(award)
+        self._open.append(award)
+        return award
+
+    def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
+        """Create and fund a siloed award, and mobilise the council's teams for it."""
+        programme = stream_state.programme
+        award = self._new_award(
+            programme=stream_state.key, department=programme.department, place=council.place,
+            round=stream_state.round_no, pooled=False, competitive=competitive, award_month=self.month,
+            period_start=rnd.period_start, deadline=rnd.deadline,
+        )
+        years = (rnd.deadline - rnd.period_start) / 12.0
+        overhead = self.mech["reporting_cost"] * programme.reporting_burden * years
+        self.fund(award, amount_p, programme.interventions, to_pence(overhead))
+        council.mobilise(award)
+        return award
+
+    def pooled_award(self, council: Council, rnd: Round) -> Award:
+        """The council's pooled award for this month and deadline (created on first use)."""
+        for award in self._open:
+            if award.pooled and award.place == council.place and award.award_month == self.month and award.deadline == rnd.deadline:
+                return award
+        return self._new_award(
+            programme="pooled", department="pooled", place=council.place, round=0, pooled=True,
+            competitive=False, award_month=self.month, period_start=rnd.period_start, deadline=rnd.deadline,
+        )
+
+    def close_award(self, award: Award) -> None:
+        """Deadline reached: extend once under carry-over, else claw back what is held."""
+        levers = self.scenario.levers
+        returned = award.close(self.month, carry_over=levers.carry_over, carry_over_months=int(round(self.mech["carry_over_months"])))
+        if award.extended and not award.closed:
+            council = self.councils[award.place]
+            for key in award.held_p:
+                council.team_until[key] = max(council.team_until[key], award.deadline - 1)
+            return
+        self._open.remove(award)
+        if returned:
+            self.add_flow("returned_gbp", award.place, returned / 100)
+            self.log_event(
+                self.month,
+                f"{award.department} clawed back GBP {returned / 100:,.0f} unspent on {award.programme} "
+                f"from {self.councils[award.place].label}",
+            )
+
+    def need_shares(self, place: int) -> dict[str, float]:
+        """Local need as intervention shares: each domain by its rate relative to the run's mean (M2)."""
+        rates = self.rates
+        key_rate = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "mental_health": "youth_mh_rate"}
+        relative = {}
+        for domain in DOMAINS:
+            values = rates[key_rate[domain]]
+            mean = float(values.mean())
+            relative[domain] = float(values[place] / mean) if mean > 0 else 1.0
+        total = sum(relative.values())
+        keys_by_domain = {d: [k for k in INTERVENTION_KEYS if self.scenario.interventions.get(k).domain == d] for d in DOMAINS}
+        return {k: relative[d] / total / len(keys_by_domain[d]) for d in DOMAINS for k in keys_by_domain[d]}
+
+    # --------------------------------------------------------------- residents
+    def _update_fuel_poverty(self, t: int) -> None:
+        h, y = self.population.households, self.population.young
+        hw = self.scenario.world.households
+        employed = np.bincount(y.household[y.status == 1], minlength=h.n)
+        support = np.where(h.means_tested, self.exo.means_tested_gbp[t], 0.0)
+        income = dynamics.household_income(
+            h.base_income, h.income_dev, h.income_gain, employed, self.scenario.world.young_people.youth_earnings.value, support
+        )
+        discount = np.where(h.bill_support_until > t, h.bill_support, 0.0) + self.exo.bill_discount_gbp[t]
+        cost = dynamics.fuel_cost(h.band, float(self.exo.price_gbp[t]), np.asarray(hw.band_cost.as_list()), discount)
+        h.fuel_poor = dynamics.fuel_poor(h.band, income, cost, hw.poverty_line_share.value * hw.median_income.value)
+
+    def _step_residents(self, t: int) -> None:
+        pop = self.population
+        h, y = pop.households, pop.young
+        hw, yw = self.scenario.world.households, self.scenario.world.young_people
+        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
+        h.income_dev = dynamics.income_shock(h.income_dev, hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households)
+
+        older = (y.age_months >= AGE_18).astype(np.intp)
+        exit_h = dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, y.ips_until > t,
+            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
+            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
+        )
+        entry_h = dynamics.neet_entry_hazard(
+            self.entry_hazard[y.place, older], y.careers_until > t, y.asb_until > t,
+            careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
+        )
+        y.status, y.months_neet = dynamics.youth_transition(
+            y.status, y.months_neet, y.age_months, exit_h, entry_h, yw.employed_share_of_eet.value, self.rng_young
+        )
+        cold = h.fuel_poor[y.household]
+        n = pop.places.n
+        cold_share = np.bincount(y.place[cold], minlength=n) / np.maximum(np.bincount(y.place, minlength=n), 1)
+        prevalence = float(self.exo.mh_prevalence[t])
+        recovery = yw.mh_recovery_hazard.value
+        base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
+        y.mh_disorder = dynamics.mental_health_transition(
+            y.mh_disorder, cold, np.clip(base_onset[y.place], 0, 0.5), recovery, self.cold_home_odds_ratio, self.rng_young
+        )
+        y.age_months, y.status, y.months_neet, replaced = dynamics.age_and_replace(
+            y.age_months, y.status, y.months_neet, pop.places.target_neet_16_17[y.place], self.rng_young
+        )
+        if replaced.any():
+            y.mh_disorder[replaced] = self.rng_young.random(int(replaced.sum())) < prevalence
+            for arr in (y.careers_until, y.ips_until, y.asb_until):
+                arr[replaced] = 0
+            for key in INTERVENTION_KEYS:
+                if key not in HOUSEHOLD_KEYS:
+                    self.received[key][replaced] = False
+                    self.served_by[key][replaced] = 0
+        self._update_fuel_poverty(t)
+        h.months_cold += h.fuel_poor
+
+    # -------------------------------------------------------------------- step
+    def step(self) -> None:
+        """Advance one month: departments, then councils, then residents; record and check."""
+        t = self.month
+        for values in self.flows.values():
+            values[:] = 0.0
+        self.agents_by_type[Department].do("step")
+        self.agents_by_type[Council].shuffle_do("step")
+        self._step_residents(t)
+        self.rates = resident_rates(self.population)
+        self.flows["overhead_gbp"] = self.flows["grant_overhead_gbp"] + self.flows["bid_cost_gbp"] + self.flows["recruitment_cost_gbp"]
+        held = np.zeros(self.population.places.n)
+        for award in self._open:
+            held[award.place] += award.held_total_p / 100
+        self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
+        self.check_invariants()
+        self.month += 1
+
+    def check_invariants(self) -> None:
+        """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""
+        t = self.month
+        for award in self._open:
+            award.check(t)
+        for name, values in self.rates.items():
+            bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))
+            if bad.size:
+                raise InvariantError(f"rate out of [0, 1]: {name} = {values[bad[0]]}, month {t}, place {self.population.places.codes[bad[0]]}")
+
+    def run(self) -> PfppModel:
+        """Run to the horizon and return self."""
+        while self.month < self.horizon:
+            self.step()
+        for award in self.awards:
+            award.check(self.month)
+        return self

@@ -1,0 +1,87 @@
+"""Declared outcomes (with units) and how they are measured per place and month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population
+
+__all__ = ["FLOWS", "OUTCOMES", "RATES", "Outcome", "resident_rates"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A measured quantity: unit, how it aggregates over time and places, and meaning."""
+
+    unit: str
+    kind: str  # "rate" (mean over months, weighted over places), "flow" (summed), "stock"
+    description: str
+    weight: str = ""  # for rates: "households" or "young_people"
+
+
+RATES = MappingProxyType(
+    {
+        "fuel_poverty_rate": Outcome("fraction of households", "rate", "LILEE fuel poverty", "households"),
+        "neet_16_17_rate": Outcome("fraction of 16-17 year olds", "rate", "NEET, 16-17 (DfE series basis)", "young_people"),
+        "neet_16_24_rate": Outcome("fraction of 16-24 year olds", "rate", "NEET, 16-24", "young_people"),
+        "youth_unemployment_rate": Outcome(
+            "fraction of 18-24 not in education", "rate", "NEET share of 18-24 year olds not in education", "young_people"
+        ),
+        "youth_mh_rate": Outcome("fraction of 16-24 year olds", "rate", "probable mental disorder, 16-24", "young_people"),
+    }
+)
+FLOWS = MappingProxyType(
+    {
+        "allocated_gbp": Outcome("GBP", "flow", "money awarded to the council"),
+        "delivered_gbp": Outcome("GBP", "flow", "money spent on interventions"),
+        "grant_overhead_gbp": Outcome("GBP", "flow", "reporting and governance costs top-sliced from grants"),
+        "bid_cost_gbp": Outcome("GBP", "flow", "council money spent on bids, won or lost"),
+        "recruitment_cost_gbp": Outcome("GBP", "flow", "cost of rebuilding delivery teams lost at funding cliff edges"),
+        "overhead_gbp": Outcome("GBP", "flow", "all overhead: grant overhead + bids + recruitment"),
+        "returned_gbp": Outcome("GBP", "flow", "unspent money clawed back at deadlines"),
+        "duplicated_gbp": Outcome("GBP", "flow", "spend on residents another stream had already served"),
+        "bids": Outcome("bids", "flow", "competitive bids made"),
+        "deliveries": Outcome("residents", "flow", "interventions delivered (real scale)"),
+        "retrofits": Outcome("homes", "flow", "retrofits delivered (real scale)"),
+        "retrofits_to_fuel_poor": Outcome("homes", "flow", "retrofits delivered to fuel-poor households"),
+        "mobilisation_months_lost": Outcome("team-months", "flow", "funded months in which a delivery team was still mobilising"),
+    }
+)
+OUTCOMES = MappingProxyType({**RATES, **FLOWS, "held_gbp": Outcome("GBP", "stock", "money awarded and not yet spent")})
+"""Every outcome a run reports, by name."""
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
+
+
+def resident_rates(pop: Population) -> dict[str, np.ndarray]:
+    """Measure the resident outcome rates of every place.
+
+    Returns
+    -------
+    dict of str to ndarray of float64, shape (n_places,)
+        Each key of :data:`RATES`; fractions in [0, 1].
+    """
+    n_places = pop.places.n
+    h, y = pop.households, pop.young
+
+    def count(place, mask=None):
+        return np.bincount(place if mask is None else place[mask], minlength=n_places).astype(np.float64)
+
+    young_1617 = y.age_months < AGE_18
+    older = ~young_1617
+    neet = y.status == NEET
+    labour = older & (y.status != EDUCATION)
+    return {
+        "fuel_poverty_rate": _share(count(h.place, h.fuel_poor), count(h.place)),
+        "neet_16_17_rate": _share(count(y.place, young_1617 & neet), count(y.place, young_1617)),
+        "neet_16_24_rate": _share(count(y.place, neet), count(y.place)),
+        "youth_unemployment_rate": _share(count(y.place, labour & neet), count(y.place, labour)),
+        "youth_mh_rate": _share(count(y.place, y.mh_disorder), count(y.place)),
+    }
+
+

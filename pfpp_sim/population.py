@@ -1,0 +1,319 @@
+"""Residents as numpy struct-of-arrays across all places, and how they are built.
+
+Residents are sorted by place, so place ``p`` owns the slice
+``households.slices[p]`` of every household column (likewise for young people).
+Each place's starting LILEE fuel-poverty rate and NEET 16-17 rate are reproduced
+exactly (to one simulated resident) by construction: a per-place income level is
+solved so that the observed share of households is fuel poor at the start month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pfpp_sim import data
+from pfpp_sim.errors import DataError
+from pfpp_sim.scenario import Scenario
+
+__all__ = [
+    "BAND_C",
+    "BAND_D",
+    "EDUCATION",
+    "EMPLOYED",
+    "NEET",
+    "TENURES",
+    "Households",
+    "PlaceTable",
+    "Population",
+    "YoungPeople",
+    "build_population",
+    "fuel_poverty_target_year",
+    "neet_target_period",
+]
+
+BAND_C = 2
+BAND_D = 3
+TENURES = ("owner", "social_rent", "private_rent")
+EDUCATION, EMPLOYED, NEET = 0, 1, 2
+AGE_16, AGE_18, AGE_25 = 16 * 12, 18 * 12, 25 * 12
+
+
+@dataclass
+class PlaceTable:
+    """Per-place facts, one entry per place in run order."""
+
+    codes: list[str]
+    names: list[str]
+    real_households: np.ndarray  # float64, (P,)
+    real_young_people: np.ndarray  # float64, (P,)
+    household_weight: np.ndarray  # float64, (P,), real households per simulated one
+    youth_weight: np.ndarray  # float64, (P,), real young people per simulated one
+    income_level: np.ndarray  # float64, (P,), fitted income multiplier
+    target_fuel_poverty: np.ndarray  # float64, (P,), observed LILEE rate
+    target_neet_16_17: np.ndarray  # float64, (P,), observed NEET 16-17 rate
+    neet_18_24: np.ndarray  # float64, (P,), starting 18-24 NEET share
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+
+@dataclass
+class Households:
+    """Household columns, each shape (n_households,)."""
+
+    place: np.ndarray  # int16
+    tenure: np.ndarray  # uint8, index into TENURES
+    base_income: np.ndarray  # float64 GBP/year, equivalised after housing costs
+    income_dev: np.ndarray  # float64, log deviation (AR(1))
+    income_gain: np.ndarray  # float64 GBP/year from income advice
+    band: np.ndarray  # uint8, 0 = A ... 6 = G
+    means_tested: np.ndarray  # bool, receives means-tested cost-of-living payments
+    bill_support: np.ndarray  # float64 GBP/year while active
+    bill_support_until: np.ndarray  # int32 month index (exclusive)
+    fuel_poor: np.ndarray  # bool
+    months_cold: np.ndarray  # int32
+    slices: list[slice] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.place)
+
+
+@dataclass
+class YoungPeople:
+    """Young people aged 16-24, each column shape (n_young,)."""
+
+    place: np.ndarray  # int16
+    household: np.ndarray  # int32 index into households
+    age_months: np.ndarray  # int16
+    status: np.ndarray  # uint8: EDUCATION, EMPLOYED, NEET
+    months_neet: np.ndarray  # int16
+    mh_disorder: np.ndarray  # bool
+    careers_until: np.ndarray  # int32 month index (exclusive)
+    ips_until: np.ndarray  # int32
+    asb_until: np.ndarray  # int32
+    slices: list[slice] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.place)
+
+
+@dataclass
+class Population:
+    """All residents of a run, across places."""
+
+    places: PlaceTable
+    households: Households
+    young: YoungPeople
+
+
+def fuel_poverty_target_year(start_year: int) -> int:
+    """LILEE data year matched to a start year (2019-2021 available; LIHC is not mixed in)."""
+    return int(min(max(start_year, 2019), 2021))
+
+
+def neet_target_period(start_year: int) -> int:
+    """DfE time period (Dec-Feb average) matched to a start year (2021-2024 available)."""
+    return int(min(max(start_year, 2021), 2024))
+
+
+def _lookup(frame: pd.DataFrame, codes: list[str], column: str, what: str) -> np.ndarray:
+    table = frame.set_index("area_code")[column]
+    missing = [c for c in codes if c not in table.index or pd.isna(table.get(c))]
+    if missing:
+        raise DataError(f"no {what} for place {missing[0]} in the vendored data (pfpp_sim/data/tables)")
+    return table.loc[codes].to_numpy(dtype=np.float64)
+
+
+def _solve_income_level(adjusted_income, threshold, eligible, n_target):
+    """Income multiplier m such that exactly ``n_target`` eligible households are fuel poor.
+
+    A household is fuel poor when ``m * adjusted_income < threshold`` and it is eligible
+    (band D-G). The ratios ``threshold / adjusted_income`` are sorted and ``m`` is put
+    half-way between the ``n_target``-th and the next.
+    """
+    ratio = np.sort(threshold[eligible] / adjusted_income[eligible])[::-1]
+    if n_target > ratio.size:
+        raise DataError(
+            f"cannot reach the observed fuel-poverty rate: {n_target} fuel-poor households needed "
+            f"but only {ratio.size} simulated homes are in bands D-G"
+        )
+    if ratio.size == 0:
+        return 1.0
+    if n_target == 0:
+        return float(ratio[0] * 1.01)
+    upper = ratio[n_target - 1]
+    lower = ratio[n_target] if n_target < ratio.size else upper * 0.5
+    return float(0.5 * (upper + lower))
+
+
+def build_population(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    *,
+    fuel_price_gbp: float,
+    mh_prevalence: float,
+) -> Population:
+    """Build the synthetic residents of every place in a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Supplies places, scale and the world parameters.
+    rng : numpy.random.Generator
+        The ``population`` stream.
+    fuel_price_gbp : float
+        Price paid by a typical (band D) household at the start month, GBP/year.
+    mh_prevalence : float
+        Probable-disorder prevalence of young people at the start, fraction.
+
+    Returns
+    -------
+    Population
+
+    Raises
+    ------
+    DataError
+        If a place lacks the data needed to build it.
+    """
+    run = scenario.run
+    hw = scenario.world.households
+    yw = scenario.world.young_people
+    table = data.places(run.places)
+    codes = table["area_code"].tolist()
+    fp_year = fuel_poverty_target_year(run.start_year)
+    fp = data.fuel_poverty("LILEE")
+    fp = fp[fp["data_year"] == fp_year]
+    target_fp = _lookup(fp, codes, "rate", f"LILEE fuel poverty {fp_year}")
+    neet = data.neet_16_17()
+    period = neet_target_period(run.start_year)
+    neet = neet[neet["time_period"] == period]
+    target_neet = _lookup(neet, table["neet_area_code"].tolist(), "neet_rate", f"NEET 16-17 {period}")
+    england_neet = float(neet.set_index("area_code").loc[data.ENGLAND, "neet_rate"])
+
+    real_h = table["households"].to_numpy(dtype=np.float64)
+    real_1617 = table["age_16_17"].to_numpy(dtype=np.float64)
+    real_1824 = table["age_18_24"].to_numpy(dtype=np.float64)
+    real_y = real_1617 + real_1824
+    n_h = np.maximum(np.rint(real_h * run.scale), run.min_households_per_place).astype(np.int64)
+    n_y = np.maximum(np.rint(real_y * run.scale), run.min_young_people_per_place).astype(np.int64)
+    n_h = np.maximum(n_h, 1)
+    n_y = np.maximum(n_y, 1)
+
+    band_cost = np.asarray(hw.band_cost.as_list())
+    tenure_income = np.array([1.0, hw.social_rent_income.value, hw.private_rent_income.value])
+    poverty_line = hw.poverty_line_share.value * hw.median_income.value
+    persistence = hw.income_persistence.value
+    dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
+    earnings = yw.youth_earnings.value
+
+    h_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("place", "tenure", "base", "dev", "band")}
+    y_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("place", "household", "age", "status", "months", "mh")}
+    income_level = np.empty(len(codes))
+    neet_1824 = np.empty(len(codes))
+    h_offset = 0
+    for p, code in enumerate(codes):
+        nh, ny = int(n_h[p]), int(n_y[p])
+        shares = table.loc[p, ["share_owner", "share_social_rent", "share_private_rent"]].to_numpy(dtype=np.float64)
+        tenure = rng.choice(3, size=nh, p=shares / shares.sum()).astype(np.uint8)
+        bands = data.energy_efficiency_bands(code).shares
+        band = rng.choice(7, size=nh, p=bands / bands.sum()).astype(np.uint8)
+        raw = hw.median_income.value * tenure_income[tenure] * np.exp(hw.income_spread.value * rng.standard_normal(nh))
+        dev = dev_sd * rng.standard_normal(nh)
+
+        # Young people of this place, linked to its households.
+        n1617 = int(np.rint(ny * real_1617[p] / real_y[p])) if real_y[p] > 0 else 0
+        age = np.concatenate(
+            [rng.integers(AGE_16, AGE_18, size=n1617), rng.integers(AGE_18, AGE_25, size=ny - n1617)]
+        ).astype(np.int16)
+        status = np.full(ny, EDUCATION, dtype=np.uint8)
+        k_neet = int(np.rint(target_neet[p] * n1617))
+        status[rng.choice(n1617, size=k_neet, replace=False)] = NEET
+        share_1824 = float(np.clip(yw.neet_16_24_rate.value * target_neet[p] / england_neet, 0.0, 0.6))
+        neet_1824[p] = share_1824
+        older = np.arange(n1617, ny)
+        k_old = int(np.rint(share_1824 * older.size))
+        pick = rng.permutation(older)
+        status[pick[:k_old]] = NEET
+        rest = pick[k_old:]
+        employed = rest[rng.random(rest.size) < yw.employed_share_of_eet.value]
+        status[employed] = EMPLOYED
+        months = np.where(status == NEET, np.minimum(rng.geometric(yw.neet_exit_hazard.value, size=ny) - 1, 36), 0)
+        household = rng.integers(0, nh, size=ny)
+        mh = rng.random(ny) < mh_prevalence
+
+        # Solve the income level that reproduces the observed fuel-poverty rate.
+        youth_income = earnings * np.bincount(household[status == EMPLOYED], minlength=nh)
+        threshold = poverty_line + fuel_price_gbp * band_cost[band] - youth_income
+        adjusted = raw * np.exp(dev)
+        eligible = band >= BAND_D
+        n_target = int(np.rint(target_fp[p] * nh))
+        level = _solve_income_level(adjusted, threshold, eligible, n_target)
+        income_level[p] = level
+
+        h_cols["place"].append(np.full(nh, p, dtype=np.int16))
+        h_cols["tenure"].append(tenure)
+        h_cols["base"].append(raw * level)
+        h_cols["dev"].append(dev)
+        h_cols["band"].append(band)
+        y_cols["place"].append(np.full(ny, p, dtype=np.int16))
+        y_cols["household"].append((household + h_offset).astype(np.int32))
+        y_cols["age"].append(age)
+        y_cols["status"].append(status)
+        y_cols["months"].append(months.astype(np.int16))
+        y_cols["mh"].append(mh)
+        h_offset += nh
+
+    def cat(cols, key):
+        return np.concatenate(cols[key])
+
+    base = cat(h_cols, "base")
+    n_total = base.size
+    cut = np.quantile(base, hw.means_tested_share.value)
+    h_bounds = np.concatenate([[0], np.cumsum(n_h)])
+    y_bounds = np.concatenate([[0], np.cumsum(n_y)])
+    households = Households(
+        place=cat(h_cols, "place"),
+        tenure=cat(h_cols, "tenure"),
+        base_income=base,
+        income_dev=cat(h_cols, "dev"),
+        income_gain=np.zeros(n_total),
+        band=cat(h_cols, "band"),
+        means_tested=base <= cut,
+        bill_support=np.zeros(n_total),
+        bill_support_until=np.zeros(n_total, dtype=np.int32),
+        fuel_poor=np.zeros(n_total, dtype=bool),
+        months_cold=np.zeros(n_total, dtype=np.int32),
+        slices=[slice(int(a), int(b)) for a, b in zip(h_bounds[:-1], h_bounds[1:])],
+    )
+    n_young = int(y_bounds[-1])
+    young = YoungPeople(
+        place=cat(y_cols, "place"),
+        household=cat(y_cols, "household"),
+        age_months=cat(y_cols, "age"),
+        status=cat(y_cols, "status"),
+        months_neet=cat(y_cols, "months"),
+        mh_disorder=cat(y_cols, "mh"),
+        careers_until=np.zeros(n_young, dtype=np.int32),
+        ips_until=np.zeros(n_young, dtype=np.int32),
+        asb_until=np.zeros(n_young, dtype=np.int32),
+        slices=[slice(int(a), int(b)) for a, b in zip(y_bounds[:-1], y_bounds[1:])],
+    )
+    places = PlaceTable(
+        codes=codes,
+        names=table["area_name"].tolist(),
+        real_households=real_h,
+        real_young_people=real_y,
+        household_weight=real_h / n_h,
+        youth_weight=real_y / n_y,
+        income_level=income_level,
+        target_fuel_poverty=target_fp,
+        target_neet_16_17=target_neet,
+        neet_18_24=neet_1824,
+    )
+    return Population(places=places, households=households, young=young)

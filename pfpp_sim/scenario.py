@@ -1,0 +1,413 @@
+"""Scenarios: validated TOML files of levers, world inputs, programmes and interventions.
+
+A scenario file may ``extends = "siloed_baseline"`` (a preset name or a file beside it)
+and override any key; tables merge key by key. Unknown keys are errors. Every error
+names the file, the key path, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pfpp_sim.errors import ScenarioError
+from pfpp_sim.evidence import Sourced
+
+__all__ = [
+    "DEPARTMENTS",
+    "DOMAINS",
+    "INTERVENTION_KEYS",
+    "Intervention",
+    "Interventions",
+    "Levers",
+    "Mechanisms",
+    "Programme",
+    "RunSettings",
+    "Scenario",
+    "list_presets",
+    "load_scenario",
+    "preset_path",
+]
+
+DEPARTMENTS = ("DESNZ", "DWP", "DfE", "DHSC", "HomeOffice", "MHCLG")
+DOMAINS = ("fuel_poverty", "neet", "mental_health")
+INTERVENTION_KEYS = (
+    "retrofit",
+    "income_advice",
+    "bill_support",
+    "careers_guidance",
+    "employment_support",
+    "mh_hub",
+    "asb_outreach",
+)
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSettings(_Frozen):
+    """When, where and at what scale a run happens."""
+
+    start: str = Field(pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$", description="first month, YYYY-MM")
+    horizon_months: int = Field(ge=1, le=240)
+    places: Literal["pilots", "all"] | list[str] = Field(min_length=1)
+    scale: float = Field(gt=0, le=1, description="simulated residents per real resident")
+    min_households_per_place: int = Field(ge=0, le=1_000_000, description="assumption:minimum_sample")
+    min_young_people_per_place: int = Field(ge=0, le=1_000_000, description="assumption:minimum_sample")
+
+    @property
+    def start_year(self) -> int:
+        return int(self.start[:4])
+
+    @property
+    def start_month(self) -> int:
+        return int(self.start[5:7])
+
+
+class Levers(_Frozen):
+    """Policy choices: what a joined-up or siloed government decides (DESIGN.md M1-M8)."""
+
+    pooling: float = Field(0.0, ge=0, le=1, description="share of each non-ring-fenced stream moved into a place's pooled budget")
+    timeline_alignment: bool = Field(False, description="bid windows run before the funding period, so awards land on its first month")
+    funding_period_months: int | None = Field(None, ge=3, le=60, description="override every stream's funding period")
+    carry_over: bool = Field(False, description="unspent money at a deadline may be spent for longer instead of clawed back")
+    competitive_share: float | None = Field(None, ge=0, le=1, description="override every stream's share allocated by competition")
+    stream_churn: float | None = Field(None, ge=0, le=1, description="override the yearly chance that a stream is discontinued")
+    data_sharing: float = Field(0.0, ge=0, le=1, description="share of targeting done with shared administrative data")
+    single_point_of_contact: bool = Field(False, description="one front door into government for each council (M1)")
+    policy_campus: bool = Field(False, description="civil servants co-located in the place (M1, M5)")
+    secondments: bool = Field(False, description="staff exchanged between council and departments (M5)")
+    local_priority_weight: float = Field(0.0, ge=0, le=1, description="weight of local need versus department priorities in pooled money")
+
+
+class BandCosts(_Frozen):
+    """Required fuel cost of each FPEER band relative to band D."""
+
+    A: Sourced
+    B: Sourced
+    C: Sourced
+    D: Sourced
+    E: Sourced
+    F: Sourced
+    G: Sourced
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, b).value for b in "ABCDEFG"]
+
+
+class HouseholdWorld(_Frozen):
+    """Exogenous household parameters."""
+
+    median_income: Sourced
+    income_spread: Sourced
+    income_persistence: Sourced
+    income_shock_sd: Sourced
+    poverty_line_share: Sourced
+    band_cost: BandCosts
+    social_rent_income: Sourced
+    private_rent_income: Sourced
+    means_tested_share: Sourced
+
+
+class YouthWorld(_Frozen):
+    """Exogenous parameters for young people aged 16-24."""
+
+    neet_exit_hazard: Sourced
+    neet_scarring: Sourced
+    neet_entry_hazard_floor: Sourced
+    employed_share_of_eet: Sourced
+    neet_16_24_rate: Sourced
+    mh_recovery_hazard: Sourced
+    cold_home_odds_ratio: Sourced
+    mh_job_finding_multiplier: Sourced
+    youth_earnings: Sourced
+    mh_prevalence: dict[str, Sourced] = Field(min_length=1, description="probable disorder by year, YYYY -> fraction")
+
+    @field_validator("mh_prevalence")
+    @classmethod
+    def _years(cls, value: dict[str, Sourced]) -> dict[str, Sourced]:
+        for year, share in value.items():
+            if not re.fullmatch(r"(19|20)\d\d", year):
+                raise ValueError(f"expected year keys like '2021', got {year!r}")
+            if share.value > 1:
+                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1]")
+        return value
+
+
+class World(_Frozen):
+    """Exogenous inputs: uncertain, not chosen by government."""
+
+    households: HouseholdWorld
+    young_people: YouthWorld
+
+
+class Intervention(_Frozen):
+    """One intervention type with its sourced cost, effect and timings."""
+
+    domain: Literal["fuel_poverty", "neet", "mental_health"]
+    target: Literal["households", "young_people"]
+    description: str
+    unit_cost: Sourced
+    effect: Sourced
+    months_to_effect: Sourced
+    mobilisation_months: Sourced
+    duration_months: Sourced | None = None
+
+
+class Interventions(_Frozen):
+    """The intervention catalogue (effects are coded in ``interventions.py``)."""
+
+    retrofit: Intervention
+    income_advice: Intervention
+    bill_support: Intervention
+    careers_guidance: Intervention
+    employment_support: Intervention
+    mh_hub: Intervention
+    asb_outreach: Intervention
+
+    def get(self, key: str) -> Intervention:
+        return getattr(self, key)
+
+
+class Programme(_Frozen):
+    """A funding stream owned by a department."""
+
+    department: Literal["DESNZ", "DWP", "DfE", "DHSC", "HomeOffice", "MHCLG"]
+    description: str
+    interventions: dict[str, float] = Field(min_length=1, description="intervention key -> share of spend")
+    budget: Sourced
+    budget_basis: Literal["households", "young_people"]
+    competitive_share: float = Field(ge=0, le=1)
+    funding_period_months: int = Field(ge=3, le=60)
+    window_months: int = Field(ge=1, le=12)
+    award_lag: Sourced
+    reporting_burden: float = Field(1.0, ge=0, le=20, description="multiple of the standard reporting cost")
+    ring_fenced: bool = False
+
+    @field_validator("interventions")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(INTERVENTION_KEYS))
+        if unknown:
+            raise ValueError(f"unknown intervention {unknown[0]!r}; expected one of {', '.join(INTERVENTION_KEYS)}")
+        if any(share < 0 for share in value.values()):
+            raise ValueError("intervention shares must be non-negative")
+        if abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError(f"intervention shares must sum to 1, got {sum(value.values()):.4f}")
+        return value
+
+    @model_validator(mode="after")
+    def _budget_unit(self) -> Programme:
+        expected = "GBP/household/year" if self.budget_basis == "households" else "GBP/young_person/year"
+        if self.budget.unit != expected:
+            raise ValueError(f"budget unit must be {expected!r} for budget_basis {self.budget_basis!r}")
+        return self
+
+
+class Mechanisms(_Frozen):
+    """Named parameters of the mechanisms M1-M8 (DESIGN.md)."""
+
+    months_to_find_team: Sourced
+    months_to_find_team_spoc: Sourced
+    months_to_find_team_campus: Sourced
+    bid_cost: Sourced
+    bid_success_probability: Sourced
+    reporting_cost: Sourced
+    stream_churn: Sourced
+    stream_gap_months: Sourced
+    carry_over_months: Sourced
+    outreach_hit_rate: Sourced
+    initial_trust: Sourced
+    trust_gain: Sourced
+    trust_threshold: Sourced
+    secondment_trust_multiplier: Sourced
+    campus_trust_multiplier: Sourced
+    staff_retention_months: Sourced
+    recruitment_cost: Sourced
+    rush_multiplier: Sourced
+    pooling_negotiation_months: Sourced
+    pooled_governance_cost: Sourced
+    pooled_targeting_penalty: Sourced
+
+
+class Scenario(_Frozen):
+    """A complete, validated scenario."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    description: str
+    extends: str | None = None
+    run: RunSettings
+    levers: Levers
+    world: World
+    mechanisms: Mechanisms
+    interventions: Interventions
+    programmes: dict[str, Programme] = Field(min_length=1)
+
+    @field_validator("programmes")
+    @classmethod
+    def _programme_keys(cls, value: dict[str, Programme]) -> dict[str, Programme]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(f"programme key {key!r} must be letters, digits and underscores")
+        return value
+
+    def scenario_hash(self) -> str:
+        """Return a short SHA-256 of the canonical scenario contents (name excluded)."""
+        data = self.model_dump(mode="json", exclude={"name", "description", "extends"})
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def with_overrides(self, overrides: Mapping[str, Any], *, name: str | None = None) -> Scenario:
+        """Return a copy with dotted key paths replaced, validated again.
+
+        Parameters
+        ----------
+        overrides : mapping of str to value
+            E.g. ``{"levers.pooling": 0.5, "mechanisms.bid_cost.value": 30000}``.
+        name : str, optional
+            Name of the new scenario (default: unchanged).
+
+        Raises
+        ------
+        ScenarioError
+            If a key path does not exist or a value is invalid.
+        """
+        data = self.model_dump(mode="python")
+        for path, value in overrides.items():
+            node = data
+            parts = path.split(".")
+            for part in parts[:-1]:
+                if not isinstance(node, dict) or part not in node:
+                    raise ScenarioError(f"<overrides of {self.name}>", path, value, "a key path that exists in the scenario")
+                node = node[part]
+            if not isinstance(node, dict) or parts[-1] not in node:
+                raise ScenarioError(f"<overrides of {self.name}>", path, value, "a key path that exists in the scenario")
+            node[parts[-1]] = value
+        if name is not None:
+            data["name"] = name
+        return _validate(data, f"<overrides of {self.name}>")
+
+
+def _presets_dir() -> Path:
+    return Path(str(resources.files("pfpp_sim").joinpath("scenarios")))
+
+
+def list_presets() -> list[str]:
+    """Return the names of the shipped scenario presets, sorted."""
+    return sorted(p.stem for p in _presets_dir().glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    """Return the path of a shipped preset.
+
+    Raises
+    ------
+    ScenarioError
+        If no preset has that name.
+    """
+    path = _presets_dir() / f"{name}.toml"
+    if not _NAME.match(name) or not path.is_file():
+        raise ScenarioError("<presets>", "name", name, f"one of {', '.join(list_presets())}")
+    return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ScenarioError(path, "", str(path), "an existing scenario file or preset name") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(path, "", None, f"valid TOML ({err})") from err
+    if not data:
+        raise ScenarioError(path, "", "", "a scenario with at least 'name' and 'extends' or a full definition")
+    return data
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve_parent(name: Any, child: Path) -> Path:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ScenarioError(child, "extends", name, "a scenario name (letters, digits, underscores; no paths)")
+    beside = child.parent / f"{name}.toml"
+    if beside.is_file():
+        return beside
+    try:
+        return preset_path(name)
+    except ScenarioError as err:
+        raise ScenarioError(child, "extends", name, f"a scenario beside this file or a preset ({', '.join(list_presets())})") from err
+
+
+def _load_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(p.stem for p in (*seen, resolved))
+        raise ScenarioError(seen[-1], "extends", path.stem, f"no cycle of extends ({chain})")
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    base = _load_tree(_resolve_parent(parent, path), (*seen, resolved))
+    return _merge(base, data)
+
+
+def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        bad = err.errors()[0]
+        key = ".".join(str(part) for part in bad["loc"])
+        msg = bad["msg"]
+        if bad["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; unknown keys are not allowed)"
+        elif bad["type"] == "missing":
+            msg = "a value (required key is missing)"
+        raise ScenarioError(source, key, bad.get("input"), msg) from err
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load and validate a scenario from a preset name or a TOML file.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A preset name (``"siloed_baseline"``) or a path to a ``.toml`` file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        With the file, key path, bad value and what was expected.
+    """
+    text = str(name_or_path)
+    path = Path(text)
+    if not text.endswith(".toml") and _NAME.match(text) and not path.is_file():
+        path = preset_path(text)
+    if path.is_dir():
+        raise ScenarioError(path, "", text, "a scenario TOML file, not a directory")
+    data = _load_tree(path, ())
+    return _validate(data, path)

@@ -1,0 +1,195 @@
+"""Behaviour of the vendored-data loaders in ``pfpp_sim.data``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pfpp_sim import data
+from pfpp_sim.errors import DataError
+
+ALL_CODES = tuple(data.places("all")["area_code"])
+
+
+def test_lilee_rates_are_fractions_for_every_area():
+    lilee = data.fuel_poverty()
+    assert set(lilee["data_year"]) == {2019, 2020, 2021}
+    assert lilee["rate"].between(0, 1).all()
+    implied = lilee["fuel_poor_households"] / lilee["households"]
+    np.testing.assert_allclose(lilee["rate"], implied, atol=1e-3)
+    england_2021 = lilee[(lilee["area_code"] == data.ENGLAND) & (lilee["data_year"] == 2021)]
+    assert england_2021["rate"].item() == pytest.approx(0.131, abs=5e-4)  # EVIDENCE E21
+
+
+def test_lihc_rows_stay_apart_from_lilee_across_the_series_break():
+    lihc = data.fuel_poverty("LIHC")
+    assert lihc["data_year"].max() == 2018
+    assert data.fuel_poverty("LILEE")["data_year"].min() == 2019
+    assert set(data.PILOT_CODES) | {data.ENGLAND} == set(lihc["area_code"])
+
+
+def test_unknown_fuel_poverty_measure_names_the_measure():
+    with pytest.raises(DataError, match="LIHC10"):
+        data.fuel_poverty("LIHC10")
+
+
+# Published values from DfE's pilot extract dfe_nccis_neet_16_17_pfpp_las_2021_2024.csv
+# (NEET_percent, Notknown_percent, NEET_not_known_percent).
+@pytest.mark.parametrize(
+    ("code", "year", "neet", "not_known", "combined"),
+    [
+        ("E10000011", 2021, 3.9, 1.5, 5.4),  # East Sussex
+        ("E08000025", 2021, 2.8, 5.7, 8.5),  # Birmingham
+        ("E09000012", 2024, 2.3, 0.9, 3.3),  # Hackney
+        ("E92000001", 2022, 2.6, 2.2, 4.7),  # England
+    ],
+)
+def test_pilot_neet_matches_published_extract(code, year, neet, not_known, combined):
+    neet_table = data.neet_16_17()
+    row = neet_table[(neet_table["area_code"] == code) & (neet_table["time_period"] == year)]
+    assert len(row) == 1
+    assert row["neet_rate"].item() == pytest.approx(neet / 100)
+    assert row["not_known_rate"].item() == pytest.approx(not_known / 100)
+    assert row["neet_not_known_rate"].item() == pytest.approx(combined / 100)
+
+
+def test_neet_rates_are_fractions_and_areas_appear_once_a_year():
+    neet_table = data.neet_16_17()
+    rates = neet_table[["neet_rate", "not_known_rate", "neet_not_known_rate"]]
+    assert ((rates >= 0) & (rates <= 1) | rates.isna()).all().all()
+    assert not neet_table.duplicated(["area_code", "time_period"]).any()
+    assert set(neet_table["time_period"]) == {2021, 2022, 2023, 2024}
+
+
+def test_tenure_shares_sum_to_one():
+    table = data.tenure()
+    shares = table[["share_owner", "share_social_rent", "share_private_rent"]]
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    counts = table[["owner", "social_rent", "private_rent"]].sum(axis=1)
+    assert (counts == table["households"]).all()
+    assert table["area_code"].is_unique
+
+
+def test_youth_population_takes_two_fifths_of_the_15_to_19_band():
+    # Birmingham, Census 2021 TS007A: 15-19 = 86,440; 20-24 = 93,243.
+    youth = data.youth_population().set_index("area_code").loc["E08000025"]
+    assert youth["age_16_17"] == pytest.approx(0.4 * 86_440)
+    assert youth["age_18_24"] == pytest.approx(0.4 * 86_440 + 93_243)
+    assert youth["age_16_24"] == pytest.approx(youth["age_16_17"] + youth["age_18_24"])
+
+
+def test_pilots_are_the_fourteen_default_places_in_order():
+    pilots = data.places("pilots")
+    assert tuple(pilots["area_code"]) == data.PILOT_CODES
+    assert len(pilots) == 14
+    assert pilots.set_index("area_code").at["E07000062", "area_name"] == "Hastings"
+
+
+def test_hastings_uses_the_east_sussex_neet_figure():
+    hastings = data.places(["E07000062"]).iloc[0]
+    assert hastings["neet_area_code"] == "E10000011"
+    assert hastings["neet_basis"] == "county"
+    assert set(data.places("pilots").query("area_code != 'E07000062'")["neet_basis"]) == {"own"}
+
+
+def test_places_without_published_neet_fall_back_to_their_region():
+    city = data.places("E09000001").iloc[0]  # City of London: not published by DfE
+    assert (city["neet_area_code"], city["neet_basis"]) == ("E12000007", "region")
+
+
+def test_every_place_has_a_neet_figure_in_every_period():
+    neet_table = data.neet_16_17()
+    for code in data.places("all")["neet_area_code"].unique():
+        rows = neet_table[neet_table["area_code"] == code]
+        assert sorted(rows["time_period"]) == [2021, 2022, 2023, 2024], code
+
+
+def test_unknown_place_code_names_the_code():
+    with pytest.raises(DataError, match="E0700062") as caught:
+        data.places(["E08000025", "E0700062"])
+    assert "E07000062" in str(caught.value)  # suggests the close match
+
+
+def test_place_name_instead_of_code_suggests_the_code():
+    with pytest.raises(DataError, match="E07000062 Hastings"):
+        data.places("Hastings")
+
+
+def test_repeated_place_code_is_rejected():
+    with pytest.raises(DataError, match="E09000012"):
+        data.places(["E09000012", "E09000012"])
+
+
+def test_band_shares_fall_back_to_england_for_counties():
+    east_sussex = data.energy_efficiency_bands("E10000011")
+    assert east_sussex.source == "england_E23_assumed_split"
+    np.testing.assert_allclose(east_sussex.shares, [0.005, 0.12, 0.275, 0.47, 0.10, 0.024, 0.006])
+    assert east_sussex.shares[:3].sum() == pytest.approx(0.40)  # EVIDENCE E23: A-C 40%
+
+
+def test_district_band_shares_come_from_its_epc_lodgements():
+    hastings = data.energy_efficiency_bands("E07000062")
+    assert hastings.source == "epc_lodgements_2013_2023"
+    assert hastings.shares.shape == (7,)
+    assert hastings.shares.sum() == pytest.approx(1.0)
+    assert (hastings.shares >= 0).all()
+
+
+def test_band_shares_reject_unknown_codes():
+    with pytest.raises(DataError, match="W06000015"):
+        data.energy_efficiency_bands("W06000015")
+
+
+def test_price_path_uses_epg_when_cap_above_guarantee():
+    path = data.energy_price_cap().set_index("effective_date")
+    epg = (path.index >= "2022-10-01") & (path.index <= "2023-06-30")
+    assert (path.loc[epg, "cap_gbp_per_year"] > 2500).all()
+    assert (path.loc[epg, "paid_gbp_per_year"] == 2500).all()
+    assert (path.loc[~epg, "paid_gbp_per_year"] == path.loc[~epg, "cap_gbp_per_year"]).all()
+    assert path.at[pd.Timestamp("2023-01-01"), "cap_gbp_per_year"] == 4279
+
+
+def test_price_path_runs_from_january_2019_to_october_2025_in_date_order():
+    dates = data.energy_price_cap()["effective_date"]
+    assert dates.is_monotonic_increasing
+    assert (dates.iloc[0], dates.iloc[-1]) == (pd.Timestamp("2019-01-01"), pd.Timestamp("2025-10-01"))
+    assert data.energy_price_cap().set_index("effective_date").at[
+        pd.Timestamp("2020-04-01"), "cap_gbp_per_year"
+    ] == 1162  # as announced (E09)
+
+
+def test_support_payments_add_up_to_the_announced_totals():
+    support = data.household_support()
+    totals = support.groupby("scheme")["amount_gbp"].sum()
+    assert totals["energy_bills_support_scheme"] == 400  # E17
+    assert totals["cost_of_living_payment_2022"] == 650  # E18
+    assert totals["cost_of_living_payment_2023_24"] == 900  # E19
+    assert (support["end_date"] >= support["start_date"]).all()
+    means_tested = support["eligibility"] == "means_tested"
+    assert support.loc[means_tested, "note"].str.contains("approximate").all()
+
+
+def test_gdhi_rejects_years_outside_the_packaged_range():
+    assert data.gdhi_per_head(2021)["area_code"].is_unique
+    with pytest.raises(DataError, match="2014"):
+        data.gdhi_per_head(2014)
+
+
+def test_changing_a_returned_table_does_not_change_the_next_read():
+    first = data.tenure()
+    first.loc[:, "households"] = -1
+    assert (data.tenure()["households"] > 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(ALL_CODES), min_size=1, max_size=25, unique=True))
+def test_places_returns_exactly_the_codes_asked_for_in_order(codes):
+    table = data.places(codes)
+    assert list(table["area_code"]) == codes
+    shares = table[["share_owner", "share_social_rent", "share_private_rent"]]
+    assert ((shares >= 0) & (shares <= 1)).all().all()
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert (table["households"] > 0).all()
