@@ -1,0 +1,34 @@
+"""pfpp_sim: joined-up versus siloed place-based funding in England, as an agent-based model.
+
+Python API (the ``pfpp`` command line is a thin layer over it)::
+
+    import pfpp_sim
+    base = pfpp_sim.load_scenario("siloed_baseline")
+    result = pfpp_sim.compare(base, "pfpp_joined_up", seed=1, replicates=20)
+    result.comparison          # paired differences with 95% CIs
+    result.save("results/demo")
+"""
+
+from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError
+from pfpp_sim.experiment import Comparison, Results, compare, run
+from pfpp_sim.model import PfppModel
+from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+from pfpp_sim.storage import package_version
+
+__all__ = [
+    "Comparison",
+    "DataError",
+    "InvariantError",
+    "PfppError",
+    "PfppModel",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "list_presets",
+    "load_scenario",
+    "run",
+]
+
+__version__ = package_version()

@@ -80,6 +80,7 @@ class Award:
     period_start: int
     deadline: int
     allocated_p: int
+    known_bits: int = 0  # streams whose recipient records this award's team holds
     overhead_p: int = 0
     delivered_p: int = 0
     returned_p: int = 0

@@ -50,7 +50,8 @@ class Targeting:
     precision: float  # share of recipients drawn from the intended group
     sees_others: float  # chance that another stream's recipient is known (shared data)
     bundle_first: bool  # pooled team: serve complement recipients first
-    stream_bit: int  # bit of the serving stream in ``served_by``
+    known_bits: int  # streams whose recipient records the serving team holds
+    stream_bit: int  # bit recorded in ``served_by`` for this delivery
 
 
 @dataclass
@@ -118,8 +119,8 @@ def select_recipients(
     """
     sl = (pop.households if key in HOUSEHOLD_KEYS else pop.young).slices[place]
     reachable, intended = _groups(key, pop, sl)
-    had = received[key][sl]
-    own = (served_by[key][sl] & targeting.stream_bit) != 0
+    had = received[key][sl].copy()
+    own = (served_by[key][sl] & targeting.known_bits) != 0
     known_other = had & ~own & (rng.random(had.size) < targeting.sees_others)
     open_ = reachable & ~own & ~known_other
     pool_in = np.flatnonzero(open_ & intended)

@@ -11,7 +11,7 @@ from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
-from pfpp_sim.outcomes import FLOWS, resident_rates
+from pfpp_sim.outcomes import FLOWS, OVERHEADS, resident_rates
 from pfpp_sim.population import AGE_18, NEET, build_population
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
 from pfpp_sim.streams import stream
@@ -81,7 +81,6 @@ class PfppModel(mesa.Model):
         """Draw uncertain parameters once per replicate (point values where no range)."""
         sc = self.scenario
         self.mech = {name: getattr(sc.mechanisms, name).draw(rng) for name in type(sc.mechanisms).model_fields}
-        self.params = self.mech
         self.unit_cost, self.effect, self.months_to_effect, self.mobilisation, self.duration = {}, {}, {}, {}, {}
         for key in INTERVENTION_KEYS:
             item = sc.interventions.get(key)
@@ -159,7 +158,7 @@ class PfppModel(mesa.Model):
         award = self._new_award(
             programme=stream_state.key, department=programme.department, place=council.place,
             round=stream_state.round_no, pooled=False, competitive=competitive, award_month=self.month,
-            period_start=rnd.period_start, deadline=rnd.deadline,
+            period_start=rnd.period_start, deadline=rnd.deadline, known_bits=stream_state.bit,
         )
         years = (rnd.deadline - rnd.period_start) / 12.0
         overhead = self.mech["reporting_cost"] * programme.reporting_burden * years
@@ -274,7 +273,7 @@ class PfppModel(mesa.Model):
         self.agents_by_type[Council].shuffle_do("step")
         self._step_residents(t)
         self.rates = resident_rates(self.population)
-        self.flows["overhead_gbp"] = self.flows["grant_overhead_gbp"] + self.flows["bid_cost_gbp"] + self.flows["recruitment_cost_gbp"]
+        self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
         held = np.zeros(self.population.places.n)
         for award in self._open:
             held[award.place] += award.held_total_p / 100

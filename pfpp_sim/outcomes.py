@@ -9,7 +9,7 @@ import numpy as np
 
 from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population
 
-__all__ = ["FLOWS", "OUTCOMES", "RATES", "Outcome", "resident_rates"]
+__all__ = ["FLOWS", "OUTCOMES", "OVERHEADS", "RATES", "Outcome", "resident_rates"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ FLOWS = MappingProxyType(
         "grant_overhead_gbp": Outcome("GBP", "flow", "reporting and governance costs top-sliced from grants"),
         "bid_cost_gbp": Outcome("GBP", "flow", "council money spent on bids, won or lost"),
         "recruitment_cost_gbp": Outcome("GBP", "flow", "cost of rebuilding delivery teams lost at funding cliff edges"),
-        "overhead_gbp": Outcome("GBP", "flow", "all overhead: grant overhead + bids + recruitment"),
+        "governance_cost_gbp": Outcome("GBP", "flow", "governance and accountability cost of pooled budgets"),
+        "overhead_gbp": Outcome("GBP", "flow", "all overhead: grant overhead + bids + recruitment + pooled governance"),
         "returned_gbp": Outcome("GBP", "flow", "unspent money clawed back at deadlines"),
         "duplicated_gbp": Outcome("GBP", "flow", "spend on residents another stream had already served"),
         "bids": Outcome("bids", "flow", "competitive bids made"),
@@ -50,6 +51,8 @@ FLOWS = MappingProxyType(
         "mobilisation_months_lost": Outcome("team-months", "flow", "funded months in which a delivery team was still mobilising"),
     }
 )
+OVERHEADS = ("grant_overhead_gbp", "bid_cost_gbp", "recruitment_cost_gbp", "governance_cost_gbp")
+"""Flows that make up ``overhead_gbp``."""
 OUTCOMES = MappingProxyType({**RATES, **FLOWS, "held_gbp": Outcome("GBP", "stock", "money awarded and not yet spent")})
 """Every outcome a run reports, by name."""
 

@@ -36,6 +36,7 @@ class Council(mesa.Agent):
         self.team_until = {k: -(10**6) for k in INTERVENTION_KEYS}
         self.bids = 0
         self.bids_won = 0
+        self.pooling = False
 
     def months_to_find_team(self) -> int:
         """Months to find the right team in a department (M1), given the contact levers."""
@@ -63,7 +64,7 @@ class Council(mesa.Agent):
         if not self.has_contact(department, model.month):
             model.log_event(model.month, f"{self.label} missed the {department} {stream_key} window: no contact yet")
             return False
-        bid_cost_p = to_pence(model.params["bid_cost"])
+        bid_cost_p = to_pence(model.mech["bid_cost"])
         if expected_p <= bid_cost_p:
             return False
         self.bids += 1
@@ -81,18 +82,22 @@ class Council(mesa.Agent):
             and self.trust[department] >= model.mech["trust_threshold"]
         )
 
-    def receive_pooled(self, amount_p: int, shares: dict[str, float], rnd: Round) -> None:
-        """Add a department's contribution to this place's pooled budget for the round (M2)."""
+    def receive_pooled(self, amount_p: int, shares: dict[str, float], rnd: Round, stream_bit: int) -> None:
+        """Add a stream's contribution to this place's pooled budget for the round (M2).
+
+        The pooled team inherits the recipient records of the contributing stream.
+        """
         model = self.model
         weight = model.scenario.levers.local_priority_weight
         need = model.need_shares(self.place)
         blended = {k: (1 - weight) * shares.get(k, 0.0) + weight * need[k] for k in INTERVENTION_KEYS}
         blended = {k: v for k, v in blended.items() if v > 0}
         award = model.pooled_award(self, rnd)
+        award.known_bits |= stream_bit | POOLED_BIT
         years = max(award.deadline - award.period_start, 1) / 12.0
-        fresh = award.allocated_p == 0
-        overhead = (model.params["reporting_cost"] + model.params["pooled_governance_cost"]) * years if fresh else 0.0
-        award.add_funds(amount_p, blended, to_pence(overhead), model.month)
+        overhead = model.mech["reporting_cost"] * years if award.allocated_p == 0 else 0.0
+        model.fund(award, amount_p, blended, to_pence(overhead))
+        self.pooling = True
         self.mobilise(award)
 
     def mobilise(self, award: Award) -> None:
@@ -107,15 +112,20 @@ class Council(mesa.Agent):
                 award.ready[key] = start
             else:
                 award.ready[key] = start + model.mobilisation[key]
-                model.add_flow("recruitment_cost_gbp", self.place, model.params["recruitment_cost"])
+                model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
             self.team_until[key] = max(self.team_until[key], award.deadline - 1)
 
     def step(self) -> None:
-        """Build trust through joint work, then deliver every award that is ready."""
+        """Pay pooled governance yearly, build trust through joint work, deliver what is ready."""
         model = self.model
         t = model.month
+        if self.pooling and model.is_fy_start(t):
+            model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])
         awards = model.open_awards(place=self.place)
-        self._build_trust({a.department for a in awards} | ({d for d in DEPARTMENTS} if any(a.pooled for a in awards) else set()))
+        partners = {a.department for a in awards if not a.pooled}
+        if any(a.pooled for a in awards):
+            partners |= set(DEPARTMENTS)
+        self._build_trust(partners)
         for award in awards:
             if award.pooled and t >= award.deadline:
                 model.close_award(award)
@@ -162,6 +172,7 @@ class Council(mesa.Agent):
             precision=precision,
             sees_others=levers.data_sharing,
             bundle_first=award.pooled,
+            known_bits=award.known_bits,
             stream_bit=POOLED_BIT if award.pooled else model.stream_bits[award.programme],
         )
         delivery = select_recipients(key, n, model.population, self.place, model.received, model.served_by, targeting, model.rng_councils)

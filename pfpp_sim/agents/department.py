@@ -126,4 +126,4 @@ class Department(mesa.Agent):
                 else:
                     model.log_event(model.month, f"{self.name} {stream.key}: {council.label} bid failed")
             if pooled_p > 0:
-                council.receive_pooled(pooled_p, programme.interventions, rnd)
+                council.receive_pooled(pooled_p, programme.interventions, rnd, stream.bit)

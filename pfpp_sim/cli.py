@@ -1,0 +1,288 @@
+"""The ``pfpp`` command line: a thin layer over the Python API.
+
+User mistakes (bad scenario files, unknown places, unwritable folders) print one line
+naming the file, key and value, and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.errors import PfppError
+from pfpp_sim.experiment import Comparison, Results, compare, run
+from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+
+__all__ = ["app"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate joined-up versus siloed place-based funding in England.")
+scenarios_app = typer.Typer(no_args_is_help=True, help="List and show scenario presets.")
+app.add_typer(scenarios_app, name="scenarios")
+out_console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True)
+
+SeedOpt = Annotated[int, typer.Option(help="Root seed (0 is valid); replicates use their own streams of it.")]
+WorkersOpt = Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")]
+SerialOpt = Annotated[bool, typer.Option("--serial", help="Run in this process, one replicate at a time.")]
+PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots', 'all' or comma-separated ONS codes.")]
+HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
+ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
+
+
+def _user_errors(func):
+    """Report :class:`PfppError` as one line on stderr and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PfppError as err:
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
+    overrides: dict[str, object] = {}
+    if places:
+        overrides["run.places"] = places if places in ("pilots", "all") else [p.strip() for p in places.split(",") if p.strip()]
+    if horizon is not None:
+        overrides["run.horizon_months"] = horizon
+    if scale is not None:
+        overrides["run.scale"] = scale
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None, None
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True,
+    )
+    task = bar.add_task("replicates", total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _fmt(metric: str, value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    unit = OUTCOMES[metric].unit if metric in OUTCOMES else ""
+    if metric.endswith("_rate") or metric.endswith("_share"):
+        return f"{100 * value:.1f}%"
+    if unit == "GBP" or metric.endswith("_gbp"):
+        return f"£{value / 1e6:,.2f}m"
+    if metric == "months_to_first_delivery":
+        return f"{value:.1f} mo"
+    return f"{value:,.0f}"
+
+
+def _fmt_diff(metric: str, diff: float, low: float, high: float) -> str:
+    if metric.endswith("_rate") or metric.endswith("_share"):
+        scale, unit, digits = 100, " pp", 2
+    elif metric.endswith("_gbp"):
+        scale, unit, digits = 1e-6, "m", 2
+    else:
+        scale, unit, digits = 1, "", 1
+    if not np.isfinite(low):
+        return f"{diff * scale:+.{digits}f}{unit}"
+    if metric.endswith("_gbp"):
+        return f"{'+' if diff >= 0 else '-'}£{abs(diff) * scale:.{digits}f}m [{low * scale:+.{digits}f}, {high * scale:+.{digits}f}]"
+    return f"{diff * scale:+.{digits}f}{unit} [{low * scale:+.{digits}f}, {high * scale:+.{digits}f}]"
+
+
+COMPARE_TABLES = {
+    "Outcomes, mean of the last 12 months": ("fuel_poverty_rate", "neet_16_17_rate", "youth_mh_rate"),
+    "Money and delivery, whole run": ("returned_gbp", "overhead_gbp", "months_to_first_delivery"),
+}
+TITLES = {
+    "fuel_poverty_rate": "Fuel poverty",
+    "neet_16_17_rate": "NEET 16-17",
+    "youth_mh_rate": "Youth mental disorder",
+    "returned_gbp": "Money returned",
+    "overhead_gbp": "Overhead",
+    "months_to_first_delivery": "Months to first delivery",
+}
+
+
+def _print_comparison(result: Comparison) -> None:
+    table = result.comparison
+    names = result.places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict()
+    names[ALL_PLACES] = "All places"
+    out_console.print(
+        f"\n[bold]{result.alternative}[/] vs [bold]{result.base}[/]: {result.replicates} paired replicates, seed {result.seed}; "
+        "each cell: base -> alternative, then the paired difference [95% CI]."
+    )
+    for title, metrics in COMPARE_TABLES.items():
+        rich_table = Table(title=title, title_justify="left", show_lines=False)
+        rich_table.add_column("Place")
+        for metric in metrics:
+            rich_table.add_column(TITLES[metric], justify="right")
+        for code in [*dict.fromkeys(table["place_code"])]:
+            rows = table[table["place_code"] == code].set_index("metric")
+            cells = []
+            for metric in metrics:
+                row = rows.loc[metric]
+                cells.append(
+                    f"{_fmt(metric, row.base_mean)} -> {_fmt(metric, row.alternative_mean)}\n"
+                    f"{_fmt_diff(metric, row.difference, row.ci_low, row.ci_high)}"
+                )
+            style = "bold" if code == ALL_PLACES else None
+            rich_table.add_row(names.get(code, code), *cells, style=style)
+        out_console.print(rich_table)
+
+
+def _print_run(result: Results) -> None:
+    summary = result.summary.groupby(["place_code", "metric"], sort=False)["value"].mean().unstack("metric")
+    names = result.places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict()
+    names[ALL_PLACES] = "All places"
+    metrics = ["fuel_poverty_rate", "neet_16_17_rate", "youth_mh_rate", "delivered_gbp", "returned_gbp", "overhead_gbp", "months_to_first_delivery"]
+    table = Table(title=f"{', '.join(result.scenarios)}: mean of {result.replicates} replicate(s), seed {result.seed}", title_justify="left")
+    table.add_column("Place")
+    for metric in metrics:
+        table.add_column(TITLES.get(metric, metric.replace("_gbp", "").replace("_", " ").capitalize()), justify="right")
+    for code, row in summary.iterrows():
+        table.add_row(names.get(code, code), *[_fmt(m, row[m]) for m in metrics], style="bold" if code == ALL_PLACES else None)
+    out_console.print(table)
+
+
+def _json_summary(result: Results) -> dict:
+    payload = {
+        "scenarios": {name: sc.scenario_hash() for name, sc in result.scenarios.items()},
+        "seed": result.seed,
+        "replicates": result.replicates,
+        "seconds": round(result.seconds, 3),
+        "files": {k: str(v) for k, v in result.files.items()},
+        "summary": result.summary.groupby(["scenario", "place_code", "metric"])["value"].mean().unstack("metric")
+        .reset_index().replace({np.nan: None}).to_dict(orient="records"),
+    }
+    if isinstance(result, Comparison) and result.comparison is not None:
+        payload["comparison"] = result.comparison.replace({np.nan: None}).to_dict(orient="records")
+    return payload
+
+
+def _finish(result: Results, out: Path, as_json: bool) -> None:
+    result.save(out)
+    if as_json:
+        sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
+        return
+    if isinstance(result, Comparison):
+        _print_comparison(result)
+    else:
+        _print_run(result)
+    out_console.print(f"\nResults written to [bold]{out}/[/] ({', '.join(p.name for p in result.files.values())}) in {result.seconds:.1f} s")
+
+
+@app.command("run")
+@_user_errors
+def run_command(
+    scenario: Annotated[str, typer.Argument(help="Preset name or scenario TOML file.")],
+    seed: SeedOpt = 0,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates to run.")] = 1,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<scenario>-seed<seed>).")] = None,
+    workers: WorkersOpt = None,
+    serial: SerialOpt = False,
+    places: PlacesOpt = None,
+    horizon: HorizonOpt = None,
+    scale: ScaleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a scenario and write monthly, annual, award and summary tables as Parquet."""
+    sc = _with_run_overrides(load_scenario(scenario), places, horizon, scale)
+    out = out or Path("results") / f"{sc.name}-seed{seed}"
+    bar, progress = _progress(not as_json and replicates > 1)
+    with bar or nullcontext():
+        result = run(sc, seed=seed, replicates=replicates, executor="serial" if serial else "processes", workers=workers, progress=progress)
+    _finish(result, out, as_json)
+
+
+@app.command("compare")
+@_user_errors
+def compare_command(
+    base: Annotated[str, typer.Argument(help="Base scenario (preset name or TOML file).")],
+    alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
+    seed: SeedOpt = 0,
+    replicates: Annotated[int, typer.Option(min=2, help="Paired replicates (>= 2 for confidence intervals).")] = 20,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<base>-vs-<alternative>-seed<seed>).")] = None,
+    workers: WorkersOpt = None,
+    serial: SerialOpt = False,
+    places: PlacesOpt = None,
+    horizon: HorizonOpt = None,
+    scale: ScaleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
+    a = _with_run_overrides(load_scenario(base), places, horizon, scale)
+    b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
+    out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
+    bar, progress = _progress(not as_json)
+    with bar or nullcontext():
+        result = compare(a, b, seed=seed, replicates=replicates, executor="serial" if serial else "processes", workers=workers, progress=progress)
+    _finish(result, out, as_json)
+
+
+@app.command("validate")
+@_user_errors
+def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario TOML files or preset names.")]) -> None:
+    """Check scenario files; print one line per file, exit 2 at the first invalid one."""
+    for name in files:
+        sc = load_scenario(name)
+        out_console.print(f"ok: {name} ({sc.name}, hash {sc.scenario_hash()})", highlight=False)
+
+
+@scenarios_app.command("list")
+def scenarios_list(as_json: JsonOpt = False) -> None:
+    """List the shipped presets with their descriptions."""
+    rows = [(name, load_scenario(name).description) for name in list_presets()]
+    if as_json:
+        sys.stdout.write(json.dumps(dict(rows), indent=2) + "\n")
+        return
+    table = Table(show_header=True)
+    table.add_column("Preset")
+    table.add_column("What it represents")
+    for name, description in rows:
+        table.add_row(name, description)
+    out_console.print(table)
+
+
+@scenarios_app.command("show")
+@_user_errors
+def scenarios_show(
+    name: Annotated[str, typer.Argument(help="Preset name or TOML file.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a scenario after inheritance, with every value's unit and source."""
+    sc = load_scenario(name)
+    if as_json:
+        sys.stdout.write(json.dumps(sc.model_dump(mode="json"), indent=2) + "\n")
+        return
+    out_console.print(f"[bold]{sc.name}[/] (hash {sc.scenario_hash()}, extends {sc.extends or '-'})\n{sc.description}\n")
+    levers = Table(title="Levers", title_justify="left")
+    levers.add_column("Lever")
+    levers.add_column("Value", justify="right")
+    for key, value in sc.levers.model_dump().items():
+        levers.add_row(key, "as each stream" if value is None else str(value))
+    out_console.print(levers)
+    programmes = Table(title="Programmes", title_justify="left")
+    for column in ("Stream", "Department", "Budget", "Competitive", "Period (months)", "Interventions"):
+        programmes.add_column(column)
+    for key, p in sc.programmes.items():
+        programmes.add_row(
+            key, p.department, f"{p.budget.value:g} {p.budget.unit} [{p.budget.source}]", f"{p.competitive_share:.0%}",
+            str(p.funding_period_months), ", ".join(f"{k} {v:.0%}" for k, v in p.interventions.items()),
+        )
+    out_console.print(programmes)

@@ -1,0 +1,332 @@
+"""Runs and comparisons: ``(scenario, seed, replicate)`` -> tidy tables, on one or many cores.
+
+Each replicate is a pure function of its scenario, root seed and replicate number, so
+results are identical whatever the executor or the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from pfpp_sim.analysis import paired_differences, summarise_run
+from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.scenario import Scenario, load_scenario
+from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
+
+__all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunOutput:
+    """Tables of one replicate of one scenario."""
+
+    monthly: pd.DataFrame
+    awards: pd.DataFrame
+    places: pd.DataFrame
+    summary: pd.DataFrame
+    events: pd.DataFrame
+    seconds: float
+
+
+def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
+    """Run one replicate to the horizon and return its tables.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        Root seed (0 is valid).
+    replicate : int
+        Replicate number; selects this replicate's random streams.
+
+    Returns
+    -------
+    RunOutput
+    """
+    started = time.perf_counter()
+    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    pl = model.population.places
+    n_places = pl.n
+    months = np.repeat(np.arange(model.horizon), n_places)
+    monthly = pd.DataFrame(
+        {
+            "place_code": np.tile(pl.codes, model.horizon),
+            "place_name": np.tile(pl.names, model.horizon),
+            "month": months.astype(np.int32),
+            "date": model.exo.dates[months].date,
+        }
+    )
+    for name in OUTCOMES:
+        monthly[name] = np.concatenate([record[name] for record in model.records])
+    initial = pd.DataFrame({"place_code": pl.codes, "month": -1, **{k: v for k, v in model.initial_rates.items()}})
+    places = pd.DataFrame(
+        {
+            "place_code": pl.codes,
+            "place_name": pl.names,
+            "real_households": pl.real_households,
+            "real_young_people": pl.real_young_people,
+            "simulated_households": [s.stop - s.start for s in model.population.households.slices],
+            "simulated_young_people": [s.stop - s.start for s in model.population.young.slices],
+            "income_level": pl.income_level,
+            "observed_fuel_poverty_rate": pl.target_fuel_poverty,
+            "observed_neet_16_17_rate": pl.target_neet_16_17,
+            **{f"start_{k}": initial[k].to_numpy() for k in model.initial_rates},
+        }
+    )
+    awards = pd.DataFrame(
+        [
+            {
+                "award_id": a.award_id,
+                "programme": a.programme,
+                "department": a.department,
+                "place_code": pl.codes[a.place],
+                "round": a.round,
+                "pooled": a.pooled,
+                "competitive": a.competitive,
+                "award_month": a.award_month,
+                "period_start": a.period_start,
+                "deadline": a.deadline,
+                "first_delivery": a.first_delivery,
+                "allocated_gbp": a.allocated_p / 100,
+                "delivered_gbp": a.delivered_p / 100,
+                "overhead_gbp": a.overhead_p / 100,
+                "returned_gbp": a.returned_p / 100,
+                "held_gbp": a.held_total_p / 100,
+                "duplicated_gbp": a.duplicated_p / 100,
+            }
+            for a in model.awards
+        ],
+        columns=[
+            "award_id", "programme", "department", "place_code", "round", "pooled", "competitive", "award_month",
+            "period_start", "deadline", "first_delivery", "allocated_gbp", "delivered_gbp", "overhead_gbp",
+            "returned_gbp", "held_gbp", "duplicated_gbp",
+        ],
+    )
+    summary = summarise_run(monthly, awards, places)
+    events = pd.DataFrame(model.events, columns=["month", "event"])
+    return RunOutput(monthly, awards, places, summary, events, time.perf_counter() - started)
+
+
+def _run_batch(jobs: list[tuple[Scenario, int, int]]) -> list[RunOutput]:
+    return [run_replicate(*job) for job in jobs]
+
+
+def _execute(
+    jobs: list[tuple[Scenario, int, int]],
+    *,
+    executor: Literal["serial", "processes"] | Executor,
+    workers: int | None,
+    progress: Progress | None,
+) -> list[RunOutput]:
+    """Run jobs in order-independent fashion and return outputs in job order."""
+    outputs: list[RunOutput | None] = [None] * len(jobs)
+    done = 0
+    if executor == "serial" or (executor == "processes" and (workers or os.cpu_count() or 1) == 1) or len(jobs) == 1:
+        for i, job in enumerate(jobs):
+            outputs[i] = run_replicate(*job)
+            done += 1
+            if progress:
+                progress(done, len(jobs))
+        return outputs  # type: ignore[return-value]
+    own = executor == "processes"
+    pool: Executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count()) if own else executor  # type: ignore[assignment]
+    try:
+        futures = {pool.submit(_run_batch, [job]): i for i, job in enumerate(jobs)}
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            outputs[futures[future]] = future.result()[0]
+            done += 1
+            if progress:
+                progress(done, len(jobs))
+    finally:
+        if own:
+            pool.shutdown(cancel_futures=True)
+    return outputs  # type: ignore[return-value]
+
+
+def _stack(outputs: Sequence[RunOutput], labels: Sequence[tuple[str, int]], attr: str) -> pd.DataFrame:
+    frames = []
+    for (scenario, replicate), output in zip(labels, outputs):
+        frame = getattr(output, attr)
+        frames.append(frame.assign(scenario=scenario, replicate=replicate)[["scenario", "replicate", *frame.columns]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _annual(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Calendar-year table ``scenario, replicate, place_code, year, metric, value``.
+
+    Rates are means over the year's simulated months; money and counts are sums.
+    """
+    frame = monthly.assign(year=pd.to_datetime(monthly["date"]).dt.year.astype(np.int32))
+    keys = ["scenario", "replicate", "place_code", "year"]
+    rates = [k for k, o in OUTCOMES.items() if o.kind in ("rate", "stock")]
+    flows = [k for k, o in OUTCOMES.items() if o.kind == "flow"]
+    grouped = frame.groupby(keys, sort=False)
+    wide = grouped[rates].mean().join(grouped[flows].sum()).reset_index()
+    return wide.melt(id_vars=keys, var_name="metric", value_name="value")
+
+
+@dataclass
+class Results:
+    """Replicates of one or more scenarios, as tidy tables."""
+
+    scenarios: dict[str, Scenario]
+    seed: int
+    replicates: int
+    monthly: pd.DataFrame
+    annual: pd.DataFrame
+    awards: pd.DataFrame
+    places: pd.DataFrame
+    summary: pd.DataFrame
+    events: pd.DataFrame
+    seconds: float
+    comparison: pd.DataFrame | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def manifest(self) -> dict:
+        """Provenance: scenario hashes and contents, seed, version, commit, timings."""
+        return {
+            "pfpp_sim_version": package_version(),
+            "git_commit": git_commit(),
+            "seed": self.seed,
+            "replicates": self.replicates,
+            "scenarios": {
+                name: {"hash": sc.scenario_hash(), "extends": sc.extends, "parameters": sc.model_dump(mode="json")}
+                for name, sc in self.scenarios.items()
+            },
+            "environment": environment(),
+            "seconds": round(self.seconds, 3),
+            "files": {k: Path(v).name for k, v in self.files.items()},
+            "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
+        }
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write every table as Parquet and a ``manifest.json`` into ``out`` (atomic writes)."""
+        out = Path(out)
+        tables = {
+            "monthly": self.monthly,
+            "annual": self.annual,
+            "awards": self.awards,
+            "places": self.places,
+            "summary": self.summary,
+            "events": self.events,
+        }
+        if self.comparison is not None:
+            tables["comparison"] = self.comparison
+        self.files = {name: write_parquet(frame, out / f"{name}.parquet") for name, frame in tables.items()}
+        self.files["manifest"] = write_json(self.manifest(), out / "manifest.json")
+        return self.files
+
+
+@dataclass
+class Comparison(Results):
+    """Two scenarios on the same seeds, with paired differences (alternative - base)."""
+
+    base: str = ""
+    alternative: str = ""
+
+
+def _resolve(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, workers, progress) -> Results:
+    started = time.perf_counter()
+    jobs = [(sc, seed, r) for sc in scenarios for r in range(replicates)]
+    labels = [(sc.name, r) for sc in scenarios for r in range(replicates)]
+    outputs = _execute(jobs, executor=executor, workers=workers, progress=progress)
+    monthly = _stack(outputs, labels, "monthly")
+    return Results(
+        scenarios={sc.name: sc for sc in scenarios},
+        seed=seed,
+        replicates=replicates,
+        monthly=monthly,
+        annual=_annual(monthly),
+        awards=_stack(outputs, labels, "awards"),
+        places=_stack(outputs, labels, "places"),
+        summary=_stack(outputs, labels, "summary"),
+        events=_stack(outputs, labels, "events"),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int = 0,
+    replicates: int = 1,
+    executor: Literal["serial", "processes"] | Executor = "processes",
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Results:
+    """Run replicates of one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or Path
+        A scenario, a preset name or a TOML path.
+    seed : int, default=0
+        Root seed; replicate ``r`` uses streams ``SeedSequence(seed, spawn_key=(r, id))``.
+    replicates : int, default=1
+    executor : {"serial", "processes"} or concurrent.futures.Executor, default="processes"
+        Any executor works (e.g. a Dask ``Client.get_executor()``); results are identical.
+    workers : int, optional
+        Worker processes (default: all cores).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each replicate.
+
+    Returns
+    -------
+    Results
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1, got {replicates}")
+    return _collect([_resolve(scenario)], seed, replicates, executor, workers, progress)
+
+
+def compare(
+    base: Scenario | str | Path,
+    alternative: Scenario | str | Path,
+    *,
+    seed: int = 0,
+    replicates: int = 20,
+    executor: Literal["serial", "processes"] | Executor = "processes",
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run two scenarios on the same seeds and compute paired differences with 95% CIs.
+
+    Parameters
+    ----------
+    base, alternative : Scenario, str or Path
+    seed, replicates, executor, workers, progress
+        As in :func:`run`.
+
+    Returns
+    -------
+    Comparison
+        ``comparison`` holds ``place_code, metric, base_mean, alternative_mean,
+        difference, ci_low, ci_high, n``.
+    """
+    a, b = _resolve(base), _resolve(alternative)
+    if a.name == b.name:
+        b = b.with_overrides({}, name=f"{b.name}_alternative")
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1, got {replicates}")
+    results = _collect([a, b], seed, replicates, executor, workers, progress)
+    comparison = Comparison(**vars(results), base=a.name, alternative=b.name)
+    comparison.comparison = paired_differences(results.summary, a.name, b.name)
+    return comparison
