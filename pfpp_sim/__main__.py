@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m pfpp_sim``."""
+
+from pfpp_sim.cli import app
+
+app(prog_name="pfpp")

@@ -1,0 +1,386 @@
+"""Behaviour of scenario loading: presets, ``extends``, validation errors and hashing."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pfpp_sim.errors import ScenarioError
+from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
+from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+
+PACKAGE = Path(str(resources.files("pfpp_sim")))
+HEADER = 'name = "{name}"\ndescription = "a test scenario"\nextends = "{parent}"\n'
+
+
+def write_scenario(folder: Path, body: str = "", *, name: str = "child", parent: str = "siloed_baseline") -> Path:
+    """Write ``<folder>/<name>.toml`` that extends ``parent`` and adds ``body``."""
+    path = folder / f"{name}.toml"
+    path.write_text(HEADER.format(name=name, parent=parent) + body, encoding="utf-8")
+    return path
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return str(info.value)
+
+
+# ------------------------------------------------------------------------ presets
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_preset_loads_and_keeps_its_name(name):
+    scenario = load_scenario(name)
+    assert isinstance(scenario, Scenario)
+    assert scenario.name == name
+
+
+def test_the_presets_named_in_the_design_ship():
+    assert {"siloed_baseline", "pfpp_joined_up", "funding_simplification", "policy_campus", "stop_start"} <= set(
+        list_presets()
+    )
+
+
+def test_a_preset_can_be_loaded_by_path_as_well_as_by_name():
+    path = PACKAGE / "scenarios" / "pfpp_joined_up.toml"
+    assert load_scenario(path) == load_scenario("pfpp_joined_up")
+
+
+def test_an_unknown_preset_name_lists_the_presets():
+    with pytest.raises(ScenarioError, match="siloed_baseline"):
+        load_scenario("no_such_preset")
+
+
+# ------------------------------------------------------------------------ extends
+
+
+def test_child_overriding_one_lever_keeps_the_parents_other_levers(tmp_path):
+    parent = load_scenario("pfpp_joined_up")
+    child = load_scenario(write_scenario(tmp_path, "[levers]\ndata_sharing = 0.1\n", parent="pfpp_joined_up"))
+    assert child.levers == parent.levers.model_copy(update={"data_sharing": 0.1})
+    assert child.programmes == parent.programmes
+    assert child.world == parent.world
+
+
+def test_child_overriding_a_nested_value_keeps_its_unit_and_source(tmp_path):
+    parent = load_scenario("siloed_baseline").programmes["home_upgrade"]
+    child = load_scenario(write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nvalue = 30\n"))
+    budget = child.programmes["home_upgrade"].budget
+    assert budget.value == 30
+    assert (budget.unit, budget.source) == (parent.budget.unit, parent.budget.source)
+    assert child.programmes["home_upgrade"].model_copy(update={"budget": parent.budget}) == parent
+
+
+def test_a_scenario_can_extend_a_file_beside_it(tmp_path):
+    write_scenario(tmp_path, "[levers]\npooling = 0.4\n", name="middle")
+    grandchild = load_scenario(write_scenario(tmp_path, "[levers]\ndata_sharing = 0.5\n", parent="middle"))
+    assert (grandchild.levers.pooling, grandchild.levers.data_sharing) == (0.4, 0.5)
+    assert grandchild.name == "child"
+
+
+# ------------------------------------------------------------------------- errors
+
+
+def test_unknown_top_level_key_names_file_key_and_says_unknown(tmp_path):
+    path = write_scenario(tmp_path, "colour = 'blue'\n")
+    message = load_error(path)
+    assert str(path) in message
+    assert "colour" in message
+    assert "unknown" in message
+
+
+def test_misspelled_lever_names_the_dotted_key_path(tmp_path):
+    path = write_scenario(tmp_path, "[levers]\npoolling = 0.5\n")
+    message = load_error(path)
+    assert str(path) in message
+    assert "levers.poolling" in message
+    assert "unknown" in message
+
+
+def test_unknown_key_deep_in_a_table_names_the_full_path(tmp_path):
+    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\ncurrency = 'GBP'\n")
+    message = load_error(path)
+    assert "programmes.home_upgrade.budget.currency" in message
+    assert "unknown" in message
+
+
+def test_negative_budget_names_the_key_path_and_the_value(tmp_path):
+    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nvalue = -5\n")
+    message = load_error(path)
+    assert str(path) in message
+    assert "programmes.home_upgrade.budget.value" in message
+    assert "-5" in message
+
+
+def test_wrong_type_names_the_key_path_and_the_value(tmp_path):
+    path = write_scenario(tmp_path, "[levers]\npooling = 'lots'\n")
+    message = load_error(path)
+    assert str(path) in message
+    assert "levers.pooling" in message
+    assert "'lots'" in message
+
+
+def test_lever_outside_its_range_is_refused(tmp_path):
+    message = load_error(write_scenario(tmp_path, "[levers]\npooling = 1.5\n"))
+    assert "levers.pooling" in message
+    assert "1.5" in message
+
+
+def test_missing_extends_target_names_the_file_and_the_missing_parent(tmp_path):
+    path = write_scenario(tmp_path, parent="no_such_parent")
+    message = load_error(path)
+    assert str(path) in message
+    assert "extends" in message
+    assert "no_such_parent" in message
+
+
+def test_cyclic_extends_is_reported_as_a_cycle(tmp_path):
+    write_scenario(tmp_path, name="first", parent="second")
+    write_scenario(tmp_path, name="second", parent="first")
+    message = load_error(tmp_path / "first.toml")
+    assert str(tmp_path) in message
+    assert "cycle" in message
+
+
+def test_a_scenario_extending_itself_is_reported_as_a_cycle(tmp_path):
+    message = load_error(write_scenario(tmp_path, name="loop", parent="loop"))
+    assert "cycle" in message
+
+
+@pytest.mark.parametrize("parent", ["../etc/passwd", "/etc/passwd", "scenarios/siloed_baseline", "siloed_baseline.toml"])
+def test_extends_refuses_paths(tmp_path, parent):
+    path = write_scenario(tmp_path, parent=parent)
+    message = load_error(path)
+    assert str(path) in message
+    assert "extends" in message
+
+
+def test_empty_file_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "empty.toml"
+    path.write_text("", encoding="utf-8")
+    assert str(path) in load_error(path)
+
+
+def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "broken\n[levers\n', encoding="utf-8")
+    message = load_error(path)
+    assert str(path) in message
+    assert "TOML" in message
+
+
+def test_missing_file_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "absent.toml"
+    assert str(path) in load_error(path)
+
+
+def test_integer_too_long_to_convert_is_a_scenario_error(tmp_path):
+    # tomllib raises a plain ValueError (not TOMLDecodeError) for integers over
+    # Python's 4300-digit conversion limit.
+    path = write_scenario(tmp_path, "[levers]\npooling = " + "9" * 5000 + "\n")
+    assert str(path) in load_error(path)
+
+
+def test_unknown_evidence_key_is_refused(tmp_path):
+    assert "E99" not in EVIDENCE_KEYS
+    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nsource = 'E99'\n")
+    message = load_error(path)
+    assert "programmes.home_upgrade.budget.source" in message
+    assert "E99" in message
+
+
+def test_malformed_source_is_refused(tmp_path):
+    message = load_error(write_scenario(tmp_path, "[mechanisms.bid_cost]\nsource = 'a survey'\n"))
+    assert "mechanisms.bid_cost.source" in message
+
+
+def test_unregistered_assumption_is_refused(tmp_path):
+    path = write_scenario(tmp_path, "[mechanisms.bid_cost]\nsource = 'assumption:foo'\n")
+    message = load_error(path)
+    assert "mechanisms.bid_cost.source" in message
+    assert "foo" in message
+    assert "registry" in message
+
+
+def test_intervention_shares_that_do_not_sum_to_one_are_refused(tmp_path):
+    body = "[programmes.household_support.interventions]\nincome_advice = 0.5\nbill_support = 0.2\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "programmes.household_support.interventions" in message
+    assert "sum to 1" in message
+
+
+def test_intervention_share_that_is_not_a_number_is_refused(tmp_path):
+    # NaN passes both the "non-negative" and the "sums to 1" comparisons.
+    body = "[programmes.household_support.interventions]\nincome_advice = nan\nbill_support = 0.0\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "programmes.household_support.interventions" in message
+
+
+def test_unknown_intervention_in_a_programme_is_refused(tmp_path):
+    body = "[programmes.household_support.interventions]\nincome_advice = 0.0\nbill_support = 0.0\nsoup_kitchen = 1.0\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "soup_kitchen" in message
+
+
+def test_budget_unit_must_match_its_basis(tmp_path):
+    message = load_error(write_scenario(tmp_path, "[programmes.home_upgrade]\nbudget_basis = 'young_people'\n"))
+    assert "programmes.home_upgrade" in message
+    assert "GBP/young_person/year" in message
+
+
+# ---------------------------------------------------------------- with_overrides
+
+
+def test_with_overrides_replaces_a_dotted_key_and_revalidates():
+    base = load_scenario("siloed_baseline")
+    changed = base.with_overrides({"levers.pooling": 0.5, "mechanisms.bid_cost.value": 30000})
+    assert changed.levers.pooling == 0.5
+    assert changed.mechanisms.bid_cost.value == 30000
+    assert changed.mechanisms.bid_cost.source == base.mechanisms.bid_cost.source
+    assert base.levers.pooling == 0.0
+
+
+@pytest.mark.parametrize("key", ["levers.poolling", "levers.pooling.value", "nowhere.pooling", "programmes.new_stream"])
+def test_with_overrides_of_a_key_path_that_does_not_exist_names_it(key):
+    with pytest.raises(ScenarioError, match=re.escape(key)):
+        load_scenario("siloed_baseline").with_overrides({key: 0.5})
+
+
+def test_with_overrides_of_a_bad_value_names_the_key_path():
+    with pytest.raises(ScenarioError, match=r"levers\.pooling.*-1"):
+        load_scenario("siloed_baseline").with_overrides({"levers.pooling": -1})
+
+
+# ------------------------------------------------------------------------ hashing
+
+
+def test_scenario_hash_is_stable_for_the_same_content(tmp_path):
+    first = write_scenario(tmp_path, "[levers]\npooling = 0.3\n", name="first")
+    second = write_scenario(tmp_path, "[levers]\npooling = 0.3\n", name="second")
+    assert load_scenario(first).scenario_hash() == load_scenario(first).scenario_hash()
+    assert load_scenario(first).scenario_hash() == load_scenario(second).scenario_hash()
+
+
+def test_scenario_hash_changes_when_a_lever_changes():
+    base = load_scenario("siloed_baseline")
+    assert base.with_overrides({"levers.pooling": 0.0}).scenario_hash() == base.scenario_hash()
+    assert base.with_overrides({"levers.pooling": 0.1}).scenario_hash() != base.scenario_hash()
+    assert base.with_overrides({"levers.carry_over": True}).scenario_hash() != base.scenario_hash()
+
+
+# -------------------------------------------------------------------- registry
+
+
+def test_every_registered_assumption_is_used_by_a_preset_or_the_package():
+    registry_file = PACKAGE / "evidence.py"
+    texts = [p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.toml")]
+    texts += [p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py") if p != registry_file]
+    used = set(re.findall(r"assumption:([a-z0-9_]+)", "\n".join(texts)))
+    unused = sorted(set(ASSUMPTIONS) - used)
+    assert not unused, f"assumptions registered in pfpp_sim/evidence.py but cited nowhere: {unused}"
+
+
+def test_every_assumption_a_preset_cites_is_registered():
+    for name in list_presets():
+        cited = re.findall(r"assumption:([a-z0-9_]+)", (PACKAGE / "scenarios" / f"{name}.toml").read_text())
+        assert set(cited) <= set(ASSUMPTIONS), name
+
+
+# ------------------------------------------------------------ property: fuzzing
+
+
+def _table_paths() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Every table of the baseline as (path, its keys), the root included."""
+    found = []
+
+    def walk(node: dict, path: tuple[str, ...]) -> None:
+        found.append((path, tuple(node)))
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, (*path, key))
+
+    walk(load_scenario("siloed_baseline").model_dump(mode="json"), ())
+    return found
+
+
+TABLES = _table_paths()
+AWKWARD_STRINGS = [
+    "E99", "E26", "derived:E51,E52", "assumption:foo", "assumption:trust", "siloed_baseline", "pfpp_joined_up",
+    "child", "../etc/passwd", "GBP/household/year", "households", "young_people", "DWP", "pooled", "2021-04",
+    "pilots", "all", "", "\u00e9t\u00e9 \u2603 \U0001f525", "\x7f",
+]
+SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(AWKWARD_STRINGS),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _toml(value) -> str:
+    """Serialise a value as a TOML (inline) value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+@st.composite
+def mutated_children(draw) -> dict:
+    """A valid minimal child scenario with one to three random mutations."""
+    child: dict = {"name": "child", "description": "fuzzed", "extends": "siloed_baseline", "levers": {"pooling": 0.5}}
+    for _ in range(draw(st.integers(1, 3))):
+        path, keys = draw(st.sampled_from(TABLES))
+        key = draw(st.sampled_from(keys) | st.text(min_size=1, max_size=10)) if keys else draw(st.text(min_size=1, max_size=10))
+        node = child
+        for part in path:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if draw(st.booleans()) and key in node:
+            del node[key]
+        else:
+            node[key] = draw(VALUES)
+    return child
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(child=mutated_children())
+def test_fuzzed_child_scenario_loads_or_raises_a_scenario_error_naming_the_file(tmp_path, child):
+    path = tmp_path / "fuzzed.toml"
+    path.write_text("\n".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in child.items()) + "\n", encoding="utf-8")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as err:
+        assert str(path) in str(err)
+    else:
+        assert isinstance(scenario, Scenario)
