@@ -23,6 +23,7 @@ from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.report import write_report
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 
 __all__ = ["app"]
@@ -177,6 +178,7 @@ def _json_summary(result: Results) -> dict:
 
 def _finish(result: Results, out: Path, as_json: bool) -> None:
     result.save(out)
+    result.files["report"] = write_report(result, out)
     if as_json:
         sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
         return
@@ -184,7 +186,9 @@ def _finish(result: Results, out: Path, as_json: bool) -> None:
         _print_comparison(result)
     else:
         _print_run(result)
-    out_console.print(f"\nResults written to [bold]{out}/[/] ({', '.join(p.name for p in result.files.values())}) in {result.seconds:.1f} s")
+    tables = ", ".join(p.name for k, p in result.files.items() if k != "report")
+    out_console.print(f"\nResults written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
+    out_console.print(f"Report: [bold]{result.files['report']}[/]")
 
 
 @app.command("run")
