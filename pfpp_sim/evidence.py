@@ -25,7 +25,6 @@ ASSUMPTIONS = MappingProxyType(
         "band_cost_multipliers": "Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed.",
         "tenure_income_multipliers": "Relative income of social and private renters versus owners.",
         "band_split": "Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing.",
-        "means_tested_share": "Share of households (lowest incomes) receiving means-tested cost-of-living payments.",
         # Residents: young people
         "neet_exit_hazard": "Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects.",
         "neet_scarring": "Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence).",

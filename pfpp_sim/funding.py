@@ -28,10 +28,17 @@ def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
     -------
     dict of str to int
         Parts that sum to ``total_p``.
+
+    Raises
+    ------
+    ValueError
+        If there are no shares, or they are not finite, or they sum to 0.
     """
     keys = list(shares)
     raw = np.array([shares[k] for k in keys], dtype=np.float64)
-    raw = raw / raw.sum() * total_p if raw.sum() > 0 else np.zeros(len(keys))
+    if not keys or not np.all(np.isfinite(raw)) or raw.sum() <= 0:
+        raise ValueError(f"shares must be finite and sum to more than 0, got {shares}")
+    raw = raw / raw.sum() * total_p
     parts = np.floor(raw).astype(np.int64)
     short = int(total_p - parts.sum())
     order = np.argsort(-(raw - parts), kind="stable")
@@ -80,6 +87,7 @@ class Award:
     period_start: int
     deadline: int
     allocated_p: int
+    place_code: str = ""
     known_bits: int = 0  # streams whose recipient records this award's team holds
     overhead_p: int = 0
     delivered_p: int = 0
@@ -120,9 +128,9 @@ class Award:
             If the award is past its deadline or the amount exceeds what is held.
         """
         if month >= self.deadline or self.closed:
-            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place}")
+            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
         if amount_p > self.held_p.get(key, 0) or amount_p < 0 or duplicated_p > amount_p:
-            raise InvariantError(f"overspend: award {self.award_id} ({self.programme}) {key}, month {month}, place {self.place}")
+            raise InvariantError(f"overspend: award {self.award_id} ({self.programme}) {key}, month {month}, place {self.place_code or self.place}")
         if amount_p == 0:
             return
         self.held_p[key] -= amount_p
@@ -154,12 +162,12 @@ class Award:
         """Raise :class:`InvariantError` if the ledger does not balance to the penny."""
         held = self.held_total_p
         if min(held, self.delivered_p, self.overhead_p, self.returned_p) < 0:
-            raise InvariantError(f"negative balance: award {self.award_id} ({self.programme}), month {month}, place {self.place}")
+            raise InvariantError(f"negative balance: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
         if self.allocated_p != self.delivered_p + self.overhead_p + self.returned_p + held:
             raise InvariantError(
-                f"ledger does not balance: award {self.award_id} ({self.programme}), month {month}, place {self.place}: "
+                f"ledger does not balance: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}: "
                 f"allocated {self.allocated_p} != delivered {self.delivered_p} + overhead {self.overhead_p} "
                 f"+ returned {self.returned_p} + held {held} (pence)"
             )
         if self.last_delivery >= self.deadline:
-            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place}")
+            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")

@@ -169,7 +169,7 @@ def apply_effects(
     for key, idx in pending:
         if key == "retrofit":
             idx = idx[h.band[idx] >= BAND_D]
-            to_c = rng.random(idx.size) < effects[key]
+            to_c = rng.random(idx.size) < effects[key]  # others gain one band: assumption:retrofit_partial_gain
             h.band[idx] = np.where(to_c, BAND_C, h.band[idx] - 1).astype(np.uint8)
         elif key == "income_advice":
             h.income_gain[idx] += effects[key]

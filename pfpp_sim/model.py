@@ -50,6 +50,8 @@ class PfppModel(mesa.Model):
             stream(seed, replicate, "population"),
             fuel_price_gbp=float(self.exo.price_gbp[0]),
             mh_prevalence=float(self.exo.mh_prevalence[0]),
+            bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
+            means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
         self._update_fuel_poverty(0)
         self.initial_rates = resident_rates(self.population)
@@ -147,7 +149,7 @@ class PfppModel(mesa.Model):
         self.add_flow("grant_overhead_gbp", award.place, (award.overhead_p - before_over) / 100)
 
     def _new_award(self, **fields) -> Award:
-        award = Award(award_id=len(self.awards), allocated_p=0, **fields)
+        award = Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields)
         self.awards.append(award)
         self._open.append(award)
         return award

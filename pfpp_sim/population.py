@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
@@ -158,6 +159,8 @@ def build_population(
     *,
     fuel_price_gbp: float,
     mh_prevalence: float,
+    bill_discount_gbp: float = 0.0,
+    means_tested_gbp: float = 0.0,
 ) -> Population:
     """Build the synthetic residents of every place in a scenario.
 
@@ -171,6 +174,11 @@ def build_population(
         Price paid by a typical (band D) household at the start month, GBP/year.
     mh_prevalence : float
         Probable-disorder prevalence of young people at the start, fraction.
+    bill_discount_gbp : float, default=0.0
+        Universal bill support received in the 12 months to the start, GBP.
+    means_tested_gbp : float, default=0.0
+        Cost-of-living payments received by means-tested households in the 12 months
+        to the start, GBP.
 
     Returns
     -------
@@ -212,7 +220,9 @@ def build_population(
     dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
     earnings = yw.youth_earnings.value
 
-    h_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("place", "tenure", "base", "dev", "band")}
+    # Means-tested households: the lowest incomes nationally (before each place's level).
+    means_cut = hw.median_income.value * np.exp(hw.income_spread.value * stats.norm.ppf(hw.means_tested_share.value))
+    h_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("place", "tenure", "base", "dev", "band", "means")}
     y_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("place", "household", "age", "status", "months", "mh")}
     income_level = np.empty(len(codes))
     neet_1824 = np.empty(len(codes))
@@ -234,6 +244,7 @@ def build_population(
         status = np.full(ny, EDUCATION, dtype=np.uint8)
         k_neet = int(np.rint(target_neet[p] * n1617))
         status[rng.choice(n1617, size=k_neet, replace=False)] = NEET
+        # assumption:neet_18_24_relative
         share_1824 = float(np.clip(yw.neet_16_24_rate.value * target_neet[p] / england_neet, 0.0, 0.6))
         neet_1824[p] = share_1824
         older = np.arange(n1617, ny)
@@ -247,9 +258,12 @@ def build_population(
         household = rng.integers(0, nh, size=ny)
         mh = rng.random(ny) < mh_prevalence
 
-        # Solve the income level that reproduces the observed fuel-poverty rate.
+        # Solve the income level that reproduces the observed fuel-poverty rate, with the
+        # same income and cost terms the model's first fuel-poverty update uses.
+        means = raw <= means_cut
         youth_income = earnings * np.bincount(household[status == EMPLOYED], minlength=nh)
-        threshold = poverty_line + fuel_price_gbp * band_cost[band] - youth_income
+        cost = np.maximum(fuel_price_gbp * band_cost[band] - bill_discount_gbp, 0.0)
+        threshold = poverty_line + cost - youth_income - np.where(means, means_tested_gbp, 0.0)
         adjusted = raw * np.exp(dev)
         eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
@@ -261,6 +275,7 @@ def build_population(
         h_cols["base"].append(raw * level)
         h_cols["dev"].append(dev)
         h_cols["band"].append(band)
+        h_cols["means"].append(means)
         y_cols["place"].append(np.full(ny, p, dtype=np.int16))
         y_cols["household"].append((household + h_offset).astype(np.int32))
         y_cols["age"].append(age)
@@ -274,7 +289,6 @@ def build_population(
 
     base = cat(h_cols, "base")
     n_total = base.size
-    cut = np.quantile(base, hw.means_tested_share.value)
     h_bounds = np.concatenate([[0], np.cumsum(n_h)])
     y_bounds = np.concatenate([[0], np.cumsum(n_y)])
     households = Households(
@@ -284,7 +298,7 @@ def build_population(
         income_dev=cat(h_cols, "dev"),
         income_gain=np.zeros(n_total),
         band=cat(h_cols, "band"),
-        means_tested=base <= cut,
+        means_tested=cat(h_cols, "means"),
         bill_support=np.zeros(n_total),
         bill_support_until=np.zeros(n_total, dtype=np.int32),
         fuel_poor=np.zeros(n_total, dtype=bool),

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -184,7 +184,9 @@ class Programme(_Frozen):
 
     department: Literal["DESNZ", "DWP", "DfE", "DHSC", "HomeOffice", "MHCLG"]
     description: str
-    interventions: dict[str, float] = Field(min_length=1, description="intervention key -> share of spend")
+    interventions: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        min_length=1, description="intervention key -> share of spend"
+    )
     budget: Sourced
     budget_basis: Literal["households", "young_people"]
     competitive_share: float = Field(ge=0, le=1)
@@ -323,14 +325,14 @@ def preset_path(name: str) -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as err:
         raise ScenarioError(path, "", str(path), "an existing scenario file or preset name") from err
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # TOMLDecodeError, or an integer too long to convert
         raise ScenarioError(path, "", None, f"valid TOML ({err})") from err
     if not data:
         raise ScenarioError(path, "", "", "a scenario with at least 'name' and 'extends' or a full definition")

@@ -57,7 +57,7 @@ PILOT_CODES = (
 )
 
 # EVIDENCE E23 (England 2019, % of dwellings): A-C 40, D 47, E 10, F/G 3. The split of
-# A-C into A 0.5 / B 12 / C 27.5 and of F/G into F 2.4 / G 0.6 is an assumption.
+# A-C into A 0.5 / B 12 / C 27.5 and of F/G into F 2.4 / G 0.6 is assumption:band_split.
 _ENGLAND_BAND_SHARES = (0.005, 0.12, 0.275, 0.47, 0.10, 0.024, 0.006)
 _EPC_WINDOW_START = "2013-10-01"
 _LOWER_TIER = ("E06", "E07", "E08", "E09")

@@ -1,0 +1,171 @@
+"""Behaviour of the pure, vectorised resident rules in ``pfpp_sim.dynamics``."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pfpp_sim import dynamics
+from pfpp_sim.population import AGE_16, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+
+money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
+
+
+@st.composite
+def households(draw):
+    n = draw(st.integers(0, 50))
+    band = draw(hnp.arrays(np.uint8, n, elements=st.integers(0, 6)))
+    income = draw(hnp.arrays(np.float64, n, elements=money))
+    cost = draw(hnp.arrays(np.float64, n, elements=st.floats(0, 10_000, allow_nan=False)))
+    return band, income, cost
+
+
+@given(households=households(), line=money)
+def test_fuel_poor_flags_exactly_band_d_to_g_households_below_the_line(households, line):
+    band, income, cost = households
+    flagged = dynamics.fuel_poor(band, income, cost, line)
+    assert flagged.dtype == bool
+    assert flagged.shape == band.shape
+    assert not flagged[band < BAND_D].any()
+    np.testing.assert_array_equal(flagged, (band >= BAND_D) & (income - cost < line))
+
+
+def test_fuel_poor_never_flags_an_efficient_home_however_poor():
+    band = np.arange(7, dtype=np.uint8)
+    flagged = dynamics.fuel_poor(band, np.zeros(7), np.full(7, 5_000.0), 15_600.0)
+    np.testing.assert_array_equal(flagged, [False, False, False, True, True, True, True])
+
+
+def test_fuel_cost_rises_with_band_and_falls_with_support_but_not_below_zero():
+    ratios = np.array([0.45, 0.55, 0.76, 1.0, 1.25, 1.55, 1.9])
+    band = np.arange(7, dtype=np.uint8)
+    cost = dynamics.fuel_cost(band, 2_000.0, ratios, np.zeros(7))
+    assert np.all(np.diff(cost) > 0)
+    assert cost[BAND_D] == 2_000.0
+    supported = dynamics.fuel_cost(band, 2_000.0, ratios, np.full(7, 1_000.0))
+    np.testing.assert_allclose(supported, np.maximum(cost - 1_000.0, 0.0))
+    assert dynamics.fuel_cost(band, 100.0, ratios, np.full(7, 1_000.0)).min() == 0.0
+
+
+HAZARD = dict(base=0.12, scarring=0.3, mh_multiplier=0.6, ips_risk_ratio=1.63)
+
+
+def test_neet_exit_hazard_falls_with_months_neet():
+    months = np.arange(0, 49, dtype=np.int16)
+    off = np.zeros(months.size, dtype=bool)
+    hazard = dynamics.neet_exit_hazard(months, off, off, **HAZARD)
+    assert hazard[0] == HAZARD["base"]
+    assert np.all(np.diff(hazard) < 0)
+
+
+def test_neet_exit_hazard_rises_with_employment_support():
+    months = np.array([0, 6, 24, 48], dtype=np.int16)
+    off = np.zeros(4, dtype=bool)
+    without = dynamics.neet_exit_hazard(months, off, off, **HAZARD)
+    with_ips = dynamics.neet_exit_hazard(months, off, ~off, **HAZARD)
+    assert np.all(with_ips > without)
+    np.testing.assert_allclose(with_ips, without * HAZARD["ips_risk_ratio"])
+
+
+def test_neet_exit_hazard_falls_with_a_mental_disorder_and_stays_a_probability():
+    months = np.zeros(3, dtype=np.int16)
+    mh = np.array([False, True, True])
+    ips = np.array([False, False, True])
+    hazard = dynamics.neet_exit_hazard(months, mh, ips, base=0.9, scarring=0.3, mh_multiplier=0.6, ips_risk_ratio=3.0)
+    assert hazard[1] < hazard[0]
+    assert np.all((hazard >= 0) & (hazard <= 1))
+
+
+def test_neet_entry_hazard_falls_with_careers_guidance_and_outreach():
+    base = np.full(4, 0.01)
+    careers = np.array([False, True, False, True])
+    asb = np.array([False, False, True, True])
+    hazard = dynamics.neet_entry_hazard(base, careers, asb, careers_effect=0.08, asb_effect=0.05)
+    np.testing.assert_allclose(hazard, 0.01 * np.array([1, 0.92, 0.95, 0.92 * 0.95]))
+
+
+def test_youth_transition_counts_months_neet_and_resets_them_on_leaving():
+    status = np.array([NEET, NEET, EDUCATION, EMPLOYED], dtype=np.uint8)
+    months = np.array([3, 5, 0, 0], dtype=np.int16)
+    age = np.full(4, 20 * 12, dtype=np.int16)
+    exit_h = np.array([0.0, 1.0, 0.0, 0.0])
+    entry_h = np.array([0.0, 0.0, 1.0, 0.0])
+    new_status, new_months = dynamics.youth_transition(status, months, age, exit_h, entry_h, 0.5, np.random.default_rng(0))
+    assert new_status[0] == NEET and new_months[0] == 4
+    assert new_status[1] in (EDUCATION, EMPLOYED) and new_months[1] == 0
+    assert new_status[2] == NEET and new_months[2] == 1
+    assert new_status[3] == EMPLOYED and new_months[3] == 0
+
+
+def test_sixteen_and_seventeen_year_olds_leaving_neet_go_to_education_not_work():
+    n = 1_000
+    status = np.full(n, NEET, dtype=np.uint8)
+    new_status, _ = dynamics.youth_transition(
+        status, np.zeros(n, dtype=np.int16), np.full(n, AGE_16, dtype=np.int16),
+        np.ones(n), np.zeros(n), 1.0, np.random.default_rng(1),
+    )
+    assert set(np.unique(new_status)) == {EDUCATION}
+
+
+def _mh_onset(odds_ratio: float, cold: np.ndarray, seed: int = 7) -> np.ndarray:
+    n = cold.size
+    return dynamics.mental_health_transition(
+        np.zeros(n, dtype=bool), cold, np.full(n, 0.02), 0.06, odds_ratio, np.random.default_rng(seed)
+    )
+
+
+def test_cold_home_odds_ratio_of_three_gives_more_onset_in_cold_homes():
+    n = 20_000
+    cold = np.arange(n) % 2 == 0
+    neutral, raised = _mh_onset(1.0, cold), _mh_onset(3.0, cold)
+    assert raised[cold].sum() > neutral[cold].sum()
+    assert np.all(raised[cold] >= neutral[cold])  # same draws: onset only added
+    np.testing.assert_array_equal(raised[~cold], neutral[~cold])
+    assert raised[cold].mean() > 2 * raised[~cold].mean()
+
+
+def test_odds_ratio_of_one_makes_cold_and_warm_homes_alike():
+    n = 40_000
+    cold = np.arange(n) % 2 == 0
+    onset = _mh_onset(1.0, cold)
+    assert abs(onset[cold].mean() - onset[~cold].mean()) < 0.006
+
+
+def test_recovery_follows_the_recovery_hazard():
+    n = 20_000
+    disordered = np.ones(n, dtype=bool)
+    after = dynamics.mental_health_transition(
+        disordered, np.zeros(n, dtype=bool), np.full(n, 0.02), 0.06, 2.0, np.random.default_rng(3)
+    )
+    assert abs((~after).mean() - 0.06) < 0.01
+
+
+@given(
+    ages=hnp.arrays(np.int16, st.integers(0, 200), elements=st.integers(AGE_16, AGE_25 - 1)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_age_and_replace_conserves_people_and_replaces_exactly_those_turning_25(ages, seed):
+    rng = np.random.default_rng(seed)
+    status = rng.integers(0, 3, size=ages.size).astype(np.uint8)
+    months = np.where(status == NEET, rng.integers(1, 40, size=ages.size), 0).astype(np.int16)
+    new_age, new_status, new_months, replaced = dynamics.age_and_replace(
+        ages, status, months, np.full(ages.size, 0.05), np.random.default_rng(seed)
+    )
+    assert new_age.shape == new_status.shape == new_months.shape == replaced.shape == ages.shape
+    np.testing.assert_array_equal(replaced, ages + 1 >= AGE_25)
+    np.testing.assert_array_equal(new_age[replaced], AGE_16)
+    np.testing.assert_array_equal(new_age[~replaced], ages[~replaced] + 1)
+    assert np.all((new_age >= AGE_16) & (new_age < AGE_25))
+    np.testing.assert_array_equal(new_status[~replaced], status[~replaced])
+    np.testing.assert_array_equal(new_months[~replaced], months[~replaced])
+    assert set(np.unique(new_status[replaced])) <= {EDUCATION, NEET}
+    assert not new_months[replaced].any()
+
+
+def test_income_shock_is_a_mean_reverting_ar1():
+    dev = np.full(50_000, 0.5)
+    after = dynamics.income_shock(dev, 0.97, 0.05, np.random.default_rng(4))
+    assert abs(after.mean() - 0.485) < 0.002
+    assert abs(after.std() - 0.05) < 0.002

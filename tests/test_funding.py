@@ -1,0 +1,219 @@
+"""Behaviour of the funding ledger: exact pence, deadlines, clawback and round timing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pfpp_sim.errors import InvariantError
+from pfpp_sim.funding import Award, round_timing, split_pence, to_pence
+
+SHARES = {"income_advice": 0.5, "bill_support": 0.5}
+
+
+def new_award(*, period_start: int = 0, deadline: int = 12, award_month: int = 0) -> Award:
+    return Award(
+        award_id=0, programme="household_support", department="DWP", place=0, round=0, pooled=False,
+        competitive=False, award_month=award_month, period_start=period_start, deadline=deadline, allocated_p=0,
+    )
+
+
+def funded_award(amount_p: int = 1_200_000, overhead_p: int = 100_000, **timing) -> Award:
+    award = new_award(**timing)
+    award.add_funds(amount_p, SHARES, overhead_p, award.award_month)
+    return award
+
+
+# -------------------------------------------------------------------- split_pence
+
+share_dicts = st.dictionaries(
+    st.text(min_size=1, max_size=6),
+    st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    min_size=1,
+    max_size=8,
+).filter(lambda shares: sum(shares.values()) > 0)
+
+
+@given(total_p=st.integers(min_value=0, max_value=10**15), shares=share_dicts)
+def test_split_pence_parts_sum_exactly_to_the_total(total_p, shares):
+    parts = split_pence(total_p, shares)
+    assert set(parts) == set(shares)
+    assert sum(parts.values()) == total_p
+    assert all(isinstance(v, int) and v >= 0 for v in parts.values())
+
+
+@given(total_p=st.integers(min_value=0, max_value=10**12), shares=share_dicts)
+def test_split_pence_parts_are_within_a_penny_of_their_share(total_p, shares):
+    parts = split_pence(total_p, shares)
+    whole = sum(shares.values())
+    for key, share in shares.items():
+        assert abs(parts[key] - total_p * share / whole) < 1 + 1e-6
+
+
+def test_split_pence_gives_nothing_to_a_zero_share():
+    assert split_pence(101, {"a": 1.0, "b": 0.0}) == {"a": 101, "b": 0}
+
+
+def test_split_pence_refuses_shares_that_sum_to_zero():
+    # Otherwise money silently disappears: the parts sum to at most len(shares).
+    with pytest.raises(ValueError):
+        split_pence(1000, {"a": 0.0, "b": 0.0})
+
+
+def test_to_pence_rounds_to_the_nearest_penny():
+    assert to_pence(12.345) in (1234, 1235)
+    assert to_pence(0.004) == 0
+    assert to_pence(25000) == 2_500_000
+
+
+# ----------------------------------------------------------------------- spending
+
+
+def test_spend_moves_money_from_held_to_delivered():
+    award = funded_award()
+    award.spend("income_advice", 50_000, 10_000, month=3)
+    assert award.delivered_p == 50_000
+    assert award.duplicated_p == 10_000
+    assert award.held_p["income_advice"] == 550_000 - 50_000
+    assert (award.first_delivery, award.last_delivery) == (3, 3)
+    award.check(3)
+
+
+def test_spend_after_the_deadline_raises_invariant_error():
+    award = funded_award(deadline=12)
+    with pytest.raises(InvariantError, match="deadline"):
+        award.spend("income_advice", 1, 0, month=12)
+    assert award.delivered_p == 0
+
+
+def test_spend_on_a_closed_award_raises_invariant_error():
+    award = funded_award(deadline=12)
+    award.close(12, carry_over=False, carry_over_months=12)
+    with pytest.raises(InvariantError):
+        award.spend("income_advice", 1, 0, month=11)
+
+
+def test_overspend_raises_invariant_error_and_leaves_the_ledger_unchanged():
+    award = funded_award()
+    held = dict(award.held_p)
+    with pytest.raises(InvariantError, match="overspend"):
+        award.spend("income_advice", held["income_advice"] + 1, 0, month=1)
+    with pytest.raises(InvariantError, match="overspend"):
+        award.spend("retrofit", 1, 0, month=1)
+    with pytest.raises(InvariantError, match="overspend"):
+        award.spend("income_advice", 100, 101, month=1)
+    with pytest.raises(InvariantError, match="overspend"):
+        award.spend("income_advice", -1, 0, month=1)
+    assert award.held_p == held
+    assert award.delivered_p == 0
+    award.check(1)
+
+
+def test_overhead_is_top_sliced_and_never_exceeds_the_amount():
+    award = new_award()
+    award.add_funds(1_000, SHARES, 5_000, 0)
+    assert award.overhead_p == 1_000
+    assert award.held_total_p == 0
+    award.check(0)
+
+
+# ------------------------------------------------------------------ closing
+
+
+def test_close_claws_back_everything_held():
+    award = funded_award()
+    award.spend("bill_support", 200_000, 0, month=5)
+    held = award.held_total_p
+    returned = award.close(12, carry_over=False, carry_over_months=12)
+    assert returned == held
+    assert award.returned_p == held
+    assert award.held_total_p == 0
+    assert award.closed
+    award.check(12)
+    assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p
+
+
+def test_carry_over_extends_the_deadline_once_then_claws_back():
+    award = funded_award(deadline=12)
+    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert (award.deadline, award.extended, award.closed) == (18, True, False)
+    award.spend("income_advice", 10_000, 0, month=15)
+    held = award.held_total_p
+    assert award.close(18, carry_over=True, carry_over_months=6) == held
+    assert award.deadline == 18
+    assert award.closed
+    award.check(18)
+
+
+def test_carry_over_does_not_extend_an_award_with_nothing_held():
+    award = funded_award(amount_p=100_000, overhead_p=100_000)
+    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert award.closed
+    assert award.deadline == 12
+
+
+def test_check_reports_an_unbalanced_ledger_with_month_and_place():
+    award = funded_award()
+    award.delivered_p += 1
+    with pytest.raises(InvariantError, match=r"ledger does not balance.*month 4, place 0"):
+        award.check(4)
+
+
+# ------------------------------------------------------------------ round timing
+
+
+def test_aligned_round_awards_on_the_first_month_of_its_period():
+    rnd = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True)
+    assert rnd.award_month == 12
+    assert rnd.window_open == 10
+    assert rnd.deadline == 36
+
+
+def test_unaligned_round_awards_late_but_keeps_the_same_deadline():
+    aligned = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True)
+    late = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=False)
+    assert late.award_month == 12 + 5
+    assert late.window_open == 12 + 5 - 2
+    assert late.deadline == aligned.deadline
+    assert late.period_start == aligned.period_start == 12
+
+
+# ------------------------------------------------------- property: the ledger
+
+KEYS = ("retrofit", "income_advice", "bill_support")
+add_op = st.tuples(
+    st.just("add"),
+    st.integers(0, 10**9),
+    st.dictionaries(st.sampled_from(KEYS), st.floats(0.01, 1.0), min_size=1),
+    st.integers(0, 10**8),
+)
+spend_op = st.tuples(st.just("spend"), st.sampled_from(KEYS), st.integers(-10, 10**9), st.integers(0, 10**9))
+close_op = st.tuples(st.just("close"), st.booleans(), st.integers(0, 24))
+operations = st.lists(st.tuples(st.integers(0, 6), st.one_of(add_op, spend_op, close_op)), max_size=40)
+
+
+@settings(max_examples=200)
+@given(ops=operations, deadline=st.integers(1, 36))
+def test_any_sequence_of_operations_keeps_the_ledger_balanced_to_the_penny(ops, deadline):
+    award = new_award(deadline=deadline)
+    month = 0
+    for advance, op in ops:
+        month += advance
+        if op[0] == "add":
+            _, amount_p, shares, overhead_p = op
+            award.add_funds(amount_p, shares, overhead_p, month)
+        elif op[0] == "spend":
+            _, key, amount_p, duplicated_p = op
+            amount_p = min(amount_p, award.held_p.get(key, 0)) if amount_p % 2 else amount_p
+            before = (dict(award.held_p), award.delivered_p, award.duplicated_p)
+            try:
+                award.spend(key, amount_p, min(duplicated_p, max(amount_p, 0)), month)
+            except InvariantError:
+                assert (award.held_p, award.delivered_p, award.duplicated_p) == before
+        elif month >= award.deadline and not award.closed:
+            _, carry_over, carry_months = op
+            award.close(month, carry_over=carry_over, carry_over_months=carry_months)
+        award.check(month)
+        assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p + award.held_total_p
+        assert award.last_delivery < award.deadline

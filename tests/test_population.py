@@ -1,0 +1,137 @@
+"""Behaviour of the synthetic residents: calibration to observed rates, conservation, seeds."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from pfpp_sim import data
+from pfpp_sim.model import PfppModel
+from pfpp_sim.population import AGE_16, AGE_25, fuel_poverty_target_year, neet_target_period
+from pfpp_sim.scenario import load_scenario
+
+TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
+
+
+def scenario(**overrides):
+    return load_scenario("siloed_baseline").with_overrides(overrides)
+
+
+def columns(group) -> dict[str, np.ndarray]:
+    return {f.name: getattr(group, f.name) for f in fields(group) if isinstance(getattr(group, f.name), np.ndarray)}
+
+
+def observed_fuel_poverty(codes: list[str], year: int) -> np.ndarray:
+    lilee = data.fuel_poverty("LILEE")
+    return lilee[lilee["data_year"] == year].set_index("area_code").loc[codes, "rate"].to_numpy()
+
+
+def observed_neet_16_17(codes: list[str], period: int) -> np.ndarray:
+    neet = data.neet_16_17()
+    neet = neet[neet["time_period"] == period].set_index("area_code")["neet_rate"]
+    return neet.loc[data.places(codes)["neet_area_code"]].to_numpy()
+
+
+@pytest.mark.parametrize(("start", "lilee_year"), [("2021-04", 2021), ("2019-04", 2019)])
+def test_start_rates_reproduce_observed_fuel_poverty_and_neet_in_every_default_place(start, lilee_year):
+    model = PfppModel(scenario(**{"run.start": start, "run.horizon_months": 1}), seed=1)
+    codes = model.population.places.codes
+    assert sorted(codes) == sorted(data.PILOT_CODES)
+    assert model.scenario.run.scale == 0.01
+    assert fuel_poverty_target_year(int(start[:4])) == lilee_year
+    fuel_poverty = observed_fuel_poverty(codes, lilee_year)
+    neet = observed_neet_16_17(codes, neet_target_period(int(start[:4])))
+    np.testing.assert_allclose(model.population.places.target_fuel_poverty, fuel_poverty)
+    np.testing.assert_allclose(model.initial_rates["fuel_poverty_rate"], fuel_poverty, atol=0.01)
+    np.testing.assert_allclose(model.initial_rates["neet_16_17_rate"], neet, atol=0.01)
+
+
+def test_start_rates_reproduce_observed_fuel_poverty_when_support_is_being_paid():
+    # April 2023: the 2022/23 universal bill support and a means-tested cost-of-living
+    # payment fall in the trailing 12 months of the first simulated month.
+    model = PfppModel(scenario(**{"run.start": "2023-04", "run.horizon_months": 1}), seed=1)
+    assert model.exo.bill_discount_gbp[0] > 0
+    assert model.exo.means_tested_gbp[0] > 0
+    np.testing.assert_allclose(
+        model.initial_rates["fuel_poverty_rate"], model.population.places.target_fuel_poverty, atol=0.01
+    )
+
+
+def test_residents_are_conserved_in_every_place_over_a_run():
+    model = PfppModel(scenario(**{"run.places": TWO_PLACES, "run.horizon_months": 36}), seed=2)
+    pop = model.population
+    n_places = pop.places.n
+    households = np.bincount(pop.households.place, minlength=n_places)
+    young = np.bincount(pop.young.place, minlength=n_places)
+    homes = pop.young.household.copy()
+    for _ in range(36):
+        model.step()
+        np.testing.assert_array_equal(np.bincount(pop.households.place, minlength=n_places), households)
+        np.testing.assert_array_equal(np.bincount(pop.young.place, minlength=n_places), young)
+        np.testing.assert_array_equal(pop.young.household, homes)
+    assert pop.households.n == households.sum()
+    assert pop.young.n == young.sum()
+
+
+def test_young_people_live_in_a_household_of_their_own_place():
+    pop = PfppModel(scenario(**{"run.places": TWO_PLACES, "run.horizon_months": 1}), seed=2).population
+    np.testing.assert_array_equal(pop.households.place[pop.young.household], pop.young.place)
+    for p, (hs, ys) in enumerate(zip(pop.households.slices, pop.young.slices)):
+        assert np.all(pop.households.place[hs] == p)
+        assert np.all(pop.young.place[ys] == p)
+
+
+def test_young_peoples_ages_stay_between_16_and_25_over_a_run():
+    model = PfppModel(scenario(**{"run.places": ["E07000062"], "run.horizon_months": 36}), seed=3)
+    ages = model.population.young.age_months
+    assert ages.min() >= AGE_16 and ages.max() < AGE_25
+    turned = 0
+    for _ in range(36):
+        before = model.population.young.age_months.copy()
+        model.step()
+        ages = model.population.young.age_months
+        assert ages.min() >= AGE_16 and ages.max() < AGE_25
+        turned += int((before == AGE_25 - 1).sum())
+        np.testing.assert_array_equal(ages[before == AGE_25 - 1], AGE_16)
+    assert turned > 0
+
+
+def test_the_same_seed_gives_identical_residents_and_another_seed_does_not():
+    sc = scenario(**{"run.places": TWO_PLACES, "run.horizon_months": 1})
+    first, again, other = (PfppModel(sc, seed=s).population for s in (4, 4, 5))
+    for group in ("households", "young"):
+        a, b, c = (columns(getattr(pop, group)) for pop in (first, again, other))
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{group}.{name}")
+        assert any(a[name].shape != c[name].shape or not np.array_equal(a[name], c[name]) for name in a)
+    assert not np.array_equal(first.households.base_income, other.households.base_income)
+
+
+def test_seed_zero_is_a_seed_like_any_other():
+    sc = scenario(**{"run.places": ["E07000062"], "run.horizon_months": 1})
+    zero, one = PfppModel(sc, seed=0).population, PfppModel(sc, seed=1).population
+    np.testing.assert_array_equal(zero.households.base_income, PfppModel(sc, seed=0).population.households.base_income)
+    assert not np.array_equal(zero.households.base_income, one.households.base_income)
+
+
+def test_another_replicate_draws_other_residents():
+    sc = scenario(**{"run.places": ["E07000062"], "run.horizon_months": 1})
+    first, second = PfppModel(sc, seed=4, replicate=0), PfppModel(sc, seed=4, replicate=1)
+    assert not np.array_equal(first.population.households.base_income, second.population.households.base_income)
+
+
+def test_changing_a_lever_does_not_redraw_the_residents():
+    sc = scenario(**{"run.places": TWO_PLACES, "run.horizon_months": 24})
+    pooled = sc.with_overrides({"levers.pooling": 0.6, "levers.data_sharing": 0.8})
+    base, lever = PfppModel(sc, seed=6), PfppModel(pooled, seed=6)
+    for group in ("households", "young"):
+        a, b = columns(getattr(base.population, group)), columns(getattr(lever.population, group))
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{group}.{name}")
+    # Income shocks come from their own stream, so they stay paired through a run
+    # even though the levers change who gets which intervention.
+    base.run()
+    lever.run()
+    np.testing.assert_array_equal(base.population.households.income_dev, lever.population.households.income_dev)
