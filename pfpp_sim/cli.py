@@ -191,6 +191,14 @@ def _finish(result: Results, out: Path, as_json: bool) -> None:
     out_console.print(f"Report: [bold]{result.files['report']}[/]")
 
 
+def _launch(call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool) -> None:
+    """Run ``call`` with a progress bar, then save and print its results."""
+    bar, progress = _progress(show_progress and not as_json)
+    with bar or nullcontext():
+        result = call(seed=seed, executor="serial" if serial else "processes", workers=workers, progress=progress)
+    _finish(result, out, as_json)
+
+
 @app.command("run")
 @_user_errors
 def run_command(
@@ -207,11 +215,11 @@ def run_command(
 ) -> None:
     """Run a scenario and write monthly, annual, award and summary tables as Parquet."""
     sc = _with_run_overrides(load_scenario(scenario), places, horizon, scale)
-    out = out or Path("results") / f"{sc.name}-seed{seed}"
-    bar, progress = _progress(not as_json and replicates > 1)
-    with bar or nullcontext():
-        result = run(sc, seed=seed, replicates=replicates, executor="serial" if serial else "processes", workers=workers, progress=progress)
-    _finish(result, out, as_json)
+    _launch(
+        lambda **kw: run(sc, replicates=replicates, **kw),
+        out or Path("results") / f"{sc.name}-seed{seed}",
+        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=replicates > 1,
+    )
 
 
 @app.command("compare")
@@ -232,11 +240,11 @@ def compare_command(
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
     a = _with_run_overrides(load_scenario(base), places, horizon, scale)
     b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
-    out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
-    bar, progress = _progress(not as_json)
-    with bar or nullcontext():
-        result = compare(a, b, seed=seed, replicates=replicates, executor="serial" if serial else "processes", workers=workers, progress=progress)
-    _finish(result, out, as_json)
+    _launch(
+        lambda **kw: compare(a, b, replicates=replicates, **kw),
+        out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
+        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True,
+    )
 
 
 @app.command("validate")

@@ -12,7 +12,7 @@ import re
 from importlib import resources
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "is_assumption"]
 
@@ -129,9 +129,16 @@ class Sourced(BaseModel):
                 raise ValueError(f"unknown EVIDENCE key(s) {sorted(unknown)}")
         return source
 
+    @model_validator(mode="after")
+    def _range_holds_value(self) -> Sourced:
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high, or neither")
+        if self.low is not None and not self.low <= self.value <= self.high:
+            raise ValueError(f"expected low <= value <= high, got {self.low} <= {self.value} <= {self.high}")
+        return self
+
     def draw(self, rng) -> float:
         """Draw a value from the uncertainty range (the point value if none)."""
-        if self.low is None or self.high is None or self.low == self.high:
+        if self.low is None or self.low == self.high:
             return self.value
-        low, high = min(self.low, self.value), max(self.high, self.value)
-        return float(rng.triangular(low, self.value, high))
+        return float(rng.triangular(self.low, self.value, self.high))

@@ -69,8 +69,6 @@ class PfppModel(mesa.Model):
 
         programmes = scenario.programmes
         self.stream_bits = {key: 1 << i for i, key in enumerate(programmes)}
-        calendar = (scenario.run.start_month - 1 + np.arange(self.horizon + 1)) % 12 + 1
-        self._fy_start = calendar == 4
         self.first_fy_start = self.next_fy_start(0)
         for name in DEPARTMENTS:
             owned = {k: p for k, p in programmes.items() if p.department == name}
@@ -118,7 +116,7 @@ class PfppModel(mesa.Model):
     # --------------------------------------------------------------- calendar
     def is_fy_start(self, month: int) -> bool:
         """True when ``month`` is an April (start of a financial year)."""
-        return bool(self._fy_start[month]) if 0 <= month < self._fy_start.size else (month - self.next_fy_start(0)) % 12 == 0
+        return (self.scenario.run.start_month - 1 + month) % 12 == 3
 
     def next_fy_start(self, month: int) -> int:
         """First April at or after ``month``."""

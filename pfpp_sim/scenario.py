@@ -276,6 +276,7 @@ class Scenario(_Frozen):
         ----------
         overrides : mapping of str to value
             E.g. ``{"levers.pooling": 0.5, "mechanisms.bid_cost.value": 30000}``.
+            Setting the ``value`` of a sourced quantity drops its uncertainty range.
         name : str, optional
             Name of the new scenario (default: unchanged).
 
@@ -295,6 +296,8 @@ class Scenario(_Frozen):
             if not isinstance(node, dict) or parts[-1] not in node:
                 raise ScenarioError(f"<overrides of {self.name}>", path, value, "a key path that exists in the scenario")
             node[parts[-1]] = value
+            if parts[-1] == "value" and {"low", "high", "unit", "source"} <= set(node):
+                node["low"] = node["high"] = None  # an overridden value is a point value
         if name is not None:
             data["name"] = name
         return _validate(data, f"<overrides of {self.name}>")

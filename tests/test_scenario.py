@@ -384,3 +384,15 @@ def test_fuzzed_child_scenario_loads_or_raises_a_scenario_error_naming_the_file(
         assert str(path) in str(err)
     else:
         assert isinstance(scenario, Scenario)
+
+
+def test_uncertainty_range_must_hold_the_value(tmp_path):
+    path = write_scenario(tmp_path, "[mechanisms.bid_cost]\nvalue = 40000\n")
+    message = load_error(path)
+    assert "mechanisms.bid_cost" in message and "low <= value <= high" in message
+
+
+def test_overriding_a_sourced_value_pins_it_and_drops_its_range():
+    scenario = load_scenario("siloed_baseline").with_overrides({"mechanisms.bid_cost.value": 40000})
+    assert scenario.mechanisms.bid_cost.value == 40000
+    assert scenario.mechanisms.bid_cost.low is None and scenario.mechanisms.bid_cost.high is None
