@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -24,6 +25,8 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.report import write_report
+from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
+from pfpp_sim.sweep import run_sweep
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 
 __all__ = ["app"]
@@ -245,6 +248,53 @@ def compare_command(
         out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
         seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True,
     )
+
+
+@app.command("sweep")
+@_user_errors
+def sweep_command(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec TOML (see sweeps/).")],
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/sweep-<spec name>).")] = None,
+    workers: WorkersOpt = None,
+    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip runs already finished in --out.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a parameter sweep (grid, LHS, Sobol or Morris); resumable after any interruption."""
+    out = out or Path("results") / f"sweep-{spec.stem}"
+    bar, progress = _progress(not as_json)
+    with bar or nullcontext():
+        manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    if as_json:
+        sys.stdout.write(json.dumps({"out": str(out), **manifest}, indent=2, default=str) + "\n")
+        return
+    out_console.print(f"Sweep {manifest['name']}: {manifest['runs']} runs finished in {manifest['seconds']:.1f} s")
+    out_console.print(f"Results: [bold]{out / 'results.parquet'}[/]; analyse with: pfpp analyse {out}")
+
+
+@app.command("analyse")
+@_user_errors
+def analyse_command(
+    sweep_dir: Annotated[Path, typer.Argument(help="A finished sweep folder.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Sensitivity of each outcome to each lever: Sobol, Morris or rank correlations."""
+    files = write_analysis(sweep_dir)
+    indices = pd.read_parquet(files["indices"])
+    spec = json.loads((sweep_dir / "manifest.json").read_text())["spec"]
+    ranked = top_levers(indices, spec["design"])
+    if as_json:
+        sys.stdout.write(json.dumps({"files": {k: str(v) for k, v in files.items()}, "indices": indices.replace({np.nan: None}).to_dict(orient="records")}, indent=2) + "\n")
+        return
+    table = Table(title=f"Which lever matters most ({MEASURES[spec['design']][1]})", title_justify="left")
+    for column in ("Outcome", "1st", "2nd", "3rd"):
+        table.add_column(column)
+    for output, group in ranked.groupby("output", sort=False):
+        cells = [f"{r.parameter} ({r.value:.2f})" for r in group.head(3).itertuples()]
+        table.add_row(output, *cells, *[""] * (3 - len(cells)))
+    out_console.print(table)
+    out_console.print(f"Written: {', '.join(str(p) for p in files.values())}")
 
 
 @app.command("validate")

@@ -1,0 +1,158 @@
+"""Sensitivity analysis of a finished sweep: which levers matter most for which outcome.
+
+Sobol designs give first- and total-order indices, Morris designs mu* and sigma (both
+with SALib). LHS and grid designs give Spearman rank correlations between each parameter
+and each outcome, a screening measure. Replicates are averaged per design point first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pfpp_sim.errors import PfppError
+from pfpp_sim.storage import write_parquet, write_text
+from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest, sweep_results
+
+__all__ = ["analyse", "top_levers", "write_analysis"]
+
+MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
+
+
+def _load(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
+    manifest_path = sweep_dir / "manifest.json"
+    if not sweep_dir.is_dir() or not manifest_path.is_file():
+        raise PfppError(f"{sweep_dir} is not a sweep folder (expected manifest.json and runs/ written by 'pfpp sweep')")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("kind") != "sweep":
+        raise PfppError(f"{sweep_dir} holds a run or comparison, not a sweep (expected a folder written by 'pfpp sweep')")
+    if not manifest.get("complete"):
+        raise PfppError(f"{sweep_dir} holds an unfinished sweep: complete it with 'pfpp sweep {manifest.get('spec_file')} --out {sweep_dir} --resume'")
+    return spec_from_manifest(manifest), sweep_results(sweep_dir)
+
+
+def analyse(sweep_dir: str | Path) -> pd.DataFrame:
+    """Sensitivity indices of every kept output to every swept parameter.
+
+    Parameters
+    ----------
+    sweep_dir : str or Path
+        A finished sweep folder.
+
+    Returns
+    -------
+    DataFrame
+        ``output, parameter, measure, value, conf`` (conf is a 95% half-width where the
+        method gives one).
+
+    Raises
+    ------
+    PfppError
+        If the folder is not a finished sweep.
+    """
+    spec, results = _load(Path(sweep_dir))
+    names = list(spec.parameters)
+    per_point = results.groupby("point").mean(numeric_only=True).sort_index()
+    rows = []
+    for output in spec.outputs:
+        if output not in per_point:
+            continue
+        y = per_point[output].to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            y = np.where(np.isfinite(y), y, np.nanmean(y) if np.isfinite(y).any() else 0.0)
+        if np.ptp(y) == 0:
+            rows += [(output, n, m, 0.0, np.nan) for n in names for m in (MEASURES[spec.design][0],)]
+            continue
+        if spec.design == "sobol":
+            from SALib.analyze import sobol
+
+            res = sobol.analyze(problem(spec), y, calc_second_order=False, seed=spec.seed)
+            for i, n in enumerate(names):
+                rows += [(output, n, "S1", res["S1"][i], res["S1_conf"][i]), (output, n, "ST", res["ST"][i], res["ST_conf"][i])]
+        elif spec.design == "morris":
+            from SALib.analyze import morris
+
+            x = _unit_design(spec, per_point)
+            res = morris.analyze(problem(spec), x, y, num_levels=spec.morris_levels, seed=spec.seed)
+            for i, n in enumerate(names):
+                rows += [(output, n, "mu_star", res["mu_star"][i], res["mu_star_conf"][i]), (output, n, "sigma", res["sigma"][i], np.nan)]
+        else:
+            x = _unit_design(spec, per_point)
+            for i, n in enumerate(names):
+                rho = stats.spearmanr(x[:, i], y).statistic if np.ptp(x[:, i]) > 0 else 0.0
+                rows += [(output, n, "spearman", rho, np.nan), (output, n, "abs_spearman", abs(rho), np.nan)]
+    return pd.DataFrame(rows, columns=["output", "parameter", "measure", "value", "conf"])
+
+
+def _unit_design(spec: SweepSpec, per_point: pd.DataFrame) -> np.ndarray:
+    """Design values as numbers (levels as their index) in SALib's order."""
+    columns = []
+    for name, parameter in spec.parameters.items():
+        values = per_point[name]
+        if parameter.levels is not None:
+            lookup = {json.dumps(v): i for i, v in enumerate(parameter.levels)}
+            values = values.map(lambda v: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])
+        columns.append(values.to_numpy(dtype=np.float64))
+    return np.column_stack(columns)
+
+
+def top_levers(indices: pd.DataFrame, design: str) -> pd.DataFrame:
+    """For each output, the parameters ranked by the design's headline measure.
+
+    Returns
+    -------
+    DataFrame
+        ``output, rank, parameter, value``.
+    """
+    measure = MEASURES[design][0]
+    head = indices[indices["measure"] == measure].sort_values(["output", "value"], ascending=[True, False])
+    head = head.assign(rank=head.groupby("output").cumcount() + 1)
+    return head[["output", "rank", "parameter", "value"]].reset_index(drop=True)
+
+
+def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
+    """Analyse a sweep and write ``analysis.parquet``, ``analysis.md`` and ``sensitivity.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep_dir = Path(sweep_dir)
+    spec, _ = _load(sweep_dir)
+    indices = analyse(sweep_dir)
+    ranked = top_levers(indices, spec.design)
+    measure, label = MEASURES[spec.design]
+    files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}
+
+    lines = [f"# Sensitivity of sweep {spec.name} ({spec.design} design)", "", f"Headline measure: {label}.", "",
+             "## Which lever matters most for which outcome", "", "| Outcome | Most influential | Value | Next |", "|---|---|---:|---|"]
+    for output, group in ranked.groupby("output", sort=False):
+        first = group.iloc[0]
+        nxt = f"{group.iloc[1].parameter} ({group.iloc[1].value:.3f})" if len(group) > 1 else "-"
+        lines.append(f"| {output} | {first.parameter} | {first.value:.3f} | {nxt} |")
+    lines += ["", "## All indices", "", "| Outcome | Parameter | Measure | Value | 95% half-width |", "|---|---|---|---:|---:|"]
+    for row in indices.itertuples():
+        conf = "" if not np.isfinite(row.conf) else f"{row.conf:.3f}"
+        lines.append(f"| {row.output} | {row.parameter} | {row.measure} | {row.value:.3f} | {conf} |")
+    files["report"] = write_text("\n".join(lines) + "\n", sweep_dir / "analysis.md")
+
+    table = indices[indices["measure"] == measure].pivot(index="output", columns="parameter", values="value")
+    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.55 * len(table) * max(1, len(table.columns) / 3)))
+    table.plot.barh(ax=ax, width=0.8)
+    ax.set_xlabel(label)
+    ax.set_ylabel("")
+    ax.set_title(f"Sensitivity of each outcome to each lever ({spec.name})", loc="left")
+    ax.legend(title="parameter", loc="lower right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    png = sweep_dir / "sensitivity.png"
+    tmp = sweep_dir / ".sensitivity.png.tmp"
+    fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    tmp.replace(png)
+    files["chart"] = png
+    return files

@@ -1,0 +1,401 @@
+"""Parameter sweeps: a validated spec, a design (grid, LHS, Sobol, Morris), resumable runs.
+
+A sweep is ``(spec) -> one Parquet file per run`` in ``<out>/runs/``, written atomically
+as results arrive, plus ``design.parquet``, ``results.parquet`` and ``manifest.json``.
+Rerunning with ``resume=True`` skips runs whose file exists, so a sweep killed at any
+point (even ``kill -9``) completes with no duplicate and no missing run. Replicate ``r``
+of every design point uses the same random streams (common random numbers), so
+differences between points come from the parameters, not from noise; results do not
+depend on the executor or the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import time
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
+from pfpp_sim.errors import PfppError, ScenarioError
+from pfpp_sim.experiment import run_replicate
+from pfpp_sim.scenario import Scenario, load_scenario
+from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
+
+__all__ = ["Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
+
+Progress = Callable[[int, int], None]
+
+
+class Parameter(BaseModel):
+    """One swept scenario key: a continuous range or a list of levels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: float | None = Field(None, allow_inf_nan=False)
+    high: float | None = Field(None, allow_inf_nan=False)
+    integer: bool = False
+    steps: int | None = Field(None, ge=2, le=100, description="grid points between low and high")
+    levels: list[bool | int | float | str | list[str]] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _range_or_levels(self) -> Parameter:
+        if self.levels is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either levels or low/high, not both")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give low and high, or levels")
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got low={self.low}, high={self.high}")
+        return self
+
+    def grid(self) -> list[Any]:
+        """Values of this parameter on a grid design."""
+        if self.levels is not None:
+            return list(self.levels)
+        values = np.linspace(self.low, self.high, self.steps or 3)
+        return [int(round(v)) for v in values] if self.integer else [float(v) for v in values]
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        """Map sampled values to scenario values (levels: ``u`` in [0, 1) picks one)."""
+        if self.levels is not None:
+            index = np.minimum((np.asarray(u) * len(self.levels)).astype(int), len(self.levels) - 1)
+            return [self.levels[i] for i in index]
+        return [int(round(v)) for v in u] if self.integer else [float(v) for v in u]
+
+    @property
+    def bounds(self) -> list[float]:
+        return [0.0, 1.0] if self.levels is not None else [float(self.low), float(self.high)]
+
+
+class SweepSpec(BaseModel):
+    """A sweep: base scenario, what varies, how it is sampled, and what is kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    description: str = ""
+    base: str = Field(min_length=1, description="preset name or scenario file (relative to the spec)")
+    design: Literal["grid", "lhs", "sobol", "morris"]
+    samples: int = Field(16, ge=1, le=1_000_000, description="lhs: points; sobol: N (N*(D+2) points); morris: trajectories")
+    morris_levels: int = Field(4, ge=2, le=20)
+    replicates: int = Field(1, ge=1, le=10_000)
+    seed: int = Field(0, ge=0)
+    outputs: list[str] = Field(default_factory=lambda: list(SUMMARY_METRICS), min_length=1)
+    keep_places: bool = Field(False, description="keep per-place summaries too, not only all places")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="fixed changes to the base scenario")
+    parameters: dict[str, Parameter] = Field(min_length=1)
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SUMMARY_METRICS))
+        if unknown:
+            raise ValueError(f"unknown output {unknown[0]!r}; expected some of {', '.join(SUMMARY_METRICS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _design_fits(self) -> SweepSpec:
+        if self.design == "grid":
+            for key, parameter in self.parameters.items():
+                if parameter.levels is None and parameter.steps is None:
+                    raise ValueError(f"grid design: parameter {key!r} needs levels or steps")
+        return self
+
+    def spec_hash(self) -> str:
+        """Short SHA-256 of the spec; parameter order counts (it sets the design's columns)."""
+        content = {"spec": self.model_dump(mode="json"), "parameter_order": list(self.parameters)}
+        blob = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
+    """Load a sweep spec and its base scenario; check every key path exists.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the key path, the bad value and what was expected.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError as err:
+        raise ScenarioError(path, "", str(path), "an existing sweep spec file") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
+    except ValueError as err:
+        raise ScenarioError(path, "", None, f"valid TOML ({err})") from err
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as err:
+        bad = err.errors()[0]
+        msg = "unknown key (check the spelling; unknown keys are not allowed)" if bad["type"] == "extra_forbidden" else bad["msg"]
+        raise ScenarioError(path, ".".join(str(p) for p in bad["loc"]), bad.get("input"), msg) from err
+    beside = path.parent / spec.base
+    base = load_scenario(beside if beside.suffix == ".toml" and beside.is_file() else spec.base)
+    try:
+        base = base.with_overrides(spec.overrides)
+        for key, parameter in spec.parameters.items():
+            probe = parameter.grid()[0] if parameter.levels is not None or parameter.steps else parameter.from_unit(np.array([parameter.low]))[0]
+            base.with_overrides({key: probe})
+    except ScenarioError as err:
+        raise ScenarioError(path, f"parameters.{err.key}" if err.key in spec.parameters else f"overrides.{err.key}", err.value, err.expected) from err
+    return spec, base
+
+
+def spec_from_manifest(manifest: dict[str, Any]) -> SweepSpec:
+    """Rebuild a sweep's spec from its manifest, parameters in their original order."""
+    data = dict(manifest["spec"])
+    data["parameters"] = {name: data["parameters"][name] for name in manifest["parameter_order"]}
+    return SweepSpec.model_validate(data)
+
+
+def problem(spec: SweepSpec) -> dict[str, Any]:
+    """The SALib problem description of a spec."""
+    names = list(spec.parameters)
+    return {"num_vars": len(names), "names": names, "bounds": [spec.parameters[n].bounds for n in names]}
+
+
+def sample(spec: SweepSpec) -> pd.DataFrame:
+    """Design points of a sweep, one row each, in the order SALib analyses expect.
+
+    Returns
+    -------
+    DataFrame
+        ``point`` then one column per parameter (scenario values).
+    """
+    names = list(spec.parameters)
+    if spec.design == "grid":
+        rows = list(itertools.product(*(spec.parameters[n].grid() for n in names)))
+        design = pd.DataFrame(rows, columns=names)
+    else:
+        from SALib.sample import latin, morris, sobol
+
+        prob = problem(spec)
+        if spec.design == "lhs":
+            unit = latin.sample(prob, spec.samples, seed=spec.seed)
+        elif spec.design == "sobol":
+            unit = sobol.sample(prob, spec.samples, calc_second_order=False, seed=spec.seed)
+        else:
+            unit = morris.sample(prob, spec.samples, num_levels=spec.morris_levels, seed=spec.seed)
+        design = pd.DataFrame({n: spec.parameters[n].from_unit(unit[:, i]) for i, n in enumerate(names)})
+    design.insert(0, "point", np.arange(len(design), dtype=np.int64))
+    return design
+
+
+@dataclass(frozen=True)
+class _Job:
+    run_id: int
+    point: int
+    replicate: int
+    overrides: dict[str, Any]
+
+
+def _run_batch(base: Scenario, jobs: list[_Job], seed: int, outputs: list[str], keep_places: bool) -> list[tuple[int, pd.DataFrame | str]]:
+    """Run a batch in a worker; a failed run returns its error message instead of a table."""
+    done: list[tuple[int, pd.DataFrame | str]] = []
+    for job in jobs:
+        try:
+            scenario = base.with_overrides(job.overrides)
+            summary = run_replicate(scenario, seed, job.replicate).summary
+        except Exception as err:  # reported with the run's parameters by the caller
+            done.append((job.run_id, f"{type(err).__name__}: {err}"))
+            continue
+        summary = summary[summary["metric"].isin(outputs)]
+        if not keep_places:
+            summary = summary[summary["place_code"] == ALL_PLACES]
+        done.append((job.run_id, summary.assign(run_id=job.run_id, point=job.point, replicate=job.replicate).reset_index(drop=True)))
+    return done
+
+
+def _run_file(out: Path, run_id: int) -> Path:
+    return out / "runs" / f"run-{run_id:07d}.parquet"
+
+
+def _executor(kind: str, workers: int | None, scheduler: str | None):
+    """Return (executor, closer) for a kind of executor."""
+    if kind == "processes":
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count())
+        return pool, lambda: pool.shutdown(cancel_futures=True)
+    if kind == "dask":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as err:
+            raise PfppError("the dask executor needs the 'dask' extra: pip install 'pfpp_sim[dask]'") from err
+        if scheduler:
+            client = Client(scheduler)
+            cluster = None
+        else:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+
+        def close() -> None:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+        return client.get_executor(), close
+    raise PfppError(f"unknown executor {kind!r}: expected serial, processes or dask")
+
+
+def run_sweep(
+    spec_path: str | Path,
+    out: str | Path,
+    *,
+    executor: Literal["serial", "processes", "dask"] = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a sweep and write its results.
+
+    Parameters
+    ----------
+    spec_path : str or Path
+        Sweep spec TOML.
+    out : str or Path
+        Output folder.
+    executor : {"serial", "processes", "dask"}, default="processes"
+        ``dask`` uses a local cluster, or the scheduler at ``scheduler``.
+    workers : int, optional
+        Worker processes (default: all cores).
+    scheduler : str, optional
+        Dask scheduler address, e.g. ``"tcp://10.0.0.5:8786"``.
+    resume : bool, default=False
+        Skip runs already written. Without it, a folder that holds runs is an error.
+    progress : callable, optional
+        ``progress(done, total)`` as runs finish.
+
+    Returns
+    -------
+    dict
+        The manifest written to ``manifest.json``.
+
+    Raises
+    ------
+    PfppError
+        On a bad spec, a folder holding another sweep, or failed runs (finished runs
+        are kept; the message names the first failed run and its parameters).
+    """
+    started = time.perf_counter()
+    spec_path, out = Path(spec_path), Path(out)
+    spec, base = load_sweep(spec_path)
+    design = sample(spec)
+    manifest_path = out / "manifest.json"
+    existing = sorted((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
+    if manifest_path.exists():
+        previous = json.loads(manifest_path.read_text())
+        if previous.get("spec_hash") != spec.spec_hash():
+            raise PfppError(f"{out} holds a different sweep (spec hash {previous.get('spec_hash')}); use another --out")
+    if existing and not resume:
+        raise PfppError(f"{out} already holds {len(existing)} finished runs of this sweep: rerun with --resume, or use another --out")
+    names = list(spec.parameters)
+    jobs = [
+        _Job(point * spec.replicates + r, point, r, {**{k: _plain(design.at[point, k]) for k in names}})
+        for point in range(len(design))
+        for r in range(spec.replicates)
+    ]
+    for stale in (out / "runs").glob(".run-*.tmp") if (out / "runs").is_dir() else []:
+        stale.unlink()  # a write cut short by a kill; its run is redone
+    write_parquet(design, out / "design.parquet")
+    manifest = {
+        "kind": "sweep",
+        "name": spec.name,
+        "spec": spec.model_dump(mode="json"),
+        "spec_hash": spec.spec_hash(),
+        "parameter_order": list(spec.parameters),
+        "spec_file": spec_path.name,
+        "base_scenario": base.name,
+        "base_scenario_hash": base.scenario_hash(),
+        "runs": len(jobs),
+        "seed": spec.seed,
+        "pfpp_sim_version": package_version(),
+        "git_commit": git_commit(),
+        "environment": environment(),
+    }
+    write_json({**manifest, "complete": False}, manifest_path)
+    pending = [job for job in jobs if not _run_file(out, job.run_id).exists()]
+    done = len(jobs) - len(pending)
+    if progress:
+        progress(done, len(jobs))
+    failures: list[tuple[_Job, str]] = []
+    by_id = {job.run_id: job for job in jobs}
+
+    def store(results) -> None:
+        nonlocal done
+        for run_id, table in results:
+            if isinstance(table, str):
+                failures.append((by_id[run_id], table))
+                continue
+            write_parquet(table, _run_file(out, run_id))
+            done += 1
+        if progress:
+            progress(done, len(jobs))
+
+    if pending:
+        if executor == "serial":
+            for job in pending:
+                store(_run_batch(base, [job], spec.seed, spec.outputs, spec.keep_places))
+        else:
+            pool, close = _executor(executor, workers, scheduler)
+            try:
+                n_workers = workers or os.cpu_count() or 1
+                size = max(1, min(50, math.ceil(len(pending) / (n_workers * 4))))
+                batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+                futures = [pool.submit(_run_batch, base, batch, spec.seed, spec.outputs, spec.keep_places) for batch in batches]
+                for future in as_completed(futures):
+                    store(future.result())
+            finally:
+                close()
+    if failures:
+        job, message = min(failures, key=lambda f: f[0].run_id)
+        params = ", ".join(f"{k}={v}" for k, v in job.overrides.items())
+        raise PfppError(
+            f"{len(failures)} run(s) failed; first: run {job.run_id} (point {job.point}, replicate {job.replicate}; {params}): "
+            f"{message}. {done} finished runs are kept in {out}/runs; rerun with --resume after fixing"
+        )
+    results = sweep_results(out)
+    write_parquet(results, out / "results.parquet")
+    manifest = {**manifest, "complete": True, "seconds": round(time.perf_counter() - started, 3)}
+    write_json(manifest, manifest_path)
+    return manifest
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def sweep_results(out: str | Path) -> pd.DataFrame:
+    """All finished runs of a sweep for all places, one row per run.
+
+    Returns
+    -------
+    DataFrame
+        ``run_id, point, replicate``, the design's parameter columns, then one column
+        per kept output (all places together).
+    """
+    out = Path(out)
+    files = sorted((out / "runs").glob("run-*.parquet"))
+    if not files:
+        raise PfppError(f"{out} holds no finished runs (expected a sweep folder with runs/run-*.parquet)")
+    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    runs = runs[runs["place_code"] == ALL_PLACES]
+    wide = runs.pivot_table(index=["run_id", "point", "replicate"], columns="metric", values="value", aggfunc="first")
+    wide.columns.name = None
+    design = pd.read_parquet(out / "design.parquet")
+    return wide.reset_index().merge(design, on="point", how="left").sort_values("run_id", ignore_index=True)

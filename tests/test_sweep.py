@@ -1,0 +1,172 @@
+"""Sweeps: designs, resumable storage, executors and sensitivity analysis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pfpp_sim.errors import PfppError, ScenarioError
+from pfpp_sim.sensitivity import analyse, top_levers
+from pfpp_sim.sweep import load_sweep, run_sweep, sample
+
+SMALL = '''
+name = "small"
+base = "siloed_baseline"
+design = "{design}"
+samples = {samples}
+replicates = {replicates}
+seed = 3
+outputs = ["fuel_poverty_rate", "returned_gbp", "retrofits"]
+
+[overrides]
+"run.places" = ["E07000062"]
+"run.horizon_months" = 12
+
+[parameters."levers.pooling"]
+{pooling}
+
+[parameters."levers.data_sharing"]
+low = 0.0
+high = 1.0
+'''
+
+
+def spec_file(tmp_path: Path, *, design="lhs", samples=4, replicates=1, pooling="low = 0.0\nhigh = 1.0", extra="") -> Path:
+    path = tmp_path / f"{design}.toml"
+    path.write_text(SMALL.format(design=design, samples=samples, replicates=replicates, pooling=pooling) + extra, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("design", "samples", "pooling", "expected"),
+    [
+        ("lhs", 5, "low = 0.0\nhigh = 1.0", 5),
+        ("sobol", 4, "low = 0.0\nhigh = 1.0", 4 * (2 + 2)),
+        ("morris", 3, "low = 0.0\nhigh = 1.0", 3 * (2 + 1)),
+        ("grid", 1, "levels = [0.0, 0.5, 1.0]", 3 * 3),
+    ],
+)
+def test_design_sizes_follow_the_method(tmp_path, design, samples, pooling, expected):
+    path = spec_file(tmp_path, design=design, samples=samples, pooling=pooling)
+    if design == "grid":
+        path.write_text(path.read_text().replace("low = 0.0\nhigh = 1.0\n", "low = 0.0\nhigh = 1.0\nsteps = 3\n"))
+    spec, _ = load_sweep(path)
+    design_frame = sample(spec)
+    assert len(design_frame) == expected
+    assert design_frame["levers.pooling"].between(0, 1).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("design = \"lhs\"", "design = \"random\""), "design"),
+        (("[parameters.\"levers.pooling\"]", "[parameters.\"levers.poolling\"]"), "parameters.levers.poolling"),
+        (("seed = 3", "seed = 3\ncolour = 1"), "colour"),
+        (("\"retrofits\"]", "\"happiness\"]"), "outputs"),
+        (("low = 0.0\nhigh = 1.0", "low = 1.0\nhigh = 0.0"), "parameters.levers.pooling"),
+        (("\"run.horizon_months\" = 12", "\"run.horizon_monthz\" = 12"), "overrides.run.horizon_monthz"),
+    ],
+)
+def test_bad_sweep_spec_names_file_and_key(tmp_path, change, key):
+    path = spec_file(tmp_path)
+    path.write_text(path.read_text().replace(*change, 1))
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(path) in str(info.value) and key in str(info.value)
+
+
+def test_folder_with_runs_needs_resume_and_loses_nothing(tmp_path):
+    path = spec_file(tmp_path, samples=3)
+    run_sweep(path, tmp_path / "out", executor="serial")
+    before = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
+    with pytest.raises(PfppError, match="--resume"):
+        run_sweep(path, tmp_path / "out", executor="serial")
+    assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == before
+
+
+def test_killed_sweep_resumes_with_no_duplicate_and_no_missing_run(tmp_path):
+    path = spec_file(tmp_path, samples=12)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "pfpp_sim", "sweep", str(path), "--executor", "serial", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "runs").glob("run-*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(list((out / "runs").glob("run-*.parquet")))
+    assert 3 <= partial < 12, "the kill should land mid-sweep"
+    resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    results = pd.read_parquet(out / "results.parquet")
+    assert sorted(results["run_id"]) == list(range(12))
+    assert not list((out / "runs").glob(".*.tmp"))
+    run_sweep(path, tmp_path / "clean", executor="serial")
+    pd.testing.assert_frame_equal(results, pd.read_parquet(tmp_path / "clean" / "results.parquet"))
+
+
+def test_dask_local_cluster_gives_the_same_results_as_processes(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is part of make test")
+    path = spec_file(tmp_path, samples=6, replicates=2)
+    run_sweep(path, tmp_path / "processes", executor="processes", workers=2)
+    run_sweep(path, tmp_path / "dask", executor="dask", workers=2)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "processes" / "results.parquet"), pd.read_parquet(tmp_path / "dask" / "results.parquet")
+    )
+
+
+def test_failed_run_is_named_with_its_parameters_and_finished_runs_are_kept(tmp_path):
+    path = spec_file(tmp_path, design="grid", pooling="levels = [0.0]")
+    path.write_text(path.read_text().replace('[parameters."levers.data_sharing"]\nlow = 0.0\nhigh = 1.0',
+                                             '[parameters."run.places"]\nlevels = [["E07000062"], ["E07999999"]]'))
+    with pytest.raises(PfppError) as info:
+        run_sweep(path, tmp_path / "out", executor="serial")
+    message = str(info.value)
+    assert "run 1" in message and "E07999999" in message
+    assert len(list((tmp_path / "out" / "runs").glob("run-*.parquet"))) == 1
+
+
+def test_sobol_finds_the_retrofit_budget_dominates_households_retrofitted(tmp_path):
+    spec = tmp_path / "budget.toml"
+    spec.write_text('''
+name = "budget"
+base = "siloed_baseline"
+design = "sobol"
+samples = 32
+seed = 11
+outputs = ["retrofits"]
+
+[overrides]
+"run.places" = ["E07000062"]
+"run.horizon_months" = 30
+"run.min_households_per_place" = 8000
+"programmes.home_upgrade.competitive_share" = 0.0
+"levers.stream_churn" = 0.0
+
+[parameters."programmes.home_upgrade.budget.value"]
+low = 2
+high = 60
+
+[parameters."levers.data_sharing"]
+low = 0.0
+high = 1.0
+
+[parameters."levers.local_priority_weight"]
+low = 0.0
+high = 1.0
+''', encoding="utf-8")
+    run_sweep(spec, tmp_path / "out", workers=2)
+    ranked = top_levers(analyse(tmp_path / "out"), "sobol")
+    assert ranked.iloc[0]["parameter"] == "programmes.home_upgrade.budget.value"
+
+
+def test_analyse_refuses_a_folder_that_is_not_a_sweep(tmp_path):
+    with pytest.raises(PfppError, match="not a sweep folder"):
+        analyse(tmp_path)
