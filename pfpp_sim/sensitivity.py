@@ -56,7 +56,9 @@ def analyse(sweep_dir: str | Path) -> pd.DataFrame:
     """
     spec, results = _load(Path(sweep_dir))
     names = list(spec.parameters)
-    per_point = results.groupby("point").mean(numeric_only=True).sort_index()
+    by_point = results.groupby("point")
+    per_point = by_point[[o for o in spec.outputs if o in results]].mean().sort_index()
+    design = by_point[names].first().sort_index()
     rows = []
     for output in spec.outputs:
         if output not in per_point:
@@ -76,23 +78,23 @@ def analyse(sweep_dir: str | Path) -> pd.DataFrame:
         elif spec.design == "morris":
             from SALib.analyze import morris
 
-            x = _unit_design(spec, per_point)
+            x = _unit_design(spec, design)
             res = morris.analyze(problem(spec), x, y, num_levels=spec.morris_levels, seed=spec.seed)
             for i, n in enumerate(names):
                 rows += [(output, n, "mu_star", res["mu_star"][i], res["mu_star_conf"][i]), (output, n, "sigma", res["sigma"][i], np.nan)]
         else:
-            x = _unit_design(spec, per_point)
+            x = _unit_design(spec, design)
             for i, n in enumerate(names):
                 rho = stats.spearmanr(x[:, i], y).statistic if np.ptp(x[:, i]) > 0 else 0.0
                 rows += [(output, n, "spearman", rho, np.nan), (output, n, "abs_spearman", abs(rho), np.nan)]
     return pd.DataFrame(rows, columns=["output", "parameter", "measure", "value", "conf"])
 
 
-def _unit_design(spec: SweepSpec, per_point: pd.DataFrame) -> np.ndarray:
+def _unit_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
     """Design values as numbers (levels as their index) in SALib's order."""
     columns = []
     for name, parameter in spec.parameters.items():
-        values = per_point[name]
+        values = design[name]
         if parameter.levels is not None:
             lookup = {json.dumps(v): i for i, v in enumerate(parameter.levels)}
             values = values.map(lambda v: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])

@@ -116,3 +116,34 @@ def test_scenarios_list_and_show():
     assert {"siloed_baseline", "pfpp_joined_up", "stop_start"} <= set(json.loads(listed.stdout))
     shown = pfpp("scenarios", "show", "hastings_fuel_poverty", "--json")
     assert json.loads(shown.stdout)["run"]["places"] == ["E07000062"]
+
+
+def test_sweep_then_analyse_prints_the_levers_that_matter(tmp_path):
+    spec = write(tmp_path, "grid.toml", '''
+name = "grid"
+base = "siloed_baseline"
+design = "grid"
+outputs = ["returned_gbp", "fuel_poverty_rate"]
+[overrides]
+"run.places" = ["E07000062"]
+"run.horizon_months" = 24
+[parameters."levers.timeline_alignment"]
+levels = [false, true]
+[parameters."levers.data_sharing"]
+levels = [0.0, 1.0]
+''')
+    swept = pfpp("sweep", str(spec), "--out", str(tmp_path / "sweep"), "--workers", "2")
+    assert swept.returncode == 0, swept.stderr
+    assert "4 runs" in swept.stdout
+    analysed = pfpp("analyse", str(tmp_path / "sweep"))
+    assert analysed.returncode == 0, analysed.stderr
+    assert "returned_gbp" in analysed.stdout and "levers.timeline_alignment" in analysed.stdout
+    assert (tmp_path / "sweep" / "sensitivity.png").stat().st_size > 0
+
+
+def test_analyse_on_a_run_folder_says_what_was_expected(tmp_path):
+    assert pfpp("run", "siloed_baseline", *SMALL, "--out", str(tmp_path / "run")).returncode == 0
+    result = pfpp("analyse", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert "not a sweep" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
