@@ -24,6 +24,7 @@ from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.report import write_report
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
 from pfpp_sim.sweep import run_sweep
@@ -277,10 +278,15 @@ def sweep_command(
 @_user_errors
 def analyse_command(
     sweep_dir: Annotated[Path, typer.Argument(help="A finished sweep folder.")],
+    prim: Annotated[Optional[str], typer.Option(help="Also run PRIM scenario discovery on this output (needs the 'ema' extra).")] = None,
+    low: Annotated[bool, typer.Option("--low", help="With --prim: cases are the lowest 20% of runs, not the highest.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sensitivity of each outcome to each lever: Sobol, Morris or rank correlations."""
+    """Sensitivity of each outcome to each lever (Sobol, Morris or rank correlations); optional PRIM."""
     files = write_analysis(sweep_dir)
+    if prim:
+        found = discover(sweep_dir, prim, high=not low)
+        files["prim"] = write_discovery(sweep_dir, found)
     indices = pd.read_parquet(files["indices"])
     spec = json.loads((sweep_dir / "manifest.json").read_text())["spec"]
     ranked = top_levers(indices, spec["design"])
@@ -294,6 +300,13 @@ def analyse_command(
         cells = [f"{r.parameter} ({r.value:.2f})" for r in group.head(3).itertuples()]
         table.add_row(output, *cells, *[""] * (3 - len(cells)))
     out_console.print(table)
+    if prim:
+        box = Table(title=f"PRIM: where {found.cases} (coverage {found.coverage:.0%}, density {found.density:.0%})", title_justify="left")
+        for column in ("Parameter", "From", "To"):
+            box.add_column(column)
+        for row in found.limits.itertuples():
+            box.add_row(row.parameter, row.min, row.max)
+        out_console.print(box)
     out_console.print(f"Written: {', '.join(str(p) for p in files.values())}")
 
 

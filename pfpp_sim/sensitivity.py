@@ -18,12 +18,19 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import write_parquet, write_text
 from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest, sweep_results
 
-__all__ = ["analyse", "top_levers", "write_analysis"]
+__all__ = ["analyse", "load_finished_sweep", "top_levers", "write_analysis"]
 
 MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
 
 
-def _load(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
+def load_finished_sweep(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
+    """The spec and per-run results of a finished sweep folder.
+
+    Raises
+    ------
+    PfppError
+        If the folder is not a sweep, or the sweep is unfinished.
+    """
     manifest_path = sweep_dir / "manifest.json"
     if not sweep_dir.is_dir() or not manifest_path.is_file():
         raise PfppError(f"{sweep_dir} is not a sweep folder (expected manifest.json and runs/ written by 'pfpp sweep')")
@@ -54,7 +61,7 @@ def analyse(sweep_dir: str | Path) -> pd.DataFrame:
     PfppError
         If the folder is not a finished sweep.
     """
-    spec, results = _load(Path(sweep_dir))
+    spec, results = load_finished_sweep(Path(sweep_dir))
     names = list(spec.parameters)
     by_point = results.groupby("point")
     per_point = by_point[[o for o in spec.outputs if o in results]].mean().sort_index()
@@ -124,7 +131,7 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
     import matplotlib.pyplot as plt
 
     sweep_dir = Path(sweep_dir)
-    spec, _ = _load(sweep_dir)
+    spec, _ = load_finished_sweep(sweep_dir)
     indices = analyse(sweep_dir)
     ranked = top_levers(indices, spec.design)
     measure, label = MEASURES[spec.design]

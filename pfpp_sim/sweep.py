@@ -159,6 +159,8 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
 
 def spec_from_manifest(manifest: dict[str, Any]) -> SweepSpec:
     """Rebuild a sweep's spec from its manifest, parameters in their original order."""
+    if "parameter_order" not in manifest or "spec" not in manifest:
+        raise PfppError("the sweep manifest lacks its spec or parameter order (written by another version?): rerun the sweep")
     data = dict(manifest["spec"])
     data["parameters"] = {name: data["parameters"][name] for name in manifest["parameter_order"]}
     return SweepSpec.model_validate(data)

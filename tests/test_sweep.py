@@ -170,3 +170,38 @@ high = 1.0
 def test_analyse_refuses_a_folder_that_is_not_a_sweep(tmp_path):
     with pytest.raises(PfppError, match="not a sweep folder"):
         analyse(tmp_path)
+
+
+def test_prim_finds_the_lever_range_that_drives_money_returned(tmp_path):
+    pytest.importorskip("ema_workbench", reason="the ema extra is part of make test")
+    from pfpp_sim.discovery import discover
+
+    spec = tmp_path / "timelines.toml"
+    spec.write_text('''
+name = "timelines"
+base = "siloed_baseline"
+design = "lhs"
+samples = 60
+seed = 5
+outputs = ["returned_gbp"]
+
+[overrides]
+"run.places" = ["E07000062"]
+"run.horizon_months" = 24
+"levers.stream_churn" = 0.0
+
+[parameters."programmes.shared_prosperity.award_lag.value"]
+low = 0
+high = 10
+integer = true
+
+[parameters."levers.data_sharing"]
+low = 0.0
+high = 1.0
+''', encoding="utf-8")
+    run_sweep(spec, tmp_path / "out", workers=2)
+    found = discover(tmp_path / "out", "returned_gbp", high=True)
+    restricted = found.limits.set_index("parameter")
+    assert "programmes.shared_prosperity.award_lag.value" in restricted.index
+    assert float(restricted.loc["programmes.shared_prosperity.award_lag.value", "min"]) > 0
+    assert found.density > 0.5

@@ -1,0 +1,122 @@
+"""Scenario discovery with PRIM (EMA Workbench, the optional ``ema`` extra).
+
+Finds the box of lever ranges in which an outcome is most often in its worst (or best)
+tail: e.g. the region of a sweep where joined-up levers fail to lower fuel poverty.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pfpp_sim.errors import PfppError
+from pfpp_sim.sensitivity import load_finished_sweep
+from pfpp_sim.storage import write_text
+
+__all__ = ["Discovery", "discover", "write_discovery"]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """A PRIM box: the restricted parameter ranges and how well they capture the cases."""
+
+    output: str
+    cases: str  # description of the cases of interest
+    n_cases: int
+    n_runs: int
+    coverage: float  # share of all cases of interest inside the box
+    density: float  # share of runs inside the box that are cases of interest
+    mass: float  # share of all runs inside the box
+    limits: pd.DataFrame  # parameter, min, max (restricted parameters only)
+
+
+def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: bool = True, threshold: float = 0.8) -> Discovery:
+    """Find the parameter box where ``output`` falls in its top (or bottom) tail.
+
+    Parameters
+    ----------
+    sweep_dir : str or Path
+        A finished sweep folder.
+    output : str
+        A kept output of the sweep.
+    tail : float, default=0.2
+        Share of runs that count as cases of interest.
+    high : bool, default=True
+        Cases are the highest values (worst for rates, money returned, overhead);
+        ``False`` for the lowest.
+    threshold : float, default=0.8
+        PRIM's density threshold.
+
+    Raises
+    ------
+    PfppError
+        If the ``ema`` extra is missing, the folder is not a finished sweep, or the
+        output was not kept.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from ema_workbench.analysis import prim
+    except ImportError as err:
+        raise PfppError("scenario discovery needs the 'ema' extra: pip install 'pfpp_sim[ema]'") from err
+    spec, results = load_finished_sweep(Path(sweep_dir))
+    if output not in results:
+        raise PfppError(f"output {output!r} was not kept by sweep {spec.name}; kept: {', '.join(spec.outputs)}")
+    names = list(spec.parameters)
+    x = results[names].copy()
+    for name in names:
+        if x[name].map(lambda v: isinstance(v, (list, np.ndarray))).any():
+            x[name] = x[name].map(lambda v: ",".join(map(str, v))).astype("category")
+        elif x[name].dtype == bool or x[name].dtype == object:
+            x[name] = x[name].astype(str).astype("category")
+    y_values = results[output].to_numpy(dtype=np.float64)
+    cut = np.nanquantile(y_values, 1 - tail if high else tail)
+    y = (y_values >= cut) if high else (y_values <= cut)
+    if y.all() or not y.any():
+        raise PfppError(f"{output} does not vary across the sweep: no tail to discover")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        box = prim.Prim(x, y, threshold=threshold).find_box()
+        stats_row, limits = box.inspect(style="data")[0]
+    lims = limits.droplevel(0, axis=1) if isinstance(limits.columns, pd.MultiIndex) else limits
+    table = pd.DataFrame(
+        {"parameter": lims.index, "min": lims.iloc[:, 0].map(_show), "max": lims.iloc[:, 1].map(_show)}
+    ).reset_index(drop=True)
+    return Discovery(
+        output=output,
+        cases=f"{output} {'>=' if high else '<='} {cut:.4g} ({'top' if high else 'bottom'} {tail:.0%} of runs)",
+        n_cases=int(y.sum()),
+        n_runs=int(y.size),
+        coverage=float(stats_row["coverage"]),
+        density=float(stats_row["density"]),
+        mass=float(stats_row["mass"]),
+        limits=table,
+    )
+
+
+def _show(value) -> str:
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(map(str, value))) + "}"
+    return f"{value:.4g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def write_discovery(sweep_dir: str | Path, found: Discovery) -> Path:
+    """Write ``prim-<output>.md`` into the sweep folder and return its path."""
+    lines = [
+        f"# Scenario discovery (PRIM): {found.output}",
+        "",
+        f"Cases of interest: {found.cases}; {found.n_cases} of {found.n_runs} runs.",
+        "",
+        f"The box below holds {found.mass:.0%} of runs; {found.density:.0%} of the runs in it are cases "
+        f"(density), and it captures {found.coverage:.0%} of all cases (coverage).",
+        "",
+        "| Parameter | From | To |",
+        "|---|---|---|",
+        *[f"| `{r.parameter}` | {r.min} | {r.max} |" for r in found.limits.itertuples()],
+        "",
+    ]
+    return write_text("\n".join(lines), Path(sweep_dir) / f"prim-{found.output}.md")
