@@ -7,16 +7,16 @@ PY := $(VENV)/bin/python
 OUT ?= results/demo
 REPLICATES ?= 20
 
-.PHONY: run test install install-test chromium clean
+.PHONY: run test app install install-test chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[app]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test,dask,ema]"
+	$(PY) -m pip install --quiet -e ".[test,dask,ema,app]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,6 +31,9 @@ chromium:
 
 run: $(VENV)/.installed
 	$(VENV)/bin/pfpp compare siloed_baseline pfpp_joined_up --replicates $(REPLICATES) --seed 1 --out $(OUT)
+
+app: $(VENV)/.installed
+	$(VENV)/bin/pfpp app
 
 test: install-test
 	$(PY) -m pytest -n 2 -q

@@ -310,6 +310,21 @@ def analyse_command(
     out_console.print(f"Written: {', '.join(str(p) for p in files.values())}")
 
 
+@app.command("app")
+@_user_errors
+def app_command(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1). Giving a non-loopback "
+                                                "address, e.g. 0.0.0.0 for a room network, opens the app to that network.")] = None,
+) -> None:
+    """Start the teaching app in the browser (siloed vs joined-up, side by side)."""
+    from pfpp_sim.app import serve
+
+    if host is None:
+        out_console.print(f"Teaching app on http://127.0.0.1:{port} (Ctrl+C to stop)")
+    serve(host or "127.0.0.1", port, allow_remote=host is not None)
+
+
 @app.command("validate")
 @_user_errors
 def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario TOML files or preset names.")]) -> None:

@@ -95,6 +95,8 @@ class Award:
     duplicated_p: int = 0
     held_p: dict[str, int] = field(default_factory=dict)
     plan_p: dict[str, int] = field(default_factory=dict)
+    delivered_by_p: dict[str, int] = field(default_factory=dict)  # delivered_p by intervention
+    returned_by_p: dict[str, int] = field(default_factory=dict)  # returned_p by intervention
     ready: dict[str, int] = field(default_factory=dict)
     first_delivery: int = -1
     last_delivery: int = -1
@@ -135,6 +137,7 @@ class Award:
             return
         self.held_p[key] -= amount_p
         self.delivered_p += amount_p
+        self.delivered_by_p[key] = self.delivered_by_p.get(key, 0) + amount_p
         self.duplicated_p += duplicated_p
         if self.first_delivery < 0:
             self.first_delivery = month
@@ -154,6 +157,9 @@ class Award:
             return 0
         returned = self.held_total_p
         self.returned_p += returned
+        for key, part in self.held_p.items():
+            if part:
+                self.returned_by_p[key] = self.returned_by_p.get(key, 0) + part
         self.held_p = {k: 0 for k in self.held_p}
         self.closed = True
         return returned

@@ -134,6 +134,19 @@ def test_close_claws_back_everything_held():
     assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p
 
 
+def test_delivered_and_returned_are_also_kept_by_intervention():
+    award = funded_award()
+    award.spend("bill_support", 200_000, 0, month=5)
+    award.spend("bill_support", 50_000, 0, month=6)
+    award.spend("income_advice", 30_000, 0, month=6)
+    held = dict(award.held_p)
+    award.close(12, carry_over=False, carry_over_months=12)
+    assert award.delivered_by_p == {"bill_support": 250_000, "income_advice": 30_000}
+    assert award.returned_by_p == held
+    assert sum(award.delivered_by_p.values()) == award.delivered_p
+    assert sum(award.returned_by_p.values()) == award.returned_p
+
+
 def test_carry_over_extends_the_deadline_once_then_claws_back():
     award = funded_award(deadline=12)
     assert award.close(12, carry_over=True, carry_over_months=6) == 0

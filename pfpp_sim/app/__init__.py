@@ -1,0 +1,19 @@
+"""The teaching app (``pfpp app``): siloed and joined-up funding of one place, side by side.
+
+A Solara web app for trainers: the room picks a place, a preset and levers, then steps
+or plays both runs month by month and watches outcomes, money and events diverge.
+
+- :mod:`~pfpp_sim.app.session`: what the room chose and the two runs it drives
+- :mod:`~pfpp_sim.app.narrative`: "what is happening" sentences from run events
+- :mod:`~pfpp_sim.app.flows`: the funding-flow graph from award ledgers
+- :mod:`~pfpp_sim.app.charts`: SVG line charts and the flow diagram
+- :mod:`~pfpp_sim.app.page`: the Solara components (imports Solara)
+- :mod:`~pfpp_sim.app.server`: :func:`serve`
+
+Importing this package does not import Solara, so ``serve`` can report a missing
+install in one line.
+"""
+
+from pfpp_sim.app.server import serve
+
+__all__ = ["serve"]

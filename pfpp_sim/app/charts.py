@@ -1,0 +1,273 @@
+"""Charts for the teaching app as SVG markup: outcome lines and the funding-flow (Sankey) diagram.
+
+Plain SVG, built in Python and drawn by the browser: it needs no chart library or CDN
+(rooms are often offline), costs milliseconds per update instead of the ~0.2 s a
+matplotlib figure takes on a 2-core laptop, stays sharp on a projector, and its text
+is real text that screen readers (and the browser tests) can read. Colours are the
+Government Analysis Function's accessible categorical palette; lines also differ in
+dash and width, so nothing rests on colour alone.
+
+References
+----------
+Government Analysis Function, "Data visualisation: colours" (2024),
+https://analysisfunction.civilservice.gov.uk/policy-store/data-visualisation-colours-in-charts/
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from pfpp_sim.app.flows import COLUMNS, Link, Node
+from pfpp_sim.app.narrative import money
+
+__all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "MONEY_STYLES", "Series", "flow_chart", "line_chart", "nice_ticks"]
+
+DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"
+BASELINE_COLOUR = ORANGE
+"""Siloed baseline, in every chart."""
+CHOSEN_COLOUR = DARK_BLUE
+"""The room's settings, in every chart."""
+MONEY_STYLES = {
+    "delivered_gbp": ("Delivered", TURQUOISE, ""),
+    "overhead_gbp": ("Overhead", LIGHT_PURPLE, "7 4"),
+    "returned_gbp": ("Returned", DARK_PINK, ""),
+    "duplicated_gbp": ("Duplicated", DARK_GREY, "2 3"),
+}
+"""Label, colour and dash pattern of each money flow."""
+_LINK_COLOUR = {"allocated": "#9BB3C9", "overhead": LIGHT_PURPLE, "delivered": TURQUOISE, "held": "#BDBDBD", "returned": DARK_PINK}
+_NODE_COLOUR = {"overhead": LIGHT_PURPLE, "domain": TURQUOISE, "held": "#8C8C8C", "returned": DARK_PINK}
+_FONT = "font-family='Arial, Helvetica, sans-serif'"
+_LINE_PX = 14  # line height of flow-chart labels
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: values by month index (NaN-free), colour, SVG dash pattern ('' = solid), width."""
+
+    label: str
+    values: np.ndarray
+    colour: str
+    dash: str = ""
+    width: float = 2.5
+
+
+def nice_ticks(low: float, high: float, *, count: int = 5) -> list[float]:
+    """Round tick values covering ``[low, high]``, about ``count`` of them (steps 1, 2, 2.5 or 5 x 10^k)."""
+    if not high > low:
+        high = low + 1.0
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _svg(width: int, height: int, body: list[str], label: str, classes: str) -> str:
+    return (
+        f"<svg class='{classes}' viewBox='0 0 {width} {height}' role='img' aria-label='{escape(label, quote=True)}' "
+        f"xmlns='http://www.w3.org/2000/svg' style='width:100%;height:auto;display:block' {_FONT}>"
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _text(x: float, y: float, text: str, *, size: float = 12, anchor: str = "start", colour: str = "#1A1A1A", weight: str = "normal") -> str:
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{colour}' font-weight='{weight}'>"
+        f"{escape(text)}</text>"
+    )
+
+
+def line_chart(
+    title: str,
+    unit: str,
+    series: Sequence[Series],
+    *,
+    dates: pd.DatetimeIndex,
+    limits: tuple[float, float],
+    scale: float = 1.0,
+    legend: bool = False,
+    classes: str = "",
+) -> str:
+    """A small line chart over the whole run, as SVG markup.
+
+    Parameters
+    ----------
+    title : str
+    unit : str
+        y-axis unit, e.g. ``"% of households"``; shown under the title.
+    series : sequence of Series
+        Lines to draw, last on top; values are divided by ``scale`` for display.
+    dates : DatetimeIndex, shape (horizon,)
+        Calendar month of each month index; the x axis spans the whole run.
+    limits : (float, float)
+        y range before dividing by ``scale``.
+    scale : float, default=1.0
+    legend : bool, default=False
+        Draw a legend of the series inside the plot, top left.
+    classes : str
+        CSS classes of the ``<svg>`` element.
+
+    Returns
+    -------
+    str
+    """
+    width, height = 300, 200
+    left, right, top, bottom = 44, 14, 44, 22
+    plot_w, plot_h = width - left - right, height - top - bottom
+    low, high = limits[0] / scale, limits[1] / scale
+    ticks = nice_ticks(low, high)
+    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    months = len(dates)
+
+    def px(i: np.ndarray | int) -> np.ndarray | float:
+        return left + plot_w * np.asarray(i) / max(months - 1, 1)
+
+    def py(v: np.ndarray | float) -> np.ndarray | float:
+        return top + plot_h * (1 - (np.asarray(v) - low) / (high - low))
+
+    body = [_text(2, 15, title, size=14, weight="bold"), _text(2, 32, unit, size=11.5, colour="#505050")]
+    decimals = 0 if all(float(t).is_integer() for t in ticks) else 1
+    for tick in ticks:
+        y = py(tick)
+        body.append(f"<line x1='{left}' x2='{width - right}' y1='{y:.1f}' y2='{y:.1f}' stroke='#E3E3E3' stroke-width='1'/>")
+        body.append(_text(left - 5, y + 4, f"{tick:,.{decimals}f}", size=11, anchor="end", colour="#505050"))
+    for i, date in enumerate(dates):
+        if date.month == 1:
+            body.append(f"<line x1='{px(i):.1f}' x2='{px(i):.1f}' y1='{top + plot_h}' y2='{top + plot_h + 4}' stroke='#505050'/>")
+            body.append(_text(px(i), height - 6, str(date.year), size=11, anchor="middle", colour="#505050"))
+    body.append(f"<line x1='{left}' x2='{width - right}' y1='{top + plot_h}' y2='{top + plot_h}' stroke='#505050'/>")
+    if legend:  # two columns at the top right, beside the title
+        for i, line in enumerate(series):
+            x, y = width - right - 150 + 78 * (i % 2), 13 + 16 * (i // 2)
+            dash = f" stroke-dasharray='{line.dash}'" if line.dash else ""
+            body.append(f"<line x1='{x}' x2='{x + 18}' y1='{y - 4}' y2='{y - 4}' stroke='{line.colour}' stroke-width='{line.width}'{dash}/>")
+            body.append(_text(x + 22, y, line.label, size=11))
+    for line in series:
+        values = np.asarray(line.values, dtype=np.float64) / scale
+        if values.size == 0:
+            continue
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(px(np.arange(values.size)), py(values)))
+        dash = f" stroke-dasharray='{line.dash}'" if line.dash else ""
+        body.append(f"<polyline points='{points}' fill='none' stroke='{line.colour}' stroke-width='{line.width}'{dash} stroke-linejoin='round'/>")
+    latest = "; ".join(f"{s.label} {float(s.values[-1]) / scale:,.1f}" for s in series if len(s.values))
+    return _svg(width, height, body, f"{title} ({unit}): {latest or 'no months yet'}", classes)
+
+
+def _layout(nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float) -> tuple[dict[str, tuple[float, float]], float, dict[str, int]]:
+    """Top and height of each node in pixels, pixels per penny, and each node's value in pence."""
+    inflow, outflow = defaultdict(int), defaultdict(int)
+    for link in links:
+        outflow[link.source] += link.value_p
+        inflow[link.target] += link.value_p
+    value = {n.key: max(inflow[n.key], outflow[n.key]) for n in nodes}
+    columns = defaultdict(list)
+    for node in nodes:
+        columns[node.column].append(node)
+    busiest = max(len(c) for c in columns.values())
+    scale = (height - gap * (busiest - 1)) / max(sum(value[n.key] for n in c) for c in columns.values())
+    placed = {}
+    for column in columns.values():
+        top = 0.0
+        for node in column:
+            size = max(value[node.key] * scale, 1.5)
+            placed[node.key] = (top, size)
+            top += size + gap
+    return placed, scale, value
+
+
+def _spread_labels(
+    nodes: Sequence[Node], placed: Mapping[str, tuple[float, float]], lines: Mapping[str, list[str]], *, height: float
+) -> dict[str, float]:
+    """Vertical centre of each node's label: beside its node, pushed apart so labels in a column never overlap."""
+    centres = {}
+    for column in sorted({n.column for n in nodes}):
+        keys = [n.key for n in nodes if n.column == column]
+        half = [_LINE_PX * len(lines[k]) / 2 for k in keys]
+        ys = [placed[k][0] + placed[k][1] / 2 for k in keys]
+        for i in range(len(ys)):  # push down from the top
+            floor = half[i] if i == 0 else ys[i - 1] + half[i - 1] + half[i]
+            ys[i] = max(ys[i], floor)
+        for i in reversed(range(len(ys))):  # then up from the bottom
+            ceiling = height + 20 - half[i] if i == len(ys) - 1 else ys[i + 1] - half[i + 1] - half[i]
+            ys[i] = min(ys[i], ceiling)
+        centres.update(zip(keys, ys))
+    return centres
+
+
+def flow_chart(
+    nodes: Sequence[Node],
+    links: Sequence[Link],
+    *,
+    notes: Sequence[str] = (),
+    marks: Mapping[str, str] | None = None,
+    classes: str = "",
+) -> str:
+    """The funding flow (department -> programme -> council -> intervention -> outcome) as SVG markup.
+
+    Parameters
+    ----------
+    nodes, links
+        From :func:`pfpp_sim.app.flows.funding_flows`; values in pence, real scale.
+    notes : sequence of str
+        Lines printed under the diagram in dark pink, e.g. recent clawbacks.
+    marks : mapping of str to str, optional
+        Extra label text by node key, e.g. ``{"programme:careers": "stopped in month 13"}``.
+    classes : str
+        CSS classes of the ``<svg>`` element.
+
+    Returns
+    -------
+    str
+    """
+    width, step, bar = 660, 128, 12
+    top, plot_h = 34, 330
+    height = top + plot_h + 30 + 18 * len(notes)
+    body = [_text(i * step, 18, title, size=13, colour="#505050", weight="bold") for i, title in enumerate(COLUMNS)]
+    for i, note in enumerate(notes):
+        body.append(_text(0, top + plot_h + 44 + 18 * i, note, size=12.5, colour=DARK_PINK))
+    if not links:
+        body.append(_text(width / 2, top + plot_h / 2, "No money awarded yet: rounds open at the start of the financial year", size=15, anchor="middle"))
+        return _svg(width, height, body, "Where the money went: nothing awarded yet", classes)
+    placed, scale, value = _layout(nodes, links, height=plot_h, gap=14)
+    order = {n.key: i for i, n in enumerate(nodes)}
+    column_of = {n.key: n.column for n in nodes}
+    out_offset, in_offset = defaultdict(float), defaultdict(float)
+    for link in sorted(links, key=lambda k: (order[k.source], order[k.target])):
+        size = link.value_p * scale
+        y0 = top + placed[link.source][0] + out_offset[link.source]
+        y1 = top + placed[link.target][0] + in_offset[link.target]
+        out_offset[link.source] += size
+        in_offset[link.target] += size
+        x0, x1 = column_of[link.source] * step + bar, column_of[link.target] * step
+        mid = (x0 + x1) / 2
+        body.append(
+            f"<path d='M{x0:.1f},{y0:.2f} C{mid:.1f},{y0:.2f} {mid:.1f},{y1:.2f} {x1:.1f},{y1:.2f} "
+            f"L{x1:.1f},{y1 + size:.2f} C{mid:.1f},{y1 + size:.2f} {mid:.1f},{y0 + size:.2f} {x0:.1f},{y0 + size:.2f} Z' "
+            f"fill='{_LINK_COLOUR[link.kind]}' fill-opacity='0.6'><title>{escape(link.kind)}: {money(link.value_p / 100)}</title></path>"
+        )
+    marks = marks or {}
+    lines = {n.key: [n.label, money(value[n.key] / 100), *([marks[n.key]] if n.key in marks else [])] for n in nodes}
+    centres = _spread_labels(nodes, placed, lines, height=plot_h)
+    for node in nodes:
+        y, size = placed[node.key]
+        x = node.column * step
+        highlighted = node.kind == "returned" or node.key in marks
+        body.append(f"<rect x='{x}' y='{top + y:.2f}' width='{bar}' height='{size:.2f}' fill='{_NODE_COLOUR.get(node.kind, DARK_GREY)}'/>")
+        first = top + centres[node.key] - _LINE_PX / 2 * (len(lines[node.key]) - 1) + 4
+        colour = DARK_PINK if highlighted else "#1A1A1A"
+        body.append(
+            f"<text x='{x + bar + 4}' y='{first:.1f}' font-size='12.5' fill='{colour}' paint-order='stroke' stroke='white' "
+            f"stroke-width='3' stroke-linejoin='round' class='pfpp-node' data-node='{escape(node.key, quote=True)}'>"
+            + "".join(f"<tspan x='{x + bar + 4}' dy='{0 if i == 0 else _LINE_PX}'>{escape(line)}</tspan>" for i, line in enumerate(lines[node.key]))
+            + "</text>"
+        )
+    total = sum(value[n.key] for n in nodes if n.column == 0)
+    return _svg(width, height, body, f"Where the money went: {money(total / 100)} awarded so far", classes)

@@ -1,0 +1,318 @@
+"""The teaching app's page: controls, two runs side by side, charts, money flows, narrative.
+
+Served by :func:`pfpp_sim.app.serve` (``pfpp app``) as the Solara app
+``pfpp_sim.app.page:Page``. The left run is always the siloed baseline; the right run
+uses the room's preset and levers. Both share place, scale and seed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import solara
+
+from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, MONEY_STYLES, Series, flow_chart, line_chart
+from pfpp_sim.app.flows import funding_flows
+from pfpp_sim.app.narrative import happenings, label, money, month_label, recent_sentences
+from pfpp_sim.app.session import (
+    SCALES,
+    SHOWN_RATES,
+    Settings,
+    baseline_scenario,
+    chosen_scenario,
+    money_to_date,
+    pilot_places,
+    preset,
+    preset_order,
+    rate_series,
+    start_run,
+)
+from pfpp_sim.model import PfppModel
+from pfpp_sim.scenario import INTERVENTION_KEYS, Levers
+
+__all__ = ["Page"]
+
+PLAY_INTERVAL_S = 0.4
+"""Seconds between months while playing (a step and its charts take far less)."""
+_RATE_TITLES = {
+    "fuel_poverty_rate": ("Fuel poverty", "% of households"),
+    "neet_16_24_rate": ("NEET, aged 16-24", "% of 16-24 year olds"),
+    "youth_mh_rate": ("Probable mental disorder, 16-24", "% of 16-24 year olds"),
+}
+_PRESET_LABELS = {
+    "siloed_baseline": "Siloed baseline",
+    "pfpp_joined_up": "PfPP joined up",
+    "funding_simplification": "Funding simplification",
+    "policy_campus": "Policy campus",
+    "stop_start": "Stop-start funding",
+    "hastings_fuel_poverty": "Hastings fuel poverty",
+}
+_LEVER_LABELS = {
+    "pooling": "Pooling (share of each stream)",
+    "data_sharing": "Data sharing",
+    "local_priority_weight": "Weight on local need",
+    "timeline_alignment": "Aligned timelines",
+    "carry_over": "Carry-over of unspent money",
+    "single_point_of_contact": "Single point of contact",
+    "policy_campus": "Policy campus",
+    "secondments": "Secondments",
+    "funding_period_months": "Funding period",
+    "competitive_share": "Share allocated by competition",
+    "stream_churn": "Streams discontinued each year",
+}
+_SLIDERS = ("pooling", "data_sharing", "local_priority_weight")
+_SWITCHES = ("timeline_alignment", "carry_over", "single_point_of_contact", "policy_campus", "secondments")
+_CSS = """
+.pfpp-main { font-size: 16px; padding-bottom: 48px; }
+.pfpp-lever-label { font-size: 15px; font-weight: 500; margin-top: 6px; }
+.pfpp-sidebar .v-switch .v-input__details, .pfpp-sidebar .v-slider .v-input__details { display: none; }
+.pfpp-toolbar { align-items: center; flex-wrap: wrap; }
+.pfpp-month { font-size: 22px; font-weight: bold; color: #1a1a1a; margin-left: 12px; }
+.pfpp-side h2 { font-size: 22px; margin: 4px 0 8px 0; }
+.pfpp-monitors { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; margin-bottom: 8px; }
+.pfpp-monitor { background: #f3f2f1; padding: 6px 8px; border-left: 5px solid #505050; }
+.pfpp-monitor .pfpp-label { font-size: 13px; color: #3d3d3d; }
+.pfpp-monitor .pfpp-value { font-size: 21px; font-weight: bold; color: #0b0c0c; }
+.pfpp-side-siloed .pfpp-monitor { border-left-color: #F46A25; }
+.pfpp-side-yours .pfpp-monitor { border-left-color: #12436D; }
+.pfpp-charts { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; }
+.pfpp-legend { font-size: 14px; margin: 2px 0 4px 0; }
+.pfpp-narrative { font-size: 15px; line-height: 1.35; background: #f8f8f8; padding: 6px 10px; height: 150px; overflow-y: auto; }
+.pfpp-narrative ul { padding-left: 18px; margin: 0; }
+.v-app-bar, header.v-toolbar { background-color: #12436D !important; }
+.pfpp-caption { font-size: 12.5px; color: #505050; margin: -6px 0 10px 0; line-height: 1.3; }
+.pfpp-sidebar h3 { font-size: 16px; margin: 14px 0 4px 0; }
+"""
+
+
+def _latest(model: PfppModel, name: str) -> float:
+    source = model.records[-1] if model.records else model.initial_rates
+    return float(source[name][0])
+
+
+def _limits(left: PfppModel, right: PfppModel) -> dict[str, tuple[float, float]]:
+    """y ranges shared by both sides: each rate (percent) padded to at least 3 points, and money (GBP)."""
+    limits = {}
+    for name in SHOWN_RATES:
+        values = [100 * _latest(m, name) for m in (left, right)]
+        values += [100 * float(r[name][0]) for m in (left, right) for r in m.records]
+        low, high = min(values) - 0.5, max(values) + 0.5
+        widen = max(3.0 - (high - low), 0.0) / 2
+        limits[name] = (max(low - widen, 0.0), high + widen)
+    peak = max(float(money_to_date(m)[k][-1]) for m in (left, right) for k in MONEY_STYLES) if left.records else 0.0
+    limits["money"] = (0.0, max(peak * 1.05, 10_000.0))
+    return limits
+
+
+@solara.component
+def Monitors(model: PfppModel, month: int):
+    """Latest rates and money to date of one run (``month`` re-renders it as the run advances)."""
+    totals = {k: float(v[-1]) for k, v in money_to_date(model).items()} if model.records else {}
+    cards = [
+        ("fuel_poverty", "Fuel poverty", f"{100 * _latest(model, 'fuel_poverty_rate'):.1f}%"),
+        ("neet", "NEET 16-24", f"{100 * _latest(model, 'neet_16_24_rate'):.1f}%"),
+        ("mental_health", "Mental disorder", f"{100 * _latest(model, 'youth_mh_rate'):.1f}%"),
+        ("months_lost", "Team-months lost", f"{totals.get('mobilisation_months_lost', 0.0):,.0f}"),
+        ("delivered", "Delivered to date", money(totals.get("delivered_gbp", 0.0))),
+        ("overhead", "Overhead to date", money(totals.get("overhead_gbp", 0.0))),
+        ("returned", "Returned to date", money(totals.get("returned_gbp", 0.0))),
+        ("duplicated", "Duplicated to date", money(totals.get("duplicated_gbp", 0.0))),
+    ]
+    html = "".join(
+        f"<div class='pfpp-monitor pfpp-monitor-{key}'><div class='pfpp-label'>{title}</div><div class='pfpp-value'>{value}</div></div>"
+        for key, title, value in cards
+    )
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["pfpp-monitors"])
+
+
+@solara.component
+def Side(model: PfppModel, other: PfppModel, *, baseline: bool, title: str, month: int, limits: dict):
+    colour, other_colour = (BASELINE_COLOUR, CHOSEN_COLOUR) if baseline else (CHOSEN_COLOUR, BASELINE_COLOUR)
+    name, other_name = ("Siloed baseline", "Your settings") if baseline else ("Your settings", "Siloed baseline")
+    dates = model.exo.dates
+
+    def charts() -> list[str]:
+        mine, theirs = rate_series(model), rate_series(other)
+        svgs = [
+            line_chart(
+                title_, unit,
+                [Series(other_name, theirs[key], other_colour, dash="6 4", width=1.6), Series(name, mine[key], colour)],
+                dates=dates, limits=limits[key], classes=f"pfpp-chart pfpp-chart-{key}",
+            )
+            for key, (title_, unit) in _RATE_TITLES.items()
+        ]
+        to_date = money_to_date(model)
+        scale, unit = (1e6, "£ million") if limits["money"][1] >= 2e6 else (1e3, "£ thousand")
+        svgs.append(
+            line_chart(
+                "Money to date", f"{unit}, real scale",
+                [Series(lbl, to_date[key], c, dash=d, width=2.2) for key, (lbl, c, d) in MONEY_STYLES.items()],
+                dates=dates, limits=limits["money"], scale=scale, legend=True, classes="pfpp-chart pfpp-chart-money",
+            )
+        )
+        return svgs
+
+    def flows() -> str:
+        domains = {k: model.scenario.interventions.get(k).domain for k in INTERVENTION_KEYS}
+        nodes, links = funding_flows(model.awards, domains=domains, place_names=model.population.places.names)
+        events = happenings(model.events)
+        marks = {f"programme:{h.programme}": f"stopped month {h.month + 1}" for h in events if h.kind == "discontinued"}
+        recent = [h for h in events if h.kind in ("clawback", "discontinued") and h.month >= model.month - 3]
+        recent.sort(key=lambda h: (-h.month, h.kind != "clawback"))
+        notes = [f"{month_label(h.month, dates)}: {h.headline}" for h in recent]
+        if len(notes) > 3:
+            notes = [*notes[:2], f"and {len(notes) - 2} more clawbacks or discontinued streams in the last 3 months"]
+        return flow_chart(nodes, links, notes=notes, marks=marks, classes="pfpp-flow")
+
+    svgs = solara.use_memo(charts, dependencies=[model, other, month, str(limits)])
+    flow_svg = solara.use_memo(flows, dependencies=[model, month])
+    side = "siloed" if baseline else "yours"
+    with solara.Column(classes=["pfpp-side", f"pfpp-side-{side}"], gap="6px"):
+        solara.HTML(tag="h2", unsafe_innerHTML=title, style=f"color: {colour}")
+        Monitors(model, month)
+        legend = (
+            f"<span style='color:{colour};font-weight:bold'>&#9473;&#9473; {name}</span> &nbsp; "
+            f"<span style='color:{other_colour}'>&#9476;&#9476; {other_name}, for comparison</span>"
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=legend, classes=["pfpp-legend"])
+        solara.HTML(tag="div", unsafe_innerHTML="".join(f"<div>{s}</div>" for s in svgs), classes=["pfpp-charts"])
+        solara.HTML(tag="h3", unsafe_innerHTML="What is happening")
+        solara.HTML(tag="div", unsafe_innerHTML=_narrative(model), classes=["pfpp-narrative", f"pfpp-narrative-{side}"])
+        solara.HTML(tag="h3", unsafe_innerHTML="Where the money went, to date")
+        solara.HTML(tag="div", unsafe_innerHTML=flow_svg, classes=["pfpp-flows"])
+
+
+def _narrative(model: PfppModel) -> str:
+    if not model.records:
+        return "<p>Nothing yet: press <b>Step</b> or <b>Play</b>.</p>"
+    last = model.records[-1]
+    status = (
+        f"{month_label(model.month - 1, model.exo.dates)}: {money(float(last['delivered_gbp'][0]))} delivered this month; "
+        f"{money(float(last['held_gbp'][0]))} awarded and not yet spent."
+    )
+    sentences = recent_sentences(model.events, model.exo.dates, month=model.month, window_months=6, limit=5)
+    return "<ul>" + "".join(f"<li>{s}</li>" for s in [status, *sentences]) + "</ul>"
+
+
+@solara.component
+def Controls(settings: solara.Reactive[Settings]):
+    s = settings.value
+    names = {code: name for code, name in pilot_places()}
+    codes = {name: code for code, name in names.items()}
+    baseline_churn = preset("siloed_baseline").mechanisms.stream_churn.value
+    optional = {
+        "funding_period_months": {"each stream's own": None, "12 months": 12, "24 months": 24, "36 months": 36},
+        "competitive_share": {"each stream's own": None, "none (0%)": 0.0, "25%": 0.25, "50%": 0.5, "all (100%)": 1.0},
+        "stream_churn": {f"baseline ({baseline_churn:.0%} a year)": None, "none": 0.0, "10% a year": 0.1, "50% a year": 0.5},
+    }
+
+    def set_lever(name):
+        return lambda value: settings.set(settings.value.with_lever(name, value))
+
+    def caption(name: str) -> None:
+        solara.HTML(tag="div", unsafe_innerHTML=Levers.model_fields[name].description, classes=["pfpp-caption"])
+
+    with solara.Column(classes=["pfpp-sidebar"], gap="4px"):
+        solara.HTML(tag="h3", unsafe_innerHTML="Place and run")
+        solara.Select("Place", values=list(codes), value=names[s.place], on_value=lambda n: settings.set(replace(settings.value, place=codes[n])), classes=["pfpp-place"])
+        solara.Select("Scale (simulated per real resident)", values=list(SCALES), value=s.scale, on_value=lambda v: settings.set(replace(settings.value, scale=v)))
+        solara.InputInt("Seed", value=s.seed, on_value=lambda v: settings.set(replace(settings.value, seed=max(int(v or 0), 0))))
+        solara.HTML(tag="h3", unsafe_innerHTML="Presets for your side")
+        with solara.Row(gap="4px", style="flex-wrap: wrap"):
+            for name in preset_order():
+                with solara.Tooltip(preset(name).description):
+                    solara.Button(
+                        _PRESET_LABELS.get(name, label(name)), on_click=lambda name=name: settings.set(settings.value.with_preset(name)),
+                        color="primary" if name == s.preset else None, outlined=name != s.preset, classes=[f"pfpp-preset-{name}"],
+                    )
+        solara.HTML(tag="h3", unsafe_innerHTML="Levers for your side")
+        for name in _SLIDERS:
+            solara.HTML(tag="div", unsafe_innerHTML=_LEVER_LABELS[name], classes=["pfpp-lever-label"])
+            with solara.Column(classes=[f"pfpp-lever-{name}"], gap="0px"):
+                solara.SliderFloat("", value=getattr(s.levers, name), min=0.0, max=1.0, step=0.1, on_value=set_lever(name), thumb_label=True)
+            caption(name)
+        for name in _SWITCHES:
+            solara.Switch(label=_LEVER_LABELS[name], value=getattr(s.levers, name), on_value=set_lever(name), color="primary", classes=[f"pfpp-lever-{name}"])
+            caption(name)
+        for name, options in optional.items():
+            current = next((k for k, v in options.items() if v == getattr(s.levers, name)), None)
+            if current is None:
+                current = f"{getattr(s.levers, name)} (from the preset)"
+                options = {**options, current: getattr(s.levers, name)}
+            solara.Select(_LEVER_LABELS[name], values=list(options), value=current, on_value=lambda k, name=name, options=options: set_lever(name)(options[k]))
+            caption(name)
+
+
+@solara.component
+def Page():
+    settings = solara.use_reactive(Settings())
+    month = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    generation = solara.use_reactive(0)
+    lock = solara.use_memo(threading.Lock, dependencies=[])
+    s, reached = settings.value, month.value  # reading a reactive value here re-renders the page when it changes
+    left = solara.use_memo(
+        lambda: start_run(baseline_scenario(s), seed=s.seed, months=reached), dependencies=[s.place, s.scale, s.seed, generation.value]
+    )
+    right = solara.use_memo(lambda: start_run(chosen_scenario(s), seed=s.seed, months=reached), dependencies=[s, generation.value])
+
+    def advance(months: int, cancel: threading.Event | None = None) -> None:
+        with lock:
+            for _ in range(months):
+                if left.month >= left.horizon:
+                    break
+                left.step()
+                right.step()
+        if cancel is None or not cancel.is_set():  # a reset or new setting while playing replaced these runs
+            month.set(left.month)
+
+    def play(cancel: threading.Event) -> None:
+        while playing.value and not cancel.is_set():
+            if left.month >= left.horizon:
+                playing.set(False)
+                return
+            started = time.perf_counter()
+            advance(1, cancel)
+            cancel.wait(max(PLAY_INTERVAL_S - (time.perf_counter() - started), 0.05))
+
+    solara.use_thread(play, dependencies=[playing.value, left, right], intrusive_cancel=False)
+
+    def reset() -> None:
+        playing.set(False)
+        month.set(0)
+        generation.set(generation.value + 1)
+
+    theme = solara.lab.theme.themes.light
+    theme.primary, theme.secondary = CHOSEN_COLOUR, "#28A197"  # Analysis Function dark blue and turquoise
+    solara.Title("pfpp_sim: siloed vs joined-up funding")
+    solara.Style(_CSS)
+    with solara.Sidebar():
+        Controls(settings)
+    place = dict(pilot_places())[s.place]
+    done = left.month >= left.horizon
+    shown = f"Month {left.month} of {left.horizon}: {left.exo.dates[left.month - 1]:%B %Y}" if left.month else f"Month 0 of {left.horizon}: starts {left.exo.dates[0]:%B %Y}"
+    limits = _limits(left, right)
+    with solara.Column(classes=["pfpp-main"], gap="8px"):
+        with solara.Row(classes=["pfpp-toolbar"], gap="8px"):
+            solara.Button("Step", icon_name="mdi-step-forward", on_click=lambda: advance(1), disabled=playing.value or done, color="primary", classes=["pfpp-step"])
+            solara.Button("Step a year", icon_name="mdi-fast-forward", on_click=lambda: advance(12), disabled=playing.value or done, classes=["pfpp-step-year"])
+            solara.Button(
+                "Pause" if playing.value else "Play", icon_name="mdi-pause" if playing.value else "mdi-play",
+                on_click=lambda: playing.set(not playing.value), disabled=done, color="primary", classes=["pfpp-play"],
+            )
+            solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
+            solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; {shown}", classes=["pfpp-month"])
+        with solara.Columns([1, 1]):
+            Side(left, right, baseline=True, title="Siloed baseline", month=left.month, limits=limits)
+            Side(right, left, baseline=False, title=f"Your settings (from {_PRESET_LABELS.get(s.preset, label(s.preset))})", month=right.month, limits=limits)
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML=(
+                "Same place, residents and random numbers on both sides: only the levers differ. Changing a setting replays both runs "
+                "to this month. Model results under stated assumptions, not forecasts."
+            ),
+            classes=["pfpp-caption"],
+        )
+

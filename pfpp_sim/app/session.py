@@ -1,0 +1,120 @@
+"""What the room has chosen, and the two runs it drives: siloed baseline and the room's settings.
+
+Both runs use the same place, scale and seed, so they start from the same residents and
+differ only by levers (common random numbers). Changing any setting replays both runs
+to the month the room has reached, so the charts always show one consistent story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cache, lru_cache
+from typing import Any
+
+import numpy as np
+
+from pfpp_sim import data
+from pfpp_sim.model import PfppModel
+from pfpp_sim.scenario import Levers, Scenario, list_presets, load_scenario
+
+__all__ = [
+    "BASELINE",
+    "DEFAULT_PRESET",
+    "MONEY",
+    "SCALES",
+    "SHOWN_RATES",
+    "Settings",
+    "baseline_scenario",
+    "chosen_scenario",
+    "money_to_date",
+    "pilot_places",
+    "preset",
+    "preset_order",
+    "rate_series",
+    "start_run",
+]
+
+BASELINE = "siloed_baseline"
+DEFAULT_PRESET = "pfpp_joined_up"
+SCALES = (0.002, 0.005, 0.01, 0.02, 0.05)
+"""Simulated residents per real resident the room may choose."""
+SHOWN_RATES = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
+MONEY = ("delivered_gbp", "overhead_gbp", "returned_gbp", "duplicated_gbp")
+
+
+@cache
+def preset(name: str) -> Scenario:
+    """A shipped preset, loaded once (scenarios are frozen, so sharing is safe)."""
+    return load_scenario(name)
+
+
+@lru_cache(maxsize=1)
+def pilot_places() -> tuple[tuple[str, str], ...]:
+    """The 14 default places as ``(ONS code, name)`` pairs."""
+    table = data.places("pilots")
+    return tuple(zip(table["area_code"], table["area_name"]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the room has chosen. Frozen and hashable, so it can key caches.
+
+    ``preset`` is the scenario the right-hand run starts from (its programmes, e.g.
+    ring-fences); ``levers`` are the levers actually used, changed one by one.
+    """
+
+    place: str = "E07000062"
+    preset: str = DEFAULT_PRESET
+    levers: Levers = field(default_factory=lambda: preset(DEFAULT_PRESET).levers)
+    scale: float = 0.01
+    seed: int = 1
+
+    def with_lever(self, name: str, value: Any) -> Settings:
+        """These settings with one lever changed (validated)."""
+        return replace(self, levers=Levers.model_validate({**self.levers.model_dump(), name: value}))
+
+    def with_preset(self, name: str) -> Settings:
+        """These settings with a preset's levers; a preset made for one place also selects it."""
+        chosen = preset(name)
+        places = chosen.run.places
+        place = places[0] if isinstance(places, list) and len(places) == 1 else self.place
+        return replace(self, preset=name, levers=chosen.levers, place=place)
+
+    def run_overrides(self) -> dict[str, Any]:
+        return {"run.places": [self.place], "run.scale": self.scale}
+
+
+def baseline_scenario(settings: Settings) -> Scenario:
+    """The siloed baseline for the chosen place and scale."""
+    return preset(BASELINE).with_overrides(settings.run_overrides())
+
+
+def chosen_scenario(settings: Settings) -> Scenario:
+    """The room's scenario: the chosen preset with the chosen levers, place and scale."""
+    levers = {f"levers.{k}": v for k, v in settings.levers.model_dump().items()}
+    return preset(settings.preset).with_overrides({**settings.run_overrides(), **levers}, name="your_settings")
+
+
+def start_run(scenario: Scenario, *, seed: int, months: int) -> PfppModel:
+    """A new run, stepped ``months`` months (at most its horizon)."""
+    model = PfppModel(scenario, seed=seed)
+    while model.month < min(months, model.horizon):
+        model.step()
+    return model
+
+
+def rate_series(model: PfppModel) -> dict[str, np.ndarray]:
+    """Each shown rate of the first place, month by month so far (percent, float64)."""
+    return {name: np.array([100.0 * r[name][0] for r in model.records]) for name in SHOWN_RATES}
+
+
+def money_to_date(model: PfppModel) -> dict[str, np.ndarray]:
+    """Cumulative money flows of the first place, month by month so far (GBP, float64)."""
+    names = (*MONEY, "mobilisation_months_lost")
+    return {name: np.cumsum([r[name][0] for r in model.records]) for name in names}
+
+
+def preset_order() -> list[str]:
+    """Presets in display order: the baseline first, then the others alphabetically."""
+    return [BASELINE, *(p for p in list_presets() if p != BASELINE)]
+

@@ -1,0 +1,131 @@
+"""The teaching app in a real browser: Debian's chromium, driven by Playwright.
+
+Playwright cannot download its own browsers here, so the test drives the ``chromium``
+package (``make test`` installs it). The app server runs in a subprocess on a free
+loopback port and is stopped when the module's tests end.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from pfpp_sim.app.assets import install_assets
+from pfpp_sim.errors import PfppError
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+START_TIMEOUT_S = 60
+WAIT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed (no `chromium` on PATH): `make test` installs it (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    try:
+        install_assets()  # the app's browser files, once, from the npm registry
+    except PfppError as err:
+        pytest.fail(f"cannot install the app's browser files: {err}")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-c", f"from pfpp_sim.app import serve; serve('127.0.0.1', {port})"],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"the app server exited with code {server.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app server did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def months_shown(text: str) -> int:
+    return int(re.search(r"Month (\d+) of", text).group(1))
+
+
+def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, chromium, tmp_path):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1750})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(app_url)
+            month = page.locator(".pfpp-month")
+            expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+
+            pooling = page.locator(".pfpp-lever-pooling [role=slider]")
+            pooling.focus()
+            pooling.press("ArrowLeft")
+            pooling.press("ArrowLeft")
+            expect(pooling).to_have_attribute("aria-valuenow", "0.8", timeout=WAIT_MS)
+
+            chart = page.locator(".pfpp-side-yours svg.pfpp-chart-fuel_poverty_rate")
+            before = chart.evaluate("svg => svg.outerHTML")
+            page.click(".pfpp-play")
+            expect(month).to_contain_text(re.compile(r"Month (1[4-9]|[2-6]\d) of 60"), timeout=WAIT_MS)
+            page.click(".pfpp-play")
+            expect(page.locator(".pfpp-play")).to_contain_text("Play", timeout=WAIT_MS)
+
+            assert months_shown(month.inner_text()) >= 14
+            after = chart.evaluate("svg => svg.outerHTML")
+            assert after != before
+            assert "<polyline" in after
+            returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
+            assert returned[0] != returned[1], returned
+            expect(page.locator(".pfpp-side-siloed .pfpp-narrative")).to_contain_text("clawed back")
+            expect(page.locator(".pfpp-side-siloed svg.pfpp-flow")).to_contain_text("Returned")
+            page.screenshot(path=tmp_path / "app.png")
+            assert (tmp_path / "app.png").stat().st_size > 10_000
+
+            # With the baseline preset on both sides, same seed: identical runs, to the penny.
+            page.click(".pfpp-preset-siloed_baseline")
+            expect(page.locator(".pfpp-side-yours h2")).to_contain_text("Siloed baseline", timeout=WAIT_MS)
+            returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
+            assert returned[0] == returned[1], returned
+        finally:
+            browser.close()

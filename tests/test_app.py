@@ -1,0 +1,232 @@
+"""The teaching app without a browser: serving rules, narrative, money flows, charts, page logic."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from itertools import pairwise
+
+import pytest
+
+from pfpp_sim.app import serve
+from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
+from pfpp_sim.app.flows import funding_flows
+from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
+from pfpp_sim.app.server import is_loopback
+from pfpp_sim.app.session import Settings, baseline_scenario, chosen_scenario, rate_series, start_run
+from pfpp_sim.errors import PfppError
+from pfpp_sim.scenario import INTERVENTION_KEYS
+
+HASTINGS = "E07000062"
+
+
+@pytest.fixture(scope="module")
+def baseline_run():
+    """Hastings under siloed funding for 26 months: two financial-year deadlines have passed."""
+    return start_run(baseline_scenario(Settings(place=HASTINGS)), seed=1, months=26)
+
+
+@pytest.fixture(scope="module")
+def joined_up_run():
+    return start_run(chosen_scenario(Settings(place=HASTINGS)), seed=1, months=26)
+
+
+def flows_of(model):
+    domains = {k: model.scenario.interventions.get(k).domain for k in INTERVENTION_KEYS}
+    return funding_flows(model.awards, domains=domains, place_names=model.population.places.names)
+
+
+# ------------------------------------------------------------------- serving
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_serve_refuses_a_non_loopback_host_unless_remote_is_allowed(host):
+    with pytest.raises(PfppError, match="refusing to serve") as caught:
+        serve(host, allow_remote=False)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]"])
+def test_loopback_hosts_are_recognised(host):
+    assert is_loopback(host)
+
+
+def test_serve_refuses_a_port_outside_the_tcp_range():
+    with pytest.raises(PfppError, match="not a TCP port"):
+        serve("127.0.0.1", 70_000)
+
+
+# ----------------------------------------------------------------- narrative
+
+
+def test_narrative_reports_clawbacks_with_month_calendar_month_and_amount(baseline_run):
+    sentences = recent_sentences(baseline_run.events, baseline_run.exo.dates, month=14, window_months=6, limit=20)
+    clawbacks = [s for s in sentences if "clawed back" in s]
+    assert clawbacks, sentences
+    assert re.fullmatch(r"Month 13 \(Apr 2022\): \S+ clawed back £[\d,]+ unspent on .+ from Hastings at the deadline", clawbacks[0])
+
+
+def test_narrative_lists_newest_first_and_only_recent_months(baseline_run):
+    sentences = recent_sentences(baseline_run.events, baseline_run.exo.dates, month=26, window_months=3, limit=50)
+    months = [int(re.match(r"Month (\d+) ", s).group(1)) for s in sentences]
+    assert months == sorted(months, reverse=True)
+    assert all(24 <= m <= 26 for m in months)
+
+
+def test_every_event_of_a_run_is_recognised(baseline_run, joined_up_run):
+    for run in (baseline_run, joined_up_run):
+        assert {h.kind for h in happenings(run.events)} <= {"clawback", "discontinued", "missed_window", "bid_failed"}
+
+
+def test_labels_and_money_read_as_a_room_would():
+    assert label("home_upgrade") == "Home upgrade"
+    assert label("HomeOffice") == "Home Office"
+    assert label("DfE") == "DfE"
+    assert money(92_925.4) == "£92,925"
+    assert money(1_254_000) == "£1.25m"
+
+
+# --------------------------------------------------------------- money flows
+
+
+@pytest.mark.parametrize("run_name", ["baseline_run", "joined_up_run"])
+def test_money_in_the_flow_graph_balances_at_every_node(run_name, request):
+    run = request.getfixturevalue(run_name)
+    nodes, links = flows_of(run)
+    inflow, outflow = defaultdict(int), defaultdict(int)
+    for link in links:
+        assert link.value_p > 0
+        outflow[link.source] += link.value_p
+        inflow[link.target] += link.value_p
+    kinds = {n.key: n.kind for n in nodes}
+    assert set(inflow) | set(outflow) <= set(kinds)
+    for key, kind in kinds.items():
+        if kind == "department":
+            assert inflow[key] == 0
+        elif kind in ("domain", "overhead", "returned", "held"):
+            assert outflow[key] == 0
+        else:
+            assert inflow[key] == outflow[key], key
+
+
+def test_flow_graph_totals_match_the_award_ledgers(baseline_run):
+    _, links = flows_of(baseline_run)
+    awards = baseline_run.awards
+    into = defaultdict(int)
+    for link in links:
+        into[link.target.split(":")[0] if link.target.startswith("domain:") else link.target] += link.value_p
+    assert sum(link.value_p for link in links if link.source.startswith("department:")) == sum(a.allocated_p for a in awards)
+    assert into["domain"] == sum(a.delivered_p for a in awards)
+    assert into["sink:returned"] == sum(a.returned_p for a in awards) > 0
+    assert into["sink:held"] == sum(a.held_total_p for a in awards)
+    assert into["sink:overhead"] == sum(a.overhead_p for a in awards)
+
+
+def test_flow_graph_runs_department_programme_council_intervention_outcome(joined_up_run):
+    nodes, _ = flows_of(joined_up_run)
+    columns = defaultdict(set)
+    for node in nodes:
+        columns[node.column].add(node.kind)
+    assert columns[0] == {"department"}
+    assert columns[1] == {"programme"}
+    assert columns[2] == {"council"}
+    assert "intervention" in columns[3]
+    assert "domain" in columns[4]
+    assert "Pooled budget" in {n.label for n in nodes}  # the joined-up preset pools once trust allows
+
+
+def test_flow_chart_labels_nodes_with_their_money(baseline_run):
+    nodes, links = flows_of(baseline_run)
+    svg = flow_chart(nodes, links, notes=["Month 25 (Apr 2023): DWP clawed back £1"])
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "Hastings" in svg and "Returned" in svg and "Month 25 (Apr 2023)" in svg
+    assert "No money awarded yet" in flow_chart([], [])
+
+
+# --------------------------------------------------------------------- charts
+
+
+@pytest.mark.parametrize(("low", "high"), [(13.2, 16.9), (0.0, 1_234_567.0), (0.0, 0.004), (5.0, 5.0)])
+def test_nice_ticks_are_round_evenly_spaced_and_cover_the_range(low, high):
+    ticks = nice_ticks(low, high)
+    assert 2 <= len(ticks) <= 8
+    steps = {round(b - a, 9) for a, b in pairwise(ticks)}
+    assert len(steps) == 1
+    assert ticks[0] <= low + steps.pop()
+
+
+def test_line_chart_draws_one_line_per_series_and_names_the_latest_values(baseline_run):
+    rates = rate_series(baseline_run)
+    svg = line_chart(
+        "Fuel poverty", "% of households",
+        [Series("Siloed baseline", rates["fuel_poverty_rate"], "#F46A25")],
+        dates=baseline_run.exo.dates, limits=(10.0, 20.0),
+    )
+    assert svg.count("<polyline") == 1
+    assert "% of households" in svg
+    assert f"Siloed baseline {rates['fuel_poverty_rate'][-1]:,.1f}" in svg
+
+
+# ------------------------------------------------------------ settings, page
+
+
+def test_a_preset_for_one_place_selects_that_place_and_its_levers():
+    settings = Settings(place="E08000025").with_preset("hastings_fuel_poverty")
+    assert settings.place == HASTINGS
+    assert settings.levers.pooling == pytest.approx(0.8)
+
+
+def test_both_sides_start_from_the_same_residents():
+    settings = Settings(place=HASTINGS)
+    left = start_run(baseline_scenario(settings), seed=3, months=0)
+    right = start_run(chosen_scenario(settings.with_lever("pooling", 0.3)), seed=3, months=0)
+    for name, values in left.initial_rates.items():
+        assert values.tolist() == right.initial_rates[name].tolist(), name
+
+
+def _render_page():
+    """Render the app as the server does, inside Solara's app layout (which holds the sidebar)."""
+    import solara
+
+    from pfpp_sim.app.page import Page
+
+    box, _ = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
+    return box
+
+
+def _widgets_with_class(root, css_class):
+    found, stack = [], [root]
+    while stack:
+        widget = stack.pop()
+        classes = (getattr(widget, "attributes", None) or {}).get("class", "").split() + (getattr(widget, "class_", None) or "").split()
+        if css_class in classes:
+            found.append(widget)
+        slotted = [c for slot in (getattr(widget, "v_slots", None) or []) for c in (slot.get("children") or [])]
+        children = [*(getattr(widget, "children", None) or []), *slotted]
+        stack.extend(c for c in children if hasattr(c, "keys"))
+    return found
+
+
+def test_page_steps_both_runs_and_shows_the_month_and_money():
+    box = _render_page()
+    assert "Month 0 of 60" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    for button in ("pfpp-step-year", "pfpp-step-year", "pfpp-step"):
+        _widgets_with_class(box, button)[0].fire_event("click", {})
+    assert "Month 25 of 60: April 2023" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    siloed = _widgets_with_class(box, "pfpp-side-siloed")[0]
+    yours = _widgets_with_class(box, "pfpp-side-yours")[0]
+    returned = [_widgets_with_class(side, "pfpp-monitors")[0].unsafe_innerHTML for side in (siloed, yours)]
+    assert returned[0] != returned[1]
+    assert "clawed back" in _widgets_with_class(siloed, "pfpp-narrative")[0].unsafe_innerHTML
+
+
+def test_every_preset_button_sets_the_right_side_and_keeps_the_month():
+    from pfpp_sim.app.session import preset_order
+
+    box = _render_page()
+    _widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+    for name in preset_order():
+        _widgets_with_class(box, f"pfpp-preset-{name}")[0].fire_event("click", {})
+        heading = _widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
+        assert heading.startswith("Your settings (from "), heading
+        assert "Month 12 of 60" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
