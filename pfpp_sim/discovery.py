@@ -73,6 +73,8 @@ def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: boo
             x[name] = x[name].map(lambda v: ",".join(map(str, v))).astype("category")
         elif x[name].dtype == bool or x[name].dtype == object:
             x[name] = x[name].astype(str).astype("category")
+        else:
+            x[name] = x[name].astype(np.float64)  # PRIM writes box limits back into the frame
     y_values = results[output].to_numpy(dtype=np.float64)
     cut = np.nanquantile(y_values, 1 - tail if high else tail)
     y = (y_values >= cut) if high else (y_values <= cut)
