@@ -28,15 +28,19 @@ def income_shock(dev: np.ndarray, persistence: float, shock_sd: float, rng: np.r
 
     Parameters
     ----------
-    dev : ndarray of float64, shape (n_households,)
+    dev : ndarray of float32 or float64, shape (n_households,)
     persistence : float
         AR(1) coefficient per month.
     shock_sd : float
         Standard deviation of the monthly shock (log points).
     rng : numpy.random.Generator
         The ``households`` stream.
+
+    Returns
+    -------
+    ndarray of the dtype of ``dev``, shape (n_households,)
     """
-    return persistence * dev + shock_sd * rng.standard_normal(dev.size)
+    return persistence * dev + shock_sd * rng.standard_normal(dev.size, dtype=dev.dtype)
 
 
 def household_income(
@@ -51,7 +55,9 @@ def household_income(
 
     Parameters
     ----------
-    base_income, income_dev, income_gain : ndarray of float64, shape (n_households,)
+    base_income, income_gain : ndarray of float64, shape (n_households,)
+    income_dev : ndarray of float32 or float64, shape (n_households,)
+        Log deviation of income.
     employed_youth : ndarray of int, shape (n_households,)
         Number of employed young people in each household.
     youth_earnings_gbp : float
@@ -107,7 +113,8 @@ def neet_exit_hazard(
     A probable mental disorder multiplies it by ``mh_multiplier``; active employment
     support by ``ips_risk_ratio`` (EVIDENCE E41).
     """
-    hazard = base * (1.0 - scarring) ** (np.minimum(months_neet, 48) / 12.0)
+    by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48
+    hazard = by_months[np.clip(months_neet, 0, 48)]
     hazard = hazard * np.where(mh_disorder, mh_multiplier, 1.0) * np.where(ips_active, ips_risk_ratio, 1.0)
     return np.clip(hazard, 0.0, 1.0)
 
@@ -141,15 +148,12 @@ def youth_transition(
     months_neet : ndarray of int16
     """
     draw = rng.random(status.size)
-    work_draw = rng.random(status.size)
     is_neet = status == NEET
-    leaves = is_neet & (draw < exit_hazard)
-    enters = ~is_neet & (draw < entry_hazard)
-    new_status = status.copy()
-    to_work = leaves & (age_months >= AGE_18) & (work_draw < employed_share)
-    new_status[leaves] = EDUCATION
-    new_status[to_work] = EMPLOYED
-    new_status[enters] = NEET
+    leaves = np.flatnonzero(is_neet & (draw < exit_hazard))
+    new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
+    # Leavers aged 18+ find work with probability employed_share (one draw per leaver).
+    to_work = (age_months[leaves] >= AGE_18) & (rng.random(leaves.size) < employed_share)
+    new_status[leaves] = np.where(to_work, EMPLOYED, EDUCATION)
     months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
     return new_status, months
 
@@ -200,10 +204,12 @@ def age_and_replace(
     age_months, status, months_neet, replaced : ndarrays
         ``replaced`` is a bool mask of the newcomers.
     """
-    age = age_months + 1
+    age = (age_months + 1).astype(np.int16)
     replaced = age >= AGE_25
-    draw = rng.random(age.size)
-    age = np.where(replaced, AGE_16, age).astype(np.int16)
-    new_status = np.where(replaced, np.where(draw < neet_rate_at_16, NEET, EDUCATION), status).astype(np.uint8)
-    months = np.where(replaced, 0, months_neet).astype(np.int16)
+    new = np.flatnonzero(replaced)
+    age[new] = AGE_16
+    new_status = status.astype(np.uint8)  # a copy
+    new_status[new] = np.where(rng.random(new.size) < neet_rate_at_16[new], NEET, EDUCATION)
+    months = months_neet.astype(np.int16)  # a copy
+    months[new] = 0
     return age, new_status, months, replaced

@@ -7,16 +7,35 @@ import numpy as np
 
 from pfpp_sim import dynamics
 from pfpp_sim.agents import Council, Department
+from pfpp_sim.agents.council import POOLED_BIT
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, resident_rates
-from pfpp_sim.population import AGE_18, NEET, build_population
+from pfpp_sim.population import AGE_18, EMPLOYED, NEET, build_population, count_by_place
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
 from pfpp_sim.streams import stream
+from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
 
 __all__ = ["PfppModel"]
+
+
+def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
+    """Split orders (in the order placed) into batches with one order per place and intervention.
+
+    The k-th order of a place for an intervention goes into round k; within a round,
+    pooled teams' orders go in the :data:`~pfpp_sim.targeting.WAVES` of their
+    intervention (only pooled teams serve complement recipients first).
+    """
+    pair = places * len(INTERVENTION_KEYS) + keys
+    by_pair = np.argsort(pair, kind="stable")
+    first = np.flatnonzero(np.r_[True, pair[by_pair][1:] != pair[by_pair][:-1]])
+    rank = np.empty(orders.size, dtype=np.int64)
+    rank[by_pair] = np.arange(orders.size) - np.repeat(first, np.diff(np.r_[first, orders.size]))
+    batch = rank * (max(WAVES) + 1) + np.where(pooled, np.asarray(WAVES)[keys], 0)
+    in_batches = np.argsort(batch, kind="stable")
+    return np.split(orders[in_batches], np.flatnonzero(np.diff(batch[in_batches])) + 1)
 
 
 class PfppModel(mesa.Model):
@@ -53,16 +72,28 @@ class PfppModel(mesa.Model):
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
+        self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
+        self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
         self._update_fuel_poverty(0)
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
         n_h, n_y = self.population.households.n, self.population.young.n
-        self.received = {k: np.zeros(n_h if k in HOUSEHOLD_KEYS else n_y, dtype=bool) for k in INTERVENTION_KEYS}
-        self.served_by = {k: np.zeros(n_h if k in HOUSEHOLD_KEYS else n_y, dtype=np.uint16) for k in INTERVENTION_KEYS}
+        self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
+        places = self.population.places
+        # Real residents per simulated recipient, and unit cost in pence, by intervention and place.
+        self.recipient_weight = np.array(
+            [
+                places.household_weight if scenario.interventions.get(k).target == "households" else places.youth_weight
+                for k in INTERVENTION_KEYS
+            ]
+        )
+        self.unit_cost_p = np.array([self.unit_cost[k] * 100.0 for k in INTERVENTION_KEYS])[:, None] * self.recipient_weight
         self.awards: list[Award] = []
         self._open: list[Award] = []
+        self._open_by_place: list[list[Award]] = [[] for _ in range(places.n)]
+        self._orders: list[tuple] = []  # (award, key, wanted, key index, place, known bits, stream bit, held)
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
         self.flows = {name: np.zeros(self.population.places.n) for name in FLOWS}
@@ -90,6 +121,7 @@ class PfppModel(mesa.Model):
             self.mobilisation[key] = int(round(item.mobilisation_months.draw(rng)))
             self.duration[key] = int(round(item.duration_months.draw(rng))) if item.duration_months else 0
         self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
+        self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 
     def _set_hazards(self) -> None:
         """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
@@ -133,11 +165,9 @@ class PfppModel(mesa.Model):
         self.events.append((month, text))
 
     def open_awards(self, *, department: str | None = None, place: int | None = None) -> list[Award]:
-        """Awards not yet closed, optionally for one department or place."""
-        return [
-            a for a in self._open
-            if (department is None or a.department == department) and (place is None or a.place == place)
-        ]
+        """Awards not yet closed (oldest first), optionally for one department or place."""
+        awards = self._open if place is None else self._open_by_place[place]
+        return [a for a in awards if department is None or a.department == department]
 
     def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
         """Add money to an award and record the flows."""
@@ -150,6 +180,7 @@ class PfppModel(mesa.Model):
         award = Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields)
         self.awards.append(award)
         self._open.append(award)
+        self._open_by_place[award.place].append(award)
         return award
 
     def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
@@ -168,8 +199,8 @@ class PfppModel(mesa.Model):
 
     def pooled_award(self, council: Council, rnd: Round) -> Award:
         """The council's pooled award for this month and deadline (created on first use)."""
-        for award in self._open:
-            if award.pooled and award.place == council.place and award.award_month == self.month and award.deadline == rnd.deadline:
+        for award in self._open_by_place[council.place]:
+            if award.pooled and award.award_month == self.month and award.deadline == rnd.deadline:
                 return award
         return self._new_award(
             programme="pooled", department="pooled", place=council.place, round=0, pooled=True,
@@ -186,6 +217,7 @@ class PfppModel(mesa.Model):
                 council.team_until[key] = max(council.team_until[key], award.deadline - 1)
             return
         self._open.remove(award)
+        self._open_by_place[award.place].remove(award)
         if returned:
             self.add_flow("returned_gbp", award.place, returned / 100)
             self.log_event(
@@ -204,20 +236,86 @@ class PfppModel(mesa.Model):
             mean = float(values.mean())
             relative[domain] = float(values[place] / mean) if mean > 0 else 1.0
         total = sum(relative.values())
-        keys_by_domain = {d: [k for k in INTERVENTION_KEYS if self.scenario.interventions.get(k).domain == d] for d in DOMAINS}
-        return {k: relative[d] / total / len(keys_by_domain[d]) for d in DOMAINS for k in keys_by_domain[d]}
+        return {k: relative[d] / total / len(keys) for d, keys in self.keys_by_domain.items() for k in keys}
+
+    # ---------------------------------------------------------------- delivery
+    def order_delivery(self, award: Award, key: str, wanted: float) -> None:
+        """Queue this month's delivery of ``wanted`` recipients (expected) of ``key`` from an award."""
+        bit = POOLED_BIT if award.pooled else self.stream_bits[award.programme]
+        self._orders.append((award, key, wanted, KEY_INDEX[key], award.place, award.known_bits, bit, award.held_p[key]))
+
+    def deliver_orders(self) -> None:
+        """Fulfil the month's delivery orders of all councils, then clear them.
+
+        Each order's number of recipients is its expected number rounded stochastically.
+        A council's orders for one intervention are fulfilled in the order it placed
+        them: the k-th orders of every place are chosen together, pooled teams' in waves
+        so that an intervention comes after its complement
+        (:data:`~pfpp_sim.targeting.WAVES`, :func:`~pfpp_sim.targeting.select_recipients`). Each award then spends the
+        unit cost of every resident served, duplicates included.
+        """
+        orders, self._orders = self._orders, []
+        if not orders:
+            return
+        t = self.month
+        _, _, wanted, keys, places, known_bits, bits, held = (np.array(column) for column in zip(*orders))
+        whole = np.floor(wanted)
+        n = (whole + (self.rng_councils.random(wanted.size) < wanted - whole)).astype(np.int64)
+        live = np.flatnonzero(n > 0)
+        if not live.size:
+            return
+        # Resident state does not change while delivering: one set of groups for the month.
+        groups = target_groups(self.population, self.recipients, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}))
+        levers, mech = self.scenario.levers, self.mech
+        precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
+        served, duplicated, intended = (np.zeros(len(orders), dtype=np.int64) for _ in range(3))
+        fresh, fresh_keys = [], []
+        for chosen in _batches(live, places[live], keys[live], bits[live] == POOLED_BIT):
+            pooled = bits[chosen] == POOLED_BIT
+            targeting = Targeting(
+                precision=np.where(pooled, precision * mech["pooled_targeting_penalty"], precision),
+                sees_others=levers.data_sharing,
+                bundle_first=pooled,
+                known_bits=known_bits[chosen],
+                stream_bit=bits[chosen],
+            )
+            delivery = select_recipients(
+                keys[chosen], places[chosen], n[chosen], groups, self.recipients, targeting, self.rng_councils
+            )
+            served[chosen], duplicated[chosen], intended[chosen] = delivery.served, delivery.duplicated, delivery.intended
+            fresh.append(delivery.recipients)
+            fresh_keys.append(keys[chosen][delivery.request])
+        fresh, fresh_keys = np.concatenate(fresh), np.concatenate(fresh_keys)
+        for k in np.unique(fresh_keys).tolist():
+            key = INTERVENTION_KEYS[k]
+            self.pending.add(t + self.months_to_effect[key], key, fresh[fresh_keys == k])
+        cost_p = self.unit_cost_p[keys, places]
+        spend_p = np.minimum(held, np.rint(served * cost_p).astype(np.int64))
+        duplicated_p = np.minimum(spend_p, np.rint(duplicated * cost_p).astype(np.int64))
+        for i in np.flatnonzero(served).tolist():
+            orders[i][0].spend(orders[i][1], int(spend_p[i]), int(duplicated_p[i]), t)
+        weight = self.recipient_weight[keys, places]
+        n_places = self.population.places.n
+        self.flows["deliveries"] += np.bincount(places, weights=served * weight, minlength=n_places)
+        self.flows["delivered_gbp"] += np.bincount(places, weights=spend_p / 100, minlength=n_places)
+        self.flows["duplicated_gbp"] += np.bincount(places, weights=duplicated_p / 100, minlength=n_places)
+        retrofit = keys == KEY_INDEX["retrofit"]
+        self.flows["retrofits"] += np.bincount(places[retrofit], weights=(served * weight)[retrofit], minlength=n_places)
+        self.flows["retrofits_to_fuel_poor"] += np.bincount(
+            places[retrofit], weights=(intended * weight)[retrofit], minlength=n_places
+        )
 
     # --------------------------------------------------------------- residents
     def _update_fuel_poverty(self, t: int) -> None:
         h, y = self.population.households, self.population.young
         hw = self.scenario.world.households
-        employed = np.bincount(y.household[y.status == 1], minlength=h.n)
-        support = np.where(h.means_tested, self.exo.means_tested_gbp[t], 0.0)
+        employed = np.bincount(y.household[y.status == EMPLOYED], minlength=h.n)
+        support = h.means_tested * self.exo.means_tested_gbp[t]
         income = dynamics.household_income(
             h.base_income, h.income_dev, h.income_gain, employed, self.scenario.world.young_people.youth_earnings.value, support
         )
         discount = np.where(h.bill_support_until > t, h.bill_support, 0.0) + self.exo.bill_discount_gbp[t]
-        cost = dynamics.fuel_cost(h.band, float(self.exo.price_gbp[t]), np.asarray(hw.band_cost.as_list()), discount)
+        cost = dynamics.fuel_cost(h.band, float(self.exo.price_gbp[t]), self.band_cost, discount)
         h.fuel_poor = dynamics.fuel_poor(h.band, income, cost, hw.poverty_line_share.value * hw.median_income.value)
 
     def _step_residents(self, t: int) -> None:
@@ -234,23 +332,22 @@ class PfppModel(mesa.Model):
             mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
         )
         entry_h = dynamics.neet_entry_hazard(
-            self.entry_hazard[y.place, older], y.careers_until > t, y.asb_until > t,
+            self.entry_hazard[self.young_place, older], y.careers_until > t, y.asb_until > t,
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status, y.months_neet = dynamics.youth_transition(
             y.status, y.months_neet, y.age_months, exit_h, entry_h, yw.employed_share_of_eet.value, self.rng_young
         )
         cold = h.fuel_poor[y.household]
-        n = pop.places.n
-        cold_share = np.bincount(y.place[cold], minlength=n) / np.maximum(np.bincount(y.place, minlength=n), 1)
+        cold_share = count_by_place(cold, y.slices) / np.maximum([s.stop - s.start for s in y.slices], 1)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
         base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
         y.mh_disorder = dynamics.mental_health_transition(
-            y.mh_disorder, cold, np.clip(base_onset[y.place], 0, 0.5), recovery, self.cold_home_odds_ratio, self.rng_young
+            y.mh_disorder, cold, np.clip(base_onset, 0, 0.5)[self.young_place], recovery, self.cold_home_odds_ratio, self.rng_young
         )
         y.age_months, y.status, y.months_neet, replaced = dynamics.age_and_replace(
-            y.age_months, y.status, y.months_neet, pop.places.target_neet_16_17[y.place], self.rng_young
+            y.age_months, y.status, y.months_neet, pop.places.target_neet_16_17[self.young_place], self.rng_young
         )
         if replaced.any():
             y.mh_disorder[replaced] = self.rng_young.random(int(replaced.sum())) < prevalence
@@ -258,19 +355,20 @@ class PfppModel(mesa.Model):
                 arr[replaced] = 0
             for key in INTERVENTION_KEYS:
                 if key not in HOUSEHOLD_KEYS:
-                    self.received[key][replaced] = False
-                    self.served_by[key][replaced] = 0
+                    self.recipients.received[key][replaced] = False
+                    self.recipients.served_by[key][replaced] = 0
         self._update_fuel_poverty(t)
         h.months_cold += h.fuel_poor
 
     # -------------------------------------------------------------------- step
     def step(self) -> None:
-        """Advance one month: departments, then councils, then residents; record and check."""
+        """Advance one month: departments, councils (who order deliveries), deliveries, residents; record and check."""
         t = self.month
         for values in self.flows.values():
             values[:] = 0.0
         self.agents_by_type[Department].do("step")
         self.agents_by_type[Council].shuffle_do("step")
+        self.deliver_orders()
         self._step_residents(t)
         self.rates = resident_rates(self.population)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population
+from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population, count_by_place
 
 __all__ = ["FLOWS", "OUTCOMES", "OVERHEADS", "RATES", "Outcome", "resident_rates"]
 
@@ -69,22 +69,21 @@ def resident_rates(pop: Population) -> dict[str, np.ndarray]:
     dict of str to ndarray of float64, shape (n_places,)
         Each key of :data:`RATES`; fractions in [0, 1].
     """
-    n_places = pop.places.n
     h, y = pop.households, pop.young
 
-    def count(place, mask=None):
-        return np.bincount(place if mask is None else place[mask], minlength=n_places).astype(np.float64)
+    def count(people, mask=None):
+        if mask is None:
+            return np.array([s.stop - s.start for s in people.slices], dtype=np.float64)
+        return count_by_place(mask, people.slices).astype(np.float64)
 
     young_1617 = y.age_months < AGE_18
     older = ~young_1617
     neet = y.status == NEET
     labour = older & (y.status != EDUCATION)
     return {
-        "fuel_poverty_rate": _share(count(h.place, h.fuel_poor), count(h.place)),
-        "neet_16_17_rate": _share(count(y.place, young_1617 & neet), count(y.place, young_1617)),
-        "neet_16_24_rate": _share(count(y.place, neet), count(y.place)),
-        "youth_unemployment_rate": _share(count(y.place, labour & neet), count(y.place, labour)),
-        "youth_mh_rate": _share(count(y.place, y.mh_disorder), count(y.place)),
+        "fuel_poverty_rate": _share(count(h, h.fuel_poor), count(h)),
+        "neet_16_17_rate": _share(count(y, young_1617 & neet), count(y, young_1617)),
+        "neet_16_24_rate": _share(count(y, neet), count(y)),
+        "youth_unemployment_rate": _share(count(y, labour & neet), count(y, labour)),
+        "youth_mh_rate": _share(count(y, y.mh_disorder), count(y)),
     }
-
-

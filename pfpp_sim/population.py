@@ -31,6 +31,7 @@ __all__ = [
     "Population",
     "YoungPeople",
     "build_population",
+    "count_by_place",
     "fuel_poverty_target_year",
     "neet_target_period",
 ]
@@ -69,7 +70,7 @@ class Households:
     place: np.ndarray  # int16
     tenure: np.ndarray  # uint8, index into TENURES
     base_income: np.ndarray  # float64 GBP/year, equivalised after housing costs
-    income_dev: np.ndarray  # float64, log deviation (AR(1))
+    income_dev: np.ndarray  # float32, log deviation (AR(1))
     income_gain: np.ndarray  # float64 GBP/year from income advice
     band: np.ndarray  # uint8, 0 = A ... 6 = G
     means_tested: np.ndarray  # bool, receives means-tested cost-of-living payments
@@ -111,6 +112,28 @@ class Population:
     places: PlaceTable
     households: Households
     young: YoungPeople
+
+
+def count_by_place(mask: np.ndarray, slices: list[slice]) -> np.ndarray:
+    """Count the residents flagged in ``mask`` in each place.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (n,)
+        One entry per resident, residents sorted by place.
+    slices : list of slice
+        Each place's residents (``Households.slices`` or ``YoungPeople.slices``).
+
+    Returns
+    -------
+    ndarray of int64, shape (len(slices),)
+    """
+    starts = np.fromiter((s.start for s in slices), dtype=np.intp, count=len(slices))
+    stops = np.fromiter((s.stop for s in slices), dtype=np.intp, count=len(slices))
+    if mask.size and np.all(stops > starts):
+        return np.add.reduceat(mask, starts, dtype=np.int64)
+    running = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    return running[stops] - running[starts]
 
 
 def fuel_poverty_target_year(start_year: int) -> int:
@@ -227,14 +250,15 @@ def build_population(
     income_level = np.empty(len(codes))
     neet_1824 = np.empty(len(codes))
     h_offset = 0
+    tenure_shares = table[["share_owner", "share_social_rent", "share_private_rent"]].to_numpy(dtype=np.float64)
     for p, code in enumerate(codes):
         nh, ny = int(n_h[p]), int(n_y[p])
-        shares = table.loc[p, ["share_owner", "share_social_rent", "share_private_rent"]].to_numpy(dtype=np.float64)
+        shares = tenure_shares[p]
         tenure = rng.choice(3, size=nh, p=shares / shares.sum()).astype(np.uint8)
         bands = data.energy_efficiency_bands(code).shares
         band = rng.choice(7, size=nh, p=bands / bands.sum()).astype(np.uint8)
         raw = hw.median_income.value * tenure_income[tenure] * np.exp(hw.income_spread.value * rng.standard_normal(nh))
-        dev = dev_sd * rng.standard_normal(nh)
+        dev = (dev_sd * rng.standard_normal(nh)).astype(np.float32)
 
         # Young people of this place, linked to its households.
         n1617 = int(np.rint(ny * real_1617[p] / real_y[p])) if real_y[p] > 0 else 0

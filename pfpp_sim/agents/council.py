@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import mesa
-import numpy as np
 
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.interventions import Targeting, select_recipients
+from pfpp_sim.targeting import KEY_INDEX
 from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS
 
 __all__ = ["Council", "POOLED_BIT"]
@@ -116,7 +115,12 @@ class Council(mesa.Agent):
             self.team_until[key] = max(self.team_until[key], award.deadline - 1)
 
     def step(self) -> None:
-        """Pay pooled governance yearly, build trust through joint work, deliver what is ready."""
+        """Pay pooled governance yearly, build trust through joint work, order what is ready.
+
+        Deliveries are ordered here and fulfilled by the model once every council has
+        stepped (:meth:`PfppModel.deliver_orders`), so that one month's deliveries of
+        all places are chosen together.
+        """
         model = self.model
         t = model.month
         if self.pooling and model.is_fy_start(t):
@@ -130,8 +134,7 @@ class Council(mesa.Agent):
             if award.pooled and t >= award.deadline:
                 model.close_award(award)
                 continue
-            for key in list(award.held_p):
-                self._deliver(award, key, t)
+            self._order(award, t)
 
     def _build_trust(self, partners: set[str]) -> None:
         model = self.model
@@ -144,49 +147,25 @@ class Council(mesa.Agent):
         for department in partners:
             self.trust[department] += min(gain, 1.0) * (1.0 - self.trust[department])
 
-    def _deliver(self, award: Award, key: str, t: int) -> None:
+    def _order(self, award: Award, t: int) -> None:
+        """Order this month's delivery of every intervention of an award whose team is ready (M6).
+
+        The monthly plan is spent (more in the last months before a deadline), as the
+        expected number of recipients at the place's unit cost; the model rounds it
+        stochastically when it fulfils the order.
+        """
+        if t >= award.deadline:
+            return
         model = self.model
-        held = award.held_p.get(key, 0)
-        if held <= 0 or t >= award.deadline:
-            return
         start = max(award.award_month, award.period_start)
-        if t < award.ready[key]:
-            if t >= start:
-                model.add_flow("mobilisation_months_lost", self.place, 1)
-            return
         rush = model.mech["rush_multiplier"] if award.deadline - t <= RUSH_MONTHS else 1.0
-        budget_p = min(held, int(award.plan_p[key] * rush))
-        intervention = model.scenario.interventions.get(key)
-        target = "households" if intervention.target == "households" else "young_people"
-        weight = model.population.places.household_weight if target == "households" else model.population.places.youth_weight
-        cost_p = model.unit_cost[key] * 100.0 * weight[self.place]
-        wanted = budget_p / cost_p
-        n = int(np.floor(wanted)) + int(model.rng_councils.random() < wanted - np.floor(wanted))
-        if n <= 0:
-            return
-        levers, mech = model.scenario.levers, model.mech
-        precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
-        if award.pooled:
-            precision *= mech["pooled_targeting_penalty"]
-        targeting = Targeting(
-            precision=precision,
-            sees_others=levers.data_sharing,
-            bundle_first=award.pooled,
-            known_bits=award.known_bits,
-            stream_bit=POOLED_BIT if award.pooled else model.stream_bits[award.programme],
-        )
-        delivery = select_recipients(key, n, model.population, self.place, model.received, model.served_by, targeting, model.rng_councils)
-        served = delivery.recipients.size + delivery.duplicated
-        if served == 0:
-            return
-        spend_p = min(held, int(round(served * cost_p)))
-        duplicated_p = min(spend_p, int(round(delivery.duplicated * cost_p)))
-        award.spend(key, spend_p, duplicated_p, t)
-        model.pending.add(t + model.months_to_effect[key], key, delivery.recipients)
-        real = served * weight[self.place]
-        model.add_flow("deliveries", self.place, real)
-        model.add_flow("delivered_gbp", self.place, spend_p / 100)
-        model.add_flow("duplicated_gbp", self.place, duplicated_p / 100)
-        if key == "retrofit":
-            model.add_flow("retrofits", self.place, real)
-            model.add_flow("retrofits_to_fuel_poor", self.place, delivery.intended * weight[self.place])
+        for key, held in award.held_p.items():
+            if held <= 0:
+                continue
+            if t < award.ready[key]:
+                if t >= start:
+                    model.add_flow("mobilisation_months_lost", self.place, 1)
+                continue
+            budget_p = min(held, int(award.plan_p[key] * rush))
+            if budget_p > 0:
+                model.order_delivery(award, key, budget_p / model.unit_cost_p[KEY_INDEX[key], self.place])

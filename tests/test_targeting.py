@@ -1,0 +1,196 @@
+"""Behaviour of batched targeting (``select_recipients``): M4 precision, M7 duplication, M8 bundling."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from pfpp_sim.targeting import (
+    COMPLEMENTS,
+    KEY_INDEX,
+    WAVES,
+    RecipientRecords,
+    TargetGroups,
+    Targeting,
+    select_recipients,
+)
+from pfpp_sim.population import count_by_place
+from pfpp_sim.scenario import INTERVENTION_KEYS
+
+KEY = "retrofit"
+
+
+def world(seed: int, n: int = 60, places: int = 1, had_share: float = 0.4):
+    """``places`` places of ``n`` households; random groups, past recipients and complement recipients."""
+    rng = np.random.default_rng(seed)
+    total = n * places
+    reachable = rng.random(total) < 0.85
+    intended = reachable & (rng.random(total) < 0.4)
+    records = RecipientRecords(total, total)
+    records.received[KEY][:] = rng.random(total) < had_share
+    records.served_by[KEY][:] = np.where(records.received[KEY], rng.choice([1, 2, 4], total), 0)
+    records.received[COMPLEMENTS[KEY]][:] = rng.random(total) < 0.3
+    return reachable, intended, records
+
+
+def groups_of(reachable, intended, records, places: int) -> TargetGroups:
+    k, n = KEY_INDEX[KEY], reachable.size // places
+    shape = (len(INTERVENTION_KEYS), places)
+    in_start, in_size, out_start, out_size = (np.zeros(shape, dtype=np.int64) for _ in range(4))
+    parts, filled = [], 0
+    for mask, start, size in ((reachable & intended, in_start, in_size), (reachable & ~intended, out_start, out_size)):
+        members = np.flatnonzero(mask)
+        edges = np.searchsorted(members, np.arange(places + 1) * n)
+        start[k], size[k] = filled + edges[:-1], np.diff(edges)
+        parts.append(members + records.base[k])
+        filled += members.size
+    spare = int(in_size.sum())
+    return TargetGroups(np.concatenate([*parts, np.zeros(spare, dtype=np.int64)]), filled, in_start, in_size, out_start, out_size)
+
+
+def targeting(count: int = 1, *, precision=0.6, sees=0.5, pooled=False, known=1, bit=1) -> Targeting:
+    return Targeting(
+        precision=np.full(count, precision),
+        sees_others=sees,
+        bundle_first=np.full(count, pooled),
+        known_bits=np.full(count, known, dtype=np.uint16),
+        stream_bit=np.full(count, bit, dtype=np.uint16),
+    )
+
+
+def select(records, groups, n, tg, rng, places=(0,)):
+    places = np.asarray(places)
+    keys = np.full(places.size, KEY_INDEX[KEY])
+    return select_recipients(keys, places, np.asarray(n), groups, records, tg, rng)
+
+
+def reference(n, reachable, intended, records, precision, sees, bundle, known, rng):
+    """The one-request-at-a-time algorithm the batched one replaces (pfpp_sim 0.x)."""
+    had = records.received[KEY].copy()
+    own = (records.served_by[KEY] & known) != 0
+    open_ = reachable & ~own & ~(had & ~own & (rng.random(had.size) < sees))
+    pool_in, pool_out = np.flatnonzero(open_ & intended), np.flatnonzero(open_ & ~intended)
+    n_in = min(int(rng.binomial(n, precision)), pool_in.size)
+    n_out = min(n - n_in, pool_out.size)
+    if n_in + n_out < n:
+        n_in = min(n - n_out, pool_in.size)
+    if bundle and n_in:
+        partner = records.received[COMPLEMENTS[KEY]][pool_in]
+        chosen_in = np.concatenate([rng.permutation(pool_in[partner]), rng.permutation(pool_in[~partner])])[:n_in]
+    else:
+        chosen_in = rng.choice(pool_in, size=n_in, replace=False)
+    return np.concatenate([chosen_in, rng.choice(pool_out, size=n_out, replace=False)]).astype(np.int64)
+
+
+@pytest.mark.parametrize(
+    ("case", "n", "precision", "sees", "pooled", "known"),
+    [
+        ("siloed, data shared", 5, 0.6, 0.5, False, 1),
+        ("pooled, knows two streams", 6, 0.7, 0.5, True, 3),
+        ("siloed, groups run short", 30, 0.5, 0.0, False, 1),
+    ],
+)
+def test_batched_targeting_chooses_like_the_one_request_algorithm(case, n, precision, sees, pooled, known):
+    reachable, intended, start = world(3, n=50)
+    classes = (
+        intended * 8 + start.received[KEY] * 4 + ((start.served_by[KEY] & known) != 0) * 2 + start.received[COMPLEMENTS[KEY]]
+    )
+    reps = 3_000
+    counts = {"reference": np.zeros((reps, 16)), "batched": np.zeros((reps, 16))}
+    rng_ref, rng_new = np.random.default_rng(11), np.random.default_rng(12)
+    for rep in range(reps):
+        chosen = reference(n, reachable, intended, start, precision, sees, pooled, known, rng_ref)
+        counts["reference"][rep] = np.bincount(classes[chosen], minlength=16)
+        records = RecipientRecords(reachable.size, reachable.size)
+        records.had[:], records.streams[:] = start.had, start.streams
+        select(
+            records,
+            groups_of(reachable, intended, records, 1),
+            [n],
+            targeting(precision=precision, sees=sees, pooled=pooled, known=known),
+            rng_new,
+        )
+        served = np.flatnonzero(records.served_by[KEY] != start.served_by[KEY])
+        counts["batched"][rep] = np.bincount(classes[served], minlength=16)
+    a, b = counts["reference"], counts["batched"]
+    se = np.sqrt(a.var(axis=0) / reps + b.var(axis=0) / reps)
+    z = np.divide(a.mean(axis=0) - b.mean(axis=0), se, out=np.zeros(16), where=se > 0)
+    assert np.abs(z).max() < 4.5, (case, z.round(1))
+
+
+def test_a_team_never_serves_its_own_past_recipients_again_and_records_whom_it_served():
+    reachable, intended, records = world(5)
+    own_before = (records.served_by[KEY] & 1) != 0
+    delivery = select(
+        records, groups_of(reachable, intended, records, 1), [10], targeting(bit=1, known=1), np.random.default_rng(0)
+    )
+    newly = ((records.served_by[KEY] & 1) != 0) & ~own_before
+    assert delivery.served[0] == 10 == newly.sum()  # all ten are new to the team
+    assert reachable[newly].all() and records.received[KEY][newly].all()
+
+
+def test_with_all_data_shared_no_one_is_served_twice_and_without_it_some_are():
+    reachable, intended, records = world(6, n=400, had_share=0.5)
+    shared = select(
+        records, groups_of(reachable, intended, records, 1), [40], targeting(sees=1.0, known=8, bit=8), np.random.default_rng(1)
+    )
+    assert shared.duplicated[0] == 0
+    reachable, intended, records = world(6, n=400, had_share=0.5)
+    blind = select(
+        records, groups_of(reachable, intended, records, 1), [40], targeting(sees=0.0, known=8, bit=8), np.random.default_rng(1)
+    )
+    assert blind.duplicated[0] > 0
+    assert blind.recipients.size == blind.served[0] - blind.duplicated[0]
+
+
+def test_a_pooled_team_serves_the_complements_recipients_first():
+    reachable, intended, records = world(7, n=600, had_share=0.0)
+    partner = records.received[COMPLEMENTS[KEY]]
+    open_partners = int((reachable & intended & partner).sum())
+    assert open_partners > 8
+    select(
+        records,
+        groups_of(reachable, intended, records, 1),
+        [8],
+        targeting(precision=1.0, pooled=True, bit=2, known=2),
+        np.random.default_rng(2),
+    )
+    served = records.received[KEY]
+    assert served.sum() == 8
+    assert partner[served].all()
+
+
+def test_requests_in_several_places_stay_in_their_place_and_repeat_with_the_same_seed():
+    reachable, intended, records = world(8, n=200, places=3)
+    results = []
+    for _ in range(2):
+        _, _, records = world(8, n=200, places=3)
+        groups = groups_of(reachable, intended, records, 3)
+        delivery = select(records, groups, [5, 0, 9], targeting(3, known=16, bit=16), np.random.default_rng(3), places=(0, 1, 2))
+        served = np.flatnonzero((records.served_by[KEY] & 16) != 0)
+        results.append(served)
+        np.testing.assert_array_equal(delivery.served, [5, 0, 9])
+        np.testing.assert_array_equal(np.bincount(served // 200, minlength=3), [5, 0, 9])
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_an_intervention_is_delivered_after_its_complement_when_the_complement_comes_first():
+    for key, wave in zip(INTERVENTION_KEYS, WAVES):
+        complement = COMPLEMENTS[key]
+        if INTERVENTION_KEYS.index(complement) < INTERVENTION_KEYS.index(key):
+            assert wave > WAVES[KEY_INDEX[complement]], key
+
+
+def test_counting_by_place_agrees_with_bincount_including_empty_places():
+    rng = np.random.default_rng(0)
+    sizes = [3, 0, 5, 1, 0]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    place = np.repeat(np.arange(len(sizes)), sizes)
+    mask = rng.random(place.size) < 0.5
+    np.testing.assert_array_equal(count_by_place(mask, slices), np.bincount(place[mask], minlength=len(sizes)))
+    full = [slice(0, 4), slice(4, 9)]
+    mask = rng.random(9) < 0.5
+    np.testing.assert_array_equal(count_by_place(mask, full), [mask[:4].sum(), mask[4:].sum()])
