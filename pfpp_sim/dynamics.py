@@ -147,12 +147,14 @@ def youth_transition(
     status : ndarray of uint8
     months_neet : ndarray of int16
     """
+    # One draw per person for each event, whatever their state, so that scenarios compared
+    # on the same seed keep the same random numbers for the same person (common random numbers).
     draw = rng.random(status.size)
+    work_draw = rng.random(status.size)
     is_neet = status == NEET
     leaves = np.flatnonzero(is_neet & (draw < exit_hazard))
     new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
-    # Leavers aged 18+ find work with probability employed_share (one draw per leaver).
-    to_work = (age_months[leaves] >= AGE_18) & (rng.random(leaves.size) < employed_share)
+    to_work = (age_months[leaves] >= AGE_18) & (work_draw[leaves] < employed_share)
     new_status[leaves] = np.where(to_work, EMPLOYED, EDUCATION)
     months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
     return new_status, months

@@ -169,3 +169,18 @@ def test_income_shock_is_a_mean_reverting_ar1():
     after = dynamics.income_shock(dev, 0.97, 0.05, np.random.default_rng(4))
     assert abs(after.mean() - 0.485) < 0.002
     assert abs(after.std() - 0.05) < 0.002
+
+
+def test_youth_transition_uses_the_same_random_numbers_whatever_the_state():
+    """Common random numbers: the draws consumed must not depend on who is NEET."""
+    n = 500
+    age = np.full(n, 20 * 12, dtype=np.int16)
+    months = np.zeros(n, dtype=np.int16)
+    hazard = np.full(n, 0.3)
+    states = [np.zeros(n, dtype=np.uint8), np.full(n, 2, dtype=np.uint8)]  # all in education / all NEET
+    after = []
+    for status in states:
+        rng = np.random.default_rng(4)
+        dynamics.youth_transition(status, months, age, hazard, hazard, 0.5, rng)
+        after.append(rng.random())
+    assert after[0] == after[1]
