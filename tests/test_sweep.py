@@ -112,14 +112,15 @@ def test_killed_sweep_resumes_with_no_duplicate_and_no_missing_run(tmp_path):
     pd.testing.assert_frame_equal(results, pd.read_parquet(tmp_path / "clean" / "results.parquet"))
 
 
-def test_dask_local_cluster_gives_the_same_results_as_processes(tmp_path):
+def test_dask_local_cluster_and_one_worker_give_the_same_results_as_processes(tmp_path):
     pytest.importorskip("distributed", reason="the dask extra is part of make test")
     path = spec_file(tmp_path, samples=6, replicates=2)
     run_sweep(path, tmp_path / "processes", executor="processes", workers=2)
     run_sweep(path, tmp_path / "dask", executor="dask", workers=2)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "processes" / "results.parquet"), pd.read_parquet(tmp_path / "dask" / "results.parquet")
-    )
+    run_sweep(path, tmp_path / "serial", executor="serial")
+    expected = pd.read_parquet(tmp_path / "processes" / "results.parquet")
+    for other in ("dask", "serial"):
+        pd.testing.assert_frame_equal(expected, pd.read_parquet(tmp_path / other / "results.parquet"))
 
 
 def test_failed_run_is_named_with_its_parameters_and_finished_runs_are_kept(tmp_path):
