@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -119,10 +119,6 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     return RunOutput(monthly, awards, places, summary, events, time.perf_counter() - started)
 
 
-def _run_batch(jobs: list[tuple[Scenario, int, int]]) -> list[RunOutput]:
-    return [run_replicate(*job) for job in jobs]
-
-
 def _execute(
     jobs: list[tuple[Scenario, int, int]],
     *,
@@ -143,11 +139,9 @@ def _execute(
     own = executor == "processes"
     pool: Executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count()) if own else executor  # type: ignore[assignment]
     try:
-        futures = {pool.submit(_run_batch, [job]): i for i, job in enumerate(jobs)}
-        from concurrent.futures import as_completed
-
+        futures = {pool.submit(run_replicate, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
-            outputs[futures[future]] = future.result()[0]
+            outputs[futures[future]] = future.result()
             done += 1
             if progress:
                 progress(done, len(jobs))

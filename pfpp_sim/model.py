@@ -74,6 +74,7 @@ class PfppModel(mesa.Model):
         )
         self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
         self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
+        self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
         self._update_fuel_poverty(0)
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
@@ -212,9 +213,7 @@ class PfppModel(mesa.Model):
         levers = self.scenario.levers
         returned = award.close(self.month, carry_over=levers.carry_over, carry_over_months=int(round(self.mech["carry_over_months"])))
         if award.extended and not award.closed:
-            council = self.councils[award.place]
-            for key in award.held_p:
-                council.team_until[key] = max(council.team_until[key], award.deadline - 1)
+            self.councils[award.place].keep_teams(award)
             return
         self._open.remove(award)
         self._open_by_place[award.place].remove(award)
@@ -339,7 +338,7 @@ class PfppModel(mesa.Model):
             y.status, y.months_neet, y.age_months, exit_h, entry_h, yw.employed_share_of_eet.value, self.rng_young
         )
         cold = h.fuel_poor[y.household]
-        cold_share = count_by_place(cold, y.slices) / np.maximum([s.stop - s.start for s in y.slices], 1)
+        cold_share = count_by_place(cold, y.slices) / self.young_per_place
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
         base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)

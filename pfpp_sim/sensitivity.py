@@ -16,7 +16,7 @@ from scipy import stats
 
 from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import write_parquet, write_text
-from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest, sweep_results
+from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
 
 __all__ = ["analyse", "load_finished_sweep", "top_levers", "write_analysis"]
 
@@ -39,7 +39,7 @@ def load_finished_sweep(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
         raise PfppError(f"{sweep_dir} holds a run or comparison, not a sweep (expected a folder written by 'pfpp sweep')")
     if not manifest.get("complete"):
         raise PfppError(f"{sweep_dir} holds an unfinished sweep: complete it with 'pfpp sweep {manifest.get('spec_file')} --out {sweep_dir} --resume'")
-    return spec_from_manifest(manifest), sweep_results(sweep_dir)
+    return spec_from_manifest(manifest), pd.read_parquet(sweep_dir / "results.parquet")
 
 
 def analyse(sweep_dir: str | Path) -> pd.DataFrame:
@@ -61,7 +61,10 @@ def analyse(sweep_dir: str | Path) -> pd.DataFrame:
     PfppError
         If the folder is not a finished sweep.
     """
-    spec, results = load_finished_sweep(Path(sweep_dir))
+    return _indices(*load_finished_sweep(Path(sweep_dir)))
+
+
+def _indices(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
     names = list(spec.parameters)
     by_point = results.groupby("point")
     per_point = by_point[[o for o in spec.outputs if o in results]].mean().sort_index()
@@ -131,8 +134,8 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
     import matplotlib.pyplot as plt
 
     sweep_dir = Path(sweep_dir)
-    spec, _ = load_finished_sweep(sweep_dir)
-    indices = analyse(sweep_dir)
+    spec, results = load_finished_sweep(sweep_dir)
+    indices = _indices(spec, results)
     ranked = top_levers(indices, spec.design)
     measure, label = MEASURES[spec.design]
     files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}

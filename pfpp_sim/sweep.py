@@ -150,8 +150,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
     try:
         base = base.with_overrides(spec.overrides)
         for key, parameter in spec.parameters.items():
-            probe = parameter.grid()[0] if parameter.levels is not None or parameter.steps else parameter.from_unit(np.array([parameter.low]))[0]
-            base.with_overrides({key: probe})
+            base.with_overrides({key: parameter.grid()[0]})
     except ScenarioError as err:
         raise ScenarioError(path, f"parameters.{err.key}" if err.key in spec.parameters else f"overrides.{err.key}", err.value, err.expected) from err
     return spec, base

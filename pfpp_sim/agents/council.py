@@ -27,14 +27,11 @@ class Council(mesa.Agent):
     def __init__(self, model, place: int) -> None:
         super().__init__(model)
         self.place = place
-        self.code = model.population.places.codes[place]
         self.label = model.population.places.names[place]
         mech = model.mech
         self.trust = {d: mech["initial_trust"] for d in DEPARTMENTS}
         self.contact_from = {d: self.months_to_find_team() for d in DEPARTMENTS}
         self.team_until = {k: -(10**6) for k in INTERVENTION_KEYS}
-        self.bids = 0
-        self.bids_won = 0
         self.pooling = False
 
     def months_to_find_team(self) -> int:
@@ -66,7 +63,6 @@ class Council(mesa.Agent):
         bid_cost_p = to_pence(model.mech["bid_cost"])
         if expected_p <= bid_cost_p:
             return False
-        self.bids += 1
         model.add_flow("bid_cost_gbp", self.place, bid_cost_p / 100)
         model.add_flow("bids", self.place, 1)
         return True
@@ -112,6 +108,11 @@ class Council(mesa.Agent):
             else:
                 award.ready[key] = start + model.mobilisation[key]
                 model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
+        self.keep_teams(award)
+
+    def keep_teams(self, award: Award) -> None:
+        """Keep the award's delivery teams funded until its (possibly extended) deadline."""
+        for key in award.held_p:
             self.team_until[key] = max(self.team_until[key], award.deadline - 1)
 
     def step(self) -> None:

@@ -47,26 +47,29 @@ class Department(mesa.Agent):
         levers = model.scenario.levers
         self.streams = []
         for key, programme in programmes.items():
-            period = levers.funding_period_months or programme.funding_period_months
-            lag = int(round(programme.award_lag.value))
-            self.streams.append(
-                Stream(
-                    key=key,
-                    programme=programme,
-                    bit=bits[key],
-                    period_months=period,
-                    competitive_share=programme.competitive_share if levers.competitive_share is None else levers.competitive_share,
-                    award_lag=lag,
-                    next_round=self._timing(model.first_fy_start, period, programme.window_months, lag),
-                )
+            stream = Stream(
+                key=key,
+                programme=programme,
+                bit=bits[key],
+                period_months=levers.funding_period_months or programme.funding_period_months,
+                competitive_share=programme.competitive_share if levers.competitive_share is None else levers.competitive_share,
+                award_lag=int(round(programme.award_lag.value)),
+                next_round=None,
             )
-        self.discontinued_streams = 0
+            stream.next_round = self._round_from(stream, model.first_fy_start)
+            self.streams.append(stream)
 
-    def _timing(self, period_start: int, period: int, window: int, lag: int) -> Round | None:
+    def _round_from(self, stream: Stream, period_start: int) -> Round | None:
+        """The stream's round whose funding period starts at ``period_start`` (None past the horizon)."""
         if period_start >= self.model.horizon:
             return None
-        aligned = self.model.scenario.levers.timeline_alignment
-        return round_timing(period_start, period_months=period, window_months=window, award_lag=lag, aligned=aligned)
+        return round_timing(
+            period_start,
+            period_months=stream.period_months,
+            window_months=stream.programme.window_months,
+            award_lag=stream.award_lag,
+            aligned=self.model.scenario.levers.timeline_alignment,
+        )
 
     def step(self) -> None:
         """Churn streams at the financial year start, award due rounds, claw back at deadlines."""
@@ -79,9 +82,7 @@ class Department(mesa.Agent):
             if rnd is not None and t == rnd.award_month:
                 self._allocate(stream, rnd)
                 stream.round_no += 1
-                stream.next_round = self._timing(
-                    rnd.period_start + stream.period_months, stream.period_months, stream.programme.window_months, stream.award_lag
-                )
+                stream.next_round = self._round_from(stream, rnd.period_start + stream.period_months)
         for award in model.open_awards(department=self.name):
             if t >= award.deadline:
                 model.close_award(award)
@@ -94,10 +95,8 @@ class Department(mesa.Agent):
         for stream in self.streams:
             if stream.next_round is None or model.rng_departments.random() >= churn:
                 continue
-            self.discontinued_streams += 1
             model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
-            restart = model.next_fy_start(t + gap)
-            stream.next_round = self._timing(restart, stream.period_months, stream.programme.window_months, stream.award_lag)
+            stream.next_round = self._round_from(stream, model.next_fy_start(t + gap))
             for council in model.councils:
                 council.lose_contact(self.name, t)
 
@@ -107,8 +106,9 @@ class Department(mesa.Agent):
         programme = stream.programme
         years = stream.period_months / 12.0
         p_success = model.mech["bid_success_probability"]
+        places = model.population.places
+        basis = places.real_households if programme.budget_basis == "households" else places.real_young_people
         for council in model.councils:
-            basis = model.population.places.real_households if programme.budget_basis == "households" else model.population.places.real_young_people
             amount_p = to_pence(programme.budget.value * basis[council.place] * years)
             pooled = 0.0
             if not programme.ring_fenced and council.can_pool(self.name, model.month):
@@ -122,7 +122,6 @@ class Department(mesa.Agent):
             if competitive_p > 0 and council.decides_to_bid(self.name, competitive_p, stream.key):
                 if model.rng_departments.random() < p_success:
                     model.open_award(stream, rnd, council, int(round(competitive_p / p_success)), competitive=True)
-                    council.bids_won += 1
                 else:
                     model.log_event(model.month, f"{self.name} {stream.key}: {council.label} bid failed")
             if pooled_p > 0:
