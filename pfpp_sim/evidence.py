@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "is_assumption"]
+__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "is_assumption", "is_calibrated"]
 
 ASSUMPTIONS = MappingProxyType(
     {
@@ -23,6 +23,7 @@ ASSUMPTIONS = MappingProxyType(
         "income_spread": "Log-normal spread of equivalised AHC income within a place.",
         "income_volatility": "Monthly AR(1) persistence and shock size of household log income (churn in and out of low income).",
         "band_cost_multipliers": "Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed.",
+        "price_pass_through": "Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs; 1 without a calibration, fitted by `pfpp calibrate`.",
         "tenure_income_multipliers": "Relative income of social and private renters versus owners.",
         "band_split": "Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing.",
         # Residents: young people
@@ -82,12 +83,19 @@ def _evidence_keys() -> frozenset[str]:
 EVIDENCE_KEYS = _evidence_keys()
 """Keys of the sourced values in the vendored ``EVIDENCE.md``."""
 
-_SOURCE = re.compile(r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$")
+_SOURCE = re.compile(
+    r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$|^calibrated:[A-Za-z0-9_]+$"
+)
 
 
 def is_assumption(source: str) -> bool:
     """Return True when ``source`` names an assumption rather than evidence."""
     return source.startswith("assumption:")
+
+
+def is_calibrated(source: str) -> bool:
+    """Return True when ``source`` names a calibration (``"calibrated:<fit name>"``)."""
+    return source.startswith("calibrated:")
 
 
 class Sourced(BaseModel):
@@ -101,7 +109,8 @@ class Sourced(BaseModel):
         Its unit, e.g. ``"GBP/home"``.
     source : str
         ``"E26"`` (EVIDENCE.md key), ``"derived:E51,E52"`` (arithmetic on keys) or
-        ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`).
+        ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`) or ``"calibrated:<fit>"``
+        (set from a fitted calibration when the scenario is loaded).
     low, high : float, optional
         Uncertainty range; replicates draw from a triangular distribution over it.
     """

@@ -41,13 +41,15 @@ def exogenous_paths(scenario: Scenario) -> Exogenous:
     """Build the monthly exogenous paths of a scenario from the vendored data.
 
     Before the first price in the data the first is used; after the last, the last.
-    Prevalence is interpolated linearly between the scenario's yearly values.
+    Only the share ``world.households.price_pass_through`` of each change in price since
+    the start month reaches households. Prevalence is interpolated linearly between the scenario's yearly values.
     """
     run = scenario.run
     dates = month_dates(run.start, run.horizon_months)
     caps = data.energy_price_cap().sort_values("effective_date")
     idx = np.searchsorted(caps["effective_date"].to_numpy(), dates.to_numpy(), side="right") - 1
     price = caps["paid_gbp_per_year"].to_numpy(dtype=np.float64)[np.clip(idx, 0, len(caps) - 1)]
+    price = price[0] + scenario.world.households.price_pass_through.value * (price - price[0])
     support = data.household_support()
     universal = support[support["eligibility"] == "all_households"]
     means_tested = support[support["eligibility"] == "means_tested"]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pfpp_sim.analysis import paired_differences, summarise_run
 from pfpp_sim.model import PfppModel
-from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.outcomes import OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
 
@@ -160,17 +160,21 @@ def _stack(outputs: Sequence[RunOutput], labels: Sequence[tuple[str, int]], attr
 
 
 def _annual(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Calendar-year table ``scenario, replicate, place_code, year, metric, value``.
+    """Annual table ``scenario, replicate, place_code, year, metric, value``.
 
-    Rates are means over the year's simulated months; money and counts are sums.
+    Rates are means over the year's simulated months and money and counts are sums, by
+    calendar year, except the official series in :data:`~pfpp_sim.outcomes.ANNUAL_BASIS`
+    (NEET 16-17 on the DfE time-period basis). A year is reported from whatever months
+    of it were simulated.
     """
-    frame = monthly.assign(year=pd.to_datetime(monthly["date"]).dt.year.astype(np.int32))
+    dates = pd.DatetimeIndex(pd.to_datetime(monthly["date"]))
     keys = ["scenario", "replicate", "place_code", "year"]
-    rates = [k for k, o in OUTCOMES.items() if o.kind in ("rate", "stock")]
-    flows = [k for k, o in OUTCOMES.items() if o.kind == "flow"]
-    grouped = frame.groupby(keys, sort=False)
-    wide = grouped[rates].mean().join(grouped[flows].sum()).reset_index()
-    return wide.melt(id_vars=keys, var_name="metric", value_name="value")
+    frames = []
+    for name, outcome in OUTCOMES.items():
+        frame = monthly[keys[:3]].assign(year=basis_year(name, dates), value=monthly[name].to_numpy())
+        grouped = frame[frame["year"] >= 0].groupby(keys, sort=False)["value"]
+        frames.append((grouped.sum() if outcome.kind == "flow" else grouped.mean()).reset_index().assign(metric=name))
+    return pd.concat(frames, ignore_index=True)[[*keys, "metric", "value"]]
 
 
 @dataclass

@@ -75,6 +75,8 @@ class PfppModel(mesa.Model):
         self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
         self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
         self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
+        trend = self.population.places.income_trend
+        self.income_growth = np.exp(trend / 12.0)[self.population.households.place] if trend.any() else None
         self._update_fuel_poverty(0)
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
@@ -323,6 +325,9 @@ class PfppModel(mesa.Model):
         hw, yw = self.scenario.world.households, self.scenario.world.young_people
         apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
         h.income_dev = dynamics.income_shock(h.income_dev, hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households)
+        if self.income_growth is not None:  # fitted income trend relative to the poverty line
+            h.base_income *= self.income_growth
+        neet_drift = np.exp(pop.places.neet_trend * (t + 1) / 12.0)  # fitted 16-17 NEET trend, per place
 
         older = (y.age_months >= AGE_18).astype(np.intp)
         exit_h = dynamics.neet_exit_hazard(
@@ -331,7 +336,8 @@ class PfppModel(mesa.Model):
             mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
         )
         entry_h = dynamics.neet_entry_hazard(
-            self.entry_hazard[self.young_place, older], y.careers_until > t, y.asb_until > t,
+            (self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1))[self.young_place, older],
+            y.careers_until > t, y.asb_until > t,
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status, y.months_neet = dynamics.youth_transition(
@@ -346,7 +352,8 @@ class PfppModel(mesa.Model):
             y.mh_disorder, cold, np.clip(base_onset, 0, 0.5)[self.young_place], recovery, self.cold_home_odds_ratio, self.rng_young
         )
         y.age_months, y.status, y.months_neet, replaced = dynamics.age_and_replace(
-            y.age_months, y.status, y.months_neet, pop.places.target_neet_16_17[self.young_place], self.rng_young
+            y.age_months, y.status, y.months_neet, np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)[self.young_place],
+            self.rng_young
         )
         if replaced.any():
             y.mh_disorder[replaced] = self.rng_young.random(int(replaced.sum())) < prevalence

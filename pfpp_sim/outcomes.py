@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+import pandas as pd
 
 from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population, count_by_place
 
-__all__ = ["FLOWS", "OUTCOMES", "OVERHEADS", "RATES", "Outcome", "resident_rates"]
+__all__ = ["ANNUAL_BASIS", "FLOWS", "OUTCOMES", "OVERHEADS", "RATES", "Outcome", "basis_year", "resident_rates"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,36 @@ OVERHEADS = ("grant_overhead_gbp", "bid_cost_gbp", "recruitment_cost_gbp", "gove
 """Flows that make up ``overhead_gbp``."""
 OUTCOMES = MappingProxyType({**RATES, **FLOWS, "held_gbp": Outcome("GBP", "stock", "money awarded and not yet spent")})
 """Every outcome a run reports, by name."""
+
+
+ANNUAL_BASIS = MappingProxyType(
+    {
+        "fuel_poverty_rate": "DESNZ data year: mean of the calendar year's months",
+        "neet_16_17_rate": "DfE time period YYYY: mean of December YYYY-1, January and February YYYY",
+    }
+)
+"""How the annual figure of an official series is formed from months (others: calendar year)."""
+
+
+def basis_year(metric: str, dates: pd.DatetimeIndex) -> np.ndarray:
+    """The year each month counts towards in a metric's annual figure (see :data:`ANNUAL_BASIS`).
+
+    Parameters
+    ----------
+    metric : str
+        An outcome name.
+    dates : pandas.DatetimeIndex
+        First day of each month.
+
+    Returns
+    -------
+    ndarray of int32
+        The year, or -1 for a month that counts towards no year (NEET 16-17, March to November).
+    """
+    year, month = dates.year.to_numpy(), dates.month.to_numpy()
+    if metric == "neet_16_17_rate":
+        return np.where(month == 12, year + 1, np.where(month <= 2, year, -1)).astype(np.int32)
+    return year.astype(np.int32)
 
 
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -5,6 +5,8 @@ Residents are sorted by place, so place ``p`` owns the slice
 Each place's starting LILEE fuel-poverty rate and NEET 16-17 rate are reproduced
 exactly (to one simulated resident) by construction: a per-place income level is
 solved so that the observed share of households is fuel poor at the start month.
+A run that starts before the first NEET data period starts from the first observed
+rate carried back by the place's fitted NEET trend (the scenario's calibration).
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class PlaceTable:
     youth_weight: np.ndarray  # float64, (P,), real young people per simulated one
     income_level: np.ndarray  # float64, (P,), fitted income multiplier
     target_fuel_poverty: np.ndarray  # float64, (P,), observed LILEE rate
-    target_neet_16_17: np.ndarray  # float64, (P,), observed NEET 16-17 rate
+    target_neet_16_17: np.ndarray  # float64, (P,), NEET 16-17 rate at the start (observed; see build_population)
     neet_18_24: np.ndarray  # float64, (P,), starting 18-24 NEET share
+    income_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
+    neet_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
 
     @property
     def n(self) -> int:
@@ -226,6 +230,11 @@ def build_population(
     neet = neet[neet["time_period"] == period]
     target_neet = _lookup(neet, table["neet_area_code"].tolist(), "neet_rate", f"NEET 16-17 {period}")
     england_neet = float(neet.set_index("area_code").loc[data.ENGLAND, "neet_rate"])
+    fits = [scenario.calibration.place(code) if scenario.calibration else None for code in codes]
+    income_trend = np.array([f.income_trend if f else 0.0 for f in fits])
+    neet_trend = np.array([f.neet_trend if f else 0.0 for f in fits])
+    years_before_data = max(period - run.start_year - (run.start_month - 1) / 12.0, 0.0)
+    target_neet = np.clip(target_neet * np.exp(-neet_trend * years_before_data), 0.0, 1.0)
 
     real_h = table["households"].to_numpy(dtype=np.float64)
     real_1617 = table["age_16_17"].to_numpy(dtype=np.float64)
@@ -353,5 +362,7 @@ def build_population(
         target_fuel_poverty=target_fp,
         target_neet_16_17=target_neet,
         neet_18_24=neet_1824,
+        income_trend=income_trend,
+        neet_trend=neet_trend,
     )
     return Population(places=places, households=households, young=young)

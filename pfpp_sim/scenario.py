@@ -2,7 +2,9 @@
 
 A scenario file may ``extends = "siloed_baseline"`` (a preset name or a file beside it)
 and override any key; tables merge key by key. Unknown keys are errors. Every error
-names the file, the key path, the bad value and what was expected.
+names the file, the key path, the bad value and what was expected. A scenario may name
+a fitted calibration (``calibration = "pilots"``, or ``"none"``); loading embeds it (see
+:mod:`pfpp_sim.calibration.fitted`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ __all__ = [
     "DOMAINS",
     "INTERVENTION_KEYS",
     "Intervention",
+    "Calibration",
     "Interventions",
     "Levers",
     "Mechanisms",
+    "PlaceFit",
     "Programme",
     "RunSettings",
     "Scenario",
@@ -117,6 +121,7 @@ class HouseholdWorld(_Frozen):
     social_rent_income: Sourced
     private_rent_income: Sourced
     means_tested_share: Sourced
+    price_pass_through: Sourced
 
 
 class YouthWorld(_Frozen):
@@ -242,6 +247,28 @@ class Mechanisms(_Frozen):
     pooled_targeting_penalty: Sourced
 
 
+class PlaceFit(_Frozen):
+    """Fitted per-place trends (see :mod:`pfpp_sim.calibration`)."""
+
+    income_trend: float = Field(0.0, ge=-0.5, le=0.5, description="household income relative to the poverty line, log points/year")
+    neet_trend: float = Field(0.0, ge=-1.0, le=1.0, description="16-17 NEET entry hazard and share of new 16-year-olds NEET, log points/year")
+
+
+class Calibration(_Frozen):
+    """A fitted calibration embedded in a scenario; places it does not list keep zero trends."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    fitted_on: str
+    places: dict[str, PlaceFit] = Field(default_factory=dict)
+
+    def place(self, code: str) -> PlaceFit:
+        """The fitted trends of a place (zero trends if it was not fitted)."""
+        return self.places.get(code, _NO_TRENDS)
+
+
+_NO_TRENDS = PlaceFit()
+
+
 class Scenario(_Frozen):
     """A complete, validated scenario."""
 
@@ -254,6 +281,7 @@ class Scenario(_Frozen):
     mechanisms: Mechanisms
     interventions: Interventions
     programmes: dict[str, Programme] = Field(min_length=1)
+    calibration: Calibration | None = None
 
     @field_validator("programmes")
     @classmethod
@@ -377,6 +405,30 @@ def _load_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     return _merge(base, data)
 
 
+def _with_calibration(data: dict[str, Any], source: str | Path) -> dict[str, Any]:
+    """Embed the fit a scenario names: per-place trends, and global values as ``calibrated:<name>``."""
+    name = data.get("calibration")
+    if not isinstance(name, str):
+        return data
+    data = dict(data)
+    if name == "none":
+        del data["calibration"]
+        return data
+    from pfpp_sim.calibration.fitted import read_fit  # the fitted-file reader imports this module's errors only
+
+    fit = read_fit(name, named_in=source)
+    data["calibration"] = fit.embedded()
+    for path, estimate in fit.globals.items():
+        node = data
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(parts[-1]), dict):
+            raise ScenarioError(source, f"calibration ({name}).globals", path, "a sourced key path that exists in the scenario")
+        node[parts[-1]] = {"value": estimate.value, "unit": node[parts[-1]].get("unit", estimate.unit), "source": f"calibrated:{name}"}
+    return data
+
+
 def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
@@ -414,5 +466,5 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         path = preset_path(text)
     if path.is_dir():
         raise ScenarioError(path, "", text, "a scenario TOML file, not a directory")
-    data = _load_tree(path, ())
+    data = _with_calibration(_load_tree(path, ()), path)
     return _validate(data, path)

@@ -1,0 +1,142 @@
+"""Fitted calibrations: the TOML files ``pfpp calibrate`` writes and scenarios name.
+
+A scenario names a fit with ``calibration = "pilots"``. The name is looked up first in
+``calibration/fitted/`` under the current directory (where ``pfpp calibrate`` writes),
+then among the fits shipped in ``pfpp_sim/calibration/fitted/``. Loading a scenario
+embeds the fit: its per-place parameters become ``Scenario.calibration`` and its global
+parameters replace the scenario's values (with source ``calibrated:<name>``), so the
+scenario hash and every manifest cover what was fitted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pfpp_sim.errors import ScenarioError
+from pfpp_sim.storage import write_text
+
+__all__ = ["FIT_DIR", "Estimate", "FitFile", "fit_path", "list_fits", "read_fit", "write_fit"]
+
+FIT_DIR = Path("calibration") / "fitted"
+"""Where ``pfpp calibrate`` writes fits, relative to the current directory."""
+PLACE_PARAMETERS = ("income_trend", "neet_trend")
+"""Per-place parameters a fit holds (see :class:`pfpp_sim.scenario.PlaceFit`)."""
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class Estimate(BaseModel):
+    """A fitted value with its approximate standard error (None when not identified)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float = Field(allow_inf_nan=False)
+    se: float | None = Field(default=None, ge=0)
+    unit: str = ""
+
+
+class FitFile(BaseModel):
+    """The contents of a fitted-calibration TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    fitted_on: str = Field(pattern=r"^\d{4}-\d\d-\d\d$")
+    data_through: dict[str, int]
+    objective: float = Field(ge=0, allow_inf_nan=False)
+    moments: int = Field(ge=0)
+    settings: dict[str, int | float | str | list[str]] = Field(default_factory=dict)
+    globals: dict[str, Estimate] = Field(default_factory=dict)
+    places: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
+
+    def embedded(self) -> dict:
+        """The per-place values as stored in a scenario (``Scenario.calibration``)."""
+        return {
+            "name": self.name,
+            "fitted_on": self.fitted_on,
+            "places": {code: {k: est.value for k, est in params.items()} for code, params in self.places.items()},
+        }
+
+
+def _shipped_dir() -> Path:
+    return Path(str(resources.files("pfpp_sim.calibration").joinpath("fitted")))
+
+
+def list_fits() -> list[str]:
+    """Names of the fits a scenario can name: the current directory's, then the shipped ones."""
+    return sorted({p.stem for d in (FIT_DIR, _shipped_dir()) for p in d.glob("*.toml")})
+
+
+def fit_path(name: str) -> Path | None:
+    """Path of the fit called ``name`` (current directory first), or None."""
+    if not _NAME.match(name):
+        return None
+    for directory in (FIT_DIR, _shipped_dir()):
+        path = directory / f"{name}.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_fit(name: str, *, named_in: str | Path) -> FitFile:
+    """Read and validate the fit called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Fit name, letters, digits and underscores.
+    named_in : str or Path
+        The scenario that names it, for error messages.
+
+    Raises
+    ------
+    ScenarioError
+        If no such fit exists or its file is invalid.
+    """
+    path = fit_path(name) if isinstance(name, str) else None
+    if path is None:
+        raise ScenarioError(named_in, "calibration", name, f"'none' or a fitted calibration ({', '.join(list_fits()) or 'none fitted'})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return FitFile.model_validate(data)
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # ValidationError and TOMLDecodeError are ValueErrors
+        key = ".".join(str(p) for p in err.errors()[0]["loc"]) if isinstance(err, ValidationError) else ""
+        raise ScenarioError(path, key, name, f"a valid fitted calibration ({str(err).splitlines()[0]})") from err
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(float(value)) if math.isfinite(value) else '"nan"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if _NAME.match(key) else _toml_value(key)
+
+
+def write_fit(fit: FitFile, path: str | Path, *, header: str = "") -> Path:
+    """Write a fit as TOML (atomically) and return its path."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    for key in ("name", "fitted_on", "data_through", "objective", "moments", "settings"):
+        lines.append(f"{key} = {_toml_value(getattr(fit, key))}")
+    lines += ["", "[globals]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(e.model_dump())}" for k, e in fit.globals.items()]
+    for code, params in fit.places.items():
+        lines += ["", f"[places.{code}]"]
+        lines += [f"{k} = {_toml_value(e.model_dump())}" for k, e in params.items()]
+    return write_text("\n".join(lines) + "\n", Path(path))
