@@ -58,7 +58,7 @@ def household_income(
     base_income, income_gain : ndarray of float64, shape (n_households,)
     income_dev : ndarray of float32 or float64, shape (n_households,)
         Log deviation of income.
-    employed_youth : ndarray of int, shape (n_households,)
+    employed_youth : ndarray of float, shape (n_households,)
         Number of employed young people in each household.
     youth_earnings_gbp : float
         Equivalised addition per employed young person, GBP/year.

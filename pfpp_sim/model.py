@@ -59,9 +59,7 @@ class PfppModel(mesa.Model):
         self.month = 0
         self.rng_households = stream(seed, replicate, "households")
         self.rng_young = stream(seed, replicate, "young_people")
-        self.rng_councils = stream(seed, replicate, "councils")
-        self.rng_departments = stream(seed, replicate, "departments")
-        self.rng_interventions = stream(seed, replicate, "interventions")
+        self._monthly_streams(0)
         self._draw_parameters(stream(seed, replicate, "parameters"))
         self.exo = exogenous_paths(scenario)
         self.population = build_population(
@@ -75,6 +73,9 @@ class PfppModel(mesa.Model):
         self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
         self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
         self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
+        places = self.population.places
+        # Real young people per real household a simulated young person stands for, in its household.
+        self.youth_link = (places.youth_weight / places.household_weight)[self.young_place]
         trend = self.population.places.income_trend
         self.income_growth = np.exp(trend / 12.0)[self.population.households.place] if trend.any() else None
         self._update_fuel_poverty(0)
@@ -111,6 +112,12 @@ class PfppModel(mesa.Model):
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
 
     # ------------------------------------------------------------------ setup
+    def _monthly_streams(self, month: int) -> None:
+        """Fresh streams for the processes whose number of draws depends on the state."""
+        self.rng_councils = stream(self.seed, self.replicate, "councils", month)
+        self.rng_departments = stream(self.seed, self.replicate, "departments", month)
+        self.rng_interventions = stream(self.seed, self.replicate, "interventions", month)
+
     def _draw_parameters(self, rng: np.random.Generator) -> None:
         """Draw uncertain parameters once per replicate (point values where no range)."""
         sc = self.scenario
@@ -310,7 +317,8 @@ class PfppModel(mesa.Model):
     def _update_fuel_poverty(self, t: int) -> None:
         h, y = self.population.households, self.population.young
         hw = self.scenario.world.households
-        employed = np.bincount(y.household[y.status == EMPLOYED], minlength=h.n)
+        working = y.status == EMPLOYED
+        employed = np.bincount(y.household[working], weights=self.youth_link[working], minlength=h.n)
         support = h.means_tested * self.exo.means_tested_gbp[t]
         income = dynamics.household_income(
             h.base_income, h.income_dev, h.income_gain, employed, self.scenario.world.young_people.youth_earnings.value, support
@@ -370,6 +378,8 @@ class PfppModel(mesa.Model):
     def step(self) -> None:
         """Advance one month: departments, councils (who order deliveries), deliveries, residents; record and check."""
         t = self.month
+        if t:
+            self._monthly_streams(t)
         for values in self.flows.values():
             values[:] = 0.0
         self.agents_by_type[Department].do("step")

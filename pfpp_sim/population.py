@@ -276,7 +276,8 @@ def build_population(
         ).astype(np.int16)
         status = np.full(ny, EDUCATION, dtype=np.uint8)
         k_neet = int(np.rint(target_neet[p] * n1617))
-        status[rng.choice(n1617, size=k_neet, replace=False)] = NEET
+        # The k_neet with the lowest draws: one draw per person whatever the rate (common random numbers).
+        status[np.argsort(rng.random(n1617), kind="stable")[:k_neet]] = NEET
         # assumption:neet_18_24_relative
         share_1824 = float(np.clip(yw.neet_16_24_rate.value * target_neet[p] / england_neet, 0.0, 0.6))
         neet_1824[p] = share_1824
@@ -285,7 +286,7 @@ def build_population(
         pick = rng.permutation(older)
         status[pick[:k_old]] = NEET
         rest = pick[k_old:]
-        employed = rest[rng.random(rest.size) < yw.employed_share_of_eet.value]
+        employed = rest[rng.random(older.size)[k_old:] < yw.employed_share_of_eet.value]
         status[employed] = EMPLOYED
         months = np.where(status == NEET, np.minimum(rng.geometric(yw.neet_exit_hazard.value, size=ny) - 1, 36), 0)
         household = rng.integers(0, nh, size=ny)
@@ -294,7 +295,11 @@ def build_population(
         # Solve the income level that reproduces the observed fuel-poverty rate, with the
         # same income and cost terms the model's first fuel-poverty update uses.
         means = raw <= means_cut
-        youth_income = earnings * np.bincount(household[status == EMPLOYED], minlength=nh)
+        # Each simulated young person stands for (real young / simulated young) people and each
+        # household for (real households / simulated households): weight their earnings so a
+        # household gets the real number of employed young people per household.
+        link = (real_y[p] / ny) / (real_h[p] / nh) if real_h[p] > 0 else 1.0
+        youth_income = earnings * link * np.bincount(household[status == EMPLOYED], minlength=nh)
         cost = np.maximum(fuel_price_gbp * band_cost[band] - bill_discount_gbp, 0.0)
         threshold = poverty_line + cost - youth_income - np.where(means, means_tested_gbp, 0.0)
         adjusted = raw * np.exp(dev)

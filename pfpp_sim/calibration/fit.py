@@ -1,0 +1,368 @@
+"""Simulated method of moments with common random numbers (``scipy.optimize.least_squares``).
+
+The parameters are, for each place, ``income_trend`` (household income relative to the
+poverty line, log points/year; moves fuel poverty) and ``neet_trend`` (16-17 NEET entry
+hazard, log points/year; moves NEET 16-17), plus a few global scenario parameters
+(:data:`GLOBALS`). Every evaluation runs the same seeds and replicates, so the objective
+is a fixed function of the parameters (common random numbers) and finite differences
+measure the parameters, not the noise. A place's trends move only its own moments, so
+the Jacobian is sparse: all places' trends are perturbed together and each place reads
+its own response, costing a few runs per iteration whatever the number of places.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
+from pfpp_sim.calibration.targets import FUEL_POVERTY, SERIES, observed_targets
+from pfpp_sim.exogenous import month_dates
+from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import basis_year
+from pfpp_sim.scenario import Scenario
+
+__all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
+
+GLOBALS = {
+    "world.households.price_pass_through": (0.0, 1.5, 0.1, "fraction"),
+    "world.young_people.neet_scarring": (0.0, 0.9, 0.1, "fraction/year NEET"),
+}
+"""Global parameters fitted: key path -> (lower, upper, finite-difference step, unit)."""
+PLACE_BOUNDS = {"income_trend": (-0.2, 0.2, 0.01, "log points/year"), "neet_trend": (-0.5, 0.5, 0.05, "log points/year")}
+"""Per-place parameters: name -> (lower, upper, finite-difference step, unit); each moves one series."""
+_MOVES = {"income_trend": FUEL_POVERTY, "neet_trend": "neet_16_17_rate"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a calibration simulates: the same for every evaluation (common random numbers).
+
+    Young people are over-sampled (``min_young_people_per_place``) so that a place's
+    NEET 16-17 rate, a few per cent of a few thousand, is measured to a fraction of a
+    percentage point.
+    """
+
+    start: str = "2019-01"
+    scale: float = 0.01
+    min_households_per_place: int = 2000
+    min_young_people_per_place: int = 20000
+    replicates: int = 2
+    seed: int = 1
+    max_iterations: int = 12
+    fit_globals: tuple[str, ...] = tuple(GLOBALS)
+
+
+@dataclass
+class Calibrated:
+    """A fitted calibration and how well it reproduces its targets."""
+
+    fit: FitFile
+    table: pd.DataFrame  # place_code, metric, year, observed, sd, simulated, used
+    parameters: pd.DataFrame  # parameter, place_code, value, se, unit
+    evaluations: int
+    seconds: float
+    message: str  # how the optimiser stopped
+    holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
+    holdout_table: pd.DataFrame | None = None
+    settings: Settings = field(default_factory=Settings)
+
+    def mae(self, *, used: bool = True) -> dict[str, float]:
+        """Mean absolute error of simulated against observed rates, per metric (fraction)."""
+        frame = self.table[self.table["used"] == used]
+        return {m: float(g["error"].abs().mean()) for m, g in frame.assign(error=frame.simulated - frame.observed).groupby("metric")}
+
+
+def _last_month(targets: pd.DataFrame) -> pd.Timestamp:
+    last = [pd.Timestamp(f"{year}-12-01") if metric == FUEL_POVERTY else pd.Timestamp(f"{year}-02-01")
+            for metric, year in targets[["metric", "year"]].drop_duplicates().itertuples(index=False)]
+    return max(last)
+
+
+def _scenario(base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict) -> Scenario:
+    data = base.model_dump(mode="python")
+    data["run"].update(
+        start=settings.start, horizon_months=months, places=codes, scale=settings.scale,
+        min_households_per_place=settings.min_households_per_place,
+        min_young_people_per_place=settings.min_young_people_per_place,
+    )
+    data["calibration"] = {"name": "candidate", "fitted_on": dt.date.today().isoformat(), "places": places}
+    for path, value in globals_.items():
+        node = data
+        for part in path.split("."):
+            node = node[part]
+        node.update(value=float(value), low=None, high=None)
+    return Scenario.model_validate(data)
+
+
+def simulate_moments(scenario: Scenario, seed: int, replicate: int, metrics: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """Run one replicate and return each metric's annual rates on its official basis.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Per metric, a frame indexed by year with one column per place code (fraction).
+    """
+    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    dates = month_dates(scenario.run.start, scenario.run.horizon_months)
+    out = {}
+    for metric in metrics:
+        monthly = pd.DataFrame(np.stack([r[metric] for r in model.records]), columns=model.population.places.codes)
+        out[metric] = monthly.groupby(basis_year(metric, dates)).mean().drop(index=-1, errors="ignore")
+    return out
+
+
+class _Problem:
+    """Residuals of one calibration: parameters (scaled) -> standardised moment errors."""
+
+    def __init__(self, base, codes, targets, settings, pool, progress):
+        self.base, self.codes, self.targets, self.settings = base, codes, targets, settings
+        self.pool, self.progress = pool, progress
+        self.months = len(pd.period_range(settings.start, _last_month(targets), freq="M"))
+        self.metrics = tuple(sorted(targets["metric"].unique()))
+        self.evaluations = 0
+        self.message = ""
+        self._cache: dict[bytes, np.ndarray] = {}
+        # Scaled parameters: x = start + step * theta, theta = 0 at the start.
+        self.names = [(p, c) for p in PLACE_PARAMETERS for c in codes] + [(g, None) for g in settings.fit_globals]
+        start, step, low, high = [], [], [], []
+        for name, code in self.names:
+            lo, hi, h, _ = PLACE_BOUNDS[name] if code else GLOBALS[name]
+            x0 = self._base_value(name, code)
+            start.append(x0)
+            step.append(h)
+            low.append((lo - x0) / h)
+            high.append((hi - x0) / h)
+        self.start, self.step = np.array(start), np.array(step)
+        self.bounds = (np.array(low), np.array(high))
+
+    def _base_value(self, name: str, code: str | None) -> float:
+        if code is None:
+            node = self.base
+            for part in name.split("."):
+                node = getattr(node, part)
+            return float(node.value)
+        return float(getattr(self.base.calibration.place(code), name)) if self.base.calibration else 0.0
+
+    def values(self, theta: np.ndarray) -> np.ndarray:
+        return np.clip(self.start + self.step * theta, *self._raw_bounds())
+
+    def _raw_bounds(self):
+        return self.start + self.step * self.bounds[0], self.start + self.step * self.bounds[1]
+
+    def scenario(self, x: np.ndarray, months: int | None = None) -> Scenario:
+        n = len(self.codes)
+        places = {c: {p: float(x[i * n + j]) for i, p in enumerate(PLACE_PARAMETERS)} for j, c in enumerate(self.codes)}
+        globals_ = {name: x[len(PLACE_PARAMETERS) * n + k] for k, name in enumerate(self.settings.fit_globals)}
+        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_)
+
+    def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None) -> np.ndarray:
+        scenario = self.scenario(x, months)
+        jobs = [(scenario, self.settings.seed, r, self.metrics) for r in range(self.settings.replicates)]
+        if self.pool is None:
+            runs = [simulate_moments(*job) for job in jobs]
+        else:
+            runs = list(self.pool.map(simulate_moments, *zip(*jobs)))
+        self.evaluations += 1
+        if self.progress:
+            self.progress(self.evaluations)
+        out = np.empty(len(targets))
+        for i, (code, metric, year) in enumerate(targets[["place_code", "metric", "year"]].itertuples(index=False)):
+            out[i] = np.mean([run[metric].at[year, code] for run in runs])
+        return out
+
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        """Standardised errors ``(simulated - observed) / sd`` at scaled parameters ``theta``."""
+        key = theta.tobytes()
+        if key not in self._cache:
+            simulated = self.simulate(self.values(theta), self.targets)
+            self._cache = {key: (simulated - self.targets["observed"].to_numpy()) / self.targets["sd"].to_numpy()}
+        return self._cache[key]
+
+    def jacobian(self, theta: np.ndarray) -> np.ndarray:
+        """Forward differences of one step per parameter, grouped by the sparsity pattern.
+
+        All per-place parameters move together (each reads only its own place's series),
+        each global parameter on its own: ``1 + number of globals`` runs.
+        """
+        base = self.residuals(theta)
+        pattern = self.pattern
+        jac = np.zeros(pattern.shape)
+        local = np.array([code is not None for _, code in self.names])
+        groups = [np.flatnonzero(local)] + [[j] for j in np.flatnonzero(~local)]
+        for columns in groups:
+            if len(columns) == 0:
+                continue
+            h = np.where(theta[columns] + 1.0 <= self.bounds[1][columns], 1.0, -1.0)
+            moved = theta.copy()
+            moved[columns] += h
+            change = self.residuals(moved) - base
+            for j, hj in zip(columns, h):
+                jac[pattern[:, j], j] = change[pattern[:, j]] / hj
+        self._cache = {theta.tobytes(): base}
+        return jac
+
+    @property
+    def pattern(self) -> np.ndarray:
+        """Which moments (rows) each parameter (column) may move."""
+        rows = self.targets.reset_index(drop=True)
+        pattern = np.zeros((len(rows), len(self.names)), dtype=bool)
+        for j, (name, code) in enumerate(self.names):
+            pattern[:, j] = ((rows["place_code"] == code) & (rows["metric"] == _MOVES[name])) if code else True
+        return pattern
+
+
+def _standard_errors(result, problem: _Problem) -> np.ndarray:
+    """Approximate standard errors from the Jacobian at the optimum (NaN where not identified)."""
+    jac = np.asarray(result.jac)
+    m, n = jac.shape
+    dof = max(m - n, 1)
+    s2 = float(np.sum(result.fun**2)) / dof
+    info = jac.T @ jac
+    se = np.full(n, np.nan)
+    identified = np.abs(jac).sum(axis=0) > 0
+    if identified.any():
+        cov = np.linalg.pinv(info[np.ix_(identified, identified)]) * s2
+        se[identified] = np.sqrt(np.clip(np.diag(cov), 0, None)) * problem.step[identified]
+    return se
+
+
+def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
+    """Minimise the weighted squared errors; return values, standard errors and objective."""
+    result = optimize.least_squares(
+        problem.residuals, np.zeros(len(problem.names)), jac=problem.jacobian, bounds=problem.bounds,
+        method="trf", x_scale=1.0, max_nfev=problem.settings.max_iterations, ftol=1e-4, xtol=1e-3,
+    )
+    problem.message = f"{result.message} ({result.nfev} steps, {result.njev} Jacobians)"
+    return problem.values(result.x), _standard_errors(result, problem), float(np.sum(result.fun**2))
+
+
+def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series) -> pd.DataFrame:
+    simulated = problem.simulate(x, targets, len(pd.period_range(problem.settings.start, _last_month(targets), freq="M")))
+    return targets.assign(simulated=simulated, used=used.to_numpy())
+
+
+def _holdout(problem_for, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit without each metric's last year; compare model and persistence on that year."""
+    last = targets.groupby("metric")["year"].transform("max")
+    fitted_targets = targets[targets["year"] < last].reset_index(drop=True)
+    problem = problem_for(fitted_targets)
+    x, _, _ = _fit(problem)
+    table = _table(problem, x, targets, targets["year"] < last)
+    held = table[~table["used"]].copy()
+    previous = targets.set_index(["place_code", "metric", "year"])["observed"]
+    held["persistence"] = [previous.get((c, m, y - 1), np.nan) for c, m, y in held[["place_code", "metric", "year"]].itertuples(index=False)]
+    rows = []
+    for metric, g in held.groupby("metric"):
+        model_mae = float((g.simulated - g.observed).abs().mean())
+        persistence_mae = float((g.persistence - g.observed).abs().mean())
+        rows.append((metric, int(g.year.iloc[0]), len(g), model_mae, persistence_mae,
+                     "model" if model_mae < persistence_mae else "persistence"))
+    summary = pd.DataFrame(rows, columns=["metric", "held_out_year", "places", "model_mae", "persistence_mae", "better"])
+    return summary, held
+
+
+def _estimate(row) -> Estimate:
+    return Estimate(value=row.value, se=row.se if np.isfinite(row.se) else None, unit=row.unit)
+
+
+def calibrate(
+    base: Scenario,
+    codes: list[str],
+    *,
+    name: str,
+    settings: Settings = Settings(),
+    through: int | None = None,
+    holdout_last_year: bool = False,
+    targets: pd.DataFrame | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Calibrated:
+    """Fit per-place trends and global parameters so a baseline reproduces official series.
+
+    Parameters
+    ----------
+    base : Scenario
+        The baseline whose programmes and world are replayed (``baseline_history``).
+    codes : list of str
+        ONS codes of the places to fit.
+    name : str
+        Name of the fit (letters, digits, underscores).
+    settings : Settings, optional
+    through : int, optional
+        Last data year to fit (default: all vendored years).
+    holdout_last_year : bool, default=False
+        Also fit without each series' last year and compare the model with a persistence
+        forecast (last observed value carried forward) on that year.
+    targets : DataFrame, optional
+        Moments to fit (``place_code, metric, year, observed, sd``); default the official
+        series (:func:`~pfpp_sim.calibration.targets.observed_targets`). Tests pass
+        synthetic moments here.
+    workers : int, optional
+        Processes running replicates in parallel (default: one per core, at most the
+        number of replicates); 1 runs in this process.
+    executor : concurrent.futures.Executor, optional
+        Run replicates on this executor instead (e.g. a Dask ``Client.get_executor()``).
+    progress : callable, optional
+        Called with the number of model evaluations so far.
+
+    Returns
+    -------
+    Calibrated
+    """
+    started = time.perf_counter()
+    targets = observed_targets(codes, through=through) if targets is None else targets.reset_index(drop=True)
+    workers = min(workers or os.cpu_count() or 1, settings.replicates)
+    own = executor is None and workers > 1
+    pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    try:
+        def problem_for(moments: pd.DataFrame) -> _Problem:
+            return _Problem(base, codes, moments, settings, pool, progress)
+
+        problem = problem_for(targets)
+        x, se, objective = _fit(problem)
+        table = _table(problem, x, targets, pd.Series(True, index=targets.index))
+        holdout, held = _holdout(problem_for, targets) if holdout_last_year else (None, None)
+    finally:
+        if own:
+            pool.shutdown()
+    rows = []
+    for i, (param, code) in enumerate(problem.names):
+        unit = (PLACE_BOUNDS[param] if code else GLOBALS[param])[3]
+        rows.append((param, code, float(x[i]), float(se[i]), unit))
+    parameters = pd.DataFrame(rows, columns=["parameter", "place_code", "value", "se", "unit"])
+    fit = FitFile(
+        name=name,
+        fitted_on=dt.date.today().isoformat(),
+        data_through={m: int(g["year"].max()) for m, g in targets.groupby("metric")},
+        objective=objective,
+        moments=len(targets),
+        settings={
+            "start": settings.start, "scale": settings.scale, "replicates": settings.replicates, "seed": settings.seed,
+            "min_households_per_place": settings.min_households_per_place,
+            "min_young_people_per_place": settings.min_young_people_per_place,
+            "base_scenario_hash": base.scenario_hash(),
+        },
+        globals={
+            r.parameter: _estimate(r) for r in parameters[parameters.place_code.isna()].itertuples()
+        },
+        places={
+            code: {
+                r.parameter: _estimate(r) for r in parameters[parameters.place_code == code].itertuples()
+            }
+            for code in codes
+        },
+    )
+    return Calibrated(
+        fit=fit, table=table, parameters=parameters, evaluations=problem.evaluations, message=problem.message,
+        seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held, settings=settings,
+    )
