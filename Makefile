@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 OUT ?= results/demo
 REPLICATES ?= 20
 
-.PHONY: run test app install install-test chromium clean
+.PHONY: run test app calibrate install install-test chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: $(VENV)/.installed
 
 app: $(VENV)/.installed
 	$(VENV)/bin/pfpp app
+
+# Fit the pilots' baseline again (writes calibration/fitted/pilots.toml, which runs from
+# this folder then use, and calibration/reports/pilots/report.html).
+calibrate: $(VENV)/.installed
+	$(VENV)/bin/pfpp calibrate --all-pilots --holdout-last-year
 
 test: install-test
 	$(PY) -m pytest -n 2 -q

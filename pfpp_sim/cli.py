@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
@@ -310,6 +312,65 @@ def analyse_command(
     out_console.print(f"Written: {', '.join(str(p) for p in files.values())}")
 
 
+@app.command("calibrate")
+@_user_errors
+def calibrate_command(
+    places: Annotated[Optional[str], typer.Option(help="Comma-separated ONS codes of the places to fit.")] = None,
+    all_pilots: Annotated[bool, typer.Option("--all-pilots", help="Fit the 14 PfPP pilot places.")] = False,
+    sample: Annotated[Optional[int], typer.Option(min=1, help="Fit N randomly chosen non-pilot local authorities (by --seed).")] = None,
+    through: Annotated[Optional[int], typer.Option(help="Last data year to fit (default: all vendored years).")] = None,
+    holdout_last_year: Annotated[bool, typer.Option("--holdout-last-year", help="Also fit without each series' last year and compare the model with persistence on it.")] = False,
+    name: Annotated[Optional[str], typer.Option(help="Name of the fit (default: pilots, sample<N>_seed<seed> or places).")] = None,
+    base: Annotated[str, typer.Option(help="Baseline scenario replayed (preset or TOML).")] = "baseline_history",
+    out: Annotated[Path, typer.Option(help="Calibration folder: fit to OUT/fitted/<name>.toml, report to OUT/reports/<name>/.")] = Path("calibration"),
+    seed: SeedOpt = 1,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates averaged in every evaluation.")] = 2,
+    max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
+    workers: WorkersOpt = None,
+) -> None:
+    """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
+    from pfpp_sim.calibration import Settings, calibrate
+    from pfpp_sim.calibration.report import write_calibration
+    from pfpp_sim.calibration.targets import sample_places
+
+    chosen = [all_pilots, places is not None, sample is not None]
+    if sum(chosen) != 1:
+        raise PfppError("pfpp calibrate: give exactly one of --all-pilots, --places CODES or --sample N")
+    if all_pilots:
+        codes, default_name = list(data.PILOT_CODES), "pilots"
+    elif sample is not None:
+        try:
+            codes = sample_places(sample, seed)
+        except ValueError as err:
+            raise PfppError(f"pfpp calibrate --sample {sample}: {err}") from None
+        default_name = f"sample{sample}_seed{seed}"
+    else:
+        codes, default_name = data.places([p.strip() for p in places.split(",") if p.strip()])["area_code"].tolist(), "places"
+    fit_name = name or default_name
+    if not re.fullmatch(r"[A-Za-z0-9_]+", fit_name):
+        raise PfppError(f"pfpp calibrate --name {fit_name!r}: expected letters, digits and underscores")
+    settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
+    with err_console.status("Calibrating") as status:
+        result = calibrate(
+            load_scenario(base), codes, name=fit_name, settings=settings, through=through,
+            holdout_last_year=holdout_last_year, workers=workers,
+            progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
+        )
+    files = write_calibration(result, out)
+    table = Table(title=f"Fit {fit_name}: mean absolute error, percentage points", title_justify="left")
+    for column in ("Series", "In sample", "Held-out year", "Model", "Persistence", "Better"):
+        table.add_column(column)
+    holdout = {} if result.holdout is None else {r.metric: r for r in result.holdout.itertuples()}
+    for metric, value in result.mae().items():
+        h = holdout.get(metric)
+        cells = ("", "", "", "") if h is None else (str(h.held_out_year), f"{100 * h.model_mae:.2f}", f"{100 * h.persistence_mae:.2f}", h.better)
+        table.add_row(metric, f"{100 * value:.2f}", *cells)
+    out_console.print(table)
+    out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
+    out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")
+    out_console.print(f"Report: [bold]{files['report']}[/]")
+
+
 @app.command("app")
 @_user_errors
 def app_command(
@@ -360,7 +421,11 @@ def scenarios_show(
     if as_json:
         sys.stdout.write(json.dumps(sc.model_dump(mode="json"), indent=2) + "\n")
         return
-    out_console.print(f"[bold]{sc.name}[/] (hash {sc.scenario_hash()}, extends {sc.extends or '-'})\n{sc.description}\n")
+    out_console.print(f"[bold]{sc.name}[/] (hash {sc.scenario_hash()}, extends {sc.extends or '-'})\n{sc.description}")
+    fit = sc.calibration
+    out_console.print(
+        f"Calibration: {fit.name} (fitted {fit.fitted_on}; trends for {len(fit.places)} places)\n" if fit else "Calibration: none\n"
+    )
     levers = Table(title="Levers", title_justify="left")
     levers.add_column("Lever")
     levers.add_column("Value", justify="right")

@@ -191,7 +191,7 @@ outputs = ["returned_gbp"]
 "run.horizon_months" = 24
 "levers.stream_churn" = 0.0
 
-[parameters."programmes.shared_prosperity.award_lag.value"]
+[parameters."programmes.household_support.award_lag.value"]
 low = 0
 high = 10
 integer = true
@@ -203,6 +203,6 @@ high = 1.0
     run_sweep(spec, tmp_path / "out", workers=2)
     found = discover(tmp_path / "out", "returned_gbp", high=True)
     restricted = found.limits.set_index("parameter")
-    assert "programmes.shared_prosperity.award_lag.value" in restricted.index
-    assert float(restricted.loc["programmes.shared_prosperity.award_lag.value", "min"]) > 0
+    assert "programmes.household_support.award_lag.value" in restricted.index
+    assert float(restricted.loc["programmes.household_support.award_lag.value", "min"]) > 0
     assert found.density > 0.5

@@ -75,10 +75,16 @@ class Calibrated:
     holdout_table: pd.DataFrame | None = None
     settings: Settings = field(default_factory=Settings)
 
-    def mae(self, *, used: bool = True) -> dict[str, float]:
-        """Mean absolute error of simulated against observed rates, per metric (fraction)."""
-        frame = self.table[self.table["used"] == used]
-        return {m: float(g["error"].abs().mean()) for m, g in frame.assign(error=frame.simulated - frame.observed).groupby("metric")}
+    def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
+        """Mean absolute error of simulated against observed rates in the fitted years (fraction).
+
+        Returns a dict by metric, or with ``by_place`` a frame of places by metric.
+        """
+        frame = self.table[self.table["used"]]
+        error = (frame.simulated - frame.observed).abs()
+        if by_place:
+            return error.groupby([frame.place_code, frame.metric]).mean().unstack("metric")
+        return {m: float(e.mean()) for m, e in error.groupby(frame.metric)}
 
 
 def _last_month(targets: pd.DataFrame) -> pd.Timestamp:

@@ -20,7 +20,16 @@ import pandas as pd
 
 from pfpp_sim import data
 
-__all__ = ["FUEL_POVERTY", "FUEL_POVERTY_SD", "NEET_16_17", "NEET_SD_FLOOR", "SERIES", "observed_targets"]
+__all__ = [
+    "FUEL_POVERTY",
+    "FUEL_POVERTY_SD",
+    "NEET_16_17",
+    "NEET_SD_FLOOR",
+    "SERIES",
+    "complete_places",
+    "observed_targets",
+    "sample_places",
+]
 
 FUEL_POVERTY = "fuel_poverty_rate"
 NEET_16_17 = "neet_16_17_rate"
@@ -66,3 +75,26 @@ def observed_targets(codes: list[str], *, through: int | None = None) -> pd.Data
                 if np.isfinite(value):
                     rows.append((code, metric, year, float(value), float(sd)))
     return pd.DataFrame(rows, columns=["place_code", "metric", "year", "observed", "sd"])
+
+
+def complete_places() -> list[str]:
+    """ONS codes of the local authorities with every moment of :data:`SERIES` (in data order)."""
+    codes = data.places("all")["area_code"].tolist()
+    moments = observed_targets(codes).groupby("place_code").size()
+    need = sum(len(years) for years in SERIES.values())
+    return [c for c in codes if moments.get(c, 0) == need]
+
+
+def sample_places(n: int, seed: int, *, exclude: tuple[str, ...] = data.PILOT_CODES) -> list[str]:
+    """A reproducible random sample of ``n`` complete local authorities, not in ``exclude``.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``n`` places are available.
+    """
+    pool = [c for c in complete_places() if c not in exclude]
+    if not 1 <= n <= len(pool):
+        raise ValueError(f"expected a sample size from 1 to {len(pool)}, got {n}")
+    picked = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)
+    return [pool[i] for i in sorted(picked)]

@@ -1,0 +1,214 @@
+"""The fit report of a calibration: tables, figures (PNG) and one self-contained HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pfpp_sim import data  # noqa: E402
+from pfpp_sim.calibration.fit import Calibrated  # noqa: E402
+from pfpp_sim.calibration.fitted import write_fit  # noqa: E402
+from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR  # noqa: E402
+from pfpp_sim.outcomes import ANNUAL_BASIS  # noqa: E402
+from pfpp_sim.storage import environment, git_commit, package_version, write_bytes, write_json, write_parquet, write_text  # noqa: E402
+
+__all__ = ["write_calibration"]
+
+TITLES = {"fuel_poverty_rate": "Fuel poverty (LILEE), % of households", "neet_16_17_rate": "NEET 16-17, % of 16-17 year olds"}
+OBSERVED, SIMULATED, HELD = "#12436D", "#F46A25", "#801650"  # afcharts-style categorical colours
+YEAR_COLOURS = ("#12436D", "#28A197", "#801650", "#F46A25")
+
+
+def _figure_fit(result: Calibrated, metric: str, names: dict[str, str]) -> plt.Figure:
+    table = result.table[result.table.metric == metric]
+    held = result.holdout_table[result.holdout_table.metric == metric] if result.holdout_table is not None else None
+    codes = list(dict.fromkeys(table.place_code))
+    cols = min(4, len(codes))
+    rows = int(np.ceil(len(codes) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows), sharex=True, squeeze=False)
+    for ax, code in zip(axes.flat, codes):
+        g = table[table.place_code == code]
+        ax.plot(g.year, 100 * g.observed, "o-", color=OBSERVED, label="observed")
+        ax.plot(g.year, 100 * g.simulated, "s--", color=SIMULATED, label="simulated (fit)")
+        if held is not None and (held.place_code == code).any():
+            h = held[held.place_code == code]
+            ax.plot(h.year, 100 * h.simulated, "D", color=HELD, label="out of sample")
+        ax.set_title(names.get(code, code), fontsize=9)
+        ax.set_xticks(sorted(table.year.unique()))
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="y", color="#D9D9D9")
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in list(axes.flat)[len(codes):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(TITLES.get(metric, metric), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def _figure_residuals(result: Calibrated, names: dict[str, str]) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * result.table.place_code.nunique() + 1.5), sharey=True)
+    codes = list(dict.fromkeys(result.table.place_code))
+    for ax, metric in zip(axes, TITLES):
+        g = result.table[result.table.metric == metric]
+        y = g.place_code.map({c: i for i, c in enumerate(codes)})
+        ax.axvline(0, color="#595959", lw=0.8)
+        for k, (year, gy) in enumerate(g.groupby("year")):
+            ax.scatter(100 * (gy.simulated - gy.observed), y[gy.index], color=YEAR_COLOURS[k % len(YEAR_COLOURS)], s=18, label=str(year))
+        ax.legend(fontsize=7, frameon=False, title="year", title_fontsize=7, loc="lower right")
+        ax.set_title(f"{TITLES[metric].split(',')[0]}: simulated - observed (pp)", fontsize=9)
+        ax.grid(axis="x", color="#D9D9D9")
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_yticks(range(len(codes)), [names.get(c, c) for c in codes], fontsize=8)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def _save_png(fig: plt.Figure, path: Path) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    png = buffer.getvalue()
+    write_bytes(png, path)
+    return png
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="t", na_rep="n/a", float_format=lambda v: f"{v:,.4g}")
+
+
+def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str]) -> str:
+    fit = result.fit
+    mae = result.mae()
+    params = result.parameters.assign(place=result.parameters.place_code.map(names).fillna("all places"))
+    params = params[["parameter", "place", "value", "se", "unit"]]
+    sections = [
+        f"<h1>Calibration report: {html.escape(fit.name)}</h1>",
+        f"<p>Fitted on {fit.fitted_on} to {fit.moments} moments of {result.table.place_code.nunique()} places "
+        f"(data through {', '.join(f'{k} {v}' for k, v in fit.data_through.items())}). Objective (sum of squared "
+        f"standardised errors) {fit.objective:,.1f}; {result.evaluations} model evaluations of "
+        f"{fit.settings['replicates']} replicate(s) each; {result.seconds:,.0f} s. Optimiser: {html.escape(result.message)}.</p>",
+        "<h2>How well the baseline reproduces the data</h2>",
+        "<table class='t'><tr><th>Series</th><th>Mean absolute error (pp)</th></tr>"
+        + "".join(f"<tr><td>{TITLES.get(m, m)}</td><td>{100 * v:.2f}</td></tr>" for m, v in mae.items())
+        + "</table>",
+        "<p>By place (pp):</p>",
+        _table_html((100 * result.mae(by_place=True)).rename(index=names).rename(columns=TITLES).reset_index(names="place")),
+    ]
+    for key, (png, alt) in figures.items():
+        encoded = base64.b64encode(png).decode()
+        sections.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{html.escape(alt)}'><figcaption>{html.escape(alt)}</figcaption></figure>")
+    if result.holdout is not None:
+        h = result.holdout.assign(
+            series=result.holdout.metric.map(TITLES), model_mae_pp=100 * result.holdout.model_mae,
+            persistence_mae_pp=100 * result.holdout.persistence_mae,
+        )[["series", "held_out_year", "places", "model_mae_pp", "persistence_mae_pp", "better"]]
+        verdict = " ".join(
+            f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
+            f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp)."
+            for r in result.holdout.itertuples()
+        )
+        sections += [
+            "<h2>Out-of-sample check</h2>",
+            "<p>Fitted again without each series' last year; the held-out year is then forecast by the model and by "
+            f"persistence (the last observed value carried forward). {html.escape(verdict)}</p>",
+            _table_html(h),
+        ]
+    sections += [
+        "<h2>Parameters</h2>",
+        "<p>Standard errors are approximate: from the Jacobian at the optimum, scaled by the residual variance, "
+        "without a correction for simulation noise. n/a: the data do not identify the parameter.</p>",
+        _table_html(params),
+        "<h2>Moments and weights</h2>",
+        "<ul>"
+        + "".join(f"<li><b>{m}</b>: {html.escape(b)}.</li>" for m, b in ANNUAL_BASIS.items())
+        + f"<li>Weights are 1/sd<sup>2</sup>: fuel poverty sd {100 * FUEL_POVERTY_SD:.1f} pp (assumed; DESNZ publishes no "
+        f"error for its modelled local estimates); NEET 16-17 sd the binomial error of the published rate given its cohort, "
+        f"at least {100 * NEET_SD_FLOOR:.1f} pp.</li>"
+        "<li>Start states are set directly from data: tenure and age from the Census 2021, each place's LILEE rate in the "
+        "start month; the NEET 16-17 rate before 2021 is the 2021 rate carried back by the place's trend.</li></ul>",
+        _table_html(result.table.assign(place=result.table.place_code.map(names))[
+            ["place", "metric", "year", "observed", "simulated", "sd", "used"]
+        ]),
+        "<h2>Manifest</h2>",
+        "<ul>"
+        + "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in fit.settings.items())
+        + f"<li>pfpp_sim version: {html.escape(package_version())}</li><li>git commit: {html.escape(git_commit())}</li></ul>",
+    ]
+    style = (
+        "body{font-family:Arial,Helvetica,sans-serif;max-width:1100px;margin:2em auto;color:#0b0c0c}"
+        "table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border-bottom:1px solid #ccc;padding:3px 8px}"
+        "img{max-width:100%}figcaption{font-size:13px;color:#505a5f}"
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Calibration {html.escape(fit.name)}</title>"
+        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n"
+    )
+
+
+def write_calibration(result: Calibrated, out: str | Path) -> dict[str, Path]:
+    """Write a calibration: the fitted TOML, tables, figures and an HTML report.
+
+    Parameters
+    ----------
+    result : Calibrated
+    out : str or Path
+        Calibration directory: the fit goes to ``out/fitted/<name>.toml`` and the report
+        to ``out/reports/<name>/`` (``report.html``, PNGs, Parquet tables, ``manifest.json``).
+
+    Returns
+    -------
+    dict of str to Path
+    """
+    out = Path(out)
+    name = result.fit.name
+    reports = out / "reports" / name
+    names = dict(zip(*data.places(list(result.table.place_code.unique()))[["area_code", "area_name"]].T.values))
+    header = (
+        f"Fitted calibration '{name}', written by `pfpp calibrate`. Scenarios use it with calibration = \"{name}\".\n"
+        "Per-place trends (log points/year) and global parameters, each with an approximate standard error.\n"
+        f"Report: reports/{name}/report.html"
+    )
+    files = {"fit": write_fit(result.fit, out / "fitted" / f"{name}.toml", header=header)}
+    figures = {}
+    for metric in TITLES:
+        if (result.table.metric == metric).any():
+            png = _save_png(_figure_fit(result, metric, names), reports / f"fit_{metric}.png")
+            alt = f"{TITLES[metric]}: observed and simulated per place and year"
+            figures[metric] = (png, alt)
+            files[f"fit_{metric}"] = reports / f"fit_{metric}.png"
+    figures["residuals"] = (_save_png(_figure_residuals(result, names), reports / "residuals.png"),
+                            "Residuals (simulated minus observed, percentage points) per place, coloured by year")
+    files["residuals"] = reports / "residuals.png"
+    files["moments"] = write_parquet(result.table, reports / "moments.parquet")
+    files["parameters"] = write_parquet(result.parameters, reports / "parameters.parquet")
+    if result.holdout is not None:
+        files["holdout"] = write_parquet(result.holdout, reports / "holdout.parquet")
+    files["report"] = write_text(_html(result, figures, names), reports / "report.html")
+    files["manifest"] = write_json(
+        {
+            "kind": "calibration",
+            "name": name,
+            "pfpp_sim_version": package_version(),
+            "git_commit": git_commit(),
+            "fit": result.fit.model_dump(mode="json"),
+            "mae": result.mae(),
+            "holdout": None if result.holdout is None else result.holdout.to_dict(orient="records"),
+            "seconds": round(result.seconds, 3),
+            "evaluations": result.evaluations,
+            "environment": environment(),
+            "files": {k: Path(v).name for k, v in files.items()},
+        },
+        reports / "manifest.json",
+    )
+    return files

@@ -1,0 +1,52 @@
+"""`pfpp calibrate` run as a user would, on one place and few iterations."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+
+def pfpp(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pfpp_sim", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_calibrate_writes_a_fit_that_scenarios_then_use_and_a_report(tmp_path):
+    done = pfpp("calibrate", "--places", "E06000032", "--name", "luton", "--max-iterations", "1", "--replicates", "1",
+                "--workers", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "fuel_poverty_rate" in done.stdout and "neet_16_17_rate" in done.stdout
+    fit = tomllib.loads((tmp_path / "calibration" / "fitted" / "luton.toml").read_text())
+    assert set(fit["places"]) == {"E06000032"} and fit["moments"] == 7
+    report = tmp_path / "calibration" / "reports" / "luton"
+    html = (report / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "Parameters" in html
+    assert json.loads((report / "manifest.json").read_text())["kind"] == "calibration"
+    scenario = tmp_path / "luton_run.toml"
+    scenario.write_text('name = "luton_run"\nextends = "siloed_baseline"\ncalibration = "luton"\n')
+    shown = pfpp("scenarios", "show", str(scenario), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Calibration: luton" in shown.stdout
+    as_json = json.loads(pfpp("scenarios", "show", str(scenario), "--json", cwd=tmp_path).stdout)
+    assert as_json["world"]["households"]["price_pass_through"]["source"] == "calibrated:luton"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "exactly one of"),
+        (["--all-pilots", "--sample", "3"], "exactly one of"),
+        (["--places", "E99999999"], "E99999999"),
+        (["--sample", "100000"], "sample size"),
+        (["--all-pilots", "--name", "../x"], "--name"),
+    ],
+)
+def test_calibrate_reports_bad_choices_in_one_line(tmp_path, args, expected):
+    done = pfpp("calibrate", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "calibration").exists()

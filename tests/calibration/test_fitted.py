@@ -1,0 +1,108 @@
+"""Fitted calibration files: round trip, lookup, and how scenarios embed them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pfpp_sim.calibration.fitted import FIT_DIR, Estimate, FitFile, read_fit, write_fit
+from pfpp_sim.errors import ScenarioError
+from pfpp_sim.model import PfppModel
+from pfpp_sim.scenario import load_scenario
+
+LUTON = "E06000032"
+finite = st.floats(min_value=-0.5, max_value=0.5, allow_nan=False)
+
+
+def fit_file(name="mine", income=0.02, neet=-0.1, pass_through=0.5) -> FitFile:
+    return FitFile(
+        name=name, fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021}, objective=3.5, moments=7,
+        settings={"seed": 1, "start": "2019-01"},
+        globals={"world.households.price_pass_through": Estimate(value=pass_through, se=0.1, unit="fraction")},
+        places={LUTON: {"income_trend": Estimate(value=income, se=None), "neet_trend": Estimate(value=neet, se=0.01)}},
+    )
+
+
+def write_scenario(folder: Path, body: str) -> Path:
+    path = folder / "mine.toml"
+    path.write_text('name = "mine"\nextends = "siloed_baseline"\n' + body)
+    return path
+
+
+@settings(max_examples=30, deadline=None)
+@given(income=finite, neet=finite, se=st.none() | st.floats(min_value=0, max_value=1))
+def test_fit_files_round_trip_through_toml(tmp_path_factory, income, neet, se):
+    folder = tmp_path_factory.mktemp("fit")
+    fit = fit_file(income=income, neet=neet).model_copy(
+        update={"places": {LUTON: {"income_trend": Estimate(value=income, se=se), "neet_trend": Estimate(value=neet)}}}
+    )
+    path = write_fit(fit, folder / FIT_DIR / "mine.toml", header="a header")
+    assert path.read_text().startswith("# a header")
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        assert read_fit("mine", named_in="test") == fit
+    finally:
+        os.chdir(cwd)
+
+
+def test_a_scenario_naming_a_fit_embeds_its_trends_and_global_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_fit(fit_file(), FIT_DIR / "mine.toml")
+    sc = load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n'))
+    assert sc.calibration.name == "mine"
+    assert sc.calibration.place(LUTON).neet_trend == -0.1
+    assert sc.calibration.place("E08000025").income_trend == 0.0  # not fitted: no trend
+    pass_through = sc.world.households.price_pass_through
+    assert (pass_through.value, pass_through.source) == (0.5, "calibrated:mine")
+    uncalibrated = load_scenario(write_scenario(tmp_path, 'calibration = "none"\n'))
+    assert uncalibrated.calibration is None
+    assert uncalibrated.world.households.price_pass_through.source.startswith("assumption:")
+    assert sc.scenario_hash() != uncalibrated.scenario_hash()
+
+
+def test_a_fit_in_the_current_directory_is_used_before_a_shipped_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_fit(fit_file(name="pilots", pass_through=0.123), FIT_DIR / "pilots.toml")
+    assert load_scenario("siloed_baseline").world.households.price_pass_through.value == 0.123
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [('"no_such_fit"', "fitted calibration"), ('"../secrets"', "fitted calibration"), ("3", "calibration")],
+)
+def test_a_bad_calibration_name_is_a_one_line_error_naming_the_key(tmp_path, monkeypatch, value, expected):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError, match=expected) as err:
+        load_scenario(write_scenario(tmp_path, f"calibration = {value}\n"))
+    assert "calibration" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_invalid_fit_file_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / FIT_DIR).mkdir(parents=True)
+    (tmp_path / FIT_DIR / "broken.toml").write_text('name = "broken"\nfitted_on = "yesterday"\n')
+    with pytest.raises(ScenarioError, match="broken.toml") as err:
+        load_scenario(write_scenario(tmp_path, 'calibration = "broken"\n'))
+    assert "fitted_on" in str(err.value)
+
+
+def test_income_and_neet_trends_move_their_series_in_their_direction(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_fit(fit_file(income=0.1, neet=0.3, pass_through=1.0), FIT_DIR / "up.toml")
+    run = {"run.places": [LUTON], "run.horizon_months": 36, "run.min_young_people_per_place": 5000}
+    flat = load_scenario(write_scenario(tmp_path, 'calibration = "none"\n')).with_overrides(run)
+    trended = load_scenario(write_scenario(tmp_path, 'calibration = "up"\n')).with_overrides(run)
+    a, b = PfppModel(flat, seed=2).run(), PfppModel(trended, seed=2).run()
+
+    def last_year(model, metric):
+        return np.mean([r[metric][0] for r in model.records[-12:]])
+
+    assert last_year(b, "fuel_poverty_rate") < last_year(a, "fuel_poverty_rate") - 0.01
+    assert last_year(b, "neet_16_17_rate") > last_year(a, "neet_16_17_rate") + 0.003
