@@ -277,7 +277,7 @@ def equity_chart(intervals: pd.DataFrame, *, scenarios: Sequence[str], metrics: 
                 ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, mean, width, yerr=error, capsize=2, label=name,
                        color=styles[name]["color"], hatch=hatch, edgecolor="white", error_kw={"elinewidth": 1})
             ax.set_xticks(x, list(labels.values()), fontsize=8)
-            ax.set_title(f"{metrics[metric]} by {breakdown.replace('_', ' ')}")
+            ax.set_title(f"{metrics[metric]} by {breakdown.replace('_', ' ')}", fontsize=10)
             ax.set_ylabel("%")
         figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=len(scenarios), fontsize=8)
         figure.suptitle("Who is affected: rates in the last 12 months, all places (95% confidence intervals)", x=0.01, ha="left", fontsize=12)
