@@ -47,7 +47,13 @@ PALETTE = tuple(get_af_colours("categorical"))
 """The Analysis Function categorical palette: dark blue, turquoise, dark pink, orange, dark grey, light purple."""
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = PALETTE
 _MARKERS = ("o", "s", "^", "D")
-_FLOW_COLOURS = {"allocated": "#9BB3C9", "overhead": LIGHT_PURPLE, "delivered": TURQUOISE, "held": "#BDBDBD", "returned": DARK_PINK}
+_FLOW_COLOURS = {
+    "allocated": "#9BB3C9",
+    "overhead": LIGHT_PURPLE,
+    "delivered": TURQUOISE,
+    "held": "#BDBDBD",
+    "returned": DARK_PINK,
+}
 
 
 @contextmanager
@@ -66,7 +72,10 @@ def scenario_styles(scenarios: Sequence[str]) -> dict[str, dict[str, str]]:
     """
     colours = (ORANGE, DARK_BLUE, TURQUOISE, DARK_PINK) if len(scenarios) > 1 else (DARK_BLUE,)
     styles = ("--", "-", ":", "-.") if len(scenarios) > 1 else ("-",)
-    return {s: {"color": colours[i % len(colours)], "linestyle": styles[i % len(styles)], "marker": _MARKERS[i % 4]} for i, s in enumerate(scenarios)}
+    return {
+        s: {"color": colours[i % len(colours)], "linestyle": styles[i % len(styles)], "marker": _MARKERS[i % 4]}
+        for i, s in enumerate(scenarios)
+    }
 
 
 def png_bytes(figure: Figure, *, dpi: int = 110) -> bytes:
@@ -125,7 +134,9 @@ def trajectory_chart(bands: pd.DataFrame, place_names: Mapping[str, str], *, tit
     return figure
 
 
-def forest_chart(comparison: pd.DataFrame, place_names: Mapping[str, str], metrics: Mapping[str, tuple[str, float, str]]) -> Figure:
+def forest_chart(
+    comparison: pd.DataFrame, place_names: Mapping[str, str], metrics: Mapping[str, tuple[str, float, str]]
+) -> Figure:
     """Paired differences (alternative - base) with 95% confidence intervals, one row per place.
 
     Parameters
@@ -154,7 +165,12 @@ def forest_chart(comparison: pd.DataFrame, place_names: Mapping[str, str], metri
             ax.set_title(title)
             ax.set_xlabel(f"difference, {unit}")
         axes[0].set_yticks(y, [place_names.get(c, c) for c in codes])
-        figure.suptitle("Paired difference, alternative - base, with 95% confidence interval (all places: diamond)", x=0.01, ha="left", fontsize=12)
+        figure.suptitle(
+            "Paired difference, alternative - base, with 95% confidence interval (all places: diamond)",
+            x=0.01,
+            ha="left",
+            fontsize=12,
+        )
     return figure
 
 
@@ -193,7 +209,15 @@ def waterfall_chart(money_gbp: pd.DataFrame) -> Figure:
                     bottom, level = 0.0, value
                     colour = DARK_BLUE if sign == 1 else TURQUOISE
                 ax.bar(i, value, bottom=bottom, color=colour, width=0.7)
-                ax.annotate(f"£{value:,.1f}m", (i, bottom + value), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+                ax.annotate(
+                    f"£{value:,.1f}m",
+                    (i, bottom + value),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
             ax.set_xticks(range(len(WATERFALL_STEPS)), [s[1] for s in WATERFALL_STEPS], rotation=30, ha="right")
             ax.set_title(name)
         axes[0].set_ylabel("£ million, whole run, real scale")
@@ -223,7 +247,17 @@ def flow_chart(nodes: Sequence[Node], links: Sequence[Link], *, title: str) -> F
         for link, y0, y1, size in link_bands(nodes, links, placed, scale):
             x0, x1 = column_of[link.source] * step + bar, column_of[link.target] * step
             mid = (x0 + x1) / 2
-            vertices = [(x0, y0), (mid, y0), (mid, y1), (x1, y1), (x1, y1 + size), (mid, y1 + size), (mid, y0 + size), (x0, y0 + size), (x0, y0)]
+            vertices = [
+                (x0, y0),
+                (mid, y0),
+                (mid, y1),
+                (x1, y1),
+                (x1, y1 + size),
+                (mid, y1 + size),
+                (mid, y0 + size),
+                (x0, y0 + size),
+                (x0, y0),
+            ]
             codes = [CurvePath.MOVETO, *[CurvePath.CURVE4] * 3, CurvePath.LINETO, *[CurvePath.CURVE4] * 3, CurvePath.CLOSEPOLY]
             ax.add_patch(PathPatch(CurvePath(vertices, codes), facecolor=_FLOW_COLOURS[link.kind], alpha=0.6, linewidth=0))
         lines = {n.key: [n.label, money(value[n.key] / 100)] for n in nodes}
@@ -233,7 +267,14 @@ def flow_chart(nodes: Sequence[Node], links: Sequence[Link], *, title: str) -> F
             top, size = placed[node.key]
             box = CurvePath.unit_rectangle().transformed(Affine2D().scale(bar, size).translate(node.column * step, top))
             ax.add_patch(PathPatch(box, color=node_colours.get(node.kind, DARK_GREY), linewidth=0))
-            ax.text(node.column * step + bar + 3, centres[node.key], "\n".join(lines[node.key]), va="center", fontsize=7.5, linespacing=1.1)
+            ax.text(
+                node.column * step + bar + 3,
+                centres[node.key],
+                "\n".join(lines[node.key]),
+                va="center",
+                fontsize=7.5,
+                linespacing=1.1,
+            )
         for i, heading in enumerate(COLUMNS):
             ax.text(i * step, -22, heading, fontweight="bold", fontsize=9, color="#505050")
         ax.set_xlim(-5, (len(COLUMNS) - 1) * step + 115)
@@ -243,7 +284,9 @@ def flow_chart(nodes: Sequence[Node], links: Sequence[Link], *, title: str) -> F
     return figure
 
 
-def equity_chart(intervals: pd.DataFrame, *, scenarios: Sequence[str], metrics: Mapping[str, str], groups: Mapping[str, Mapping[str, str]]) -> Figure:
+def equity_chart(
+    intervals: pd.DataFrame, *, scenarios: Sequence[str], metrics: Mapping[str, str], groups: Mapping[str, Mapping[str, str]]
+) -> Figure:
     """Rates by tenure and by household income quintile, per scenario, with 95% confidence intervals.
 
     Parameters
@@ -269,18 +312,32 @@ def equity_chart(intervals: pd.DataFrame, *, scenarios: Sequence[str], metrics: 
             labels = groups[breakdown]
             x = np.arange(len(labels))
             for i, name in enumerate(scenarios):
-                rows = intervals[(intervals["scenario"] == name) & (intervals["breakdown"] == breakdown) & (intervals["metric"] == metric)]
+                rows = intervals[
+                    (intervals["scenario"] == name) & (intervals["breakdown"] == breakdown) & (intervals["metric"] == metric)
+                ]
                 rows = rows.set_index("group").reindex(list(labels))
                 mean = 100 * rows["mean"].to_numpy(dtype=float)
                 error = np.nan_to_num(100 * np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]))
                 hatch = "//" if styles[name]["linestyle"] == "--" else None
-                ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, mean, width, yerr=error, capsize=2, label=name,
-                       color=styles[name]["color"], hatch=hatch, edgecolor="white", error_kw={"elinewidth": 1})
+                ax.bar(
+                    x + (i - (len(scenarios) - 1) / 2) * width,
+                    mean,
+                    width,
+                    yerr=error,
+                    capsize=2,
+                    label=name,
+                    color=styles[name]["color"],
+                    hatch=hatch,
+                    edgecolor="white",
+                    error_kw={"elinewidth": 1},
+                )
             ax.set_xticks(x, list(labels.values()), fontsize=8)
             ax.set_title(f"{metrics[metric]} by {breakdown.replace('_', ' ')}", fontsize=10)
             ax.set_ylabel("%")
         figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=len(scenarios), fontsize=8)
-        figure.suptitle("Who is affected: rates in the last 12 months, all places (95% confidence intervals)", x=0.01, ha="left", fontsize=12)
+        figure.suptitle(
+            "Who is affected: rates in the last 12 months, all places (95% confidence intervals)", x=0.01, ha="left", fontsize=12
+        )
     return figure
 
 

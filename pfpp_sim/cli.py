@@ -24,7 +24,8 @@ from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.discovery import discover, write_discovery
-from pfpp_sim.report import format_difference, format_value, write_report
+from pfpp_sim.report import write_report
+from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
 from pfpp_sim.sweep import run_sweep
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario

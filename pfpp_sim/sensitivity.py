@@ -140,7 +140,7 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
     spec, results = load_finished_sweep(sweep_dir)
     indices = _indices(spec, results)
     ranked = top_levers(indices, spec.design)
-    measure, label = MEASURES[spec.design]
+    label = MEASURES[spec.design][1]
     files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}
 
     lines = [f"# Sensitivity of sweep {spec.name} ({spec.design} design)", "", f"Headline measure: {label}.", "",

@@ -22,7 +22,9 @@ CELL_TIMEOUT_S = 120
 
 
 def test_the_notebooks_are_there():
-    assert {"01_quickstart", "02_what_if_scenarios", "03_sweeps_and_sensitivity", "05_teaching_session"} <= {p.stem for p in NOTEBOOKS}
+    assert {"01_quickstart", "02_what_if_scenarios", "03_sweeps_and_sensitivity", "05_teaching_session"} <= {
+        p.stem for p in NOTEBOOKS
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -37,7 +39,13 @@ def test_notebook_is_stored_without_outputs(path):
 def test_notebook_runs_top_to_bottom(path):
     notebook = nbformat.read(path, as_version=4)
     package_root = str(Path(pfpp_sim.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])), "MPLBACKEND": "agg"}
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        "MPLBACKEND": "agg",
+    }
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute(env=env)  # raises CellExecutionError, with the cell and traceback, if any cell fails
     assert all(cell.execution_count for cell in notebook.cells if cell.cell_type == "code")

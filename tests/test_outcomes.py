@@ -12,7 +12,9 @@ from pfpp_sim.scenario import load_scenario
 
 @pytest.fixture(scope="module")
 def small_run():
-    scenario = load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24})
+    scenario = load_scenario("siloed_baseline").with_overrides(
+        {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
+    )
     return run(scenario, seed=3, replicates=2, executor="serial")
 
 

@@ -15,7 +15,8 @@ import pytest
 from pfpp_sim import compare, load_scenario, run
 from pfpp_sim.analysis import ALL_PLACES, equity_rates
 from pfpp_sim.errors import PfppError
-from pfpp_sim.report import assumed_parameters, read_manifest, report_sections, write_report
+from pfpp_sim.evidence import assumed_parameters
+from pfpp_sim.report import read_manifest, report_sections, write_report
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -43,12 +44,25 @@ def test_a_comparison_report_has_every_section_with_figures_and_alt_text(compare
     title, sections = report_sections(compare_folder)
     assert title == "pfpp_sim report: pfpp_joined_up vs siloed_baseline"
     assert [s.title for s in sections] == [
-        "Summary", "Paired differences", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest",
+        "Summary",
+        "Paired differences",
+        "Trajectories",
+        "Where the money went",
+        "Funding flows",
+        "Equity",
+        "Assumptions",
+        "Manifest",
     ]
     figures = [name for s in sections for name, _, _ in s.figures]
     assert figures == [
-        "forest", "trajectory_fuel_poverty_rate", "trajectory_neet_16_17_rate", "trajectory_youth_mh_rate", "waterfall",
-        "flows_siloed_baseline", "flows_pfpp_joined_up", "equity",
+        "forest",
+        "trajectory_fuel_poverty_rate",
+        "trajectory_neet_16_17_rate",
+        "trajectory_youth_mh_rate",
+        "waterfall",
+        "flows_siloed_baseline",
+        "flows_pfpp_joined_up",
+        "equity",
     ]
     for section in sections:
         for name, alt, _ in section.figures:
@@ -59,7 +73,13 @@ def test_a_run_report_has_no_paired_differences(run_folder):
     title, sections = report_sections(run_folder)
     assert title == "pfpp_sim report: stop_start"
     assert [s.title for s in sections] == [
-        "Summary", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest",
+        "Summary",
+        "Trajectories",
+        "Where the money went",
+        "Funding flows",
+        "Equity",
+        "Assumptions",
+        "Manifest",
     ]
 
 
@@ -92,8 +112,13 @@ def test_manifest_section_names_scenarios_seed_version_and_commit(compare_folder
     _, sections = report_sections(compare_folder)
     body = sections[-1].body
     manifest = json.loads((compare_folder / "manifest.json").read_text())
-    for expected in (manifest["git_commit"], manifest["pfpp_sim_version"], "siloed_baseline", "pfpp_joined_up",
-                     manifest["scenarios"]["pfpp_joined_up"]["hash"]):
+    for expected in (
+        manifest["git_commit"],
+        manifest["pfpp_sim_version"],
+        "siloed_baseline",
+        "pfpp_joined_up",
+        manifest["scenarios"]["pfpp_joined_up"]["hash"],
+    ):
         assert expected in body
     assert "<td>seed</td><td>4</td>" in body
 
@@ -104,8 +129,12 @@ def test_equity_rates_over_groups_average_to_the_summary_rate(compare_folder):
     rates = equity_rates(equity)
     last = equity[equity["month"] > equity["month"].max() - 12]
     for (scenario, replicate), rows in last[last["breakdown"] == "tenure"].groupby(["scenario", "replicate"]):
-        overall = summary[(summary["scenario"] == scenario) & (summary["replicate"] == replicate)
-                          & (summary["place_code"] == ALL_PLACES) & (summary["metric"] == "fuel_poverty_rate")]["value"].item()
+        overall = summary[
+            (summary["scenario"] == scenario)
+            & (summary["replicate"] == replicate)
+            & (summary["place_code"] == ALL_PLACES)
+            & (summary["metric"] == "fuel_poverty_rate")
+        ]["value"].item()
         assert rows["fuel_poor"].sum() / rows["households"].sum() == pytest.approx(overall, rel=1e-12)
     assert rates["value"].between(0, 1).all()
 
@@ -118,7 +147,9 @@ def test_waterfall_steps_close_to_the_delivered_total(compare_folder):
 
 
 def test_a_missing_folder_is_a_one_line_error_naming_what_was_expected(tmp_path):
-    with pytest.raises(PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'"):
+    with pytest.raises(
+        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'"
+    ):
         read_manifest(tmp_path / "nowhere")
 
 
@@ -156,7 +187,9 @@ def test_cli_report_errors_are_one_line_with_exit_code_2(tmp_path, case):
         folder.mkdir()
     if case == "wrong kind":
         (folder / "manifest.json").write_text('{"kind": "calibration"}')
-    result = subprocess.run([sys.executable, "-m", "pfpp_sim", "report", str(folder)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pfpp_sim", "report", str(folder)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(folder) in lines[0] and "expected" in lines[0], result.stderr
@@ -164,6 +197,8 @@ def test_cli_report_errors_are_one_line_with_exit_code_2(tmp_path, case):
 
 
 def test_cli_report_prints_where_the_report_is(run_folder):
-    result = subprocess.run([sys.executable, "-m", "pfpp_sim", "report", str(run_folder)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pfpp_sim", "report", str(run_folder)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert str(run_folder / "report.html") in result.stdout.replace("\n", "")

@@ -12,8 +12,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -22,7 +27,9 @@ def browser():
     """Headless Debian chromium for one test module."""
     path = shutil.which("chromium")
     if path is None:
-        pytest.fail("Debian's chromium is not installed (no `chromium` on PATH): `make test` installs it (apt-get install chromium)")
+        pytest.fail(
+            "Debian's chromium is not installed (no `chromium` on PATH): `make test` installs it (apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:

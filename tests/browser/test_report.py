@@ -10,7 +10,14 @@ from pfpp_sim.sweep import run_sweep
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
 COMPARE_SECTIONS = [
-    "Summary", "Paired differences", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest",
+    "Summary",
+    "Paired differences",
+    "Trajectories",
+    "Where the money went",
+    "Funding flows",
+    "Equity",
+    "Assumptions",
+    "Manifest",
 ]
 SWEEP_SECTIONS = ["Design", "Sensitivity", "Manifest"]
 SWEEP_SPEC = """
@@ -53,7 +60,9 @@ def test_report_shows_every_section_and_loads_every_image(request, browser, tmp_
     page.wait_for_load_state("load")
 
     assert page.locator("h2").all_inner_texts() == sections
-    images = page.eval_on_selector_all("img", "imgs => imgs.map(i => ({complete: i.complete, width: i.naturalWidth, alt: i.alt}))")
+    images = page.eval_on_selector_all(
+        "img", "imgs => imgs.map(i => ({complete: i.complete, width: i.naturalWidth, alt: i.alt}))"
+    )
     assert len(images) == len(files) - 1 >= 1
     for image in images:
         assert image["complete"] and image["width"] > 0, image
