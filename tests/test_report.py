@@ -20,6 +20,7 @@ from pfpp_sim.report import read_manifest, report_sections, write_report
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
 PNG = b"\x89PNG\r\n\x1a\n"
+RUN_SECTIONS = ["Summary", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest"]
 
 
 def small(name: str):
@@ -43,16 +44,7 @@ def run_folder(tmp_path_factory):
 def test_a_comparison_report_has_every_section_with_figures_and_alt_text(compare_folder):
     title, sections = report_sections(compare_folder)
     assert title == "pfpp_sim report: pfpp_joined_up vs siloed_baseline"
-    assert [s.title for s in sections] == [
-        "Summary",
-        "Paired differences",
-        "Trajectories",
-        "Where the money went",
-        "Funding flows",
-        "Equity",
-        "Assumptions",
-        "Manifest",
-    ]
+    assert [s.title for s in sections] == ["Summary", "Paired differences", *RUN_SECTIONS[1:]]
     figures = [name for s in sections for name, _, _ in s.figures]
     assert figures == [
         "forest",
@@ -72,15 +64,7 @@ def test_a_comparison_report_has_every_section_with_figures_and_alt_text(compare
 def test_a_run_report_has_no_paired_differences(run_folder):
     title, sections = report_sections(run_folder)
     assert title == "pfpp_sim report: stop_start"
-    assert [s.title for s in sections] == [
-        "Summary",
-        "Trajectories",
-        "Where the money went",
-        "Funding flows",
-        "Equity",
-        "Assumptions",
-        "Manifest",
-    ]
+    assert [s.title for s in sections] == RUN_SECTIONS
 
 
 def test_report_html_embeds_the_same_pngs_it_writes_beside_it(compare_folder):
