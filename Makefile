@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run   - create .venv, install, run the main demo comparison, print where results are
-#   make test  - install test needs (incl. Debian's chromium for browser tests) and run the suite
+#   make run   - create .venv, install, run the main demo comparison, write its HTML report, print where both are
+#   make test  - install test needs (incl. Debian's chromium for browser tests) and run the suite, notebooks included
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -31,6 +31,7 @@ chromium:
 
 run: $(VENV)/.installed
 	$(VENV)/bin/pfpp compare siloed_baseline pfpp_joined_up --replicates $(REPLICATES) --seed 1 --out $(OUT)
+	$(VENV)/bin/pfpp report $(OUT)
 
 app: $(VENV)/.installed
 	$(VENV)/bin/pfpp app

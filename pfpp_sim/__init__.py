@@ -7,6 +7,9 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     result = pfpp_sim.compare(base, "pfpp_joined_up", seed=1, replicates=20)
     result.comparison          # paired differences with 95% CIs
     result.save("results/demo")
+
+    from pfpp_sim.report import write_report
+    write_report("results/demo")   # report.html and figures/*.png
 """
 
 from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError

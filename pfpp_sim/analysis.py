@@ -8,7 +8,16 @@ from scipy import stats
 
 from pfpp_sim.outcomes import FLOWS, RATES
 
-__all__ = ["ALL_PLACES", "SUMMARY_METRICS", "paired_differences", "summarise_run"]
+__all__ = [
+    "ALL_PLACES",
+    "EQUITY_RATES",
+    "SUMMARY_METRICS",
+    "equity_rates",
+    "mean_interval",
+    "paired_differences",
+    "summarise_run",
+    "trajectory_bands",
+]
 
 ALL_PLACES = "ALL"
 SUMMARY_METRICS = (
@@ -69,7 +78,15 @@ def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFr
     return long
 
 
-def paired_differences(summary: pd.DataFrame, base: str, alternative: str, *, confidence: float = 0.95) -> pd.DataFrame:
+def _half_width(sd: pd.Series, n: pd.Series, confidence: float) -> pd.Series:
+    """Half-width of the t confidence interval of a mean; NaN with fewer than two values."""
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    return half.where(n > 1)
+
+
+def paired_differences(
+    summary: pd.DataFrame, base: str, alternative: str, *, confidence: float = 0.95, by: tuple[str, ...] = ("place_code",)
+) -> pd.DataFrame:
     """Paired differences (alternative - base) over replicates, with t confidence intervals.
 
     Replicates of the two scenarios share seeds (common random numbers), so each
@@ -78,22 +95,24 @@ def paired_differences(summary: pd.DataFrame, base: str, alternative: str, *, co
     Parameters
     ----------
     summary : DataFrame
-        ``scenario, replicate, place_code, metric, value`` for both scenarios.
+        ``scenario, replicate, metric, value`` and the ``by`` columns, for both scenarios.
     base, alternative : str
         Scenario names.
     confidence : float, default=0.95
+    by : tuple of str, default=("place_code",)
+        Columns that, with ``metric``, identify one quantity.
 
     Returns
     -------
     DataFrame
-        ``place_code, metric, base_mean, alternative_mean, difference, ci_low, ci_high, n``.
+        The ``by`` columns, then ``metric, base_mean, alternative_mean, difference, ci_low, ci_high, n``.
     """
-    keys = ["place_code", "metric", "replicate"]
+    keys = [*by, "metric", "replicate"]
     a = summary[summary["scenario"] == base].set_index(keys)["value"]
     b = summary[summary["scenario"] == alternative].set_index(keys)["value"]
     both = pd.DataFrame({"base": a, "alternative": b}).dropna()
     both["difference"] = both["alternative"] - both["base"]
-    grouped = both.groupby(level=["place_code", "metric"], sort=False)
+    grouped = both.groupby(level=[*by, "metric"], sort=False)
     out = grouped.agg(
         base_mean=("base", "mean"),
         alternative_mean=("alternative", "mean"),
@@ -101,8 +120,83 @@ def paired_differences(summary: pd.DataFrame, base: str, alternative: str, *, co
         sd=("difference", "std"),
         n=("difference", "size"),
     )
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    half = half.where(out["n"] > 1)
+    half = _half_width(out["sd"], out["n"], confidence)
     out["ci_low"] = out["difference"] - half
     out["ci_high"] = out["difference"] + half
     return out.drop(columns="sd").reset_index()
+
+
+def mean_interval(values: pd.DataFrame, by: list[str], *, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``value`` over replicates, with a t confidence interval, per ``by`` group.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, then ``mean, ci_low, ci_high, n``.
+    """
+    out = values.groupby(by, sort=False)["value"].agg(["mean", "std", "size"]).rename(columns={"size": "n"})
+    half = _half_width(out["std"], out["n"], confidence)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    return out.drop(columns="std").reset_index()[[*by, "mean", "ci_low", "ci_high", "n"]]
+
+
+def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *, coverage: float = 0.95) -> pd.DataFrame:
+    """Mean and central range over replicates of a monthly rate, per scenario, place and month.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        ``scenario, replicate, place_code, month, date`` and the ``metric`` column.
+    places : DataFrame
+        ``place_code, real_households, real_young_people``.
+    metric : str
+        A key of :data:`~pfpp_sim.outcomes.RATES`.
+    coverage : float, default=0.95
+        Share of replicates inside the band.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, place_code, month, date, mean, low, high``; ``place_code == "ALL"``
+        is all places together, weighted by real households or young people.
+    """
+    column = "real_households" if RATES[metric].weight == "households" else "real_young_people"
+    weight = monthly["place_code"].map(places.drop_duplicates("place_code").set_index("place_code")[column])
+    keys = ["scenario", "replicate", "month", "date"]
+    totals = monthly.assign(weighted=monthly[metric] * weight, weight=weight).groupby(keys, sort=False)[["weighted", "weight"]].sum()
+    together = (totals["weighted"] / totals["weight"]).rename(metric).reset_index().assign(place_code=ALL_PLACES)
+    grouped = pd.concat([together, monthly[[*keys, "place_code", metric]]]).groupby(["scenario", "place_code", "month", "date"], sort=False)[metric]
+    tail = (1 - coverage) / 2
+    return pd.DataFrame({"mean": grouped.mean(), "low": grouped.quantile(tail), "high": grouped.quantile(1 - tail)}).reset_index()
+
+
+EQUITY_RATES = {
+    "fuel_poverty_rate": ("fuel_poor", "households"),
+    "neet_16_24_rate": ("neet_16_24", "young_people"),
+    "youth_mh_rate": ("youth_mh", "young_people"),
+}
+"""Rates of the equity breakdown: numerator and denominator columns of ``equity.parquet``."""
+
+
+def equity_rates(equity: pd.DataFrame, *, last_months: int = 12) -> pd.DataFrame:
+    """Rates by equity group for all places together, per replicate, over the last months.
+
+    Parameters
+    ----------
+    equity : DataFrame
+        ``scenario, replicate, place_code, month, breakdown, group`` and the counts of
+        :data:`~pfpp_sim.outcomes.EQUITY_MEASURES` (real scale).
+    last_months : int, default=12
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, replicate, breakdown, group, metric, value``: rates in [0, 1], the
+        same as :func:`summarise_run`'s (weighted by real residents, mean of the months).
+    """
+    last = equity[equity["month"] > equity["month"].max() - last_months]
+    keys = ["scenario", "replicate", "breakdown", "group"]
+    sums = last.groupby(keys, sort=False)[sorted({c for pair in EQUITY_RATES.values() for c in pair})].sum()
+    rates = pd.DataFrame({name: sums[top] / sums[bottom] for name, (top, bottom) in EQUITY_RATES.items()})
+    return rates.reset_index().melt(id_vars=keys, var_name="metric", value_name="value")

@@ -25,9 +25,9 @@ from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
-from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.report import write_report
+from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
 from pfpp_sim.sweep import run_sweep
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
@@ -85,33 +85,6 @@ def _progress(enabled: bool):
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _fmt(metric: str, value: float) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    unit = OUTCOMES[metric].unit if metric in OUTCOMES else ""
-    if metric.endswith("_rate") or metric.endswith("_share"):
-        return f"{100 * value:.1f}%"
-    if unit == "GBP" or metric.endswith("_gbp"):
-        return f"£{value / 1e6:,.2f}m"
-    if metric == "months_to_first_delivery":
-        return f"{value:.1f} mo"
-    return f"{value:,.0f}"
-
-
-def _fmt_diff(metric: str, diff: float, low: float, high: float) -> str:
-    if metric.endswith("_rate") or metric.endswith("_share"):
-        scale, unit, digits = 100, " pp", 2
-    elif metric.endswith("_gbp"):
-        scale, unit, digits = 1e-6, "m", 2
-    else:
-        scale, unit, digits = 1, "", 1
-    if not np.isfinite(low):
-        return f"{diff * scale:+.{digits}f}{unit}"
-    if metric.endswith("_gbp"):
-        return f"{'+' if diff >= 0 else '-'}£{abs(diff) * scale:.{digits}f}m [{low * scale:+.{digits}f}, {high * scale:+.{digits}f}]"
-    return f"{diff * scale:+.{digits}f}{unit} [{low * scale:+.{digits}f}, {high * scale:+.{digits}f}]"
-
-
 COMPARE_TABLES = {
     "Outcomes, mean of the last 12 months": ("fuel_poverty_rate", "neet_16_17_rate", "youth_mh_rate"),
     "Money and delivery, whole run": ("returned_gbp", "overhead_gbp", "months_to_first_delivery"),
@@ -145,8 +118,8 @@ def _print_comparison(result: Comparison) -> None:
             for metric in metrics:
                 row = rows.loc[metric]
                 cells.append(
-                    f"{_fmt(metric, row.base_mean)} -> {_fmt(metric, row.alternative_mean)}\n"
-                    f"{_fmt_diff(metric, row.difference, row.ci_low, row.ci_high)}"
+                    f"{format_value(metric, row.base_mean)} -> {format_value(metric, row.alternative_mean)}\n"
+                    f"{format_difference(metric, row.difference, row.ci_low, row.ci_high)}"
                 )
             style = "bold" if code == ALL_PLACES else None
             rich_table.add_row(names.get(code, code), *cells, style=style)
@@ -163,7 +136,7 @@ def _print_run(result: Results) -> None:
     for metric in metrics:
         table.add_column(TITLES.get(metric, metric.replace("_gbp", "").replace("_", " ").capitalize()), justify="right")
     for code, row in summary.iterrows():
-        table.add_row(names.get(code, code), *[_fmt(m, row[m]) for m in metrics], style="bold" if code == ALL_PLACES else None)
+        table.add_row(names.get(code, code), *[format_value(m, row[m]) for m in metrics], style="bold" if code == ALL_PLACES else None)
     out_console.print(table)
 
 
@@ -184,7 +157,6 @@ def _json_summary(result: Results) -> dict:
 
 def _finish(result: Results, out: Path, as_json: bool) -> None:
     result.save(out)
-    result.files["report"] = write_report(result, out)
     if as_json:
         sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
         return
@@ -192,9 +164,9 @@ def _finish(result: Results, out: Path, as_json: bool) -> None:
         _print_comparison(result)
     else:
         _print_run(result)
-    tables = ", ".join(p.name for k, p in result.files.items() if k != "report")
+    tables = ", ".join(p.name for p in result.files.values())
     out_console.print(f"\nResults written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
-    out_console.print(f"Report: [bold]{result.files['report']}[/]")
+    out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
 def _launch(call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool) -> None:
@@ -368,6 +340,17 @@ def calibrate_command(
     out_console.print(table)
     out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
     out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")
+    out_console.print(f"Report: [bold]{files['report']}[/]")
+
+
+@app.command("report")
+@_user_errors
+def report_command(
+    folder: Annotated[Path, typer.Argument(help="A folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'.")],
+) -> None:
+    """Write a self-contained HTML report of a run, comparison or sweep folder, with its figures as PNGs."""
+    files = write_report(folder)
+    out_console.print(f"{len(files) - 1} figures written to [bold]{folder / 'figures'}/[/]")
     out_console.print(f"Report: [bold]{files['report']}[/]")
 
 

@@ -9,12 +9,13 @@ one place where assumptions are listed, so a report can print them all.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from importlib import resources
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "is_assumption", "is_calibrated"]
+__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "assumed_parameters", "is_assumption", "is_calibrated"]
 
 ASSUMPTIONS = MappingProxyType(
     {
@@ -151,3 +152,24 @@ class Sourced(BaseModel):
         if self.low is None or self.low == self.high:
             return self.value
         return float(rng.triangular(self.low, self.value, self.high))
+
+
+def _walk(node, path: str) -> Iterator[tuple[str, Sourced]]:
+    if isinstance(node, Sourced):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, BaseModel):
+        for key in type(node).model_fields:
+            yield from _walk(getattr(node, key), f"{path}.{key}" if path else key)
+
+
+def assumed_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
+    """Every parameter of a scenario (or any part of one) that rests on an assumption rather than evidence.
+
+    Returns
+    -------
+    list of (key path, Sourced)
+    """
+    return [(path, value) for path, value in _walk(scenario, "") if is_assumption(value.source)]

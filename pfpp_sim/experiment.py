@@ -19,7 +19,7 @@ import pandas as pd
 
 from pfpp_sim.analysis import paired_differences, summarise_run
 from pfpp_sim.model import PfppModel
-from pfpp_sim.outcomes import OUTCOMES, basis_year
+from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
 
@@ -37,7 +37,47 @@ class RunOutput:
     places: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame
+    equity: pd.DataFrame
+    spending: pd.DataFrame
     seconds: float
+
+
+def _equity_table(model: PfppModel) -> pd.DataFrame:
+    """Residents and outcomes by place, month and equity group, at real scale.
+
+    Returns
+    -------
+    DataFrame
+        ``place_code, month, breakdown, group`` and one column per
+        :data:`~pfpp_sim.outcomes.EQUITY_MEASURES`.
+    """
+    pl = model.population.places
+    groups = model.equity_groups
+    n_groups, months = len(EQUITY_GROUPS), len(model.equity_records)
+    hw, yw = pl.household_weight[:, None], pl.youth_weight[:, None]
+    scale = {"households": hw, "fuel_poor": hw, "young_people": yw, "neet_16_24": yw, "youth_mh": yw}
+    records = [{"households": groups.household_count, "young_people": groups.young_count, **r} for r in model.equity_records]
+    table = pd.DataFrame(
+        {
+            "place_code": np.tile(np.repeat(pl.codes, n_groups), months),
+            "month": np.repeat(np.arange(months, dtype=np.int32), pl.n * n_groups),
+            "breakdown": np.tile([b for b, _ in EQUITY_GROUPS], pl.n * months),
+            "group": np.tile([g for _, g in EQUITY_GROUPS], pl.n * months),
+        }
+    )
+    for name in EQUITY_MEASURES:
+        table[name] = np.concatenate([(record[name] * scale[name]).ravel() for record in records])
+    return table
+
+
+def _spending_table(model: PfppModel) -> pd.DataFrame:
+    """Each award's money by intervention: delivered, returned and still held (GBP)."""
+    rows = [
+        (a.award_id, key, a.delivered_by_p.get(key, 0) / 100, a.returned_by_p.get(key, 0) / 100, a.held_p.get(key, 0) / 100)
+        for a in model.awards
+        for key in sorted(set(a.held_p) | set(a.delivered_by_p) | set(a.returned_by_p))
+    ]
+    return pd.DataFrame(rows, columns=["award_id", "intervention", "delivered_gbp", "returned_gbp", "held_gbp"])
 
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
@@ -116,7 +156,9 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     )
     summary = summarise_run(monthly, awards, places)
     events = pd.DataFrame(model.events, columns=["month", "event"])
-    return RunOutput(monthly, awards, places, summary, events, time.perf_counter() - started)
+    return RunOutput(
+        monthly, awards, places, summary, events, _equity_table(model), _spending_table(model), time.perf_counter() - started
+    )
 
 
 def _execute(
@@ -190,6 +232,8 @@ class Results:
     places: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame
+    equity: pd.DataFrame
+    spending: pd.DataFrame
     seconds: float
     comparison: pd.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -197,6 +241,7 @@ class Results:
     def manifest(self) -> dict:
         """Provenance: scenario hashes and contents, seed, version, commit, timings."""
         return {
+            "kind": "run",
             "pfpp_sim_version": package_version(),
             "git_commit": git_commit(),
             "seed": self.seed,
@@ -221,6 +266,8 @@ class Results:
             "places": self.places,
             "summary": self.summary,
             "events": self.events,
+            "equity": self.equity,
+            "spending": self.spending,
         }
         if self.comparison is not None:
             tables["comparison"] = self.comparison
@@ -235,6 +282,10 @@ class Comparison(Results):
 
     base: str = ""
     alternative: str = ""
+
+    def manifest(self) -> dict:
+        """As :meth:`Results.manifest`, of kind ``"compare"``, naming the base and the alternative."""
+        return {**super().manifest(), "kind": "compare", "base": self.base, "alternative": self.alternative}
 
 
 def _resolve(scenario: Scenario | str | Path) -> Scenario:
@@ -257,6 +308,8 @@ def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, wo
         places=_stack(outputs, labels, "places"),
         summary=_stack(outputs, labels, "summary"),
         events=_stack(outputs, labels, "events"),
+        equity=_stack(outputs, labels, "equity"),
+        spending=_stack(outputs, labels, "spending"),
         seconds=time.perf_counter() - started,
     )
 

@@ -12,7 +12,7 @@ from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
-from pfpp_sim.outcomes import FLOWS, OVERHEADS, resident_rates
+from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_groups, resident_equity, resident_rates
 from pfpp_sim.population import AGE_18, EMPLOYED, NEET, build_population, count_by_place
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
 from pfpp_sim.streams import stream
@@ -78,7 +78,7 @@ class PfppModel(mesa.Model):
         self.youth_link = (places.youth_weight / places.household_weight)[self.young_place]
         trend = self.population.places.income_trend
         self.income_growth = np.exp(trend / 12.0)[self.population.households.place] if trend.any() else None
-        self._update_fuel_poverty(0)
+        self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
@@ -100,6 +100,7 @@ class PfppModel(mesa.Model):
         self._orders: list[tuple] = []  # (award, key, wanted, key index, place, known bits, stream bit, held)
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
+        self.equity_records: list[dict[str, np.ndarray]] = []
         self.flows = {name: np.zeros(self.population.places.n) for name in FLOWS}
 
         programmes = scenario.programmes
@@ -314,7 +315,8 @@ class PfppModel(mesa.Model):
         )
 
     # --------------------------------------------------------------- residents
-    def _update_fuel_poverty(self, t: int) -> None:
+    def _update_fuel_poverty(self, t: int) -> np.ndarray:
+        """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
         h, y = self.population.households, self.population.young
         hw = self.scenario.world.households
         working = y.status == EMPLOYED
@@ -326,6 +328,7 @@ class PfppModel(mesa.Model):
         discount = np.where(h.bill_support_until > t, h.bill_support, 0.0) + self.exo.bill_discount_gbp[t]
         cost = dynamics.fuel_cost(h.band, float(self.exo.price_gbp[t]), self.band_cost, discount)
         h.fuel_poor = dynamics.fuel_poor(h.band, income, cost, hw.poverty_line_share.value * hw.median_income.value)
+        return income
 
     def _step_residents(self, t: int) -> None:
         pop = self.population
@@ -392,6 +395,7 @@ class PfppModel(mesa.Model):
         for award in self._open:
             held[award.place] += award.held_total_p / 100
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
+        self.equity_records.append(resident_equity(self.population, self.equity_groups))
         self.check_invariants()
         self.month += 1
 

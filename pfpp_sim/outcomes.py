@@ -8,9 +8,23 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from pfpp_sim.population import AGE_18, EDUCATION, NEET, Population, count_by_place
+from pfpp_sim.population import AGE_18, EDUCATION, NEET, TENURES, Population, count_by_place
 
-__all__ = ["ANNUAL_BASIS", "FLOWS", "OUTCOMES", "OVERHEADS", "RATES", "Outcome", "basis_year", "resident_rates"]
+__all__ = [
+    "ANNUAL_BASIS",
+    "EQUITY_GROUPS",
+    "EQUITY_MEASURES",
+    "FLOWS",
+    "OUTCOMES",
+    "OVERHEADS",
+    "RATES",
+    "EquityGroups",
+    "Outcome",
+    "basis_year",
+    "equity_groups",
+    "resident_equity",
+    "resident_rates",
+]
 
 
 @dataclass(frozen=True)
@@ -117,4 +131,86 @@ def resident_rates(pop: Population) -> dict[str, np.ndarray]:
         "neet_16_24_rate": _share(count(y, neet), count(y)),
         "youth_unemployment_rate": _share(count(y, labour & neet), count(y, labour)),
         "youth_mh_rate": _share(count(y, y.mh_disorder), count(y)),
+    }
+
+
+EQUITY_GROUPS = (*(("tenure", t) for t in TENURES), *(("income_quintile", f"Q{q}") for q in range(1, 6)))
+"""``(breakdown, group)`` pairs of the equity breakdown; income quintile Q1 is the lowest."""
+EQUITY_MEASURES = ("households", "fuel_poor", "young_people", "neet_16_24", "youth_mh")
+"""Counts measured per place and equity group: households, fuel-poor households, young people
+aged 16-24 in those households, of whom NEET, of whom with a probable mental disorder."""
+
+
+@dataclass(frozen=True)
+class EquityGroups:
+    """The equity groups of every resident, fixed at the start of a run.
+
+    ``households[b]`` and ``young[b]`` hold ``place * len(EQUITY_GROUPS) + group`` under
+    breakdown ``b`` (tenure, then income quintile); young people take their household's.
+    ``household_count`` and ``young_count`` are the simulated residents in each place
+    and group, float64 of shape (n_places, len(EQUITY_GROUPS)).
+    """
+
+    households: np.ndarray  # int64, shape (2, n_households)
+    young: np.ndarray  # int64, shape (2, n_young)
+    household_count: np.ndarray
+    young_count: np.ndarray
+
+
+def _count_by_group(keys: np.ndarray, n_places: int, flag: np.ndarray | None = None) -> np.ndarray:
+    """Residents (flagged ones only, if ``flag``) per place and equity group.
+
+    The groups of the two breakdowns are disjoint, so one count covers both.
+    """
+    chosen = keys if flag is None else keys[:, np.flatnonzero(flag)]
+    return np.bincount(chosen.ravel(), minlength=n_places * len(EQUITY_GROUPS)).reshape(n_places, -1).astype(np.float64)
+
+
+def _quintiles_within_place(income_gbp: np.ndarray, place: np.ndarray, slices: list[slice]) -> np.ndarray:
+    """Income quintile (0 = lowest) of each household among the households of its place."""
+    sizes = np.array([s.stop - s.start for s in slices], dtype=np.int64)
+    starts = np.array([s.start for s in slices], dtype=np.int64)
+    order = np.lexsort((income_gbp, place))
+    rank = np.empty(place.size, dtype=np.int64)
+    rank[order] = np.arange(place.size) - np.repeat(starts, sizes)
+    return rank * 5 // np.maximum(sizes[place], 1)
+
+
+def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
+    """Group residents by tenure and by household income quintile within their place.
+
+    Parameters
+    ----------
+    pop : Population
+    income_gbp : ndarray of float64, shape (n_households,)
+        Equivalised household income after housing costs, GBP/year, as in the LILEE test.
+        Groups are fixed from it, so the same households are compared across scenarios.
+
+    Returns
+    -------
+    EquityGroups
+    """
+    h = pop.households
+    group = np.stack([h.tenure.astype(np.int64), len(TENURES) + _quintiles_within_place(income_gbp, h.place, h.slices)])
+    keys = h.place.astype(np.int64) * len(EQUITY_GROUPS) + group
+    young = keys[:, pop.young.household]
+    n = pop.places.n
+    return EquityGroups(keys, young, _count_by_group(keys, n), _count_by_group(young, n))
+
+
+def resident_equity(pop: Population, groups: EquityGroups) -> dict[str, np.ndarray]:
+    """Count this month's outcomes in each place and equity group (simulated residents).
+
+    Returns
+    -------
+    dict of str to ndarray of float64, shape (n_places, len(EQUITY_GROUPS))
+        ``fuel_poor`` households, and young people ``neet_16_24`` and with ``youth_mh``
+        (a probable mental disorder); group sizes are in ``groups``.
+    """
+    n = pop.places.n
+    y = pop.young
+    return {
+        "fuel_poor": _count_by_group(groups.households, n, pop.households.fuel_poor),
+        "neet_16_24": _count_by_group(groups.young, n, y.status == NEET),
+        "youth_mh": _count_by_group(groups.young, n, y.mh_disorder),
     }

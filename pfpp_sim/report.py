@@ -1,123 +1,185 @@
-"""Reports: a Markdown summary of a run or comparison, with its assumptions and manifest."""
+"""Reports: one self-contained HTML file for a run, comparison or sweep folder, with its figures as PNGs.
+
+``pfpp report FOLDER`` reads what ``pfpp run``, ``compare`` or ``sweep`` saved (the kind
+is in ``manifest.json``) and writes ``report.html``, with every figure embedded, and the
+same figures as ``figures/*.png``. Every image has alt text that states what it shows
+and its headline numbers. The sections themselves are built in :mod:`pfpp_sim.sections`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import json
+from html import escape
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
+from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES
-from pfpp_sim.evidence import ASSUMPTIONS, Sourced, is_assumption
-from pfpp_sim.experiment import Comparison, Results
-from pfpp_sim.scenario import Scenario
-from pfpp_sim.storage import write_text
-
-__all__ = ["assumed_parameters", "markdown_report", "write_report"]
-
-HEADLINE = (
-    ("fuel_poverty_rate", "Fuel poverty", 100, "pp"),
-    ("neet_16_17_rate", "NEET 16-17", 100, "pp"),
-    ("neet_16_24_rate", "NEET 16-24", 100, "pp"),
-    ("youth_mh_rate", "Youth probable mental disorder", 100, "pp"),
-    ("delivered_gbp", "Money delivered", 1e-6, "GBP m"),
-    ("returned_gbp", "Money returned", 1e-6, "GBP m"),
-    ("overhead_gbp", "Overhead (grants, bids, recruitment, governance)", 1e-6, "GBP m"),
-    ("duplicated_gbp", "Duplicated spend", 1e-6, "GBP m"),
-    ("mobilisation_months_lost", "Team-months lost to mobilisation", 1, "months"),
-    ("months_to_first_delivery", "Months from award to first delivery", 1, "months"),
-    ("retrofit_fuel_poor_share", "Share of retrofits reaching fuel-poor homes", 100, "pp"),
+from pfpp_sim.errors import PfppError
+from pfpp_sim.sections import (
+    Section,
+    assumptions_section,
+    equity_section,
+    flow_section,
+    forest_section,
+    manifest_section,
+    money_section,
+    summary_section,
+    sweep_sections,
+    trajectory_section,
 )
+from pfpp_sim.storage import write_bytes, write_text
+
+__all__ = ["EXPECTED", "read_manifest", "render_html", "report_sections", "write_report"]
+
+EXPECTED = "a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep', with its manifest.json"
 
 
-def _walk(node, path: str) -> Iterator[tuple[str, Sourced]]:
-    if isinstance(node, Sourced):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, f"{path}.{key}")
-    elif hasattr(node, "model_fields"):
-        for key in type(node).model_fields:
-            yield from _walk(getattr(node, key), f"{path}.{key}" if path else key)
+def read_manifest(folder: str | Path) -> dict:
+    """The manifest of a results folder, checked to be a finished run, comparison or sweep.
+
+    Raises
+    ------
+    PfppError
+        In one line naming the folder and what was expected, if the folder is missing,
+        has no readable manifest, is of another kind, or holds an unfinished sweep.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PfppError(f"{folder}: no such folder (expected {EXPECTED})")
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise PfppError(f"{folder}: no manifest.json (expected {EXPECTED})") from err
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise PfppError(f"{folder}/manifest.json is not readable JSON ({err.__class__.__name__}; expected {EXPECTED})") from err
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind not in ("run", "compare", "sweep"):
+        raise PfppError(
+            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare or sweep: {EXPECTED}; rerun folders from older versions)"
+        )
+    if kind == "sweep" and not manifest.get("complete"):
+        raise PfppError(f"{folder} holds an unfinished sweep (expected a finished one: rerun 'pfpp sweep' with --resume)")
+    return manifest
 
 
-def assumed_parameters(scenario: Scenario) -> list[tuple[str, Sourced]]:
-    """Every parameter of a scenario that rests on an assumption rather than evidence.
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(folder / f"{name}.parquet")
+    except FileNotFoundError as err:
+        raise PfppError(
+            f"{folder} lacks {name}.parquet (expected every table of {EXPECTED}; rerun folders from older versions)"
+        ) from err
+
+
+def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
+    """The title and sections of the report of a results folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Written by ``pfpp run``, ``compare`` or ``sweep``.
 
     Returns
     -------
-    list of (key path, Sourced)
+    title : str
+    sections : list of Section
+        Run: summary, trajectories, money, flows, equity, assumptions, manifest. A
+        comparison adds paired differences. A sweep: design, sensitivity, manifest.
+
+    Raises
+    ------
+    PfppError
+        If the folder is not a finished run, comparison or sweep.
     """
-    return [(path, value) for path, value in _walk(scenario, "") if is_assumption(value.source)]
-
-
-def _cell(value: float, scale: float) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value * scale:,.2f}"
-
-
-def markdown_report(result: Results) -> str:
-    """Render a run or comparison as Markdown: headline table, assumptions, manifest."""
-    manifest = result.manifest()
-    lines = [f"# pfpp_sim report: {' vs '.join(reversed(list(result.scenarios)))}", ""]
-    if isinstance(result, Comparison) and result.comparison is not None:
-        lines += [
-            f"{result.alternative} compared with {result.base} over {result.replicates} paired replicates "
-            f"(seed {result.seed}; common random numbers). Rates are means of the last 12 months; money and "
-            "counts are totals over the run, at real scale. Difference = alternative - base, with a 95% "
-            "confidence interval over replicates.",
-            "",
-            "## All places",
-            "",
-            f"| Outcome | Unit | {result.base} | {result.alternative} | Difference | 95% CI |",
-            "|---|---|---:|---:|---:|---|",
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest["kind"] == "sweep":
+        return f"pfpp_sim report: sweep {manifest['name']}", [
+            *sweep_sections(folder, manifest),
+            manifest_section(manifest, folder),
         ]
-        table = result.comparison.set_index(["place_code", "metric"])
-        for metric, title, scale, unit in HEADLINE:
-            if (ALL_PLACES, metric) not in table.index:
-                continue
-            row = table.loc[(ALL_PLACES, metric)]
-            ci = f"[{_cell(row.ci_low, scale)}, {_cell(row.ci_high, scale)}]"
-            unit_shown = "%" if unit == "pp" else unit
-            lines.append(
-                f"| {title} | {unit_shown} | {_cell(row.base_mean, scale)} | {_cell(row.alternative_mean, scale)} "
-                f"| {_cell(row.difference, scale)} | {ci} |"
-            )
-        worse = [
-            title for metric, title, _, _ in HEADLINE
-            if (ALL_PLACES, metric) in table.index and metric.endswith("_rate")
-            and table.loc[(ALL_PLACES, metric)].ci_low > 0
-        ]
-        lines += ["", "Joined-up is not assumed to win. " + (
-            f"Here the alternative is worse, beyond the 95% CI, on: {', '.join(worse)}." if worse
-            else "No resident outcome is worse under the alternative beyond the 95% CI in this comparison."
-        ), ""]
-    else:
-        summary = result.summary[result.summary["place_code"] == ALL_PLACES].groupby("metric")["value"].mean()
-        lines += [f"Mean of {result.replicates} replicate(s), seed {result.seed}, all places.", "", "| Outcome | Value |", "|---|---:|"]
-        for metric, title, scale, _ in HEADLINE:
-            if metric in summary.index:
-                lines.append(f"| {title} | {_cell(summary[metric], scale)} |")
-        lines.append("")
-    lines += ["## Parameters resting on assumptions", "", "Every other real-world quantity cites an EVIDENCE.md key.", ""]
-    for name, scenario in result.scenarios.items():
-        lines += [f"### {name}", "", "| Parameter | Value | Unit | Assumption |", "|---|---:|---|---|"]
-        for path, value in assumed_parameters(scenario):
-            key = value.source.split(":", 1)[1]
-            lines.append(f"| `{path}` | {value.value:g} | {value.unit} | {key}: {ASSUMPTIONS[key]} |")
-        lines.append("")
-    lines += [
-        "## Manifest",
-        "",
-        f"- pfpp_sim version: {manifest['pfpp_sim_version']}",
-        f"- git commit: {manifest['git_commit']}",
-        f"- seed: {manifest['seed']}; replicates: {manifest['replicates']}",
-        *[f"- scenario {name}: hash {info['hash']}" for name, info in manifest["scenarios"].items()],
-        f"- run time: {manifest['seconds']} s",
-        "",
+    compared = manifest["kind"] == "compare"
+    scenarios = [manifest["base"], manifest["alternative"]] if compared else list(manifest["scenarios"])
+    monthly, places, awards = _read(folder, "monthly"), _read(folder, "places"), _read(folder, "awards")
+    comparison = _read(folder, "comparison") if compared else None
+    names = {**places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict(), ALL_PLACES: "All places"}
+    sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios)]
+    if comparison is not None:
+        sections.append(forest_section(comparison, names))
+    sections += [
+        trajectory_section(monthly, places, names, scenarios),
+        money_section(awards, manifest["replicates"], scenarios),
+        flow_section(awards, _read(folder, "spending"), scenarios, manifest),
+        equity_section(_read(folder, "equity"), scenarios),
+        assumptions_section(manifest, scenarios),
+        manifest_section(manifest, folder),
     ]
-    return "\n".join(lines)
+    title = f"pfpp_sim report: {' vs '.join(reversed(scenarios))}" if compared else f"pfpp_sim report: {scenarios[0]}"
+    return title, sections
 
 
-def write_report(result: Results, out: str | Path) -> Path:
-    """Write ``report.md`` into ``out`` (atomically) and return its path."""
-    return write_text(markdown_report(result), Path(out) / "report.md")
+_CSS = """
+body { font-family: Arial, Helvetica, sans-serif; color: #0b0c0c; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.4; }
+h1 { font-size: 1.8em; } h2 { border-top: 2px solid #12436D; padding-top: 0.6em; margin-top: 2em; }
+nav ol { columns: 2; } table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border-bottom: 1px solid #b1b4b6; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+.num { text-align: right; white-space: nowrap; } figure { margin: 1.5em 0; } img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.9em; color: #505a5f; }
+"""
+
+
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+def render_html(title: str, sections: list[Section], images: dict[str, bytes]) -> str:
+    """A self-contained HTML page: contents, then each section with its figures embedded as PNG."""
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1><nav aria-label='Contents'><ol>",
+    ]
+    parts += [f"<li><a href='#{_slug(s.title)}'>{escape(s.title)}</a></li>" for s in sections]
+    parts.append("</ol></nav><main>")
+    for section in sections:
+        parts.append(f"<section id='{_slug(section.title)}'><h2>{escape(section.title)}</h2>{section.body}")
+        for name, alt, _ in section.figures:
+            data = base64.b64encode(images[name]).decode("ascii")
+            parts.append(
+                f"<figure><img src='data:image/png;base64,{data}' alt='{escape(alt, quote=True)}'>"
+                f"<figcaption>Figure file: figures/{escape(name)}.png</figcaption></figure>"
+            )
+        parts.append("</section>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(folder: str | Path) -> dict[str, Path]:
+    """Write ``report.html`` and ``figures/*.png`` into a results folder (atomically).
+
+    Parameters
+    ----------
+    folder : str or Path
+        Written by ``pfpp run``, ``compare`` or ``sweep``.
+
+    Returns
+    -------
+    dict of str to Path
+        ``"report"`` and one entry per figure.
+
+    Raises
+    ------
+    PfppError
+        If the folder is not a finished run, comparison or sweep, or cannot be written.
+    """
+    folder = Path(folder)
+    title, sections = report_sections(folder)
+    images, files = {}, {}
+    for section in sections:
+        for name, _, figure in section.figures:
+            images[name] = charts.png_bytes(figure)
+            files[name] = write_bytes(images[name], folder / "figures" / f"{name}.png")
+    files["report"] = write_text(render_html(title, sections, images), folder / "report.html")
+    return files

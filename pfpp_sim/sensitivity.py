@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
+from pfpp_sim.charts import png_bytes, sensitivity_chart
 from pfpp_sim.errors import PfppError
-from pfpp_sim.storage import write_parquet, write_text
+from pfpp_sim.storage import write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
 
-__all__ = ["analyse", "load_finished_sweep", "top_levers", "write_analysis"]
+__all__ = ["analyse", "load_finished_sweep", "sensitivity_figure", "top_levers", "write_analysis"]
 
 MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
 
@@ -126,18 +128,19 @@ def top_levers(indices: pd.DataFrame, design: str) -> pd.DataFrame:
     return head[["output", "rank", "parameter", "value"]].reset_index(drop=True)
 
 
+def sensitivity_figure(spec: SweepSpec, indices: pd.DataFrame) -> Figure:
+    """Bars of the design's headline measure: one group per outcome, one bar per swept parameter."""
+    measure, label = MEASURES[spec.design]
+    return sensitivity_chart(indices, measure=measure, label=label, title=f"Sensitivity of each outcome to each lever ({spec.name})")
+
+
 def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
     """Analyse a sweep and write ``analysis.parquet``, ``analysis.md`` and ``sensitivity.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sweep_dir = Path(sweep_dir)
     spec, results = load_finished_sweep(sweep_dir)
     indices = _indices(spec, results)
     ranked = top_levers(indices, spec.design)
-    measure, label = MEASURES[spec.design]
+    label = MEASURES[spec.design][1]
     files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}
 
     lines = [f"# Sensitivity of sweep {spec.name} ({spec.design} design)", "", f"Headline measure: {label}.", "",
@@ -152,19 +155,5 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
         lines.append(f"| {row.output} | {row.parameter} | {row.measure} | {row.value:.3f} | {conf} |")
     files["report"] = write_text("\n".join(lines) + "\n", sweep_dir / "analysis.md")
 
-    table = indices[indices["measure"] == measure].pivot(index="output", columns="parameter", values="value")
-    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.55 * len(table) * max(1, len(table.columns) / 3)))
-    table.plot.barh(ax=ax, width=0.8)
-    ax.set_xlabel(label)
-    ax.set_ylabel("")
-    ax.set_title(f"Sensitivity of each outcome to each lever ({spec.name})", loc="left")
-    ax.legend(title="parameter", loc="lower right", fontsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    png = sweep_dir / "sensitivity.png"
-    tmp = sweep_dir / ".sensitivity.png.tmp"
-    fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    tmp.replace(png)
-    files["chart"] = png
+    files["chart"] = write_bytes(png_bytes(sensitivity_figure(spec, indices)), sweep_dir / "sensitivity.png")
     return files

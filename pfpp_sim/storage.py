@@ -47,8 +47,7 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write an object as indented JSON atomically."""
-    blob = json.dumps(obj, indent=2, sort_keys=True, default=str).encode()
-    return _atomic(Path(path), lambda handle: handle.write(blob))
+    return write_bytes(json.dumps(obj, indent=2, sort_keys=True, default=str).encode(), path)
 
 
 def write_bytes(blob: bytes, path: str | Path) -> Path:
@@ -58,7 +57,12 @@ def write_bytes(blob: bytes, path: str | Path) -> Path:
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write UTF-8 text atomically."""
-    return _atomic(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+    return write_bytes(text.encode("utf-8"), path)
+
+
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write bytes (e.g. a PNG image) atomically."""
+    return _atomic(Path(path), lambda handle: handle.write(data))
 
 
 def package_version() -> str:

@@ -16,7 +16,6 @@ https://analysisfunction.civilservice.gov.uk/policy-store/data-visualisation-col
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -24,7 +23,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from pfpp_sim.app.flows import COLUMNS, Link, Node
+from pfpp_sim.app.flows import COLUMNS, Link, Node, layout, link_bands, spread_labels
 from pfpp_sim.app.narrative import money
 
 __all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "MONEY_STYLES", "Series", "flow_chart", "line_chart", "nice_ticks"]
@@ -161,47 +160,6 @@ def line_chart(
     return _svg(width, height, body, f"{title} ({unit}): {latest or 'no months yet'}", classes)
 
 
-def _layout(nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float) -> tuple[dict[str, tuple[float, float]], float, dict[str, int]]:
-    """Top and height of each node in pixels, pixels per penny, and each node's value in pence."""
-    inflow, outflow = defaultdict(int), defaultdict(int)
-    for link in links:
-        outflow[link.source] += link.value_p
-        inflow[link.target] += link.value_p
-    value = {n.key: max(inflow[n.key], outflow[n.key]) for n in nodes}
-    columns = defaultdict(list)
-    for node in nodes:
-        columns[node.column].append(node)
-    busiest = max(len(c) for c in columns.values())
-    scale = (height - gap * (busiest - 1)) / max(sum(value[n.key] for n in c) for c in columns.values())
-    placed = {}
-    for column in columns.values():
-        top = 0.0
-        for node in column:
-            size = max(value[node.key] * scale, 1.5)
-            placed[node.key] = (top, size)
-            top += size + gap
-    return placed, scale, value
-
-
-def _spread_labels(
-    nodes: Sequence[Node], placed: Mapping[str, tuple[float, float]], lines: Mapping[str, list[str]], *, height: float
-) -> dict[str, float]:
-    """Vertical centre of each node's label: beside its node, pushed apart so labels in a column never overlap."""
-    centres = {}
-    for column in sorted({n.column for n in nodes}):
-        keys = [n.key for n in nodes if n.column == column]
-        half = [_LINE_PX * len(lines[k]) / 2 for k in keys]
-        ys = [placed[k][0] + placed[k][1] / 2 for k in keys]
-        for i in range(len(ys)):  # push down from the top
-            floor = half[i] if i == 0 else ys[i - 1] + half[i - 1] + half[i]
-            ys[i] = max(ys[i], floor)
-        for i in reversed(range(len(ys))):  # then up from the bottom
-            ceiling = height + 20 - half[i] if i == len(ys) - 1 else ys[i + 1] - half[i + 1] - half[i]
-            ys[i] = min(ys[i], ceiling)
-        centres.update(zip(keys, ys))
-    return centres
-
-
 def flow_chart(
     nodes: Sequence[Node],
     links: Sequence[Link],
@@ -236,16 +194,10 @@ def flow_chart(
     if not links:
         body.append(_text(width / 2, top + plot_h / 2, "No money awarded yet: rounds open at the start of the financial year", size=15, anchor="middle"))
         return _svg(width, height, body, "Where the money went: nothing awarded yet", classes)
-    placed, scale, value = _layout(nodes, links, height=plot_h, gap=14)
-    order = {n.key: i for i, n in enumerate(nodes)}
+    placed, scale, value = layout(nodes, links, height=plot_h, gap=14)
     column_of = {n.key: n.column for n in nodes}
-    out_offset, in_offset = defaultdict(float), defaultdict(float)
-    for link in sorted(links, key=lambda k: (order[k.source], order[k.target])):
-        size = link.value_p * scale
-        y0 = top + placed[link.source][0] + out_offset[link.source]
-        y1 = top + placed[link.target][0] + in_offset[link.target]
-        out_offset[link.source] += size
-        in_offset[link.target] += size
+    for link, y0, y1, size in link_bands(nodes, links, placed, scale):
+        y0, y1 = top + y0, top + y1
         x0, x1 = column_of[link.source] * step + bar, column_of[link.target] * step
         mid = (x0 + x1) / 2
         body.append(
@@ -255,7 +207,7 @@ def flow_chart(
         )
     marks = marks or {}
     lines = {n.key: [n.label, money(value[n.key] / 100), *([marks[n.key]] if n.key in marks else [])] for n in nodes}
-    centres = _spread_labels(nodes, placed, lines, height=plot_h)
+    centres = spread_labels(nodes, placed, lines, height=plot_h, line_height=_LINE_PX)
     for node in nodes:
         y, size = placed[node.key]
         x = node.column * step

@@ -16,7 +16,7 @@ from pfpp_sim.app.narrative import label
 from pfpp_sim.funding import Award
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
-__all__ = ["COLUMNS", "Link", "Node", "funding_flows"]
+__all__ = ["COLUMNS", "Link", "Node", "funding_flows", "layout", "link_bands", "spread_labels"]
 
 COLUMNS = ("Department", "Programme", "Council", "Intervention", "Outcome")
 """Column titles, left to right."""
@@ -113,3 +113,69 @@ def funding_flows(
     nodes += [Node(f"domain:{d}", label(d), 4, "domain") for d in _order(keys("domain:"), DOMAINS)]
     nodes += [Node(f"sink:{s}", sinks[s][0], sinks[s][1], s) for s in ("held", "returned") if f"sink:{s}" in used]
     return nodes, links
+
+
+def layout(nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float) -> tuple[dict[str, tuple[float, float]], float, dict[str, int]]:
+    """Top and height of each node, units per penny, and each node's value in pence.
+
+    Nodes stack down their column from 0 with ``gap`` between them; the fullest column
+    fills ``height`` (pixels in the app, any unit elsewhere).
+    """
+    inflow, outflow = defaultdict(int), defaultdict(int)
+    for link in links:
+        outflow[link.source] += link.value_p
+        inflow[link.target] += link.value_p
+    value = {n.key: max(inflow[n.key], outflow[n.key]) for n in nodes}
+    columns = defaultdict(list)
+    for node in nodes:
+        columns[node.column].append(node)
+    busiest = max(len(c) for c in columns.values())
+    scale = (height - gap * (busiest - 1)) / max(sum(value[n.key] for n in c) for c in columns.values())
+    placed = {}
+    for column in columns.values():
+        top = 0.0
+        for node in column:
+            size = max(value[node.key] * scale, 1.5)
+            placed[node.key] = (top, size)
+            top += size + gap
+    return placed, scale, value
+
+
+def link_bands(
+    nodes: Sequence[Node], links: Sequence[Link], placed: Mapping[str, tuple[float, float]], scale: float
+) -> list[tuple[Link, float, float, float]]:
+    """Where each link leaves its source and enters its target, stacked in node order.
+
+    Returns
+    -------
+    list of (link, top at source, top at target, thickness)
+        In the units of :func:`layout`.
+    """
+    order = {n.key: i for i, n in enumerate(nodes)}
+    out_offset, in_offset = defaultdict(float), defaultdict(float)
+    bands = []
+    for link in sorted(links, key=lambda k: (order[k.source], order[k.target])):
+        size = link.value_p * scale
+        bands.append((link, placed[link.source][0] + out_offset[link.source], placed[link.target][0] + in_offset[link.target], size))
+        out_offset[link.source] += size
+        in_offset[link.target] += size
+    return bands
+
+
+def spread_labels(
+    nodes: Sequence[Node], placed: Mapping[str, tuple[float, float]], lines: Mapping[str, list[str]], *, height: float, line_height: float
+) -> dict[str, float]:
+    """Vertical centre of each node's label: beside its node, pushed apart so labels in a column never overlap."""
+    centres = {}
+    for column in sorted({n.column for n in nodes}):
+        keys = [n.key for n in nodes if n.column == column]
+        half = [line_height * len(lines[k]) / 2 for k in keys]
+        ys = [placed[k][0] + placed[k][1] / 2 for k in keys]
+        for i in range(len(ys)):  # push down from the top
+            floor = half[i] if i == 0 else ys[i - 1] + half[i - 1] + half[i]
+            ys[i] = max(ys[i], floor)
+        for i in reversed(range(len(ys))):  # then up from the bottom
+            ceiling = height + 20 - half[i] if i == len(ys) - 1 else ys[i + 1] - half[i + 1] - half[i]
+            ys[i] = min(ys[i], ceiling)
+        centres.update(zip(keys, ys))
+    return centres

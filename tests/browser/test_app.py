@@ -8,7 +8,6 @@ loopback port and is stopped when the module's tests end.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,16 +17,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from pfpp_sim.app.assets import install_assets
 from pfpp_sim.errors import PfppError
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 START_TIMEOUT_S = 60
 WAIT_MS = 30_000
 
@@ -36,14 +31,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("Debian's chromium is not installed (no `chromium` on PATH): `make test` installs it (apt-get install chromium)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -88,44 +75,39 @@ def months_shown(text: str) -> int:
     return int(re.search(r"Month (\d+) of", text).group(1))
 
 
-def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, chromium, tmp_path):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1750})
-            page.set_default_timeout(WAIT_MS)
-            page.goto(app_url)
-            month = page.locator(".pfpp-month")
-            expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
 
-            pooling = page.locator(".pfpp-lever-pooling [role=slider]")
-            pooling.focus()
-            pooling.press("ArrowLeft")
-            pooling.press("ArrowLeft")
-            expect(pooling).to_have_attribute("aria-valuenow", "0.8", timeout=WAIT_MS)
+    pooling = page.locator(".pfpp-lever-pooling [role=slider]")
+    pooling.focus()
+    pooling.press("ArrowLeft")
+    pooling.press("ArrowLeft")
+    expect(pooling).to_have_attribute("aria-valuenow", "0.8", timeout=WAIT_MS)
 
-            chart = page.locator(".pfpp-side-yours svg.pfpp-chart-fuel_poverty_rate")
-            before = chart.evaluate("svg => svg.outerHTML")
-            page.click(".pfpp-play")
-            expect(month).to_contain_text(re.compile(r"Month (1[4-9]|[2-6]\d) of 60"), timeout=WAIT_MS)
-            page.click(".pfpp-play")
-            expect(page.locator(".pfpp-play")).to_contain_text("Play", timeout=WAIT_MS)
+    chart = page.locator(".pfpp-side-yours svg.pfpp-chart-fuel_poverty_rate")
+    before = chart.evaluate("svg => svg.outerHTML")
+    page.click(".pfpp-play")
+    expect(month).to_contain_text(re.compile(r"Month (1[4-9]|[2-6]\d) of 60"), timeout=WAIT_MS)
+    page.click(".pfpp-play")
+    expect(page.locator(".pfpp-play")).to_contain_text("Play", timeout=WAIT_MS)
 
-            assert months_shown(month.inner_text()) >= 14
-            after = chart.evaluate("svg => svg.outerHTML")
-            assert after != before
-            assert "<polyline" in after
-            returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
-            assert returned[0] != returned[1], returned
-            expect(page.locator(".pfpp-side-siloed .pfpp-narrative")).to_contain_text("clawed back")
-            expect(page.locator(".pfpp-side-siloed svg.pfpp-flow")).to_contain_text("Returned")
-            page.screenshot(path=tmp_path / "app.png")
-            assert (tmp_path / "app.png").stat().st_size > 10_000
+    assert months_shown(month.inner_text()) >= 14
+    after = chart.evaluate("svg => svg.outerHTML")
+    assert after != before
+    assert "<polyline" in after
+    returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
+    assert returned[0] != returned[1], returned
+    expect(page.locator(".pfpp-side-siloed .pfpp-narrative")).to_contain_text("clawed back")
+    expect(page.locator(".pfpp-side-siloed svg.pfpp-flow")).to_contain_text("Returned")
+    page.screenshot(path=tmp_path / "app.png")
+    assert (tmp_path / "app.png").stat().st_size > 10_000
 
-            # With the baseline preset on both sides, same seed: identical runs, to the penny.
-            page.click(".pfpp-preset-siloed_baseline")
-            expect(page.locator(".pfpp-side-yours h2")).to_contain_text("Siloed baseline", timeout=WAIT_MS)
-            returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
-            assert returned[0] == returned[1], returned
-        finally:
-            browser.close()
+    # With the baseline preset on both sides, same seed: identical runs, to the penny.
+    page.click(".pfpp-preset-siloed_baseline")
+    expect(page.locator(".pfpp-side-yours h2")).to_contain_text("Siloed baseline", timeout=WAIT_MS)
+    returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
+    assert returned[0] == returned[1], returned

@@ -1,0 +1,188 @@
+"""The report of a run, comparison or sweep folder: sections, figures, tables and errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pfpp_sim import compare, load_scenario, run
+from pfpp_sim.analysis import ALL_PLACES, equity_rates
+from pfpp_sim.errors import PfppError
+from pfpp_sim.evidence import assumed_parameters
+from pfpp_sim.report import read_manifest, report_sections, write_report
+
+SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
+PNG = b"\x89PNG\r\n\x1a\n"
+RUN_SECTIONS = ["Summary", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest"]
+
+
+def small(name: str):
+    return load_scenario(name).with_overrides(SMALL)
+
+
+@pytest.fixture(scope="module")
+def compare_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    compare(small("siloed_baseline"), small("pfpp_joined_up"), seed=4, replicates=2, executor="serial").save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    run(small("stop_start"), seed=4, replicates=2, executor="serial").save(folder)
+    return folder
+
+
+def test_a_comparison_report_has_every_section_with_figures_and_alt_text(compare_folder):
+    title, sections = report_sections(compare_folder)
+    assert title == "pfpp_sim report: pfpp_joined_up vs siloed_baseline"
+    assert [s.title for s in sections] == ["Summary", "Paired differences", *RUN_SECTIONS[1:]]
+    figures = [name for s in sections for name, _, _ in s.figures]
+    assert figures == [
+        "forest",
+        "trajectory_fuel_poverty_rate",
+        "trajectory_neet_16_17_rate",
+        "trajectory_youth_mh_rate",
+        "waterfall",
+        "flows_siloed_baseline",
+        "flows_pfpp_joined_up",
+        "equity",
+    ]
+    for section in sections:
+        for name, alt, _ in section.figures:
+            assert len(alt) > 80 and re.search(r"\d", alt), (name, alt)
+
+
+def test_a_run_report_has_no_paired_differences(run_folder):
+    title, sections = report_sections(run_folder)
+    assert title == "pfpp_sim report: stop_start"
+    assert [s.title for s in sections] == RUN_SECTIONS
+
+
+def test_report_html_embeds_the_same_pngs_it_writes_beside_it(compare_folder):
+    files = write_report(compare_folder)
+    html = files["report"].read_text(encoding="utf-8")
+    embedded = re.findall(r"<img src='data:image/png;base64,([^']+)' alt='([^']+)'>", html)
+    figures = {k: v for k, v in files.items() if k != "report"}
+    assert len(embedded) == len(figures) == 8
+    for (data, alt), (name, path) in zip(embedded, figures.items()):
+        assert path == compare_folder / "figures" / f"{name}.png"
+        assert base64.b64decode(data) == path.read_bytes()
+        assert path.read_bytes().startswith(PNG)
+    assert "http://" not in html and "https://" not in html, "self-contained: nothing fetched"
+    assert not list(compare_folder.rglob("*.tmp"))
+
+
+def test_assumptions_table_lists_every_assumed_parameter_and_no_evidenced_one(compare_folder):
+    _, sections = report_sections(compare_folder)
+    body = next(s.body for s in sections if s.title == "Assumptions")
+    assumed = assumed_parameters(small("siloed_baseline"))
+    assert assumed
+    for path, value in assumed:
+        assert f"<td>{path}</td>" in body
+        assert value.source.split(":", 1)[1] in body
+    assert "world.households.poverty_line_share" not in body  # backed by EVIDENCE.md
+
+
+def test_manifest_section_names_scenarios_seed_version_and_commit(compare_folder):
+    _, sections = report_sections(compare_folder)
+    body = sections[-1].body
+    manifest = json.loads((compare_folder / "manifest.json").read_text())
+    for expected in (
+        manifest["git_commit"],
+        manifest["pfpp_sim_version"],
+        "siloed_baseline",
+        "pfpp_joined_up",
+        manifest["scenarios"]["pfpp_joined_up"]["hash"],
+    ):
+        assert expected in body
+    assert "<td>seed</td><td>4</td>" in body
+
+
+def test_equity_rates_over_groups_average_to_the_summary_rate(compare_folder):
+    equity = pd.read_parquet(compare_folder / "equity.parquet")
+    summary = pd.read_parquet(compare_folder / "summary.parquet")
+    rates = equity_rates(equity)
+    last = equity[equity["month"] > equity["month"].max() - 12]
+    for (scenario, replicate), rows in last[last["breakdown"] == "tenure"].groupby(["scenario", "replicate"]):
+        overall = summary[
+            (summary["scenario"] == scenario)
+            & (summary["replicate"] == replicate)
+            & (summary["place_code"] == ALL_PLACES)
+            & (summary["metric"] == "fuel_poverty_rate")
+        ]["value"].item()
+        assert rows["fuel_poor"].sum() / rows["households"].sum() == pytest.approx(overall, rel=1e-12)
+    assert rates["value"].between(0, 1).all()
+
+
+def test_waterfall_steps_close_to_the_delivered_total(compare_folder):
+    awards = pd.read_parquet(compare_folder / "awards.parquet")
+    totals = awards.groupby("scenario")[["allocated_gbp", "overhead_gbp", "returned_gbp", "held_gbp", "delivered_gbp"]].sum()
+    left = totals["allocated_gbp"] - totals["overhead_gbp"] - totals["returned_gbp"] - totals["held_gbp"]
+    np.testing.assert_allclose(left, totals["delivered_gbp"], atol=0.01 * len(awards))
+
+
+def test_a_missing_folder_is_a_one_line_error_naming_what_was_expected(tmp_path):
+    with pytest.raises(
+        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'"
+    ):
+        read_manifest(tmp_path / "nowhere")
+
+
+def test_a_folder_without_a_manifest_is_an_error(tmp_path):
+    with pytest.raises(PfppError, match="no manifest.json"):
+        read_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ({"kind": "benchmark"}, "of kind 'benchmark' \\(expected run, compare or sweep"),
+        ({"seed": 1}, "of kind None \\(expected run, compare or sweep"),
+        ({"kind": "sweep", "complete": False}, "unfinished sweep"),
+        ([1, 2], "of kind None"),
+    ],
+)
+def test_a_folder_of_the_wrong_kind_is_an_error(tmp_path, manifest, message):
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PfppError, match=message):
+        read_manifest(tmp_path)
+
+
+def test_a_folder_missing_a_table_names_the_table(tmp_path, run_folder):
+    for path in run_folder.glob("*.json"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(PfppError, match="lacks monthly.parquet"):
+        report_sections(tmp_path)
+
+
+@pytest.mark.parametrize("case", ["missing", "no manifest", "wrong kind"])
+def test_cli_report_errors_are_one_line_with_exit_code_2(tmp_path, case):
+    folder = tmp_path / "results"
+    if case != "missing":
+        folder.mkdir()
+    if case == "wrong kind":
+        (folder / "manifest.json").write_text('{"kind": "calibration"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "pfpp_sim", "report", str(folder)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(folder) in lines[0] and "expected" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_report_prints_where_the_report_is(run_folder):
+    result = subprocess.run(
+        [sys.executable, "-m", "pfpp_sim", "report", str(run_folder)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(run_folder / "report.html") in result.stdout.replace("\n", "")
