@@ -22,7 +22,7 @@ CELL_TIMEOUT_S = 120
 
 
 def test_the_notebooks_are_there():
-    assert {"01_quickstart", "02_what_if_scenarios", "03_sweeps_and_sensitivity", "05_teaching_session"} <= {
+    assert {"01_quickstart", "02_what_if_scenarios", "03_sweeps_and_sensitivity", "04_calibration", "05_teaching_session"} <= {
         p.stem for p in NOTEBOOKS
     }
 
