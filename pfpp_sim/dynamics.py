@@ -142,6 +142,9 @@ def youth_transition(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move young people between education, employment and NEET for one month.
 
+    ``rng`` is the ``young_people`` stream, or a :class:`~pfpp_sim.streams.DrawnAhead`
+    holding the two arrays of numbers drawn for these people (exit or entry, then work).
+
     Returns
     -------
     status : ndarray of uint8
@@ -177,6 +180,8 @@ def mental_health_transition(
     ----------
     onset_hazard : ndarray of float64, shape (n_young,)
         Baseline monthly onset probability for each person (from their place).
+    rng : numpy.random.Generator or DrawnAhead
+        The ``young_people`` stream (one number per person), or the numbers drawn ahead.
     """
     odds = onset_hazard / (1.0 - onset_hazard)
     odds = odds * np.where(cold_home, cold_home_odds_ratio, 1.0)
@@ -200,6 +205,8 @@ def age_and_replace(
     ----------
     neet_rate_at_16 : ndarray of float64, shape (n_young,)
         Chance that the newcomer starts NEET (their place's 16-17 rate).
+    rng : numpy.random.Generator or DrawnAhead
+        The ``young_people`` stream (one number per newcomer), or the numbers drawn ahead.
 
     Returns
     -------

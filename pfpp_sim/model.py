@@ -13,12 +13,17 @@ from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_groups, resident_equity, resident_rates
-from pfpp_sim.population import AGE_18, EMPLOYED, NEET, build_population, count_by_place
+from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, build_population, count_by_place, place_blocks
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
-from pfpp_sim.streams import stream
+from pfpp_sim.streams import DrawnAhead, stream
 from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
 
-__all__ = ["PfppModel"]
+__all__ = ["BLOCK_HOUSEHOLDS", "PfppModel"]
+
+BLOCK_HOUSEHOLDS = 1 << 16
+"""Households at which a block of places closes: residents are stepped block by block
+(:func:`~pfpp_sim.population.place_blocks`), so a month's temporary arrays stay small
+and in cache whatever the number of residents. Results do not depend on it."""
 
 
 def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
@@ -71,13 +76,14 @@ class PfppModel(mesa.Model):
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
         self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
-        self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
+        self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
         self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
         places = self.population.places
         # Real young people per real household a simulated young person stands for, in its household.
-        self.youth_link = (places.youth_weight / places.household_weight)[self.young_place]
+        self.youth_link = places.youth_weight / places.household_weight
         trend = self.population.places.income_trend
-        self.income_growth = np.exp(trend / 12.0)[self.population.households.place] if trend.any() else None
+        # Monthly growth factor of base incomes by place (fitted trend); None without trends.
+        self.income_growth = np.exp(trend / 12.0) if trend.any() else None
         self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
@@ -95,8 +101,9 @@ class PfppModel(mesa.Model):
         )
         self.unit_cost_p = np.array([self.unit_cost[k] * 100.0 for k in INTERVENTION_KEYS])[:, None] * self.recipient_weight
         self.awards: list[Award] = []
-        self._open: list[Award] = []
-        self._open_by_place: list[list[Award]] = [[] for _ in range(places.n)]
+        # Open awards by id, oldest first (dicts: closing one is O(1), order is kept).
+        self._open: dict[int, Award] = {}
+        self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
         self._orders: list[tuple] = []  # (award, key, wanted, key index, place, known bits, stream bit, held)
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
@@ -177,7 +184,7 @@ class PfppModel(mesa.Model):
 
     def open_awards(self, *, department: str | None = None, place: int | None = None) -> list[Award]:
         """Awards not yet closed (oldest first), optionally for one department or place."""
-        awards = self._open if place is None else self._open_by_place[place]
+        awards = (self._open if place is None else self._open_by_place[place]).values()
         return [a for a in awards if department is None or a.department == department]
 
     def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
@@ -190,8 +197,8 @@ class PfppModel(mesa.Model):
     def _new_award(self, **fields) -> Award:
         award = Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields)
         self.awards.append(award)
-        self._open.append(award)
-        self._open_by_place[award.place].append(award)
+        self._open[award.award_id] = award
+        self._open_by_place[award.place][award.award_id] = award
         return award
 
     def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
@@ -210,7 +217,7 @@ class PfppModel(mesa.Model):
 
     def pooled_award(self, council: Council, rnd: Round) -> Award:
         """The council's pooled award for this month and deadline (created on first use)."""
-        for award in self._open_by_place[council.place]:
+        for award in self._open_by_place[council.place].values():
             if award.pooled and award.award_month == self.month and award.deadline == rnd.deadline:
                 return award
         return self._new_award(
@@ -225,8 +232,8 @@ class PfppModel(mesa.Model):
         if award.extended and not award.closed:
             self.councils[award.place].keep_teams(award)
             return
-        self._open.remove(award)
-        self._open_by_place[award.place].remove(award)
+        del self._open[award.award_id]
+        del self._open_by_place[award.place][award.award_id]
         if returned:
             self.add_flow("returned_gbp", award.place, returned / 100)
             self.log_event(
@@ -317,65 +324,110 @@ class PfppModel(mesa.Model):
     # --------------------------------------------------------------- residents
     def _update_fuel_poverty(self, t: int) -> np.ndarray:
         """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
+        income = np.empty(self.population.households.n)
+        for block in self.blocks:
+            income[block.households] = self._block_fuel_poverty(t, block)
+        return income
+
+    def _block_fuel_poverty(self, t: int, block: Block) -> np.ndarray:
+        """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
         h, y = self.population.households, self.population.young
+        hs, ys = block.households, block.young
         hw = self.scenario.world.households
-        working = y.status == EMPLOYED
-        employed = np.bincount(y.household[working], weights=self.youth_link[working], minlength=h.n)
-        support = h.means_tested * self.exo.means_tested_gbp[t]
-        income = dynamics.household_income(
-            h.base_income, h.income_dev, h.income_gain, employed, self.scenario.world.young_people.youth_earnings.value, support
+        working = y.status[ys] == EMPLOYED
+        # Young people live in a household of their own place, so of their own block.
+        employed = np.bincount(
+            y.household[ys][working] - hs.start, weights=self.youth_link[y.place[ys][working]], minlength=hs.stop - hs.start
         )
-        discount = np.where(h.bill_support_until > t, h.bill_support, 0.0) + self.exo.bill_discount_gbp[t]
-        cost = dynamics.fuel_cost(h.band, float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor = dynamics.fuel_poor(h.band, income, cost, hw.poverty_line_share.value * hw.median_income.value)
+        support = h.means_tested[hs] * self.exo.means_tested_gbp[t]
+        income = dynamics.household_income(
+            h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
+            self.scenario.world.young_people.youth_earnings.value, support,
+        )
+        discount = np.where(h.bill_support_until[hs] > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
+        cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
+        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
         return income
 
     def _step_residents(self, t: int) -> None:
+        """Apply due effects, then step young people and households block by block.
+
+        Each block runs the same rules on its residents with the random numbers the
+        whole-population rules would give them: the households stream is drawn block
+        after block in household order, and the young people's numbers are drawn for
+        everyone first, in the rules' order (:class:`~pfpp_sim.streams.DrawnAhead`).
+        Young people see last month's cold homes; households see this month's jobs.
+        """
         pop = self.population
         h, y = pop.households, pop.young
         hw, yw = self.scenario.world.households, self.scenario.world.young_people
         apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
-        h.income_dev = dynamics.income_shock(h.income_dev, hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households)
-        if self.income_growth is not None:  # fitted income trend relative to the poverty line
-            h.base_income *= self.income_growth
         neet_drift = np.exp(pop.places.neet_trend * (t + 1) / 12.0)  # fitted 16-17 NEET trend, per place
+        entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
+        neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
+        prevalence = float(self.exo.mh_prevalence[t])
+        recovery = yw.mh_recovery_hazard.value
+        rng = self.rng_young
+        # The young people's numbers, in the order of the rules: exit or entry, work, mental health,
+        # then newcomers' NEET start and mental health (one each for those turning 25).
+        move, work, mind = (rng.random(y.n) for _ in range(3))
+        turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
+        start_draw, mh_draw = rng.random(sum(turning)), rng.random(sum(turning))
+        for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning):
+            self._step_young(t, block, DrawnAhead(move[block.young], work[block.young]), DrawnAhead(mind[block.young]),
+                             DrawnAhead(start_draw[k0 : k0 + k]), mh_draw[k0 : k0 + k],
+                             entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery)
+        del move, work, mind
+        growth = self.income_growth
+        for block in self.blocks:
+            hs = block.households
+            h.income_dev[hs] = dynamics.income_shock(
+                h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households
+            )
+            if growth is not None:  # fitted income trend relative to the poverty line; 1.0 elsewhere
+                for p in range(block.places.start, block.places.stop):
+                    if growth[p] != 1.0:
+                        h.base_income[h.slices[p]] *= growth[p]
+            self._block_fuel_poverty(t, block)
+            h.months_cold[hs] += h.fuel_poor[hs]
 
-        older = (y.age_months >= AGE_18).astype(np.intp)
+    def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
+        """Step one block's young people: NEET moves, mental health, ageing and replacement."""
+        h, y = self.population.households, self.population.young
+        yw = self.scenario.world.young_people
+        ys = block.young
+        place = y.place[ys]
         exit_h = dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, y.ips_until > t,
+            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t,
             base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
             mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
         )
         entry_h = dynamics.neet_entry_hazard(
-            (self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1))[self.young_place, older],
-            y.careers_until > t, y.asb_until > t,
+            entry_base[place, (y.age_months[ys] >= AGE_18).astype(np.intp)], y.careers_until[ys] > t, y.asb_until[ys] > t,
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
-        y.status, y.months_neet = dynamics.youth_transition(
-            y.status, y.months_neet, y.age_months, exit_h, entry_h, yw.employed_share_of_eet.value, self.rng_young
+        y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
+            y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
         )
-        cold = h.fuel_poor[y.household]
-        cold_share = count_by_place(cold, y.slices) / self.young_per_place
-        prevalence = float(self.exo.mh_prevalence[t])
-        recovery = yw.mh_recovery_hazard.value
+        cold = h.fuel_poor[y.household[ys]]
+        places = block.places
+        cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
         base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
-        y.mh_disorder = dynamics.mental_health_transition(
-            y.mh_disorder, cold, np.clip(base_onset, 0, 0.5)[self.young_place], recovery, self.cold_home_odds_ratio, self.rng_young
+        y.mh_disorder[ys] = dynamics.mental_health_transition(
+            y.mh_disorder[ys], cold, np.clip(base_onset, 0, 0.5)[place - places.start], recovery, self.cold_home_odds_ratio, mind
         )
-        y.age_months, y.status, y.months_neet, replaced = dynamics.age_and_replace(
-            y.age_months, y.status, y.months_neet, np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)[self.young_place],
-            self.rng_young
+        y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
+            y.age_months[ys], y.status[ys], y.months_neet[ys], neet_at_16[place], start
         )
         if replaced.any():
-            y.mh_disorder[replaced] = self.rng_young.random(int(replaced.sum())) < prevalence
+            new = np.flatnonzero(replaced) + ys.start
+            y.mh_disorder[new] = mh_draw < prevalence
             for arr in (y.careers_until, y.ips_until, y.asb_until):
-                arr[replaced] = 0
+                arr[new] = 0
             for key in INTERVENTION_KEYS:
                 if key not in HOUSEHOLD_KEYS:
-                    self.recipients.received[key][replaced] = False
-                    self.recipients.served_by[key][replaced] = 0
-        self._update_fuel_poverty(t)
-        h.months_cold += h.fuel_poor
+                    self.recipients.received[key][new] = False
+                    self.recipients.served_by[key][new] = 0
 
     # -------------------------------------------------------------------- step
     def step(self) -> None:
@@ -392,7 +444,7 @@ class PfppModel(mesa.Model):
         self.rates = resident_rates(self.population)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
         held = np.zeros(self.population.places.n)
-        for award in self._open:
+        for award in self._open.values():
             held[award.place] += award.held_total_p / 100
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
         self.equity_records.append(resident_equity(self.population, self.equity_groups))
@@ -402,7 +454,7 @@ class PfppModel(mesa.Model):
     def check_invariants(self) -> None:
         """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""
         t = self.month
-        for award in self._open:
+        for award in self._open.values():
             award.check(t)
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))

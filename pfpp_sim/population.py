@@ -28,6 +28,7 @@ __all__ = [
     "EMPLOYED",
     "NEET",
     "TENURES",
+    "Block",
     "Households",
     "PlaceTable",
     "Population",
@@ -36,6 +37,7 @@ __all__ = [
     "count_by_place",
     "fuel_poverty_target_year",
     "neet_target_period",
+    "place_blocks",
 ]
 
 BAND_C = 2
@@ -138,6 +140,67 @@ def count_by_place(mask: np.ndarray, slices: list[slice]) -> np.ndarray:
         return np.add.reduceat(mask, starts, dtype=np.int64)
     running = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
     return running[stops] - running[starts]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Consecutive whole places whose residents are stepped together.
+
+    Young people link only to households of their own place, so a block's young people
+    and households can be updated without looking outside the block.
+
+    Attributes
+    ----------
+    places : slice
+        The block's places, in run order.
+    households, young : slice
+        The block's households and young people (rows of every column).
+    household_slices, young_slices : list of slice
+        Each place's rows relative to the block's first row.
+    """
+
+    places: slice
+    households: slice
+    young: slice
+    household_slices: list[slice]
+    young_slices: list[slice]
+
+
+def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
+    """Split the places into blocks of consecutive places with about ``households_per_block`` households.
+
+    A place is never split; a place larger than ``households_per_block`` is a block on its own.
+
+    Parameters
+    ----------
+    pop : Population
+    households_per_block : int
+        Households at which a block is closed (at least 1).
+
+    Returns
+    -------
+    list of Block
+        Covering every place once, in run order.
+    """
+    h_slices, y_slices = pop.households.slices, pop.young.slices
+    blocks, first = [], 0
+    for p in range(len(h_slices)):
+        last = p + 1 == len(h_slices)
+        if not last and h_slices[p].stop - h_slices[first].start < households_per_block:
+            continue
+        hs = slice(h_slices[first].start, h_slices[p].stop)
+        ys = slice(y_slices[first].start, y_slices[p].stop)
+        blocks.append(
+            Block(
+                places=slice(first, p + 1),
+                households=hs,
+                young=ys,
+                household_slices=[slice(s.start - hs.start, s.stop - hs.start) for s in h_slices[first : p + 1]],
+                young_slices=[slice(s.start - ys.start, s.stop - ys.start) for s in y_slices[first : p + 1]],
+            )
+        )
+        first = p + 1
+    return blocks
 
 
 def fuel_poverty_target_year(start_year: int) -> int:

@@ -6,13 +6,18 @@ Processes whose number of draws depends on the state (councils' targeting, depar
 decisions, intervention effects) take a fresh stream each month
 (``spawn_key=(replicate, id, month)``), so a difference in one month's draws does not
 shift every later month's random numbers.
+
+A month's resident rules draw one number per person from their stream for each event.
+:class:`DrawnAhead` lets the model draw those numbers for everyone first and then run
+the rules place-group by place-group (to bound memory and keep arrays in cache) with
+exactly the numbers each person would get from a whole-population call.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAM_IDS", "stream"]
+__all__ = ["STREAM_IDS", "DrawnAhead", "stream"]
 
 STREAM_IDS = {
     "population": 0,
@@ -48,3 +53,31 @@ def stream(seed: int, replicate: int, name: str, month: int | None = None) -> np
     key = (replicate, STREAM_IDS[name]) if month is None else (replicate, STREAM_IDS[name], month)
     ss = np.random.SeedSequence(seed, spawn_key=key)
     return np.random.default_rng(ss)
+
+
+class DrawnAhead:
+    """Uniform numbers drawn ahead, handed out in order to a rule that asks its generator for them.
+
+    A stand-in for a ``numpy.random.Generator`` in a rule that only calls ``random(size)``:
+    the k-th call returns the k-th array given here, which must have ``size`` entries.
+
+    Parameters
+    ----------
+    *parts : ndarray of float64
+        The numbers of each call, in the order the rule makes its calls.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`random`, if the rule asks for more calls, or another size, than given.
+    """
+
+    def __init__(self, *parts: np.ndarray) -> None:
+        self.parts = list(parts)
+
+    def random(self, size: int) -> np.ndarray:
+        """The next part (``size`` uniform numbers in [0, 1))."""
+        if not self.parts or self.parts[0].size != size:
+            given = self.parts[0].size if self.parts else "none"
+            raise ValueError(f"the rule asked for {size} numbers drawn ahead, the next part has {given}")
+        return self.parts.pop(0)
