@@ -147,12 +147,13 @@ class EquityGroups:
 
     ``households[b]`` and ``young[b]`` hold ``place * len(EQUITY_GROUPS) + group`` under
     breakdown ``b`` (tenure, then income quintile); young people take their household's.
+    Keys are uint16 when every key fits (up to 8,191 places), else int32.
     ``household_count`` and ``young_count`` are the simulated residents in each place
     and group, float64 of shape (n_places, len(EQUITY_GROUPS)).
     """
 
-    households: np.ndarray  # int64, shape (2, n_households)
-    young: np.ndarray  # int64, shape (2, n_young)
+    households: np.ndarray  # uint16 or int32, shape (2, n_households)
+    young: np.ndarray  # uint16 or int32, shape (2, n_young)
     household_count: np.ndarray
     young_count: np.ndarray
 
@@ -166,14 +167,18 @@ def _count_by_group(keys: np.ndarray, n_places: int, flag: np.ndarray | None = N
     return np.bincount(chosen.ravel(), minlength=n_places * len(EQUITY_GROUPS)).reshape(n_places, -1).astype(np.float64)
 
 
-def _quintiles_within_place(income_gbp: np.ndarray, place: np.ndarray, slices: list[slice]) -> np.ndarray:
-    """Income quintile (0 = lowest) of each household among the households of its place."""
-    sizes = np.array([s.stop - s.start for s in slices], dtype=np.int64)
-    starts = np.array([s.start for s in slices], dtype=np.int64)
-    order = np.lexsort((income_gbp, place))
-    rank = np.empty(place.size, dtype=np.int64)
-    rank[order] = np.arange(place.size) - np.repeat(starts, sizes)
-    return rank * 5 // np.maximum(sizes[place], 1)
+def _quintiles_within_place(income_gbp: np.ndarray, slices: list[slice]) -> np.ndarray:
+    """Income quintile (0 = lowest) of each household among the households of its place.
+
+    Households are sorted by place (``slices``); ties in income keep household order.
+    """
+    quintile = np.empty(income_gbp.size, dtype=np.uint8)
+    for s in slices:
+        size = s.stop - s.start
+        rank = np.empty(size, dtype=np.int64)
+        rank[np.argsort(income_gbp[s], kind="stable")] = np.arange(size)
+        quintile[s] = rank * 5 // max(size, 1)
+    return quintile
 
 
 def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
@@ -191,10 +196,16 @@ def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
     EquityGroups
     """
     h = pop.households
-    group = np.stack([h.tenure.astype(np.int64), len(TENURES) + _quintiles_within_place(income_gbp, h.place, h.slices)])
-    keys = h.place.astype(np.int64) * len(EQUITY_GROUPS) + group
-    young = keys[:, pop.young.household]
     n = pop.places.n
+    dtype = np.uint16 if n * len(EQUITY_GROUPS) <= np.iinfo(np.uint16).max + 1 else np.int32
+    keys = np.empty((2, h.n), dtype=dtype)
+    keys[0] = h.place
+    keys[0] *= len(EQUITY_GROUPS)
+    keys[1] = keys[0]
+    keys[0] += h.tenure
+    keys[1] += _quintiles_within_place(income_gbp, h.slices)
+    keys[1] += len(TENURES)
+    young = keys[:, pop.young.household]
     return EquityGroups(keys, young, _count_by_group(keys, n), _count_by_group(young, n))
 
 
