@@ -148,6 +148,11 @@ class TargetGroups:
     out_size: np.ndarray  # int64, (K, P)
 
 
+def _group_name(key: str) -> str:
+    """Interventions with the same group name reach the same residents."""
+    return "households" if key in HOUSEHOLD_KEYS and key != "retrofit" else key
+
+
 def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[str, np.ndarray | None, np.ndarray]:
     """Name, reachable (None: everyone) and intended masks of every resident for an intervention.
 
@@ -184,6 +189,7 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
     Returns
     -------
     TargetGroups
+        ``candidates`` is int32 when every flat position fits (fewer than 2**31), else int64.
     """
     h, y = pop.households, pop.young
     cold = h.fuel_poor[y.household]
@@ -192,12 +198,14 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     listed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-    parts, filled = [], 0
+    parts: list[tuple[np.ndarray, int]] = []  # members (resident indices) and their flat offset, in order
+    filled = 0
     for k, key in enumerate(INTERVENTION_KEYS):
         if keys is not None and key not in keys:
             continue
-        name, reachable, intended = _masks(key, pop, cold)
+        name = _group_name(key)
         if name not in listed:
+            _, reachable, intended = _masks(key, pop, cold)
             people = h if key in HOUSEHOLD_KEYS else y
             bounds = np.array([s.start for s in people.slices] + [people.n])
             members_in = np.flatnonzero(intended)
@@ -210,10 +218,15 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
         ):
             start[k] = filled + edges[:-1]
             size[k] = np.diff(edges)
-            parts.append(members + records.base[k])
+            parts.append((members, int(records.base[k])))
             filled += members.size
     spare = int(in_size.sum())
-    candidates = np.concatenate([*parts, np.zeros(spare, dtype=np.int64)]).astype(np.int64, copy=False)
+    dtype = np.int32 if records.had.size < 2**31 else np.int64
+    candidates = np.zeros(filled + spare, dtype=dtype)
+    at = 0
+    for members, base in parts:
+        np.add(members, base, out=candidates[at : at + members.size], casting="unsafe")
+        at += members.size
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
 
