@@ -33,8 +33,8 @@ def income_shock(dev: np.ndarray, persistence: float, shock_sd: float, rng: np.r
         AR(1) coefficient per month.
     shock_sd : float
         Standard deviation of the monthly shock (log points).
-    rng : numpy.random.Generator
-        The ``households`` stream.
+    rng : numpy.random.Generator or DrawnAhead
+        The ``households`` stream (one number per household), or the numbers drawn ahead.
 
     Returns
     -------
@@ -62,10 +62,14 @@ def household_income(
         Number of employed young people in each household.
     youth_earnings_gbp : float
         Equivalised addition per employed young person, GBP/year.
-    support_gbp : ndarray of float64, shape (n_households,)
+    support_gbp : ndarray of float64, shape (n_households,), or float
         Cost-of-living payments received in the last 12 months, GBP.
     """
-    return base_income * np.exp(income_dev) + income_gain + youth_earnings_gbp * employed_youth + support_gbp
+    income = base_income * np.exp(income_dev)
+    income += income_gain
+    income += youth_earnings_gbp * employed_youth
+    income += support_gbp
+    return income
 
 
 def fuel_cost(band: np.ndarray, price_gbp: float, band_cost: np.ndarray, discount_gbp: np.ndarray) -> np.ndarray:
@@ -79,10 +83,14 @@ def fuel_cost(band: np.ndarray, price_gbp: float, band_cost: np.ndarray, discoun
         Price paid by a typical household this month, GBP/year.
     band_cost : ndarray of float64, shape (7,)
         Cost of each band relative to band D.
-    discount_gbp : ndarray of float64, shape (n_households,)
+    discount_gbp : ndarray of float64, shape (n_households,), or float
         Bill support received, GBP/year.
     """
-    return np.maximum(price_gbp * band_cost[band] - discount_gbp, 0.0)
+    if np.ndim(discount_gbp) == 0:  # one discount for all: cost of each band, then look it up
+        return np.maximum(price_gbp * band_cost - discount_gbp, 0.0)[band]
+    cost = (price_gbp * band_cost)[band]
+    cost -= discount_gbp
+    return np.maximum(cost, 0.0, out=cost)
 
 
 def fuel_poor(band: np.ndarray, income_gbp: np.ndarray, fuel_cost_gbp: np.ndarray, poverty_line_gbp: float) -> np.ndarray:

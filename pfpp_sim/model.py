@@ -339,12 +339,19 @@ class PfppModel(mesa.Model):
         employed = np.bincount(
             y.household[ys][working] - hs.start, weights=self.youth_link[y.place[ys][working]], minlength=hs.stop - hs.start
         )
-        support = h.means_tested[hs] * self.exo.means_tested_gbp[t]
+        # Payments and bill support as one number when every household of the block gets the same
+        # (adding 0.0 changes no income, so the flags are the same as with whole columns).
+        payment = self.exo.means_tested_gbp[t]
+        support = h.means_tested[hs] * payment if payment else 0.0
         income = dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
             self.scenario.world.young_people.youth_earnings.value, support,
         )
-        discount = np.where(h.bill_support_until[hs] > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
+        until = h.bill_support_until[hs]
+        if until.size and until.max() > t:
+            discount = np.where(until > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
+        else:
+            discount = 0.0 + self.exo.bill_discount_gbp[t]
         cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
         h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
         return income

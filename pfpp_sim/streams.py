@@ -56,28 +56,36 @@ def stream(seed: int, replicate: int, name: str, month: int | None = None) -> np
 
 
 class DrawnAhead:
-    """Uniform numbers drawn ahead, handed out in order to a rule that asks its generator for them.
+    """Random numbers drawn ahead, handed out in order to a rule that asks its generator for them.
 
-    A stand-in for a ``numpy.random.Generator`` in a rule that only calls ``random(size)``:
-    the k-th call returns the k-th array given here, which must have ``size`` entries.
+    A stand-in for a ``numpy.random.Generator`` in a rule that only calls ``random(size)``
+    or ``standard_normal(size, dtype=...)``: the k-th call returns the k-th array given
+    here, which must have the size (and dtype) asked for.
 
     Parameters
     ----------
-    *parts : ndarray of float64
+    *parts : ndarray
         The numbers of each call, in the order the rule makes its calls.
 
     Raises
     ------
     ValueError
-        From :meth:`random`, if the rule asks for more calls, or another size, than given.
+        From a call, if the rule asks for more calls, or another size or dtype, than given.
     """
 
     def __init__(self, *parts: np.ndarray) -> None:
         self.parts = list(parts)
 
-    def random(self, size: int) -> np.ndarray:
-        """The next part (``size`` uniform numbers in [0, 1))."""
-        if not self.parts or self.parts[0].size != size:
-            given = self.parts[0].size if self.parts else "none"
-            raise ValueError(f"the rule asked for {size} numbers drawn ahead, the next part has {given}")
+    def _next(self, size: int, dtype) -> np.ndarray:
+        if not self.parts or self.parts[0].size != size or self.parts[0].dtype != np.dtype(dtype):
+            given = f"{self.parts[0].size} of {self.parts[0].dtype}" if self.parts else "none"
+            raise ValueError(f"the rule asked for {size} numbers of {np.dtype(dtype)} drawn ahead, the next part has {given}")
         return self.parts.pop(0)
+
+    def random(self, size: int) -> np.ndarray:
+        """The next part: ``size`` uniform numbers in [0, 1), float64."""
+        return self._next(size, np.float64)
+
+    def standard_normal(self, size: int, dtype=np.float64) -> np.ndarray:
+        """The next part: ``size`` standard normal numbers of ``dtype``."""
+        return self._next(size, dtype)
