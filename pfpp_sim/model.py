@@ -15,15 +15,20 @@ from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_groups, resident_equity, resident_rates
 from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, build_population, count_by_place, place_blocks
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
-from pfpp_sim.streams import DrawnAhead, stream
+from pfpp_sim.streams import DrawingAhead, DrawnAhead, ResidentDraws, draw_residents, stream
 from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
 
-__all__ = ["BLOCK_HOUSEHOLDS", "PfppModel"]
+__all__ = ["BLOCK_HOUSEHOLDS", "DRAW_AHEAD_HOUSEHOLDS", "PfppModel"]
 
 BLOCK_HOUSEHOLDS = 1 << 16
 """Households at which a block of places closes: residents are stepped block by block
 (:func:`~pfpp_sim.population.place_blocks`), so a month's temporary arrays stay small
 and in cache whatever the number of residents. Results do not depend on it."""
+
+DRAW_AHEAD_HOUSEHOLDS = 1 << 18
+"""From this many households, next month's resident random numbers are drawn in a helper
+thread while the model does the rest of its month (:class:`~pfpp_sim.streams.DrawingAhead`).
+The numbers, and so the results, are the same either way."""
 
 
 def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
@@ -118,6 +123,8 @@ class PfppModel(mesa.Model):
             if owned:
                 Department(self, name, owned, self.stream_bits)
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
+        self._draw_ahead = self.population.households.n >= DRAW_AHEAD_HOUSEHOLDS
+        self._drawing: DrawingAhead[ResidentDraws] | None = self._start_drawing() if self._draw_ahead else None
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
@@ -356,14 +363,26 @@ class PfppModel(mesa.Model):
         h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
         return income
 
+    def _start_drawing(self) -> DrawingAhead[ResidentDraws]:
+        """Start drawing the next month's resident numbers in a helper thread."""
+        return DrawingAhead(draw_residents, self.rng_households, self.rng_young, **self._draw_sizes())
+
+    def _draw_sizes(self) -> dict:
+        h, y = self.population.households, self.population.young
+        return {
+            "n_households": h.n, "shock_dtype": h.income_dev.dtype, "n_young": y.n,
+            "n_newcomers": int(np.count_nonzero(y.age_months >= AGE_25 - 1)),
+        }
+
     def _step_residents(self, t: int) -> None:
         """Apply due effects, then step young people and households block by block.
 
         Each block runs the same rules on its residents with the random numbers the
-        whole-population rules would give them: the households stream is drawn block
-        after block in household order, and the young people's numbers are drawn for
-        everyone first, in the rules' order (:class:`~pfpp_sim.streams.DrawnAhead`).
-        Young people see last month's cold homes; households see this month's jobs.
+        whole-population rules would give them: the month's numbers are drawn for
+        everyone first, in the rules' order (:func:`~pfpp_sim.streams.draw_residents`,
+        handed out by :class:`~pfpp_sim.streams.DrawnAhead`), for large runs ahead of
+        time in a helper thread. Young people see last month's cold homes; households
+        see this month's jobs.
         """
         pop = self.population
         h, y = pop.households, pop.young
@@ -374,22 +393,23 @@ class PfppModel(mesa.Model):
         neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
-        rng = self.rng_young
-        # The young people's numbers, in the order of the rules: exit or entry, work, mental health,
-        # then newcomers' NEET start and mental health (one each for those turning 25).
-        move, work, mind = (rng.random(y.n) for _ in range(3))
+        if self._drawing is not None:
+            draws, self._drawing = self._drawing.result(), None
+        else:
+            draws = draw_residents(self.rng_households, self.rng_young, **self._draw_sizes())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
-        start_draw, mh_draw = rng.random(sum(turning)), rng.random(sum(turning))
         for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning):
-            self._step_young(t, block, DrawnAhead(move[block.young], work[block.young]), DrawnAhead(mind[block.young]),
-                             DrawnAhead(start_draw[k0 : k0 + k]), mh_draw[k0 : k0 + k],
+            ys = block.young
+            self._step_young(t, block, DrawnAhead(draws.move[ys], draws.work[ys]), DrawnAhead(draws.mind[ys]),
+                             DrawnAhead(draws.start[k0 : k0 + k]), draws.newcomer_mind[k0 : k0 + k],
                              entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery)
-        del move, work, mind
+        if self._draw_ahead and t + 1 < self.horizon:
+            self._drawing = self._start_drawing()  # ages are final for the month: next month's newcomers are known
         growth = self.income_growth
         for block in self.blocks:
             hs = block.households
             h.income_dev[hs] = dynamics.income_shock(
-                h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households
+                h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(draws.shocks[hs])
             )
             if growth is not None:  # fitted income trend relative to the poverty line; 1.0 elsewhere
                 for p in range(block.places.start, block.places.stop):

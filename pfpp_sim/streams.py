@@ -15,9 +15,16 @@ exactly the numbers each person would get from a whole-population call.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 import numpy as np
 
-__all__ = ["STREAM_IDS", "DrawnAhead", "stream"]
+T = TypeVar("T")
+
+__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "ResidentDraws", "draw_residents", "stream"]
 
 STREAM_IDS = {
     "population": 0,
@@ -89,3 +96,93 @@ class DrawnAhead:
     def standard_normal(self, size: int, dtype=np.float64) -> np.ndarray:
         """The next part: ``size`` standard normal numbers of ``dtype``."""
         return self._next(size, dtype)
+
+
+@dataclass(frozen=True)
+class ResidentDraws:
+    """One month's random numbers for the resident rules, in the order the rules use them.
+
+    Attributes
+    ----------
+    shocks : ndarray, shape (n_households,)
+        ``households`` stream: one standard normal per household (income shock).
+    move, work, mind : ndarray of float64, shape (n_young,)
+        ``young_people`` stream: one uniform per person for leaving or entering NEET,
+        for going to work on leaving, and for mental-health onset or recovery.
+    start, newcomer_mind : ndarray of float64, shape (n_newcomers,)
+        Then one uniform per newcomer (a young person turning 25 replaced by a
+        16-year-old, in person order) for starting NEET, and one for mental health.
+    """
+
+    shocks: np.ndarray
+    move: np.ndarray
+    work: np.ndarray
+    mind: np.ndarray
+    start: np.ndarray
+    newcomer_mind: np.ndarray
+
+
+def draw_residents(
+    households: np.random.Generator,
+    young: np.random.Generator,
+    *,
+    n_households: int,
+    shock_dtype: np.dtype,
+    n_young: int,
+    n_newcomers: int,
+) -> ResidentDraws:
+    """Draw a month's resident numbers: the same numbers, in the same order, as the rules would draw.
+
+    Parameters
+    ----------
+    households, young : numpy.random.Generator
+        The ``households`` and ``young_people`` streams.
+    n_households, n_young : int
+        Residents of each kind.
+    shock_dtype : numpy.dtype
+        Dtype of the income shocks (that of the income deviations).
+    n_newcomers : int
+        Young people who turn 25 this month.
+
+    Returns
+    -------
+    ResidentDraws
+    """
+    shocks = households.standard_normal(n_households, dtype=shock_dtype)
+    move, work, mind = (young.random(n_young) for _ in range(3))
+    start, newcomer_mind = young.random(n_newcomers), young.random(n_newcomers)
+    return ResidentDraws(shocks, move, work, mind, start, newcomer_mind)
+
+
+class DrawingAhead(Generic[T]):
+    """Run ``func(*args, **kwargs)`` in a helper thread now; :meth:`result` waits for it.
+
+    Used to draw next month's resident numbers while the model does the rest of its
+    month (numpy releases the GIL while it fills arrays). The numbers are those a call
+    made later would give, as long as nothing else uses the generators meanwhile.
+
+    Parameters
+    ----------
+    func : callable
+    *args, **kwargs
+        Passed to ``func``.
+    """
+
+    def __init__(self, func: Callable[..., T], *args, **kwargs) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(func, args, kwargs), name="pfpp-drawing-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, func, args, kwargs) -> None:
+        try:
+            self._value = func(*args, **kwargs)
+        except BaseException as err:  # handed to the caller by result()
+            self._error = err
+
+    def result(self) -> T:
+        """Wait for the helper thread; return what ``func`` returned, or raise what it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
