@@ -122,9 +122,14 @@ def neet_exit_hazard(
     support by ``ips_risk_ratio`` (EVIDENCE E41).
     """
     by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48
-    hazard = by_months[np.clip(months_neet, 0, 48)]
-    hazard = hazard * np.where(mh_disorder, mh_multiplier, 1.0) * np.where(ips_active, ips_risk_ratio, 1.0)
-    return np.clip(hazard, 0.0, 1.0)
+    # Every (months, disorder, support) combination, the factors applied in that order, then looked up.
+    table = by_months[:, None, None] * np.array([1.0, mh_multiplier])[:, None] * np.array([1.0, ips_risk_ratio])
+    np.clip(table, 0.0, 1.0, out=table)
+    row = np.clip(months_neet, 0, 48).astype(np.intp)
+    row *= 4
+    row += 2 * np.asarray(mh_disorder, dtype=bool)
+    row += np.asarray(ips_active, dtype=bool)
+    return table.ravel().take(row)
 
 
 def neet_entry_hazard(

@@ -341,10 +341,11 @@ class PfppModel(mesa.Model):
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
         hw = self.scenario.world.households
-        working = y.status[ys] == EMPLOYED
-        # Young people live in a household of their own place, so of their own block.
+        # Young people live in a household of their own place, so of their own block. Those not
+        # working add 0.0 to their household's sum, which changes no sum.
+        link = np.repeat(self.youth_link[block.places], block.young_sizes)
         employed = np.bincount(
-            y.household[ys][working] - hs.start, weights=self.youth_link[y.place[ys][working]], minlength=hs.stop - hs.start
+            y.household[ys] - hs.start, weights=np.where(y.status[ys] == EMPLOYED, link, 0.0), minlength=hs.stop - hs.start
         )
         # Payments and bill support as one number when every household of the block gets the same
         # (adding 0.0 changes no income, so the flags are the same as with whole columns).
@@ -422,29 +423,29 @@ class PfppModel(mesa.Model):
         """Step one block's young people: NEET moves, mental health, ageing and replacement."""
         h, y = self.population.households, self.population.young
         yw = self.scenario.world.young_people
-        ys = block.young
-        place = y.place[ys]
+        ys, places, sizes = block.young, block.places, block.young_sizes
         exit_h = dynamics.neet_exit_hazard(
             y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t,
             base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
             mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
         )
+        older = y.age_months[ys] >= AGE_18
         entry_h = dynamics.neet_entry_hazard(
-            entry_base[place, (y.age_months[ys] >= AGE_18).astype(np.intp)], y.careers_until[ys] > t, y.asb_until[ys] > t,
+            np.where(older, np.repeat(entry_base[places, 1], sizes), np.repeat(entry_base[places, 0], sizes)),
+            y.careers_until[ys] > t, y.asb_until[ys] > t,
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
             y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
         )
-        cold = h.fuel_poor[y.household[ys]]
-        places = block.places
+        cold = np.take(h.fuel_poor, y.household[ys])
         cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
         base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
         y.mh_disorder[ys] = dynamics.mental_health_transition(
-            y.mh_disorder[ys], cold, np.clip(base_onset, 0, 0.5)[place - places.start], recovery, self.cold_home_odds_ratio, mind
+            y.mh_disorder[ys], cold, np.repeat(np.clip(base_onset, 0, 0.5), sizes), recovery, self.cold_home_odds_ratio, mind
         )
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
-            y.age_months[ys], y.status[ys], y.months_neet[ys], neet_at_16[place], start
+            y.age_months[ys], y.status[ys], y.months_neet[ys], np.repeat(neet_at_16[places], sizes), start
         )
         if replaced.any():
             new = np.flatnonzero(replaced) + ys.start

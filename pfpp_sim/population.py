@@ -152,6 +152,8 @@ class Block:
         The block's households and young people (rows of every column).
     household_slices, young_slices : list of slice
         Each place's rows relative to the block's first row.
+    young_sizes : ndarray of int64, shape (n_block_places,)
+        Young people of each place (for ``np.repeat`` of per-place values).
     """
 
     places: slice
@@ -159,6 +161,7 @@ class Block:
     young: slice
     household_slices: list[slice]
     young_slices: list[slice]
+    young_sizes: np.ndarray
 
 
 def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
@@ -192,6 +195,7 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
                 young=ys,
                 household_slices=[slice(s.start - hs.start, s.stop - hs.start) for s in h_slices[first : p + 1]],
                 young_slices=[slice(s.start - ys.start, s.stop - ys.start) for s in y_slices[first : p + 1]],
+                young_sizes=np.array([s.stop - s.start for s in y_slices[first : p + 1]], dtype=np.int64),
             )
         )
         first = p + 1
