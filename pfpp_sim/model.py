@@ -20,7 +20,7 @@ from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, se
 
 __all__ = ["BLOCK_HOUSEHOLDS", "DRAW_AHEAD_HOUSEHOLDS", "PfppModel"]
 
-BLOCK_HOUSEHOLDS = 1 << 16
+BLOCK_HOUSEHOLDS = 1 << 17
 """Households at which a block of places closes: residents are stepped block by block
 (:func:`~pfpp_sim.population.place_blocks`), so a month's temporary arrays stay small
 and in cache whatever the number of residents. Results do not depend on it."""
