@@ -141,30 +141,33 @@ EQUITY_MEASURES = ("households", "fuel_poor", "young_people", "neet_16_24", "you
 aged 16-24 in those households, of whom NEET, of whom with a probable mental disorder."""
 
 
+_QUINTILES = 5
+
+
 @dataclass(frozen=True)
 class EquityGroups:
-    """The equity groups of every resident, fixed at the start of a run.
+    """The equity cell of every resident, fixed at the start of a run.
 
-    ``households[b]`` and ``young[b]`` hold ``place * len(EQUITY_GROUPS) + group`` under
-    breakdown ``b`` (tenure, then income quintile); young people take their household's.
-    Keys are uint16 when every key fits (up to 8,191 places), else int32.
-    ``household_count`` and ``young_count`` are the simulated residents in each place
-    and group, float64 of shape (n_places, len(EQUITY_GROUPS)).
+    A household's cell is ``(place * len(TENURES) + tenure) * 5 + quintile``: its place,
+    its tenure and its income quintile within its place; young people take their
+    household's. Counting residents by cell gives both breakdowns at once (by tenure:
+    summed over quintiles; by quintile: summed over tenures). Cells are uint16 when every
+    cell fits (up to 4,369 places), else int32. ``household_count`` and ``young_count``
+    are the simulated residents in each place and group, float64 of shape
+    (n_places, len(EQUITY_GROUPS)).
     """
 
-    households: np.ndarray  # uint16 or int32, shape (2, n_households)
-    young: np.ndarray  # uint16 or int32, shape (2, n_young)
+    households: np.ndarray  # uint16 or int32, shape (n_households,)
+    young: np.ndarray  # uint16 or int32, shape (n_young,)
     household_count: np.ndarray
     young_count: np.ndarray
 
 
-def _count_by_group(keys: np.ndarray, n_places: int, flag: np.ndarray | None = None) -> np.ndarray:
-    """Residents (flagged ones only, if ``flag``) per place and equity group.
-
-    The groups of the two breakdowns are disjoint, so one count covers both.
-    """
-    chosen = keys if flag is None else keys[:, np.flatnonzero(flag)]
-    return np.bincount(chosen.ravel(), minlength=n_places * len(EQUITY_GROUPS)).reshape(n_places, -1).astype(np.float64)
+def _count_by_group(cells: np.ndarray, n_places: int, flag: np.ndarray | None = None) -> np.ndarray:
+    """Residents (flagged ones only, if ``flag``) per place and equity group, shape (n_places, 8)."""
+    chosen = cells if flag is None else cells[np.flatnonzero(flag)]
+    counts = np.bincount(chosen, minlength=n_places * len(TENURES) * _QUINTILES).reshape(n_places, len(TENURES), _QUINTILES)
+    return np.concatenate([counts.sum(axis=2), counts.sum(axis=1)], axis=1).astype(np.float64)
 
 
 def _quintiles_within_place(income_gbp: np.ndarray, slices: list[slice]) -> np.ndarray:
@@ -177,7 +180,7 @@ def _quintiles_within_place(income_gbp: np.ndarray, slices: list[slice]) -> np.n
         size = s.stop - s.start
         rank = np.empty(size, dtype=np.int64)
         rank[np.argsort(income_gbp[s], kind="stable")] = np.arange(size)
-        quintile[s] = rank * 5 // max(size, 1)
+        quintile[s] = rank * _QUINTILES // max(size, 1)
     return quintile
 
 
@@ -197,16 +200,15 @@ def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
     """
     h = pop.households
     n = pop.places.n
-    dtype = np.uint16 if n * len(EQUITY_GROUPS) <= np.iinfo(np.uint16).max + 1 else np.int32
-    keys = np.empty((2, h.n), dtype=dtype)
-    keys[0] = h.place
-    keys[0] *= len(EQUITY_GROUPS)
-    keys[1] = keys[0]
-    keys[0] += h.tenure
-    keys[1] += _quintiles_within_place(income_gbp, h.slices)
-    keys[1] += len(TENURES)
-    young = keys[:, pop.young.household]
-    return EquityGroups(keys, young, _count_by_group(keys, n), _count_by_group(young, n))
+    dtype = np.uint16 if n * len(TENURES) * _QUINTILES <= np.iinfo(np.uint16).max + 1 else np.int32
+    cells = np.empty(h.n, dtype=dtype)
+    cells[:] = h.place
+    cells *= len(TENURES)
+    cells += h.tenure
+    cells *= _QUINTILES
+    cells += _quintiles_within_place(income_gbp, h.slices)
+    young = cells[pop.young.household]
+    return EquityGroups(cells, young, _count_by_group(cells, n), _count_by_group(young, n))
 
 
 def resident_equity(pop: Population, groups: EquityGroups) -> dict[str, np.ndarray]:

@@ -131,16 +131,18 @@ class Targeting:
 class TargetGroups:
     """Each intervention's reachable residents in every place, split into intended and others.
 
-    ``candidates`` holds positions in the flat columns of :class:`RecipientRecords`.
-    Intervention ``k``'s intended residents in place ``p`` are
+    ``candidates`` holds residents (household or young-person indices). Intervention
+    ``k``'s intended residents in place ``p`` are
     ``candidates[in_start[k, p]:in_start[k, p] + in_size[k, p]]``, its other reachable
-    residents likewise with ``out_``. The groups only depend on resident state, so they
-    are computed once a month and shared by every delivery of the month. ``candidates``
-    ends with room (from ``spare``) for the groups one batch of deliveries lists for
-    itself (:func:`select_recipients`).
+    residents likewise with ``out_``; interventions that reach the same residents share
+    one listing. A resident's position in the flat columns of :class:`RecipientRecords`
+    is ``candidate + records.base[k]``. The groups only depend on resident state, so
+    they are computed once a month and shared by every delivery of the month.
+    ``candidates`` ends with room (from ``spare``) for the groups one batch of
+    deliveries lists for itself (:func:`select_recipients`).
     """
 
-    candidates: np.ndarray  # int64
+    candidates: np.ndarray  # int32 (int64 past 2**31 residents)
     spare: int  # start of the room left for one batch's own groups
     in_start: np.ndarray  # int64, (K, P)
     in_size: np.ndarray  # int64, (K, P)
@@ -197,8 +199,8 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
     shape = (len(INTERVENTION_KEYS), n_places)
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    listed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-    parts: list[tuple[np.ndarray, int]] = []  # members (resident indices) and their flat offset, in order
+    listed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # starts and sizes by place
+    parts: list[np.ndarray] = []  # each listing's members, in candidates order
     filled = 0
     for k, key in enumerate(INTERVENTION_KEYS):
         if keys is not None and key not in keys:
@@ -208,24 +210,19 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
             _, reachable, intended = _masks(key, pop, cold)
             people = h if key in HOUSEHOLD_KEYS else y
             bounds = np.array([s.start for s in people.slices] + [people.n])
-            members_in = np.flatnonzero(intended)
-            members_out = np.flatnonzero(~intended if reachable is None else reachable & ~intended)
-            listed[name] = (members_in, np.searchsorted(members_in, bounds), members_out, np.searchsorted(members_out, bounds))
-        members_in, edges_in, members_out, edges_out = listed[name]
-        for members, edges, start, size in (
-            (members_in, edges_in, in_start, in_size),
-            (members_out, edges_out, out_start, out_size),
-        ):
-            start[k] = filled + edges[:-1]
-            size[k] = np.diff(edges)
-            parts.append((members, int(records.base[k])))
-            filled += members.size
+            starts_sizes = []
+            for members in (np.flatnonzero(intended), np.flatnonzero(~intended if reachable is None else reachable & ~intended)):
+                edges = np.searchsorted(members, bounds)
+                starts_sizes += [filled + edges[:-1], np.diff(edges)]
+                parts.append(members)
+                filled += members.size
+            listed[name] = tuple(starts_sizes)
+        in_start[k], in_size[k], out_start[k], out_size[k] = listed[name]
     spare = int(in_size.sum())
-    dtype = np.int32 if records.had.size < 2**31 else np.int64
-    candidates = np.zeros(filled + spare, dtype=dtype)
+    candidates = np.zeros(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
     at = 0
-    for members, base in parts:
-        np.add(members, base, out=candidates[at : at + members.size], casting="unsafe")
+    for members in parts:
+        candidates[at : at + members.size] = members
         at += members.size
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
@@ -257,7 +254,8 @@ def _first_per_request(
 class _Walks:
     """Walks through uniformly random orders of groups, keeping the first open residents.
 
-    Request ``r`` walks ``candidates[start[r]:start[r] + size[r]]``. A resident is open
+    Request ``r`` walks ``candidates[start[r]:start[r] + size[r]]``, residents at flat
+    positions ``candidate + offset[r]`` in ``records``. A resident is open
     unless the request's team knows it served them (``streams & known_bits``), or
     another stream served them and shared data reveals it (probability ``sees_others``,
     drawn once per request and resident). Requests marked in ``skip_partner`` also skip
@@ -283,6 +281,7 @@ class _Walks:
         candidates: np.ndarray,
         start: np.ndarray,
         size: np.ndarray,
+        offset: np.ndarray,
         *,
         known_bits: np.ndarray,
         sees_others: float,
@@ -291,13 +290,13 @@ class _Walks:
         skip_partner: np.ndarray | None = None,
         partner_shift: np.ndarray | None = None,
     ) -> None:
-        self.candidates, self.first, self.size = candidates, start, size
+        self.candidates, self.first, self.size, self.offset = candidates, start, size, offset
         self.known_bits, self.sees_others, self.records, self.rng = known_bits, sees_others, records, rng
         self.skip_partner, self.partner_shift = skip_partner, partner_shift
 
     def _look(self, req: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flat position, openness and ``had`` of the residents at ``pos`` in each request's group."""
-        idx = self.candidates[self.first[req] + pos]
+        idx = self.candidates[self.first[req] + pos] + self.offset[req]
         had = self.records.had[idx]
         ok = (self.records.streams[idx] & self.known_bits[req]) == 0
         if self.sees_others > 0:
@@ -411,7 +410,7 @@ def select_recipients(
         who = np.repeat(np.arange(pooled.size), size)
         members = groups.candidates[np.repeat(start_a[pooled] - (np.cumsum(size) - size), size) + np.arange(who.size)]
         shift = records.base[_COMPLEMENT_INDEX[keys]] - records.base[keys]
-        had_partner = records.had[members + shift[pooled][who]]
+        had_partner = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]][who]]
         with_partner = members[had_partner]
         groups.candidates[groups.spare : groups.spare + with_partner.size] = with_partner
         counts = np.bincount(who[had_partner], minlength=pooled.size)
@@ -425,6 +424,7 @@ def select_recipients(
         groups.candidates,
         np.concatenate([start_a, start_b, groups.out_start[keys, places]]),
         np.concatenate([size_a, size_b, groups.out_size[keys, places]]),
+        np.concatenate([records.base[keys]] * 3),
         known_bits=np.concatenate([targeting.known_bits] * 3).astype(np.uint16),
         sees_others=float(targeting.sees_others),
         records=records,

@@ -44,7 +44,7 @@ def groups_of(reachable, intended, records, places: int) -> TargetGroups:
         members = np.flatnonzero(mask)
         edges = np.searchsorted(members, np.arange(places + 1) * n)
         start[k], size[k] = filled + edges[:-1], np.diff(edges)
-        parts.append(members + records.base[k])
+        parts.append(members)
         filled += members.size
     spare = int(in_size.sum())
     return TargetGroups(np.concatenate([*parts, np.zeros(spare, dtype=np.int64)]), filled, in_start, in_size, out_start, out_size)
