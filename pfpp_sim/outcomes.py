@@ -173,14 +173,27 @@ def _count_by_group(cells: np.ndarray, n_places: int, flag: np.ndarray | None = 
 def _quintiles_within_place(income_gbp: np.ndarray, slices: list[slice]) -> np.ndarray:
     """Income quintile (0 = lowest) of each household among the households of its place.
 
-    Households are sorted by place (``slices``); ties in income keep household order.
+    Households are sorted by place (``slices``). Ranking a place's households by income,
+    ties kept in household order, rank ``r`` of ``n`` is in quintile ``r * 5 // n``: a
+    household's quintile is the number of quintile starts (ranks ``ceil(q * n / 5)``,
+    q = 1..4) at or below its rank. The incomes at those ranks are found by partition,
+    not by sorting.
     """
-    quintile = np.empty(income_gbp.size, dtype=np.uint8)
+    quintile = np.zeros(income_gbp.size, dtype=np.uint8)
     for s in slices:
-        size = s.stop - s.start
-        rank = np.empty(size, dtype=np.int64)
-        rank[np.argsort(income_gbp[s], kind="stable")] = np.arange(size)
-        quintile[s] = rank * _QUINTILES // max(size, 1)
+        x = income_gbp[s]
+        size = x.size
+        starts = [r for r in (-(-q * size // _QUINTILES) for q in range(1, _QUINTILES)) if r < size]
+        if not starts:
+            continue
+        q = quintile[s]
+        for r, value in zip(starts, np.partition(x, starts)[starts].tolist()):
+            at_or_above = x >= value
+            tied = np.flatnonzero(x == value)
+            if tied.size > 1:  # tied incomes take consecutive ranks in household order
+                below = size - int(np.count_nonzero(at_or_above))
+                at_or_above[tied[: r - below]] = False
+            q += at_or_above
     return quintile
 
 

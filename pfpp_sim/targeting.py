@@ -194,7 +194,7 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
         ``candidates`` is int32 when every flat position fits (fewer than 2**31), else int64.
     """
     h, y = pop.households, pop.young
-    cold = h.fuel_poor[y.household]
+    cold = np.take(h.fuel_poor, y.household)
     n_places = pop.places.n
     shape = (len(INTERVENTION_KEYS), n_places)
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
@@ -219,7 +219,7 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
             listed[name] = tuple(starts_sizes)
         in_start[k], in_size[k], out_start[k], out_size[k] = listed[name]
     spare = int(in_size.sum())
-    candidates = np.zeros(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
+    candidates = np.empty(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
     at = 0
     for members in parts:
         candidates[at : at + members.size] = members
