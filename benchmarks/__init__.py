@@ -1,108 +1,108 @@
-"""Performance benchmarks of pfpp_sim (run with ``python -m benchmarks [--quick]``).
+"""Performance benchmarks of pfpp_sim (``python -m benchmarks`` or ``pfpp bench``).
 
-Performance is measured here, never by timed unit tests. Three measurements:
+Performance is measured here, never by timed unit tests. One run measures, side by side:
 
-- :func:`model_throughput`: the full model (``pfpp_joined_up``, the 14 default places, 60
-  months) at several scales, in resident-steps per second (households plus young people,
-  times months) and peak bytes per resident (``tracemalloc``, see below);
-- :func:`default_runs`: seconds per default run of each preset, as
-  ``pfpp_sim.experiment.run_replicate`` does it (build, run, tables);
-- :func:`household_rule`: the household fuel-poverty rule as one Mesa agent per household
-  versus vectorised (``pfpp_sim.dynamics``), side by side on the same households, with
-  their speed ratio and a check that both give the same fuel-poverty rate within Monte
-  Carlo error.
-
-Memory is the peak of ``tracemalloc`` (Python objects and numpy buffers allocated while
-building and running, after a warm-up run so that cached data tables are not counted),
-divided by the number of residents. It is measured in a separate run from the timings,
-because tracing slows allocation.
+- the full model's throughput and peak memory at several scales of the national run
+  (``siloed_baseline``, all 292 places, 120 months), each scale in a fresh process
+  (:mod:`benchmarks.scaling`): resident-steps per second (households plus young people,
+  times months) and peak bytes per resident;
+- the model's resident rules as one Mesa agent per resident versus the model's
+  vectorised step, on the same starting residents (:mod:`benchmarks.naive_mesa`): their
+  speeds, whether they give the same rates within Monte Carlo error, and the speed of the
+  full model against the naive reference;
+- seconds per default run of each preset (``pfpp_sim.experiment.run_replicate``);
+- with ``--national``, the 1:1 point of the scaling table and the national command
+  ``pfpp run siloed_baseline --places all --scale 1 --horizon 120`` itself (wall time and
+  peak RSS of the child process).
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import os
 import platform
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.naive_mesa import rule_parameters, run_naive, run_vectorised, sample_households
+from benchmarks.naive_mesa import NaiveResidentsModel, rates_agree, run_naive, run_vectorised, starting_model
+from benchmarks.scaling import measure_in_child, national_run, national_scenario
 from pfpp_sim.experiment import run_replicate
-from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import load_scenario
 from pfpp_sim.storage import environment, git_commit, write_json, write_text
 
-__all__ = ["RESULTS", "default_runs", "household_rule", "markdown", "model_throughput", "run", "save"]
+__all__ = ["MODES", "RESULTS", "default_runs", "markdown", "naive_comparison", "run", "save", "scaling"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 """Where ``python -m benchmarks`` writes its results by default."""
 
 PRESETS = ("pfpp_joined_up", "siloed_baseline")
-SCALES = {"full": (0.001, 0.01, 0.1), "quick": (0.001, 0.01)}
-RULE_HOUSEHOLDS = {"full": 20_000, "quick": 2_000}
-RULE_MONTHS = 12
+MODES = {
+    # scales of the national run (about 1.2e4, 2.3e4, 2.3e5 and 2.3e6 households), months, repeats of small scales
+    "full": {"scales": (0.0005, 0.001, 0.01, 0.1), "horizon": 120, "naive_scales": (0.001, 0.01), "naive_months": 12, "repeats": 3},
+    "quick": {"scales": (0.0005, 0.001), "horizon": 12, "naive_scales": (0.0005,), "naive_months": 3, "repeats": 1},
+}
+NATIONAL_SCALE = 1.0
 
 
 def _best(seconds: list[float]) -> dict[str, float]:
     return {"min": round(min(seconds), 4), "median": round(statistics.median(seconds), 4), "runs": len(seconds)}
 
 
-def _peak_bytes(action: Callable[[], Any]) -> int:
-    """Peak ``tracemalloc`` bytes while ``action`` runs."""
+def scaling(scales: tuple[float, ...], *, horizon: int, repeats: int) -> list[dict[str, Any]]:
+    """One row per scale of the national run, each measured in a fresh process (see :mod:`benchmarks.scaling`).
+
+    Scales up to 0.01 are run ``repeats`` times (best run time kept), larger ones once.
+    """
+    return [measure_in_child(scale, horizon=horizon, repeats=repeats if scale <= 0.01 else 1) for scale in scales]
+
+
+def _agents_bytes(scenario, seed: int) -> int:
+    """Python memory held by the naive model's agents (``tracemalloc``, after building them)."""
+    source = starting_model(scenario, seed=seed)
     gc.collect()
     tracemalloc.start()
     try:
-        action()
-        return tracemalloc.get_traced_memory()[1]
+        before = tracemalloc.get_traced_memory()[0]
+        model = NaiveResidentsModel(source, seed=seed)
+        held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
+    del model
+    return held
 
 
-def _scaled(scale: float):
-    # Scale means scale here: no minimum sample per place.
-    overrides = {"run.scale": scale, "run.min_households_per_place": 0, "run.min_young_people_per_place": 0}
-    return load_scenario("pfpp_joined_up").with_overrides(overrides)
-
-
-def model_throughput(scales: tuple[float, ...], *, repeats: int = 3, seed: int = 1) -> list[dict[str, Any]]:
-    """Resident-steps per second and peak bytes per resident of full runs at each scale.
-
-    Residents are households plus young people; a run is 60 months of the
-    ``pfpp_joined_up`` preset over the 14 default places with no minimum sample per
-    place. Seconds are for ``PfppModel.run`` (the months), not for building the model.
-    """
-    rows = []
-    for scale in scales:
-        scenario = _scaled(scale)
-        PfppModel(scenario, seed=seed).run()  # warm-up: caches data tables
-        build, months = [], []
-        for replicate in range(repeats):
-            started = time.perf_counter()
-            model = PfppModel(scenario, seed=seed, replicate=replicate)
-            built = time.perf_counter()
-            model.run()
-            build.append(built - started)
-            months.append(time.perf_counter() - built)
-        residents = model.population.households.n + model.population.young.n
-        peak = _peak_bytes(lambda scenario=scenario: PfppModel(scenario, seed=seed).run())
-        rows.append(
-            {
-                "scale": scale,
-                "households": model.population.households.n,
-                "young_people": model.population.young.n,
-                "months": model.horizon,
-                "build_seconds": _best(build),
-                "run_seconds": _best(months),
-                "resident_steps_per_second": round(residents * model.horizon / min(months)),
-                "peak_bytes_per_resident": round(peak / residents, 1),
-            }
-        )
-    return rows
+def naive_comparison(scale: float, *, months: int, seed: int = 1) -> dict[str, Any]:
+    """Naive Mesa versus vectorised resident rules on the same starting residents (national run at ``scale``)."""
+    scenario = national_scenario(scale, months)
+    naive = run_naive(scenario, months, seed=seed)
+    vectorised = min((run_vectorised(scenario, months, seed=seed) for _ in range(3)), key=lambda r: r.step_seconds)
+    model = starting_model(scenario, seed=seed)
+    households, young = model.population.households.n, model.population.young.n
+    del model
+    steps = naive.residents * months
+    agreement = rates_agree(naive, vectorised, households, young)
+    return {
+        "scale": scale,
+        "households": households,
+        "young_people": young,
+        "months": months,
+        "naive": {
+            "build_seconds": round(naive.build_seconds, 3),
+            "step_seconds": round(naive.step_seconds, 3),
+            "resident_steps_per_second": round(steps / naive.step_seconds),
+            "agent_bytes_per_resident": round(_agents_bytes(scenario, seed) / naive.residents, 1),
+        },
+        "vectorised_rules": {
+            "step_seconds": round(vectorised.step_seconds, 4),
+            "resident_steps_per_second": round(steps / vectorised.step_seconds),
+        },
+        "rules_speed_ratio": round(naive.step_seconds / vectorised.step_seconds, 1),
+        "rates": agreement,
+        "rates_agree": all(v["agree"] for v in agreement.values()),
+    }
 
 
 def default_runs(*, repeats: int = 5, seed: int = 1) -> list[dict[str, Any]]:
@@ -120,94 +120,110 @@ def default_runs(*, repeats: int = 5, seed: int = 1) -> list[dict[str, Any]]:
     return rows
 
 
-def household_rule(n: int, *, months: int = RULE_MONTHS, seed: int = 1, repeats: int = 5) -> dict[str, Any]:
-    """Naive per-agent Mesa versus vectorised fuel-poverty rule on the same ``n`` households.
-
-    Returns speeds (household-steps per second), their ratio, bytes per household and
-    the fuel-poverty rates of both, with the Monte Carlo standard error of their
-    difference: households are independent given their starting state, so the
-    difference of two independent rates has variance at most ``2 p (1 - p) / n``.
-    """
-    params = rule_parameters()
-    households = sample_households(n, params, seed)
-    naive = run_naive(households, params, months, seed)
-    vectorised = min((run_vectorised(households, params, months, seed) for _ in range(repeats)), key=lambda r: r.step_seconds)
-    naive_bytes = _peak_bytes(lambda: run_naive(households, params, 1, seed))
-    vectorised_bytes = _peak_bytes(lambda: run_vectorised(households, params, 1, seed))
-    steps = n * months
-    rate = float(naive.rates.mean())
-    se = math.sqrt(2 * rate * (1 - rate) / n)
-    return {
-        "households": n,
-        "months": months,
-        "naive": {
-            "build_seconds": round(naive.build_seconds, 4),
-            "step_seconds": round(naive.step_seconds, 4),
-            "steps_per_second": round(steps / naive.step_seconds),
-            "peak_bytes_per_household": round(naive_bytes / n, 1),
-            "fuel_poverty_rate_mean": round(rate, 5),
-            "fuel_poverty_rate_last": round(float(naive.rates[-1]), 5),
-        },
-        "vectorised": {
-            "step_seconds": round(vectorised.step_seconds, 6),
-            "steps_per_second": round(steps / vectorised.step_seconds),
-            "peak_bytes_per_household": round(vectorised_bytes / n, 1),
-            "fuel_poverty_rate_mean": round(float(vectorised.rates.mean()), 5),
-            "fuel_poverty_rate_last": round(float(vectorised.rates[-1]), 5),
-        },
-        "speed_ratio": round(naive.step_seconds / vectorised.step_seconds, 1),
-        "rate_difference_mean": round(float(vectorised.rates.mean() - naive.rates.mean()), 5),
-        "rate_difference_last": round(float(vectorised.rates[-1] - naive.rates[-1]), 5),
-        "rate_difference_se": round(se, 5),
-        "rates_agree": bool(
-            abs(vectorised.rates.mean() - naive.rates.mean()) <= 4 * se and abs(vectorised.rates[-1] - naive.rates[-1]) <= 4 * se
-        ),
-    }
+def _ratios(rows: list[dict[str, Any]], naive: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Full model's resident-steps/s (each scaling row) over the naive reference's at its first scale."""
+    reference = naive[0]["naive"]["resident_steps_per_second"]
+    return [
+        {"scale": row["scale"], "residents": row["residents"],
+         "full_model_over_naive": round(row["resident_steps_per_second"] / reference, 1)}
+        for row in rows
+    ]
 
 
-def run(*, quick: bool = False) -> dict[str, Any]:
-    """Run every benchmark; ``quick`` runs only the smallest two scales and fewer repeats."""
+def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
+    """Run every benchmark of a mode (``quick``: small scales, few months); ``national`` adds the 1:1 runs."""
     mode = "quick" if quick else "full"
+    settings = MODES[mode]
     started = time.perf_counter()
-    throughput = model_throughput(SCALES[mode], repeats=2 if quick else 3)
+    load_before = os.getloadavg()
+    scales = settings["scales"] + ((NATIONAL_SCALE,) if national else ())
+    rows = scaling(scales, horizon=settings["horizon"], repeats=settings["repeats"])
+    naive = [naive_comparison(scale, months=settings["naive_months"]) for scale in settings["naive_scales"]]
     runs = default_runs(repeats=2 if quick else 5)
-    rule = household_rule(RULE_HOUSEHOLDS[mode])
-    at_default = next(row for row in throughput if row["scale"] == 0.01)
+    national_result = national_run() if national else None
+    command = "python -m benchmarks" + (" --quick" if quick else "") + (" --national" if national else "")
     return {
-        "command": "python -m benchmarks" + (" --quick" if quick else ""),
+        "command": command,
         "mode": mode,
+        "national": national,
         "git_commit": git_commit(),
         "environment": {**environment(), "machine": platform.machine(), "cpus": os.cpu_count()},
-        "memory_method": "tracemalloc peak during build and run, after a warm-up run, divided by residents",
-        "model_throughput": throughput,
+        "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+        "scaling": rows,
+        "naive_comparison": naive,
+        "full_model_over_naive": _ratios(rows, naive),
         "default_runs": runs,
-        "household_rule": rule,
-        "model_versus_naive_rule": round(at_default["resident_steps_per_second"] / rule["naive"]["steps_per_second"], 1),
+        "national_run": national_result,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
+def _gib(n: int | None) -> str:
+    return "-" if n is None else f"{n / 2**30:.2f}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results as Markdown tables."""
+    env = results["environment"]
+    load = results["load_average"]
     lines = [
-        f"# pfpp_sim benchmarks ({results['mode']})",
+        f"# pfpp_sim benchmarks ({results['mode']}{', national' if results['national'] else ''})",
         "",
         (
-            f"`{results['command']}`, commit `{results['git_commit']}`, "
-            f"Python {results['environment']['python']}, numpy {results['environment']['numpy']}, "
-            f"Mesa {results['environment']['mesa']}, {results['environment']['cpus']} CPUs."
+            f"`{results['command']}`, commit `{results['git_commit']}`, Python {env['python']}, numpy {env['numpy']}, "
+            f"Mesa {env['mesa']}, {env['cpus']} CPUs; load average (1, 5, 15 min) {tuple(load['before'])} before, "
+            f"{tuple(load['after'])} after; {results['seconds']} s in all."
         ),
         "",
-        "## Full model: `pfpp_joined_up`, 14 default places, 60 months",
+        f"## Full model: `siloed_baseline`, all places, {results['scaling'][0]['months']} months, each scale in a fresh process",
         "",
-        "| scale | households | young people | run s (min) | resident-steps/s | peak bytes/resident |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| scale | households | young people | build s | run s | resident-steps/s | peak RSS GiB | peak bytes/resident |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in results["model_throughput"]:
+    for row in results["scaling"]:
         lines.append(
-            f"| {row['scale']} | {row['households']:,} | {row['young_people']:,} | {row['run_seconds']['min']:.3f} "
-            f"| {row['resident_steps_per_second']:,} | {row['peak_bytes_per_resident']:,.0f} |"
+            f"| {row['scale']} | {row['households']:,} | {row['young_people']:,} | {row['build_seconds']:.2f} "
+            f"| {row['run_seconds']:.2f} | {row['resident_steps_per_second']:,} | {_gib(row['peak_rss_bytes'])} "
+            f"| {row['peak_bytes_per_resident']:,.0f} |"
         )
+    lines += [
+        "",
+        (
+            "*run s*: `PfppModel.run()` (all months; best of the repeats at scales up to 0.01); *build s*: building the "
+            "model. *peak bytes/resident*: the process's peak RSS less its RSS before building, per resident."
+        ),
+        "",
+        "## Resident rules: naive Mesa (one agent per resident) versus vectorised, same starting residents",
+        "",
+        (
+            "| scale | households | young people | months | naive resident-steps/s | vectorised resident-steps/s "
+            "| speed ratio | naive agent bytes/resident | rates agree |"
+        ),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in results["naive_comparison"]:
+        lines.append(
+            f"| {row['scale']} | {row['households']:,} | {row['young_people']:,} | {row['months']} "
+            f"| {row['naive']['resident_steps_per_second']:,} | {row['vectorised_rules']['resident_steps_per_second']:,} "
+            f"| {row['rules_speed_ratio']:,}x | {row['naive']['agent_bytes_per_resident']:,.0f} | {row['rates_agree']} |"
+        )
+    first = results["naive_comparison"][0]
+    lines += ["", f"Rates at scale {first['scale']} (national, mean of months; difference in standard errors of the difference):", ""]
+    lines += ["| rate | naive | vectorised | difference | standard error |", "|---|---:|---:|---:|---:|"]
+    for name, r in first["rates"].items():
+        lines.append(f"| {name} | {r['naive_mean']:.4f} | {r['vectorised_mean']:.4f} | {r['difference_mean']:+.4f} | {r['standard_error']:.4f} |")
+    lines += [
+        "",
+        (
+            f"## Full model versus the naive reference ({first['naive']['resident_steps_per_second']:,} resident-steps/s "
+            f"at scale {first['scale']})"
+        ),
+        "",
+        "| scale | residents | full model / naive |",
+        "|---:|---:|---:|",
+    ]
+    for row in results["full_model_over_naive"]:
+        lines.append(f"| {row['scale']} | {row['residents']:,} | {row['full_model_over_naive']:,}x |")
     lines += [
         "",
         "## Default run (`run_replicate`, scale 0.01, 60 months, tables included)",
@@ -218,33 +234,31 @@ def markdown(results: dict[str, Any]) -> str:
     for row in results["default_runs"]:
         s = row["seconds"]
         lines.append(f"| {row['preset']} | {s['min']:.3f} | {s['median']:.3f} | {s['runs']} |")
-    rule = results["household_rule"]
-    naive, vec = rule["naive"], rule["vectorised"]
-    lines += [
-        "",
-        f"## Household fuel-poverty rule: {rule['households']:,} households, {rule['months']} months",
-        "",
-        "| implementation | household-steps/s | peak bytes/household | fuel-poverty rate (mean of months) |",
-        "|---|---:|---:|---:|",
-        f"| naive Mesa, one agent per household | {naive['steps_per_second']:,} | {naive['peak_bytes_per_household']:,.0f} | {naive['fuel_poverty_rate_mean']:.4f} |",
-        f"| vectorised (`pfpp_sim.dynamics`) | {vec['steps_per_second']:,} | {vec['peak_bytes_per_household']:,.0f} | {vec['fuel_poverty_rate_mean']:.4f} |",
-        "",
-        (
-            f"Speed ratio {rule['speed_ratio']:,}x; rate difference {rule['rate_difference_mean']:+.4f} "
-            f"(standard error {rule['rate_difference_se']:.4f}; agree within 4 SE: {rule['rates_agree']}). "
-            f"Full model at scale 0.01 versus the naive rule: {results['model_versus_naive_rule']:,}x resident-steps/s."
-        ),
-        "",
-        f"Memory: {results['memory_method']}.",
-        "",
-    ]
+    national = results.get("national_run")
+    if national:
+        lines += [
+            "",
+            "## National run",
+            "",
+            "| command | wall s | run s (manifest) | peak RSS GiB |",
+            "|---|---:|---:|---:|",
+            (
+                f"| `{national['command']}` | {national['wall_seconds']:.1f} | {national['run_seconds']:.1f} "
+                f"| {_gib(national['peak_rss_bytes'])} |"
+            ),
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
 def save(results: dict[str, Any], out: str | Path = RESULTS) -> dict[str, Path]:
-    """Write ``<mode>.json`` and ``<mode>.md`` into ``out`` atomically (temporary file, then rename)."""
+    """Write ``<name>.json`` and ``<name>.md`` into ``out`` atomically (temporary file, then rename).
+
+    ``<name>`` is the mode, with ``_national`` when the national runs were made.
+    """
     out = Path(out)
+    name = results["mode"] + ("_national" if results["national"] else "")
     return {
-        "json": write_json(results, out / f"{results['mode']}.json"),
-        "markdown": write_text(markdown(results), out / f"{results['mode']}.md"),
+        "json": write_json(results, out / f"{name}.json"),
+        "markdown": write_text(markdown(results), out / f"{name}.md"),
     }

@@ -1,12 +1,28 @@
-"""The household fuel-poverty rule twice: one Mesa agent per household, and vectorised.
+"""The model's resident rules twice: one Mesa agent per resident, and the model's vectorised step.
 
-Both advance the same households month by month with the model's rule: log income
-follows an AR(1) (``pfpp_sim.dynamics.income_shock``), income is the base income times
-``exp`` of it, the required fuel cost is the price times the band's cost ratio, and a
-household is fuel poor under LILEE when its band is D-G and income less fuel cost is
-below the poverty line (``pfpp_sim.dynamics.fuel_poor``). Parameters come from the
-``siloed_baseline`` preset. The naive version exists only as a reference for the
-benchmarks; the model never uses it.
+The naive reference is what a first Mesa version of pfpp_sim would look like: every
+household and every young person is a ``mesa.Agent`` with scalar state and its own
+``step``, and the model advances them with ``AgentSet.do``. It applies the same monthly
+rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residents`:
+
+- young people (stepped first): NEET exit hazard with duration scarring, a probable
+  mental disorder and employment support; NEET entry hazard by place and age group with
+  the fitted NEET trend, careers guidance and outreach; moves between education,
+  employment and NEET; mental-health onset (odds raised by a cold home, onset calibrated
+  per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
+  by 16-year-olds in the same household;
+- households: AR(1) log-income shock, the fitted income trend, income after housing
+  costs (income advice gains, earnings of employed young people, cost-of-living
+  payments), required fuel cost by band with bill support, the LILEE fuel-poverty flag,
+  months in a cold home;
+- then each place's outcome rates (:func:`pfpp_sim.outcomes.resident_rates`).
+
+Both versions start from the same residents: those a :class:`~pfpp_sim.model.PfppModel`
+builds, with some interventions already running (:func:`activate_interventions`) so that
+every branch of the rules is used. They draw their own random numbers (the naive one from
+Mesa's ``Model.random``, the faster of Mesa's generators for one number at a time), so
+their rates differ by Monte Carlo error only. The naive version exists only as a
+reference for the benchmarks; the model never uses it.
 """
 
 from __future__ import annotations
@@ -18,159 +34,335 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from pfpp_sim import dynamics
-from pfpp_sim.exogenous import exogenous_paths
-from pfpp_sim.population import BAND_D
-from pfpp_sim.scenario import load_scenario
+from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import resident_rates
+from pfpp_sim.population import AGE_16, AGE_18, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.scenario import Scenario
 
 __all__ = [
-    "Households",
-    "NaiveFuelPovertyModel",
     "NaiveHousehold",
-    "RuleParameters",
+    "NaiveResidentsModel",
+    "NaiveYoungPerson",
     "RuleRun",
-    "rule_parameters",
+    "activate_interventions",
+    "rates_agree",
     "run_naive",
     "run_vectorised",
-    "sample_households",
 ]
 
-
-@dataclass(frozen=True)
-class RuleParameters:
-    """Parameters of the household fuel-poverty rule (units as in the scenario)."""
-
-    persistence: float  # AR(1) coefficient of log income per month
-    shock_sd: float  # standard deviation of the monthly log-income shock
-    price_gbp: float  # typical (band D) fuel price paid, GBP/year
-    band_cost: tuple[float, ...]  # cost of each FPEER band relative to band D
-    poverty_line_gbp: float  # GBP/year
-    median_income_gbp: float  # GBP/year
-    income_spread: float  # standard deviation of log income
+COMPARED = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
+"""National (all simulated residents) rates compared between the two versions."""
 
 
-@dataclass(frozen=True)
-class Households:
-    """Starting state of the benchmark households, each column shape (n,)."""
+def activate_interventions(model: PfppModel, *, seed: int, share: float = 0.1, months: int = 6) -> None:
+    """Start some interventions on a share of residents, in place, so every branch of the rules runs.
 
-    base_income: np.ndarray  # float64, GBP/year
-    income_dev: np.ndarray  # float32, log deviation
-    band: np.ndarray  # uint8, 0 = A ... 6 = G
-
-    @property
-    def n(self) -> int:
-        return self.band.size
-
-
-def rule_parameters(preset: str = "siloed_baseline") -> RuleParameters:
-    """The rule's parameters from a preset, at its start month."""
-    scenario = load_scenario(preset)
-    hw = scenario.world.households
-    return RuleParameters(
-        persistence=hw.income_persistence.value,
-        shock_sd=hw.income_shock_sd.value,
-        price_gbp=float(exogenous_paths(scenario).price_gbp[0]),
-        band_cost=tuple(hw.band_cost.as_list()),
-        poverty_line_gbp=hw.poverty_line_share.value * hw.median_income.value,
-        median_income_gbp=hw.median_income.value,
-        income_spread=hw.income_spread.value,
-    )
-
-
-def sample_households(n: int, params: RuleParameters, seed: int) -> Households:
-    """Draw ``n`` households: log-normal incomes, stationary deviations, English-like bands."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-    band_shares = np.array([0.02, 0.05, 0.38, 0.37, 0.13, 0.04, 0.01])  # A..G, an England-like mix
-    stationary_sd = params.shock_sd / math.sqrt(max(1.0 - params.persistence**2, 1e-9))
-    return Households(
-        base_income=params.median_income_gbp * np.exp(params.income_spread * rng.standard_normal(n)),
-        income_dev=(stationary_sd * rng.standard_normal(n)).astype(np.float32),
-        band=rng.choice(7, size=n, p=band_shares).astype(np.uint8),
-    )
+    A ``share`` of households each get the income-advice gain, bill support (for
+    ``months``), and a ``share`` of young people each get careers guidance, employment
+    support and outreach (for ``months``), chosen independently.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+    h, y = model.population.households, model.population.young
+    h.income_gain[rng.random(h.n) < share] = model.effect["income_advice"]
+    supported = rng.random(h.n) < share
+    h.bill_support[supported] = model.effect["bill_support"]
+    h.bill_support_until[supported] = months
+    for column in (y.careers_until, y.ips_until, y.asb_until):
+        column[rng.random(y.n) < share] = months
 
 
 class NaiveHousehold(mesa.Agent):
-    """One household as a Mesa agent, with its own scalar state and update."""
+    """One household as a Mesa agent, with scalar state and its own monthly step."""
 
-    def __init__(self, model: NaiveFuelPovertyModel, base_income: float, income_dev: float, band: int) -> None:
+    def __init__(self, model: NaiveResidentsModel, place: int, base_income: float, income_dev: float, income_gain: float,
+                 band: int, means_tested: bool, bill_support: float, bill_support_until: int, fuel_poor: bool) -> None:
         super().__init__(model)
+        self.place = place
         self.base_income = base_income
         self.income_dev = income_dev
+        self.income_gain = income_gain
         self.band = band
-        self.fuel_poor = False
+        self.means_tested = means_tested
+        self.bill_support = bill_support
+        self.bill_support_until = bill_support_until
+        self.fuel_poor = fuel_poor
+        self.months_cold = 0
+        self.young: list[NaiveYoungPerson] = []
+
+    def update_fuel_poverty(self, t: int) -> None:
+        """Income after housing costs against required fuel cost: the LILEE flag."""
+        m = self.model
+        employed = sum(m.youth_link[self.place] for person in self.young if person.status == EMPLOYED)
+        income = self.base_income * math.exp(self.income_dev) + self.income_gain + m.youth_earnings * employed
+        if self.means_tested:
+            income += m.means_tested_gbp[t]
+        discount = (self.bill_support if self.bill_support_until > t else 0.0) + m.bill_discount_gbp[t]
+        cost = max(m.price_gbp[t] * m.band_cost[self.band] - discount, 0.0)
+        self.fuel_poor = self.band >= BAND_D and income - cost < m.poverty_line
 
     def step(self) -> None:
-        p = self.model.params
-        self.income_dev = p.persistence * self.income_dev + p.shock_sd * self.model.rng.standard_normal()
-        income = self.base_income * math.exp(self.income_dev)
-        cost = max(p.price_gbp * p.band_cost[self.band], 0.0)
-        self.fuel_poor = self.band >= BAND_D and income - cost < p.poverty_line_gbp
+        m = self.model
+        t = m.month
+        self.income_dev = m.persistence * self.income_dev + m.shock_sd * m.random.gauss(0.0, 1.0)
+        if m.income_growth is not None:
+            self.base_income *= m.income_growth[self.place]
+        self.update_fuel_poverty(t)
+        if self.fuel_poor:
+            self.months_cold += 1
 
 
-class NaiveFuelPovertyModel(mesa.Model):
-    """Every household an agent; each month every agent steps.
+class NaiveYoungPerson(mesa.Agent):
+    """One young person aged 16-24 as a Mesa agent, linked to a household agent."""
+
+    def __init__(self, model: NaiveResidentsModel, place: int, household: NaiveHousehold, age_months: int, status: int,
+                 months_neet: int, mh_disorder: bool, careers_until: int, ips_until: int, asb_until: int) -> None:
+        super().__init__(model)
+        self.place = place
+        self.household = household
+        self.age_months = age_months
+        self.status = status
+        self.months_neet = months_neet
+        self.mh_disorder = mh_disorder
+        self.careers_until = careers_until
+        self.ips_until = ips_until
+        self.asb_until = asb_until
+        household.young.append(self)
+
+    def step(self) -> None:
+        m = self.model
+        t, rnd = m.month, m.random
+        exit_h = m.exit_base * (1.0 - m.scarring) ** (min(max(self.months_neet, 0), 48) / 12.0)
+        if self.mh_disorder:
+            exit_h *= m.mh_multiplier
+        if self.ips_until > t:
+            exit_h *= m.ips_risk_ratio
+        exit_h = min(max(exit_h, 0.0), 1.0)
+        entry_h = m.entry_base[self.place][self.age_months >= AGE_18]
+        if self.careers_until > t:
+            entry_h *= 1.0 - m.careers_effect
+        if self.asb_until > t:
+            entry_h *= 1.0 - m.asb_effect
+        draw, work = rnd.random(), rnd.random()
+        if self.status == NEET:
+            if draw < exit_h:
+                self.status = EMPLOYED if self.age_months >= AGE_18 and work < m.employed_share else EDUCATION
+        elif draw < entry_h:
+            self.status = NEET
+        self.months_neet = self.months_neet + 1 if self.status == NEET else 0
+        odds = m.onset_base[self.place] / (1.0 - m.onset_base[self.place])
+        if self.household.fuel_poor:
+            odds *= m.cold_home_odds_ratio
+        draw = rnd.random()
+        self.mh_disorder = draw >= m.recovery if self.mh_disorder else draw < odds / (1.0 + odds)
+        self.age_months += 1
+        if self.age_months >= AGE_25:  # replaced by a 16-year-old in the same household
+            self.age_months = AGE_16
+            self.status = NEET if rnd.random() < m.neet_at_16[self.place] else EDUCATION
+            self.months_neet = 0
+            self.mh_disorder = rnd.random() < m.prevalence
+            self.careers_until = self.ips_until = self.asb_until = 0
+
+
+class NaiveResidentsModel(mesa.Model):
+    """Every resident of a :class:`~pfpp_sim.model.PfppModel` as a Mesa agent, with its parameters.
 
     Parameters
     ----------
-    households : Households
-    params : RuleParameters
+    source : PfppModel
+        Supplies the starting residents and every parameter (read, never changed).
     seed : int
+        Seed of Mesa's generators.
     """
 
-    def __init__(self, households: Households, params: RuleParameters, *, seed: int) -> None:
-        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,))))
-        self.params = params
-        for base, dev, band in zip(households.base_income.tolist(), households.income_dev.tolist(), households.band.tolist()):
-            NaiveHousehold(self, base, dev, band)
+    def __init__(self, source: PfppModel, *, seed: int) -> None:
+        super().__init__(seed=seed)
+        sc = source.scenario
+        hw, yw = sc.world.households, sc.world.young_people
+        pop, exo = source.population, source.exo
+        self.month = 0
+        self.places = pop.places
+        self.persistence, self.shock_sd = hw.income_persistence.value, hw.income_shock_sd.value
+        self.poverty_line = hw.poverty_line_share.value * hw.median_income.value
+        self.band_cost = source.band_cost.tolist()
+        self.price_gbp, self.bill_discount_gbp = exo.price_gbp.tolist(), exo.bill_discount_gbp.tolist()
+        self.means_tested_gbp, self.mh_prevalence = exo.means_tested_gbp.tolist(), exo.mh_prevalence.tolist()
+        self.youth_earnings = yw.youth_earnings.value
+        self.youth_link = source.youth_link.tolist()
+        self.income_growth = None if source.income_growth is None else source.income_growth.tolist()
+        self.exit_base, self.scarring = yw.neet_exit_hazard.value, yw.neet_scarring.value
+        self.mh_multiplier, self.ips_risk_ratio = yw.mh_job_finding_multiplier.value, source.effect["employment_support"]
+        self.careers_effect, self.asb_effect = source.effect["careers_guidance"], source.effect["asb_outreach"]
+        self.employed_share, self.recovery = yw.employed_share_of_eet.value, yw.mh_recovery_hazard.value
+        self.cold_home_odds_ratio = source.cold_home_odds_ratio
+        self.entry_hazard = source.entry_hazard.tolist()
+        h, y = pop.households, pop.young
+        households = [
+            NaiveHousehold(self, *row)
+            for row in zip(h.place.tolist(), h.base_income.tolist(), h.income_dev.tolist(), h.income_gain.tolist(),
+                           h.band.tolist(), h.means_tested.tolist(), h.bill_support.tolist(), h.bill_support_until.tolist(),
+                           h.fuel_poor.tolist())
+        ]
+        for place, household, *row in zip(y.place.tolist(), y.household.tolist(), y.age_months.tolist(), y.status.tolist(),
+                                          y.months_neet.tolist(), y.mh_disorder.tolist(), y.careers_until.tolist(),
+                                          y.ips_until.tolist(), y.asb_until.tolist()):
+            NaiveYoungPerson(self, place, households[household], *row)
+        self.households = self.agents_by_type[NaiveHousehold]
+        self.young = self.agents_by_type[NaiveYoungPerson]
 
     def step(self) -> None:
-        self.agents.do("step")
+        """Young people, then households, one month; then each place's rates."""
+        t, n = self.month, self.places.n
+        prevalence = self.mh_prevalence[t]
+        drift = [math.exp(trend * (t + 1) / 12.0) for trend in self.places.neet_trend.tolist()]
+        self.entry_base = [(hz[0] * d, hz[1]) for hz, d in zip(self.entry_hazard, drift)]
+        self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
+        people, cold = [0] * n, [0] * n
+        for person in self.young:
+            people[person.place] += 1
+            cold[person.place] += person.household.fuel_poor
+        self.prevalence = prevalence
+        self.onset_base = [
+            min(max(self.recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * c / max(p, 1)), 0.0), 0.5)
+            for c, p in zip(cold, people)
+        ]
+        self.young.do("step")
+        self.households.do("step")
+        self.rates = self.resident_rates()
+        self.month += 1
 
-    def fuel_poverty_rate(self) -> float:
-        """Share of households fuel poor after the last step."""
-        return sum(agent.fuel_poor for agent in self.agents) / len(self.agents)
+    def resident_rates(self) -> dict[str, np.ndarray]:
+        """Each place's rates, as :func:`pfpp_sim.outcomes.resident_rates` measures them."""
+        n = self.places.n
+        households, fuel_poor = [0] * n, [0] * n
+        for household in self.households:
+            households[household.place] += 1
+            fuel_poor[household.place] += household.fuel_poor
+        young, young_1617, neet_1617, neet, labour, labour_neet, mh = ([0] * n for _ in range(7))
+        for person in self.young:
+            p, is_neet = person.place, person.status == NEET
+            young[p] += 1
+            neet[p] += is_neet
+            mh[p] += person.mh_disorder
+            if person.age_months < AGE_18:
+                young_1617[p] += 1
+                neet_1617[p] += is_neet
+            elif person.status != EDUCATION:
+                labour[p] += 1
+                labour_neet[p] += is_neet
+        return {
+            "fuel_poverty_rate": _share(fuel_poor, households),
+            "neet_16_17_rate": _share(neet_1617, young_1617),
+            "neet_16_24_rate": _share(neet, young),
+            "youth_unemployment_rate": _share(labour_neet, labour),
+            "youth_mh_rate": _share(mh, young),
+        }
+
+
+def _share(counts: list[int], totals: list[int]) -> np.ndarray:
+    return np.array([c / n if n else 0.0 for c, n in zip(counts, totals)])
 
 
 @dataclass(frozen=True)
 class RuleRun:
-    """Fuel-poverty rate after each month and the seconds spent."""
+    """National rates after each month, and the seconds spent.
 
-    rates: np.ndarray  # float64, shape (months,)
-    build_seconds: float  # creating the agents or arrays
-    step_seconds: float  # advancing every household ``months`` times (rates not included)
+    Attributes
+    ----------
+    rates : dict of str to ndarray of float64, shape (months,)
+        Each of :data:`COMPARED`: the share of all simulated residents, month by month.
+    build_seconds : float
+        Creating the agents (naive) or copying the starting state (vectorised).
+    step_seconds : float
+        Advancing every resident ``months`` times, outcome rates included.
+    residents : int
+        Households plus young people.
+    """
+
+    rates: dict[str, np.ndarray]
+    build_seconds: float
+    step_seconds: float
+    residents: int
 
 
-def run_vectorised(households: Households, params: RuleParameters, months: int, seed: int) -> RuleRun:
-    """Advance the households with the vectorised rule (``pfpp_sim.dynamics``)."""
+def _national(rates: dict[str, np.ndarray], households: np.ndarray, young: np.ndarray) -> dict[str, float]:
+    weights = {"fuel_poverty_rate": households, "neet_16_24_rate": young, "youth_mh_rate": young}
+    return {k: float(np.dot(rates[k], weights[k]) / weights[k].sum()) for k in COMPARED}
+
+
+def _sizes(model: PfppModel) -> tuple[np.ndarray, np.ndarray]:
+    pop = model.population
+    return (np.array([s.stop - s.start for s in pop.households.slices], dtype=float),
+            np.array([s.stop - s.start for s in pop.young.slices], dtype=float))
+
+
+def starting_model(scenario: Scenario, *, seed: int) -> PfppModel:
+    """The model whose residents both versions start from, with some interventions running."""
+    model = PfppModel(scenario, seed=seed)
+    activate_interventions(model, seed=seed)
+    return model
+
+
+def run_naive(scenario: Scenario, months: int, *, seed: int) -> RuleRun:
+    """Advance the starting residents as one Mesa agent each for ``months`` months."""
+    source = starting_model(scenario, seed=seed)
+    households, young = _sizes(source)
     started = time.perf_counter()
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
-    band_cost = np.asarray(params.band_cost)
-    no_support = np.zeros(households.n)
-    dev = households.income_dev.copy()
+    model = NaiveResidentsModel(source, seed=seed)
     built = time.perf_counter()
-    rates = np.empty(months)
+    del source
+    monthly: dict[str, list[float]] = {k: [] for k in COMPARED}
     stepping = 0.0
-    for month in range(months):
-        begin = time.perf_counter()
-        dev = dynamics.income_shock(dev, params.persistence, params.shock_sd, rng)
-        income = households.base_income * np.exp(dev)
-        cost = dynamics.fuel_cost(households.band, params.price_gbp, band_cost, no_support)
-        fuel_poor = dynamics.fuel_poor(households.band, income, cost, params.poverty_line_gbp)
-        stepping += time.perf_counter() - begin
-        rates[month] = fuel_poor.mean()
-    return RuleRun(rates, built - started, stepping)
-
-
-def run_naive(households: Households, params: RuleParameters, months: int, seed: int) -> RuleRun:
-    """Advance the households as one Mesa agent each."""
-    started = time.perf_counter()
-    model = NaiveFuelPovertyModel(households, params, seed=seed)
-    built = time.perf_counter()
-    rates = np.empty(months)
-    stepping = 0.0
-    for month in range(months):
+    for _ in range(months):
         begin = time.perf_counter()
         model.step()
         stepping += time.perf_counter() - begin
-        rates[month] = model.fuel_poverty_rate()
-    return RuleRun(rates, built - started, stepping)
+        for k, v in _national(model.rates, households, young).items():
+            monthly[k].append(v)
+    return RuleRun({k: np.array(v) for k, v in monthly.items()}, built - started, stepping, int(households.sum() + young.sum()))
+
+
+def run_vectorised(scenario: Scenario, months: int, *, seed: int) -> RuleRun:
+    """Advance the same starting residents with the model's vectorised step for ``months`` months.
+
+    Only :meth:`PfppModel.step_residents` and :func:`pfpp_sim.outcomes.resident_rates`
+    run: no departments, councils or deliveries, as in the naive version.
+    """
+    model = starting_model(scenario, seed=seed)
+    households, young = _sizes(model)
+    monthly: dict[str, list[float]] = {k: [] for k in COMPARED}
+    stepping = 0.0
+    for t in range(months):
+        begin = time.perf_counter()
+        model.step_residents(t)
+        rates = resident_rates(model.population)
+        stepping += time.perf_counter() - begin
+        for k, v in _national(rates, households, young).items():
+            monthly[k].append(v)
+    return RuleRun({k: np.array(v) for k, v in monthly.items()}, 0.0, stepping, int(households.sum() + young.sum()))
+
+
+def rates_agree(naive: RuleRun, vectorised: RuleRun, households: int, young: int, *, within: float = 4.0) -> dict[str, dict]:
+    """Compare the two runs' national rates: mean of months and last month, in standard errors.
+
+    The two runs use independent random numbers from the same starting residents, so a
+    rate's difference has variance at most ``2 p (1 - p) / n`` (``n`` households for fuel
+    poverty, young people for the others); the mean over months varies no more than one
+    month does. A rate agrees when both differences are within ``within`` of that error.
+    """
+    out = {}
+    for key in COMPARED:
+        n = households if key == "fuel_poverty_rate" else young
+        p = float(naive.rates[key].mean())
+        se = math.sqrt(2 * p * (1 - p) / n)
+        mean_diff = float(vectorised.rates[key].mean() - naive.rates[key].mean())
+        last_diff = float(vectorised.rates[key][-1] - naive.rates[key][-1])
+        out[key] = {
+            "naive_mean": round(p, 5),
+            "vectorised_mean": round(float(vectorised.rates[key].mean()), 5),
+            "difference_mean": round(mean_diff, 5),
+            "difference_last": round(last_diff, 5),
+            "standard_error": round(se, 5),
+            "agree": bool(abs(mean_diff) <= within * se and abs(last_diff) <= within * se),
+        }
+    return out
+

@@ -369,6 +369,33 @@ def app_command(
     serve(host or "127.0.0.1", port, allow_remote=host is not None)
 
 
+def _benchmarks():
+    """The ``benchmarks`` package of the source checkout this ``pfpp_sim`` comes from."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "__init__.py").is_file():
+        raise PfppError(f"pfpp bench needs a source checkout: no benchmarks/ folder next to {Path(__file__).parent}")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import benchmarks
+
+    return benchmarks
+
+
+@app.command("bench")
+@_user_errors
+def bench_command(
+    quick: Annotated[bool, typer.Option("--quick", help="Two small scales, 12 months, a small naive run: under a minute.")] = False,
+    national: Annotated[bool, typer.Option("--national", help="Also the 1:1 national run (about 23 M households), in the "
+                                           "scaling table and as the `pfpp run` command: several minutes, about 3 GB.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the JSON and Markdown results (default benchmarks/results).")] = None,
+) -> None:
+    """Measure throughput and memory at several scales against a naive per-agent Mesa reference (see benchmarks/README.md)."""
+    benchmarks = _benchmarks()
+    files = benchmarks.save(benchmarks.run(quick=quick, national=national), out or benchmarks.RESULTS)
+    out_console.print(files["markdown"].read_text(encoding="utf-8"), markup=False, highlight=False)
+    out_console.print(f"Wrote {files['json']} and {files['markdown']}", highlight=False)
+
+
 @app.command("validate")
 @_user_errors
 def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario TOML files or preset names.")]) -> None:

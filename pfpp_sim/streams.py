@@ -177,7 +177,7 @@ class DrawingAhead(Generic[T]):
     def _run(self, func, args, kwargs) -> None:
         try:
             self._value = func(*args, **kwargs)
-        except BaseException as err:  # handed to the caller by result()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread by result()
             self._error = err
 
     def result(self) -> T:

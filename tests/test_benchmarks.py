@@ -1,52 +1,82 @@
-"""The benchmarks run and their naive reference agrees with the model's rule (no timing checks)."""
+"""The benchmarks run, and their naive reference follows the model's resident rules (no timing checks)."""
 
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.naive_mesa import rule_parameters, run_naive, run_vectorised, sample_households
+from benchmarks.naive_mesa import NaiveResidentsModel, rates_agree, run_naive, run_vectorised, starting_model
+from benchmarks.scaling import national_run, national_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_naive_mesa_and_vectorised_rules_give_the_same_fuel_poverty_rate_within_monte_carlo_error():
-    params = rule_parameters()
-    households = sample_households(2_000, params, seed=3)
-    naive = run_naive(households, params, 12, seed=3)
-    vectorised = run_vectorised(households, params, 12, seed=3)
-    rate = naive.rates.mean()
-    assert 0.02 < rate < 0.5, "the sample should have a measurable fuel-poverty rate"
-    se = math.sqrt(2 * rate * (1 - rate) / households.n)  # difference of two independent rates
-    assert abs(vectorised.rates.mean() - naive.rates.mean()) < 4 * se
-    assert abs(vectorised.rates[-1] - naive.rates[-1]) < 4 * se
-    assert not np.array_equal(naive.rates, vectorised.rates), "independent random draws, not a copy"
+def test_naive_mesa_and_vectorised_residents_give_the_same_rates_within_monte_carlo_error():
+    scenario = national_scenario(0.001, 6)
+    naive = run_naive(scenario, 6, seed=3)
+    vectorised = run_vectorised(scenario, 6, seed=3)
+    pop = starting_model(scenario, seed=3).population
+    agreement = rates_agree(naive, vectorised, pop.households.n, pop.young.n)
+    assert all(rate["agree"] for rate in agreement.values()), agreement
+    assert 0.02 < naive.rates["fuel_poverty_rate"].mean() < 0.5, "the sample should have a measurable fuel-poverty rate"
+    assert naive.residents == vectorised.residents == pop.households.n + pop.young.n
+    assert not np.array_equal(naive.rates["neet_16_24_rate"], vectorised.rates["neet_16_24_rate"]), "independent draws, not a copy"
 
 
-def test_quick_benchmarks_write_valid_json_and_a_markdown_table(tmp_path):
+def test_without_income_shocks_or_youth_earnings_naive_households_turn_fuel_poor_as_the_model_flags_them():
+    # With no random income shocks and no earnings from young people, the household rule is
+    # deterministic: the naive agents must flag the same households (incomes differ only by
+    # float32 versus float64 rounding of the log deviations).
+    scenario = national_scenario(0.001, 3).with_overrides(
+        {"world.households.income_shock_sd.value": 0.0, "world.young_people.youth_earnings.value": 0.0}
+    )
+    model = starting_model(scenario, seed=5)
+    naive = NaiveResidentsModel(model, seed=5)
+    for t in range(3):
+        model.step_residents(t)
+        naive.step()
+    flags = np.array([household.fuel_poor for household in naive.households])
+    months_cold = np.array([household.months_cold for household in naive.households])
+    h = model.population.households
+    assert flags.sum() > 100
+    assert np.mean(flags != h.fuel_poor) < 1e-3
+    assert np.mean(months_cold != h.months_cold) < 1e-3
+
+
+def test_national_run_reports_wall_time_and_the_child_process_peak_memory():
+    small = ["run", "siloed_baseline", "--places", "E07000062", "--scale", "0.001", "--horizon", "2", "--serial"]
+    result = national_run(arguments=small)
+    assert result["command"] == "pfpp " + " ".join(small)
+    assert result["wall_seconds"] > 0 and result["run_seconds"] > 0
+    assert result["peak_rss_bytes"] > 50 * 2**20, "a Python process with numpy and pandas loaded"
+
+
+def test_pfpp_bench_quick_writes_valid_json_and_markdown_tables(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        [sys.executable, "-m", "pfpp_sim", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
     )
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "quick.json").read_text(encoding="utf-8"))
-    assert results["mode"] == "quick"
-    assert [row["scale"] for row in results["model_throughput"]] == [0.001, 0.01]
-    for row in results["model_throughput"]:
+    assert results["mode"] == "quick" and results["national"] is False and results["national_run"] is None
+    assert [row["scale"] for row in results["scaling"]] == [0.0005, 0.001]
+    for row in results["scaling"]:
         assert row["households"] > 0 and row["young_people"] > 0
-        assert row["resident_steps_per_second"] > 0 and row["peak_bytes_per_resident"] > 0
+        assert row["resident_steps_per_second"] > 0 and row["peak_rss_bytes"] > 0
+    assert results["scaling"][0]["households"] < results["scaling"][1]["households"]
+    naive = results["naive_comparison"][0]
+    assert naive["rates_agree"] is True and naive["naive"]["resident_steps_per_second"] > 0
+    assert [row["scale"] for row in results["full_model_over_naive"]] == [0.0005, 0.001]
     assert {row["preset"] for row in results["default_runs"]} == {"pfpp_joined_up", "siloed_baseline"}
-    assert results["household_rule"]["households"] == 2_000
-    assert results["household_rule"]["rates_agree"] is True
     table = (tmp_path / "quick.md").read_text(encoding="utf-8")
-    assert "| scale |" in table and "naive Mesa" in table
+    assert "| scale |" in table and "naive Mesa" in table and "full model / naive" in table
     assert not list(tmp_path.glob("*.tmp")), "temporary files are renamed into place"
+
+
+def test_benchmarks_module_lists_its_options():
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "--national" in done.stdout and "--quick" in done.stdout
