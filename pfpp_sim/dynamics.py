@@ -68,7 +68,8 @@ def household_income(
     income = base_income * np.exp(income_dev)
     income += income_gain
     income += youth_earnings_gbp * employed_youth
-    income += support_gbp
+    if np.ndim(support_gbp) or support_gbp:  # adding 0.0 changes no (positive) income
+        income += support_gbp
     return income
 
 

@@ -62,11 +62,12 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
 def _keep_freed_memory() -> None:
     """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the system.
 
-    A large run allocates and frees block-sized temporaries thousands of times a month;
-    by default glibc returns them to the system and takes them back page by page, and in
-    threads the page faults serialise. This keeps up to 256 MB of freed memory per
-    arena (allocations below 32 MB come from the arenas). Linux with glibc only; a no-op
-    elsewhere. It changes no result.
+    Every month allocates and frees block-sized temporaries many times; by default glibc
+    hands memory above a moving threshold back to the system and takes it back page by
+    page (six times the page faults of a default run, and in threads the faults
+    serialise). This keeps up to 256 MB of freed memory per arena and serves
+    allocations below 32 MB from the arenas, for the rest of the process. Linux with
+    glibc only; a no-op elsewhere. It changes no result.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -166,8 +167,7 @@ class PfppModel(mesa.Model):
                 Department(self, name, owned, self.stream_bits)
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
         self._draw_ahead = self.population.households.n >= DRAW_AHEAD_HOUSEHOLDS
-        if self._draw_ahead:
-            _keep_freed_memory()
+        _keep_freed_memory()
         self._drawing: DrawingAhead[ResidentDraws] | None = self._start_drawing() if self._draw_ahead else None
 
     # ------------------------------------------------------------------ setup
