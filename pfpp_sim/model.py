@@ -133,6 +133,8 @@ class PfppModel(mesa.Model):
         # Monthly growth factor of base incomes by place (fitted trend); None without trends.
         self.income_growth = np.exp(trend / 12.0) if trend.any() else None
         self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
+        # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
+        self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
@@ -332,7 +334,11 @@ class PfppModel(mesa.Model):
         if not live.size:
             return
         # Resident state does not change while delivering: one set of groups for the month.
-        groups = target_groups(self.population, self.recipients, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}))
+        with self._thread_pool() as pool:
+            groups = target_groups(
+                self.population, self.recipients, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}),
+                cold=self.cold_home, executor=pool,
+            )
         levers, mech = self.scenario.levers, self.mech
         precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
         served, duplicated, intended = (np.zeros(len(orders), dtype=np.int64) for _ in range(3))
@@ -408,6 +414,11 @@ class PfppModel(mesa.Model):
         h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
         return income
 
+    def _thread_pool(self):
+        """A pool of threads for a large run (see :data:`DRAW_AHEAD_HOUSEHOLDS`), else ``None`` as a context."""
+        threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
+        return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
+
     def _start_drawing(self) -> DrawingAhead[ResidentDraws]:
         """Start drawing the next month's resident numbers in a helper thread."""
         return DrawingAhead(draw_residents, self.rng_households, self.rng_young, **self._draw_sizes())
@@ -450,8 +461,7 @@ class PfppModel(mesa.Model):
         else:
             draws = draw_residents(self.rng_households, self.rng_young, **self._draw_sizes())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
-        threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
-        with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+        with self._thread_pool() as pool:
             young = [
                 lambda block=block, k0=k0, k=k: self._step_young(
                     t, block, DrawnAhead(draws.move[block.young], draws.work[block.young]), DrawnAhead(draws.mind[block.young]),
@@ -480,10 +490,11 @@ class PfppModel(mesa.Model):
                     h.base_income[h.slices[p]] *= growth[p]
         self._block_fuel_poverty(t, block)
         h.months_cold[hs] += h.fuel_poor[hs]
+        self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
 
     def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
         """Step one block's young people: NEET moves, mental health, ageing and replacement."""
-        h, y = self.population.households, self.population.young
+        y = self.population.young
         yw = self.scenario.world.young_people
         ys, places, sizes = block.young, block.places, block.young_sizes
         exit_h = dynamics.neet_exit_hazard(
@@ -500,7 +511,7 @@ class PfppModel(mesa.Model):
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
             y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
         )
-        cold = np.take(h.fuel_poor, y.household[ys])
+        cold = self.cold_home[ys]
         cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
         base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
         y.mh_disorder[ys] = dynamics.mental_health_transition(

@@ -14,6 +14,7 @@ with vectorised sampling: see :func:`select_recipients`.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +178,14 @@ def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[str, np.ndarray
     return key, None, (y.status == NEET) | cold  # asb_outreach
 
 
-def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | None = None) -> TargetGroups:
+def target_groups(
+    pop: Population,
+    records: RecipientRecords,
+    keys: list[str] | None = None,
+    *,
+    cold: np.ndarray | None = None,
+    executor: Executor | None = None,
+) -> TargetGroups:
     """Every place's intended and other reachable residents for each intervention.
 
     Parameters
@@ -187,54 +195,74 @@ def target_groups(pop: Population, records: RecipientRecords, keys: list[str] | 
         Gives the flat layout the candidates refer to.
     keys : list of str, optional
         Interventions to compute (default: all); the others get empty groups.
+    cold : ndarray of bool, shape (n_young,), optional
+        Whether each young person's home is fuel poor (default: looked up now).
+    executor : concurrent.futures.Executor, optional
+        Lists the groups in its threads (the result does not depend on it).
 
     Returns
     -------
     TargetGroups
-        ``candidates`` is int32 when every flat position fits (fewer than 2**31), else int64.
+        ``candidates`` is int32 when every resident index fits (fewer than 2**31), else int64.
     """
     h, y = pop.households, pop.young
-    cold = np.take(h.fuel_poor, y.household)
+    if cold is None:
+        cold = np.take(h.fuel_poor, y.household)
     n_places = pop.places.n
     shape = (len(INTERVENTION_KEYS), n_places)
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    listed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # starts and sizes by place
-    parts: list[np.ndarray] = []  # each listing's members, in candidates order
-    filled = 0
+    first_key: dict[str, str] = {}  # each group name and the first intervention that has it
+    for key in INTERVENTION_KEYS:
+        if keys is None or key in keys:
+            first_key.setdefault(_group_name(key), key)
+
+    def members(key: str) -> tuple[np.ndarray, np.ndarray]:
+        _, reachable, intended = _masks(key, pop, cold)
+        return np.flatnonzero(intended), np.flatnonzero(~intended if reachable is None else reachable & ~intended)
+
+    run = map if executor is None else executor.map
+    listed = dict(zip(first_key, run(members, first_key.values())))
+    parts: list[np.ndarray] = [part for pair in listed.values() for part in pair]  # in candidates order
+    offsets = np.cumsum([0, *(part.size for part in parts)])
+    where: dict[str, list[np.ndarray]] = {}
+    for i, (name, key) in enumerate(first_key.items()):
+        people = h if key in HOUSEHOLD_KEYS else y
+        bounds = np.array([s.start for s in people.slices] + [people.n])
+        where[name] = []
+        for part, offset in zip(listed[name], offsets[2 * i : 2 * i + 2].tolist()):
+            edges = np.searchsorted(part, bounds)
+            where[name] += [offset + edges[:-1], np.diff(edges)]
     for k, key in enumerate(INTERVENTION_KEYS):
-        if keys is not None and key not in keys:
-            continue
-        name = _group_name(key)
-        if name not in listed:
-            _, reachable, intended = _masks(key, pop, cold)
-            people = h if key in HOUSEHOLD_KEYS else y
-            bounds = np.array([s.start for s in people.slices] + [people.n])
-            starts_sizes = []
-            for members in (np.flatnonzero(intended), np.flatnonzero(~intended if reachable is None else reachable & ~intended)):
-                edges = np.searchsorted(members, bounds)
-                starts_sizes += [filled + edges[:-1], np.diff(edges)]
-                parts.append(members)
-                filled += members.size
-            listed[name] = tuple(starts_sizes)
-        in_start[k], in_size[k], out_start[k], out_size[k] = listed[name]
-    spare = int(in_size.sum())
+        if keys is None or key in keys:
+            in_start[k], in_size[k], out_start[k], out_size[k] = where[_group_name(key)]
+    filled, spare = int(offsets[-1]), int(in_size.sum())
     candidates = np.empty(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
-    at = 0
-    for members in parts:
-        candidates[at : at + members.size] = members
-        at += members.size
+
+    def copy(i: int) -> None:
+        candidates[offsets[i] : offsets[i + 1]] = parts[i]
+
+    list(run(copy, range(len(parts))))
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
 
 def _first_per_request(
-    req: np.ndarray, order: np.ndarray, rows: np.ndarray, want: np.ndarray, *, many: bool = False
+    req: np.ndarray,
+    order: np.ndarray,
+    rows: np.ndarray,
+    want: np.ndarray,
+    *,
+    many: bool = False,
+    in_order: np.ndarray | None = None,
 ) -> np.ndarray:
     """Of ``rows``, the first ``want[r]`` of each request ``r`` by ``order`` (in [0, 1)).
 
-    With ``many`` (far more rows than wanted, ``order`` uniform), only rows whose order
-    falls below a threshold that leaves about ``2 * want + 10`` per request are sorted;
-    requests left short by the threshold sort all their rows, so the result is exact.
+    ``rows`` are ascending and ``req`` does not decrease along them. With ``many`` (far
+    more rows than wanted, ``order`` uniform), only rows whose order falls below a
+    threshold that leaves about ``2 * want + 10`` per request are sorted; requests left
+    short by the threshold sort all their rows, so the result is exact. Requests marked
+    in ``in_order`` have their rows' ``order`` rising already, so only the others' rows
+    are sorted.
 
     Returns the rows kept, by request and then order.
     """
@@ -244,7 +272,13 @@ def _first_per_request(
         below = order[rows] < np.minimum(1.0, (2 * want + 10) / np.maximum(count, 1))[r]
         short = np.bincount(r[below], minlength=want.size) < np.minimum(want, count)
         rows = rows[below | short[r]]
-    rows = rows[np.argsort(req[rows] + order[rows])]
+    if in_order is None:
+        rows = rows[np.argsort(req[rows] + order[rows])]
+    else:  # sort each other request's rows in place: requests keep their places along rows
+        shuffled = np.flatnonzero(~in_order[req[rows]])
+        some = rows[shuffled]
+        rows = rows.copy()
+        rows[shuffled] = some[np.argsort(req[some] + order[some])]
     r = req[rows]
     count = np.bincount(r, minlength=want.size)
     rank = np.arange(rows.size) - (np.cumsum(count) - count)[r]
@@ -320,7 +354,10 @@ class _Walks:
         # Larger groups are drawn with replacement: only the first draw of a resident counts.
         later = np.argsort(idx, kind="stable")
         ok[later[1:][idx[later[1:]] == idx[later[:-1]]]] = False
-        keep = _first_per_request(req, np.where(whole, u, off / np.maximum(m[req], 1)), np.flatnonzero(ok), want)
+        # A sample's draws come in draw order (off); a whole group's order is its random u.
+        keep = _first_per_request(
+            req, np.where(whole, u, off / np.maximum(m[req], 1)), np.flatnonzero(ok), want, in_order=~self.whole
+        )
         self.req, self.idx, self.had = req[keep], idx[keep], had[keep]
         self.found = np.bincount(self.req, minlength=want.size)
         self._looked_req, self._looked_pos = req[~whole], pos[~whole]
