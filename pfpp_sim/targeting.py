@@ -246,6 +246,24 @@ def target_groups(
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
 
+def _repeats(values: np.ndarray) -> np.ndarray:
+    """Positions of the entries of ``values`` (non-negative ints) that an earlier entry equals.
+
+    Sorts ``value << bits | position`` as plain integers (several times faster than a
+    stable argsort) when that fits in 63 bits; the repeats found are the same.
+    """
+    n = values.size
+    if n < 2:
+        return np.zeros(0, dtype=np.intp)
+    bits = int(n - 1).bit_length()
+    if int(values.min()) >= 0 and int(values.max()).bit_length() + bits <= 63:
+        key = np.sort((values.astype(np.int64) << bits) | np.arange(n, dtype=np.int64))
+        value = key >> bits
+        return (key[1:] & ((1 << bits) - 1))[value[1:] == value[:-1]]
+    later = np.argsort(values, kind="stable")
+    return later[1:][values[later[1:]] == values[later[:-1]]]
+
+
 def _first_per_request(
     req: np.ndarray,
     order: np.ndarray,
@@ -352,8 +370,7 @@ class _Walks:
         pos = np.where(whole, off, (u * size[req]).astype(np.int64))
         idx, ok, had = self._look(req, pos)
         # Larger groups are drawn with replacement: only the first draw of a resident counts.
-        later = np.argsort(idx, kind="stable")
-        ok[later[1:][idx[later[1:]] == idx[later[:-1]]]] = False
+        ok[_repeats(idx)] = False
         # A sample's draws come in draw order (off); a whole group's order is its random u.
         keep = _first_per_request(
             req, np.where(whole, u, off / np.maximum(m[req], 1)), np.flatnonzero(ok), want, in_order=~self.whole
