@@ -19,7 +19,15 @@ from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
-from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_groups, resident_equity, resident_rates
+from pfpp_sim.outcomes import (
+    FLOWS,
+    OVERHEADS,
+    count_outcomes,
+    equity_from_counts,
+    equity_groups,
+    rates_from_counts,
+    resident_rates,
+)
 from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, build_population, count_by_place, place_blocks
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
 from pfpp_sim.streams import DrawingAhead, DrawnAhead, ResidentDraws, draw_residents, stream
@@ -135,6 +143,7 @@ class PfppModel(mesa.Model):
         self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
         self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
+        self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
@@ -471,14 +480,16 @@ class PfppModel(mesa.Model):
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
             ]
             _run_all(young, pool)
-            _run_all([lambda block=block: self._step_households(t, block, draws) for block in self.blocks], pool)
+            _run_all([lambda i=i: self._step_households(t, i, draws) for i in range(len(self.blocks))], pool)
         if self._draw_ahead and t + 1 < self.horizon:
             self._drawing = self._start_drawing()  # drawn while the model records, decides and delivers
 
-    def _step_households(self, t: int, block: Block, draws: ResidentDraws) -> None:
-        """Step one block's households: income shock and trend, fuel poverty, months in a cold home."""
+    def _step_households(self, t: int, i: int, draws: ResidentDraws) -> None:
+        """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
+        home), then count the block's outcomes for the month (:attr:`outcome_counts`)."""
         h = self.population.households
         hw = self.scenario.world.households
+        block = self.blocks[i]
         hs = block.households
         h.income_dev[hs] = dynamics.income_shock(
             h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(draws.shocks[hs])
@@ -491,6 +502,7 @@ class PfppModel(mesa.Model):
         self._block_fuel_poverty(t, block)
         h.months_cold[hs] += h.fuel_poor[hs]
         self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
+        self._block_counts[i] = count_outcomes(self.population, self.equity_groups, block)
 
     def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
         """Step one block's young people: NEET moves, mental health, ageing and replacement."""
@@ -542,15 +554,21 @@ class PfppModel(mesa.Model):
         self.agents_by_type[Council].shuffle_do("step")
         self.deliver_orders()
         self.step_residents(t)
-        self.rates = resident_rates(self.population)
+        counts = self.outcome_counts()
+        self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
         held = np.zeros(self.population.places.n)
         for award in self._open.values():
             held[award.place] += award.held_total_p / 100
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
-        self.equity_records.append(resident_equity(self.population, self.equity_groups))
+        self.equity_records.append(equity_from_counts(counts))
         self.check_invariants()
         self.month += 1
+
+    def outcome_counts(self) -> dict[str, np.ndarray]:
+        """The month's outcome counts of every place (:func:`~pfpp_sim.outcomes.count_outcomes`),
+        joined from the counts each block made at the end of its households' step."""
+        return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     def check_invariants(self) -> None:
         """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""

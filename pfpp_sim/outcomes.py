@@ -8,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from pfpp_sim.population import AGE_18, EDUCATION, NEET, TENURES, Population, count_by_place
+from pfpp_sim.population import AGE_18, EDUCATION, NEET, TENURES, Block, Population, count_by_place
 
 __all__ = [
     "ANNUAL_BASIS",
@@ -21,7 +21,10 @@ __all__ = [
     "EquityGroups",
     "Outcome",
     "basis_year",
+    "count_outcomes",
+    "equity_from_counts",
     "equity_groups",
+    "rates_from_counts",
     "resident_equity",
     "resident_rates",
 ]
@@ -114,23 +117,46 @@ def resident_rates(pop: Population) -> dict[str, np.ndarray]:
     dict of str to ndarray of float64, shape (n_places,)
         Each key of :data:`RATES`; fractions in [0, 1].
     """
+    return rates_from_counts(_rate_counts(pop, None))
+
+
+def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
+    """Residents behind each rate, per place of ``block`` (default: all places), float64."""
     h, y = pop.households, pop.young
+    hs, ys = (slice(0, h.n), slice(0, y.n)) if block is None else (block.households, block.young)
+    h_slices = h.slices if block is None else block.household_slices
+    y_slices = y.slices if block is None else block.young_slices
 
-    def count(people, mask=None):
+    def count(slices, mask=None):
         if mask is None:
-            return np.array([s.stop - s.start for s in people.slices], dtype=np.float64)
-        return count_by_place(mask, people.slices).astype(np.float64)
+            return np.array([s.stop - s.start for s in slices], dtype=np.float64)
+        return count_by_place(mask, slices).astype(np.float64)
 
-    young_1617 = y.age_months < AGE_18
-    older = ~young_1617
-    neet = y.status == NEET
-    labour = older & (y.status != EDUCATION)
+    young_1617 = y.age_months[ys] < AGE_18
+    status = y.status[ys]
+    neet = status == NEET
+    labour = ~young_1617 & (status != EDUCATION)
     return {
-        "fuel_poverty_rate": _share(count(h, h.fuel_poor), count(h)),
-        "neet_16_17_rate": _share(count(y, young_1617 & neet), count(y, young_1617)),
-        "neet_16_24_rate": _share(count(y, neet), count(y)),
-        "youth_unemployment_rate": _share(count(y, labour & neet), count(y, labour)),
-        "youth_mh_rate": _share(count(y, y.mh_disorder), count(y)),
+        "households": count(h_slices),
+        "fuel_poor": count(h_slices, h.fuel_poor[hs]),
+        "young_people": count(y_slices),
+        "young_16_17": count(y_slices, young_1617),
+        "neet_16_17": count(y_slices, young_1617 & neet),
+        "neet_16_24": count(y_slices, neet),
+        "labour": count(y_slices, labour),
+        "labour_neet": count(y_slices, labour & neet),
+        "youth_mh": count(y_slices, y.mh_disorder[ys]),
+    }
+
+
+def rates_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rates of :func:`resident_rates` from :func:`count_outcomes` counts (for all places)."""
+    return {
+        "fuel_poverty_rate": _share(counts["fuel_poor"], counts["households"]),
+        "neet_16_17_rate": _share(counts["neet_16_17"], counts["young_16_17"]),
+        "neet_16_24_rate": _share(counts["neet_16_24"], counts["young_people"]),
+        "youth_unemployment_rate": _share(counts["labour_neet"], counts["labour"]),
+        "youth_mh_rate": _share(counts["youth_mh"], counts["young_people"]),
     }
 
 
@@ -163,9 +189,14 @@ class EquityGroups:
     young_count: np.ndarray
 
 
-def _count_by_group(cells: np.ndarray, n_places: int, flag: np.ndarray | None = None) -> np.ndarray:
-    """Residents (flagged ones only, if ``flag``) per place and equity group, shape (n_places, 8)."""
+def _count_by_group(cells: np.ndarray, n_places: int, flag: np.ndarray | None = None, first_place: int = 0) -> np.ndarray:
+    """Residents (flagged ones only, if ``flag``) per place and equity group, shape (n_places, 8).
+
+    ``cells`` belong to places ``first_place`` to ``first_place + n_places - 1``.
+    """
     chosen = cells if flag is None else cells[np.flatnonzero(flag)]
+    if first_place:
+        chosen = chosen - first_place * len(TENURES) * _QUINTILES
     counts = np.bincount(chosen, minlength=n_places * len(TENURES) * _QUINTILES).reshape(n_places, len(TENURES), _QUINTILES)
     return np.concatenate([counts.sum(axis=2), counts.sum(axis=1)], axis=1).astype(np.float64)
 
@@ -233,10 +264,39 @@ def resident_equity(pop: Population, groups: EquityGroups) -> dict[str, np.ndarr
         ``fuel_poor`` households, and young people ``neet_16_24`` and with ``youth_mh``
         (a probable mental disorder); group sizes are in ``groups``.
     """
-    n = pop.places.n
-    y = pop.young
+    return equity_from_counts(_equity_counts(pop, groups, None))
+
+
+def _equity_counts(pop: Population, groups: EquityGroups, block: Block | None) -> dict[str, np.ndarray]:
+    h, y = pop.households, pop.young
+    hs, ys, places = (slice(0, h.n), slice(0, y.n), slice(0, pop.places.n)) if block is None else (
+        block.households, block.young, block.places
+    )
+    n, first = places.stop - places.start, places.start
     return {
-        "fuel_poor": _count_by_group(groups.households, n, pop.households.fuel_poor),
-        "neet_16_24": _count_by_group(groups.young, n, y.status == NEET),
-        "youth_mh": _count_by_group(groups.young, n, y.mh_disorder),
+        "equity_fuel_poor": _count_by_group(groups.households[hs], n, h.fuel_poor[hs], first),
+        "equity_neet_16_24": _count_by_group(groups.young[ys], n, y.status[ys] == NEET, first),
+        "equity_youth_mh": _count_by_group(groups.young[ys], n, y.mh_disorder[ys], first),
     }
+
+
+def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The counts of :func:`resident_equity` from :func:`count_outcomes` counts (for all places)."""
+    return {k: counts[f"equity_{k}"] for k in ("fuel_poor", "neet_16_24", "youth_mh")}
+
+
+def count_outcomes(pop: Population, groups: EquityGroups, block: Block | None = None) -> dict[str, np.ndarray]:
+    """Residents counted for the rates and the equity breakdown, in each place of ``block`` (default: all).
+
+    Blocks' counts joined in place order (``np.concatenate`` of each key) are the
+    counts of all places, from which :func:`rates_from_counts` and
+    :func:`equity_from_counts` give what :func:`resident_rates` and
+    :func:`resident_equity` measure.
+
+    Returns
+    -------
+    dict of str to ndarray of float64
+        Per place, shape (n_block_places,), for the rates; per place and equity group,
+        shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
+    """
+    return {**_rate_counts(pop, block), **_equity_counts(pop, groups, block)}

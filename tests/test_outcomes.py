@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pfpp_sim.experiment import run
-from pfpp_sim.outcomes import EQUITY_GROUPS
+from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import EQUITY_GROUPS, resident_equity, resident_rates
 from pfpp_sim.scenario import load_scenario
 
 
@@ -43,3 +44,19 @@ def test_income_quintiles_are_equal_fifths_and_the_lowest_is_most_fuel_poor(smal
         assert place["households"].max() - place["households"].min() <= place["households"].sum() * 0.001
         rates = (place["fuel_poor"] / place["households"]).to_numpy()
         assert rates[0] == rates.max()
+
+
+def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_places(monkeypatch):
+    import pfpp_sim.model as model_module
+
+    monkeypatch.setattr(model_module, "BLOCK_HOUSEHOLDS", 3_000)  # several places per block, several blocks
+    scenario = load_scenario("siloed_baseline").with_overrides({"run.horizon_months": 3})
+    model = PfppModel(scenario, seed=4)
+    assert 1 < len(model.blocks) < model.population.places.n
+    for _ in range(3):
+        model.step()
+        rates, equity = resident_rates(model.population), resident_equity(model.population, model.equity_groups)
+        for name, values in rates.items():
+            np.testing.assert_array_equal(model.rates[name], values)
+        for name, values in equity.items():
+            np.testing.assert_array_equal(model.equity_records[-1][name], values)
