@@ -41,8 +41,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PRESETS = ("pfpp_joined_up", "siloed_baseline")
 MODES = {
     # scales of the national run (about 1.2e4, 2.3e4, 2.3e5 and 2.3e6 households), months, repeats of small scales
-    "full": {"scales": (0.0005, 0.001, 0.01, 0.1), "horizon": 120, "naive_scales": (0.001, 0.01), "naive_months": 12, "repeats": 3},
-    "quick": {"scales": (0.0005, 0.001), "horizon": 12, "naive_scales": (0.0005,), "naive_months": 3, "repeats": 1},
+    "full": {"scales": (0.0005, 0.001, 0.01, 0.1), "horizon": 120, "naive_scales": (0.001, 0.01), "naive_months": 12,
+             "repeats": 3, "naive_repeats": 3},
+    "quick": {"scales": (0.0005, 0.001), "horizon": 12, "naive_scales": (0.0005,), "naive_months": 3, "repeats": 1,
+              "naive_repeats": 1},
 }
 NATIONAL_SCALE = 1.0
 
@@ -74,11 +76,14 @@ def _agents_bytes(scenario, seed: int) -> int:
     return held
 
 
-def naive_comparison(scale: float, *, months: int, seed: int = 1) -> dict[str, Any]:
-    """Naive Mesa versus vectorised resident rules on the same starting residents (national run at ``scale``)."""
+def naive_comparison(scale: float, *, months: int, repeats: int = 1, seed: int = 1) -> dict[str, Any]:
+    """Naive Mesa versus vectorised resident rules on the same starting residents (national run at ``scale``).
+
+    Each is run ``repeats`` times (the vectorised one at least 3) and its fastest run kept.
+    """
     scenario = national_scenario(scale, months)
-    naive = run_naive(scenario, months, seed=seed)
-    vectorised = min((run_vectorised(scenario, months, seed=seed) for _ in range(3)), key=lambda r: r.step_seconds)
+    naive = min((run_naive(scenario, months, seed=seed) for _ in range(repeats)), key=lambda r: r.step_seconds)
+    vectorised = min((run_vectorised(scenario, months, seed=seed) for _ in range(max(repeats, 3))), key=lambda r: r.step_seconds)
     model = starting_model(scenario, seed=seed)
     households, young = model.population.households.n, model.population.young.n
     del model
@@ -89,6 +94,7 @@ def naive_comparison(scale: float, *, months: int, seed: int = 1) -> dict[str, A
         "households": households,
         "young_people": young,
         "months": months,
+        "repeats": repeats,
         "naive": {
             "build_seconds": round(naive.build_seconds, 3),
             "step_seconds": round(naive.step_seconds, 3),
@@ -120,9 +126,14 @@ def default_runs(*, repeats: int = 5, seed: int = 1) -> list[dict[str, Any]]:
     return rows
 
 
+def _naive_reference(naive: list[dict[str, Any]]) -> dict[str, Any]:
+    """The naive comparison with the fastest naive rate (the conservative reference)."""
+    return max(naive, key=lambda row: row["naive"]["resident_steps_per_second"])
+
+
 def _ratios(rows: list[dict[str, Any]], naive: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Full model's resident-steps/s (each scaling row) over the naive reference's at its first scale."""
-    reference = naive[0]["naive"]["resident_steps_per_second"]
+    """Full model's resident-steps/s (each scaling row) over the fastest naive rate measured."""
+    reference = _naive_reference(naive)["naive"]["resident_steps_per_second"]
     return [
         {"scale": row["scale"], "residents": row["residents"],
          "full_model_over_naive": round(row["resident_steps_per_second"] / reference, 1)}
@@ -138,7 +149,10 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
     load_before = os.getloadavg()
     scales = settings["scales"] + ((NATIONAL_SCALE,) if national else ())
     rows = scaling(scales, horizon=settings["horizon"], repeats=settings["repeats"])
-    naive = [naive_comparison(scale, months=settings["naive_months"]) for scale in settings["naive_scales"]]
+    naive = [
+        naive_comparison(scale, months=settings["naive_months"], repeats=settings["naive_repeats"] if scale <= 0.001 else 1)
+        for scale in settings["naive_scales"]
+    ]
     runs = default_runs(repeats=2 if quick else 5)
     national_result = national_run() if national else None
     command = "python -m benchmarks" + (" --quick" if quick else "") + (" --national" if national else "")
@@ -208,15 +222,19 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['rules_speed_ratio']:,}x | {row['naive']['agent_bytes_per_resident']:,.0f} | {row['rates_agree']} |"
         )
     first = results["naive_comparison"][0]
-    lines += ["", f"Rates at scale {first['scale']} (national, mean of months; difference in standard errors of the difference):", ""]
-    lines += ["| rate | naive | vectorised | difference | standard error |", "|---|---:|---:|---:|---:|"]
+    reference = _naive_reference(results["naive_comparison"])
+    lines += ["", f"Rates at scale {first['scale']}, all simulated residents, mean of the months:", ""]
+    lines += ["| rate | naive | vectorised | difference | standard error | within 4 SE |", "|---|---:|---:|---:|---:|---|"]
     for name, r in first["rates"].items():
-        lines.append(f"| {name} | {r['naive_mean']:.4f} | {r['vectorised_mean']:.4f} | {r['difference_mean']:+.4f} | {r['standard_error']:.4f} |")
+        lines.append(
+            f"| {name} | {r['naive_mean']:.4f} | {r['vectorised_mean']:.4f} | {r['difference_mean']:+.4f} "
+            f"| {r['standard_error']:.4f} | {r['agree']} |"
+        )
     lines += [
         "",
         (
-            f"## Full model versus the naive reference ({first['naive']['resident_steps_per_second']:,} resident-steps/s "
-            f"at scale {first['scale']})"
+            f"## Full model versus the naive reference (its fastest rate: {reference['naive']['resident_steps_per_second']:,} "
+            f"resident-steps/s at scale {reference['scale']})"
         ),
         "",
         "| scale | residents | full model / naive |",
