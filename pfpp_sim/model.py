@@ -30,7 +30,7 @@ from pfpp_sim.outcomes import (
 )
 from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, build_population, count_by_place, place_blocks
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
-from pfpp_sim.streams import DrawingAhead, DrawnAhead, ResidentDraws, draw_residents, stream
+from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
 from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
 
 __all__ = ["BLOCK_HOUSEHOLDS", "DRAW_AHEAD_HOUSEHOLDS", "PfppModel"]
@@ -179,7 +179,13 @@ class PfppModel(mesa.Model):
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
         self._draw_ahead = self.population.households.n >= DRAW_AHEAD_HOUSEHOLDS
         _keep_freed_memory()
-        self._drawing: DrawingAhead[ResidentDraws] | None = self._start_drawing() if self._draw_ahead else None
+        # Numbers being drawn ahead in helper threads: the young people's for the next month
+        # they step, the households' income shocks likewise.
+        self._drawing_young: DrawingAhead[YoungDraws] | None = None
+        self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
+        if self._draw_ahead:
+            self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
+            self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
@@ -428,16 +434,13 @@ class PfppModel(mesa.Model):
         threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
         return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
 
-    def _start_drawing(self) -> DrawingAhead[ResidentDraws]:
-        """Start drawing the next month's resident numbers in a helper thread."""
-        return DrawingAhead(draw_residents, self.rng_households, self.rng_young, **self._draw_sizes())
+    def _young_sizes(self) -> dict[str, int]:
+        y = self.population.young
+        return {"n_young": y.n, "n_newcomers": int(np.count_nonzero(y.age_months >= AGE_25 - 1))}
 
-    def _draw_sizes(self) -> dict:
-        h, y = self.population.households, self.population.young
-        return {
-            "n_households": h.n, "shock_dtype": h.income_dev.dtype, "n_young": y.n,
-            "n_newcomers": int(np.count_nonzero(y.age_months >= AGE_25 - 1)),
-        }
+    def _shock_sizes(self) -> dict:
+        h = self.population.households
+        return {"n_households": h.n, "dtype": h.income_dev.dtype}
 
     def step_residents(self, t: int) -> None:
         """Apply due effects, then step young people and households block by block.
@@ -446,9 +449,9 @@ class PfppModel(mesa.Model):
         advances the residents by their rules only. Each block runs the same rules on its
         residents with the random numbers the whole-population rules would give them: the
         month's numbers are drawn for everyone first, in the rules' order
-        (:func:`~pfpp_sim.streams.draw_residents`, handed out by
-        :class:`~pfpp_sim.streams.DrawnAhead`); for large runs they are drawn ahead of time in
-        a helper thread and blocks are stepped by several threads
+        (:func:`~pfpp_sim.streams.draw_young`, :func:`~pfpp_sim.streams.draw_shocks`, handed
+        out by :class:`~pfpp_sim.streams.DrawnAhead`); for large runs they are drawn a month
+        ahead in helper threads and blocks are stepped by several threads
         (:data:`DRAW_AHEAD_HOUSEHOLDS`). Young people see last month's cold homes;
         households see this month's jobs.
 
@@ -465,26 +468,34 @@ class PfppModel(mesa.Model):
         neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
-        if self._drawing is not None:
-            draws, self._drawing = self._drawing.result(), None
+        if self._drawing_young is not None:
+            draws, self._drawing_young = self._drawing_young.result(), None
         else:
-            draws = draw_residents(self.rng_households, self.rng_young, **self._draw_sizes())
+            draws = draw_young(self.rng_young, **self._young_sizes())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         with self._thread_pool() as pool:
             young = [
-                lambda block=block, k0=k0, k=k: self._step_young(
-                    t, block, DrawnAhead(draws.move[block.young], draws.work[block.young]), DrawnAhead(draws.mind[block.young]),
-                    DrawnAhead(draws.start[k0 : k0 + k]), draws.newcomer_mind[k0 : k0 + k],
+                lambda block=block, k0=k0, k=k, d=draws: self._step_young(
+                    t, block, DrawnAhead(d.move[block.young], d.work[block.young]), DrawnAhead(d.mind[block.young]),
+                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k],
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
             ]
             _run_all(young, pool)
-            _run_all([lambda i=i: self._step_households(t, i, draws) for i in range(len(self.blocks))], pool)
-        if self._draw_ahead and t + 1 < self.horizon:
-            self._drawing = self._start_drawing()  # drawn while the model records, decides and delivers
+            del draws, young
+            if self._drawing_shocks is not None:
+                shocks, self._drawing_shocks = self._drawing_shocks.result(), None
+            else:
+                shocks = draw_shocks(self.rng_households, **self._shock_sizes())
+            if self._draw_ahead and t + 1 < self.horizon:
+                # Next month's numbers, drawn while this month's households step and the model
+                # records, decides and delivers (ages are final: next month's newcomers are known).
+                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
+                self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
+            _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
 
-    def _step_households(self, t: int, i: int, draws: ResidentDraws) -> None:
+    def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
         home), then count the block's outcomes for the month (:attr:`outcome_counts`)."""
         h = self.population.households
@@ -492,7 +503,7 @@ class PfppModel(mesa.Model):
         block = self.blocks[i]
         hs = block.households
         h.income_dev[hs] = dynamics.income_shock(
-            h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(draws.shocks[hs])
+            h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(shocks[hs])
         )
         growth = self.income_growth
         if growth is not None:  # fitted income trend relative to the poverty line; 1.0 elsewhere

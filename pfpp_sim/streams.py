@@ -24,7 +24,7 @@ import numpy as np
 
 T = TypeVar("T")
 
-__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "ResidentDraws", "draw_residents", "stream"]
+__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "YoungDraws", "draw_shocks", "draw_young", "stream"]
 
 STREAM_IDS = {
     "population": 0,
@@ -98,23 +98,38 @@ class DrawnAhead:
         return self._next(size, dtype)
 
 
+def draw_shocks(households: np.random.Generator, *, n_households: int, dtype: np.dtype) -> np.ndarray:
+    """A month's income shocks: one standard normal per household, in household order.
+
+    Parameters
+    ----------
+    households : numpy.random.Generator
+        The ``households`` stream.
+    n_households : int
+    dtype : numpy.dtype
+        Dtype of the income deviations.
+
+    Returns
+    -------
+    ndarray of ``dtype``, shape (n_households,)
+    """
+    return households.standard_normal(n_households, dtype=dtype)
+
+
 @dataclass(frozen=True)
-class ResidentDraws:
-    """One month's random numbers for the resident rules, in the order the rules use them.
+class YoungDraws:
+    """One month's numbers for the young people's rules, in the order the rules use them.
 
     Attributes
     ----------
-    shocks : ndarray, shape (n_households,)
-        ``households`` stream: one standard normal per household (income shock).
     move, work, mind : ndarray of float64, shape (n_young,)
-        ``young_people`` stream: one uniform per person for leaving or entering NEET,
-        for going to work on leaving, and for mental-health onset or recovery.
+        One uniform per person for leaving or entering NEET, for going to work on
+        leaving, and for mental-health onset or recovery.
     start, newcomer_mind : ndarray of float64, shape (n_newcomers,)
         Then one uniform per newcomer (a young person turning 25 replaced by a
         16-year-old, in person order) for starting NEET, and one for mental health.
     """
 
-    shocks: np.ndarray
     move: np.ndarray
     work: np.ndarray
     mind: np.ndarray
@@ -122,43 +137,31 @@ class ResidentDraws:
     newcomer_mind: np.ndarray
 
 
-def draw_residents(
-    households: np.random.Generator,
-    young: np.random.Generator,
-    *,
-    n_households: int,
-    shock_dtype: np.dtype,
-    n_young: int,
-    n_newcomers: int,
-) -> ResidentDraws:
-    """Draw a month's resident numbers: the same numbers, in the same order, as the rules would draw.
+def draw_young(young: np.random.Generator, *, n_young: int, n_newcomers: int) -> YoungDraws:
+    """A month's young people's numbers: the same numbers, in the same order, as the rules would draw.
 
     Parameters
     ----------
-    households, young : numpy.random.Generator
-        The ``households`` and ``young_people`` streams.
-    n_households, n_young : int
-        Residents of each kind.
-    shock_dtype : numpy.dtype
-        Dtype of the income shocks (that of the income deviations).
+    young : numpy.random.Generator
+        The ``young_people`` stream.
+    n_young : int
     n_newcomers : int
         Young people who turn 25 this month.
 
     Returns
     -------
-    ResidentDraws
+    YoungDraws
     """
-    shocks = households.standard_normal(n_households, dtype=shock_dtype)
     move, work, mind = (young.random(n_young) for _ in range(3))
     start, newcomer_mind = young.random(n_newcomers), young.random(n_newcomers)
-    return ResidentDraws(shocks, move, work, mind, start, newcomer_mind)
+    return YoungDraws(move, work, mind, start, newcomer_mind)
 
 
 class DrawingAhead(Generic[T]):
     """Run ``func(*args, **kwargs)`` in a helper thread now; :meth:`result` waits for it.
 
     Used to draw next month's resident numbers while the model does the rest of its
-    month (numpy releases the GIL while it fills arrays). The numbers are those a call
+    work (numpy releases the GIL while it fills arrays). The numbers are those a call
     made later would give, as long as nothing else uses the generators meanwhile.
 
     Parameters
