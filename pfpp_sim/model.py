@@ -1,53 +1,28 @@
-"""The model: Mesa departments and councils over vectorised residents, one month a step."""
+"""The model: Mesa departments and councils over vectorised residents, one month a step.
+
+The residents' side (stepping households and young people block by block) is in
+:mod:`pfpp_sim.residents`, mixed into :class:`PfppModel`.
+"""
 
 from __future__ import annotations
-
-import ctypes
-import os
-import sys
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import mesa
 import numpy as np
 
-from pfpp_sim import dynamics
 from pfpp_sim.agents import Council, Department
 from pfpp_sim.agents.council import POOLED_BIT
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.interventions import HOUSEHOLD_KEYS, PendingEffects, apply_effects
-from pfpp_sim.outcomes import (
-    FLOWS,
-    OVERHEADS,
-    count_outcomes,
-    equity_from_counts,
-    equity_groups,
-    rates_from_counts,
-    resident_rates,
-)
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, build_population, count_by_place, place_blocks
+from pfpp_sim.interventions import PendingEffects
+from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
+from pfpp_sim.population import build_population
+from pfpp_sim.residents import ResidentSteps
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
-from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
+from pfpp_sim.streams import stream
 from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
 
-__all__ = ["BLOCK_HOUSEHOLDS", "DRAW_AHEAD_HOUSEHOLDS", "PfppModel"]
-
-BLOCK_HOUSEHOLDS = 1 << 17
-"""Households at which a block of places closes: residents are stepped block by block
-(:func:`~pfpp_sim.population.place_blocks`), so a month's temporary arrays stay small
-and in cache whatever the number of residents. Results do not depend on it."""
-
-DRAW_AHEAD_HOUSEHOLDS = 1 << 18
-"""From this many households, next month's resident random numbers are drawn in a helper
-thread while the model does the rest of its month (:class:`~pfpp_sim.streams.DrawingAhead`),
-and blocks of residents are stepped by up to :data:`BLOCK_THREADS` threads. Blocks write
-disjoint rows and use numbers drawn beforehand, so the results are the same either way."""
-
-BLOCK_THREADS = 4
-"""Most threads stepping blocks at once (no more than the machine's CPUs)."""
+__all__ = ["PfppModel"]
 
 
 def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
@@ -67,39 +42,7 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
     return np.split(orders[in_batches], np.flatnonzero(np.diff(batch[in_batches])) + 1)
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the system.
-
-    Every month allocates and frees block-sized temporaries many times; by default glibc
-    hands memory above a moving threshold back to the system and takes it back page by
-    page (six times the page faults of a default run, and in threads the faults
-    serialise). This keeps up to 256 MB of freed memory per arena and serves
-    allocations below 32 MB from the arenas, for the rest of the process. Linux with
-    glibc only; a no-op elsewhere. It changes no result.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's mallopt parameters
-    libc.mallopt(m_mmap_threshold, 32 << 20)
-    libc.mallopt(m_trim_threshold, 256 << 20)
-    libc.mallopt(m_top_pad, 64 << 20)
-
-
-def _run_all(jobs: list[Callable[[], None]], pool: ThreadPoolExecutor | None) -> None:
-    """Run independent jobs, in a thread pool if given; re-raise the first failure."""
-    if pool is None:
-        for job in jobs:
-            job()
-        return
-    for future in [pool.submit(job) for job in jobs]:
-        future.result()
-
-
-class PfppModel(mesa.Model):
+class PfppModel(ResidentSteps, mesa.Model):
     """Departments, councils and residents of the places in one scenario.
 
     Parameters
@@ -131,22 +74,7 @@ class PfppModel(mesa.Model):
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
-        self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
-        self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
-        self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
-        places = self.population.places
-        # Real young people per real household a simulated young person stands for, in its household.
-        self.youth_link = places.youth_weight / places.household_weight
-        trend = self.population.places.income_trend
-        # Monthly growth factor of base incomes by place (fitted trend); None without trends.
-        self.income_growth = np.exp(trend / 12.0) if trend.any() else None
-        self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
-        # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
-        self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
-        self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
-        self.initial_rates = resident_rates(self.population)
-        self.rates = self.initial_rates
-        self._set_hazards()
+        self._set_up_residents()
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
@@ -177,15 +105,7 @@ class PfppModel(mesa.Model):
             if owned:
                 Department(self, name, owned, self.stream_bits)
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
-        self._draw_ahead = self.population.households.n >= DRAW_AHEAD_HOUSEHOLDS
-        _keep_freed_memory()
-        # Numbers being drawn ahead in helper threads: the young people's for the next month
-        # they step, the households' income shocks likewise.
-        self._drawing_young: DrawingAhead[YoungDraws] | None = None
-        self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
-        if self._draw_ahead:
-            self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
-            self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
+        self._start_drawing_ahead()
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
@@ -208,28 +128,6 @@ class PfppModel(mesa.Model):
             self.duration[key] = int(round(item.duration_months.draw(rng))) if item.duration_months else 0
         self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
-
-    def _set_hazards(self) -> None:
-        """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
-        yw = self.scenario.world.young_people
-        y = self.population.young
-        n = self.population.places.n
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool),
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=1.0,
-        )
-        older = y.age_months >= AGE_18
-        neet = y.status == NEET
-        self.entry_hazard = np.zeros((n, 2))
-        for group, mask in enumerate((~older, older)):
-            people = np.bincount(y.place[mask], minlength=n).astype(float)
-            in_neet = np.bincount(y.place[mask & neet], minlength=n).astype(float)
-            exit_sum = np.bincount(y.place[mask & neet], weights=exit_h[mask & neet], minlength=n)
-            mean_exit = np.divide(exit_sum, in_neet, out=np.full(n, yw.neet_exit_hazard.value), where=in_neet > 0)
-            share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
-            hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
-            self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
 
     # --------------------------------------------------------------- calendar
     def is_fy_start(self, month: int) -> bool:
@@ -393,166 +291,6 @@ class PfppModel(mesa.Model):
             places[retrofit], weights=(intended * weight)[retrofit], minlength=n_places
         )
 
-    # --------------------------------------------------------------- residents
-    def _update_fuel_poverty(self, t: int) -> np.ndarray:
-        """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
-        income = np.empty(self.population.households.n)
-        for block in self.blocks:
-            income[block.households] = self._block_fuel_poverty(t, block)
-        return income
-
-    def _block_fuel_poverty(self, t: int, block: Block) -> np.ndarray:
-        """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
-        h, y = self.population.households, self.population.young
-        hs, ys = block.households, block.young
-        hw = self.scenario.world.households
-        # Young people live in a household of their own place, so of their own block. Those not
-        # working add 0.0 to their household's sum, which changes no sum.
-        link = np.repeat(self.youth_link[block.places], block.young_sizes)
-        employed = np.bincount(
-            y.household[ys] - hs.start, weights=np.where(y.status[ys] == EMPLOYED, link, 0.0), minlength=hs.stop - hs.start
-        )
-        # Payments and bill support as one number when every household of the block gets the same
-        # (adding 0.0 changes no income, so the flags are the same as with whole columns).
-        payment = self.exo.means_tested_gbp[t]
-        support = h.means_tested[hs] * payment if payment else 0.0
-        income = dynamics.household_income(
-            h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
-            self.scenario.world.young_people.youth_earnings.value, support,
-        )
-        until = h.bill_support_until[hs]
-        if until.size and until.max() > t:
-            discount = np.where(until > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
-        else:
-            discount = 0.0 + self.exo.bill_discount_gbp[t]
-        cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
-        return income
-
-    def _thread_pool(self):
-        """A pool of threads for a large run (see :data:`DRAW_AHEAD_HOUSEHOLDS`), else ``None`` as a context."""
-        threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
-        return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
-
-    def _young_sizes(self) -> dict[str, int]:
-        y = self.population.young
-        return {"n_young": y.n, "n_newcomers": int(np.count_nonzero(y.age_months >= AGE_25 - 1))}
-
-    def _shock_sizes(self) -> dict:
-        h = self.population.households
-        return {"n_households": h.n, "dtype": h.income_dev.dtype}
-
-    def step_residents(self, t: int) -> None:
-        """Apply due effects, then step young people and households block by block.
-
-        The model's :meth:`step` calls this after the month's deliveries; on its own it
-        advances the residents by their rules only. Each block runs the same rules on its
-        residents with the random numbers the whole-population rules would give them: the
-        month's numbers are drawn for everyone first, in the rules' order
-        (:func:`~pfpp_sim.streams.draw_young`, :func:`~pfpp_sim.streams.draw_shocks`, handed
-        out by :class:`~pfpp_sim.streams.DrawnAhead`); for large runs they are drawn a month
-        ahead in helper threads and blocks are stepped by several threads
-        (:data:`DRAW_AHEAD_HOUSEHOLDS`). Young people see last month's cold homes;
-        households see this month's jobs.
-
-        Parameters
-        ----------
-        t : int
-            The month (from 0).
-        """
-        pop = self.population
-        y, yw = pop.young, self.scenario.world.young_people
-        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
-        neet_drift = np.exp(pop.places.neet_trend * (t + 1) / 12.0)  # fitted 16-17 NEET trend, per place
-        entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
-        neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
-        prevalence = float(self.exo.mh_prevalence[t])
-        recovery = yw.mh_recovery_hazard.value
-        if self._drawing_young is not None:
-            draws, self._drawing_young = self._drawing_young.result(), None
-        else:
-            draws = draw_young(self.rng_young, **self._young_sizes())
-        turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
-        with self._thread_pool() as pool:
-            young = [
-                lambda block=block, k0=k0, k=k, d=draws: self._step_young(
-                    t, block, DrawnAhead(d.move[block.young], d.work[block.young]), DrawnAhead(d.mind[block.young]),
-                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k],
-                    entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
-                )
-                for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
-            ]
-            _run_all(young, pool)
-            del draws, young
-            if self._drawing_shocks is not None:
-                shocks, self._drawing_shocks = self._drawing_shocks.result(), None
-            else:
-                shocks = draw_shocks(self.rng_households, **self._shock_sizes())
-            if self._draw_ahead and t + 1 < self.horizon:
-                # Next month's numbers, drawn while this month's households step and the model
-                # records, decides and delivers (ages are final: next month's newcomers are known).
-                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
-                self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
-            _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
-
-    def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
-        """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
-        home), then count the block's outcomes for the month (:attr:`outcome_counts`)."""
-        h = self.population.households
-        hw = self.scenario.world.households
-        block = self.blocks[i]
-        hs = block.households
-        h.income_dev[hs] = dynamics.income_shock(
-            h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(shocks[hs])
-        )
-        growth = self.income_growth
-        if growth is not None:  # fitted income trend relative to the poverty line; 1.0 elsewhere
-            for p in range(block.places.start, block.places.stop):
-                if growth[p] != 1.0:
-                    h.base_income[h.slices[p]] *= growth[p]
-        self._block_fuel_poverty(t, block)
-        h.months_cold[hs] += h.fuel_poor[hs]
-        self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
-        self._block_counts[i] = count_outcomes(self.population, self.equity_groups, block)
-
-    def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
-        """Step one block's young people: NEET moves, mental health, ageing and replacement."""
-        y = self.population.young
-        yw = self.scenario.world.young_people
-        ys, places, sizes = block.young, block.places, block.young_sizes
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t,
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
-        )
-        older = y.age_months[ys] >= AGE_18
-        entry_h = dynamics.neet_entry_hazard(
-            np.where(older, np.repeat(entry_base[places, 1], sizes), np.repeat(entry_base[places, 0], sizes)),
-            y.careers_until[ys] > t, y.asb_until[ys] > t,
-            careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
-        )
-        y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
-        )
-        cold = self.cold_home[ys]
-        cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
-        base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
-        y.mh_disorder[ys] = dynamics.mental_health_transition(
-            y.mh_disorder[ys], cold, np.repeat(np.clip(base_onset, 0, 0.5), sizes), recovery, self.cold_home_odds_ratio, mind
-        )
-        y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
-            y.age_months[ys], y.status[ys], y.months_neet[ys], np.repeat(neet_at_16[places], sizes), start
-        )
-        if replaced.any():
-            new = np.flatnonzero(replaced) + ys.start
-            y.mh_disorder[new] = mh_draw < prevalence
-            for arr in (y.careers_until, y.ips_until, y.asb_until):
-                arr[new] = 0
-            for key in INTERVENTION_KEYS:
-                if key not in HOUSEHOLD_KEYS:
-                    self.recipients.received[key][new] = False
-                    self.recipients.served_by[key][new] = 0
-
     # -------------------------------------------------------------------- step
     def step(self) -> None:
         """Advance one month: departments, councils (who order deliveries), deliveries, residents; record and check."""
@@ -575,11 +313,6 @@ class PfppModel(mesa.Model):
         self.equity_records.append(equity_from_counts(counts))
         self.check_invariants()
         self.month += 1
-
-    def outcome_counts(self) -> dict[str, np.ndarray]:
-        """The month's outcome counts of every place (:func:`~pfpp_sim.outcomes.count_outcomes`),
-        joined from the counts each block made at the end of its households' step."""
-        return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     def check_invariants(self) -> None:
         """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""

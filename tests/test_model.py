@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pfpp_sim import residents
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
@@ -118,12 +119,10 @@ def test_the_same_seed_repeats_a_run_and_another_seed_does_not():
 def test_results_do_not_depend_on_blocks_threads_or_drawing_ahead(monkeypatch):
     # Given the same seed, stepping residents place by place in threads with the month's
     # numbers drawn ahead gives exactly what one block in one thread gives.
-    import pfpp_sim.model as model_module
-
     sc = small(horizon=24, **{"levers.data_sharing": 0.5})
     whole = PfppModel(sc, seed=SEED).run()
-    monkeypatch.setattr(model_module, "BLOCK_HOUSEHOLDS", 1)  # one place per block
-    monkeypatch.setattr(model_module, "DRAW_AHEAD_HOUSEHOLDS", 0)  # helper thread and block threads
+    monkeypatch.setattr(residents, "BLOCK_HOUSEHOLDS", 1)  # one place per block
+    monkeypatch.setattr(residents, "DRAW_AHEAD_HOUSEHOLDS", 0)  # helper thread and block threads
     split = PfppModel(sc, seed=SEED)
     assert len(split.blocks) == len(PLACES)
     split.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pfpp_sim import residents
 from pfpp_sim.experiment import run
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, resident_equity, resident_rates
@@ -47,9 +48,7 @@ def test_income_quintiles_are_equal_fifths_and_the_lowest_is_most_fuel_poor(smal
 
 
 def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_places(monkeypatch):
-    import pfpp_sim.model as model_module
-
-    monkeypatch.setattr(model_module, "BLOCK_HOUSEHOLDS", 3_000)  # several places per block, several blocks
+    monkeypatch.setattr(residents, "BLOCK_HOUSEHOLDS", 3_000)  # several places per block, several blocks
     scenario = load_scenario("siloed_baseline").with_overrides({"run.horizon_months": 3})
     model = PfppModel(scenario, seed=4)
     assert 1 < len(model.blocks) < model.population.places.n
