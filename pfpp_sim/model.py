@@ -78,6 +78,8 @@ class PfppModel(mesa.Model):
         self.youth_link = (places.youth_weight / places.household_weight)[self.young_place]
         trend = self.population.places.income_trend
         self.income_growth = np.exp(trend / 12.0)[self.population.households.place] if trend.any() else None
+        self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
+        self.neet_trend_months = self._months_before(scenario.calibration, "neet_16_17_rate")
         self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
@@ -113,6 +115,13 @@ class PfppModel(mesa.Model):
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
 
     # ------------------------------------------------------------------ setup
+    def _months_before(self, calibration, metric: str) -> int:
+        """Months of the run before a series' fitted trends stop (the horizon if they never do)."""
+        end = calibration.trend_end(metric) if calibration else None
+        if end is None:
+            return self.horizon
+        return int(np.searchsorted(self.exo.dates, np.datetime64(f"{end}-01")))
+
     def _monthly_streams(self, month: int) -> None:
         """Fresh streams for the processes whose number of draws depends on the state."""
         self.rng_councils = stream(self.seed, self.replicate, "councils", month)
@@ -336,9 +345,10 @@ class PfppModel(mesa.Model):
         hw, yw = self.scenario.world.households, self.scenario.world.young_people
         apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
         h.income_dev = dynamics.income_shock(h.income_dev, hw.income_persistence.value, hw.income_shock_sd.value, self.rng_households)
-        if self.income_growth is not None:  # fitted income trend relative to the poverty line
+        if self.income_growth is not None and t < self.income_trend_months:  # fitted income trend, in its data years
             h.base_income *= self.income_growth
-        neet_drift = np.exp(pop.places.neet_trend * (t + 1) / 12.0)  # fitted 16-17 NEET trend, per place
+        # Fitted 16-17 NEET trend per place, in its data years (then held).
+        neet_drift = np.exp(pop.places.neet_trend * min(t + 1, self.neet_trend_months) / 12.0)
 
         older = (y.age_months >= AGE_18).astype(np.intp)
         exit_h = dynamics.neet_exit_hazard(

@@ -255,11 +255,24 @@ class PlaceFit(_Frozen):
 
 
 class Calibration(_Frozen):
-    """A fitted calibration embedded in a scenario; places it does not list keep zero trends."""
+    """A fitted calibration embedded in a scenario; places it does not list keep zero trends.
+
+    The trends describe the years fitted: they act up to the end of the last data year of
+    their series (``data_through``: fuel poverty to December, NEET 16-17 to the February of
+    its DfE time period) and hold still after it, so no fitted trend is extrapolated.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     fitted_on: str
+    data_through: dict[str, int] = Field(default_factory=dict, description="last data year per series")
     places: dict[str, PlaceFit] = Field(default_factory=dict)
+
+    def trend_end(self, metric: str) -> str | None:
+        """First month (YYYY-MM) after the data a series' trends were fitted to (None: no end)."""
+        year = self.data_through.get(metric)
+        if year is None:
+            return None
+        return f"{year + 1}-01" if metric == "fuel_poverty_rate" else f"{year}-03"
 
     def place(self, code: str) -> PlaceFit:
         """The fitted trends of a place (zero trends if it was not fitted)."""

@@ -93,14 +93,16 @@ def _last_month(targets: pd.DataFrame) -> pd.Timestamp:
     return max(last)
 
 
-def _scenario(base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict) -> Scenario:
+def _scenario(
+    base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict, through: dict[str, int]
+) -> Scenario:
     data = base.model_dump(mode="python")
     data["run"].update(
         start=settings.start, horizon_months=months, places=codes, scale=settings.scale,
         min_households_per_place=settings.min_households_per_place,
         min_young_people_per_place=settings.min_young_people_per_place,
     )
-    data["calibration"] = {"name": "candidate", "fitted_on": dt.date.today().isoformat(), "places": places}
+    data["calibration"] = {"name": "candidate", "fitted_on": dt.date.today().isoformat(), "data_through": through, "places": places}
     for path, value in globals_.items():
         node = data
         for part in path.split("."):
@@ -134,6 +136,7 @@ class _Problem:
         self.pool, self.progress = pool, progress
         self.months = len(pd.period_range(settings.start, _last_month(targets), freq="M"))
         self.metrics = tuple(sorted(targets["metric"].unique()))
+        self.data_through = {m: int(g["year"].max()) for m, g in targets.groupby("metric")}
         self.evaluations = 0
         self.message = ""
         self._cache: dict[bytes, np.ndarray] = {}
@@ -168,7 +171,7 @@ class _Problem:
         n = len(self.codes)
         places = {c: {p: float(x[i * n + j]) for i, p in enumerate(PLACE_PARAMETERS)} for j, c in enumerate(self.codes)}
         globals_ = {name: x[len(PLACE_PARAMETERS) * n + k] for k, name in enumerate(self.settings.fit_globals)}
-        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_)
+        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_, self.data_through)
 
     def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None) -> np.ndarray:
         scenario = self.scenario(x, months)
