@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "assumed_parameters", "is_assumption", "is_calibrated"]
+__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "assumed_parameters", "calibrated_parameters", "is_assumption", "is_calibrated"]
 
 ASSUMPTIONS = MappingProxyType(
     {
@@ -163,6 +163,16 @@ def _walk(node, path: str) -> Iterator[tuple[str, Sourced]]:
     elif isinstance(node, BaseModel):
         for key in type(node).model_fields:
             yield from _walk(getattr(node, key), f"{path}.{key}" if path else key)
+
+
+def calibrated_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
+    """Every parameter of a scenario set from a fitted calibration (source ``calibrated:<fit>``).
+
+    Returns
+    -------
+    list of (key path, Sourced)
+    """
+    return [(path, value) for path, value in _walk(scenario, "") if is_calibrated(value.source)]
 
 
 def assumed_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
