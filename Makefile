@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test,dask,ema,app]"
+	$(PY) -m pip install --quiet -e ".[test,dask,ema,app,abc]"
 	touch $@
 
 install: $(VENV)/.installed

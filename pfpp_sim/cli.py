@@ -298,6 +298,7 @@ def calibrate_command(
     seed: SeedOpt = 1,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates averaged in every evaluation.")] = 2,
     max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
+    abc: Annotated[Optional[str], typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
     workers: WorkersOpt = None,
 ) -> None:
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
@@ -321,6 +322,8 @@ def calibrate_command(
     fit_name = name or default_name
     if not re.fullmatch(r"[A-Za-z0-9_]+", fit_name):
         raise PfppError(f"pfpp calibrate --name {fit_name!r}: expected letters, digits and underscores")
+    if abc is not None and abc not in codes:
+        raise PfppError(f"pfpp calibrate --abc {abc}: expected one of the places fitted ({', '.join(codes)})")
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     with err_console.status("Calibrating") as status:
         result = calibrate(
@@ -328,7 +331,14 @@ def calibrate_command(
             holdout_last_year=holdout_last_year, workers=workers,
             progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
         )
-    files = write_calibration(result, out)
+    posteriors = []
+    if abc is not None:
+        from pfpp_sim.calibration.abc import abc_posterior
+
+        fitted_base = load_scenario(base).with_overrides({f"{k}.value": v.value for k, v in result.fit.globals.items()})
+        with err_console.status(f"ABC-SMC for {abc}"):
+            posteriors.append(abc_posterior(fitted_base, abc, database=out / "reports" / fit_name / f"abc_{abc}.db", seed=seed))
+    files = write_calibration(result, out, posteriors)
     table = Table(title=f"Fit {fit_name}: mean absolute error, percentage points", title_justify="left")
     for column in ("Series", "In sample", "Held-out year", "Model", "Persistence", "Better"):
         table.add_column(column)
