@@ -9,6 +9,7 @@ standardised distance to the data falls over the generations.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,7 @@ def abc_posterior(
         **{name: pyabc.RV("uniform", PLACE_BOUNDS[name][0] / 2, (PLACE_BOUNDS[name][1] - PLACE_BOUNDS[name][0]) / 2)
            for name in PARAMETERS}
     )
+    logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc reports every generation at INFO
     np.random.seed(seed)
     abc = pyabc.ABCSMC(
         model, prior, pyabc.PNormDistance(p=2), population_size=population_size,
