@@ -74,7 +74,7 @@ def _figure_residuals(result: Calibrated, names: dict[str, str]) -> plt.Figure:
     return fig
 
 
-def _figure_posterior(posterior, estimates: pd.Series) -> plt.Figure:
+def _figure_posterior(posterior, estimates: pd.Series, name: str) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
     for ax, name in zip(axes, ("income_trend", "neet_trend")):
         ax.hist(posterior.particles[name], weights=posterior.particles["weight"], bins=15, color=OBSERVED, alpha=0.8)
@@ -83,7 +83,7 @@ def _figure_posterior(posterior, estimates: pd.Series) -> plt.Figure:
         ax.set_title(f"{name} (log points/year)", fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].legend(fontsize=7, frameon=False)
-    fig.suptitle(f"ABC-SMC posterior, {posterior.place_code}", fontsize=10)
+    fig.suptitle(f"ABC-SMC posterior, {name}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -222,8 +222,9 @@ def write_calibration(result: Calibrated, out: str | Path, posteriors: list | No
     estimates = result.parameters.set_index(["place_code", "parameter"])["value"]
     for posterior in posteriors:
         key = f"abc_{posterior.place_code}"
-        png = _save_png(_figure_posterior(posterior, estimates.loc[posterior.place_code]), reports / f"{key}.png")
-        figures[key] = (png, f"ABC-SMC posterior of the trends of {names.get(posterior.place_code, posterior.place_code)}, "
+        name = names.get(posterior.place_code, posterior.place_code)
+        png = _save_png(_figure_posterior(posterior, estimates.loc[posterior.place_code], name), reports / f"{key}.png")
+        figures[key] = (png, f"ABC-SMC posterior of the trends of {name}, "
                              "weighted histograms, with the least-squares estimate")
         files[key] = reports / f"{key}.png"
         files[f"{key}_particles"] = write_parquet(posterior.particles, reports / f"{key}.parquet")
