@@ -139,8 +139,8 @@ class YouthWorld(_Frozen):
         for year, share in value.items():
             if not re.fullmatch(r"(19|20)\d\d", year):
                 raise ValueError(f"expected year keys like '2021', got {year!r}")
-            if share.value > 1:
-                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1]")
+            if max(share.value, share.high or 0.0) >= 1:
+                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1): at 1 nobody is ever well and onset is undefined")
         return value
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from datetime import date
+import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from hypothesis import strategies as st
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
 HEADER = 'name = "{name}"\ndescription = "a test scenario"\nextends = "{parent}"\n'
@@ -237,6 +236,69 @@ def test_budget_unit_must_match_its_basis(tmp_path):
     assert "GBP/young_person/year" in message
 
 
+def test_a_key_with_a_newline_is_named_on_one_line(tmp_path):
+    path = write_scenario(tmp_path, '[levers]\n"pool\\ning" = 0.5\n')
+    message = load_error(path)
+    assert len(message.splitlines()) == 1
+    assert "levers.pool\\ning" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "limit"),
+    [
+        ("[world.young_people.neet_exit_hazard]\nvalue = 1.5\n", "world.young_people.neet_exit_hazard", "at most 1"),
+        ("[programmes.home_upgrade.budget]\nvalue = 1e12\n", "programmes.home_upgrade.budget", "at most 100000"),
+        ("[interventions.bill_support.duration_months]\nvalue = 1e12\n", "interventions.bill_support.duration_months", "at most 1200"),
+    ],
+    ids=["probability_above_one", "budget_beyond_exact_pence", "duration_beyond_a_century"],
+)
+def test_a_quantity_beyond_the_limit_of_its_unit_is_refused(tmp_path, body, key, limit):
+    message = load_error(write_scenario(tmp_path, body))
+    assert key in message and limit in message
+
+
+def test_a_mental_health_prevalence_of_one_is_refused(tmp_path):
+    body = "[world.young_people.mh_prevalence.2021]\nvalue = 1.0\nunit = 'fraction'\nsource = 'E47'\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "world.young_people.mh_prevalence" in message and "[0, 1)" in message
+
+
+def test_a_file_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    message = load_error(path)
+    assert str(path) in message and "UTF-8" in message
+
+
+def test_a_folder_is_not_a_scenario(tmp_path):
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    assert "not a directory" in load_error(folder)
+
+
+# ------------------------------------------------------------------------- safety
+
+
+def test_python_in_a_scenario_file_is_never_run(tmp_path):
+    sentinel = tmp_path / "ran"
+    path = tmp_path / "code.toml"
+    path.write_text(f"__import__('pathlib').Path({str(sentinel)!r}).touch()\n", encoding="utf-8")
+    assert "valid TOML" in load_error(path)
+    assert not sentinel.exists()
+
+
+def test_the_package_has_no_way_to_run_code_from_user_files():
+    # Scenario and sweep files are parsed by tomllib only: nothing may evaluate or unpickle text.
+    risky = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\(|\bpickle\.loads?\(|\byaml\.load\(|\bmarshal\.|\bimport_module\(")
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if risky.search(line)
+    ]
+    assert not found, found
+
+
 # ---------------------------------------------------------------- with_overrides
 
 
@@ -297,93 +359,33 @@ def test_every_assumption_a_preset_cites_is_registered():
 
 # ------------------------------------------------------------ property: fuzzing
 
-
-def _table_paths() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Every table of the baseline as (path, its keys), the root included."""
-    found = []
-
-    def walk(node: dict, path: tuple[str, ...]) -> None:
-        found.append((path, tuple(node)))
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, (*path, key))
-
-    walk(load_scenario("siloed_baseline").model_dump(mode="json"), ())
-    return found
-
-
-TABLES = _table_paths()
-AWKWARD_STRINGS = [
-    "E99", "E26", "derived:E51,E52", "assumption:foo", "assumption:trust", "siloed_baseline", "pfpp_joined_up",
-    "child", "../etc/passwd", "GBP/household/year", "households", "young_people", "DWP", "pooled", "2021-04",
-    "pilots", "all", "", "\u00e9t\u00e9 \u2603 \U0001f525", "\x7f",
-]
-SCALARS = st.one_of(
-    st.booleans(),
-    st.integers(min_value=-(10**400), max_value=10**400),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12),
-    st.sampled_from(AWKWARD_STRINGS),
-    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
-)
-VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-def _toml(value) -> str:
-    """Serialise a value as a TOML (inline) value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
-
-
-@st.composite
-def mutated_children(draw) -> dict:
-    """A valid minimal child scenario with one to three random mutations."""
-    child: dict = {"name": "child", "description": "fuzzed", "extends": "siloed_baseline", "levers": {"pooling": 0.5}}
-    for _ in range(draw(st.integers(1, 3))):
-        path, keys = draw(st.sampled_from(TABLES))
-        key = draw(st.sampled_from(keys) | st.text(min_size=1, max_size=10)) if keys else draw(st.text(min_size=1, max_size=10))
-        node = child
-        for part in path:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        if draw(st.booleans()) and key in node:
-            del node[key]
-        else:
-            node[key] = draw(VALUES)
-    return child
+TOP_LEVEL = set(Scenario.model_fields)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(child=mutated_children())
-def test_fuzzed_child_scenario_loads_or_raises_a_scenario_error_naming_the_file(tmp_path, child):
-    path = tmp_path / "fuzzed.toml"
-    path.write_text("\n".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in child.items()) + "\n", encoding="utf-8")
+@given(child=scenario_children())
+def test_fuzzed_child_scenario_loads_or_raises_one_line_naming_the_file_and_a_key(tmp_path, child):
+    path = write_toml(tmp_path / "fuzzed.toml", child)
     try:
         scenario = load_scenario(path)
     except ScenarioError as err:
-        assert str(path) in str(err)
+        assert_one_line_naming(err, path, TOP_LEVEL | set(child))
     else:
         assert isinstance(scenario, Scenario)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_at_all_give_a_scenario_error_naming_the_file(tmp_path, blob):
+    path = tmp_path / "noise.toml"
+    path.write_bytes(blob)
+    try:
+        keys = set(tomllib.loads(blob.decode("utf-8-sig")))
+    except (UnicodeDecodeError, ValueError):
+        keys = set()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert_one_line_naming(info.value, path, TOP_LEVEL | keys)
 
 
 def test_uncertainty_range_must_hold_the_value(tmp_path):
