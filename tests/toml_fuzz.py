@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import date
@@ -10,6 +11,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from pfpp_sim.errors import ScenarioError
+from pfpp_sim.scenario import load_scenario
 
 # Strings a hand-written file plausibly holds, and ones that break naive code: paths,
 # unicode, control characters, newlines and Rich markup (the CLI prints errors with Rich).
@@ -102,13 +104,16 @@ def assert_one_line_naming(err: ScenarioError, path: Path, top_level_keys) -> No
     message = str(err)
     assert len(message.splitlines()) == 1, message
     assert message.startswith(f"{path}: "), message
-    assert err.key == "" or err.key.split(".")[0] in top_level_keys, message
+    assert err.key == "" or any(err.key == key or err.key.startswith(f"{key}.") for key in top_level_keys), message
+
+
+@functools.cache
+def _baseline_tables() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    return table_paths(load_scenario("siloed_baseline").model_dump(mode="json"))
 
 
 @st.composite
 def scenario_children(draw) -> dict:
     """A valid minimal child of ``siloed_baseline`` with one to three random mutations."""
-    from pfpp_sim.scenario import load_scenario
-
     child = {"name": "child", "description": "fuzzed", "extends": "siloed_baseline", "levers": {"pooling": 0.5}}
-    return mutate(draw, child, table_paths(load_scenario("siloed_baseline").model_dump(mode="json")))
+    return mutate(draw, child, _baseline_tables())
