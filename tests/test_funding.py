@@ -173,6 +173,40 @@ def test_check_reports_an_unbalanced_ledger_with_month_and_place():
         award.check(4)
 
 
+@pytest.mark.parametrize("balance", ["delivered_p", "overhead_p", "returned_p"])
+def test_check_reports_a_negative_balance_even_when_the_ledger_adds_up(balance):
+    award = funded_award()
+    award.allocated_p += -1 - getattr(award, balance)
+    setattr(award, balance, -1)
+    with pytest.raises(InvariantError, match=r"^negative balance: award 0 \(household_support\), month 2, place 0$"):
+        award.check(2)
+
+
+def test_check_reports_money_held_below_zero_for_one_intervention_though_the_total_is_right():
+    award = funded_award()
+    award.held_p["income_advice"] += award.held_p["bill_support"] + 1
+    award.held_p["bill_support"] = -1
+    with pytest.raises(InvariantError, match=r"^negative balance: .*month 3, place 0$"):
+        award.check(3)
+
+
+def test_check_reports_a_delivery_in_the_deadline_month():
+    award = funded_award(deadline=12)
+    award.last_delivery = 12
+    with pytest.raises(InvariantError, match=r"^spend after deadline: .*month 12, place 0$"):
+        award.check(12)
+    award.last_delivery = 11
+    award.check(12)
+
+
+def test_check_names_the_place_code_when_the_award_has_one():
+    award = funded_award()
+    award.place_code = "E07000062"
+    award.delivered_p += 1
+    with pytest.raises(InvariantError, match=r"month 1, place E07000062:"):
+        award.check(1)
+
+
 # ------------------------------------------------------------------ round timing
 
 
