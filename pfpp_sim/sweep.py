@@ -158,8 +158,8 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
         msg = "unknown key (check the spelling; unknown keys are not allowed)" if bad["type"] == "extra_forbidden" else bad["msg"]
         raise ScenarioError(path, ".".join(str(p) for p in bad["loc"]), bad.get("input"), msg) from err
     if spec.runs > MAX_RUNS:
-        key = "parameters" if spec.design == "grid" else "samples"
-        raise ScenarioError(path, key, spec.runs, f"a sweep of at most {MAX_RUNS:,} runs (design points x replicates)")
+        key, value = ("parameters", list(spec.parameters)) if spec.design == "grid" else ("samples", spec.samples)
+        raise ScenarioError(path, key, value, f"a sweep of at most {MAX_RUNS:,} runs (design points x replicates), not {spec.runs:,}")
     base = load_scenario(_base_path(path, spec.base))
     try:
         base = base.with_overrides(spec.overrides)

@@ -59,6 +59,8 @@ def test_split_pence_gives_the_leftover_penny_to_the_largest_remainder():
     # 10p by 1:2 is 3.33p and 6.67p: the floors leave a penny, which goes to the 0.67.
     assert split_pence(10, {"a": 1.0, "b": 2.0}) == {"a": 3, "b": 7}
     assert split_pence(10, {"b": 2.0, "a": 1.0}) == {"b": 7, "a": 3}
+    # The remainder decides, not the size of the part: 6.1p and 3.9p give 6p and 4p.
+    assert split_pence(10, {"a": 0.61, "b": 0.39}) == {"a": 6, "b": 4}
 
 
 def test_split_pence_gives_tied_leftover_pennies_to_the_first_shares():
@@ -200,6 +202,15 @@ def test_close_claws_back_everything_held():
     assert award.closed
     award.check(12)
     assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p
+
+
+def test_closing_an_award_again_returns_nothing_more_and_keeps_its_ledger():
+    award = funded_award()
+    returned = award.close(12, carry_over=False, carry_over_months=0)
+    assert returned > 0
+    assert award.close(13, carry_over=False, carry_over_months=0) == 0
+    assert award.returned_p == returned
+    award.check(13)
 
 
 def test_delivered_and_returned_are_also_kept_by_intervention():
