@@ -84,41 +84,21 @@ def test_a_scenario_can_extend_a_file_beside_it(tmp_path):
 # ------------------------------------------------------------------------- errors
 
 
-def test_misspelled_lever_names_the_dotted_key_path(tmp_path):
-    path = write_scenario(tmp_path, "[levers]\npoolling = 0.5\n")
+@pytest.mark.parametrize(
+    ("body", "key", "shown"),
+    [
+        ("[levers]\npoolling = 0.5\n", "levers.poolling", "= 0.5: unknown key"),
+        ("[programmes.home_upgrade.budget]\ncurrency = 'GBP'\n", "programmes.home_upgrade.budget.currency", "= 'GBP': unknown key"),
+        ("[programmes.home_upgrade.budget]\nvalue = -5\n", "programmes.home_upgrade.budget.value", "= -5: "),
+        ("[levers]\npooling = 'lots'\n", "levers.pooling", "= 'lots': "),
+        ("[levers]\npooling = 1.5\n", "levers.pooling", "= 1.5: "),
+    ],
+    ids=["misspelled_lever", "unknown_key_deep_in_a_table", "negative_budget", "wrong_type", "lever_out_of_range"],
+)
+def test_bad_key_or_value_names_the_file_the_full_key_path_and_the_value(tmp_path, body, key, shown):
+    path = write_scenario(tmp_path, body)
     message = load_error(path)
-    assert str(path) in message
-    assert "levers.poolling" in message
-    assert "unknown" in message
-
-
-def test_unknown_key_deep_in_a_table_names_the_full_path(tmp_path):
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\ncurrency = 'GBP'\n")
-    message = load_error(path)
-    assert "programmes.home_upgrade.budget.currency" in message
-    assert "unknown" in message
-
-
-def test_negative_budget_names_the_key_path_and_the_value(tmp_path):
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nvalue = -5\n")
-    message = load_error(path)
-    assert str(path) in message
-    assert "programmes.home_upgrade.budget.value" in message
-    assert "-5" in message
-
-
-def test_wrong_type_names_the_key_path_and_the_value(tmp_path):
-    path = write_scenario(tmp_path, "[levers]\npooling = 'lots'\n")
-    message = load_error(path)
-    assert str(path) in message
-    assert "levers.pooling" in message
-    assert "'lots'" in message
-
-
-def test_lever_outside_its_range_is_refused(tmp_path):
-    message = load_error(write_scenario(tmp_path, "[levers]\npooling = 1.5\n"))
-    assert "levers.pooling" in message
-    assert "1.5" in message
+    assert message.startswith(f"{path}: {key} {shown}"), message
 
 
 def test_missing_extends_target_names_the_file_and_the_missing_parent(tmp_path):
