@@ -369,6 +369,14 @@ def test_scenario_hash_is_16_hex_digits_and_ignores_name_description_and_extends
     assert re.fullmatch(r"[0-9a-f]{16}", base.scenario_hash())
 
 
+def test_programmes_in_another_order_give_another_hash():
+    # The order programmes act in changes results, so it is part of what the hash identifies.
+    base = load_scenario("siloed_baseline")
+    data = base.model_dump(mode="python")
+    data["programmes"] = dict(reversed(list(data["programmes"].items())))
+    assert Scenario.model_validate(data).scenario_hash() != base.scenario_hash()
+
+
 def test_scenario_hash_changes_when_a_lever_changes():
     base = load_scenario("siloed_baseline")
     assert base.with_overrides({"levers.pooling": 0.0}).scenario_hash() == base.scenario_hash()
