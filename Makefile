@@ -38,7 +38,7 @@ app: $(VENV)/.installed
 test: install-test
 	$(PY) -m pytest -n 2 -q
 
-# Mutation score of scenario.py and funding.py (tests/README.md); about half an hour on two cores.
+# Mutation score of scenario.py and funding.py (tests/README.md); 3-10 minutes on two cores.
 mutation: $(VENV)/.installed-test
 	$(PY) -m pip install --quiet -e ".[mutation]"
 	PATH="$(abspath $(VENV))/bin:$$PATH" sh tools/mutation.sh
