@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -50,15 +51,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 
 def _user_errors(func):
-    """Report :class:`PfppError` as one line on stderr and exit 2."""
+    """Report :class:`PfppError` as one line on stderr and exit 2; Ctrl+C as one line and exit 130."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except PfppError as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print(
+                "[bold red]interrupted:[/] every file already written is complete; rerun the same command "
+                "(a sweep with --resume) to finish", highlight=False, soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -385,7 +392,7 @@ def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario T
     """Check scenario files; print one line per file, exit 2 at the first invalid one."""
     for name in files:
         sc = load_scenario(name)
-        out_console.print(f"ok: {name} ({sc.name}, hash {sc.scenario_hash()})", highlight=False)
+        out_console.print(f"ok: {name} ({sc.name}, hash {sc.scenario_hash()})", highlight=False, markup=False)
 
 
 @scenarios_app.command("list")

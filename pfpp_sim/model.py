@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -70,6 +72,7 @@ class PfppModel(mesa.Model):
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
+        self.residents_per_place = self._count_residents()
         self.band_cost = np.asarray(scenario.world.households.band_cost.as_list())
         self.young_place = self.population.young.place.astype(np.intp)  # young people keep their place
         self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
@@ -409,11 +412,39 @@ class PfppModel(mesa.Model):
         self.check_invariants()
         self.month += 1
 
+    def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
+        """Households and young people in each place."""
+        n = self.population.places.n
+        return np.bincount(self.population.households.place, minlength=n), np.bincount(self.population.young.place, minlength=n)
+
+    def _check_residents(self, t: int) -> None:
+        """Residents are conserved: every column holds every resident, each place keeps its count, each young person has a status."""
+        pop = self.population
+        codes = pop.places.codes
+        for label, group, start in zip(("households", "young people"), (pop.households, pop.young), self.residents_per_place):
+            for column in dataclasses.fields(group):
+                values = getattr(group, column.name)
+                if isinstance(values, np.ndarray) and values.shape != group.place.shape:
+                    raise InvariantError(
+                        f"residents not conserved: {label} column {column.name} holds {values.shape[0]} of {group.n}, month {t}, place all"
+                    )
+            moved = np.flatnonzero(np.bincount(group.place, minlength=start.size) != start)
+            if moved.size:
+                raise InvariantError(f"residents not conserved: {label} count changed, month {t}, place {codes[moved[0]]}")
+        lost = np.flatnonzero(pop.young.status > NEET)
+        if lost.size:
+            raise InvariantError(f"residents not conserved: a young person has no status, month {t}, place {codes[pop.young.place[lost[0]]]}")
+
     def check_invariants(self) -> None:
-        """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""
+        """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place.
+
+        Checked every month: each open award's ledger (balance to the penny, no negative
+        balance, no spend after its deadline), residents conserved, and every rate in [0, 1].
+        """
         t = self.month
         for award in self._open:
             award.check(t)
+        self._check_residents(t)
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))
             if bad.size:

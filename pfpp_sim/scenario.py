@@ -144,8 +144,8 @@ class YouthWorld(_Frozen):
         for year, share in value.items():
             if not re.fullmatch(r"(19|20)\d\d", year):
                 raise ValueError(f"expected year keys like '2021', got {year!r}")
-            if share.value > 1:
-                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1]")
+            if max(share.value, share.high or 0.0) >= 1:
+                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1): at 1 nobody is ever well and onset is undefined")
         return value
 
 
@@ -305,9 +305,14 @@ class Scenario(_Frozen):
         return value
 
     def scenario_hash(self) -> str:
-        """Return a short SHA-256 of the canonical scenario contents (name excluded)."""
+        """Return a short SHA-256 of the scenario contents (name, description and extends excluded).
+
+        Tables such as ``programmes`` keep the order they were written in: that order can
+        change results (the order programmes act in, which share gets a leftover penny),
+        so scenarios that differ only in it get different hashes.
+        """
         data = self.model_dump(mode="json", exclude={"name", "description", "extends"})
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def with_overrides(self, overrides: Mapping[str, Any], *, name: str | None = None) -> Scenario:

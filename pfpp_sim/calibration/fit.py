@@ -33,7 +33,7 @@ from pfpp_sim.scenario import Scenario
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
 
 GLOBALS = {
-    "world.households.price_pass_through": (0.0, 1.5, 0.1, "fraction"),
+    "world.households.price_pass_through": (0.0, 1.0, 0.1, "fraction"),
     "world.young_people.neet_scarring": (0.0, 0.9, 0.1, "fraction/year NEET"),
 }
 """Global parameters fitted: key path -> (lower, upper, finite-difference step, unit)."""
