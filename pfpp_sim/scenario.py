@@ -423,28 +423,33 @@ def _load_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     return _merge(base, data)
 
 
-def _with_calibration(data: dict[str, Any], source: str | Path) -> dict[str, Any]:
-    """Embed the fit a scenario names: per-place trends, and global values as ``calibrated:<name>``."""
+def _embed_trends(data: dict[str, Any], source: str | Path):
+    """Replace a fit's name by its per-place trends; return the fit (None if none is named)."""
     name = data.get("calibration")
     if not isinstance(name, str):
-        return data
-    data = dict(data)
+        return None
     if name == "none":
         del data["calibration"]
-        return data
+        return None
     from pfpp_sim.calibration.fitted import read_fit  # the fitted-file reader imports this module's errors only
 
     fit = read_fit(name, named_in=source)
     data["calibration"] = fit.embedded()
+    return fit
+
+
+def _with_fitted_globals(scenario: Scenario, fit) -> Scenario:
+    """Set a fit's global values on a valid scenario, with source ``calibrated:<name>``."""
+    data = scenario.model_dump(mode="python")
     for path, estimate in fit.globals.items():
         node = data
-        parts = path.split(".")
-        for part in parts[:-1]:
+        for part in path.split(".")[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or not isinstance(node.get(parts[-1]), dict):
-            raise ScenarioError(source, f"calibration ({name}).globals", path, "a sourced key path that exists in the scenario")
-        node[parts[-1]] = {"value": estimate.value, "unit": node[parts[-1]].get("unit", estimate.unit), "source": f"calibrated:{name}"}
-    return data
+        leaf = node.get(path.split(".")[-1]) if isinstance(node, dict) else None
+        if not isinstance(leaf, dict) or "source" not in leaf:
+            raise ScenarioError(f"calibration {fit.name}", "globals", path, "a sourced key path that exists in the scenario")
+        leaf.update(value=estimate.value, source=f"calibrated:{fit.name}", low=None, high=None)
+    return _validate(data, f"calibration {fit.name}")
 
 
 def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
@@ -484,5 +489,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         path = preset_path(text)
     if path.is_dir():
         raise ScenarioError(path, "", text, "a scenario TOML file, not a directory")
-    data = _with_calibration(_load_tree(path, ()), path)
-    return _validate(data, path)
+    data = _load_tree(path, ())
+    fit = _embed_trends(data, path)
+    scenario = _validate(data, path)
+    return _with_fitted_globals(scenario, fit) if fit else scenario

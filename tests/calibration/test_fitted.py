@@ -135,7 +135,7 @@ def test_a_fit_setting_a_key_the_scenario_lacks_is_an_error_naming_the_fit(tmp_p
     monkeypatch.chdir(tmp_path)
     bad = fit_file().model_copy(update={"globals": {"world.households.no_such_thing": Estimate(value=1.0, unit="fraction")}})
     write_fit(bad, FIT_DIR / "mine.toml")
-    with pytest.raises(ScenarioError, match=r"calibration \(mine\)\.globals") as err:
+    with pytest.raises(ScenarioError, match=r"calibration mine: globals") as err:
         load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n'))
     assert "world.households.no_such_thing" in str(err.value)
 
