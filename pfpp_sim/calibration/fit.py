@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,6 @@ class Calibrated:
     message: str  # how the optimiser stopped
     holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
     holdout_table: pd.DataFrame | None = None
-    settings: Settings = field(default_factory=Settings)
 
     def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
         """Mean absolute error of simulated against observed rates in the fitted years (fraction).
@@ -373,5 +372,5 @@ def calibrate(
     )
     return Calibrated(
         fit=fit, table=table, parameters=parameters, evaluations=problem.evaluations, message=problem.message,
-        seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held, settings=settings,
+        seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held,
     )
