@@ -339,7 +339,8 @@ def equity_section(equity: pd.DataFrame, scenarios: list[str]) -> Section:
 
 
 def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
-    assumed = {s: dict(assumed_parameters(Scenario.model_validate(manifest["scenarios"][s]["parameters"]))) for s in scenarios}
+    loaded = {s: Scenario.model_validate(manifest["scenarios"][s]["parameters"]) for s in scenarios}
+    assumed = {s: dict(assumed_parameters(sc)) for s, sc in loaded.items()}
     paths = list(dict.fromkeys(p for s in scenarios for p in assumed[s]))
     rows = []
     for path in paths:
@@ -358,11 +359,10 @@ def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
         "EVIDENCE.md key or a fitted calibration. Each names its entry in the assumptions registry.</p>"
     )
     body += _table(["Parameter", "Unit", *scenarios, "Assumption"], rows, numeric_from=99)
-    fitted = {s: Scenario.model_validate(manifest["scenarios"][s]["parameters"]) for s in scenarios}
     calibrated = [
         [s, sc.calibration.name, sc.calibration.fitted_on, str(len(sc.calibration.places)),
          "; ".join(f"{path} = {value.value:.3g}" for path, value in calibrated_parameters(sc)) or "-"]
-        for s, sc in fitted.items() if sc.calibration
+        for s, sc in loaded.items() if sc.calibration
     ]
     if calibrated:
         body += (

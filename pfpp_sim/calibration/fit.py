@@ -86,6 +86,11 @@ class Calibrated:
         return {m: float(e.mean()) for m, e in error.groupby(frame.metric)}
 
 
+def _months(start: str, targets: pd.DataFrame) -> int:
+    """Months from ``start`` through the last month any of the targets needs."""
+    return len(pd.period_range(start, _last_month(targets), freq="M"))
+
+
 def _last_month(targets: pd.DataFrame) -> pd.Timestamp:
     last = [pd.Timestamp(f"{year}-12-01") if metric == FUEL_POVERTY else pd.Timestamp(f"{year}-02-01")
             for metric, year in targets[["metric", "year"]].drop_duplicates().itertuples(index=False)]
@@ -133,7 +138,7 @@ class _Problem:
     def __init__(self, base, codes, targets, settings, pool, progress):
         self.base, self.codes, self.targets, self.settings = base, codes, targets, settings
         self.pool, self.progress = pool, progress
-        self.months = len(pd.period_range(settings.start, _last_month(targets), freq="M"))
+        self.months = _months(settings.start, targets)
         self.metrics = tuple(sorted(targets["metric"].unique()))
         self.data_through = {m: int(g["year"].max()) for m, g in targets.groupby("metric")}
         self.evaluations = 0
@@ -254,7 +259,7 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series) -> pd.DataFrame:
-    simulated = problem.simulate(x, targets, len(pd.period_range(problem.settings.start, _last_month(targets), freq="M")))
+    simulated = problem.simulate(x, targets, _months(problem.settings.start, targets))
     return targets.assign(simulated=simulated, used=used.to_numpy())
 
 
