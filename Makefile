@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 OUT ?= results/demo
 REPLICATES ?= 20
 
-.PHONY: run test app calibrate install install-test chromium clean
+.PHONY: run test mutation app calibrate install install-test chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test,dask,ema,app]"
+	$(PY) -m pip install --quiet -e ".[test,dask,ema,app,abc]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,5 +44,10 @@ calibrate: $(VENV)/.installed
 test: install-test
 	$(PY) -m pytest -n 2 -q
 
+# Mutation score of scenario.py and funding.py (tests/README.md); 3-10 minutes on two cores.
+mutation: $(VENV)/.installed-test
+	$(PY) -m pip install --quiet -e ".[mutation]"
+	PATH="$(abspath $(VENV))/bin:$$PATH" sh tools/mutation.sh
+
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache mutants

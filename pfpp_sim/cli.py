@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -50,15 +51,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 
 def _user_errors(func):
-    """Report :class:`PfppError` as one line on stderr and exit 2."""
+    """Report :class:`PfppError` as one line on stderr and exit 2; Ctrl+C as one line and exit 130."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except PfppError as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print(
+                "[bold red]interrupted:[/] every file already written is complete; rerun the same command "
+                "(a sweep with --resume) to finish", highlight=False, soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -298,6 +305,7 @@ def calibrate_command(
     seed: SeedOpt = 1,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates averaged in every evaluation.")] = 2,
     max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
+    abc: Annotated[Optional[str], typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
     workers: WorkersOpt = None,
 ) -> None:
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
@@ -321,6 +329,8 @@ def calibrate_command(
     fit_name = name or default_name
     if not re.fullmatch(r"[A-Za-z0-9_]+", fit_name):
         raise PfppError(f"pfpp calibrate --name {fit_name!r}: expected letters, digits and underscores")
+    if abc is not None and abc not in codes:
+        raise PfppError(f"pfpp calibrate --abc {abc}: expected one of the places fitted ({', '.join(codes)})")
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     with err_console.status("Calibrating") as status:
         result = calibrate(
@@ -328,7 +338,14 @@ def calibrate_command(
             holdout_last_year=holdout_last_year, workers=workers,
             progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
         )
-    files = write_calibration(result, out)
+    posteriors = []
+    if abc is not None:
+        from pfpp_sim.calibration.abc import abc_posterior
+
+        fitted_base = load_scenario(base).with_overrides({f"{k}.value": v.value for k, v in result.fit.globals.items()})
+        with err_console.status(f"ABC-SMC for {abc}"):
+            posteriors.append(abc_posterior(fitted_base, abc, database=out / "reports" / fit_name / f"abc_{abc}.db", seed=seed))
+    files = write_calibration(result, out, posteriors)
     table = Table(title=f"Fit {fit_name}: mean absolute error, percentage points", title_justify="left")
     for column in ("Series", "In sample", "Held-out year", "Model", "Persistence", "Better"):
         table.add_column(column)
@@ -402,7 +419,7 @@ def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario T
     """Check scenario files; print one line per file, exit 2 at the first invalid one."""
     for name in files:
         sc = load_scenario(name)
-        out_console.print(f"ok: {name} ({sc.name}, hash {sc.scenario_hash()})", highlight=False)
+        out_console.print(f"ok: {name} ({sc.name}, hash {sc.scenario_hash()})", highlight=False, markup=False)
 
 
 @scenarios_app.command("list")

@@ -24,7 +24,16 @@ class ScenarioError(PfppError):
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        super().__init__(f"{self.path}: {key or '<file>'} = {shown}: {expected}")
+        super().__init__(_printable(f"{self.path}: {key or '<file>'} = {shown}: {expected}"))
+
+    def __reduce__(self):
+        # Rebuilt from its four parts when it crosses a process boundary (a worker or a Dask executor).
+        return type(self), (self.path, self.key, self.value, self.expected)
+
+
+def _printable(text: str) -> str:
+    """Escape newlines and other unprintable characters, so an error stays on one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class InvariantError(PfppError):

@@ -15,7 +15,16 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ASSUMPTIONS", "EVIDENCE_KEYS", "Sourced", "assumed_parameters", "is_assumption", "is_calibrated"]
+__all__ = [
+    "ASSUMPTIONS",
+    "EVIDENCE_KEYS",
+    "UNIT_MAXIMA",
+    "Sourced",
+    "assumed_parameters",
+    "calibrated_parameters",
+    "is_assumption",
+    "is_calibrated",
+]
 
 ASSUMPTIONS = MappingProxyType(
     {
@@ -84,6 +93,19 @@ def _evidence_keys() -> frozenset[str]:
 EVIDENCE_KEYS = _evidence_keys()
 """Keys of the sourced values in the vendored ``EVIDENCE.md``."""
 
+# Largest meaningful value of a quantity, by the start of its unit. Shares and
+# probabilities cannot pass 1; longer spans than a century overflow month counters;
+# budgets above GBP 100,000 per head a year would take pence totals past 2**53, where
+# floating-point arithmetic stops keeping the ledger exact.
+UNIT_MAXIMA = (
+    ("fraction", 1.0),
+    ("probability", 1.0),
+    ("index 0-1", 1.0),
+    ("AR(1)", 1.0),
+    ("months", 1200.0),
+    ("GBP/household/year", 100_000.0),
+    ("GBP/young_person/year", 100_000.0),
+)
 _SOURCE = re.compile(
     r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$|^calibrated:[A-Za-z0-9_]+$"
 )
@@ -105,7 +127,7 @@ class Sourced(BaseModel):
     Parameters
     ----------
     value : float
-        The quantity, non-negative and finite.
+        The quantity: non-negative, finite and at most the limit of its unit (:data:`UNIT_MAXIMA`).
     unit : str
         Its unit, e.g. ``"GBP/home"``.
     source : str
@@ -145,6 +167,9 @@ class Sourced(BaseModel):
             raise ValueError("give both low and high, or neither")
         if self.low is not None and not self.low <= self.value <= self.high:
             raise ValueError(f"expected low <= value <= high, got {self.low} <= {self.value} <= {self.high}")
+        for prefix, most in UNIT_MAXIMA:
+            if self.unit.startswith(prefix) and max(self.value, self.high or 0.0) > most:
+                raise ValueError(f"expected at most {most:g} for a quantity in {self.unit!r}, got {max(self.value, self.high or 0.0):g}")
         return self
 
     def draw(self, rng) -> float:
@@ -163,6 +188,16 @@ def _walk(node, path: str) -> Iterator[tuple[str, Sourced]]:
     elif isinstance(node, BaseModel):
         for key in type(node).model_fields:
             yield from _walk(getattr(node, key), f"{path}.{key}" if path else key)
+
+
+def calibrated_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
+    """Every parameter of a scenario set from a fitted calibration (source ``calibrated:<fit>``).
+
+    Returns
+    -------
+    list of (key path, Sourced)
+    """
+    return [(path, value) for path, value in _walk(scenario, "") if is_calibrated(value.source)]
 
 
 def assumed_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim.analysis import paired_differences, summarise_run
+from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
@@ -257,7 +258,18 @@ class Results:
         }
 
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write every table as Parquet and a ``manifest.json`` into ``out`` (atomic writes)."""
+        """Write every table as Parquet and a ``manifest.json`` into ``out`` (atomic writes).
+
+        Each file is complete or absent. The manifest is written last and an older one is
+        removed first, so a folder with a manifest holds one complete, consistent set of
+        tables even if an earlier save into it was killed or failed half way; temporary
+        files such a save left behind are removed.
+
+        Raises
+        ------
+        PfppError
+            If a file cannot be written (the message names it and the reason).
+        """
         out = Path(out)
         tables = {
             "monthly": self.monthly,
@@ -271,6 +283,14 @@ class Results:
         }
         if self.comparison is not None:
             tables["comparison"] = self.comparison
+        names = [f"{name}.parquet" for name in tables] + ["manifest.json"]
+        try:
+            (out / "manifest.json").unlink(missing_ok=True)
+            for name in names:
+                for stale in out.glob(f".{name}.*.tmp"):  # a write cut short by a kill
+                    stale.unlink()
+        except OSError as err:
+            raise PfppError(f"cannot write to {out}: {err.strerror or err}") from err
         self.files = {name: write_parquet(frame, out / f"{name}.parquet") for name, frame in tables.items()}
         self.files["manifest"] = write_json(self.manifest(), out / "manifest.json")
         return self.files

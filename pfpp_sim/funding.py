@@ -165,9 +165,14 @@ class Award:
         return returned
 
     def check(self, month: int) -> None:
-        """Raise :class:`InvariantError` if the ledger does not balance to the penny."""
+        """Raise :class:`InvariantError` naming the award, month and place if the ledger is wrong.
+
+        The ledger is wrong if it does not balance to the penny, if any balance (the money
+        held for each intervention included) is negative, or if money was delivered in or
+        after the deadline month.
+        """
         held = self.held_total_p
-        if min(held, self.delivered_p, self.overhead_p, self.returned_p) < 0:
+        if min(*self.held_p.values(), self.delivered_p, self.overhead_p, self.returned_p) < 0:
             raise InvariantError(f"negative balance: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
         if self.allocated_p != self.delivered_p + self.overhead_p + self.returned_p + held:
             raise InvariantError(

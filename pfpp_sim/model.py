@@ -6,6 +6,8 @@ The residents' side (stepping households and young people block by block) is in
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -16,7 +18,7 @@ from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
-from pfpp_sim.population import build_population
+from pfpp_sim.population import NEET, build_population
 from pfpp_sim.residents import ResidentSteps
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
 from pfpp_sim.streams import stream
@@ -74,6 +76,9 @@ class PfppModel(ResidentSteps, mesa.Model):
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
         )
+        self.residents_per_place = self._count_residents()
+        self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
+        self.neet_trend_months = self._months_before(scenario.calibration, "neet_16_17_rate")
         self._set_up_residents()
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
@@ -108,6 +113,13 @@ class PfppModel(ResidentSteps, mesa.Model):
         self._start_drawing_ahead()
 
     # ------------------------------------------------------------------ setup
+    def _months_before(self, calibration, metric: str) -> int:
+        """Months of the run before a series' fitted trends stop (the horizon if they never do)."""
+        end = calibration.trend_end(metric) if calibration else None
+        if end is None:
+            return self.horizon
+        return int(np.searchsorted(self.exo.dates, np.datetime64(f"{end}-01")))
+
     def _monthly_streams(self, month: int) -> None:
         """Fresh streams for the processes whose number of draws depends on the state."""
         self.rng_councils = stream(self.seed, self.replicate, "councils", month)
@@ -314,11 +326,39 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.check_invariants()
         self.month += 1
 
+    def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
+        """Households and young people in each place."""
+        n = self.population.places.n
+        return np.bincount(self.population.households.place, minlength=n), np.bincount(self.population.young.place, minlength=n)
+
+    def _check_residents(self, t: int) -> None:
+        """Residents are conserved: every column holds every resident, each place keeps its count, each young person has a status."""
+        pop = self.population
+        codes = pop.places.codes
+        for label, group, start in zip(("households", "young people"), (pop.households, pop.young), self.residents_per_place):
+            for column in dataclasses.fields(group):
+                values = getattr(group, column.name)
+                if isinstance(values, np.ndarray) and values.shape != group.place.shape:
+                    raise InvariantError(
+                        f"residents not conserved: {label} column {column.name} holds {values.shape[0]} of {group.n}, month {t}, place all"
+                    )
+            moved = np.flatnonzero(np.bincount(group.place, minlength=start.size) != start)
+            if moved.size:
+                raise InvariantError(f"residents not conserved: {label} count changed, month {t}, place {codes[moved[0]]}")
+        lost = np.flatnonzero(pop.young.status > NEET)
+        if lost.size:
+            raise InvariantError(f"residents not conserved: a young person has no status, month {t}, place {codes[pop.young.place[lost[0]]]}")
+
     def check_invariants(self) -> None:
-        """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place."""
+        """Cheap run-time checks; raise :class:`InvariantError` naming invariant, month and place.
+
+        Checked every month: each open award's ledger (balance to the penny, no negative
+        balance, no spend after its deadline), residents conserved, and every rate in [0, 1].
+        """
         t = self.month
         for award in self._open.values():
             award.check(t)
+        self._check_residents(t)
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))
             if bad.size:

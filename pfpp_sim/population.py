@@ -357,7 +357,10 @@ def build_population(
         rest = pick[k_old:]
         employed = rest[rng.random(older.size)[k_old:] < yw.employed_share_of_eet.value]
         status[employed] = EMPLOYED
-        months = np.where(status == NEET, np.minimum(rng.geometric(yw.neet_exit_hazard.value, size=ny) - 1, 36), 0)
+        # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
+        # gives long spells), capped at three years.
+        spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
+        months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
         household = rng.integers(0, nh, size=ny)
         mh = rng.random(ny) < mh_prevalence
 

@@ -200,7 +200,8 @@ class ResidentSteps:
         pop = self.population
         y, yw = pop.young, self.scenario.world.young_people
         apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
-        neet_drift = np.exp(pop.places.neet_trend * (t + 1) / 12.0)  # fitted 16-17 NEET trend, per place
+        # Fitted 16-17 NEET trend per place, in its data years (then held).
+        neet_drift = np.exp(pop.places.neet_trend * min(t + 1, self.neet_trend_months) / 12.0)
         entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
         neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
@@ -243,7 +244,7 @@ class ResidentSteps:
             h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(shocks[hs])
         )
         growth = self.income_growth
-        if growth is not None:  # fitted income trend relative to the poverty line; 1.0 elsewhere
+        if growth is not None and t < self.income_trend_months:  # fitted income trend, in its data years; 1.0 elsewhere
             for p in range(block.places.start, block.places.stop):
                 if growth[p] != 1.0:
                     h.base_income[h.slices[p]] *= growth[p]

@@ -27,8 +27,8 @@ __all__ = [
     "DEPARTMENTS",
     "DOMAINS",
     "INTERVENTION_KEYS",
-    "Intervention",
     "Calibration",
+    "Intervention",
     "Interventions",
     "Levers",
     "Mechanisms",
@@ -144,8 +144,8 @@ class YouthWorld(_Frozen):
         for year, share in value.items():
             if not re.fullmatch(r"(19|20)\d\d", year):
                 raise ValueError(f"expected year keys like '2021', got {year!r}")
-            if share.value > 1:
-                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1]")
+            if max(share.value, share.high or 0.0) >= 1:
+                raise ValueError(f"prevalence for {year} must be a fraction in [0, 1): at 1 nobody is ever well and onset is undefined")
         return value
 
 
@@ -255,11 +255,24 @@ class PlaceFit(_Frozen):
 
 
 class Calibration(_Frozen):
-    """A fitted calibration embedded in a scenario; places it does not list keep zero trends."""
+    """A fitted calibration embedded in a scenario; places it does not list keep zero trends.
+
+    The trends describe the years fitted: they act up to the end of the last data year of
+    their series (``data_through``: fuel poverty to December, NEET 16-17 to the February of
+    its DfE time period) and hold still after it, so no fitted trend is extrapolated.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     fitted_on: str
+    data_through: dict[str, int] = Field(default_factory=dict, description="last data year per series")
     places: dict[str, PlaceFit] = Field(default_factory=dict)
+
+    def trend_end(self, metric: str) -> str | None:
+        """First month (YYYY-MM) after the data a series' trends were fitted to (None: no end)."""
+        year = self.data_through.get(metric)
+        if year is None:
+            return None
+        return f"{year + 1}-01" if metric == "fuel_poverty_rate" else f"{year}-03"
 
     def place(self, code: str) -> PlaceFit:
         """The fitted trends of a place (zero trends if it was not fitted)."""
@@ -292,9 +305,14 @@ class Scenario(_Frozen):
         return value
 
     def scenario_hash(self) -> str:
-        """Return a short SHA-256 of the canonical scenario contents (name excluded)."""
+        """Return a short SHA-256 of the scenario contents (name, description and extends excluded).
+
+        Tables such as ``programmes`` keep the order they were written in: that order can
+        change results (the order programmes act in, which share gets a leftover penny),
+        so scenarios that differ only in it get different hashes.
+        """
         data = self.model_dump(mode="json", exclude={"name", "description", "extends"})
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def with_overrides(self, overrides: Mapping[str, Any], *, name: str | None = None) -> Scenario:
@@ -405,28 +423,33 @@ def _load_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     return _merge(base, data)
 
 
-def _with_calibration(data: dict[str, Any], source: str | Path) -> dict[str, Any]:
-    """Embed the fit a scenario names: per-place trends, and global values as ``calibrated:<name>``."""
+def _embed_trends(data: dict[str, Any], source: str | Path):
+    """Replace a fit's name by its per-place trends; return the fit (None if none is named)."""
     name = data.get("calibration")
     if not isinstance(name, str):
-        return data
-    data = dict(data)
+        return None
     if name == "none":
         del data["calibration"]
-        return data
+        return None
     from pfpp_sim.calibration.fitted import read_fit  # the fitted-file reader imports this module's errors only
 
     fit = read_fit(name, named_in=source)
     data["calibration"] = fit.embedded()
+    return fit
+
+
+def _with_fitted_globals(scenario: Scenario, fit) -> Scenario:
+    """Set a fit's global values on a valid scenario, with source ``calibrated:<name>``."""
+    data = scenario.model_dump(mode="python")
     for path, estimate in fit.globals.items():
         node = data
-        parts = path.split(".")
-        for part in parts[:-1]:
+        for part in path.split(".")[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or not isinstance(node.get(parts[-1]), dict):
-            raise ScenarioError(source, f"calibration ({name}).globals", path, "a sourced key path that exists in the scenario")
-        node[parts[-1]] = {"value": estimate.value, "unit": node[parts[-1]].get("unit", estimate.unit), "source": f"calibrated:{name}"}
-    return data
+        leaf = node.get(path.split(".")[-1]) if isinstance(node, dict) else None
+        if not isinstance(leaf, dict) or "source" not in leaf:
+            raise ScenarioError(f"calibration {fit.name}", "globals", path, "a sourced key path that exists in the scenario")
+        leaf.update(value=estimate.value, source=f"calibrated:{fit.name}", low=None, high=None)
+    return _validate(data, f"calibration {fit.name}")
 
 
 def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
@@ -466,5 +489,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         path = preset_path(text)
     if path.is_dir():
         raise ScenarioError(path, "", text, "a scenario TOML file, not a directory")
-    data = _with_calibration(_load_tree(path, ()), path)
-    return _validate(data, path)
+    data = _load_tree(path, ())
+    fit = _embed_trends(data, path)
+    scenario = _validate(data, path)
+    return _with_fitted_globals(scenario, fit) if fit else scenario

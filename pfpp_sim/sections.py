@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES, equity_rates, mean_interval, paired_differences, trajectory_bands
 from pfpp_sim.app.flows import funding_flows
-from pfpp_sim.evidence import ASSUMPTIONS, assumed_parameters
+from pfpp_sim.evidence import ASSUMPTIONS, assumed_parameters, calibrated_parameters
 from pfpp_sim.funding import Award, to_pence
 from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
@@ -339,7 +339,8 @@ def equity_section(equity: pd.DataFrame, scenarios: list[str]) -> Section:
 
 
 def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
-    assumed = {s: dict(assumed_parameters(Scenario.model_validate(manifest["scenarios"][s]["parameters"]))) for s in scenarios}
+    loaded = {s: Scenario.model_validate(manifest["scenarios"][s]["parameters"]) for s in scenarios}
+    assumed = {s: dict(assumed_parameters(sc)) for s, sc in loaded.items()}
     paths = list(dict.fromkeys(p for s in scenarios for p in assumed[s]))
     rows = []
     for path in paths:
@@ -355,9 +356,21 @@ def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
         )
     body = (
         f"<p>{len(paths)} parameters rest on an assumption rather than evidence; every other real-world quantity cites an "
-        "EVIDENCE.md key. Each names its entry in the assumptions registry.</p>"
+        "EVIDENCE.md key or a fitted calibration. Each names its entry in the assumptions registry.</p>"
     )
-    return Section("Assumptions", body + _table(["Parameter", "Unit", *scenarios, "Assumption"], rows, numeric_from=99))
+    body += _table(["Parameter", "Unit", *scenarios, "Assumption"], rows, numeric_from=99)
+    calibrated = [
+        [s, sc.calibration.name, sc.calibration.fitted_on, str(len(sc.calibration.places)),
+         "; ".join(f"{path} = {value.value:.3g}" for path, value in calibrated_parameters(sc)) or "-"]
+        for s, sc in loaded.items() if sc.calibration
+    ]
+    if calibrated:
+        body += (
+            "<p>Calibrated: per-place income and NEET trends, and the global values listed, come from a fit to official "
+            "statistics (<code>pfpp calibrate</code>; see its report for errors and standard errors).</p>"
+            + _table(["Scenario", "Fit", "Fitted on", "Places with trends", "Global values"], calibrated, numeric_from=99)
+        )
+    return Section("Assumptions", body)
 
 
 def manifest_section(manifest: dict, folder: Path) -> Section:

@@ -31,12 +31,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
-from pfpp_sim.scenario import Scenario, load_scenario
+from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
 
-__all__ = ["Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
+__all__ = ["MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
 
 Progress = Callable[[int, int], None]
+MAX_RUNS = 1_000_000
+"""Largest sweep accepted (design points times replicates); a larger one is a typo or a job for several sweeps."""
 
 
 class Parameter(BaseModel):
@@ -115,6 +117,16 @@ class SweepSpec(BaseModel):
                     raise ValueError(f"grid design: parameter {key!r} needs levels or steps")
         return self
 
+    @property
+    def runs(self) -> int:
+        """Runs in the sweep: design points times replicates."""
+        n = len(self.parameters)
+        if self.design == "grid":
+            points = math.prod(len(parameter.grid()) for parameter in self.parameters.values())
+        else:
+            points = self.samples * {"lhs": 1, "sobol": n + 2, "morris": n + 1}[self.design]
+        return points * self.replicates
+
     def spec_hash(self) -> str:
         """Short SHA-256 of the spec; parameter order counts (it sets the design's columns)."""
         content = {"spec": self.model_dump(mode="json"), "parameter_order": list(self.parameters)}
@@ -145,8 +157,10 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
         bad = err.errors()[0]
         msg = "unknown key (check the spelling; unknown keys are not allowed)" if bad["type"] == "extra_forbidden" else bad["msg"]
         raise ScenarioError(path, ".".join(str(p) for p in bad["loc"]), bad.get("input"), msg) from err
-    beside = path.parent / spec.base
-    base = load_scenario(beside if beside.suffix == ".toml" and beside.is_file() else spec.base)
+    if spec.runs > MAX_RUNS:
+        key, value = ("parameters", list(spec.parameters)) if spec.design == "grid" else ("samples", spec.samples)
+        raise ScenarioError(path, key, value, f"a sweep of at most {MAX_RUNS:,} runs (design points x replicates), not {spec.runs:,}")
+    base = load_scenario(_base_path(path, spec.base))
     try:
         base = base.with_overrides(spec.overrides)
         for key, parameter in spec.parameters.items():
@@ -154,6 +168,18 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
     except ScenarioError as err:
         raise ScenarioError(path, f"parameters.{err.key}" if err.key in spec.parameters else f"overrides.{err.key}", err.value, err.expected) from err
     return spec, base
+
+
+def _base_path(spec_path: Path, base: str) -> Path | str:
+    """Where a spec's base scenario is: a ``.toml`` file relative to the spec, or a preset name."""
+    if base.endswith(".toml"):
+        beside = spec_path.parent / base
+        if beside.is_file():
+            return beside
+        raise ScenarioError(spec_path, "base", base, f"an existing scenario file (looked for {beside})")
+    if base not in list_presets():
+        raise ScenarioError(spec_path, "base", base, f"a scenario file ending .toml or a preset ({', '.join(list_presets())})")
+    return base
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> SweepSpec:
@@ -228,29 +254,27 @@ def _run_file(out: Path, run_id: int) -> Path:
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None):
-    """Return (executor, closer) for a kind of executor."""
+    """Return (executor, closer) for ``"processes"`` or ``"dask"``."""
     if kind == "processes":
         pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count())
         return pool, lambda: pool.shutdown(cancel_futures=True)
-    if kind == "dask":
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as err:
-            raise PfppError("the dask executor needs the 'dask' extra: pip install 'pfpp_sim[dask]'") from err
-        if scheduler:
-            client = Client(scheduler)
-            cluster = None
-        else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise PfppError("the dask executor needs the 'dask' extra: pip install 'pfpp_sim[dask]'") from err
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
 
-        def close() -> None:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
-        return client.get_executor(), close
-    raise PfppError(f"unknown executor {kind!r}: expected serial, processes or dask")
+    return client.get_executor(), close
 
 
 def run_sweep(
@@ -294,6 +318,8 @@ def run_sweep(
         are kept; the message names the first failed run and its parameters).
     """
     started = time.perf_counter()
+    if executor not in ("serial", "processes", "dask"):
+        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
     spec_path, out = Path(spec_path), Path(out)
     spec, base = load_sweep(spec_path)
     design = sample(spec)

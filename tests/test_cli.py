@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
+
+from faults import ctrl_c, disk_full, half_written
+from pfpp_sim import funding
+from pfpp_sim.cli import app
 
 SMALL = ["--places", "E07000062,E06000032", "--horizon", "24"]
+TINY = ["--places", "E07000062,E06000032", "--horizon", "12"]
+FAULTS = Path(__file__).with_name("faults.py")
 
 
 def pfpp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -147,3 +160,128 @@ def test_analyse_on_a_run_folder_says_what_was_expected(tmp_path):
     assert result.returncode == 2
     assert "not a sweep" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ faults
+
+
+def pfpp_here(*args: str):
+    """Run the command line in this process (so a test can inject a fault) and return the result."""
+    return CliRunner().invoke(app, list(args))
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
+
+
+@pytest.mark.parametrize(
+    ("command", "nth", "cut"),
+    [
+        (["run", "siloed_baseline", *TINY], 2, "annual.parquet"),
+        (["compare", "siloed_baseline", "pfpp_joined_up", "--replicates", "2", "--serial", *TINY], 9, "comparison.parquet"),
+    ],
+    ids=["run", "compare"],
+)
+def test_killed_half_way_through_writing_leaves_only_complete_tables_and_no_manifest(tmp_path, command, nth, cut):
+    out = tmp_path / "out"
+    assert pfpp_here(*command, "--seed", "1", "--out", str(out)).exit_code == 0  # an earlier, complete result
+    killed = subprocess.run([sys.executable, str(FAULTS), str(nth), *command, "--seed", "2", "--out", str(out)], capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert len(list(out.glob(f".{cut}.*.tmp"))) == 1, "the kill lands while writing " + cut
+    assert not (out / "manifest.json").exists(), "a folder without its manifest is visibly incomplete"
+    for table in out.glob("*.parquet"):
+        pq.read_table(table)  # complete: the earlier file or the new one, never half of one
+    rerun = pfpp_here(*command, "--seed", "2", "--out", str(out))
+    assert rerun.exit_code == 0, rerun.output
+    assert not list(out.glob(".*.tmp"))
+    assert pfpp_here(*command, "--seed", "2", "--out", str(tmp_path / "clean")).exit_code == 0
+    assert digests(out) == digests(tmp_path / "clean")
+
+
+def test_disk_full_during_a_run_is_one_line_naming_the_file_and_leaves_no_part_of_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(3, disk_full))
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot write {tmp_path / 'awards.parquet'}: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["annual.parquet", "monthly.parquet"]
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read_only_file_system", "permission_denied"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch, code):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot write to {tmp_path / 'out'}: {os.strerror(code)}\n"
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_a_broken_ledger_stops_the_run_naming_the_invariant_month_and_place(tmp_path, monkeypatch):
+    spend = funding.Award.spend
+
+    def skim(award, key, amount_p, duplicated_p, month):
+        spend(award, key, amount_p, duplicated_p, month)
+        if month >= 5:
+            award.held_p[key] -= 1  # a penny vanishes from the ledger
+
+    monkeypatch.setattr(funding.Award, "spend", skim)
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert line.startswith("error: ledger does not balance: award ")
+    assert ", month 5, place E0" in line
+    assert not (tmp_path / "out").exists(), "a stopped run writes no results"
+
+
+def test_ctrl_c_while_saving_is_one_line_and_exit_130(tmp_path, monkeypatch):
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(2, ctrl_c))
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path))
+    assert result.exit_code == 130
+    assert result.stderr.startswith("interrupted: every file already written is complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["monthly.parquet"]
+
+
+def test_rich_markup_in_a_bad_key_is_printed_as_written_on_one_line(tmp_path):
+    path = write(tmp_path, "markup.toml", 'extends = "siloed_baseline"\nname = "x"\n"[/x]" = 1\n"[red]y" = 2\n')
+    result = pfpp_here("validate", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}: [/x] = 1: unknown key (check the spelling; unknown keys are not allowed)\n"
+
+
+def test_a_bad_scenario_writes_no_output_folder(tmp_path):
+    path = write(tmp_path, "bad.toml", 'extends = "siloed_baseline"\nname = "x"\n[levers]\npooling = 2\n')
+    result = pfpp_here("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "levers.pooling" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_sweep_executor_is_one_line_and_writes_nothing(tmp_path):
+    spec = write(tmp_path, "grid.toml", 'name = "g"\nbase = "siloed_baseline"\ndesign = "grid"\n[parameters."levers.pooling"]\nlevels = [0.0]\n')
+    result = pfpp_here("sweep", str(spec), "--executor", "threads", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: unknown executor 'threads': expected serial, processes or dask"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_app_listens_only_on_this_machine_unless_a_host_is_given(monkeypatch):
+    calls = []
+    monkeypatch.setattr("pfpp_sim.app.serve", lambda host, port, *, allow_remote: calls.append((host, port, allow_remote)))
+    assert pfpp_here("app").exit_code == 0
+    assert pfpp_here("app", "--host", "0.0.0.0", "--port", "9000").exit_code == 0
+    assert calls == [("127.0.0.1", 8765, False), ("0.0.0.0", 9000, True)]
+
+
+# ------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_byte_identical_tables_whatever_the_executor_and_workers(tmp_path):
+    runs = {"serial": ["--serial"], "one_worker": ["--workers", "1"], "two_workers": ["--workers", "2"]}
+    for name, option in runs.items():
+        result = pfpp_here("run", "siloed_baseline", *TINY, "--replicates", "3", "--seed", "4", *option, "--out", str(tmp_path / name))
+        assert result.exit_code == 0, result.output
+    hashes = [digests(tmp_path / name) for name in runs]
+    assert len(hashes[0]) == 8
+    assert hashes[0] == hashes[1] == hashes[2]

@@ -55,6 +55,24 @@ def test_split_pence_gives_nothing_to_a_zero_share():
     assert split_pence(101, {"a": 1.0, "b": 0.0}) == {"a": 101, "b": 0}
 
 
+def test_split_pence_gives_the_leftover_penny_to_the_largest_remainder():
+    # 10p by 1:2 is 3.33p and 6.67p: the floors leave a penny, which goes to the 0.67.
+    assert split_pence(10, {"a": 1.0, "b": 2.0}) == {"a": 3, "b": 7}
+    assert split_pence(10, {"b": 2.0, "a": 1.0}) == {"b": 7, "a": 3}
+    # The remainder decides, not the size of the part: 6.1p and 3.9p give 6p and 4p.
+    assert split_pence(10, {"a": 0.61, "b": 0.39}) == {"a": 6, "b": 4}
+
+
+def test_split_pence_gives_tied_leftover_pennies_to_the_first_shares():
+    assert split_pence(2, {"a": 1.0, "b": 1.0, "c": 1.0}) == {"a": 1, "b": 1, "c": 0}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_split_pence_refuses_a_share_that_is_not_finite(bad):
+    with pytest.raises(ValueError, match="shares must be finite and sum to more than 0"):
+        split_pence(100, {"a": 1.0, "b": bad})
+
+
 def test_split_pence_refuses_shares_that_sum_to_zero():
     # Otherwise money silently disappears: the parts sum to at most len(shares).
     with pytest.raises(ValueError):
@@ -110,6 +128,58 @@ def test_overspend_raises_invariant_error_and_leaves_the_ledger_unchanged():
     award.check(1)
 
 
+def test_planned_monthly_spend_spreads_money_over_the_months_left():
+    award = new_award(period_start=0, deadline=12)
+    award.add_funds(1_100_000, SHARES, 100_000, 2)  # 500,000p each over the 10 months left
+    assert award.plan_p == {"income_advice": 50_000, "bill_support": 50_000}
+    award.add_funds(220_000, SHARES, 0, 9)  # 110,000p each over the 3 months left
+    assert award.plan_p == {"income_advice": 50_000 + 36_666, "bill_support": 50_000 + 36_666}
+
+
+def test_money_added_in_the_deadline_month_is_planned_for_that_month():
+    award = new_award(period_start=0, deadline=12)
+    award.add_funds(200, SHARES, 0, 12)
+    assert award.plan_p == {"income_advice": 100, "bill_support": 100}
+
+
+def test_money_added_before_the_period_is_spread_over_the_whole_period():
+    award = new_award(period_start=6, deadline=12, award_month=3)
+    award.add_funds(1_200, SHARES, 0, 3)
+    assert award.plan_p == {"income_advice": 100, "bill_support": 100}
+
+
+def test_spending_nothing_changes_nothing():
+    award = funded_award()
+    before = (dict(award.held_p), award.delivered_p, award.first_delivery)
+    award.spend("income_advice", 0, 0, 3)
+    assert (dict(award.held_p), award.delivered_p, award.first_delivery) == before
+
+
+def test_first_delivery_is_the_month_of_the_first_spend_even_month_zero():
+    award = funded_award()
+    award.spend("income_advice", 100, 0, 0)
+    award.spend("income_advice", 100, 0, 4)
+    assert (award.first_delivery, award.last_delivery) == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("spend", "invariant"),
+    [(("income_advice", 1, 0, 12), "spend after deadline"), (("income_advice", 10**9, 0, 3), "overspend")],
+)
+def test_refused_spend_names_the_place_code(spend, invariant):
+    award = funded_award(deadline=12)
+    award.place_code = "E07000062"
+    with pytest.raises(InvariantError, match=rf"^{invariant}: award 0 \(household_support\).*month {spend[3]}, place E07000062$"):
+        award.spend(*spend)
+
+
+def test_carry_over_extends_an_award_holding_a_single_penny():
+    award = funded_award(amount_p=100_001, overhead_p=100_000)
+    assert award.held_total_p == 1
+    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert award.extended and not award.closed
+
+
 def test_overhead_is_top_sliced_and_never_exceeds_the_amount():
     award = new_award()
     award.add_funds(1_000, SHARES, 5_000, 0)
@@ -132,6 +202,15 @@ def test_close_claws_back_everything_held():
     assert award.closed
     award.check(12)
     assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p
+
+
+def test_closing_an_award_again_returns_nothing_more_and_keeps_its_ledger():
+    award = funded_award()
+    returned = award.close(12, carry_over=False, carry_over_months=0)
+    assert returned > 0
+    assert award.close(13, carry_over=False, carry_over_months=0) == 0
+    assert award.returned_p == returned
+    award.check(13)
 
 
 def test_delivered_and_returned_are_also_kept_by_intervention():
@@ -171,6 +250,40 @@ def test_check_reports_an_unbalanced_ledger_with_month_and_place():
     award.delivered_p += 1
     with pytest.raises(InvariantError, match=r"ledger does not balance.*month 4, place 0"):
         award.check(4)
+
+
+@pytest.mark.parametrize("balance", ["delivered_p", "overhead_p", "returned_p"])
+def test_check_reports_a_negative_balance_even_when_the_ledger_adds_up(balance):
+    award = funded_award()
+    award.allocated_p += -1 - getattr(award, balance)
+    setattr(award, balance, -1)
+    with pytest.raises(InvariantError, match=r"^negative balance: award 0 \(household_support\), month 2, place 0$"):
+        award.check(2)
+
+
+def test_check_reports_money_held_below_zero_for_one_intervention_though_the_total_is_right():
+    award = funded_award()
+    award.held_p["income_advice"] += award.held_p["bill_support"] + 1
+    award.held_p["bill_support"] = -1
+    with pytest.raises(InvariantError, match=r"^negative balance: .*month 3, place 0$"):
+        award.check(3)
+
+
+def test_check_reports_a_delivery_in_the_deadline_month():
+    award = funded_award(deadline=12)
+    award.last_delivery = 12
+    with pytest.raises(InvariantError, match=r"^spend after deadline: .*month 12, place 0$"):
+        award.check(12)
+    award.last_delivery = 11
+    award.check(12)
+
+
+def test_check_names_the_place_code_when_the_award_has_one():
+    award = funded_award()
+    award.place_code = "E07000062"
+    award.delivered_p += 1
+    with pytest.raises(InvariantError, match=r"month 1, place E07000062:"):
+        award.check(1)
 
 
 # ------------------------------------------------------------------ round timing

@@ -6,7 +6,6 @@ confidence interval of the paired difference (t distribution) to exclude zero.
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pytest
@@ -86,23 +85,76 @@ def test_flows_add_up_to_the_award_ledgers():
         np.testing.assert_allclose(record["overhead_gbp"], sum(record[k] for k in OVERHEADS))
 
 
-def test_corrupted_ledger_mid_run_raises_invariant_error_naming_month_and_place():
-    model = PfppModel(small(horizon=24), seed=SEED)
-    for _ in range(12):
-        model.step()
+def _penny_vanishes(model):
     award = model.open_awards()[0]
     award.delivered_p += 1
-    code = model.population.places.codes[award.place]
-    with pytest.raises(InvariantError, match=rf"month {model.month}\b.*place ({award.place}|{code})\b"):
-        model.check_invariants()
+    return award.place_code
 
 
-def test_rate_outside_zero_one_raises_invariant_error_naming_month_and_place():
-    model = PfppModel(small(horizon=12), seed=SEED)
-    model.step()
+def _held_goes_negative(model):
+    award = next(a for a in model.open_awards() if len(a.held_p) >= 2)
+    first, second = list(award.held_p)[:2]
+    award.held_p[second] += award.held_p[first] + 1
+    award.held_p[first] = -1  # the total held, and so the balance, are unchanged
+    return award.place_code
+
+
+def _delivery_after_deadline(model):
+    award = model.open_awards()[0]
+    award.last_delivery = award.deadline
+    return award.place_code
+
+
+def _household_moves_place(model):
+    model.population.households.place[0] = 1
+    return PLACES[0]
+
+
+def _young_person_lost(model):
+    model.population.young.status = model.population.young.status[:-1]
+    return "all"
+
+
+def _young_person_without_status(model):
+    young = model.population.young
+    young.status[young.slices[1].start] = 7
+    return PLACES[1]
+
+
+def _rate_above_one(model):
     model.rates["youth_mh_rate"][1] = 1.5
-    with pytest.raises(InvariantError, match=rf"youth_mh_rate.*month {model.month}.*{re.escape(PLACES[1])}"):
+    return PLACES[1]
+
+
+def _rate_not_a_number(model):
+    model.rates["fuel_poverty_rate"][0] = np.nan
+    return PLACES[0]
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "invariant"),
+    [
+        (_penny_vanishes, "ledger does not balance"),
+        (_held_goes_negative, "negative balance"),
+        (_delivery_after_deadline, "spend after deadline"),
+        (_household_moves_place, "residents not conserved: households count changed"),
+        (_young_person_lost, "residents not conserved: young people column status holds"),
+        (_young_person_without_status, "residents not conserved: a young person has no status"),
+        (_rate_above_one, "rate out of [0, 1]: youth_mh_rate = 1.5"),
+        (_rate_not_a_number, "rate out of [0, 1]: fuel_poverty_rate = nan"),
+    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else None,
+)
+def test_each_broken_invariant_is_named_with_its_month_and_place(corrupt, invariant):
+    model = PfppModel(small(horizon=24), seed=SEED)
+    for _ in range(7):
+        model.step()
+    place = corrupt(model)
+    with pytest.raises(InvariantError) as info:
         model.check_invariants()
+    message = str(info.value)
+    assert message.startswith(invariant), message
+    assert f", month {model.month}, place {place}" in message, message
 
 
 def test_the_same_seed_repeats_a_run_and_another_seed_does_not():

@@ -138,3 +138,9 @@ def test_changing_a_lever_does_not_redraw_the_residents():
     base.run()
     lever.run()
     np.testing.assert_array_equal(base.population.households.income_dev, lever.population.households.income_dev)
+
+
+def test_a_zero_neet_exit_hazard_builds_residents_with_long_spells():
+    model = PfppModel(scenario(**{"world.young_people.neet_exit_hazard.value": 0.0, "run.horizon_months": 1, "run.places": ["E06000032"]}), seed=1)
+    young = model.population.young
+    assert (young.months_neet[young.status == 2] == 36).all()

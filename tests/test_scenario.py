@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from datetime import date
+import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from hypothesis import strategies as st
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
 HEADER = 'name = "{name}"\ndescription = "a test scenario"\nextends = "{parent}"\n'
@@ -55,11 +54,6 @@ def test_a_preset_can_be_loaded_by_path_as_well_as_by_name():
     assert load_scenario(path) == load_scenario("pfpp_joined_up")
 
 
-def test_an_unknown_preset_name_lists_the_presets():
-    with pytest.raises(ScenarioError, match="siloed_baseline"):
-        load_scenario("no_such_preset")
-
-
 # ------------------------------------------------------------------------ extends
 
 
@@ -90,49 +84,21 @@ def test_a_scenario_can_extend_a_file_beside_it(tmp_path):
 # ------------------------------------------------------------------------- errors
 
 
-def test_unknown_top_level_key_names_file_key_and_says_unknown(tmp_path):
-    path = write_scenario(tmp_path, "colour = 'blue'\n")
+@pytest.mark.parametrize(
+    ("body", "key", "shown"),
+    [
+        ("[levers]\npoolling = 0.5\n", "levers.poolling", "= 0.5: unknown key"),
+        ("[programmes.home_upgrade.budget]\ncurrency = 'GBP'\n", "programmes.home_upgrade.budget.currency", "= 'GBP': unknown key"),
+        ("[programmes.home_upgrade.budget]\nvalue = -5\n", "programmes.home_upgrade.budget.value", "= -5: "),
+        ("[levers]\npooling = 'lots'\n", "levers.pooling", "= 'lots': "),
+        ("[levers]\npooling = 1.5\n", "levers.pooling", "= 1.5: "),
+    ],
+    ids=["misspelled_lever", "unknown_key_deep_in_a_table", "negative_budget", "wrong_type", "lever_out_of_range"],
+)
+def test_bad_key_or_value_names_the_file_the_full_key_path_and_the_value(tmp_path, body, key, shown):
+    path = write_scenario(tmp_path, body)
     message = load_error(path)
-    assert str(path) in message
-    assert "colour" in message
-    assert "unknown" in message
-
-
-def test_misspelled_lever_names_the_dotted_key_path(tmp_path):
-    path = write_scenario(tmp_path, "[levers]\npoolling = 0.5\n")
-    message = load_error(path)
-    assert str(path) in message
-    assert "levers.poolling" in message
-    assert "unknown" in message
-
-
-def test_unknown_key_deep_in_a_table_names_the_full_path(tmp_path):
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\ncurrency = 'GBP'\n")
-    message = load_error(path)
-    assert "programmes.home_upgrade.budget.currency" in message
-    assert "unknown" in message
-
-
-def test_negative_budget_names_the_key_path_and_the_value(tmp_path):
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nvalue = -5\n")
-    message = load_error(path)
-    assert str(path) in message
-    assert "programmes.home_upgrade.budget.value" in message
-    assert "-5" in message
-
-
-def test_wrong_type_names_the_key_path_and_the_value(tmp_path):
-    path = write_scenario(tmp_path, "[levers]\npooling = 'lots'\n")
-    message = load_error(path)
-    assert str(path) in message
-    assert "levers.pooling" in message
-    assert "'lots'" in message
-
-
-def test_lever_outside_its_range_is_refused(tmp_path):
-    message = load_error(write_scenario(tmp_path, "[levers]\npooling = 1.5\n"))
-    assert "levers.pooling" in message
-    assert "1.5" in message
+    assert message.startswith(f"{path}: {key} {shown}"), message
 
 
 def test_missing_extends_target_names_the_file_and_the_missing_parent(tmp_path):
@@ -151,11 +117,6 @@ def test_cyclic_extends_is_reported_as_a_cycle(tmp_path):
     assert "cycle" in message
 
 
-def test_a_scenario_extending_itself_is_reported_as_a_cycle(tmp_path):
-    message = load_error(write_scenario(tmp_path, name="loop", parent="loop"))
-    assert "cycle" in message
-
-
 @pytest.mark.parametrize("parent", ["../etc/passwd", "/etc/passwd", "scenarios/siloed_baseline", "siloed_baseline.toml"])
 def test_extends_refuses_paths(tmp_path, parent):
     path = write_scenario(tmp_path, parent=parent)
@@ -164,23 +125,12 @@ def test_extends_refuses_paths(tmp_path, parent):
     assert "extends" in message
 
 
-def test_empty_file_is_an_error_naming_the_file(tmp_path):
-    path = tmp_path / "empty.toml"
-    path.write_text("", encoding="utf-8")
-    assert str(path) in load_error(path)
-
-
 def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text('name = "broken\n[levers\n', encoding="utf-8")
     message = load_error(path)
     assert str(path) in message
     assert "TOML" in message
-
-
-def test_missing_file_is_an_error_naming_the_file(tmp_path):
-    path = tmp_path / "absent.toml"
-    assert str(path) in load_error(path)
 
 
 def test_integer_too_long_to_convert_is_a_scenario_error(tmp_path):
@@ -237,6 +187,125 @@ def test_budget_unit_must_match_its_basis(tmp_path):
     assert "GBP/young_person/year" in message
 
 
+def test_a_key_with_a_newline_is_named_on_one_line(tmp_path):
+    path = write_scenario(tmp_path, '[levers]\n"pool\\ning" = 0.5\n')
+    message = load_error(path)
+    assert len(message.splitlines()) == 1
+    assert "levers.pool\\ning" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "limit"),
+    [
+        ("[world.young_people.neet_exit_hazard]\nvalue = 1.5\n", "world.young_people.neet_exit_hazard", "at most 1"),
+        ("[programmes.home_upgrade.budget]\nvalue = 1e12\n", "programmes.home_upgrade.budget", "at most 100000"),
+        ("[interventions.bill_support.duration_months]\nvalue = 1e12\n", "interventions.bill_support.duration_months", "at most 1200"),
+    ],
+    ids=["probability_above_one", "budget_beyond_exact_pence", "duration_beyond_a_century"],
+)
+def test_a_quantity_beyond_the_limit_of_its_unit_is_refused(tmp_path, body, key, limit):
+    message = load_error(write_scenario(tmp_path, body))
+    assert key in message and limit in message
+
+
+def test_a_mental_health_prevalence_of_one_is_refused(tmp_path):
+    body = "[world.young_people.mh_prevalence.2021]\nvalue = 1.0\nunit = 'fraction'\nsource = 'E47'\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "world.young_people.mh_prevalence" in message and "[0, 1)" in message
+
+
+PRESETS = ", ".join(list_presets())
+UNKNOWN = "unknown key (check the spelling; unknown keys are not allowed)"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key", "value", "expected"),
+    [
+        ("absent.toml", None, "", "{path}", "an existing scenario file or preset name"),
+        ("empty.toml", "", "", "", "a scenario with at least 'name' and 'extends' or a full definition"),
+        ("typo.toml", HEADER.format(name="typo", parent="siloed_baseline") + "colour = 1\n", "colour", 1, UNKNOWN),
+        ("bare.toml", 'name = "bare"\ndescription = "no run"\n', "run", {"name": "bare", "description": "no run"},
+         "a value (required key is missing)"),
+        ("path.toml", HEADER.format(name="path", parent="../up"), "extends", "../up",
+         "a scenario name (letters, digits, underscores; no paths)"),
+        ("orphan.toml", HEADER.format(name="orphan", parent="nobody"), "extends", "nobody",
+         f"a scenario beside this file or a preset ({PRESETS})"),
+        ("loop.toml", HEADER.format(name="loop", parent="loop"), "extends", "loop", "no cycle of extends (loop -> loop)"),
+    ],
+    ids=["missing_file", "empty_file", "unknown_key", "missing_key", "extends_path", "extends_nothing", "extends_itself"],
+)
+def test_loader_errors_read_exactly_as_documented(tmp_path, name, text, key, value, expected):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    value = value.format(path=path) if isinstance(value, str) else value
+    assert_error(info.value, path.resolve() if name == "loop.toml" else path, key, value, expected)
+
+
+def assert_error(err: ScenarioError, path, key: str, value, expected: str) -> None:
+    """The error holds exactly these parts and prints them as ``path: key = value: expected``."""
+    assert (err.path, err.key, err.value, err.expected) == (str(path), key, value, expected)
+    assert str(err).startswith(f"{path}: {key or '<file>'} = ") and str(err).endswith(f": {expected}")
+
+
+def test_a_folder_is_refused_as_not_a_scenario_file(tmp_path):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path)
+    assert_error(info.value, tmp_path, "", str(tmp_path), "a scenario TOML file, not a directory")
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"name = 'caf\xe9'\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert_error(info.value, path, "", str(path), "a readable UTF-8 TOML file (UnicodeDecodeError)")
+
+
+def test_an_unknown_preset_name_lists_the_presets():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("no_such_preset")
+    assert str(info.value) == f"<presets>: name = 'no_such_preset': one of {PRESETS}"
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER.format(name="bom", parent="siloed_baseline")).encode())
+    assert load_scenario(path).name == "bom"
+
+
+def test_a_scenario_file_without_the_toml_suffix_loads_by_path(tmp_path):
+    path = tmp_path / "scenario.txt"
+    path.write_text(HEADER.format(name="plain", parent="siloed_baseline"), encoding="utf-8")
+    assert load_scenario(path).name == "plain"
+    assert load_scenario(str(path)).name == "plain"
+
+
+# ------------------------------------------------------------------------- safety
+
+
+def test_python_in_a_scenario_file_is_never_run(tmp_path):
+    sentinel = tmp_path / "ran"
+    path = tmp_path / "code.toml"
+    path.write_text(f"__import__('pathlib').Path({str(sentinel)!r}).touch()\n", encoding="utf-8")
+    assert "valid TOML" in load_error(path)
+    assert not sentinel.exists()
+
+
+def test_the_package_has_no_way_to_run_code_from_user_files():
+    # Scenario and sweep files are parsed by tomllib only: nothing may evaluate or unpickle text.
+    risky = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\(|\bpickle\.loads?\(|\byaml\.load\(|\bmarshal\.|\bimport_module\(")
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if risky.search(line)
+    ]
+    assert not found, found
+
+
 # ---------------------------------------------------------------- with_overrides
 
 
@@ -255,9 +324,30 @@ def test_with_overrides_of_a_key_path_that_does_not_exist_names_it(key):
         load_scenario("siloed_baseline").with_overrides({key: 0.5})
 
 
-def test_with_overrides_of_a_bad_value_names_the_key_path():
-    with pytest.raises(ScenarioError, match=r"levers\.pooling.*-1"):
-        load_scenario("siloed_baseline").with_overrides({"levers.pooling": -1})
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"levers.poolling": 0.5}, "levers.poolling = 0.5: a key path that exists in the scenario"),
+        ({"nowhere.pooling": 0.5}, "nowhere.pooling = 0.5: a key path that exists in the scenario"),
+        ({"levers.pooling": -1}, "levers.pooling = -1: Input should be greater than or equal to 0"),
+    ],
+)
+def test_override_errors_name_the_scenario_they_override(overrides, message):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("siloed_baseline").with_overrides(overrides)
+    assert str(info.value) == f"<overrides of siloed_baseline>: {message}"
+
+
+def test_with_overrides_can_rename_the_scenario():
+    renamed = load_scenario("siloed_baseline").with_overrides({}, name="copy")
+    assert renamed.name == "copy"
+    assert renamed.model_copy(update={"name": "siloed_baseline"}) == load_scenario("siloed_baseline")
+
+
+def test_overriding_the_range_of_a_sourced_value_keeps_the_range_given():
+    scenario = load_scenario("siloed_baseline").with_overrides({"mechanisms.bid_cost.low": 10000})
+    assert scenario.mechanisms.bid_cost.low == 10000
+    assert scenario.mechanisms.bid_cost.high == load_scenario("siloed_baseline").mechanisms.bid_cost.high
 
 
 # ------------------------------------------------------------------------ hashing
@@ -268,6 +358,23 @@ def test_scenario_hash_is_stable_for_the_same_content(tmp_path):
     second = write_scenario(tmp_path, "[levers]\npooling = 0.3\n", name="second")
     assert load_scenario(first).scenario_hash() == load_scenario(first).scenario_hash()
     assert load_scenario(first).scenario_hash() == load_scenario(second).scenario_hash()
+
+
+def test_scenario_hash_is_16_hex_digits_and_ignores_name_description_and_extends(tmp_path):
+    base = load_scenario("siloed_baseline")
+    path = write_scenario(tmp_path, name="renamed", parent="siloed_baseline")
+    child = load_scenario(path)
+    assert (child.name, child.description, child.extends) != (base.name, base.description, base.extends)
+    assert child.scenario_hash() == base.scenario_hash()
+    assert re.fullmatch(r"[0-9a-f]{16}", base.scenario_hash())
+
+
+def test_programmes_in_another_order_give_another_hash():
+    # The order programmes act in changes results, so it is part of what the hash identifies.
+    base = load_scenario("siloed_baseline")
+    data = base.model_dump(mode="python")
+    data["programmes"] = dict(reversed(list(data["programmes"].items())))
+    assert Scenario.model_validate(data).scenario_hash() != base.scenario_hash()
 
 
 def test_scenario_hash_changes_when_a_lever_changes():
@@ -297,93 +404,33 @@ def test_every_assumption_a_preset_cites_is_registered():
 
 # ------------------------------------------------------------ property: fuzzing
 
-
-def _table_paths() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Every table of the baseline as (path, its keys), the root included."""
-    found = []
-
-    def walk(node: dict, path: tuple[str, ...]) -> None:
-        found.append((path, tuple(node)))
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, (*path, key))
-
-    walk(load_scenario("siloed_baseline").model_dump(mode="json"), ())
-    return found
-
-
-TABLES = _table_paths()
-AWKWARD_STRINGS = [
-    "E99", "E26", "derived:E51,E52", "assumption:foo", "assumption:trust", "siloed_baseline", "pfpp_joined_up",
-    "child", "../etc/passwd", "GBP/household/year", "households", "young_people", "DWP", "pooled", "2021-04",
-    "pilots", "all", "", "\u00e9t\u00e9 \u2603 \U0001f525", "\x7f",
-]
-SCALARS = st.one_of(
-    st.booleans(),
-    st.integers(min_value=-(10**400), max_value=10**400),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12),
-    st.sampled_from(AWKWARD_STRINGS),
-    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
-)
-VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-def _toml(value) -> str:
-    """Serialise a value as a TOML (inline) value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
-
-
-@st.composite
-def mutated_children(draw) -> dict:
-    """A valid minimal child scenario with one to three random mutations."""
-    child: dict = {"name": "child", "description": "fuzzed", "extends": "siloed_baseline", "levers": {"pooling": 0.5}}
-    for _ in range(draw(st.integers(1, 3))):
-        path, keys = draw(st.sampled_from(TABLES))
-        key = draw(st.sampled_from(keys) | st.text(min_size=1, max_size=10)) if keys else draw(st.text(min_size=1, max_size=10))
-        node = child
-        for part in path:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        if draw(st.booleans()) and key in node:
-            del node[key]
-        else:
-            node[key] = draw(VALUES)
-    return child
+TOP_LEVEL = set(Scenario.model_fields)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(child=mutated_children())
-def test_fuzzed_child_scenario_loads_or_raises_a_scenario_error_naming_the_file(tmp_path, child):
-    path = tmp_path / "fuzzed.toml"
-    path.write_text("\n".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in child.items()) + "\n", encoding="utf-8")
+@given(child=scenario_children())
+def test_fuzzed_child_scenario_loads_or_raises_one_line_naming_the_file_and_a_key(tmp_path, child):
+    path = write_toml(tmp_path / "fuzzed.toml", child)
     try:
         scenario = load_scenario(path)
     except ScenarioError as err:
-        assert str(path) in str(err)
+        assert_one_line_naming(err, path, TOP_LEVEL | set(child))
     else:
         assert isinstance(scenario, Scenario)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_at_all_give_a_scenario_error_naming_the_file(tmp_path, blob):
+    path = tmp_path / "noise.toml"
+    path.write_bytes(blob)
+    try:
+        keys = set(tomllib.loads(blob.decode("utf-8-sig")))
+    except (UnicodeDecodeError, ValueError):
+        keys = set()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert_one_line_naming(info.value, path, TOP_LEVEL | keys)
 
 
 def test_uncertainty_range_must_hold_the_value(tmp_path):

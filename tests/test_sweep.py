@@ -7,14 +7,24 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from typer.testing import CliRunner
+
+from faults import disk_full, half_written
+from pfpp_sim.cli import app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.sensitivity import analyse, top_levers
-from pfpp_sim.sweep import load_sweep, run_sweep, sample
+from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample
+from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
+
+FAULTS = Path(__file__).with_name("faults.py")
 
 SMALL = '''
 name = "small"
@@ -82,6 +92,77 @@ def test_bad_sweep_spec_names_file_and_key(tmp_path, change, key):
     assert str(path) in str(info.value) and key in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("no_such_preset", "a scenario file ending .toml or a preset"),
+        ("missing.toml", "an existing scenario file"),
+        ("/etc/passwd", "a scenario file ending .toml or a preset"),
+        ("../siloed_baseline", "a scenario file ending .toml or a preset"),
+    ],
+    ids=["unknown_preset", "missing_file", "not_toml", "path_without_toml"],
+)
+def test_bad_base_scenario_names_the_spec_file_and_base(tmp_path, base, expected):
+    path = spec_file(tmp_path)
+    path.write_text(path.read_text().replace('base = "siloed_baseline"', f"base = {base!r}"))
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}: base = {base!r}: {expected}")
+
+
+def test_base_scenario_file_is_found_beside_the_spec_not_in_the_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "mine.toml").write_text('name = "mine"\nextends = "siloed_baseline"\n[levers]\npooling = 0.25\n')
+    (tmp_path / "mine.toml").write_text('name = "decoy"\nextends = "siloed_baseline"\n')
+    path = spec_file(tmp_path / "specs")
+    path.write_text(path.read_text().replace('base = "siloed_baseline"', 'base = "mine.toml"'))
+    monkeypatch.chdir(tmp_path)
+    assert load_sweep(path)[1].name == "mine"
+
+
+@pytest.mark.parametrize(
+    ("design", "pooling", "key"),
+    [("lhs", "low = 0.0\nhigh = 1.0", "samples"), ("grid", "levels = [0.0, 1.0]", "parameters")],
+)
+def test_a_sweep_of_more_than_a_million_runs_is_refused_before_anything_runs(tmp_path, design, pooling, key):
+    path = spec_file(tmp_path, design=design, samples=MAX_RUNS, replicates=2, pooling=pooling)
+    if design == "grid":
+        path.write_text(path.read_text().replace("low = 0.0\nhigh = 1.0\n", "low = 0.0\nhigh = 1.0\nsteps = 100\n")
+                        + "".join(f'[parameters."mechanisms.{m}.value"]\nlow = 0.0\nhigh = 1.0\nsteps = 100\n'
+                                  for m in ("bid_cost", "reporting_cost", "recruitment_cost")))
+    with pytest.raises(ScenarioError, match=f"{key} = .*at most 1,000,000 runs"):
+        run_sweep(path, tmp_path / "out", executor="serial")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_executor_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(PfppError, match="unknown executor 'threads'"):
+        run_sweep(spec_file(tmp_path), tmp_path / "out", executor="threads")
+    assert not (tmp_path / "out").exists()
+
+
+SPEC_TEXT = SMALL.format(design="lhs", samples=4, replicates=1, pooling="low = 0.0\nhigh = 1.0")
+
+
+@st.composite
+def mutated_specs(draw) -> dict:
+    """The small valid spec with one to three random mutations."""
+    spec = tomllib.loads(SPEC_TEXT)
+    return mutate(draw, spec, table_paths(spec))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=mutated_specs())
+def test_fuzzed_sweep_spec_loads_or_raises_one_line_naming_the_file_and_a_key(tmp_path, spec):
+    path = write_toml(tmp_path / "fuzzed.toml", spec)
+    try:
+        loaded, _ = load_sweep(path)
+    except ScenarioError as err:
+        assert_one_line_naming(err, path, set(SweepSpec.model_fields) | set(spec))
+    else:
+        assert loaded.runs <= MAX_RUNS
+
+
 def test_folder_with_runs_needs_resume_and_loses_nothing(tmp_path):
     path = spec_file(tmp_path, samples=3)
     run_sweep(path, tmp_path / "out", executor="serial")
@@ -110,6 +191,59 @@ def test_killed_sweep_resumes_with_no_duplicate_and_no_missing_run(tmp_path):
     assert not list((out / "runs").glob(".*.tmp"))
     run_sweep(path, tmp_path / "clean", executor="serial")
     pd.testing.assert_frame_equal(results, pd.read_parquet(tmp_path / "clean" / "results.parquet"))
+
+
+def test_sweep_killed_half_way_through_writing_a_run_resumes_to_the_same_results(tmp_path):
+    path = spec_file(tmp_path, samples=6)
+    out = tmp_path / "killed"
+    args = ["sweep", str(path), "--executor", "serial", "--out", str(out)]
+    # Parquet writes: design.parquet, then one file per run; the 4th is run 2.
+    killed = subprocess.run([sys.executable, str(FAULTS), "4", *args], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert sorted(p.name for p in (out / "runs").glob("run-*.parquet")) == ["run-0000000.parquet", "run-0000001.parquet"]
+    assert len(list((out / "runs").glob(".run-0000002.parquet.*.tmp"))) == 1, "the kill lands mid-write"
+    assert not (out / "results.parquet").exists()
+    resumed = subprocess.run([sys.executable, "-m", "pfpp_sim", *args, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not list((out / "runs").glob(".*.tmp"))
+    run_sweep(path, tmp_path / "clean", executor="serial")
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), pd.read_parquet(tmp_path / "clean" / "results.parquet"))
+
+
+def test_disk_full_during_a_sweep_is_one_line_and_resume_finishes_it(tmp_path, monkeypatch):
+    path = spec_file(tmp_path, samples=5)
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "--executor", "serial", "--out", str(out)]
+    with monkeypatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_parquet", half_written(4, disk_full))
+        full = CliRunner().invoke(app, args)
+    assert full.exit_code == 2
+    assert full.stderr.strip() == f"error: cannot write {out / 'runs' / 'run-0000002.parquet'}: No space left on device"
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["run-0000000.parquet", "run-0000001.parquet"]
+    resumed = CliRunner().invoke(app, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert sorted(pd.read_parquet(out / "results.parquet")["run_id"]) == list(range(5))
+
+
+def test_ctrl_c_stops_a_sweep_with_one_line_and_resume_finishes_it(tmp_path):
+    path = spec_file(tmp_path, samples=40)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pfpp_sim", "sweep", str(path), "--executor", "serial", "--out", str(out)]
+    # A background shell starts children with SIGINT ignored; restore the default, as a terminal has it.
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "runs").glob("run-*.parquet"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.strip().startswith("interrupted: every file already written is complete"), stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert len(list((out / "runs").glob("run-*.parquet"))) < 40, "the interrupt should land mid-sweep"
+    resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(pd.read_parquet(out / "results.parquet")["run_id"]) == list(range(40))
 
 
 def test_dask_local_cluster_and_one_worker_give_the_same_results_as_processes(tmp_path):

@@ -101,7 +101,8 @@ def _limits(left: PfppModel, right: PfppModel) -> dict[str, tuple[float, float]]
         low, high = min(values) - 0.5, max(values) + 0.5
         widen = max(3.0 - (high - low), 0.0) / 2
         limits[name] = (max(low - widen, 0.0), high + widen)
-    peak = max(float(money_to_date(m)[k][-1]) for m in (left, right) for k in MONEY_STYLES) if left.records else 0.0
+    # The two sides can be at different months for a moment (one side rebuilt after a lever moved).
+    peak = max((float(money_to_date(m)[k][-1]) for m in (left, right) if m.records for k in MONEY_STYLES), default=0.0)
     limits["money"] = (0.0, max(peak * 1.05, 10_000.0))
     return limits
 

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from pfpp_sim.scenario import Scenario
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
 
 GLOBALS = {
-    "world.households.price_pass_through": (0.0, 1.5, 0.1, "fraction"),
+    "world.households.price_pass_through": (0.0, 1.0, 0.1, "fraction"),
     "world.young_people.neet_scarring": (0.0, 0.9, 0.1, "fraction/year NEET"),
 }
 """Global parameters fitted: key path -> (lower, upper, finite-difference step, unit)."""
@@ -73,7 +73,6 @@ class Calibrated:
     message: str  # how the optimiser stopped
     holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
     holdout_table: pd.DataFrame | None = None
-    settings: Settings = field(default_factory=Settings)
 
     def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
         """Mean absolute error of simulated against observed rates in the fitted years (fraction).
@@ -87,20 +86,27 @@ class Calibrated:
         return {m: float(e.mean()) for m, e in error.groupby(frame.metric)}
 
 
+def _months(start: str, targets: pd.DataFrame) -> int:
+    """Months from ``start`` through the last month any of the targets needs."""
+    return len(pd.period_range(start, _last_month(targets), freq="M"))
+
+
 def _last_month(targets: pd.DataFrame) -> pd.Timestamp:
     last = [pd.Timestamp(f"{year}-12-01") if metric == FUEL_POVERTY else pd.Timestamp(f"{year}-02-01")
             for metric, year in targets[["metric", "year"]].drop_duplicates().itertuples(index=False)]
     return max(last)
 
 
-def _scenario(base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict) -> Scenario:
+def _scenario(
+    base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict, through: dict[str, int]
+) -> Scenario:
     data = base.model_dump(mode="python")
     data["run"].update(
         start=settings.start, horizon_months=months, places=codes, scale=settings.scale,
         min_households_per_place=settings.min_households_per_place,
         min_young_people_per_place=settings.min_young_people_per_place,
     )
-    data["calibration"] = {"name": "candidate", "fitted_on": dt.date.today().isoformat(), "places": places}
+    data["calibration"] = {"name": "candidate", "fitted_on": dt.date.today().isoformat(), "data_through": through, "places": places}
     for path, value in globals_.items():
         node = data
         for part in path.split("."):
@@ -132,8 +138,9 @@ class _Problem:
     def __init__(self, base, codes, targets, settings, pool, progress):
         self.base, self.codes, self.targets, self.settings = base, codes, targets, settings
         self.pool, self.progress = pool, progress
-        self.months = len(pd.period_range(settings.start, _last_month(targets), freq="M"))
+        self.months = _months(settings.start, targets)
         self.metrics = tuple(sorted(targets["metric"].unique()))
+        self.data_through = {m: int(g["year"].max()) for m, g in targets.groupby("metric")}
         self.evaluations = 0
         self.message = ""
         self._cache: dict[bytes, np.ndarray] = {}
@@ -168,7 +175,7 @@ class _Problem:
         n = len(self.codes)
         places = {c: {p: float(x[i * n + j]) for i, p in enumerate(PLACE_PARAMETERS)} for j, c in enumerate(self.codes)}
         globals_ = {name: x[len(PLACE_PARAMETERS) * n + k] for k, name in enumerate(self.settings.fit_globals)}
-        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_)
+        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_, self.data_through)
 
     def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None) -> np.ndarray:
         scenario = self.scenario(x, months)
@@ -252,7 +259,7 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series) -> pd.DataFrame:
-    simulated = problem.simulate(x, targets, len(pd.period_range(problem.settings.start, _last_month(targets), freq="M")))
+    simulated = problem.simulate(x, targets, _months(problem.settings.start, targets))
     return targets.assign(simulated=simulated, used=used.to_numpy())
 
 
@@ -370,5 +377,5 @@ def calibrate(
     )
     return Calibrated(
         fit=fit, table=table, parameters=parameters, evaluations=problem.evaluations, message=problem.message,
-        seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held, settings=settings,
+        seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held,
     )

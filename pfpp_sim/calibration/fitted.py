@@ -59,6 +59,7 @@ class FitFile(BaseModel):
         return {
             "name": self.name,
             "fitted_on": self.fitted_on,
+            "data_through": dict(self.data_through),
             "places": {code: {k: est.value for k, est in params.items()} for code, params in self.places.items()},
         }
 

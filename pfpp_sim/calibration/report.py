@@ -74,6 +74,20 @@ def _figure_residuals(result: Calibrated, names: dict[str, str]) -> plt.Figure:
     return fig
 
 
+def _figure_posterior(posterior, estimates: pd.Series, name: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for ax, name in zip(axes, ("income_trend", "neet_trend")):
+        ax.hist(posterior.particles[name], weights=posterior.particles["weight"], bins=15, color=OBSERVED, alpha=0.8)
+        if name in estimates.index:
+            ax.axvline(estimates[name], color=SIMULATED, lw=2, label="least-squares estimate")
+        ax.set_title(f"{name} (log points/year)", fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"ABC-SMC posterior, {name}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _save_png(fig: plt.Figure, path: Path) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
@@ -87,7 +101,7 @@ def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="t", na_rep="n/a", float_format=lambda v: f"{v:,.4g}")
 
 
-def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str]) -> str:
+def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str], posteriors: list) -> str:
     fit = result.fit
     mae = result.mae()
     params = result.parameters.assign(place=result.parameters.place_code.map(names).fillna("all places"))
@@ -124,6 +138,14 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
             f"persistence (the last observed value carried forward). {html.escape(verdict)}</p>",
             _table_html(h),
         ]
+    for posterior in posteriors:
+        sections += [
+            f"<h2>ABC-SMC posterior: {html.escape(names.get(posterior.place_code, posterior.place_code))}</h2>",
+            f"<p>{len(posterior.particles)} weighted particles after {len(posterior.epsilons)} generations "
+            f"({posterior.simulations} simulations, {posterior.seconds:,.0f} s); uniform priors over the middle half of "
+            "each trend's bounds; global parameters as fitted.</p>",
+            _table_html(posterior.summary()),
+        ]
     sections += [
         "<h2>Parameters</h2>",
         "<p>Standard errors are approximate: from the Jacobian at the optimum, scaled by the residual variance, "
@@ -156,7 +178,7 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
     )
 
 
-def write_calibration(result: Calibrated, out: str | Path) -> dict[str, Path]:
+def write_calibration(result: Calibrated, out: str | Path, posteriors: list | None = None) -> dict[str, Path]:
     """Write a calibration: the fitted TOML, tables, figures and an HTML report.
 
     Parameters
@@ -165,6 +187,8 @@ def write_calibration(result: Calibrated, out: str | Path) -> dict[str, Path]:
     out : str or Path
         Calibration directory: the fit goes to ``out/fitted/<name>.toml`` and the report
         to ``out/reports/<name>/`` (``report.html``, PNGs, Parquet tables, ``manifest.json``).
+    posteriors : list of Posterior, optional
+        ABC-SMC posteriors (:func:`pfpp_sim.calibration.abc.abc_posterior`) to add.
 
     Returns
     -------
@@ -194,7 +218,17 @@ def write_calibration(result: Calibrated, out: str | Path) -> dict[str, Path]:
     files["parameters"] = write_parquet(result.parameters, reports / "parameters.parquet")
     if result.holdout is not None:
         files["holdout"] = write_parquet(result.holdout, reports / "holdout.parquet")
-    files["report"] = write_text(_html(result, figures, names), reports / "report.html")
+    posteriors = posteriors or []
+    estimates = result.parameters.set_index(["place_code", "parameter"])["value"]
+    for posterior in posteriors:
+        key = f"abc_{posterior.place_code}"
+        name = names.get(posterior.place_code, posterior.place_code)
+        png = _save_png(_figure_posterior(posterior, estimates.loc[posterior.place_code], name), reports / f"{key}.png")
+        figures[key] = (png, f"ABC-SMC posterior of the trends of {name}, "
+                             "weighted histograms, with the least-squares estimate")
+        files[key] = reports / f"{key}.png"
+        files[f"{key}_particles"] = write_parquet(posterior.particles, reports / f"{key}.parquet")
+    files["report"] = write_text(_html(result, figures, names, posteriors), reports / "report.html")
     files["manifest"] = write_json(
         {
             "kind": "calibration",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pfpp_sim
 from pfpp_sim import data
 from pfpp_sim.calibration import Settings, calibrate, observed_targets
 from pfpp_sim.calibration.fit import _Problem
@@ -80,3 +81,14 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
         assert row.persistence_mae == pytest.approx(abs(observed[(metric, years[-1])] - observed[(metric, years[-2])]))
         assert row.better == ("model" if row.model_mae < row.persistence_mae else "persistence")
     assert not fitted.holdout_table.used.any()
+
+
+def test_baseline_history_reports_official_annual_bases_per_place():
+    scenario = load_scenario("baseline_history").with_overrides({"run.places": ["E06000032"], "run.horizon_months": 36})
+    result = pfpp_sim.run(scenario, seed=1, replicates=1, executor="serial")
+    annual = result.annual.set_index(["metric", "year"])["value"]
+    monthly = result.monthly.assign(date=pd.to_datetime(result.monthly.date)).set_index("date")
+    assert annual[(FUEL_POVERTY, 2020)] == pytest.approx(monthly.loc["2020", FUEL_POVERTY].mean())
+    winter = monthly.loc["2020-12-01":"2021-02-01", NEET_16_17]
+    assert len(winter) == 3 and annual[(NEET_16_17, 2021)] == pytest.approx(winter.mean())
+    assert set(result.annual.columns) >= {"place_code", "year", "metric", "value"}

@@ -20,7 +20,7 @@ finite = st.floats(min_value=-0.5, max_value=0.5, allow_nan=False)
 
 def fit_file(name="mine", income=0.02, neet=-0.1, pass_through=0.5) -> FitFile:
     return FitFile(
-        name=name, fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021}, objective=3.5, moments=7,
+        name=name, fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2022, "neet_16_17_rate": 2024}, objective=3.5, moments=7,
         settings={"seed": 1, "start": "2019-01"},
         globals={"world.households.price_pass_through": Estimate(value=pass_through, se=0.1, unit="fraction")},
         places={LUTON: {"income_trend": Estimate(value=income, se=None), "neet_trend": Estimate(value=neet, se=0.01)}},
@@ -106,3 +106,43 @@ def test_income_and_neet_trends_move_their_series_in_their_direction(tmp_path, m
 
     assert last_year(b, "fuel_poverty_rate") < last_year(a, "fuel_poverty_rate") - 0.01
     assert last_year(b, "neet_16_17_rate") > last_year(a, "neet_16_17_rate") + 0.003
+
+
+def test_fitted_trends_do_not_act_after_their_data_years(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    old = fit_file(income=0.1, neet=0.3, pass_through=1.0).model_copy(update={"data_through": {"fuel_poverty_rate": 2021, "neet_16_17_rate": 2022}})
+    write_fit(old, FIT_DIR / "old.toml")
+    run = {"run.places": [LUTON], "run.start": "2022-04", "run.horizon_months": 12}
+    flat = load_scenario(write_scenario(tmp_path, 'calibration = "none"\n')).with_overrides(run)
+    fitted = load_scenario(write_scenario(tmp_path, 'calibration = "old"\n')).with_overrides(run)
+    a, b = PfppModel(flat, seed=2).run(), PfppModel(fitted, seed=2).run()
+    for ra, rb in zip(a.records, b.records):
+        np.testing.assert_array_equal(ra["fuel_poverty_rate"], rb["fuel_poverty_rate"])
+        np.testing.assert_array_equal(ra["neet_16_17_rate"], rb["neet_16_17_rate"])
+
+
+def test_trends_end_the_month_after_their_series_last_data():
+    from pfpp_sim.scenario import Calibration
+
+    fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2024})
+    assert fit.trend_end("fuel_poverty_rate") == "2022-01"  # DESNZ data year: calendar 2021
+    assert fit.trend_end("neet_16_17_rate") == "2024-03"  # DfE time period 2024: Dec 2023 - Feb 2024
+    assert fit.trend_end("youth_mh_rate") is None
+    assert fit.place("E06000032") == fit.place("E08000025") and fit.place("E06000032").income_trend == 0.0
+
+
+def test_a_fit_setting_a_key_the_scenario_lacks_is_an_error_naming_the_fit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = fit_file().model_copy(update={"globals": {"world.households.no_such_thing": Estimate(value=1.0, unit="fraction")}})
+    write_fit(bad, FIT_DIR / "mine.toml")
+    with pytest.raises(ScenarioError, match=r"calibration mine: globals") as err:
+        load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n'))
+    assert "world.households.no_such_thing" in str(err.value)
+
+
+def test_a_fitted_global_keeps_the_scenarios_unit_and_drops_its_range(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fit = fit_file().model_copy(update={"globals": {"world.young_people.cold_home_odds_ratio": Estimate(value=2.5, unit="other")}})
+    write_fit(fit, FIT_DIR / "mine.toml")
+    odds = load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n')).world.young_people.cold_home_odds_ratio
+    assert (odds.value, odds.unit, odds.source, odds.low, odds.high) == (2.5, "odds ratio", "calibrated:mine", None, None)
