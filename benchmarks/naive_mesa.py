@@ -7,11 +7,11 @@ rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residen
 
 - young people (stepped first): NEET exit hazard with duration scarring, a probable
   mental disorder and employment support; NEET entry hazard by place and age group with
-  the fitted NEET trend, careers guidance and outreach; moves between education,
+  the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
   employment and NEET; mental-health onset (odds raised by a cold home, onset calibrated
   per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
   by 16-year-olds in the same household;
-- households: AR(1) log-income shock, the fitted income trend, income after housing
+- households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
   costs (income advice gains, earnings of employed young people, cost-of-living
   payments), required fuel cost by band with bill support, the LILEE fuel-poverty flag,
   months in a cold home;
@@ -104,7 +104,7 @@ class NaiveHousehold(mesa.Agent):
         m = self.model
         t = m.month
         self.income_dev = m.persistence * self.income_dev + m.shock_sd * m.random.gauss(0.0, 1.0)
-        if m.income_growth is not None:
+        if m.income_growth is not None and t < m.income_trend_months:
             self.base_income *= m.income_growth[self.place]
         self.update_fuel_poverty(t)
         if self.fuel_poor:
@@ -189,6 +189,7 @@ class NaiveResidentsModel(mesa.Model):
         self.youth_earnings = yw.youth_earnings.value
         self.youth_link = source.youth_link.tolist()
         self.income_growth = None if source.income_growth is None else source.income_growth.tolist()
+        self.income_trend_months, self.neet_trend_months = source.income_trend_months, source.neet_trend_months
         self.exit_base, self.scarring = yw.neet_exit_hazard.value, yw.neet_scarring.value
         self.mh_multiplier, self.ips_risk_ratio = yw.mh_job_finding_multiplier.value, source.effect["employment_support"]
         self.careers_effect, self.asb_effect = source.effect["careers_guidance"], source.effect["asb_outreach"]
@@ -213,7 +214,7 @@ class NaiveResidentsModel(mesa.Model):
         """Young people, then households, one month; then each place's rates."""
         t, n = self.month, self.places.n
         prevalence = self.mh_prevalence[t]
-        drift = [math.exp(trend * (t + 1) / 12.0) for trend in self.places.neet_trend.tolist()]
+        drift = [math.exp(trend * min(t + 1, self.neet_trend_months) / 12.0) for trend in self.places.neet_trend.tolist()]
         self.entry_base = [(hz[0] * d, hz[1]) for hz, d in zip(self.entry_hazard, drift)]
         self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
         people, cold = [0] * n, [0] * n
