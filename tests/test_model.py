@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from pfpp_sim import residents
@@ -39,6 +41,15 @@ def paired_ci(treated: list[float], control: list[float]) -> tuple[float, float]
     diff = np.asarray(treated, dtype=float) - np.asarray(control, dtype=float)
     half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
     return diff.mean() - half, diff.mean() + half
+
+
+@pytest.fixture(scope="module")
+def conserved_model() -> PfppModel:
+    """Three places (one small, so every slice is short) stepped a few months."""
+    model = PfppModel(small(horizon=6, **{"run.places": [*PLACES, "E06000053"]}), seed=SEED)
+    for _ in range(3):
+        model.step()
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +240,22 @@ def test_one_year_funding_periods_lose_more_mobilisation_months_than_three_year_
         [total(m, "mobilisation_months_lost") for m in yearly], [total(m, "mobilisation_months_lost") for m in three_year]
     )
     assert low > 0, (low, high)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_resident_moved_to_any_other_place_breaks_conservation(data, conserved_model):
+    """The cheap conservation check (order and slice ends) catches every single move a count would."""
+    group_name = data.draw(st.sampled_from(["households", "young"]))
+    group = getattr(conserved_model.population, group_name)
+    ends = [row for s in group.slices if s.stop > s.start for row in (s.start, s.stop - 1)]
+    row = data.draw(st.one_of(st.sampled_from(ends), st.integers(0, group.n - 1)))  # a slice's ends are the hard cases
+    was = int(group.place[row])
+    other = data.draw(st.integers(0, conserved_model.population.places.n - 1).filter(lambda p: p != was))
+    group.place[row] = other
+    try:
+        with pytest.raises(InvariantError, match="count changed"):
+            conserved_model.check_invariants()
+    finally:
+        group.place[row] = was
+    conserved_model.check_invariants()
