@@ -105,9 +105,15 @@ class ResidentSteps:
         # they step, the households' income shocks likewise.
         self._drawing_young: DrawingAhead[YoungDraws] | None = None
         self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
+        # The month's largest arrays of numbers, filled again each month: the young people's
+        # (used up before next month's are drawn) and the shocks (two, as next month's are
+        # drawn while this month's households step).
+        h, y = self.population.households, self.population.young
+        self._young_numbers = tuple(np.empty(y.n) for _ in range(3))
+        self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self._draw_ahead else 1)]
         if self._draw_ahead:
-            self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
-            self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
+            self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
+            self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[0])
 
     def _set_hazards(self) -> None:
         """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
@@ -171,13 +177,9 @@ class ResidentSteps:
         threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
         return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
 
-    def _young_sizes(self) -> dict[str, int]:
-        y = self.population.young
-        return {"n_young": y.n, "n_newcomers": int(np.count_nonzero(y.age_months >= AGE_25 - 1))}
-
-    def _shock_sizes(self) -> dict:
-        h = self.population.households
-        return {"n_households": h.n, "dtype": h.income_dev.dtype}
+    def _young_draw_args(self) -> dict:
+        n_newcomers = int(np.count_nonzero(self.population.young.age_months >= AGE_25 - 1))
+        return {"out": self._young_numbers, "n_newcomers": n_newcomers}
 
     def step_residents(self, t: int) -> None:
         """Apply due effects, then step young people and households block by block.
@@ -209,7 +211,7 @@ class ResidentSteps:
         if self._drawing_young is not None:
             draws, self._drawing_young = self._drawing_young.result(), None
         else:
-            draws = draw_young(self.rng_young, **self._young_sizes())
+            draws = draw_young(self.rng_young, **self._young_draw_args())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         with self._thread_pool() as pool:
             young = [
@@ -225,12 +227,12 @@ class ResidentSteps:
             if self._drawing_shocks is not None:
                 shocks, self._drawing_shocks = self._drawing_shocks.result(), None
             else:
-                shocks = draw_shocks(self.rng_households, **self._shock_sizes())
+                shocks = draw_shocks(self.rng_households, out=self._shock_numbers[0])
             if self._draw_ahead and t + 1 < self.horizon:
                 # Next month's numbers, drawn while this month's households step and the model
                 # records, decides and delivers (ages are final: next month's newcomers are known).
-                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_sizes())
-                self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, **self._shock_sizes())
+                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
+                self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[(t + 1) % 2])
             _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:

@@ -98,22 +98,23 @@ class DrawnAhead:
         return self._next(size, dtype)
 
 
-def draw_shocks(households: np.random.Generator, *, n_households: int, dtype: np.dtype) -> np.ndarray:
+def draw_shocks(households: np.random.Generator, *, out: np.ndarray) -> np.ndarray:
     """A month's income shocks: one standard normal per household, in household order.
 
     Parameters
     ----------
     households : numpy.random.Generator
         The ``households`` stream.
-    n_households : int
-    dtype : numpy.dtype
-        Dtype of the income deviations.
+    out : ndarray of float32 or float64, shape (n_households,)
+        Filled with the shocks (of the income deviations' dtype); the numbers are those
+        ``standard_normal(n_households, dtype=out.dtype)`` would return.
 
     Returns
     -------
-    ndarray of ``dtype``, shape (n_households,)
+    ndarray
+        ``out``.
     """
-    return households.standard_normal(n_households, dtype=dtype)
+    return households.standard_normal(out=out, dtype=out.dtype)
 
 
 @dataclass(frozen=True)
@@ -137,14 +138,16 @@ class YoungDraws:
     newcomer_mind: np.ndarray
 
 
-def draw_young(young: np.random.Generator, *, n_young: int, n_newcomers: int) -> YoungDraws:
+def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray, np.ndarray], n_newcomers: int) -> YoungDraws:
     """A month's young people's numbers: the same numbers, in the same order, as the rules would draw.
 
     Parameters
     ----------
     young : numpy.random.Generator
         The ``young_people`` stream.
-    n_young : int
+    out : tuple of three ndarrays of float64, shape (n_young,)
+        Filled with the ``move``, ``work`` and ``mind`` numbers (reused month after month,
+        so the month's largest arrays are not allocated again).
     n_newcomers : int
         Young people who turn 25 this month.
 
@@ -152,7 +155,7 @@ def draw_young(young: np.random.Generator, *, n_young: int, n_newcomers: int) ->
     -------
     YoungDraws
     """
-    move, work, mind = (young.random(n_young) for _ in range(3))
+    move, work, mind = (young.random(out=part) for part in out)
     start, newcomer_mind = young.random(n_newcomers), young.random(n_newcomers)
     return YoungDraws(move, work, mind, start, newcomer_mind)
 
