@@ -80,3 +80,15 @@ def test_pfpp_bench_quick_writes_valid_json_and_markdown_tables(tmp_path):
 def test_benchmarks_module_lists_its_options():
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "--national" in done.stdout and "--quick" in done.stdout
+
+
+def test_sections_time_the_parts_of_a_month_and_put_the_model_back_as_it_was():
+    from benchmarks import sections
+
+    before = [getattr(owner, name) for owner, name, _ in sections.PARTS]
+    spent, cpu, wall = sections.measure(0.001, 3)
+    assert [getattr(owner, name) for owner, name, _ in sections.PARTS] == before, "every wrapped part is restored"
+    timed = {label for _, _, label in sections.PARTS}
+    assert set(spent) <= timed and "households' step and outcome counts (block threads)" in spent
+    assert wall > 0 and cpu > 0
+    assert sum(spent.values()) <= cpu + 0.05, "parts are CPU time of the process's own threads"
