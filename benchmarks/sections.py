@@ -80,8 +80,10 @@ def table(spent: Counter, cpu: float, wall: float, *, scale: float, months: int)
     lines = [
         f"# CPU seconds per month by part: all places at scale {scale}, {months} months",
         "",
-        f"`python -m benchmarks.sections --scale {scale} --months {months}`, commit `{git_commit()}`, "
-        f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {tuple(round(x, 2) for x in os.getloadavg())} after.",
+        (
+            f"`python -m benchmarks.sections --scale {scale} --months {months}`, commit `{git_commit()}`, "
+            f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {tuple(round(x, 2) for x in os.getloadavg())} after."
+        ),
         "",
         "| part | CPU s/month | share of process CPU |",
         "|---|---:|---:|",

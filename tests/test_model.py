@@ -6,7 +6,6 @@ confidence interval of the paired difference (t distribution) to exclude zero.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
+from pfpp_sim.population import count_by_place
+from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.targeting import (
     COMPLEMENTS,
     KEY_INDEX,
@@ -16,8 +18,6 @@ from pfpp_sim.targeting import (
     Targeting,
     select_recipients,
 )
-from pfpp_sim.population import count_by_place
-from pfpp_sim.scenario import INTERVENTION_KEYS
 
 KEY = "retrofit"
 
