@@ -43,10 +43,13 @@ MODES = {
     # scales of the national run (about 1.2e4, 2.3e4, 2.3e5 and 2.3e6 households), months, repeats of small scales
     "full": {"scales": (0.0005, 0.001, 0.01, 0.1), "horizon": 120, "naive_scales": (0.001, 0.01), "naive_months": 12,
              "repeats": 3, "naive_repeats": 3},
+    # with --national, the rules are also compared on the 2.9 M residents of scale 0.1 (about 2 GB of agents)
     "quick": {"scales": (0.0005, 0.001), "horizon": 12, "naive_scales": (0.0005,), "naive_months": 3, "repeats": 1,
               "naive_repeats": 1},
 }
 NATIONAL_SCALE = 1.0
+NATIONAL_NAIVE = {"scale": 0.1, "months": 6}
+"""The naive comparison added by ``--national``: one run of each version, the naive agents' bytes not traced."""
 
 
 def _best(seconds: list[float]) -> dict[str, float]:
@@ -76,10 +79,12 @@ def _agents_bytes(scenario, seed: int) -> int:
     return held
 
 
-def naive_comparison(scale: float, *, months: int, repeats: int = 1, seed: int = 1) -> dict[str, Any]:
+def naive_comparison(scale: float, *, months: int, repeats: int = 1, seed: int = 1, agent_bytes: bool = True) -> dict[str, Any]:
     """Naive Mesa versus vectorised resident rules on the same starting residents (national run at ``scale``).
 
     Each is run ``repeats`` times (the vectorised one at least 3) and its fastest run kept.
+    ``agent_bytes`` also measures the naive agents' memory (building them again under
+    ``tracemalloc``, which is slow for millions of agents); otherwise it is ``None``.
     """
     scenario = national_scenario(scale, months)
     naive = min((run_naive(scenario, months, seed=seed) for _ in range(repeats)), key=lambda r: r.step_seconds)
@@ -99,7 +104,7 @@ def naive_comparison(scale: float, *, months: int, repeats: int = 1, seed: int =
             "build_seconds": round(naive.build_seconds, 3),
             "step_seconds": round(naive.step_seconds, 3),
             "resident_steps_per_second": round(steps / naive.step_seconds),
-            "agent_bytes_per_resident": round(_agents_bytes(scenario, seed) / naive.residents, 1),
+            "agent_bytes_per_resident": round(_agents_bytes(scenario, seed) / naive.residents, 1) if agent_bytes else None,
         },
         "vectorised_rules": {
             "step_seconds": round(vectorised.step_seconds, 4),
@@ -153,6 +158,8 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
         naive_comparison(scale, months=settings["naive_months"], repeats=settings["naive_repeats"] if scale <= 0.001 else 1)
         for scale in settings["naive_scales"]
     ]
+    if national:
+        naive.append(naive_comparison(NATIONAL_NAIVE["scale"], months=NATIONAL_NAIVE["months"], agent_bytes=False))
     runs = default_runs(repeats=2 if quick else 5)
     national_result = national_run() if national else None
     command = "python -m benchmarks" + (" --quick" if quick else "") + (" --national" if national else "")
@@ -170,6 +177,10 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
         "national_run": national_result,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _bytes(n: float | None) -> str:
+    return "-" if n is None else f"{n:,.0f}"
 
 
 def _gib(n: int | None) -> str:
@@ -219,7 +230,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {row['scale']} | {row['households']:,} | {row['young_people']:,} | {row['months']} "
             f"| {row['naive']['resident_steps_per_second']:,} | {row['vectorised_rules']['resident_steps_per_second']:,} "
-            f"| {row['rules_speed_ratio']:,}x | {row['naive']['agent_bytes_per_resident']:,.0f} | {row['rates_agree']} |"
+            f"| {row['rules_speed_ratio']:,}x | {_bytes(row['naive']['agent_bytes_per_resident'])} | {row['rates_agree']} |"
         )
     first = results["naive_comparison"][0]
     reference = _naive_reference(results["naive_comparison"])
