@@ -50,8 +50,11 @@ def _keep_freed_memory() -> None:
     hands memory above a moving threshold back to the system and takes it back page by
     page (six times the page faults of a default run, and in threads the faults
     serialise). This keeps up to 256 MB of freed memory per arena and serves
-    allocations below 32 MB from the arenas, for the rest of the process. Linux with
-    glibc only; a no-op elsewhere. It changes no result.
+    allocations below 32 MB from the arenas, for the rest of the process. It also caps
+    the arenas at two: each thread that draws numbers or steps a block would otherwise
+    get an arena of its own, each keeping its freed memory (at national scale, 0.3 GB
+    more peak memory in one measurement). Linux with glibc only; a no-op elsewhere. It
+    changes no result.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -59,7 +62,8 @@ def _keep_freed_memory() -> None:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's mallopt parameters
+    m_trim_threshold, m_top_pad, m_mmap_threshold, m_arena_max = -1, -2, -3, -8  # glibc's mallopt parameters
+    libc.mallopt(m_arena_max, 2)
     libc.mallopt(m_mmap_threshold, 32 << 20)
     libc.mallopt(m_trim_threshold, 256 << 20)
     libc.mallopt(m_top_pad, 64 << 20)
