@@ -154,6 +154,9 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
     load_before = os.getloadavg()
     scales = settings["scales"] + ((NATIONAL_SCALE,) if national else ())
     rows = scaling(scales, horizon=settings["horizon"], repeats=settings["repeats"])
+    # Before this process grows (the naive agents): on Linux a child started by vfork, as
+    # subprocess does, reports at least its parent's peak RSS as its own.
+    national_result = national_run() if national else None
     naive = [
         naive_comparison(scale, months=settings["naive_months"], repeats=settings["naive_repeats"] if scale <= 0.001 else 1)
         for scale in settings["naive_scales"]
@@ -161,7 +164,6 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
     if national:
         naive.append(naive_comparison(NATIONAL_NAIVE["scale"], months=NATIONAL_NAIVE["months"], agent_bytes=False))
     runs = default_runs(repeats=2 if quick else 5)
-    national_result = national_run() if national else None
     command = "python -m benchmarks" + (" --quick" if quick else "") + (" --national" if national else "")
     return {
         "command": command,
