@@ -82,13 +82,13 @@ def test_benchmarks_module_lists_its_options():
     assert done.returncode == 0 and "--national" in done.stdout and "--quick" in done.stdout
 
 
-def test_sections_time_the_parts_of_a_month_and_put_the_model_back_as_it_was():
-    from benchmarks import sections
+def test_month_cpu_times_the_parts_of_a_month_and_put_the_model_back_as_it_was():
+    from benchmarks import month_cpu
 
-    before = [getattr(owner, name) for owner, name, _ in sections.PARTS]
-    spent, cpu, wall = sections.measure(0.001, 3)
-    assert [getattr(owner, name) for owner, name, _ in sections.PARTS] == before, "every wrapped part is restored"
-    timed = {label for _, _, label in sections.PARTS}
+    before = [getattr(owner, name) for owner, name, _ in month_cpu.PARTS]
+    spent, cpu, wall = month_cpu.measure(0.001, 3)
+    assert [getattr(owner, name) for owner, name, _ in month_cpu.PARTS] == before, "every wrapped part is restored"
+    timed = {label for _, _, label in month_cpu.PARTS}
     assert set(spent) <= timed and "households' step and outcome counts (block threads)" in spent
     assert wall > 0 and cpu > 0
     assert sum(spent.values()) <= cpu + 0.05, "parts are CPU time of the process's own threads"

@@ -1,13 +1,13 @@
 """Where a month's CPU time goes: seconds of CPU per month by part of the model's month.
 
-``python -m benchmarks.sections --scale 1 --months 12`` builds the all-places
+``python -m benchmarks.month_cpu --scale 1 --months 12`` builds the all-places
 ``siloed_baseline`` model at that scale (as :mod:`benchmarks.scaling` does), runs it for
 ``--months`` months with each part timed by the CPU time of the thread that runs it
 (:func:`time.thread_time`), and prints a Markdown table: the parts that run in helper
 threads (drawing the next month's numbers, stepping blocks of residents) are counted in
 full, so their sum can exceed the wall time on several cores. The rest of the process's
 CPU time (user and system, all threads), the total and the wall time close the table,
-which is printed and written to ``benchmarks/results/sections.md`` (or ``--out``).
+which is printed and written to ``benchmarks/results/month_cpu.md`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def table(spent: Counter, cpu: float, wall: float, *, scale: float, months: int)
         f"# CPU seconds per month by part: all places at scale {scale}, {months} months",
         "",
         (
-            f"`python -m benchmarks.sections --scale {scale} --months {months}`, commit `{git_commit()}`, "
+            f"`python -m benchmarks.month_cpu --scale {scale} --months {months}`, commit `{git_commit()}`, "
             f"{os.cpu_count()} CPUs, load average (1, 5, 15 min) {tuple(round(x, 2) for x in os.getloadavg())} after."
         ),
         "",
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--out", type=Path, default=RESULTS / "sections.md", help="Markdown file to write (atomically).")
+    parser.add_argument("--out", type=Path, default=RESULTS / "month_cpu.md", help="Markdown file to write (atomically).")
     args = parser.parse_args()
     spent, cpu, wall = measure(args.scale, args.months)
     text = table(spent, cpu, wall, scale=args.scale, months=args.months)
