@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterator
 from importlib import resources
 from types import MappingProxyType
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ASSUMPTIONS",
+    "Assumption",
     "EVIDENCE_KEYS",
     "UNIT_MAXIMA",
     "Sourced",
@@ -26,63 +28,83 @@ __all__ = [
     "is_calibrated",
 ]
 
+class Assumption(NamedTuple):
+    """An entry of the assumptions registry.
+
+    Attributes
+    ----------
+    description : str
+        What is assumed, and why the value is what it is.
+    range_reason : str or None
+        Why the plausible ``low``/``high`` of the values citing it are what they are
+        (published uncertainty, a related figure, or the spread of expert views).
+    """
+
+    description: str
+    range_reason: str | None = None
+
+
 ASSUMPTIONS = MappingProxyType(
     {
         # Residents: households
-        "median_income": "Median equivalised household income after housing costs, England; HBAI order of magnitude. Income levels per place are then fitted to the observed LILEE rate, so this sets the scale only.",
-        "income_spread": "Log-normal spread of equivalised AHC income within a place.",
-        "income_volatility": "Monthly AR(1) persistence and shock size of household log income (churn in and out of low income).",
-        "band_cost_multipliers": "Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed.",
-        "price_pass_through": "Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs; 1 without a calibration, fitted by `pfpp calibrate`.",
-        "tenure_income_multipliers": "Relative income of social and private renters versus owners.",
-        "band_split": "Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing.",
+        "median_income": Assumption("Median equivalised household income after housing costs, England; HBAI order of magnitude. Income levels per place are then fitted to the observed LILEE rate, so this sets the scale only."),
+        "income_spread": Assumption("Log-normal spread of equivalised AHC income within a place."),
+        "income_volatility": Assumption("Monthly AR(1) persistence and shock size of household log income (churn in and out of low income)."),
+        "band_cost_multipliers": Assumption("Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed."),
+        "price_pass_through": Assumption("Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs; 1 without a calibration, fitted by `pfpp calibrate`."),
+        "tenure_income_multipliers": Assumption("Relative income of social and private renters versus owners."),
+        "band_split": Assumption("Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing."),
         # Residents: young people
-        "neet_exit_hazard": "Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects.",
-        "neet_scarring": "Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence).",
-        "employed_share_of_eet": "Share of 18-24 year olds not NEET who are in work rather than education.",
-        "neet_18_24_relative": "18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England.",
-        "mh_recovery_hazard": "Monthly probability of recovery from a probable mental disorder without treatment.",
-        "mh_job_finding_multiplier": "Multiplier on the NEET exit hazard for a young person with a probable mental disorder.",
-        "youth_earnings_to_household": "Equivalised addition to household income when a young person in it is employed.",
-        "mh_prevalence_16_24": "Probable-disorder prevalence of 17-19 year olds (E47) used for all 16-24 year olds.",
+        "neet_exit_hazard": Assumption("Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects."),
+        "neet_scarring": Assumption("Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence)."),
+        "employed_share_of_eet": Assumption("Share of 18-24 year olds not NEET who are in work rather than education."),
+        "neet_18_24_relative": Assumption("18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England."),
+        "mh_recovery_hazard": Assumption("Monthly probability of recovery from a probable mental disorder without treatment."),
+        "mh_job_finding_multiplier": Assumption("Multiplier on the NEET exit hazard for a young person with a probable mental disorder."),
+        "youth_earnings_to_household": Assumption("Equivalised addition to household income when a young person in it is employed."),
+        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-19 year olds (E47) used for all 16-24 year olds."),
         # Interventions
-        "income_advice_gain": "Annual income gain for a household after benefit and income-maximisation advice.",
-        "income_advice_cost": "Cost of one income-maximisation case.",
-        "bill_support_amount": "Annual bill reduction from a locally delivered bill-support award.",
-        "bill_support_admin": "Administration cost added to each bill-support award.",
-        "careers_guidance_cost": "Cost of careers guidance per young person.",
-        "careers_guidance_duration": "Months for which careers guidance lowers the NEET entry hazard.",
-        "ips_cost": "Cost per participant of Individual Placement and Support style employment support.",
-        "ips_duration": "Months for which employment support raises job finding.",
-        "mh_hub_cost": "Cost per young person seen by a community mental-health hub.",
-        "asb_outreach_cost": "Cost per young person reached by anti-social-behaviour outreach.",
-        "asb_outreach_effect": "Proportional fall in the NEET entry hazard after outreach.",
-        "retrofit_partial_gain": "Retrofits that do not reach band C improve a home by one band.",
-        "months_to_effect": "Months from delivery to effect for each intervention.",
-        "mobilisation_short": "Months to mobilise a small delivery team (advice, guidance, outreach) from award.",
-        "neet_entry_hazard_floor": "Lower bound on the modelled NEET entry hazard.",
+        "income_advice_gain": Assumption("Annual income gain for a household after benefit and income-maximisation advice."),
+        "income_advice_cost": Assumption("Cost of one income-maximisation case."),
+        "bill_support_amount": Assumption("Annual bill reduction from a locally delivered bill-support award."),
+        "bill_support_admin": Assumption("Administration cost added to each bill-support award."),
+        "careers_guidance_cost": Assumption("Cost of careers guidance per young person."),
+        "careers_guidance_duration": Assumption("Months for which careers guidance lowers the NEET entry hazard."),
+        "ips_cost": Assumption("Cost per participant of Individual Placement and Support style employment support."),
+        "ips_duration": Assumption("Months for which employment support raises job finding."),
+        "mh_hub_cost": Assumption("Cost per young person seen by a community mental-health hub."),
+        "asb_outreach_cost": Assumption("Cost per young person reached by anti-social-behaviour outreach."),
+        "asb_outreach_effect": Assumption("Proportional fall in the NEET entry hazard after outreach."),
+        "retrofit_partial_gain": Assumption("Retrofits that do not reach band C improve a home by one band."),
+        "months_to_effect": Assumption("Months from delivery to effect for each intervention."),
+        "mobilisation_short": Assumption("Months to mobilise a small delivery team (advice, guidance, outreach) from award."),
+        "neet_entry_hazard_floor": Assumption("Lower bound on the modelled NEET entry hazard."),
         # Programmes and funding
-        "programme_budget": "Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md).",
-        "award_lag": "Months from the start of a funding period to the award letter when windows are not aligned.",
-        "reporting_cost": "Council staff cost of monitoring and reporting on one grant for one year.",
-        "recruitment_cost": "Cost of recruiting a delivery team again after it was lost at a funding cliff edge.",
-        "staff_retention": "Months a delivery team is kept on after its funding ends, waiting for the next award.",
-        "rush_multiplier": "How much faster than planned a council can spend in the last months before a deadline.",
-        "stream_gap": "Months before a discontinued stream is replaced by a new one.",
-        "carry_over_months": "Months by which carry-over extends a spend deadline.",
+        "programme_budget": Assumption("Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md)."),
+        "award_lag": Assumption("Months from the start of a funding period to the award letter when windows are not aligned."),
+        "reporting_cost": Assumption("Council staff cost of monitoring and reporting on one grant for one year."),
+        "recruitment_cost": Assumption("Cost of recruiting a delivery team again after it was lost at a funding cliff edge."),
+        "staff_retention": Assumption("Months a delivery team is kept on after its funding ends, waiting for the next award."),
+        "rush_multiplier": Assumption("How much faster than planned a council can spend in the last months before a deadline."),
+        "stream_gap": Assumption("Months before a discontinued stream is replaced by a new one."),
+        "carry_over_months": Assumption("Months by which carry-over extends a spend deadline."),
         # Mechanisms M1, M4, M5 and pooling costs
-        "months_to_find_team": "Months for a council to find the right team in a department (M1), by contact model.",
-        "outreach_hit_rate": "Share of outreach that reaches eligible residents without shared data (M4).",
-        "trust": "Initial council-department trust, its monthly gain from joint work, and the threshold that gates pooling (M5).",
-        "trust_multipliers": "How secondments and a policy campus speed up trust building (M5).",
-        "pooling_negotiation": "Months of negotiation and governance before pooled money first moves.",
-        "pooled_governance_cost": "Annual governance and accountability cost of a pooled budget per council.",
-        "pooled_targeting_penalty": "Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one.",
+        "months_to_find_team": Assumption("Months for a council to find the right team in a department (M1), by contact model."),
+        "outreach_hit_rate": Assumption("Share of outreach that reaches eligible residents without shared data (M4)."),
+        "trust": Assumption("Initial council-department trust, its monthly gain from joint work, and the threshold that gates pooling (M5)."),
+        "trust_multipliers": Assumption("How secondments and a policy campus speed up trust building (M5)."),
+        "pooling_negotiation": Assumption("Months of negotiation and governance before pooled money first moves."),
+        "pooled_governance_cost": Assumption("Annual governance and accountability cost of a pooled budget per council."),
+        "pooled_targeting_penalty": Assumption("Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one."),
         # Scale
-        "minimum_sample": "Minimum simulated households and young people per place, so small places keep enough residents to measure rates.",
+        "minimum_sample": Assumption("Minimum simulated households and young people per place, so small places keep enough residents to measure rates."),
     }
 )
-"""Named modelling assumptions: name -> why the number is what it is."""
+"""Named modelling assumptions: name -> what is assumed and why its range is what it is.
+
+Every scenario value citing an assumption carries a plausible ``low``/``high`` range;
+:attr:`Assumption.range_reason` says where that range comes from. The ranges are what
+``pfpp robustness`` samples; they are not drawn per replicate (see :meth:`Sourced.draw`)."""
 
 
 def _evidence_keys() -> frozenset[str]:
@@ -135,7 +157,9 @@ class Sourced(BaseModel):
         ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`) or ``"calibrated:<fit>"``
         (set from a fitted calibration when the scenario is loaded).
     low, high : float, optional
-        Uncertainty range; replicates draw from a triangular distribution over it.
+        Plausible range. For evidence (an ``E`` key or ``derived:``), its published
+        uncertainty: replicates draw from a triangular distribution over it. For an
+        assumption, the range ``pfpp robustness`` explores; replicates use the value.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -173,8 +197,14 @@ class Sourced(BaseModel):
         return self
 
     def draw(self, rng) -> float:
-        """Draw a value from the uncertainty range (the point value if none)."""
-        if self.low is None or self.low == self.high:
+        """The value a replicate uses: drawn over the published range of evidence, else the point value.
+
+        Evidence with a range (its published uncertainty) is drawn from a triangular
+        distribution over it. An assumption's range is deep uncertainty, explored by
+        ``pfpp robustness`` across sampled worlds rather than mixed into replicate noise,
+        so a replicate uses its value; a calibrated value is used as fitted.
+        """
+        if self.low is None or self.low == self.high or is_assumption(self.source) or is_calibrated(self.source):
             return self.value
         return float(rng.triangular(self.low, self.value, self.high))
 

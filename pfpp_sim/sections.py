@@ -351,7 +351,7 @@ def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
                 path,
                 any_value.unit,
                 *[f"{assumed[s][path].value:g}" if path in assumed[s] else "-" for s in scenarios],
-                f"{key}: {ASSUMPTIONS[key]}",
+                f"{key}: {ASSUMPTIONS[key].description}",
             ]
         )
     body = (
