@@ -10,6 +10,7 @@ from pfpp_sim.outcomes import FLOWS, RATES
 
 __all__ = [
     "ALL_PLACES",
+    "all_places_note",
     "EQUITY_RATES",
     "SUMMARY_METRICS",
     "equity_rates",
@@ -36,6 +37,28 @@ SUMMARY_METRICS = (
 """Per-run summary metrics: rates are means over the last 12 months; money and counts are totals."""
 
 
+def _counted(places: pd.DataFrame) -> pd.Index:
+    """Codes of the places "All places" adds up: every place not inside another place of the run."""
+    table = places.drop_duplicates("place_code")
+    return pd.Index(table.loc[table["in_all_places"].astype(bool), "place_code"])
+
+
+def all_places_note(places: pd.DataFrame) -> str:
+    """A sentence saying which places "All places" counts within another, or "" if none.
+
+    Parameters
+    ----------
+    places : DataFrame
+        ``place_code, place_name, within_code`` (one row per place, or per replicate and place).
+    """
+    table = places.drop_duplicates("place_code").set_index("place_code")
+    nested = table[table["within_code"] != ""]
+    if nested.empty:
+        return ""
+    pairs = [f"{table.at[code, 'place_name']} within {table.at[row.within_code, 'place_name']}" for code, row in nested.iterrows()]
+    return f"All places counts every resident and pound once: {', '.join(pairs)}, not again."
+
+
 def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Summarise one run per place and for all places together.
 
@@ -46,13 +69,15 @@ def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFr
     awards : DataFrame
         One row per award with ``place_code``, ``award_month``, ``first_delivery``, ``deadline``.
     places : DataFrame
-        ``place_code, real_households, real_young_people``.
+        ``place_code, real_households, real_young_people, in_all_places``.
 
     Returns
     -------
     DataFrame
-        ``place_code, metric, value``; ``place_code == "ALL"`` aggregates places (rates
-        weighted by real households or young people, money summed).
+        ``place_code, metric, value``; ``place_code == "ALL"`` aggregates the places
+        counted in all places (a district whose county is in the run is counted within
+        its county, not again): rates weighted by real households or young people,
+        money summed.
     """
     last = monthly[monthly["month"] >= monthly["month"].max() - 11]
     rates = last.groupby("place_code", sort=False)[list(RATES)].mean()
@@ -63,14 +88,16 @@ def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFr
     per_place["months_to_first_delivery"] = awards.groupby("place_code")["wait"].mean().reindex(per_place.index)
     per_place["retrofit_fuel_poor_share"] = per_place["retrofits_to_fuel_poor"] / per_place["retrofits"].where(per_place["retrofits"] > 0)
 
-    weights = places.set_index("place_code").reindex(per_place.index)
+    counted = per_place.loc[per_place.index.isin(_counted(places))]
+    weights = places.drop_duplicates("place_code").set_index("place_code").reindex(counted.index)
     total = {}
     for name, outcome in RATES.items():
         w = weights["real_households" if outcome.weight == "households" else "real_young_people"]
-        total[name] = float(np.average(per_place[name], weights=w))
+        total[name] = float(np.average(counted[name], weights=w))
     for name in FLOWS:
-        total[name] = float(per_place[name].sum())
-    total["months_to_first_delivery"] = float(awards["wait"].mean()) if len(awards) else np.nan
+        total[name] = float(counted[name].sum())
+    counted_awards = awards[awards["place_code"].isin(counted.index)]
+    total["months_to_first_delivery"] = float(counted_awards["wait"].mean()) if len(counted_awards) else np.nan
     total["retrofit_fuel_poor_share"] = total["retrofits_to_fuel_poor"] / total["retrofits"] if total["retrofits"] > 0 else np.nan
     per_place.loc[ALL_PLACES] = pd.Series(total)
     per_place.index.name = "place_code"
@@ -149,7 +176,7 @@ def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *
     monthly : DataFrame
         ``scenario, replicate, place_code, month, date`` and the ``metric`` column.
     places : DataFrame
-        ``place_code, real_households, real_young_people``.
+        ``place_code, real_households, real_young_people, in_all_places``.
     metric : str
         A key of :data:`~pfpp_sim.outcomes.RATES`.
     coverage : float, default=0.95
@@ -159,10 +186,11 @@ def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *
     -------
     DataFrame
         ``scenario, place_code, month, date, mean, low, high``; ``place_code == "ALL"``
-        is all places together, weighted by real households or young people.
+        is all places together (each resident once), weighted by real households or young people.
     """
     column = "real_households" if RATES[metric].weight == "households" else "real_young_people"
     weight = monthly["place_code"].map(places.drop_duplicates("place_code").set_index("place_code")[column])
+    weight = weight.where(monthly["place_code"].isin(_counted(places)), 0.0)
     keys = ["scenario", "replicate", "month", "date"]
     totals = monthly.assign(weighted=monthly[metric] * weight, weight=weight).groupby(keys, sort=False)[["weighted", "weight"]].sum()
     together = (totals["weighted"] / totals["weight"]).rename(metric).reset_index().assign(place_code=ALL_PLACES)
@@ -179,14 +207,16 @@ EQUITY_RATES = {
 """Rates of the equity breakdown: numerator and denominator columns of ``equity.parquet``."""
 
 
-def equity_rates(equity: pd.DataFrame, *, last_months: int = 12) -> pd.DataFrame:
-    """Rates by equity group for all places together, per replicate, over the last months.
+def equity_rates(equity: pd.DataFrame, places: pd.DataFrame, *, last_months: int = 12) -> pd.DataFrame:
+    """Rates by equity group for all places together (each resident once), per replicate, over the last months.
 
     Parameters
     ----------
     equity : DataFrame
         ``scenario, replicate, place_code, month, breakdown, group`` and the counts of
         :data:`~pfpp_sim.outcomes.EQUITY_MEASURES` (real scale).
+    places : DataFrame
+        ``place_code, in_all_places``.
     last_months : int, default=12
 
     Returns
@@ -195,7 +225,7 @@ def equity_rates(equity: pd.DataFrame, *, last_months: int = 12) -> pd.DataFrame
         ``scenario, replicate, breakdown, group, metric, value``: rates in [0, 1], the
         same as :func:`summarise_run`'s (weighted by real residents, mean of the months).
     """
-    last = equity[equity["month"] > equity["month"].max() - last_months]
+    last = equity[(equity["month"] > equity["month"].max() - last_months) & equity["place_code"].isin(_counted(places))]
     keys = ["scenario", "replicate", "breakdown", "group"]
     sums = last.groupby(keys, sort=False)[sorted({c for pair in EQUITY_RATES.values() for c in pair})].sum()
     rates = pd.DataFrame({name: sums[top] / sums[bottom] for name, (top, bottom) in EQUITY_RATES.items()})

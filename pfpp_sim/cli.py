@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pfpp_sim import data
-from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.discovery import discover, write_discovery
@@ -131,6 +131,13 @@ def _print_comparison(result: Comparison) -> None:
             style = "bold" if code == ALL_PLACES else None
             rich_table.add_row(names.get(code, code), *cells, style=style)
         out_console.print(rich_table)
+    _print_nesting(result.places)
+
+
+def _print_nesting(places) -> None:
+    note = all_places_note(places)
+    if note:
+        out_console.print(note, highlight=False)
 
 
 def _print_run(result: Results) -> None:
@@ -145,6 +152,7 @@ def _print_run(result: Results) -> None:
     for code, row in summary.iterrows():
         table.add_row(names.get(code, code), *[format_value(m, row[m]) for m in metrics], style="bold" if code == ALL_PLACES else None)
     out_console.print(table)
+    _print_nesting(result.places)
 
 
 def _json_summary(result: Results) -> dict:

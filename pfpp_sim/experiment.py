@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pfpp_sim import data
 from pfpp_sim.analysis import paired_differences, summarise_run
 from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
@@ -100,6 +101,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     model = PfppModel(scenario, seed=seed, replicate=replicate).run()
     pl = model.population.places
     n_places = pl.n
+    within = data.nested_places(pl.codes)
     months = np.repeat(np.arange(model.horizon), n_places)
     monthly = pd.DataFrame(
         {
@@ -123,6 +125,8 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
             "income_level": pl.income_level,
             "observed_fuel_poverty_rate": pl.target_fuel_poverty,
             "observed_neet_16_17_rate": pl.target_neet_16_17,
+            "within_code": [within.get(code, "") for code in pl.codes],
+            "in_all_places": [code not in within for code in pl.codes],
             **{f"start_{k}": initial[k].to_numpy() for k in model.initial_rates},
         }
     )

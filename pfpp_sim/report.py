@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pfpp_sim import charts
-from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.errors import PfppError
 from pfpp_sim.sections import (
     Section,
@@ -106,14 +106,14 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     monthly, places, awards = _read(folder, "monthly"), _read(folder, "places"), _read(folder, "awards")
     comparison = _read(folder, "comparison") if compared else None
     names = {**places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict(), ALL_PLACES: "All places"}
-    sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios)]
+    sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios, all_places_note(places))]
     if comparison is not None:
         sections.append(forest_section(comparison, names))
     sections += [
         trajectory_section(monthly, places, names, scenarios),
         money_section(awards, manifest["replicates"], scenarios),
         flow_section(awards, _read(folder, "spending"), scenarios, manifest),
-        equity_section(_read(folder, "equity"), scenarios),
+        equity_section(_read(folder, "equity"), places, scenarios),
         assumptions_section(manifest, scenarios),
         manifest_section(manifest, folder),
     ]

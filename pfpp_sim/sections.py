@@ -125,7 +125,9 @@ def _table(headers: list[str], rows: list[list[str]], *, numeric_from: int = 1) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def summary_section(summary: pd.DataFrame, comparison: pd.DataFrame | None, manifest: dict, scenarios: list[str]) -> Section:
+def summary_section(
+    summary: pd.DataFrame, comparison: pd.DataFrame | None, manifest: dict, scenarios: list[str], nesting_note: str = ""
+) -> Section:
     replicates, seed = manifest["replicates"], manifest["seed"]
     if comparison is not None:
         base, alternative = scenarios
@@ -176,8 +178,9 @@ def summary_section(summary: pd.DataFrame, comparison: pd.DataFrame | None, mani
             "Rates are means of the last 12 months; money and counts are totals over the run, at real scale."
         )
         body = _table(["All places", *scenarios], rows)
+    note = f"<p>{escape(nesting_note)}</p>" if nesting_note else ""
     return Section(
-        "Summary", f"<p>{escape(intro)}</p>{body}<p>These are model results under stated assumptions, not forecasts.</p>"
+        "Summary", f"<p>{escape(intro)}</p>{body}{note}<p>These are model results under stated assumptions, not forecasts.</p>"
     )
 
 
@@ -296,8 +299,8 @@ def flow_section(awards: pd.DataFrame, spending: pd.DataFrame, scenarios: list[s
     return section
 
 
-def equity_section(equity: pd.DataFrame, scenarios: list[str]) -> Section:
-    rates = equity_rates(equity)
+def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[str]) -> Section:
+    rates = equity_rates(equity, places)
     intervals = mean_interval(rates, ["scenario", "breakdown", "group", "metric"])
     lookup = intervals.set_index(["scenario", "breakdown", "group", "metric"])["mean"]
     gap = "; ".join(

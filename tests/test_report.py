@@ -113,8 +113,10 @@ def test_manifest_section_names_scenarios_seed_version_and_commit(compare_folder
 def test_equity_rates_over_groups_average_to_the_summary_rate(compare_folder):
     equity = pd.read_parquet(compare_folder / "equity.parquet")
     summary = pd.read_parquet(compare_folder / "summary.parquet")
-    rates = equity_rates(equity)
-    last = equity[equity["month"] > equity["month"].max() - 12]
+    places = pd.read_parquet(compare_folder / "places.parquet")
+    rates = equity_rates(equity, places)
+    counted = places.loc[places["in_all_places"], "place_code"]
+    last = equity[(equity["month"] > equity["month"].max() - 12) & equity["place_code"].isin(counted)]
     for (scenario, replicate), rows in last[last["breakdown"] == "tenure"].groupby(["scenario", "replicate"]):
         overall = summary[
             (summary["scenario"] == scenario)

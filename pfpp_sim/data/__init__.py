@@ -32,6 +32,7 @@ __all__ = [
     "gdhi_per_head",
     "household_support",
     "neet_16_17",
+    "nested_places",
     "places",
     "tenure",
     "youth_population",
@@ -402,6 +403,28 @@ def _place_table() -> pd.DataFrame:
         "neet_area_code": [area for area, _ in neet_areas],
         "neet_basis": [basis for _, basis in neet_areas],
     }, index=pd.Index(codes, name="area_code"))
+
+
+def nested_places(codes: Sequence[str]) -> dict[str, str]:
+    """Places of a selection that lie inside another place of the same selection.
+
+    A district (E07) lies inside its county (E10): when both are run, the county's
+    residents and money already include the district's, so totals over the selection
+    count the district within its county, not again.
+
+    Parameters
+    ----------
+    codes : sequence of str
+        ONS codes of the places of a run.
+
+    Returns
+    -------
+    dict of str to str
+        District code -> the code of the county in ``codes`` that contains it.
+    """
+    chosen = set(codes)
+    county = _table("district_to_county.csv").set_index("area_code")["county_code"]
+    return {c: county[c] for c in codes if c in county.index and isinstance(county[c], str) and county[c] in chosen}
 
 
 def _unknown_place(code: object, table: pd.DataFrame) -> DataError:
