@@ -99,7 +99,7 @@ def test_money_in_the_flow_graph_balances_at_every_node(run_name, request):
         outflow[link.source] += link.value_p
         inflow[link.target] += link.value_p
     kinds = {n.key: n.kind for n in nodes}
-    assert set(inflow) | set(outflow) <= set(kinds)
+    assert links and set(inflow) | set(outflow) == set(kinds), "every node has money through it, and every link joins nodes"
     for key, kind in kinds.items():
         if kind == "department":
             assert inflow[key] == 0
@@ -152,7 +152,8 @@ def test_nice_ticks_are_round_evenly_spaced_and_cover_the_range(low, high):
     assert 2 <= len(ticks) <= 8
     steps = {round(b - a, 9) for a, b in pairwise(ticks)}
     assert len(steps) == 1
-    assert ticks[0] <= low + steps.pop()
+    assert ticks[0] <= low and ticks[-1] >= high
+    assert ticks[0] > low - steps.pop(), "no more than one step below the range"
 
 
 def test_line_chart_draws_one_line_per_series_and_names_the_latest_values(baseline_run):

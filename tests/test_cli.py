@@ -12,9 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from faults import ctrl_c, disk_full, half_written
@@ -74,7 +76,14 @@ def test_compare_json_reports_paired_confidence_intervals(tmp_path):
     payload = json.loads(result.stdout)
     rows = [r for r in payload["comparison"] if r["place_code"] == "ALL" and r["metric"] == "returned_gbp"]
     assert rows and rows[0]["n"] == 3
-    assert rows[0]["ci_low"] <= rows[0]["difference"] <= rows[0]["ci_high"]
+    # The printed difference is the mean over replicates of alternative - base, from the saved runs.
+    summary = pd.read_parquet(tmp_path / "summary.parquet")
+    returned = summary[(summary["place_code"] == "ALL") & (summary["metric"] == "returned_gbp")].set_index(["scenario", "replicate"])["value"]
+    per_replicate = (returned["pfpp_joined_up"] - returned["siloed_baseline"]).to_numpy()
+    half = stats.t.ppf(0.975, 2) * per_replicate.std(ddof=1) / np.sqrt(3)
+    assert rows[0]["difference"] == pytest.approx(per_replicate.mean())
+    assert (rows[0]["ci_low"], rows[0]["ci_high"]) == pytest.approx((per_replicate.mean() - half, per_replicate.mean() + half))
+    assert rows[0]["base_mean"] == pytest.approx(returned["siloed_baseline"].mean())
     assert (tmp_path / "comparison.parquet").exists()
 
 

@@ -31,7 +31,22 @@ def test_replicates_differ_from_each_other():
 def test_comparison_of_a_scenario_with_itself_has_zero_difference():
     sc = small("siloed_baseline")
     result = compare(sc, sc, seed=2, replicates=3, executor="serial")
-    assert np.allclose(result.comparison["difference"].fillna(0), 0)
+    table = result.comparison
+    defined = table["base_mean"].notna()
+    assert defined.mean() > 0.8, "most metrics are defined in a two-year run"
+    assert (table.loc[defined, "difference"] == 0).all()
+    assert table.loc[~defined, "alternative_mean"].isna().all(), "a metric undefined in one run is undefined in the other"
+
+
+def test_swapping_base_and_alternative_negates_every_difference_and_its_interval():
+    base, alternative = small("siloed_baseline"), small("pfpp_joined_up")
+    forward = compare(base, alternative, seed=2, replicates=3, executor="serial").comparison.set_index(["place_code", "metric"])
+    backward = compare(alternative, base, seed=2, replicates=3, executor="serial").comparison.set_index(["place_code", "metric"])
+    backward = backward.loc[forward.index]
+    assert (forward["difference"] != 0).sum() > 10, "the two presets differ"
+    np.testing.assert_allclose(forward["difference"], -backward["difference"], atol=1e-9)
+    np.testing.assert_allclose(forward["ci_low"], -backward["ci_high"], atol=1e-9)
+    np.testing.assert_allclose(forward["base_mean"], backward["alternative_mean"])
 
 
 def test_paired_differences_interval_covers_the_mean_difference():

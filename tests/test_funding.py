@@ -80,8 +80,10 @@ def test_split_pence_refuses_shares_that_sum_to_zero():
 
 
 def test_to_pence_rounds_to_the_nearest_penny():
-    assert to_pence(12.345) in (1234, 1235)
+    assert to_pence(0.006) == 1  # truncating would give 0
     assert to_pence(0.004) == 0
+    assert to_pence(123.456) == 12346
+    assert to_pence(19.999) == 2000
     assert to_pence(25000) == 2_500_000
 
 

@@ -356,8 +356,9 @@ def test_overriding_the_range_of_a_sourced_value_keeps_the_range_given():
 def test_scenario_hash_is_stable_for_the_same_content(tmp_path):
     first = write_scenario(tmp_path, "[levers]\npooling = 0.3\n", name="first")
     second = write_scenario(tmp_path, "[levers]\npooling = 0.3\n", name="second")
-    assert load_scenario(first).scenario_hash() == load_scenario(first).scenario_hash()
     assert load_scenario(first).scenario_hash() == load_scenario(second).scenario_hash()
+    third = write_scenario(tmp_path, "[levers]\npooling = 0.31\n", name="third")
+    assert load_scenario(third).scenario_hash() != load_scenario(first).scenario_hash()
 
 
 def test_scenario_hash_is_16_hex_digits_and_ignores_name_description_and_extends(tmp_path):

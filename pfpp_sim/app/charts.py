@@ -58,14 +58,15 @@ class Series:
 
 
 def nice_ticks(low: float, high: float, *, count: int = 5) -> list[float]:
-    """Round tick values covering ``[low, high]``, about ``count`` of them (steps 1, 2, 2.5 or 5 x 10^k)."""
+    """Round tick values from at or below ``low`` to at or above ``high``, about ``count`` of them (steps 1, 2, 2.5 or 5 x 10^k)."""
     if not high > low:
         high = low + 1.0
     raw = (high - low) / max(count - 1, 1)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+    first = math.floor(low / step + 1e-9) * step
+    last = math.ceil(high / step - 1e-9) * step
+    return [round(first + i * step, 10) for i in range(int(round((last - first) / step)) + 1)]
 
 
 def _svg(width: int, height: int, body: list[str], label: str, classes: str) -> str:
