@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pfpp_sim.errors import ScenarioError
+from pfpp_sim.calibration.fitted import read_fit
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
@@ -417,7 +418,26 @@ def test_fuzzed_child_scenario_loads_or_raises_one_line_naming_the_file_and_a_ke
     except ScenarioError as err:
         assert_one_line_naming(err, path, TOP_LEVEL | set(child))
     else:
-        assert isinstance(scenario, Scenario)
+        # Whatever loads holds what the file says: every value the child sets is the loaded value.
+        loaded = scenario.model_dump(mode="python")
+        fitted = {f"{path}.value" for path in read_fit("pilots", named_in="test").globals}
+        for key, value in _leaves(child):
+            if key.split(".")[0] in ("name", "description", "extends", "calibration") or key in fitted:
+                continue
+            node = loaded
+            for part in key.split("."):
+                node = node[part]
+            assert node == value, (key, node, value)
+
+
+def _leaves(node: dict, prefix: str = ""):
+    """(dotted path, value) of every non-table value of a TOML document."""
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{path}.")
+        else:
+            yield path, value
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
