@@ -162,7 +162,7 @@ class Sourced(BaseModel):
         assumption, the range ``pfpp robustness`` explores; replicates use the value.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     value: float = Field(ge=0, allow_inf_nan=False)
     unit: str = Field(min_length=1)

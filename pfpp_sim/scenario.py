@@ -56,7 +56,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class RunSettings(_Frozen):
@@ -463,7 +463,35 @@ def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
             msg = "unknown key (check the spelling; unknown keys are not allowed)"
         elif bad["type"] == "missing":
             msg = "a value (required key is missing)"
+        elif bad["type"] in _EXPECTED:
+            msg = _wrong_type(bad["type"], bad.get("input"))
         raise ScenarioError(source, key, bad.get("input"), msg) from err
+
+
+_EXPECTED = {
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "finite_number": "a finite number",
+}
+
+
+def _wrong_type(kind: str, value: Any) -> str:
+    """What a value of the wrong type should have been, and what it is (values are never converted)."""
+    if kind == "finite_number":
+        return "a finite number (nan and inf are not numbers)"
+    if isinstance(value, bool):
+        given = "a boolean"
+    elif isinstance(value, int):
+        given = "a number"
+    elif isinstance(value, float):
+        given = "a decimal" if kind == "int_type" else "a number"
+    elif isinstance(value, str):
+        given = "text"
+    else:
+        given = f"a {type(value).__name__}"
+    return f"{_EXPECTED[kind]}, not {given}"
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

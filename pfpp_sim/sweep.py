@@ -44,7 +44,7 @@ MAX_RUNS = 1_000_000
 class Parameter(BaseModel):
     """One swept scenario key: a continuous range or a list of levels."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     low: float | None = Field(None, allow_inf_nan=False)
     high: float | None = Field(None, allow_inf_nan=False)
@@ -86,7 +86,7 @@ class Parameter(BaseModel):
 class SweepSpec(BaseModel):
     """A sweep: base scenario, what varies, how it is sampled, and what is kept."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     description: str = ""

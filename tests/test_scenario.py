@@ -102,6 +102,24 @@ def test_bad_key_or_value_names_the_file_the_full_key_path_and_the_value(tmp_pat
     assert message.startswith(f"{path}: {key} {shown}"), message
 
 
+@pytest.mark.parametrize(
+    ("body", "key", "expected"),
+    [
+        ("[levers]\npooling = true\n", "levers.pooling", "= True: a number, not a boolean"),
+        ("[levers]\npooling = '0.5'\n", "levers.pooling", "= '0.5': a number, not text"),
+        ("[levers]\ncarry_over = 'off'\n", "levers.carry_over", "= 'off': true or false, not text"),
+        ("[levers]\ncarry_over = 1\n", "levers.carry_over", "= 1: true or false, not a number"),
+        ("[run]\nhorizon_months = 24.0\n", "run.horizon_months", "= 24.0: a whole number, not a decimal"),
+        ("[levers]\npooling = nan\n", "levers.pooling", "= nan: a finite number (nan and inf are not numbers)"),
+        ("[mechanisms.bid_cost]\nvalue = inf\n", "mechanisms.bid_cost.value", "= inf: a finite number (nan and inf are not numbers)"),
+    ],
+    ids=["bool_for_number", "text_for_number", "text_for_bool", "number_for_bool", "decimal_for_whole", "nan", "inf"],
+)
+def test_values_of_the_wrong_type_are_refused_not_converted(tmp_path, body, key, expected):
+    path = write_scenario(tmp_path, body)
+    assert load_error(path) == f"{path}: {key} {expected}"
+
+
 def test_missing_extends_target_names_the_file_and_the_missing_parent(tmp_path):
     path = write_scenario(tmp_path, parent="no_such_parent")
     message = load_error(path)
@@ -434,7 +452,7 @@ def _leaves(node: dict, prefix: str = ""):
     """(dotted path, value) of every non-table value of a TOML document."""
     for key, value in node.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):  # a table merges key by key (an empty one changes nothing)
             yield from _leaves(value, f"{path}.")
         else:
             yield path, value

@@ -33,7 +33,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 class Estimate(BaseModel):
     """A fitted value with its approximate standard error (None when not identified)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     value: float = Field(allow_inf_nan=False)
     se: float | None = Field(default=None, ge=0)
@@ -43,7 +43,7 @@ class Estimate(BaseModel):
 class FitFile(BaseModel):
     """The contents of a fitted-calibration TOML file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     fitted_on: str = Field(pattern=r"^\d{4}-\d\d-\d\d$")
