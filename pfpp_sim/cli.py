@@ -30,8 +30,9 @@ from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.report import write_report
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
-from pfpp_sim.sweep import run_sweep
-from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
+from pfpp_sim.storage import package_version
+from pfpp_sim.sweep import load_sweep, run_sweep
 
 __all__ = ["app"]
 
@@ -48,6 +49,9 @@ PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots
 HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
 ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
+CalibrationOpt = Annotated[
+    Optional[str], typer.Option("--calibration", help="Fit to use instead of the scenario's: a fit name, a fit file (.toml) or 'none'.")
+]
 
 
 def _user_errors(func):
@@ -79,6 +83,18 @@ def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | N
     if scale is not None:
         overrides["run.scale"] = scale
     return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def _say_sources(scenario: Scenario) -> None:
+    """Print on stderr where a scenario and its calibration came from (one line)."""
+    err_console.print(f"scenario {describe_sources(scenario, version=package_version())}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _load(name: str, calibration: str | None, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
+    """Load a scenario for a command, apply the run options, and say where it came from."""
+    scenario = _with_run_overrides(load_scenario(name, calibration=calibration), places, horizon, scale)
+    _say_sources(scenario)
+    return scenario
 
 
 def _progress(enabled: bool):
@@ -204,10 +220,11 @@ def run_command(
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
+    calibration: CalibrationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a scenario and write monthly, annual, award and summary tables as Parquet."""
-    sc = _with_run_overrides(load_scenario(scenario), places, horizon, scale)
+    sc = _load(scenario, calibration, places, horizon, scale)
     _launch(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
@@ -228,11 +245,12 @@ def compare_command(
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
+    calibration: CalibrationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
-    a = _with_run_overrides(load_scenario(base), places, horizon, scale)
-    b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
+    a = _load(base, calibration, places, horizon, scale)
+    b = _load(alternative, calibration, places, horizon, scale)
     _launch(
         lambda **kw: compare(a, b, replicates=replicates, **kw),
         out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
@@ -253,6 +271,7 @@ def sweep_command(
 ) -> None:
     """Run a parameter sweep (grid, LHS, Sobol or Morris); resumable after any interruption."""
     out = out or Path("results") / f"sweep-{spec.stem}"
+    _say_sources(load_sweep(spec)[1])
     bar, progress = _progress(not as_json)
     with bar or nullcontext():
         manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
@@ -340,9 +359,11 @@ def calibrate_command(
     if abc is not None and abc not in codes:
         raise PfppError(f"pfpp calibrate --abc {abc}: expected one of the places fitted ({', '.join(codes)})")
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
+    base_scenario = load_scenario(base)
+    _say_sources(base_scenario)
     with err_console.status("Calibrating") as status:
         result = calibrate(
-            load_scenario(base), codes, name=fit_name, settings=settings, through=through,
+            base_scenario, codes, name=fit_name, settings=settings, through=through,
             holdout_last_year=holdout_last_year, workers=workers,
             progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
         )

@@ -252,7 +252,10 @@ class Results:
             "seed": self.seed,
             "replicates": self.replicates,
             "scenarios": {
-                name: {"hash": sc.scenario_hash(), "extends": sc.extends, "parameters": sc.model_dump(mode="json")}
+                name: {
+                    "hash": sc.scenario_hash(), "extends": sc.extends, "sources": [src._asdict() for src in sc.sources],
+                    "parameters": sc.model_dump(mode="json"),
+                }
                 for name, sc in self.scenarios.items()
             },
             "environment": environment(),

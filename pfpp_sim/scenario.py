@@ -16,9 +16,9 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import Sourced
@@ -36,6 +36,8 @@ __all__ = [
     "Programme",
     "RunSettings",
     "Scenario",
+    "Source",
+    "describe_sources",
     "list_presets",
     "load_scenario",
     "preset_path",
@@ -282,8 +284,36 @@ class Calibration(_Frozen):
 _NO_TRENDS = PlaceFit()
 
 
+class Source(NamedTuple):
+    """A file a scenario was read from.
+
+    Attributes
+    ----------
+    role : str
+        ``"scenario"`` (the file named), ``"extends"`` (a parent, in order) or ``"calibration"`` (its fit).
+    name : str
+        Scenario or fit name.
+    origin : str
+        ``"preset"`` or ``"shipped"`` (installed with the package), ``"file"`` (the user's), or
+        ``"file replacing shipped"`` (a fit in ``./calibration/fitted/`` used instead of the shipped one).
+    path : str
+    sha256 : str
+        Of the file's bytes.
+    """
+
+    role: str
+    name: str
+    origin: str
+    path: str
+    sha256: str
+
+
 class Scenario(_Frozen):
-    """A complete, validated scenario."""
+    """A complete, validated scenario.
+
+    :attr:`sources` lists the files it was read from (empty for a scenario built in
+    code); overrides keep them.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     description: str
@@ -295,6 +325,16 @@ class Scenario(_Frozen):
     interventions: Interventions
     programmes: dict[str, Programme] = Field(min_length=1)
     calibration: Calibration | None = None
+    _sources: tuple[Source, ...] = PrivateAttr(default=())
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The files this scenario was read from: itself, its parents, its calibration."""
+        return self._sources
+
+    def _with_sources(self, sources: tuple[Source, ...]) -> Scenario:
+        self._sources = tuple(sources)
+        return self
 
     @field_validator("programmes")
     @classmethod
@@ -346,7 +386,39 @@ class Scenario(_Frozen):
                 node["low"] = node["high"] = None  # an overridden value is a point value
         if name is not None:
             data["name"] = name
-        return _validate(data, f"<overrides of {self.name}>")
+        return _validate(data, f"<overrides of {self.name}>")._with_sources(self._sources)
+
+
+def describe_sources(scenario: Scenario, *, version: str) -> str:
+    """One line saying where a scenario and its calibration came from.
+
+    E.g. ``"my_case: file my_case.toml (sha256 1a2b3c4d), extends preset siloed_baseline;
+    calibration pilots (shipped with pfpp_sim 0.2.0)"``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    version : str
+        The package version, named for what ships with it.
+    """
+
+    def where(source: Source) -> str:
+        if source.origin == "preset":
+            return f"preset {source.name}"
+        if source.origin == "shipped":
+            return f"{source.name} (shipped with pfpp_sim {version})"
+        replacing = ", replacing the shipped fit" if source.origin == "file replacing shipped" else ""
+        label = "file" if source.role != "calibration" else source.name + " from"
+        return f"{label} {source.path}{replacing} (sha256 {source.sha256[:8]})"
+
+    files = [s for s in scenario.sources if s.role != "calibration"]
+    chain = ", extends ".join(where(s) for s in files) if files else "built in code"
+    fits = [s for s in scenario.sources if s.role == "calibration"]
+    if fits:
+        fit = f"calibration {where(fits[0])}"
+    else:
+        fit = "calibration " + (scenario.calibration.name if scenario.calibration else "none (no fitted trends)")
+    return f"{scenario.name}: {chain}; {fit}"
 
 
 def _presets_dir() -> Path:
@@ -372,20 +444,23 @@ def preset_path(name: str) -> Path:
     return path
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """A TOML file's contents and the SHA-256 of its bytes."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        blob = path.read_bytes()
+        text = blob.decode("utf-8-sig")
     except FileNotFoundError as err:
         raise ScenarioError(path, "", str(path), "an existing scenario file or preset name") from err
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
     try:
         data = tomllib.loads(text)
-    except ValueError as err:  # TOMLDecodeError, or an integer too long to convert
-        raise ScenarioError(path, "", None, f"valid TOML ({err})") from err
+    except (ValueError, RecursionError) as err:  # TOMLDecodeError, an integer too long to convert, or nesting too deep
+        reason = str(err) if isinstance(err, ValueError) else "tables or arrays nested too deep"
+        raise ScenarioError(path, "", None, f"valid TOML ({reason})") from err
     if not data:
         raise ScenarioError(path, "", "", "a scenario with at least 'name' and 'extends' or a full definition")
-    return data
+    return data, hashlib.sha256(blob).hexdigest()
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -399,41 +474,66 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_parent(name: Any, child: Path) -> Path:
+    """The file a scenario's ``extends`` names: a preset, or else a file beside the scenario.
+
+    A file beside the scenario never silently replaces a preset of the same name (that
+    is an error asking to rename it), and may not be a link to a file in another folder.
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ScenarioError(child, "extends", name, "a scenario name (letters, digits, underscores; no paths)")
     beside = child.parent / f"{name}.toml"
+    preset = _presets_dir() / f"{name}.toml"
+    if preset.is_file():
+        if beside.is_file() and beside.resolve() != preset.resolve():
+            raise ScenarioError(
+                child, "extends", name,
+                f"one parent, but both the preset {name} and the file {beside} have this name: "
+                "rename the file to extend it (a file never replaces a preset)",
+            )
+        return preset
     if beside.is_file():
+        if beside.resolve().parent != child.resolve().parent:
+            raise ScenarioError(child, "extends", name, f"a scenario in this folder, not a link to one outside it ({beside})")
         return beside
-    try:
-        return preset_path(name)
-    except ScenarioError as err:
-        raise ScenarioError(child, "extends", name, f"a scenario beside this file or a preset ({', '.join(list_presets())})") from err
+    raise ScenarioError(child, "extends", name, f"a scenario beside this file or a preset ({', '.join(list_presets())})")
 
 
-def _load_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _load_tree(path: Path, seen: tuple[Path, ...], sources: list[Source]) -> dict[str, Any]:
+    """Read a scenario and its parents, merged; record each file in ``sources``."""
     resolved = path.resolve()
     if resolved in seen:
         chain = " -> ".join(p.stem for p in (*seen, resolved))
         raise ScenarioError(seen[-1], "extends", path.stem, f"no cycle of extends ({chain})")
-    data = _read_toml(path)
+    data, digest = _read_toml(path)
+    origin = "preset" if resolved.parent == _presets_dir().resolve() else "file"
+    name = data.get("name") if isinstance(data.get("name"), str) else path.stem
+    sources.append(Source("extends" if seen else "scenario", name, origin, str(path), digest))
     parent = data.get("extends")
     if parent is None:
         return data
-    base = _load_tree(_resolve_parent(parent, path), (*seen, resolved))
+    base = _load_tree(_resolve_parent(parent, path), (*seen, resolved), sources)
     return _merge(base, data)
 
 
-def _embed_trends(data: dict[str, Any], source: str | Path):
-    """Replace a fit's name by its per-place trends; return the fit (None if none is named)."""
-    name = data.get("calibration")
-    if not isinstance(name, str):
-        return None
-    if name == "none":
-        del data["calibration"]
-        return None
-    from pfpp_sim.calibration.fitted import read_fit  # the fitted-file reader imports this module's errors only
+def _embed_trends(data: dict[str, Any], source: str | Path, sources: list[Source], fit_file: Path | None = None):
+    """Replace a fit's name (or the fit file given) by its per-place trends and record its file.
 
-    fit = read_fit(name, named_in=source)
+    Returns the fit, or None if none is named.
+    """
+    from pfpp_sim.calibration.fitted import fit_origin, read_fit, read_fit_file  # imports this module's errors only
+
+    if fit_file is not None:
+        fit, path, origin = read_fit_file(fit_file), Path(fit_file), "file"
+    else:
+        name = data.get("calibration")
+        if not isinstance(name, str):
+            return None
+        if name == "none":
+            del data["calibration"]
+            return None
+        fit = read_fit(name, named_in=source)
+        path, origin = fit_origin(name)
+    sources.append(Source("calibration", fit.name, origin, str(path), hashlib.sha256(path.read_bytes()).hexdigest()))
     data["calibration"] = fit.embedded()
     return fit
 
@@ -494,13 +594,16 @@ def _wrong_type(kind: str, value: Any) -> str:
     return f"{_EXPECTED[kind]}, not {given}"
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
+def load_scenario(name_or_path: str | Path, *, calibration: str | Path | None = None) -> Scenario:
     """Load and validate a scenario from a preset name or a TOML file.
 
     Parameters
     ----------
     name_or_path : str or Path
         A preset name (``"siloed_baseline"``) or a path to a ``.toml`` file.
+    calibration : str or Path, optional
+        Instead of the fit the scenario names: a fit name, ``"none"``, or the path of a
+        fit file (a ``.toml`` written by ``pfpp calibrate``).
 
     Returns
     -------
@@ -517,7 +620,14 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         path = preset_path(text)
     if path.is_dir():
         raise ScenarioError(path, "", text, "a scenario TOML file, not a directory")
-    data = _load_tree(path, ())
-    fit = _embed_trends(data, path)
+    sources: list[Source] = []
+    data = _load_tree(path, (), sources)
+    fit_file = None
+    if calibration is not None:
+        if isinstance(calibration, Path) or str(calibration).endswith(".toml"):
+            fit_file = Path(calibration)
+        else:
+            data["calibration"] = str(calibration)
+    fit = _embed_trends(data, path if calibration is None else "--calibration", sources, fit_file)
     scenario = _validate(data, path)
-    return _with_fitted_globals(scenario, fit) if fit else scenario
+    return (_with_fitted_globals(scenario, fit) if fit else scenario)._with_sources(tuple(sources))

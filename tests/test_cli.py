@@ -294,3 +294,48 @@ def test_same_seed_gives_byte_identical_tables_whatever_the_executor_and_workers
     hashes = [digests(tmp_path / name) for name in runs]
     assert len(hashes[0]) == 8
     assert hashes[0] == hashes[1] == hashes[2]
+
+
+# -------------------------------------------------------------- provenance
+
+
+def test_run_compare_and_sweep_say_which_scenario_files_and_fit_they_used(tmp_path):
+    line = "scenario siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim "
+    ran = pfpp("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "run"))
+    assert ran.returncode == 0 and line in ran.stderr, ran.stderr
+    compared = pfpp("compare", "siloed_baseline", "pfpp_joined_up", *TINY, "--replicates", "2", "--out", str(tmp_path / "cmp"))
+    assert compared.returncode == 0 and line in compared.stderr
+    assert "scenario pfpp_joined_up: preset pfpp_joined_up, extends preset siloed_baseline; calibration pilots" in compared.stderr
+    spec = write(tmp_path, "spec.toml", 'name = "s"\nbase = "siloed_baseline"\ndesign = "grid"\nreplicates = 1\nseed = 1\n'
+                 'outputs = ["fuel_poverty_rate"]\n[overrides]\n"run.places" = ["E07000062"]\n"run.horizon_months" = 6\n'
+                 '[parameters."levers.pooling"]\nlevels = [0.0]\n')
+    swept = pfpp("sweep", str(spec), "--out", str(tmp_path / "sweep"), "--executor", "serial")
+    assert swept.returncode == 0 and line in swept.stderr, swept.stderr
+    manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
+    sources = manifest["scenarios"]["pfpp_joined_up"]["sources"]
+    assert [(s["role"], s["name"], s["origin"]) for s in sources] == [
+        ("scenario", "pfpp_joined_up", "preset"), ("extends", "siloed_baseline", "preset"), ("calibration", "pilots", "shipped"),
+    ]
+    assert all(len(s["sha256"]) == 64 for s in sources)
+
+
+def test_a_fit_in_the_working_folder_is_announced_as_replacing_the_shipped_one(tmp_path):
+    shipped = Path(funding.__file__).parent / "calibration" / "fitted" / "pilots.toml"
+    (tmp_path / "calibration" / "fitted").mkdir(parents=True)
+    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(shipped.read_bytes())
+    result = pfpp("run", "siloed_baseline", *TINY, "--out", "r", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "calibration pilots from calibration/fitted/pilots.toml, replacing the shipped fit (sha256 " in result.stderr
+
+
+def test_calibration_option_chooses_the_fit_or_none(tmp_path):
+    none = pfpp("run", "siloed_baseline", *TINY, "--calibration", "none", "--out", str(tmp_path / "none"))
+    assert none.returncode == 0 and "calibration none (no fitted trends)" in none.stderr
+    manifest = json.loads((tmp_path / "none" / "manifest.json").read_text())
+    assert manifest["scenarios"]["siloed_baseline"]["parameters"]["calibration"] is None
+    missing = pfpp("run", "siloed_baseline", *TINY, "--calibration", str(tmp_path / "nofit.toml"), "--out", str(tmp_path / "x"))
+    assert missing.returncode == 2
+    lines = missing.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'nofit.toml'}: <file> = ")
+    assert lines[0].endswith(": a valid fitted calibration (an existing file)")
+    assert not (tmp_path / "x").exists()

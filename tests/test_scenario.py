@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from importlib import resources
@@ -11,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pfpp_sim.errors import ScenarioError
 from pfpp_sim.calibration.fitted import read_fit
+from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
@@ -134,6 +135,43 @@ def test_cyclic_extends_is_reported_as_a_cycle(tmp_path):
     message = load_error(tmp_path / "first.toml")
     assert str(tmp_path) in message
     assert "cycle" in message
+
+
+def test_a_file_named_like_a_preset_beside_a_scenario_never_silently_replaces_the_preset(tmp_path):
+    write_scenario(tmp_path, "[levers]\npooling = 0.9\n", name="siloed_baseline", parent="pfpp_joined_up")
+    child = write_scenario(tmp_path)
+    message = load_error(child)
+    assert message.startswith(f"{child}: extends = 'siloed_baseline': ")
+    assert "preset" in message and "rename" in message
+
+
+def test_a_parent_file_beside_a_scenario_is_used_when_no_preset_has_its_name(tmp_path):
+    write_scenario(tmp_path, "[levers]\npooling = 0.9\n", name="my_parent")
+    child = load_scenario(write_scenario(tmp_path, parent="my_parent"))
+    assert child.levers.pooling == 0.9
+    assert [(s.role, s.name, s.origin) for s in child.sources][:2] == [("scenario", "child", "file"), ("extends", "my_parent", "file")]
+
+
+def test_extends_refuses_a_link_that_leaves_the_scenario_folder(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write_scenario(outside, "[levers]\npooling = 0.2\n", name="elsewhere")
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    (inside / "linked.toml").symlink_to(outside / "elsewhere.toml")
+    child = write_scenario(inside, parent="linked")
+    message = load_error(child)
+    assert message.startswith(f"{child}: extends = 'linked': ") and "outside" in message.split(": ", 3)[-1]
+    assert "pooling" not in message
+
+
+def test_a_loaded_scenario_records_every_file_it_was_read_from_with_its_hash(tmp_path):
+    child = load_scenario(write_scenario(tmp_path, "[levers]\npooling = 0.4\n"))
+    roles = [(s.role, s.name, s.origin) for s in child.sources]
+    assert roles == [("scenario", "child", "file"), ("extends", "siloed_baseline", "preset"), ("calibration", "pilots", "shipped")]
+    for source in child.sources:
+        assert source.sha256 == hashlib.sha256(Path(source.path).read_bytes()).hexdigest()
+    assert child.with_overrides({"levers.pooling": 0.5}).sources == child.sources, "overrides keep where the rest came from"
 
 
 @pytest.mark.parametrize("parent", ["../etc/passwd", "/etc/passwd", "scenarios/siloed_baseline", "siloed_baseline.toml"])

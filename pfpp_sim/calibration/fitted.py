@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.storage import write_text
 
-__all__ = ["FIT_DIR", "Estimate", "FitFile", "fit_path", "list_fits", "read_fit", "write_fit"]
+__all__ = [
+    "FIT_DIR", "Estimate", "FitFile", "fit_origin", "fit_path", "list_fits", "read_fit", "read_fit_file", "write_fit"]
 
 FIT_DIR = Path("calibration") / "fitted"
 """Where ``pfpp calibrate`` writes fits, relative to the current directory."""
@@ -84,6 +85,21 @@ def fit_path(name: str) -> Path | None:
     return None
 
 
+def fit_origin(name: str) -> tuple[Path, str]:
+    """Where the fit called ``name`` is read from: its path, and ``"shipped"``, ``"file"`` or ``"file replacing shipped"``.
+
+    A fit in ``./calibration/fitted/`` replaces the shipped fit of the same name (that is
+    how ``pfpp calibrate`` refits the pilots for runs from that folder), so callers say
+    which one was used.
+    """
+    path = fit_path(name)
+    if path is None:
+        raise ValueError(f"no fit called {name!r}")
+    if path.resolve().parent == _shipped_dir().resolve():
+        return path, "shipped"
+    return path, "file replacing shipped" if (_shipped_dir() / path.name).is_file() else "file"
+
+
 def read_fit(name: str, *, named_in: str | Path) -> FitFile:
     """Read and validate the fit called ``name``.
 
@@ -102,12 +118,24 @@ def read_fit(name: str, *, named_in: str | Path) -> FitFile:
     path = fit_path(name) if isinstance(name, str) else None
     if path is None:
         raise ScenarioError(named_in, "calibration", name, f"'none' or a fitted calibration ({', '.join(list_fits()) or 'none fitted'})")
+    return read_fit_file(path)
+
+
+def read_fit_file(path: Path) -> FitFile:
+    """Read and validate a fit file given by its path (``pfpp run --calibration PATH``).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file (and the key) if it is missing or not a valid fit.
+    """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         return FitFile.model_validate(data)
     except (OSError, UnicodeDecodeError, ValueError) as err:  # ValidationError and TOMLDecodeError are ValueErrors
         key = ".".join(str(p) for p in err.errors()[0]["loc"]) if isinstance(err, ValidationError) else ""
-        raise ScenarioError(path, key, name, f"a valid fitted calibration ({str(err).splitlines()[0]})") from err
+        reason = "an existing file" if isinstance(err, FileNotFoundError) else str(err).splitlines()[0]
+        raise ScenarioError(path, key, str(path), f"a valid fitted calibration ({reason})") from err
 
 
 def _toml_value(value) -> str:
