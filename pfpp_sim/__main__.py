@@ -1,5 +1,5 @@
 """Run the command line as ``python -m pfpp_sim``."""
 
-from pfpp_sim.cli import app
+from pfpp_sim.cli import main
 
-app(prog_name="pfpp")
+main()

@@ -34,7 +34,7 @@ from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_sce
 from pfpp_sim.storage import package_version
 from pfpp_sim.sweep import load_sweep, run_sweep
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate joined-up versus siloed place-based funding in England.")
 scenarios_app = typer.Typer(no_args_is_help=True, help="List and show scenario presets.")
@@ -42,13 +42,15 @@ app.add_typer(scenarios_app, name="scenarios")
 out_console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 
-SeedOpt = Annotated[int, typer.Option(help="Root seed (0 is valid); replicates use their own streams of it.")]
-WorkersOpt = Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Root seed (0 is valid); replicates use their own streams of it.")]
+WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: all cores).")]
 SerialOpt = Annotated[bool, typer.Option("--serial", help="Run in this process, one replicate at a time.")]
 PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots', 'all' or comma-separated ONS codes.")]
 HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
 ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
+MAX_REPLICATES = 1000
+"""Most replicates of a run or comparison, whose tables are held in memory until saved (a sweep streams its runs)."""
 CalibrationOpt = Annotated[
     Optional[str], typer.Option("--calibration", help="Fit to use instead of the scenario's: a fit name, a fit file (.toml) or 'none'.")
 ]
@@ -76,8 +78,11 @@ def _user_errors(func):
 
 def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
     overrides: dict[str, object] = {}
-    if places:
-        overrides["run.places"] = places if places in ("pilots", "all") else [p.strip() for p in places.split(",") if p.strip()]
+    if places is not None:
+        codes = [p.strip() for p in places.split(",") if p.strip()]
+        if not codes:
+            raise PfppError(f"--places = {places!r}: expected 'pilots', 'all' or comma-separated ONS codes, not nothing")
+        overrides["run.places"] = places.strip() if places.strip() in ("pilots", "all") else codes
     if horizon is not None:
         overrides["run.horizon_months"] = horizon
     if scale is not None:
@@ -150,6 +155,22 @@ def _print_comparison(result: Comparison) -> None:
     _print_nesting(result.places)
 
 
+def _print_scale_floor(result: Results) -> None:
+    """Say when places were simulated with more residents than ``--scale`` asked for (their minimum sample)."""
+    for name, sc in result.scenarios.items():
+        places = result.places[result.places["scenario"] == name].drop_duplicates("place_code")
+        used = places[["scale_households", "scale_young_people"]].to_numpy()
+        floored = places[(used > sc.run.scale * 1.001).any(axis=1)]
+        if len(floored):
+            out_console.print(
+                f"note: {name} asked for scale {sc.run.scale:g}, but {len(floored)} of {len(places)} places are simulated with "
+                f"their minimum sample (run.min_households_per_place = {sc.run.min_households_per_place}, "
+                f"run.min_young_people_per_place = {sc.run.min_young_people_per_place}): scale used "
+                f"{used.min():.3g} to {used.max():.3g} (places.parquet: scale_households, scale_young_people). "
+                "Results are at real scale either way.", highlight=False,
+            )
+
+
 def _print_nesting(places) -> None:
     note = all_places_note(places)
     if note:
@@ -186,7 +207,7 @@ def _json_summary(result: Results) -> dict:
     return payload
 
 
-def _finish(result: Results, out: Path, as_json: bool) -> None:
+def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = False) -> None:
     result.save(out)
     if as_json:
         sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
@@ -195,17 +216,21 @@ def _finish(result: Results, out: Path, as_json: bool) -> None:
         _print_comparison(result)
     else:
         _print_run(result)
+    if scale_given:
+        _print_scale_floor(result)
     tables = ", ".join(p.name for p in result.files.values())
     out_console.print(f"\nResults written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
     out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
-def _launch(call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool) -> None:
+def _launch(
+    call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool, scale_given: bool
+) -> None:
     """Run ``call`` with a progress bar, then save and print its results."""
     bar, progress = _progress(show_progress and not as_json)
     with bar or nullcontext():
         result = call(seed=seed, executor="serial" if serial else "processes", workers=workers, progress=progress)
-    _finish(result, out, as_json)
+    _finish(result, out, as_json, scale_given=scale_given)
 
 
 @app.command("run")
@@ -213,7 +238,7 @@ def _launch(call, out: Path, *, seed: int, serial: bool, workers: int | None, as
 def run_command(
     scenario: Annotated[str, typer.Argument(help="Preset name or scenario TOML file.")],
     seed: SeedOpt = 0,
-    replicates: Annotated[int, typer.Option(min=1, help="Replicates to run.")] = 1,
+    replicates: Annotated[int, typer.Option(min=1, max=MAX_REPLICATES, help="Replicates to run.")] = 1,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<scenario>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
@@ -228,7 +253,7 @@ def run_command(
     _launch(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
-        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=replicates > 1,
+        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=replicates > 1, scale_given=scale is not None,
     )
 
 
@@ -238,7 +263,7 @@ def compare_command(
     base: Annotated[str, typer.Argument(help="Base scenario (preset name or TOML file).")],
     alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
     seed: SeedOpt = 0,
-    replicates: Annotated[int, typer.Option(min=2, help="Paired replicates (>= 2 for confidence intervals).")] = 20,
+    replicates: Annotated[int, typer.Option(min=2, max=MAX_REPLICATES, help="Paired replicates (>= 2 for confidence intervals).")] = 20,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<base>-vs-<alternative>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
@@ -254,7 +279,7 @@ def compare_command(
     _launch(
         lambda **kw: compare(a, b, replicates=replicates, **kw),
         out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
-        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True,
+        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True, scale_given=scale is not None,
     )
 
 
@@ -497,3 +522,29 @@ def scenarios_show(
             str(p.funding_period_months), ", ".join(f"{k} {v:.0%}" for k, v in p.interventions.items()),
         )
     out_console.print(programmes)
+
+
+def main() -> None:
+    """The ``pfpp`` command: a mistake in the command line is one line on stderr and exit status 2."""
+    try:
+        code = app(prog_name="pfpp", standalone_mode=False)
+    except Exception as err:
+        if not _is_click_error(err):
+            raise
+        if type(err).__name__ == "NoArgsIsHelpError":  # a command or group named without what it needs: its help
+            out_console.print(err.format_message(), highlight=False, markup=False)
+            sys.exit(2)
+        err_console.print(f"[bold red]error:[/] {escape(err.format_message())} (see: pfpp {_command_name(err)}--help)", highlight=False, soft_wrap=True)
+        sys.exit(err.exit_code)
+    sys.exit(code or 0)
+
+
+def _is_click_error(err: Exception) -> bool:
+    """True for the command-line parser's errors (click's, which Typer may carry its own copy of)."""
+    return any(cls.__name__ == "ClickException" for cls in type(err).__mro__)
+
+
+def _command_name(err: Exception) -> str:
+    ctx = getattr(err, "ctx", None)
+    path = ctx.command_path.split(" ", 1) if ctx else []
+    return f"{path[1]} " if len(path) > 1 else ""

@@ -122,6 +122,8 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
             "real_young_people": pl.real_young_people,
             "simulated_households": [s.stop - s.start for s in model.population.households.slices],
             "simulated_young_people": [s.stop - s.start for s in model.population.young.slices],
+            "scale_households": 1.0 / pl.household_weight,
+            "scale_young_people": 1.0 / pl.youth_weight,
             "income_level": pl.income_level,
             "observed_fuel_poverty_rate": pl.target_fuel_poverty,
             "observed_neet_16_17_rate": pl.target_neet_16_17,

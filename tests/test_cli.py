@@ -339,3 +339,36 @@ def test_calibration_option_chooses_the_fit_or_none(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'nofit.toml'}: <file> = ")
     assert lines[0].endswith(": a valid fitted calibration (an existing file)")
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------- command-line mistakes
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "siloed_baseline", "--seed", "-1"], "error: Invalid value for '--seed': Input should be greater than or equal to 0 (see: pfpp run --help)"),
+        (["run", "siloed_baseline", "--workers", "-1"], "error: Invalid value for '--workers': Input should be greater than or equal to 1 (see: pfpp run --help)"),
+        (["compare", "siloed_baseline", "stop_start", "--replicates", "100000"],
+         "error: Invalid value for '--replicates': Input should be less than or equal to 1000 (see: pfpp compare --help)"),
+        (["run", "siloed_baseline", "--places", ""], "error: --places = '': expected 'pilots', 'all' or comma-separated ONS codes, not nothing"),
+        (["run", "siloed_baseline", "--places", "W06000015"],
+         "error: places: W06000015 is in Wales; only English local authorities are covered (ONS codes starting E06, E07, E08, E09 or E10)"),
+        (["nocommand"], "error: No such command 'nocommand'. (see: pfpp --help)"),
+    ],
+    ids=["negative_seed", "negative_workers", "too_many_replicates", "empty_places", "welsh_place", "unknown_command"],
+)
+def test_command_line_mistakes_are_one_line_with_exit_code_2_and_write_nothing(tmp_path, args, expected):
+    result = pfpp(*args, "--out", str(tmp_path / "out")) if args[0] != "nocommand" else pfpp(*args)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("scenario ")]
+    assert errors == [expected], result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_scale_below_the_minimum_sample_is_reported_with_the_scale_used(tmp_path):
+    result = pfpp("run", "siloed_baseline", "--places", "E07000062", "--horizon", "3", "--scale", "1e-9", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "asked for scale 1e-09, but 1 of 1 places are simulated with their minimum sample" in result.stdout.replace("\n", " ")
+    places = pd.read_parquet(tmp_path / "places.parquet")
+    assert places["scale_households"].item() == pytest.approx(2000 / places["real_households"].item())

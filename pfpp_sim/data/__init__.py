@@ -427,8 +427,16 @@ def nested_places(codes: Sequence[str]) -> dict[str, str]:
     return {c: county[c] for c in codes if c in county.index and isinstance(county[c], str) and county[c] in chosen}
 
 
+_NATIONS = {"W": "Wales", "S": "Scotland", "N": "Northern Ireland"}
+
+
 def _unknown_place(code: object, table: pd.DataFrame) -> DataError:
     text = str(code)
+    if len(text) == 9 and text[0] in _NATIONS and text[1:].isdigit():
+        return DataError(
+            f"places: {text} is in {_NATIONS[text[0]]}; only English local authorities are covered "
+            "(ONS codes starting E06, E07, E08, E09 or E10)"
+        )
     names = {name.lower(): c for c, name in table["area_name"].items()}
     near = difflib.get_close_matches(text.lower(), list(names), n=3, cutoff=0.6)
     near_codes = [names[n] for n in near]
