@@ -30,7 +30,7 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: $(VENV)/.installed
-	$(VENV)/bin/pfpp compare siloed_baseline pfpp_joined_up --replicates $(REPLICATES) --seed 1 --out $(OUT)
+	$(VENV)/bin/pfpp compare siloed_baseline pfpp_joined_up --replicates $(REPLICATES) --seed 1 --out $(OUT) --overwrite
 	$(VENV)/bin/pfpp report $(OUT)
 
 app: $(VENV)/.installed

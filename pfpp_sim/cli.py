@@ -31,7 +31,7 @@ from pfpp_sim.report import write_report
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
-from pfpp_sim.storage import package_version
+from pfpp_sim.storage import claim_folder, package_version
 from pfpp_sim.sweep import load_sweep, run_sweep
 
 __all__ = ["app", "main"]
@@ -49,6 +49,7 @@ PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots
 HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
 ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace what --out holds (once the new results are complete).")]
 MAX_REPLICATES = 1000
 """Most replicates of a run or comparison, whose tables are held in memory until saved (a sweep streams its runs)."""
 CalibrationOpt = Annotated[
@@ -208,7 +209,6 @@ def _json_summary(result: Results) -> dict:
 
 
 def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = False) -> None:
-    result.save(out)
     if as_json:
         sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
         return
@@ -224,12 +224,15 @@ def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = Fa
 
 
 def _launch(
-    call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool, scale_given: bool
+    call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool, scale_given: bool,
+    overwrite: bool,
 ) -> None:
-    """Run ``call`` with a progress bar, then save and print its results."""
-    bar, progress = _progress(show_progress and not as_json)
-    with bar or nullcontext():
-        result = call(seed=seed, executor="serial" if serial else "processes", workers=workers, progress=progress)
+    """Claim the output folder, run ``call`` with a progress bar, then save and print its results."""
+    with claim_folder(out, overwrite=overwrite) as claim:
+        bar, progress = _progress(show_progress and not as_json)
+        with bar or nullcontext():
+            result = call(seed=seed, executor="serial" if serial else "processes", workers=workers, progress=progress)
+        result.publish(claim)
     _finish(result, out, as_json, scale_given=scale_given)
 
 
@@ -246,6 +249,7 @@ def run_command(
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
     calibration: CalibrationOpt = None,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a scenario and write monthly, annual, award and summary tables as Parquet."""
@@ -254,6 +258,7 @@ def run_command(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
         seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=replicates > 1, scale_given=scale is not None,
+        overwrite=overwrite,
     )
 
 
@@ -271,6 +276,7 @@ def compare_command(
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
     calibration: CalibrationOpt = None,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
@@ -280,6 +286,7 @@ def compare_command(
         lambda **kw: compare(a, b, replicates=replicates, **kw),
         out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
         seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True, scale_given=scale is not None,
+        overwrite=overwrite,
     )
 
 
@@ -292,6 +299,7 @@ def sweep_command(
     executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip runs already finished in --out.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a parameter sweep (grid, LHS, Sobol or Morris); resumable after any interruption."""
@@ -299,7 +307,7 @@ def sweep_command(
     _say_sources(load_sweep(spec)[1])
     bar, progress = _progress(not as_json)
     with bar or nullcontext():
-        manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+        manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps({"out": str(out), **manifest}, indent=2, default=str) + "\n")
         return

@@ -23,7 +23,7 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
-from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
+from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 
 __all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
 
@@ -266,20 +266,34 @@ class Results:
             "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
         }
 
-    def save(self, out: str | Path) -> dict[str, Path]:
-        """Write every table as Parquet and a ``manifest.json`` into ``out`` (atomic writes).
+    def save(self, out: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write every table as Parquet and a ``manifest.json`` into the folder ``out``.
 
-        Each file is complete or absent. The manifest is written last and an older one is
-        removed first, so a folder with a manifest holds one complete, consistent set of
-        tables even if an earlier save into it was killed or failed half way; temporary
-        files such a save left behind are removed.
+        The folder is filled whole: the files are written beside it and put in its place
+        only when all are complete (:func:`~pfpp_sim.storage.claim_folder`), so it never
+        mixes files of two runs.
+
+        Parameters
+        ----------
+        out : str or Path
+        overwrite : bool, default=False
+            Replace the files ``out`` holds (otherwise a folder that holds files is refused).
 
         Raises
         ------
         PfppError
-            If a file cannot be written (the message names it and the reason).
+            If ``out`` holds files and ``overwrite`` is false, another process is writing to
+            it, or a file cannot be written (the message names it and the reason).
         """
-        out = Path(out)
+        with claim_folder(out, overwrite=overwrite) as claim:
+            return self.publish(claim)
+
+    def publish(self, claim: Claim) -> dict[str, Path]:
+        """Write the results into a claimed folder (see :meth:`save`) and return their paths."""
+        self.files = claim.publish(self._write)
+        return self.files
+
+    def _write(self, folder: Path) -> dict[str, Path]:
         tables = {
             "monthly": self.monthly,
             "annual": self.annual,
@@ -292,17 +306,10 @@ class Results:
         }
         if self.comparison is not None:
             tables["comparison"] = self.comparison
-        names = [f"{name}.parquet" for name in tables] + ["manifest.json"]
-        try:
-            (out / "manifest.json").unlink(missing_ok=True)
-            for name in names:
-                for stale in out.glob(f".{name}.*.tmp"):  # a write cut short by a kill
-                    stale.unlink()
-        except OSError as err:
-            raise PfppError(f"cannot write to {out}: {err.strerror or err}") from err
-        self.files = {name: write_parquet(frame, out / f"{name}.parquet") for name, frame in tables.items()}
-        self.files["manifest"] = write_json(self.manifest(), out / "manifest.json")
-        return self.files
+        files = {name: write_parquet(frame, folder / f"{name}.parquet") for name, frame in tables.items()}
+        self.files = files  # the manifest lists them
+        files["manifest"] = write_json(self.manifest(), folder / "manifest.json")
+        return files
 
 
 @dataclass

@@ -1,12 +1,17 @@
-"""Atomic writes of Parquet tables and JSON manifests (write to a temporary file, then rename)."""
+"""Atomic writes of Parquet tables and JSON manifests (write to a temporary file, then rename),
+and results folders that one run at a time fills whole (:func:`claim_folder`)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,24 @@ import pandas as pd
 
 from pfpp_sim.errors import PfppError
 
-__all__ = ["environment", "git_commit", "package_version", "write_bytes", "write_json", "write_parquet", "write_text"]
+__all__ = [
+    "Claim",
+    "claim_folder",
+    "lock_folder",
+    "environment",
+    "git_commit",
+    "package_version",
+    "write_bytes",
+    "write_json",
+    "write_parquet",
+    "write_text",
+]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _atomic(path: Path, write) -> Path:
@@ -29,6 +51,7 @@ def _atomic(path: Path, write) -> Path:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # as an ordinary new file, not the temporary file's 0600
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as err:
@@ -50,11 +73,6 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return write_bytes(json.dumps(obj, indent=2, sort_keys=True, default=str).encode(), path)
 
 
-def write_bytes(blob: bytes, path: str | Path) -> Path:
-    """Write bytes (e.g. a PNG) atomically."""
-    return _atomic(Path(path), lambda handle: handle.write(blob))
-
-
 def write_text(text: str, path: str | Path) -> Path:
     """Write UTF-8 text atomically."""
     return write_bytes(text.encode("utf-8"), path)
@@ -63,6 +81,122 @@ def write_text(text: str, path: str | Path) -> Path:
 def write_bytes(data: bytes, path: str | Path) -> Path:
     """Write bytes (e.g. a PNG image) atomically."""
     return _atomic(Path(path), lambda handle: handle.write(data))
+
+
+class Claim:
+    """A results folder claimed by one writer (see :func:`claim_folder`).
+
+    Attributes
+    ----------
+    out : Path
+        The folder the results will be in.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+
+    def publish(self, write: Callable[[Path], dict[str, Path]]) -> dict[str, Path]:
+        """Write the results into a new folder beside ``out``, then put it in ``out``'s place.
+
+        Parameters
+        ----------
+        write : callable
+            Writes every file into the folder it is given and returns their paths by name.
+
+        Returns
+        -------
+        dict of str to Path
+            The same files, at their place in ``out``.
+        """
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".new", dir=self.out.parent))
+        except OSError as err:
+            raise PfppError(f"cannot write to {self.out.parent}: {err.strerror or err}") from err
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            try:
+                files = write(staging)
+            except PfppError as err:  # name the file where it was going, not the folder it was written in first
+                raise PfppError(str(err).replace(str(staging), str(self.out))) from err
+            old = None
+            if self.out.exists():
+                old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+                os.replace(self.out, old)
+            os.replace(staging, self.out)
+        except OSError as err:
+            raise PfppError(f"cannot write {self.out}: {err.strerror or err}") from err
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return {name: self.out / path.name for name, path in files.items()}
+
+
+@contextmanager
+def claim_folder(out: str | Path, *, overwrite: bool, what: str = "results") -> Iterator[Claim]:
+    """Claim a results folder for one writer, from before a run starts until its results are in it.
+
+    Another process claiming the same folder meanwhile is refused. A folder that already
+    holds files is refused unless ``overwrite``; its files are replaced only when the new
+    results are complete (:meth:`Claim.publish` swaps whole folders), so the folder never
+    mixes files of two runs and an interrupted run loses nothing.
+
+    Parameters
+    ----------
+    out : str or Path
+    overwrite : bool
+        Replace what the folder holds.
+    what : str, default="results"
+        What is written, for messages.
+
+    Raises
+    ------
+    PfppError
+        One line: the folder holds files (and ``overwrite`` is false), another run holds
+        it, or it cannot be written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PfppError(f"--out {out}: a folder for the {what}, not a file")
+    if not overwrite and out.is_dir() and any(out.iterdir()):
+        raise PfppError(f"--out {out} already holds files; give --overwrite to replace them, or choose another folder")
+    with lock_folder(out):
+        for stale in [*out.parent.glob(f".{out.name}.*.new"), *out.parent.glob(f".{out.name}.old-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a writer that was killed; nobody else holds the folder
+        yield Claim(out)
+
+
+@contextmanager
+def lock_folder(out: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``out`` (a hidden file beside it), or fail at once.
+
+    Raises
+    ------
+    PfppError
+        If another process holds it (one line).
+    """
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise PfppError(f"cannot write to {out.parent}: {err.strerror or err}") from err
+    path = out.with_name(f".{out.name}.lock")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise PfppError(f"--out {out}: another pfpp command is writing to this folder; wait for it or choose another folder") from None
+        if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+            break  # the lock file is still the one on disk (not removed by a writer finishing meanwhile)
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.unlink(path)
+        os.close(fd)
 
 
 def package_version() -> str:

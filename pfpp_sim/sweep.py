@@ -16,6 +16,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import time
 import tomllib
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
-from pfpp_sim.storage import environment, git_commit, package_version, write_json, write_parquet
+from pfpp_sim.storage import environment, git_commit, lock_folder, package_version, write_json, write_parquet
 
 __all__ = ["MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
 
@@ -285,6 +286,7 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a sweep and write its results.
@@ -303,6 +305,8 @@ def run_sweep(
         Dask scheduler address, e.g. ``"tcp://10.0.0.5:8786"``.
     resume : bool, default=False
         Skip runs already written. Without it, a folder that holds runs is an error.
+    overwrite : bool, default=False
+        Empty ``out`` first. Without it (or ``resume``), a folder that holds files is an error.
     progress : callable, optional
         ``progress(done, total)`` as runs finish.
 
@@ -314,16 +318,45 @@ def run_sweep(
     Raises
     ------
     PfppError
-        On a bad spec, a folder holding another sweep, or failed runs (finished runs
-        are kept; the message names the first failed run and its parameters).
+        On a bad spec or design point (before any run), a folder holding other files or
+        another sweep, another process writing to the folder, or failed runs (finished
+        runs are kept; the message names the first failed run and its parameters).
     """
-    started = time.perf_counter()
     if executor not in ("serial", "processes", "dask"):
         raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
     spec_path, out = Path(spec_path), Path(out)
     spec, base = load_sweep(spec_path)
     design = sample(spec)
+    _check_design(spec_path, base, design[list(spec.parameters)])
+    with lock_folder(out):
+        return _run_locked(spec_path, spec, base, design, out, executor=executor, workers=workers, scheduler=scheduler,
+                           resume=resume, overwrite=overwrite, progress=progress)
+
+
+def _check_design(spec_path: Path, base: Scenario, design: pd.DataFrame) -> None:
+    """Refuse, before any run, a value of the design that the scenario does not accept.
+
+    Each parameter's distinct values are checked (its lowest and highest when there are
+    many), one at a time on the base scenario.
+    """
+    for name in design.columns:
+        values = list({repr(v): v for v in design[name]}.values())
+        checked = values if len(values) <= 50 else [min(values), max(values)]
+        for value in checked:
+            try:
+                base.with_overrides({name: _plain(value)})
+            except ScenarioError as err:
+                raise ScenarioError(spec_path, f"parameters.{name}", _plain(value), f"a value the scenario accepts ({err.expected})") from None
+
+
+def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, scheduler, resume, overwrite, progress) -> dict[str, Any]:
+    started = time.perf_counter()
     manifest_path = out / "manifest.json"
+    if overwrite and out.is_dir():
+        for item in out.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    if out.is_dir() and any(out.iterdir()) and not manifest_path.exists():
+        raise PfppError(f"--out {out} holds files that are not a sweep; give --overwrite to replace them, or choose another folder")
     existing = sorted((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text())

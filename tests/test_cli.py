@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from faults import ctrl_c, disk_full, half_written
+from output import error_lines
 from scipy import stats
 from typer.testing import CliRunner
 
-from faults import ctrl_c, disk_full, half_written
-from pfpp_sim import funding
+from pfpp_sim import funding, storage
 from pfpp_sim.cli import app
 
 SMALL = ["--places", "E07000062,E06000032", "--horizon", "24"]
@@ -168,7 +169,7 @@ def test_analyse_on_a_run_folder_says_what_was_expected(tmp_path):
     result = pfpp("analyse", str(tmp_path / "run"))
     assert result.returncode == 2
     assert "not a sweep" in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(error_lines(result.stderr)) == 1
 
 
 # ------------------------------------------------------------------ faults
@@ -184,35 +185,36 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("command", "nth", "cut"),
+    ("command", "nth"),
     [
-        (["run", "siloed_baseline", *TINY], 2, "annual.parquet"),
-        (["compare", "siloed_baseline", "pfpp_joined_up", "--replicates", "2", "--serial", *TINY], 9, "comparison.parquet"),
+        (["run", "siloed_baseline", *TINY], 2),
+        (["compare", "siloed_baseline", "pfpp_joined_up", "--replicates", "2", "--serial", *TINY], 9),
     ],
     ids=["run", "compare"],
 )
-def test_killed_half_way_through_writing_leaves_only_complete_tables_and_no_manifest(tmp_path, command, nth, cut):
+def test_killed_half_way_through_writing_leaves_the_earlier_results_whole(tmp_path, command, nth):
     out = tmp_path / "out"
     assert pfpp_here(*command, "--seed", "1", "--out", str(out)).exit_code == 0  # an earlier, complete result
-    killed = subprocess.run([sys.executable, str(FAULTS), str(nth), *command, "--seed", "2", "--out", str(out)], capture_output=True, timeout=300)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    killed = subprocess.run(
+        [sys.executable, str(FAULTS), str(nth), *command, "--seed", "2", "--out", str(out), "--overwrite"], capture_output=True, timeout=300
+    )
     assert killed.returncode == -signal.SIGKILL
-    assert len(list(out.glob(f".{cut}.*.tmp"))) == 1, "the kill lands while writing " + cut
-    assert not (out / "manifest.json").exists(), "a folder without its manifest is visibly incomplete"
-    for table in out.glob("*.parquet"):
-        pq.read_table(table)  # complete: the earlier file or the new one, never half of one
-    rerun = pfpp_here(*command, "--seed", "2", "--out", str(out))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the folder still holds the earlier results, whole"
+    assert list(tmp_path.glob(".out.*.new")), "the kill landed while the new results were being written beside it"
+    rerun = pfpp_here(*command, "--seed", "2", "--out", str(out), "--overwrite")
     assert rerun.exit_code == 0, rerun.output
-    assert not list(out.glob(".*.tmp"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "nothing left beside it"
     assert pfpp_here(*command, "--seed", "2", "--out", str(tmp_path / "clean")).exit_code == 0
     assert digests(out) == digests(tmp_path / "clean")
 
 
-def test_disk_full_during_a_run_is_one_line_naming_the_file_and_leaves_no_part_of_it(tmp_path, monkeypatch):
+def test_disk_full_during_a_run_is_one_line_naming_the_file_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(3, disk_full))
-    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path))
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert result.stderr == f"error: cannot write {tmp_path / 'awards.parquet'}: No space left on device\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["annual.parquet", "monthly.parquet"]
+    assert error_lines(result.stderr) == [f"error: cannot write {tmp_path / 'out' / 'awards.parquet'}: No space left on device"]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read_only_file_system", "permission_denied"])
@@ -220,11 +222,11 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_naming_it(tmp_path,
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
     result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert result.stderr == f"error: cannot write to {tmp_path / 'out'}: {os.strerror(code)}\n"
-    assert not list((tmp_path / "out").iterdir())
+    assert error_lines(result.stderr) == [f"error: cannot write to {tmp_path}: {os.strerror(code)}"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_broken_ledger_stops_the_run_naming_the_invariant_month_and_place(tmp_path, monkeypatch):
@@ -238,19 +240,52 @@ def test_a_broken_ledger_stops_the_run_naming_the_invariant_month_and_place(tmp_
     monkeypatch.setattr(funding.Award, "spend", skim)
     result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
-    line = result.stderr.strip()
-    assert len(line.splitlines()) == 1
-    assert line.startswith("error: ledger does not balance: award ")
-    assert ", month 5, place E0" in line
-    assert not (tmp_path / "out").exists(), "a stopped run writes no results"
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ledger does not balance: award ")
+    assert ", month 5, place E0" in lines[0]
+    assert list(tmp_path.iterdir()) == [], "a stopped run writes no results"
 
 
 def test_ctrl_c_while_saving_is_one_line_and_exit_130(tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(2, ctrl_c))
-    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path))
+    result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 130
-    assert result.stderr.startswith("interrupted: every file already written is complete")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["monthly.parquet"]
+    assert error_lines(result.stderr)[0].startswith("interrupted: every file already written is complete")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_holding_files_is_refused_before_running_unless_overwrite(tmp_path):
+    out = tmp_path / "out"
+    assert pfpp_here("compare", "siloed_baseline", "pfpp_joined_up", "--replicates", "2", *TINY, "--out", str(out)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    refused = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(out))
+    assert refused.exit_code == 2
+    assert error_lines(refused.stderr) == [f"error: --out {out} already holds files; give --overwrite to replace them, or choose another folder"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    replaced = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(out), "--overwrite")
+    assert replaced.exit_code == 0
+    assert "comparison.parquet" not in {p.name for p in out.iterdir()}, "nothing of the comparison is left to mix with the run"
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "run"
+
+
+def test_a_folder_another_command_is_writing_to_is_refused(tmp_path):
+    out = tmp_path / "out"
+    with storage.lock_folder(out):
+        result = pfpp("run", "siloed_baseline", *TINY, "--out", str(out))
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [f"error: --out {out}: another pfpp command is writing to this folder; wait for it or choose another folder"]
+    assert not out.exists()
+
+
+def test_output_files_follow_the_users_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        assert pfpp("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out")).returncode == 0
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "out").iterdir()} == {oct(0o640)}
+    assert oct((tmp_path / "out").stat().st_mode & 0o777) == oct(0o750)
 
 
 def test_rich_markup_in_a_bad_key_is_printed_as_written_on_one_line(tmp_path):
@@ -271,7 +306,7 @@ def test_an_unknown_sweep_executor_is_one_line_and_writes_nothing(tmp_path):
     spec = write(tmp_path, "grid.toml", 'name = "g"\nbase = "siloed_baseline"\ndesign = "grid"\n[parameters."levers.pooling"]\nlevels = [0.0]\n')
     result = pfpp_here("sweep", str(spec), "--executor", "threads", "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: unknown executor 'threads': expected serial, processes or dask"
+    assert error_lines(result.stderr) == ["error: unknown executor 'threads': expected serial, processes or dask"]
     assert not (tmp_path / "out").exists()
 
 
@@ -361,8 +396,7 @@ def test_calibration_option_chooses_the_fit_or_none(tmp_path):
 def test_command_line_mistakes_are_one_line_with_exit_code_2_and_write_nothing(tmp_path, args, expected):
     result = pfpp(*args, "--out", str(tmp_path / "out")) if args[0] != "nocommand" else pfpp(*args)
     assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if not line.startswith("scenario ")]
-    assert errors == [expected], result.stderr
+    assert error_lines(result.stderr) == [expected], result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from faults import disk_full, half_written
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
+from output import error_lines
+from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
 from typer.testing import CliRunner
 
-from faults import disk_full, half_written
 from pfpp_sim.cli import app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.sensitivity import analyse, top_levers
 from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample
-from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -218,7 +218,7 @@ def test_disk_full_during_a_sweep_is_one_line_and_resume_finishes_it(tmp_path, m
         patch.setattr(pd.DataFrame, "to_parquet", half_written(4, disk_full))
         full = CliRunner().invoke(app, args)
     assert full.exit_code == 2
-    assert full.stderr.strip() == f"error: cannot write {out / 'runs' / 'run-0000002.parquet'}: No space left on device"
+    assert error_lines(full.stderr) == [f"error: cannot write {out / 'runs' / 'run-0000002.parquet'}: No space left on device"]
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["run-0000000.parquet", "run-0000001.parquet"]
     resumed = CliRunner().invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output
@@ -238,8 +238,8 @@ def test_ctrl_c_stops_a_sweep_with_one_line_and_resume_finishes_it(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert stderr.strip().startswith("interrupted: every file already written is complete"), stderr
-    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert len(error_lines(stderr)) == 1, stderr
+    assert error_lines(stderr)[0].startswith("interrupted: every file already written is complete"), stderr
     assert len(list((out / "runs").glob("run-*.parquet"))) < 40, "the interrupt should land mid-sweep"
     resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -255,6 +255,27 @@ def test_dask_local_cluster_and_one_worker_give_the_same_results_as_processes(tm
     expected = pd.read_parquet(tmp_path / "processes" / "results.parquet")
     for other in ("dask", "serial"):
         pd.testing.assert_frame_equal(expected, pd.read_parquet(tmp_path / other / "results.parquet"))
+
+
+def test_a_design_value_the_scenario_refuses_stops_the_sweep_before_any_run(tmp_path):
+    path = spec_file(tmp_path, pooling="low = 0.5\nhigh = 1.5")
+    with pytest.raises(ScenarioError) as info:
+        run_sweep(path, tmp_path / "out", executor="serial")
+    assert str(info.value).startswith(f"{path}: parameters.levers.pooling = 1.")
+    assert str(info.value).endswith(": a value the scenario accepts (Input should be less than or equal to 1)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_into_a_folder_of_other_files_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "comparison.parquet").write_bytes(b"not a sweep")
+    path = spec_file(tmp_path, samples=2)
+    with pytest.raises(PfppError, match="holds files that are not a sweep; give --overwrite"):
+        run_sweep(path, out, executor="serial")
+    assert (out / "comparison.parquet").read_bytes() == b"not a sweep"
+    run_sweep(path, out, executor="serial", overwrite=True)
+    assert not (out / "comparison.parquet").exists() and (out / "results.parquet").exists()
 
 
 def test_failed_run_is_named_with_its_parameters_and_finished_runs_are_kept(tmp_path):
