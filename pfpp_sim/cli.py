@@ -24,13 +24,13 @@ from rich.table import Table
 
 from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
+from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
-from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.report import write_report
+from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
-from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.storage import claim_folder, package_version
 from pfpp_sim.sweep import load_sweep, run_sweep
 

@@ -19,7 +19,6 @@ import pandas as pd
 
 from pfpp_sim import data
 from pfpp_sim.analysis import paired_differences, summarise_run
-from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
