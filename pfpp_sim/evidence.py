@@ -51,7 +51,10 @@ ASSUMPTIONS = MappingProxyType(
         "income_spread": Assumption("Log-normal spread of equivalised AHC income within a place."),
         "income_volatility": Assumption("Monthly AR(1) persistence and shock size of household log income (churn in and out of low income)."),
         "band_cost_multipliers": Assumption("Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed."),
-        "price_pass_through": Assumption("Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs; 1 without a calibration, fitted by `pfpp calibrate`."),
+        "price_pass_through": Assumption(
+            "Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs: 1, as bills under the default tariff cap and the Energy Price Guarantee are the cap (E08-E16). Not fitted: 2019-2021 data cannot identify it.",
+            "Low end 0.83: about 24m of the ≈29m households were on capped tariffs in 2022 (E89, E17); the rest were on fixed tariffs priced outside the cap for the length of their fix. High end 1: every household pays the cap.",
+        ),
         "tenure_income_multipliers": Assumption("Relative income of social and private renters versus owners."),
         "band_split": Assumption("Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing."),
         # Residents: young people
