@@ -12,7 +12,7 @@ rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residen
   per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
   by 16-year-olds in the same household;
 - households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
-  costs (income advice gains, earnings of employed young people, cost-of-living
+  costs moving with the national median (as the relative poverty line does), income advice gains, earnings of employed young people, cost-of-living
   payments), required fuel cost by band with bill support, the LILEE fuel-poverty flag,
   months in a cold home;
 - then each place's outcome rates (:func:`pfpp_sim.outcomes.resident_rates`).
@@ -93,12 +93,13 @@ class NaiveHousehold(mesa.Agent):
         """Income after housing costs against required fuel cost: the LILEE flag."""
         m = self.model
         employed = sum(m.youth_link[self.place] for person in self.young if person.status == EMPLOYED)
-        income = self.base_income * math.exp(self.income_dev) + self.income_gain + m.youth_earnings * employed
+        index = m.income_index[t]
+        income = self.base_income * math.exp(self.income_dev) * index + self.income_gain + m.youth_earnings * index * employed
         if self.means_tested:
             income += m.means_tested_gbp[t]
         discount = (self.bill_support if self.bill_support_until > t else 0.0) + m.bill_discount_gbp[t]
         cost = max(m.price_gbp[t] * m.band_cost[self.band] - discount, 0.0)
-        self.fuel_poor = self.band >= BAND_D and income - cost < m.poverty_line
+        self.fuel_poor = self.band >= BAND_D and income - cost < m.poverty_line[t]
 
     def step(self) -> None:
         m = self.model
@@ -182,7 +183,7 @@ class NaiveResidentsModel(mesa.Model):
         self.month = 0
         self.places = pop.places
         self.persistence, self.shock_sd = hw.income_persistence.value, hw.income_shock_sd.value
-        self.poverty_line = hw.poverty_line_share.value * hw.median_income.value
+        self.poverty_line, self.income_index = exo.poverty_line_gbp.tolist(), exo.income_index.tolist()
         self.band_cost = source.band_cost.tolist()
         self.price_gbp, self.bill_discount_gbp = exo.price_gbp.tolist(), exo.bill_discount_gbp.tolist()
         self.means_tested_gbp, self.mh_prevalence = exo.means_tested_gbp.tolist(), exo.mh_prevalence.tolist()

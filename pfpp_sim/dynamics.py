@@ -50,12 +50,22 @@ def household_income(
     employed_youth: np.ndarray,
     youth_earnings_gbp: float,
     support_gbp: np.ndarray,
+    *,
+    income_index: float = 1.0,
 ) -> np.ndarray:
     """Equivalised household income after housing costs, GBP/year.
 
+    Base incomes are kept relative to the national median of FYE 2020; ``income_index``
+    (the national median of the month's financial year relative to FYE 2020) makes them
+    nominal, so they move with the relative poverty line. Gains, earnings and payments
+    are given in nominal GBP.
+
     Parameters
     ----------
-    base_income, income_gain : ndarray of float64, shape (n_households,)
+    base_income : ndarray of float64, shape (n_households,)
+        GBP/year of FYE 2020 median income.
+    income_gain : ndarray of float64, shape (n_households,), or float
+        Income-advice gain, GBP/year.
     income_dev : ndarray of float32 or float64, shape (n_households,)
         Log deviation of income.
     employed_youth : ndarray of float, shape (n_households,)
@@ -64,9 +74,14 @@ def household_income(
         Equivalised addition per employed young person, GBP/year.
     support_gbp : ndarray of float64, shape (n_households,), or float
         Cost-of-living payments received in the last 12 months, GBP.
+    income_index : float, default=1.0
+        National median income relative to FYE 2020.
     """
     income = base_income * np.exp(income_dev)
-    income += income_gain
+    if income_index != 1.0:
+        income *= income_index
+    if np.ndim(income_gain) or income_gain:
+        income += income_gain
     income += youth_earnings_gbp * employed_youth
     if np.ndim(support_gbp) or support_gbp:  # adding 0.0 changes no (positive) income
         income += support_gbp

@@ -47,7 +47,9 @@ class Assumption(NamedTuple):
 ASSUMPTIONS = MappingProxyType(
     {
         # Residents: households
-        "median_income": Assumption("Median equivalised household income after housing costs, England; HBAI order of magnitude. Income levels per place are then fitted to the observed LILEE rate, so this sets the scale only."),
+        "median_income_path": Assumption(
+            "The national median income after housing costs moves from its FYE 2020 level (E87) in proportion to the ONS median household disposable income, before housing costs (E86), the one yearly series vendored; held before FYE 2020 and after FYE 2024."
+        ),
         "income_spread": Assumption("Log-normal spread of equivalised AHC income within a place."),
         "income_volatility": Assumption("Monthly AR(1) persistence and shock size of household log income (churn in and out of low income)."),
         "band_cost_multipliers": Assumption("Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed."),

@@ -81,6 +81,7 @@ class PfppModel(ResidentSteps, mesa.Model):
             mh_prevalence=float(self.exo.mh_prevalence[0]),
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
+            income_index=float(self.exo.income_index[0]),
         )
         self.residents_per_place = self._count_residents()
         self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")

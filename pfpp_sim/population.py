@@ -257,6 +257,7 @@ def build_population(
     mh_prevalence: float,
     bill_discount_gbp: float = 0.0,
     means_tested_gbp: float = 0.0,
+    income_index: float = 1.0,
 ) -> Population:
     """Build the synthetic residents of every place in a scenario.
 
@@ -275,6 +276,11 @@ def build_population(
     means_tested_gbp : float, default=0.0
         Cost-of-living payments received by means-tested households in the 12 months
         to the start, GBP.
+    income_index : float, default=1.0
+        National median income at the start relative to FYE 2020
+        (:attr:`~pfpp_sim.exogenous.Exogenous.income_index`). Base incomes are built in
+        FYE 2020 terms (around ``median_income``) and are nominal times this index, as
+        the poverty line is.
 
     Returns
     -------
@@ -316,10 +322,10 @@ def build_population(
 
     band_cost = np.asarray(hw.band_cost.as_list())
     tenure_income = np.array([1.0, hw.social_rent_income.value, hw.private_rent_income.value])
-    poverty_line = hw.poverty_line_share.value * hw.median_income.value
+    poverty_line = hw.poverty_line_share.value * hw.median_income.value * income_index
     persistence = hw.income_persistence.value
     dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
-    earnings = yw.youth_earnings.value
+    earnings = yw.youth_earnings.value * income_index
 
     # Means-tested households: the lowest incomes nationally (before each place's level).
     means_cut = hw.median_income.value * np.exp(hw.income_spread.value * stats.norm.ppf(hw.means_tested_share.value))
@@ -374,7 +380,7 @@ def build_population(
         youth_income = earnings * link * np.bincount(household[status == EMPLOYED], minlength=nh)
         cost = np.maximum(fuel_price_gbp * band_cost[band] - bill_discount_gbp, 0.0)
         threshold = poverty_line + cost - youth_income - np.where(means, means_tested_gbp, 0.0)
-        adjusted = raw * np.exp(dev)
+        adjusted = raw * np.exp(dev) * income_index
         eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
         level = _solve_income_level(adjusted, threshold, eligible, n_target)

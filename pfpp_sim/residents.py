@@ -152,7 +152,6 @@ class ResidentSteps:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
-        hw = self.scenario.world.households
         # Young people live in a household of their own place, so of their own block. Those not
         # working add 0.0 to their household's sum, which changes no sum.
         link = np.repeat(self.youth_link[block.places], block.young_sizes)
@@ -163,9 +162,10 @@ class ResidentSteps:
         # (adding 0.0 changes no income, so the flags are the same as with whole columns).
         payment = self.exo.means_tested_gbp[t]
         support = h.means_tested[hs] * payment if payment else 0.0
+        index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
         income = dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
-            self.scenario.world.young_people.youth_earnings.value, support,
+            self.scenario.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
         if until.size and until.max() > t:
@@ -173,7 +173,7 @@ class ResidentSteps:
         else:
             discount = 0.0 + self.exo.bill_discount_gbp[t]
         cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
+        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
         return income
 
     def _thread_pool(self):
