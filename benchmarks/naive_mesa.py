@@ -57,13 +57,13 @@ COMPARED = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
 def activate_interventions(model: PfppModel, *, seed: int, share: float = 0.1, months: int = 6) -> None:
     """Start some interventions on a share of residents, in place, so every branch of the rules runs.
 
-    A ``share`` of households each get the income-advice gain, bill support (for
+    A ``share`` of households each get the income-advice gain and bill support (for
     ``months``), and a ``share`` of young people each get careers guidance, employment
     support and outreach (for ``months``), chosen independently.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
     h, y = model.population.households, model.population.young
-    h.income_gain[rng.random(h.n) < share] = model.effect["income_advice"]
+    h.income_gain_until[rng.random(h.n) < share] = months
     supported = rng.random(h.n) < share
     h.bill_support[supported] = model.effect["bill_support"]
     h.bill_support_until[supported] = months
@@ -74,13 +74,13 @@ def activate_interventions(model: PfppModel, *, seed: int, share: float = 0.1, m
 class NaiveHousehold(mesa.Agent):
     """One household as a Mesa agent, with scalar state and its own monthly step."""
 
-    def __init__(self, model: NaiveResidentsModel, place: int, base_income: float, income_dev: float, income_gain: float,
+    def __init__(self, model: NaiveResidentsModel, place: int, base_income: float, income_dev: float, income_gain_until: int,
                  band: int, means_tested: bool, bill_support: float, bill_support_until: int, fuel_poor: bool) -> None:
         super().__init__(model)
         self.place = place
         self.base_income = base_income
         self.income_dev = income_dev
-        self.income_gain = income_gain
+        self.income_gain_until = income_gain_until
         self.band = band
         self.means_tested = means_tested
         self.bill_support = bill_support
@@ -94,7 +94,7 @@ class NaiveHousehold(mesa.Agent):
         m = self.model
         employed = sum(m.youth_link[self.place] for person in self.young if person.status == EMPLOYED)
         index = m.income_index[t]
-        income = self.base_income * math.exp(self.income_dev) * index + self.income_gain + m.youth_earnings * index * employed
+        income = self.base_income * math.exp(self.income_dev) * index + m.gain_gbp * (self.income_gain_until > t) + m.youth_earnings * index * employed
         if self.means_tested:
             income += m.means_tested_gbp[t]
         discount = (self.bill_support if self.bill_support_until > t else 0.0) + m.bill_discount_gbp[t]
@@ -187,7 +187,7 @@ class NaiveResidentsModel(mesa.Model):
         self.band_cost = source.band_cost.tolist()
         self.price_gbp, self.bill_discount_gbp = exo.price_gbp.tolist(), exo.bill_discount_gbp.tolist()
         self.means_tested_gbp, self.mh_prevalence = exo.means_tested_gbp.tolist(), exo.mh_prevalence.tolist()
-        self.youth_earnings = yw.youth_earnings.value
+        self.youth_earnings, self.gain_gbp = yw.youth_earnings.value, source.effect["income_advice"]
         self.youth_link = source.youth_link.tolist()
         self.income_growth = None if source.income_growth is None else source.income_growth.tolist()
         self.income_trend_months, self.neet_trend_months = source.income_trend_months, source.neet_trend_months
@@ -200,7 +200,7 @@ class NaiveResidentsModel(mesa.Model):
         h, y = pop.households, pop.young
         households = [
             NaiveHousehold(self, *row)
-            for row in zip(h.place.tolist(), h.base_income.tolist(), h.income_dev.tolist(), h.income_gain.tolist(),
+            for row in zip(h.place.tolist(), h.base_income.tolist(), h.income_dev.tolist(), h.income_gain_until.tolist(),
                            h.band.tolist(), h.means_tested.tolist(), h.bill_support.tolist(), h.bill_support_until.tolist(),
                            h.fuel_poor.tolist())
         ]

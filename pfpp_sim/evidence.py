@@ -71,6 +71,10 @@ ASSUMPTIONS = MappingProxyType(
         # Interventions
         "income_advice_gain": Assumption("Annual income gain for a household after benefit and income-maximisation advice."),
         "income_advice_cost": Assumption("Cost of one income-maximisation case."),
+        "income_advice_duration": Assumption(
+            "Months an income-advice gain lasts before the household's circumstances or award change; repeated advice renews the gain, it does not add another. No published figure on how long awards won through take-up advice last was found.",
+            "6 months (short awards, e.g. reassessed or ended by a change of circumstances) to 36 months (an award kept for the length of a typical benefit claim); 12 months matches the yearly reassessment and the one-year horizon of bill support.",
+        ),
         "bill_support_amount": Assumption("Annual bill reduction from a locally delivered bill-support award."),
         "bill_support_admin": Assumption("Administration cost added to each bill-support award."),
         "careers_guidance_cost": Assumption("Cost of careers guidance per young person."),

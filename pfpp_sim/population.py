@@ -77,7 +77,7 @@ class Households:
     tenure: np.ndarray  # uint8, index into TENURES
     base_income: np.ndarray  # float64 GBP/year, equivalised after housing costs
     income_dev: np.ndarray  # float32, log deviation (AR(1))
-    income_gain: np.ndarray  # float64 GBP/year from income advice
+    income_gain_until: np.ndarray  # int32 month index (exclusive) to which the income-advice gain lasts
     band: np.ndarray  # uint8, 0 = A ... 6 = G
     means_tested: np.ndarray  # bool, receives means-tested cost-of-living payments
     bill_support: np.ndarray  # float64 GBP/year while active
@@ -412,7 +412,7 @@ def build_population(
         tenure=cat(h_cols, "tenure"),
         base_income=base,
         income_dev=cat(h_cols, "dev"),
-        income_gain=np.zeros(n_total),
+        income_gain_until=np.zeros(n_total, dtype=np.int32),
         band=cat(h_cols, "band"),
         means_tested=cat(h_cols, "means"),
         bill_support=np.zeros(n_total),

@@ -20,7 +20,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from pfpp_sim import dynamics
-from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects
+from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, count_by_place, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
@@ -163,8 +163,10 @@ class ResidentSteps:
         payment = self.exo.means_tested_gbp[t]
         support = h.means_tested[hs] * payment if payment else 0.0
         index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
+        gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
+        gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
         income = dynamics.household_income(
-            h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
+            h.base_income[hs], h.income_dev[hs], gain, employed,
             self.scenario.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
@@ -205,7 +207,7 @@ class ResidentSteps:
         """
         pop = self.population
         y, yw = pop.young, self.scenario.world.young_people
-        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
+        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions, records=self.recipients)
         # Fitted 16-17 NEET trend per place, in its data years (then held).
         neet_drift = np.exp(pop.places.neet_trend * min(t + 1, self.neet_trend_months) / 12.0)
         entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
@@ -238,6 +240,8 @@ class ResidentSteps:
                 self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
                 self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[(t + 1) % 2])
             _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
+        # Support that ends now may be given again from next month's deliveries on (D9).
+        self.recipients.expire(t + 1, support_until(pop))
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
