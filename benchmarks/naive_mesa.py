@@ -5,8 +5,9 @@ household and every young person is a ``mesa.Agent`` with scalar state and its o
 ``step``, and the model advances them with ``AgentSet.do``. It applies the same monthly
 rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residents`:
 
-- young people (stepped first): NEET exit hazard with duration scarring, a probable
-  mental disorder and employment support; NEET entry hazard by place and age group with
+- young people (stepped first): NEET exits into education and into work (18 and over),
+  with duration scarring and a probable mental disorder, employment support raising exits
+  into work only (by mental-health status); NEET entry hazard by place and age group with
   the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
   employment and NEET; mental-health onset (odds raised by a cold home, onset calibrated
   per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
@@ -132,21 +133,29 @@ class NaiveYoungPerson(mesa.Agent):
     def step(self) -> None:
         m = self.model
         t, rnd = m.month, m.random
-        exit_h = m.exit_base * (1.0 - m.scarring) ** (min(max(self.months_neet, 0), 48) / 12.0)
+        leave = m.exit_base * (1.0 - m.scarring) ** (min(max(self.months_neet, 0), 48) / 12.0)
         if self.mh_disorder:
-            exit_h *= m.mh_multiplier
-        if self.ips_until > t:
-            exit_h *= m.ips_risk_ratio
-        exit_h = min(max(exit_h, 0.0), 1.0)
+            leave *= m.mh_multiplier
+        leave = min(max(leave, 0.0), 1.0)
+        if self.age_months >= AGE_18:
+            to_education = leave * (1.0 - m.employed_share)
+            to_work = leave * m.employed_share
+            if self.ips_until > t:
+                to_work *= m.ips_risk_ratio if self.mh_disorder else m.ips_risk_ratio_other
+            to_work = min(to_work, 1.0 - to_education)
+        else:
+            to_education, to_work = leave, 0.0
         entry_h = m.entry_base[self.place][self.age_months >= AGE_18]
         if self.careers_until > t:
             entry_h *= 1.0 - m.careers_effect
         if self.asb_until > t:
             entry_h *= 1.0 - m.asb_effect
-        draw, work = rnd.random(), rnd.random()
+        draw = rnd.random()
         if self.status == NEET:
-            if draw < exit_h:
-                self.status = EMPLOYED if self.age_months >= AGE_18 and work < m.employed_share else EDUCATION
+            if draw < to_education:
+                self.status = EDUCATION
+            elif draw < to_education + to_work:
+                self.status = EMPLOYED
         elif draw < entry_h:
             self.status = NEET
         self.months_neet = self.months_neet + 1 if self.status == NEET else 0
@@ -193,6 +202,7 @@ class NaiveResidentsModel(mesa.Model):
         self.income_trend_months, self.neet_trend_months = source.income_trend_months, source.neet_trend_months
         self.exit_base, self.scarring = yw.neet_exit_hazard.value, yw.neet_scarring.value
         self.mh_multiplier, self.ips_risk_ratio = yw.mh_job_finding_multiplier.value, source.effect["employment_support"]
+        self.ips_risk_ratio_other = source.effect_without_disorder["employment_support"]
         self.careers_effect, self.asb_effect = source.effect["careers_guidance"], source.effect["asb_outreach"]
         self.employed_share, self.recovery = yw.employed_share_of_eet.value, yw.mh_recovery_hazard.value
         self.cold_home_odds_ratio = source.cold_home_odds_ratio

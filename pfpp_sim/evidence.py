@@ -67,7 +67,7 @@ ASSUMPTIONS = MappingProxyType(
         "mh_recovery_hazard": Assumption("Monthly probability of recovery from a probable mental disorder without treatment."),
         "mh_job_finding_multiplier": Assumption("Multiplier on the NEET exit hazard for a young person with a probable mental disorder."),
         "youth_earnings_to_household": Assumption("Equivalised addition to household income when a young person in it is employed."),
-        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-19 year olds (E47) used for all 16-24 year olds."),
+        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-24 year olds (E48, 2022), moved from year to year as that of 17-19 year olds (E47), used for all 16-24 year olds."),
         # Interventions
         "income_advice_gain": Assumption("Annual income gain for a household after benefit and income-maximisation advice."),
         "income_advice_cost": Assumption("Cost of one income-maximisation case."),
@@ -78,9 +78,17 @@ ASSUMPTIONS = MappingProxyType(
         "bill_support_amount": Assumption("Annual bill reduction from a locally delivered bill-support award."),
         "bill_support_admin": Assumption("Administration cost added to each bill-support award."),
         "careers_guidance_cost": Assumption("Cost of careers guidance per young person."),
+        "careers_guidance_effect": Assumption(
+            "Proportional fall in the NEET entry hazard of a 16-19 year old in education or work while careers guidance lasts. The 8% of earlier notes (E42) has no source found; Gatsby links good career guidance to about 6,000 fewer NEET young people a year (S51).",
+            "From 0 (no effect) to 0.15, about twice the unverified 8% (E42), as no published effect size was found.",
+        ),
         "careers_guidance_duration": Assumption("Months for which careers guidance lowers the NEET entry hazard."),
         "ips_cost": Assumption("Cost per participant of Individual Placement and Support style employment support."),
         "ips_duration": Assumption("Months for which employment support raises job finding."),
+        "ips_effect_without_disorder": Assumption(
+            "Risk ratio of employment support on NEET exits into work for young people without a probable mental disorder. The Individual Placement and Support evidence (E41) comes from trials with people with severe mental illness; none was found for NEET young people in general.",
+            "From 1 (no effect outside the population the trials covered) to 1.63 (the IPS effect itself, E41).",
+        ),
         "mh_hub_cost": Assumption("Cost per young person seen by a community mental-health hub."),
         "asb_outreach_cost": Assumption("Cost per young person reached by anti-social-behaviour outreach."),
         "asb_outreach_effect": Assumption("Proportional fall in the NEET entry hazard after outreach."),

@@ -145,6 +145,11 @@ class PfppModel(ResidentSteps, mesa.Model):
             self.months_to_effect[key] = int(round(item.months_to_effect.draw(rng)))
             self.mobilisation[key] = int(round(item.mobilisation_months.draw(rng)))
             self.duration[key] = int(round(item.duration_months.draw(rng))) if item.duration_months else 0
+        # Effects for recipients outside the population the main effect's evidence covers (D10).
+        self.effect_without_disorder = {
+            key: sc.interventions.get(key).effect_without_disorder.draw(rng) if sc.interventions.get(key).effect_without_disorder
+            else self.effect[key] for key in INTERVENTION_KEYS
+        }
         self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 

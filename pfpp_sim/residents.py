@@ -113,7 +113,7 @@ class ResidentSteps:
         # (used up before next month's are drawn) and the shocks (two, as next month's are
         # drawn while this month's households step).
         h, y = self.population.households, self.population.young
-        self._young_numbers = tuple(np.empty(y.n) for _ in range(3))
+        self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
         self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self._draw_ahead else 1)]
         if self._draw_ahead:
             self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
@@ -124,11 +124,9 @@ class ResidentSteps:
         yw = self.scenario.world.young_people
         y = self.population.young
         n = self.population.places.n
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool),
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=1.0,
-        )
+        exit_h = sum(dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
+        ))
         older = y.age_months >= AGE_18
         neet = y.status == NEET
         self.entry_hazard = np.zeros((n, 2))
@@ -140,6 +138,16 @@ class ResidentSteps:
             share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
             hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
             self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
+
+    def _exit_parameters(self) -> dict[str, float]:
+        """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
+        yw = self.scenario.world.young_people
+        return {
+            "base": yw.neet_exit_hazard.value, "scarring": yw.neet_scarring.value,
+            "mh_multiplier": yw.mh_job_finding_multiplier.value, "work_share": yw.employed_share_of_eet.value,
+            "ips_risk_ratio_disorder": self.effect["employment_support"],
+            "ips_risk_ratio_other": self.effect_without_disorder["employment_support"],
+        }
 
     def _update_fuel_poverty(self, t: int) -> np.ndarray:
         """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
@@ -222,7 +230,7 @@ class ResidentSteps:
         with self._thread_pool() as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
-                    t, block, DrawnAhead(d.move[block.young], d.work[block.young]), DrawnAhead(d.mind[block.young]),
+                    t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
                     DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k],
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
@@ -266,12 +274,9 @@ class ResidentSteps:
     def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
         """Step one block's young people: NEET moves, mental health, ageing and replacement."""
         y = self.population.young
-        yw = self.scenario.world.young_people
         ys, places, sizes = block.young, block.places, block.young_sizes
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t,
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
+        to_work, to_education = dynamics.neet_exit_hazard(
+            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t, y.age_months[ys], **self._exit_parameters(),
         )
         older = y.age_months[ys] >= AGE_18
         entry_h = dynamics.neet_entry_hazard(
@@ -280,7 +285,7 @@ class ResidentSteps:
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
+            y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition
         )
         cold = self.cold_home[ys]
         cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]

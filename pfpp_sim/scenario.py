@@ -167,6 +167,10 @@ class Intervention(_Frozen):
     months_to_effect: Sourced
     mobilisation_months: Sourced
     duration_months: Sourced | None = None
+    effect_without_disorder: Sourced | None = Field(
+        None,
+        description="effect for recipients without a probable mental disorder, where the evidence of 'effect' covers only people with one (employment support)",
+    )
 
 
 class Interventions(_Frozen):
