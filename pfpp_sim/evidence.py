@@ -64,6 +64,14 @@ ASSUMPTIONS = MappingProxyType(
         "neet_scarring": Assumption("Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence)."),
         "employed_share_of_eet": Assumption("Share of 18-24 year olds not NEET who are in work rather than education."),
         "neet_18_24_relative": Assumption("18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England."),
+        "neet_home_income_gradient": Assumption(
+            "How much lower the incomes of NEET young people's households are: a NEET young person's chance of living in a household falls by this many log points from the lowest to the highest income in the place. 0.8 makes NEET about 1.5 times as common in the lowest-income fifth of households as in the rest, as young people from disadvantaged families are 50% more likely to be NEET at the same education (E88).",
+            "0 (no link, as before) to 1.6 (about 2.1 times): E88's 50% is measured at equal education; without that control the gap is wider, and free-school-meal status is not the same as the lowest fifth of household incomes.",
+        ),
+        "young_people_home_tenure": Assumption(
+            "Relative chance that a young person lives in a social-rent or private-rent household rather than an owner's, beyond what income explains. 1: no tilt, as no published tenure-by-age table was vendored.",
+            "0.7 to 1.5: the spread of plausible views on whether families with 16-24 year olds rent more or less often than other households.",
+        ),
         "mh_recovery_hazard": Assumption("Monthly probability of recovery from a probable mental disorder without treatment."),
         "mh_job_finding_multiplier": Assumption("Multiplier on the NEET exit hazard for a young person with a probable mental disorder."),
         "youth_earnings_to_household": Assumption("Equivalised addition to household income when a young person in it is employed."),

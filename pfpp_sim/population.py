@@ -38,6 +38,7 @@ __all__ = [
     "fuel_poverty_target_year",
     "neet_target_period",
     "place_blocks",
+    "young_people_homes",
 ]
 
 BAND_C = 2
@@ -209,6 +210,53 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
     return blocks
 
 
+def young_people_homes(
+    neet: np.ndarray,
+    tenure: np.ndarray,
+    income: np.ndarray,
+    draw: np.ndarray,
+    *,
+    tenure_weight: np.ndarray,
+    neet_gradient: float,
+) -> np.ndarray:
+    """Place one place's young people in its households, by tenure and household income.
+
+    A household's weight is its tenure's ``tenure_weight``; for a NEET young person it is
+    also ``exp(-neet_gradient * r)``, with ``r`` the household's income rank in the place
+    (0 = lowest, towards 1 = highest), so NEET young people live in lower-income homes,
+    as young people from disadvantaged families are more often NEET (EVIDENCE E88). Each
+    person's home is found from one uniform number by inverse weighted sampling, so changing
+    a weight moves homes without re-drawing anything else (common random numbers).
+
+    Parameters
+    ----------
+    neet : ndarray of bool, shape (n_young,)
+    tenure : ndarray of uint8, shape (n_households,)
+    income : ndarray of float64, shape (n_households,)
+        Household income (any scale: only ranks are used).
+    draw : ndarray of float64, shape (n_young,)
+        One uniform number in [0, 1) per young person.
+    tenure_weight : ndarray of float64, shape (3,)
+        Relative weight of owner, social-rent and private-rent households.
+    neet_gradient : float
+        Log-weight fall from the lowest- to the highest-income household, for NEET young people.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_young,)
+        Each young person's household, an index into the place's households.
+    """
+    n = income.size
+    rank = np.empty(n)
+    rank[np.argsort(income, kind="stable")] = np.arange(n) / max(n, 1)
+    base = tenure_weight[tenure]
+    home = np.empty(draw.size, dtype=np.int64)
+    for group, weight in ((~neet, base), (neet, base * np.exp(-neet_gradient * rank))):
+        cumulative = np.cumsum(weight)
+        home[group] = np.searchsorted(cumulative, draw[group] * cumulative[-1], side="right")
+    return np.minimum(home, n - 1)
+
+
 def fuel_poverty_target_year(start_year: int) -> int:
     """LILEE data year matched to a start year (2019-2021 available; LIHC is not mixed in)."""
     return int(min(max(start_year, 2019), 2021))
@@ -321,6 +369,7 @@ def build_population(
     n_y = np.maximum(n_y, 1)
 
     band_cost = np.asarray(hw.band_cost.as_list())
+    home_tenure_weight = np.array([1.0, yw.social_rent_home_weight.value, yw.private_rent_home_weight.value])
     tenure_income = np.array([1.0, hw.social_rent_income.value, hw.private_rent_income.value])
     poverty_line = hw.poverty_line_share.value * hw.median_income.value * income_index
     persistence = hw.income_persistence.value
@@ -367,7 +416,10 @@ def build_population(
         # gives long spells), capped at three years.
         spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
         months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
-        household = rng.integers(0, nh, size=ny)
+        household = young_people_homes(
+            status == NEET, tenure, raw, rng.random(ny),
+            tenure_weight=home_tenure_weight, neet_gradient=yw.neet_home_income_gradient.value,
+        )
         mh = rng.random(ny) < mh_prevalence
 
         # Solve the income level that reproduces the observed fuel-poverty rate, with the

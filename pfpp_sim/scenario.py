@@ -136,6 +136,9 @@ class YouthWorld(_Frozen):
     cold_home_odds_ratio: Sourced
     mh_job_finding_multiplier: Sourced
     youth_earnings: Sourced
+    neet_home_income_gradient: Sourced
+    social_rent_home_weight: Sourced
+    private_rent_home_weight: Sourced
     mh_prevalence: dict[str, Sourced] = Field(min_length=1, description="probable disorder by year, YYYY -> fraction")
 
     @field_validator("mh_prevalence")
