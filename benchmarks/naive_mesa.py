@@ -9,8 +9,8 @@ rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residen
   with duration scarring and a probable mental disorder, employment support raising exits
   into work only (by mental-health status); NEET entry hazard by place and age group with
   the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
-  employment and NEET; mental-health onset (odds raised by a cold home, onset calibrated
-  per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
+  employment and NEET; mental-health onset (odds raised by a cold home, baseline onset
+  solved per place at set-up from the prevalence path and the reference cold homes) and recovery; ageing, with those turning 25 replaced
   by 16-year-olds in the same household;
 - households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
   costs moving with the national median (as the relative poverty line does), income advice gains, earnings of employed young people, cost-of-living
@@ -207,6 +207,7 @@ class NaiveResidentsModel(mesa.Model):
         self.employed_share, self.recovery = yw.employed_share_of_eet.value, yw.mh_recovery_hazard.value
         self.cold_home_odds_ratio = source.cold_home_odds_ratio
         self.entry_hazard = source.entry_hazard.tolist()
+        self.base_onset = source.base_onset.tolist()
         h, y = pop.households, pop.young
         households = [
             NaiveHousehold(self, *row)
@@ -223,20 +224,13 @@ class NaiveResidentsModel(mesa.Model):
 
     def step(self) -> None:
         """Young people, then households, one month; then each place's rates."""
-        t, n = self.month, self.places.n
+        t = self.month
         prevalence = self.mh_prevalence[t]
         drift = [math.exp(trend * min(t + 1, self.neet_trend_months) / 12.0) for trend in self.places.neet_trend.tolist()]
         self.entry_base = [(hz[0] * d, hz[1]) for hz, d in zip(self.entry_hazard, drift)]
         self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
-        people, cold = [0] * n, [0] * n
-        for person in self.young:
-            people[person.place] += 1
-            cold[person.place] += person.household.fuel_poor
         self.prevalence = prevalence
-        self.onset_base = [
-            min(max(self.recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * c / max(p, 1)), 0.0), 0.5)
-            for c, p in zip(cold, people)
-        ]
+        self.onset_base = self.base_onset[t]
         self.young.do("step")
         self.households.do("step")
         self.rates = self.resident_rates()

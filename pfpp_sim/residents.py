@@ -22,11 +22,11 @@ import numpy as np
 from pfpp_sim import dynamics
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, count_by_place, place_blocks
+from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young
 
-__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "ResidentSteps"]
+__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "REFERENCE_SAMPLE", "ResidentSteps"]
 
 BLOCK_HOUSEHOLDS = 1 << 17
 """Households at which a block of places closes: residents are stepped block by block
@@ -41,6 +41,11 @@ disjoint rows and use numbers drawn beforehand, so the results are the same eith
 
 BLOCK_THREADS = 4
 """Most threads stepping blocks at once (no more than the machine's CPUs)."""
+
+REFERENCE_SAMPLE = 2000
+"""Young people per place whose homes make the reference cold-home path of the baseline
+mental-health onset (:meth:`ResidentSteps._reference_cold_share`): enough to measure a
+share of a few per cent to about a point, and cheap at national scale."""
 
 
 def _keep_freed_memory() -> None:
@@ -87,7 +92,6 @@ class ResidentSteps:
         _keep_freed_memory()
         self.band_cost = np.asarray(self.scenario.world.households.band_cost.as_list())
         self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
-        self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
         places = self.population.places
         # Real young people per real household a simulated young person stands for, in its household.
         self.youth_link = places.youth_weight / places.household_weight
@@ -101,6 +105,7 @@ class ResidentSteps:
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
+        self.base_onset = self._baseline_onset()
 
     def _start_drawing_ahead(self) -> None:
         """For a large run (:data:`DRAW_AHEAD_HOUSEHOLDS`), start drawing the first month's numbers in helper threads."""
@@ -138,6 +143,69 @@ class ResidentSteps:
             share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
             hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
             self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
+
+    def _reference_cold_share(self) -> np.ndarray:
+        """Share of each place's young people whose home would be fuel poor each month with no interventions.
+
+        The reference world of :meth:`_baseline_onset`: the starting households (a sample
+        of at most :data:`REFERENCE_SAMPLE` young people's homes per place) under the
+        exogenous drivers alone: the price paid, universal bill support, means-tested
+        payments, the national median income and the fitted income trend; starting
+        incomes, bands and jobs otherwise. Month ``t`` has the state the young people's
+        step of month ``t`` sees (the households' step of month ``t - 1``; month 0, the
+        set-up). It depends on the starting residents and the world only, so every
+        scenario compared on the same seed has the same reference (common random numbers).
+
+        Returns
+        -------
+        ndarray of float64, shape (horizon, n_places)
+        """
+        pop, exo = self.population, self.exo
+        h, y = pop.households, pop.young
+        n_places = pop.places.n
+        sample = np.concatenate([
+            np.linspace(s.start, s.stop - 1, min(s.stop - s.start, REFERENCE_SAMPLE)).astype(np.int64) for s in y.slices
+        ])
+        place = y.place[sample]
+        home = y.household[sample]
+        link = self.youth_link[y.place]
+        employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0), minlength=h.n)[home]
+        real = h.base_income[home] * np.exp(h.income_dev[home].astype(np.float64))
+        band, means = h.band[home], h.means_tested[home]
+        earnings = self.scenario.world.young_people.youth_earnings.value
+        growth = np.ones(n_places) if self.income_growth is None else self.income_growth
+        counted = np.maximum(np.bincount(place, minlength=n_places), 1)
+        share = np.empty((self.horizon, n_places))
+        for t in range(self.horizon):
+            s = max(t - 1, 0)
+            index = exo.income_index[s]
+            income = real * growth[place] ** min(t, self.income_trend_months) * index
+            income += (earnings * index) * employed + means * exo.means_tested_gbp[s]
+            cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), self.band_cost, float(exo.bill_discount_gbp[s]))
+            cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
+            share[t] = np.bincount(place[cold], minlength=n_places) / counted
+        return share
+
+    def _baseline_onset(self) -> np.ndarray:
+        """Cold home -> mental health: each place's monthly baseline onset of probable disorder.
+
+        Solved once, at set-up, so that in the reference world (:meth:`_reference_cold_share`)
+        prevalence follows the exogenous path: at steady state, onset ``o`` (raised by the
+        cold-home odds ratio in cold homes) balances recovery ``r``, so
+        ``o * (1 + (OR - 1) * cold_share) = r * P / (1 - P)``. It is not solved again from
+        the run's own cold homes: when interventions (or income churn) leave fewer young
+        people in cold homes than the reference, fewer fall ill, and prevalence in the
+        place falls below the path.
+
+        Returns
+        -------
+        ndarray of float64, shape (horizon, n_places)
+            Probability per month, at most 0.5.
+        """
+        prevalence = self.exo.mh_prevalence[:, None]
+        recovery = self.scenario.world.young_people.mh_recovery_hazard.value
+        onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * self._reference_cold_share())
+        return np.clip(onset, 0.0, 0.5)
 
     def _exit_parameters(self) -> dict[str, float]:
         """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
@@ -287,11 +355,9 @@ class ResidentSteps:
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
             y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition
         )
-        cold = self.cold_home[ys]
-        cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
-        base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
         y.mh_disorder[ys] = dynamics.mental_health_transition(
-            y.mh_disorder[ys], cold, np.repeat(np.clip(base_onset, 0, 0.5), sizes), recovery, self.cold_home_odds_ratio, mind
+            y.mh_disorder[ys], self.cold_home[ys], np.repeat(self.base_onset[t, places], sizes), recovery,
+            self.cold_home_odds_ratio, mind,
         )
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
             y.age_months[ys], y.status[ys], y.months_neet[ys], np.repeat(neet_at_16[places], sizes), start
