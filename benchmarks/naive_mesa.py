@@ -5,14 +5,15 @@ household and every young person is a ``mesa.Agent`` with scalar state and its o
 ``step``, and the model advances them with ``AgentSet.do``. It applies the same monthly
 rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residents`:
 
-- young people (stepped first): NEET exit hazard with duration scarring, a probable
-  mental disorder and employment support; NEET entry hazard by place and age group with
+- young people (stepped first): NEET exits into education and into work (18 and over),
+  with duration scarring and a probable mental disorder, employment support raising exits
+  into work only (by mental-health status); NEET entry hazard by place and age group with
   the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
-  employment and NEET; mental-health onset (odds raised by a cold home, onset calibrated
-  per place to the prevalence path) and recovery; ageing, with those turning 25 replaced
+  employment and NEET; mental-health onset (odds raised by a cold home, baseline onset
+  solved per place at set-up from the prevalence path and the reference cold homes) and recovery; ageing, with those turning 25 replaced
   by 16-year-olds in the same household;
 - households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
-  costs (income advice gains, earnings of employed young people, cost-of-living
+  costs moving with the national median (as the relative poverty line does), income advice gains, earnings of employed young people, cost-of-living
   payments), required fuel cost by band with bill support, the LILEE fuel-poverty flag,
   months in a cold home;
 - then each place's outcome rates (:func:`pfpp_sim.outcomes.resident_rates`).
@@ -57,13 +58,13 @@ COMPARED = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
 def activate_interventions(model: PfppModel, *, seed: int, share: float = 0.1, months: int = 6) -> None:
     """Start some interventions on a share of residents, in place, so every branch of the rules runs.
 
-    A ``share`` of households each get the income-advice gain, bill support (for
+    A ``share`` of households each get the income-advice gain and bill support (for
     ``months``), and a ``share`` of young people each get careers guidance, employment
     support and outreach (for ``months``), chosen independently.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
     h, y = model.population.households, model.population.young
-    h.income_gain[rng.random(h.n) < share] = model.effect["income_advice"]
+    h.income_gain_until[rng.random(h.n) < share] = months
     supported = rng.random(h.n) < share
     h.bill_support[supported] = model.effect["bill_support"]
     h.bill_support_until[supported] = months
@@ -74,13 +75,13 @@ def activate_interventions(model: PfppModel, *, seed: int, share: float = 0.1, m
 class NaiveHousehold(mesa.Agent):
     """One household as a Mesa agent, with scalar state and its own monthly step."""
 
-    def __init__(self, model: NaiveResidentsModel, place: int, base_income: float, income_dev: float, income_gain: float,
+    def __init__(self, model: NaiveResidentsModel, place: int, base_income: float, income_dev: float, income_gain_until: int,
                  band: int, means_tested: bool, bill_support: float, bill_support_until: int, fuel_poor: bool) -> None:
         super().__init__(model)
         self.place = place
         self.base_income = base_income
         self.income_dev = income_dev
-        self.income_gain = income_gain
+        self.income_gain_until = income_gain_until
         self.band = band
         self.means_tested = means_tested
         self.bill_support = bill_support
@@ -93,12 +94,13 @@ class NaiveHousehold(mesa.Agent):
         """Income after housing costs against required fuel cost: the LILEE flag."""
         m = self.model
         employed = sum(m.youth_link[self.place] for person in self.young if person.status == EMPLOYED)
-        income = self.base_income * math.exp(self.income_dev) + self.income_gain + m.youth_earnings * employed
+        index = m.income_index[t]
+        income = self.base_income * math.exp(self.income_dev) * index + m.gain_gbp * (self.income_gain_until > t) + m.youth_earnings * index * employed
         if self.means_tested:
             income += m.means_tested_gbp[t]
         discount = (self.bill_support if self.bill_support_until > t else 0.0) + m.bill_discount_gbp[t]
         cost = max(m.price_gbp[t] * m.band_cost[self.band] - discount, 0.0)
-        self.fuel_poor = self.band >= BAND_D and income - cost < m.poverty_line
+        self.fuel_poor = self.band >= BAND_D and income - cost < m.poverty_line[t]
 
     def step(self) -> None:
         m = self.model
@@ -131,21 +133,29 @@ class NaiveYoungPerson(mesa.Agent):
     def step(self) -> None:
         m = self.model
         t, rnd = m.month, m.random
-        exit_h = m.exit_base * (1.0 - m.scarring) ** (min(max(self.months_neet, 0), 48) / 12.0)
+        leave = m.exit_base * (1.0 - m.scarring) ** (min(max(self.months_neet, 0), 48) / 12.0)
         if self.mh_disorder:
-            exit_h *= m.mh_multiplier
-        if self.ips_until > t:
-            exit_h *= m.ips_risk_ratio
-        exit_h = min(max(exit_h, 0.0), 1.0)
+            leave *= m.mh_multiplier
+        leave = min(max(leave, 0.0), 1.0)
+        if self.age_months >= AGE_18:
+            to_education = leave * (1.0 - m.employed_share)
+            to_work = leave * m.employed_share
+            if self.ips_until > t:
+                to_work *= m.ips_risk_ratio if self.mh_disorder else m.ips_risk_ratio_other
+            to_work = min(to_work, 1.0 - to_education)
+        else:
+            to_education, to_work = leave, 0.0
         entry_h = m.entry_base[self.place][self.age_months >= AGE_18]
         if self.careers_until > t:
             entry_h *= 1.0 - m.careers_effect
         if self.asb_until > t:
             entry_h *= 1.0 - m.asb_effect
-        draw, work = rnd.random(), rnd.random()
+        draw = rnd.random()
         if self.status == NEET:
-            if draw < exit_h:
-                self.status = EMPLOYED if self.age_months >= AGE_18 and work < m.employed_share else EDUCATION
+            if draw < to_education:
+                self.status = EDUCATION
+            elif draw < to_education + to_work:
+                self.status = EMPLOYED
         elif draw < entry_h:
             self.status = NEET
         self.months_neet = self.months_neet + 1 if self.status == NEET else 0
@@ -182,24 +192,26 @@ class NaiveResidentsModel(mesa.Model):
         self.month = 0
         self.places = pop.places
         self.persistence, self.shock_sd = hw.income_persistence.value, hw.income_shock_sd.value
-        self.poverty_line = hw.poverty_line_share.value * hw.median_income.value
+        self.poverty_line, self.income_index = exo.poverty_line_gbp.tolist(), exo.income_index.tolist()
         self.band_cost = source.band_cost.tolist()
         self.price_gbp, self.bill_discount_gbp = exo.price_gbp.tolist(), exo.bill_discount_gbp.tolist()
         self.means_tested_gbp, self.mh_prevalence = exo.means_tested_gbp.tolist(), exo.mh_prevalence.tolist()
-        self.youth_earnings = yw.youth_earnings.value
+        self.youth_earnings, self.gain_gbp = yw.youth_earnings.value, source.effect["income_advice"]
         self.youth_link = source.youth_link.tolist()
         self.income_growth = None if source.income_growth is None else source.income_growth.tolist()
         self.income_trend_months, self.neet_trend_months = source.income_trend_months, source.neet_trend_months
         self.exit_base, self.scarring = yw.neet_exit_hazard.value, yw.neet_scarring.value
         self.mh_multiplier, self.ips_risk_ratio = yw.mh_job_finding_multiplier.value, source.effect["employment_support"]
+        self.ips_risk_ratio_other = source.effect_without_disorder["employment_support"]
         self.careers_effect, self.asb_effect = source.effect["careers_guidance"], source.effect["asb_outreach"]
         self.employed_share, self.recovery = yw.employed_share_of_eet.value, yw.mh_recovery_hazard.value
         self.cold_home_odds_ratio = source.cold_home_odds_ratio
         self.entry_hazard = source.entry_hazard.tolist()
+        self.base_onset = source.base_onset.tolist()
         h, y = pop.households, pop.young
         households = [
             NaiveHousehold(self, *row)
-            for row in zip(h.place.tolist(), h.base_income.tolist(), h.income_dev.tolist(), h.income_gain.tolist(),
+            for row in zip(h.place.tolist(), h.base_income.tolist(), h.income_dev.tolist(), h.income_gain_until.tolist(),
                            h.band.tolist(), h.means_tested.tolist(), h.bill_support.tolist(), h.bill_support_until.tolist(),
                            h.fuel_poor.tolist())
         ]
@@ -212,20 +224,13 @@ class NaiveResidentsModel(mesa.Model):
 
     def step(self) -> None:
         """Young people, then households, one month; then each place's rates."""
-        t, n = self.month, self.places.n
+        t = self.month
         prevalence = self.mh_prevalence[t]
         drift = [math.exp(trend * min(t + 1, self.neet_trend_months) / 12.0) for trend in self.places.neet_trend.tolist()]
         self.entry_base = [(hz[0] * d, hz[1]) for hz, d in zip(self.entry_hazard, drift)]
         self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
-        people, cold = [0] * n, [0] * n
-        for person in self.young:
-            people[person.place] += 1
-            cold[person.place] += person.household.fuel_poor
         self.prevalence = prevalence
-        self.onset_base = [
-            min(max(self.recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * c / max(p, 1)), 0.0), 0.5)
-            for c, p in zip(cold, people)
-        ]
+        self.onset_base = self.base_onset[t]
         self.young.do("step")
         self.households.do("step")
         self.rates = self.resident_rates()

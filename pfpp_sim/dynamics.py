@@ -50,12 +50,22 @@ def household_income(
     employed_youth: np.ndarray,
     youth_earnings_gbp: float,
     support_gbp: np.ndarray,
+    *,
+    income_index: float = 1.0,
 ) -> np.ndarray:
     """Equivalised household income after housing costs, GBP/year.
 
+    Base incomes are kept relative to the national median of FYE 2020; ``income_index``
+    (the national median of the month's financial year relative to FYE 2020) makes them
+    nominal, so they move with the relative poverty line. Gains, earnings and payments
+    are given in nominal GBP.
+
     Parameters
     ----------
-    base_income, income_gain : ndarray of float64, shape (n_households,)
+    base_income : ndarray of float64, shape (n_households,)
+        GBP/year of FYE 2020 median income.
+    income_gain : ndarray of float64, shape (n_households,), or float
+        Income-advice gain, GBP/year.
     income_dev : ndarray of float32 or float64, shape (n_households,)
         Log deviation of income.
     employed_youth : ndarray of float, shape (n_households,)
@@ -64,9 +74,14 @@ def household_income(
         Equivalised addition per employed young person, GBP/year.
     support_gbp : ndarray of float64, shape (n_households,), or float
         Cost-of-living payments received in the last 12 months, GBP.
+    income_index : float, default=1.0
+        National median income relative to FYE 2020.
     """
     income = base_income * np.exp(income_dev)
-    income += income_gain
+    if income_index != 1.0:
+        income *= income_index
+    if np.ndim(income_gain) or income_gain:
+        income += income_gain
     income += youth_earnings_gbp * employed_youth
     if np.ndim(support_gbp) or support_gbp:  # adding 0.0 changes no (positive) income
         income += support_gbp
@@ -110,27 +125,52 @@ def neet_exit_hazard(
     months_neet: np.ndarray,
     mh_disorder: np.ndarray,
     ips_active: np.ndarray,
+    age_months: np.ndarray,
     *,
     base: float,
     scarring: float,
     mh_multiplier: float,
-    ips_risk_ratio: float,
-) -> np.ndarray:
-    """Monthly probability that a NEET young person moves into education or work.
+    work_share: float,
+    ips_risk_ratio_disorder: float,
+    ips_risk_ratio_other: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly probabilities that a NEET young person moves into work, and into education.
 
-    Duration dependence: the hazard falls by ``scarring`` per year already NEET.
-    A probable mental disorder multiplies it by ``mh_multiplier``; active employment
-    support by ``ips_risk_ratio`` (EVIDENCE E41).
+    The hazard of leaving falls by ``scarring`` per year already NEET (duration
+    dependence) and a probable mental disorder multiplies it by ``mh_multiplier``. Of
+    those aged 18 or more, a share ``work_share`` leave into work, the rest into
+    education; 16-17 year olds leave into education only. Employment support multiplies
+    the exits into work only: by ``ips_risk_ratio_disorder`` for a young person with a
+    probable mental disorder (EVIDENCE E41: trials of Individual Placement and Support with
+    people with severe mental illness, on employment), by ``ips_risk_ratio_other`` for the
+    others (an assumption); exits into education are unchanged.
+
+    Parameters
+    ----------
+    months_neet : ndarray of int16, shape (n,)
+    mh_disorder, ips_active : ndarray of bool, shape (n,)
+    age_months : ndarray of int16, shape (n,)
+
+    Returns
+    -------
+    to_work, to_education : ndarray of float64, shape (n,)
+        Probabilities; their sum is at most 1.
     """
     by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48
-    # Every (months, disorder, support) combination, the factors applied in that order, then looked up.
-    table = by_months[:, None, None] * np.array([1.0, mh_multiplier])[:, None] * np.array([1.0, ips_risk_ratio])
-    np.clip(table, 0.0, 1.0, out=table)
+    # Every (months, disorder, support) combination looked up from small tables.
+    leave = np.clip(by_months[:, None] * np.array([1.0, mh_multiplier]), 0.0, 1.0)  # (49, 2)
+    education = leave * (1.0 - work_share)
+    work = leave[:, :, None] * work_share * np.array([[1.0, ips_risk_ratio_other], [1.0, ips_risk_ratio_disorder]])
+    work = np.minimum(work, (1.0 - education)[:, :, None])
     row = np.clip(months_neet, 0, 48).astype(np.intp)
-    row *= 4
-    row += 2 * np.asarray(mh_disorder, dtype=bool)
+    row *= 2
+    row += np.asarray(mh_disorder, dtype=bool)
+    older = age_months >= AGE_18
+    to_education = np.where(older, education.ravel().take(row), leave.ravel().take(row))
+    row *= 2
     row += np.asarray(ips_active, dtype=bool)
-    return table.ravel().take(row)
+    to_work = np.where(older, work.ravel().take(row), 0.0)
+    return to_work, to_education
 
 
 def neet_entry_hazard(
@@ -149,30 +189,34 @@ def youth_transition(
     status: np.ndarray,
     months_neet: np.ndarray,
     age_months: np.ndarray,
-    exit_hazard: np.ndarray,
+    exit_to_work: np.ndarray,
+    exit_to_education: np.ndarray,
     entry_hazard: np.ndarray,
-    employed_share: float,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move young people between education, employment and NEET for one month.
 
+    One number ``u`` per person: a NEET young person goes into education when
+    ``u < exit_to_education``, into work when ``u`` falls in the next ``exit_to_work``,
+    and stays NEET otherwise; anyone else becomes NEET when ``u < entry_hazard``. So a
+    change in the exits to work (employment support) moves no one's exit to education.
     ``rng`` is the ``young_people`` stream, or a :class:`~pfpp_sim.streams.DrawnAhead`
-    holding the two arrays of numbers drawn for these people (exit or entry, then work).
+    holding the numbers drawn for these people.
 
     Returns
     -------
     status : ndarray of uint8
     months_neet : ndarray of int16
     """
-    # One draw per person for each event, whatever their state, so that scenarios compared
-    # on the same seed keep the same random numbers for the same person (common random numbers).
+    # One draw per person whatever their state, so that scenarios compared on the same seed
+    # keep the same random numbers for the same person (common random numbers).
     draw = rng.random(status.size)
-    work_draw = rng.random(status.size)
     is_neet = status == NEET
-    leaves = np.flatnonzero(is_neet & (draw < exit_hazard))
     new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
-    to_work = (age_months[leaves] >= AGE_18) & (work_draw[leaves] < employed_share)
-    new_status[leaves] = np.where(to_work, EMPLOYED, EDUCATION)
+    to_education = is_neet & (draw < exit_to_education)
+    to_work = is_neet & ~to_education & (draw < exit_to_education + exit_to_work)
+    new_status[to_education] = EDUCATION
+    new_status[to_work & (age_months >= AGE_18)] = EMPLOYED
     months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
     return new_status, months
 

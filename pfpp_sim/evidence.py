@@ -47,11 +47,16 @@ class Assumption(NamedTuple):
 ASSUMPTIONS = MappingProxyType(
     {
         # Residents: households
-        "median_income": Assumption("Median equivalised household income after housing costs, England; HBAI order of magnitude. Income levels per place are then fitted to the observed LILEE rate, so this sets the scale only."),
+        "median_income_path": Assumption(
+            "The national median income after housing costs moves from its FYE 2020 level (E87) in proportion to the ONS median household disposable income, before housing costs (E86), the one yearly series vendored; held before FYE 2020 and after FYE 2024."
+        ),
         "income_spread": Assumption("Log-normal spread of equivalised AHC income within a place."),
         "income_volatility": Assumption("Monthly AR(1) persistence and shock size of household log income (churn in and out of low income)."),
         "band_cost_multipliers": Assumption("Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed."),
-        "price_pass_through": Assumption("Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs; 1 without a calibration, fitted by `pfpp calibrate`."),
+        "price_pass_through": Assumption(
+            "Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs: 1, as bills under the default tariff cap and the Energy Price Guarantee are the cap (E08-E16). Not fitted: 2019-2021 data cannot identify it.",
+            "Low end 0.83: about 24m of the ≈29m households were on capped tariffs in 2022 (E89, E17); the rest were on fixed tariffs priced outside the cap for the length of their fix. High end 1: every household pays the cap.",
+        ),
         "tenure_income_multipliers": Assumption("Relative income of social and private renters versus owners."),
         "band_split": Assumption("Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing."),
         # Residents: young people
@@ -59,19 +64,39 @@ ASSUMPTIONS = MappingProxyType(
         "neet_scarring": Assumption("Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence)."),
         "employed_share_of_eet": Assumption("Share of 18-24 year olds not NEET who are in work rather than education."),
         "neet_18_24_relative": Assumption("18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England."),
+        "neet_home_income_gradient": Assumption(
+            "How much lower the incomes of NEET young people's households are: a NEET young person's chance of living in a household falls by this many log points from the lowest to the highest income in the place. 0.8 makes NEET about 1.5 times as common in the lowest-income fifth of households as in the rest, as young people from disadvantaged families are 50% more likely to be NEET at the same education (E88).",
+            "0 (no link, as before) to 1.6 (about 2.1 times): E88's 50% is measured at equal education; without that control the gap is wider, and free-school-meal status is not the same as the lowest fifth of household incomes.",
+        ),
+        "young_people_home_tenure": Assumption(
+            "Relative chance that a young person lives in a social-rent or private-rent household rather than an owner's, beyond what income explains. 1: no tilt, as no published tenure-by-age table was vendored.",
+            "0.7 to 1.5: the spread of plausible views on whether families with 16-24 year olds rent more or less often than other households.",
+        ),
         "mh_recovery_hazard": Assumption("Monthly probability of recovery from a probable mental disorder without treatment."),
         "mh_job_finding_multiplier": Assumption("Multiplier on the NEET exit hazard for a young person with a probable mental disorder."),
         "youth_earnings_to_household": Assumption("Equivalised addition to household income when a young person in it is employed."),
-        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-19 year olds (E47) used for all 16-24 year olds."),
+        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-24 year olds (E48, 2022), moved from year to year as that of 17-19 year olds (E47), used for all 16-24 year olds."),
         # Interventions
         "income_advice_gain": Assumption("Annual income gain for a household after benefit and income-maximisation advice."),
         "income_advice_cost": Assumption("Cost of one income-maximisation case."),
+        "income_advice_duration": Assumption(
+            "Months an income-advice gain lasts before the household's circumstances or award change; repeated advice renews the gain, it does not add another. No published figure on how long awards won through take-up advice last was found.",
+            "6 months (short awards, e.g. reassessed or ended by a change of circumstances) to 36 months (an award kept for the length of a typical benefit claim); 12 months matches the yearly reassessment and the one-year horizon of bill support.",
+        ),
         "bill_support_amount": Assumption("Annual bill reduction from a locally delivered bill-support award."),
         "bill_support_admin": Assumption("Administration cost added to each bill-support award."),
         "careers_guidance_cost": Assumption("Cost of careers guidance per young person."),
+        "careers_guidance_effect": Assumption(
+            "Proportional fall in the NEET entry hazard of a 16-19 year old in education or work while careers guidance lasts. The 8% of earlier notes (E42) has no source found; Gatsby links good career guidance to about 6,000 fewer NEET young people a year (S51).",
+            "From 0 (no effect) to 0.15, about twice the unverified 8% (E42), as no published effect size was found.",
+        ),
         "careers_guidance_duration": Assumption("Months for which careers guidance lowers the NEET entry hazard."),
         "ips_cost": Assumption("Cost per participant of Individual Placement and Support style employment support."),
         "ips_duration": Assumption("Months for which employment support raises job finding."),
+        "ips_effect_without_disorder": Assumption(
+            "Risk ratio of employment support on NEET exits into work for young people without a probable mental disorder. The Individual Placement and Support evidence (E41) comes from trials with people with severe mental illness; none was found for NEET young people in general.",
+            "From 1 (no effect outside the population the trials covered) to 1.63 (the IPS effect itself, E41).",
+        ),
         "mh_hub_cost": Assumption("Cost per young person seen by a community mental-health hub."),
         "asb_outreach_cost": Assumption("Cost per young person reached by anti-social-behaviour outreach."),
         "asb_outreach_effect": Assumption("Proportional fall in the NEET entry hazard after outreach."),

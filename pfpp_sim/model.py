@@ -81,6 +81,7 @@ class PfppModel(ResidentSteps, mesa.Model):
             mh_prevalence=float(self.exo.mh_prevalence[0]),
             bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
             means_tested_gbp=float(self.exo.means_tested_gbp[0]),
+            income_index=float(self.exo.income_index[0]),
         )
         self.residents_per_place = self._count_residents()
         self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
@@ -144,6 +145,11 @@ class PfppModel(ResidentSteps, mesa.Model):
             self.months_to_effect[key] = int(round(item.months_to_effect.draw(rng)))
             self.mobilisation[key] = int(round(item.mobilisation_months.draw(rng)))
             self.duration[key] = int(round(item.duration_months.draw(rng))) if item.duration_months else 0
+        # Effects for recipients outside the population the main effect's evidence covers (D10).
+        self.effect_without_disorder = {
+            key: sc.interventions.get(key).effect_without_disorder.draw(rng) if sc.interventions.get(key).effect_without_disorder
+            else self.effect[key] for key in INTERVENTION_KEYS
+        }
         self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 

@@ -38,6 +38,7 @@ __all__ = [
     "fuel_poverty_target_year",
     "neet_target_period",
     "place_blocks",
+    "young_people_homes",
 ]
 
 BAND_C = 2
@@ -77,7 +78,7 @@ class Households:
     tenure: np.ndarray  # uint8, index into TENURES
     base_income: np.ndarray  # float64 GBP/year, equivalised after housing costs
     income_dev: np.ndarray  # float32, log deviation (AR(1))
-    income_gain: np.ndarray  # float64 GBP/year from income advice
+    income_gain_until: np.ndarray  # int32 month index (exclusive) to which the income-advice gain lasts
     band: np.ndarray  # uint8, 0 = A ... 6 = G
     means_tested: np.ndarray  # bool, receives means-tested cost-of-living payments
     bill_support: np.ndarray  # float64 GBP/year while active
@@ -209,6 +210,53 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
     return blocks
 
 
+def young_people_homes(
+    neet: np.ndarray,
+    tenure: np.ndarray,
+    income: np.ndarray,
+    draw: np.ndarray,
+    *,
+    tenure_weight: np.ndarray,
+    neet_gradient: float,
+) -> np.ndarray:
+    """Place one place's young people in its households, by tenure and household income.
+
+    A household's weight is its tenure's ``tenure_weight``; for a NEET young person it is
+    also ``exp(-neet_gradient * r)``, with ``r`` the household's income rank in the place
+    (0 = lowest, towards 1 = highest), so NEET young people live in lower-income homes,
+    as young people from disadvantaged families are more often NEET (EVIDENCE E88). Each
+    person's home is found from one uniform number by inverse weighted sampling, so changing
+    a weight moves homes without re-drawing anything else (common random numbers).
+
+    Parameters
+    ----------
+    neet : ndarray of bool, shape (n_young,)
+    tenure : ndarray of uint8, shape (n_households,)
+    income : ndarray of float64, shape (n_households,)
+        Household income (any scale: only ranks are used).
+    draw : ndarray of float64, shape (n_young,)
+        One uniform number in [0, 1) per young person.
+    tenure_weight : ndarray of float64, shape (3,)
+        Relative weight of owner, social-rent and private-rent households.
+    neet_gradient : float
+        Log-weight fall from the lowest- to the highest-income household, for NEET young people.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_young,)
+        Each young person's household, an index into the place's households.
+    """
+    n = income.size
+    rank = np.empty(n)
+    rank[np.argsort(income, kind="stable")] = np.arange(n) / max(n, 1)
+    base = tenure_weight[tenure]
+    home = np.empty(draw.size, dtype=np.int64)
+    for group, weight in ((~neet, base), (neet, base * np.exp(-neet_gradient * rank))):
+        cumulative = np.cumsum(weight)
+        home[group] = np.searchsorted(cumulative, draw[group] * cumulative[-1], side="right")
+    return np.minimum(home, n - 1)
+
+
 def fuel_poverty_target_year(start_year: int) -> int:
     """LILEE data year matched to a start year (2019-2021 available; LIHC is not mixed in)."""
     return int(min(max(start_year, 2019), 2021))
@@ -257,6 +305,7 @@ def build_population(
     mh_prevalence: float,
     bill_discount_gbp: float = 0.0,
     means_tested_gbp: float = 0.0,
+    income_index: float = 1.0,
 ) -> Population:
     """Build the synthetic residents of every place in a scenario.
 
@@ -275,6 +324,11 @@ def build_population(
     means_tested_gbp : float, default=0.0
         Cost-of-living payments received by means-tested households in the 12 months
         to the start, GBP.
+    income_index : float, default=1.0
+        National median income at the start relative to FYE 2020
+        (:attr:`~pfpp_sim.exogenous.Exogenous.income_index`). Base incomes are built in
+        FYE 2020 terms (around ``median_income``) and are nominal times this index, as
+        the poverty line is.
 
     Returns
     -------
@@ -315,11 +369,12 @@ def build_population(
     n_y = np.maximum(n_y, 1)
 
     band_cost = np.asarray(hw.band_cost.as_list())
+    home_tenure_weight = np.array([1.0, yw.social_rent_home_weight.value, yw.private_rent_home_weight.value])
     tenure_income = np.array([1.0, hw.social_rent_income.value, hw.private_rent_income.value])
-    poverty_line = hw.poverty_line_share.value * hw.median_income.value
+    poverty_line = hw.poverty_line_share.value * hw.median_income.value * income_index
     persistence = hw.income_persistence.value
     dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
-    earnings = yw.youth_earnings.value
+    earnings = yw.youth_earnings.value * income_index
 
     # Means-tested households: the lowest incomes nationally (before each place's level).
     means_cut = hw.median_income.value * np.exp(hw.income_spread.value * stats.norm.ppf(hw.means_tested_share.value))
@@ -361,7 +416,10 @@ def build_population(
         # gives long spells), capped at three years.
         spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
         months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
-        household = rng.integers(0, nh, size=ny)
+        household = young_people_homes(
+            status == NEET, tenure, raw, rng.random(ny),
+            tenure_weight=home_tenure_weight, neet_gradient=yw.neet_home_income_gradient.value,
+        )
         mh = rng.random(ny) < mh_prevalence
 
         # Solve the income level that reproduces the observed fuel-poverty rate, with the
@@ -374,7 +432,7 @@ def build_population(
         youth_income = earnings * link * np.bincount(household[status == EMPLOYED], minlength=nh)
         cost = np.maximum(fuel_price_gbp * band_cost[band] - bill_discount_gbp, 0.0)
         threshold = poverty_line + cost - youth_income - np.where(means, means_tested_gbp, 0.0)
-        adjusted = raw * np.exp(dev)
+        adjusted = raw * np.exp(dev) * income_index
         eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
         level = _solve_income_level(adjusted, threshold, eligible, n_target)
@@ -406,7 +464,7 @@ def build_population(
         tenure=cat(h_cols, "tenure"),
         base_income=base,
         income_dev=cat(h_cols, "dev"),
-        income_gain=np.zeros(n_total),
+        income_gain_until=np.zeros(n_total, dtype=np.int32),
         band=cat(h_cols, "band"),
         means_tested=cat(h_cols, "means"),
         bill_support=np.zeros(n_total),

@@ -20,13 +20,13 @@ from contextlib import nullcontext
 import numpy as np
 
 from pfpp_sim import dynamics
-from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects
+from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, count_by_place, place_blocks
+from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young
 
-__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "ResidentSteps"]
+__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "REFERENCE_SAMPLE", "ResidentSteps"]
 
 BLOCK_HOUSEHOLDS = 1 << 17
 """Households at which a block of places closes: residents are stepped block by block
@@ -41,6 +41,11 @@ disjoint rows and use numbers drawn beforehand, so the results are the same eith
 
 BLOCK_THREADS = 4
 """Most threads stepping blocks at once (no more than the machine's CPUs)."""
+
+REFERENCE_SAMPLE = 2000
+"""Young people per place whose homes make the reference cold-home path of the baseline
+mental-health onset (:meth:`ResidentSteps._reference_cold_share`): enough to measure a
+share of a few per cent to about a point, and cheap at national scale."""
 
 
 def _keep_freed_memory() -> None:
@@ -87,7 +92,6 @@ class ResidentSteps:
         _keep_freed_memory()
         self.band_cost = np.asarray(self.scenario.world.households.band_cost.as_list())
         self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
-        self.young_per_place = np.maximum([s.stop - s.start for s in self.population.young.slices], 1)
         places = self.population.places
         # Real young people per real household a simulated young person stands for, in its household.
         self.youth_link = places.youth_weight / places.household_weight
@@ -101,6 +105,7 @@ class ResidentSteps:
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
+        self.base_onset = self._baseline_onset()
 
     def _start_drawing_ahead(self) -> None:
         """For a large run (:data:`DRAW_AHEAD_HOUSEHOLDS`), start drawing the first month's numbers in helper threads."""
@@ -113,7 +118,7 @@ class ResidentSteps:
         # (used up before next month's are drawn) and the shocks (two, as next month's are
         # drawn while this month's households step).
         h, y = self.population.households, self.population.young
-        self._young_numbers = tuple(np.empty(y.n) for _ in range(3))
+        self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
         self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self._draw_ahead else 1)]
         if self._draw_ahead:
             self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
@@ -124,11 +129,9 @@ class ResidentSteps:
         yw = self.scenario.world.young_people
         y = self.population.young
         n = self.population.places.n
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool),
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=1.0,
-        )
+        exit_h = sum(dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
+        ))
         older = y.age_months >= AGE_18
         neet = y.status == NEET
         self.entry_hazard = np.zeros((n, 2))
@@ -141,6 +144,79 @@ class ResidentSteps:
             hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
             self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
 
+    def _reference_cold_share(self) -> np.ndarray:
+        """Share of each place's young people whose home would be fuel poor each month with no interventions.
+
+        The reference world of :meth:`_baseline_onset`: the starting households (a sample
+        of at most :data:`REFERENCE_SAMPLE` young people's homes per place) under the
+        exogenous drivers alone: the price paid, universal bill support, means-tested
+        payments, the national median income and the fitted income trend; starting
+        incomes, bands and jobs otherwise. Month ``t`` has the state the young people's
+        step of month ``t`` sees (the households' step of month ``t - 1``; month 0, the
+        set-up). It depends on the starting residents and the world only, so every
+        scenario compared on the same seed has the same reference (common random numbers).
+
+        Returns
+        -------
+        ndarray of float64, shape (horizon, n_places)
+        """
+        pop, exo = self.population, self.exo
+        h, y = pop.households, pop.young
+        n_places = pop.places.n
+        sample = np.concatenate([
+            np.linspace(s.start, s.stop - 1, min(s.stop - s.start, REFERENCE_SAMPLE)).astype(np.int64) for s in y.slices
+        ])
+        place = y.place[sample]
+        home = y.household[sample]
+        link = self.youth_link[y.place]
+        employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0), minlength=h.n)[home]
+        real = h.base_income[home] * np.exp(h.income_dev[home].astype(np.float64))
+        band, means = h.band[home], h.means_tested[home]
+        earnings = self.scenario.world.young_people.youth_earnings.value
+        growth = np.ones(n_places) if self.income_growth is None else self.income_growth
+        counted = np.maximum(np.bincount(place, minlength=n_places), 1)
+        share = np.empty((self.horizon, n_places))
+        for t in range(self.horizon):
+            s = max(t - 1, 0)
+            index = exo.income_index[s]
+            income = real * growth[place] ** min(t, self.income_trend_months) * index
+            income += (earnings * index) * employed + means * exo.means_tested_gbp[s]
+            cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), self.band_cost, float(exo.bill_discount_gbp[s]))
+            cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
+            share[t] = np.bincount(place[cold], minlength=n_places) / counted
+        return share
+
+    def _baseline_onset(self) -> np.ndarray:
+        """Cold home -> mental health: each place's monthly baseline onset of probable disorder.
+
+        Solved once, at set-up, so that in the reference world (:meth:`_reference_cold_share`)
+        prevalence follows the exogenous path: at steady state, onset ``o`` (raised by the
+        cold-home odds ratio in cold homes) balances recovery ``r``, so
+        ``o * (1 + (OR - 1) * cold_share) = r * P / (1 - P)``. It is not solved again from
+        the run's own cold homes: when interventions (or income churn) leave fewer young
+        people in cold homes than the reference, fewer fall ill, and prevalence in the
+        place falls below the path.
+
+        Returns
+        -------
+        ndarray of float64, shape (horizon, n_places)
+            Probability per month, at most 0.5.
+        """
+        prevalence = self.exo.mh_prevalence[:, None]
+        recovery = self.scenario.world.young_people.mh_recovery_hazard.value
+        onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * self._reference_cold_share())
+        return np.clip(onset, 0.0, 0.5)
+
+    def _exit_parameters(self) -> dict[str, float]:
+        """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
+        yw = self.scenario.world.young_people
+        return {
+            "base": yw.neet_exit_hazard.value, "scarring": yw.neet_scarring.value,
+            "mh_multiplier": yw.mh_job_finding_multiplier.value, "work_share": yw.employed_share_of_eet.value,
+            "ips_risk_ratio_disorder": self.effect["employment_support"],
+            "ips_risk_ratio_other": self.effect_without_disorder["employment_support"],
+        }
+
     def _update_fuel_poverty(self, t: int) -> np.ndarray:
         """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
         income = np.empty(self.population.households.n)
@@ -152,7 +228,6 @@ class ResidentSteps:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
-        hw = self.scenario.world.households
         # Young people live in a household of their own place, so of their own block. Those not
         # working add 0.0 to their household's sum, which changes no sum.
         link = np.repeat(self.youth_link[block.places], block.young_sizes)
@@ -163,9 +238,12 @@ class ResidentSteps:
         # (adding 0.0 changes no income, so the flags are the same as with whole columns).
         payment = self.exo.means_tested_gbp[t]
         support = h.means_tested[hs] * payment if payment else 0.0
+        index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
+        gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
+        gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
         income = dynamics.household_income(
-            h.base_income[hs], h.income_dev[hs], h.income_gain[hs], employed,
-            self.scenario.world.young_people.youth_earnings.value, support,
+            h.base_income[hs], h.income_dev[hs], gain, employed,
+            self.scenario.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
         if until.size and until.max() > t:
@@ -173,7 +251,7 @@ class ResidentSteps:
         else:
             discount = 0.0 + self.exo.bill_discount_gbp[t]
         cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, hw.poverty_line_share.value * hw.median_income.value)
+        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
         return income
 
     def _thread_pool(self):
@@ -205,7 +283,7 @@ class ResidentSteps:
         """
         pop = self.population
         y, yw = pop.young, self.scenario.world.young_people
-        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions)
+        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions, records=self.recipients)
         # Fitted 16-17 NEET trend per place, in its data years (then held).
         neet_drift = np.exp(pop.places.neet_trend * min(t + 1, self.neet_trend_months) / 12.0)
         entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
@@ -220,7 +298,7 @@ class ResidentSteps:
         with self._thread_pool() as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
-                    t, block, DrawnAhead(d.move[block.young], d.work[block.young]), DrawnAhead(d.mind[block.young]),
+                    t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
                     DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k],
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
@@ -238,6 +316,8 @@ class ResidentSteps:
                 self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
                 self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[(t + 1) % 2])
             _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
+        # Support that ends now may be given again from next month's deliveries on (D9).
+        self.recipients.expire(t + 1, support_until(pop))
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
@@ -262,12 +342,9 @@ class ResidentSteps:
     def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
         """Step one block's young people: NEET moves, mental health, ageing and replacement."""
         y = self.population.young
-        yw = self.scenario.world.young_people
         ys, places, sizes = block.young, block.places, block.young_sizes
-        exit_h = dynamics.neet_exit_hazard(
-            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t,
-            base=yw.neet_exit_hazard.value, scarring=yw.neet_scarring.value,
-            mh_multiplier=yw.mh_job_finding_multiplier.value, ips_risk_ratio=self.effect["employment_support"],
+        to_work, to_education = dynamics.neet_exit_hazard(
+            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t, y.age_months[ys], **self._exit_parameters(),
         )
         older = y.age_months[ys] >= AGE_18
         entry_h = dynamics.neet_entry_hazard(
@@ -276,13 +353,11 @@ class ResidentSteps:
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            y.status[ys], y.months_neet[ys], y.age_months[ys], exit_h, entry_h, yw.employed_share_of_eet.value, transition
+            y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition
         )
-        cold = self.cold_home[ys]
-        cold_share = count_by_place(cold, block.young_slices) / self.young_per_place[places]
-        base_onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * cold_share)
         y.mh_disorder[ys] = dynamics.mental_health_transition(
-            y.mh_disorder[ys], cold, np.repeat(np.clip(base_onset, 0, 0.5), sizes), recovery, self.cold_home_odds_ratio, mind
+            y.mh_disorder[ys], self.cold_home[ys], np.repeat(self.base_onset[t, places], sizes), recovery,
+            self.cold_home_odds_ratio, mind,
         )
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
             y.age_months[ys], y.status[ys], y.months_neet[ys], np.repeat(neet_at_16[places], sizes), start

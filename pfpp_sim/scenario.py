@@ -138,6 +138,9 @@ class YouthWorld(_Frozen):
     cold_home_odds_ratio: Sourced
     mh_job_finding_multiplier: Sourced
     youth_earnings: Sourced
+    neet_home_income_gradient: Sourced
+    social_rent_home_weight: Sourced
+    private_rent_home_weight: Sourced
     mh_prevalence: dict[str, Sourced] = Field(min_length=1, description="probable disorder by year, YYYY -> fraction")
 
     @field_validator("mh_prevalence")
@@ -169,6 +172,10 @@ class Intervention(_Frozen):
     months_to_effect: Sourced
     mobilisation_months: Sourced
     duration_months: Sourced | None = None
+    effect_without_disorder: Sourced | None = Field(
+        None,
+        description="effect for recipients without a probable mental disorder, where the evidence of 'effect' covers only people with one (employment support)",
+    )
 
 
 class Interventions(_Frozen):

@@ -123,30 +123,29 @@ class YoungDraws:
 
     Attributes
     ----------
-    move, work, mind : ndarray of float64, shape (n_young,)
-        One uniform per person for leaving or entering NEET, for going to work on
-        leaving, and for mental-health onset or recovery.
+    move, mind : ndarray of float64, shape (n_young,)
+        One uniform per person for leaving NEET (to education or to work) or entering
+        it, and one for mental-health onset or recovery.
     start, newcomer_mind : ndarray of float64, shape (n_newcomers,)
         Then one uniform per newcomer (a young person turning 25 replaced by a
         16-year-old, in person order) for starting NEET, and one for mental health.
     """
 
     move: np.ndarray
-    work: np.ndarray
     mind: np.ndarray
     start: np.ndarray
     newcomer_mind: np.ndarray
 
 
-def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray, np.ndarray], n_newcomers: int) -> YoungDraws:
+def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray], n_newcomers: int) -> YoungDraws:
     """A month's young people's numbers: the same numbers, in the same order, as the rules would draw.
 
     Parameters
     ----------
     young : numpy.random.Generator
         The ``young_people`` stream.
-    out : tuple of three ndarrays of float64, shape (n_young,)
-        Filled with the ``move``, ``work`` and ``mind`` numbers (reused month after month,
+    out : tuple of two ndarrays of float64, shape (n_young,)
+        Filled with the ``move`` and ``mind`` numbers (reused month after month,
         so the month's largest arrays are not allocated again).
     n_newcomers : int
         Young people who turn 25 this month.
@@ -155,9 +154,9 @@ def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray,
     -------
     YoungDraws
     """
-    move, work, mind = (young.random(out=part) for part in out)
+    move, mind = (young.random(out=part) for part in out)
     start, newcomer_mind = young.random(n_newcomers), young.random(n_newcomers)
-    return YoungDraws(move, work, mind, start, newcomer_mind)
+    return YoungDraws(move, mind, start, newcomer_mind)
 
 
 class DrawingAhead(Generic[T]):

@@ -14,6 +14,7 @@ with vectorised sampling: see :func:`select_recipients`.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ _COMPLEMENT_INDEX = np.array([INTERVENTION_KEYS.index(COMPLEMENTS[k]) for k in I
 
 
 class RecipientRecords:
-    """Who has had each intervention, and which streams served them.
+    """Who has had each intervention (one-off) or has it now (time-limited), and which streams served them.
 
     One flat column of each kind holds every intervention's residents in turn
     (``base[k]`` is where intervention ``k`` starts), so that one batch can serve several
@@ -89,6 +90,35 @@ class RecipientRecords:
         """Who has ever had each intervention (any stream): views of ``had``."""
         self.served_by = {k: self.streams[b : b + s] for k, b, s in zip(INTERVENTION_KEYS, self.base, sizes)}
         """Bitmask of the streams that served each resident with each intervention: views of ``streams``."""
+        self._ending: dict[int, list[tuple[str, np.ndarray]]] = defaultdict(list)
+
+    def expire_at(self, month: int, key: str, residents: np.ndarray) -> None:
+        """Schedule the end of time-limited support: from ``month`` the residents may be served again.
+
+        A queue of indices by month, so expiry costs O(recipients), not a pass over
+        every resident.
+        """
+        if residents.size:
+            self._ending[month].append((key, residents))
+
+    def expire(self, month: int, until: dict[str, np.ndarray]) -> None:
+        """Forget who had support that ends at ``month``: they are eligible again, and serving
+        them again is not duplication (M7 counts only support still running).
+
+        Parameters
+        ----------
+        month : int
+            The month from which the support no longer runs.
+        until : dict of str to ndarray of int32
+            Each time-limited intervention's end month per resident
+            (:func:`~pfpp_sim.interventions.support_until`). Only residents whose support
+            still ends at ``month`` are forgotten: one renewed since, or replaced by a
+            newcomer, keeps its record.
+        """
+        for key, residents in self._ending.pop(month, []):
+            ended = residents[until[key][residents] == month] + self.base[KEY_INDEX[key]]
+            self.had[ended] = False
+            self.streams[ended] = 0
 
 
 @dataclass

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pfpp_sim import dynamics
 from pfpp_sim.population import AGE_16, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.streams import DrawnAhead
 
 money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
 
@@ -49,31 +51,30 @@ def test_fuel_cost_rises_with_band_and_falls_with_support_but_not_below_zero():
     assert dynamics.fuel_cost(band, 100.0, ratios, np.full(7, 1_000.0)).min() == 0.0
 
 
-HAZARD = dict(base=0.12, scarring=0.3, mh_multiplier=0.6, ips_risk_ratio=1.63)
+SPLIT = {"base": 0.12, "scarring": 0.3, "mh_multiplier": 0.6, "work_share": 0.55, "ips_risk_ratio_disorder": 1.63, "ips_risk_ratio_other": 1.2}
+HAZARD = SPLIT
+ADULT = 20 * 12
+
+
+def total_exit(*args, **kwargs) -> np.ndarray:
+    work, education = dynamics.neet_exit_hazard(*args, **kwargs)
+    return work + education
 
 
 def test_neet_exit_hazard_falls_with_months_neet():
     months = np.arange(0, 49, dtype=np.int16)
     off = np.zeros(months.size, dtype=bool)
-    hazard = dynamics.neet_exit_hazard(months, off, off, **HAZARD)
-    assert hazard[0] == HAZARD["base"]
+    hazard = total_exit(months, off, off, np.full(months.size, ADULT, dtype=np.int16), **HAZARD)
+    assert hazard[0] == pytest.approx(HAZARD["base"])
     assert np.all(np.diff(hazard) < 0)
-
-
-def test_neet_exit_hazard_rises_with_employment_support():
-    months = np.array([0, 6, 24, 48], dtype=np.int16)
-    off = np.zeros(4, dtype=bool)
-    without = dynamics.neet_exit_hazard(months, off, off, **HAZARD)
-    with_ips = dynamics.neet_exit_hazard(months, off, ~off, **HAZARD)
-    assert np.all(with_ips > without)
-    np.testing.assert_allclose(with_ips, without * HAZARD["ips_risk_ratio"])
 
 
 def test_neet_exit_hazard_falls_with_a_mental_disorder_and_stays_a_probability():
     months = np.zeros(3, dtype=np.int16)
     mh = np.array([False, True, True])
     ips = np.array([False, False, True])
-    hazard = dynamics.neet_exit_hazard(months, mh, ips, base=0.9, scarring=0.3, mh_multiplier=0.6, ips_risk_ratio=3.0)
+    age = np.full(3, ADULT, dtype=np.int16)
+    hazard = total_exit(months, mh, ips, age, **{**HAZARD, "base": 0.9, "ips_risk_ratio_disorder": 3.0})
     assert hazard[1] < hazard[0]
     assert np.all((hazard >= 0) & (hazard <= 1))
 
@@ -89,24 +90,15 @@ def test_neet_entry_hazard_falls_with_careers_guidance_and_outreach():
 def test_youth_transition_counts_months_neet_and_resets_them_on_leaving():
     status = np.array([NEET, NEET, EDUCATION, EMPLOYED], dtype=np.uint8)
     months = np.array([3, 5, 0, 0], dtype=np.int16)
-    age = np.full(4, 20 * 12, dtype=np.int16)
-    exit_h = np.array([0.0, 1.0, 0.0, 0.0])
+    age = np.full(4, ADULT, dtype=np.int16)
+    to_work = np.array([0.0, 0.5, 0.0, 0.0])
+    to_education = np.array([0.0, 0.5, 0.0, 0.0])
     entry_h = np.array([0.0, 0.0, 1.0, 0.0])
-    new_status, new_months = dynamics.youth_transition(status, months, age, exit_h, entry_h, 0.5, np.random.default_rng(0))
+    new_status, new_months = dynamics.youth_transition(status, months, age, to_work, to_education, entry_h, np.random.default_rng(0))
     assert new_status[0] == NEET and new_months[0] == 4
     assert new_status[1] in (EDUCATION, EMPLOYED) and new_months[1] == 0
     assert new_status[2] == NEET and new_months[2] == 1
     assert new_status[3] == EMPLOYED and new_months[3] == 0
-
-
-def test_sixteen_and_seventeen_year_olds_leaving_neet_go_to_education_not_work():
-    n = 1_000
-    status = np.full(n, NEET, dtype=np.uint8)
-    new_status, _ = dynamics.youth_transition(
-        status, np.zeros(n, dtype=np.int16), np.full(n, AGE_16, dtype=np.int16),
-        np.ones(n), np.zeros(n), 1.0, np.random.default_rng(1),
-    )
-    assert set(np.unique(new_status)) == {EDUCATION}
 
 
 def _mh_onset(odds_ratio: float, cold: np.ndarray, seed: int = 7) -> np.ndarray:
@@ -174,13 +166,59 @@ def test_income_shock_is_a_mean_reverting_ar1():
 def test_youth_transition_uses_the_same_random_numbers_whatever_the_state():
     """Common random numbers: the draws consumed must not depend on who is NEET."""
     n = 500
-    age = np.full(n, 20 * 12, dtype=np.int16)
+    age = np.full(n, ADULT, dtype=np.int16)
     months = np.zeros(n, dtype=np.int16)
     hazard = np.full(n, 0.3)
     states = [np.zeros(n, dtype=np.uint8), np.full(n, 2, dtype=np.uint8)]  # all in education / all NEET
     after = []
     for status in states:
         rng = np.random.default_rng(4)
-        dynamics.youth_transition(status, months, age, hazard, hazard, 0.5, rng)
+        dynamics.youth_transition(status, months, age, hazard, hazard, hazard, rng)
         after.append(rng.random())
     assert after[0] == after[1]
+
+
+# ------------------------------------------- D10: exits to work and to education
+
+
+
+def test_employment_support_raises_exits_to_work_and_leaves_exits_to_education_unchanged():
+    months = np.array([0, 6, 24, 48, 0, 12], dtype=np.int16)
+    mh = np.array([False, False, True, True, False, True])
+    age = np.full(6, 20 * 12, dtype=np.int16)
+    off = np.zeros(6, dtype=bool)
+    work, education = dynamics.neet_exit_hazard(months, mh, off, age, **SPLIT)
+    work_ips, education_ips = dynamics.neet_exit_hazard(months, mh, ~off, age, **SPLIT)
+    np.testing.assert_array_equal(education_ips, education)
+    by_months = 0.12 * (1 - 0.3) ** (months / 12.0) * np.where(mh, 0.6, 1.0)
+    np.testing.assert_allclose(education, by_months * 0.45)
+    np.testing.assert_allclose(work, by_months * 0.55)
+    np.testing.assert_allclose(work_ips, work * np.where(mh, 1.63, 1.2))
+
+
+def test_the_employment_support_effect_differs_by_mental_health_status():
+    months = np.zeros(2, dtype=np.int16)
+    mh = np.array([True, False])
+    age = np.full(2, 19 * 12, dtype=np.int16)
+    on, off = np.ones(2, dtype=bool), np.zeros(2, dtype=bool)
+    ratio = dynamics.neet_exit_hazard(months, mh, on, age, **SPLIT)[0] / dynamics.neet_exit_hazard(months, mh, off, age, **SPLIT)[0]
+    np.testing.assert_allclose(ratio, [1.63, 1.2])
+
+
+def test_sixteen_and_seventeen_year_olds_exit_only_to_education_whatever_their_support():
+    months = np.zeros(2, dtype=np.int16)
+    age = np.full(2, AGE_16 + 6, dtype=np.int16)
+    work, education = dynamics.neet_exit_hazard(months, np.zeros(2, dtype=bool), np.array([False, True]), age, **SPLIT)
+    np.testing.assert_array_equal(work, 0.0)
+    np.testing.assert_allclose(education, 0.12)
+
+
+def test_one_draw_per_person_sends_a_neet_young_person_to_education_to_work_or_nowhere():
+    status = np.full(4, NEET, dtype=np.uint8)
+    months = np.full(4, 3, dtype=np.int16)
+    age = np.full(4, 20 * 12, dtype=np.int16)
+    to_work, to_education = np.full(4, 0.3), np.full(4, 0.2)
+    draws = DrawnAhead(np.array([0.1, 0.25, 0.45, 0.6]))
+    new, months_after = dynamics.youth_transition(status, months, age, to_work, to_education, np.zeros(4), draws)
+    np.testing.assert_array_equal(new, [EDUCATION, EMPLOYED, EMPLOYED, NEET])
+    np.testing.assert_array_equal(months_after, [0, 0, 0, 4])

@@ -258,3 +258,37 @@ def test_a_resident_moved_to_any_other_place_breaks_conservation(data, conserved
     finally:
         group.place[row] = was
     conserved_model.check_invariants()
+
+
+# ------------------------------------------------ D1: cold homes move youth mental health
+
+
+def _mean_late(model: PfppModel, name: str, months: int = 24) -> float:
+    young = model.population.places.real_young_people
+    return float(np.mean([np.dot(r[name], young) / young.sum() for r in model.records[-months:]]))
+
+
+def test_lowering_fuel_poverty_without_mental_health_funding_lowers_youth_mental_disorder():
+    # Given no mental-health funding in either, a large formula-funded retrofit and
+    # bill-support budget lowers fuel poverty and so, through cold homes (E50), the
+    # prevalence of probable mental disorder among young people.
+    base = small(horizon=48, **{
+        "programmes.youth_mental_health.budget.value": 0.0, "levers.competitive_share": 0.0,
+        "run.min_young_people_per_place": 4000,
+    })
+    warm = base.with_overrides({
+        "programmes.home_upgrade.budget.value": 600.0, "programmes.household_support.budget.value": 200.0,
+    })
+    cold_runs, warm_runs = replicates(base), replicates(warm)
+    low, high = paired_ci([_mean_late(m, "fuel_poverty_rate") for m in warm_runs], [_mean_late(m, "fuel_poverty_rate") for m in cold_runs])
+    assert high < 0, ("fuel poverty", low, high)
+    low, high = paired_ci([_mean_late(m, "youth_mh_rate") for m in warm_runs], [_mean_late(m, "youth_mh_rate") for m in cold_runs])
+    assert high < 0, ("youth mental disorder", low, high)
+
+
+def test_the_siloed_baseline_tracks_the_exogenous_prevalence_path(siloed_runs):
+    model = siloed_runs[0]
+    simulated = np.array([np.dot(r["youth_mh_rate"], model.population.places.real_young_people) for r in model.records])
+    simulated /= model.population.places.real_young_people.sum()
+    gap = simulated - model.exo.mh_prevalence
+    assert np.abs(gap[12:]).mean() < 0.02, np.abs(gap[12:]).mean()

@@ -9,7 +9,7 @@ import pytest
 
 from pfpp_sim import data
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_16, AGE_25, fuel_poverty_target_year, neet_target_period
+from pfpp_sim.population import AGE_16, AGE_25, NEET, fuel_poverty_target_year, neet_target_period
 from pfpp_sim.scenario import load_scenario
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
@@ -144,3 +144,44 @@ def test_a_zero_neet_exit_hazard_builds_residents_with_long_spells():
     model = PfppModel(scenario(**{"world.young_people.neet_exit_hazard.value": 0.0, "run.horizon_months": 1, "run.places": ["E06000032"]}), seed=1)
     young = model.population.young
     assert (young.months_neet[young.status == 2] == 36).all()
+
+
+# ----------------------------------------- D15: young people's homes follow income and tenure
+
+
+def _homes(**overrides):
+    sc = scenario(**{"run.places": ["E06000032", "E08000024"], "run.horizon_months": 1, "run.min_young_people_per_place": 20000, **overrides})
+    return PfppModel(sc, seed=7).population
+
+
+def _income_rank(pop) -> np.ndarray:
+    """Each household's income rank within its place, 0 (lowest) to 1."""
+    rank = np.empty(pop.households.n)
+    for s in pop.households.slices:
+        order = np.argsort(pop.households.base_income[s], kind="stable")
+        rank[s.start + order] = np.arange(order.size) / order.size
+    return rank
+
+
+def test_neet_young_people_live_in_lower_income_households_and_a_zero_gradient_removes_the_difference():
+    graded = _homes()
+    flat = _homes(**{"world.young_people.neet_home_income_gradient.value": 0.0})
+    for pop, low, high in ((graded, 0.04, 0.12), (flat, -0.015, 0.015)):
+        y = pop.young
+        rank = _income_rank(pop)[y.household]
+        neet = y.status == NEET
+        gap = rank[~neet].mean() - rank[neet].mean()
+        assert low < gap < high, gap
+    np.testing.assert_array_equal(graded.young.status, flat.young.status)  # one draw per person: only homes move
+
+
+def test_young_peoples_tenure_mix_follows_the_home_weights():
+    weights = {"world.young_people.social_rent_home_weight.value": 3.0, "world.young_people.private_rent_home_weight.value": 0.5}
+    pop = _homes(**weights)
+    h, y = pop.households, pop.young
+    for p, (hs, ys) in enumerate(zip(h.slices, y.slices)):
+        share = np.bincount(h.tenure[hs], minlength=3) / (hs.stop - hs.start)
+        others = y.household[ys][y.status[ys] != NEET]
+        expected = share * np.array([1.0, 3.0, 0.5]) / (share * np.array([1.0, 3.0, 0.5])).sum()
+        observed = np.bincount(h.tenure[others], minlength=3) / others.size
+        np.testing.assert_allclose(observed, expected, atol=0.015)

@@ -102,8 +102,8 @@ def test_assumptions_table_lists_every_assumed_parameter_and_no_evidenced_one(co
         assert value.source.split(":", 1)[1] in body
     assert "world.households.poverty_line_share" not in body  # backed by EVIDENCE.md
     # Calibrated values are listed apart, with the fit they come from.
-    assert "<td>pilots</td>" in body and "world.households.price_pass_through = " in body
-    assert "<td>world.households.price_pass_through</td>" not in body
+    assert "<td>pilots</td>" in body and "world.young_people.neet_scarring = " in body
+    assert "<td>world.young_people.neet_scarring</td>" not in body
 
 
 def test_manifest_section_names_scenarios_seed_version_and_commit(compare_folder):

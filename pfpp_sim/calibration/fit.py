@@ -33,10 +33,13 @@ from pfpp_sim.scenario import Scenario
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
 
 GLOBALS = {
-    "world.households.price_pass_through": (0.0, 1.0, 0.1, "fraction"),
     "world.young_people.neet_scarring": (0.0, 0.9, 0.1, "fraction/year NEET"),
 }
-"""Global parameters fitted: key path -> (lower, upper, finite-difference step, unit)."""
+"""Global parameters fitted: key path -> (lower, upper, finite-difference step, unit).
+
+The price pass-through is not fitted: bills under the price cap and the Energy Price
+Guarantee are the cap (EVIDENCE E08-E16), and 2019-2021, when the cap barely moved, could
+not identify it (a shipped fit had 0.35 with a standard error of 0.42)."""
 PLACE_BOUNDS = {"income_trend": (-0.2, 0.2, 0.01, "log points/year"), "neet_trend": (-0.5, 0.5, 0.05, "log points/year")}
 """Per-place parameters: name -> (lower, upper, finite-difference step, unit); each moves one series."""
 _MOVES = {"income_trend": FUEL_POVERTY, "neet_trend": "neet_16_17_rate"}
@@ -74,6 +77,29 @@ class Calibrated:
     holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
     holdout_table: pd.DataFrame | None = None
 
+    def unidentified(self) -> pd.DataFrame:
+        """Fitted parameters the data do not pin down.
+
+        A parameter is flagged when it has no standard error, or its standard error
+        exceeds the size of its value or the width of its bounds: its value is then no
+        better than its starting point or its neighbours, and must not be read as
+        estimated.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The flagged rows of :attr:`parameters`, with a ``reason`` column.
+        """
+        p = self.parameters
+        width = np.array([_bounds(name, code)[1] - _bounds(name, code)[0] for name, code in zip(p.parameter, p.place_code)])
+        se = p.se.to_numpy(dtype=float)
+        reason = np.where(
+            ~np.isfinite(se), "no standard error",
+            np.where(se > width, "standard error wider than its bounds",
+                     np.where(se > np.abs(p.value.to_numpy(dtype=float)), "standard error larger than its value", "")),
+        )
+        return p.assign(reason=reason)[reason != ""].reset_index(drop=True)
+
     def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
         """Mean absolute error of simulated against observed rates in the fitted years (fraction).
 
@@ -84,6 +110,12 @@ class Calibrated:
         if by_place:
             return error.groupby([frame.place_code, frame.metric]).mean().unstack("metric")
         return {m: float(e.mean()) for m, e in error.groupby(frame.metric)}
+
+
+def _bounds(name: str, code) -> tuple[float, float]:
+    """Lower and upper bounds of a fitted parameter (per place when ``code`` is a place code)."""
+    low, high, _, _ = PLACE_BOUNDS[name] if isinstance(code, str) else GLOBALS.get(name, (-np.inf, np.inf, 0, ""))
+    return low, high
 
 
 def _months(start: str, targets: pd.DataFrame) -> int:

@@ -146,6 +146,16 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
             "each trend's bounds; global parameters as fitted.</p>",
             _table_html(posterior.summary()),
         ]
+    flagged = result.unidentified()
+    if not flagged.empty:
+        rows = flagged.assign(place=flagged.place_code.map(names).fillna("all places"))[["parameter", "place", "value", "se", "reason"]]
+        sections += [
+            "<h2>Not identified</h2>",
+            f"<p><b>Warning:</b> the data do not pin down {len(flagged)} fitted parameter(s): each has no standard error, "
+            "or one larger than its value or than the width of its bounds. Do not read these values as estimates; "
+            "they are no better than their starting points.</p>",
+            _table_html(rows),
+        ]
     sections += [
         "<h2>Parameters</h2>",
         "<p>Standard errors are approximate: from the Jacobian at the optimum, scaled by the residual variance, "

@@ -31,6 +31,7 @@ __all__ = [
     "fuel_poverty",
     "gdhi_per_head",
     "household_support",
+    "median_income",
     "neet_16_17",
     "nested_places",
     "places",
@@ -70,7 +71,7 @@ _TEXT_COLUMNS = (
     "area_code", "published_area_code", "area_name", "county_code", "county_name",
     "region_code", "region_name", "level", "geographic_level", "geography", "band",
     "window_start", "window_end", "measure", "note", "evidence_key", "scheme",
-    "eligibility", "effective_date", "start_date", "end_date",
+    "eligibility", "effective_date", "start_date", "end_date", "financial_year",
 )
 
 
@@ -344,6 +345,27 @@ def household_support() -> pd.DataFrame:
     return _dates(
         _table("household_support.csv"), ["start_date", "end_date"], "household_support.csv"
     )
+
+
+def median_income() -> pd.DataFrame:
+    """National median equivalised household income by financial year, UK, FYE 2020-FYE 2024.
+
+    ONS Household Finances Survey, "Average household income, UK" (EVIDENCE E86): the
+    median equivalised household disposable income (before housing costs), in each
+    year's own prices (so nominal). A financial year ending (FYE) ``Y`` runs from
+    April ``Y-1`` to March ``Y``.
+
+    Returns
+    -------
+    DataFrame
+        One row per financial year, in order: ``fye`` (int, the year it ends),
+        ``financial_year`` (str, e.g. ``"2019/20"``), ``start_date`` (datetime64, 1 April),
+        ``median_gbp_per_year`` (float, GBP per year), ``measure``, ``evidence_key``, ``note``.
+    """
+    name = "median_income_fye2020_2024.csv"
+    out = _dates(_table(name), ["start_date"], name)
+    out["median_gbp_per_year"] = out["median_gbp_per_year"].astype(np.float64)
+    return out.sort_values("fye").reset_index(drop=True)
 
 
 @lru_cache(maxsize=None)

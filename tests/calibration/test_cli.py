@@ -32,7 +32,8 @@ def test_calibrate_writes_a_fit_that_scenarios_then_use_and_a_report(tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert "Calibration: luton" in shown.stdout
     as_json = json.loads(pfpp("scenarios", "show", str(scenario), "--json", cwd=tmp_path).stdout)
-    assert as_json["world"]["households"]["price_pass_through"]["source"] == "calibrated:luton"
+    assert as_json["world"]["young_people"]["neet_scarring"]["source"] == "calibrated:luton"
+    assert as_json["world"]["households"]["price_pass_through"]["source"] == "assumption:price_pass_through"
 
 
 @pytest.mark.parametrize(
