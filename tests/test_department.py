@@ -74,6 +74,19 @@ def test_every_bid_that_fails_is_logged():
     assert len(failed) == model.population.places.n - len(winners) > 0
 
 
+def test_a_bid_asks_for_its_share_grossed_up_by_the_chance_of_success():
+    model = run_until(pilots(14, **{"levers.single_point_of_contact": True}), 14)
+    programme = model.scenario.programmes["home_upgrade"]
+    basis = model.population.places.real_households
+    asks = {
+        place: round(to_pence(programme.budget.value * basis[place] * 2) / model.mech["bid_success_probability"])
+        for place in range(model.population.places.n)
+    }
+    winners = [a for a in model.awards if a.programme == "home_upgrade"]
+    assert winners and all(a.allocated_p <= asks[a.place] for a in winners)
+    assert sum(a.allocated_p == asks[a.place] for a in winners) >= len(winners) - 1  # all but the one scaled down
+
+
 # ----------------------------------------------------------------- timing (D13)
 
 
