@@ -101,16 +101,40 @@ ASSUMPTIONS = MappingProxyType(
         "asb_outreach_cost": Assumption("Cost per young person reached by anti-social-behaviour outreach."),
         "asb_outreach_effect": Assumption("Proportional fall in the NEET entry hazard after outreach."),
         "retrofit_partial_gain": Assumption("Retrofits that do not reach band C improve a home by one band."),
+        "retrofit_band_c_share": Assumption(
+            "Share of homes retrofitted with LAD-style funding that reach band C. No band outcome is published for LAD homes (E92), so HUG2's 56% (E35) is used. "
+            "A gap remains in the cost too: LAD's cost per home (E32, E33) is funding over homes, so it also carries LAD's admin allowance (up to 15%, E31) and any money not spent, "
+            "which the model counts again as reporting overhead and clawback.",
+            "Low 0.41: HUG2's 56% scaled by LAD's fewer measures per home (1.33 against 1.83, E92); high 0.69: the share of D-G homes whose works to band C cost under LAD's GBP 10,000 cap (E26, E31).",
+        ),
         "months_to_effect": Assumption("Months from delivery to effect for each intervention."),
         "mobilisation_short": Assumption("Months to mobilise a small delivery team (advice, guidance, outreach) from award."),
         "neet_entry_hazard_floor": Assumption("Lower bound on the modelled NEET entry hazard."),
         # Programmes and funding
         "programme_budget": Assumption("Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md)."),
-        "award_lag": Assumption("Months from the start of a funding period to the award letter when windows are not aligned."),
+        "award_lag": Assumption(
+            "Months from the start of a funding period to the award letter when windows are not aligned.",
+            "From an award at the start of the year to UKSPF's first year (10 months, E70); competitive rounds land later than formula grants (Sustainable Warmth 8 months, E93).",
+        ),
         "reporting_cost": Assumption("Council staff cost of monitoring and reporting on one grant for one year."),
         "recruitment_cost": Assumption("Cost of recruiting a delivery team again after it was lost at a funding cliff edge."),
         "staff_retention": Assumption("Months a delivery team is kept on after its funding ends, waiting for the next award."),
-        "rush_multiplier": Assumption("How much faster than planned a council can spend in the last months before a deadline."),
+        "team_headroom": Assumption(
+            "A delivery team's monthly capacity as a multiple of the planned rate it was sized for: the most it can deliver when rushing before a deadline.",
+            "1.2-2.0: from a team working a little above plan to one that doubles its pace with overtime and extra contractors; no published figure.",
+        ),
+        "bid_cost_scaling": Assumption(
+            "A bid costs bid_cost (E60's typical GBP 20-30k) for a scheme of bid_cost_scheme_value, scaled by (value / that) ** bid_cost_elasticity. "
+            "E61's transport-scheme bid costs (GBP 35-94k for GBP 5m, 170-339k for GBP 100m) give the curve; it is applied to every competitive grant by assumption. "
+            "Central values put E61's midpoints on one curve (elasticity 0.46) through E60's GBP 25k (a GBP 630k scheme).",
+            "Elasticity 0.20-0.76 and reference scheme GBP 390k-940k: the extremes of E61's published ranges, and the scheme values at which the central curve gives E60's GBP 20k and 30k.",
+        ),
+        "small_grants": Assumption(
+            "Small grant streams in the three domains, each paid to councils as several separate grants (their count and budget per head), chosen so that the modelled "
+            "national grants match the LGA's mapping (E54, E56: almost a quarter worth under GBP 1m a year) and many grants to a council are under GBP 100k (E07). "
+            "No per-stream figures are published.",
+            "Counts of 2-6 grants per stream and budgets from half to double: the LGA's counts (E53, E54) and size shares (E56) fix neither how many small streams serve these domains nor their size.",
+        ),
         "stream_gap": Assumption("Months before a discontinued stream is replaced by a new one."),
         "carry_over_months": Assumption("Months by which carry-over extends a spend deadline."),
         # Mechanisms M1, M4, M5 and pooling costs

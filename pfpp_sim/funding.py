@@ -13,7 +13,7 @@ import numpy as np
 
 from pfpp_sim.errors import InvariantError
 
-__all__ = ["Award", "Round", "round_timing", "split_pence", "to_pence"]
+__all__ = ["Award", "Round", "order_spend_p", "round_timing", "split_pence", "to_pence"]
 
 
 def to_pence(gbp: float) -> int:
@@ -97,7 +97,8 @@ class Award:
     plan_p: dict[str, int] = field(default_factory=dict)
     delivered_by_p: dict[str, int] = field(default_factory=dict)  # delivered_p by intervention
     returned_by_p: dict[str, int] = field(default_factory=dict)  # returned_p by intervention
-    ready: dict[str, int] = field(default_factory=dict)
+    ready: dict[str, int] = field(default_factory=dict)  # month of each team's first delivery
+    steady: dict[str, int] = field(default_factory=dict)  # month each team reaches its steady rate
     first_delivery: int = -1
     last_delivery: int = -1
     extended: bool = False
@@ -182,3 +183,40 @@ class Award:
             )
         if self.last_delivery >= self.deadline:
             raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
+
+
+
+def order_spend_p(served: np.ndarray, requested: np.ndarray, cost_p: np.ndarray, budget_p: np.ndarray) -> np.ndarray:
+    """Pence each delivery order spends.
+
+    An order asks for ``budget / unit cost`` simulated recipients, rounded up or down at
+    random so that the expected number is exact; when it serves all it asked for it
+    spends its budget, so that recipients delivered times unit cost equals spend in
+    expectation at any scale. (Spending served x unit cost instead would deliver a
+    recipient for free whenever the rounding goes up at the end of an award, or strand
+    up to one simulated recipient's cost in every award.) An order that finds fewer
+    residents to serve than it asked for spends the unit cost of those it serves.
+
+    Parameters
+    ----------
+    served : ndarray of int64, shape (n_orders,)
+        Simulated recipients served.
+    requested : ndarray of int64, shape (n_orders,)
+        Simulated recipients asked for.
+    cost_p : ndarray of float64, shape (n_orders,)
+        Cost of one simulated recipient, pence.
+    budget_p : ndarray of int64, shape (n_orders,)
+        The order's budget, pence (never more than the award holds).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_orders,)
+        Pence, at most ``budget_p``.
+
+    Examples
+    --------
+    >>> order_spend_p(np.array([1, 0, 1]), np.array([1, 0, 2]), np.array([300.0, 300.0, 300.0]), np.array([250, 100, 500]))
+    array([250, 100, 300])
+    """
+    short_p = np.minimum(budget_p, np.rint(served * cost_p).astype(np.int64))
+    return np.where(served == requested, budget_p, short_p)

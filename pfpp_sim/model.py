@@ -15,7 +15,7 @@ from pfpp_sim.agents import Council, Department
 from pfpp_sim.agents.council import POOLED_BIT
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
-from pfpp_sim.funding import Award, Round, to_pence
+from pfpp_sim.funding import Award, Round, order_spend_p, to_pence
 from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET, build_population
@@ -103,7 +103,7 @@ class PfppModel(ResidentSteps, mesa.Model):
         # Open awards by id, oldest first (dicts: closing one is O(1), order is kept).
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
-        self._orders: list[tuple] = []  # (award, key, wanted, key index, place, known bits, stream bit, held)
+        self._orders: list[tuple] = []  # (award, key, budget pence, key index, place, known bits, stream bit)
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
         self.equity_records: list[dict[str, np.ndarray]] = []
@@ -112,10 +112,11 @@ class PfppModel(ResidentSteps, mesa.Model):
         programmes = scenario.programmes
         self.stream_bits = {key: 1 << i for i, key in enumerate(programmes)}
         self.first_fy_start = self.next_fy_start(0)
-        for name in DEPARTMENTS:
-            owned = {k: p for k, p in programmes.items() if p.department == name}
-            if owned:
-                Department(self, name, owned, self.stream_bits)
+        self.departments = [
+            Department(self, name, owned, self.stream_bits)
+            for name in DEPARTMENTS
+            if (owned := {k: p for k, p in programmes.items() if p.department == name})
+        ]
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
         self._start_drawing_ahead()
 
@@ -151,6 +152,15 @@ class PfppModel(ResidentSteps, mesa.Model):
             else self.effect[key] for key in INTERVENTION_KEYS
         }
         self.cold_home_odds_ratio = sc.world.young_people.cold_home_odds_ratio.draw(rng)
+        self.months_to_steady = {
+            key: max(int(round(item.months_to_steady.draw(rng))), self.mobilisation[key]) if item.months_to_steady else self.mobilisation[key]
+            for key, item in ((k, sc.interventions.get(k)) for k in INTERVENTION_KEYS)
+        }
+        self.award_lags = {}  # programme -> (first round, later rounds), months
+        for key, programme in sc.programmes.items():
+            first = int(round(programme.award_lag.draw(rng)))
+            later = programme.later_award_lag
+            self.award_lags[key] = (first, first if later is None else int(round(later.draw(rng))))
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 
     # --------------------------------------------------------------- calendar
@@ -245,31 +255,60 @@ class PfppModel(ResidentSteps, mesa.Model):
         return {k: relative[d] / total / len(keys) for d, keys in self.keys_by_domain.items() for k in keys}
 
     # ---------------------------------------------------------------- delivery
-    def order_delivery(self, award: Award, key: str, wanted: float) -> None:
-        """Queue this month's delivery of ``wanted`` recipients (expected) of ``key`` from an award."""
+    def order_delivery(self, award: Award, key: str, budget_p: int) -> None:
+        """Queue this month's delivery of ``budget_p`` pence of ``key`` from an award."""
         bit = POOLED_BIT if award.pooled else self.stream_bits[award.programme]
-        self._orders.append((award, key, wanted, KEY_INDEX[key], award.place, award.known_bits, bit, award.held_p[key]))
+        self._orders.append((award, key, budget_p, KEY_INDEX[key], award.place, award.known_bits, bit))
 
     def deliver_orders(self) -> None:
         """Fulfil the month's delivery orders of all councils, then clear them.
 
-        Each order's number of recipients is its expected number rounded stochastically.
-        A council's orders for one intervention are fulfilled in the order it placed
-        them: the k-th orders of every place are chosen together, pooled teams' in waves
-        so that an intervention comes after its complement
-        (:data:`~pfpp_sim.targeting.WAVES`, :func:`~pfpp_sim.targeting.select_recipients`). Each award then spends the
-        unit cost of every resident served, duplicates included.
+        Each order's number of recipients is its budget over the unit cost, rounded
+        stochastically. A council's orders for one intervention are fulfilled in the order
+        it placed them: the k-th orders of every place are chosen together, pooled teams'
+        in waves so that an intervention comes after its complement
+        (:data:`~pfpp_sim.targeting.WAVES`, :func:`~pfpp_sim.targeting.select_recipients`).
+        Each award then spends the order's budget, or the unit cost of every resident
+        served, duplicates included, if it found fewer than it asked for
+        (:func:`~pfpp_sim.funding.order_spend_p`).
         """
         orders, self._orders = self._orders, []
         if not orders:
             return
         t = self.month
-        _, _, wanted, keys, places, known_bits, bits, held = (np.array(column) for column in zip(*orders))
+        _, _, budget, keys, places, known_bits, bits = (np.array(column) for column in zip(*orders))
+        cost_p = self.unit_cost_p[keys, places]
+        wanted = budget / cost_p
         whole = np.floor(wanted)
         n = (whole + (self.rng_councils.random(wanted.size) < wanted - whole)).astype(np.int64)
+        served, duplicated, intended = self._serve(n, keys, places, known_bits, bits)
+        spend_p = order_spend_p(served, n, cost_p, budget)
+        duplicated_p = np.minimum(spend_p, np.rint(duplicated * cost_p).astype(np.int64))
+        for i in np.flatnonzero(spend_p).tolist():
+            orders[i][0].spend(orders[i][1], int(spend_p[i]), int(duplicated_p[i]), t)
+        weight = self.recipient_weight[keys, places]
+        n_places = self.population.places.n
+        self.flows["deliveries"] += np.bincount(places, weights=served * weight, minlength=n_places)
+        self.flows["delivered_gbp"] += np.bincount(places, weights=spend_p / 100, minlength=n_places)
+        self.flows["duplicated_gbp"] += np.bincount(places, weights=duplicated_p / 100, minlength=n_places)
+        retrofit = keys == KEY_INDEX["retrofit"]
+        self.flows["retrofits"] += np.bincount(places[retrofit], weights=(served * weight)[retrofit], minlength=n_places)
+        self.flows["retrofits_to_fuel_poor"] += np.bincount(
+            places[retrofit], weights=(intended * weight)[retrofit], minlength=n_places
+        )
+
+    def _serve(self, n, keys, places, known_bits, bits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Choose the recipients of each order of ``n`` simulated recipients and queue their effects.
+
+        Returns
+        -------
+        served, duplicated, intended : ndarray of int64, shape (n_orders,)
+        """
+        t = self.month
+        served, duplicated, intended = (np.zeros(n.size, dtype=np.int64) for _ in range(3))
         live = np.flatnonzero(n > 0)
         if not live.size:
-            return
+            return served, duplicated, intended
         # Resident state does not change while delivering: one set of groups for the month.
         with self._thread_pool() as pool:
             groups = target_groups(
@@ -278,7 +317,6 @@ class PfppModel(ResidentSteps, mesa.Model):
             )
         levers, mech = self.scenario.levers, self.mech
         precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
-        served, duplicated, intended = (np.zeros(len(orders), dtype=np.int64) for _ in range(3))
         fresh, fresh_keys = [], []
         for chosen in _batches(live, places[live], keys[live], bits[live] == POOLED_BIT):
             pooled = bits[chosen] == POOLED_BIT
@@ -299,21 +337,7 @@ class PfppModel(ResidentSteps, mesa.Model):
         for k in np.unique(fresh_keys).tolist():
             key = INTERVENTION_KEYS[k]
             self.pending.add(t + self.months_to_effect[key], key, fresh[fresh_keys == k])
-        cost_p = self.unit_cost_p[keys, places]
-        spend_p = np.minimum(held, np.rint(served * cost_p).astype(np.int64))
-        duplicated_p = np.minimum(spend_p, np.rint(duplicated * cost_p).astype(np.int64))
-        for i in np.flatnonzero(served).tolist():
-            orders[i][0].spend(orders[i][1], int(spend_p[i]), int(duplicated_p[i]), t)
-        weight = self.recipient_weight[keys, places]
-        n_places = self.population.places.n
-        self.flows["deliveries"] += np.bincount(places, weights=served * weight, minlength=n_places)
-        self.flows["delivered_gbp"] += np.bincount(places, weights=spend_p / 100, minlength=n_places)
-        self.flows["duplicated_gbp"] += np.bincount(places, weights=duplicated_p / 100, minlength=n_places)
-        retrofit = keys == KEY_INDEX["retrofit"]
-        self.flows["retrofits"] += np.bincount(places[retrofit], weights=(served * weight)[retrofit], minlength=n_places)
-        self.flows["retrofits_to_fuel_poor"] += np.bincount(
-            places[retrofit], weights=(intended * weight)[retrofit], minlength=n_places
-        )
+        return served, duplicated, intended
 
     # -------------------------------------------------------------------- step
     def step(self) -> None:

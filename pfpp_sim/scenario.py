@@ -55,6 +55,8 @@ INTERVENTION_KEYS = (
     "asb_outreach",
 )
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+MAX_GRANTS = 50
+"""Most separate grants a programme may pay each council per round."""
 
 
 class _Frozen(BaseModel):
@@ -162,7 +164,12 @@ class World(_Frozen):
 
 
 class Intervention(_Frozen):
-    """One intervention type with its sourced cost, effect and timings."""
+    """One intervention type with its sourced cost, effect and timings.
+
+    A new delivery team first delivers ``mobilisation_months`` after its award and then
+    ramps up to its steady rate, reached ``months_to_steady`` after the award (at once
+    when not given); a team kept on from earlier funding delivers at its steady rate at once.
+    """
 
     domain: Literal["fuel_poverty", "neet", "mental_health"]
     target: Literal["households", "young_people"]
@@ -170,12 +177,21 @@ class Intervention(_Frozen):
     unit_cost: Sourced
     effect: Sourced
     months_to_effect: Sourced
-    mobilisation_months: Sourced
+    mobilisation_months: Sourced = Field(description="months from award to a new team's first delivery")
+    months_to_steady: Sourced | None = Field(None, description="months from award to a new team's steady delivery")
     duration_months: Sourced | None = None
     effect_without_disorder: Sourced | None = Field(
         None,
         description="effect for recipients without a probable mental disorder, where the evidence of 'effect' covers only people with one (employment support)",
     )
+
+    @model_validator(mode="after")
+    def _steady_after_first_delivery(self) -> Intervention:
+        if self.months_to_steady is not None and self.months_to_steady.value < self.mobilisation_months.value:
+            raise ValueError(
+                f"months_to_steady ({self.months_to_steady.value:g}) must be at least mobilisation_months ({self.mobilisation_months.value:g})"
+            )
+        return self
 
 
 class Interventions(_Frozen):
@@ -206,7 +222,9 @@ class Programme(_Frozen):
     competitive_share: float = Field(ge=0, le=1)
     funding_period_months: int = Field(ge=3, le=60)
     window_months: int = Field(ge=1, le=12)
-    award_lag: Sourced
+    award_lag: Sourced = Field(description="months from the start of the stream's first funding period to its award")
+    later_award_lag: Sourced | None = Field(None, description="the same for later rounds (default: award_lag)")
+    grants: Sourced | None = Field(None, description="separate grants each council gets per round (default: one)")
     reporting_burden: float = Field(1.0, ge=0, le=20, description="multiple of the standard reporting cost")
     ring_fenced: bool = False
 
@@ -227,7 +245,16 @@ class Programme(_Frozen):
         expected = "GBP/household/year" if self.budget_basis == "households" else "GBP/young_person/year"
         if self.budget.unit != expected:
             raise ValueError(f"budget unit must be {expected!r} for budget_basis {self.budget_basis!r}")
+        if self.grants is not None:
+            for count in (self.grants.value, self.grants.low, self.grants.high):
+                if count is not None and not 1 <= count <= MAX_GRANTS:
+                    raise ValueError(f"grants must be from 1 to {MAX_GRANTS} a council and round, got {count:g}")
         return self
+
+    @property
+    def grant_count(self) -> int:
+        """Separate grants each council gets per round."""
+        return 1 if self.grants is None else int(round(self.grants.value))
 
 
 class Mechanisms(_Frozen):
@@ -237,6 +264,8 @@ class Mechanisms(_Frozen):
     months_to_find_team_spoc: Sourced
     months_to_find_team_campus: Sourced
     bid_cost: Sourced
+    bid_cost_scheme_value: Sourced
+    bid_cost_elasticity: Sourced
     bid_success_probability: Sourced
     reporting_cost: Sourced
     stream_churn: Sourced
@@ -250,7 +279,7 @@ class Mechanisms(_Frozen):
     campus_trust_multiplier: Sourced
     staff_retention_months: Sourced
     recruitment_cost: Sourced
-    rush_multiplier: Sourced
+    team_headroom: Sourced
     pooling_negotiation_months: Sourced
     pooled_governance_cost: Sourced
     pooled_targeting_penalty: Sourced

@@ -75,7 +75,20 @@ def test_narrative_lists_newest_first_and_only_recent_months(baseline_run):
 
 def test_every_event_of_a_run_is_recognised(baseline_run, joined_up_run):
     for run in (baseline_run, joined_up_run):
-        assert {h.kind for h in happenings(run.events)} <= {"clawback", "discontinued", "missed_window", "bid_failed"}
+        assert {h.kind for h in happenings(run.events)} <= {
+            "clawback", "discontinued", "missed_window", "bid_failed", "bid_scaled_down", "not_awarded"
+        }
+
+
+def test_narrative_reads_a_scaled_down_bid_and_an_unawarded_pot():
+    (scaled, unawarded) = happenings([
+        (8, "DESNZ home_upgrade: Hastings bid scaled down to GBP 312,500 of GBP 3,480,000"),
+        (8, "DHSC youth_wellbeing_grants: GBP 45,210 of a GBP 60,000 pot not awarded (too few bids)"),
+    ])
+    assert (scaled.kind, scaled.amount_gbp) == ("bid_scaled_down", 312_500)
+    assert scaled.sentence == "Hastings's bid to DESNZ Home upgrade won £312,500 of the £3.48m asked for: the pot ran out"
+    assert (unawarded.kind, unawarded.amount_gbp) == ("not_awarded", 45_210)
+    assert unawarded.sentence == "DHSC left £45,210 of its £60,000 Youth wellbeing grants pot unawarded: too few councils bid"
 
 
 def test_labels_and_money_read_as_a_room_would():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pfpp_sim.errors import InvariantError
-from pfpp_sim.funding import Award, round_timing, split_pence, to_pence
+from pfpp_sim.funding import Award, order_spend_p, round_timing, split_pence, to_pence
 
 SHARES = {"income_advice": 0.5, "bill_support": 0.5}
 
@@ -345,3 +346,18 @@ def test_any_sequence_of_operations_keeps_the_ledger_balanced_to_the_penny(ops, 
         award.check(month)
         assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p + award.held_total_p
         assert award.last_delivery < award.deadline
+
+
+# ------------------------------------------------------- what a delivery order spends
+
+
+def test_an_order_that_serves_all_it_asked_for_spends_its_budget():
+    # 2.5 homes' worth at 400p a home: rounded up to 3 or down to 2, the order spends its
+    # 1,000p either way, so homes x cost equals spend in expectation (0.5 x 3 + 0.5 x 2 = 2.5).
+    spend = order_spend_p(np.array([3, 2]), np.array([3, 2]), np.array([400.0, 400.0]), np.array([1_000, 1_000]))
+    np.testing.assert_array_equal(spend, [1_000, 1_000])
+
+
+def test_an_order_short_of_residents_to_serve_spends_only_for_those_it_served():
+    spend = order_spend_p(np.array([1, 0]), np.array([3, 2]), np.array([400.0, 400.0]), np.array([1_000, 1_000]))
+    np.testing.assert_array_equal(spend, [400, 0])

@@ -244,6 +244,20 @@ def test_budget_unit_must_match_its_basis(tmp_path):
     assert "GBP/young_person/year" in message
 
 
+def test_a_team_cannot_reach_steady_delivery_before_it_first_delivers(tmp_path):
+    message = load_error(write_scenario(tmp_path, "[interventions.retrofit.months_to_steady]\nvalue = 0\n"))
+    assert "interventions.retrofit" in message
+    assert "months_to_steady (0) must be at least mobilisation_months (1)" in message
+
+
+@pytest.mark.parametrize("count", [0, 0.4, 51])
+def test_a_programme_paid_as_no_grant_or_too_many_is_refused(tmp_path, count):
+    body = f"[programmes.careers.grants]\nvalue = {count}\nunit = 'grants/council/round'\nsource = 'assumption:small_grants'\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "programmes.careers" in message
+    assert f"grants must be from 1 to 50 a council and round, got {count:g}" in message
+
+
 def test_a_key_with_a_newline_is_named_on_one_line(tmp_path):
     path = write_scenario(tmp_path, '[levers]\n"pool\\ning" = 0.5\n')
     message = load_error(path)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import mesa
 
+from pfpp_sim.capacity import capacity_share, monthly_order_p
+from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.targeting import KEY_INDEX
 from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS
 
 __all__ = ["Council", "POOLED_BIT"]
@@ -51,19 +52,35 @@ class Council(mesa.Agent):
     def has_contact(self, department: str, month: int) -> bool:
         return month >= self.contact_from[department]
 
-    def decides_to_bid(self, department: str, expected_p: int, stream_key: str) -> bool:
-        """Bid when the team is known and the expected grant exceeds the bid cost (M3).
+    def decides_to_bid(self, department: str, stream_key: str, *, ask_p: int, expected_p: int) -> bool:
+        """M3: bid when the team is known and the expected grant exceeds what the bid costs.
 
-        The bid cost is paid whatever the outcome.
+        The bid cost grows with what the bid asks for, less than in proportion
+        (:func:`~pfpp_sim.competition.bid_cost_p`), so a small council pays a larger share of
+        a small bid. It is paid whatever the outcome.
+
+        Parameters
+        ----------
+        department, stream_key : str
+        ask_p : int
+            What the bid asks for, pence.
+        expected_p : int
+            Expected grant (the ask times the chance of success), pence.
         """
         model = self.model
         if not self.has_contact(department, model.month):
             model.log_event(model.month, f"{self.label} missed the {department} {stream_key} window: no contact yet")
             return False
-        bid_cost_p = to_pence(model.mech["bid_cost"])
-        if expected_p <= bid_cost_p:
+        mech = model.mech
+        cost_p = bid_cost_p(
+            ask_p,
+            typical_cost_gbp=mech["bid_cost"],
+            typical_scheme_gbp=mech["bid_cost_scheme_value"],
+            elasticity=mech["bid_cost_elasticity"],
+        )
+        if expected_p <= cost_p:
             return False
-        model.add_flow("bid_cost_gbp", self.place, bid_cost_p / 100)
+        model.add_flow("bid_cost_gbp", self.place, cost_p / 100)
         model.add_flow("bids", self.place, 1)
         return True
 
@@ -96,7 +113,12 @@ class Council(mesa.Agent):
         self.mobilise(award)
 
     def mobilise(self, award: Award) -> None:
-        """Set when each intervention's team is ready (M6): a kept team is ready at once."""
+        """M6: set when each intervention's team first delivers and when it reaches its steady rate.
+
+        A team kept on from earlier funding delivers at its steady rate at once; a new
+        team is recruited, first delivers ``mobilisation_months`` after the award and ramps
+        up to its steady rate ``months_to_steady`` after it (:mod:`pfpp_sim.capacity`).
+        """
         model = self.model
         start = max(model.month, award.period_start)
         retention = model.mech["staff_retention_months"]
@@ -104,9 +126,10 @@ class Council(mesa.Agent):
             if key in award.ready:
                 continue
             if self.team_until[key] + retention >= start:
-                award.ready[key] = start
+                award.ready[key] = award.steady[key] = start
             else:
                 award.ready[key] = start + model.mobilisation[key]
+                award.steady[key] = start + model.months_to_steady[key]
                 model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
         self.keep_teams(award)
 
@@ -149,17 +172,18 @@ class Council(mesa.Agent):
             self.trust[department] += min(gain, 1.0) * (1.0 - self.trust[department])
 
     def _order(self, award: Award, t: int) -> None:
-        """Order this month's delivery of every intervention of an award whose team is ready (M6).
+        """M6: order this month's delivery of every intervention of an award whose team delivers.
 
-        The monthly plan is spent (more in the last months before a deadline), as the
-        expected number of recipients at the place's unit cost; the model rounds it
-        stochastically when it fulfils the order.
+        The monthly plan is ordered, or in the last months before a deadline all that is
+        held, never more than the team's capacity (:func:`~pfpp_sim.capacity.monthly_order_p`);
+        the model turns the money into recipients at the place's unit cost.
         """
         if t >= award.deadline:
             return
         model = self.model
         start = max(award.award_month, award.period_start)
-        rush = model.mech["rush_multiplier"] if award.deadline - t <= RUSH_MONTHS else 1.0
+        rush = award.deadline - t <= RUSH_MONTHS
+        headroom = model.mech["team_headroom"]
         for key, held in award.held_p.items():
             if held <= 0:
                 continue
@@ -167,6 +191,7 @@ class Council(mesa.Agent):
                 if t >= start:
                     model.add_flow("mobilisation_months_lost", self.place, 1)
                 continue
-            budget_p = min(held, int(award.plan_p[key] * rush))
+            share = capacity_share(t, award.ready[key], award.steady[key])
+            budget_p = monthly_order_p(held, award.plan_p[key], headroom=headroom, share=share, rush=rush)
             if budget_p > 0:
-                model.order_delivery(award, key, budget_p / model.unit_cost_p[KEY_INDEX[key], self.place])
+                model.order_delivery(award, key, budget_p)

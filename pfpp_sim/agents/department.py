@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mesa
+import numpy as np
 
+from pfpp_sim.competition import award_pot
 from pfpp_sim.funding import Round, round_timing, to_pence
 from pfpp_sim.scenario import Programme
 
@@ -21,10 +23,17 @@ class Stream:
     bit: int
     period_months: int
     competitive_share: float
-    award_lag: int
+    award_lags: tuple[int, int]  # months into the funding period: first round, later rounds
     next_round: Round | None
     round_no: int = 0
+    rounds_since_launch: int = 0  # a replacement stream starts again from its first round
     discontinued: bool = False
+
+
+@dataclass(frozen=True)
+class _Bid:
+    council: object
+    ask_p: int
 
 
 class Department(mesa.Agent):
@@ -39,6 +48,11 @@ class Department(mesa.Agent):
         The streams this department owns, by key.
     bits : dict of str to int
         Stream bit of each programme (used by targeting to know a stream's recipients).
+
+    Attributes
+    ----------
+    unawarded_p : dict of str to int
+        Pence of each stream's competitive pots that no bid claimed, over the run so far.
     """
 
     def __init__(self, model, name: str, programmes: dict[str, Programme], bits: dict[str, int]) -> None:
@@ -46,6 +60,7 @@ class Department(mesa.Agent):
         self.name = name
         levers = model.scenario.levers
         self.streams = []
+        self.unawarded_p = {key: 0 for key in programmes}
         for key, programme in programmes.items():
             stream = Stream(
                 key=key,
@@ -53,21 +68,26 @@ class Department(mesa.Agent):
                 bit=bits[key],
                 period_months=levers.funding_period_months or programme.funding_period_months,
                 competitive_share=programme.competitive_share if levers.competitive_share is None else levers.competitive_share,
-                award_lag=int(round(programme.award_lag.value)),
+                award_lags=model.award_lags[key],
                 next_round=None,
             )
             stream.next_round = self._round_from(stream, model.first_fy_start)
             self.streams.append(stream)
 
     def _round_from(self, stream: Stream, period_start: int) -> Round | None:
-        """The stream's round whose funding period starts at ``period_start`` (None past the horizon)."""
+        """The stream's round whose funding period starts at ``period_start`` (None past the horizon).
+
+        M6: a stream's first round lands with its first-year award lag, later rounds with
+        the lag of later years (E70 against E94 for UKSPF).
+        """
         if period_start >= self.model.horizon:
             return None
+        first, later = stream.award_lags
         return round_timing(
             period_start,
             period_months=stream.period_months,
             window_months=stream.programme.window_months,
-            award_lag=stream.award_lag,
+            award_lag=first if stream.rounds_since_launch == 0 else later,
             aligned=self.model.scenario.levers.timeline_alignment,
         )
 
@@ -82,6 +102,7 @@ class Department(mesa.Agent):
             if rnd is not None and t == rnd.award_month:
                 self._allocate(stream, rnd)
                 stream.round_no += 1
+                stream.rounds_since_launch += 1
                 stream.next_round = self._round_from(stream, rnd.period_start + stream.period_months)
         for award in model.open_awards(department=self.name):
             if t >= award.deadline:
@@ -96,20 +117,30 @@ class Department(mesa.Agent):
             if stream.next_round is None or model.rng_departments.random() >= churn:
                 continue
             model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
+            stream.rounds_since_launch = 0
             stream.next_round = self._round_from(stream, model.next_fy_start(t + gap))
             for council in model.councils:
                 council.lose_contact(self.name, t)
 
     def _allocate(self, stream: Stream, rnd: Round) -> None:
-        """Allocate one round to every council: pooled, formula and competitive parts (M2, M3)."""
+        """Allocate one round, grant by grant: pooled, formula and competitive parts (M2, M3).
+
+        M3: a programme paid as several grants gives each council one award per grant,
+        each with its own reporting cost and, if competitive, its own bid and competition.
+        """
+        for _ in range(stream.programme.grant_count):
+            self._allocate_grant(stream, rnd)
+
+    def _allocate_grant(self, stream: Stream, rnd: Round) -> None:
         model = self.model
         programme = stream.programme
         years = stream.period_months / 12.0
         p_success = model.mech["bid_success_probability"]
         places = model.population.places
         basis = places.real_households if programme.budget_basis == "households" else places.real_young_people
+        pot_p, bids = 0, []
         for council in model.councils:
-            amount_p = to_pence(programme.budget.value * basis[council.place] * years)
+            amount_p = to_pence(programme.budget.value * basis[council.place] * years / programme.grant_count)
             pooled = 0.0
             if not programme.ring_fenced and council.can_pool(self.name, model.month):
                 pooled = model.scenario.levers.pooling
@@ -117,12 +148,38 @@ class Department(mesa.Agent):
             rest_p = amount_p - pooled_p
             competitive_p = int(round(rest_p * stream.competitive_share))
             formula_p = rest_p - competitive_p
+            pot_p += competitive_p
             if formula_p > 0:
                 model.open_award(stream, rnd, council, formula_p, competitive=False)
-            if competitive_p > 0 and council.decides_to_bid(self.name, competitive_p, stream.key):
-                if model.rng_departments.random() < p_success:
-                    model.open_award(stream, rnd, council, int(round(competitive_p / p_success)), competitive=True)
-                else:
-                    model.log_event(model.month, f"{self.name} {stream.key}: {council.label} bid failed")
+            if competitive_p > 0 and p_success > 0:
+                ask_p = int(round(competitive_p / p_success))
+                if council.decides_to_bid(self.name, stream.key, ask_p=ask_p, expected_p=competitive_p):
+                    bids.append(_Bid(council, ask_p))
             if pooled_p > 0:
                 council.receive_pooled(pooled_p, programme.interventions, rnd, stream.bit)
+        scores = model.rng_departments.random(len(model.councils))  # one per council, bid or not (CRN)
+        if pot_p > 0:
+            self._compete(stream, rnd, bids, scores, pot_p)
+
+    def _compete(self, stream: Stream, rnd: Round, bids: list[_Bid], scores: np.ndarray, pot_p: int) -> None:
+        """M3: share a competition's fixed pot among the best-scored bids; record failures and what is left."""
+        model = self.model
+        asks = np.array([bid.ask_p for bid in bids], dtype=np.int64)
+        grants = award_pot(asks, scores[[bid.council.place for bid in bids]], pot_p=pot_p)
+        for bid, grant_p in zip(bids, grants.tolist()):
+            if grant_p > 0:
+                model.open_award(stream, rnd, bid.council, grant_p, competitive=True)
+                if grant_p < bid.ask_p:
+                    model.log_event(
+                        model.month,
+                        f"{self.name} {stream.key}: {bid.council.label} bid scaled down to GBP {grant_p / 100:,.0f} of GBP {bid.ask_p / 100:,.0f}",
+                    )
+            else:
+                model.log_event(model.month, f"{self.name} {stream.key}: {bid.council.label} bid failed")
+        unawarded_p = pot_p - int(grants.sum())
+        if unawarded_p > 0:
+            self.unawarded_p[stream.key] += unawarded_p
+            model.log_event(
+                model.month,
+                f"{self.name} {stream.key}: GBP {unawarded_p / 100:,.0f} of a GBP {pot_p / 100:,.0f} pot not awarded (too few bids)",
+            )

@@ -20,6 +20,8 @@ _CLAWBACK = re.compile(r"^(?P<department>\S+) clawed back GBP (?P<amount>[\d,]+)
 _DISCONTINUED = re.compile(r"^(?P<department>\S+) discontinued (?P<programme>\S+); a replacement stream opens after (?P<gap>\d+) months$")
 _MISSED = re.compile(r"^(?P<place>.+) missed the (?P<department>\S+) (?P<programme>\S+) window: no contact yet$")
 _BID_FAILED = re.compile(r"^(?P<department>\S+) (?P<programme>\S+): (?P<place>.+) bid failed$")
+_SCALED_DOWN = re.compile(r"^(?P<department>\S+) (?P<programme>\S+): (?P<place>.+) bid scaled down to GBP (?P<amount>[\d,]+) of GBP (?P<asked>[\d,]+)$")
+_NOT_AWARDED = re.compile(r"^(?P<department>\S+) (?P<programme>\S+): GBP (?P<amount>[\d,]+) of a GBP (?P<pot>[\d,]+) pot not awarded \(too few bids\)$")
 _SPECIAL_LABELS = {
     "HomeOffice": "Home Office",
     "pooled": "Pooled budget",
@@ -55,8 +57,9 @@ def month_label(month: int, dates: pd.DatetimeIndex) -> str:
 class Happening:
     """One event of a run, recognised and rewritten as a sentence.
 
-    ``kind`` is ``"clawback"``, ``"discontinued"``, ``"missed_window"``, ``"bid_failed"``
-    or ``"other"``; ``month`` is the month index (0 = first month of the run).
+    ``kind`` is ``"clawback"``, ``"discontinued"``, ``"missed_window"``, ``"bid_failed"``,
+    ``"bid_scaled_down"``, ``"not_awarded"`` or ``"other"``; ``month`` is the month index
+    (0 = first month of the run).
     """
 
     month: int
@@ -93,6 +96,15 @@ def _happening(month: int, text: str) -> Happening:
     if m := _BID_FAILED.match(text):
         sentence = f"{m['place']}'s bid to {label(m['department'])} {label(m['programme'])} failed; the bid cost is lost"
         return Happening(month, "bid_failed", sentence, f"{m['place']}'s bid failed", m["department"], m["programme"])
+    if m := _SCALED_DOWN.match(text):
+        amount, asked = (float(m[k].replace(",", "")) for k in ("amount", "asked"))
+        sentence = f"{m['place']}'s bid to {label(m['department'])} {label(m['programme'])} won {money(amount)} of the {money(asked)} asked for: the pot ran out"
+        return Happening(month, "bid_scaled_down", sentence, f"{m['place']}'s bid scaled down", m["department"], m["programme"], amount)
+    if m := _NOT_AWARDED.match(text):
+        amount, pot = (float(m[k].replace(",", "")) for k in ("amount", "pot"))
+        sentence = f"{label(m['department'])} left {money(amount)} of its {money(pot)} {label(m['programme'])} pot unawarded: too few councils bid"
+        headline = f"{label(m['department'])} left {money(amount)} unawarded ({label(m['programme'])})"
+        return Happening(month, "not_awarded", sentence, headline, m["department"], m["programme"], amount)
     return Happening(month, "other", text, text)
 
 
@@ -134,8 +146,8 @@ def recent_sentences(
         ``month - window_months`` to ``month - 1`` are described.
     window_months : int, default=6
     limit : int, default=8
-        At most this many sentences; clawbacks and discontinued streams come before
-        missed windows and failed bids of the same month.
+        At most this many sentences; clawbacks, discontinued streams and unawarded pots
+        come before missed windows and failed or scaled-down bids of the same month.
 
     Returns
     -------
@@ -143,7 +155,7 @@ def recent_sentences(
         E.g. ``"Month 13 (Apr 2022): DWP clawed back £92,925 unspent on Household support
         from Hastings at the deadline"``.
     """
-    priority = {"clawback": 0, "discontinued": 1, "missed_window": 2, "bid_failed": 3, "other": 4}
+    priority = {"clawback": 0, "discontinued": 1, "not_awarded": 2, "missed_window": 3, "bid_failed": 4, "bid_scaled_down": 5, "other": 6}
     recent = [h for h in happenings(events, since=max(month - window_months, 0)) if h.month < month]
     recent.sort(key=lambda h: (-h.month, priority[h.kind]))
     return [f"{month_label(h.month, dates)}: {h.sentence}" for h in recent[:limit]]
