@@ -258,3 +258,107 @@ def test_a_resident_moved_to_any_other_place_breaks_conservation(data, conserved
     finally:
         group.place[row] = was
     conserved_model.check_invariants()
+
+
+# ------------------------------------------------------------- M4: shared data
+
+
+@pytest.mark.parametrize(("ceiling", "share"), [(0.0, 0.0), (1.0, 1.0)], ids=["no_match", "perfect_match"])
+def test_shared_data_find_fuel_poor_homes_only_as_far_as_the_match_ceiling(ceiling, share):
+    # Given outreach that never finds a fuel-poor home by itself and all data shared, the
+    # share of retrofits reaching fuel-poor homes is the ceiling of what the data match.
+    sc = small(
+        horizon=24,
+        **{
+            "levers.data_sharing": 1.0,
+            "levers.competitive_share": 0.0,
+            "mechanisms.outreach_hit_rate.value": 0.0,
+            "mechanisms.data_match_ceiling.value": ceiling,
+        },
+    )
+    model = PfppModel(sc, seed=SEED).run()
+    assert total(model, "retrofits") > 0
+    assert total(model, "retrofits_to_fuel_poor") == pytest.approx(share * total(model, "retrofits"), abs=1e-9)
+
+
+# ----------------------------------------------------------- starting state (run-in)
+
+
+def without_churn(name: str, horizon: int = 12):
+    return small(name, horizon, **{"mechanisms.stream_churn.value": 0.0})
+
+
+def test_councils_start_knowing_the_teams_of_every_department_they_worked_with():
+    model = PfppModel(without_churn("siloed_baseline"), seed=SEED)
+    departments = {p.department for p in model.scenario.programmes.values()}
+    for council in model.councils:
+        assert all(council.has_contact(d, 0) for d in departments), council.contact_from
+
+
+def test_every_council_bids_in_the_first_competitive_windows_of_the_run():
+    model = PfppModel(without_churn("siloed_baseline"), seed=SEED).run()
+    assert not [text for _, text in model.events if "no contact yet" in text]
+    first_year_bids = sum(record["bids"] for record in model.records)
+    assert np.all(first_year_bids >= 1), first_year_bids
+
+
+def test_aligned_rounds_award_every_council_in_month_zero():
+    # Given aligned timelines, every round of the first funding period is awarded in
+    # month 0, and every council bids for every competitive one.
+    model = PfppModel(without_churn("pfpp_joined_up"), seed=SEED)
+    model.step()
+    competitive = [k for k, p in model.scenario.programmes.items() if p.competitive_share > 0]
+    np.testing.assert_array_equal(model.records[0]["bids"], len(competitive))
+    for place in range(model.population.places.n):
+        awarded = {a.programme for a in model.awards if a.place == place and a.award_month == 0 and a.period_start == 0}
+        assert awarded == set(model.scenario.programmes), (place, awarded)
+
+
+def test_the_run_in_is_the_same_for_every_scenario_on_the_same_seed():
+    siloed, joined = (PfppModel(small(name, horizon=12), seed=SEED) for name in ("siloed_baseline", "pfpp_joined_up"))
+    for a, b in zip(siloed.councils, joined.councils, strict=True):
+        assert a.trust == b.trust
+        assert a.team_until == b.team_until
+    ledger = [(a.programme, a.place, a.allocated_p, a.held_p, a.ready, a.deadline) for a in siloed.awards]
+    assert ledger and ledger == [(a.programme, a.place, a.allocated_p, a.held_p, a.ready, a.deadline) for a in joined.awards]
+
+
+def test_the_run_in_serves_no_resident_and_leaves_no_month_or_event_in_the_outputs():
+    model = PfppModel(small(horizon=12), seed=SEED)
+    assert model.run_in_months > 0
+    assert not model.recipients.had.any()
+    assert not model.events and not model.records
+    model.run()
+    assert len(model.records) == 12
+    assert min(a.award_month for a in model.awards) == 0
+    assert min(month for month, _ in model.events) >= 0
+
+
+def test_money_held_at_the_start_is_counted_as_brought_into_month_zero():
+    # Awards made before the start enter the run holding what they had left, and the
+    # accounts count that money as allocated in month 0.
+    model = PfppModel(small(horizon=12), seed=SEED)
+    carried = list(model.awards)
+    assert carried and all(a.delivered_p == a.overhead_p == a.returned_p == 0 < a.allocated_p == a.held_total_p for a in carried)
+
+    def by_place(awards):
+        return np.bincount([a.place for a in awards], [a.allocated_p / 100 for a in awards], minlength=len(PLACES))
+
+    brought = by_place(carried)
+    model.step()
+    np.testing.assert_allclose(model.records[0]["allocated_gbp"], brought + by_place(model.awards[len(carried) :]))
+
+
+# ------------------------------------------------------------------- presets
+
+
+def test_pfpp_as_delivered_gives_each_council_one_two_year_grant_and_pools_nothing():
+    model = PfppModel(small("pfpp_as_delivered"), seed=SEED).run()
+    grant = model.scenario.programmes["pfpp_grant"]
+    awards = [a for a in model.awards if a.programme == "pfpp_grant"]
+    assert sorted(a.place for a in awards) == list(range(len(PLACES)))
+    for award in awards:
+        assert award.allocated_p == round(grant.budget.value * 2 * 100)  # GBP a council a year, for two years
+        assert (award.period_start, award.award_month, award.deadline) == (0, round(grant.award_lag.value), 24)
+    assert not any(a.pooled for a in model.awards)
+    assert model.scenario.levers.senior_contact and model.scenario.levers.funding_mapping
