@@ -80,7 +80,8 @@ def test_secondments_and_a_campus_are_joint_work_with_every_department():
 
 def test_the_siloed_baseline_has_no_joint_work_even_with_open_awards():
     model = PfppModel(small(), seed=SEED)
-    model.step()
+    for _ in range(6):
+        model.step()
     assert model.open_awards(place=0)
     assert model.councils[0].joint_work() == set()
 

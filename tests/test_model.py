@@ -309,13 +309,14 @@ def test_aligned_rounds_award_every_council_in_month_zero():
     model.step()
     competitive = [k for k, p in model.scenario.programmes.items() if p.competitive_share > 0]
     np.testing.assert_array_equal(model.records[0]["bids"], len(competitive))
+    formula = {k for k, p in model.scenario.programmes.items() if p.competitive_share < 1}
     for place in range(model.population.places.n):
         awarded = {a.programme for a in model.awards if a.place == place and a.award_month == 0 and a.period_start == 0}
-        assert awarded == set(model.scenario.programmes), (place, awarded)
+        assert formula <= awarded, (place, awarded)
 
 
 def test_the_run_in_is_the_same_for_every_scenario_on_the_same_seed():
-    siloed, joined = (PfppModel(small(name, horizon=12), seed=SEED) for name in ("siloed_baseline", "pfpp_joined_up"))
+    siloed, joined = (PfppModel(small(name, horizon=12, **{"run.start": "2021-10"}), seed=SEED) for name in ("siloed_baseline", "pfpp_joined_up"))
     for a, b in zip(siloed.councils, joined.councils, strict=True):
         assert a.trust == b.trust
         assert a.team_until == b.team_until
@@ -330,14 +331,15 @@ def test_the_run_in_serves_no_resident_and_leaves_no_month_or_event_in_the_outpu
     assert not model.events and not model.records
     model.run()
     assert len(model.records) == 12
-    assert min(a.award_month for a in model.awards) == 0
+    assert min(a.award_month for a in model.awards) >= 0
     assert min(month for month, _ in model.events) >= 0
 
 
 def test_money_held_at_the_start_is_counted_as_brought_into_month_zero():
-    # Awards made before the start enter the run holding what they had left, and the
-    # accounts count that money as allocated in month 0.
-    model = PfppModel(small(horizon=12), seed=SEED)
+    # Given a run starting in October, half way through the financial year, awards made
+    # before the start enter the run holding what they had left, and the accounts count
+    # that money as allocated in month 0.
+    model = PfppModel(small(horizon=12, **{"run.start": "2021-10"}), seed=SEED)
     carried = list(model.awards)
     assert carried and all(a.delivered_p == a.overhead_p == a.returned_p == 0 < a.allocated_p == a.held_total_p for a in carried)
 

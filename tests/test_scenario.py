@@ -141,11 +141,11 @@ def test_integer_too_long_to_convert_is_a_scenario_error(tmp_path):
 
 
 def test_unknown_evidence_key_is_refused(tmp_path):
-    assert "E99" not in EVIDENCE_KEYS
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nsource = 'E99'\n")
+    assert "E00" not in EVIDENCE_KEYS
+    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nsource = 'E00'\n")
     message = load_error(path)
     assert "programmes.home_upgrade.budget.source" in message
-    assert "E99" in message
+    assert "E00" in message
 
 
 def test_malformed_source_is_refused(tmp_path):
