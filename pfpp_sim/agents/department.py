@@ -79,7 +79,8 @@ class Department(mesa.Agent):
                 rnd = self._round_from(stream, stream.next_round.period_start)
             else:
                 rnd = None
-            stream.next_round = rnd if rnd is None else replace(rnd, award_month=max(rnd.award_month, model.month))
+            late = 0 if rnd is None else max(model.month - rnd.award_month, 0)
+            stream.next_round = rnd if not late else replace(rnd, award_month=rnd.award_month + late, window_open=rnd.window_open + late)
 
     def _round_from(self, stream: Stream, period_start: int) -> Round | None:
         """The stream's round whose funding period starts at ``period_start`` (None past the horizon)."""
