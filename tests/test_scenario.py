@@ -181,10 +181,11 @@ def test_unknown_intervention_in_a_programme_is_refused(tmp_path):
     assert "soup_kitchen" in message
 
 
-def test_budget_unit_must_match_its_basis(tmp_path):
-    message = load_error(write_scenario(tmp_path, "[programmes.home_upgrade]\nbudget_basis = 'young_people'\n"))
+@pytest.mark.parametrize(("basis", "unit"), [("young_people", "GBP/young_person/year"), ("councils", "GBP/council/year")])
+def test_budget_unit_must_match_its_basis(tmp_path, basis, unit):
+    message = load_error(write_scenario(tmp_path, f"[programmes.home_upgrade]\nbudget_basis = '{basis}'\n"))
     assert "programmes.home_upgrade" in message
-    assert "GBP/young_person/year" in message
+    assert unit in message
 
 
 def test_a_key_with_a_newline_is_named_on_one_line(tmp_path):
