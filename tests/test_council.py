@@ -119,6 +119,15 @@ def test_each_contact_lever_sets_the_months_to_find_a_team(levers, mechanism):
     assert model.councils[0].months_to_find_team() == round(model.mech[mechanism])
 
 
+def test_at_the_start_a_council_still_looking_for_a_team_finds_it_within_the_runs_contact_months():
+    model = PfppModel(small(**{"levers.single_point_of_contact": True}), seed=SEED)
+    council = model.councils[0]
+    council.contact_from.update(DESNZ=10, DWP=-3)  # still looking; found before the start
+    council.start_run()
+    assert council.contact_from["DESNZ"] == round(model.mech["months_to_find_team_spoc"])
+    assert council.contact_from["DWP"] == -3
+
+
 def test_funding_mapping_finds_the_team_of_a_replacement_stream_sooner():
     mapped = PfppModel(small(**{"levers.funding_mapping": True}), seed=SEED)
     plain = PfppModel(small(), seed=SEED)

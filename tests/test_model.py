@@ -315,6 +315,19 @@ def test_aligned_rounds_award_every_council_in_month_zero():
         assert formula <= awarded, (place, awarded)
 
 
+@pytest.mark.parametrize("name", ["funding_simplification", "stop_start"])
+def test_from_month_zero_streams_follow_the_runs_funding_period_and_competition(name):
+    from pfpp_sim.agents import Department
+
+    model = PfppModel(small(name, 12), seed=SEED)
+    levers = model.scenario.levers
+    for department in model.agents_by_type[Department]:
+        for s in department.streams:
+            assert (s.period_months, s.competitive_share) == (levers.funding_period_months, levers.competitive_share)
+            if s.next_round is not None:
+                assert s.next_round.deadline - s.next_round.period_start == levers.funding_period_months
+
+
 def test_an_aligned_round_whose_period_began_before_the_start_is_awarded_in_month_zero():
     # Given a start in May, the rounds of the financial year that began in April are
     # still to be awarded (siloed lags); aligned from month 0, they are awarded at once.
