@@ -352,10 +352,28 @@ def test_the_run_in_is_the_same_for_every_scenario_on_the_same_seed(name):
     assert ledger(siloed) and ledger(siloed) == ledger(other)
 
 
+def test_the_run_in_draws_from_its_own_stream_and_the_run_starts_on_fresh_month_zero_streams(monkeypatch):
+    import pfpp_sim.model as model_module
+    from pfpp_sim.streams import stream
+
+    asked = []
+
+    def recording(seed, replicate, name, month=None):
+        asked.append((name, month))
+        return stream(seed, replicate, name, month)
+
+    monkeypatch.setattr(model_module, "stream", recording)
+    model = PfppModel(small(horizon=12), seed=SEED)
+    assert [month for name, month in asked if name == "run_in"] == list(range(model.run_in_months, 0, -1))
+    assert {month for name, month in asked if name == "departments"} == {0}
+    assert model.rng_departments.random() == stream(SEED, 0, "departments", 0).random()
+
+
 def test_the_run_in_serves_no_resident_and_leaves_no_month_or_event_in_the_outputs():
     model = PfppModel(small(horizon=12), seed=SEED)
     assert model.run_in_months > 0
     assert not model.recipients.had.any()
+    assert not model.awards, "every round before an April start ends in March; its clawback belongs to the years before"
     assert not model.events and not model.records
     model.run()
     assert len(model.records) == 12
