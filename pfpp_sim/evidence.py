@@ -138,10 +138,58 @@ ASSUMPTIONS = MappingProxyType(
         "stream_gap": Assumption("Months before a discontinued stream is replaced by a new one."),
         "carry_over_months": Assumption("Months by which carry-over extends a spend deadline."),
         # Mechanisms M1, M4, M5 and pooling costs
-        "months_to_find_team": Assumption("Months for a council to find the right team in a department (M1), by contact model."),
-        "outreach_hit_rate": Assumption("Share of outreach that reaches eligible residents without shared data (M4)."),
-        "trust": Assumption("Initial council-department trust, its monthly gain from joint work, and the threshold that gates pooling (M5)."),
-        "trust_multipliers": Assumption("How secondments and a policy campus speed up trust building (M5)."),
+        "months_to_find_team": Assumption(
+            "Months for a council to find the right team in a department (M1), by contact model: on its own, through a single point of contact, a policy campus or senior officials' introductions.",
+            "No published figure: from a month, when a named contact answers at once, to about a year, the time a PfPP pilot took from selection to an agreed plan (E66, E67).",
+        ),
+        "funding_mapping": Assumption(
+            "Months to find the team of a replacement stream when the council's funding landscape has been mapped for it (M1).",
+            "No published figure: from at once (the map shows where the new stream sits) to a quarter, against 3-12 months without a map (months_to_find_team).",
+        ),
+        "outreach_hit_rate": Assumption(
+            "Share of outreach that reaches eligible residents without shared data (M4).",
+            "Related figures: 35% of those helped by ECO were fuel poor, and about 30% of its funds were expected to reach fuel-poor homes (E97); the range allows 15 points either way.",
+        ),
+        "data_match_ceiling": Assumption(
+            "Share of the gap between outreach and perfect targeting that fully shared administrative data close (M4): benefits data identify low income but not a home's energy efficiency, so precision stays below 1.",
+            "Benefit-based eligibility missed a fifth of fuel-poor households and reached about a third fuel-poor ones (E97): matching on benefits alone closes little of the gap (low end); matching property data as well closes most of it (high end). The same range is assumed for the young people's interventions.",
+        ),
+        "trust": Assumption(
+            "Council-department trust: its starting level, its monthly gain from joint work, the threshold that gates pooling, and the floor it decays to without joint work at the decay rate (M5).",
+            "No published measure of council-department trust: the ranges span slow and fast relationship building over a two-year programme (E04) and keep the floor below the threshold, so no council pools without joint work.",
+        ),
+        "trust_multipliers": Assumption(
+            "How secondments and a policy campus speed up trust building (M5).", "No published estimate: from no effect (1) to tripling trust building."
+        ),
+        "run_in": Assumption(
+            "Months of the years before the start simulated for the institutions only (awards, contacts, teams, trust) under siloed levers, so every run starts from the state they leave.",
+            "Twelve months cover annual streams only; 24 a full round of the longest usual period (24 months) after the months to find teams; 36 adds a margin.",
+        ),
+        # Costs of the levers, per council and year
+        "data_sharing_cost": Assumption(
+            "Yearly cost to a council of sharing administrative data fully (agreements, a matching platform and analyst time); the data_sharing lever pays its share of it.",
+            "Low: the platform licence of one district council alone (E99); high: that plus one to one and a half analysts at Grade 6/7 median pay (E98).",
+        ),
+        "contact_cost": Assumption(
+            "Yearly cost of a single point of contact in government for one council: a named official's time.",
+            "A quarter to one full-time Grade 6/7 official at median pay (E98, about GBP 57,000 in 2022); value: half.",
+        ),
+        "senior_contact_cost": Assumption(
+            "Yearly cost of senior officials' time given to one council's problems, as PfPP offered.",
+            "A tenth to a half of a Senior Civil Servant's median pay (E98, about GBP 80,000-85,000 in 2022); value: a fifth.",
+        ),
+        "funding_mapping_cost": Assumption(
+            "Yearly cost of outside help mapping one council's funding landscape, as PfPP's spend mapping did.",
+            "PfPP's GBP 5m (E01) less its grants of GBP 150,000-350,000 to each of 13 pilots (E02) leaves about GBP 17,000-117,000 a pilot a year for all central support, of which mapping was one part.",
+        ),
+        "secondment_cost": Assumption(
+            "Yearly cost of secondments between one council and departments: the secondees' pay while in post.",
+            "From one secondee at Grade 6/7 median pay (E98) to the Whole Place Community Budgets' GBP 4.8m support per each of its 33 secondees, about GBP 145,000 (E80), which also paid for more than secondees; those pilots had about one secondee per council (E96).",
+        ),
+        "campus_cost": Assumption(
+            "Yearly extra cost of a policy campus for one council: officials' time given to the place and shared space (the relocated posts cost what they would elsewhere).",
+            "No published per-place figure: from a third of one to three Grade 6/7 officials at median pay (E98).",
+        ),
         "pooling_negotiation": Assumption("Months of negotiation and governance before pooled money first moves."),
         "pooled_governance_cost": Assumption("Annual governance and accountability cost of a pooled budget per council."),
         "pooled_targeting_penalty": Assumption("Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one."),
@@ -166,8 +214,8 @@ EVIDENCE_KEYS = _evidence_keys()
 
 # Largest meaningful value of a quantity, by the start of its unit. Shares and
 # probabilities cannot pass 1; longer spans than a century overflow month counters;
-# budgets above GBP 100,000 per head a year would take pence totals past 2**53, where
-# floating-point arithmetic stops keeping the ledger exact.
+# budgets above GBP 100,000 per head or GBP 1bn per council a year could take pence
+# totals past 2**53, where floating-point arithmetic stops keeping the ledger exact.
 UNIT_MAXIMA = (
     ("fraction", 1.0),
     ("probability", 1.0),
@@ -176,6 +224,7 @@ UNIT_MAXIMA = (
     ("months", 1200.0),
     ("GBP/household/year", 100_000.0),
     ("GBP/young_person/year", 100_000.0),
+    ("GBP/council/year", 1_000_000_000.0),
 )
 _SOURCE = re.compile(
     r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$|^calibrated:[A-Za-z0-9_]+$"

@@ -2,6 +2,11 @@
 
 The residents' side (stepping households and young people block by block) is in
 :mod:`pfpp_sim.residents`, mixed into :class:`PfppModel`.
+
+A run starts from the institutions as the years before it left them: departments and
+councils first step through ``run_in_months`` months before month 0 under siloed levers
+(the pre-start world, the same for every scenario on the same seed), then the scenario's
+levers act from month 0. See :meth:`PfppModel._run_in`.
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET, build_population
 from pfpp_sim.residents import ResidentSteps
-from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Scenario
+from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
+from pfpp_sim.targeting import (
+    KEY_INDEX,
+    WAVES,
+    RecipientRecords,
+    Targeting,
+    select_recipients,
+    target_groups,
+    targeting_precision,
+)
 
 __all__ = ["PfppModel"]
 
@@ -68,11 +81,12 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.seed = seed
         self.replicate = replicate
         self.horizon = scenario.run.horizon_months
-        self.month = 0
         self.rng_households = stream(seed, replicate, "households")
         self.rng_young = stream(seed, replicate, "young_people")
         self._monthly_streams(0)
         self._draw_parameters(stream(seed, replicate, "parameters"))
+        self.run_in_months = int(round(self.mech["run_in_months"]))
+        self.month = -self.run_in_months
         self.exo = exogenous_paths(scenario)
         self.population = build_population(
             scenario,
@@ -111,13 +125,17 @@ class PfppModel(ResidentSteps, mesa.Model):
 
         programmes = scenario.programmes
         self.stream_bits = {key: 1 << i for i, key in enumerate(programmes)}
-        self.first_fy_start = self.next_fy_start(0)
+        self.first_fy_start = self.next_fy_start(self.month)
+        self.scenario = scenario.model_copy(update={"levers": Levers()})  # the pre-start world: siloed levers
         self.departments = [
             Department(self, name, owned, self.stream_bits)
             for name in DEPARTMENTS
             if (owned := {k: p for k, p in programmes.items() if p.department == name})
         ]
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
+        self._run_in()
+        self.scenario = scenario
+        self._start_run()
         self._start_drawing_ahead()
 
     # ------------------------------------------------------------------ setup
@@ -163,6 +181,62 @@ class PfppModel(ResidentSteps, mesa.Model):
             self.award_lags[key] = (first, first if later is None else int(round(later.draw(rng))))
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 
+    # ----------------------------------------------------------------- run-in
+    def _run_in(self) -> None:
+        """Step departments and councils from ``-run_in_months`` to month 0 under siloed levers.
+
+        Streams run their rounds, councils find teams, bid, mobilise and spend, trust
+        evolves and streams are discontinued, with the run-in's own random stream; the
+        residents are not stepped and deliveries move money without choosing anyone
+        (:meth:`_spend_orders`). What it leaves at month 0 (contacts, teams, trust,
+        stream timings, money held) is the same for every scenario on the same seed,
+        whatever its levers; new streams (programmes with ``rounds``) first open in the run.
+        """
+        departments, councils = self.agents_by_type[Department], self.agents_by_type[Council]
+        while self.month < 0:
+            self.rng_departments = stream(self.seed, self.replicate, "run_in", -self.month)
+            departments.do("step")
+            councils.do("step")
+            self._spend_orders()
+            self.month += 1
+        for award in self.open_awards():
+            if award.deadline <= self.month:  # the last year's clawback belongs to the years before
+                self.close_award(award)
+
+    def _spend_orders(self) -> None:
+        """Spend the month's delivery orders without choosing recipients (run-in months only)."""
+        orders, self._orders = self._orders, []
+        for award, key, budget_p, *_ in orders:
+            award.spend(key, min(award.held_p[key], budget_p), 0, self.month)
+
+    def _start_run(self) -> None:
+        """Month 0: the scenario's levers take over, and awards still open carry their money into the run.
+
+        The accounts of the run start at month 0: an award made before it enters the
+        run as an award of month 0 and round -1 holding what it had left (its earlier spending,
+        overhead and returns belong to the years before and are not counted), and that
+        money is counted as allocated in month 0. Run-in events are dropped.
+        """
+        for department in self.agents_by_type[Department]:
+            department.start_run()
+        for council in self.councils:
+            council.start_run()
+        carried = list(self._open.values())
+        self.awards, self._open = [], {}
+        self._open_by_place = [{} for _ in self._open_by_place]
+        for values in self.flows.values():
+            values[:] = 0.0
+        for before in carried:
+            award = self._register(
+                dataclasses.replace(
+                    before, award_id=len(self.awards), round=-1, award_month=self.month, allocated_p=before.held_total_p, overhead_p=0,
+                    delivered_p=0, returned_p=0, duplicated_p=0, delivered_by_p={}, returned_by_p={}, first_delivery=-1, last_delivery=-1,
+                )
+            )
+            self.add_flow("allocated_gbp", award.place, award.allocated_p / 100)
+        self.events = []
+        self._monthly_streams(self.month)
+
     # --------------------------------------------------------------- calendar
     def is_fy_start(self, month: int) -> bool:
         """True when ``month`` is an April (start of a financial year)."""
@@ -195,7 +269,10 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.add_flow("grant_overhead_gbp", award.place, (award.overhead_p - before_over) / 100)
 
     def _new_award(self, **fields) -> Award:
-        award = Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields)
+        return self._register(Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields))
+
+    def _register(self, award: Award) -> Award:
+        """Add an award to the run's list and to the open awards."""
         self.awards.append(award)
         self._open[award.award_id] = award
         self._open_by_place[award.place][award.award_id] = award
@@ -316,7 +393,7 @@ class PfppModel(ResidentSteps, mesa.Model):
                 cold=self.cold_home, executor=pool,
             )
         levers, mech = self.scenario.levers, self.mech
-        precision = mech["outreach_hit_rate"] + (1 - mech["outreach_hit_rate"]) * levers.data_sharing
+        precision = targeting_precision(mech["outreach_hit_rate"], levers.data_sharing, mech["data_match_ceiling"])
         fresh, fresh_keys = [], []
         for chosen in _batches(live, places[live], keys[live], bits[live] == POOLED_BIT):
             pooled = bits[chosen] == POOLED_BIT
@@ -345,8 +422,6 @@ class PfppModel(ResidentSteps, mesa.Model):
         t = self.month
         if t:
             self._monthly_streams(t)
-        for values in self.flows.values():
-            values[:] = 0.0
         self.agents_by_type[Department].do("step")
         self.agents_by_type[Council].shuffle_do("step")
         self.deliver_orders()
@@ -358,6 +433,8 @@ class PfppModel(ResidentSteps, mesa.Model):
         for award in self._open.values():
             held[award.place] += award.held_total_p / 100
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
+        for values in self.flows.values():
+            values[:] = 0.0
         self.equity_records.append(equity_from_counts(counts))
         self.check_invariants()
         self.month += 1

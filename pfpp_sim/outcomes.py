@@ -53,13 +53,16 @@ RATES = MappingProxyType(
 )
 FLOWS = MappingProxyType(
     {
-        "allocated_gbp": Outcome("GBP", "flow", "money awarded to the council"),
+        "allocated_gbp": Outcome("GBP", "flow", "money awarded to the council (month 0 includes what earlier awards still held)"),
         "delivered_gbp": Outcome("GBP", "flow", "money spent on interventions"),
         "grant_overhead_gbp": Outcome("GBP", "flow", "reporting and governance costs top-sliced from grants"),
         "bid_cost_gbp": Outcome("GBP", "flow", "council money spent on bids, won or lost"),
         "recruitment_cost_gbp": Outcome("GBP", "flow", "cost of rebuilding delivery teams lost at funding cliff edges"),
         "governance_cost_gbp": Outcome("GBP", "flow", "governance and accountability cost of pooled budgets"),
-        "overhead_gbp": Outcome("GBP", "flow", "all overhead: grant overhead + bids + recruitment + pooled governance"),
+        "lever_cost_gbp": Outcome(
+            "GBP", "flow", "cost of the levers in use: data sharing, contact staff, senior officials, funding mapping, secondees, campus"
+        ),
+        "overhead_gbp": Outcome("GBP", "flow", "all overhead: grant overhead + bids + recruitment + pooled governance + levers"),
         "returned_gbp": Outcome("GBP", "flow", "unspent money clawed back at deadlines"),
         "duplicated_gbp": Outcome("GBP", "flow", "spend on residents another stream had already served"),
         "bids": Outcome("bids", "flow", "competitive bids made"),
@@ -69,7 +72,7 @@ FLOWS = MappingProxyType(
         "mobilisation_months_lost": Outcome("team-months", "flow", "funded months in which a delivery team was still mobilising"),
     }
 )
-OVERHEADS = ("grant_overhead_gbp", "bid_cost_gbp", "recruitment_cost_gbp", "governance_cost_gbp")
+OVERHEADS = ("grant_overhead_gbp", "bid_cost_gbp", "recruitment_cost_gbp", "governance_cost_gbp", "lever_cost_gbp")
 """Flows that make up ``overhead_gbp``."""
 OUTCOMES = MappingProxyType({**RATES, **FLOWS, "held_gbp": Outcome("GBP", "stock", "money awarded and not yet spent")})
 """Every outcome a run reports, by name."""

@@ -95,6 +95,8 @@ class Levers(_Frozen):
     single_point_of_contact: bool = Field(False, description="one front door into government for each council (M1)")
     policy_campus: bool = Field(False, description="civil servants co-located in the place (M1, M5)")
     secondments: bool = Field(False, description="staff exchanged between council and departments (M5)")
+    senior_contact: bool = Field(False, description="contact with senior officials across government who broker introductions, as PfPP offered (M1)")
+    funding_mapping: bool = Field(False, description="outside help to map the funding landscape, as PfPP offered: replacement streams are found sooner (M1)")
     local_priority_weight: float = Field(0.0, ge=0, le=1, description="weight of local need versus department priorities in pooled money")
 
 
@@ -218,7 +220,7 @@ class Programme(_Frozen):
         min_length=1, description="intervention key -> share of spend"
     )
     budget: Sourced
-    budget_basis: Literal["households", "young_people"]
+    budget_basis: Literal["households", "young_people", "councils"]
     competitive_share: float = Field(ge=0, le=1)
     funding_period_months: int = Field(ge=3, le=60)
     window_months: int = Field(ge=1, le=12)
@@ -227,6 +229,9 @@ class Programme(_Frozen):
     grants: Sourced | None = Field(None, description="separate grants each council gets per round (default: one)")
     reporting_burden: float = Field(1.0, ge=0, le=20, description="multiple of the standard reporting cost")
     ring_fenced: bool = False
+    rounds: int | None = Field(
+        None, ge=1, le=100, description="a new stream that opens at the run start and runs this many rounds (None: it ran before the start and goes on)"
+    )
 
     @field_validator("interventions")
     @classmethod
@@ -242,7 +247,7 @@ class Programme(_Frozen):
 
     @model_validator(mode="after")
     def _budget_unit(self) -> Programme:
-        expected = "GBP/household/year" if self.budget_basis == "households" else "GBP/young_person/year"
+        expected = {"households": "GBP/household/year", "young_people": "GBP/young_person/year", "councils": "GBP/council/year"}[self.budget_basis]
         if self.budget.unit != expected:
             raise ValueError(f"budget unit must be {expected!r} for budget_basis {self.budget_basis!r}")
         if self.grants is not None:
@@ -263,6 +268,8 @@ class Mechanisms(_Frozen):
     months_to_find_team: Sourced
     months_to_find_team_spoc: Sourced
     months_to_find_team_campus: Sourced
+    months_to_find_team_senior: Sourced
+    months_to_find_replacement_mapped: Sourced
     bid_cost: Sourced
     bid_cost_scheme_value: Sourced
     bid_cost_elasticity: Sourced
@@ -272,9 +279,12 @@ class Mechanisms(_Frozen):
     stream_gap_months: Sourced
     carry_over_months: Sourced
     outreach_hit_rate: Sourced
+    data_match_ceiling: Sourced
     initial_trust: Sourced
     trust_gain: Sourced
     trust_threshold: Sourced
+    trust_floor: Sourced
+    trust_decay: Sourced
     secondment_trust_multiplier: Sourced
     campus_trust_multiplier: Sourced
     staff_retention_months: Sourced
@@ -283,6 +293,13 @@ class Mechanisms(_Frozen):
     pooling_negotiation_months: Sourced
     pooled_governance_cost: Sourced
     pooled_targeting_penalty: Sourced
+    data_sharing_cost: Sourced
+    contact_cost: Sourced
+    senior_contact_cost: Sourced
+    funding_mapping_cost: Sourced
+    secondment_cost: Sourced
+    campus_cost: Sourced
+    run_in_months: Sourced
 
 
 class PlaceFit(_Frozen):

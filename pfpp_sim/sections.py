@@ -50,7 +50,7 @@ HEADLINE = (
     ("youth_mh_rate", "Youth probable mental disorder"),
     ("delivered_gbp", "Money delivered"),
     ("returned_gbp", "Money returned"),
-    ("overhead_gbp", "Overhead (grants, bids, recruitment, governance)"),
+    ("overhead_gbp", "Overhead (grants, bids, recruitment, governance, levers)"),
     ("duplicated_gbp", "Duplicated spend"),
     ("mobilisation_months_lost", "Team-months lost to mobilisation"),
     ("months_to_first_delivery", "Months from award to first delivery"),
@@ -235,7 +235,8 @@ def money_section(awards: pd.DataFrame, replicates: int, scenarios: list[str]) -
     body = (
         "<p>Money awarded to councils (mean over replicates, all places): grant overhead is top-sliced for reporting and governance, "
         "unspent money is clawed back at deadlines, some is still held when the run ends, and the rest is delivered. "
-        "Bid, recruitment and pooled-governance costs are council money outside the awards.</p>"
+        "Bid, recruitment and pooled-governance costs, and the cost of the levers in use, are paid outside the awards. "
+        "Money that awards made before the run still held at its start is counted as awarded in month 0.</p>"
     )
     return Section("Where the money went", body, [("waterfall", alt, charts.waterfall_chart(money))])
 

@@ -1,7 +1,8 @@
 """Targeting: who interventions reach (M4 data sharing, M7 duplication, M8 bundling).
 
 A share ``q`` of recipients comes from the *intended* group (e.g. fuel-poor households),
-the rest from the wider group outreach reaches; ``q`` rises with data sharing (M4). A
+the rest from the wider group outreach reaches; ``q`` rises with data sharing towards a
+ceiling below 1 (M4, :func:`targeting_precision`). A
 stream always knows its own past recipients; others' only through shared data, so siloed
 streams serve the same people twice (duplication, M7). Pooled teams serve people who
 already had a complementary intervention from the same pot first (bundling, M8); no bonus
@@ -34,6 +35,7 @@ __all__ = [
     "Targeting",
     "select_recipients",
     "target_groups",
+    "targeting_precision",
 ]
 
 COMPLEMENTS = {
@@ -66,6 +68,31 @@ award delivers its interventions in turn.
 KEY_INDEX = {key: i for i, key in enumerate(INTERVENTION_KEYS)}
 """Position of each intervention in ``INTERVENTION_KEYS`` (its index in arrays by intervention)."""
 _COMPLEMENT_INDEX = np.array([INTERVENTION_KEYS.index(COMPLEMENTS[k]) for k in INTERVENTION_KEYS])
+
+
+def targeting_precision(hit_rate: float, data_sharing: float, match_ceiling: float) -> float:
+    """M4: shared data raise the share of recipients from the intended group, short of 1.
+
+    Outreach alone finds the intended group at ``hit_rate``; shared administrative data
+    close the share ``data_sharing x match_ceiling`` of the rest of the gap. The ceiling
+    is below 1 because the data match the intended group imperfectly (benefits data
+    identify low income, not a home's energy efficiency).
+
+    Parameters
+    ----------
+    hit_rate : float
+        Share of outreach recipients in the intended group without shared data, in [0, 1].
+    data_sharing : float
+        The ``data_sharing`` lever, in [0, 1].
+    match_ceiling : float
+        Share of the gap that fully shared data close, in [0, 1].
+
+    Returns
+    -------
+    float
+        Share of recipients drawn from the intended group, in [0, 1].
+    """
+    return hit_rate + (1.0 - hit_rate) * data_sharing * match_ceiling
 
 
 class RecipientRecords:

@@ -8,11 +8,12 @@ from pfpp_sim.funding import to_pence
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import load_scenario
 
-PILOTS = {"run.scale": 0.0005, "run.min_households_per_place": 200, "run.min_young_people_per_place": 100}
+PILOTS = {"run.scale": 0.0005, "run.min_households_per_place": 200, "run.min_young_people_per_place": 100, "levers.stream_churn": 0.0}
 SEED = 5
 
 
 def pilots(horizon: int, **overrides):
+    """The 14 pilot places, tiny, with no stream discontinued (unless overridden), so rounds land as timed."""
     return load_scenario("siloed_baseline").with_overrides({**PILOTS, "run.horizon_months": horizon, **overrides})
 
 
@@ -32,8 +33,11 @@ def pot_p(model: PfppModel, key: str) -> int:
     return sum(round(to_pence(programme.budget.value * b * years) * programme.competitive_share) for b in basis)
 
 
-def round_total_p(model: PfppModel, key: str, rnd: int = 0) -> int:
-    return sum(a.allocated_p for a in model.awards if a.programme == key and a.round == rnd and a.competitive)
+def round_total_p(model: PfppModel, key: str) -> int:
+    """What the first competitive round of a programme in the run awarded (earlier rounds ran in the run-in)."""
+    awards = [a for a in model.awards if a.programme == key and a.competitive]
+    first = min((a.round for a in awards), default=None)
+    return sum(a.allocated_p for a in awards if a.round == first)
 
 
 # ----------------------------------------------------------------- pots (D7)

@@ -292,3 +292,157 @@ def test_the_siloed_baseline_tracks_the_exogenous_prevalence_path(siloed_runs):
     simulated /= model.population.places.real_young_people.sum()
     gap = simulated - model.exo.mh_prevalence
     assert np.abs(gap[12:]).mean() < 0.02, np.abs(gap[12:]).mean()
+
+
+# ------------------------------------------------------------- M4: shared data
+
+
+@pytest.mark.parametrize(("ceiling", "share"), [(0.0, 0.0), (1.0, 1.0)], ids=["no_match", "perfect_match"])
+def test_shared_data_find_fuel_poor_homes_only_as_far_as_the_match_ceiling(ceiling, share):
+    # Given outreach that never finds a fuel-poor home by itself and all data shared, the
+    # share of retrofits reaching fuel-poor homes is the ceiling of what the data match.
+    sc = small(
+        horizon=24,
+        **{
+            "levers.data_sharing": 1.0,
+            "levers.competitive_share": 0.0,
+            "mechanisms.outreach_hit_rate.value": 0.0,
+            "mechanisms.data_match_ceiling.value": ceiling,
+        },
+    )
+    model = PfppModel(sc, seed=SEED).run()
+    assert total(model, "retrofits") > 0
+    assert total(model, "retrofits_to_fuel_poor") == pytest.approx(share * total(model, "retrofits"), abs=1e-9)
+
+
+# ----------------------------------------------------------- starting state (run-in)
+
+
+def without_churn(name: str, horizon: int = 12):
+    return small(name, horizon, **{"mechanisms.stream_churn.value": 0.0})
+
+
+def test_councils_start_knowing_the_teams_of_every_department_they_worked_with():
+    model = PfppModel(without_churn("siloed_baseline"), seed=SEED)
+    departments = {p.department for p in model.scenario.programmes.values()}
+    for council in model.councils:
+        assert all(council.has_contact(d, 0) for d in departments), council.contact_from
+
+
+def test_every_council_bids_in_the_first_competitive_windows_of_the_run():
+    model = PfppModel(without_churn("siloed_baseline"), seed=SEED).run()
+    assert not [text for _, text in model.events if "no contact yet" in text]
+    first_year_bids = sum(record["bids"] for record in model.records)
+    assert np.all(first_year_bids >= 1), first_year_bids
+
+
+def test_aligned_rounds_award_every_council_in_month_zero():
+    # Given aligned timelines, every round of the first funding period is awarded in
+    # month 0, and every council bids for every large competitive one (a small grant may
+    # not be worth its bid cost) without missing a window for want of contact.
+    model = PfppModel(without_churn("pfpp_joined_up"), seed=SEED)
+    model.step()
+    assert not [text for month, text in model.events if month == 0 and "no contact yet" in text]
+    large = [k for k, p in model.scenario.programmes.items() if p.competitive_share > 0 and p.grant_count == 1]
+    assert np.all(model.records[0]["bids"] >= len(large)), model.records[0]["bids"]
+    formula = {k for k, p in model.scenario.programmes.items() if p.competitive_share < 1}
+    for place in range(model.population.places.n):
+        awarded = {a.programme for a in model.awards if a.place == place and a.award_month == 0 and a.period_start == 0}
+        assert formula <= awarded, (place, awarded)
+
+
+@pytest.mark.parametrize("name", ["funding_simplification", "stop_start"])
+def test_from_month_zero_streams_follow_the_runs_funding_period_and_competition(name):
+    from pfpp_sim.agents import Department
+
+    model = PfppModel(small(name, 12), seed=SEED)
+    levers = model.scenario.levers
+    for department in model.agents_by_type[Department]:
+        for s in department.streams:
+            assert (s.period_months, s.competitive_share) == (levers.funding_period_months, levers.competitive_share)
+            if s.next_round is not None:
+                assert s.next_round.deadline - s.next_round.period_start == levers.funding_period_months
+
+
+def test_an_aligned_round_whose_period_began_before_the_start_is_awarded_in_month_zero():
+    # Given a start in May, the rounds of the financial year that began in April are
+    # still to be awarded (siloed lags); aligned from month 0, they are awarded at once.
+    model = PfppModel(small("pfpp_joined_up", 12, **{"run.start": "2021-05", "mechanisms.stream_churn.value": 0.0}), seed=SEED)
+    model.step()
+    formula = {k for k, p in model.scenario.programmes.items() if p.competitive_share < 1}
+    awarded = {a.programme for a in model.awards if a.award_month == 0 and a.period_start == -1}
+    assert formula <= awarded, awarded
+
+
+@pytest.mark.parametrize("name", ["pfpp_joined_up", "pfpp_as_delivered"])
+def test_the_run_in_is_the_same_for_every_scenario_on_the_same_seed(name):
+    # Other levers, or a new stream that opens at the start, leave the years before alone.
+    siloed, other = (PfppModel(small(n, horizon=12, **{"run.start": "2021-10"}), seed=SEED) for n in ("siloed_baseline", name))
+    for a, b in zip(siloed.councils, other.councils, strict=True):
+        assert a.trust == b.trust
+        assert a.team_until == b.team_until
+
+    def ledger(model):
+        return [(a.programme, a.place, a.allocated_p, a.held_p, a.ready, a.deadline) for a in model.awards]
+
+    assert ledger(siloed) and ledger(siloed) == ledger(other)
+
+
+def test_the_run_in_draws_from_its_own_stream_and_the_run_starts_on_fresh_month_zero_streams(monkeypatch):
+    import pfpp_sim.model as model_module
+    from pfpp_sim.streams import stream
+
+    asked = []
+
+    def recording(seed, replicate, name, month=None):
+        asked.append((name, month))
+        return stream(seed, replicate, name, month)
+
+    monkeypatch.setattr(model_module, "stream", recording)
+    model = PfppModel(small(horizon=12), seed=SEED)
+    assert [month for name, month in asked if name == "run_in"] == list(range(model.run_in_months, 0, -1))
+    assert {month for name, month in asked if name == "departments"} == {0}
+    assert model.rng_departments.random() == stream(SEED, 0, "departments", 0).random()
+
+
+def test_the_run_in_serves_no_resident_and_leaves_no_month_or_event_in_the_outputs():
+    model = PfppModel(small(horizon=12), seed=SEED)
+    assert model.run_in_months > 0
+    assert not model.recipients.had.any()
+    assert not model.awards, "every round before an April start ends in March; its clawback belongs to the years before"
+    assert not model.events and not model.records
+    model.run()
+    assert len(model.records) == 12
+    assert min(a.award_month for a in model.awards) >= 0
+    assert min(month for month, _ in model.events) >= 0
+
+
+def test_money_held_at_the_start_is_counted_as_brought_into_month_zero():
+    # Given a run starting in October, half way through the financial year, awards made
+    # before the start enter the run holding what they had left, and the accounts count
+    # that money as allocated in month 0.
+    model = PfppModel(small(horizon=12, **{"run.start": "2021-10"}), seed=SEED)
+    carried = list(model.awards)
+    assert carried and all(a.delivered_p == a.overhead_p == a.returned_p == 0 < a.allocated_p == a.held_total_p for a in carried)
+
+    def by_place(awards):
+        return np.bincount([a.place for a in awards], [a.allocated_p / 100 for a in awards], minlength=len(PLACES))
+
+    brought = by_place(carried)
+    model.step()
+    np.testing.assert_allclose(model.records[0]["allocated_gbp"], brought + by_place(model.awards[len(carried) :]))
+
+
+# ------------------------------------------------------------------- presets
+
+
+def test_pfpp_as_delivered_gives_each_council_one_two_year_grant_and_pools_nothing():
+    model = PfppModel(small("pfpp_as_delivered"), seed=SEED).run()
+    grant = model.scenario.programmes["pfpp_grant"]
+    awards = [a for a in model.awards if a.programme == "pfpp_grant"]
+    assert sorted(a.place for a in awards) == list(range(len(PLACES)))
+    for award in awards:
+        assert award.allocated_p == round(grant.budget.value * 2 * 100)  # GBP a council a year, for two years
+        assert (award.period_start, award.award_month, award.deadline) == (0, round(grant.award_lag.value), 24)
+    assert not any(a.pooled for a in model.awards)
+    assert model.scenario.levers.senior_contact and model.scenario.levers.funding_mapping

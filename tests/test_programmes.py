@@ -51,9 +51,9 @@ def test_england_households_match_the_vendored_census():
 
 
 def test_retrofit_spend_is_homes_delivered_times_cost_per_home():
-    # Fine enough (1:10) that a simulated home stands for few real ones: the stochastic
+    # Fine enough (1:2) that a simulated home stands for few real ones: the stochastic
     # rounding of homes ordered then averages out within a per cent over a run.
-    scenario = tiny(**{"levers.competitive_share": 0.0, "run.scale": 0.1, "run.horizon_months": 36})
+    scenario = tiny(**{"levers.competitive_share": 0.0, "run.scale": 0.5, "run.horizon_months": 36})
     model = PfppModel(scenario, seed=3).run()
     spent_gbp = sum(a.delivered_by_p.get("retrofit", 0) for a in model.awards) / 100
     homes = sum(record["retrofits"].sum() for record in model.records)

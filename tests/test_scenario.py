@@ -198,11 +198,11 @@ def test_integer_too_long_to_convert_is_a_scenario_error(tmp_path):
 
 
 def test_unknown_evidence_key_is_refused(tmp_path):
-    assert "E99" not in EVIDENCE_KEYS
-    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nsource = 'E99'\n")
+    assert "E00" not in EVIDENCE_KEYS
+    path = write_scenario(tmp_path, "[programmes.home_upgrade.budget]\nsource = 'E00'\n")
     message = load_error(path)
     assert "programmes.home_upgrade.budget.source" in message
-    assert "E99" in message
+    assert "E00" in message
 
 
 def test_malformed_source_is_refused(tmp_path):
@@ -238,10 +238,11 @@ def test_unknown_intervention_in_a_programme_is_refused(tmp_path):
     assert "soup_kitchen" in message
 
 
-def test_budget_unit_must_match_its_basis(tmp_path):
-    message = load_error(write_scenario(tmp_path, "[programmes.home_upgrade]\nbudget_basis = 'young_people'\n"))
+@pytest.mark.parametrize(("basis", "unit"), [("young_people", "GBP/young_person/year"), ("councils", "GBP/council/year")])
+def test_budget_unit_must_match_its_basis(tmp_path, basis, unit):
+    message = load_error(write_scenario(tmp_path, f"[programmes.home_upgrade]\nbudget_basis = '{basis}'\n"))
     assert "programmes.home_upgrade" in message
-    assert "GBP/young_person/year" in message
+    assert unit in message
 
 
 def test_a_team_cannot_reach_steady_delivery_before_it_first_delivers(tmp_path):

@@ -17,6 +17,7 @@ from pfpp_sim.targeting import (
     TargetGroups,
     Targeting,
     select_recipients,
+    targeting_precision,
 )
 
 KEY = "retrofit"
@@ -194,3 +195,11 @@ def test_counting_by_place_agrees_with_bincount_including_empty_places():
     full = [slice(0, 4), slice(4, 9)]
     mask = rng.random(9) < 0.5
     np.testing.assert_array_equal(count_by_place(mask, full), [mask[:4].sum(), mask[4:].sum()])
+
+
+def test_shared_data_raise_precision_towards_a_match_ceiling_below_one():
+    # M4: administrative data close only part of the gap between outreach and perfect targeting.
+    assert targeting_precision(0.35, 0.0, 0.6) == 0.35
+    assert targeting_precision(0.35, 0.5, 0.6) == pytest.approx(0.35 + 0.65 * 0.5 * 0.6, abs=1e-15)
+    assert targeting_precision(0.35, 1.0, 0.6) == pytest.approx(0.74, abs=1e-15)
+    assert targeting_precision(0.35, 1.0, 0.6) < 1.0

@@ -16,7 +16,7 @@ from pfpp_sim.scenario import load_scenario
 # Strings a hand-written file plausibly holds, and ones that break naive code: paths,
 # unicode, control characters, newlines and Rich markup (the CLI prints errors with Rich).
 AWKWARD_STRINGS = [
-    "E99", "E26", "derived:E51,E52", "assumption:foo", "assumption:trust", "siloed_baseline", "pfpp_joined_up",
+    "E00", "E26", "derived:E51,E52", "assumption:foo", "assumption:trust", "siloed_baseline", "pfpp_joined_up",
     "child", "../etc/passwd", "/etc/passwd", "GBP/household/year", "households", "young_people", "DWP", "pooled",
     "2021-04", "pilots", "all", "", "\u00e9t\u00e9 \u2603 \U0001f525", "\x7f", "two\nlines", "[/bold]", "[red]x",
     "levers.pooling", "run.places", "x.toml",

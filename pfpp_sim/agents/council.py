@@ -31,23 +31,36 @@ class Council(mesa.Agent):
         self.label = model.population.places.names[place]
         mech = model.mech
         self.trust = {d: mech["initial_trust"] for d in DEPARTMENTS}
-        self.contact_from = {d: self.months_to_find_team() for d in DEPARTMENTS}
+        self.contact_from = {d: model.month + self.months_to_find_team() for d in DEPARTMENTS}
         self.team_until = {k: -(10**6) for k in INTERVENTION_KEYS}
         self.pooling = False
+        programmes = model.scenario.programmes.values()
+        self.funders = {p.department for p in programmes}
+        self.poolable = {p.department for p in programmes if not p.ring_fenced}
 
     def months_to_find_team(self) -> int:
-        """Months to find the right team in a department (M1), given the contact levers."""
+        """M1: months to find the right team in a department, given the contact levers."""
         levers, mech = self.model.scenario.levers, self.model.mech
         months = mech["months_to_find_team"]
         if levers.single_point_of_contact:
             months = min(months, mech["months_to_find_team_spoc"])
         if levers.policy_campus:
             months = min(months, mech["months_to_find_team_campus"])
+        if levers.senior_contact:
+            months = min(months, mech["months_to_find_team_senior"])
         return int(round(months))
 
     def lose_contact(self, department: str, month: int) -> None:
-        """A stream was replaced: the council must find the new team (M1)."""
-        self.contact_from[department] = month + self.months_to_find_team()
+        """M1: a stream was replaced, so the council must find the new team; a funding map shortens the search."""
+        months = self.months_to_find_team()
+        if self.model.scenario.levers.funding_mapping:
+            months = min(months, int(round(self.model.mech["months_to_find_replacement_mapped"])))
+        self.contact_from[department] = month + months
+
+    def start_run(self) -> None:
+        """M1: at month 0 the run's contact levers act: a council still looking for a team finds it within their months."""
+        for department, found in self.contact_from.items():
+            self.contact_from[department] = min(found, self.model.month + self.months_to_find_team())
 
     def has_contact(self, department: str, month: int) -> bool:
         return month >= self.contact_from[department]
@@ -85,7 +98,7 @@ class Council(mesa.Agent):
         return True
 
     def can_pool(self, department: str, month: int) -> bool:
-        """Pooling needs the lever, finished negotiation, contact and enough trust (M5)."""
+        """M5: trust gates pooling; pooling also needs the lever, finished negotiation and contact."""
         model = self.model
         return (
             model.scenario.levers.pooling > 0
@@ -139,7 +152,7 @@ class Council(mesa.Agent):
             self.team_until[key] = max(self.team_until[key], award.deadline - 1)
 
     def step(self) -> None:
-        """Pay pooled governance yearly, build trust through joint work, order what is ready.
+        """Pay pooled governance yearly and the levers monthly, build or lose trust, order what is ready.
 
         Deliveries are ordered here and fulfilled by the model once every council has
         stepped (:meth:`PfppModel.deliver_orders`), so that one month's deliveries of
@@ -149,27 +162,55 @@ class Council(mesa.Agent):
         t = model.month
         if self.pooling and model.is_fy_start(t):
             model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])
-        awards = model.open_awards(place=self.place)
-        partners = {a.department for a in awards if not a.pooled}
-        if any(a.pooled for a in awards):
-            partners |= set(DEPARTMENTS)
-        self._build_trust(partners)
-        for award in awards:
+        model.add_flow("lever_cost_gbp", self.place, self.lever_cost_gbp() / 12)
+        self._build_trust(self.joint_work())
+        for award in model.open_awards(place=self.place):
             if award.pooled and t >= award.deadline:
                 model.close_award(award)
                 continue
             self._order(award, t)
 
-    def _build_trust(self, partners: set[str]) -> None:
-        model = self.model
-        levers, mech = model.scenario.levers, model.mech
+    def lever_cost_gbp(self) -> float:
+        """The yearly cost of the levers in use for this council (GBP): data sharing in proportion to its share, the others whole."""
+        levers, mech = self.model.scenario.levers, self.model.mech
+        switched = {
+            "contact_cost": levers.single_point_of_contact,
+            "senior_contact_cost": levers.senior_contact,
+            "funding_mapping_cost": levers.funding_mapping,
+            "secondment_cost": levers.secondments,
+            "campus_cost": levers.policy_campus,
+        }
+        return levers.data_sharing * mech["data_sharing_cost"] + sum(mech[cost] for cost, on in switched.items() if on)
+
+    def joint_work(self) -> set[str]:
+        """M5: departments this council works jointly with this month.
+
+        Joint work is: secondments or a policy campus (with every department);
+        negotiating or running a pooled budget with a department whose team it has
+        found and whose streams may be pooled; and, with aligned timelines, planning
+        each round with a department that funds it before the funding period starts.
+        A siloed award alone is not joint work.
+        """
+        levers, t = self.model.scenario.levers, self.model.month
+        if levers.secondments or levers.policy_campus:
+            return set(DEPARTMENTS)
+        partners = (self.poolable if levers.pooling > 0 else set()) | (self.funders if levers.timeline_alignment else set())
+        return {d for d in partners if self.has_contact(d, t)}
+
+    def _build_trust(self, joint: set[str]) -> None:
+        """M5: trust grows with joint work (faster with secondments and a campus) and decays towards its floor without it."""
+        levers, mech = self.model.scenario.levers, self.model.mech
         gain = mech["trust_gain"]
         if levers.secondments:
             gain *= mech["secondment_trust_multiplier"]
         if levers.policy_campus:
             gain *= mech["campus_trust_multiplier"]
-        for department in partners:
-            self.trust[department] += min(gain, 1.0) * (1.0 - self.trust[department])
+        gain = min(gain, 1.0)
+        for department, trust in self.trust.items():
+            if department in joint:
+                self.trust[department] = trust + gain * (1.0 - trust)
+            else:
+                self.trust[department] = trust + mech["trust_decay"] * (mech["trust_floor"] - trust)
 
     def _order(self, award: Award, t: int) -> None:
         """M6: order this month's delivery of every intervention of an award whose team delivers.

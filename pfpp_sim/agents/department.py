@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mesa
 import numpy as np
@@ -71,8 +71,35 @@ class Department(mesa.Agent):
                 award_lags=model.award_lags[key],
                 next_round=None,
             )
-            stream.next_round = self._round_from(stream, model.first_fy_start)
+            # A new stream (a set number of rounds) opens at the run start (:meth:`start_run`).
+            stream.next_round = None if programme.rounds else self._round_from(stream, model.first_fy_start)
             self.streams.append(stream)
+
+    def start_run(self) -> None:
+        """At month 0 the run's levers replace the siloed ones of the years before (the run-in).
+
+        Every stream takes the run's funding period and competitive share; a round not
+        yet awarded is timed again under the run's levers (an aligned round whose period
+        has already begun is awarded at once), and new streams open their first round.
+        Rounds are numbered from the run's first (round 0), and pots left unawarded are
+        counted from month 0.
+        """
+        model = self.model
+        levers = model.scenario.levers
+        self.unawarded_p = dict.fromkeys(self.unawarded_p, 0)  # the run's accounts start at month 0
+        for stream in self.streams:
+            programme = stream.programme
+            stream.round_no = 0
+            stream.period_months = levers.funding_period_months or programme.funding_period_months
+            stream.competitive_share = programme.competitive_share if levers.competitive_share is None else levers.competitive_share
+            if programme.rounds:
+                rnd = self._round_from(stream, model.next_fy_start(model.month))
+            elif stream.next_round is not None:
+                rnd = self._round_from(stream, stream.next_round.period_start)
+            else:
+                rnd = None
+            late = 0 if rnd is None else max(model.month - rnd.award_month, 0)
+            stream.next_round = rnd if not late else replace(rnd, award_month=rnd.award_month + late, window_open=rnd.window_open + late)
 
     def _round_from(self, stream: Stream, period_start: int) -> Round | None:
         """The stream's round whose funding period starts at ``period_start`` (None past the horizon).
@@ -95,7 +122,7 @@ class Department(mesa.Agent):
         """Churn streams at the financial year start, award due rounds, claw back at deadlines."""
         model = self.model
         t = model.month
-        if t > 0 and model.is_fy_start(t):
+        if t > -model.run_in_months and model.is_fy_start(t):
             self._churn(t)
         for stream in self.streams:
             rnd = stream.next_round
@@ -103,7 +130,8 @@ class Department(mesa.Agent):
                 self._allocate(stream, rnd)
                 stream.round_no += 1
                 stream.rounds_since_launch += 1
-                stream.next_round = self._round_from(stream, rnd.period_start + stream.period_months)
+                last = stream.programme.rounds is not None and stream.round_no >= stream.programme.rounds
+                stream.next_round = None if last else self._round_from(stream, rnd.period_start + stream.period_months)
         for award in model.open_awards(department=self.name):
             if t >= award.deadline:
                 model.close_award(award)
@@ -113,8 +141,8 @@ class Department(mesa.Agent):
         churn = model.scenario.levers.stream_churn
         churn = model.mech["stream_churn"] if churn is None else churn
         gap = int(round(model.mech["stream_gap_months"]))
-        for stream in self.streams:
-            if stream.next_round is None or model.rng_departments.random() >= churn:
+        for stream in self.streams:  # a stream of a set number of rounds is committed for them all
+            if stream.next_round is None or stream.programme.rounds or model.rng_departments.random() >= churn:
                 continue
             model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
             stream.rounds_since_launch = 0
@@ -137,10 +165,10 @@ class Department(mesa.Agent):
         years = stream.period_months / 12.0
         p_success = model.mech["bid_success_probability"]
         places = model.population.places
-        basis = places.real_households if programme.budget_basis == "households" else places.real_young_people
+        basis = {"households": places.real_households, "young_people": places.real_young_people}.get(programme.budget_basis)
         pot_p, bids = 0, []
         for council in model.councils:
-            amount_p = to_pence(programme.budget.value * basis[council.place] * years / programme.grant_count)
+            amount_p = to_pence(programme.budget.value * (1.0 if basis is None else basis[council.place]) * years / programme.grant_count)
             pooled = 0.0
             if not programme.ring_fenced and council.can_pool(self.name, model.month):
                 pooled = model.scenario.levers.pooling

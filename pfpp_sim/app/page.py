@@ -44,6 +44,7 @@ _RATE_TITLES = {
 _PRESET_LABELS = {
     "siloed_baseline": "Siloed baseline",
     "pfpp_joined_up": "PfPP joined up",
+    "pfpp_as_delivered": "PfPP as delivered",
     "funding_simplification": "Funding simplification",
     "policy_campus": "Policy campus",
     "stop_start": "Stop-start funding",
@@ -58,12 +59,16 @@ _LEVER_LABELS = {
     "single_point_of_contact": "Single point of contact",
     "policy_campus": "Policy campus",
     "secondments": "Secondments",
+    "senior_contact": "Contact with senior officials",
+    "funding_mapping": "Funding mapping",
     "funding_period_months": "Funding period",
     "competitive_share": "Share allocated by competition",
     "stream_churn": "Streams discontinued each year",
 }
 _SLIDERS = ("pooling", "data_sharing", "local_priority_weight")
-_SWITCHES = ("timeline_alignment", "carry_over", "single_point_of_contact", "policy_campus", "secondments")
+_SWITCHES = (
+    "timeline_alignment", "carry_over", "single_point_of_contact", "policy_campus", "secondments", "senior_contact", "funding_mapping"
+)
 _CSS = """
 .pfpp-main { font-size: 16px; padding-bottom: 48px; }
 .pfpp-lever-label { font-size: 15px; font-weight: 500; margin-top: 6px; }
