@@ -30,7 +30,7 @@ from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.report import write_report
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
-from pfpp_sim.sensitivity import MEASURES, top_levers, write_analysis
+from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, package_version
 from pfpp_sim.sweep import load_sweep, run_sweep
 
@@ -338,9 +338,18 @@ def analyse_command(
     for column in ("Outcome", "1st", "2nd", "3rd"):
         table.add_column(column)
     for output, group in ranked.groupby("output", sort=False):
-        cells = [f"{r.parameter} ({r.value:.2f})" for r in group.head(3).itertuples()]
+        cells = [
+            f"{r.parameter} ({r.value:.2f}{f' ±{r.conf:.2f}' if np.isfinite(r.conf) else ''}){' !' if r.flag else ''}"
+            for r in group.head(3).itertuples()
+        ]
         table.add_row(output, *cells, *[""] * (3 - len(cells)))
     out_console.print(table)
+    flagged = indices[indices["flag"] != ""]
+    if len(flagged):
+        out_console.print(
+            f"! {len(flagged)} of {len(indices)} indices lie outside [0, 1] or have a 95% CI wider than ±{WIDE_SOBOL_CI}: "
+            "read them as imprecise and rerun the sweep with more samples (see analysis.md).", highlight=False,
+        )
     if prim:
         box = Table(title=f"PRIM: where {found.cases} (coverage {found.coverage:.0%}, density {found.density:.0%})", title_justify="left")
         for column in ("Parameter", "From", "To"):

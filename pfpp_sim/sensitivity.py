@@ -20,7 +20,7 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
 
-__all__ = ["analyse", "load_finished_sweep", "sensitivity_figure", "top_levers", "write_analysis"]
+__all__ = ["WIDE_SOBOL_CI", "analyse", "load_finished_sweep", "sensitivity_figure", "top_levers", "write_analysis"]
 
 MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
 
@@ -55,8 +55,9 @@ def analyse(sweep_dir: str | Path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``output, parameter, measure, value, conf`` (conf is a 95% half-width where the
-        method gives one).
+        ``output, parameter, measure, value, conf, flag``: conf is a 95% half-width where
+        the method gives one; flag says why a Sobol index should not be read as it stands
+        (outside [0, 1], or a CI wider than :data:`WIDE_SOBOL_CI`), else "".
 
     Raises
     ------
@@ -99,7 +100,23 @@ def _indices(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
             for i, n in enumerate(names):
                 rho = stats.spearmanr(x[:, i], y).statistic if np.ptp(x[:, i]) > 0 else 0.0
                 rows += [(output, n, "spearman", rho, np.nan), (output, n, "abs_spearman", abs(rho), np.nan)]
-    return pd.DataFrame(rows, columns=["output", "parameter", "measure", "value", "conf"])
+    indices = pd.DataFrame(rows, columns=["output", "parameter", "measure", "value", "conf"])
+    return indices.assign(flag=[_flag(r.measure, r.value, r.conf) for r in indices.itertuples()])
+
+
+WIDE_SOBOL_CI = 0.1
+"""Half-width of a Sobol index's 95% CI beyond which the index is flagged as imprecise."""
+
+
+def _flag(measure: str, value: float, conf: float) -> str:
+    """Why a Sobol index should not be read as it stands ("" if it can be)."""
+    if measure not in ("S1", "ST"):
+        return ""
+    if value < 0 or value > 1:
+        return "outside [0, 1]: more samples needed"
+    if np.isfinite(conf) and conf > WIDE_SOBOL_CI:
+        return f"wide CI (+/-{conf:.2f}): more samples needed"
+    return ""
 
 
 def _unit_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
@@ -120,12 +137,12 @@ def top_levers(indices: pd.DataFrame, design: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``output, rank, parameter, value``.
+        ``output, rank, parameter, value, conf, flag``.
     """
     measure = MEASURES[design][0]
     head = indices[indices["measure"] == measure].sort_values(["output", "value"], ascending=[True, False])
     head = head.assign(rank=head.groupby("output").cumcount() + 1)
-    return head[["output", "rank", "parameter", "value"]].reset_index(drop=True)
+    return head[["output", "rank", "parameter", "value", "conf", "flag"]].reset_index(drop=True)
 
 
 def sensitivity_figure(spec: SweepSpec, indices: pd.DataFrame) -> Figure:
@@ -149,10 +166,14 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
         first = group.iloc[0]
         nxt = f"{group.iloc[1].parameter} ({group.iloc[1].value:.3f})" if len(group) > 1 else "-"
         lines.append(f"| {output} | {first.parameter} | {first.value:.3f} | {nxt} |")
-    lines += ["", "## All indices", "", "| Outcome | Parameter | Measure | Value | 95% half-width |", "|---|---|---|---:|---:|"]
+    flagged = indices[indices["flag"] != ""]
+    if len(flagged):
+        lines += ["", f"**{len(flagged)} of {len(indices)} indices are flagged** (outside [0, 1], or a 95% CI wider than "
+                  f"+/-{WIDE_SOBOL_CI}): read them as imprecise and rerun with more samples."]
+    lines += ["", "## All indices", "", "| Outcome | Parameter | Measure | Value | 95% half-width | Flag |", "|---|---|---|---:|---:|---|"]
     for row in indices.itertuples():
         conf = "" if not np.isfinite(row.conf) else f"{row.conf:.3f}"
-        lines.append(f"| {row.output} | {row.parameter} | {row.measure} | {row.value:.3f} | {conf} |")
+        lines.append(f"| {row.output} | {row.parameter} | {row.measure} | {row.value:.3f} | {conf} | {row.flag} |")
     files["report"] = write_text("\n".join(lines) + "\n", sweep_dir / "analysis.md")
 
     files["chart"] = write_bytes(png_bytes(sensitivity_figure(spec, indices)), sweep_dir / "sensitivity.png")

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
 from pfpp_sim.errors import PfppError, ScenarioError
@@ -101,6 +101,15 @@ class SweepSpec(BaseModel):
     keep_places: bool = Field(False, description="keep per-place summaries too, not only all places")
     overrides: dict[str, Any] = Field(default_factory=dict, description="fixed changes to the base scenario")
     parameters: dict[str, Parameter] = Field(min_length=1)
+
+    @field_validator("samples")
+    @classmethod
+    def _sobol_power_of_two(cls, value: int, info: ValidationInfo) -> int:
+        # Saltelli's sampling is balanced only for powers of two; other sizes give indices
+        # far outside [0, 1] (SALib only warns).
+        if info.data.get("design") == "sobol" and value & (value - 1):
+            raise ValueError(f"a power of two for a sobol design (Saltelli sampling), e.g. {1 << (value.bit_length() - 1)} or {1 << value.bit_length()}")
+        return value
 
     @field_validator("outputs")
     @classmethod

@@ -10,6 +10,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from faults import disk_full, half_written
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 
 from pfpp_sim.cli import app
 from pfpp_sim.errors import PfppError, ScenarioError
-from pfpp_sim.sensitivity import analyse, top_levers
+from pfpp_sim.sensitivity import _flag, _indices, analyse, top_levers
 from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample
 
 FAULTS = Path(__file__).with_name("faults.py")
@@ -361,3 +362,32 @@ high = 1.0
     assert "programmes.household_support.award_lag.value" in restricted.index
     assert float(restricted.loc["programmes.household_support.award_lag.value", "min"]) > 0
     assert found.density > 0.5
+
+
+# ------------------------------------------------------------- Sobol indices
+
+
+def test_a_sobol_design_of_a_size_that_is_not_a_power_of_two_is_refused(tmp_path):
+    path = spec_file(tmp_path, design="sobol", samples=3)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: samples = 3: Value error, a power of two for a sobol design (Saltelli sampling), e.g. 2 or 4"
+
+
+def test_sobol_indices_outside_the_unit_interval_or_with_wide_intervals_are_flagged():
+    spec = SweepSpec.model_validate({
+        "name": "flags", "base": "siloed_baseline", "design": "sobol", "samples": 4, "seed": 3, "outputs": ["returned_gbp"],
+        "parameters": {"levers.pooling": {"low": 0.0, "high": 1.0}, "levers.data_sharing": {"low": 0.0, "high": 1.0}},
+    })
+    design = sample(spec)
+    rng = np.random.default_rng(0)
+    # An output driven by pooling with noise: four samples cannot pin its indices down.
+    y = design["levers.pooling"].to_numpy() + 0.5 * rng.standard_normal(len(design))
+    results = design.assign(replicate=0, returned_gbp=y)
+    indices = _indices(spec, results).set_index(["parameter", "measure"])
+    sobol = indices[indices.index.get_level_values("measure").isin(["S1", "ST"])]
+    assert (sobol["flag"] != "").all(), sobol
+    out = sobol[(sobol["value"] < 0) | (sobol["value"] > 1)]
+    assert (out["flag"] == "outside [0, 1]: more samples needed").all()
+    assert _flag("S1", 0.4, 0.05) == "" and _flag("S1", 0.4, 0.2) == "wide CI (+/-0.20): more samples needed"
+    assert _flag("mu_star", 3.0, 0.5) == "", "only Sobol indices are bounded by [0, 1]"
