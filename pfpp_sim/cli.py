@@ -31,7 +31,7 @@ from pfpp_sim.report import write_report
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
-from pfpp_sim.storage import claim_folder, package_version
+from pfpp_sim.storage import claim_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, run_sweep
 
 __all__ = ["app", "main"]
@@ -329,7 +329,7 @@ def analyse_command(
         found = discover(sweep_dir, prim, high=not low)
         files["prim"] = write_discovery(sweep_dir, found)
     indices = pd.read_parquet(files["indices"])
-    spec = json.loads((sweep_dir / "manifest.json").read_text())["spec"]
+    spec = read_json(sweep_dir / "manifest.json")["spec"]
     ranked = top_levers(indices, spec["design"])
     if as_json:
         sys.stdout.write(json.dumps({"files": {k: str(v) for k, v in files.items()}, "indices": indices.replace({np.nan: None}).to_dict(orient="records")}, indent=2) + "\n")

@@ -414,5 +414,5 @@ def compare(
         raise ValueError(f"replicates must be at least 1, got {replicates}")
     results = _collect([a, b], seed, replicates, executor, workers, progress)
     comparison = Comparison(**vars(results), base=a.name, alternative=b.name)
-    comparison.comparison = paired_differences(results.summary, a.name, b.name)
+    comparison.comparison = paired_differences(results.summary, a.name, b.name).assign(base=a.name, alternative=b.name)
     return comparison

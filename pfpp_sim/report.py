@@ -30,7 +30,7 @@ from pfpp_sim.sections import (
     sweep_sections,
     trajectory_section,
 )
-from pfpp_sim.storage import write_bytes, write_text
+from pfpp_sim.storage import read_table, write_bytes, write_text
 
 __all__ = ["EXPECTED", "read_manifest", "render_html", "report_sections", "write_report"]
 
@@ -62,16 +62,32 @@ def read_manifest(folder: str | Path) -> dict:
         )
     if kind == "sweep" and not manifest.get("complete"):
         raise PfppError(f"{folder} holds an unfinished sweep (expected a finished one: rerun 'pfpp sweep' with --resume)")
+    needed = {"run": ("scenarios", "seed", "replicates"), "compare": ("scenarios", "seed", "replicates", "base", "alternative"),
+              "sweep": ("name", "spec", "seed")}[kind]
+    missing = [key for key in needed if key not in manifest]
+    scenarios = manifest.get("scenarios", {})
+    if not missing and kind != "sweep":
+        missing = [f"scenarios.{name}.{key}" for name, entry in scenarios.items() for key in ("hash", "parameters")
+                   if not isinstance(entry, dict) or key not in entry]
+        missing += [f"scenarios.{manifest[role]}" for role in ("base", "alternative") if role in manifest and manifest[role] not in scenarios]
+    if missing:
+        raise PfppError(f"{folder}/manifest.json lacks {missing[0]} (expected the manifest its command writes; rerun that command)")
     return manifest
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(folder / f"{name}.parquet")
-    except FileNotFoundError as err:
-        raise PfppError(
-            f"{folder} lacks {name}.parquet (expected every table of {EXPECTED}; rerun folders from older versions)"
-        ) from err
+    return read_table(folder / f"{name}.parquet")
+
+
+def _check_labels(folder: Path, comparison: pd.DataFrame, manifest: dict) -> None:
+    """The comparison's own base and alternative must be the manifest's (else the report would mislabel them)."""
+    for role in ("base", "alternative"):
+        in_table = set(comparison[role]) if role in comparison else set()
+        if in_table != {manifest[role]}:
+            raise PfppError(
+                f"{folder}: manifest.json names {manifest[role]!r} as the {role} but comparison.parquet holds "
+                f"{', '.join(sorted(map(repr, in_table))) or 'none'}: the folder is inconsistent; rerun the comparison"
+            )
 
 
 def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
@@ -105,6 +121,8 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     scenarios = [manifest["base"], manifest["alternative"]] if compared else list(manifest["scenarios"])
     monthly, places, awards = _read(folder, "monthly"), _read(folder, "places"), _read(folder, "awards")
     comparison = _read(folder, "comparison") if compared else None
+    if comparison is not None:
+        _check_labels(folder, comparison, manifest)
     names = {**places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict(), ALL_PLACES: "All places"}
     sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios, all_places_note(places))]
     if comparison is not None:

@@ -17,7 +17,7 @@ from scipy import stats
 
 from pfpp_sim.charts import png_bytes, sensitivity_chart
 from pfpp_sim.errors import PfppError
-from pfpp_sim.storage import write_bytes, write_parquet, write_text
+from pfpp_sim.storage import read_json, read_table, write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
 
 __all__ = ["WIDE_SOBOL_CI", "analyse", "load_finished_sweep", "sensitivity_figure", "top_levers", "write_analysis"]
@@ -36,12 +36,14 @@ def load_finished_sweep(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
     manifest_path = sweep_dir / "manifest.json"
     if not sweep_dir.is_dir() or not manifest_path.is_file():
         raise PfppError(f"{sweep_dir} is not a sweep folder (expected manifest.json and runs/ written by 'pfpp sweep')")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_json(manifest_path)
     if manifest.get("kind") != "sweep":
         raise PfppError(f"{sweep_dir} holds a run or comparison, not a sweep (expected a folder written by 'pfpp sweep')")
+    if "spec" not in manifest:
+        raise PfppError(f"{manifest_path} lacks spec (expected the manifest 'pfpp sweep' writes; rerun the sweep)")
     if not manifest.get("complete"):
         raise PfppError(f"{sweep_dir} holds an unfinished sweep: complete it with 'pfpp sweep {manifest.get('spec_file')} --out {sweep_dir} --resume'")
-    return spec_from_manifest(manifest), pd.read_parquet(sweep_dir / "results.parquet")
+    return spec_from_manifest(manifest), read_table(sweep_dir / "results.parquet")
 
 
 def analyse(sweep_dir: str | Path) -> pd.DataFrame:

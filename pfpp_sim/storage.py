@@ -27,6 +27,9 @@ __all__ = [
     "environment",
     "git_commit",
     "package_version",
+    "read_json",
+    "read_table",
+    "readable_table",
     "write_bytes",
     "write_json",
     "write_parquet",
@@ -61,6 +64,53 @@ def _atomic(path: Path, write) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_json(path: str | Path) -> dict:
+    """Read a JSON manifest of a results folder.
+
+    Raises
+    ------
+    PfppError
+        One line naming the file, if it is missing, not JSON, or not an object.
+    """
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise PfppError(f"{path.parent} has no {path.name} (expected a folder written by pfpp)") from err
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise PfppError(f"{path} is not readable JSON ({err.__class__.__name__}): the folder is damaged; rerun the command that wrote it") from err
+    if not isinstance(value, dict):
+        raise PfppError(f"{path} is not a manifest (expected a JSON object, got {type(value).__name__})")
+    return value
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a Parquet table of a results folder.
+
+    Raises
+    ------
+    PfppError
+        One line naming the file, if it is missing or damaged (truncated, altered).
+    """
+    path = Path(path)
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError as err:
+        raise PfppError(f"{path.parent} lacks {path.name} (expected every table its command writes; rerun that command)") from err
+    except (OSError, ValueError) as err:  # pyarrow's errors are OSError (ArrowIOError) or ValueError (ArrowInvalid) subclasses
+        reason = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+        raise PfppError(f"{path} is not a readable Parquet table ({reason}): the folder is damaged; rerun the command that wrote it") from err
+
+
+def readable_table(path: str | Path) -> bool:
+    """True when a Parquet file's footer and every column chunk can be read (a cheap check of a finished file)."""
+    try:
+        pd.read_parquet(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:

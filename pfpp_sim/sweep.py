@@ -33,7 +33,17 @@ from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
-from pfpp_sim.storage import environment, git_commit, lock_folder, package_version, write_json, write_parquet
+from pfpp_sim.storage import (
+    environment,
+    git_commit,
+    lock_folder,
+    package_version,
+    read_json,
+    read_table,
+    readable_table,
+    write_json,
+    write_parquet,
+)
 
 __all__ = ["MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
 
@@ -368,7 +378,7 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         raise PfppError(f"--out {out} holds files that are not a sweep; give --overwrite to replace them, or choose another folder")
     existing = sorted((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
     if manifest_path.exists():
-        previous = json.loads(manifest_path.read_text())
+        previous = read_json(manifest_path)
         if previous.get("spec_hash") != spec.spec_hash():
             raise PfppError(f"{out} holds a different sweep (spec hash {previous.get('spec_hash')}); use another --out")
     if existing and not resume:
@@ -398,6 +408,9 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "environment": environment(),
     }
     write_json({**manifest, "complete": False}, manifest_path)
+    damaged = [job for job in jobs if _run_file(out, job.run_id).exists() and not readable_table(_run_file(out, job.run_id))]
+    for job in damaged:  # written whole, then altered or cut on disk: run again
+        _run_file(out, job.run_id).unlink()
     pending = [job for job in jobs if not _run_file(out, job.run_id).exists()]
     done = len(jobs) - len(pending)
     if progress:
@@ -462,9 +475,9 @@ def sweep_results(out: str | Path) -> pd.DataFrame:
     files = sorted((out / "runs").glob("run-*.parquet"))
     if not files:
         raise PfppError(f"{out} holds no finished runs (expected a sweep folder with runs/run-*.parquet)")
-    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    runs = pd.concat([read_table(f) for f in files], ignore_index=True)
     runs = runs[runs["place_code"] == ALL_PLACES]
     wide = runs.pivot_table(index=["run_id", "point", "replicate"], columns="metric", values="value", aggfunc="first")
     wide.columns.name = None
-    design = pd.read_parquet(out / "design.parquet")
+    design = read_table(out / "design.parquet")
     return wide.reset_index().merge(design, on="point", how="left").sort_values("run_id", ignore_index=True)

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import optimize
 
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
-from pfpp_sim.calibration.targets import FUEL_POVERTY, SERIES, observed_targets
+from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import basis_year
