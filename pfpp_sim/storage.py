@@ -87,7 +87,7 @@ def read_json(path: str | Path) -> dict:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a Parquet table of a results folder.
+    """Read a Parquet table of a results folder, checking its pages' checksums.
 
     Raises
     ------
@@ -96,7 +96,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, page_checksum_verification=True)
     except FileNotFoundError as err:
         raise PfppError(f"{path.parent} lacks {path.name} (expected every table its command writes; rerun that command)") from err
     except (OSError, ValueError) as err:  # pyarrow's errors are OSError (ArrowIOError) or ValueError (ArrowInvalid) subclasses
@@ -107,15 +107,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def readable_table(path: str | Path) -> bool:
     """True when a Parquet file's footer and every column chunk can be read (a cheap check of a finished file)."""
     try:
-        pd.read_parquet(path)
+        pd.read_parquet(path, page_checksum_verification=True)
     except (OSError, ValueError):
         return False
     return True
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame to Parquet atomically (no index; same data give the same bytes)."""
-    return _atomic(Path(path), lambda handle: frame.to_parquet(handle, index=False, engine="pyarrow", compression="zstd"))
+    """Write a DataFrame to Parquet atomically (no index; same data give the same bytes).
+
+    Each page carries a CRC checksum, so :func:`read_table` notices a file altered on disk
+    instead of reading wrong numbers from it.
+    """
+    return _atomic(
+        Path(path),
+        lambda handle: frame.to_parquet(handle, index=False, engine="pyarrow", compression="zstd", write_page_checksum=True),
+    )
 
 
 def write_json(obj: Any, path: str | Path) -> Path:

@@ -202,3 +202,62 @@ def test_cli_report_prints_where_the_report_is(run_folder):
     )
     assert result.returncode == 0, result.stderr
     assert str(run_folder / "report.html") in result.stdout.replace("\n", "")
+
+
+# -------------------------------------------------------- damaged folders
+
+
+def _copy(folder, to):
+    to.mkdir()
+    for path in folder.iterdir():
+        if path.is_file():
+            (to / path.name).write_bytes(path.read_bytes())
+    return to
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit_flipped"])
+def test_a_damaged_table_is_one_line_naming_it(tmp_path, compare_folder, damage):
+    folder = _copy(compare_folder, tmp_path / "copy")
+    table = folder / "summary.parquet"
+    blob = bytearray(table.read_bytes())
+    if damage == "truncated":
+        blob = blob[: len(blob) // 2]
+    else:
+        for i in range(len(blob) // 3, len(blob) // 3 + 64):
+            blob[i] ^= 0xFF
+    table.write_bytes(bytes(blob))
+    with pytest.raises(PfppError) as info:
+        report_sections(folder)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"{table} is not a readable Parquet table (") and message.endswith("rerun the command that wrote it")
+
+
+@pytest.mark.parametrize("key", ["seed", "replicates", "base", "scenarios"])
+def test_a_manifest_missing_a_key_is_one_line_naming_the_key(tmp_path, compare_folder, key):
+    folder = _copy(compare_folder, tmp_path / "copy")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest[key]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PfppError) as info:
+        report_sections(folder)
+    expected = "scenarios" if key == "scenarios" else key
+    assert str(info.value) == f"{folder}/manifest.json lacks {expected} (expected the manifest its command writes; rerun that command)"
+
+
+def test_a_manifest_whose_base_and_alternative_are_swapped_is_refused_not_mislabelled(tmp_path, compare_folder):
+    folder = _copy(compare_folder, tmp_path / "copy")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["base"], manifest["alternative"] = manifest["alternative"], manifest["base"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PfppError) as info:
+        report_sections(folder)
+    assert str(info.value) == (
+        f"{folder}: manifest.json names 'pfpp_joined_up' as the base but comparison.parquet holds 'siloed_baseline': "
+        "the folder is inconsistent; rerun the comparison"
+    )
+
+
+def test_the_comparison_table_names_its_base_and_alternative(compare_folder):
+    comparison = pd.read_parquet(compare_folder / "comparison.parquet")
+    assert set(comparison["base"]) == {"siloed_baseline"} and set(comparison["alternative"]) == {"pfpp_joined_up"}

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from pfpp_sim.cli import app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.sensitivity import _flag, _indices, analyse, top_levers
-from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample
+from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample, sweep_results
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -391,3 +391,20 @@ def test_sobol_indices_outside_the_unit_interval_or_with_wide_intervals_are_flag
     assert (out["flag"] == "outside [0, 1]: more samples needed").all()
     assert _flag("S1", 0.4, 0.05) == "" and _flag("S1", 0.4, 0.2) == "wide CI (+/-0.20): more samples needed"
     assert _flag("mu_star", 3.0, 0.5) == "", "only Sobol indices are bounded by [0, 1]"
+
+
+def test_resume_runs_again_a_run_file_damaged_on_disk(tmp_path):
+    path = spec_file(tmp_path, samples=3)
+    clean = run_sweep(path, tmp_path / "clean", executor="serial")
+    out = tmp_path / "out"
+    run_sweep(path, out, executor="serial")
+    damaged = out / "runs" / "run-0000001.parquet"
+    blob = bytearray(damaged.read_bytes())
+    for i in range(len(blob) // 3, len(blob) // 3 + 32):
+        blob[i] ^= 0xFF
+    damaged.write_bytes(bytes(blob))
+    with pytest.raises(PfppError, match="run-0000001.parquet is not a readable Parquet table"):
+        sweep_results(out)
+    run_sweep(path, out, executor="serial", resume=True)
+    pd.testing.assert_frame_equal(sweep_results(out), sweep_results(tmp_path / "clean"))
+    assert clean["runs"] == 3
