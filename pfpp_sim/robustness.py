@@ -287,7 +287,7 @@ def _identity(base: Scenario, alternative: Scenario, space: Space, method: str, 
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
-def _check_folder(out: Path, identity: str, resume: bool) -> None:
+def _check_folder(out: Path, identity: str, code: str, resume: bool) -> None:
     manifest_path = out / "manifest.json"
     if manifest_path.is_file():
         try:
@@ -299,6 +299,11 @@ def _check_folder(out: Path, identity: str, resume: bool) -> None:
             raise PfppError(f"{out} holds a folder of kind {kind!r}, not this robustness run: use another --out")
         if previous.get("robustness_hash") != identity:
             raise PfppError(f"{out} holds a different robustness run (hash {previous.get('robustness_hash')}): use another --out")
+        if previous.get("code") != code:
+            raise PfppError(
+                f"{out} was started by pfpp_sim {previous.get('code')}, this is {code}: resuming would mix worlds of two "
+                "versions of the model; use another --out"
+            )
     existing = list((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
     if existing and not resume:
         raise PfppError(f"{out} already holds {len(existing)} finished worlds of this robustness run: rerun with --resume, or use another --out")
@@ -358,8 +363,8 @@ def robustness(
     ------
     ScenarioError
         Before anything is written: the scenarios differ in a run setting or their
-        calibration; ``samples``, ``design`` or ``replicates`` is not valid; the base
-        holds no ranged assumption.
+        calibration; ``samples``, ``design``, ``replicates``, ``seed`` or ``workers`` is
+        not valid; the base holds no ranged assumption.
     PfppError
         An unknown executor, a folder holding another run, or failed worlds.
     """
@@ -375,11 +380,16 @@ def robustness(
     check_samples(space, samples, design)
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 2:
         raise ScenarioError(OPTIONS, "replicates", replicates, "a whole number of at least 2 (each world's difference gets a CI)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ScenarioError(OPTIONS, "seed", seed, "a whole number of at least 0")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise ScenarioError(OPTIONS, "workers", workers, "a whole number of at least 1")
     table = sample(space, samples, seed, design=design)
     if len(table) * replicates > MAX_WORLD_REPLICATES:
         raise ScenarioError(OPTIONS, "samples", samples, f"at most {MAX_WORLD_REPLICATES:,} worlds x replicates, not {len(table) * replicates:,}")
     identity = _identity(a, b, space, design, samples, seed, replicates)
-    _check_folder(out, identity, resume)
+    code = f"{package_version()} (commit {git_commit()})"
+    _check_folder(out, identity, code, resume)
 
     manifest = {
         "kind": "robustness",
@@ -389,6 +399,7 @@ def robustness(
             sc.name: {"hash": sc.scenario_hash(), "extends": sc.extends, "parameters": sc.model_dump(mode="json")} for sc in (a, b)
         },
         "robustness_hash": identity,
+        "code": code,
         "space": space.to_json(),
         "design": design,
         "samples": samples,

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from pfpp_sim import compare, load_scenario
 from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.cli import app
+from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.report import report_sections, write_report
 from pfpp_sim.robustness import load_robustness, robustness
 from pfpp_sim.worlds import apply_world
@@ -199,3 +200,33 @@ def test_bad_input_is_one_line_naming_the_file_or_option_with_exit_code_2_and_wr
     if case == "low_above_high":
         assert lines[0].endswith("expected low <= value <= high, got 0.18 <= 0.12 <= 0.06")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"seed": -1}, "robustness: seed = -1: a whole number of at least 0"),
+     ({"workers": 0}, "robustness: workers = 0: a whole number of at least 1"),
+     ({"replicates": 1}, "robustness: replicates = 1: a whole number of at least 2")],
+)
+def test_the_python_api_refuses_bad_options_before_writing_anything(files, tmp_path, option, message):
+    with pytest.raises(ScenarioError) as info:
+        robustness(*files, tmp_path / "out", **{**SETTINGS, **option})
+    assert str(info.value).startswith(message)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"kind": "sweep"}, "holds a folder of kind 'sweep', not this robustness run: use another --out"),
+     ({"robustness_hash": "0" * 16}, f"holds a different robustness run (hash {'0' * 16}): use another --out"),
+     ({"code": "0.0.1 (commit abc)"}, "was started by pfpp_sim 0.0.1 (commit abc), this is ")],
+)
+def test_a_folder_of_another_run_or_model_version_is_refused_and_left_as_it_was(files, serial, tmp_path, change, message):
+    manifest = {**json.loads((serial / "manifest.json").read_text()), **change}
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PfppError) as info:
+        robustness(*files, out, resume=True, **SETTINGS)
+    assert str(info.value).startswith(f"{out} ") and message in str(info.value)
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
