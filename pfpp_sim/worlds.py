@@ -35,6 +35,8 @@ from pfpp_sim.scenario import RunSettings, Scenario
 __all__ = [
     "DESIGNS",
     "MORRIS_LEVELS",
+    "OPTIONS",
+    "Design",
     "Factor",
     "Space",
     "apply_world",
