@@ -333,7 +333,7 @@ def robustness_command(
     def progress(done: int, total: int) -> None:
         if bar is not None and bar.tasks[0].total is None:
             bar.console.print(f"{total:,} worlds (the scenarios as given and {total - 1:,} sampled) x {replicates} replicates x 2 "
-                              f"scenarios = {total * replicates * 2:,} runs", highlight=False, markup=False)
+                              f"scenarios = {total * replicates * 2:,} runs", highlight=False, markup=False, soft_wrap=True)
         if update:
             update(done, total)
 
