@@ -8,6 +8,10 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     result.comparison          # paired differences with 95% CIs
     result.save("results/demo")
 
+    # would the answer hold across the assumptions' ranges?
+    hold = pfpp_sim.robustness(base, "pfpp_joined_up", "results/hold", samples=256)
+    hold.summary               # per outcome: share of worlds where the sign holds, spread, noise
+
     from pfpp_sim.report import write_report
     write_report("results/demo")   # report.html and figures/*.png
 """
@@ -15,6 +19,7 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
 from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.model import PfppModel
+from pfpp_sim.robustness import Robustness, robustness
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from pfpp_sim.storage import package_version
 
@@ -25,12 +30,14 @@ __all__ = [
     "PfppError",
     "PfppModel",
     "Results",
+    "Robustness",
     "Scenario",
     "ScenarioError",
     "__version__",
     "compare",
     "list_presets",
     "load_scenario",
+    "robustness",
     "run",
 ]
 

@@ -33,6 +33,7 @@ from pfpp_sim.app.narrative import money
 
 __all__ = [
     "PALETTE",
+    "difference_spread_chart",
     "equity_chart",
     "flow_chart",
     "forest_chart",
@@ -368,4 +369,43 @@ def sensitivity_chart(indices: pd.DataFrame, *, measure: str, label: str, title:
         ax.set_ylabel("")
         ax.set_title(title)
         ax.legend(title="parameter", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    return figure
+
+
+def difference_spread_chart(worlds: pd.DataFrame, metrics: Mapping[str, tuple[str, float, str]], *, worlds_label: str) -> Figure:
+    """Histograms of a paired difference across sampled worlds, one panel per outcome.
+
+    Parameters
+    ----------
+    worlds : DataFrame
+        ``world, metric, difference`` for all places; world 0 (the scenarios as given)
+        is drawn as a dashed line, the sampled worlds as the histogram.
+    metrics : mapping of str to (title, scale, unit)
+        One panel per metric, e.g. ``{"fuel_poverty_rate": ("Fuel poverty", 100, "pp")}``.
+    worlds_label : str
+        What the histogram counts, e.g. ``"256 worlds"``.
+
+    Returns
+    -------
+    Figure
+    """
+    with _style():
+        figure, axes = _grid(len(metrics), min(4, len(metrics)), width=11, row_height=2.4)
+        for ax, (metric, (title, scale, unit)) in zip(axes, metrics.items()):
+            rows = worlds[worlds["metric"] == metric]
+            sampled = scale * rows.loc[rows["world"] > 0, "difference"].to_numpy(dtype=float)
+            sampled = sampled[np.isfinite(sampled)]
+            if sampled.size:
+                ax.hist(sampled, bins=min(30, max(5, sampled.size // 8)), color=DARK_BLUE, edgecolor="white")
+            ax.axvline(0, color=DARK_GREY, linewidth=1)
+            default = scale * rows.loc[rows["world"] == 0, "difference"].to_numpy(dtype=float)
+            if default.size and np.isfinite(default[0]):
+                ax.axvline(default[0], color=ORANGE, linestyle="--", linewidth=1.8, label="scenarios as given")
+            ax.set_title(title)
+            ax.set_xlabel(f"difference, {unit}")
+        axes[0].set_ylabel("worlds")
+        handles = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
+        if handles:
+            figure.legend(list(handles.values()), list(handles), loc="outside upper right", fontsize=8)
+        figure.suptitle(f"Paired difference, alternative - base, across {worlds_label} (zero: grey line)", x=0.01, ha="left", fontsize=12)
     return figure

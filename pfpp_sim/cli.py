@@ -28,11 +28,13 @@ from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.report import write_report
+from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, TITLES as OUTCOME_TITLES, Robustness, robustness
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, run_sweep
+from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
 
@@ -70,7 +72,7 @@ def _user_errors(func):
         except KeyboardInterrupt:
             err_console.print(
                 "[bold red]interrupted:[/] every file already written is complete; rerun the same command "
-                "(a sweep with --resume) to finish", highlight=False, soft_wrap=True,
+                "(a sweep or robustness run with --resume) to finish", highlight=False, soft_wrap=True,
             )
             raise typer.Exit(130) from None
 
@@ -103,14 +105,14 @@ def _load(name: str, calibration: str | None, places: str | None, horizon: int |
     return scenario
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool, description: str = "replicates"):
     if not enabled:
         return None, None
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=err_console, transient=True,
     )
-    task = bar.add_task("replicates", total=None)
+    task = bar.add_task(description, total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
 
 
@@ -360,6 +362,87 @@ def analyse_command(
     out_console.print(f"Written: {', '.join(str(p) for p in files.values())}")
 
 
+@app.command("robustness")
+@_user_errors
+def robustness_command(
+    base: Annotated[str, typer.Argument(help="Base scenario (preset name or TOML file).")],
+    alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
+    samples: Annotated[int, typer.Option(help="LHS: sampled worlds; sobol: N, a power of two (N(D+2) worlds for D assumptions); "
+                                         "morris: trajectories (N(D+1) worlds).")] = DEFAULT_SAMPLES,
+    design: Annotated[str, typer.Option(help="lhs, sobol or morris.")] = "lhs",
+    replicates: Annotated[int, typer.Option(help="Paired replicates of both scenarios in every world (at least 2).")] = DEFAULT_REPLICATES,
+    seed: SeedOpt = 0,
+    places: PlacesOpt = None,
+    horizon: HorizonOpt = None,
+    scale: ScaleOpt = None,
+    include_evidence: Annotated[bool, typer.Option("--include-evidence", help="Also sample evidence values with a published "
+                                                   "range, fixed per world (otherwise drawn per replicate).")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/robustness-<base>-vs-<alternative>-seed<seed>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out.")] = False,
+    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
+    workers: WorkersOpt = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    calibration: CalibrationOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Would the answer hold? Compare two scenarios in worlds sampled over the assumptions' ranges."""
+    a = _load(base, calibration, places, horizon, scale)
+    b = _load(alternative, calibration, places, horizon, scale)
+    check_comparable(a, b, base_label=base, alternative_label=alternative)
+    out = out or Path("results") / f"robustness-{a.name}-vs-{b.name}-seed{seed}"
+    bar, update = _progress(not as_json, "worlds")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None and bar.tasks[0].total is None:
+            bar.console.print(f"{total:,} worlds (the scenarios as given and {total - 1:,} sampled) x {replicates} replicates x 2 "
+                              f"scenarios = {total * replicates * 2:,} runs", highlight=False, markup=False, soft_wrap=True)
+        if update:
+            update(done, total)
+
+    with bar or nullcontext():
+        result = robustness(a, b, out, samples=samples, design=design, replicates=replicates, seed=seed, include_evidence=include_evidence,
+                            resume=resume, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, progress=progress)
+    if as_json:
+        sys.stdout.write(json.dumps({"out": str(out), **result.payload()}, indent=2, default=str) + "\n")
+        return
+    _print_robustness(result, out)
+
+
+def _print_robustness(result: Robustness, out: Path) -> None:
+    out_console.print(
+        f"\n{result.alternative} vs {result.base}, all places, in {result.sampled_worlds:,} worlds sampled over "
+        f"{len(result.space.factors)} assumptions ({result.method}, {result.replicates} paired replicates each, seed {result.seed}):",
+        highlight=False, markup=False,
+    )
+    totals = result.summary[result.summary["place_code"] == ALL_PLACES]
+    for metric in totals["metric"]:
+        out_console.print(result.headline(metric), highlight=False, markup=False)
+    table = Table(title="What moves each difference most", title_justify="left")
+    for column in ("Outcome", "1st", "2nd", "3rd"):
+        table.add_column(column)
+    flips = Table(title="Where the sign flips (PRIM)", title_justify="left")
+    for column in ("Outcome", "Worlds flipped", "Box"):
+        flips.add_column(column)
+    for row in totals.itertuples():
+        cells = [f"{r.factor} ({r.measure} {r.value:.2f})" for r in result.top_factors(row.metric).itertuples()]
+        title = escape(OUTCOME_TITLES.get(row.metric, row.metric))
+        cells = cells or ["does not vary across worlds" if row.q05 == row.q95 else "-"]
+        table.add_row(title, *map(escape, cells), *[""] * (3 - len(cells)))
+        if np.isfinite(row.flips) and row.flips > 0:
+            box = result.flips[result.flips["metric"] == row.metric]
+            shown = "; ".join(f"{r.factor} in [{r.min:.4g}, {r.max:.4g}]" for r in box.itertuples() if r.factor) or (
+                "spread over the whole space (no box)" if len(box) else result.prim)
+            flips.add_row(title, f"{int(row.flips)} of {row.worlds}", escape(shown))
+    out_console.print(table)
+    if flips.row_count:
+        out_console.print(flips)
+    if result.space.not_sampled:
+        out_console.print(f"Not sampled ({len(result.space.not_sampled)}): " + "; ".join(
+            f"{path}: {reason}" for path, reason in result.space.not_sampled), highlight=False, markup=False)
+    out_console.print(f"Results written to {out}/ ({', '.join(p.name for p in result.files.values())})", highlight=False, markup=False)
+    out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False, markup=False)
+
+
 @app.command("calibrate")
 @_user_errors
 def calibrate_command(
@@ -437,9 +520,9 @@ def calibrate_command(
 @app.command("report")
 @_user_errors
 def report_command(
-    folder: Annotated[Path, typer.Argument(help="A folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'.")],
+    folder: Annotated[Path, typer.Argument(help="A folder written by 'pfpp run', 'compare', 'sweep' or 'robustness'.")],
 ) -> None:
-    """Write a self-contained HTML report of a run, comparison or sweep folder, with its figures as PNGs."""
+    """Write a self-contained HTML report of a run, comparison, sweep or robustness folder, with its figures as PNGs."""
     files = write_report(folder)
     out_console.print(f"{len(files) - 1} figures written to [bold]{folder / 'figures'}/[/]")
     out_console.print(f"Report: [bold]{files['report']}[/]")

@@ -6,6 +6,7 @@ tail: e.g. the region of a sweep where joined-up levers fail to lower fuel pover
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.sensitivity import load_finished_sweep
 from pfpp_sim.storage import write_text
 
-__all__ = ["Discovery", "discover", "write_discovery"]
+__all__ = ["Discovery", "discover", "ema_available", "find_box", "write_discovery"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,7 @@ def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: boo
         If the ``ema`` extra is missing, the folder is not a finished sweep, or the
         output was not kept.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from ema_workbench.analysis import prim
-    except ImportError as err:
-        raise PfppError("scenario discovery needs the 'ema' extra: pip install 'pfpp_sim[ema]'") from err
+    _prim()
     spec, results = load_finished_sweep(Path(sweep_dir))
     if output not in results:
         raise PfppError(f"output {output!r} was not kept by sweep {spec.name}; kept: {', '.join(spec.outputs)}")
@@ -80,6 +76,51 @@ def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: boo
     y = (y_values >= cut) if high else (y_values <= cut)
     if y.all() or not y.any():
         raise PfppError(f"{output} does not vary across the sweep: no tail to discover")
+    cases = f"{output} {'>=' if high else '<='} {cut:.4g} ({'top' if high else 'bottom'} {tail:.0%} of runs)"
+    return find_box(x, y, output=output, cases=cases, threshold=threshold)
+
+
+def ema_available() -> bool:
+    """Whether the ``ema`` extra (EMA Workbench, for PRIM) is installed."""
+    return importlib.util.find_spec("ema_workbench") is not None
+
+
+def _prim():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from ema_workbench.analysis import prim
+    except ImportError as err:
+        raise PfppError("scenario discovery needs the 'ema' extra: pip install 'pfpp_sim[ema]'") from err
+    return prim
+
+
+def find_box(x: pd.DataFrame, y: np.ndarray, *, output: str, cases: str, threshold: float = 0.8) -> Discovery:
+    """PRIM's first box: the input ranges in which the cases of interest concentrate.
+
+    Parameters
+    ----------
+    x : DataFrame
+        One row per run, one column per input (float64 or category); PRIM writes box
+        limits into it, so pass a copy.
+    y : ndarray of bool, shape (n_runs,)
+        The cases of interest; at least one, and not all.
+    output, cases : str
+        What the box is about, for :class:`Discovery`.
+    threshold : float, default=0.8
+        PRIM's density threshold.
+
+    Raises
+    ------
+    PfppError
+        If the ``ema`` extra is missing.
+
+    References
+    ----------
+    Friedman, J. H. and Fisher, N. I. (1999). Bump hunting in high-dimensional data.
+    Statistics and Computing 9, 123-143. https://doi.org/10.1023/A:1008894516817
+    """
+    prim = _prim()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         box = prim.Prim(x, y, threshold=threshold).find_box()
@@ -90,9 +131,9 @@ def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: boo
     ).reset_index(drop=True)
     return Discovery(
         output=output,
-        cases=f"{output} {'>=' if high else '<='} {cut:.4g} ({'top' if high else 'bottom'} {tail:.0%} of runs)",
-        n_cases=int(y.sum()),
-        n_runs=int(y.size),
+        cases=cases,
+        n_cases=int(np.sum(y)),
+        n_runs=int(np.size(y)),
         coverage=float(stats_row["coverage"]),
         density=float(stats_row["density"]),
         mass=float(stats_row["mass"]),

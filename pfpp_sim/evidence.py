@@ -26,6 +26,7 @@ __all__ = [
     "calibrated_parameters",
     "is_assumption",
     "is_calibrated",
+    "sourced_parameters",
 ]
 
 class Assumption(NamedTuple):
@@ -336,3 +337,15 @@ def assumed_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
     list of (key path, Sourced)
     """
     return [(path, value) for path, value in _walk(scenario, "") if is_assumption(value.source)]
+
+
+def sourced_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
+    """Every sourced quantity of a scenario (or any part of one), whatever its source.
+
+    Returns
+    -------
+    list of (key path, Sourced)
+        In the scenario's order; a key path such as ``"world.young_people.neet_exit_hazard"``
+        addresses the quantity in :meth:`~pfpp_sim.scenario.Scenario.with_overrides`.
+    """
+    return list(_walk(scenario, ""))

@@ -1,6 +1,6 @@
-"""Reports: one self-contained HTML file for a run, comparison or sweep folder, with its figures as PNGs.
+"""Reports: one self-contained HTML file for a run, comparison, sweep or robustness folder, with its figures as PNGs.
 
-``pfpp report FOLDER`` reads what ``pfpp run``, ``compare`` or ``sweep`` saved (the kind
+``pfpp report FOLDER`` reads what ``pfpp run``, ``compare``, ``sweep`` or ``robustness`` saved (the kind
 is in ``manifest.json``) and writes ``report.html``, with every figure embedded, and the
 same figures as ``figures/*.png``. Every image has alt text that states what it shows
 and its headline numbers. The sections themselves are built in :mod:`pfpp_sim.sections`.
@@ -18,6 +18,7 @@ import pandas as pd
 from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.errors import PfppError
+from pfpp_sim.robustness_sections import robustness_sections
 from pfpp_sim.sections import (
     Section,
     assumptions_section,
@@ -34,17 +35,17 @@ from pfpp_sim.storage import read_table, write_bytes, write_text
 
 __all__ = ["EXPECTED", "read_manifest", "render_html", "report_sections", "write_report"]
 
-EXPECTED = "a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep', with its manifest.json"
+EXPECTED = "a folder written by 'pfpp run', 'pfpp compare', 'pfpp sweep' or 'pfpp robustness', with its manifest.json"
 
 
 def read_manifest(folder: str | Path) -> dict:
-    """The manifest of a results folder, checked to be a finished run, comparison or sweep.
+    """The manifest of a results folder, checked to be a finished run, comparison, sweep or robustness run.
 
     Raises
     ------
     PfppError
         In one line naming the folder and what was expected, if the folder is missing,
-        has no readable manifest, is of another kind, or holds an unfinished sweep.
+        has no readable manifest, is of another kind, or holds an unfinished sweep or robustness run.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -56,14 +57,15 @@ def read_manifest(folder: str | Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise PfppError(f"{folder}/manifest.json is not readable JSON ({err.__class__.__name__}; expected {EXPECTED})") from err
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind not in ("run", "compare", "sweep"):
+    if kind not in ("run", "compare", "sweep", "robustness"):
         raise PfppError(
-            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare or sweep: {EXPECTED}; rerun folders from older versions)"
+            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare, sweep or robustness: {EXPECTED}; "
+            "rerun folders from older versions)"
         )
-    if kind == "sweep" and not manifest.get("complete"):
-        raise PfppError(f"{folder} holds an unfinished sweep (expected a finished one: rerun 'pfpp sweep' with --resume)")
+    if kind in ("sweep", "robustness") and not manifest.get("complete"):
+        raise PfppError(f"{folder} holds an unfinished {kind} (expected a finished one: rerun 'pfpp {kind}' with --resume)")
     needed = {"run": ("scenarios", "seed", "replicates"), "compare": ("scenarios", "seed", "replicates", "base", "alternative"),
-              "sweep": ("name", "spec", "seed")}[kind]
+              "sweep": ("name", "spec", "seed"), "robustness": ("scenarios", "seed", "replicates", "base", "alternative")}[kind]
     missing = [key for key in needed if key not in manifest]
     scenarios = manifest.get("scenarios", {})
     if not missing and kind != "sweep":
@@ -96,25 +98,34 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     Parameters
     ----------
     folder : str or Path
-        Written by ``pfpp run``, ``compare`` or ``sweep``.
+        Written by ``pfpp run``, ``compare``, ``sweep`` or ``robustness``.
 
     Returns
     -------
     title : str
     sections : list of Section
         Run: summary, trajectories, money, flows, equity, assumptions, manifest. A
-        comparison adds paired differences. A sweep: design, sensitivity, manifest.
+        comparison adds paired differences. A sweep: design, sensitivity, manifest. A
+        robustness run: would it hold, what moves the difference, sampled assumptions,
+        assumptions, manifest.
 
     Raises
     ------
     PfppError
-        If the folder is not a finished run, comparison or sweep.
+        If the folder is not a finished run, comparison, sweep or robustness run.
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest["kind"] == "sweep":
         return f"pfpp_sim report: sweep {manifest['name']}", [
             *sweep_sections(folder, manifest),
+            manifest_section(manifest, folder),
+        ]
+    if manifest["kind"] == "robustness":
+        scenarios = [manifest["base"], manifest["alternative"]]
+        return f"pfpp_sim report: would {scenarios[1]} vs {scenarios[0]} hold?", [
+            *robustness_sections(folder),
+            assumptions_section(manifest, scenarios),
             manifest_section(manifest, folder),
         ]
     compared = manifest["kind"] == "compare"
@@ -180,7 +191,7 @@ def write_report(folder: str | Path) -> dict[str, Path]:
     Parameters
     ----------
     folder : str or Path
-        Written by ``pfpp run``, ``compare`` or ``sweep``.
+        Written by ``pfpp run``, ``compare``, ``sweep`` or ``robustness``.
 
     Returns
     -------
@@ -190,7 +201,7 @@ def write_report(folder: str | Path) -> dict[str, Path]:
     Raises
     ------
     PfppError
-        If the folder is not a finished run, comparison or sweep, or cannot be written.
+        If the folder is not a finished run, comparison, sweep or robustness run, or cannot be written.
     """
     folder = Path(folder)
     title, sections = report_sections(folder)

@@ -11,6 +11,7 @@ depend on the executor or the number of workers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -45,7 +46,9 @@ from pfpp_sim.storage import (
     write_parquet,
 )
 
-__all__ = ["MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_sweep", "sample", "spec_from_manifest", "sweep_results"]
+__all__ = [
+    "MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_jobs", "run_sweep", "sample", "spec_from_manifest", "sweep_results",
+]
 
 Progress = Callable[[int, int], None]
 MAX_RUNS = 1_000_000
@@ -297,6 +300,89 @@ def _executor(kind: str, workers: int | None, scheduler: str | None):
     return client.get_executor(), close
 
 
+def run_jobs(
+    work: Callable[[list[Any]], list[tuple[int, pd.DataFrame | str]]],
+    jobs: list[Any],
+    out: Path,
+    *,
+    executor: Literal["serial", "processes", "dask"],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> list[tuple[Any, str]]:
+    """Run the jobs whose file ``out/runs/run-<run_id>.parquet`` is missing; write each table atomically as it arrives.
+
+    This is what makes sweeps and robustness runs resumable: a finished job's file is
+    complete or absent, so a rerun skips exactly the finished jobs, and a write cut short
+    by a kill leaves only a hidden temporary file, removed here. A file damaged on disk
+    since (its checksums fail) is removed and its job run again.
+
+    Parameters
+    ----------
+    work : callable
+        ``work(batch) -> [(run_id, table or error message)]``, picklable (a module-level
+        function or a ``functools.partial`` of one); it runs in the workers.
+    jobs : list
+        Objects with an integer ``run_id``.
+    out : Path
+        The folder holding ``runs/``.
+    executor : {"serial", "processes", "dask"}
+    workers : int, optional
+        Worker processes (default: all cores).
+    scheduler : str, optional
+        Dask scheduler address.
+    batch_size : int, optional
+        Jobs sent to a worker at once (default: about a quarter of each worker's share, at most 50).
+    progress : callable, optional
+        ``progress(done, total)`` as jobs finish.
+
+    Returns
+    -------
+    list of (job, str)
+        The jobs that failed, with their error messages; every other job's file is written.
+    """
+    for stale in (out / "runs").glob(".run-*.tmp") if (out / "runs").is_dir() else []:
+        stale.unlink()  # a write cut short by a kill; its run is redone
+    for job in jobs:  # written whole, then altered or cut on disk: run again
+        if _run_file(out, job.run_id).exists() and not readable_table(_run_file(out, job.run_id)):
+            _run_file(out, job.run_id).unlink()
+    pending = [job for job in jobs if not _run_file(out, job.run_id).exists()]
+    done = len(jobs) - len(pending)
+    if progress:
+        progress(done, len(jobs))
+    failures: list[tuple[Any, str]] = []
+    by_id = {job.run_id: job for job in jobs}
+
+    def store(results) -> None:
+        nonlocal done
+        for run_id, table in results:
+            if isinstance(table, str):
+                failures.append((by_id[run_id], table))
+                continue
+            write_parquet(table, _run_file(out, run_id))
+            done += 1
+        if progress:
+            progress(done, len(jobs))
+
+    if not pending:
+        return failures
+    if executor == "serial":
+        for job in pending:
+            store(work([job]))
+        return failures
+    pool, close = _executor(executor, workers, scheduler)
+    try:
+        n_workers = workers or os.cpu_count() or 1
+        size = batch_size or max(1, min(50, math.ceil(len(pending) / (n_workers * 4))))
+        futures = [pool.submit(work, pending[i : i + size]) for i in range(0, len(pending), size)]
+        for future in as_completed(futures):
+            store(future.result())
+    finally:
+        close()
+    return failures
+
+
 def run_sweep(
     spec_path: str | Path,
     out: str | Path,
@@ -389,8 +475,6 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         for point in range(len(design))
         for r in range(spec.replicates)
     ]
-    for stale in (out / "runs").glob(".run-*.tmp") if (out / "runs").is_dir() else []:
-        stale.unlink()  # a write cut short by a kill; its run is redone
     write_parquet(design, out / "design.parquet")
     manifest = {
         "kind": "sweep",
@@ -408,42 +492,9 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "environment": environment(),
     }
     write_json({**manifest, "complete": False}, manifest_path)
-    damaged = [job for job in jobs if _run_file(out, job.run_id).exists() and not readable_table(_run_file(out, job.run_id))]
-    for job in damaged:  # written whole, then altered or cut on disk: run again
-        _run_file(out, job.run_id).unlink()
-    pending = [job for job in jobs if not _run_file(out, job.run_id).exists()]
-    done = len(jobs) - len(pending)
-    if progress:
-        progress(done, len(jobs))
-    failures: list[tuple[_Job, str]] = []
-    by_id = {job.run_id: job for job in jobs}
-
-    def store(results) -> None:
-        nonlocal done
-        for run_id, table in results:
-            if isinstance(table, str):
-                failures.append((by_id[run_id], table))
-                continue
-            write_parquet(table, _run_file(out, run_id))
-            done += 1
-        if progress:
-            progress(done, len(jobs))
-
-    if pending:
-        if executor == "serial":
-            for job in pending:
-                store(_run_batch(base, [job], spec.seed, spec.outputs, spec.keep_places))
-        else:
-            pool, close = _executor(executor, workers, scheduler)
-            try:
-                n_workers = workers or os.cpu_count() or 1
-                size = max(1, min(50, math.ceil(len(pending) / (n_workers * 4))))
-                batches = [pending[i : i + size] for i in range(0, len(pending), size)]
-                futures = [pool.submit(_run_batch, base, batch, spec.seed, spec.outputs, spec.keep_places) for batch in batches]
-                for future in as_completed(futures):
-                    store(future.result())
-            finally:
-                close()
+    work = functools.partial(_run_batch, base, seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)
+    failures = run_jobs(work, jobs, out, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    done = len(jobs) - len(failures)
     if failures:
         job, message = min(failures, key=lambda f: f[0].run_id)
         params = ", ".join(f"{k}={v}" for k, v in job.overrides.items())

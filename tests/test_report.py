@@ -148,7 +148,7 @@ def test_waterfall_steps_close_to_the_delivered_total(compare_folder):
 
 def test_a_missing_folder_is_a_one_line_error_naming_what_was_expected(tmp_path):
     with pytest.raises(
-        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep'"
+        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare', 'pfpp sweep' or 'pfpp robustness'"
     ):
         read_manifest(tmp_path / "nowhere")
 
@@ -161,8 +161,8 @@ def test_a_folder_without_a_manifest_is_an_error(tmp_path):
 @pytest.mark.parametrize(
     ("manifest", "message"),
     [
-        ({"kind": "benchmark"}, "of kind 'benchmark' \\(expected run, compare or sweep"),
-        ({"seed": 1}, "of kind None \\(expected run, compare or sweep"),
+        ({"kind": "benchmark"}, "of kind 'benchmark' \\(expected run, compare, sweep or robustness"),
+        ({"seed": 1}, "of kind None \\(expected run, compare, sweep or robustness"),
         ({"kind": "sweep", "complete": False}, "unfinished sweep"),
         ([1, 2], "of kind None"),
     ],

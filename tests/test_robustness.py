@@ -1,0 +1,235 @@
+"""Robustness runs end to end on one small place: executors, resuming, the command line, the report, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from output import error_lines
+from typer.testing import CliRunner
+
+from pfpp_sim import compare, load_scenario
+from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.cli import app
+from pfpp_sim.errors import PfppError, ScenarioError
+from pfpp_sim.report import report_sections, write_report
+from pfpp_sim.robustness import load_robustness, robustness
+from pfpp_sim.worlds import apply_world, uncertainty_space
+
+FAULTS = Path(__file__).with_name("faults.py")
+BASE = """
+name = "base"
+extends = "siloed_baseline"
+[run]
+places = ["E07000062"]
+horizon_months = 12
+[world.young_people]
+neet_exit_hazard = { value = 0.12, unit = "probability/month", source = "assumption:neet_exit_hazard", low = 0.06, high = 0.18 }
+[mechanisms]
+reporting_cost = { value = 8000, unit = "GBP/grant/year", source = "assumption:reporting_cost", low = 4000, high = 16000 }
+"""
+ALTERNATIVE = """
+name = "joined"
+extends = "base"
+[levers]
+pooling = 1.0
+timeline_alignment = true
+carry_over = true
+data_sharing = 0.7
+"""
+SETTINGS = {"samples": 3, "replicates": 2, "seed": 3}
+OPTIONS = ["--samples", "3", "--replicates", "2", "--seed", "3"]
+TABLES = ("design", "robustness", "summary", "influence", "flips")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("scenarios")
+    (folder / "base.toml").write_text(BASE, encoding="utf-8")
+    (folder / "joined.toml").write_text(ALTERNATIVE, encoding="utf-8")
+    return folder / "base.toml", folder / "joined.toml"
+
+
+@pytest.fixture(scope="module")
+def serial(files, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("robustness") / "serial"
+    robustness(*files, out, executor="serial", **SETTINGS)
+    return out
+
+
+def tables(folder: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+
+
+def assert_same_results(folder: Path, expected: Path) -> None:
+    ours, theirs = tables(folder), tables(expected)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(ours[name], theirs[name], obj=name)
+
+
+def test_results_are_the_same_serially_on_processes_and_on_a_dask_cluster(files, serial, tmp_path):
+    robustness(*files, tmp_path / "processes", executor="processes", workers=2, **SETTINGS)
+    assert_same_results(tmp_path / "processes", serial)
+    pytest.importorskip("distributed", reason="the dask extra is part of make test")
+    robustness(*files, tmp_path / "dask", executor="dask", workers=2, **SETTINGS)
+    assert_same_results(tmp_path / "dask", serial)
+
+
+def test_the_default_world_and_a_sampled_world_give_what_compare_gives_for_their_scenarios(files, serial):
+    result = load_robustness(serial)
+    base, alternative = (load_scenario(f) for f in files)
+    row = result.design.iloc[2]
+    assert row["sampled"]
+    for world, values in ((0, {}), (2, {path: row[path] for path in result.space.names})):
+        pair = apply_world(base, alternative, values)
+        expected = compare(*pair, seed=3, replicates=2, executor="serial").comparison
+        expected = expected[expected["place_code"] == ALL_PLACES].set_index("metric")
+        ours = result.worlds[(result.worlds["world"] == world) & (result.worlds["place_code"] == ALL_PLACES)].set_index("metric")
+        shared = ours.index.intersection(expected.index)
+        assert len(shared) >= 12
+        pd.testing.assert_series_equal(ours.loc[shared, "difference"], expected.loc[shared, "difference"], check_names=False, atol=1e-9)
+
+
+def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, serial):
+    manifest = json.loads((serial / "manifest.json").read_text())
+    base, alternative = (load_scenario(f) for f in files)
+    assert manifest["kind"] == "robustness" and manifest["complete"]
+    assert manifest["scenarios"]["base"]["hash"] == base.scenario_hash()
+    assert manifest["scenarios"]["joined"]["hash"] == alternative.scenario_hash()
+    factors = {f["path"]: f for f in manifest["space"]["factors"]}
+    assert factors["world.young_people.neet_exit_hazard"] == {
+        "path": "world.young_people.neet_exit_hazard", "unit": "probability/month", "source": "assumption:neet_exit_hazard",
+        "value": 0.12, "low": 0.06, "high": 0.18,
+    }
+    assert (manifest["design"], manifest["samples"], manifest["worlds"], manifest["seed"], manifest["replicates"]) == ("lhs", 3, 4, 3, 2)
+    assert manifest["runs"] == 4 * 2 * 2 and manifest["git_commit"] and manifest["pfpp_sim_version"]
+    assert sorted(p.name for p in (serial / "runs").iterdir()) == [f"run-{w:07d}.parquet" for w in range(4)]
+
+
+def test_a_run_killed_while_writing_a_world_resumes_to_the_same_results(files, serial, tmp_path):
+    out = tmp_path / "killed"
+    args = ["robustness", str(files[0]), str(files[1]), *OPTIONS, "--executor", "serial", "--out", str(out)]
+    # Parquet writes: design.parquet, then one file per world; the 4th is world 2.
+    killed = subprocess.run([sys.executable, str(FAULTS), "4", *args], check=False, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert sorted(p.name for p in (out / "runs").glob("run-*.parquet")) == ["run-0000000.parquet", "run-0000001.parquet"]
+    assert len(list((out / "runs").glob(".run-0000002.parquet.*.tmp"))) == 1, "the kill lands mid-write"
+    assert not (out / "robustness.parquet").exists()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2
+    assert error_lines(again.stderr) == [f"error: {out} already holds 2 finished worlds of this robustness run: rerun with --resume, or use another --out"]
+    resumed = CliRunner().invoke(app, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert not list((out / "runs").glob(".*.tmp"))
+    assert_same_results(out, serial)
+
+
+def test_the_command_prints_one_line_per_outcome_and_json_gives_the_same_shares(files, serial):
+    args = ["robustness", str(files[0]), str(files[1]), *OPTIONS, "--out", str(serial), "--resume"]
+    printed = CliRunner().invoke(app, args)
+    assert printed.exit_code == 0, printed.output
+    summary = pd.read_parquet(serial / "summary.parquet")
+    fuel = summary[(summary["place_code"] == ALL_PLACES) & (summary["metric"] == "fuel_poverty_rate")].iloc[0]
+    assert f"Fuel poverty: joined {fuel.direction} in {fuel.sign_holds:.0%} of 3 worlds (default " in printed.stdout
+    assert printed.stdout.count(" of 3 worlds") + printed.stdout.count("over 3 worlds") == (summary["place_code"] == ALL_PLACES).sum()
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    payload = json.loads(as_json.stdout)
+    shares = {o["metric"]: o["sign_holds"] for o in payload["outcomes"]}
+    assert shares["fuel_poverty_rate"] == fuel.sign_holds
+    space = uncertainty_space(load_scenario(files[0]), load_scenario(files[1]))
+    assert payload["factors"] == space.names
+    assert {"world.young_people.neet_exit_hazard", "mechanisms.reporting_cost"} <= set(payload["factors"]), "the ranges the base file gives"
+    assert (payload["sampled_worlds"], payload["replicates"], payload["design"]) == (3, 2, "lhs")
+
+
+def test_the_report_of_a_robustness_folder_says_whether_the_answer_would_hold(serial):
+    title, sections = report_sections(serial)
+    assert title == "pfpp_sim report: would joined vs base hold?"
+    assert [s.title for s in sections] == ["Would it hold?", "What moves the difference", "Sampled assumptions", "Assumptions", "Manifest"]
+    summary = pd.read_parquet(serial / "summary.parquet").set_index(["place_code", "metric"])
+    fuel = summary.loc[(ALL_PLACES, "fuel_poverty_rate")]
+    (name, alt, _), = sections[0].figures
+    assert name == "robustness_spread"
+    assert f"Fuel poverty: {fuel.direction} in {fuel.sign_holds:.0%}" in alt
+    assert f"{fuel.direction} in {fuel.sign_holds:.0%}" in sections[0].body
+    assert "world.young_people.neet_exit_hazard" in sections[2].body and "0.06" in sections[2].body
+    files = write_report(serial)
+    assert "Would it hold?" in files["report"].read_text(encoding="utf-8")
+    assert files["robustness_spread"].read_bytes().startswith(b"\x89PNG")
+
+
+BAD = {
+    "horizon": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nhorizon_months = 24\n', [],
+                "joined.toml: run.horizon_months = 24: the same as in {base} (12)"),
+    "places": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nplaces = ["E06000032"]\n', [],
+               "joined.toml: run.places = ['E06000032']: the same as in {base} (['E07000062'])"),
+    "start": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nstart = "2022-04"\n', [],
+              "joined.toml: run.start = '2022-04': the same as in {base} ('2021-04')"),
+    "calibration": ('joined.toml', 'name = "joined"\nextends = "base"\ncalibration = "none"\n', [],
+                    "joined.toml: calibration = 'none': the same calibration as {base} (pilots)"),
+    "low_above_high": ('joined.toml', BASE.replace("low = 0.06, high = 0.18", "low = 0.18, high = 0.06").replace('"base"', '"joined"'), [],
+                       "joined.toml: world.young_people.neet_exit_hazard = {'value': 0.12, "),
+    "zero_samples": (None, None, ["--samples", "0"], "robustness: samples = 0: a whole number of at least 1"),
+    "negative_samples": (None, None, ["--samples", "-8"], "robustness: samples = -8: a whole number of at least 1"),
+    "sobol_not_a_power_of_two": (None, None, ["--design", "sobol", "--samples", "100"],
+                                 "robustness: samples = 100: a power of two for the sobol design (e.g. 64 or 128)"),
+    "one_replicate": (None, None, ["--replicates", "1"], "robustness: replicates = 1: a whole number of at least 2"),
+    "unknown_design": (None, None, ["--design", "grid"], "robustness: design = 'grid': one of lhs, sobol, morris"),
+    "unknown_executor": (None, None, ["--executor", "threads"], "unknown executor 'threads': expected serial, processes or dask"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_naming_the_file_or_option_with_exit_code_2_and_writes_nothing(tmp_path, case):
+    replaced, text, options, expected = BAD[case]
+    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "joined.toml").write_text(ALTERNATIVE, encoding="utf-8")
+    if replaced:
+        (tmp_path / replaced).write_text(text, encoding="utf-8")
+    base, alternative = str(tmp_path / "base.toml"), str(tmp_path / "joined.toml")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["robustness", base, alternative, *OPTIONS, "--executor", "serial", *options, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    expected = expected.replace("joined.toml", alternative).replace("{base}", base)
+    assert lines[0].startswith(f"error: {expected}"), lines[0]
+    if case == "low_above_high":
+        assert lines[0].endswith("expected low <= value <= high, got 0.18 <= 0.12 <= 0.06")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"seed": -1}, "robustness: seed = -1: a whole number of at least 0"),
+     ({"workers": 0}, "robustness: workers = 0: a whole number of at least 1"),
+     ({"replicates": 1}, "robustness: replicates = 1: a whole number of at least 2")],
+)
+def test_the_python_api_refuses_bad_options_before_writing_anything(files, tmp_path, option, message):
+    with pytest.raises(ScenarioError) as info:
+        robustness(*files, tmp_path / "out", **{**SETTINGS, **option})
+    assert str(info.value).startswith(message)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"kind": "sweep"}, "holds a folder of kind 'sweep', not this robustness run: use another --out"),
+     ({"robustness_hash": "0" * 16}, f"holds a different robustness run (hash {'0' * 16}): use another --out"),
+     ({"code": "0.0.1 (commit abc)"}, "was started by pfpp_sim 0.0.1 (commit abc), this is ")],
+)
+def test_a_folder_of_another_run_or_model_version_is_refused_and_left_as_it_was(files, serial, tmp_path, change, message):
+    manifest = {**json.loads((serial / "manifest.json").read_text()), **change}
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PfppError) as info:
+        robustness(*files, out, resume=True, **SETTINGS)
+    assert str(info.value).startswith(f"{out} ") and message in str(info.value)
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]

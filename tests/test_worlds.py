@@ -1,0 +1,156 @@
+"""Sampled worlds: what is sampled, how a design is drawn, how a world is applied, what is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pfpp_sim import load_scenario
+from pfpp_sim.errors import ScenarioError
+from pfpp_sim.evidence import assumed_parameters, is_assumption, is_calibrated, sourced_parameters
+from pfpp_sim.worlds import Factor, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
+
+RANGES = {
+    "world.young_people.neet_exit_hazard.low": 0.06,
+    "world.young_people.neet_exit_hazard.high": 0.18,
+    "mechanisms.reporting_cost.low": 4000.0,
+    "mechanisms.reporting_cost.high": 16000.0,
+}
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return (load_scenario("siloed_baseline").with_overrides(RANGES), load_scenario("pfpp_joined_up").with_overrides(RANGES))
+
+
+def ranged(scenario, keep) -> list[str]:
+    return [path for path, v in sourced_parameters(scenario) if keep(v) and v.low is not None and v.low < v.high]
+
+
+def test_the_space_lists_exactly_the_assumptions_that_carry_a_range(pair):
+    base, alternative = pair
+    space = uncertainty_space(base, alternative)
+    expected = [path for path, v in assumed_parameters(base) if v.low is not None and v.low < v.high]
+    assert space.names == expected
+    assert {"world.young_people.neet_exit_hazard", "mechanisms.reporting_cost"} <= set(space.names)
+    assert "world.young_people.cold_home_odds_ratio" not in space.names, "evidence is drawn per replicate unless asked"
+    assert all(is_assumption(f.source) and f.low < f.high for f in space.factors)
+    factor = next(f for f in space.factors if f.path == "mechanisms.reporting_cost")
+    assert (factor.value, factor.low, factor.high, factor.unit) == (8000.0, 4000.0, 16000.0, "GBP/grant/year")
+    assert space.not_sampled == ()
+
+
+def test_include_evidence_adds_every_evidence_value_with_a_published_range_and_no_calibrated_one(pair):
+    base, alternative = pair
+    space = uncertainty_space(base, alternative, include_evidence=True)
+    evidence = ranged(base, lambda v: not is_assumption(v.source) and not is_calibrated(v.source))
+    assert "world.young_people.cold_home_odds_ratio" in evidence
+    assert set(space.names) == set(uncertainty_space(base, alternative).names) | set(evidence)
+    calibrated = {path for path, v in sourced_parameters(base) if is_calibrated(v.source)}
+    assert calibrated and not calibrated & set(space.names)
+
+
+def test_a_value_the_alternative_sets_differently_is_not_sampled_and_says_why(pair):
+    base, _ = pair
+    alternative = load_scenario("pfpp_joined_up").with_overrides(
+        {**RANGES, "world.young_people.neet_exit_hazard.value": 0.1, "mechanisms.bid_cost.value": 20000.0,
+         "mechanisms.trust_gain.low": 0.0, "mechanisms.trust_gain.high": 1.0}
+    )
+    space = uncertainty_space(base, alternative)
+    reasons = dict(space.not_sampled)
+    assert "world.young_people.neet_exit_hazard" not in space.names
+    assert reasons["world.young_people.neet_exit_hazard"].startswith("pfpp_joined_up sets it differently (0.1 probability/month")
+    assert "mechanisms.reporting_cost" in space.names
+    assert reasons["mechanisms.trust_gain"].startswith("only pfpp_joined_up gives it a range")
+    assert "mechanisms.bid_cost" not in reasons, "evidence without --include-evidence is neither sampled nor listed"
+
+
+def test_a_range_of_zero_width_is_not_sampled(pair):
+    base, alternative = (sc.with_overrides({"mechanisms.reporting_cost.low": 8000.0, "mechanisms.reporting_cost.high": 8000.0}) for sc in pair)
+    space = uncertainty_space(base, alternative)
+    assert "mechanisms.reporting_cost" not in space.names
+    assert dict(space.not_sampled)["mechanisms.reporting_cost"] == "its range has zero width"
+
+
+SPACE = Space((Factor("a.b", "fraction", "assumption:trust", 0.5, 0.0, 1.0), Factor("c", "months", "assumption:award_lag", 3.0, 1.0, 9.0),
+               Factor("d", "GBP", "assumption:ips_cost", 100.0, 50.0, 400.0)))
+
+
+@pytest.mark.parametrize(("design", "n", "worlds"), [("lhs", 8, 8), ("sobol", 8, 8 * (3 + 2)), ("morris", 4, 4 * (3 + 1))])
+def test_a_design_is_the_default_world_then_the_sampled_worlds_within_their_ranges(design, n, worlds):
+    table = sample(SPACE, n, 0, design=design)
+    assert list(table.columns) == ["world", "sampled", "a.b", "c", "d"]
+    assert list(table["world"]) == list(range(worlds + 1))
+    assert list(table["sampled"]) == [False] + [True] * worlds
+    assert table.iloc[0][["a.b", "c", "d"]].tolist() == [0.5, 3.0, 100.0]
+    for f in SPACE.factors:
+        assert table.loc[1:, f.path].between(f.low, f.high).all()
+
+
+def test_a_latin_hypercube_puts_one_world_in_each_slice_of_every_range():
+    table = sample(SPACE, 10, 4).iloc[1:]
+    for f in SPACE.factors:
+        slices = np.floor((table[f.path] - f.low) / (f.high - f.low) * 10)
+        assert sorted(slices) == list(range(10))
+
+
+def test_the_same_seed_gives_the_same_worlds_and_another_seed_does_not():
+    assert sample(SPACE, 6, 0).equals(sample(SPACE, 6, 0))
+    assert not sample(SPACE, 6, 0).equals(sample(SPACE, 6, 1))
+
+
+def test_a_world_sets_each_sampled_value_alike_in_both_scenarios_and_keeps_the_levers(pair):
+    base, alternative = pair
+    space = uncertainty_space(base, alternative)
+    row = sample(space, 3, 2).iloc[2]
+    values = {path: row[path] for path in space.names}
+    in_base, in_alternative = (dict(sourced_parameters(sc)) for sc in apply_world(base, alternative, values))
+    for f in space.factors:
+        for world in (in_base, in_alternative):
+            assert world[f.path].value == values[f.path] and world[f.path].low is None
+            assert world[f.path].source == f.source
+    assert values["mechanisms.reporting_cost"] != 8000.0
+    assert apply_world(base, alternative, values)[1].levers == alternative.levers
+    assert apply_world(base, alternative, {}) == (base, alternative)
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "shown"),
+    [
+        ({"run.places": ["E07000062"]}, "run.places", "['E07000062']"),
+        ({"run.horizon_months": 24}, "run.horizon_months", "24"),
+        ({"run.start": "2022-04"}, "run.start", "'2022-04'"),
+        ({"run.scale": 0.005}, "run.scale", "0.005"),
+    ],
+)
+def test_scenarios_over_other_places_months_or_scale_are_refused_naming_the_setting(pair, override, key, shown):
+    base, alternative = pair
+    with pytest.raises(ScenarioError) as info:
+        check_comparable(base, alternative.with_overrides(override), base_label="siloed_baseline", alternative_label="alt.toml")
+    message = str(info.value)
+    assert message.startswith(f"alt.toml: {key} = {shown}: the same as in siloed_baseline (")
+    assert "\n" not in message
+
+
+def test_scenarios_with_another_calibration_are_refused(pair):
+    base, alternative = pair
+    uncalibrated = alternative.model_copy(update={"calibration": None})
+    with pytest.raises(ScenarioError, match=r"^alt.toml: calibration = 'none': the same calibration as base \(pilots\)"):
+        check_comparable(base, uncalibrated, base_label="base", alternative_label="alt.toml")
+
+
+@pytest.mark.parametrize(
+    ("n", "design", "space", "message"),
+    [
+        (0, "lhs", SPACE, "robustness: samples = 0: a whole number of at least 1"),
+        (-4, "lhs", SPACE, "robustness: samples = -4: a whole number of at least 1"),
+        (100, "sobol", SPACE, "robustness: samples = 100: a power of two for the sobol design (e.g. 64 or 128)"),
+        (1, "morris", SPACE, "robustness: samples = 1: at least 2 trajectories for the morris design"),
+        (8, "grid", SPACE, "robustness: design = 'grid': one of lhs, sobol, morris"),
+        (8, "lhs", Space(()), "robustness: assumptions = 0: at least one assumption of the base scenario with a low/high range"),
+    ],
+)
+def test_a_design_that_cannot_be_drawn_is_refused_naming_the_option_and_value(n, design, space, message):
+    with pytest.raises(ScenarioError) as info:
+        check_samples(space, n, design)
+    assert str(info.value).startswith(message)
