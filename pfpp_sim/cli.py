@@ -28,7 +28,8 @@ from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.report import write_report
-from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, TITLES as OUTCOME_TITLES, Robustness, robustness
+from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness, robustness
+from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis

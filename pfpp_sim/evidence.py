@@ -36,35 +36,65 @@ class Assumption(NamedTuple):
     ----------
     description : str
         What is assumed, and why the value is what it is.
-    range_reason : str or None
+    range_reason : str
         Why the plausible ``low``/``high`` of the values citing it are what they are
-        (published uncertainty, a related figure, or the spread of expert views).
+        (published uncertainty, a related figure, or the spread of plausible views), or,
+        for a rule in the code rather than a value, the range it could take and that it
+        is not sampled.
     """
 
     description: str
-    range_reason: str | None = None
+    range_reason: str
 
 
 ASSUMPTIONS = MappingProxyType(
     {
         # Residents: households
         "median_income_path": Assumption(
-            "The national median income after housing costs moves from its FYE 2020 level (E87) in proportion to the ONS median household disposable income, before housing costs (E86), the one yearly series vendored; held before FYE 2020 and after FYE 2024."
+            "The national median income after housing costs moves from its FYE 2020 level (E87) in proportion to the ONS median household disposable income, before housing costs (E86), the one yearly series vendored; held before FYE 2020 and after FYE 2024.",
+            "Not sampled (a path, not a number): the after-housing-costs median may have grown 1-2 points a year slower than the before-housing-costs one when rents rose faster than incomes; the fitted income trend of each place absorbs such a gap over its data years.",
         ),
-        "income_spread": Assumption("Log-normal spread of equivalised AHC income within a place."),
-        "income_volatility": Assumption("Monthly AR(1) persistence and shock size of household log income (churn in and out of low income)."),
-        "band_cost_multipliers": Assumption("Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed."),
+        "income_spread": Assumption(
+            "Log-normal spread of equivalised AHC income within a place.",
+            "0.45 to 0.65: the log-normal spreads that reproduce UK after-housing-costs income inequality (Gini of about 0.35 to 0.40); each place's income level is fitted to its observed rate, so the spread matters through how many households sit near the line.",
+        ),
+        "income_volatility": Assumption(
+            "Monthly AR(1) persistence and shock size of household log income (churn in and out of low income).",
+            "Persistence 0.94 to 0.99 a month (0.5 to 0.9 over a year) and shocks of 0.03 to 0.08 log points a month: from much churn in and out of low income year to year to little, the span of views on how long low income lasts.",
+        ),
+        "band_cost_multipliers": Assumption(
+            "Required fuel cost of each FPEER band relative to band D (typical use). Band C is derived from E27; the other bands are assumed.",
+            "Each band about a third of a step either way (A 0.35-0.55, B 0.45-0.65, E 1.15-1.4, F 1.35-1.8, G 1.6-2.4): modelled running costs rise by roughly a fifth to a third a band below D; D is the reference, 1 by definition (a range of zero width).",
+        ),
         "price_pass_through": Assumption(
             "Share of a change in the typical energy price (from the run's start) that reaches households' required fuel costs: 1, as bills under the default tariff cap and the Energy Price Guarantee are the cap (E08-E16). Not fitted: 2019-2021 data cannot identify it.",
             "Low end 0.83: about 24m of the ≈29m households were on capped tariffs in 2022 (E89, E17); the rest were on fixed tariffs priced outside the cap for the length of their fix. High end 1: every household pays the cap.",
         ),
-        "tenure_income_multipliers": Assumption("Relative income of social and private renters versus owners."),
-        "band_split": Assumption("Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing."),
+        "tenure_income_multipliers": Assumption(
+            "Relative income of social and private renters versus owners.",
+            "Social renters 0.45 to 0.75 and private renters 0.65 to 0.95 of owners' income: the span of tenure gaps in after-housing-costs incomes, where renters' housing costs take a larger share.",
+        ),
+        "band_split": Assumption(
+            "Split of the national A-C and F/G shares (E23) into single bands where EPC data are missing.",
+            "Not sampled (used only where a place has no EPC data): A 0-1%, B 8-15%, C 24-32% of dwellings within the A-C 40% of E23, and F 70-90% of F/G.",
+        ),
         # Residents: young people
-        "neet_exit_hazard": Assumption("Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects."),
-        "neet_scarring": Assumption("Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence)."),
-        "employed_share_of_eet": Assumption("Share of 18-24 year olds not NEET who are in work rather than education."),
-        "neet_18_24_relative": Assumption("18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England."),
+        "neet_exit_hazard": Assumption(
+            "Monthly probability that a NEET young person moves into education or work, before scarring and mental-health effects.",
+            "0.06 to 0.18 a month: from spells averaging about a year and a half to about half a year, the span of typical NEET spell lengths.",
+        ),
+        "neet_scarring": Assumption(
+            "Proportional fall in the NEET exit hazard per year already spent NEET (duration dependence).",
+            "0.1 to 0.5 a year: from weak to strong duration dependence; the fitted value (calibration) replaces it where a fit is used.",
+        ),
+        "employed_share_of_eet": Assumption(
+            "Share of 18-24 year olds not NEET who are in work rather than education.",
+            "0.45 to 0.65: the share of 18-24 year olds not NEET who are mainly in work rather than education, either side of about half.",
+        ),
+        "neet_18_24_relative": Assumption(
+            "18-24 NEET share taken as the national 16-24 rate (E44) scaled by the place's 16-17 NEET rate relative to England.",
+            "Not sampled (a rule): 18-24 NEET could follow the place's 16-17 rate from not at all (the national rate everywhere) to fully (as now); the 16-24 national rate itself is evidence (E44).",
+        ),
         "neet_home_income_gradient": Assumption(
             "How much lower the incomes of NEET young people's households are: a NEET young person's chance of living in a household falls by this many log points from the lowest to the highest income in the place. 0.8 makes NEET about 1.5 times as common in the lowest-income fifth of households as in the rest, as young people from disadvantaged families are 50% more likely to be NEET at the same education (E88).",
             "0 (no link, as before) to 1.6 (about 2.1 times): E88's 50% is measured at equal education; without that control the gap is wider, and free-school-meal status is not the same as the lowest fifth of household incomes.",
@@ -73,53 +103,122 @@ ASSUMPTIONS = MappingProxyType(
             "Relative chance that a young person lives in a social-rent or private-rent household rather than an owner's, beyond what income explains. 1: no tilt, as no published tenure-by-age table was vendored.",
             "0.7 to 1.5: the spread of plausible views on whether families with 16-24 year olds rent more or less often than other households.",
         ),
-        "mh_recovery_hazard": Assumption("Monthly probability of recovery from a probable mental disorder without treatment."),
-        "mh_job_finding_multiplier": Assumption("Multiplier on the NEET exit hazard for a young person with a probable mental disorder."),
-        "youth_earnings_to_household": Assumption("Equivalised addition to household income when a young person in it is employed."),
-        "mh_prevalence_16_24": Assumption("Probable-disorder prevalence of 17-24 year olds (E48, 2022), moved from year to year as that of 17-19 year olds (E47), used for all 16-24 year olds."),
+        "mh_recovery_hazard": Assumption(
+            "Monthly probability of recovery from a probable mental disorder without treatment.",
+            "0.03 to 0.10 a month: untreated episodes lasting from about ten months to about three years on average.",
+        ),
+        "mh_job_finding_multiplier": Assumption(
+            "Multiplier on the NEET exit hazard for a young person with a probable mental disorder.",
+            "0.4 to 0.8: a probable mental disorder lowering job finding by a fifth to more than half.",
+        ),
+        "youth_earnings_to_household": Assumption(
+            "Equivalised addition to household income when a young person in it is employed.",
+            "3,000 to 9,000 GBP a year, equivalised: part-time to full-time youth earnings shared in the household.",
+        ),
+        "mh_prevalence_16_24": Assumption(
+            "Probable-disorder prevalence of 17-24 year olds (E48, 2022), moved from year to year as that of 17-19 year olds (E47), used for all 16-24 year olds.",
+            "Not sampled (a rule on evidence): 16 year olds may have lower prevalence than 17-24 year olds (E49: 20.3% at 8-16, 21.7% at 20-25 in 2023), within about 2 points.",
+        ),
         # Interventions
-        "income_advice_gain": Assumption("Annual income gain for a household after benefit and income-maximisation advice."),
-        "income_advice_cost": Assumption("Cost of one income-maximisation case."),
+        "income_advice_gain": Assumption(
+            "Annual income gain for a household after benefit and income-maximisation advice.",
+            "500 to 1,500 GBP a year: from a small award or a partial entitlement to a full means-tested entitlement found by a benefit check.",
+        ),
+        "income_advice_cost": Assumption(
+            "Cost of one income-maximisation case.",
+            "150 to 600 GBP a case: from an hour of an adviser's time with a quick check to a day of casework.",
+        ),
         "income_advice_duration": Assumption(
             "Months an income-advice gain lasts before the household's circumstances or award change; repeated advice renews the gain, it does not add another. No published figure on how long awards won through take-up advice last was found.",
             "6 months (short awards, e.g. reassessed or ended by a change of circumstances) to 36 months (an award kept for the length of a typical benefit claim); 12 months matches the yearly reassessment and the one-year horizon of bill support.",
         ),
-        "bill_support_amount": Assumption("Annual bill reduction from a locally delivered bill-support award."),
-        "bill_support_admin": Assumption("Administration cost added to each bill-support award."),
-        "careers_guidance_cost": Assumption("Cost of careers guidance per young person."),
+        "bill_support_amount": Assumption(
+            "Annual bill reduction from a locally delivered bill-support award.",
+            "150 to 500 GBP a year, and 6 to 12 months: the span of locally delivered energy-support awards a household receives.",
+        ),
+        "bill_support_admin": Assumption(
+            "Administration cost added to each bill-support award.",
+            "310 to 400 GBP a household: the award with 3% to a third added for administration.",
+        ),
+        "careers_guidance_cost": Assumption(
+            "Cost of careers guidance per young person.",
+            "80 to 300 GBP a young person: from a group session to several one-to-one interviews.",
+        ),
         "careers_guidance_effect": Assumption(
             "Proportional fall in the NEET entry hazard of a 16-19 year old in education or work while careers guidance lasts. The 8% of earlier notes (E42) has no source found; Gatsby links good career guidance to about 6,000 fewer NEET young people a year (S51).",
             "From 0 (no effect) to 0.15, about twice the unverified 8% (E42), as no published effect size was found.",
         ),
-        "careers_guidance_duration": Assumption("Months for which careers guidance lowers the NEET entry hazard."),
-        "ips_cost": Assumption("Cost per participant of Individual Placement and Support style employment support."),
-        "ips_duration": Assumption("Months for which employment support raises job finding."),
+        "careers_guidance_duration": Assumption(
+            "Months for which careers guidance lowers the NEET entry hazard.",
+            "12 to 36 months: guidance acting for a school or college year up to the end of the 16-19 phase.",
+        ),
+        "ips_cost": Assumption(
+            "Cost per participant of Individual Placement and Support style employment support.",
+            "2,000 to 7,000 GBP a participant: Individual Placement and Support style support, up to Kickstart's cost of about 7,000 GBP a participant (E37).",
+        ),
+        "ips_duration": Assumption(
+            "Months for which employment support raises job finding.",
+            "3 to 12 months: a short placement-support spell up to a year of job coaching.",
+        ),
         "ips_effect_without_disorder": Assumption(
             "Risk ratio of employment support on NEET exits into work for young people without a probable mental disorder. The Individual Placement and Support evidence (E41) comes from trials with people with severe mental illness; none was found for NEET young people in general.",
             "From 1 (no effect outside the population the trials covered) to 1.63 (the IPS effect itself, E41).",
         ),
-        "mh_hub_cost": Assumption("Cost per young person seen by a community mental-health hub."),
-        "asb_outreach_cost": Assumption("Cost per young person reached by anti-social-behaviour outreach."),
-        "asb_outreach_effect": Assumption("Proportional fall in the NEET entry hazard after outreach."),
-        "retrofit_partial_gain": Assumption("Retrofits that do not reach band C improve a home by one band."),
+        "mh_hub_cost": Assumption(
+            "Cost per young person seen by a community mental-health hub.",
+            "500 to 2,000 GBP a young person: from a few drop-in sessions to a course of talking therapy.",
+        ),
+        "asb_outreach_cost": Assumption(
+            "Cost per young person reached by anti-social-behaviour outreach.",
+            "250 to 1,000 GBP a young person: from detached youth work contacts to sustained mentoring.",
+        ),
+        "asb_outreach_effect": Assumption(
+            "Proportional fall in the NEET entry hazard after outreach.",
+            "0 to 0.15 (and 6 to 24 months): from no effect on NEET entry to an effect as large as the top of careers guidance's range, as no published effect on NEET was found.",
+        ),
+        "retrofit_partial_gain": Assumption(
+            "Retrofits that do not reach band C improve a home by one band.",
+            "Not sampled (a rule): a home not reaching band C may gain from nothing to two bands; one band is the middle.",
+        ),
         "retrofit_band_c_share": Assumption(
             "Share of homes retrofitted with LAD-style funding that reach band C. No band outcome is published for LAD homes (E92), so HUG2's 56% (E35) is used. "
             "A gap remains in the cost too: LAD's cost per home (E32, E33) is funding over homes, so it also carries LAD's admin allowance (up to 15%, E31) and any money not spent, "
             "which the model counts again as reporting overhead and clawback.",
             "Low 0.41: HUG2's 56% scaled by LAD's fewer measures per home (1.33 against 1.83, E92); high 0.69: the share of D-G homes whose works to band C cost under LAD's GBP 10,000 cap (E26, E31).",
         ),
-        "months_to_effect": Assumption("Months from delivery to effect for each intervention."),
-        "mobilisation_short": Assumption("Months to mobilise a small delivery team (advice, guidance, outreach) from award."),
-        "neet_entry_hazard_floor": Assumption("Lower bound on the modelled NEET entry hazard."),
+        "months_to_effect": Assumption(
+            "Months from delivery to effect for each intervention.",
+            "About half to double each value (retrofit and advice 1-4, bill support 0-1, guidance and outreach 0-3, employment support 0-3, hub 1-6 months): installs, awards and courses take weeks to a few months.",
+        ),
+        "mobilisation_short": Assumption(
+            "Months to mobilise a small delivery team (advice, guidance, outreach) from award.",
+            "About half to double each value (1-6 months for advice, guidance and outreach, 2-8 for employment support, 3-12 for a hub): recruiting a small team takes from a month to a season.",
+        ),
+        "neet_entry_hazard_floor": Assumption(
+            "Lower bound on the modelled NEET entry hazard.",
+            "0.0001 to 0.002 a month: a floor well below the entry hazards the data give, from negligible to about 2% a year.",
+        ),
         # Programmes and funding
-        "programme_budget": Assumption("Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md)."),
+        "programme_budget": Assumption(
+            "Budget of a modelled funding stream per household or young person per year (no per-council figures are published; see SOURCES.md).",
+            "Half to double each budget: no per-council figures are published for these streams.",
+        ),
         "award_lag": Assumption(
             "Months from the start of a funding period to the award letter when windows are not aligned.",
             "From an award at the start of the year to UKSPF's first year (10 months, E70); competitive rounds land later than formula grants (Sustainable Warmth 8 months, E93).",
         ),
-        "reporting_cost": Assumption("Council staff cost of monitoring and reporting on one grant for one year."),
-        "recruitment_cost": Assumption("Cost of recruiting a delivery team again after it was lost at a funding cliff edge."),
-        "staff_retention": Assumption("Months a delivery team is kept on after its funding ends, waiting for the next award."),
+        "reporting_cost": Assumption(
+            "Council staff cost of monitoring and reporting on one grant for one year.",
+            "4,000 to 16,000 GBP a grant a year: from a tenth to a third of a council officer's year spent monitoring and reporting one grant.",
+        ),
+        "recruitment_cost": Assumption(
+            "Cost of recruiting a delivery team again after it was lost at a funding cliff edge.",
+            "5,000 to 30,000 GBP a team: advertising and induction up to a few months of lost output.",
+        ),
+        "staff_retention": Assumption(
+            "Months a delivery team is kept on after its funding ends, waiting for the next award.",
+            "0 to 3 months: councils keep teams without funding from not at all to about a quarter.",
+        ),
         "team_headroom": Assumption(
             "A delivery team's monthly capacity as a multiple of the planned rate it was sized for: the most it can deliver when rushing before a deadline.",
             "1.2-2.0: from a team working a little above plan to one that doubles its pace with overtime and extra contractors; no published figure.",
@@ -136,8 +235,14 @@ ASSUMPTIONS = MappingProxyType(
             "No per-stream figures are published.",
             "Counts of 2-6 grants per stream and budgets from half to double: the LGA's counts (E53, E54) and size shares (E56) fix neither how many small streams serve these domains nor their size.",
         ),
-        "stream_gap": Assumption("Months before a discontinued stream is replaced by a new one."),
-        "carry_over_months": Assumption("Months by which carry-over extends a spend deadline."),
+        "stream_gap": Assumption(
+            "Months before a discontinued stream is replaced by a new one.",
+            "6 to 24 months: replacement funds have followed their predecessors within half a year to two years.",
+        ),
+        "carry_over_months": Assumption(
+            "Months by which carry-over extends a spend deadline.",
+            "3 to 12 months: carry-over agreements from a quarter to a whole further year.",
+        ),
         # Mechanisms M1, M4, M5 and pooling costs
         "months_to_find_team": Assumption(
             "Months for a council to find the right team in a department (M1), by contact model: on its own, through a single point of contact, a policy campus or senior officials' introductions.",
@@ -191,11 +296,23 @@ ASSUMPTIONS = MappingProxyType(
             "Yearly extra cost of a policy campus for one council: officials' time given to the place and shared space (the relocated posts cost what they would elsewhere).",
             "No published per-place figure: from a third of one to three Grade 6/7 officials at median pay (E98).",
         ),
-        "pooling_negotiation": Assumption("Months of negotiation and governance before pooled money first moves."),
-        "pooled_governance_cost": Assumption("Annual governance and accountability cost of a pooled budget per council."),
-        "pooled_targeting_penalty": Assumption("Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one."),
+        "pooling_negotiation": Assumption(
+            "Months of negotiation and governance before pooled money first moves.",
+            "4 to 13 months: the PfPP pilots took about 4 months from invitation to selection (E66) and about 13 from selection to an agreed delivery plan in East Sussex (E67).",
+        ),
+        "pooled_governance_cost": Assumption(
+            "Annual governance and accountability cost of a pooled budget per council.",
+            "20,000 to 80,000 GBP a council a year: from half to one and a half officers' time for governance and accountability of a pooled budget.",
+        ),
+        "pooled_targeting_penalty": Assumption(
+            "Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one.",
+            "0.75 to 1: generalist pooled teams from no less precise to a quarter less precise than specialist ones.",
+        ),
         # Scale
-        "minimum_sample": Assumption("Minimum simulated households and young people per place, so small places keep enough residents to measure rates."),
+        "minimum_sample": Assumption(
+            "Minimum simulated households and young people per place, so small places keep enough residents to measure rates.",
+            "Not sampled (a setting of precision, not a quantity): 2,000 households and 1,000 young people a place keep the sampling error of a place's rate to about a point; more gives tighter results, not other expected values.",
+        ),
     }
 )
 """Named modelling assumptions: name -> what is assumed and why its range is what it is.
@@ -288,6 +405,11 @@ class Sourced(BaseModel):
     def _range_holds_value(self) -> Sourced:
         if (self.low is None) != (self.high is None):
             raise ValueError("give both low and high, or neither")
+        if self.low is None and is_assumption(self.source):
+            raise ValueError(
+                "an assumption needs its plausible range: give low and high (the assumptions registry, pfpp_sim/evidence.py, "
+                "says why each range is what it is)"
+            )
         if self.low is not None and not self.low <= self.value <= self.high:
             raise ValueError(f"expected low <= value <= high, got {self.low} <= {self.value} <= {self.high}")
         for prefix, most in UNIT_MAXIMA:

@@ -40,7 +40,16 @@ from pfpp_sim.experiment import run_replicate
 from pfpp_sim.robustness_analysis import MEASURES, analyze
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.sections import HEADLINE, format_difference
-from pfpp_sim.storage import environment, git_commit, lock_folder, package_version, read_json, read_table, write_json, write_parquet
+from pfpp_sim.storage import (
+    environment,
+    git_commit,
+    lock_folder,
+    package_version,
+    read_json,
+    read_table,
+    write_json,
+    write_parquet,
+)
 from pfpp_sim.sweep import run_jobs
 from pfpp_sim.worlds import OPTIONS, Design, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
 

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from pfpp_sim.errors import ScenarioError
-from pfpp_sim.evidence import Sourced
+from pfpp_sim.evidence import Sourced, is_assumption
 
 __all__ = [
     "DEPARTMENTS",
@@ -415,7 +415,8 @@ class Scenario(_Frozen):
         ----------
         overrides : mapping of str to value
             E.g. ``{"levers.pooling": 0.5, "mechanisms.bid_cost.value": 30000}``.
-            Setting the ``value`` of a sourced quantity drops its uncertainty range.
+            Setting the ``value`` of a sourced quantity makes it a point value (evidence: no
+            range; an assumption: a range of zero width).
         name : str, optional
             Name of the new scenario (default: unchanged).
 
@@ -436,7 +437,9 @@ class Scenario(_Frozen):
                 raise ScenarioError(f"<overrides of {self.name}>", path, value, "a key path that exists in the scenario")
             node[parts[-1]] = value
             if parts[-1] == "value" and {"low", "high", "unit", "source"} <= set(node):
-                node["low"] = node["high"] = None  # an overridden value is a point value
+                # An overridden value is a point value: evidence is no longer drawn per
+                # replicate, and an assumption's range shrinks to the value (nothing to sample).
+                node["low"] = node["high"] = value if is_assumption(node["source"]) else None
         if name is not None:
             data["name"] = name
         return _validate(data, f"<overrides of {self.name}>")._with_sources(self._sources)

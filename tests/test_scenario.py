@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 
 from pfpp_sim.calibration.fitted import read_fit
 from pfpp_sim.errors import ScenarioError
-from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS
+from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS, assumed_parameters
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
-from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
 HEADER = 'name = "{name}"\ndescription = "a test scenario"\nextends = "{parent}"\n'
@@ -253,7 +253,7 @@ def test_a_team_cannot_reach_steady_delivery_before_it_first_delivers(tmp_path):
 
 @pytest.mark.parametrize("count", [0, 0.4, 51])
 def test_a_programme_paid_as_no_grant_or_too_many_is_refused(tmp_path, count):
-    body = f"[programmes.careers.grants]\nvalue = {count}\nunit = 'grants/council/round'\nsource = 'assumption:small_grants'\n"
+    body = f"[programmes.careers.grants]\nvalue = {count}\nunit = 'grants/council/round'\nsource = 'assumption:small_grants'\nlow = {count}\nhigh = {count}\n"
     message = load_error(write_scenario(tmp_path, body))
     assert "programmes.careers" in message
     assert f"grants must be from 1 to 50 a council and round, got {count:g}" in message
@@ -269,9 +269,9 @@ def test_a_key_with_a_newline_is_named_on_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("body", "key", "limit"),
     [
-        ("[world.young_people.neet_exit_hazard]\nvalue = 1.5\n", "world.young_people.neet_exit_hazard", "at most 1"),
+        ("[world.young_people.neet_exit_hazard]\nvalue = 1.5\nlow = 1.5\nhigh = 1.5\n", "world.young_people.neet_exit_hazard", "at most 1"),
         ("[programmes.home_upgrade.budget]\nvalue = 1e12\n", "programmes.home_upgrade.budget", "at most 100000"),
-        ("[interventions.bill_support.duration_months]\nvalue = 1e12\n", "interventions.bill_support.duration_months", "at most 1200"),
+        ("[interventions.bill_support.duration_months]\nvalue = 1e12\nlow = 1e12\nhigh = 1e12\n", "interventions.bill_support.duration_months", "at most 1200"),
     ],
     ids=["probability_above_one", "budget_beyond_exact_pence", "duration_beyond_a_century"],
 )
@@ -467,6 +467,48 @@ def test_every_registered_assumption_is_used_by_a_preset_or_the_package():
     used = set(re.findall(r"assumption:([a-z0-9_]+)", "\n".join(texts)))
     unused = sorted(set(ASSUMPTIONS) - used)
     assert not unused, f"assumptions registered in pfpp_sim/evidence.py but cited nowhere: {unused}"
+
+
+def test_every_registered_assumption_says_why_its_range_is_what_it_is():
+    for name, entry in ASSUMPTIONS.items():
+        assert entry.description.strip() and len(entry.range_reason.strip()) > 20, name
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_assumption_in_a_preset_carries_a_plausible_range(name):
+    for path, value in assumed_parameters(load_scenario(name, calibration="none")):
+        assert value.low is not None and value.low <= value.value <= value.high, path
+        assert value.low < value.high or path == "world.households.band_cost.D", f"{path}: a range of zero width"
+
+
+def test_an_assumption_without_a_range_is_refused_naming_the_key(tmp_path):
+    # A new programme in a what-if file: its budget cites an assumption but gives no range.
+    body = (
+        "[programmes.my_grant]\ndepartment = 'DWP'\ndescription = 'a new grant'\ninterventions = { income_advice = 1.0 }\n"
+        "budget = { value = 5, unit = 'GBP/household/year', source = 'assumption:programme_budget' }\n"
+        "budget_basis = 'households'\ncompetitive_share = 0.0\nfunding_period_months = 12\nwindow_months = 1\n"
+        "award_lag = { value = 3, unit = 'months', source = 'assumption:award_lag', low = 1, high = 6 }\n"
+    )
+    path = write_scenario(tmp_path, body)
+    message = load_error(path)
+    assert message.startswith(f"{path}: programmes.my_grant.budget = "), message
+    assert message.endswith("an assumption needs its plausible range: give low and high (the assumptions registry, pfpp_sim/evidence.py, says why each range is what it is)")
+    ranged = write_scenario(tmp_path, body.replace("'assumption:programme_budget' }", "'assumption:programme_budget', low = 2, high = 10 }"))
+    assert load_scenario(ranged).programmes["my_grant"].budget.high == 10
+
+
+def test_a_scenario_value_dropping_an_assumptions_range_is_refused():
+    base = load_scenario("siloed_baseline")
+    with pytest.raises(ScenarioError) as info:
+        base.with_overrides({"mechanisms.reporting_cost.low": None, "mechanisms.reporting_cost.high": None})
+    assert "mechanisms.reporting_cost" in str(info.value) and "an assumption needs its plausible range" in str(info.value)
+
+
+def test_overriding_an_assumptions_value_leaves_it_a_point_value_with_a_range_of_zero_width():
+    changed = load_scenario("siloed_baseline").with_overrides({"mechanisms.reporting_cost.value": 9000.0}).mechanisms.reporting_cost
+    assert (changed.value, changed.low, changed.high) == (9000.0, 9000.0, 9000.0)
+    evidence = load_scenario("siloed_baseline").with_overrides({"mechanisms.bid_cost.value": 26000.0}).mechanisms.bid_cost
+    assert (evidence.low, evidence.high) == (None, None), "evidence overridden is no longer drawn"
 
 
 def test_every_assumption_a_preset_cites_is_registered():

@@ -37,7 +37,7 @@ def test_the_space_lists_exactly_the_assumptions_that_carry_a_range(pair):
     assert all(is_assumption(f.source) and f.low < f.high for f in space.factors)
     factor = next(f for f in space.factors if f.path == "mechanisms.reporting_cost")
     assert (factor.value, factor.low, factor.high, factor.unit) == (8000.0, 4000.0, 16000.0, "GBP/grant/year")
-    assert space.not_sampled == ()
+    assert space.not_sampled == (("world.households.band_cost.D", "its range has zero width"),), "band D is the reference, 1 by definition"
 
 
 def test_include_evidence_adds_every_evidence_value_with_a_published_range_and_no_calibrated_one(pair):
@@ -61,7 +61,7 @@ def test_a_value_the_alternative_sets_differently_is_not_sampled_and_says_why(pa
     assert "world.young_people.neet_exit_hazard" not in space.names
     assert reasons["world.young_people.neet_exit_hazard"].startswith("pfpp_joined_up sets it differently (0.1 probability/month")
     assert "mechanisms.reporting_cost" in space.names
-    assert reasons["mechanisms.trust_gain"].startswith("only pfpp_joined_up gives it a range")
+    assert reasons["mechanisms.trust_gain"].startswith("pfpp_joined_up sets it differently (0.03 fraction of gap/month"), "another range"
     assert "mechanisms.bid_cost" not in reasons, "evidence without --include-evidence is neither sampled nor listed"
 
 
@@ -107,7 +107,7 @@ def test_a_world_sets_each_sampled_value_alike_in_both_scenarios_and_keeps_the_l
     in_base, in_alternative = (dict(sourced_parameters(sc)) for sc in apply_world(base, alternative, values))
     for f in space.factors:
         for world in (in_base, in_alternative):
-            assert world[f.path].value == values[f.path] and world[f.path].low is None
+            assert world[f.path].value == values[f.path] and world[f.path].low == world[f.path].high == values[f.path]
             assert world[f.path].source == f.source
     assert values["mechanisms.reporting_cost"] != 8000.0
     assert apply_world(base, alternative, values)[1].levers == alternative.levers
