@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,7 @@ from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
+from pfpp_sim.workers import process_pool
 
 __all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
 
@@ -185,7 +186,7 @@ def _execute(
                 progress(done, len(jobs))
         return outputs  # type: ignore[return-value]
     own = executor == "processes"
-    pool: Executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count()) if own else executor  # type: ignore[assignment]
+    pool: Executor = process_pool(workers) if own else executor  # type: ignore[assignment]
     try:
         futures = {pool.submit(run_replicate, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):

@@ -21,7 +21,7 @@ import shutil
 import time
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +45,7 @@ from pfpp_sim.storage import (
     write_json,
     write_parquet,
 )
+from pfpp_sim.workers import process_pool
 
 __all__ = [
     "MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_jobs", "run_sweep", "sample", "spec_from_manifest", "sweep_results",
@@ -279,7 +280,7 @@ def _run_file(out: Path, run_id: int) -> Path:
 def _executor(kind: str, workers: int | None, scheduler: str | None):
     """Return (executor, closer) for ``"processes"`` or ``"dask"``."""
     if kind == "processes":
-        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count())
+        pool = process_pool(workers)
         return pool, lambda: pool.shutdown(cancel_futures=True)
     try:
         from distributed import Client, LocalCluster

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -407,3 +408,48 @@ def test_a_scale_below_the_minimum_sample_is_reported_with_the_scale_used(tmp_pa
     assert "asked for scale 1e-09, but 1 of 1 places are simulated with their minimum sample" in result.stdout.replace("\n", " ")
     places = pd.read_parquet(tmp_path / "places.parquet")
     assert places["scale_households"].item() == pytest.approx(2000 / places["real_households"].item())
+
+
+# ------------------------------------------------------- orphaned workers
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found |= {int(child) for child in text}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "siloed_baseline", "pfpp_joined_up", "--replicates", "40", "--workers", "2", *SMALL],
+        ["calibrate", "--places", "E06000032", "--replicates", "2", "--workers", "2", "--max-iterations", "50"],
+    ],
+    ids=["compare", "calibrate"],
+)
+def test_workers_exit_when_the_command_that_started_them_is_killed(tmp_path, command):
+    proc = subprocess.Popen([sys.executable, "-m", "pfpp_sim", *command, "--out", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = _children(proc.pid)
+    assert len(workers) >= 2, "the pool started its workers"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "no worker outlives its parent"

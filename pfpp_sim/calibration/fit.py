@@ -16,7 +16,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,7 @@ from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import basis_year
 from pfpp_sim.scenario import Scenario
+from pfpp_sim.workers import process_pool
 
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
 
@@ -368,7 +369,7 @@ def calibrate(
     targets = observed_targets(codes, through=through) if targets is None else targets.reset_index(drop=True)
     workers = min(workers or os.cpu_count() or 1, settings.replicates)
     own = executor is None and workers > 1
-    pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    pool = process_pool(workers) if own else executor
     try:
         def problem_for(moments: pd.DataFrame) -> _Problem:
             return _Problem(base, codes, moments, settings, pool, progress)

@@ -1,0 +1,45 @@
+"""Worker processes that never outlive the command that started them.
+
+A pool's workers block writing results to a pipe nobody reads once their parent is gone
+(``kill -9`` of ``pfpp compare`` left them alive, holding memory, for minutes). Each
+worker asks the kernel to kill it when its parent dies (Linux's parent-death signal) and
+checks, once set up, that the parent is still there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+__all__ = ["process_pool"]
+
+_PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies
+
+
+def _die_with_parent(parent: int) -> None:
+    """Initializer of every worker: be killed with the parent (Linux), and exit now if it is already gone."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass  # no prctl here: the pipe to a dead parent still ends the worker when it next reports
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool whose workers exit when the process that made it dies.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (default: all cores).
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+    """
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent, initargs=(os.getpid(),))
