@@ -173,8 +173,9 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
         raise ScenarioError(path, "", str(path), "an existing sweep spec file") from err
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
-    except ValueError as err:
-        raise ScenarioError(path, "", None, f"valid TOML ({err})") from err
+    except (ValueError, RecursionError) as err:
+        reason = str(err) if isinstance(err, ValueError) else "tables or arrays nested too deep"
+        raise ScenarioError(path, "", None, f"valid TOML ({reason})") from err
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:

@@ -577,3 +577,11 @@ def test_overriding_a_sourced_value_pins_it_and_drops_its_range():
     scenario = load_scenario("siloed_baseline").with_overrides({"mechanisms.bid_cost.value": 40000})
     assert scenario.mechanisms.bid_cost.value == 40000
     assert scenario.mechanisms.bid_cost.low is None and scenario.mechanisms.bid_cost.high is None
+
+
+@pytest.mark.parametrize("depth", [500, 1000])
+def test_a_toml_file_nested_too_deep_is_one_line(tmp_path, depth):
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+    message = load_error(path)
+    assert message == f"{path}: <file> = None: valid TOML (tables or arrays nested too deep)"

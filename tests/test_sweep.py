@@ -408,3 +408,11 @@ def test_resume_runs_again_a_run_file_damaged_on_disk(tmp_path):
     run_sweep(path, out, executor="serial", resume=True)
     pd.testing.assert_frame_equal(sweep_results(out), sweep_results(tmp_path / "clean"))
     assert clean["runs"] == 3
+
+
+def test_a_sweep_spec_nested_too_deep_is_one_line(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 1000 + "]" * 1000 + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: <file> = None: valid TOML (tables or arrays nested too deep)"

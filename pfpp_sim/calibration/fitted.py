@@ -132,9 +132,11 @@ def read_fit_file(path: Path) -> FitFile:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         return FitFile.model_validate(data)
-    except (OSError, UnicodeDecodeError, ValueError) as err:  # ValidationError and TOMLDecodeError are ValueErrors
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:  # ValidationError and TOMLDecodeError are ValueErrors
         key = ".".join(str(p) for p in err.errors()[0]["loc"]) if isinstance(err, ValidationError) else ""
-        reason = "an existing file" if isinstance(err, FileNotFoundError) else str(err).splitlines()[0]
+        reason = "an existing file" if isinstance(err, FileNotFoundError) else (
+            "tables or arrays nested too deep" if isinstance(err, RecursionError) else str(err).splitlines()[0]
+        )
         raise ScenarioError(path, key, str(path), f"a valid fitted calibration ({reason})") from err
 
 
