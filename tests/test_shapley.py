@@ -142,3 +142,10 @@ def test_a_design_needs_between_one_and_sixty_two_factors():
         shapley.exact(0)
     with pytest.raises(ValueError, match="got 63"):
         shapley.sampled(63, 2, np.random.default_rng(0))
+
+
+def test_orderings_come_in_antithetic_pairs_so_one_pair_is_exact_for_two_factors():
+    game = lambda s: 1.0 * (0 in s) + 3.0 * (s == {0, 1})  # noqa: E731
+    for seed in range(5):
+        design = shapley.sampled(2, 2, np.random.default_rng(seed))
+        np.testing.assert_allclose(values_of(design, game) @ design.shapley, [2.5, 1.5])
