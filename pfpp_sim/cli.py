@@ -24,6 +24,7 @@ from rich.table import Table
 
 from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.discovery import discover, write_discovery
@@ -48,6 +49,9 @@ PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots
 HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
 ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
+ExplainReplicatesOpt = Annotated[int, typer.Option(help="Replicates of every combination of factors (>= 2 for confidence intervals).")]
+FactorsOpt = Annotated[Optional[str], typer.Option(help="Comma-separated key prefixes, each grouping all that differs under it into one factor (e.g. world,mechanisms).")]
+PermutationsOpt = Annotated[Optional[int], typer.Option(help="Estimate from this many sampled orderings per replicate (even), not exactly (default: exact up to 8 factors, else 32).")]
 
 
 def _user_errors(func):
@@ -63,7 +67,7 @@ def _user_errors(func):
         except KeyboardInterrupt:
             err_console.print(
                 "[bold red]interrupted:[/] every file already written is complete; rerun the same command "
-                "(a sweep with --resume) to finish", highlight=False, soft_wrap=True,
+                "(a sweep or an explain with --resume) to finish", highlight=False, soft_wrap=True,
             )
             raise typer.Exit(130) from None
 
@@ -81,14 +85,14 @@ def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | N
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool, what: str = "replicates"):
     if not enabled:
         return None, None
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=err_console, transient=True,
     )
-    task = bar.add_task("replicates", total=None)
+    task = bar.add_task(what, total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
 
 
@@ -162,10 +166,82 @@ def _json_summary(result: Results) -> dict:
     return payload
 
 
-def _finish(result: Results, out: Path, as_json: bool) -> None:
+EXPLAIN_METRICS = tuple(m for metrics in COMPARE_TABLES.values() for m in metrics)
+
+
+def _cell(metric: str, row) -> str:
+    return format_difference(metric, row.contribution, row.ci_low, row.ci_high)
+
+
+def _print_explanation(result: Explanation) -> None:
+    table = result.attribution[result.attribution["place_code"] == ALL_PLACES]
+    levels = result.combinations[result.combinations["place_code"] == ALL_PLACES]
+    full = (1 << len(result.factors.factors)) - 1
+    same = {f.name for f in result.factors.factors if not f.changes}
+    k = len(result.factors.factors)
+    how = (
+        f"exact Shapley values over all {1 << k} combinations"
+        if result.method == "exact"
+        else f"a sampled estimate from {result.permutations} orderings per replicate, not exact"
+    )
+    out_console.print(
+        f"\n[bold]{result.factors.alternative.name}[/] vs [bold]{result.factors.base.name}[/], all places: what drives the difference. "
+        f"{k} factors; {how}; {result.replicates} paired replicates, seed {result.seed}.\n"
+        "Contribution: the factor's share of the difference [95% CI]; contributions add up to the total. "
+        "Alone: the factor switched on its own from the base. Interaction: contribution - alone; "
+        "alone effects plus interactions add up to the total too.",
+        highlight=False,
+    )
+    for metric in EXPLAIN_METRICS:
+        rows = table[table["metric"] == metric]
+        total = rows[rows["measure"] == "total"].iloc[0]
+        means = levels[levels["metric"] == metric].groupby("combination")["value"].mean()
+        factors = rows[rows["measure"] == "shapley"].set_index("factor")
+        alone = rows[rows["measure"] == "main_effect"].set_index("factor")
+        interaction = rows[rows["measure"] == "interaction"].set_index("factor")
+        title = (
+            f"{TITLES[metric]}: {format_value(metric, means.get(0))} -> {format_value(metric, means.get(full))}, "
+            f"difference {_cell(metric, total)}"
+        )
+        rich_table = Table(title=title, title_justify="left")
+        for column, justify in (("Factor", "left"), ("Contribution [95% CI]", "right"), ("Alone", "right"), ("Interaction", "right")):
+            rich_table.add_column(column, justify=justify)
+        for name in factors["contribution"].abs().sort_values(ascending=False, kind="stable").index:
+            label = f"{name} (same in both)" if name in same else name
+            rich_table.add_row(
+                escape(label), _cell(metric, factors.loc[name]), _cell(metric, alone.loc[name]), _cell(metric, interaction.loc[name])
+            )
+        sums = [alone["contribution"].sum(), interaction["contribution"].sum()]
+        rich_table.add_row(
+            "Total", _cell(metric, total), *[format_difference(metric, v, np.nan, np.nan) for v in sums], style="bold"
+        )
+        out_console.print(rich_table)
+        pairs = rows[rows["measure"] == "pair_interaction"]
+        if len(pairs):
+            strongest = pairs.loc[pairs["contribution"].abs().idxmax()]
+            out_console.print(f"  Strongest pairwise interaction: {escape(strongest.factor)} {_cell(metric, strongest)}", highlight=False)
+
+
+def _explain_json(result: Explanation, out: Path) -> dict:
+    manifest = result.manifest()
+    return {
+        "out": str(out),
+        **{key: manifest[key] for key in ("base", "alternative", "method", "permutations", "seed", "replicates", "runs", "seconds")},
+        "factors": result.factors.names,
+        "files": {k: str(v) for k, v in result.files.items()},
+        "attribution": result.attribution.replace({np.nan: None}).to_dict(orient="records"),
+    }
+
+
+def _finish(result: Results, out: Path, as_json: bool, explanation: Explanation | None = None) -> None:
     result.save(out)
+    if explanation is not None:
+        explanation.save(out / "explain")
     if as_json:
-        sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
+        payload = _json_summary(result)
+        if explanation is not None:
+            payload["explain"] = _explain_json(explanation, out / "explain")
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         return
     if isinstance(result, Comparison):
         _print_comparison(result)
@@ -173,6 +249,9 @@ def _finish(result: Results, out: Path, as_json: bool) -> None:
         _print_run(result)
     tables = ", ".join(p.name for p in result.files.values())
     out_console.print(f"\nResults written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
+    if explanation is not None:
+        _print_explanation(explanation)
+        out_console.print(f"\nAttribution written to [bold]{out / 'explain'}/[/] in {explanation.seconds:.1f} s")
     out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
@@ -221,15 +300,68 @@ def compare_command(
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
     as_json: JsonOpt = False,
+    with_explain: Annotated[bool, typer.Option("--explain", help="Also attribute each difference to the levers and other keys "
+                                               "that differ (as 'pfpp explain', same seed and replicates), into OUT/explain.")] = False,
 ) -> None:
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
     a = _with_run_overrides(load_scenario(base), places, horizon, scale)
     b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
-    _launch(
-        lambda **kw: compare(a, b, replicates=replicates, **kw),
-        out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
-        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True,
-    )
+    out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
+    if not with_explain:
+        _launch(
+            lambda **kw: compare(a, b, replicates=replicates, **kw), out,
+            seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True,
+        )
+        return
+    executor = "serial" if serial else "processes"
+    bar, progress = _progress(not as_json, "attribution runs")
+    with bar or nullcontext():  # first: it refuses a pair it cannot explain before anything runs
+        explanation = explain(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+    bar, progress = _progress(not as_json)
+    with bar or nullcontext():
+        result = compare(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+    _finish(result, out, as_json, explanation)
+
+
+@app.command("explain")
+@_user_errors
+def explain_command(
+    base: Annotated[str, typer.Argument(help="Base scenario (preset name or TOML file).")],
+    alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
+    seed: SeedOpt = 0,
+    replicates: ExplainReplicatesOpt = 10,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/explain-<base>-vs-<alternative>-seed<seed>).")] = None,
+    factors: FactorsOpt = None,
+    permutations: PermutationsOpt = None,
+    workers: WorkersOpt = None,
+    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse the runs an interrupted explain left in --out.")] = False,
+    places: PlacesOpt = None,
+    horizon: HorizonOpt = None,
+    scale: ScaleOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Say what drives each difference: Shapley attribution to the levers and other keys that differ, with 95% CIs."""
+    a = _with_run_overrides(load_scenario(base), places, horizon, scale)
+    b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
+    out = out or Path("results") / f"explain-{a.name}-vs-{b.name}-seed{seed}"
+    groups = [g.strip() for g in factors.split(",") if g.strip()] if factors else ()
+    bar, progress = _progress(not as_json, "runs")
+    with bar or nullcontext():
+        result = explain(
+            a, b, seed=seed, replicates=replicates, groups=groups, permutations=permutations,
+            executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler,
+            store=out / "runs", resume=resume, progress=progress,
+        )
+    result.save(out)
+    if as_json:
+        sys.stdout.write(json.dumps(_explain_json(result, out), indent=2, default=str) + "\n")
+        return
+    _print_explanation(result)
+    tables = ", ".join(p.name for p in result.files.values())
+    out_console.print(f"\n{result.manifest()['runs']:,} runs; written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
+    out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
 @app.command("sweep")

@@ -105,6 +105,8 @@ def format_difference(metric: str, diff: float, low: float, high: float) -> str:
         scale, unit, digits = 1e-6, "m", 2
     else:
         scale, unit, digits = 1, "", 1
+    if metric.endswith("_gbp") and not np.isfinite(low):
+        return f"{'+' if diff >= 0 else '-'}£{abs(diff) * scale:.{digits}f}m"
     if not np.isfinite(low):
         return f"{diff * scale:+.{digits}f}{unit}"
     if metric.endswith("_gbp"):
