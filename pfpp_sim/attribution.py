@@ -135,13 +135,14 @@ def attribute(values: pd.DataFrame, designs: dict[int, shapley.Design], names: S
         v = table.to_numpy(dtype=float, copy=True)
         v[np.isnan(v).any(axis=1)] = np.nan
         frames += [
-            _long(cells, "total", [TOTAL], (v @ design.total)[:, None], replicate),
-            _long(cells, "shapley", names, v @ design.shapley, replicate),
-            _long(cells, "main_effect", names, v @ design.main_effect, replicate),
-            _long(cells, "interaction", names, v @ design.interaction, replicate),
+            _long(cells, "total", [TOTAL], design.totals(v)[:, None], replicate),
+            _long(cells, "shapley", names, design.shapley_values(v), replicate),
+            _long(cells, "main_effect", names, design.main_effects(v), replicate),
+            _long(cells, "interaction", names, design.interactions(v), replicate),
         ]
-        if design.pair_interaction is not None:
-            frames.append(_long(cells, "pair_interaction", pair_names, v @ design.pair_interaction, replicate))
+        pair_values = design.pair_interactions(v)
+        if pair_values is not None:
+            frames.append(_long(cells, "pair_interaction", pair_names, pair_values, replicate))
     per_replicate = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
     keys = ["place_code", "metric", "measure", "factor"]
     out = mean_interval(per_replicate, keys, confidence=confidence).rename(columns={"mean": "contribution"})
