@@ -21,6 +21,7 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.sections import (
     Section,
     assumptions_section,
+    attribution_section,
     equity_section,
     flow_section,
     forest_section,
@@ -34,11 +35,11 @@ from pfpp_sim.storage import write_bytes, write_text
 
 __all__ = ["EXPECTED", "read_manifest", "render_html", "report_sections", "write_report"]
 
-EXPECTED = "a folder written by 'pfpp run', 'pfpp compare' or 'pfpp sweep', with its manifest.json"
+EXPECTED = "a folder written by 'pfpp run', 'pfpp compare', 'pfpp explain' or 'pfpp sweep', with its manifest.json"
 
 
 def read_manifest(folder: str | Path) -> dict:
-    """The manifest of a results folder, checked to be a finished run, comparison or sweep.
+    """The manifest of a results folder, checked to be a finished run, comparison, explanation or sweep.
 
     Raises
     ------
@@ -56,9 +57,9 @@ def read_manifest(folder: str | Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise PfppError(f"{folder}/manifest.json is not readable JSON ({err.__class__.__name__}; expected {EXPECTED})") from err
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind not in ("run", "compare", "sweep"):
+    if kind not in ("run", "compare", "explain", "sweep"):
         raise PfppError(
-            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare or sweep: {EXPECTED}; rerun folders from older versions)"
+            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare, explain or sweep: {EXPECTED}; rerun folders from older versions)"
         )
     if kind == "sweep" and not manifest.get("complete"):
         raise PfppError(f"{folder} holds an unfinished sweep (expected a finished one: rerun 'pfpp sweep' with --resume)")
@@ -74,6 +75,10 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
         ) from err
 
 
+def _attribution(folder: Path, manifest: dict) -> Section:
+    return attribution_section(_read(folder, "attribution"), _read(folder, "combinations"), manifest)
+
+
 def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     """The title and sections of the report of a results folder.
 
@@ -87,7 +92,9 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     title : str
     sections : list of Section
         Run: summary, trajectories, money, flows, equity, assumptions, manifest. A
-        comparison adds paired differences. A sweep: design, sensitivity, manifest.
+        comparison adds paired differences, and what drives them when it was run with
+        ``--explain`` (an ``explain/`` subfolder). An explanation: what drives the
+        difference, manifest. A sweep: design, sensitivity, manifest.
 
     Raises
     ------
@@ -96,6 +103,11 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    if manifest["kind"] == "explain":
+        return f"pfpp_sim report: what drives {manifest['alternative']} vs {manifest['base']}", [
+            _attribution(folder, manifest),
+            manifest_section(manifest, folder),
+        ]
     if manifest["kind"] == "sweep":
         return f"pfpp_sim report: sweep {manifest['name']}", [
             *sweep_sections(folder, manifest),
@@ -109,6 +121,8 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios)]
     if comparison is not None:
         sections.append(forest_section(comparison, names))
+        if (folder / "explain" / "manifest.json").is_file():
+            sections.append(_attribution(folder / "explain", read_manifest(folder / "explain")))
     sections += [
         trajectory_section(monthly, places, names, scenarios),
         money_section(awards, manifest["replicates"], scenarios),

@@ -38,6 +38,14 @@ def one_lever_and_two_dummies():
     return explain(base, alternative, seed=2, replicates=2, groups=["levers.pooling"], executor="serial")
 
 
+@pytest.fixture(scope="module")
+def two_levers():
+    """carry_over and competitive_share switched (4 combinations x 2 replicates)."""
+    base = tiny("siloed_baseline")
+    alternative = base.with_overrides({"levers.carry_over": True, "levers.competitive_share": 0.0}, name="two_levers")
+    return explain(base, alternative, seed=2, replicates=2, executor="serial")
+
+
 def rows(result, measure, place=ALL_PLACES):
     table = result.attribution
     return table[(table["measure"] == measure) & (table["place_code"] == place)]
@@ -128,11 +136,9 @@ def test_the_levers_that_act_share_the_whole_difference(one_lever_and_two_dummie
     assert total["returned_gbp"] != 0 or total["overhead_gbp"] != 0, "the acting levers change something"
 
 
-def test_results_are_identical_on_two_worker_processes(one_lever_and_two_dummies):
-    first = one_lever_and_two_dummies
-    pooled = explain(
-        first.factors.base, first.factors.alternative, seed=2, replicates=2, groups=["levers.pooling"], executor="processes", workers=2
-    )
+def test_results_are_identical_on_two_worker_processes(two_levers):
+    first = two_levers
+    pooled = explain(first.factors.base, first.factors.alternative, seed=2, replicates=2, executor="processes", workers=2)
     pd.testing.assert_frame_equal(first.attribution, pooled.attribution)
     pd.testing.assert_frame_equal(first.combinations, pooled.combinations)
 
@@ -149,27 +155,27 @@ def test_a_sampled_attribution_is_flagged_adds_up_and_keeps_exact_main_effects(t
     np.testing.assert_allclose(sampled_main["contribution"], exact_main["contribution"].reindex(sampled_main.index), rtol=1e-12)
 
 
-def test_an_interrupted_explanation_resumes_from_its_runs_to_the_same_result(tmp_path, one_lever_and_two_dummies):
-    first = one_lever_and_two_dummies
+def test_an_interrupted_explanation_resumes_from_its_runs_to_the_same_result(tmp_path, two_levers):
+    first = two_levers
     args = (first.factors.base, first.factors.alternative)
-    kwargs = {"seed": 2, "replicates": 2, "groups": ["levers.pooling"], "executor": "serial", "store": tmp_path / "runs"}
+    kwargs = {"seed": 2, "replicates": 2, "executor": "serial", "store": tmp_path / "runs"}
     explain(*args, **kwargs)
     runs = sorted((tmp_path / "runs").glob("run-*.parquet"))
-    assert len(runs) == 32
+    assert len(runs) == 8
     for path in runs[::3]:
         path.unlink()  # as if killed before these ran
     (tmp_path / "runs" / ".run-r00000-c0000000000000001.parquet.x.tmp").write_bytes(b"half")
-    with pytest.raises(PfppError, match="already holds 21 finished runs of this explanation: rerun with --resume"):
+    with pytest.raises(PfppError, match="already holds 5 finished runs of this explanation: rerun with --resume"):
         explain(*args, **kwargs)
     calls = []
     resumed = explain(*args, **kwargs, resume=True, progress=lambda done, total: calls.append((done, total)))
-    assert calls[0] == (21, 32) and calls[-1] == (32, 32)
+    assert calls[0] == (5, 8) and calls[-1] == (8, 8)
     assert not list((tmp_path / "runs").glob("*.tmp"))
     pd.testing.assert_frame_equal(resumed.attribution, first.attribution)
 
 
-def test_a_store_of_another_explanation_is_refused_before_anything_runs(tmp_path, one_lever_and_two_dummies):
-    first = one_lever_and_two_dummies
+def test_a_store_of_another_explanation_is_refused_before_anything_runs(tmp_path, two_levers):
+    first = two_levers
     store = tmp_path / "runs"
     store.mkdir()
     (store / "explain.json").write_text(json.dumps({"base": "another"}), encoding="utf-8")
