@@ -10,7 +10,7 @@ import functools
 import json
 import re
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -85,15 +85,39 @@ def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | N
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
-def _progress(enabled: bool, what: str = "replicates"):
+def _progress(enabled: bool):
     if not enabled:
         return None, None
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=err_console, transient=True,
     )
-    task = bar.add_task(what, total=None)
+    task = bar.add_task("replicates", total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def _runs_progress(enabled: bool, what: str):
+    """A progress bar that appears at its first report, after an experiment's checks, so a refusal prints one line only."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True,
+    )
+    task = bar.add_task(what, total=None)
+
+    def update(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 COMPARE_TABLES = {
@@ -314,8 +338,7 @@ def compare_command(
         )
         return
     executor = "serial" if serial else "processes"
-    bar, progress = _progress(not as_json, "attribution runs")
-    with bar or nullcontext():  # first: it refuses a pair it cannot explain before anything runs
+    with _runs_progress(not as_json, "attribution runs") as progress:  # first: it refuses a pair it cannot explain before anything runs
         explanation = explain(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
     bar, progress = _progress(not as_json)
     with bar or nullcontext():
@@ -347,8 +370,7 @@ def explain_command(
     b = _with_run_overrides(load_scenario(alternative), places, horizon, scale)
     out = out or Path("results") / f"explain-{a.name}-vs-{b.name}-seed{seed}"
     groups = [g.strip() for g in factors.split(",") if g.strip()] if factors else ()
-    bar, progress = _progress(not as_json, "runs")
-    with bar or nullcontext():
+    with _runs_progress(not as_json, "runs") as progress:
         result = explain(
             a, b, seed=seed, replicates=replicates, groups=groups, permutations=permutations,
             executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler,
