@@ -137,7 +137,8 @@ class FactorSet:
         except ValidationError as err:
             bad = err.errors()[0]
             source = f"<{self.base.name} with {self.alternative.name}'s {self.label(mask)}>"
-            raise ScenarioError(source, ".".join(map(str, bad["loc"])), bad.get("input"), bad["msg"]) from err
+            expected = "a value (required key is missing)" if bad["type"] == "missing" else bad["msg"]
+            raise ScenarioError(source, ".".join(map(str, bad["loc"])), bad.get("input"), expected) from err
 
 
 def _leaves(node: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
