@@ -9,7 +9,7 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     result.save("results/demo")
     why = pfpp_sim.explain(base, "pfpp_joined_up", seed=1, replicates=10)
     why.attribution            # each lever's Shapley contribution, with 95% CIs
-
+    why.save("results/why")
 
     from pfpp_sim.report import write_report
     write_report("results/demo")   # report.html and figures/*.png
