@@ -163,7 +163,7 @@ def _run_batch(factors: FactorSet, seed: int, jobs: list[tuple[int, int]]) -> li
         for _, replicate in batch:
             try:
                 summary = run_replicate(scenario, seed, replicate).summary
-            except Exception as err:  # named with its combination and replicate by the caller
+            except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
                 done.append((mask, replicate, f"{type(err).__name__}: {err}"))
                 continue
             done.append((mask, replicate, summary[["place_code", "metric", "value"]]))

@@ -76,7 +76,7 @@ class Factor:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready description: ``{"name": ..., "changes": {path: {"base": ..., "alternative": ...}}}``."""
-        shown = lambda value: "(absent)" if value is ABSENT else value  # noqa: E731
+        shown = lambda value: "(absent)" if value is ABSENT else value
         return {"name": self.name, "changes": {p: {"base": shown(b), "alternative": shown(a)} for p, b, a in self.changes}}
 
 
@@ -191,7 +191,7 @@ def _default_factor(path: Path, base: dict, alternative: dict) -> Path:
 def _first_difference(key: str, base: Any, alternative: Any) -> tuple[str, Any, Any]:
     """The first key under ``key`` that differs, with both values; a calibration is named by its fit."""
     if key == "calibration":
-        fit = lambda data: f"{data['name']} (fitted {data['fitted_on']})" if data else "none"  # noqa: E731
+        fit = lambda data: f"{data['name']} (fitted {data['fitted_on']})" if data else "none"
         return "calibration", fit(base), fit(alternative)
     b_leaves, a_leaves = dict(_leaves(base, (key,))), dict(_leaves(alternative, (key,)))
     path = next(p for p in _merged_order(list(b_leaves), list(a_leaves)) if b_leaves.get(p, ABSENT) != a_leaves.get(p, ABSENT))

@@ -221,6 +221,10 @@ def forest_section(comparison: pd.DataFrame, names: dict[str, str]) -> Section:
     return Section("Paired differences", body, [("forest", alt, charts.forest_chart(comparison, names, FOREST))])
 
 
+def _contribution(metric: str, frame: pd.DataFrame, factor: str) -> str:
+    return format_difference(metric, *frame.loc[factor, ["contribution", "ci_low", "ci_high"]])
+
+
 def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, manifest: dict) -> Section:
     """What drives the difference: each headline outcome's Shapley attribution (all places), a table and a waterfall each.
 
@@ -257,10 +261,9 @@ def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, m
         total = cells[cells["measure"] == "total"].iloc[0]
         shapley = by_measure["shapley"]
         ranked = shapley.index[np.argsort(-shapley["contribution"].abs().to_numpy(), kind="stable")]
-        cell = lambda frame, factor: format_difference(metric, *frame.loc[factor, ["contribution", "ci_low", "ci_high"]])  # noqa: E731
         for factor in ranked:
             label = f"{factor} (same in both)" if factor in same else factor
-            rows.append([title, label, cell(shapley, factor), cell(by_measure["main_effect"], factor), cell(by_measure["interaction"], factor)])
+            rows.append([title, label, *(_contribution(metric, by_measure[m], factor) for m in ("shapley", "main_effect", "interaction"))])
         rows.append([title, "Total (alternative - base)", format_difference(metric, total.contribution, total.ci_low, total.ci_high), "", ""])
         pairs = cells[cells["measure"] == "pair_interaction"]
         if len(pairs):
@@ -268,7 +271,7 @@ def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, m
             pairs_text.append(f"{title}: {top.factor} {format_difference(metric, top.contribution, top.ci_low, top.ci_high)}")
         base_value = format_value(metric, levels.get((metric, 0), np.nan))
         alternative_value = format_value(metric, levels.get((metric, 2 ** k - 1), np.nan))
-        steps = "; ".join(f"{f} {cell(shapley, f)}" for f in ranked)
+        steps = "; ".join(f"{f} {_contribution(metric, shapley, f)}" for f in ranked)
         alt = (
             f"Waterfall chart of what drives the difference in {title.lower()}, all places: from the base ({base_value}), each factor's "
             f"contribution with its 95% confidence interval, largest first: {steps}; total "

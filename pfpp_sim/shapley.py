@@ -143,7 +143,7 @@ def exact(k: int) -> Design:
     """
     _check(k)
     masks = np.arange(1 << k, dtype=np.int64)
-    size = np.array([bin(m).count("1") for m in range(1 << k)])
+    size = np.array([m.bit_count() for m in range(1 << k)])
     weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)])
     rows, factors, shapley_weight = [], [], []
     for i in range(k):

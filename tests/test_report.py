@@ -202,7 +202,7 @@ def explained_compare_folder(tmp_path_factory):
 
 
 def test_a_comparison_with_an_attribution_says_what_drives_the_difference(explained_compare_folder):
-    title, sections = report_sections(explained_compare_folder)
+    _, sections = report_sections(explained_compare_folder)
     assert [s.title for s in sections][:3] == ["Summary", "Paired differences", "What drives the difference"]
     drives = sections[2]
     assert [name for name, _, _ in drives.figures] == [
@@ -210,7 +210,7 @@ def test_a_comparison_with_an_attribution_says_what_drives_the_difference(explai
     ]
     attribution = pd.read_parquet(explained_compare_folder / "explain" / "attribution.parquet")
     sharing = attribution.query("place_code == 'ALL' and metric == 'fuel_poverty_rate' and measure == 'shapley' and factor == 'levers.data_sharing'").iloc[0]
-    name, alt, _ = drives.figures[0]
+    _, alt, _ = drives.figures[0]
     assert f"levers.data_sharing {100 * sharing.contribution:+.2f} pp" in alt and "total" in alt
     assert "levers.policy_campus" in drives.body and "add up to the difference" in drives.body
     assert "Strongest pairwise interaction" in drives.body
