@@ -7,6 +7,9 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     result = pfpp_sim.compare(base, "pfpp_joined_up", seed=1, replicates=20)
     result.comparison          # paired differences with 95% CIs
     result.save("results/demo")
+    why = pfpp_sim.explain(base, "pfpp_joined_up", seed=1, replicates=10)
+    why.attribution            # each lever's Shapley contribution, with 95% CIs
+    why.save("results/why")
 
     # would the answer hold across the assumptions' ranges?
     hold = pfpp_sim.robustness(base, "pfpp_joined_up", "results/hold", samples=256)
@@ -16,6 +19,7 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     write_report("results/demo")   # report.html and figures/*.png
 """
 
+from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.model import PfppModel
@@ -26,6 +30,7 @@ from pfpp_sim.storage import package_version
 __all__ = [
     "Comparison",
     "DataError",
+    "Explanation",
     "InvariantError",
     "PfppError",
     "PfppModel",
@@ -35,6 +40,7 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "compare",
+    "explain",
     "list_presets",
     "load_scenario",
     "robustness",

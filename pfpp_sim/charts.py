@@ -33,6 +33,7 @@ from pfpp_sim.app.narrative import money
 
 __all__ = [
     "PALETTE",
+    "attribution_chart",
     "difference_spread_chart",
     "equity_chart",
     "flow_chart",
@@ -408,4 +409,56 @@ def difference_spread_chart(worlds: pd.DataFrame, metrics: Mapping[str, tuple[st
         if handles:
             figure.legend(list(handles.values()), list(handles), loc="outside upper right", fontsize=8)
         figure.suptitle(f"Paired difference, alternative - base, across {worlds_label} (zero: grey line)", x=0.01, ha="left", fontsize=12)
+    return figure
+
+def attribution_chart(contributions: pd.DataFrame, total: pd.Series, *, title: str, scale: float, unit: str) -> Figure:
+    """What drives a difference, as a waterfall: each factor's contribution with its 95% CI, then the total.
+
+    Bars run from the base (0) factor by factor, largest contribution first, each
+    starting where the one above ended; the last bar is the whole difference.
+
+    Parameters
+    ----------
+    contributions : DataFrame
+        One row per factor: ``factor, contribution, ci_low, ci_high``.
+    total : Series
+        The difference: ``contribution, ci_low, ci_high``.
+    title : str
+    scale : float
+        Multiplies values for display (100 for percentage points, 1e-6 for £ million).
+    unit : str
+        Axis unit, e.g. ``"pp"``.
+
+    Returns
+    -------
+    Figure
+    """
+    ordered = contributions.iloc[np.argsort(-contributions["contribution"].abs().to_numpy(), kind="stable")]
+    labels = [*ordered["factor"], "Total (alternative - base)"]
+    y = np.arange(len(labels))[::-1]
+    with _style(), style.context({"axes.grid.axis": "x"}):
+        figure = Figure(figsize=(9, 1.4 + 0.42 * len(labels)), layout="constrained")
+        ax = figure.subplots()
+        start = 0.0
+        bars = [(row.contribution, row.ci_low, row.ci_high) for row in ordered.itertuples()]
+        for i, (value, low, high) in enumerate([*bars, (total["contribution"], total["ci_low"], total["ci_high"])]):
+            last = i == len(bars)
+            left = 0.0 if last else start
+            value, low, high = value * scale, low * scale, high * scale
+            colour = DARK_GREY if last else (DARK_BLUE if value < 0 else ORANGE)
+            ax.barh(y[i], value, left=left, color=colour, height=0.6, hatch=None if last or value < 0 else "//", edgecolor="white")
+            if np.isfinite(low):
+                ax.errorbar(left + value, y[i], xerr=[[value - low], [high - value]], fmt="none", ecolor="#0b0c0c", capsize=3, linewidth=1)
+            ax.annotate(f"{value:+.2f}", (left + value, y[i]), xytext=(4 if value >= 0 else -4, 7), textcoords="offset points",
+                        ha="left" if value >= 0 else "right", fontsize=8)
+            if not last:
+                ax.plot([start + value] * 2, [y[i] - 0.3, y[i] - 0.7], color=DARK_GREY, linewidth=0.8, linestyle=":")
+                start += value
+        ax.axvline(0, color=DARK_GREY, linewidth=1)
+        low_x, high_x = ax.get_xlim()
+        if high_x - low_x < 0.1:  # differences that round to zero at the two decimals shown: no axis of rounding noise
+            ax.set_xlim((low_x + high_x) / 2 - 0.05, (low_x + high_x) / 2 + 0.05)
+        ax.set_yticks(y, labels)
+        ax.set_xlabel(f"change from the base, {unit}")
+        ax.set_title(title, loc="left")
     return figure

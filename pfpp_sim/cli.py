@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
+from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import Comparison, Results, compare, run
@@ -33,7 +35,7 @@ from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
-from pfpp_sim.storage import claim_folder, package_version, read_json
+from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, run_sweep
 from pfpp_sim.worlds import check_comparable
 
@@ -58,6 +60,9 @@ MAX_REPLICATES = 1000
 CalibrationOpt = Annotated[
     Optional[str], typer.Option("--calibration", help="Fit to use instead of the scenario's: a fit name, a fit file (.toml) or 'none'.")
 ]
+ExplainReplicatesOpt = Annotated[int, typer.Option(help="Replicates of every combination of factors (>= 2 for confidence intervals).")]
+FactorsOpt = Annotated[Optional[str], typer.Option(help="Comma-separated key prefixes, each grouping all that differs under it into one factor (e.g. world,mechanisms).")]
+PermutationsOpt = Annotated[Optional[int], typer.Option(help="Estimate from this many sampled orderings per replicate (even), not exactly (default: exact up to 8 factors, else 32).")]
 
 
 def _user_errors(func):
@@ -73,7 +78,7 @@ def _user_errors(func):
         except KeyboardInterrupt:
             err_console.print(
                 "[bold red]interrupted:[/] every file already written is complete; rerun the same command "
-                "(a sweep or robustness run with --resume) to finish", highlight=False, soft_wrap=True,
+                "(a sweep, robustness run or explain with --resume) to finish", highlight=False, soft_wrap=True,
             )
             raise typer.Exit(130) from None
 
@@ -115,6 +120,30 @@ def _progress(enabled: bool, description: str = "replicates"):
     )
     task = bar.add_task(description, total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def _runs_progress(enabled: bool, what: str):
+    """A progress bar that appears at its first report, after an experiment's checks, so a refusal prints one line only."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True,
+    )
+    task = bar.add_task(what, total=None)
+
+    def update(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 COMPARE_TABLES = {
@@ -211,9 +240,79 @@ def _json_summary(result: Results) -> dict:
     return payload
 
 
-def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = False) -> None:
+EXPLAIN_METRICS = tuple(m for metrics in COMPARE_TABLES.values() for m in metrics)
+
+
+def _cell(metric: str, row) -> str:
+    return format_difference(metric, row.contribution, row.ci_low, row.ci_high)
+
+
+def _print_explanation(result: Explanation) -> None:
+    table = result.attribution[result.attribution["place_code"] == ALL_PLACES]
+    levels = result.combinations[result.combinations["place_code"] == ALL_PLACES]
+    full = (1 << len(result.factors.factors)) - 1
+    same = {f.name for f in result.factors.factors if not f.changes}
+    k = len(result.factors.factors)
+    how = (
+        f"exact Shapley values over all {1 << k} combinations"
+        if result.method == "exact"
+        else f"a sampled estimate from {result.permutations} orderings per replicate, not exact"
+    )
+    out_console.print(
+        f"\n[bold]{result.factors.alternative.name}[/] vs [bold]{result.factors.base.name}[/], all places: what drives the difference. "
+        f"{k} factors; {how}; {result.replicates} paired replicates, seed {result.seed}.\n"
+        "Contribution: the factor's share of the difference [95% CI]; contributions add up to the total. "
+        "Alone: the factor switched on its own from the base. Interaction: contribution - alone; "
+        "alone effects plus interactions add up to the total too.",
+        highlight=False,
+    )
+    for metric in EXPLAIN_METRICS:
+        rows = table[table["metric"] == metric]
+        total = rows[rows["measure"] == "total"].iloc[0]
+        means = levels[levels["metric"] == metric].groupby("combination")["value"].mean()
+        factors = rows[rows["measure"] == "shapley"].set_index("factor")
+        alone = rows[rows["measure"] == "main_effect"].set_index("factor")
+        interaction = rows[rows["measure"] == "interaction"].set_index("factor")
+        title = (
+            f"{TITLES[metric]}: {format_value(metric, means.get(0))} -> {format_value(metric, means.get(full))}, "
+            f"difference {_cell(metric, total)}"
+        )
+        rich_table = Table(title=title, title_justify="left")
+        for column, justify in (("Factor", "left"), ("Contribution [95% CI]", "right"), ("Alone", "right"), ("Interaction", "right")):
+            rich_table.add_column(column, justify=justify)
+        for name in factors["contribution"].abs().sort_values(ascending=False, kind="stable").index:
+            label = f"{name} (same in both)" if name in same else name
+            rich_table.add_row(
+                escape(label), _cell(metric, factors.loc[name]), _cell(metric, alone.loc[name]), _cell(metric, interaction.loc[name])
+            )
+        sums = [alone["contribution"].sum(), interaction["contribution"].sum()]
+        rich_table.add_row(
+            "Total", _cell(metric, total), *[format_difference(metric, v, np.nan, np.nan) for v in sums], style="bold"
+        )
+        out_console.print(rich_table)
+        pairs = rows[rows["measure"] == "pair_interaction"]
+        if len(pairs):
+            strongest = pairs.loc[pairs["contribution"].abs().idxmax()]
+            out_console.print(f"  Strongest pairwise interaction: {escape(strongest.factor)} {_cell(metric, strongest)}", highlight=False)
+
+
+def _explain_json(result: Explanation, out: Path) -> dict:
+    manifest = result.manifest()
+    return {
+        "out": str(out),
+        **{key: manifest[key] for key in ("base", "alternative", "method", "permutations", "seed", "replicates", "runs", "seconds")},
+        "factors": result.factors.names,
+        "files": {k: str(v) for k, v in result.files.items()},
+        "attribution": result.attribution.replace({np.nan: None}).to_dict(orient="records"),
+    }
+
+
+def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = False, explanation: Explanation | None = None) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(_json_summary(result), indent=2, default=str) + "\n")
+        payload = _json_summary(result)
+        if explanation is not None:
+            payload["explain"] = _explain_json(explanation, out / "explain")
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         return
     if isinstance(result, Comparison):
         _print_comparison(result)
@@ -223,6 +322,9 @@ def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = Fa
         _print_scale_floor(result)
     tables = ", ".join(p.name for p in result.files.values())
     out_console.print(f"\nResults written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
+    if explanation is not None:
+        _print_explanation(explanation)
+        out_console.print(f"\nAttribution written to [bold]{out / 'explain'}/[/] in {explanation.seconds:.1f} s")
     out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
@@ -281,16 +383,77 @@ def compare_command(
     calibration: CalibrationOpt = None,
     overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
+    with_explain: Annotated[bool, typer.Option("--explain", help="Also attribute each difference to the levers and other keys "
+                                               "that differ (as 'pfpp explain', same seed and replicates), into OUT/explain.")] = False,
 ) -> None:
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
     a = _load(base, calibration, places, horizon, scale)
     b = _load(alternative, calibration, places, horizon, scale)
-    _launch(
-        lambda **kw: compare(a, b, replicates=replicates, **kw),
-        out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}",
-        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True, scale_given=scale is not None,
-        overwrite=overwrite,
-    )
+    out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
+    if not with_explain:
+        _launch(
+            lambda **kw: compare(a, b, replicates=replicates, **kw), out,
+            seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True, scale_given=scale is not None,
+            overwrite=overwrite,
+        )
+        return
+    executor = "serial" if serial else "processes"
+    with claim_folder(out, overwrite=overwrite) as claim:
+        with _runs_progress(not as_json, "attribution runs") as progress:  # first: it refuses a pair it cannot explain before anything runs
+            explanation = explain(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+        bar, progress = _progress(not as_json)
+        with bar or nullcontext():
+            result = compare(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+        result.publish(claim, also=lambda folder: explanation.save(folder / "explain"))
+    explanation.files = {name: out / "explain" / path.name for name, path in explanation.files.items()}
+    _finish(result, out, as_json, scale_given=scale is not None, explanation=explanation)
+
+
+@app.command("explain")
+@_user_errors
+def explain_command(
+    base: Annotated[str, typer.Argument(help="Base scenario (preset name or TOML file).")],
+    alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
+    seed: SeedOpt = 0,
+    replicates: ExplainReplicatesOpt = 10,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/explain-<base>-vs-<alternative>-seed<seed>).")] = None,
+    factors: FactorsOpt = None,
+    permutations: PermutationsOpt = None,
+    workers: WorkersOpt = None,
+    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse the runs an interrupted explain left in --out.")] = False,
+    places: PlacesOpt = None,
+    horizon: HorizonOpt = None,
+    scale: ScaleOpt = None,
+    calibration: CalibrationOpt = None,
+    overwrite: OverwriteOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Say what drives each difference: Shapley attribution to the levers and other keys that differ, with 95% CIs."""
+    a = _load(base, calibration, places, horizon, scale)
+    b = _load(alternative, calibration, places, horizon, scale)
+    out = out or Path("results") / f"explain-{a.name}-vs-{b.name}-seed{seed}"
+    groups = [g.strip() for g in factors.split(",") if g.strip()] if factors else ()
+    with lock_folder(out):  # one writer; its runs are kept in out/runs for --resume
+        if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
+            raise PfppError(f"--out {out} already holds files; give --resume to continue an explain there, --overwrite to replace them, or choose another folder")
+        if overwrite and out.is_dir():
+            shutil.rmtree(out)
+        with _runs_progress(not as_json, "runs") as progress:
+            result = explain(
+                a, b, seed=seed, replicates=replicates, groups=groups, permutations=permutations,
+                executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler,
+                store=out / "runs", resume=resume, progress=progress,
+            )
+        result.save(out)
+    if as_json:
+        sys.stdout.write(json.dumps(_explain_json(result, out), indent=2, default=str) + "\n")
+        return
+    _print_explanation(result)
+    tables = ", ".join(p.name for p in result.files.values())
+    out_console.print(f"\n{result.manifest()['runs']:,} runs; written to [bold]{out}/[/] ({tables}) in {result.seconds:.1f} s")
+    out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
 @app.command("sweep")

@@ -288,9 +288,19 @@ class Results:
         with claim_folder(out, overwrite=overwrite) as claim:
             return self.publish(claim)
 
-    def publish(self, claim: Claim) -> dict[str, Path]:
-        """Write the results into a claimed folder (see :meth:`save`) and return their paths."""
-        self.files = claim.publish(self._write)
+    def publish(self, claim: Claim, *, also: Callable[[Path], object] | None = None) -> dict[str, Path]:
+        """Write the results into a claimed folder (see :meth:`save`) and return their paths.
+
+        ``also(folder)``, if given, writes more into the same folder before it is put in place.
+        """
+
+        def write(folder: Path) -> dict[str, Path]:
+            files = self._write(folder)
+            if also is not None:
+                also(folder)
+            return files
+
+        self.files = claim.publish(write)
         return self.files
 
     def _write(self, folder: Path) -> dict[str, Path]:

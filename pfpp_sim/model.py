@@ -137,6 +137,10 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.scenario = scenario
         self._start_run()
         self._start_drawing_ahead()
+        # Mesa 3.3 numbers agents with a counter per model kept on the Agent class, which
+        # keeps every model alive (about 4 MB a 14-place run, gigabytes over a long sweep).
+        # Every agent of this model exists by now, so its counter is dropped.
+        mesa.Agent._ids.pop(self, None)
 
     # ------------------------------------------------------------------ setup
     def _months_before(self, calibration, metric: str) -> int:

@@ -22,6 +22,7 @@ from pfpp_sim.robustness_sections import robustness_sections
 from pfpp_sim.sections import (
     Section,
     assumptions_section,
+    attribution_section,
     equity_section,
     flow_section,
     forest_section,
@@ -35,11 +36,11 @@ from pfpp_sim.storage import read_table, write_bytes, write_text
 
 __all__ = ["EXPECTED", "read_manifest", "render_html", "report_sections", "write_report"]
 
-EXPECTED = "a folder written by 'pfpp run', 'pfpp compare', 'pfpp sweep' or 'pfpp robustness', with its manifest.json"
+EXPECTED = "a folder written by 'pfpp run', 'pfpp compare', 'pfpp explain', 'pfpp sweep' or 'pfpp robustness', with its manifest.json"
 
 
 def read_manifest(folder: str | Path) -> dict:
-    """The manifest of a results folder, checked to be a finished run, comparison, sweep or robustness run.
+    """The manifest of a results folder, checked to be a finished run, comparison, explanation, sweep or robustness run.
 
     Raises
     ------
@@ -57,18 +58,19 @@ def read_manifest(folder: str | Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise PfppError(f"{folder}/manifest.json is not readable JSON ({err.__class__.__name__}; expected {EXPECTED})") from err
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind not in ("run", "compare", "sweep", "robustness"):
+    if kind not in ("run", "compare", "explain", "sweep", "robustness"):
         raise PfppError(
-            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare, sweep or robustness: {EXPECTED}; "
+            f"{folder}/manifest.json is of kind {kind!r} (expected run, compare, explain, sweep or robustness: {EXPECTED}; "
             "rerun folders from older versions)"
         )
     if kind in ("sweep", "robustness") and not manifest.get("complete"):
         raise PfppError(f"{folder} holds an unfinished {kind} (expected a finished one: rerun 'pfpp {kind}' with --resume)")
     needed = {"run": ("scenarios", "seed", "replicates"), "compare": ("scenarios", "seed", "replicates", "base", "alternative"),
-              "sweep": ("name", "spec", "seed"), "robustness": ("scenarios", "seed", "replicates", "base", "alternative")}[kind]
+              "explain": ("base", "alternative", "seed", "replicates"), "sweep": ("name", "spec", "seed"),
+              "robustness": ("scenarios", "seed", "replicates", "base", "alternative")}[kind]
     missing = [key for key in needed if key not in manifest]
     scenarios = manifest.get("scenarios", {})
-    if not missing and kind != "sweep":
+    if not missing and kind not in ("sweep", "explain"):
         missing = [f"scenarios.{name}.{key}" for name, entry in scenarios.items() for key in ("hash", "parameters")
                    if not isinstance(entry, dict) or key not in entry]
         missing += [f"scenarios.{manifest[role]}" for role in ("base", "alternative") if role in manifest and manifest[role] not in scenarios]
@@ -92,6 +94,10 @@ def _check_labels(folder: Path, comparison: pd.DataFrame, manifest: dict) -> Non
             )
 
 
+def _attribution(folder: Path, manifest: dict) -> Section:
+    return attribution_section(_read(folder, "attribution"), _read(folder, "combinations"), manifest)
+
+
 def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     """The title and sections of the report of a results folder.
 
@@ -105,17 +111,24 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     title : str
     sections : list of Section
         Run: summary, trajectories, money, flows, equity, assumptions, manifest. A
-        comparison adds paired differences. A sweep: design, sensitivity, manifest. A
-        robustness run: would it hold, what moves the difference, sampled assumptions,
-        assumptions, manifest.
+        comparison adds paired differences, and what drives them when it was run with
+        ``--explain`` (an ``explain/`` subfolder). An explanation: what drives the
+        difference, manifest. A sweep: design, sensitivity, manifest. A robustness run:
+        would it hold, what moves the difference, sampled assumptions, assumptions,
+        manifest.
 
     Raises
     ------
     PfppError
-        If the folder is not a finished run, comparison, sweep or robustness run.
+        If the folder is not a finished run, comparison, explanation, sweep or robustness run.
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    if manifest["kind"] == "explain":
+        return f"pfpp_sim report: what drives {manifest['alternative']} vs {manifest['base']}", [
+            _attribution(folder, manifest),
+            manifest_section(manifest, folder),
+        ]
     if manifest["kind"] == "sweep":
         return f"pfpp_sim report: sweep {manifest['name']}", [
             *sweep_sections(folder, manifest),
@@ -138,6 +151,8 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios, all_places_note(places))]
     if comparison is not None:
         sections.append(forest_section(comparison, names))
+        if (folder / "explain" / "manifest.json").is_file():
+            sections.append(_attribution(folder / "explain", read_manifest(folder / "explain")))
     sections += [
         trajectory_section(monthly, places, names, scenarios),
         money_section(awards, manifest["replicates"], scenarios),

@@ -31,6 +31,7 @@ __all__ = [
     "HEADLINE",
     "Section",
     "assumptions_section",
+    "attribution_section",
     "equity_section",
     "flow_section",
     "forest_section",
@@ -105,6 +106,8 @@ def format_difference(metric: str, diff: float, low: float, high: float) -> str:
         scale, unit, digits = 1e-6, "m", 2
     else:
         scale, unit, digits = 1, "", 1
+    if metric.endswith("_gbp") and not np.isfinite(low):
+        return f"{'+' if diff >= 0 else '-'}£{abs(diff) * scale:.{digits}f}m"
     if not np.isfinite(low):
         return f"{diff * scale:+.{digits}f}{unit}"
     if metric.endswith("_gbp"):
@@ -219,6 +222,76 @@ def forest_section(comparison: pd.DataFrame, names: dict[str, str]) -> Section:
     )
     body = "<p>A point left of the zero line means the alternative lowers the quantity. Intervals are over paired replicates.</p>"
     return Section("Paired differences", body, [("forest", alt, charts.forest_chart(comparison, names, FOREST))])
+
+
+def _contribution(metric: str, frame: pd.DataFrame, factor: str) -> str:
+    return format_difference(metric, *frame.loc[factor, ["contribution", "ci_low", "ci_high"]])
+
+
+def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, manifest: dict) -> Section:
+    """What drives the difference: each headline outcome's Shapley attribution (all places), a table and a waterfall each.
+
+    Parameters
+    ----------
+    attribution, combinations : DataFrame
+        ``attribution.parquet`` and ``combinations.parquet`` of an explanation.
+    manifest : dict
+        Its manifest (kind ``explain``).
+    """
+    table = attribution[attribution["place_code"] == ALL_PLACES]
+    levels = combinations[combinations["place_code"] == ALL_PLACES].groupby(["metric", "combination"])["value"].mean()
+    k = len(manifest["factors"])
+    same = {f["name"] for f in manifest["factors"] if not f["changes"]}
+    how = (
+        f"exactly, over all {2 ** k} combinations of them"
+        if manifest["method"] == "exact"
+        else f"as an estimate from {manifest['permutations']} sampled orderings per replicate (not exact: more orderings narrow the intervals)"
+    )
+    body = (
+        f"<p>Each outcome's paired difference ({escape(manifest['alternative'])} - {escape(manifest['base'])}, all places) is split among "
+        f"the {k} factors that differ between the two scenarios by Shapley values, computed {escape(how)}; every combination ran on "
+        f"the same {manifest['replicates']} replicates' random numbers (seed {manifest['seed']}). A factor's contribution is its effect "
+        "averaged over every order in which the factors could be switched from the base to the alternative, so the contributions "
+        "add up to the difference. <em>Alone</em> is the factor switched on its own from the base; <em>interaction</em> is "
+        "contribution minus alone: the part of its effect that depends on other factors being switched too. Alone effects plus "
+        "interactions also add up to the difference. Intervals are 95% over replicates.</p>"
+    )
+    rows, pairs_text = [], []
+    section = Section("What drives the difference")
+    for metric, (title, scale, unit) in FOREST.items():
+        cells = table[table["metric"] == metric]
+        by_measure = {m: cells[cells["measure"] == m].set_index("factor") for m in ("shapley", "main_effect", "interaction")}
+        total = cells[cells["measure"] == "total"].iloc[0]
+        shapley = by_measure["shapley"]
+        ranked = shapley.index[np.argsort(-shapley["contribution"].abs().to_numpy(), kind="stable")]
+        for factor in ranked:
+            label = f"{factor} (same in both)" if factor in same else factor
+            rows.append([title, label, *(_contribution(metric, by_measure[m], factor) for m in ("shapley", "main_effect", "interaction"))])
+        rows.append([title, "Total (alternative - base)", format_difference(metric, total.contribution, total.ci_low, total.ci_high), "", ""])
+        pairs = cells[cells["measure"] == "pair_interaction"]
+        if len(pairs):
+            top = pairs.loc[pairs["contribution"].abs().idxmax()]
+            pairs_text.append(f"{title}: {top.factor} {format_difference(metric, top.contribution, top.ci_low, top.ci_high)}")
+        base_value = format_value(metric, levels.get((metric, 0), np.nan))
+        alternative_value = format_value(metric, levels.get((metric, 2 ** k - 1), np.nan))
+        steps = "; ".join(f"{f} {_contribution(metric, shapley, f)}" for f in ranked)
+        alt = (
+            f"Waterfall chart of what drives the difference in {title.lower()}, all places: from the base ({base_value}), each factor's "
+            f"contribution with its 95% confidence interval, largest first: {steps}; total "
+            f"{format_difference(metric, total.contribution, total.ci_low, total.ci_high)}, to the alternative ({alternative_value})."
+        )
+        figure = charts.attribution_chart(
+            shapley.reset_index(), total, scale=scale, unit=unit,
+            title=f"{title}, all places: {base_value} (base) to {alternative_value} (alternative)",
+        )
+        section.figures.append((f"attribution_{metric}", alt, figure))
+    section.body = body + _table(["Outcome", "Factor", "Contribution [95% CI]", "Alone [95% CI]", "Interaction [95% CI]"], rows, numeric_from=2)
+    if pairs_text:
+        section.body += (
+            "<p>Strongest pairwise interaction (Shapley interaction index: positive when two factors together add more than "
+            f"each alone, negative when they overlap): {escape('; '.join(pairs_text))}.</p>"
+        )
+    return section
 
 
 def money_section(awards: pd.DataFrame, replicates: int, scenarios: list[str]) -> Section:
@@ -392,6 +465,12 @@ def manifest_section(manifest: dict, folder: Path) -> Section:
         ]
     else:
         rows += [["replicates", manifest["replicates"]]]
+        if manifest["kind"] == "explain":
+            rows += [
+                ["attribution", f"{manifest['method']}" + (f", {manifest['permutations']} orderings per replicate" if manifest["permutations"] else "")],
+                ["factors", ", ".join(f["name"] for f in manifest["factors"])],
+                ["runs", manifest["runs"]],
+            ]
         rows += [
             [f"scenario {name}", f"hash {info['hash']}, extends {info['extends'] or '-'}"]
             for name, info in manifest["scenarios"].items()

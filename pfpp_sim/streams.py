@@ -36,6 +36,7 @@ STREAM_IDS = {
     "parameters": 6,
     "mesa": 7,
     "run_in": 8,
+    "attribution": 9,
 }
 """Fixed stream ids: append new ones, never renumber."""
 

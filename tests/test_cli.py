@@ -453,3 +453,56 @@ def test_workers_exit_when_the_command_that_started_them_is_killed(tmp_path, com
     while time.time() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.2)
     assert not [pid for pid in workers if _alive(pid)], "no worker outlives its parent"
+
+
+# ------------------------------------------------------------- explain
+
+
+def test_explain_prints_what_drives_each_difference_and_writes_the_attribution(tmp_path):
+    out = tmp_path / "why"
+    args = ["explain", "siloed_baseline", "policy_campus", *TINY, "--replicates", "2", "--seed", "1", "--executor", "serial", "--out", str(out)]
+    result = pfpp(*args)
+    assert result.returncode == 0, result.stderr
+    assert "policy_campus vs siloed_baseline, all places: what drives the difference. 3 factors; exact Shapley values" in result.stdout
+    for text in ("Fuel poverty: ", "Money returned: ", "levers.data_sharing", "Total", "Strongest pairwise interaction", "16 runs"):
+        assert text in result.stdout, text
+    assert sorted(p.name for p in out.iterdir()) == ["attribution.parquet", "combinations.parquet", "manifest.json", "runs"]
+    again = pfpp_here(*args, "--resume", "--json")  # every run is reused
+    assert again.exit_code == 0, again.output
+    payload = json.loads(again.stdout)
+    assert payload["method"] == "exact" and payload["runs"] == 16 and payload["factors"][0] == "levers.data_sharing"
+    rows = [r for r in payload["attribution"] if r["place_code"] == "ALL" and r["metric"] == "overhead_gbp" and r["measure"] == "shapley"]
+    assert len(rows) == 3 and all(r["ci_low"] <= r["contribution"] <= r["ci_high"] for r in rows)
+    assert len(payload["attribution"]) == len(pd.read_parquet(out / "attribution.parquet"))
+
+
+def test_compare_with_explain_saves_an_attribution_whose_totals_are_the_comparison(tmp_path):
+    out = tmp_path / "cmp"
+    result = pfpp_here("compare", "siloed_baseline", "policy_campus", *TINY, "--replicates", "2", "--serial", "--explain", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "what drives the difference" in result.stdout and (out / "explain" / "attribution.parquet").exists()
+    comparison = pd.read_parquet(out / "comparison.parquet").set_index(["place_code", "metric"])["difference"]
+    attribution = pd.read_parquet(out / "explain" / "attribution.parquet").query("measure == 'total'").set_index(["place_code", "metric"])
+    assert np.allclose(attribution["contribution"], comparison.reindex(attribution.index), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("alternative", "options", "expected"),
+    [
+        ('[run]\nhorizon_months = 24\n[levers]\ncarry_over = true\n', [], "run.horizon_months = 24: the same run settings in both"),
+        ('[run]\nplaces = ["E07000062"]\n[levers]\ncarry_over = true\n', [], "run.places = ['E07000062']: the same run settings in both"),
+        ('[run]\nstart = "2022-04"\n[levers]\ncarry_over = true\n', [], "run.start = '2022-04': the same run settings in both"),
+        ("", [], "nothing to explain: other and siloed_baseline have the same levers"),
+        ("[levers]\ncarry_over = true\n", ["--replicates", "1"], "replicates = 1: expected at least 2"),
+        ("[levers]\ncarry_over = true\n", ["--permutations", "3"], "permutations = 3: expected an even number"),
+        ("[levers]\ncarry_over = true\n", ["--factors", "levers.poolling"], "--factors = 'levers.poolling': a key path of the scenarios"),
+    ],
+    ids=["horizon", "places", "start", "nothing_differs", "one_replicate", "odd_permutations", "unknown_factor"],
+)
+def test_explain_refuses_what_it_cannot_explain_in_one_line_and_writes_nothing(tmp_path, alternative, options, expected):
+    path = write(tmp_path, "other.toml", f'name = "other"\nextends = "siloed_baseline"\n{alternative}')
+    result = pfpp_here("explain", "siloed_baseline", str(path), *options, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()

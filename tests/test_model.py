@@ -6,6 +6,9 @@ confidence interval of the paired difference (t distribution) to exclude zero.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -446,3 +449,12 @@ def test_pfpp_as_delivered_gives_each_council_one_two_year_grant_and_pools_nothi
         assert (award.period_start, award.award_month, award.deadline) == (0, round(grant.award_lag.value), 24)
     assert not any(a.pooled for a in model.awards)
     assert model.scenario.levers.senior_contact and model.scenario.levers.funding_mapping
+
+
+def test_a_finished_model_is_freed_when_nothing_refers_to_it():
+    # Long sweeps, explanations and robustness runs create thousands of models in one worker.
+    model = PfppModel(small(horizon=3), seed=SEED).run()
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None, "something still holds the model (Mesa's class-level agent counter did)"

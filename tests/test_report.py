@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pfpp_sim import compare, load_scenario, run
+from pfpp_sim import compare, explain, load_scenario, run
 from pfpp_sim.analysis import ALL_PLACES, equity_rates, trajectory_bands
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import assumed_parameters
@@ -148,7 +148,7 @@ def test_waterfall_steps_close_to_the_delivered_total(compare_folder):
 
 def test_a_missing_folder_is_a_one_line_error_naming_what_was_expected(tmp_path):
     with pytest.raises(
-        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare', 'pfpp sweep' or 'pfpp robustness'"
+        PfppError, match=r"no such folder \(expected a folder written by 'pfpp run', 'pfpp compare', 'pfpp explain', 'pfpp sweep' or 'pfpp robustness'"
     ):
         read_manifest(tmp_path / "nowhere")
 
@@ -161,8 +161,8 @@ def test_a_folder_without_a_manifest_is_an_error(tmp_path):
 @pytest.mark.parametrize(
     ("manifest", "message"),
     [
-        ({"kind": "benchmark"}, "of kind 'benchmark' \\(expected run, compare, sweep or robustness"),
-        ({"seed": 1}, "of kind None \\(expected run, compare, sweep or robustness"),
+        ({"kind": "benchmark"}, "of kind 'benchmark' \\(expected run, compare, explain, sweep or robustness"),
+        ({"seed": 1}, "of kind None \\(expected run, compare, explain, sweep or robustness"),
         ({"kind": "sweep", "complete": False}, "unfinished sweep"),
         ([1, 2], "of kind None"),
     ],
@@ -261,3 +261,44 @@ def test_a_manifest_whose_base_and_alternative_are_swapped_is_refused_not_mislab
 def test_the_comparison_table_names_its_base_and_alternative(compare_folder):
     comparison = pd.read_parquet(compare_folder / "comparison.parquet")
     assert set(comparison["base"]) == {"siloed_baseline"} and set(comparison["alternative"]) == {"pfpp_joined_up"}
+
+
+@pytest.fixture(scope="module")
+def explained_compare_folder(tmp_path_factory):
+    """A comparison of policy_campus with siloed_baseline, with its attribution in explain/ (as compare --explain writes)."""
+    folder = tmp_path_factory.mktemp("explained")
+    base, alternative = small("siloed_baseline"), small("policy_campus")
+    compare(base, alternative, seed=4, replicates=2, executor="serial").save(folder)
+    explain(base, alternative, seed=4, replicates=2, executor="serial").save(folder / "explain")
+    return folder
+
+
+def test_a_comparison_with_an_attribution_says_what_drives_the_difference(explained_compare_folder):
+    _, sections = report_sections(explained_compare_folder)
+    assert [s.title for s in sections][:3] == ["Summary", "Paired differences", "What drives the difference"]
+    drives = sections[2]
+    assert [name for name, _, _ in drives.figures] == [
+        "attribution_fuel_poverty_rate", "attribution_neet_16_17_rate", "attribution_youth_mh_rate", "attribution_returned_gbp",
+    ]
+    attribution = pd.read_parquet(explained_compare_folder / "explain" / "attribution.parquet")
+    sharing = attribution.query("place_code == 'ALL' and metric == 'fuel_poverty_rate' and measure == 'shapley' and factor == 'levers.data_sharing'").iloc[0]
+    _, alt, _ = drives.figures[0]
+    assert f"levers.data_sharing {100 * sharing.contribution:+.2f} pp" in alt and "total" in alt
+    assert "levers.policy_campus" in drives.body and "add up to the difference" in drives.body
+    assert "Strongest pairwise interaction" in drives.body
+
+
+def test_a_comparison_without_an_attribution_has_no_such_section(compare_folder):
+    assert "What drives the difference" not in [s.title for s in report_sections(compare_folder)[1]]
+
+
+def test_an_explain_folder_reports_what_drives_the_difference_and_its_manifest(explained_compare_folder):
+    folder = explained_compare_folder / "explain"
+    title, sections = report_sections(folder)
+    assert title == "pfpp_sim report: what drives policy_campus vs siloed_baseline"
+    assert [s.title for s in sections] == ["What drives the difference", "Manifest"]
+    assert "levers.data_sharing, levers.policy_campus, levers.secondments" in sections[1].body
+    files = write_report(folder)
+    assert sorted(files) == ["attribution_fuel_poverty_rate", "attribution_neet_16_17_rate", "attribution_returned_gbp",
+                             "attribution_youth_mh_rate", "report"]
+    assert files["attribution_returned_gbp"].read_bytes().startswith(PNG)

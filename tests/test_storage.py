@@ -7,8 +7,8 @@ import os
 
 import pandas as pd
 import pytest
-
 from faults import ctrl_c, disk_full, half_written
+
 from pfpp_sim import storage
 from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import write_json, write_parquet

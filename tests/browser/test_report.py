@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pfpp_sim import compare, load_scenario
+from pfpp_sim import compare, explain, load_scenario
 from pfpp_sim.report import report_sections, write_report
 from pfpp_sim.sweep import run_sweep
 
@@ -33,6 +33,14 @@ def compare_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def explain_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explain")
+    base, alternative = (load_scenario(name).with_overrides(SMALL) for name in ("siloed_baseline", "policy_campus"))
+    explain(base, alternative, seed=2, replicates=2, executor="serial").save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
 def sweep_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
     spec = folder / "two_levers.toml"
@@ -42,7 +50,12 @@ def sweep_folder(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("folder", "kind_sections"), [("compare_folder", {"Paired differences", "Equity"}), ("sweep_folder", {"Sensitivity"})]
+    ("folder", "kind_sections"),
+    [
+        ("compare_folder", {"Paired differences", "Equity"}),
+        ("sweep_folder", {"Sensitivity"}),
+        ("explain_folder", {"What drives the difference"}),
+    ],
 )
 def test_report_shows_every_section_and_loads_every_image(request, browser, tmp_path, folder, kind_sections):
     folder = request.getfixturevalue(folder)

@@ -1,0 +1,428 @@
+"""Attribution: what drives each difference between two scenarios (``pfpp explain``).
+
+:func:`explain` splits the paired difference (alternative - base) of every summary outcome,
+per place and for all places, among the factors that differ between the two scenarios
+(:mod:`pfpp_sim.factors`), by Shapley values (:mod:`pfpp_sim.shapley`): exact over all
+``2**k`` combinations of ``k`` factors up to :data:`EXACT_UP_TO`, estimated from sampled
+orderings beyond (flagged ``method = "sampled"``). Replicate ``r`` of every combination
+runs on replicate ``r``'s random streams, the same as the base's and the alternative's
+(common random numbers), so what differs between combinations is the factors, not noise.
+
+Per replicate, the factors' contributions add up exactly to that replicate's difference,
+as do their main effects plus interaction shares; the means over replicates, reported with
+95% t intervals, add up to the mean difference that ``pfpp compare`` reports for the same
+seed and replicates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from pfpp_sim import shapley
+from pfpp_sim.analysis import mean_interval
+from pfpp_sim.errors import PfppError
+from pfpp_sim.experiment import run_replicate
+from pfpp_sim.factors import FactorSet, factor_set
+from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.scenario import Scenario, load_scenario
+from pfpp_sim.storage import environment, git_commit, package_version, read_table, readable_table, write_json, write_parquet
+from pfpp_sim.streams import stream
+from pfpp_sim.sweep import _executor
+
+__all__ = ["DEFAULT_PERMUTATIONS", "EXACT_UP_TO", "MEASURES", "TOTAL", "Explanation", "attribute", "designs", "explain"]
+
+Progress = Callable[[int, int], None]
+EXACT_UP_TO = 8
+"""Most factors attributed exactly (``2**8 = 256`` combinations per replicate); beyond, orderings are sampled."""
+DEFAULT_PERMUTATIONS = 32
+"""Orderings sampled per replicate beyond :data:`EXACT_UP_TO` factors, unless told otherwise."""
+TOTAL = "total"
+"""Factor name of the ``total`` rows: the paired difference itself."""
+MEASURES = ("total", "shapley", "main_effect", "interaction", "pair_interaction")
+"""What a row of the attribution table holds, in table order:
+
+- ``total``: the difference, alternative - base (factor ``"total"``);
+- ``shapley``: the factor's contribution; these rows add up to the total;
+- ``main_effect``: the factor switched alone, from the base;
+- ``interaction``: the factor's share of interactions, ``shapley - main_effect``; main
+  effects plus interaction shares add up to the total too;
+- ``pair_interaction``: Shapley interaction index of two factors (factor ``"a & b"``):
+  positive when they reinforce each other; exact attributions only; not part of any sum.
+"""
+
+
+def designs(k: int, replicates: int, *, seed: int, permutations: int | None = None) -> dict[int, shapley.Design]:
+    """The Shapley design of each replicate: exact, or orderings drawn from the replicate's own stream.
+
+    Parameters
+    ----------
+    k : int
+        Number of factors.
+    replicates : int
+    seed : int
+        Root seed; replicate ``r`` draws its orderings from stream ``"attribution"``.
+    permutations : int, optional
+        Sample this many orderings per replicate (even). Default: exact up to
+        :data:`EXACT_UP_TO` factors, else :data:`DEFAULT_PERMUTATIONS` orderings.
+
+    Returns
+    -------
+    dict of int to Design
+        Sampled designs differ between replicates, so the interval over replicates also
+        covers the error of sampling orderings.
+    """
+    if permutations is None and k <= EXACT_UP_TO:
+        design = shapley.exact(k)
+        return {r: design for r in range(replicates)}
+    n = permutations or DEFAULT_PERMUTATIONS
+    return {r: shapley.sampled(k, n, stream(seed, r, "attribution")) for r in range(replicates)}
+
+
+def _long(cells: pd.MultiIndex, measure: str, names: Sequence[str], matrix: np.ndarray, replicate: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "replicate": replicate,
+            "place_code": np.repeat(cells.get_level_values("place_code"), len(names)),
+            "metric": np.repeat(cells.get_level_values("metric"), len(names)),
+            "measure": measure,
+            "factor": np.tile(np.asarray(names, dtype=object), len(cells)),
+            "value": matrix.ravel(),
+        }
+    )
+
+
+def attribute(values: pd.DataFrame, designs: dict[int, shapley.Design], names: Sequence[str], *, confidence: float = 0.95) -> pd.DataFrame:
+    """Shapley attribution of each outcome, per replicate, then mean and interval over replicates.
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``replicate, combination, place_code, metric, value``: every combination of each
+        replicate's design.
+    designs : dict of int to Design
+        Per replicate, from :func:`designs`.
+    names : sequence of str
+        Factor names, in bit order.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    DataFrame
+        ``place_code, metric, measure, factor, contribution, ci_low, ci_high, n`` (see
+        :data:`MEASURES`). A replicate in which any combination has no value for an outcome
+        (e.g. no award, so no months to first delivery) is left out of all of that
+        outcome's rows, so its rows still add up; ``n`` counts the replicates used.
+    """
+    first = values[(values["replicate"] == values["replicate"].min()) & (values["combination"] == 0)]
+    cells = pd.MultiIndex.from_frame(first[["place_code", "metric"]])
+    pair_names = [f"{names[i]} & {names[j]}" for i, j in shapley.pairs(len(names))]
+    frames = []
+    for replicate, rows in values.groupby("replicate", sort=True):
+        design = designs[replicate]
+        table = rows.pivot(index=["place_code", "metric"], columns="combination", values="value").reindex(index=cells, columns=design.masks)
+        v = table.to_numpy(dtype=float, copy=True)
+        v[np.isnan(v).any(axis=1)] = np.nan
+        frames += [
+            _long(cells, "total", [TOTAL], design.totals(v)[:, None], replicate),
+            _long(cells, "shapley", names, design.shapley_values(v), replicate),
+            _long(cells, "main_effect", names, design.main_effects(v), replicate),
+            _long(cells, "interaction", names, design.interactions(v), replicate),
+        ]
+        pair_values = design.pair_interactions(v)
+        if pair_values is not None:
+            frames.append(_long(cells, "pair_interaction", pair_names, pair_values, replicate))
+    per_replicate = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    keys = ["place_code", "metric", "measure", "factor"]
+    out = mean_interval(per_replicate, keys, confidence=confidence).rename(columns={"mean": "contribution"})
+    order = {
+        "place_code": {c: i for i, c in enumerate(dict.fromkeys(cells.get_level_values("place_code")))},
+        "metric": {m: i for i, m in enumerate(dict.fromkeys(cells.get_level_values("metric")))},
+        "measure": {m: i for i, m in enumerate(MEASURES)},
+        "factor": {f: i for i, f in enumerate([TOTAL, *names, *pair_names])},
+    }
+    return out.sort_values(keys, key=lambda column: column.map(order[column.name]), ignore_index=True)
+
+
+def _run_batch(factors: FactorSet, seed: int, jobs: list[tuple[int, int]]) -> list[tuple[int, int, pd.DataFrame | str]]:
+    """Run ``(combination, replicate)`` jobs in a worker; a failed run returns its error message."""
+    done = []
+    for mask, batch in groupby(jobs, key=lambda job: job[0]):
+        scenario = factors.combination(mask)
+        for _, replicate in batch:
+            try:
+                summary = run_replicate(scenario, seed, replicate).summary
+            except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
+                done.append((mask, replicate, f"{type(err).__name__}: {err}"))
+                continue
+            done.append((mask, replicate, summary[["place_code", "metric", "value"]]))
+    return done
+
+
+class _Store:
+    """A folder of finished runs, one Parquet file each, that an interrupted explanation resumes from."""
+
+    def __init__(self, folder: Path, key: dict[str, Any]) -> None:
+        self.folder = folder
+        self.key = key
+
+    def file(self, mask: int, replicate: int) -> Path:
+        return self.folder / f"run-r{replicate:05d}-c{mask:016x}.parquet"
+
+    def open(self, resume: bool) -> None:
+        """Check the folder holds runs of this explanation only; remove half-written files."""
+        key_file = self.folder / "explain.json"
+        if key_file.exists():
+            held = json.loads(key_file.read_text(encoding="utf-8"))
+            if held != self.key:
+                raise PfppError(
+                    f"{self.folder} holds runs of another explanation (scenarios, factors, seed or code version differ): use another --out"
+                )
+        finished = list(self.folder.glob("run-*.parquet")) if self.folder.is_dir() else []
+        if finished and not resume:
+            raise PfppError(f"{self.folder} already holds {len(finished)} finished runs of this explanation: rerun with --resume, or use another --out")
+        for stale in self.folder.glob(".run-*.tmp") if self.folder.is_dir() else []:
+            stale.unlink()  # a write cut short by a kill; its run is redone
+        write_json(self.key, key_file)
+
+
+def _execute(
+    factors: FactorSet,
+    seed: int,
+    jobs: list[tuple[int, int]],
+    *,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    store: _Store | None,
+    progress: Progress | None,
+) -> pd.DataFrame:
+    """Run every ``(combination, replicate)`` job not already in the store; return all their summaries."""
+    # A stored run damaged on disk since (its checksums fail) is run again.
+    found = {job: read_table(store.file(*job)) for job in jobs if store and store.file(*job).exists() and readable_table(store.file(*job))}
+    pending = [job for job in jobs if job not in found]
+    failures: list[tuple[int, int, str]] = []
+    if progress:
+        progress(len(found), len(jobs))
+
+    def keep(results) -> None:
+        for mask, replicate, summary in results:
+            if isinstance(summary, str):
+                failures.append((mask, replicate, summary))
+                continue
+            if store:
+                write_parquet(summary, store.file(mask, replicate))
+            found[(mask, replicate)] = summary
+        if progress:
+            progress(len(found), len(jobs))
+
+    if executor == "serial" or len(pending) <= 1:
+        for _, batch in groupby(pending, key=lambda job: job[0]):
+            keep(_run_batch(factors, seed, list(batch)))
+    elif pending:
+        pool, close = _executor(executor, workers, scheduler)
+        try:
+            size = max(1, min(50, math.ceil(len(pending) / ((workers or os.cpu_count() or 1) * 4))))
+            futures = [pool.submit(_run_batch, factors, seed, pending[i : i + size]) for i in range(0, len(pending), size)]
+            for future in as_completed(futures):
+                keep(future.result())
+        finally:
+            close()
+    if failures:
+        mask, replicate, message = min(failures)
+        raise PfppError(
+            f"{len(failures)} run(s) failed; first: replicate {replicate} of {factors.base.name} with "
+            f"{factors.alternative.name}'s {factors.label(mask)}: {message}"
+        )
+    return pd.concat(
+        [found[(mask, r)].assign(replicate=r, combination=mask) for mask, r in sorted(jobs, key=lambda job: (job[1], job[0]))],
+        ignore_index=True,
+    )[["replicate", "combination", "place_code", "metric", "value"]]
+
+
+@dataclass
+class Explanation:
+    """What drives each difference between two scenarios: Shapley attribution with 95% intervals.
+
+    Attributes
+    ----------
+    factors : FactorSet
+        The base, the alternative and the factors that differ (bit ``i`` of a combination
+        is ``factors.factors[i]``).
+    seed, replicates : int
+    method : {"exact", "sampled"}
+    permutations : int or None
+        Orderings sampled per replicate (None when exact).
+    combinations : DataFrame
+        ``replicate, combination, place_code, metric, value``: every run's summary.
+    attribution : DataFrame
+        ``base, alternative, place_code, metric, measure, factor, contribution, ci_low,
+        ci_high, n, method`` (see :data:`MEASURES`).
+    seconds : float
+    """
+
+    factors: FactorSet
+    seed: int
+    replicates: int
+    method: Literal["exact", "sampled"]
+    permutations: int | None
+    combinations: pd.DataFrame
+    attribution: pd.DataFrame
+    seconds: float
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance: both scenarios (hash, contents), the factors in bit order, method, seed, version, commit."""
+        base, alternative = self.factors.base, self.factors.alternative
+        return {
+            "kind": "explain",
+            "pfpp_sim_version": package_version(),
+            "git_commit": git_commit(),
+            "seed": self.seed,
+            "replicates": self.replicates,
+            "base": base.name,
+            "alternative": alternative.name,
+            "scenarios": {
+                sc.name: {"hash": sc.scenario_hash(), "extends": sc.extends, "parameters": sc.model_dump(mode="json")}
+                for sc in (base, alternative)
+            },
+            "method": self.method,
+            "permutations": self.permutations,
+            "factors": [f.as_dict() for f in self.factors.factors],
+            "runs": int(self.combinations[["replicate", "combination"]].drop_duplicates().shape[0]),
+            "environment": environment(),
+            "seconds": round(self.seconds, 3),
+            "files": {k: Path(v).name for k, v in self.files.items()},
+            "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
+        }
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write ``attribution.parquet``, ``combinations.parquet`` and ``manifest.json`` into ``out`` (atomic writes).
+
+        The manifest is written last and an older one removed first, so a folder with a
+        manifest holds one complete explanation.
+
+        Raises
+        ------
+        PfppError
+            If a file cannot be written (the message names it and the reason).
+        """
+        out = Path(out)
+        try:
+            (out / "manifest.json").unlink(missing_ok=True)
+        except OSError as err:
+            raise PfppError(f"cannot write to {out}: {err.strerror or err}") from err
+        self.files = {
+            "attribution": write_parquet(self.attribution, out / "attribution.parquet"),
+            "combinations": write_parquet(self.combinations, out / "combinations.parquet"),
+        }
+        self.files["manifest"] = write_json(self.manifest(), out / "manifest.json")
+        return self.files
+
+
+def explain(
+    base: Scenario | str | Path,
+    alternative: Scenario | str | Path,
+    *,
+    seed: int = 0,
+    replicates: int = 10,
+    groups: Sequence[str] = (),
+    permutations: int | None = None,
+    executor: Literal["serial", "processes", "dask"] = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> Explanation:
+    """Attribute each outcome's difference between two scenarios to the factors that differ.
+
+    Parameters
+    ----------
+    base, alternative : Scenario, str or Path
+        Scenarios (or preset names, or TOML paths) with the same run settings and calibration.
+    seed : int, default=0
+        Root seed, as in :func:`pfpp_sim.compare`: with the same seed and replicates the
+        total difference equals the comparison's.
+    replicates : int, default=10
+        At least 2 (an interval needs two).
+    groups : sequence of str, default=()
+        Key prefixes grouping differences into one factor each (see :func:`pfpp_sim.factors.factor_set`).
+    permutations : int, optional
+        Sample this many orderings per replicate (even) instead of the default (exact up to
+        :data:`EXACT_UP_TO` factors, else :data:`DEFAULT_PERMUTATIONS`).
+    executor : {"serial", "processes", "dask"}, default="processes"
+        Results are identical whatever the executor and number of workers.
+    workers : int, optional
+        Worker processes (default: all cores).
+    scheduler : str, optional
+        Dask scheduler address (with ``executor="dask"``).
+    store : str or Path, optional
+        Folder where each finished run is kept as Parquet, so an interrupted explanation
+        can be resumed.
+    resume : bool, default=False
+        Reuse the runs in ``store``; without it, a store holding runs is an error.
+    progress : callable, optional
+        ``progress(done, total)``: first with the number of runs, then as runs finish.
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    PfppError
+        In one line, before anything runs: different run settings or calibrations,
+        nothing differing, fewer than 2 replicates, a bad number of permutations, an
+        unknown executor, a combination that is not a valid scenario, or a store holding
+        other runs. After runs: the first failed run, named by its combination.
+    """
+    started = time.perf_counter()
+    if replicates < 2:
+        raise PfppError(f"replicates = {replicates}: expected at least 2 (a confidence interval over replicates needs two)")
+    if permutations is not None and (permutations < 2 or permutations % 2):
+        raise PfppError(f"permutations = {permutations}: expected an even number, at least 2 (orderings are sampled in antithetic pairs)")
+    if executor not in ("serial", "processes", "dask"):
+        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+    a = base if isinstance(base, Scenario) else load_scenario(base)
+    b = alternative if isinstance(alternative, Scenario) else load_scenario(alternative)
+    if a.name == b.name:
+        b = b.with_overrides({}, name=f"{b.name}_alternative")
+    factors = factor_set(a, b, groups=groups)
+    plan = designs(len(factors.factors), replicates, seed=seed, permutations=permutations)
+    masks = sorted({int(m) for design in plan.values() for m in design.masks})
+    for mask in masks:
+        factors.combination(mask)  # every combination is valid before anything runs
+    jobs = sorted({(int(m), r) for r, design in plan.items() for m in design.masks})
+    kept = None
+    if store is not None:
+        key = {
+            "base": a.scenario_hash(),
+            "alternative": b.scenario_hash(),
+            "factors": factors.names,
+            "seed": seed,
+            "pfpp_sim_version": package_version(),
+            "git_commit": git_commit(),
+        }
+        kept = _Store(Path(store), key)
+        kept.open(resume)
+    values = _execute(factors, seed, jobs, executor=executor, workers=workers, scheduler=scheduler, store=kept, progress=progress)
+    method = "exact" if plan[0].exact else "sampled"
+    table = attribute(values, plan, factors.names)
+    table.insert(0, "alternative", b.name)
+    table.insert(0, "base", a.name)
+    table["method"] = method
+    return Explanation(
+        factors, seed, replicates, method, plan[0].permutations or None, values, table, time.perf_counter() - started
+    )

@@ -1,0 +1,167 @@
+"""Factors: what differs between two scenarios, how it is grouped, and every combination of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from pfpp_sim import load_scenario
+from pfpp_sim.errors import PfppError, ScenarioError
+from pfpp_sim.factors import ABSENT, factor_set
+
+NEW_PROGRAMME = """
+name = "with_new_stream"
+description = "A new stream before careers, and a larger home_upgrade budget."
+extends = "siloed_baseline"
+
+[levers]
+carry_over = true
+
+[programmes.home_upgrade]
+budget = { value = 30, unit = "GBP/household/year", source = "assumption:programme_budget", low = 15, high = 60 }
+
+[programmes.warm_homes]
+department = "DESNZ"
+description = "A second retrofit stream"
+interventions = { retrofit = 1.0 }
+budget = { value = 5, unit = "GBP/household/year", source = "assumption:programme_budget", low = 2, high = 10 }
+budget_basis = "households"
+competitive_share = 0.0
+funding_period_months = 36
+window_months = 2
+award_lag = { value = 3, unit = "months", source = "assumption:award_lag", low = 1, high = 6 }
+"""
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario("siloed_baseline")
+
+
+def with_new_stream(tmp_path):
+    path = tmp_path / "with_new_stream.toml"
+    path.write_text(NEW_PROGRAMME, encoding="utf-8")
+    return load_scenario(path)
+
+
+def test_joined_up_differs_from_siloed_in_seven_levers(base):
+    factors = factor_set(base, load_scenario("pfpp_joined_up"))
+    assert factors.names == [
+        "levers.pooling",
+        "levers.timeline_alignment",
+        "levers.carry_over",
+        "levers.data_sharing",
+        "levers.single_point_of_contact",
+        "levers.secondments",
+        "levers.local_priority_weight",
+    ]
+    assert factors.factors[0].changes == (("levers.pooling", 0.0, 1.0),)
+
+
+def test_no_combination_is_the_base_and_all_of_them_are_the_alternative(base, tmp_path):
+    for alternative in (load_scenario("pfpp_joined_up"), with_new_stream(tmp_path)):
+        factors = factor_set(base, alternative)
+        assert factors.combination(0).scenario_hash() == base.scenario_hash()
+        assert factors.combination((1 << len(factors.factors)) - 1).scenario_hash() == alternative.scenario_hash()
+
+
+def test_a_combination_takes_the_alternatives_values_of_its_factors_only(base):
+    factors = factor_set(base, load_scenario("pfpp_joined_up"))
+    mixed = factors.combination(0b101)  # pooling and carry_over
+    assert (mixed.levers.pooling, mixed.levers.carry_over) == (1.0, True)
+    assert (mixed.levers.timeline_alignment, mixed.levers.data_sharing) == (False, 0.0)
+    assert factors.label(0b101) == "levers.pooling + levers.carry_over" and factors.label(0) == "none"
+
+
+def test_a_programme_only_one_scenario_runs_is_one_factor_and_keeps_its_place(base, tmp_path):
+    alternative = with_new_stream(tmp_path)
+    factors = factor_set(base, alternative)
+    assert factors.names == ["levers.carry_over", "programmes.home_upgrade", "programmes.warm_homes"]
+    warm = factors.factors[2]
+    assert all(b is ABSENT for _, b, _ in warm.changes) and len(warm.changes) > 5
+    assert "warm_homes" not in factors.combination(0b011).programmes
+    assert list(factors.combination(0b100).programmes) == list(alternative.programmes)
+    # and the other way round: a programme the alternative drops
+    back = factor_set(alternative, base)
+    assert "warm_homes" not in back.combination(0b100).programmes
+
+
+def test_a_sourced_quantity_is_one_factor_with_its_value_range_and_source(base):
+    alternative = base.with_overrides({"mechanisms.bid_cost.value": 30000.0, "world.households.band_cost.C.value": 0.8})
+    factors = factor_set(base, alternative)
+    assert factors.names == ["world.households.band_cost.C", "mechanisms.bid_cost"]
+    changed = {path for path, _, _ in factors.factors[1].changes}
+    assert "mechanisms.bid_cost.value" in changed
+
+
+def test_groups_make_one_factor_of_everything_under_a_prefix(base):
+    alternative = load_scenario("pfpp_joined_up").with_overrides({"mechanisms.bid_cost.value": 30000.0, "mechanisms.trust_gain.value": 0.2})
+    factors = factor_set(base, alternative, groups=["levers", "mechanisms"])
+    assert factors.names == ["levers", "mechanisms"]
+    assert len(factors.factors[0].changes) == 7
+
+
+def test_a_named_group_identical_in_both_is_a_factor_that_changes_nothing(base):
+    alternative = base.with_overrides({"levers.carry_over": True})
+    factors = factor_set(base, alternative, groups=["levers.pooling"])
+    assert factors.names == ["levers.carry_over", "levers.pooling"]
+    assert factors.factors[1].changes == ()
+    assert factors.combination(0b10).scenario_hash() == base.scenario_hash()
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ({"run.places": ["E07000062"]}, "run.places"),
+        ({"run.horizon_months": 24}, "run.horizon_months"),
+        ({"run.start": "2022-04"}, "run.start"),
+        ({"run.scale": 0.02}, "run.scale"),
+    ],
+    ids=["places", "horizon", "start", "scale"],
+)
+def test_scenarios_with_other_run_settings_are_refused_naming_the_key_and_both_values(base, override, key):
+    alternative = base.with_overrides({**override, "levers.carry_over": True}, name="other")
+    with pytest.raises(ScenarioError) as err:
+        factor_set(base, alternative)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"<explain other vs siloed_baseline>: {key} = ")
+    assert "the same run settings in both" in message and f"siloed_baseline has {key} = " in message
+
+
+def test_scenarios_with_another_calibration_are_refused(base):
+    uncalibrated = base.model_dump()
+    uncalibrated.update(calibration=None, name="uncalibrated")
+    from pfpp_sim.scenario import Scenario
+
+    with pytest.raises(ScenarioError, match=r"calibration = .none.: the same calibration in both .*; siloed_baseline has calibration = .pilots \(fitted .*\).$"):
+        factor_set(base, Scenario.model_validate(uncalibrated))
+
+
+def test_nothing_to_explain_when_nothing_differs_but_the_name(base):
+    with pytest.raises(PfppError, match="nothing to explain: copy and siloed_baseline have the same levers"):
+        factor_set(base, base.with_overrides({}, name="copy"))
+
+
+def test_a_group_that_is_not_a_key_path_is_refused(base):
+    with pytest.raises(ScenarioError, match=r"--factors = 'levers.poolling': a key path of the scenarios under levers"):
+        factor_set(base, load_scenario("pfpp_joined_up"), groups=["levers.poolling"])
+    with pytest.raises(ScenarioError, match=r"--factors = 'run'"):
+        factor_set(base, load_scenario("pfpp_joined_up"), groups=["run"])
+
+
+def test_programmes_in_another_order_are_refused_naming_the_table(base):
+    data = base.model_dump()
+    data["programmes"] = dict(reversed(list(data["programmes"].items())))
+    data["name"] = "reordered"
+    from pfpp_sim.scenario import Scenario
+
+    with pytest.raises(ScenarioError, match=r"programmes = \['shared_prosperity'.*order can change results"):
+        factor_set(base, Scenario.model_validate(data))
+
+
+def test_a_combination_that_is_not_a_valid_scenario_names_its_factors_the_key_and_why(base, tmp_path):
+    factors = factor_set(base, with_new_stream(tmp_path), groups=["programmes.warm_homes.budget"])
+    with pytest.raises(ScenarioError) as err:
+        factors.combination(1 << factors.names.index("programmes.warm_homes.budget"))
+    message = str(err.value)
+    assert message.startswith("<siloed_baseline with with_new_stream's programmes.warm_homes.budget>: programmes.warm_homes.department = ")
+    assert message.endswith(": a value (required key is missing)")
