@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from pfpp_sim.population import AGE_16, AGE_18, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_18,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+)
 
 __all__ = [
     "age_and_replace",
     "fuel_cost",
     "fuel_poor",
     "household_income",
+    "ilo_status",
     "income_shock",
     "mental_health_transition",
     "neet_entry_hazard",
@@ -193,15 +205,25 @@ def youth_transition(
     exit_to_education: np.ndarray,
     entry_hazard: np.ndarray,
     rng: np.random.Generator,
+    *,
+    leave_education: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move young people between education, employment and NEET for one month.
 
     One number ``u`` per person: a NEET young person goes into education when
     ``u < exit_to_education``, into work when ``u`` falls in the next ``exit_to_work``,
-    and stays NEET otherwise; anyone else becomes NEET when ``u < entry_hazard``. So a
-    change in the exits to work (employment support) moves no one's exit to education.
-    ``rng`` is the ``young_people`` stream, or a :class:`~pfpp_sim.streams.DrawnAhead`
-    holding the numbers drawn for these people.
+    and stays NEET otherwise; anyone else becomes NEET when ``u < entry_hazard``, and a
+    student aged 18 or more who does not leaves education for work when
+    ``u >= 1 - leave_education`` (the top of the interval, so a lever that moves NEET
+    entry moves no one's leaving education). A change in the exits to work (employment
+    support) moves no one's exit to education. ``rng`` is the ``young_people`` stream,
+    or a :class:`~pfpp_sim.streams.DrawnAhead` holding the numbers drawn for these people.
+
+    Parameters
+    ----------
+    leave_education : float
+        Monthly probability that a student aged 18 or more leaves education for work
+        (:func:`~pfpp_sim.labour_market.leaving_education_hazard`).
 
     Returns
     -------
@@ -213,12 +235,53 @@ def youth_transition(
     draw = rng.random(status.size)
     is_neet = status == NEET
     new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
+    if leave_education > 0.0:
+        graduate = (new_status == EDUCATION) & (age_months >= AGE_18) & (draw >= 1.0 - leave_education) & ~is_neet
+        new_status[graduate] = EMPLOYED
     to_education = is_neet & (draw < exit_to_education)
     to_work = is_neet & ~to_education & (draw < exit_to_education + exit_to_work)
     new_status[to_education] = EDUCATION
     new_status[to_work & (age_months >= AGE_18)] = EMPLOYED
     months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
     return new_status, months
+
+
+def ilo_status(
+    status: np.ndarray,
+    rank: np.ndarray,
+    neet_limit: np.ndarray,
+    student_limit: np.ndarray,
+    *,
+    student_employed_from: int,
+) -> np.ndarray:
+    """Each young person's labour-market status on the ILO basis, from their status and job-search rank.
+
+    In work (``EMPLOYED``) is employed. A NEET young person whose rank is below
+    ``neet_limit`` seeks work and is unemployed, otherwise inactive. A student whose rank
+    is at least ``student_employed_from`` has a (part-time) job and is employed; below
+    ``student_limit`` they seek work and are unemployed (not NEET); otherwise inactive.
+
+    Parameters
+    ----------
+    status : ndarray of uint8, shape (n,)
+        ``EDUCATION``, ``EMPLOYED`` or ``NEET``.
+    rank : ndarray of uint16, shape (n,)
+        Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`).
+    neet_limit, student_limit : ndarray of uint32, shape (n,)
+        Each person's place's limits this month (:class:`~pfpp_sim.labour_market.JobSeeking`);
+        ``student_limit`` at most ``student_employed_from``.
+    student_employed_from : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (n,)
+        ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
+    """
+    is_neet = status == NEET
+    seeking = rank < np.where(is_neet, neet_limit, student_limit)
+    out = np.where(seeking, np.uint8(ILO_UNEMPLOYED), np.uint8(ILO_INACTIVE))
+    out[(status == EMPLOYED) | ((status == EDUCATION) & (rank >= student_employed_from))] = ILO_EMPLOYED
+    return out
 
 
 def mental_health_transition(

@@ -7,6 +7,9 @@ exactly (to one simulated resident) by construction: a per-place income level is
 solved so that the observed share of households is fuel poor at the start month.
 A run that starts before the first NEET data period starts from the first observed
 rate carried back by the place's fitted NEET trend (the scenario's calibration).
+18-24 year olds not NEET are in work with the chance that rises with age in the steady
+state of leaving education (:func:`~pfpp_sim.labour_market.employed_by_age`), and each
+young person draws a job-search rank (:mod:`pfpp_sim.labour_market`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pfpp_sim import data
+from pfpp_sim import data, labour_market
 from pfpp_sim.errors import DataError
 from pfpp_sim.scenario import Scenario
 
@@ -26,6 +29,9 @@ __all__ = [
     "BAND_D",
     "EDUCATION",
     "EMPLOYED",
+    "ILO_EMPLOYED",
+    "ILO_INACTIVE",
+    "ILO_UNEMPLOYED",
     "NEET",
     "TENURES",
     "Block",
@@ -45,6 +51,8 @@ BAND_C = 2
 BAND_D = 3
 TENURES = ("owner", "social_rent", "private_rent")
 EDUCATION, EMPLOYED, NEET = 0, 1, 2
+ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE = 0, 1, 2
+"""A young person's ILO labour-market status (:func:`~pfpp_sim.dynamics.ilo_status`)."""
 AGE_16, AGE_18, AGE_25 = 16 * 12, 18 * 12, 25 * 12
 
 
@@ -64,6 +72,7 @@ class PlaceTable:
     neet_18_24: np.ndarray  # float64, (P,), starting 18-24 NEET share
     income_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
     neet_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
+    unemployment_relative: np.ndarray  # float64, (P,), modelled unemployment rate (16+) over England's (data.places)
 
     @property
     def n(self) -> int:
@@ -105,6 +114,8 @@ class YoungPeople:
     careers_until: np.ndarray  # int32 month index (exclusive)
     ips_until: np.ndarray  # int32
     asb_until: np.ndarray  # int32
+    job_search_rank: np.ndarray  # uint16, drawn once: below the place's limit, seeks work when not in work (labour_market)
+    ilo_status: np.ndarray  # uint8: ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE (set by the model each month)
     slices: list[slice] = field(default_factory=list)
 
     @property
@@ -375,6 +386,7 @@ def build_population(
     persistence = hw.income_persistence.value
     dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
     earnings = yw.youth_earnings.value * income_index
+    leave_education = labour_market.leaving_education_hazard(yw.employed_share_of_eet.value)
 
     # Means-tested households: the lowest incomes nationally (before each place's level).
     means_cut = hw.median_income.value * np.exp(hw.income_spread.value * stats.norm.ppf(hw.means_tested_share.value))
@@ -410,7 +422,9 @@ def build_population(
         pick = rng.permutation(older)
         status[pick[:k_old]] = NEET
         rest = pick[k_old:]
-        employed = rest[rng.random(older.size)[k_old:] < yw.employed_share_of_eet.value]
+        # In work with the steady-state chance for their age (one draw per person whatever the chance).
+        in_work = labour_market.employed_by_age(age[rest] - AGE_18, leave_education)
+        employed = rest[rng.random(older.size)[k_old:] < in_work]
         status[employed] = EMPLOYED
         # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
         # gives long spells), capped at three years.
@@ -474,6 +488,8 @@ def build_population(
         slices=[slice(int(a), int(b)) for a, b in zip(h_bounds[:-1], h_bounds[1:])],
     )
     n_young = int(y_bounds[-1])
+    # Drawn after everything else, so no other resident's numbers move (common random numbers).
+    job_search_rank = rng.integers(0, labour_market.RANK_LEVELS, size=n_young, dtype=np.uint16)
     young = YoungPeople(
         place=cat(y_cols, "place"),
         household=cat(y_cols, "household"),
@@ -484,6 +500,8 @@ def build_population(
         careers_until=np.zeros(n_young, dtype=np.int32),
         ips_until=np.zeros(n_young, dtype=np.int32),
         asb_until=np.zeros(n_young, dtype=np.int32),
+        job_search_rank=job_search_rank,
+        ilo_status=np.full(n_young, ILO_INACTIVE, dtype=np.uint8),
         slices=[slice(int(a), int(b)) for a, b in zip(y_bounds[:-1], y_bounds[1:])],
     )
     places = PlaceTable(
@@ -499,5 +517,6 @@ def build_population(
         neet_18_24=neet_1824,
         income_trend=income_trend,
         neet_trend=neet_trend,
+        unemployment_relative=table["unemployment_relative"].to_numpy(dtype=np.float64),
     )
     return Population(places=places, households=households, young=young)

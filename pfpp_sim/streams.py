@@ -35,6 +35,7 @@ STREAM_IDS = {
     "interventions": 5,
     "parameters": 6,
     "mesa": 7,
+    "job_search": 10,
 }
 """Fixed stream ids: append new ones, never renumber."""
 
