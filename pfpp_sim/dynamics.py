@@ -249,17 +249,20 @@ def youth_transition(
 def ilo_status(
     status: np.ndarray,
     rank: np.ndarray,
-    neet_limit: np.ndarray,
-    student_limit: np.ndarray,
     *,
+    neet_limit: int,
+    student_limit: int,
     student_employed_from: int,
 ) -> np.ndarray:
-    """Each young person's labour-market status on the ILO basis, from their status and job-search rank.
+    """The ILO labour-market status of one place's young people, from their status and job-search rank.
 
     In work (``EMPLOYED``) is employed. A NEET young person whose rank is below
     ``neet_limit`` seeks work and is unemployed, otherwise inactive. A student whose rank
     is at least ``student_employed_from`` has a (part-time) job and is employed; below
     ``student_limit`` they seek work and are unemployed (not NEET); otherwise inactive.
+    Each status's two limits are looked up from a three-entry table, so the rule is two
+    comparisons per person (ranks are below :data:`~pfpp_sim.labour_market.RANK_LEVELS`,
+    so that value, the largest uint16, is a limit no rank reaches).
 
     Parameters
     ----------
@@ -267,20 +270,26 @@ def ilo_status(
         ``EDUCATION``, ``EMPLOYED`` or ``NEET``.
     rank : ndarray of uint16, shape (n,)
         Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`).
-    neet_limit, student_limit : ndarray of uint32, shape (n,)
-        Each person's place's limits this month (:class:`~pfpp_sim.labour_market.JobSeeking`);
-        ``student_limit`` at most ``student_employed_from``.
-    student_employed_from : int
+    neet_limit, student_limit, student_employed_from : int
+        The place's limits this month (:class:`~pfpp_sim.labour_market.JobSeeking`), at
+        most :data:`~pfpp_sim.labour_market.RANK_LEVELS`; ``student_limit`` at most
+        ``student_employed_from``.
 
     Returns
     -------
     ndarray of uint8, shape (n,)
         ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
     """
-    is_neet = status == NEET
-    seeking = rank < np.where(is_neet, neet_limit, student_limit)
-    out = np.where(seeking, np.uint8(ILO_UNEMPLOYED), np.uint8(ILO_INACTIVE))
-    out[(status == EMPLOYED) | ((status == EDUCATION) & (rank >= student_employed_from))] = ILO_EMPLOYED
+    unemployed_below = np.zeros(3, dtype=np.uint16)
+    unemployed_below[[EDUCATION, NEET]] = student_limit, neet_limit
+    employed_from = np.zeros(3, dtype=np.uint16)
+    employed_from[[EDUCATION, NEET]] = student_employed_from, np.iinfo(np.uint16).max
+    unemployed = (rank < unemployed_below.take(status)).view(np.uint8)
+    employed = (rank >= employed_from.take(status)).view(np.uint8)
+    # At most one of the two holds (a status's unemployed limit is at most its employed one).
+    out = np.full(status.shape, ILO_INACTIVE, dtype=np.uint8)
+    out -= unemployed * np.uint8(ILO_INACTIVE - ILO_UNEMPLOYED)
+    out -= employed * np.uint8(ILO_INACTIVE - ILO_EMPLOYED)
     return out
 
 

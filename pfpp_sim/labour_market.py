@@ -56,8 +56,9 @@ ANCHOR_YEAR = 2022
 ANCHOR_NEET_PERIOD = 2023
 """DfE NEET 16-17 time period nearest the anchor (December 2022 to February 2023)."""
 MONTHS_18_TO_24 = 7 * 12
-RANK_LEVELS = 1 << 16
-"""Values a job-search rank takes (uint16): a limit of ``L`` selects the share ``L / RANK_LEVELS``."""
+RANK_LEVELS = (1 << 16) - 1
+"""Values a job-search rank takes, 0 to ``RANK_LEVELS - 1`` (uint16): a limit of ``L``
+selects the share ``L / RANK_LEVELS``, and ``RANK_LEVELS`` itself is a limit no rank reaches."""
 
 
 def employed_by_age(months_past_18: np.ndarray, hazard: float) -> np.ndarray:
@@ -172,7 +173,7 @@ class JobSeeking:
 
     Attributes
     ----------
-    neet_limit, student_limit : ndarray of uint32, shape (horizon, n_places)
+    neet_limit, student_limit : ndarray of uint16, shape (horizon, n_places)
         A NEET young person (a student) whose job-search rank is below the limit seeks work.
     student_employed_from : int
         A student whose rank is at least this has a job.
@@ -212,7 +213,7 @@ def job_seeking(scenario: Scenario, unemployment_relative: np.ndarray, dates: pd
     neet = np.minimum(yw.neet_seeking_work_share.value * scale, 1.0)
     student = np.minimum(yw.student_seeking_work_share.value * scale, employed_from / RANK_LEVELS)
     return JobSeeking(
-        neet_limit=np.rint(neet * RANK_LEVELS).astype(np.uint32),
-        student_limit=np.rint(student * RANK_LEVELS).astype(np.uint32),
+        neet_limit=np.rint(neet * RANK_LEVELS).astype(np.uint16),
+        student_limit=np.rint(student * RANK_LEVELS).astype(np.uint16),
         student_employed_from=employed_from,
     )

@@ -255,11 +255,11 @@ def test_workers_and_neet_young_people_do_not_leave_education():
 def test_ilo_status_counts_students_with_a_job_as_employed_and_anyone_without_work_seeking_it_as_unemployed():
     # Ranks below a person's seeking limit seek work; students at or above the employed
     # threshold have a (part-time) job. NEET and students have their own seeking limits.
-    status = np.array([EMPLOYED, EMPLOYED, NEET, NEET, EDUCATION, EDUCATION, EDUCATION, EDUCATION], dtype=np.uint8)
-    rank = np.array([10, 60000, 99, 100, 9, 10, 39999, 40000], dtype=np.uint16)
-    neet_limit = np.full(8, 100, dtype=np.uint32)
-    student_limit = np.full(8, 10, dtype=np.uint32)
-    ilo = dynamics.ilo_status(status, rank, neet_limit, student_limit, student_employed_from=40000)
+    status = np.array([EMPLOYED, EMPLOYED, NEET, NEET, NEET, EDUCATION, EDUCATION, EDUCATION, EDUCATION], dtype=np.uint8)
+    rank = np.array([10, 65534, 99, 100, 65534, 9, 10, 39999, 40000], dtype=np.uint16)
+    ilo = dynamics.ilo_status(status, rank, neet_limit=100, student_limit=10, student_employed_from=40000)
     e, u, i = ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE
-    np.testing.assert_array_equal(ilo, [e, e, u, i, u, i, i, e])
+    np.testing.assert_array_equal(ilo, [e, e, u, i, i, u, i, i, e])
     assert ilo.dtype == np.uint8
+    everyone_seeks = dynamics.ilo_status(status, rank, neet_limit=65535, student_limit=10, student_employed_from=40000)
+    np.testing.assert_array_equal(everyone_seeks[status == NEET], u)
