@@ -38,7 +38,6 @@ import numpy as np
 
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import resident_rates
-from pfpp_sim.labour_market import RANK_LEVELS
 from pfpp_sim.population import (
     AGE_16,
     AGE_18,
@@ -50,6 +49,7 @@ from pfpp_sim.population import (
     ILO_INACTIVE,
     ILO_UNEMPLOYED,
     NEET,
+    RANK_LEVELS,
 )
 from pfpp_sim.scenario import Scenario
 

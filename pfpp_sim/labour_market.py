@@ -1,27 +1,28 @@
-"""Young people's labour market: leaving education for work, seeking work, the ILO measure.
+"""Young people's labour market on the ILO basis: who seeks work, anchored to the official rate.
 
 The official youth unemployment rate (ONS, ILO definitions) is the unemployed over the
 economically active (employed + unemployed), ages 16-24. Employed includes students with
 a (part-time) job; unemployed means without work, seeking and available, and includes
 students seeking work, who are not NEET. The residents carry what that needs and no more:
 
-- each young person's **job-search rank**, one uniform number (uint16) drawn once: a NEET
-  young person seeks work (is ILO unemployed) when the rank is below the place's NEET
-  seeking limit, a student when it is below the students' limit; a student with a rank at
-  or above :attr:`JobSeeking.student_employed_from` has a job. The rank never changes, so
-  changing a lever re-draws nobody's (common random numbers), and a person moves between
-  seeking work and inactivity only when their status changes or the year's limits do;
+- each young person's **job-search rank**, one uniform number (uint16) drawn once
+  (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`): a NEET young person seeks
+  work (is ILO unemployed) when the rank is below the place's NEET seeking limit, a
+  student when it is below the students' limit; a student whose rank is at least
+  :attr:`JobSeeking.student_employed_from` has a job (:func:`~pfpp_sim.dynamics.ilo_status`).
+  The rank never changes, so changing a lever re-draws nobody's (common random numbers),
+  and a person moves between seeking work and inactivity only when their status changes
+  or a new year's limits do;
 - **leaving education**: students aged 18 or more move into work at a monthly hazard that
   keeps the employed share of 18-24 year olds not NEET at ``employed_share_of_eet``
-  (:func:`leaving_education_hazard`), instead of everyone who turns 18 in education
-  staying in it until 25.
+  (:func:`~pfpp_sim.population.leaving_education_hazard`).
 
-The seeking shares are the published ones: 32% of those not in full-time education or
-work seek work (E82), 5.2% of full-time students (E90); 31.6% of full-time students have a
-job (E90). Both seeking shares are scaled by one national factor so that England, as the
-model builds it, has the published rate of October-December 2022 (E81,
-:func:`anchor_factor`), and by each place's and each year's ONS model-based unemployment
-rate (16+) relative to England in 2022, raised to ``unemployment_elasticity``
+The shares are the published ones: 32% of those not in full-time education or work seek
+work (E82), 5.15% of full-time students (E90); 31.6% of full-time students have a job
+(E90). Both seeking shares are scaled by one national factor so that England, as the sum
+of its authorities as the model builds them, has the published rate of October-December
+2022 (E81, :func:`anchor_factor`), and by each place's and each year's ONS model-based
+unemployment rate (16+) relative to England in 2022, raised to ``unemployment_elasticity``
 (:func:`job_seeking`). Seeking work does not change how fast a NEET young person leaves
 NEET: no published flows by ILO status are vendored.
 """
@@ -35,75 +36,25 @@ import pandas as pd
 from scipy import optimize
 
 from pfpp_sim import data
+from pfpp_sim.population import RANK_LEVELS, neet_18_24_share
 from pfpp_sim.scenario import Scenario
 
 __all__ = [
     "ANCHOR_NEET_PERIOD",
     "ANCHOR_YEAR",
-    "MONTHS_18_TO_24",
-    "RANK_LEVELS",
+    "Composition",
     "JobSeeking",
     "anchor_factor",
-    "employed_by_age",
     "england_composition",
     "job_seeking",
-    "leaving_education_hazard",
+    "national_rate",
     "year_factors",
 ]
 
 ANCHOR_YEAR = 2022
-"""Year of the anchor (E81, October-December 2022): its modelled unemployment rate is the reference of :func:`year_factors`."""
+"""Year of the anchor (E81, October-December 2022): the reference year of :func:`year_factors`."""
 ANCHOR_NEET_PERIOD = 2023
 """DfE NEET 16-17 time period nearest the anchor (December 2022 to February 2023)."""
-MONTHS_18_TO_24 = 7 * 12
-RANK_LEVELS = (1 << 16) - 1
-"""Values a job-search rank takes, 0 to ``RANK_LEVELS - 1`` (uint16): a limit of ``L``
-selects the share ``L / RANK_LEVELS``, and ``RANK_LEVELS`` itself is a limit no rank reaches."""
-
-
-def employed_by_age(months_past_18: np.ndarray, hazard: float) -> np.ndarray:
-    """Share in work of young people not NEET, by months since their 18th birthday.
-
-    Everyone not NEET is in education at 18 (16-17 year olds work only through
-    education or training); each month from 18 a student leaves education for work with
-    probability ``hazard``: ``1 - (1 - hazard) ** months``.
-
-    Parameters
-    ----------
-    months_past_18 : ndarray of int, shape (n,)
-    hazard : float
-        Monthly probability, in [0, 1).
-
-    Returns
-    -------
-    ndarray of float64, shape (n,)
-    """
-    return 1.0 - (1.0 - hazard) ** np.maximum(np.asarray(months_past_18, dtype=np.float64), 0.0)
-
-
-def leaving_education_hazard(employed_share: float) -> float:
-    """Monthly hazard of leaving education for work that gives ``employed_share`` over ages 18-24.
-
-    The hazard whose steady state (ages spread evenly over 18-24, :func:`employed_by_age`)
-    has a share ``employed_share`` of 18-24 year olds not NEET in work. Shares of 83/84
-    or more (all but those just turned 18) need everyone to leave at once: 1.
-
-    Parameters
-    ----------
-    employed_share : float
-        ``world.young_people.employed_share_of_eet``, in [0, 1].
-
-    Returns
-    -------
-    float
-        Probability per month.
-    """
-    months = np.arange(MONTHS_18_TO_24)
-    if employed_share <= 0.0:
-        return 0.0
-    if employed_share >= employed_by_age(months, 1.0).mean():
-        return 1.0
-    return float(optimize.brentq(lambda h: employed_by_age(months, h).mean() - employed_share, 0.0, 1.0, xtol=1e-15))
 
 
 def year_factors(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -121,50 +72,107 @@ def year_factors(dates: pd.DatetimeIndex) -> np.ndarray:
     return england.reindex(years).to_numpy() / england[ANCHOR_YEAR]
 
 
-def england_composition(scenario: Scenario) -> tuple[float, float, float]:
-    """Shares of England's 16-24 year olds NEET, in work (not studying) and in education, as the model builds them.
+@dataclass(frozen=True)
+class Composition:
+    """Every English authority's 16-24 year olds at the anchor, as the model builds them.
 
-    16-17 year olds are NEET at England's DfE rate (period :data:`ANCHOR_NEET_PERIOD`) and
-    otherwise in education; 18-24 year olds are NEET at ``neet_16_24_rate`` (England's
-    18-24 share, see :func:`~pfpp_sim.population.build_population`) and otherwise in work
-    at ``employed_share_of_eet``; ages split as in Census 2021.
+    Attributes
+    ----------
+    young_people : ndarray of float64, shape (n_places,)
+        Real 16-24 year olds (Census 2021).
+    neet, employed, education : ndarray of float64, shape (n_places,)
+        Shares NEET, in work (not studying) and in education; they sum to 1.
+    unemployment_relative : ndarray of float64, shape (n_places,)
+        Modelled unemployment rate (16+) over England's (:func:`pfpp_sim.data.places`).
+    """
+
+    young_people: np.ndarray
+    neet: np.ndarray
+    employed: np.ndarray
+    education: np.ndarray
+    unemployment_relative: np.ndarray
+
+
+def england_composition(scenario: Scenario) -> Composition:
+    """England's authorities (``places("all")``) as :func:`~pfpp_sim.population.build_population` builds them at the anchor.
+
+    16-17 year olds are NEET at their area's DfE rate (period :data:`ANCHOR_NEET_PERIOD`)
+    and otherwise in education; 18-24 year olds are NEET at
+    :func:`~pfpp_sim.population.neet_18_24_share` of it and otherwise in work at
+    ``employed_share_of_eet``; ages split as in Census 2021.
 
     Returns
     -------
-    neet, employed, education : float
-        Fractions of 16-24 year olds; they sum to 1.
+    Composition
     """
     yw = scenario.world.young_people
-    ages = data.youth_population().set_index("area_code").loc[data.ENGLAND]
-    young_1617 = float(ages["age_16_17"] / ages["age_16_24"])
+    table = data.places("all")
     neet_table = data.neet_16_17()
-    neet_1617 = float(neet_table[(neet_table["area_code"] == data.ENGLAND) & (neet_table["time_period"] == ANCHOR_NEET_PERIOD)]["neet_rate"].iloc[0])
-    neet_1824 = yw.neet_16_24_rate.value
-    neet = young_1617 * neet_1617 + (1.0 - young_1617) * neet_1824
-    employed = (1.0 - young_1617) * (1.0 - neet_1824) * yw.employed_share_of_eet.value
-    return neet, employed, 1.0 - neet - employed
+    rates = neet_table[neet_table["time_period"] == ANCHOR_NEET_PERIOD].set_index("area_code")["neet_rate"]
+    neet_1617 = rates.loc[table["neet_area_code"]].to_numpy(dtype=np.float64)
+    young = (table["age_16_17"] + table["age_18_24"]).to_numpy(dtype=np.float64)
+    share_1617 = table["age_16_17"].to_numpy(dtype=np.float64) / young
+    neet_1824 = neet_18_24_share(yw.neet_16_24_rate.value, neet_1617, float(rates[data.ENGLAND]))
+    neet = share_1617 * neet_1617 + (1.0 - share_1617) * neet_1824
+    employed = (1.0 - share_1617) * (1.0 - neet_1824) * yw.employed_share_of_eet.value
+    return Composition(young, neet, employed, 1.0 - neet - employed, table["unemployment_relative"].to_numpy(dtype=np.float64))
 
 
-def anchor_factor(scenario: Scenario) -> float:
-    """Factor on both seeking shares that gives England the published youth unemployment rate.
+def _shares(scenario: Scenario, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Seeking shares of NEET young people and of students at ``scale`` times the published ones, and the students' job share.
 
-    With England's composition (:func:`england_composition`: NEET ``n``, in work ``w``,
-    in education ``s``), the students' job share ``e`` and the seeking shares of NEET
-    young people ``a`` and students ``b``, the rate is ``k (a n + b s) / (k (a n + b s) +
-    w + e s)``; ``k`` makes it ``unemployment_rate_16_24_anchor`` (E81).
+    NEET shares are at most 1, students' at most the share without a job.
+    """
+    yw = scenario.world.young_people
+    employed = yw.student_employed_share.value
+    neet = np.minimum(yw.neet_seeking_work_share.value * scale, 1.0)
+    student = np.minimum(yw.student_seeking_work_share.value * scale, 1.0 - employed)
+    return neet, student, employed
+
+
+def national_rate(scenario: Scenario, composition: Composition, factor: float) -> float:
+    """England's youth unemployment rate at the anchor with both seeking shares scaled by ``factor``.
+
+    Each authority's seeking shares are scaled by ``factor`` and by its
+    ``unemployment_relative ** unemployment_elasticity``; England's rate is its
+    authorities' unemployed over their economically active, each authority weighted by
+    its young people.
 
     Returns
     -------
     float
     """
-    yw = scenario.world.young_people
-    neet, employed, education = england_composition(scenario)
-    rate = yw.unemployment_rate_16_24_anchor.value
-    seeking = yw.neet_seeking_work_share.value * neet + yw.student_seeking_work_share.value * education
-    in_work = employed + yw.student_employed_share.value * education
-    if seeking <= 0.0:
-        return 1.0
-    return rate * in_work / ((1.0 - rate) * seeking)
+    c = composition
+    scale = factor * c.unemployment_relative ** scenario.world.young_people.unemployment_elasticity.value
+    neet_seeking, student_seeking, student_employed = _shares(scenario, scale)
+    unemployed = np.dot(c.young_people, c.neet * neet_seeking + c.education * student_seeking)
+    in_work = np.dot(c.young_people, c.employed + c.education * student_employed)
+    return float(unemployed / (unemployed + in_work))
+
+
+def anchor_factor(scenario: Scenario) -> float:
+    """The factor on both seeking shares that gives England the published youth unemployment rate.
+
+    Solves ``national_rate(factor) = unemployment_rate_16_24_anchor`` (E81, October-December
+    2022) over England as the sum of its authorities (:func:`england_composition`), so that
+    the places' differences (their NEET shares and unemployment rates) average out to the
+    published national rate. 100 if even that factor falls short (shares at their caps).
+
+    Returns
+    -------
+    float
+    """
+    composition = england_composition(scenario)
+    target = scenario.world.young_people.unemployment_rate_16_24_anchor.value
+
+    def gap(factor: float) -> float:
+        return national_rate(scenario, composition, factor) - target
+
+    if target <= 0.0:
+        return 0.0
+    if gap(100.0) < 0.0:
+        return 100.0
+    return float(optimize.brentq(gap, 0.0, 100.0, xtol=1e-12))
 
 
 @dataclass(frozen=True)
@@ -187,12 +195,12 @@ class JobSeeking:
 def job_seeking(scenario: Scenario, unemployment_relative: np.ndarray, dates: pd.DatetimeIndex) -> JobSeeking:
     """Seeking limits by month and place: the published shares, anchored, scaled by place and year.
 
-    A place's seeking share in a month is the national share times :func:`anchor_factor`
+    A place's seeking share in a month is the published share times :func:`anchor_factor`
     times ``(unemployment_relative * year_factor) ** unemployment_elasticity``, with
     ``unemployment_relative`` the place's modelled unemployment rate (16+, mean of
     2019-2023) over England's and ``year_factor`` England's rate in the month's year over
     2022 (:func:`year_factors`); NEET shares are at most 1, students' at most the share
-    without a job.
+    without a job. A limit is the share times :data:`~pfpp_sim.population.RANK_LEVELS`, rounded.
 
     Parameters
     ----------
@@ -206,14 +214,11 @@ def job_seeking(scenario: Scenario, unemployment_relative: np.ndarray, dates: pd
     -------
     JobSeeking
     """
-    yw = scenario.world.young_people
-    elasticity = yw.unemployment_elasticity.value
+    elasticity = scenario.world.young_people.unemployment_elasticity.value
     scale = anchor_factor(scenario) * (year_factors(dates)[:, None] * np.asarray(unemployment_relative)[None, :]) ** elasticity
-    employed_from = int(round((1.0 - yw.student_employed_share.value) * RANK_LEVELS))
-    neet = np.minimum(yw.neet_seeking_work_share.value * scale, 1.0)
-    student = np.minimum(yw.student_seeking_work_share.value * scale, employed_from / RANK_LEVELS)
+    neet, student, employed = _shares(scenario, scale)
     return JobSeeking(
         neet_limit=np.rint(neet * RANK_LEVELS).astype(np.uint16),
         student_limit=np.rint(student * RANK_LEVELS).astype(np.uint16),
-        student_employed_from=employed_from,
+        student_employed_from=int(np.rint((1.0 - employed) * RANK_LEVELS)),
     )

@@ -22,7 +22,7 @@ import numpy as np
 from pfpp_sim import dynamics, labour_market
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, place_blocks
+from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, RANK_LEVELS, Block, leaving_education_hazard, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
 
@@ -102,7 +102,7 @@ class ResidentSteps:
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
         self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
-        self.leave_education = labour_market.leaving_education_hazard(self.scenario.world.young_people.employed_share_of_eet.value)
+        self.leave_education = leaving_education_hazard(self.scenario.world.young_people.employed_share_of_eet.value)
         self.job_seeking = labour_market.job_seeking(self.scenario, places.unemployment_relative, self.exo.dates)
         # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
         self.rng_job_search = stream(self.seed, self.replicate, "job_search")
@@ -301,7 +301,7 @@ class ResidentSteps:
         else:
             draws = draw_young(self.rng_young, **self._young_draw_args())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
-        ranks = self.rng_job_search.integers(0, labour_market.RANK_LEVELS, size=sum(turning), dtype=np.uint16)
+        ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
         with self._thread_pool() as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(

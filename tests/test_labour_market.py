@@ -8,7 +8,16 @@ import pytest
 
 from pfpp_sim import data, labour_market
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_18, EMPLOYED, ILO_UNEMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_18,
+    EMPLOYED,
+    ILO_UNEMPLOYED,
+    MONTHS_18_TO_24,
+    NEET,
+    RANK_LEVELS,
+    employed_by_age,
+    leaving_education_hazard,
+)
 from pfpp_sim.scenario import load_scenario
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
@@ -23,9 +32,8 @@ def scenario(**overrides):
 
 @pytest.mark.parametrize("share", [0.3, 0.55, 0.8])
 def test_the_leaving_education_hazard_gives_the_employed_share_on_average_over_ages_18_to_24(share):
-    hazard = labour_market.leaving_education_hazard(share)
-    months_past_18 = np.arange(7 * 12)
-    employed = labour_market.employed_by_age(months_past_18, hazard)
+    hazard = leaving_education_hazard(share)
+    employed = employed_by_age(np.arange(MONTHS_18_TO_24), hazard)
     assert employed[0] == 0.0
     assert np.all(np.diff(employed) > 0)
     assert employed.mean() == pytest.approx(share, abs=1e-9)
@@ -64,12 +72,11 @@ def test_job_seeking_shares_scale_with_the_places_modelled_unemployment_rate_and
     dates = pd.date_range("2022-10-01", periods=3, freq="MS")
     seeking = labour_market.job_seeking(sc, np.array([1.0, 1.44]), dates)
     anchor = labour_market.anchor_factor(sc)
-    levels = labour_market.RANK_LEVELS
-    expected_neet = np.rint(yw.neet_seeking_work_share.value * anchor * np.array([1.0, 1.2]) * levels)
-    expected_student = np.rint(yw.student_seeking_work_share.value * anchor * np.array([1.0, 1.2]) * levels)
+    expected_neet = np.rint(yw.neet_seeking_work_share.value * anchor * np.array([1.0, 1.2]) * RANK_LEVELS)
+    expected_student = np.rint(yw.student_seeking_work_share.value * anchor * np.array([1.0, 1.2]) * RANK_LEVELS)
     np.testing.assert_array_equal(seeking.neet_limit, np.tile(expected_neet, (3, 1)))
     np.testing.assert_array_equal(seeking.student_limit, np.tile(expected_student, (3, 1)))
-    assert seeking.student_employed_from == round((1 - yw.student_employed_share.value) * levels)
+    assert seeking.student_employed_from == round((1 - yw.student_employed_share.value) * RANK_LEVELS)
 
 
 def test_job_seeking_moves_with_englands_modelled_unemployment_rate_by_calendar_year_held_beyond_the_data():
@@ -82,16 +89,23 @@ def test_job_seeking_moves_with_englands_modelled_unemployment_rate_by_calendar_
     )
 
 
-def test_the_anchor_makes_englands_composition_give_the_published_youth_unemployment_rate():
-    for employed_share in (0.45, 0.55):
-        sc = scenario(**{"world.young_people.employed_share_of_eet.value": employed_share})
+def test_the_anchor_gives_england_as_the_sum_of_its_authorities_the_published_youth_unemployment_rate():
+    for employed_share, elasticity in ((0.45, 1.0), (0.55, 1.0), (0.55, 0.5)):
+        sc = scenario(**{
+            "world.young_people.employed_share_of_eet.value": employed_share,
+            "world.young_people.unemployment_elasticity.value": elasticity,
+        })
         yw = sc.world.young_people
-        neet, employed, students = labour_market.england_composition(sc)
-        assert neet + employed + students == pytest.approx(1.0)
+        c = labour_market.england_composition(sc)
+        assert c.young_people.size == len(data.places("all"))
+        np.testing.assert_allclose(c.neet + c.employed + c.education, 1.0)
         k = labour_market.anchor_factor(sc)
-        unemployed = k * (yw.neet_seeking_work_share.value * neet + yw.student_seeking_work_share.value * students)
-        in_work = employed + yw.student_employed_share.value * students
-        assert unemployed / (unemployed + in_work) == pytest.approx(yw.unemployment_rate_16_24_anchor.value, abs=1e-12)
+        # By hand: each authority's unemployed and in work, weighted by its young people.
+        scale = k * c.unemployment_relative**elasticity
+        unemployed = c.neet * yw.neet_seeking_work_share.value * scale + c.education * yw.student_seeking_work_share.value * scale
+        in_work = c.employed + c.education * yw.student_employed_share.value
+        rate = np.dot(c.young_people, unemployed) / np.dot(c.young_people, unemployed + in_work)
+        assert rate == pytest.approx(yw.unemployment_rate_16_24_anchor.value, abs=1e-9)
 
 
 def test_a_place_with_a_higher_modelled_unemployment_rate_has_a_higher_youth_unemployment_rate():
