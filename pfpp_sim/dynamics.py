@@ -246,47 +246,39 @@ def youth_transition(
     return new_status, months
 
 
-def ilo_status(
-    status: np.ndarray,
-    rank: np.ndarray,
-    *,
-    neet_limit: int,
-    student_limit: int,
-    student_employed_from: int,
-) -> np.ndarray:
-    """The ILO labour-market status of one place's young people, from their status and job-search rank.
+def ilo_status(status: np.ndarray, rank: np.ndarray, unemployed_below: np.ndarray, employed_from: np.ndarray) -> np.ndarray:
+    """Young people's labour-market status on the ILO basis, from their status and job-search rank.
 
-    In work (``EMPLOYED``) is employed. A NEET young person whose rank is below
-    ``neet_limit`` seeks work and is unemployed, otherwise inactive. A student whose rank
-    is at least ``student_employed_from`` has a (part-time) job and is employed; below
-    ``student_limit`` they seek work and are unemployed (not NEET); otherwise inactive.
-    Each status's two limits are looked up from a three-entry table, so the rule is two
-    comparisons per person (ranks are below :data:`~pfpp_sim.labour_market.RANK_LEVELS`,
-    so that value, the largest uint16, is a limit no rank reaches).
+    In work (``EMPLOYED``) is employed. A NEET young person whose rank is below their
+    place's NEET limit seeks work and is unemployed, otherwise inactive. A student whose
+    rank is at least the students' job limit has a (part-time) job and is employed; below
+    the students' seeking limit they seek work and are unemployed (not NEET); otherwise
+    inactive. The limits come as two small tables by status, so the rule is two lookups
+    and two comparisons per person.
 
     Parameters
     ----------
     status : ndarray of uint8, shape (n,)
         ``EDUCATION``, ``EMPLOYED`` or ``NEET``.
     rank : ndarray of uint16, shape (n,)
-        Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`).
-    neet_limit, student_limit, student_employed_from : int
-        The place's limits this month (:class:`~pfpp_sim.labour_market.JobSeeking`), at
-        most :data:`~pfpp_sim.labour_market.RANK_LEVELS`; ``student_limit`` at most
-        ``student_employed_from``.
+        Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`), below
+        :data:`~pfpp_sim.population.RANK_LEVELS`.
+    unemployed_below : ndarray of uint16, shape (3,)
+        By status, the rank below which a young person seeks work: the students' seeking
+        limit, 0 for those in work, the NEET limit (:class:`~pfpp_sim.labour_market.JobSeeking`).
+    employed_from : ndarray of uint16, shape (3,)
+        By status, the rank from which a young person has a job: the students' job limit, 0
+        for those in work, :data:`~pfpp_sim.population.RANK_LEVELS` (none) for NEET; at
+        least ``unemployed_below`` for each status.
 
     Returns
     -------
     ndarray of uint8, shape (n,)
         ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
     """
-    unemployed_below = np.zeros(3, dtype=np.uint16)
-    unemployed_below[[EDUCATION, NEET]] = student_limit, neet_limit
-    employed_from = np.zeros(3, dtype=np.uint16)
-    employed_from[[EDUCATION, NEET]] = student_employed_from, np.iinfo(np.uint16).max
     unemployed = (rank < unemployed_below.take(status)).view(np.uint8)
     employed = (rank >= employed_from.take(status)).view(np.uint8)
-    # At most one of the two holds (a status's unemployed limit is at most its employed one).
+    # At most one of the two holds: each status's seeking limit is at most its job limit.
     out = np.full(status.shape, ILO_INACTIVE, dtype=np.uint8)
     out -= unemployed * np.uint8(ILO_INACTIVE - ILO_UNEMPLOYED)
     out -= employed * np.uint8(ILO_INACTIVE - ILO_EMPLOYED)

@@ -30,13 +30,14 @@ NEET: no published flows by ILO status are vendored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
 from pfpp_sim import data
-from pfpp_sim.population import RANK_LEVELS, neet_18_24_share
+from pfpp_sim.population import EDUCATION, EMPLOYED, NEET, RANK_LEVELS, neet_18_24_share
 from pfpp_sim.scenario import Scenario
 
 __all__ = [
@@ -66,10 +67,17 @@ def year_factors(dates: pd.DatetimeIndex) -> np.ndarray:
     -------
     ndarray of float64, shape (len(dates),)
     """
+    years, rates = _england_rates()
+    at = np.searchsorted(years, np.clip(dates.year.to_numpy(), years[0], years[-1]))
+    return rates[at] / rates[np.searchsorted(years, ANCHOR_YEAR)]
+
+
+@lru_cache(maxsize=1)
+def _england_rates() -> tuple[np.ndarray, np.ndarray]:
+    """England's modelled unemployment rate by year (years in order), read once."""
     table = data.modelled_unemployment()
-    england = table[table["area_code"] == data.ENGLAND].dropna(subset=["rate"]).set_index("year")["rate"].sort_index()
-    years = np.clip(dates.year.to_numpy(), england.index.min(), england.index.max())
-    return england.reindex(years).to_numpy() / england[ANCHOR_YEAR]
+    england = table[table["area_code"] == data.ENGLAND].dropna(subset=["rate"]).sort_values("year")
+    return england["year"].to_numpy(), england["rate"].to_numpy(dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -104,30 +112,48 @@ def england_composition(scenario: Scenario) -> Composition:
     Returns
     -------
     Composition
+        Shared between calls with the same parameters: read, do not modify.
     """
     yw = scenario.world.young_people
+    return _composition(yw.neet_16_24_rate.value, yw.employed_share_of_eet.value)
+
+
+@lru_cache(maxsize=8)
+def _composition(neet_16_24_rate: float, employed_share: float) -> Composition:
     table = data.places("all")
     neet_table = data.neet_16_17()
     rates = neet_table[neet_table["time_period"] == ANCHOR_NEET_PERIOD].set_index("area_code")["neet_rate"]
     neet_1617 = rates.loc[table["neet_area_code"]].to_numpy(dtype=np.float64)
     young = (table["age_16_17"] + table["age_18_24"]).to_numpy(dtype=np.float64)
     share_1617 = table["age_16_17"].to_numpy(dtype=np.float64) / young
-    neet_1824 = neet_18_24_share(yw.neet_16_24_rate.value, neet_1617, float(rates[data.ENGLAND]))
+    neet_1824 = neet_18_24_share(neet_16_24_rate, neet_1617, float(rates[data.ENGLAND]))
     neet = share_1617 * neet_1617 + (1.0 - share_1617) * neet_1824
-    employed = (1.0 - share_1617) * (1.0 - neet_1824) * yw.employed_share_of_eet.value
+    employed = (1.0 - share_1617) * (1.0 - neet_1824) * employed_share
     return Composition(young, neet, employed, 1.0 - neet - employed, table["unemployment_relative"].to_numpy(dtype=np.float64))
 
 
-def _shares(scenario: Scenario, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Seeking shares of NEET young people and of students at ``scale`` times the published ones, and the students' job share.
+def _shares(neet_seeking: float, student_seeking: float, student_employed: float, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seeking shares of NEET young people and of students at ``scale`` times the published ones.
 
     NEET shares are at most 1, students' at most the share without a job.
     """
-    yw = scenario.world.young_people
-    employed = yw.student_employed_share.value
-    neet = np.minimum(yw.neet_seeking_work_share.value * scale, 1.0)
-    student = np.minimum(yw.student_seeking_work_share.value * scale, 1.0 - employed)
-    return neet, student, employed
+    return np.minimum(neet_seeking * scale, 1.0), np.minimum(student_seeking * scale, 1.0 - student_employed)
+
+
+_ANCHOR_INPUTS = (
+    "neet_16_24_rate", "employed_share_of_eet", "neet_seeking_work_share", "student_seeking_work_share",
+    "student_employed_share", "unemployment_elasticity", "unemployment_rate_16_24_anchor",
+)
+"""The ``world.young_people`` parameters the anchor depends on, in the order :func:`_anchor_factor` takes them."""
+
+
+def _rate(composition: Composition, factor: float, neet_seeking: float, student_seeking: float, student_employed: float,
+          elasticity: float) -> float:
+    c = composition
+    neet, student = _shares(neet_seeking, student_seeking, student_employed, factor * c.unemployment_relative**elasticity)
+    unemployed = np.dot(c.young_people, c.neet * neet + c.education * student)
+    in_work = np.dot(c.young_people, c.employed + c.education * student_employed)
+    return float(unemployed / (unemployed + in_work))
 
 
 def national_rate(scenario: Scenario, composition: Composition, factor: float) -> float:
@@ -142,12 +168,8 @@ def national_rate(scenario: Scenario, composition: Composition, factor: float) -
     -------
     float
     """
-    c = composition
-    scale = factor * c.unemployment_relative ** scenario.world.young_people.unemployment_elasticity.value
-    neet_seeking, student_seeking, student_employed = _shares(scenario, scale)
-    unemployed = np.dot(c.young_people, c.neet * neet_seeking + c.education * student_seeking)
-    in_work = np.dot(c.young_people, c.employed + c.education * student_employed)
-    return float(unemployed / (unemployed + in_work))
+    values = [getattr(scenario.world.young_people, k).value for k in _ANCHOR_INPUTS[2:6]]
+    return _rate(composition, factor, *values)
 
 
 def anchor_factor(scenario: Scenario) -> float:
@@ -157,16 +179,22 @@ def anchor_factor(scenario: Scenario) -> float:
     2022) over England as the sum of its authorities (:func:`england_composition`), so that
     the places' differences (their NEET shares and unemployment rates) average out to the
     published national rate. 100 if even that factor falls short (shares at their caps).
+    Computed once for each set of the parameters it depends on.
 
     Returns
     -------
     float
     """
-    composition = england_composition(scenario)
-    target = scenario.world.young_people.unemployment_rate_16_24_anchor.value
+    return _anchor_factor(*(getattr(scenario.world.young_people, k).value for k in _ANCHOR_INPUTS))
+
+
+@lru_cache(maxsize=8)
+def _anchor_factor(neet_16_24_rate: float, employed_share: float, neet_seeking: float, student_seeking: float,
+                   student_employed: float, elasticity: float, target: float) -> float:
+    composition = _composition(neet_16_24_rate, employed_share)
 
     def gap(factor: float) -> float:
-        return national_rate(scenario, composition, factor) - target
+        return _rate(composition, factor, neet_seeking, student_seeking, student_employed, elasticity) - target
 
     if target <= 0.0:
         return 0.0
@@ -177,19 +205,35 @@ def anchor_factor(scenario: Scenario) -> float:
 
 @dataclass(frozen=True)
 class JobSeeking:
-    """Job-search rank limits of every month and place.
+    """Job-search rank limits of every month and place, by status (the tables of :func:`~pfpp_sim.dynamics.ilo_status`).
 
     Attributes
     ----------
-    neet_limit, student_limit : ndarray of uint16, shape (horizon, n_places)
-        A NEET young person (a student) whose job-search rank is below the limit seeks work.
-    student_employed_from : int
-        A student whose rank is at least this has a job.
+    unemployed_below : ndarray of uint16, shape (horizon, n_places, 3)
+        By status (``EDUCATION``, ``EMPLOYED``, ``NEET``): a young person whose job-search
+        rank is below it seeks work: the students' limit, 0, the NEET limit.
+    employed_from : ndarray of uint16, shape (3,)
+        By status: a young person whose rank is at least it has a job: the students'
+        limit, 0 (in work), :data:`~pfpp_sim.population.RANK_LEVELS` (never, for NEET).
     """
 
-    neet_limit: np.ndarray
-    student_limit: np.ndarray
-    student_employed_from: int
+    unemployed_below: np.ndarray
+    employed_from: np.ndarray
+
+    @property
+    def neet_limit(self) -> np.ndarray:
+        """NEET young people seek work below this rank, shape (horizon, n_places)."""
+        return self.unemployed_below[..., NEET]
+
+    @property
+    def student_limit(self) -> np.ndarray:
+        """Students seek work below this rank, shape (horizon, n_places)."""
+        return self.unemployed_below[..., EDUCATION]
+
+    @property
+    def student_employed_from(self) -> int:
+        """Students have a job from this rank."""
+        return int(self.employed_from[EDUCATION])
 
 
 def job_seeking(scenario: Scenario, unemployment_relative: np.ndarray, dates: pd.DatetimeIndex) -> JobSeeking:
@@ -216,9 +260,12 @@ def job_seeking(scenario: Scenario, unemployment_relative: np.ndarray, dates: pd
     """
     elasticity = scenario.world.young_people.unemployment_elasticity.value
     scale = anchor_factor(scenario) * (year_factors(dates)[:, None] * np.asarray(unemployment_relative)[None, :]) ** elasticity
-    neet, student, employed = _shares(scenario, scale)
-    return JobSeeking(
-        neet_limit=np.rint(neet * RANK_LEVELS).astype(np.uint16),
-        student_limit=np.rint(student * RANK_LEVELS).astype(np.uint16),
-        student_employed_from=int(np.rint((1.0 - employed) * RANK_LEVELS)),
-    )
+    yw = scenario.world.young_people
+    employed = yw.student_employed_share.value
+    neet, student = _shares(yw.neet_seeking_work_share.value, yw.student_seeking_work_share.value, employed, scale)
+    unemployed_below = np.zeros((*scale.shape, 3), dtype=np.uint16)
+    unemployed_below[..., NEET] = np.rint(neet * RANK_LEVELS)
+    unemployed_below[..., EDUCATION] = np.rint(student * RANK_LEVELS)
+    employed_from = np.zeros(3, dtype=np.uint16)
+    employed_from[[EDUCATION, EMPLOYED, NEET]] = int(np.rint((1.0 - employed) * RANK_LEVELS)), 0, RANK_LEVELS
+    return JobSeeking(unemployed_below, employed_from)

@@ -349,11 +349,9 @@ class ResidentSteps:
     def _update_ilo_status(self, t: int, block: Block) -> None:
         """Set a block's young people's ILO status from their status, job-search rank and month ``t``'s limits."""
         y, js = self.population.young, self.job_seeking
+        limits = js.unemployed_below[t]
         for p, s in zip(range(block.places.start, block.places.stop), y.slices[block.places]):
-            y.ilo_status[s] = dynamics.ilo_status(
-                y.status[s], y.job_search_rank[s], neet_limit=int(js.neet_limit[t, p]),
-                student_limit=int(js.student_limit[t, p]), student_employed_from=js.student_employed_from,
-            )
+            y.ilo_status[s] = dynamics.ilo_status(y.status[s], y.job_search_rank[s], limits[p], js.employed_from)
 
     def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, *, entry_base, neet_at_16, prevalence, recovery):
         """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""

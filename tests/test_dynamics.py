@@ -9,7 +9,18 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pfpp_sim import dynamics
-from pfpp_sim.population import AGE_16, AGE_25, BAND_D, EDUCATION, EMPLOYED, ILO_EMPLOYED, ILO_INACTIVE, ILO_UNEMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    RANK_LEVELS,
+)
 from pfpp_sim.streams import DrawnAhead
 
 money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
@@ -257,9 +268,15 @@ def test_ilo_status_counts_students_with_a_job_as_employed_and_anyone_without_wo
     # threshold have a (part-time) job. NEET and students have their own seeking limits.
     status = np.array([EMPLOYED, EMPLOYED, NEET, NEET, NEET, EDUCATION, EDUCATION, EDUCATION, EDUCATION], dtype=np.uint8)
     rank = np.array([10, 65534, 99, 100, 65534, 9, 10, 39999, 40000], dtype=np.uint16)
-    ilo = dynamics.ilo_status(status, rank, neet_limit=100, student_limit=10, student_employed_from=40000)
+    def by_status(student: int, neet: int, in_work: int = 0) -> np.ndarray:
+        table = np.zeros(3, dtype=np.uint16)
+        table[[EDUCATION, EMPLOYED, NEET]] = student, in_work, neet
+        return table
+
+    employed_from = by_status(40000, RANK_LEVELS)
+    ilo = dynamics.ilo_status(status, rank, by_status(10, 100), employed_from)
     e, u, i = ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE
     np.testing.assert_array_equal(ilo, [e, e, u, i, i, u, i, i, e])
     assert ilo.dtype == np.uint8
-    everyone_seeks = dynamics.ilo_status(status, rank, neet_limit=65535, student_limit=10, student_employed_from=40000)
+    everyone_seeks = dynamics.ilo_status(status, rank, by_status(10, RANK_LEVELS), employed_from)
     np.testing.assert_array_equal(everyone_seeks[status == NEET], u)
