@@ -288,7 +288,7 @@ def employed_by_age(months_past_18: np.ndarray, hazard: float) -> np.ndarray:
     ----------
     months_past_18 : ndarray of int, shape (n,)
     hazard : float
-        Monthly probability, in [0, 1).
+        Monthly probability, in [0, 1].
 
     Returns
     -------
