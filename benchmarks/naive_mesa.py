@@ -9,9 +9,10 @@ rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residen
   with duration scarring and a probable mental disorder, employment support raising exits
   into work only (by mental-health status); NEET entry hazard by place and age group with
   the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
-  employment and NEET; mental-health onset (odds raised by a cold home, baseline onset
+  employment and NEET, students of 18 and over leaving education for work; mental-health onset (odds raised by a cold home, baseline onset
   solved per place at set-up from the prevalence path and the reference cold homes) and recovery; ageing, with those turning 25 replaced
-  by 16-year-olds in the same household;
+  by 16-year-olds in the same household (with a job-search rank of their own); ILO status from status, job-search
+  rank and the month's seeking limits of the place;
 - households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
   costs moving with the national median (as the relative poverty line does), income advice gains, earnings of employed young people, cost-of-living
   payments), required fuel cost by band with bill support, the LILEE fuel-poverty flag,
@@ -37,7 +38,19 @@ import numpy as np
 
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import resident_rates
-from pfpp_sim.population import AGE_16, AGE_18, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_18,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    RANK_LEVELS,
+)
 from pfpp_sim.scenario import Scenario
 
 __all__ = [
@@ -51,7 +64,7 @@ __all__ = [
     "run_vectorised",
 ]
 
-COMPARED = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
+COMPARED = ("fuel_poverty_rate", "neet_16_24_rate", "youth_unemployment_rate", "youth_mh_rate")
 """National (all simulated residents) rates compared between the two versions."""
 
 
@@ -117,7 +130,8 @@ class NaiveYoungPerson(mesa.Agent):
     """One young person aged 16-24 as a Mesa agent, linked to a household agent."""
 
     def __init__(self, model: NaiveResidentsModel, place: int, household: NaiveHousehold, age_months: int, status: int,
-                 months_neet: int, mh_disorder: bool, careers_until: int, ips_until: int, asb_until: int) -> None:
+                 months_neet: int, mh_disorder: bool, careers_until: int, ips_until: int, asb_until: int,
+                 job_search_rank: int, ilo_status: int) -> None:
         super().__init__(model)
         self.place = place
         self.household = household
@@ -128,6 +142,8 @@ class NaiveYoungPerson(mesa.Agent):
         self.careers_until = careers_until
         self.ips_until = ips_until
         self.asb_until = asb_until
+        self.job_search_rank = job_search_rank
+        self.ilo_status = ilo_status
         household.young.append(self)
 
     def step(self) -> None:
@@ -158,6 +174,8 @@ class NaiveYoungPerson(mesa.Agent):
                 self.status = EMPLOYED
         elif draw < entry_h:
             self.status = NEET
+        elif self.status == EDUCATION and self.age_months >= AGE_18 and draw >= 1.0 - m.leave_education:
+            self.status = EMPLOYED
         self.months_neet = self.months_neet + 1 if self.status == NEET else 0
         odds = m.onset_base[self.place] / (1.0 - m.onset_base[self.place])
         if self.household.fuel_poor:
@@ -171,6 +189,12 @@ class NaiveYoungPerson(mesa.Agent):
             self.months_neet = 0
             self.mh_disorder = rnd.random() < m.prevalence
             self.careers_until = self.ips_until = self.asb_until = 0
+            self.job_search_rank = rnd.randrange(RANK_LEVELS)
+        seeking = self.job_search_rank < (m.neet_limit if self.status == NEET else m.student_limit)[self.place]
+        if self.status == EMPLOYED or (self.status == EDUCATION and self.job_search_rank >= m.student_employed_from):
+            self.ilo_status = ILO_EMPLOYED
+        else:
+            self.ilo_status = ILO_UNEMPLOYED if seeking else ILO_INACTIVE
 
 
 class NaiveResidentsModel(mesa.Model):
@@ -205,6 +229,7 @@ class NaiveResidentsModel(mesa.Model):
         self.ips_risk_ratio_other = source.effect_without_disorder["employment_support"]
         self.careers_effect, self.asb_effect = source.effect["careers_guidance"], source.effect["asb_outreach"]
         self.employed_share, self.recovery = yw.employed_share_of_eet.value, yw.mh_recovery_hazard.value
+        self.leave_education, self.job_seeking = source.leave_education, source.job_seeking
         self.cold_home_odds_ratio = source.cold_home_odds_ratio
         self.entry_hazard = source.entry_hazard.tolist()
         self.base_onset = source.base_onset.tolist()
@@ -217,7 +242,8 @@ class NaiveResidentsModel(mesa.Model):
         ]
         for place, household, *row in zip(y.place.tolist(), y.household.tolist(), y.age_months.tolist(), y.status.tolist(),
                                           y.months_neet.tolist(), y.mh_disorder.tolist(), y.careers_until.tolist(),
-                                          y.ips_until.tolist(), y.asb_until.tolist()):
+                                          y.ips_until.tolist(), y.asb_until.tolist(), y.job_search_rank.tolist(),
+                                          y.ilo_status.tolist()):
             NaiveYoungPerson(self, place, households[household], *row)
         self.households = self.agents_by_type[NaiveHousehold]
         self.young = self.agents_by_type[NaiveYoungPerson]
@@ -231,6 +257,9 @@ class NaiveResidentsModel(mesa.Model):
         self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
         self.prevalence = prevalence
         self.onset_base = self.base_onset[t]
+        self.neet_limit = self.job_seeking.neet_limit[t].tolist()
+        self.student_limit = self.job_seeking.student_limit[t].tolist()
+        self.student_employed_from = self.job_seeking.student_employed_from
         self.young.do("step")
         self.households.do("step")
         self.rates = self.resident_rates()
@@ -243,23 +272,28 @@ class NaiveResidentsModel(mesa.Model):
         for household in self.households:
             households[household.place] += 1
             fuel_poor[household.place] += household.fuel_poor
-        young, young_1617, neet_1617, neet, labour, labour_neet, mh = ([0] * n for _ in range(7))
+        young, young_1617, neet_1617, neet, mh = ([0] * n for _ in range(5))
+        active, unemployed, active_1824, unemployed_1824 = ([0] * n for _ in range(4))
         for person in self.young:
             p, is_neet = person.place, person.status == NEET
+            is_active, is_unemployed = person.ilo_status != ILO_INACTIVE, person.ilo_status == ILO_UNEMPLOYED
             young[p] += 1
             neet[p] += is_neet
             mh[p] += person.mh_disorder
+            active[p] += is_active
+            unemployed[p] += is_unemployed
             if person.age_months < AGE_18:
                 young_1617[p] += 1
                 neet_1617[p] += is_neet
-            elif person.status != EDUCATION:
-                labour[p] += 1
-                labour_neet[p] += is_neet
+            else:
+                active_1824[p] += is_active
+                unemployed_1824[p] += is_unemployed
         return {
             "fuel_poverty_rate": _share(fuel_poor, households),
             "neet_16_17_rate": _share(neet_1617, young_1617),
             "neet_16_24_rate": _share(neet, young),
-            "youth_unemployment_rate": _share(labour_neet, labour),
+            "youth_unemployment_rate": _share(unemployed, active),
+            "youth_unemployment_rate_18_24": _share(unemployed_1824, active_1824),
             "youth_mh_rate": _share(mh, young),
         }
 
@@ -291,7 +325,7 @@ class RuleRun:
 
 
 def _national(rates: dict[str, np.ndarray], households: np.ndarray, young: np.ndarray) -> dict[str, float]:
-    weights = {"fuel_poverty_rate": households, "neet_16_24_rate": young, "youth_mh_rate": young}
+    weights = {"fuel_poverty_rate": households, "neet_16_24_rate": young, "youth_unemployment_rate": young, "youth_mh_rate": young}
     return {k: float(np.dot(rates[k], weights[k]) / weights[k].sum()) for k in COMPARED}
 
 
@@ -352,12 +386,14 @@ def rates_agree(naive: RuleRun, vectorised: RuleRun, households: int, young: int
 
     The two runs use independent random numbers from the same starting residents, so a
     rate's difference has variance at most ``2 p (1 - p) / n`` (``n`` households for fuel
-    poverty, young people for the others); the mean over months varies no more than one
-    month does. A rate agrees when both differences are within ``within`` of that error.
+    poverty, half the young people for youth unemployment, whose denominator, the
+    economically active, is a little over half of them, and young people for the others);
+    the mean over months varies no more than one month does. A rate agrees when both
+    differences are within ``within`` of that error.
     """
     out = {}
     for key in COMPARED:
-        n = households if key == "fuel_poverty_rate" else young
+        n = households if key == "fuel_poverty_rate" else young // 2 if key == "youth_unemployment_rate" else young
         p = float(naive.rates[key].mean())
         se = math.sqrt(2 * p * (1 - p) / n)
         mean_diff = float(vectorised.rates[key].mean() - naive.rates[key].mean())

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from pfpp_sim.population import AGE_16, AGE_18, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_18,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+)
 
 __all__ = [
     "age_and_replace",
     "fuel_cost",
     "fuel_poor",
     "household_income",
+    "ilo_status",
     "income_shock",
     "mental_health_transition",
     "neet_entry_hazard",
@@ -193,15 +205,25 @@ def youth_transition(
     exit_to_education: np.ndarray,
     entry_hazard: np.ndarray,
     rng: np.random.Generator,
+    *,
+    leave_education: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move young people between education, employment and NEET for one month.
 
     One number ``u`` per person: a NEET young person goes into education when
     ``u < exit_to_education``, into work when ``u`` falls in the next ``exit_to_work``,
-    and stays NEET otherwise; anyone else becomes NEET when ``u < entry_hazard``. So a
-    change in the exits to work (employment support) moves no one's exit to education.
-    ``rng`` is the ``young_people`` stream, or a :class:`~pfpp_sim.streams.DrawnAhead`
-    holding the numbers drawn for these people.
+    and stays NEET otherwise; anyone else becomes NEET when ``u < entry_hazard``, and a
+    student aged 18 or more who does not leaves education for work when
+    ``u >= 1 - leave_education`` (the top of the interval, so a lever that moves NEET
+    entry moves no one's leaving education). A change in the exits to work (employment
+    support) moves no one's exit to education. ``rng`` is the ``young_people`` stream,
+    or a :class:`~pfpp_sim.streams.DrawnAhead` holding the numbers drawn for these people.
+
+    Parameters
+    ----------
+    leave_education : float
+        Monthly probability that a student aged 18 or more leaves education for work
+        (:func:`~pfpp_sim.labour_market.leaving_education_hazard`).
 
     Returns
     -------
@@ -213,12 +235,54 @@ def youth_transition(
     draw = rng.random(status.size)
     is_neet = status == NEET
     new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
+    if leave_education > 0.0:
+        graduate = (new_status == EDUCATION) & (age_months >= AGE_18) & (draw >= 1.0 - leave_education) & ~is_neet
+        new_status[graduate] = EMPLOYED
     to_education = is_neet & (draw < exit_to_education)
     to_work = is_neet & ~to_education & (draw < exit_to_education + exit_to_work)
     new_status[to_education] = EDUCATION
     new_status[to_work & (age_months >= AGE_18)] = EMPLOYED
     months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
     return new_status, months
+
+
+def ilo_status(status: np.ndarray, rank: np.ndarray, unemployed_below: np.ndarray, employed_from: np.ndarray) -> np.ndarray:
+    """Young people's labour-market status on the ILO basis, from their status and job-search rank.
+
+    In work (``EMPLOYED``) is employed. A NEET young person whose rank is below their
+    place's NEET limit seeks work and is unemployed, otherwise inactive. A student whose
+    rank is at least the students' job limit has a (part-time) job and is employed; below
+    the students' seeking limit they seek work and are unemployed (not NEET); otherwise
+    inactive. The limits come as two small tables by status, so the rule is two lookups
+    and two comparisons per person.
+
+    Parameters
+    ----------
+    status : ndarray of uint8, shape (n,)
+        ``EDUCATION``, ``EMPLOYED`` or ``NEET``.
+    rank : ndarray of uint16, shape (n,)
+        Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`), below
+        :data:`~pfpp_sim.population.RANK_LEVELS`.
+    unemployed_below : ndarray of uint16, shape (3,)
+        By status, the rank below which a young person seeks work: the students' seeking
+        limit, 0 for those in work, the NEET limit (:class:`~pfpp_sim.labour_market.JobSeeking`).
+    employed_from : ndarray of uint16, shape (3,)
+        By status, the rank from which a young person has a job: the students' job limit, 0
+        for those in work, :data:`~pfpp_sim.population.RANK_LEVELS` (none) for NEET; at
+        least ``unemployed_below`` for each status.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n,)
+        ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
+    """
+    unemployed = (rank < unemployed_below.take(status)).view(np.uint8)
+    employed = (rank >= employed_from.take(status)).view(np.uint8)
+    # At most one of the two holds: each status's seeking limit is at most its job limit.
+    out = np.full(status.shape, ILO_INACTIVE, dtype=np.uint8)
+    out -= unemployed * np.uint8(ILO_INACTIVE - ILO_UNEMPLOYED)
+    out -= employed * np.uint8(ILO_INACTIVE - ILO_EMPLOYED)
+    return out
 
 
 def mental_health_transition(

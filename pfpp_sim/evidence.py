@@ -103,6 +103,10 @@ ASSUMPTIONS = MappingProxyType(
             "Relative chance that a young person lives in a social-rent or private-rent household rather than an owner's, beyond what income explains. 1: no tilt, as no published tenure-by-age table was vendored.",
             "0.7 to 1.5: the spread of plausible views on whether families with 16-24 year olds rent more or less often than other households.",
         ),
+        "youth_job_seeking_follows_all_ages": Assumption(
+            "Young people's job seeking (the shares of NEET young people and of students seeking work) differs between places and years as the ONS model-based unemployment rate of all ages (16+) does: each share is multiplied by (the place's 2019-2023 rate over England's, times England's rate in the year over 2022) raised to this elasticity. No youth rate by local authority was found (the Annual Population Survey's is not vendored).",
+            "0.5 (youth job seeking moves half as much as all-age unemployment) to 1.5 (half as much again): no vendored series compares youth and all-age unemployment by place or year.",
+        ),
         "mh_recovery_hazard": Assumption(
             "Monthly probability of recovery from a probable mental disorder without treatment.",
             "0.03 to 0.10 a month: untreated episodes lasting from about ten months to about three years on average.",

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from pfpp_sim.population import AGE_18, EDUCATION, NEET, TENURES, Block, Population, count_by_place
+from pfpp_sim.population import AGE_18, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, TENURES, Block, Population, count_by_place
 
 __all__ = [
     "ANNUAL_BASIS",
@@ -46,7 +46,10 @@ RATES = MappingProxyType(
         "neet_16_17_rate": Outcome("fraction of 16-17 year olds", "rate", "NEET, 16-17 (DfE series basis)", "young_people"),
         "neet_16_24_rate": Outcome("fraction of 16-24 year olds", "rate", "NEET, 16-24", "young_people"),
         "youth_unemployment_rate": Outcome(
-            "fraction of 18-24 not in education", "rate", "NEET share of 18-24 year olds not in education", "young_people"
+            "fraction of economically active 16-24", "rate", "ILO unemployment rate, 16-24 (unemployed / economically active)", "young_people"
+        ),
+        "youth_unemployment_rate_18_24": Outcome(
+            "fraction of economically active 18-24", "rate", "ILO unemployment rate, 18-24 (unemployed / economically active)", "young_people"
         ),
         "youth_mh_rate": Outcome("fraction of 16-24 year olds", "rate", "probable mental disorder, 16-24", "young_people"),
     }
@@ -136,9 +139,9 @@ def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
         return count_by_place(mask, slices).astype(np.float64)
 
     young_1617 = y.age_months[ys] < AGE_18
-    status = y.status[ys]
-    neet = status == NEET
-    labour = ~young_1617 & (status != EDUCATION)
+    neet = y.status[ys] == NEET
+    ilo = y.ilo_status[ys]
+    active, unemployed = ilo != ILO_INACTIVE, ilo == ILO_UNEMPLOYED
     return {
         "households": count(h_slices),
         "fuel_poor": count(h_slices, h.fuel_poor[hs]),
@@ -146,8 +149,10 @@ def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
         "young_16_17": count(y_slices, young_1617),
         "neet_16_17": count(y_slices, young_1617 & neet),
         "neet_16_24": count(y_slices, neet),
-        "labour": count(y_slices, labour),
-        "labour_neet": count(y_slices, labour & neet),
+        "active_16_24": count(y_slices, active),
+        "unemployed_16_24": count(y_slices, unemployed),
+        "active_18_24": count(y_slices, active & ~young_1617),
+        "unemployed_18_24": count(y_slices, unemployed & ~young_1617),
         "youth_mh": count(y_slices, y.mh_disorder[ys]),
     }
 
@@ -158,7 +163,8 @@ def rates_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "fuel_poverty_rate": _share(counts["fuel_poor"], counts["households"]),
         "neet_16_17_rate": _share(counts["neet_16_17"], counts["young_16_17"]),
         "neet_16_24_rate": _share(counts["neet_16_24"], counts["young_people"]),
-        "youth_unemployment_rate": _share(counts["labour_neet"], counts["labour"]),
+        "youth_unemployment_rate": _share(counts["unemployed_16_24"], counts["active_16_24"]),
+        "youth_unemployment_rate_18_24": _share(counts["unemployed_18_24"], counts["active_18_24"]),
         "youth_mh_rate": _share(counts["youth_mh"], counts["young_people"]),
     }
 

@@ -7,6 +7,9 @@ exactly (to one simulated resident) by construction: a per-place income level is
 solved so that the observed share of households is fuel poor at the start month.
 A run that starts before the first NEET data period starts from the first observed
 rate carried back by the place's fitted NEET trend (the scenario's calibration).
+18-24 year olds not NEET are in work with the chance that rises with age in the steady
+state of leaving education (:func:`employed_by_age`), and each young person draws a
+job-search rank (:mod:`pfpp_sim.labour_market`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
@@ -26,7 +29,12 @@ __all__ = [
     "BAND_D",
     "EDUCATION",
     "EMPLOYED",
+    "ILO_EMPLOYED",
+    "ILO_INACTIVE",
+    "ILO_UNEMPLOYED",
+    "MONTHS_18_TO_24",
     "NEET",
+    "RANK_LEVELS",
     "TENURES",
     "Block",
     "Households",
@@ -35,7 +43,10 @@ __all__ = [
     "YoungPeople",
     "build_population",
     "count_by_place",
+    "employed_by_age",
     "fuel_poverty_target_year",
+    "leaving_education_hazard",
+    "neet_18_24_share",
     "neet_target_period",
     "place_blocks",
     "young_people_homes",
@@ -45,6 +56,12 @@ BAND_C = 2
 BAND_D = 3
 TENURES = ("owner", "social_rent", "private_rent")
 EDUCATION, EMPLOYED, NEET = 0, 1, 2
+ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE = 0, 1, 2
+"""A young person's ILO labour-market status (:func:`~pfpp_sim.dynamics.ilo_status`)."""
+MONTHS_18_TO_24 = 7 * 12
+RANK_LEVELS = (1 << 16) - 1
+"""Values a job-search rank takes, 0 to ``RANK_LEVELS - 1`` (uint16): a limit of ``L``
+selects the share ``L / RANK_LEVELS``, and ``RANK_LEVELS`` itself is a limit no rank reaches."""
 AGE_16, AGE_18, AGE_25 = 16 * 12, 18 * 12, 25 * 12
 
 
@@ -64,6 +81,7 @@ class PlaceTable:
     neet_18_24: np.ndarray  # float64, (P,), starting 18-24 NEET share
     income_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
     neet_trend: np.ndarray  # float64, (P,), fitted log points/year (0 without a calibration)
+    unemployment_relative: np.ndarray  # float64, (P,), modelled unemployment rate (16+) over England's (data.places)
 
     @property
     def n(self) -> int:
@@ -105,6 +123,8 @@ class YoungPeople:
     careers_until: np.ndarray  # int32 month index (exclusive)
     ips_until: np.ndarray  # int32
     asb_until: np.ndarray  # int32
+    job_search_rank: np.ndarray  # uint16, drawn once: below the place's limit, seeks work when not in work (labour_market)
+    ilo_status: np.ndarray  # uint8: ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE (set by the model each month)
     slices: list[slice] = field(default_factory=list)
 
     @property
@@ -257,6 +277,72 @@ def young_people_homes(
     return np.minimum(home, n - 1)
 
 
+def employed_by_age(months_past_18: np.ndarray, hazard: float) -> np.ndarray:
+    """Share in work of young people not NEET, by months since their 18th birthday.
+
+    Everyone not NEET is in education at 18 (16-17 year olds work only through
+    education or training); each month from 18 a student leaves education for work with
+    probability ``hazard``: ``1 - (1 - hazard) ** months``.
+
+    Parameters
+    ----------
+    months_past_18 : ndarray of int, shape (n,)
+    hazard : float
+        Monthly probability, in [0, 1].
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    return 1.0 - (1.0 - hazard) ** np.maximum(np.asarray(months_past_18, dtype=np.float64), 0.0)
+
+
+def leaving_education_hazard(employed_share: float) -> float:
+    """Monthly hazard of leaving education for work that gives ``employed_share`` over ages 18-24.
+
+    The hazard whose steady state (ages spread evenly over 18-24, :func:`employed_by_age`)
+    has a share ``employed_share`` of 18-24 year olds not NEET in work. Shares of 83/84
+    or more (all but those just turned 18) need everyone to leave at once: 1.
+
+    Parameters
+    ----------
+    employed_share : float
+        ``world.young_people.employed_share_of_eet``, in [0, 1].
+
+    Returns
+    -------
+    float
+        Probability per month.
+    """
+    months = np.arange(MONTHS_18_TO_24)
+    if employed_share <= 0.0:
+        return 0.0
+    if employed_share >= employed_by_age(months, 1.0).mean():
+        return 1.0
+    return float(optimize.brentq(lambda h: employed_by_age(months, h).mean() - employed_share, 0.0, 1.0, xtol=1e-15))
+
+
+def neet_18_24_share(neet_16_24_rate: float, neet_16_17: np.ndarray, england_neet_16_17: float) -> np.ndarray:
+    """Starting NEET share of a place's 18-24 year olds: the national 16-24 rate scaled by its 16-17 rate.
+
+    assumption:neet_18_24_relative; at most 0.6.
+
+    Parameters
+    ----------
+    neet_16_24_rate : float
+        ``world.young_people.neet_16_24_rate`` (E44).
+    neet_16_17 : ndarray of float64
+        The places' NEET 16-17 rates.
+    england_neet_16_17 : float
+        England's NEET 16-17 rate in the same period.
+
+    Returns
+    -------
+    ndarray of float64, the shape of ``neet_16_17``
+    """
+    return np.clip(neet_16_24_rate * np.asarray(neet_16_17, dtype=np.float64) / england_neet_16_17, 0.0, 0.6)
+
+
 def fuel_poverty_target_year(start_year: int) -> int:
     """LILEE data year matched to a start year (2019-2021 available; LIHC is not mixed in)."""
     return int(min(max(start_year, 2019), 2021))
@@ -375,6 +461,7 @@ def build_population(
     persistence = hw.income_persistence.value
     dev_sd = hw.income_shock_sd.value / np.sqrt(max(1.0 - persistence**2, 1e-9))
     earnings = yw.youth_earnings.value * income_index
+    leave_education = leaving_education_hazard(yw.employed_share_of_eet.value)
 
     # Means-tested households: the lowest incomes nationally (before each place's level).
     means_cut = hw.median_income.value * np.exp(hw.income_spread.value * stats.norm.ppf(hw.means_tested_share.value))
@@ -402,15 +489,16 @@ def build_population(
         k_neet = int(np.rint(target_neet[p] * n1617))
         # The k_neet with the lowest draws: one draw per person whatever the rate (common random numbers).
         status[np.argsort(rng.random(n1617), kind="stable")[:k_neet]] = NEET
-        # assumption:neet_18_24_relative
-        share_1824 = float(np.clip(yw.neet_16_24_rate.value * target_neet[p] / england_neet, 0.0, 0.6))
+        share_1824 = float(neet_18_24_share(yw.neet_16_24_rate.value, target_neet[p], england_neet))
         neet_1824[p] = share_1824
         older = np.arange(n1617, ny)
         k_old = int(np.rint(share_1824 * older.size))
         pick = rng.permutation(older)
         status[pick[:k_old]] = NEET
         rest = pick[k_old:]
-        employed = rest[rng.random(older.size)[k_old:] < yw.employed_share_of_eet.value]
+        # In work with the steady-state chance for their age (one draw per person whatever the chance).
+        in_work = employed_by_age(age[rest] - AGE_18, leave_education)
+        employed = rest[rng.random(older.size)[k_old:] < in_work]
         status[employed] = EMPLOYED
         # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
         # gives long spells), capped at three years.
@@ -474,6 +562,8 @@ def build_population(
         slices=[slice(int(a), int(b)) for a, b in zip(h_bounds[:-1], h_bounds[1:])],
     )
     n_young = int(y_bounds[-1])
+    # Drawn after everything else, so no other resident's numbers move (common random numbers).
+    job_search_rank = rng.integers(0, RANK_LEVELS, size=n_young, dtype=np.uint16)
     young = YoungPeople(
         place=cat(y_cols, "place"),
         household=cat(y_cols, "household"),
@@ -484,6 +574,8 @@ def build_population(
         careers_until=np.zeros(n_young, dtype=np.int32),
         ips_until=np.zeros(n_young, dtype=np.int32),
         asb_until=np.zeros(n_young, dtype=np.int32),
+        job_search_rank=job_search_rank,
+        ilo_status=np.full(n_young, ILO_INACTIVE, dtype=np.uint8),
         slices=[slice(int(a), int(b)) for a, b in zip(y_bounds[:-1], y_bounds[1:])],
     )
     places = PlaceTable(
@@ -499,5 +591,6 @@ def build_population(
         neet_18_24=neet_1824,
         income_trend=income_trend,
         neet_trend=neet_trend,
+        unemployment_relative=table["unemployment_relative"].to_numpy(dtype=np.float64),
     )
     return Population(places=places, households=households, young=young)

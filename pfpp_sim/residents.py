@@ -19,12 +19,12 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from pfpp_sim import dynamics
+from pfpp_sim import dynamics, labour_market
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, Block, place_blocks
+from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, RANK_LEVELS, Block, leaving_education_hazard, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
-from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young
+from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
 
 __all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "REFERENCE_SAMPLE", "ResidentSteps"]
 
@@ -88,7 +88,7 @@ class ResidentSteps:
     """Stepping a model's residents: set-up, the monthly rules block by block, outcome counts."""
 
     def _set_up_residents(self) -> None:
-        """Blocks, per-place factors, starting fuel poverty, equity groups, rates and NEET hazards."""
+        """Blocks, per-place factors, starting fuel poverty and ILO status, equity groups, rates and NEET hazards."""
         _keep_freed_memory()
         self.band_cost = np.asarray(self.scenario.world.households.band_cost.as_list())
         self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
@@ -102,6 +102,12 @@ class ResidentSteps:
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
         self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
+        self.leave_education = leaving_education_hazard(self.scenario.world.young_people.employed_share_of_eet.value)
+        self.job_seeking = labour_market.job_seeking(self.scenario, places.unemployment_relative, self.exo.dates)
+        # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
+        self.rng_job_search = stream(self.seed, self.replicate, "job_search")
+        for block in self.blocks:
+            self._update_ilo_status(0, block)
         self.initial_rates = resident_rates(self.population)
         self.rates = self.initial_rates
         self._set_hazards()
@@ -295,11 +301,12 @@ class ResidentSteps:
         else:
             draws = draw_young(self.rng_young, **self._young_draw_args())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
+        ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
         with self._thread_pool() as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
                     t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
-                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k],
+                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k],
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
@@ -339,8 +346,15 @@ class ResidentSteps:
         self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
         self._block_counts[i] = count_outcomes(self.population, self.equity_groups, block)
 
-    def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, *, entry_base, neet_at_16, prevalence, recovery):
-        """Step one block's young people: NEET moves, mental health, ageing and replacement."""
+    def _update_ilo_status(self, t: int, block: Block) -> None:
+        """Set a block's young people's ILO status from their status, job-search rank and month ``t``'s limits."""
+        y, js = self.population.young, self.job_seeking
+        limits = js.unemployed_below[t]
+        for p, s in zip(range(block.places.start, block.places.stop), y.slices[block.places]):
+            y.ilo_status[s] = dynamics.ilo_status(y.status[s], y.job_search_rank[s], limits[p], js.employed_from)
+
+    def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, *, entry_base, neet_at_16, prevalence, recovery):
+        """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
         y = self.population.young
         ys, places, sizes = block.young, block.places, block.young_sizes
         to_work, to_education = dynamics.neet_exit_hazard(
@@ -353,7 +367,8 @@ class ResidentSteps:
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition
+            y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition,
+            leave_education=self.leave_education,
         )
         y.mh_disorder[ys] = dynamics.mental_health_transition(
             y.mh_disorder[ys], self.cold_home[ys], np.repeat(self.base_onset[t, places], sizes), recovery,
@@ -365,12 +380,14 @@ class ResidentSteps:
         if replaced.any():
             new = np.flatnonzero(replaced) + ys.start
             y.mh_disorder[new] = mh_draw < prevalence
+            y.job_search_rank[new] = new_rank
             for arr in (y.careers_until, y.ips_until, y.asb_until):
                 arr[new] = 0
             for key in INTERVENTION_KEYS:
                 if key not in HOUSEHOLD_KEYS:
                     self.recipients.received[key][new] = False
                     self.recipients.served_by[key][new] = 0
+        self._update_ilo_status(t, block)
 
     def outcome_counts(self) -> dict[str, np.ndarray]:
         """The month's outcome counts of every place (:func:`~pfpp_sim.outcomes.count_outcomes`),

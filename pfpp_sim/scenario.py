@@ -145,6 +145,11 @@ class YouthWorld(_Frozen):
     neet_home_income_gradient: Sourced
     social_rent_home_weight: Sourced
     private_rent_home_weight: Sourced
+    neet_seeking_work_share: Sourced
+    student_seeking_work_share: Sourced
+    student_employed_share: Sourced
+    unemployment_rate_16_24_anchor: Sourced
+    unemployment_elasticity: Sourced
     mh_prevalence: dict[str, Sourced] = Field(min_length=1, description="probable disorder by year, YYYY -> fraction")
 
     @field_validator("mh_prevalence")

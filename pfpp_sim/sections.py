@@ -48,6 +48,7 @@ HEADLINE = (
     ("fuel_poverty_rate", "Fuel poverty"),
     ("neet_16_17_rate", "NEET 16-17"),
     ("neet_16_24_rate", "NEET 16-24"),
+    ("youth_unemployment_rate", "Youth unemployment 16-24 (ILO: unemployed / economically active)"),
     ("youth_mh_rate", "Youth probable mental disorder"),
     ("delivered_gbp", "Money delivered"),
     ("returned_gbp", "Money returned"),

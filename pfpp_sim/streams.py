@@ -37,6 +37,7 @@ STREAM_IDS = {
     "mesa": 7,
     "run_in": 8,
     "attribution": 9,
+    "job_search": 10,
 }
 """Fixed stream ids: append new ones, never renumber."""
 

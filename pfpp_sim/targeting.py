@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, NEET, Population
+from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Population
 from pfpp_sim.scenario import INTERVENTION_KEYS
 
 __all__ = [
@@ -228,8 +228,8 @@ def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[str, np.ndarray
     if key == "careers_guidance":
         reachable = (y.status != NEET) & (y.age_months < 20 * 12)
         return key, reachable, reachable & (y.mh_disorder | cold)
-    if key == "employment_support":
-        return key, (y.status != EDUCATION) | (y.age_months >= AGE_18), y.status == NEET
+    if key == "employment_support":  # NEET young people seeking work (ILO unemployed) first
+        return key, (y.status != EDUCATION) | (y.age_months >= AGE_18), (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED)
     if key == "mh_hub":
         return key, None, y.mh_disorder
     return key, None, (y.status == NEET) | cold  # asb_outreach

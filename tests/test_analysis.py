@@ -9,7 +9,7 @@ import pytest
 from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES, all_places_note, equity_rates, summarise_run, trajectory_bands
 from pfpp_sim.experiment import run
-from pfpp_sim.outcomes import FLOWS
+from pfpp_sim.outcomes import FLOWS, RATES
 from pfpp_sim.scenario import load_scenario
 
 EAST_SUSSEX, HASTINGS, LUTON = "E10000011", "E07000062", "E06000032"
@@ -28,7 +28,7 @@ def _toy(in_all: list[bool]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Two months of three places with round numbers, for hand-checked totals."""
     codes = ["A", "B", "C"]
     monthly = pd.DataFrame({"place_code": codes * 2, "month": np.repeat([0, 1], 3)})
-    for name in ("fuel_poverty_rate", "neet_16_17_rate", "neet_16_24_rate", "youth_unemployment_rate", "youth_mh_rate"):
+    for name in RATES:
         monthly[name] = [0.1, 0.3, 0.2] * 2
     for name in FLOWS:
         monthly[name] = [10.0, 20.0, 40.0] * 2

@@ -9,7 +9,18 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pfpp_sim import dynamics
-from pfpp_sim.population import AGE_16, AGE_25, BAND_D, EDUCATION, EMPLOYED, NEET
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    RANK_LEVELS,
+)
 from pfpp_sim.streams import DrawnAhead
 
 money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
@@ -94,7 +105,9 @@ def test_youth_transition_counts_months_neet_and_resets_them_on_leaving():
     to_work = np.array([0.0, 0.5, 0.0, 0.0])
     to_education = np.array([0.0, 0.5, 0.0, 0.0])
     entry_h = np.array([0.0, 0.0, 1.0, 0.0])
-    new_status, new_months = dynamics.youth_transition(status, months, age, to_work, to_education, entry_h, np.random.default_rng(0))
+    new_status, new_months = dynamics.youth_transition(
+        status, months, age, to_work, to_education, entry_h, np.random.default_rng(0), leave_education=0.0
+    )
     assert new_status[0] == NEET and new_months[0] == 4
     assert new_status[1] in (EDUCATION, EMPLOYED) and new_months[1] == 0
     assert new_status[2] == NEET and new_months[2] == 1
@@ -173,7 +186,7 @@ def test_youth_transition_uses_the_same_random_numbers_whatever_the_state():
     after = []
     for status in states:
         rng = np.random.default_rng(4)
-        dynamics.youth_transition(status, months, age, hazard, hazard, hazard, rng)
+        dynamics.youth_transition(status, months, age, hazard, hazard, hazard, rng, leave_education=0.02)
         after.append(rng.random())
     assert after[0] == after[1]
 
@@ -219,6 +232,51 @@ def test_one_draw_per_person_sends_a_neet_young_person_to_education_to_work_or_n
     age = np.full(4, 20 * 12, dtype=np.int16)
     to_work, to_education = np.full(4, 0.3), np.full(4, 0.2)
     draws = DrawnAhead(np.array([0.1, 0.25, 0.45, 0.6]))
-    new, months_after = dynamics.youth_transition(status, months, age, to_work, to_education, np.zeros(4), draws)
+    new, months_after = dynamics.youth_transition(status, months, age, to_work, to_education, np.zeros(4), draws, leave_education=0.0)
     np.testing.assert_array_equal(new, [EDUCATION, EMPLOYED, EMPLOYED, NEET])
     np.testing.assert_array_equal(months_after, [0, 0, 0, 4])
+
+
+# ------------------------------------- youth labour market: leaving education, ILO status
+
+
+def test_students_aged_18_or_more_leave_education_for_work_at_the_top_of_their_draw():
+    # One draw per person: entry into NEET at the bottom of [0, 1), leaving education for
+    # work at the top, so a lever that moves NEET entry moves no one's leaving education.
+    status = np.full(6, EDUCATION, dtype=np.uint8)
+    months = np.zeros(6, dtype=np.int16)
+    age = np.array([ADULT, ADULT, ADULT, ADULT, AGE_16 + 6, AGE_16 + 23], dtype=np.int16)
+    draws = DrawnAhead(np.array([0.01, 0.5, 0.97, 0.99, 0.99, 0.99]))
+    zero = np.zeros(6)
+    new, _ = dynamics.youth_transition(status, months, age, zero, zero, np.full(6, 0.02), draws, leave_education=0.025)
+    np.testing.assert_array_equal(new, [NEET, EDUCATION, EDUCATION, EMPLOYED, EDUCATION, EDUCATION])
+
+
+def test_workers_and_neet_young_people_do_not_leave_education():
+    status = np.array([EMPLOYED, NEET], dtype=np.uint8)
+    months = np.array([0, 5], dtype=np.int16)
+    age = np.full(2, ADULT, dtype=np.int16)
+    new, months_after = dynamics.youth_transition(
+        status, months, age, np.zeros(2), np.zeros(2), np.zeros(2), DrawnAhead(np.array([0.999, 0.999])), leave_education=0.5
+    )
+    np.testing.assert_array_equal(new, [EMPLOYED, NEET])
+    np.testing.assert_array_equal(months_after, [0, 6])
+
+
+def test_ilo_status_counts_students_with_a_job_as_employed_and_anyone_without_work_seeking_it_as_unemployed():
+    # Ranks below a person's seeking limit seek work; students at or above the employed
+    # threshold have a (part-time) job. NEET and students have their own seeking limits.
+    status = np.array([EMPLOYED, EMPLOYED, NEET, NEET, NEET, EDUCATION, EDUCATION, EDUCATION, EDUCATION], dtype=np.uint8)
+    rank = np.array([10, 65534, 99, 100, 65534, 9, 10, 39999, 40000], dtype=np.uint16)
+    def by_status(student: int, neet: int, in_work: int = 0) -> np.ndarray:
+        table = np.zeros(3, dtype=np.uint16)
+        table[[EDUCATION, EMPLOYED, NEET]] = student, in_work, neet
+        return table
+
+    employed_from = by_status(40000, RANK_LEVELS)
+    ilo = dynamics.ilo_status(status, rank, by_status(10, 100), employed_from)
+    e, u, i = ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE
+    np.testing.assert_array_equal(ilo, [e, e, u, i, i, u, i, i, e])
+    assert ilo.dtype == np.uint8
+    everyone_seeks = dynamics.ilo_status(status, rank, by_status(10, RANK_LEVELS), employed_from)
+    np.testing.assert_array_equal(everyone_seeks[status == NEET], u)

@@ -9,6 +9,20 @@ from pfpp_sim import residents
 from pfpp_sim.experiment import run
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, resident_equity, resident_rates
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_18,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    Households,
+    PlaceTable,
+    Population,
+    YoungPeople,
+)
 from pfpp_sim.scenario import load_scenario
 
 
@@ -59,3 +73,55 @@ def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_plac
             np.testing.assert_array_equal(model.rates[name], values)
         for name, values in equity.items():
             np.testing.assert_array_equal(model.equity_records[-1][name], values)
+
+
+def _hand_made_population(young_status, ilo, ages) -> Population:
+    """One place of two households and the given young people (all in household 0)."""
+    n = len(young_status)
+    one = np.ones(1)
+    places = PlaceTable(
+        codes=["E07000062"], names=["Hastings"], real_households=2 * one, real_young_people=n * one,
+        household_weight=one, youth_weight=one, income_level=one, target_fuel_poverty=0 * one,
+        target_neet_16_17=0 * one, neet_18_24=0 * one, income_trend=0 * one, neet_trend=0 * one,
+        unemployment_relative=one,
+    )
+    households = Households(
+        place=np.zeros(2, dtype=np.int16), tenure=np.zeros(2, dtype=np.uint8), base_income=np.full(2, 20000.0),
+        income_dev=np.zeros(2, dtype=np.float32), income_gain_until=np.zeros(2, dtype=np.int32),
+        band=np.zeros(2, dtype=np.uint8), means_tested=np.zeros(2, dtype=bool), bill_support=np.zeros(2),
+        bill_support_until=np.zeros(2, dtype=np.int32), fuel_poor=np.zeros(2, dtype=bool),
+        months_cold=np.zeros(2, dtype=np.int32), slices=[slice(0, 2)],
+    )
+    young = YoungPeople(
+        place=np.zeros(n, dtype=np.int16), household=np.zeros(n, dtype=np.int32),
+        age_months=np.array(ages, dtype=np.int16), status=np.array(young_status, dtype=np.uint8),
+        months_neet=np.zeros(n, dtype=np.int16), mh_disorder=np.zeros(n, dtype=bool),
+        careers_until=np.zeros(n, dtype=np.int32), ips_until=np.zeros(n, dtype=np.int32),
+        asb_until=np.zeros(n, dtype=np.int32), job_search_rank=np.zeros(n, dtype=np.uint16),
+        ilo_status=np.array(ilo, dtype=np.uint8), slices=[slice(0, n)],
+    )
+    return Population(places=places, households=households, young=young)
+
+
+def test_youth_unemployment_rate_is_the_unemployed_over_the_economically_active_on_a_hand_made_population():
+    # Given ten young people: a 16-year-old student with a job, a 17-year-old NEET seeking
+    # work, and eight aged 18-24: two in work, one student with a job, one student seeking
+    # work, two NEET seeking work, one NEET not seeking and one student neither.
+    e, u, i = ILO_EMPLOYED, ILO_UNEMPLOYED, ILO_INACTIVE
+    status = [EDUCATION, NEET, EMPLOYED, EMPLOYED, EDUCATION, EDUCATION, NEET, NEET, NEET, EDUCATION]
+    ilo = [e, u, e, e, e, u, u, u, i, i]
+    ages = [AGE_16, AGE_16 + 12, *([AGE_18 + 30] * 8)]
+    rates = resident_rates(_hand_made_population(status, ilo, ages))
+    # 16-24: unemployed 4 (the 17-year-old, a student, two NEET) of active 8 (4 employed + 4).
+    assert rates["youth_unemployment_rate"][0] == 4 / 8
+    # 18-24: unemployed 3 of active 6.
+    assert rates["youth_unemployment_rate_18_24"][0] == 3 / 6
+    # NEET measures are unchanged: 4 of 10 aged 16-24, 1 of 2 aged 16-17.
+    assert rates["neet_16_24_rate"][0] == 4 / 10
+    assert rates["neet_16_17_rate"][0] == 1 / 2
+
+
+def test_youth_unemployment_rate_is_zero_where_no_young_person_is_economically_active():
+    rates = resident_rates(_hand_made_population([EDUCATION, NEET], [ILO_INACTIVE, ILO_INACTIVE], [AGE_18, AGE_18]))
+    assert rates["youth_unemployment_rate"][0] == 0.0
+    assert rates["youth_unemployment_rate_18_24"][0] == 0.0

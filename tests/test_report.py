@@ -78,6 +78,15 @@ def test_a_run_report_has_no_paired_differences(run_folder):
     assert [s.title for s in sections] == RUN_SECTIONS
 
 
+def test_the_summary_shows_youth_unemployment_on_the_ilo_basis_with_its_paired_difference(compare_folder):
+    _, sections = report_sections(compare_folder)
+    summary = sections[0].body
+    row = re.search(r"<td>Youth unemployment 16-24 \(ILO: unemployed / economically active\)</td>(.*?)</tr>", summary)
+    assert row, summary
+    assert re.findall(r"\d+\.\d%", row.group(1)), row.group(1)
+    assert " pp [" in row.group(1)
+
+
 def test_report_html_embeds_the_same_pngs_it_writes_beside_it(compare_folder):
     files = write_report(compare_folder)
     html = files["report"].read_text(encoding="utf-8")

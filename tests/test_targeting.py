@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from pfpp_sim.population import count_by_place
-from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.model import PfppModel
+from pfpp_sim.population import ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place
+from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import (
     COMPLEMENTS,
     KEY_INDEX,
@@ -17,6 +18,7 @@ from pfpp_sim.targeting import (
     TargetGroups,
     Targeting,
     select_recipients,
+    target_groups,
     targeting_precision,
 )
 
@@ -203,3 +205,24 @@ def test_shared_data_raise_precision_towards_a_match_ceiling_below_one():
     assert targeting_precision(0.35, 0.5, 0.6) == pytest.approx(0.35 + 0.65 * 0.5 * 0.6, abs=1e-15)
     assert targeting_precision(0.35, 1.0, 0.6) == pytest.approx(0.74, abs=1e-15)
     assert targeting_precision(0.35, 1.0, 0.6) < 1.0
+
+
+def test_employment_support_is_intended_for_neet_young_people_seeking_work():
+    # Given a run's residents, expect employment support's intended group to be exactly the
+    # NEET young people seeking work (ILO unemployed), and inactive NEET young people to be
+    # reachable but not intended.
+    model = PfppModel(load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1}), seed=3)
+    y = model.population.young
+    groups = target_groups(model.population, model.recipients, ["employment_support"], cold=model.cold_home)
+    k = KEY_INDEX["employment_support"]
+    intended = np.concatenate([
+        groups.candidates[s : s + n] for s, n in zip(groups.in_start[k].tolist(), groups.in_size[k].tolist())
+    ])
+    others = np.concatenate([
+        groups.candidates[s : s + n] for s, n in zip(groups.out_start[k].tolist(), groups.out_size[k].tolist())
+    ])
+    seekers = np.flatnonzero((y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED))
+    inactive_neet = np.flatnonzero((y.status == NEET) & (y.ilo_status == ILO_INACTIVE))
+    assert seekers.size > 50 and inactive_neet.size > 50
+    np.testing.assert_array_equal(np.sort(intended), seekers)
+    assert np.isin(inactive_neet, others).all()

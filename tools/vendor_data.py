@@ -37,6 +37,7 @@ GENERATED = (
     "epc_lodgements_by_band.csv",
     "gdhi_per_head_2015_2023.csv",
     "district_to_county.csv",
+    "modelled_unemployment_2015_2023.csv",
 )
 
 NEET_YEARS = (2021, 2022, 2023, 2024)
@@ -46,6 +47,9 @@ NEET_MISSING = ("c", "x", "z", "low", "u", ":", "")
 RECODED = {"E06000048": "E06000057"}
 EPC_WINDOWS = ("2013-10-01", "2016-04-01")
 GDHI_YEARS = range(2015, 2024)
+UNEMPLOYMENT_YEARS = range(2015, 2024)
+# Districts, unitaries, metropolitan and London boroughs, regions, England (no combined authorities).
+UNEMPLOYMENT_AREAS = r"^E(0[6-9]|12|92)\d{6}$"
 BANDS = tuple("ABCDEFG")
 
 TENURE_COLUMNS = {
@@ -319,6 +323,26 @@ def _gdhi(raw_dir: Path) -> pd.DataFrame:
     return tidy.reset_index(drop=True)
 
 
+def _modelled_unemployment(raw_dir: Path) -> pd.DataFrame:
+    name = "ons_modelled_unemployment_rate_16plus_england_2004_2023.csv"
+    raw = _read(raw_dir, name)
+    if set(raw["indicator"]) != {"Modelled unemployment rate"} or set(raw["unit"]) != {"%"}:
+        raise VendorError(f"{name}: indicator = {sorted(set(raw['indicator']))}; expected only the modelled unemployment rate in %")
+    raw = raw[raw["year"].astype(int).isin(UNEMPLOYMENT_YEARS) & raw["areacd"].str.match(UNEMPLOYMENT_AREAS)]
+    tidy = raw[["areacd", "areanm", "geography", "year", "observation", "lci_95", "uci_95", "status"]].rename(columns={
+        "areacd": "area_code", "areanm": "area_name", "observation": "unemployment_percent",
+    })
+    # Status "x" (not available) leaves the value blank: kept as missing, never 0.
+    tidy = _numeric(tidy, ["year", "unemployment_percent", "lci_95", "uci_95"], name, missing=("",))
+    tidy["year"] = tidy["year"].astype("int64")
+    blank = tidy["unemployment_percent"].isna() & (tidy["status"] != "x")
+    if blank.any():
+        raise VendorError(f"{name}: {tidy.loc[blank, 'area_code'].iloc[0]} has no value but status {tidy.loc[blank, 'status'].iloc[0]!r}; expected 'x'")
+    if tidy.duplicated(["area_code", "year"]).any():
+        raise VendorError(f"{name}: an (areacd, year) pair appears twice")
+    return tidy.reset_index(drop=True)
+
+
 def vendor(raw_dir: Path, out_dir: Path = TABLES_DIR) -> dict[str, int]:
     """Rebuild the generated tables.
 
@@ -354,6 +378,7 @@ def vendor(raw_dir: Path, out_dir: Path = TABLES_DIR) -> dict[str, int]:
         "epc_lodgements_by_band.csv": _epc(raw_dir),
         "gdhi_per_head_2015_2023.csv": _gdhi(raw_dir),
         "district_to_county.csv": _district_to_county(lilee, region_names),
+        "modelled_unemployment_2015_2023.csv": _modelled_unemployment(raw_dir),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():

@@ -32,6 +32,7 @@ __all__ = [
     "gdhi_per_head",
     "household_support",
     "median_income",
+    "modelled_unemployment",
     "neet_16_17",
     "nested_places",
     "places",
@@ -63,6 +64,8 @@ PILOT_CODES = (
 _ENGLAND_BAND_SHARES = (0.005, 0.12, 0.275, 0.47, 0.10, 0.024, 0.006)
 _EPC_WINDOW_START = "2013-10-01"
 _LOWER_TIER = ("E06", "E07", "E08", "E09")
+_UNEMPLOYMENT_FILE = "modelled_unemployment_2015_2023.csv"
+_UNEMPLOYMENT_PLACE_YEARS = (2019, 2023)
 _FUEL_POVERTY_FILES = {
     "LILEE": "fuel_poverty_lilee_2019_2021.csv",
     "LIHC": "fuel_poverty_lihc_pilots_2011_2018.csv",
@@ -71,7 +74,7 @@ _TEXT_COLUMNS = (
     "area_code", "published_area_code", "area_name", "county_code", "county_name",
     "region_code", "region_name", "level", "geographic_level", "geography", "band",
     "window_start", "window_end", "measure", "note", "evidence_key", "scheme",
-    "eligibility", "effective_date", "start_date", "end_date", "financial_year",
+    "eligibility", "effective_date", "start_date", "end_date", "financial_year", "status",
 )
 
 
@@ -368,6 +371,63 @@ def median_income() -> pd.DataFrame:
     return out.sort_values("fye").reset_index(drop=True)
 
 
+def modelled_unemployment() -> pd.DataFrame:
+    """ONS model-based unemployment rate, ages 16+, by area and calendar year, 2015-2023.
+
+    The share of economically active residents aged 16 and over who are unemployed (ILO),
+    from the Annual Population Survey with a small-area model (ONS LI01; official
+    statistics in development, volatile for small areas). England, regions, and
+    districts, unitaries, metropolitan and London boroughs; counties are not published
+    (see ``places`` for how they are filled). A year is January to December.
+
+    Returns
+    -------
+    DataFrame
+        ``area_code``, ``area_name``, ``year`` (int), ``rate``, ``low`` and ``high``
+        (float, fractions 0-1: the estimate and its 95% confidence limits; NaN where ONS
+        publishes none, as for the Isles of Scilly, or no limits).
+    """
+    table = _table(_UNEMPLOYMENT_FILE)
+    return pd.DataFrame({
+        "area_code": table["area_code"],
+        "area_name": table["area_name"],
+        "year": table["year"].astype("int64"),
+        "rate": table["unemployment_percent"] / 100.0,
+        "low": table["lci_95"] / 100.0,
+        "high": table["uci_95"] / 100.0,
+    })
+
+
+def _unemployment_relative(codes: list[str], hierarchy: pd.DataFrame, households: pd.Series) -> tuple[list[float], list[str]]:
+    """Each area's model-based unemployment rate relative to England's, and where it came from.
+
+    The mean of the area's published rates in 2019-2023 over England's mean in the same
+    years (``"own"``); for a county (not published), the household-weighted mean of its
+    districts' relatives (``"districts"``); otherwise its region's (``"region"``), or 1
+    (``"england"``).
+    """
+    table = modelled_unemployment()
+    first, last = _UNEMPLOYMENT_PLACE_YEARS
+    recent = table[table["year"].between(first, last)].dropna(subset=["rate"])
+    by_area = recent.groupby("area_code")
+    england = recent[recent["area_code"] == ENGLAND].set_index("year")["rate"]
+    own = by_area["rate"].mean() / by_area["year"].agg(lambda years: england.loc[years].mean())
+
+    def relative(code: str) -> tuple[float, str]:
+        if code in own.index:
+            return float(own[code]), "own"
+        districts = [d for d in hierarchy.index[hierarchy["county_code"] == code] if d in own.index and d in households.index]
+        if districts:
+            return float(np.average(own[districts], weights=households[districts])), "districts"
+        region = hierarchy["region_code"].get(code)
+        if isinstance(region, str) and region in own.index:
+            return float(own[region]), "region"
+        return 1.0, "england"
+
+    pairs = [relative(code) for code in codes]
+    return [value for value, _ in pairs], [basis for _, basis in pairs]
+
+
 @lru_cache(maxsize=None)
 def _known_codes() -> frozenset[str]:
     names = ("census2021_tenure.csv", "census2021_age_5y.csv", _FUEL_POVERTY_FILES["LILEE"])
@@ -414,6 +474,7 @@ def _place_table() -> pd.DataFrame:
     periods = neet.groupby("area_code")["time_period"].nunique()
     published = set(periods.index[periods == neet["time_period"].nunique()])
     neet_areas = [_neet_area(code, hierarchy, published) for code in codes]
+    unemployment, unemployment_basis = _unemployment_relative(codes, hierarchy, tenure_by_code["households"])
     return pd.DataFrame({
         "area_name": tenure_by_code["area_name"],
         "households": tenure_by_code["households"].astype("int64"),
@@ -424,6 +485,8 @@ def _place_table() -> pd.DataFrame:
         "share_private_rent": tenure_by_code["share_private_rent"],
         "neet_area_code": [area for area, _ in neet_areas],
         "neet_basis": [basis for _, basis in neet_areas],
+        "unemployment_relative": unemployment,
+        "unemployment_basis": unemployment_basis,
     }, index=pd.Index(codes, name="area_code"))
 
 
@@ -499,7 +562,12 @@ def places(codes: Sequence[str] | str) -> pd.DataFrame:
         ``"county"`` (a district: its county, e.g. Hastings E07000062 -> East Sussex
         E10000011), ``"region"`` or ``"england"`` (the area and its county are not
         published in every period: City of London, Isles of Scilly, and North and West
-        Northamptonshire, which replaced Northamptonshire in 2022).
+        Northamptonshire, which replaced Northamptonshire in 2022);
+        ``unemployment_relative`` (float: the area's ONS model-based unemployment rate,
+        16+, mean of 2019-2023, over England's in the same years) and
+        ``unemployment_basis``: ``"own"``, ``"districts"`` (a county: the household-weighted
+        mean of its districts' relatives, e.g. East Sussex), ``"region"`` (not published:
+        Isles of Scilly, City of London, North Northamptonshire) or ``"england"`` (1).
 
     Raises
     ------

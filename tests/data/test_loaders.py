@@ -193,3 +193,47 @@ def test_places_returns_exactly_the_codes_asked_for_in_order(codes):
     assert ((shares >= 0) & (shares <= 1)).all().all()
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     assert (table["households"] > 0).all()
+
+
+def test_modelled_unemployment_rates_are_fractions_for_english_areas_2015_to_2023():
+    table = data.modelled_unemployment()
+    assert set(table["year"]) == set(range(2015, 2024))
+    assert table["area_code"].str.match(r"^E(0[6-9]|12|92)\d{6}$").all()
+    rates = table["rate"].dropna()
+    assert rates.between(0.005, 0.2).all()
+    assert not table.duplicated(["area_code", "year"]).any()
+    england = table[table["area_code"] == data.ENGLAND].set_index("year")["rate"]
+    assert england[2022] == pytest.approx(0.036)
+
+
+def test_a_place_s_unemployment_relative_is_its_mean_rate_2019_to_2023_over_englands():
+    table = data.modelled_unemployment()
+    recent = table[table["year"].between(2019, 2023)].groupby("area_code")["rate"].mean()
+    luton = data.places(["E06000032"]).iloc[0]
+    assert luton["unemployment_basis"] == "own"
+    assert luton["unemployment_relative"] == pytest.approx(recent["E06000032"] / recent[data.ENGLAND])
+
+
+def test_a_county_takes_the_household_weighted_mean_of_its_districts_unemployment_relative():
+    county = data.places(["E10000011"]).iloc[0]  # East Sussex: not published as a county
+    assert county["unemployment_basis"] == "districts"
+    districts = ["E07000061", "E07000062", "E07000063", "E07000064", "E07000065"]
+    rows = data.places(districts)
+    expected = np.average(rows["unemployment_relative"], weights=rows["households"])
+    assert county["unemployment_relative"] == pytest.approx(expected)
+
+
+def test_places_without_a_modelled_unemployment_rate_take_their_regions():
+    table = data.modelled_unemployment()
+    recent = table[table["year"].between(2019, 2023)].groupby("area_code")["rate"].mean()
+    for code, region in (("E06000061", "E12000004"), ("E09000001", "E12000007")):
+        place = data.places([code]).iloc[0]
+        assert place["unemployment_basis"] == "region", code
+        assert place["unemployment_relative"] == pytest.approx(recent[region] / recent[data.ENGLAND])
+
+
+def test_every_place_has_a_positive_unemployment_relative_and_england_is_one():
+    places = data.places("all")
+    assert (places["unemployment_relative"] > 0).all()
+    assert places["unemployment_relative"].notna().all()
+    assert data.places([data.ENGLAND]).iloc[0]["unemployment_relative"] == pytest.approx(1.0)
