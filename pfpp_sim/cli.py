@@ -676,7 +676,7 @@ def calibrate_command(
     out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
     for row in result.unidentified().itertuples():
         where = f" ({row.place_code})" if isinstance(row.place_code, str) else ""
-        err_console.print(f"warning: {row.parameter}{where} = {row.value:.4g} is not identified: {row.reason} (se {row.se:.3g})")
+        err_console.print(f"warning: {row.parameter}{where} = {row.value:.4g}: {row.reason} (se {row.se:.3g})", highlight=False)
     out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")
     out_console.print(f"Report: [bold]{files['report']}[/]")
 

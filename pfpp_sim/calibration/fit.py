@@ -79,12 +79,12 @@ class Calibrated:
     holdout_table: pd.DataFrame | None = None
 
     def unidentified(self) -> pd.DataFrame:
-        """Fitted parameters the data do not pin down.
+        """Fitted parameters the data do not pin down, or cannot tell from zero.
 
-        A parameter is flagged when it has no standard error, or its standard error
-        exceeds the size of its value or the width of its bounds: its value is then no
-        better than its starting point or its neighbours, and must not be read as
-        estimated.
+        A parameter is flagged when it has no standard error, or one wider than its bounds
+        (the data do not identify it: its value is no better than its starting point), or
+        one larger than its value (it is not distinguishable from zero: a trend that may
+        be none). Neither may be read as an estimated effect.
 
         Returns
         -------
@@ -95,9 +95,9 @@ class Calibrated:
         width = np.array([_bounds(name, code)[1] - _bounds(name, code)[0] for name, code in zip(p.parameter, p.place_code)])
         se = p.se.to_numpy(dtype=float)
         reason = np.where(
-            ~np.isfinite(se), "no standard error",
-            np.where(se > width, "standard error wider than its bounds",
-                     np.where(se > np.abs(p.value.to_numpy(dtype=float)), "standard error larger than its value", "")),
+            ~np.isfinite(se), "not identified: no standard error",
+            np.where(se > width, "not identified: standard error wider than its bounds",
+                     np.where(se > np.abs(p.value.to_numpy(dtype=float)), "not distinguishable from zero: standard error larger than its value", "")),
         )
         return p.assign(reason=reason)[reason != ""].reset_index(drop=True)
 

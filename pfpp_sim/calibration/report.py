@@ -150,10 +150,11 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
     if not flagged.empty:
         rows = flagged.assign(place=flagged.place_code.map(names).fillna("all places"))[["parameter", "place", "value", "se", "reason"]]
         sections += [
-            "<h2>Not identified</h2>",
-            f"<p><b>Warning:</b> the data do not pin down {len(flagged)} fitted parameter(s): each has no standard error, "
-            "or one larger than its value or than the width of its bounds. Do not read these values as estimates; "
-            "they are no better than their starting points.</p>",
+            "<h2>Not identified, or not distinguishable from zero</h2>",
+            f"<p><b>Warning:</b> {len(flagged)} fitted parameter(s) should not be read as estimated effects: those "
+            "<i>not identified</i> have no standard error or one wider than their bounds (the data do not pin them down; "
+            "they are no better than their starting points); those <i>not distinguishable from zero</i> have a standard "
+            "error larger than their value (the trend may be none).</p>",
             _table_html(rows),
         ]
     sections += [

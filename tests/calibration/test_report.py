@@ -38,6 +38,8 @@ def test_a_fitted_parameter_whose_standard_error_exceeds_its_value_is_flagged_in
     assert flagged.unidentified()["parameter"].tolist() == ["world.young_people.neet_scarring"]
     html = write_calibration(flagged, tmp_path / "a")["report"].read_text()
     assert "Not identified" in html and "world.young_people.neet_scarring" in html.split("Not identified", 1)[1]
+    assert flagged.unidentified()["reason"].tolist() == ["not distinguishable from zero: standard error larger than its value"]
+    assert calibrated(scarring_se=5.0).unidentified()["reason"].tolist() == ["not identified: standard error wider than its bounds"]
     clear = calibrated(scarring_se=0.05)
     assert clear.unidentified().empty
     assert "Not identified" not in write_calibration(clear, tmp_path / "b")["report"].read_text()
