@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--places", default=None, help="places (default: the scenarios')")
     parser.add_argument("--horizon", type=int, default=None, help="months (default: the scenarios')")
     parser.add_argument("--results", default=str(RESULTS), help="folder for robustness.json and .md (default benchmarks/results)")
+    parser.add_argument("--keep", default=None, help="keep the robustness run's folder here (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
     options = ["--samples", str(args.samples)]
     for flag, value in (("--replicates", args.replicates), ("--places", args.places), ("--horizon", args.horizon)):
@@ -54,10 +55,10 @@ def main(argv: list[str] | None = None) -> dict:
     command = ["pfpp", "robustness", "siloed_baseline", "pfpp_joined_up", *options]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) if args.keep else Path(tmp) / "out"
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "pfpp_sim", *command[1:], "--json", "--out", str(Path(tmp) / "out")],
-            capture_output=True, text=True, check=False,
+            [sys.executable, "-m", "pfpp_sim", *command[1:], "--json", "--out", str(out)], capture_output=True, text=True, check=False
         )
         wall = time.perf_counter() - started
     if done.returncode != 0:

@@ -324,7 +324,7 @@ class PfppModel(ResidentSteps, mesa.Model):
             )
 
     def need_shares(self, place: int) -> dict[str, float]:
-        """Local need as intervention shares: each domain by its rate relative to the run's mean (M2)."""
+        """M2: local need as intervention shares, each domain by its rate relative to the run's mean."""
         rates = self.rates
         key_rate = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "mental_health": "youth_mh_rate"}
         relative = {}

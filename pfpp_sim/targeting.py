@@ -47,7 +47,7 @@ COMPLEMENTS = {
     "careers_guidance": "mh_hub",
     "asb_outreach": "employment_support",
 }
-"""Complementary intervention served first by a pooled team (M8)."""
+"""M8: the complementary intervention a pooled team serves first."""
 
 
 def _waves() -> tuple[int, ...]:
@@ -468,7 +468,7 @@ def select_recipients(
     targeting: Targeting,
     rng: np.random.Generator,
 ) -> Delivery:
-    """Choose up to ``n[r]`` recipients of intervention ``keys[r]`` in place ``places[r]``.
+    """M4, M7, M8: choose up to ``n[r]`` recipients of intervention ``keys[r]`` in place ``places[r]``.
 
     Requests are for distinct (intervention, place) pairs, so they are independent and
     chosen together. Each request draws how many recipients should be intended

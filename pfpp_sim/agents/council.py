@@ -108,7 +108,7 @@ class Council(mesa.Agent):
         )
 
     def receive_pooled(self, amount_p: int, shares: dict[str, float], rnd: Round, stream_bit: int) -> None:
-        """Add a stream's contribution to this place's pooled budget for the round (M2).
+        """M2: add a stream's contribution to this place's pooled budget, blended with local need.
 
         The pooled team inherits the recipient records of the contributing stream.
         """
