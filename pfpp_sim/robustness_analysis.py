@@ -9,7 +9,8 @@ world, the scenarios as given.
   share of worlds whose confidence interval (over replicates) excludes zero on each side.
 - **Influence** of each assumption on each outcome's difference (all places): partial
   rank correlation coefficients for LHS designs, first- and total-order Sobol indices
-  for Sobol designs, Morris mu* for Morris designs (SALib).
+  for Sobol designs (SALib), Morris mu* per full range of each assumption for Morris
+  designs (:mod:`pfpp_sim.morris`).
 - **Flips**: with the ``ema`` extra, PRIM's box of the assumptions' ranges in which the
   sign flips (EMA Workbench).
 """
@@ -24,7 +25,8 @@ from scipy import stats
 
 from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.discovery import ema_available, find_box
-from pfpp_sim.worlds import MORRIS_LEVELS, Space
+from pfpp_sim.morris import morris_indices
+from pfpp_sim.worlds import Space
 
 __all__ = ["Analysis", "MEASURES", "QUANTILES", "analyze", "influence", "partial_rank_correlation", "sign_holding", "flip_boxes"]
 
@@ -183,9 +185,8 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
             for i, n in enumerate(names):
                 rows += [(metric, n, "S1", res["S1"][i], res["S1_conf"][i]), (metric, n, "ST", res["ST"][i], res["ST_conf"][i])]
         else:
-            from SALib.analyze import morris
-
-            res = morris.analyze(space.problem(), x, y, num_levels=MORRIS_LEVELS, seed=seed)
+            bounds = np.array(space.problem()["bounds"])
+            res = morris_indices((x - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0]), y, seed=seed)
             for i, n in enumerate(names):
                 rows += [(metric, n, "mu_star", res["mu_star"][i], res["mu_star_conf"][i]), (metric, n, "sigma", res["sigma"][i], np.nan)]
     frame = pd.DataFrame(rows, columns=["metric", "factor", "measure", "value", "conf"])

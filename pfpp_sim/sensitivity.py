@@ -1,7 +1,8 @@
 """Sensitivity analysis of a finished sweep: which levers matter most for which outcome.
 
-Sobol designs give first- and total-order indices, Morris designs mu* and sigma (both
-with SALib). LHS and grid designs give Spearman rank correlations between each parameter
+Sobol designs give first- and total-order indices (SALib), Morris designs mu* and sigma
+of elementary effects per full range of each parameter (:mod:`pfpp_sim.morris`, so that
+switches and sliders compare). LHS and grid designs give Spearman rank correlations between each parameter
 and each outcome, a screening measure. Replicates are averaged per design point first.
 """
 
@@ -17,6 +18,7 @@ from scipy import stats
 
 from pfpp_sim.charts import png_bytes, sensitivity_chart
 from pfpp_sim.errors import PfppError
+from pfpp_sim.morris import morris_indices
 from pfpp_sim.storage import read_json, read_table, write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
 
@@ -91,14 +93,11 @@ def _indices(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
             for i, n in enumerate(names):
                 rows += [(output, n, "S1", res["S1"][i], res["S1_conf"][i]), (output, n, "ST", res["ST"][i], res["ST_conf"][i])]
         elif spec.design == "morris":
-            from SALib.analyze import morris
-
-            x = _unit_design(spec, design)
-            res = morris.analyze(problem(spec), x, y, num_levels=spec.morris_levels, seed=spec.seed)
+            res = morris_indices(_scaled_design(spec, design), y, seed=spec.seed)
             for i, n in enumerate(names):
                 rows += [(output, n, "mu_star", res["mu_star"][i], res["mu_star_conf"][i]), (output, n, "sigma", res["sigma"][i], np.nan)]
         else:
-            x = _unit_design(spec, design)
+            x = _scaled_design(spec, design)
             for i, n in enumerate(names):
                 rho = stats.spearmanr(x[:, i], y).statistic if np.ptp(x[:, i]) > 0 else 0.0
                 rows += [(output, n, "spearman", rho, np.nan), (output, n, "abs_spearman", abs(rho), np.nan)]
@@ -121,15 +120,17 @@ def _flag(measure: str, value: float, conf: float) -> str:
     return ""
 
 
-def _unit_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
-    """Design values as numbers (levels as their index) in SALib's order."""
+def _scaled_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
+    """Design values as shares of each parameter's range (a level as its index over the last), in SALib's order."""
     columns = []
     for name, parameter in spec.parameters.items():
         values = design[name]
         if parameter.levels is not None:
             lookup = {json.dumps(v): i for i, v in enumerate(parameter.levels)}
-            values = values.map(lambda v: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])
-        columns.append(values.to_numpy(dtype=np.float64))
+            index = values.map(lambda v: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])
+            columns.append(index.to_numpy(dtype=np.float64) / max(len(parameter.levels) - 1, 1))
+        else:
+            columns.append((values.to_numpy(dtype=np.float64) - parameter.low) / (parameter.high - parameter.low))
     return np.column_stack(columns)
 
 

@@ -416,3 +416,41 @@ def test_a_sweep_spec_nested_too_deep_is_one_line(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_sweep(path)
     assert str(info.value) == f"{path}: <file> = None: valid TOML (tables or arrays nested too deep)"
+
+
+# ------------------------------------------------------------- Morris effects
+
+
+@pytest.mark.parametrize("morris_levels", [4, 6])
+def test_morris_effects_are_per_full_range_for_switches_and_sliders_alike(morris_levels):
+    # A known linear model: switching carry-over on adds 3; pooling from 0 to 1 adds 2 and
+    # data sharing from 0.2 to 0.7 adds 5. Every elementary effect is then exact.
+    spec = SweepSpec.model_validate({
+        "name": "known", "base": "siloed_baseline", "design": "morris", "samples": 6, "morris_levels": morris_levels,
+        "seed": 1, "outputs": ["returned_gbp"],
+        "parameters": {
+            "levers.carry_over": {"levels": [False, True]},
+            "levers.pooling": {"low": 0.0, "high": 1.0},
+            "levers.data_sharing": {"low": 0.2, "high": 0.7},
+        },
+    })
+    design = sample(spec)
+    y = 3.0 * design["levers.carry_over"].astype(float) + 2.0 * design["levers.pooling"] + 10.0 * design["levers.data_sharing"]
+    indices = _indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
+    assert indices["levers.carry_over", "mu_star"] == pytest.approx(3.0)
+    assert indices["levers.pooling", "mu_star"] == pytest.approx(2.0)
+    assert indices["levers.data_sharing", "mu_star"] == pytest.approx(5.0)
+    assert indices.xs("sigma", level="measure").abs().max() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_morris_effect_of_a_three_level_parameter_is_per_change_from_first_to_last_level():
+    # Three funding periods; the output rises by 1 per level step, so 2 from first to last.
+    spec = SweepSpec.model_validate({
+        "name": "three", "base": "siloed_baseline", "design": "morris", "samples": 8, "seed": 2, "outputs": ["returned_gbp"],
+        "parameters": {"levers.funding_period_months": {"levels": [12, 24, 36]}, "levers.pooling": {"low": 0.0, "high": 1.0}},
+    })
+    design = sample(spec)
+    y = design["levers.funding_period_months"].astype(float) / 12.0
+    indices = _indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
+    assert indices["levers.funding_period_months", "mu_star"] == pytest.approx(2.0)
+    assert indices["levers.pooling", "mu_star"] == pytest.approx(0.0)
