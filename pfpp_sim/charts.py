@@ -178,7 +178,7 @@ def forest_chart(
 
 WATERFALL_STEPS = (
     ("allocated_gbp", "Allocated", 1),
-    ("overhead_gbp", "Grant overhead", -1),
+    ("grant_overhead_gbp", "Grant overhead", -1),
     ("returned_gbp", "Returned", -1),
     ("held_gbp", "Held, unspent", -1),
     ("delivered_gbp", "Delivered", 0),
@@ -206,7 +206,7 @@ def waterfall_chart(money_gbp: pd.DataFrame) -> Figure:
                 value = row[column] / 1e6
                 if sign == -1:
                     bottom, level = level - value, level - value
-                    colour = DARK_PINK if column == "returned_gbp" else (LIGHT_PURPLE if column == "overhead_gbp" else "#8C8C8C")
+                    colour = DARK_PINK if column == "returned_gbp" else (LIGHT_PURPLE if column == "grant_overhead_gbp" else "#8C8C8C")
                 else:
                     bottom, level = 0.0, value
                     colour = DARK_BLUE if sign == 1 else TURQUOISE

@@ -148,7 +148,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
                 "first_delivery": a.first_delivery,
                 "allocated_gbp": a.allocated_p / 100,
                 "delivered_gbp": a.delivered_p / 100,
-                "overhead_gbp": a.overhead_p / 100,
+                "grant_overhead_gbp": a.overhead_p / 100,
                 "returned_gbp": a.returned_p / 100,
                 "held_gbp": a.held_total_p / 100,
                 "duplicated_gbp": a.duplicated_p / 100,
@@ -157,7 +157,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
         ],
         columns=[
             "award_id", "programme", "department", "place_code", "round", "pooled", "competitive", "award_month",
-            "period_start", "deadline", "first_delivery", "allocated_gbp", "delivered_gbp", "overhead_gbp",
+            "period_start", "deadline", "first_delivery", "allocated_gbp", "delivered_gbp", "grant_overhead_gbp",
             "returned_gbp", "held_gbp", "duplicated_gbp",
         ],
     )

@@ -317,7 +317,7 @@ def money_section(awards: pd.DataFrame, replicates: int, scenarios: list[str]) -
 
 def _programme_ledgers(awards: pd.DataFrame, spending: pd.DataFrame, replicates: int) -> list[Award]:
     """One ledger per department and programme: all places together, mean over replicates, in pence."""
-    money = awards.groupby(["department", "programme"])[["allocated_gbp", "overhead_gbp"]].sum() / replicates
+    money = awards.groupby(["department", "programme"])[["allocated_gbp", "grant_overhead_gbp"]].sum() / replicates
     lines = spending.merge(awards[["replicate", "award_id", "department", "programme"]], on=["replicate", "award_id"])
     spent = (
         lines.groupby(["department", "programme", "intervention"])[["delivered_gbp", "returned_gbp", "held_gbp"]].sum()
@@ -337,7 +337,7 @@ def _programme_ledgers(awards: pd.DataFrame, spending: pd.DataFrame, replicates:
             period_start=0,
             deadline=0,
             allocated_p=to_pence(row["allocated_gbp"]),
-            overhead_p=to_pence(row["overhead_gbp"]),
+            overhead_p=to_pence(row["grant_overhead_gbp"]),
         )
     for (department, programme, key), row in spent.iterrows():
         ledger = ledgers[(department, programme)]

@@ -150,8 +150,8 @@ def test_equity_rates_over_groups_average_to_the_summary_rate(compare_folder):
 
 def test_waterfall_steps_close_to_the_delivered_total(compare_folder):
     awards = pd.read_parquet(compare_folder / "awards.parquet")
-    totals = awards.groupby("scenario")[["allocated_gbp", "overhead_gbp", "returned_gbp", "held_gbp", "delivered_gbp"]].sum()
-    left = totals["allocated_gbp"] - totals["overhead_gbp"] - totals["returned_gbp"] - totals["held_gbp"]
+    totals = awards.groupby("scenario")[["allocated_gbp", "grant_overhead_gbp", "returned_gbp", "held_gbp", "delivered_gbp"]].sum()
+    left = totals["allocated_gbp"] - totals["grant_overhead_gbp"] - totals["returned_gbp"] - totals["held_gbp"]
     np.testing.assert_allclose(left, totals["delivered_gbp"], atol=0.01 * len(awards))
 
 
