@@ -40,6 +40,7 @@ from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, read_table, readable_table, write_json, write_parquet
 from pfpp_sim.streams import stream
 from pfpp_sim.sweep import _executor
+from pfpp_sim.workers import execution
 
 __all__ = ["DEFAULT_PERMUTATIONS", "EXACT_UP_TO", "MEASURES", "TOTAL", "Explanation", "attribute", "designs", "explain"]
 
@@ -270,6 +271,8 @@ class Explanation:
         ``base, alternative, place_code, metric, measure, factor, contribution, ci_low,
         ci_high, n, method`` (see :data:`MEASURES`).
     seconds : float
+    execution : dict
+        How the runs were spread (:func:`pfpp_sim.workers.execution`).
     """
 
     factors: FactorSet
@@ -281,6 +284,7 @@ class Explanation:
     attribution: pd.DataFrame
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         """Provenance: both scenarios (hash, contents), the factors in bit order, method, seed, version, commit."""
@@ -302,6 +306,7 @@ class Explanation:
             "factors": [f.as_dict() for f in self.factors.factors],
             "runs": int(self.combinations[["replicate", "combination"]].drop_duplicates().shape[0]),
             "environment": environment(),
+            "execution": self.execution,
             "seconds": round(self.seconds, 3),
             "files": {k: Path(v).name for k, v in self.files.items()},
             "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
@@ -424,5 +429,6 @@ def explain(
     table.insert(0, "base", a.name)
     table["method"] = method
     return Explanation(
-        factors, seed, replicates, method, plan[0].permutations or None, values, table, time.perf_counter() - started
+        factors, seed, replicates, method, plan[0].permutations or None, values, table, time.perf_counter() - started,
+        execution=execution(executor, workers, scheduler),
     )

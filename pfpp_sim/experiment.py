@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
-from pfpp_sim.workers import process_pool
+from pfpp_sim.workers import execution, process_pool
 
 __all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
 
@@ -178,7 +178,7 @@ def _execute(
     """Run jobs in order-independent fashion and return outputs in job order."""
     outputs: list[RunOutput | None] = [None] * len(jobs)
     done = 0
-    if executor == "serial" or (executor == "processes" and (workers or os.cpu_count() or 1) == 1) or len(jobs) == 1:
+    if _in_process(executor, workers, len(jobs)):
         for i, job in enumerate(jobs):
             outputs[i] = run_replicate(*job)
             done += 1
@@ -244,6 +244,7 @@ class Results:
     seconds: float
     comparison: pd.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
 
     def manifest(self) -> dict:
         """Provenance: scenario hashes and contents, seed, version, commit, timings."""
@@ -261,6 +262,7 @@ class Results:
                 for name, sc in self.scenarios.items()
             },
             "environment": environment(),
+            "execution": self.execution,
             "seconds": round(self.seconds, 3),
             "files": {k: Path(v).name for k, v in self.files.items()},
             "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
@@ -334,6 +336,11 @@ class Comparison(Results):
         return {**super().manifest(), "kind": "compare", "base": self.base, "alternative": self.alternative}
 
 
+def _in_process(executor: str | Executor, workers: int | None, jobs: int) -> bool:
+    """Whether jobs run one after another in this process (no pool is worth starting)."""
+    return executor == "serial" or (executor == "processes" and (workers or os.cpu_count() or 1) == 1) or jobs == 1
+
+
 def _resolve(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
@@ -357,6 +364,7 @@ def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, wo
         equity=_stack(outputs, labels, "equity"),
         spending=_stack(outputs, labels, "spending"),
         seconds=time.perf_counter() - started,
+        execution=execution("serial" if _in_process(executor, workers, len(jobs)) else executor, workers),
     )
 
 

@@ -51,6 +51,7 @@ from pfpp_sim.storage import (
     write_parquet,
 )
 from pfpp_sim.sweep import run_jobs
+from pfpp_sim.workers import execution
 from pfpp_sim.worlds import OPTIONS, Design, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
 
 __all__ = [
@@ -424,6 +425,7 @@ def robustness(
             "pfpp_sim_version": package_version(),
             "git_commit": git_commit(),
             "environment": environment(),
+            "execution": execution(executor, workers, scheduler),
         }
         files = {"design": write_parquet(table, out / "design.parquet")}
         files["manifest"] = write_json({**manifest, "complete": False}, out / "manifest.json")

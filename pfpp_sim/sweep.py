@@ -45,7 +45,7 @@ from pfpp_sim.storage import (
     write_json,
     write_parquet,
 )
-from pfpp_sim.workers import process_pool
+from pfpp_sim.workers import execution, process_pool
 
 __all__ = [
     "MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_jobs", "run_sweep", "sample", "spec_from_manifest", "sweep_results",
@@ -492,6 +492,7 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "pfpp_sim_version": package_version(),
         "git_commit": git_commit(),
         "environment": environment(),
+        "execution": execution(executor, workers, scheduler),
     }
     write_json({**manifest, "complete": False}, manifest_path)
     work = functools.partial(_run_batch, base, seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)

@@ -12,9 +12,10 @@ import ctypes
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
 
-__all__ = ["process_pool"]
+__all__ = ["execution", "process_pool"]
 
 _PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies
 
@@ -43,3 +44,34 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     concurrent.futures.ProcessPoolExecutor
     """
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def execution(executor: str | Executor, workers: int | None = None, scheduler: str | None = None) -> dict[str, Any]:
+    """How a command spread its runs, as its manifest records it.
+
+    Parameters
+    ----------
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor
+    workers : int, optional
+        Worker processes asked for (default: all cores).
+    scheduler : str, optional
+        Address of the Dask scheduler used (``None``: a local cluster).
+
+    Returns
+    -------
+    dict
+        ``executor``, then ``workers`` for local processes or a local Dask cluster and
+        ``scheduler`` for Dask; an executor object is named by its class, with its Dask
+        client's scheduler address where it has one.
+    """
+    if not isinstance(executor, str):
+        record: dict[str, Any] = {"executor": f"{type(executor).__module__}.{type(executor).__qualname__}"}
+        client = getattr(executor, "_client", None)  # a Dask Client.get_executor()
+        address = getattr(getattr(client, "scheduler", None), "address", None)
+        return record | ({"scheduler": address} if address else {})
+    if executor == "serial":
+        return {"executor": "serial", "workers": 1}
+    if executor == "dask" and scheduler:
+        return {"executor": "dask", "scheduler": scheduler}
+    record = {"executor": executor, "workers": workers or os.cpu_count() or 1}
+    return record | ({"scheduler": "local cluster"} if executor == "dask" else {})

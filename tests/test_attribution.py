@@ -209,3 +209,4 @@ def test_save_writes_the_tables_and_a_manifest_of_kind_explain(tmp_path, three_l
     assert [f["name"] for f in manifest["factors"]] == three_levers.factors.names
     assert manifest["factors"][0]["changes"] == {"levers.data_sharing": {"base": 0.0, "alternative": 0.3}}
     assert manifest["seed"] == 3 and manifest["replicates"] == 3 and manifest["git_commit"] and manifest["pfpp_sim_version"]
+    assert manifest["execution"] == {"executor": "serial", "workers": 1}

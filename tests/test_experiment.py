@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
 from pfpp_sim import compare, load_scenario, run
 from pfpp_sim.analysis import paired_differences
+from pfpp_sim.workers import execution
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
 
@@ -20,6 +24,20 @@ def test_results_do_not_depend_on_executor_or_workers():
     pooled = run(small("siloed_baseline"), seed=5, replicates=3, executor="processes", workers=2)
     pd.testing.assert_frame_equal(serial.monthly, pooled.monthly)
     pd.testing.assert_frame_equal(serial.awards, pooled.awards)
+    assert serial.manifest()["execution"] == {"executor": "serial", "workers": 1}
+    assert pooled.manifest()["execution"] == {"executor": "processes", "workers": 2}
+
+
+def test_the_manifest_names_a_given_executor_and_a_dask_clients_scheduler():
+    with ThreadPoolExecutor(2) as pool:
+        threaded = run(small("siloed_baseline"), seed=5, replicates=2, executor=pool)
+    assert threaded.manifest()["execution"] == {"executor": "concurrent.futures.thread.ThreadPoolExecutor"}
+    one_job = run(small("siloed_baseline"), seed=5, replicates=1, executor="processes", workers=2)
+    assert one_job.manifest()["execution"] == {"executor": "serial", "workers": 1}, "one run needs no pool"
+    client = SimpleNamespace(scheduler=SimpleNamespace(address="tcp://10.0.0.5:8786"))
+    dask_like = type("ClientExecutor", (), {"_client": client})()
+    assert execution(dask_like)["scheduler"] == "tcp://10.0.0.5:8786"
+    assert execution("dask", 4, "tcp://10.0.0.5:8786") == {"executor": "dask", "scheduler": "tcp://10.0.0.5:8786"}
 
 
 def test_replicates_differ_from_each_other():

@@ -108,6 +108,7 @@ def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, ser
     }
     assert (manifest["design"], manifest["samples"], manifest["worlds"], manifest["seed"], manifest["replicates"]) == ("lhs", 3, 4, 3, 2)
     assert manifest["runs"] == 4 * 2 * 2 and manifest["git_commit"] and manifest["pfpp_sim_version"]
+    assert manifest["execution"] == {"executor": "serial", "workers": 1}
     assert sorted(p.name for p in (serial / "runs").iterdir()) == [f"run-{w:07d}.parquet" for w in range(4)]
 
 

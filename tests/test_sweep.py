@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -256,6 +257,12 @@ def test_dask_local_cluster_and_one_worker_give_the_same_results_as_processes(tm
     expected = pd.read_parquet(tmp_path / "processes" / "results.parquet")
     for other in ("dask", "serial"):
         pd.testing.assert_frame_equal(expected, pd.read_parquet(tmp_path / other / "results.parquet"))
+    recorded = {name: json.loads((tmp_path / name / "manifest.json").read_text())["execution"] for name in ("processes", "dask", "serial")}
+    assert recorded == {
+        "processes": {"executor": "processes", "workers": 2},
+        "dask": {"executor": "dask", "workers": 2, "scheduler": "local cluster"},
+        "serial": {"executor": "serial", "workers": 1},
+    }
 
 
 def test_a_design_value_the_scenario_refuses_stops_the_sweep_before_any_run(tmp_path):
