@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 OUT ?= results/demo
 REPLICATES ?= 20
 
-.PHONY: run test mutation app calibrate install install-test chromium clean
+.PHONY: run test mutation app calibrate reference install install-test chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ app: $(VENV)/.installed
 # this folder then use, and calibration/reports/pilots/report.html).
 calibrate: $(VENV)/.installed
 	$(VENV)/bin/pfpp calibrate --all-pilots --holdout-last-year
+
+# The scenario and sweep file reference, generated from the models (a test checks it is current).
+reference: $(VENV)/.installed
+	$(PY) -m pfpp_sim.reference docs/reference.md
 
 test: install-test
 	$(PY) -m pytest -n 2 -q

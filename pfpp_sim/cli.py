@@ -28,6 +28,7 @@ from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
+from pfpp_sim.evidence import sourced_parameters
 from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.report import write_report
 from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness, robustness
@@ -36,7 +37,7 @@ from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_sce
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
-from pfpp_sim.sweep import load_sweep, run_sweep
+from pfpp_sim.sweep import load_sweep, plan_sweep, run_sweep
 from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
@@ -466,12 +467,22 @@ def sweep_command(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip runs already finished in --out.")] = False,
     overwrite: OverwriteOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the spec and every design value, print the run count, run nothing.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a parameter sweep (grid, LHS, Sobol or Morris); resumable after any interruption."""
     out = out or Path("results") / f"sweep-{spec.stem}"
     _say_sources(load_sweep(spec)[1])
-    bar, progress = _progress(not as_json)
+    plan = plan_sweep(spec)
+    if dry_run:
+        if as_json:
+            sys.stdout.write(json.dumps(plan, indent=2) + "\n")
+            return
+        out_console.print(f"Sweep {plan['name']} would make {_run_count(plan)}; every design value checked. Nothing was run.", highlight=False)
+        return
+    if not as_json:
+        err_console.print(f"Sweep {plan['name']}: {_run_count(plan)}", highlight=False)
+    bar, progress = _progress(not as_json, "runs")
     with bar or nullcontext():
         manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite, progress=progress)
     if as_json:
@@ -479,6 +490,12 @@ def sweep_command(
         return
     out_console.print(f"Sweep {manifest['name']}: {manifest['runs']} runs finished in {manifest['seconds']:.1f} s")
     out_console.print(f"Results: [bold]{out / 'results.parquet'}[/]; analyse with: pfpp analyse {out}")
+
+
+def _run_count(plan: dict) -> str:
+    points, replicates = plan["points"], plan["replicates"]
+    return (f"{plan['runs']:,} runs ({plan['design']} design: {points:,} points x {replicates:,} "
+            f"replicate{'s' if replicates > 1 else ''}, {len(plan['parameters'])} parameters)")
 
 
 @app.command("analyse")
@@ -774,6 +791,12 @@ def scenarios_show(
     out_console.print(
         f"Calibration: {fit.name} (fitted {fit.fitted_on}; trends for {len(fit.places)} places)\n" if fit else "Calibration: none\n"
     )
+    run = Table(title="Run", title_justify="left")
+    run.add_column("Key")
+    run.add_column("Value", justify="right")
+    for key, value in sc.run.model_dump().items():
+        run.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    out_console.print(run)
     levers = Table(title="Levers", title_justify="left")
     levers.add_column("Lever")
     levers.add_column("Value", justify="right")
@@ -781,14 +804,21 @@ def scenarios_show(
         levers.add_row(key, "as each stream" if value is None else str(value))
     out_console.print(levers)
     programmes = Table(title="Programmes", title_justify="left")
-    for column in ("Stream", "Department", "Budget", "Competitive", "Period (months)", "Interventions"):
+    for column in ("Stream", "Department", "Competitive", "Period (months)", "Window", "Rounds", "Ring-fenced", "Reporting", "Interventions"):
         programmes.add_column(column)
     for key, p in sc.programmes.items():
         programmes.add_row(
-            key, p.department, f"{p.budget.value:g} {p.budget.unit} [{p.budget.source}]", f"{p.competitive_share:.0%}",
-            str(p.funding_period_months), ", ".join(f"{k} {v:.0%}" for k, v in p.interventions.items()),
+            key, p.department, f"{p.competitive_share:.0%}", str(p.funding_period_months), str(p.window_months),
+            "ongoing" if p.rounds is None else str(p.rounds), "yes" if p.ring_fenced else "no", f"x{p.reporting_burden:g}",
+            ", ".join(f"{k} {v:.0%}" for k, v in p.interventions.items()),
         )
     out_console.print(programmes)
+    values = Table(title="Every sourced value (key paths for overrides and sweeps)", title_justify="left")
+    for column in ("Key", "Value", "Unit", "Range", "Source"):
+        values.add_column(column, justify="right" if column in ("Value", "Range") else "left", no_wrap=column == "Key", overflow="fold")
+    for path, value in sourced_parameters(sc):
+        values.add_row(path, f"{value.value:g}", value.unit, "" if value.low is None else f"{value.low:g}-{value.high:g}", value.source)
+    out_console.print(values)
 
 
 def main() -> None:

@@ -67,11 +67,11 @@ class RunSettings(_Frozen):
     """When, where and at what scale a run happens."""
 
     start: str = Field(pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$", description="first month, YYYY-MM")
-    horizon_months: int = Field(ge=1, le=240)
-    places: Literal["pilots", "all"] | list[str] = Field(min_length=1)
+    horizon_months: int = Field(ge=1, le=240, description="months simulated from the start")
+    places: Literal["pilots", "all"] | list[str] = Field(min_length=1, description="the pilot authorities, every English authority, or ONS codes")
     scale: float = Field(gt=0, le=1, description="simulated residents per real resident")
-    min_households_per_place: int = Field(ge=0, le=1_000_000, description="assumption:minimum_sample")
-    min_young_people_per_place: int = Field(ge=0, le=1_000_000, description="assumption:minimum_sample")
+    min_households_per_place: int = Field(ge=0, le=1_000_000, description="fewest simulated households a place gets, whatever the scale (assumption:minimum_sample)")
+    min_young_people_per_place: int = Field(ge=0, le=1_000_000, description="fewest simulated young people (16-24) a place gets (assumption:minimum_sample)")
 
     @property
     def start_year(self) -> int:
@@ -178,15 +178,15 @@ class Intervention(_Frozen):
     when not given); a team kept on from earlier funding delivers at its steady rate at once.
     """
 
-    domain: Literal["fuel_poverty", "neet", "mental_health"]
-    target: Literal["households", "young_people"]
+    domain: Literal["fuel_poverty", "neet", "mental_health"] = Field(description="the outcome it acts on")
+    target: Literal["households", "young_people"] = Field(description="who receives it")
     description: str
-    unit_cost: Sourced
-    effect: Sourced
-    months_to_effect: Sourced
+    unit_cost: Sourced = Field(description="cost of one recipient's intervention")
+    effect: Sourced = Field(description="its effect on a recipient (the unit says which: a fraction of need, a change in a hazard)")
+    months_to_effect: Sourced = Field(description="months from delivery until the effect starts")
     mobilisation_months: Sourced = Field(description="months from award to a new team's first delivery")
     months_to_steady: Sourced | None = Field(None, description="months from award to a new team's steady delivery")
-    duration_months: Sourced | None = None
+    duration_months: Sourced | None = Field(None, description="months the effect lasts (absent: for good)")
     effect_without_disorder: Sourced | None = Field(
         None,
         description="effect for recipients without a probable mental disorder, where the evidence of 'effect' covers only people with one (employment support)",
@@ -219,21 +219,21 @@ class Interventions(_Frozen):
 class Programme(_Frozen):
     """A funding stream owned by a department."""
 
-    department: Literal["DESNZ", "DWP", "DfE", "DHSC", "HomeOffice", "MHCLG"]
+    department: Literal["DESNZ", "DWP", "DfE", "DHSC", "HomeOffice", "MHCLG"] = Field(description="the department that owns the stream")
     description: str
     interventions: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         min_length=1, description="intervention key -> share of spend"
     )
-    budget: Sourced
-    budget_basis: Literal["households", "young_people", "councils"]
-    competitive_share: float = Field(ge=0, le=1)
-    funding_period_months: int = Field(ge=3, le=60)
-    window_months: int = Field(ge=1, le=12)
+    budget: Sourced = Field(description="yearly budget per household, young person or council (its unit must match budget_basis)")
+    budget_basis: Literal["households", "young_people", "councils"] = Field(description="what the budget is per")
+    competitive_share: float = Field(ge=0, le=1, description="share allocated by competitive bids, the rest by formula")
+    funding_period_months: int = Field(ge=3, le=60, description="months each round's money may be spent over")
+    window_months: int = Field(ge=1, le=12, description="months a bid window is open")
     award_lag: Sourced = Field(description="months from the start of the stream's first funding period to its award")
     later_award_lag: Sourced | None = Field(None, description="the same for later rounds (default: award_lag)")
     grants: Sourced | None = Field(None, description="separate grants each council gets per round (default: one)")
     reporting_burden: float = Field(1.0, ge=0, le=20, description="multiple of the standard reporting cost")
-    ring_fenced: bool = False
+    ring_fenced: bool = Field(False, description="kept out of the pooled budget whatever the pooling lever says")
     rounds: int | None = Field(
         None, ge=1, le=100, description="a new stream that opens at the run start and runs this many rounds (None: it ran before the start and goes on)"
     )
@@ -373,16 +373,16 @@ class Scenario(_Frozen):
     code); overrides keep them.
     """
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
-    description: str
-    extends: str | None = None
-    run: RunSettings
-    levers: Levers
-    world: World
-    mechanisms: Mechanisms
-    interventions: Interventions
-    programmes: dict[str, Programme] = Field(min_length=1)
-    calibration: Calibration | None = None
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="the scenario's name, shown in results")
+    description: str = Field(description="what policy the scenario stands for, in a sentence")
+    extends: str | None = Field(None, description="the preset or scenario file beside this one it inherits from")
+    run: RunSettings = Field(description="[run]: start, horizon, places, scale")
+    levers: Levers = Field(description="[levers]: joined-up or siloed working")
+    world: World = Field(description="[world.households], [world.young_people]: residents' circumstances")
+    mechanisms: Mechanisms = Field(description="[mechanisms]: how councils and departments behave")
+    interventions: Interventions = Field(description="[interventions.NAME]: costs, effects and timings")
+    programmes: dict[str, Programme] = Field(min_length=1, description="[programmes.NAME]: the funding streams")
+    calibration: Calibration | None = Field(None, description="a fitted calibration's name, or \"none\" (see below)")
     _sources: tuple[Source, ...] = PrivateAttr(default=())
 
     @property

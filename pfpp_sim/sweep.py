@@ -61,11 +61,11 @@ class Parameter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    low: float | None = Field(None, allow_inf_nan=False)
-    high: float | None = Field(None, allow_inf_nan=False)
-    integer: bool = False
+    low: float | None = Field(None, allow_inf_nan=False, description="lowest value of a range")
+    high: float | None = Field(None, allow_inf_nan=False, description="highest value of a range (above low)")
+    integer: bool = Field(False, description="round the range's values to whole numbers")
     steps: int | None = Field(None, ge=2, le=100, description="grid points between low and high")
-    levels: list[bool | int | float | str | list[str]] | None = Field(None, min_length=1)
+    levels: list[bool | int | float | str | list[str]] | None = Field(None, min_length=1, description="the values taken, instead of a range")
 
     @model_validator(mode="after")
     def _range_or_levels(self) -> Parameter:
@@ -103,18 +103,18 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
-    description: str = ""
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="the sweep's name (default output folder results/sweep-NAME)")
+    description: str = Field("", description="what the sweep asks")
     base: str = Field(min_length=1, description="preset name or scenario file (relative to the spec)")
-    design: Literal["grid", "lhs", "sobol", "morris"]
+    design: Literal["grid", "lhs", "sobol", "morris"] = Field(description="how points are chosen (runs per design: below)")
     samples: int = Field(16, ge=1, le=1_000_000, description="lhs: points; sobol: N (N*(D+2) points); morris: trajectories")
-    morris_levels: int = Field(4, ge=2, le=20)
-    replicates: int = Field(1, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
-    outputs: list[str] = Field(default_factory=lambda: list(SUMMARY_METRICS), min_length=1)
+    morris_levels: int = Field(4, ge=2, le=20, description="morris: grid levels of each parameter")
+    replicates: int = Field(1, ge=1, le=10_000, description="runs of each design point on other random numbers")
+    seed: int = Field(0, ge=0, description="root seed of the design and of every run")
+    outputs: list[str] = Field(default_factory=lambda: list(SUMMARY_METRICS), min_length=1, description="summary metrics kept (default: all)")
     keep_places: bool = Field(False, description="keep per-place summaries too, not only all places")
     overrides: dict[str, Any] = Field(default_factory=dict, description="fixed changes to the base scenario")
-    parameters: dict[str, Parameter] = Field(min_length=1)
+    parameters: dict[str, Parameter] = Field(min_length=1, description="[parameters]: scenario key path -> range or levels")
 
     @field_validator("samples")
     @classmethod
@@ -432,12 +432,44 @@ def run_sweep(
     if executor not in ("serial", "processes", "dask"):
         raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
     spec_path, out = Path(spec_path), Path(out)
-    spec, base = load_sweep(spec_path)
-    design = sample(spec)
-    _check_design(spec_path, base, design[list(spec.parameters)])
+    spec, base, design = _checked(spec_path)
     with lock_folder(out):
         return _run_locked(spec_path, spec, base, design, out, executor=executor, workers=workers, scheduler=scheduler,
                            resume=resume, overwrite=overwrite, progress=progress)
+
+
+def plan_sweep(spec_path: str | Path) -> dict[str, Any]:
+    """What a sweep would run, checked as :func:`run_sweep` checks it, without running anything.
+
+    Parameters
+    ----------
+    spec_path : str or Path
+        Sweep spec TOML.
+
+    Returns
+    -------
+    dict
+        ``name``, ``design``, ``parameters`` (names), ``points`` (design points),
+        ``replicates`` and ``runs`` (points times replicates).
+
+    Raises
+    ------
+    ScenarioError
+        On a bad spec or a design value the base scenario does not accept.
+    """
+    spec, _, design = _checked(Path(spec_path))
+    return {
+        "name": spec.name, "design": spec.design, "parameters": list(spec.parameters),
+        "points": len(design), "replicates": spec.replicates, "runs": len(design) * spec.replicates,
+    }
+
+
+def _checked(spec_path: Path) -> tuple[SweepSpec, Scenario, pd.DataFrame]:
+    """A sweep's spec, base scenario and design, every design value checked."""
+    spec, base = load_sweep(spec_path)
+    design = sample(spec)
+    _check_design(spec_path, base, design[list(spec.parameters)])
+    return spec, base, design
 
 
 def _check_design(spec_path: Path, base: Scenario, design: pd.DataFrame) -> None:

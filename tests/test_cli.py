@@ -141,6 +141,47 @@ def test_scenarios_list_and_show():
     assert json.loads(shown.stdout)["run"]["places"] == ["E07000062"]
 
 
+def test_scenarios_show_prints_the_run_settings_and_every_sourced_value_by_key_path():
+    shown = CliRunner().invoke(app, ["scenarios", "show", "hastings_fuel_poverty"], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert any("horizon_months" in line and "60" in line for line in lines)
+    assert any("places" in line and "E07000062" in line for line in lines)
+    for key in ("world.households.price_pass_through", "mechanisms.trust_threshold", "interventions.retrofit.unit_cost", "programmes.home_upgrade.budget"):
+        assert any(f"│ {key} " in line for line in lines), key
+
+
+def test_a_sweep_dry_run_prints_the_run_count_and_runs_nothing(tmp_path):
+    spec = write(tmp_path, "lhs.toml", '''
+name = "lhs"
+base = "siloed_baseline"
+design = "morris"
+samples = 3
+replicates = 2
+[parameters]
+"levers.pooling" = { low = 0.0, high = 1.0 }
+"levers.carry_over" = { levels = [false, true] }
+''')
+    out = tmp_path / "out"
+    result = pfpp("sweep", str(spec), "--out", str(out), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would make 18 runs (morris design: 9 points x 2 replicates, 2 parameters)" in result.stdout  # 3 x (2 + 1) x 2
+    assert not out.exists()
+
+
+def test_a_sweep_dry_run_refuses_a_design_value_the_scenario_does_not_accept(tmp_path):
+    spec = write(tmp_path, "bad.toml", '''
+name = "bad"
+base = "siloed_baseline"
+design = "grid"
+[parameters]
+"levers.pooling" = { levels = [0.5, 2.0] }
+''')
+    result = pfpp("sweep", str(spec), "--dry-run")
+    assert result.returncode == 2
+    assert "parameters.levers.pooling = 2.0" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_sweep_then_analyse_prints_the_levers_that_matter(tmp_path):
     spec = write(tmp_path, "grid.toml", '''
 name = "grid"
