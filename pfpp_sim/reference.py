@@ -206,7 +206,8 @@ plausible `low` and `high`. To change only the number, override the whole table 
 `value` and keep its unit and source, or cite your own reasoning as an assumption.
 
 Defaults shown as "e.g." are the values of the preset `{preset}`, which every other preset
-extends.
+extends, before its calibration: a fit replaces the values it estimates (their source then
+reads `calibrated:NAME`; `pfpp scenarios show` prints them after it).
 
 ### Top level
 
@@ -319,7 +320,7 @@ def reference() -> str:
     str
         The content of ``docs/reference.md``.
     """
-    base = load_scenario(DEFAULTS_FROM)
+    base = load_scenario(DEFAULTS_FROM, calibration="none")
     titles = _evidence_titles()
     first = next(iter(base.programmes.values()))
     streams = ["| Stream | Department | Ring-fenced | What it is |", "|---|---|---|---|"] + [
