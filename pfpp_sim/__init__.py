@@ -17,15 +17,19 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
 
     from pfpp_sim.report import write_report
     write_report("results/demo")   # report.html and figures/*.png
+
+    again = pfpp_sim.load("results/demo")   # any results folder, as the object that wrote it
 """
 
 from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError
 from pfpp_sim.experiment import Comparison, Results, compare, run
+from pfpp_sim.folders import load
 from pfpp_sim.model import PfppModel
 from pfpp_sim.robustness import Robustness, robustness
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from pfpp_sim.storage import package_version
+from pfpp_sim.sweep import Sweep, run_sweep
 
 __all__ = [
     "Comparison",
@@ -38,13 +42,16 @@ __all__ = [
     "Robustness",
     "Scenario",
     "ScenarioError",
+    "Sweep",
     "__version__",
     "compare",
     "explain",
     "list_presets",
+    "load",
     "load_scenario",
     "robustness",
     "run",
+    "run_sweep",
 ]
 
 __version__ = package_version()

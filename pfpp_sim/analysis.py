@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pfpp_sim.outcomes import FLOWS, RATES
+from pfpp_sim.outcomes import FLOWS, OUTCOMES, RATES
 
 __all__ = [
     "ALL_PLACES",
     "all_places_note",
     "EQUITY_RATES",
     "SUMMARY_METRICS",
+    "SUMMARY_UNITS",
     "equity_rates",
     "mean_interval",
     "paired_differences",
@@ -35,6 +38,14 @@ SUMMARY_METRICS = (
     "retrofit_fuel_poor_share",
 )
 """Per-run summary metrics: rates are means over the last 12 months; money and counts are totals."""
+SUMMARY_UNITS = MappingProxyType(
+    {
+        **{name: OUTCOMES[name].unit for name in SUMMARY_METRICS if name in OUTCOMES},
+        "months_to_first_delivery": "months from award to first delivery (mean over awards)",
+        "retrofit_fuel_poor_share": "fraction of retrofits",
+    }
+)
+"""Unit of each summary metric."""
 
 
 def _counted(places: pd.DataFrame) -> pd.Index:
@@ -174,7 +185,7 @@ def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *
     Parameters
     ----------
     monthly : DataFrame
-        ``scenario, replicate, place_code, month, date`` and the ``metric`` column.
+        The tidy monthly table (``scenario, replicate, place_code, month, date, metric, value``).
     places : DataFrame
         ``place_code, real_households, real_young_people, in_all_places``.
     metric : str
@@ -188,6 +199,8 @@ def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *
         ``scenario, place_code, month, date, mean, low, high``; ``place_code == "ALL"``
         is all places together (each resident once), weighted by real households or young people.
     """
+    monthly = monthly.loc[monthly["metric"] == metric, ["scenario", "replicate", "place_code", "month", "date", "value"]]
+    monthly = monthly.rename(columns={"value": metric})
     column = "real_households" if RATES[metric].weight == "households" else "real_young_people"
     weight = monthly["place_code"].map(places.drop_duplicates("place_code").set_index("place_code")[column])
     weight = weight.where(monthly["place_code"].isin(_counted(places)), 0.0)

@@ -273,6 +273,8 @@ class Explanation:
     seconds : float
     execution : dict
         How the runs were spread (:func:`pfpp_sim.workers.execution`).
+    groups : tuple of str
+        The key prefixes grouped into one factor each (see :func:`~pfpp_sim.factors.factor_set`).
     """
 
     factors: FactorSet
@@ -285,6 +287,7 @@ class Explanation:
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
 
     def manifest(self) -> dict[str, Any]:
         """Provenance: both scenarios (hash, contents), the factors in bit order, method, seed, version, commit."""
@@ -303,6 +306,7 @@ class Explanation:
             },
             "method": self.method,
             "permutations": self.permutations,
+            "groups": list(self.groups),
             "factors": [f.as_dict() for f in self.factors.factors],
             "runs": int(self.combinations[["replicate", "combination"]].drop_duplicates().shape[0]),
             "environment": environment(),
@@ -430,5 +434,5 @@ def explain(
     table["method"] = method
     return Explanation(
         factors, seed, replicates, method, plan[0].permutations or None, values, table, time.perf_counter() - started,
-        execution=execution(executor, workers, scheduler),
+        execution=execution(executor, workers, scheduler), groups=tuple(groups),
     )

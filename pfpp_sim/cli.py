@@ -35,7 +35,7 @@ from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness,
 from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
-from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, top_levers, write_analysis
+from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, analyse, format_index, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, run_sweep
 from pfpp_sim.worlds import check_comparable
@@ -481,10 +481,13 @@ def sweep_command(
         out_console.print(f"Sweep {plan['name']} would make {_run_count(plan)}; every design value checked. Nothing was run.", highlight=False)
         return
     if not as_json:
-        err_console.print(f"Sweep {plan['name']}: {_run_count(plan)}", highlight=False)
+        out_console.print(f"Sweep {plan['name']}: {_run_count(plan)}", highlight=False)
     bar, progress = _progress(not as_json, "runs")
     with bar or nullcontext():
-        manifest = run_sweep(spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite, progress=progress)
+        manifest = run_sweep(
+            spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
+            progress=progress,
+        ).manifest
     if as_json:
         sys.stdout.write(json.dumps({"out": str(out), **manifest}, indent=2, default=str) + "\n")
         return
@@ -504,6 +507,7 @@ def analyse_command(
     sweep_dir: Annotated[Path, typer.Argument(help="A finished sweep folder.")],
     prim: Annotated[Optional[str], typer.Option(help="Also run PRIM scenario discovery on this output (needs the 'ema' extra).")] = None,
     low: Annotated[bool, typer.Option("--low", help="With --prim: cases are the lowest 20% of runs, not the highest.")] = False,
+    place: Annotated[str, typer.Option(help="Show the indices of this place (ONS code; the sweep must keep places), not all places.")] = ALL_PLACES,
     as_json: JsonOpt = False,
 ) -> None:
     """Sensitivity of each outcome to each lever (Sobol, Morris or rank correlations); optional PRIM."""
@@ -511,22 +515,25 @@ def analyse_command(
     if prim:
         found = discover(sweep_dir, prim, high=not low)
         files["prim"] = write_discovery(sweep_dir, found)
-    indices = pd.read_parquet(files["indices"])
+    every = pd.read_parquet(files["indices"])
+    indices = analyse(sweep_dir, place=place) if place not in set(every["place_code"]) else every[every["place_code"] == place]
     spec = read_json(sweep_dir / "manifest.json")["spec"]
     ranked = top_levers(indices, spec["design"])
     if as_json:
         sys.stdout.write(json.dumps({"files": {k: str(v) for k, v in files.items()}, "indices": indices.replace({np.nan: None}).to_dict(orient="records")}, indent=2) + "\n")
         return
-    table = Table(title=f"Which lever matters most ({MEASURES[spec['design']][1]})", title_justify="left")
+    where = "all places" if place == ALL_PLACES else place
+    measure, label = MEASURES[spec["design"]]
+    table = Table(title=f"Which lever matters most, {where} ({label})", title_justify="left")
     for column in ("Outcome", "1st", "2nd", "3rd"):
         table.add_column(column)
     for output, group in ranked.groupby("output", sort=False):
-        cells = [
-            f"{r.parameter} ({r.value:.2f}{f' ±{r.conf:.2f}' if np.isfinite(r.conf) else ''}){' !' if r.flag else ''}"
-            for r in group.head(3).itertuples()
-        ]
+        cells = [f"{r.parameter} ({format_index(measure, output, r.value, r.conf)}){' !' if r.flag else ''}" for r in group.head(3).itertuples()]
         table.add_row(output, *cells, *[""] * (3 - len(cells)))
     out_console.print(table)
+    others = sorted(set(every["place_code"]) - {ALL_PLACES, place})
+    if others:
+        out_console.print(f"Indices of {len(others)} more places are in analysis.parquet and analysis.md; show one with --place CODE.", highlight=False)
     flagged = indices[indices["flag"] != ""]
     if len(flagged):
         out_console.print(

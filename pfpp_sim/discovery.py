@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim.errors import PfppError
-from pfpp_sim.sensitivity import load_finished_sweep
+from pfpp_sim.sweep import read_sweep
 from pfpp_sim.storage import write_text
 
 __all__ = ["Discovery", "discover", "ema_available", "find_box", "write_discovery"]
@@ -59,7 +59,8 @@ def discover(sweep_dir: str | Path, output: str, *, tail: float = 0.2, high: boo
         output was not kept.
     """
     _prim()
-    spec, results = load_finished_sweep(Path(sweep_dir))
+    sweep = read_sweep(sweep_dir)
+    spec, results = sweep.spec, sweep.results
     if output not in results:
         raise PfppError(f"output {output!r} was not kept by sweep {spec.name}; kept: {', '.join(spec.outputs)}")
     names = list(spec.parameters)

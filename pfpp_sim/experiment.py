@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim import data
-from pfpp_sim.analysis import paired_differences, summarise_run
+from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_run
 from pfpp_sim.model import PfppModel
-from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_year
+from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 from pfpp_sim.workers import execution, process_pool
@@ -32,7 +32,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class RunOutput:
-    """Tables of one replicate of one scenario."""
+    """Tables of one replicate of one scenario (``monthly``: one row per place and month, one column per outcome)."""
 
     monthly: pd.DataFrame
     awards: pd.DataFrame
@@ -208,27 +208,64 @@ def _stack(outputs: Sequence[RunOutput], labels: Sequence[tuple[str, int]], attr
     return pd.concat(frames, ignore_index=True)
 
 
-def _annual(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Annual table ``scenario, replicate, place_code, year, metric, value``.
+MONTHLY_COLUMNS = ("scenario", "replicate", "place_code", "month", "date", "year", "partial_year", "metric", "value")
+"""Columns of ``monthly.parquet``: one row per scenario, replicate, place, month and outcome."""
+ANNUAL_COLUMNS = ("scenario", "replicate", "place_code", "year", "months", "partial_year", "metric", "value")
+"""Columns of ``annual.parquet``: one row per scenario, replicate, place, year and outcome."""
+
+
+def _units(outcomes) -> dict[str, str]:
+    return {name: outcome.unit for name, outcome in outcomes.items()}
+
+
+def _long_monthly(wide: pd.DataFrame) -> pd.DataFrame:
+    """The tidy monthly table (:data:`MONTHLY_COLUMNS`) from one column per outcome.
+
+    ``date`` is the first day of the month (datetime64); ``partial_year`` marks the months
+    of a calendar year the run covers only in part.
+    """
+    dates = pd.to_datetime(wide["date"]).astype("datetime64[ms]")  # the resolution Parquet keeps, so a saved table reads back equal
+    keys = wide[["scenario", "replicate", "place_code", "month"]].assign(date=dates, year=dates.dt.year.astype(np.int32))
+    covered = keys.groupby(["scenario", "replicate", "place_code", "year"], sort=False)["month"].transform("size")
+    keys["partial_year"] = covered.to_numpy() < 12
+    n = len(keys)
+    long = keys.iloc[np.tile(np.arange(n), len(OUTCOMES))].reset_index(drop=True)
+    long["metric"] = pd.Categorical(np.repeat(list(OUTCOMES), n), categories=list(OUTCOMES))
+    long["value"] = np.concatenate([wide[name].to_numpy(dtype=np.float64) for name in OUTCOMES])
+    return long[list(MONTHLY_COLUMNS)]
+
+
+def _annual(wide: pd.DataFrame) -> pd.DataFrame:
+    """Annual table (:data:`ANNUAL_COLUMNS`) from monthly values with one column per outcome.
 
     Rates are means over the year's simulated months and money and counts are sums, by
     calendar year, except the official series in :data:`~pfpp_sim.outcomes.ANNUAL_BASIS`
-    (NEET 16-17 on the DfE time-period basis). A year is reported from whatever months
-    of it were simulated.
+    (NEET 16-17 on the DfE time-period basis, three months). A year is reported from
+    whatever months of it were simulated: ``months`` says how many, and ``partial_year``
+    is true when that is fewer than the year's basis holds.
     """
-    dates = pd.DatetimeIndex(pd.to_datetime(monthly["date"]))
+    dates = pd.DatetimeIndex(pd.to_datetime(wide["date"]))
     keys = ["scenario", "replicate", "place_code", "year"]
     frames = []
     for name, outcome in OUTCOMES.items():
-        frame = monthly[keys[:3]].assign(year=basis_year(name, dates), value=monthly[name].to_numpy())
+        frame = wide[keys[:3]].assign(year=basis_year(name, dates), value=wide[name].to_numpy())
         grouped = frame[frame["year"] >= 0].groupby(keys, sort=False)["value"]
-        frames.append((grouped.sum() if outcome.kind == "flow" else grouped.mean()).reset_index().assign(metric=name))
-    return pd.concat(frames, ignore_index=True)[[*keys, "metric", "value"]]
+        table = (grouped.sum() if outcome.kind == "flow" else grouped.mean()).reset_index()
+        months = grouped.size().to_numpy().astype(np.int32)
+        frames.append(table.assign(months=months, partial_year=months < basis_months(name), metric=name))
+    annual = pd.concat(frames, ignore_index=True)
+    annual["metric"] = pd.Categorical(annual["metric"], categories=list(OUTCOMES))
+    return annual[list(ANNUAL_COLUMNS)]
 
 
 @dataclass
 class Results:
-    """Replicates of one or more scenarios, as tidy tables."""
+    """Replicates of one or more scenarios, as tidy tables.
+
+    ``monthly`` has the columns :data:`MONTHLY_COLUMNS` and ``annual`` :data:`ANNUAL_COLUMNS`
+    (one row per outcome, its unit in :data:`~pfpp_sim.outcomes.OUTCOMES` and in each
+    Parquet file's metadata); the README's table of files describes the others.
+    """
 
     scenarios: dict[str, Scenario]
     seed: int
@@ -318,7 +355,11 @@ class Results:
         }
         if self.comparison is not None:
             tables["comparison"] = self.comparison
-        files = {name: write_parquet(frame, folder / f"{name}.parquet") for name, frame in tables.items()}
+        units = {"monthly": _units(OUTCOMES), "annual": _units(OUTCOMES), "summary": SUMMARY_UNITS, "comparison": SUMMARY_UNITS}
+        files = {
+            name: write_parquet(frame, folder / f"{name}.parquet", metadata={"units": dict(units[name])} if name in units else None)
+            for name, frame in tables.items()
+        }
         self.files = files  # the manifest lists them
         files["manifest"] = write_json(self.manifest(), folder / "manifest.json")
         return files
@@ -350,13 +391,13 @@ def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, wo
     jobs = [(sc, seed, r) for sc in scenarios for r in range(replicates)]
     labels = [(sc.name, r) for sc in scenarios for r in range(replicates)]
     outputs = _execute(jobs, executor=executor, workers=workers, progress=progress)
-    monthly = _stack(outputs, labels, "monthly")
+    wide = _stack(outputs, labels, "monthly")
     return Results(
         scenarios={sc.name: sc for sc in scenarios},
         seed=seed,
         replicates=replicates,
-        monthly=monthly,
-        annual=_annual(monthly),
+        monthly=_long_monthly(wide),
+        annual=_annual(wide),
         awards=_stack(outputs, labels, "awards"),
         places=_stack(outputs, labels, "places"),
         summary=_stack(outputs, labels, "summary"),

@@ -111,6 +111,12 @@ def basis_year(metric: str, dates: pd.DatetimeIndex) -> np.ndarray:
     return year.astype(np.int32)
 
 
+def basis_months(metric: str) -> int:
+    """Months a full year of ``metric``'s annual figure averages or sums (3 for NEET 16-17, else 12)."""
+    dates = pd.date_range("2001-01-01", periods=36, freq="MS")
+    return int((basis_year(metric, dates) == 2002).sum())
+
+
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
 

@@ -24,7 +24,7 @@ from pfpp_sim.evidence import ASSUMPTIONS, assumed_parameters, calibrated_parame
 from pfpp_sim.funding import Award, to_pence
 from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
-from pfpp_sim.sensitivity import MEASURES, analyse, sensitivity_figure, top_levers
+from pfpp_sim.sensitivity import MEASURES, analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
 
 __all__ = [
@@ -507,10 +507,11 @@ def sweep_sections(folder: Path, manifest: dict) -> list[Section]:
     label = MEASURES[spec.design][1]
     ranked = top_levers(indices, spec.design)
     firsts = ranked[ranked["rank"] == 1]
-    rows = [[r.output, r.parameter, f"{r.value:.3f}"] for r in firsts.itertuples()]
+    measure = MEASURES[spec.design][0]
+    rows = [[r.output, r.parameter, format_index(measure, r.output, r.value, r.conf)] for r in firsts.itertuples()]
     alt = (
         f"Horizontal bar chart of the {label} of each outcome for each of {len(spec.parameters)} swept parameters. Most influential: "
-        + "; ".join(f"{r.output}: {r.parameter} ({r.value:.2f})" for r in firsts.itertuples())
+        + "; ".join(f"{r.output}: {r.parameter} ({format_index(measure, r.output, r.value)})" for r in firsts.itertuples())
         + "."
     )
     figure = sensitivity_figure(spec, indices)

@@ -16,59 +16,93 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.charts import png_bytes, sensitivity_chart
 from pfpp_sim.errors import PfppError
 from pfpp_sim.morris import morris_indices
-from pfpp_sim.storage import read_json, read_table, write_bytes, write_parquet, write_text
-from pfpp_sim.sweep import SweepSpec, problem, spec_from_manifest
+from pfpp_sim.storage import write_bytes, write_parquet, write_text
+from pfpp_sim.sweep import Sweep, SweepSpec, problem, read_sweep
 
-__all__ = ["WIDE_SOBOL_CI", "analyse", "load_finished_sweep", "sensitivity_figure", "top_levers", "write_analysis"]
+__all__ = ["COLUMNS", "WIDE_SOBOL_CI", "analyse", "analyse_places", "format_index", "sensitivity_figure", "top_levers", "write_analysis"]
 
 MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
 
 
-def load_finished_sweep(sweep_dir: Path) -> tuple[SweepSpec, pd.DataFrame]:
-    """The spec and per-run results of a finished sweep folder.
-
-    Raises
-    ------
-    PfppError
-        If the folder is not a sweep, or the sweep is unfinished.
-    """
-    manifest_path = sweep_dir / "manifest.json"
-    if not sweep_dir.is_dir() or not manifest_path.is_file():
-        raise PfppError(f"{sweep_dir} is not a sweep folder (expected manifest.json and runs/ written by 'pfpp sweep')")
-    manifest = read_json(manifest_path)
-    if manifest.get("kind") != "sweep":
-        raise PfppError(f"{sweep_dir} holds a run or comparison, not a sweep (expected a folder written by 'pfpp sweep')")
-    if "spec" not in manifest:
-        raise PfppError(f"{manifest_path} lacks spec (expected the manifest 'pfpp sweep' writes; rerun the sweep)")
-    if not manifest.get("complete"):
-        raise PfppError(f"{sweep_dir} holds an unfinished sweep: complete it with 'pfpp sweep {manifest.get('spec_file')} --out {sweep_dir} --resume'")
-    return spec_from_manifest(manifest), read_table(sweep_dir / "results.parquet")
-
-
-def analyse(sweep_dir: str | Path) -> pd.DataFrame:
-    """Sensitivity indices of every kept output to every swept parameter.
+def analyse(sweep_dir: str | Path, *, place: str = ALL_PLACES) -> pd.DataFrame:
+    """Sensitivity indices of every kept output to every swept parameter, in one place.
 
     Parameters
     ----------
     sweep_dir : str or Path
         A finished sweep folder.
+    place : str, default="ALL"
+        All places together, or the ONS code of a place the sweep kept
+        (``keep_places = true``).
 
     Returns
     -------
     DataFrame
-        ``output, parameter, measure, value, conf, flag``: conf is a 95% half-width where
-        the method gives one; flag says why a Sobol index should not be read as it stands
-        (outside [0, 1], or a CI wider than :data:`WIDE_SOBOL_CI`), else "".
+        ``place_code, output, parameter, measure, value, conf, flag``: conf is a 95%
+        half-width where the method gives one; flag says why a Sobol index should not be
+        read as it stands (outside [0, 1], or a CI wider than :data:`WIDE_SOBOL_CI`), else "".
+        Morris ``mu_star`` and ``sigma`` are in the output's unit (per full range of the
+        parameter); the other measures have none.
 
     Raises
     ------
     PfppError
-        If the folder is not a finished sweep.
+        If the folder is not a finished sweep, or did not keep ``place``.
     """
-    return _indices(*load_finished_sweep(Path(sweep_dir)))
+    sweep = read_sweep(sweep_dir)
+    return _indices(sweep.spec, _place_results(sweep, place)).assign(place_code=place)[COLUMNS]
+
+
+def analyse_places(sweep_dir: str | Path) -> pd.DataFrame:
+    """:func:`analyse` for all places together, then for each place the sweep kept, in one table."""
+    sweep = read_sweep(sweep_dir)
+    places = [ALL_PLACES] if sweep.by_place is None else list(dict.fromkeys([ALL_PLACES, *sweep.by_place["place_code"]]))
+    frames = [_indices(sweep.spec, _place_results(sweep, p)).assign(place_code=p) for p in places]
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+COLUMNS = ["place_code", "output", "parameter", "measure", "value", "conf", "flag"]
+"""Columns of ``analysis.parquet``."""
+
+
+def _place_results(sweep: Sweep, place: str) -> pd.DataFrame:
+    if place == ALL_PLACES:
+        return sweep.results
+    kept = [] if sweep.by_place is None else sorted(set(sweep.by_place["place_code"]) - {ALL_PLACES})
+    if place not in kept:
+        hint = f"it kept {', '.join(kept)}" if kept else "it kept all places together only (set keep_places = true in the spec)"
+        raise PfppError(f"--place {place}: sweep {sweep.spec.name} has no results for this place; {hint}")
+    return sweep.by_place[sweep.by_place["place_code"] == place]
+
+
+def format_index(measure: str, output: str, value: float, conf: float = np.nan) -> str:
+    """An index as people read it: Morris effects in the output's unit (``1.25 pp``, ``£18.92m``), others to two decimals.
+
+    Parameters
+    ----------
+    measure : str
+        ``mu_star`` and ``sigma`` are in the output's unit; ``S1``, ``ST``, ``spearman``
+        and ``abs_spearman`` have none.
+    output : str
+        A summary metric.
+    value, conf : float
+        The index and its 95% half-width (NaN: none).
+    """
+    if measure not in ("mu_star", "sigma"):
+        return f"{value:.2f}" + (f" ±{conf:.2f}" if np.isfinite(conf) else "")
+    if output.endswith(("_rate", "_share")):
+        scale, unit, digits = 100, " pp", 2
+    elif output.endswith("_gbp"):
+        scale, unit, digits = 1e-6, "m", 2
+    else:
+        scale, unit, digits = 1, "", 1
+    money = "£" if output.endswith("_gbp") else ""
+    text = f"{money}{value * scale:,.{digits}f}{unit}"
+    return text + (f" ±{money}{conf * scale:,.{digits}f}{unit}" if np.isfinite(conf) else "")
 
 
 def _indices(spec: SweepSpec, results: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +169,7 @@ def _scaled_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
 
 
 def top_levers(indices: pd.DataFrame, design: str) -> pd.DataFrame:
-    """For each output, the parameters ranked by the design's headline measure.
+    """For each output, the parameters ranked by the design's headline measure (indices of one place).
 
     Returns
     -------
@@ -155,29 +189,44 @@ def sensitivity_figure(spec: SweepSpec, indices: pd.DataFrame) -> Figure:
 
 
 def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
-    """Analyse a sweep and write ``analysis.parquet``, ``analysis.md`` and ``sensitivity.png``."""
+    """Analyse a sweep and write ``analysis.parquet``, ``analysis.md`` and ``sensitivity.png``.
+
+    The indices are computed for all places together and, when the sweep kept places,
+    for each place (``place_code`` says which); the chart shows all places together.
+    """
     sweep_dir = Path(sweep_dir)
-    spec, results = load_finished_sweep(sweep_dir)
-    indices = _indices(spec, results)
-    ranked = top_levers(indices, spec.design)
+    spec = read_sweep(sweep_dir).spec
+    indices = analyse_places(sweep_dir)
+    together = indices[indices["place_code"] == ALL_PLACES]
     label = MEASURES[spec.design][1]
     files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}
 
+    def shown(row) -> str:
+        return format_index(MEASURES[spec.design][0], row.output, row.value, row.conf)
+
     lines = [f"# Sensitivity of sweep {spec.name} ({spec.design} design)", "", f"Headline measure: {label}.", "",
-             "## Which lever matters most for which outcome", "", "| Outcome | Most influential | Value | Next |", "|---|---|---:|---|"]
-    for output, group in ranked.groupby("output", sort=False):
+             "## Which lever matters most for which outcome (all places)", "", "| Outcome | Most influential | Value | Next |",
+             "|---|---|---:|---|"]
+    for output, group in top_levers(together, spec.design).groupby("output", sort=False):
         first = group.iloc[0]
-        nxt = f"{group.iloc[1].parameter} ({group.iloc[1].value:.3f})" if len(group) > 1 else "-"
-        lines.append(f"| {output} | {first.parameter} | {first.value:.3f} | {nxt} |")
+        nxt = f"{group.iloc[1].parameter} ({shown(group.iloc[1])})" if len(group) > 1 else "-"
+        lines.append(f"| {output} | {first.parameter} | {shown(first)} | {nxt} |")
+    places = [p for p in indices["place_code"].unique() if p != ALL_PLACES]
+    if places:
+        lines += ["", "## Most influential lever by place", "", "| Place | Outcome | Most influential | Value |", "|---|---|---|---:|"]
+        for place in places:
+            firsts = top_levers(indices[indices["place_code"] == place], spec.design)
+            for row in firsts[firsts["rank"] == 1].itertuples():
+                lines.append(f"| {place} | {row.output} | {row.parameter} | {shown(row)} |")
     flagged = indices[indices["flag"] != ""]
     if len(flagged):
         lines += ["", f"**{len(flagged)} of {len(indices)} indices are flagged** (outside [0, 1], or a 95% CI wider than "
                   f"+/-{WIDE_SOBOL_CI}): read them as imprecise and rerun with more samples."]
-    lines += ["", "## All indices", "", "| Outcome | Parameter | Measure | Value | 95% half-width | Flag |", "|---|---|---|---:|---:|---|"]
+    lines += ["", "## All indices", "", "| Place | Outcome | Parameter | Measure | Value | Flag |", "|---|---|---|---|---:|---|"]
     for row in indices.itertuples():
-        conf = "" if not np.isfinite(row.conf) else f"{row.conf:.3f}"
-        lines.append(f"| {row.output} | {row.parameter} | {row.measure} | {row.value:.3f} | {conf} | {row.flag} |")
+        lines.append(f"| {row.place_code} | {row.output} | {row.parameter} | {row.measure} | "
+                     f"{format_index(row.measure, row.output, row.value, row.conf)} | {row.flag} |")
     files["report"] = write_text("\n".join(lines) + "\n", sweep_dir / "analysis.md")
 
-    files["chart"] = write_bytes(png_bytes(sensitivity_figure(spec, indices)), sweep_dir / "sensitivity.png")
+    files["chart"] = write_bytes(png_bytes(sensitivity_figure(spec, together)), sweep_dir / "sensitivity.png")
     return files

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pfpp_sim.errors import PfppError
 
 __all__ = [
+    "METADATA_KEY",
     "Claim",
     "claim_folder",
     "lock_folder",
@@ -30,6 +33,7 @@ __all__ = [
     "read_json",
     "read_table",
     "readable_table",
+    "table_metadata",
     "write_bytes",
     "write_json",
     "write_parquet",
@@ -113,21 +117,53 @@ def readable_table(path: str | Path) -> bool:
     return True
 
 
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+METADATA_KEY = b"pfpp_sim"
+"""Key of the package's own entry in a Parquet file's schema metadata (see :func:`table_metadata`)."""
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write a DataFrame to Parquet atomically (no index; same data give the same bytes).
 
     Each page carries a CRC checksum, so :func:`read_table` notices a file altered on disk
     instead of reading wrong numbers from it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    path : str or Path
+    metadata : dict, optional
+        JSON-serialisable facts about the table (e.g. ``{"units": {...}}``), kept in the
+        file's schema metadata under :data:`METADATA_KEY` and read by :func:`table_metadata`.
     """
-    return _atomic(
-        Path(path),
-        lambda handle: frame.to_parquet(handle, index=False, engine="pyarrow", compression="zstd", write_page_checksum=True),
-    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata is not None:
+        blob = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: blob})
+    return _atomic(Path(path), lambda handle: pq.write_table(table, handle, compression="zstd", write_page_checksum=True))
+
+
+def table_metadata(path: str | Path) -> dict[str, Any]:
+    """The facts :func:`write_parquet` kept with a table (``{}`` if none), without reading its data.
+
+    Raises
+    ------
+    PfppError
+        One line naming the file, if it is missing or not Parquet.
+    """
+    path = Path(path)
+    try:
+        schema = pq.read_schema(path)
+    except FileNotFoundError as err:
+        raise PfppError(f"{path.parent} lacks {path.name} (expected every table its command writes; rerun that command)") from err
+    except (OSError, ValueError) as err:
+        raise PfppError(f"{path} is not a readable Parquet table ({err.__class__.__name__}): rerun the command that wrote it") from err
+    blob = (schema.metadata or {}).get(METADATA_KEY)
+    return json.loads(blob) if blob else {}
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
-    """Write an object as indented JSON atomically."""
-    return write_bytes(json.dumps(obj, indent=2, sort_keys=True, default=str).encode(), path)
+    """Write an object as indented JSON atomically, keys in their order (a scenario's tables keep theirs, which its hash counts)."""
+    return write_bytes(json.dumps(obj, indent=2, default=str).encode(), path)
 
 
 def write_text(text: str, path: str | Path) -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
+from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, SUMMARY_UNITS
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
@@ -48,7 +48,8 @@ from pfpp_sim.storage import (
 from pfpp_sim.workers import execution, process_pool
 
 __all__ = [
-    "MAX_RUNS", "Parameter", "SweepSpec", "load_sweep", "problem", "run_jobs", "run_sweep", "sample", "spec_from_manifest", "sweep_results",
+    "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "load_sweep", "plan_sweep", "problem", "read_sweep", "run_jobs", "run_sweep", "sample",
+    "spec_from_manifest", "sweep_results",
 ]
 
 Progress = Callable[[int, int], None]
@@ -419,8 +420,8 @@ def run_sweep(
 
     Returns
     -------
-    dict
-        The manifest written to ``manifest.json``.
+    Sweep
+        The finished sweep, as :func:`read_sweep` reads it (``.manifest``: ``manifest.json``).
 
     Raises
     ------
@@ -537,33 +538,95 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
             f"{len(failures)} run(s) failed; first: run {job.run_id} (point {job.point}, replicate {job.replicate}; {params}): "
             f"{message}. {done} finished runs are kept in {out}/runs; rerun with --resume after fixing"
         )
-    results = sweep_results(out)
-    write_parquet(results, out / "results.parquet")
+    units = {"units": {name: SUMMARY_UNITS[name] for name in spec.outputs}}
+    results = write_parquet(sweep_results(out), out / "results.parquet", metadata=units)
+    if spec.keep_places:
+        write_parquet(sweep_results(out, by_place=True), out / "results_by_place.parquet", metadata=units)
     manifest = {**manifest, "complete": True, "seconds": round(time.perf_counter() - started, 3)}
     write_json(manifest, manifest_path)
-    return manifest
+    return read_sweep(results.parent)
 
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def sweep_results(out: str | Path) -> pd.DataFrame:
-    """All finished runs of a sweep for all places, one row per run.
+def sweep_results(out: str | Path, *, by_place: bool = False) -> pd.DataFrame:
+    """All finished runs of a sweep, one row per run (and place).
+
+    Parameters
+    ----------
+    out : str or Path
+        A sweep folder.
+    by_place : bool, default=False
+        One row per run and place (each place kept by ``keep_places``, and ``"ALL"``)
+        instead of one per run for all places together.
 
     Returns
     -------
     DataFrame
-        ``run_id, point, replicate``, the design's parameter columns, then one column
-        per kept output (all places together).
+        ``run_id, point, replicate`` (and ``place_code`` when ``by_place``), the design's
+        parameter columns, then one column per kept output.
     """
     out = Path(out)
     files = sorted((out / "runs").glob("run-*.parquet"))
     if not files:
         raise PfppError(f"{out} holds no finished runs (expected a sweep folder with runs/run-*.parquet)")
     runs = pd.concat([read_table(f) for f in files], ignore_index=True)
-    runs = runs[runs["place_code"] == ALL_PLACES]
-    wide = runs.pivot_table(index=["run_id", "point", "replicate"], columns="metric", values="value", aggfunc="first")
+    index = ["run_id", "point", "replicate", "place_code"] if by_place else ["run_id", "point", "replicate"]
+    if not by_place:
+        runs = runs[runs["place_code"] == ALL_PLACES]
+    wide = runs.pivot_table(index=index, columns="metric", values="value", aggfunc="first", sort=False)
     wide.columns.name = None
+    wide = wide[[m for m in SUMMARY_METRICS if m in wide.columns]]
     design = read_table(out / "design.parquet")
-    return wide.reset_index().merge(design, on="point", how="left").sort_values("run_id", ignore_index=True)
+    table = wide.reset_index().merge(design, on="point", how="left")
+    order = ["run_id", "point", "replicate", *(["place_code"] if by_place else []), *design.columns.drop("point"), *wide.columns]
+    return table[order].sort_values(index[:1] + index[3:], ignore_index=True, kind="stable")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A finished sweep: its spec, design and results (what :func:`run_sweep` returns and :func:`read_sweep` reads).
+
+    Attributes
+    ----------
+    spec : SweepSpec
+    design : DataFrame
+        ``point`` and one column per parameter.
+    results : DataFrame
+        One row per run, all places together (``results.parquet``; :func:`sweep_results`).
+    by_place : DataFrame or None
+        One row per run and place (``results_by_place.parquet``), when the spec keeps places.
+    manifest : dict
+    folder : Path
+    """
+
+    spec: SweepSpec
+    design: pd.DataFrame
+    results: pd.DataFrame
+    by_place: pd.DataFrame | None
+    manifest: dict[str, Any]
+    folder: Path
+
+
+def read_sweep(folder: str | Path) -> Sweep:
+    """A finished sweep, read back from its folder.
+
+    Raises
+    ------
+    PfppError
+        If the folder is not a sweep, or the sweep is unfinished (saying how to finish it).
+    """
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not folder.is_dir() or not manifest_path.is_file():
+        raise PfppError(f"{folder} is not a sweep folder (expected manifest.json and runs/ written by 'pfpp sweep')")
+    manifest = read_json(manifest_path)
+    if manifest.get("kind") != "sweep":
+        raise PfppError(f"{folder} holds a {manifest.get('kind', 'results')} folder, not a sweep (expected a folder written by 'pfpp sweep')")
+    if not manifest.get("complete"):
+        raise PfppError(f"{folder} holds an unfinished sweep: complete it with 'pfpp sweep {manifest.get('spec_file')} --out {folder} --resume'")
+    spec = spec_from_manifest(manifest)
+    by_place = read_table(folder / "results_by_place.parquet") if spec.keep_places else None
+    return Sweep(spec, read_table(folder / "design.parquet"), read_table(folder / "results.parquet"), by_place, manifest, folder)

@@ -14,27 +14,30 @@ import signal
 import sys
 from collections.abc import Callable
 
-import pandas as pd
+import pyarrow.parquet as pq
 
-REAL_TO_PARQUET = pd.DataFrame.to_parquet
+REAL_WRITE_TABLE = pq.write_table
 
 
 def half_written(nth: int, then: Callable[[], None]):
-    """A ``DataFrame.to_parquet`` whose ``nth`` call writes half the file, flushes it to disk, then calls ``then``."""
+    """A ``pyarrow.parquet.write_table`` whose ``nth`` call writes half the file, flushes it to disk, then calls ``then``.
+
+    Every Parquet file pfpp writes goes through it (``pfpp_sim.storage.write_parquet``).
+    """
     calls = itertools.count(1)
 
-    def to_parquet(frame, handle, *args, **kwargs):
+    def write_table(table, handle, *args, **kwargs):
         if next(calls) != nth:
-            return REAL_TO_PARQUET(frame, handle, *args, **kwargs)
+            return REAL_WRITE_TABLE(table, handle, *args, **kwargs)
         buffer = io.BytesIO()
-        REAL_TO_PARQUET(frame, buffer, *args, **kwargs)
+        REAL_WRITE_TABLE(table, buffer, *args, **kwargs)
         blob = buffer.getvalue()
         handle.write(blob[: len(blob) // 2])
         handle.flush()
         os.fsync(handle.fileno())
         then()
 
-    return to_parquet
+    return write_table
 
 
 def disk_full() -> None:
@@ -50,7 +53,7 @@ def kill_9() -> None:
 
 
 if __name__ == "__main__":
-    pd.DataFrame.to_parquet = half_written(int(sys.argv[1]), kill_9)
+    pq.write_table = half_written(int(sys.argv[1]), kill_9)
     from pfpp_sim.cli import app
 
     app(sys.argv[2:], prog_name="pfpp")

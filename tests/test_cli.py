@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from faults import ctrl_c, disk_full, half_written
 from output import error_lines
@@ -53,9 +55,9 @@ def test_same_seed_twice_gives_byte_identical_parquet(tmp_path):
 def test_another_seed_gives_different_outputs(tmp_path):
     for seed in ("7", "8"):
         assert pfpp("run", "siloed_baseline", "--seed", seed, *SMALL, "--out", str(tmp_path / seed)).returncode == 0
-    a = pd.read_parquet(tmp_path / "7" / "monthly.parquet")
-    b = pd.read_parquet(tmp_path / "8" / "monthly.parquet")
-    assert not a["fuel_poverty_rate"].equals(b["fuel_poverty_rate"])
+    a, b = (pd.read_parquet(tmp_path / seed / "monthly.parquet") for seed in ("7", "8"))
+    assert a[["place_code", "month", "metric"]].equals(b[["place_code", "month", "metric"]])
+    assert not a["value"].equals(b["value"])
 
 
 def test_run_writes_annual_table_and_manifest(tmp_path):
@@ -205,6 +207,45 @@ levels = [0.0, 1.0]
     assert (tmp_path / "sweep" / "sensitivity.png").stat().st_size > 0
 
 
+def test_analyse_gives_indices_per_kept_place_in_pp_and_pounds(tmp_path):
+    spec = write(tmp_path, "morris.toml", '''
+name = "morris"
+base = "siloed_baseline"
+design = "morris"
+samples = 2
+keep_places = true
+outputs = ["overhead_gbp", "fuel_poverty_rate"]
+[overrides]
+"run.places" = ["E07000062", "E06000032"]
+"run.horizon_months" = 12
+[parameters."levers.carry_over"]
+levels = [false, true]
+[parameters."levers.data_sharing"]
+low = 0.0
+high = 1.0
+''')
+    out = tmp_path / "sweep"
+    assert pfpp("sweep", str(spec), "--out", str(out), "--executor", "serial").returncode == 0
+    together = pfpp("analyse", str(out))
+    assert together.returncode == 0, together.stderr
+    assert "Which lever matters most, all places (Morris mu*)" in together.stdout
+    assert "Indices of 2 more places are in analysis.parquet" in together.stdout
+    overhead = next(line for line in together.stdout.splitlines() if line.startswith("│ overhead_gbp"))
+    assert re.search(r"levers.data_sharing \(£0\.[0-9]*[1-9][0-9]*m", overhead), overhead  # data sharing costs money: £m, not GBP
+    rates = next(line for line in together.stdout.splitlines() if line.startswith("│ fuel_poverty_rate"))
+    assert " pp" in rates, rates
+    one = pfpp("analyse", str(out), "--place", "E07000062")
+    assert one.returncode == 0 and "Which lever matters most, E07000062" in one.stdout
+    indices = pd.read_parquet(out / "analysis.parquet")
+    assert set(indices["place_code"]) == {"ALL", "E07000062", "E06000032"}
+    assert "## Most influential lever by place" in (out / "analysis.md").read_text()
+    missing = pfpp("analyse", str(out), "--place", "E09000001")
+    assert missing.returncode == 2
+    assert error_lines(missing.stderr) == [
+        "error: --place E09000001: sweep morris has no results for this place; it kept E06000032, E07000062"
+    ]
+
+
 def test_analyse_on_a_run_folder_says_what_was_expected(tmp_path):
     assert pfpp("run", "siloed_baseline", *SMALL, "--out", str(tmp_path / "run")).returncode == 0
     result = pfpp("analyse", str(tmp_path / "run"))
@@ -251,7 +292,7 @@ def test_killed_half_way_through_writing_leaves_the_earlier_results_whole(tmp_pa
 
 
 def test_disk_full_during_a_run_is_one_line_naming_the_file_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(3, disk_full))
+    monkeypatch.setattr(pq, "write_table", half_written(3, disk_full))
     result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert error_lines(result.stderr) == [f"error: cannot write {tmp_path / 'out' / 'awards.parquet'}: No space left on device"]
@@ -291,7 +332,7 @@ def test_a_broken_ledger_stops_the_run_naming_the_invariant_month_and_place(tmp_
 
 
 def test_ctrl_c_while_saving_is_one_line_and_exit_130(tmp_path, monkeypatch):
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(2, ctrl_c))
+    monkeypatch.setattr(pq, "write_table", half_written(2, ctrl_c))
     result = pfpp_here("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "out"))
     assert result.exit_code == 130
     assert error_lines(result.stderr)[0].startswith("interrupted: every file already written is complete")

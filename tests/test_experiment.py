@@ -42,7 +42,8 @@ def test_the_manifest_names_a_given_executor_and_a_dask_clients_scheduler():
 
 def test_replicates_differ_from_each_other():
     results = run(small("siloed_baseline"), seed=5, replicates=2, executor="serial")
-    by_rep = results.monthly.groupby("replicate")["fuel_poverty_rate"].apply(np.asarray)
+    rates = results.monthly[results.monthly["metric"] == "fuel_poverty_rate"]
+    by_rep = rates.groupby("replicate")["value"].apply(np.asarray)
     assert not np.array_equal(by_rep[0], by_rep[1])
 
 
@@ -83,8 +84,40 @@ def test_annual_rates_average_months_and_money_sums():
     results = run(small("siloed_baseline"), seed=1, executor="serial")
     monthly, annual = results.monthly, results.annual
     place = monthly["place_code"].iloc[0]
-    year = pd.to_datetime(monthly["date"]).dt.year
-    mask = (monthly["place_code"] == place) & (year == 2022)
+    mask = (monthly["place_code"] == place) & (monthly["date"].dt.year == 2022)
+    value = monthly[mask].groupby("metric", observed=True)["value"]
     got = annual.set_index(["place_code", "year", "metric"])["value"]
-    assert np.isclose(got[(place, 2022, "fuel_poverty_rate")], monthly.loc[mask, "fuel_poverty_rate"].mean())
-    assert np.isclose(got[(place, 2022, "delivered_gbp")], monthly.loc[mask, "delivered_gbp"].sum())
+    assert np.isclose(got[(place, 2022, "fuel_poverty_rate")], value.mean()["fuel_poverty_rate"])
+    assert np.isclose(got[(place, 2022, "delivered_gbp")], value.sum()["delivered_gbp"])
+
+
+def test_monthly_and_annual_tables_are_long_with_typed_dates_and_flag_partial_years(tmp_path):
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 22})  # April 2021 to January 2023
+    results = run(scenario, seed=1, executor="serial")
+    monthly, annual = results.monthly, results.annual
+    assert list(monthly.columns) == ["scenario", "replicate", "place_code", "month", "date", "year", "partial_year", "metric", "value"]
+    assert pd.api.types.is_datetime64_any_dtype(monthly["date"])
+    assert (monthly["date"].dt.day == 1).all() and monthly["date"].min() == pd.Timestamp("2021-04-01")
+    assert len(monthly) == 2 * 22 * monthly["metric"].nunique()
+    partial = monthly.drop_duplicates(["place_code", "year"]).set_index(["place_code", "year"])["partial_year"]
+    assert partial.xs(2021, level="year").all() and not partial.xs(2022, level="year").any() and partial.xs(2023, level="year").all()
+    months = annual[annual["metric"] == "fuel_poverty_rate"].drop_duplicates("year").set_index("year")
+    assert months["months"].to_dict() == {2021: 9, 2022: 12, 2023: 1}
+    assert months["partial_year"].to_dict() == {2021: True, 2022: False, 2023: True}
+    neet = annual[annual["metric"] == "neet_16_17_rate"].drop_duplicates("year").set_index("year")  # December to February
+    assert neet["months"].to_dict() == {2022: 3, 2023: 2} and neet["partial_year"].to_dict() == {2022: False, 2023: True}
+
+
+def test_saved_tables_carry_the_unit_of_every_metric_in_their_metadata(tmp_path):
+    from pfpp_sim.outcomes import OUTCOMES
+    from pfpp_sim.storage import table_metadata
+
+    results = compare(small("siloed_baseline"), small("pfpp_joined_up"), seed=1, replicates=2, executor="serial")
+    results.save(tmp_path / "out")
+    for table in ("monthly", "annual", "summary", "comparison"):
+        units = table_metadata(tmp_path / "out" / f"{table}.parquet")["units"]
+        frame = pd.read_parquet(tmp_path / "out" / f"{table}.parquet")
+        assert set(frame["metric"].astype(str)) <= set(units), table
+    assert table_metadata(tmp_path / "out" / "monthly.parquet")["units"]["fuel_poverty_rate"] == OUTCOMES["fuel_poverty_rate"].unit
+    assert table_metadata(tmp_path / "out" / "summary.parquet")["units"]["returned_gbp"] == "GBP"
+    assert table_metadata(tmp_path / "out" / "awards.parquet") == {}

@@ -38,7 +38,8 @@ def small_run():
 def test_weighted_average_over_groups_equals_the_overall_rate(small_run, breakdown):
     equity = small_run.equity[small_run.equity["breakdown"] == breakdown]
     totals = equity.groupby(["replicate", "place_code", "month"]).sum(numeric_only=True)
-    monthly = small_run.monthly.set_index(["replicate", "place_code", "month"]).loc[totals.index]
+    monthly = small_run.monthly.pivot_table(index=["replicate", "place_code", "month"], columns="metric", values="value", observed=True)
+    monthly = monthly.loc[totals.index]
     np.testing.assert_allclose(totals["fuel_poor"] / totals["households"], monthly["fuel_poverty_rate"], rtol=1e-12)
     np.testing.assert_allclose(totals["neet_16_24"] / totals["young_people"], monthly["neet_16_24_rate"], rtol=1e-12)
     np.testing.assert_allclose(totals["youth_mh"] / totals["young_people"], monthly["youth_mh_rate"], rtol=1e-12)

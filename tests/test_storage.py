@@ -6,6 +6,7 @@ import errno
 import os
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from faults import ctrl_c, disk_full, half_written
 
@@ -23,7 +24,7 @@ def leftovers(folder) -> list[str]:
 
 def test_disk_full_half_way_keeps_the_previous_file_and_names_the_path(tmp_path, monkeypatch):
     path = write_parquet(OLD, tmp_path / "table.parquet")
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(1, disk_full))
+    monkeypatch.setattr(pq, "write_table", half_written(1, disk_full))
     with pytest.raises(PfppError) as info:
         write_parquet(NEW, path)
     assert str(info.value) == f"cannot write {path}: No space left on device"
@@ -32,7 +33,7 @@ def test_disk_full_half_way_keeps_the_previous_file_and_names_the_path(tmp_path,
 
 
 def test_disk_full_on_a_new_file_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(1, disk_full))
+    monkeypatch.setattr(pq, "write_table", half_written(1, disk_full))
     with pytest.raises(PfppError, match="No space left on device"):
         write_parquet(NEW, tmp_path / "table.parquet")
     assert list(tmp_path.iterdir()) == []
@@ -40,7 +41,7 @@ def test_disk_full_on_a_new_file_leaves_nothing(tmp_path, monkeypatch):
 
 def test_ctrl_c_half_way_keeps_the_previous_file_and_removes_the_temporary_one(tmp_path, monkeypatch):
     path = write_parquet(OLD, tmp_path / "table.parquet")
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written(1, ctrl_c))
+    monkeypatch.setattr(pq, "write_table", half_written(1, ctrl_c))
     with pytest.raises(KeyboardInterrupt):
         write_parquet(NEW, path)
     pd.testing.assert_frame_equal(pd.read_parquet(path), OLD)

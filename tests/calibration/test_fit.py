@@ -90,7 +90,7 @@ def test_baseline_history_reports_official_annual_bases_per_place():
     scenario = load_scenario("baseline_history").with_overrides({"run.places": ["E06000032"], "run.horizon_months": 36})
     result = pfpp_sim.run(scenario, seed=1, replicates=1, executor="serial")
     annual = result.annual.set_index(["metric", "year"])["value"]
-    monthly = result.monthly.assign(date=pd.to_datetime(result.monthly.date)).set_index("date")
+    monthly = result.monthly.pivot_table(index="date", columns="metric", values="value", observed=True)
     assert annual[(FUEL_POVERTY, 2020)] == pytest.approx(monthly.loc["2020", FUEL_POVERTY].mean())
     winter = monthly.loc["2020-12-01":"2021-02-01", NEET_16_17]
     assert len(winter) == 3 and annual[(NEET_16_17, 2021)] == pytest.approx(winter.mean())
