@@ -104,6 +104,11 @@ def _say_sources(scenario: Scenario) -> None:
     err_console.print(f"scenario {describe_sources(scenario, version=package_version())}", highlight=False, markup=False, soft_wrap=True)
 
 
+def _warn(message: str) -> None:
+    """Print a warning on stderr as one line."""
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def _load(name: str, calibration: str | None, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
     """Load a scenario for a command, apply the run options, and say where it came from."""
     scenario = _with_run_overrides(load_scenario(name, calibration=calibration), places, horizon, scale)
@@ -674,9 +679,8 @@ def calibrate_command(
         table.add_row(metric, f"{100 * value:.2f}", *cells)
     out_console.print(table)
     out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
-    for row in result.unidentified().itertuples():
-        where = f" ({row.place_code})" if isinstance(row.place_code, str) else ""
-        err_console.print(f"warning: {row.parameter}{where} = {row.value:.4g}: {row.reason} (se {row.se:.3g})", highlight=False)
+    for warning in result.fit.warnings:
+        _warn(warning.message)
     out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")
     out_console.print(f"Report: [bold]{files['report']}[/]")
 
