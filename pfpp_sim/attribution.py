@@ -32,6 +32,7 @@ import pandas as pd
 
 from pfpp_sim import shapley
 from pfpp_sim.analysis import mean_interval
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.factors import FactorSet, factor_set
@@ -290,7 +291,7 @@ class Explanation:
     groups: tuple[str, ...] = ()
 
     def manifest(self) -> dict[str, Any]:
-        """Provenance: both scenarios (hash, contents), the factors in bit order, method, seed, version, commit."""
+        """Provenance: both scenarios (hash, contents), the factors in bit order, method, seed, version, commit, warnings."""
         base, alternative = self.factors.base, self.factors.alternative
         return {
             "kind": "explain",
@@ -311,6 +312,7 @@ class Explanation:
             "runs": int(self.combinations[["replicate", "combination"]].drop_duplicates().shape[0]),
             "environment": environment(),
             "execution": self.execution,
+            "warnings": run_warnings([base, alternative]),
             "seconds": round(self.seconds, 3),
             "files": {k: Path(v).name for k, v in self.files.items()},
             "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},

@@ -26,6 +26,7 @@ from rich.table import Table
 from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.attribution import Explanation, explain
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.discovery import discover, write_discovery
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import sourced_parameters
@@ -103,6 +104,17 @@ def _with_run_overrides(scenario: Scenario, places: str | None, horizon: int | N
 def _say_sources(scenario: Scenario) -> None:
     """Print on stderr where a scenario and its calibration came from (one line)."""
     err_console.print(f"scenario {describe_sources(scenario, version=package_version())}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    """Print a warning on stderr as one line."""
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _say_fit_coverage(*scenarios: Scenario) -> None:
+    """Warn once if the scenarios run places outside the places their calibration was fitted on."""
+    for warning in run_warnings(scenarios):
+        _warn(warning["message"])
 
 
 def _load(name: str, calibration: str | None, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
@@ -233,6 +245,7 @@ def _json_summary(result: Results) -> dict:
         "replicates": result.replicates,
         "seconds": round(result.seconds, 3),
         "files": {k: str(v) for k, v in result.files.items()},
+        "warnings": result.warnings,
         "summary": result.summary.groupby(["scenario", "place_code", "metric"])["value"].mean().unstack("metric")
         .reset_index().replace({np.nan: None}).to_dict(orient="records"),
     }
@@ -360,6 +373,7 @@ def run_command(
 ) -> None:
     """Run a scenario and write monthly, annual, award and summary tables as Parquet."""
     sc = _load(scenario, calibration, places, horizon, scale)
+    _say_fit_coverage(sc)
     _launch(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
@@ -390,6 +404,7 @@ def compare_command(
     """Compare two scenarios on common random numbers: paired differences with 95% CIs."""
     a = _load(base, calibration, places, horizon, scale)
     b = _load(alternative, calibration, places, horizon, scale)
+    _say_fit_coverage(a, b)
     out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
     if not with_explain:
         _launch(
@@ -434,6 +449,7 @@ def explain_command(
     """Say what drives each difference: Shapley attribution to the levers and other keys that differ, with 95% CIs."""
     a = _load(base, calibration, places, horizon, scale)
     b = _load(alternative, calibration, places, horizon, scale)
+    _say_fit_coverage(a, b)
     out = out or Path("results") / f"explain-{a.name}-vs-{b.name}-seed{seed}"
     groups = [g.strip() for g in factors.split(",") if g.strip()] if factors else ()
     with lock_folder(out):  # one writer; its runs are kept in out/runs for --resume
@@ -472,7 +488,9 @@ def sweep_command(
 ) -> None:
     """Run a parameter sweep (grid, LHS, Sobol or Morris); resumable after any interruption."""
     out = out or Path("results") / f"sweep-{spec.stem}"
-    _say_sources(load_sweep(spec)[1])
+    base = load_sweep(spec)[1]
+    _say_sources(base)
+    _say_fit_coverage(base)
     plan = plan_sweep(spec)
     if dry_run:
         if as_json:
@@ -577,6 +595,7 @@ def robustness_command(
     a = _load(base, calibration, places, horizon, scale)
     b = _load(alternative, calibration, places, horizon, scale)
     check_comparable(a, b, base_label=base, alternative_label=alternative)
+    _say_fit_coverage(a, b)
     out = out or Path("results") / f"robustness-{a.name}-vs-{b.name}-seed{seed}"
     bar, update = _progress(not as_json, "worlds")
 
@@ -698,9 +717,8 @@ def calibrate_command(
         table.add_row(metric, f"{100 * value:.2f}", *cells)
     out_console.print(table)
     out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
-    for row in result.unidentified().itertuples():
-        where = f" ({row.place_code})" if isinstance(row.place_code, str) else ""
-        err_console.print(f"warning: {row.parameter}{where} = {row.value:.4g}: {row.reason} (se {row.se:.3g})", highlight=False)
+    for warning in result.fit.warnings:
+        _warn(warning.message)
     out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")
     out_console.print(f"Report: [bold]{files['report']}[/]")
 

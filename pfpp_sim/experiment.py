@@ -19,6 +19,7 @@ import pandas as pd
 
 from pfpp_sim import data
 from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_run
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
@@ -265,6 +266,10 @@ class Results:
     ``monthly`` has the columns :data:`MONTHLY_COLUMNS` and ``annual`` :data:`ANNUAL_COLUMNS`
     (one row per outcome, its unit in :data:`~pfpp_sim.outcomes.OUTCOMES` and in each
     Parquet file's metadata); the README's table of files describes the others.
+
+    ``warnings`` says what the results should be read with: places run outside the places
+    their calibration was fitted on (:func:`~pfpp_sim.calibration.coverage.run_warnings`).
+    The manifest records them.
     """
 
     scenarios: dict[str, Scenario]
@@ -282,9 +287,10 @@ class Results:
     comparison: pd.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def manifest(self) -> dict:
-        """Provenance: scenario hashes and contents, seed, version, commit, timings."""
+        """Provenance: scenario hashes and contents, seed, version, commit, timings, warnings."""
         return {
             "kind": "run",
             "pfpp_sim_version": package_version(),
@@ -300,6 +306,7 @@ class Results:
             },
             "environment": environment(),
             "execution": self.execution,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "files": {k: Path(v).name for k, v in self.files.items()},
             "outcomes": {k: {"unit": o.unit, "description": o.description} for k, o in OUTCOMES.items()},
@@ -388,6 +395,7 @@ def _resolve(scenario: Scenario | str | Path) -> Scenario:
 
 def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, workers, progress) -> Results:
     started = time.perf_counter()
+    warnings = run_warnings(scenarios)
     jobs = [(sc, seed, r) for sc in scenarios for r in range(replicates)]
     labels = [(sc.name, r) for sc in scenarios for r in range(replicates)]
     outputs = _execute(jobs, executor=executor, workers=workers, progress=progress)
@@ -406,6 +414,7 @@ def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, wo
         spending=_stack(outputs, labels, "spending"),
         seconds=time.perf_counter() - started,
         execution=execution("serial" if _in_process(executor, workers, len(jobs)) else executor, workers),
+        warnings=warnings,
     )
 
 

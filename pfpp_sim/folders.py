@@ -82,7 +82,7 @@ def _results(folder: Path, manifest: dict[str, Any]) -> Results:
     files = _files(folder, manifest)
     common = dict(
         scenarios=scenarios, seed=manifest["seed"], replicates=manifest["replicates"], **tables,
-        seconds=manifest["seconds"], files=files, execution=manifest.get("execution", {}),
+        seconds=manifest["seconds"], files=files, execution=manifest.get("execution", {}), warnings=manifest.get("warnings", []),
     )
     if manifest["kind"] == "run":
         return Results(**common)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, paired_differences
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.robustness_analysis import MEASURES, analyze
@@ -426,6 +427,7 @@ def robustness(
             "git_commit": git_commit(),
             "environment": environment(),
             "execution": execution(executor, workers, scheduler),
+            "warnings": run_warnings([a, b]),
         }
         files = {"design": write_parquet(table, out / "design.parquet")}
         files["manifest"] = write_json({**manifest, "complete": False}, out / "manifest.json")

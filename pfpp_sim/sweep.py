@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, SUMMARY_UNITS
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
@@ -526,6 +527,7 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "git_commit": git_commit(),
         "environment": environment(),
         "execution": execution(executor, workers, scheduler),
+        "warnings": run_warnings([base]),
     }
     write_json({**manifest, "complete": False}, manifest_path)
     work = functools.partial(_run_batch, base, seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)

@@ -3,6 +3,8 @@
 - :mod:`~pfpp_sim.calibration.targets`: the official moments and their weights;
 - :mod:`~pfpp_sim.calibration.fit`: simulated method of moments with common random numbers;
 - :mod:`~pfpp_sim.calibration.fitted`: the fitted TOML files scenarios name;
+- :mod:`~pfpp_sim.calibration.diagnostics`: a fit's warnings (not converged, not identified);
+- :mod:`~pfpp_sim.calibration.coverage`: runs on places outside their calibration's fit;
 - :mod:`~pfpp_sim.calibration.report`: the fit report (HTML and PNG).
 """
 

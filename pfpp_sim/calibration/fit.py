@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
 from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
 from pfpp_sim.exogenous import month_dates
@@ -69,9 +70,9 @@ class Settings:
 class Calibrated:
     """A fitted calibration and how well it reproduces its targets."""
 
-    fit: FitFile
+    fit: FitFile  # with its warnings
     table: pd.DataFrame  # place_code, metric, year, observed, sd, simulated, used
-    parameters: pd.DataFrame  # parameter, place_code, value, se, unit
+    parameters: pd.DataFrame  # parameter, place_code, value, se, unit, low, high
     evaluations: int
     seconds: float
     message: str  # how the optimiser stopped
@@ -81,25 +82,13 @@ class Calibrated:
     def unidentified(self) -> pd.DataFrame:
         """Fitted parameters the data do not pin down, or cannot tell from zero.
 
-        A parameter is flagged when it has no standard error, or one wider than its bounds
-        (the data do not identify it: its value is no better than its starting point), or
-        one larger than its value (it is not distinguishable from zero: a trend that may
-        be none). Neither may be read as an estimated effect.
-
         Returns
         -------
         pandas.DataFrame
-            The flagged rows of :attr:`parameters`, with a ``reason`` column.
+            The flagged rows of :attr:`parameters`, with a ``kind`` column (see
+            :func:`~pfpp_sim.calibration.diagnostics.unidentified`).
         """
-        p = self.parameters
-        width = np.array([_bounds(name, code)[1] - _bounds(name, code)[0] for name, code in zip(p.parameter, p.place_code)])
-        se = p.se.to_numpy(dtype=float)
-        reason = np.where(
-            ~np.isfinite(se), "not identified: no standard error",
-            np.where(se > width, "not identified: standard error wider than its bounds",
-                     np.where(se > np.abs(p.value.to_numpy(dtype=float)), "not distinguishable from zero: standard error larger than its value", "")),
-        )
-        return p.assign(reason=reason)[reason != ""].reset_index(drop=True)
+        return unidentified(self.parameters)
 
     def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
         """Mean absolute error of simulated against observed rates in the fitted years (fraction).
@@ -111,12 +100,6 @@ class Calibrated:
         if by_place:
             return error.groupby([frame.place_code, frame.metric]).mean().unstack("metric")
         return {m: float(e.mean()) for m, e in error.groupby(frame.metric)}
-
-
-def _bounds(name: str, code) -> tuple[float, float]:
-    """Lower and upper bounds of a fitted parameter (per place when ``code`` is a place code)."""
-    low, high, _, _ = PLACE_BOUNDS[name] if isinstance(code, str) else GLOBALS.get(name, (-np.inf, np.inf, 0, ""))
-    return low, high
 
 
 def _months(start: str, targets: pd.DataFrame) -> int:
@@ -176,6 +159,7 @@ class _Problem:
         self.data_through = {m: int(g["year"].max()) for m, g in targets.groupby("metric")}
         self.evaluations = 0
         self.message = ""
+        self.result: optimize.OptimizeResult | None = None  # the optimiser's, once it has stopped
         self._cache: dict[bytes, np.ndarray] = {}
         # Scaled parameters: x = start + step * theta, theta = 0 at the start.
         self.names = [(p, c) for p in PLACE_PARAMETERS for c in codes] + [(g, None) for g in settings.fit_globals]
@@ -288,6 +272,7 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
         method="trf", x_scale=1.0, max_nfev=problem.settings.max_iterations, ftol=1e-4, xtol=1e-3,
     )
     problem.message = f"{result.message} ({result.nfev} steps, {result.njev} Jacobians)"
+    problem.result = result
     return problem.values(result.x), _standard_errors(result, problem), float(np.sum(result.fun**2))
 
 
@@ -383,9 +368,14 @@ def calibrate(
             pool.shutdown()
     rows = []
     for i, (param, code) in enumerate(problem.names):
-        unit = (PLACE_BOUNDS[param] if code else GLOBALS[param])[3]
-        rows.append((param, code, float(x[i]), float(se[i]), unit))
-    parameters = pd.DataFrame(rows, columns=["parameter", "place_code", "value", "se", "unit"])
+        low, high, _, unit = PLACE_BOUNDS[param] if code else GLOBALS[param]
+        rows.append((param, code, float(x[i]), float(se[i]), unit, low, high))
+    parameters = pd.DataFrame(rows, columns=["parameter", "place_code", "value", "se", "unit", "low", "high"])
+    stopped = problem.result
+    warnings = convergence_warnings(
+        converged=bool(stopped.success), steps=int(stopped.nfev), max_steps=settings.max_iterations, objective=objective,
+        detail=str(stopped.message),
+    ) + identification_warnings(unidentified(parameters))
     fit = FitFile(
         name=name,
         fitted_on=dt.date.today().isoformat(),
@@ -407,6 +397,7 @@ def calibrate(
             }
             for code in codes
         },
+        warnings=warnings,
     )
     return Calibrated(
         fit=fit, table=table, parameters=parameters, evaluations=problem.evaluations, message=problem.message,

@@ -15,6 +15,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,7 +23,9 @@ from pfpp_sim.errors import ScenarioError
 from pfpp_sim.storage import write_text
 
 __all__ = [
-    "FIT_DIR", "Estimate", "FitFile", "fit_origin", "fit_path", "list_fits", "read_fit", "read_fit_file", "write_fit"]
+    "FIT_DIR", "Estimate", "FitFile", "FitWarning", "fit_origin", "fit_path", "list_fits", "read_fit", "read_fit_file",
+    "write_fit",
+]
 
 FIT_DIR = Path("calibration") / "fitted"
 """Where ``pfpp calibrate`` writes fits, relative to the current directory."""
@@ -41,6 +44,24 @@ class Estimate(BaseModel):
     unit: str = ""
 
 
+class FitWarning(BaseModel):
+    """Why a fit, or one of its parameters, should not be read as an estimate.
+
+    ``kind`` is ``"not_converged"`` (the optimiser stopped before meeting its tolerances),
+    ``"not_identified"`` (no standard error, or one wider than the parameter's bounds) or
+    ``"not_distinguishable_from_zero"`` (a standard error larger than the value).
+    ``parameter`` and ``place_code`` are empty when they do not apply (a fit-wide warning,
+    a global parameter); ``message`` names them and the numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    kind: Literal["not_converged", "not_identified", "not_distinguishable_from_zero"]
+    parameter: str = ""
+    place_code: str = ""
+    message: str = Field(min_length=1)
+
+
 class FitFile(BaseModel):
     """The contents of a fitted-calibration TOML file."""
 
@@ -54,6 +75,7 @@ class FitFile(BaseModel):
     settings: dict[str, int | float | str | list[str]] = Field(default_factory=dict)
     globals: dict[str, Estimate] = Field(default_factory=dict)
     places: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
+    warnings: list[FitWarning] = Field(default_factory=list)
 
     def embedded(self) -> dict:
         """The per-place values as stored in a scenario (``Scenario.calibration``)."""
@@ -170,4 +192,7 @@ def write_fit(fit: FitFile, path: str | Path, *, header: str = "") -> Path:
     for code, params in fit.places.items():
         lines += ["", f"[places.{code}]"]
         lines += [f"{k} = {_toml_value(e.model_dump())}" for k, e in params.items()]
+    for warning in fit.warnings:
+        lines += ["", "[[warnings]]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in warning.model_dump().items()]
     return write_text("\n".join(lines) + "\n", Path(path))

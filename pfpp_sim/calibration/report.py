@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 
 from pfpp_sim import data  # noqa: E402
 from pfpp_sim.calibration.fit import Calibrated  # noqa: E402
-from pfpp_sim.calibration.fitted import write_fit  # noqa: E402
+from pfpp_sim.calibration.fitted import FitFile, write_fit  # noqa: E402
 from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR  # noqa: E402
 from pfpp_sim.outcomes import ANNUAL_BASIS  # noqa: E402
 from pfpp_sim.storage import environment, git_commit, package_version, write_bytes, write_json, write_parquet, write_text  # noqa: E402
@@ -101,17 +101,35 @@ def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="t", na_rep="n/a", float_format=lambda v: f"{v:,.4g}")
 
 
+def _warnings_html(fit: FitFile, names: dict[str, str]) -> list[str]:
+    """The fit's warnings, first thing after its summary; nothing when it has none."""
+    if not fit.warnings:
+        return []
+    where = [names.get(w.place_code, w.place_code) or ("all places" if w.parameter else "whole fit") for w in fit.warnings]
+    rows = pd.DataFrame({"place": where, "warning": [w.message for w in fit.warnings]})
+    return [
+        "<h2>Warnings</h2>",
+        f"<p><b>Warning:</b> {len(fit.warnings)} warning(s); read them before the values. <i>Not converged</i>: the optimiser "
+        "stopped at its step limit, so the values are where it had got to, not an optimum. <i>Not identified</i>: a parameter "
+        "with no standard error or one wider than its bounds; the data do not pin it down, and it is no better than its "
+        "starting point. <i>Not distinguishable from zero</i>: a standard error larger than the value; the trend may be none. "
+        "None of these may be read as an estimated effect.</p>",
+        _table_html(rows),
+    ]
+
+
 def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str], posteriors: list) -> str:
     fit = result.fit
     mae = result.mae()
     params = result.parameters.assign(place=result.parameters.place_code.map(names).fillna("all places"))
-    params = params[["parameter", "place", "value", "se", "unit"]]
+    params = params[["parameter", "place", "value", "se", "unit", "low", "high"]]
     sections = [
         f"<h1>Calibration report: {html.escape(fit.name)}</h1>",
         f"<p>Fitted on {fit.fitted_on} to {fit.moments} moments of {result.table.place_code.nunique()} places "
         f"(data through {', '.join(f'{k} {v}' for k, v in fit.data_through.items())}). Objective (sum of squared "
         f"standardised errors) {fit.objective:,.1f}; {result.evaluations} model evaluations of "
         f"{fit.settings['replicates']} replicate(s) each; {result.seconds:,.0f} s. Optimiser: {html.escape(result.message)}.</p>",
+        *_warnings_html(fit, names),
         "<h2>How well the baseline reproduces the data</h2>",
         "<table class='t'><tr><th>Series</th><th>Mean absolute error (pp)</th></tr>"
         + "".join(f"<tr><td>{TITLES.get(m, m)}</td><td>{100 * v:.2f}</td></tr>" for m, v in mae.items())
@@ -146,21 +164,11 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
             "each trend's bounds; global parameters as fitted.</p>",
             _table_html(posterior.summary()),
         ]
-    flagged = result.unidentified()
-    if not flagged.empty:
-        rows = flagged.assign(place=flagged.place_code.map(names).fillna("all places"))[["parameter", "place", "value", "se", "reason"]]
-        sections += [
-            "<h2>Not identified, or not distinguishable from zero</h2>",
-            f"<p><b>Warning:</b> {len(flagged)} fitted parameter(s) should not be read as estimated effects: those "
-            "<i>not identified</i> have no standard error or one wider than their bounds (the data do not pin them down; "
-            "they are no better than their starting points); those <i>not distinguishable from zero</i> have a standard "
-            "error larger than their value (the trend may be none).</p>",
-            _table_html(rows),
-        ]
     sections += [
         "<h2>Parameters</h2>",
         "<p>Standard errors are approximate: from the Jacobian at the optimum, scaled by the residual variance, "
-        "without a correction for simulation noise. n/a: the data do not identify the parameter.</p>",
+        "without a correction for simulation noise. n/a: the data do not identify the parameter. Low and high: the "
+        "bounds the optimiser searched within.</p>",
         _table_html(params),
         "<h2>Moments and weights</h2>",
         "<ul>"
@@ -211,7 +219,8 @@ def write_calibration(result: Calibrated, out: str | Path, posteriors: list | No
     names = dict(zip(*data.places(list(result.table.place_code.unique()))[["area_code", "area_name"]].T.values))
     header = (
         f"Fitted calibration '{name}', written by `pfpp calibrate`. Scenarios use it with calibration = \"{name}\".\n"
-        "Per-place trends (log points/year) and global parameters, each with an approximate standard error.\n"
+        "Per-place trends (log points/year) and global parameters, each with an approximate standard error;\n"
+        "then the fit's warnings, if any ([[warnings]]).\n"
         f"Report: reports/{name}/report.html"
     )
     files = {"fit": write_fit(result.fit, out / "fitted" / f"{name}.toml", header=header)}

@@ -22,6 +22,8 @@ def test_calibrate_writes_a_fit_that_scenarios_then_use_and_a_report(tmp_path):
     assert "fuel_poverty_rate" in done.stdout and "neet_16_17_rate" in done.stdout
     fit = tomllib.loads((tmp_path / "calibration" / "fitted" / "luton.toml").read_text())
     assert set(fit["places"]) == {"E06000032"} and fit["moments"] == 7
+    assert "warning: not converged: the optimiser stopped after 1 of at most 1 steps" in done.stderr  # --max-iterations 1
+    assert [w["kind"] for w in fit["warnings"]][:1] == ["not_converged"]
     report = tmp_path / "calibration" / "reports" / "luton"
     html = (report / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "Parameters" in html

@@ -59,7 +59,7 @@ def test_calibration_recovers_known_trends_from_synthetic_data():
     # Identifiability: data made by the model itself with known trends, on another seed than
     # the fit's (so other residents and other draws of the evidence ranges), are fitted back
     # with small standard errors (under 0.01 log points a year for income, 0.05 for NEET),
-    # and the truth lies within three of them.
+    # and the truth lies within three of them. The optimiser converges and nothing is flagged.
     targets = synthetic_targets(TRUE, seed=11)
     fitted = calibrate(base(), PLACES, name="synthetic", settings=SMALL, targets=targets, workers=1)
     table = fitted.parameters.set_index(["parameter", "place_code"])
@@ -69,6 +69,7 @@ def test_calibration_recovers_known_trends_from_synthetic_data():
             assert se < most_se, (parameter, code, se)
             assert abs(value - truth[parameter]) < 3 * se, (parameter, code, value, se, truth[parameter])
     assert fitted.mae()[FUEL_POVERTY] < 0.005
+    assert fitted.fit.warnings == []
 
 
 def test_holdout_compares_the_model_with_persistence_on_the_last_year():
