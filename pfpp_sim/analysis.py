@@ -19,8 +19,10 @@ __all__ = [
     "equity_rates",
     "mean_interval",
     "paired_differences",
+    "repeated_place",
     "summarise_run",
     "trajectory_bands",
+    "trajectory_differences",
 ]
 
 ALL_PLACES = "ALL"
@@ -68,6 +70,21 @@ def all_places_note(places: pd.DataFrame) -> str:
         return ""
     pairs = [f"{table.at[code, 'place_name']} within {table.at[row.within_code, 'place_name']}" for code, row in nested.iterrows()]
     return f"All places counts every resident and pound once: {', '.join(pairs)}, not again."
+
+
+def repeated_place(places: pd.DataFrame) -> str | None:
+    """The code of the one place that "All places" would only repeat, or None.
+
+    "All places" adds up the places not inside another place of the run; when that is a
+    single place (a one-place run, or a county with its districts), its rows say nothing new.
+
+    Parameters
+    ----------
+    places : DataFrame
+        ``place_code, in_all_places`` (one row per place, or per replicate and place).
+    """
+    counted = _counted(places)
+    return str(counted[0]) if len(counted) == 1 else None
 
 
 def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +196,29 @@ def mean_interval(values: pd.DataFrame, by: list[str], *, confidence: float = 0.
     return out.drop(columns="std").reset_index()[[*by, "mean", "ci_low", "ci_high", "n"]]
 
 
+def _replicate_trajectories(monthly: pd.DataFrame, places: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """A monthly rate of each replicate, per place and for all places together, from the tidy monthly table.
+
+    The one reader of ``monthly`` for :func:`trajectory_bands` and :func:`trajectory_differences`.
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, replicate, month, date, place_code`` and the ``metric`` column;
+        ``place_code == "ALL"`` is all places together (each resident once), weighted by
+        real households or young people.
+    """
+    monthly = monthly.loc[monthly["metric"] == metric, ["scenario", "replicate", "place_code", "month", "date", "value"]]
+    monthly = monthly.rename(columns={"value": metric})
+    column = "real_households" if RATES[metric].weight == "households" else "real_young_people"
+    weight = monthly["place_code"].map(places.drop_duplicates("place_code").set_index("place_code")[column])
+    weight = weight.where(monthly["place_code"].isin(_counted(places)), 0.0)
+    keys = ["scenario", "replicate", "month", "date"]
+    totals = monthly.assign(weighted=monthly[metric] * weight, weight=weight).groupby(keys, sort=False)[["weighted", "weight"]].sum()
+    together = (totals["weighted"] / totals["weight"]).rename(metric).reset_index().assign(place_code=ALL_PLACES)
+    return pd.concat([together, monthly[[*keys, "place_code", metric]]])
+
+
 def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *, coverage: float = 0.95) -> pd.DataFrame:
     """Mean and central range over replicates of a monthly rate, per scenario, place and month.
 
@@ -199,21 +239,45 @@ def trajectory_bands(monthly: pd.DataFrame, places: pd.DataFrame, metric: str, *
         ``scenario, place_code, month, date, mean, low, high``; ``place_code == "ALL"``
         is all places together (each resident once), weighted by real households or young people.
     """
-    monthly = monthly.loc[monthly["metric"] == metric, ["scenario", "replicate", "place_code", "month", "date", "value"]]
-    monthly = monthly.rename(columns={"value": metric})
-    column = "real_households" if RATES[metric].weight == "households" else "real_young_people"
-    weight = monthly["place_code"].map(places.drop_duplicates("place_code").set_index("place_code")[column])
-    weight = weight.where(monthly["place_code"].isin(_counted(places)), 0.0)
-    keys = ["scenario", "replicate", "month", "date"]
-    totals = monthly.assign(weighted=monthly[metric] * weight, weight=weight).groupby(keys, sort=False)[["weighted", "weight"]].sum()
-    together = (totals["weighted"] / totals["weight"]).rename(metric).reset_index().assign(place_code=ALL_PLACES)
-    grouped = pd.concat([together, monthly[[*keys, "place_code", metric]]]).groupby(["scenario", "place_code", "month", "date"], sort=False)[metric]
+    grouped = _replicate_trajectories(monthly, places, metric).groupby(["scenario", "place_code", "month", "date"], sort=False)[metric]
     tail = (1 - coverage) / 2
     return pd.DataFrame({"mean": grouped.mean(), "low": grouped.quantile(tail), "high": grouped.quantile(1 - tail)}).reset_index()
 
 
+def trajectory_differences(
+    monthly: pd.DataFrame, places: pd.DataFrame, metric: str, base: str, alternative: str, *, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Paired difference (alternative - base) of a monthly rate, per place and month, with its confidence interval.
+
+    Each replicate of the alternative is paired with the base's replicate on the same
+    seeds (common random numbers), as in :func:`paired_differences`.
+
+    Parameters
+    ----------
+    monthly, places, metric
+        As in :func:`trajectory_bands`.
+    base, alternative : str
+        Scenario names.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    DataFrame
+        ``place_code, month, date, mean, low, high``: the mean paired difference (a
+        fraction, like the rate) and its t confidence interval (NaN with one replicate).
+    """
+    values = _replicate_trajectories(monthly, places, metric).rename(columns={metric: "value"})
+    differences = paired_differences(
+        values.assign(metric=metric), base, alternative, confidence=confidence, by=("place_code", "month", "date")
+    )
+    return differences.rename(columns={"difference": "mean", "ci_low": "low", "ci_high": "high"})[
+        ["place_code", "month", "date", "mean", "low", "high"]
+    ]
+
+
 EQUITY_RATES = {
     "fuel_poverty_rate": ("fuel_poor", "households"),
+    "neet_16_17_rate": ("neet_16_17", "young_16_17"),
     "neet_16_24_rate": ("neet_16_24", "young_people"),
     "youth_mh_rate": ("youth_mh", "young_people"),
 }

@@ -97,8 +97,44 @@ def _grid(panels: int, columns: int, *, width: float, row_height: float, **kwarg
     return figure, axes
 
 
-def trajectory_chart(bands: pd.DataFrame, place_names: Mapping[str, str], *, title: str, scenarios: Sequence[str]) -> Figure:
-    """Small multiples of a monthly rate: one panel per place (all places first), a line and band per scenario.
+def _place_order(codes: pd.Series) -> list[str]:
+    """Place codes in order of appearance, all places first when present."""
+    present = list(dict.fromkeys(codes))
+    return ([ALL_PLACES] if ALL_PLACES in present else []) + [c for c in present if c != ALL_PLACES]
+
+
+def _decimal_years(dates: pd.Series) -> pd.Series:
+    """First-of-month dates as decimal years (these draw much faster than date axes)."""
+    dates = pd.to_datetime(dates)
+    return dates.dt.year + (dates.dt.month - 1) / 12
+
+
+def _level_and_difference_axes(panels: int, columns: int) -> tuple[Figure, np.ndarray, np.ndarray]:
+    """A grid with, for each panel, a level axes above a shorter difference axes; each kind shares its y scale."""
+    rows = -(-panels // columns)
+    figure = Figure(figsize=(11, 0.9 + 3.5 * rows), layout="constrained")
+    grid = figure.subplots(2 * rows, columns, squeeze=False, sharex=True, gridspec_kw={"height_ratios": [2.3, 1.2] * rows})
+    levels, differences = grid[0::2].ravel(), grid[1::2].ravel()
+    for ax in [*levels[panels:], *differences[panels:]]:
+        ax.set_visible(False)
+    for ax in levels:
+        ax.tick_params(labelbottom=False)
+    for ax in levels[1:panels]:
+        ax.sharey(levels[0])
+    for ax in differences[1:panels]:
+        ax.sharey(differences[0])
+    return figure, levels, differences
+
+
+def trajectory_chart(
+    bands: pd.DataFrame,
+    place_names: Mapping[str, str],
+    *,
+    title: str,
+    scenarios: Sequence[str],
+    differences: pd.DataFrame | None = None,
+) -> Figure:
+    """Small multiples of a monthly rate: one panel per place (all places first, when given), a line and band per scenario.
 
     Parameters
     ----------
@@ -110,29 +146,48 @@ def trajectory_chart(bands: pd.DataFrame, place_names: Mapping[str, str], *, tit
         What the rate is, e.g. ``"Fuel poverty"``.
     scenarios : sequence of str
         Scenario names, base first.
+    differences : DataFrame, optional
+        From :func:`pfpp_sim.analysis.trajectory_differences`: ``place_code, date, mean,
+        low, high``. When given, each place's panel has a difference panel beneath it
+        (alternative - base, percentage points, with its confidence interval shaded), on
+        one scale for all places, so differences stay readable where the bands overlap.
 
     Returns
     -------
     Figure
     """
-    codes = [ALL_PLACES, *[c for c in dict.fromkeys(bands["place_code"]) if c != ALL_PLACES]]
+    codes = _place_order(bands["place_code"])
     styles = scenario_styles(scenarios)
+    columns = min(4, len(codes))
     with _style():
-        figure, axes = _grid(len(codes), min(4, len(codes)), width=11, row_height=2.3, sharex=True, sharey=True)
-        for ax, code in zip(axes, codes):
+        if differences is None:
+            figure, axes = _grid(len(codes), columns, width=11, row_height=2.3, sharex=True, sharey=True)
+            beneath = [None] * len(codes)
+        else:
+            figure, axes, beneath = _level_and_difference_axes(len(codes), columns)
+        for ax, below, code in zip(axes, beneath, codes):
             rows = bands[bands["place_code"] == code]
             for name in scenarios:
                 line = rows[rows["scenario"] == name]
-                dates = pd.to_datetime(line["date"])
-                dates = dates.dt.year + (dates.dt.month - 1) / 12  # decimal years draw much faster than date axes
+                dates = _decimal_years(line["date"])
                 kwargs = {**styles[name], "marker": None}
                 ax.fill_between(dates, 100 * line["low"], 100 * line["high"], color=kwargs["color"], alpha=0.2, linewidth=0)
                 ax.plot(dates, 100 * line["mean"], label=name, linewidth=1.8, **kwargs)
             ax.set_title(place_names.get(code, code), fontweight="bold" if code == ALL_PLACES else "normal")
+            if below is not None:
+                line = differences[differences["place_code"] == code]
+                dates = _decimal_years(line["date"])
+                below.fill_between(dates, 100 * line["low"], 100 * line["high"], color=DARK_BLUE, alpha=0.2, linewidth=0)
+                below.plot(dates, 100 * line["mean"], color=DARK_BLUE, linewidth=1.5)
+                below.axhline(0, color=DARK_GREY, linewidth=1)
         axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0].set_ylabel("%")
         axes[0].legend(loc="best", fontsize=8)
-        figure.suptitle(f"{title}, % by month: mean and 95% of replicates (shaded)", x=0.01, ha="left", fontsize=12)
+        heading = f"{title}, % by month: mean and 95% of replicates (shaded)"
+        if differences is not None:
+            beneath[0].set_ylabel("difference, pp")
+            heading += f"\nBeneath: {scenarios[-1]} - {scenarios[0]}, pp, mean of paired replicates and 95% confidence interval (shaded)"
+        figure.suptitle(heading, x=0.01, ha="left", fontsize=12)
     return figure
 
 
@@ -140,6 +195,10 @@ def forest_chart(
     comparison: pd.DataFrame, place_names: Mapping[str, str], metrics: Mapping[str, tuple[str, float, str]]
 ) -> Figure:
     """Paired differences (alternative - base) with 95% confidence intervals, one row per place.
+
+    Each outcome is one panel with one axis for all its places, holding zero and labelled
+    with its unit, so places are read against each other on the same scale.
+    All places is the first row (a diamond) when ``comparison`` holds it.
 
     Parameters
     ----------
@@ -153,7 +212,7 @@ def forest_chart(
     -------
     Figure
     """
-    codes = [ALL_PLACES, *[c for c in dict.fromkeys(comparison["place_code"]) if c != ALL_PLACES]]
+    codes = _place_order(comparison["place_code"])
     y = np.arange(len(codes))[::-1]
     with _style(), style.context({"axes.grid.axis": "x"}):
         figure, axes = _grid(len(metrics), len(metrics), width=11, row_height=0.35 * len(codes) + 0.6, sharey=True)
@@ -162,13 +221,18 @@ def forest_chart(
             diff, low, high = (scale * rows[c].to_numpy(dtype=float) for c in ("difference", "ci_low", "ci_high"))
             error = np.vstack([diff - low, high - diff])
             ax.errorbar(diff, y, xerr=np.nan_to_num(error), fmt="o", color=DARK_BLUE, ecolor=DARK_BLUE, capsize=3, markersize=4)
-            ax.plot(diff[:1], y[:1], "D", color=DARK_PINK, markersize=7)
+            if codes[0] == ALL_PLACES:
+                ax.plot(diff[:1], y[:1], "D", color=DARK_PINK, markersize=7)
             ax.axvline(0, color=DARK_GREY, linewidth=1)
+            left, right = ax.get_xlim()
+            margin = 0.05 * (right - left)  # the zero line inside the panel, not on its edge
+            ax.set_xlim(min(left, -margin), max(right, margin))
             ax.set_title(title)
-            ax.set_xlabel(f"difference, {unit}")
+            ax.set_xlabel(f"alternative - base, {unit}")
         axes[0].set_yticks(y, [place_names.get(c, c) for c in codes])
         figure.suptitle(
-            "Paired difference, alternative - base, with 95% confidence interval (all places: diamond)",
+            "Paired difference, alternative - base, with 95% confidence interval"
+            + (" (all places: diamond)" if codes[0] == ALL_PLACES else ""),
             x=0.01,
             ha="left",
             fontsize=12,
@@ -333,8 +397,9 @@ def equity_chart(
                     edgecolor="white",
                     error_kw={"elinewidth": 1},
                 )
-            ax.set_xticks(x, list(labels.values()), fontsize=8)
-            ax.set_title(f"{metrics[metric]} by {breakdown.replace('_', ' ')}", fontsize=10)
+            ax.set_xticks(x, [label.replace(" ", "\n", 1) for label in labels.values()], fontsize=8)
+            ax.set_title(f"{metrics[metric]}\nby {breakdown.replace('_', ' ')}", fontsize=10)
+            ax.set_ylim(bottom=0)  # a rate is never negative, whatever a t interval over few replicates says
             ax.set_ylabel("%")
         figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=len(scenarios), fontsize=8)
         figure.suptitle(

@@ -58,7 +58,7 @@ def _equity_table(model: PfppModel) -> pd.DataFrame:
     groups = model.equity_groups
     n_groups, months = len(EQUITY_GROUPS), len(model.equity_records)
     hw, yw = pl.household_weight[:, None], pl.youth_weight[:, None]
-    scale = {"households": hw, "fuel_poor": hw, "young_people": yw, "neet_16_24": yw, "youth_mh": yw}
+    scale = {"households": hw, "fuel_poor": hw, "young_people": yw, "neet_16_24": yw, "youth_mh": yw, "young_16_17": yw, "neet_16_17": yw}
     records = [{"households": groups.household_count, "young_people": groups.young_count, **r} for r in model.equity_records]
     table = pd.DataFrame(
         {

@@ -208,7 +208,7 @@ def _check_groups(groups: Sequence[str], base: dict, alternative: dict, source: 
     return paths
 
 
-def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] = ()) -> FactorSet:
+def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] = (), limit: int | None = MAX_FACTORS) -> FactorSet:
     """Find the factors that differ between two scenarios.
 
     Parameters
@@ -217,6 +217,8 @@ def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] =
     groups : sequence of str, default=()
         Key prefixes that each make one factor of everything under them that differs
         (the longest prefix wins), e.g. ``["world", "mechanisms"]``.
+    limit : int or None, default=MAX_FACTORS
+        Most factors allowed; None for no limit (to list what differs, not to attribute).
 
     Returns
     -------
@@ -230,7 +232,7 @@ def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] =
         If the run settings or calibrations differ, a group is not a key path, or shared
         programmes (or other tables) come in another order: one line naming the key.
     PfppError
-        If nothing differs, or more than :data:`~pfpp_sim.shapley.MAX_FACTORS` factors do.
+        If nothing differs, or more than ``limit`` factors do.
     """
     source = f"<explain {alternative.name} vs {base.name}>"
     b_dump = {k: v for k, v in base.model_dump(mode="python").items() if k not in _UNCOMPARED}
@@ -265,9 +267,9 @@ def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] =
         )
     for group in group_paths:
         names.setdefault(group, [])
-    if len(names) > MAX_FACTORS:
+    if limit is not None and len(names) > limit:
         raise PfppError(
-            f"{len(names)} factors differ between {alternative.name} and {base.name}, more than {MAX_FACTORS}: "
+            f"{len(names)} factors differ between {alternative.name} and {base.name}, more than {limit}: "
             "group them by key prefix with --factors (e.g. --factors world,mechanisms)"
         )
     factors = tuple(Factor(".".join(path), tuple(changes)) for path, changes in names.items())

@@ -177,9 +177,11 @@ def rates_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 EQUITY_GROUPS = (*(("tenure", t) for t in TENURES), *(("income_quintile", f"Q{q}") for q in range(1, 6)))
 """``(breakdown, group)`` pairs of the equity breakdown; income quintile Q1 is the lowest."""
-EQUITY_MEASURES = ("households", "fuel_poor", "young_people", "neet_16_24", "youth_mh")
+EQUITY_MEASURES = ("households", "fuel_poor", "young_people", "neet_16_24", "youth_mh", "young_16_17", "neet_16_17")
 """Counts measured per place and equity group: households, fuel-poor households, young people
-aged 16-24 in those households, of whom NEET, of whom with a probable mental disorder."""
+aged 16-24 in those households, of whom NEET, of whom with a probable mental disorder, and
+young people aged 16-17, of whom NEET (the 16-17 year olds change as residents age, so they
+are counted every month)."""
 
 
 _QUINTILES = 5
@@ -276,8 +278,9 @@ def resident_equity(pop: Population, groups: EquityGroups) -> dict[str, np.ndarr
     Returns
     -------
     dict of str to ndarray of float64, shape (n_places, len(EQUITY_GROUPS))
-        ``fuel_poor`` households, and young people ``neet_16_24`` and with ``youth_mh``
-        (a probable mental disorder); group sizes are in ``groups``.
+        ``fuel_poor`` households, young people ``neet_16_24`` and with ``youth_mh``
+        (a probable mental disorder), and young people aged 16-17 (``young_16_17``) and of
+        them NEET (``neet_16_17``); the groups' sizes at the start are in ``groups``.
     """
     return equity_from_counts(_equity_counts(pop, groups, None))
 
@@ -288,16 +291,23 @@ def _equity_counts(pop: Population, groups: EquityGroups, block: Block | None) -
         block.households, block.young, block.places
     )
     n, first = places.stop - places.start, places.start
+    neet, young_1617 = y.status[ys] == NEET, y.age_months[ys] < AGE_18
     return {
         "equity_fuel_poor": _count_by_group(groups.households[hs], n, h.fuel_poor[hs], first),
-        "equity_neet_16_24": _count_by_group(groups.young[ys], n, y.status[ys] == NEET, first),
+        "equity_neet_16_24": _count_by_group(groups.young[ys], n, neet, first),
         "equity_youth_mh": _count_by_group(groups.young[ys], n, y.mh_disorder[ys], first),
+        "equity_young_16_17": _count_by_group(groups.young[ys], n, young_1617, first),
+        "equity_neet_16_17": _count_by_group(groups.young[ys], n, young_1617 & neet, first),
     }
+
+
+_EQUITY_COUNTS = tuple(m for m in EQUITY_MEASURES if m not in ("households", "young_people"))
+"""Measures counted every month; group sizes are fixed at the start (:class:`EquityGroups`)."""
 
 
 def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The counts of :func:`resident_equity` from :func:`count_outcomes` counts (for all places)."""
-    return {k: counts[f"equity_{k}"] for k in ("fuel_poor", "neet_16_24", "youth_mh")}
+    return {k: counts[f"equity_{k}"] for k in _EQUITY_COUNTS}
 
 
 def count_outcomes(pop: Population, groups: EquityGroups, block: Block | None = None) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -18,16 +19,16 @@ import pandas as pd
 from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.errors import PfppError
+from pfpp_sim.money_sections import flow_section, money_section
+from pfpp_sim.outcomes import EQUITY_MEASURES
 from pfpp_sim.robustness_sections import robustness_sections
+from pfpp_sim.scenario_sections import assumptions_appendix, assumptions_section, what_differs_section
 from pfpp_sim.sections import (
     Section,
-    assumptions_section,
     attribution_section,
     equity_section,
-    flow_section,
     forest_section,
     manifest_section,
-    money_section,
     summary_section,
     sweep_sections,
     trajectory_section,
@@ -83,6 +84,17 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
     return read_table(folder / f"{name}.parquet")
 
 
+def _read_equity(folder: Path) -> pd.DataFrame:
+    """``equity.parquet``, checked to hold every measure the report shows (older folders lack NEET 16-17)."""
+    equity = _read(folder, "equity")
+    missing = [m for m in EQUITY_MEASURES if m not in equity]
+    if missing:
+        raise PfppError(
+            f"{folder}/equity.parquet lacks {missing[0]} (written by an older pfpp_sim; rerun the command that wrote the folder)"
+        )
+    return equity
+
+
 def _check_labels(folder: Path, comparison: pd.DataFrame, manifest: dict) -> None:
     """The comparison's own base and alternative must be the manifest's (else the report would mislabel them)."""
     for role in ("base", "alternative"):
@@ -110,12 +122,13 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     -------
     title : str
     sections : list of Section
-        Run: summary, trajectories, money, flows, equity, assumptions, manifest. A
-        comparison adds paired differences, and what drives them when it was run with
-        ``--explain`` (an ``explain/`` subfolder). An explanation: what drives the
-        difference, manifest. A sweep: design, sensitivity, manifest. A robustness run:
-        would it hold, what moves the difference, sampled assumptions, assumptions,
-        manifest.
+        Run: what was run, summary, trajectories, money, flows, equity, assumptions,
+        manifest, appendix of every assumption. A comparison opens with what differs
+        instead, and adds paired differences, and what drives them when it was run with
+        ``--explain`` (an ``explain/`` subfolder). An explanation: what differs, what
+        drives the difference, manifest. A sweep: design, sensitivity, manifest. A
+        robustness run: what differs, would it hold, what moves the difference, sampled
+        assumptions, assumptions, manifest, appendix.
 
     Raises
     ------
@@ -126,6 +139,7 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     manifest = read_manifest(folder)
     if manifest["kind"] == "explain":
         return f"pfpp_sim report: what drives {manifest['alternative']} vs {manifest['base']}", [
+            what_differs_section(manifest, [manifest["base"], manifest["alternative"]]),
             _attribution(folder, manifest),
             manifest_section(manifest, folder),
         ]
@@ -137,9 +151,11 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     if manifest["kind"] == "robustness":
         scenarios = [manifest["base"], manifest["alternative"]]
         return f"pfpp_sim report: would {scenarios[1]} vs {scenarios[0]} hold?", [
+            what_differs_section(manifest, scenarios),
             *robustness_sections(folder),
             assumptions_section(manifest, scenarios),
             manifest_section(manifest, folder),
+            assumptions_appendix(manifest, scenarios),
         ]
     compared = manifest["kind"] == "compare"
     scenarios = [manifest["base"], manifest["alternative"]] if compared else list(manifest["scenarios"])
@@ -147,19 +163,24 @@ def report_sections(folder: str | Path) -> tuple[str, list[Section]]:
     comparison = _read(folder, "comparison") if compared else None
     if comparison is not None:
         _check_labels(folder, comparison, manifest)
-    names = {**places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict(), ALL_PLACES: "All places"}
-    sections = [summary_section(_read(folder, "summary"), comparison, manifest, scenarios, all_places_note(places))]
+    place_names = places.drop_duplicates("place_code").set_index("place_code")["place_name"].to_dict()
+    names = {**place_names, ALL_PLACES: "All places"}
+    sections = [
+        what_differs_section(manifest, scenarios, place_names),
+        summary_section(_read(folder, "summary"), comparison, manifest, scenarios, all_places_note(places)),
+    ]
     if comparison is not None:
-        sections.append(forest_section(comparison, names))
+        sections.append(forest_section(comparison, names, places))
         if (folder / "explain" / "manifest.json").is_file():
             sections.append(_attribution(folder / "explain", read_manifest(folder / "explain")))
     sections += [
         trajectory_section(monthly, places, names, scenarios),
         money_section(awards, manifest["replicates"], scenarios),
         flow_section(awards, _read(folder, "spending"), scenarios, manifest),
-        equity_section(_read(folder, "equity"), places, scenarios),
+        equity_section(_read_equity(folder), places, scenarios),
         assumptions_section(manifest, scenarios),
         manifest_section(manifest, folder),
+        assumptions_appendix(manifest, scenarios),
     ]
     title = f"pfpp_sim report: {' vs '.join(reversed(scenarios))}" if compared else f"pfpp_sim report: {scenarios[0]}"
     return title, sections
@@ -172,11 +193,15 @@ nav ol { columns: 2; } table { border-collapse: collapse; margin: 1em 0; font-si
 th, td { border-bottom: 1px solid #b1b4b6; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 .num { text-align: right; white-space: nowrap; } figure { margin: 1.5em 0; } img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #505a5f; }
+#what-differs, #what-was-run { background: #f3f2f1; border-left: 6px solid #12436D; padding: 0.2em 1em 0.6em; }
+#what-differs h2, #what-was-run h2 { border-top: none; margin-top: 0.4em; }
+table.differs th[scope=row] { font-weight: normal; } table.differs small { color: #505a5f; } .kind { color: #505a5f; }
 """
 
 
 def _slug(title: str) -> str:
-    return title.lower().replace(" ", "-")
+    """A section's id: ``"Appendix: every assumption"`` -> ``"appendix-every-assumption"``."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 def render_html(title: str, sections: list[Section], images: dict[str, bytes]) -> str:

@@ -18,27 +18,28 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pfpp_sim import charts
-from pfpp_sim.analysis import ALL_PLACES, equity_rates, mean_interval, paired_differences, trajectory_bands
-from pfpp_sim.app.flows import funding_flows
-from pfpp_sim.evidence import ASSUMPTIONS, assumed_parameters, calibrated_parameters
-from pfpp_sim.funding import Award, to_pence
+from pfpp_sim.analysis import (
+    ALL_PLACES,
+    equity_rates,
+    mean_interval,
+    paired_differences,
+    repeated_place,
+    trajectory_bands,
+    trajectory_differences,
+)
 from pfpp_sim.outcomes import OUTCOMES
-from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
 from pfpp_sim.sensitivity import MEASURES, analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
 
 __all__ = [
     "HEADLINE",
     "Section",
-    "assumptions_section",
     "attribution_section",
     "equity_section",
-    "flow_section",
     "forest_section",
     "format_difference",
     "format_value",
     "manifest_section",
-    "money_section",
     "summary_section",
     "sweep_sections",
     "trajectory_section",
@@ -70,7 +71,12 @@ FOREST = {
     "youth_mh_rate": ("Youth mental disorder", 100, "pp"),
     "returned_gbp": ("Money returned", 1e-6, "£m"),
 }
-EQUITY_METRICS = {"fuel_poverty_rate": "Fuel poverty", "neet_16_24_rate": "NEET 16-24", "youth_mh_rate": "Youth mental disorder"}
+EQUITY_METRICS = {
+    "fuel_poverty_rate": "Fuel poverty",
+    "neet_16_17_rate": "NEET 16-17",
+    "neet_16_24_rate": "NEET 16-24",
+    "youth_mh_rate": "Youth mental disorder",
+}
 EQUITY_GROUP_LABELS = {
     "tenure": {"owner": "Owner", "social_rent": "Social rent", "private_rent": "Private rent"},
     "income_quintile": {"Q1": "Q1 lowest", "Q2": "Q2", "Q3": "Q3", "Q4": "Q4", "Q5": "Q5 highest"},
@@ -188,41 +194,72 @@ def summary_section(
     )
 
 
+def _shown_places(frame: pd.DataFrame, places: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Rows to draw, without "All places" where it would repeat a single place, and the code of the headline row."""
+    repeated = repeated_place(places)
+    if repeated is None:
+        return frame, ALL_PLACES
+    return frame[frame["place_code"] != ALL_PLACES], repeated
+
+
 def trajectory_section(monthly: pd.DataFrame, places: pd.DataFrame, names: dict[str, str], scenarios: list[str]) -> Section:
-    section = Section(
-        "Trajectories",
-        "<p>Each panel is one place (all places first, weighted by real residents). "
-        "Lines are means over replicates; shaded bands hold the central 95% of replicates.</p>",
+    paired = len(scenarios) == 2
+    body = (
+        "<p>Each panel is one place (all places first, weighted by real residents, when the run has more than one). "
+        "Lines are means over replicates; shaded bands hold the central 95% of replicates.</p>"
     )
+    if paired:
+        body += (
+            f"<p>Beneath each panel, the difference {escape(scenarios[1])} - {escape(scenarios[0])} in percentage points: the "
+            "mean of the paired replicates (same seeds) with its 95% confidence interval shaded, on one scale for all places. "
+            "It shows what overlapping bands can hide: on the same seeds, much of the spread between replicates is shared by "
+            "both scenarios.</p>"
+        )
+    section = Section("Trajectories", body)
     for metric, title in TRAJECTORIES.items():
-        bands = trajectory_bands(monthly, places, metric)
-        last = bands[(bands["place_code"] == ALL_PLACES) & (bands["month"] == bands["month"].max())].set_index("scenario")
+        bands, headline = _shown_places(trajectory_bands(monthly, places, metric), places)
+        last_month = bands["month"].max()
+        last = bands[(bands["place_code"] == headline) & (bands["month"] == last_month)].set_index("scenario")
         ends = "; ".join(
             f"{s} {100 * last.at[s, 'mean']:.1f}% (95% of replicates {100 * last.at[s, 'low']:.1f}-{100 * last.at[s, 'high']:.1f}%)"
             for s in scenarios
         )
         alt = (
-            f"Line charts of the {title.lower()} rate by month from {bands['date'].min()} to {bands['date'].max()}, one panel per place "
-            f"and one for all places, a line per scenario with a shaded band. All places in the last month: {ends}."
+            f"Line charts of the {title.lower()} rate by month from {bands['date'].min()} to {bands['date'].max()}, one panel per place"
+            f"{' and one for all places' if headline == ALL_PLACES else ''}, a line per scenario with a shaded band. "
+            f"{names.get(headline, headline)} in the last month: {ends}."
         )
-        section.figures.append(
-            (f"trajectory_{metric}", alt, charts.trajectory_chart(bands, names, title=title, scenarios=scenarios))
-        )
+        differences = None
+        if paired:
+            differences, _ = _shown_places(trajectory_differences(monthly, places, metric, *scenarios), places)
+            end = differences[(differences["place_code"] == headline) & (differences["month"] == last_month)].iloc[0]
+            alt += (
+                f" Beneath each, the paired difference {scenarios[1]} - {scenarios[0]} by month with its 95% confidence interval; "
+                f"in the last month {format_difference(metric, end['mean'], end['low'], end['high'])}."
+            )
+        figure = charts.trajectory_chart(bands, names, title=title, scenarios=scenarios, differences=differences)
+        section.figures.append((f"trajectory_{metric}", alt, figure))
     return section
 
 
-def forest_section(comparison: pd.DataFrame, names: dict[str, str]) -> Section:
-    overall = comparison[comparison["place_code"] == ALL_PLACES].set_index("metric")
-    headline = "; ".join(
+def forest_section(comparison: pd.DataFrame, names: dict[str, str], places: pd.DataFrame) -> Section:
+    shown, headline = _shown_places(comparison, places)
+    overall = shown[shown["place_code"] == headline].set_index("metric")
+    summary = "; ".join(
         f"{title} {format_difference(m, *overall.loc[m, ['difference', 'ci_low', 'ci_high']])}"
         for m, (title, _, _) in FOREST.items()
     )
     alt = (
-        f"Forest plot: for each place and for all places, the paired difference (alternative - base) and its 95% confidence "
-        f"interval, in four panels. All places: {headline}."
+        f"Forest plot: for each place{' and for all places' if headline == ALL_PLACES else ''}, the paired difference "
+        f"(alternative - base) and its 95% confidence interval, in {len(FOREST)} panels, one per outcome with one axis shared by "
+        f"every place (percentage points for rates, £ millions for money). {names.get(headline, headline)}: {summary}."
     )
-    body = "<p>A point left of the zero line means the alternative lowers the quantity. Intervals are over paired replicates.</p>"
-    return Section("Paired differences", body, [("forest", alt, charts.forest_chart(comparison, names, FOREST))])
+    body = (
+        "<p>One panel per outcome; within a panel every place is on the same axis, with its unit "
+        "(pp: percentage points; £m: £ millions over the run). A point left of the zero line means the alternative "
+        "lowers the quantity. Intervals are 95% confidence intervals over paired replicates.</p>"
+    )
+    return Section("Paired differences", body, [("forest", alt, charts.forest_chart(shown, names, FOREST))])
 
 
 def _contribution(metric: str, frame: pd.DataFrame, factor: str) -> str:
@@ -295,85 +332,6 @@ def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, m
     return section
 
 
-def money_section(awards: pd.DataFrame, replicates: int, scenarios: list[str]) -> Section:
-    columns = [c for c, _, _ in charts.WATERFALL_STEPS]
-    money = awards.groupby("scenario")[columns].sum().reindex(scenarios) / replicates
-    alt = (
-        "Waterfall chart per scenario, GBP millions over the whole run: "
-        + "; ".join(
-            f"{s}: " + ", ".join(f"{label.lower()} £{money.at[s, c] / 1e6:,.1f}m" for c, label, _ in charts.WATERFALL_STEPS)
-            for s in scenarios
-        )
-        + "."
-    )
-    body = (
-        "<p>Money awarded to councils (mean over replicates, all places): grant overhead is top-sliced for reporting and governance, "
-        "unspent money is clawed back at deadlines, some is still held when the run ends, and the rest is delivered. "
-        "Bid, recruitment and pooled-governance costs, and the cost of the levers in use, are paid outside the awards. "
-        "Money that awards made before the run still held at its start is counted as awarded in month 0.</p>"
-    )
-    return Section("Where the money went", body, [("waterfall", alt, charts.waterfall_chart(money))])
-
-
-def _programme_ledgers(awards: pd.DataFrame, spending: pd.DataFrame, replicates: int) -> list[Award]:
-    """One ledger per department and programme: all places together, mean over replicates, in pence."""
-    money = awards.groupby(["department", "programme"])[["allocated_gbp", "grant_overhead_gbp"]].sum() / replicates
-    lines = spending.merge(awards[["replicate", "award_id", "department", "programme"]], on=["replicate", "award_id"])
-    spent = (
-        lines.groupby(["department", "programme", "intervention"])[["delivered_gbp", "returned_gbp", "held_gbp"]].sum()
-        / replicates
-    )
-    ledgers = {}
-    for i, ((department, programme), row) in enumerate(money.iterrows()):
-        ledgers[(department, programme)] = Award(
-            award_id=i,
-            programme=programme,
-            department=department,
-            place=0,
-            round=0,
-            pooled=department == "pooled",
-            competitive=False,
-            award_month=0,
-            period_start=0,
-            deadline=0,
-            allocated_p=to_pence(row["allocated_gbp"]),
-            overhead_p=to_pence(row["grant_overhead_gbp"]),
-        )
-    for (department, programme, key), row in spent.iterrows():
-        ledger = ledgers[(department, programme)]
-        ledger.delivered_by_p[key] = to_pence(row["delivered_gbp"])
-        ledger.returned_by_p[key] = to_pence(row["returned_gbp"])
-        ledger.held_p[key] = to_pence(row["held_gbp"])
-    return list(ledgers.values())
-
-
-def flow_section(awards: pd.DataFrame, spending: pd.DataFrame, scenarios: list[str], manifest: dict) -> Section:
-    section = Section(
-        "Funding flows",
-        "<p>Money from departments through programmes to the councils (all places together), "
-        "the interventions they fund and the outcome domains they serve, as a mean over replicates.</p>",
-    )
-    n_places = awards["place_code"].nunique()
-    for name in scenarios:
-        ledgers = _programme_ledgers(
-            awards[awards["scenario"] == name], spending[spending["scenario"] == name], manifest["replicates"]
-        )
-        domains = {k: manifest["scenarios"][name]["parameters"]["interventions"][k]["domain"] for k in INTERVENTION_KEYS}
-        nodes, links = funding_flows(ledgers, domains=domains, place_names=[f"{n_places} councils"])
-        totals = {
-            kind: sum(link.value_p for link in links if link.kind == kind) / 100 for kind in ("delivered", "returned", "overhead")
-        }
-        allocated = sum(link.value_p for link in links if link.source.startswith("department:")) / 100
-        alt = (
-            f"Sankey diagram for {name}: money flows from {sum(n.kind == 'department' for n in nodes)} department nodes through "
-            f"{sum(n.kind == 'programme' for n in nodes)} programmes to {n_places} councils, then to interventions and outcome domains. "
-            f"Allocated £{allocated / 1e6:,.1f}m; delivered £{totals['delivered'] / 1e6:,.1f}m; grant overhead £{totals['overhead'] / 1e6:,.1f}m; "
-            f"returned £{totals['returned'] / 1e6:,.1f}m."
-        )
-        section.figures.append((f"flows_{name}", alt, charts.flow_chart(nodes, links, title=f"{name}: where the money went")))
-    return section
-
-
 def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[str]) -> Section:
     rates = equity_rates(equity, places)
     intervals = mean_interval(rates, ["scenario", "breakdown", "group", "metric"])
@@ -383,14 +341,17 @@ def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[s
         f"Q5 {100 * lookup[(s, 'income_quintile', 'Q5', 'fuel_poverty_rate')]:.1f}%"
         for s in scenarios
     )
+    titles = list(EQUITY_METRICS.values())
     alt = (
-        "Grouped bar charts of fuel poverty, NEET 16-24 and youth mental disorder rates, by tenure (top row) and by household "
-        f"income quintile (bottom row), one bar per scenario with 95% confidence intervals. Fuel poverty by income quintile, {gap}."
+        f"Grouped bar charts of {', '.join(titles[:-1]).lower().replace('neet', 'NEET')} and {titles[-1].lower()} rates, by tenure "
+        "(top row) and by household income quintile (bottom row), one bar per scenario with 95% confidence intervals. "
+        f"Fuel poverty by income quintile, {gap}."
     )
     body = (
         "<p>Households are grouped by tenure and by income quintile within their place at the start of the run (so the same "
         "households are compared across scenarios); young people by their household's group. Rates are over the last 12 months, "
-        "all places, weighted by real residents.</p>"
+        "all places, weighted by real residents. NEET 16-17 is the share of the group's 16-17 year olds over those months "
+        "together (who is 16-17 changes as people age), so it can differ slightly from the summary's mean of monthly rates.</p>"
     )
     if len(scenarios) == 2:
         base, alternative = scenarios
@@ -414,41 +375,6 @@ def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[s
         body += _table(["Group", "Outcome", scenarios[0]], rows, numeric_from=2)
     figure = charts.equity_chart(intervals, scenarios=scenarios, metrics=EQUITY_METRICS, groups=EQUITY_GROUP_LABELS)
     return Section("Equity", body, [("equity", alt, figure)])
-
-
-def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
-    loaded = {s: Scenario.model_validate(manifest["scenarios"][s]["parameters"]) for s in scenarios}
-    assumed = {s: dict(assumed_parameters(sc)) for s, sc in loaded.items()}
-    paths = list(dict.fromkeys(p for s in scenarios for p in assumed[s]))
-    rows = []
-    for path in paths:
-        any_value = next(assumed[s][path] for s in scenarios if path in assumed[s])
-        key = any_value.source.split(":", 1)[1]
-        rows.append(
-            [
-                path,
-                any_value.unit,
-                *[f"{assumed[s][path].value:g}" if path in assumed[s] else "-" for s in scenarios],
-                f"{key}: {ASSUMPTIONS[key].description}",
-            ]
-        )
-    body = (
-        f"<p>{len(paths)} parameters rest on an assumption rather than evidence; every other real-world quantity cites an "
-        "EVIDENCE.md key or a fitted calibration. Each names its entry in the assumptions registry.</p>"
-    )
-    body += _table(["Parameter", "Unit", *scenarios, "Assumption"], rows, numeric_from=99)
-    calibrated = [
-        [s, sc.calibration.name, sc.calibration.fitted_on, str(len(sc.calibration.places)),
-         "; ".join(f"{path} = {value.value:.3g}" for path, value in calibrated_parameters(sc)) or "-"]
-        for s, sc in loaded.items() if sc.calibration
-    ]
-    if calibrated:
-        body += (
-            "<p>Calibrated: per-place income and NEET trends, and the global values listed, come from a fit to official "
-            "statistics (<code>pfpp calibrate</code>; see its report for errors and standard errors).</p>"
-            + _table(["Scenario", "Fit", "Fitted on", "Places with trends", "Global values"], calibrated, numeric_from=99)
-        )
-    return Section("Assumptions", body)
 
 
 def manifest_section(manifest: dict, folder: Path) -> Section:

@@ -43,6 +43,7 @@ def test_weighted_average_over_groups_equals_the_overall_rate(small_run, breakdo
     np.testing.assert_allclose(totals["fuel_poor"] / totals["households"], monthly["fuel_poverty_rate"], rtol=1e-12)
     np.testing.assert_allclose(totals["neet_16_24"] / totals["young_people"], monthly["neet_16_24_rate"], rtol=1e-12)
     np.testing.assert_allclose(totals["youth_mh"] / totals["young_people"], monthly["youth_mh_rate"], rtol=1e-12)
+    np.testing.assert_allclose(totals["neet_16_17"] / totals["young_16_17"], monthly["neet_16_17_rate"], rtol=1e-12)
 
 
 def test_groups_cover_every_real_household_once_per_breakdown(small_run):

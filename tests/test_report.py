@@ -13,15 +13,21 @@ import pandas as pd
 import pytest
 
 from pfpp_sim import compare, explain, load_scenario, run
-from pfpp_sim.analysis import ALL_PLACES, equity_rates, trajectory_bands
+from pfpp_sim.analysis import ALL_PLACES, equity_rates, trajectory_bands, trajectory_differences
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import assumed_parameters
+from pfpp_sim.factors import factor_set
 from pfpp_sim.report import read_manifest, report_sections, write_report
-from pfpp_sim.sections import format_difference
+from pfpp_sim.scenario_sections import assumptions_appendix, assumptions_section, differences, readable_name
+from pfpp_sim.sections import FOREST, format_difference
+from pfpp_sim.storage import write_parquet
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
 PNG = b"\x89PNG\r\n\x1a\n"
-RUN_SECTIONS = ["Summary", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest"]
+RUN_SECTIONS = [
+    "What was run", "Summary", "Trajectories", "Where the money went", "Funding flows", "Equity", "Assumptions", "Manifest",
+    "Appendix: every assumption",
+]
 
 
 def small(name: str):
@@ -45,7 +51,7 @@ def run_folder(tmp_path_factory):
 def test_a_comparison_report_has_every_section_with_figures_and_alt_text(compare_folder):
     title, sections = report_sections(compare_folder)
     assert title == "pfpp_sim report: pfpp_joined_up vs siloed_baseline"
-    assert [s.title for s in sections] == ["Summary", "Paired differences", *RUN_SECTIONS[1:]]
+    assert [s.title for s in sections] == ["What differs", "Summary", "Paired differences", *RUN_SECTIONS[2:]]
     figures = [name for s in sections for name, _, _ in s.figures]
     assert figures == [
         "forest",
@@ -80,7 +86,7 @@ def test_a_run_report_has_no_paired_differences(run_folder):
 
 def test_the_summary_shows_youth_unemployment_on_the_ilo_basis_with_its_paired_difference(compare_folder):
     _, sections = report_sections(compare_folder)
-    summary = sections[0].body
+    summary = sections[1].body
     row = re.search(r"<td>Youth unemployment 16-24 \(ILO: unemployed / economically active\)</td>(.*?)</tr>", summary)
     assert row, summary
     assert re.findall(r"\d+\.\d%", row.group(1)), row.group(1)
@@ -101,23 +107,90 @@ def test_report_html_embeds_the_same_pngs_it_writes_beside_it(compare_folder):
     assert not list(compare_folder.rglob("*.tmp"))
 
 
-def test_assumptions_table_lists_every_assumed_parameter_and_no_evidenced_one(compare_folder):
+def test_the_appendix_lists_every_assumed_parameter_once_and_no_evidenced_one(compare_folder):
     _, sections = report_sections(compare_folder)
-    body = next(s.body for s in sections if s.title == "Assumptions")
+    appendix = sections[-1]
+    assert appendix.title == "Appendix: every assumption"
     assumed = assumed_parameters(small("siloed_baseline"))
     assert assumed
     for path, value in assumed:
-        assert f"<td>{path}</td>" in body
-        assert value.source.split(":", 1)[1] in body
-    assert "world.households.poverty_line_share" not in body  # backed by EVIDENCE.md
-    # Calibrated values are listed apart, with the fit they come from.
+        assert f"<td>{path}</td>" in appendix.body
+        assert value.source.split(":", 1)[1] in appendix.body
+    assert "world.households.poverty_line_share" not in appendix.body  # backed by EVIDENCE.md
+    html = write_report(compare_folder)["report"].read_text(encoding="utf-8")
+    for path, _ in assumed:  # the two presets share every assumption: none is listed as differing
+        assert html.count(f"<td>{path}</td>") == 1, path
+    # Calibrated values are listed apart, in the assumptions section, with the fit they come from.
+    body = next(s.body for s in sections if s.title == "Assumptions")
     assert "<td>pilots</td>" in body and "world.young_people.neet_scarring = " in body
-    assert "<td>world.young_people.neet_scarring</td>" not in body
+    assert "<td>world.young_people.neet_scarring</td>" not in html
+    assert "No assumption differs between the scenarios" in body and "#appendix-every-assumption" in body
+
+
+def _manifest(*scenarios):
+    return {"scenarios": {sc.name: {"parameters": sc.model_dump(mode="json")} for sc in scenarios}}
+
+
+def test_the_assumptions_section_lists_the_assumptions_that_differ_before_pointing_to_the_appendix():
+    base = small("siloed_baseline")
+    alternative = base.with_overrides({"world.young_people.neet_exit_hazard.value": 0.05}, name="slower_exits")
+    manifest = _manifest(base, alternative)
+    body = assumptions_section(manifest, [base.name, alternative.name]).body
+    n_assumed = len(assumed_parameters(base))
+    assert body.startswith(f"<p>1 of the {n_assumed} assumed parameters differs between the scenarios:</p><table>")
+    assert (
+        "<td>world.young_people.neet_exit_hazard</td><td>probability/month</td><td>0.12</td><td>0.05</td>"
+        "<td>0.06 to 0.18; 0.05 to 0.05</td>"
+    ) in body
+    assert body.count("<tr><td>") == 1 + 2, "the differing assumption, then each scenario's calibration"
+    appendix = assumptions_appendix(manifest, [base.name, alternative.name]).body
+    assert appendix.count("<tr><td>") == n_assumed
+
+
+def test_what_differs_lists_every_differing_lever_with_both_values_and_the_descriptions(compare_folder):
+    _, sections = report_sections(compare_folder)
+    panel = sections[0]
+    assert panel.title == "What differs"
+    base, alternative = small("siloed_baseline"), small("pfpp_joined_up")
+    assert f"<strong>Base:</strong> {base.description}" in panel.body
+    assert f"<strong>Alternative:</strong> {alternative.description}" in panel.body
+    levers = [f.name for f in factor_set(base, alternative).factors]
+    assert levers and all(name.startswith("levers.") for name in levers)
+    rows = re.findall(r"<tr><th scope='row'>(.*?)</th><td>(.*?)</td><td>(.*?)</td></tr>", panel.body)
+    assert [re.search(r"<code>(.*?)</code>", head).group(1) for head, _, _ in rows] == levers
+    shown = {"levers.pooling": ("0%", "100%"), "levers.data_sharing": ("0%", "70%"), "levers.secondments": ("no", "yes")}
+    for head, base_value, alternative_value in rows:
+        key = re.search(r"<code>(.*?)</code>", head).group(1)
+        assert head.startswith(readable_name(key) + " <span class='kind'>(policy lever)</span>")
+        assert (base_value, alternative_value) == shown.get(key, (base_value, alternative_value))
+        assert base_value != alternative_value
+    for setting in ("<td>Start</td><td>2021-04</td>", "<td>Horizon</td><td>24 months (2021-04 to 2023-03)</td>",
+                    "<td>Places</td><td>Hastings (E07000062), Luton (E06000032)</td>", "<td>Replicates</td><td>2</td>",
+                    "<td>Seed</td><td>4</td>", "<td>Scale</td><td>1 in 100 real residents simulated</td>"):
+        assert setting in panel.body
+
+
+def test_what_differs_names_run_settings_programmes_and_sourced_values_on_both_sides():
+    base = small("siloed_baseline")
+    alternative = load_scenario("pfpp_as_delivered").with_overrides(
+        {**SMALL, "run.horizon_months": 12, "mechanisms.bid_cost.value": 30000.0}
+    )
+    rows = {r.key: r for r in differences(base, alternative, {"E07000062": "Hastings"})}
+    assert list(rows) == ["run.horizon_months", "levers.senior_contact", "levers.funding_mapping", "mechanisms.bid_cost",
+                          "programmes.pfpp_grant"]
+    assert (rows["run.horizon_months"].base, rows["run.horizon_months"].alternative) == (
+        "24 months (2021-04 to 2023-03)", "12 months (2021-04 to 2022-03)")
+    assert rows["mechanisms.bid_cost"].base.startswith("25,000 GBP/bid (source E60")
+    assert rows["mechanisms.bid_cost"].alternative == "30,000 GBP/bid (source E60)"
+    grant = rows["programmes.pfpp_grant"]
+    assert (grant.name, grant.kind, grant.base) == ("PfPP grant programme", "funding programme", "not run")
+    assert "MHCLG; 125,000 GBP/council/year, 24-month funding periods" in grant.alternative
+    assert differences(base, base.with_overrides({}, name="same")) == []
 
 
 def test_manifest_section_names_scenarios_seed_version_and_commit(compare_folder):
     _, sections = report_sections(compare_folder)
-    body = sections[-1].body
+    body = next(s.body for s in sections if s.title == "Manifest")
     manifest = json.loads((compare_folder / "manifest.json").read_text())
     for expected in (
         manifest["git_commit"],
@@ -284,8 +357,8 @@ def explained_compare_folder(tmp_path_factory):
 
 def test_a_comparison_with_an_attribution_says_what_drives_the_difference(explained_compare_folder):
     _, sections = report_sections(explained_compare_folder)
-    assert [s.title for s in sections][:3] == ["Summary", "Paired differences", "What drives the difference"]
-    drives = sections[2]
+    assert [s.title for s in sections][:4] == ["What differs", "Summary", "Paired differences", "What drives the difference"]
+    drives = sections[3]
     assert [name for name, _, _ in drives.figures] == [
         "attribution_fuel_poverty_rate", "attribution_neet_16_17_rate", "attribution_youth_mh_rate", "attribution_returned_gbp",
     ]
@@ -305,9 +378,106 @@ def test_an_explain_folder_reports_what_drives_the_difference_and_its_manifest(e
     folder = explained_compare_folder / "explain"
     title, sections = report_sections(folder)
     assert title == "pfpp_sim report: what drives policy_campus vs siloed_baseline"
-    assert [s.title for s in sections] == ["What drives the difference", "Manifest"]
-    assert "levers.data_sharing, levers.policy_campus, levers.secondments" in sections[1].body
+    assert [s.title for s in sections] == ["What differs", "What drives the difference", "Manifest"]
+    assert "levers.data_sharing, levers.policy_campus, levers.secondments" in sections[2].body
+    assert "<code>levers.policy_campus</code>" in sections[0].body
     files = write_report(folder)
     assert sorted(files) == ["attribution_fuel_poverty_rate", "attribution_neet_16_17_rate", "attribution_returned_gbp",
                              "attribution_youth_mh_rate", "report"]
     assert files["attribution_returned_gbp"].read_bytes().startswith(PNG)
+
+
+# -------------------------------------------------------- figures a decision-maker reads
+
+
+@pytest.fixture(scope="module")
+def one_place_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("one_place")
+    one = {"run.places": ["E07000062"], "run.horizon_months": 12}
+    base, alternative = (load_scenario(name).with_overrides(one) for name in ("siloed_baseline", "pfpp_joined_up"))
+    compare(base, alternative, seed=4, replicates=2, executor="serial").save(folder)
+    return folder
+
+
+def _figure(sections, name):
+    return next(figure for s in sections for n, _, figure in s.figures if n == name)
+
+
+def test_forest_panels_share_one_labelled_axis_per_outcome_across_places(compare_folder):
+    _, sections = report_sections(compare_folder)
+    axes = [ax for ax in _figure(sections, "forest").axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in axes] == [title for title, _, _ in FOREST.values()]
+    comparison = pd.read_parquet(compare_folder / "comparison.parquet").set_index(["metric", "place_code"])
+    codes = [ALL_PLACES, "E07000062", "E06000032"]
+    for ax, (metric, (_, scale, unit)) in zip(axes, FOREST.items()):
+        assert ax.get_xlabel() == f"alternative - base, {unit}"
+        points = ax.lines[0].get_xdata()  # every place on this one axis
+        np.testing.assert_allclose(points, scale * comparison.loc[[(metric, c) for c in codes], "difference"].to_numpy())
+        low, high = ax.get_xlim()
+        assert low < 0 < high, "the zero line inside the panel"
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["All places", "Hastings", "Luton"]
+    assert {unit for _, _, unit in FOREST.values()} == {"pp", "£m"}
+
+
+def test_a_one_place_comparison_has_no_all_places_row_or_panel(one_place_folder):
+    _, sections = report_sections(one_place_folder)
+    forest = _figure(sections, "forest")
+    assert [t.get_text() for t in forest.axes[0].get_yticklabels()] == ["Hastings"]
+    assert "diamond" not in forest.get_suptitle()
+    trajectory = _figure(sections, "trajectory_fuel_poverty_rate")
+    assert [ax.get_title(loc="left") for ax in trajectory.axes if ax.get_visible() and ax.get_title(loc="left")] == ["Hastings"]
+    alts = {name: alt for s in sections for name, alt, _ in s.figures}
+    assert "all places" not in alts["forest"].lower() and "Hastings: Fuel poverty" in alts["forest"]
+    assert "Hastings in the last month" in alts["trajectory_fuel_poverty_rate"]
+
+
+def test_trajectories_have_the_paired_difference_beneath_each_place(compare_folder):
+    _, sections = report_sections(compare_folder)
+    visible = [ax for ax in _figure(sections, "trajectory_fuel_poverty_rate").axes if ax.get_visible()]
+    levels, beneath = visible[:3], visible[3:]
+    assert len(beneath) == 3
+    monthly = pd.read_parquet(compare_folder / "monthly.parquet")
+    places = pd.read_parquet(compare_folder / "places.parquet")
+    bands = trajectory_bands(monthly, places, "fuel_poverty_rate").set_index(["place_code", "month", "scenario"])["mean"].unstack()
+    paired = trajectory_differences(monthly, places, "fuel_poverty_rate", "siloed_baseline", "pfpp_joined_up")
+    paired = paired.set_index(["place_code", "month"])
+    # The mean of the paired differences is the difference of the means; its interval holds it.
+    expected = (bands["pfpp_joined_up"] - bands["siloed_baseline"]).reindex(paired.index)
+    np.testing.assert_allclose(paired["mean"], expected, atol=1e-12)
+    assert (paired["low"] <= paired["mean"]).all() and (paired["mean"] <= paired["high"]).all()
+    for ax, code in zip(beneath, [ALL_PLACES, "E07000062", "E06000032"]):
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), 100 * paired.loc[code, "mean"].to_numpy())
+        assert beneath[0].get_shared_y_axes().joined(beneath[0], ax), "one difference scale for all places"
+    assert not beneath[0].get_shared_y_axes().joined(beneath[0], levels[0])
+    alt = next(alt for s in sections for name, alt, _ in s.figures if name == "trajectory_fuel_poverty_rate")
+    assert "paired difference pfpp_joined_up - siloed_baseline" in alt
+
+
+def test_a_run_report_has_no_difference_panels(run_folder):
+    _, sections = report_sections(run_folder)
+    figure = _figure(sections, "trajectory_fuel_poverty_rate")
+    assert len([ax for ax in figure.axes if ax.get_visible()]) == 3
+
+
+def test_equity_shows_neet_16_17_as_well_as_16_24(compare_folder):
+    _, sections = report_sections(compare_folder)
+    equity = next(s for s in sections if s.title == "Equity")
+    for group in ("Owner", "Social rent", "Q1 lowest", "Q5 highest"):
+        for outcome in ("NEET 16-17", "NEET 16-24"):
+            assert f"<td>{group}</td><td>{outcome}</td>" in equity.body
+    assert "NEET 16-17" in equity.figures[0][1]
+    places = pd.read_parquet(compare_folder / "places.parquet")
+    rates = equity_rates(pd.read_parquet(compare_folder / "equity.parquet"), places)
+    neet = rates[rates["metric"] == "neet_16_17_rate"]
+    assert len(neet) == len(rates) // 4 and neet["value"].between(0, 1).all()
+
+
+def test_an_equity_table_without_neet_16_17_is_one_line_asking_for_a_rerun(tmp_path, compare_folder):
+    folder = _copy(compare_folder, tmp_path / "copy")
+    equity = pd.read_parquet(folder / "equity.parquet").drop(columns=["young_16_17", "neet_16_17"])
+    write_parquet(equity, folder / "equity.parquet")
+    with pytest.raises(PfppError) as info:
+        report_sections(folder)
+    assert str(info.value) == (
+        f"{folder}/equity.parquet lacks young_16_17 (written by an older pfpp_sim; rerun the command that wrote the folder)"
+    )

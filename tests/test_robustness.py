@@ -152,14 +152,17 @@ def test_the_command_prints_one_line_per_outcome_and_json_gives_the_same_shares(
 def test_the_report_of_a_robustness_folder_says_whether_the_answer_would_hold(serial):
     title, sections = report_sections(serial)
     assert title == "pfpp_sim report: would joined vs base hold?"
-    assert [s.title for s in sections] == ["Would it hold?", "What moves the difference", "Sampled assumptions", "Assumptions", "Manifest"]
+    assert [s.title for s in sections] == [
+        "What differs", "Would it hold?", "What moves the difference", "Sampled assumptions", "Assumptions", "Manifest",
+        "Appendix: every assumption",
+    ]
     summary = pd.read_parquet(serial / "summary.parquet").set_index(["place_code", "metric"])
     fuel = summary.loc[(ALL_PLACES, "fuel_poverty_rate")]
-    (name, alt, _), = sections[0].figures
+    (name, alt, _), = sections[1].figures
     assert name == "robustness_spread"
     assert f"Fuel poverty: {fuel.direction} in {fuel.sign_holds:.0%}" in alt
-    assert f"{fuel.direction} in {fuel.sign_holds:.0%}" in sections[0].body
-    assert "world.young_people.neet_exit_hazard" in sections[2].body and "0.06" in sections[2].body
+    assert f"{fuel.direction} in {fuel.sign_holds:.0%}" in sections[1].body
+    assert "world.young_people.neet_exit_hazard" in sections[3].body and "0.06" in sections[3].body
     files = write_report(serial)
     assert "Would it hold?" in files["report"].read_text(encoding="utf-8")
     assert files["robustness_spread"].read_bytes().startswith(b"\x89PNG")
