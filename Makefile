@@ -36,8 +36,8 @@ run: $(VENV)/.installed
 app: $(VENV)/.installed
 	$(VENV)/bin/pfpp app
 
-# Fit the pilots' baseline again (writes calibration/fitted/pilots.toml, which runs from
-# this folder then use, and calibration/reports/pilots/report.html).
+# Fit the pilots' baseline again: writes calibration/fitted/pilots.toml (in the repository,
+# the shipped fit itself) and calibration/reports/pilots/report.html.
 calibrate: $(VENV)/.installed
 	$(VENV)/bin/pfpp calibrate --all-pilots --holdout-last-year
 

@@ -34,7 +34,7 @@ from pfpp_sim.experiment import Comparison, Results, compare, run
 from pfpp_sim.report import write_report
 from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness, robustness
 from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
-from pfpp_sim.scenario import Scenario, describe_sources, list_presets, load_scenario
+from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, analyse, format_index, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
@@ -787,8 +787,9 @@ def validate_command(files: Annotated[list[str], typer.Argument(help="Scenario T
 
 @scenarios_app.command("list")
 def scenarios_list(as_json: JsonOpt = False) -> None:
-    """List the shipped presets with their descriptions."""
+    """List the shipped presets with their descriptions, then the worked examples to copy."""
     rows = [(name, load_scenario(name).description) for name in list_presets()]
+    examples = [(path, load_scenario(path).description) for path in list_examples()]
     if as_json:
         sys.stdout.write(json.dumps(dict(rows), indent=2) + "\n")
         return
@@ -798,6 +799,9 @@ def scenarios_list(as_json: JsonOpt = False) -> None:
     for name, description in rows:
         table.add_row(name, description)
     out_console.print(table)
+    out_console.print("Worked examples (copy one beside your work and edit it):", highlight=False)
+    for path, description in examples:
+        out_console.print(f"  {path}: {description}", highlight=False, soft_wrap=True)
 
 
 @scenarios_app.command("show")

@@ -38,6 +38,7 @@ __all__ = [
     "Scenario",
     "Source",
     "describe_sources",
+    "list_examples",
     "list_presets",
     "load_scenario",
     "preset_path",
@@ -483,12 +484,17 @@ def describe_sources(scenario: Scenario, *, version: str) -> str:
 
 
 def _presets_dir() -> Path:
-    return Path(str(resources.files("pfpp_sim").joinpath("scenarios")))
+    return Path(str(resources.files("pfpp_sim.scenarios")))
 
 
 def list_presets() -> list[str]:
     """Return the names of the shipped scenario presets, sorted."""
     return sorted(p.stem for p in _presets_dir().glob("*.toml"))
+
+
+def list_examples() -> list[Path]:
+    """Return the paths of the shipped worked examples (``scenarios/examples/``): what-if files to copy and edit."""
+    return sorted(Path(str(resources.files("pfpp_sim.scenarios.examples"))).glob("*.toml"))
 
 
 def preset_path(name: str) -> Path:

@@ -24,6 +24,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from pfpp_sim import funding, storage
+from pfpp_sim.calibration.fitted import fit_path
 from pfpp_sim.cli import app
 
 SMALL = ["--places", "E07000062,E06000032", "--horizon", "24"]
@@ -439,12 +440,20 @@ def test_run_compare_and_sweep_say_which_scenario_files_and_fit_they_used(tmp_pa
 
 
 def test_a_fit_in_the_working_folder_is_announced_as_replacing_the_shipped_one(tmp_path):
-    shipped = Path(funding.__file__).parent / "calibration" / "fitted" / "pilots.toml"
+    shipped = fit_path("pilots")
     (tmp_path / "calibration" / "fitted").mkdir(parents=True)
-    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(shipped.read_bytes())
+    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(shipped.read_bytes() + b"\n# fitted again here\n")
     result = pfpp("run", "siloed_baseline", *TINY, "--out", "r", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "calibration pilots from calibration/fitted/pilots.toml, replacing the shipped fit (sha256 " in result.stderr
+
+
+def test_a_copy_of_the_shipped_fit_in_the_working_folder_is_the_shipped_fit(tmp_path):
+    (tmp_path / "calibration" / "fitted").mkdir(parents=True)
+    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(fit_path("pilots").read_bytes())  # as in the repository
+    result = pfpp("run", "siloed_baseline", *TINY, "--out", "r", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "calibration pilots (shipped with pfpp_sim" in result.stderr and "replacing" not in result.stderr
 
 
 def test_calibration_option_chooses_the_fit_or_none(tmp_path):

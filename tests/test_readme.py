@@ -81,6 +81,7 @@ def test_the_readme_scenario_file_loads_and_ring_fences_what_its_comment_says(tm
     assert {key for key, p in scenario.programmes.items() if p.ring_fenced} == {"careers", "youth_employment"}
     assert (scenario.programmes["careers"].department, scenario.programmes["youth_employment"].department) == ("DfE", "DWP")
     assert scenario.levers.pooling == 1.0 and scenario.levers.data_sharing == 0.8
+    assert (ROOT / "scenarios" / "examples" / "my_scenario.toml").read_text(encoding="utf-8") == toml, "the shipped example is the README's"
 
 
 def shrink_sweeps(folder: Path) -> None:

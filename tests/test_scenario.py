@@ -16,9 +16,10 @@ from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 from pfpp_sim.calibration.fitted import read_fit
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS, assumed_parameters
-from pfpp_sim.scenario import Scenario, list_presets, load_scenario
+from pfpp_sim.scenario import Scenario, list_examples, list_presets, load_scenario
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
+PRESETS_DIR = Path(str(resources.files("pfpp_sim.scenarios")))
 HEADER = 'name = "{name}"\ndescription = "a test scenario"\nextends = "{parent}"\n'
 
 
@@ -45,6 +46,17 @@ def test_every_preset_loads_and_keeps_its_name(name):
     assert scenario.name == name
 
 
+@pytest.mark.parametrize("path", list_examples(), ids=lambda p: p.name)
+def test_every_worked_example_loads(path):
+    assert isinstance(load_scenario(path), Scenario)
+
+
+def test_every_file_of_the_scenarios_folder_is_a_preset_or_an_example_the_tests_load():
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*.toml")}
+    assert files == {f"{n}.toml" for n in list_presets()} | {f"examples/{p.name}" for p in list_examples()}
+
+
 def test_the_presets_named_in_the_design_ship():
     assert {"siloed_baseline", "pfpp_joined_up", "funding_simplification", "policy_campus", "stop_start"} <= set(
         list_presets()
@@ -52,7 +64,7 @@ def test_the_presets_named_in_the_design_ship():
 
 
 def test_a_preset_can_be_loaded_by_path_as_well_as_by_name():
-    path = PACKAGE / "scenarios" / "pfpp_joined_up.toml"
+    path = PRESETS_DIR / "pfpp_joined_up.toml"
     assert load_scenario(path) == load_scenario("pfpp_joined_up")
 
 
@@ -462,7 +474,7 @@ def test_scenario_hash_changes_when_a_lever_changes():
 
 def test_every_registered_assumption_is_used_by_a_preset_or_the_package():
     registry_file = PACKAGE / "evidence.py"
-    texts = [p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.toml")]
+    texts = [p.read_text(encoding="utf-8") for p in PRESETS_DIR.rglob("*.toml")]
     texts += [p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py") if p != registry_file]
     used = set(re.findall(r"assumption:([a-z0-9_]+)", "\n".join(texts)))
     unused = sorted(set(ASSUMPTIONS) - used)
@@ -513,7 +525,7 @@ def test_overriding_an_assumptions_value_leaves_it_a_point_value_with_a_range_of
 
 def test_every_assumption_a_preset_cites_is_registered():
     for name in list_presets():
-        cited = re.findall(r"assumption:([a-z0-9_]+)", (PACKAGE / "scenarios" / f"{name}.toml").read_text())
+        cited = re.findall(r"assumption:([a-z0-9_]+)", (PRESETS_DIR / f"{name}.toml").read_text())
         assert set(cited) <= set(ASSUMPTIONS), name
 
 

@@ -2,7 +2,8 @@
 
 A scenario names a fit with ``calibration = "pilots"``. The name is looked up first in
 ``calibration/fitted/`` under the current directory (where ``pfpp calibrate`` writes),
-then among the fits shipped in ``pfpp_sim/calibration/fitted/``. Loading a scenario
+then among the fits shipped with the package (``calibration/fitted/`` of the repository,
+installed as ``pfpp_sim.fits``). Loading a scenario
 embeds the fit: its per-place parameters become ``Scenario.calibration`` and its global
 parameters replace the scenario's values (with source ``calibrated:<name>``), so the
 scenario hash and every manifest cover what was fitted.
@@ -88,7 +89,7 @@ class FitFile(BaseModel):
 
 
 def _shipped_dir() -> Path:
-    return Path(str(resources.files("pfpp_sim.calibration").joinpath("fitted")))
+    return Path(str(resources.files("pfpp_sim.fits")))
 
 
 def list_fits() -> list[str]:
@@ -117,9 +118,12 @@ def fit_origin(name: str) -> tuple[Path, str]:
     path = fit_path(name)
     if path is None:
         raise ValueError(f"no fit called {name!r}")
+    shipped = _shipped_dir() / path.name
     if path.resolve().parent == _shipped_dir().resolve():
         return path, "shipped"
-    return path, "file replacing shipped" if (_shipped_dir() / path.name).is_file() else "file"
+    if shipped.is_file() and shipped.read_bytes() == path.read_bytes():  # the repository's copy, run from its root
+        return shipped, "shipped"
+    return path, "file replacing shipped" if shipped.is_file() else "file"
 
 
 def read_fit(name: str, *, named_in: str | Path) -> FitFile:

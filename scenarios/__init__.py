@@ -1,0 +1,1 @@
+"""The presets: scenario files installed with the package (``pfpp scenarios list``)."""

@@ -1,0 +1,1 @@
+"""Worked what-if examples: scenario files to copy and edit."""
