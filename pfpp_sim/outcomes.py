@@ -111,6 +111,19 @@ def basis_year(metric: str, dates: pd.DatetimeIndex) -> np.ndarray:
     return year.astype(np.int32)
 
 
+def display_scale(metric: str) -> tuple[float, str, int]:
+    """How a change in ``metric`` is shown: ``(multiplier, unit suffix, decimals)``.
+
+    Rates and shares in percentage points (``100, " pp", 2``), money in millions of pounds
+    (``1e-6, "m", 2``, written after a ``£``), anything else as it is (``1, "", 1``).
+    """
+    if metric.endswith(("_rate", "_share")):
+        return 100.0, " pp", 2
+    if metric.endswith("_gbp"):
+        return 1e-6, "m", 2
+    return 1.0, "", 1
+
+
 def basis_months(metric: str) -> int:
     """Months a full year of ``metric``'s annual figure averages or sums (3 for NEET 16-17, else 12)."""
     dates = pd.date_range("2001-01-01", periods=36, freq="MS")

@@ -27,7 +27,7 @@ from pfpp_sim.analysis import (
     trajectory_bands,
     trajectory_differences,
 )
-from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.outcomes import OUTCOMES, display_scale
 from pfpp_sim.sensitivity import MEASURES, analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
 
@@ -107,12 +107,7 @@ def format_value(metric: str, value: float) -> str:
 
 def format_difference(metric: str, diff: float, low: float, high: float) -> str:
     """A paired difference with its confidence interval: ``-0.45 pp [-0.53, -0.38]``, ``-£87.74m [-101.03, -74.45]``."""
-    if metric.endswith(("_rate", "_share")):
-        scale, unit, digits = 100, " pp", 2
-    elif metric.endswith("_gbp"):
-        scale, unit, digits = 1e-6, "m", 2
-    else:
-        scale, unit, digits = 1, "", 1
+    scale, unit, digits = display_scale(metric)
     if metric.endswith("_gbp") and not np.isfinite(low):
         return f"{'+' if diff >= 0 else '-'}£{abs(diff) * scale:.{digits}f}m"
     if not np.isfinite(low):

@@ -20,6 +20,7 @@ from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.charts import png_bytes, sensitivity_chart
 from pfpp_sim.errors import PfppError
 from pfpp_sim.morris import morris_indices
+from pfpp_sim.outcomes import display_scale
 from pfpp_sim.storage import write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import Sweep, SweepSpec, problem, read_sweep
 
@@ -94,12 +95,7 @@ def format_index(measure: str, output: str, value: float, conf: float = np.nan) 
     """
     if measure not in ("mu_star", "sigma"):
         return f"{value:.2f}" + (f" ±{conf:.2f}" if np.isfinite(conf) else "")
-    if output.endswith(("_rate", "_share")):
-        scale, unit, digits = 100, " pp", 2
-    elif output.endswith("_gbp"):
-        scale, unit, digits = 1e-6, "m", 2
-    else:
-        scale, unit, digits = 1, "", 1
+    scale, unit, digits = display_scale(output)
     money = "£" if output.endswith("_gbp") else ""
     text = f"{money}{value * scale:,.{digits}f}{unit}"
     return text + (f" ±{money}{conf * scale:,.{digits}f}{unit}" if np.isfinite(conf) else "")
