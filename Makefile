@@ -46,6 +46,7 @@ reference: $(VENV)/.installed
 	$(PY) -m pfpp_sim.reference docs/reference.md
 
 test: install-test
+	$(VENV)/bin/ruff check pfpp_sim tests benchmarks tools
 	$(PY) -m pytest -n 2 -q
 
 # Mutation score of scenario.py and funding.py (tests/README.md); 3-10 minutes on two cores.

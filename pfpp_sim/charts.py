@@ -266,7 +266,7 @@ def waterfall_chart(money_gbp: pd.DataFrame) -> Figure:
         figure, axes = _grid(len(money_gbp), len(money_gbp), width=11, row_height=3.6, sharey=True)
         for ax, (name, row) in zip(axes, money_gbp.iterrows()):
             level = 0.0
-            for i, (column, label, sign) in enumerate(WATERFALL_STEPS):
+            for i, (column, _, sign) in enumerate(WATERFALL_STEPS):
                 value = row[column] / 1e6
                 if sign == -1:
                     bottom, level = level - value, level - value

@@ -13,7 +13,7 @@ import shutil
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -50,21 +50,21 @@ out_console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 
 SeedOpt = Annotated[int, typer.Option(min=0, help="Root seed (0 is valid); replicates use their own streams of it.")]
-WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: all cores).")]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all cores).")]
 SerialOpt = Annotated[bool, typer.Option("--serial", help="Run in this process, one replicate at a time.")]
-PlacesOpt = Annotated[Optional[str], typer.Option(help="Override places: 'pilots', 'all' or comma-separated ONS codes.")]
-HorizonOpt = Annotated[Optional[int], typer.Option(help="Override the horizon in months.")]
-ScaleOpt = Annotated[Optional[float], typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
+PlacesOpt = Annotated[str | None, typer.Option(help="Override places: 'pilots', 'all' or comma-separated ONS codes.")]
+HorizonOpt = Annotated[int | None, typer.Option(help="Override the horizon in months.")]
+ScaleOpt = Annotated[float | None, typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace what --out holds (once the new results are complete).")]
 MAX_REPLICATES = 1000
 """Most replicates of a run or comparison, whose tables are held in memory until saved (a sweep streams its runs)."""
 CalibrationOpt = Annotated[
-    Optional[str], typer.Option("--calibration", help="Fit to use instead of the scenario's: a fit name, a fit file (.toml) or 'none'.")
+    str | None, typer.Option("--calibration", help="Fit to use instead of the scenario's: a fit name, a fit file (.toml) or 'none'.")
 ]
 ExplainReplicatesOpt = Annotated[int, typer.Option(help="Replicates of every combination of factors (>= 2 for confidence intervals).")]
-FactorsOpt = Annotated[Optional[str], typer.Option(help="Comma-separated key prefixes, each grouping all that differs under it into one factor (e.g. world,mechanisms).")]
-PermutationsOpt = Annotated[Optional[int], typer.Option(help="Estimate from this many sampled orderings per replicate (even), not exactly (default: exact up to 8 factors, else 32).")]
+FactorsOpt = Annotated[str | None, typer.Option(help="Comma-separated key prefixes, each grouping all that differs under it into one factor (e.g. world,mechanisms).")]
+PermutationsOpt = Annotated[int | None, typer.Option(help="Estimate from this many sampled orderings per replicate (even), not exactly (default: exact up to 8 factors, else 32).")]
 
 
 def _user_errors(func):
@@ -361,7 +361,7 @@ def run_command(
     scenario: Annotated[str, typer.Argument(help="Preset name or scenario TOML file.")],
     seed: SeedOpt = 0,
     replicates: Annotated[int, typer.Option(min=1, max=MAX_REPLICATES, help="Replicates to run.")] = 1,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<scenario>-seed<seed>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default results/<scenario>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
     places: PlacesOpt = None,
@@ -389,7 +389,7 @@ def compare_command(
     alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
     seed: SeedOpt = 0,
     replicates: Annotated[int, typer.Option(min=2, max=MAX_REPLICATES, help="Paired replicates (>= 2 for confidence intervals).")] = 20,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<base>-vs-<alternative>-seed<seed>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default results/<base>-vs-<alternative>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
     places: PlacesOpt = None,
@@ -432,12 +432,12 @@ def explain_command(
     alternative: Annotated[str, typer.Argument(help="Alternative scenario (preset name or TOML file).")],
     seed: SeedOpt = 0,
     replicates: ExplainReplicatesOpt = 10,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/explain-<base>-vs-<alternative>-seed<seed>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default results/explain-<base>-vs-<alternative>-seed<seed>).")] = None,
     factors: FactorsOpt = None,
     permutations: PermutationsOpt = None,
     workers: WorkersOpt = None,
     executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the runs an interrupted explain left in --out.")] = False,
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
@@ -477,10 +477,10 @@ def explain_command(
 @_user_errors
 def sweep_command(
     spec: Annotated[Path, typer.Argument(help="Sweep spec TOML (see sweeps/).")],
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/sweep-<spec name>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default results/sweep-<spec name>).")] = None,
     workers: WorkersOpt = None,
     executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip runs already finished in --out.")] = False,
     overwrite: OverwriteOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the spec and every design value, print the run count, run nothing.")] = False,
@@ -523,7 +523,7 @@ def _run_count(plan: dict) -> str:
 @_user_errors
 def analyse_command(
     sweep_dir: Annotated[Path, typer.Argument(help="A finished sweep folder.")],
-    prim: Annotated[Optional[str], typer.Option(help="Also run PRIM scenario discovery on this output (needs the 'ema' extra).")] = None,
+    prim: Annotated[str | None, typer.Option(help="Also run PRIM scenario discovery on this output (needs the 'ema' extra).")] = None,
     low: Annotated[bool, typer.Option("--low", help="With --prim: cases are the lowest 20% of runs, not the highest.")] = False,
     place: Annotated[str, typer.Option(help="Show the indices of this place (ONS code; the sweep must keep places), not all places.")] = ALL_PLACES,
     as_json: JsonOpt = False,
@@ -583,11 +583,11 @@ def robustness_command(
     scale: ScaleOpt = None,
     include_evidence: Annotated[bool, typer.Option("--include-evidence", help="Also sample evidence values with a published "
                                                    "range, fixed per world (otherwise drawn per replicate).")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/robustness-<base>-vs-<alternative>-seed<seed>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default results/robustness-<base>-vs-<alternative>-seed<seed>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out.")] = False,
     executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
     workers: WorkersOpt = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
     calibration: CalibrationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -653,18 +653,18 @@ def _print_robustness(result: Robustness, out: Path) -> None:
 @app.command("calibrate")
 @_user_errors
 def calibrate_command(
-    places: Annotated[Optional[str], typer.Option(help="Comma-separated ONS codes of the places to fit.")] = None,
+    places: Annotated[str | None, typer.Option(help="Comma-separated ONS codes of the places to fit.")] = None,
     all_pilots: Annotated[bool, typer.Option("--all-pilots", help="Fit the 14 PfPP pilot places.")] = False,
-    sample: Annotated[Optional[int], typer.Option(min=1, help="Fit N randomly chosen non-pilot local authorities (by --seed).")] = None,
-    through: Annotated[Optional[int], typer.Option(help="Last data year to fit (default: all vendored years).")] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Fit N randomly chosen non-pilot local authorities (by --seed).")] = None,
+    through: Annotated[int | None, typer.Option(help="Last data year to fit (default: all vendored years).")] = None,
     holdout_last_year: Annotated[bool, typer.Option("--holdout-last-year", help="Also fit without each series' last year and compare the model with persistence on it.")] = False,
-    name: Annotated[Optional[str], typer.Option(help="Name of the fit (default: pilots, sample<N>_seed<seed> or places).")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the fit (default: pilots, sample<N>_seed<seed> or places).")] = None,
     base: Annotated[str, typer.Option(help="Baseline scenario replayed (preset or TOML).")] = "baseline_history",
     out: Annotated[Path, typer.Option(help="Calibration folder: fit to OUT/fitted/<name>.toml, report to OUT/reports/<name>/.")] = Path("calibration"),
     seed: SeedOpt = 1,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates averaged in every evaluation.")] = 2,
     max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
-    abc: Annotated[Optional[str], typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
+    abc: Annotated[str | None, typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
     workers: WorkersOpt = None,
 ) -> None:
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
@@ -738,7 +738,7 @@ def report_command(
 @_user_errors
 def app_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1). Giving a non-loopback "
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1). Giving a non-loopback "
                                                 "address, e.g. 0.0.0.0 for a room network, opens the app to that network.")] = None,
 ) -> None:
     """Start the teaching app in the browser (siloed vs joined-up, side by side)."""
@@ -767,7 +767,7 @@ def bench_command(
     quick: Annotated[bool, typer.Option("--quick", help="Two small scales, 12 months, a small naive run: under a minute.")] = False,
     national: Annotated[bool, typer.Option("--national", help="Also the 1:1 national run (about 23 M households), in the "
                                            "scaling table and as the `pfpp run` command: several minutes, about 3 GB.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for the JSON and Markdown results (default benchmarks/results).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the JSON and Markdown results (default benchmarks/results).")] = None,
 ) -> None:
     """Measure throughput and memory at several scales against a naive per-agent Mesa reference (see benchmarks/README.md)."""
     benchmarks = _benchmarks()

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim.errors import PfppError
-from pfpp_sim.sweep import read_sweep
 from pfpp_sim.storage import write_text
+from pfpp_sim.sweep import read_sweep
 
 __all__ = ["Discovery", "discover", "ema_available", "find_box", "write_discovery"]
 

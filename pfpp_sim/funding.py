@@ -144,7 +144,7 @@ class Award:
             self.first_delivery = month
         self.last_delivery = month
 
-    def close(self, month: int, *, carry_over: bool, carry_over_months: int) -> int:
+    def close(self, *, carry_over: bool, carry_over_months: int) -> int:
         """At the deadline: extend once if carry-over is allowed, else claw back what is held.
 
         Returns

@@ -309,7 +309,7 @@ class PfppModel(ResidentSteps, mesa.Model):
     def close_award(self, award: Award) -> None:
         """Deadline reached: extend once under carry-over, else claw back what is held."""
         levers = self.scenario.levers
-        returned = award.close(self.month, carry_over=levers.carry_over, carry_over_months=int(round(self.mech["carry_over_months"])))
+        returned = award.close(carry_over=levers.carry_over, carry_over_months=int(round(self.mech["carry_over_months"])))
         if award.extended and not award.closed:
             self.councils[award.place].keep_teams(award)
             return
@@ -393,7 +393,7 @@ class PfppModel(ResidentSteps, mesa.Model):
         # Resident state does not change while delivering: one set of groups for the month.
         with self._thread_pool() as pool:
             groups = target_groups(
-                self.population, self.recipients, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}),
+                self.population, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}),
                 cold=self.cold_home, executor=pool,
             )
         levers, mech = self.scenario.levers, self.mech

@@ -21,6 +21,7 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from pfpp_sim.data import PILOT_CODES
 from pfpp_sim.evidence import ASSUMPTIONS, Sourced
 from pfpp_sim.scenario import (
     Intervention,
@@ -31,7 +32,6 @@ from pfpp_sim.scenario import (
     list_presets,
     load_scenario,
 )
-from pfpp_sim.data import PILOT_CODES
 from pfpp_sim.storage import write_text
 from pfpp_sim.sweep import MAX_RUNS, Parameter, SweepSpec
 

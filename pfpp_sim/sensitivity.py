@@ -157,7 +157,7 @@ def _scaled_design(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
         values = design[name]
         if parameter.levels is not None:
             lookup = {json.dumps(v): i for i, v in enumerate(parameter.levels)}
-            index = values.map(lambda v: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])
+            index = values.map(lambda v, lookup=lookup: lookup[json.dumps(v.item() if isinstance(v, np.generic) else v)])
             columns.append(index.to_numpy(dtype=np.float64) / max(len(parameter.levels) - 1, 1))
         else:
             columns.append((values.to_numpy(dtype=np.float64) - parameter.low) / (parameter.high - parameter.low))

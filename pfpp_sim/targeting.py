@@ -237,7 +237,6 @@ def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[str, np.ndarray
 
 def target_groups(
     pop: Population,
-    records: RecipientRecords,
     keys: list[str] | None = None,
     *,
     cold: np.ndarray | None = None,
@@ -248,8 +247,6 @@ def target_groups(
     Parameters
     ----------
     pop : Population
-    records : RecipientRecords
-        Gives the flat layout the candidates refer to.
     keys : list of str, optional
         Interventions to compute (default: all); the others get empty groups.
     cold : ndarray of bool, shape (n_young,), optional

@@ -302,7 +302,7 @@ def test_disk_full_during_a_run_is_one_line_naming_the_file_and_writes_nothing(t
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read_only_file_system", "permission_denied"])
 def test_an_output_folder_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch, code):
-    def refuse(*args, **kwargs):
+    def refuse(*_args, **_kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)

@@ -91,7 +91,7 @@ def test_annual_rates_average_months_and_money_sums():
     assert np.isclose(got[(place, 2022, "delivered_gbp")], value.sum()["delivered_gbp"])
 
 
-def test_monthly_and_annual_tables_are_long_with_typed_dates_and_flag_partial_years(tmp_path):
+def test_monthly_and_annual_tables_are_long_with_typed_dates_and_flag_partial_years():
     scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 22})  # April 2021 to January 2023
     results = run(scenario, seed=1, executor="serial")
     monthly, annual = results.monthly, results.annual

@@ -9,7 +9,20 @@ import pandas as pd
 import pytest
 
 import pfpp_sim
-from pfpp_sim import Comparison, Explanation, Results, Robustness, Sweep, compare, explain, load, load_scenario, robustness, run, run_sweep
+from pfpp_sim import (
+    Comparison,
+    Explanation,
+    Results,
+    Robustness,
+    Sweep,
+    compare,
+    explain,
+    load,
+    load_scenario,
+    robustness,
+    run,
+    run_sweep,
+)
 from pfpp_sim.errors import PfppError
 
 TINY = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 12}

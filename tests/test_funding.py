@@ -110,7 +110,7 @@ def test_spend_after_the_deadline_raises_invariant_error():
 
 def test_spend_on_a_closed_award_raises_invariant_error():
     award = funded_award(deadline=12)
-    award.close(12, carry_over=False, carry_over_months=12)
+    award.close(carry_over=False, carry_over_months=12)
     with pytest.raises(InvariantError):
         award.spend("income_advice", 1, 0, month=11)
 
@@ -179,7 +179,7 @@ def test_refused_spend_names_the_place_code(spend, invariant):
 def test_carry_over_extends_an_award_holding_a_single_penny():
     award = funded_award(amount_p=100_001, overhead_p=100_000)
     assert award.held_total_p == 1
-    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert award.close(carry_over=True, carry_over_months=6) == 0
     assert award.extended and not award.closed
 
 
@@ -198,7 +198,7 @@ def test_close_claws_back_everything_held():
     award = funded_award()
     award.spend("bill_support", 200_000, 0, month=5)
     held = award.held_total_p
-    returned = award.close(12, carry_over=False, carry_over_months=12)
+    returned = award.close(carry_over=False, carry_over_months=12)
     assert returned == held
     assert award.returned_p == held
     assert award.held_total_p == 0
@@ -209,9 +209,9 @@ def test_close_claws_back_everything_held():
 
 def test_closing_an_award_again_returns_nothing_more_and_keeps_its_ledger():
     award = funded_award()
-    returned = award.close(12, carry_over=False, carry_over_months=0)
+    returned = award.close(carry_over=False, carry_over_months=0)
     assert returned > 0
-    assert award.close(13, carry_over=False, carry_over_months=0) == 0
+    assert award.close(carry_over=False, carry_over_months=0) == 0
     assert award.returned_p == returned
     award.check(13)
 
@@ -222,7 +222,7 @@ def test_delivered_and_returned_are_also_kept_by_intervention():
     award.spend("bill_support", 50_000, 0, month=6)
     award.spend("income_advice", 30_000, 0, month=6)
     held = dict(award.held_p)
-    award.close(12, carry_over=False, carry_over_months=12)
+    award.close(carry_over=False, carry_over_months=12)
     assert award.delivered_by_p == {"bill_support": 250_000, "income_advice": 30_000}
     assert award.returned_by_p == held
     assert sum(award.delivered_by_p.values()) == award.delivered_p
@@ -231,11 +231,11 @@ def test_delivered_and_returned_are_also_kept_by_intervention():
 
 def test_carry_over_extends_the_deadline_once_then_claws_back():
     award = funded_award(deadline=12)
-    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert award.close(carry_over=True, carry_over_months=6) == 0
     assert (award.deadline, award.extended, award.closed) == (18, True, False)
     award.spend("income_advice", 10_000, 0, month=15)
     held = award.held_total_p
-    assert award.close(18, carry_over=True, carry_over_months=6) == held
+    assert award.close(carry_over=True, carry_over_months=6) == held
     assert award.deadline == 18
     assert award.closed
     award.check(18)
@@ -243,7 +243,7 @@ def test_carry_over_extends_the_deadline_once_then_claws_back():
 
 def test_carry_over_does_not_extend_an_award_with_nothing_held():
     award = funded_award(amount_p=100_000, overhead_p=100_000)
-    assert award.close(12, carry_over=True, carry_over_months=6) == 0
+    assert award.close(carry_over=True, carry_over_months=6) == 0
     assert award.closed
     assert award.deadline == 12
 
@@ -342,7 +342,7 @@ def test_any_sequence_of_operations_keeps_the_ledger_balanced_to_the_penny(ops, 
                 assert (award.held_p, award.delivered_p, award.duplicated_p) == before
         elif month >= award.deadline and not award.closed:
             _, carry_over, carry_months = op
-            award.close(month, carry_over=carry_over, carry_over_months=carry_months)
+            award.close(carry_over=carry_over, carry_over_months=carry_months)
         award.check(month)
         assert award.allocated_p == award.delivered_p + award.overhead_p + award.returned_p + award.held_total_p
         assert award.last_delivery < award.deadline

@@ -36,7 +36,7 @@ def test_two_deliveries_of_income_advice_do_not_double_the_gain_and_the_gain_end
     np.testing.assert_allclose(gain_at(2 + months), 0.0, atol=1e-9)
 
 
-def _only(model, key: str, members: np.ndarray) -> TargetGroups:
+def _only(key: str, members: np.ndarray) -> TargetGroups:
     """Groups in which ``members`` (of place 0) are the only reachable residents for ``key``."""
     shape = (len(INTERVENTION_KEYS), 1)
     in_start, in_size, out_start, out_size = (np.zeros(shape, dtype=np.int64) for _ in range(4))
@@ -48,7 +48,7 @@ def _only(model, key: str, members: np.ndarray) -> TargetGroups:
 def _serve(model, key, members, bit):
     targeting = Targeting(precision=np.ones(1), sees_others=0.0, bundle_first=np.zeros(1, dtype=bool),
                           known_bits=np.array([bit], dtype=np.uint16), stream_bit=np.array([bit], dtype=np.uint16))
-    return select_recipients(np.array([KEY_INDEX[key]]), np.array([0]), np.array([members.size]), _only(model, key, members),
+    return select_recipients(np.array([KEY_INDEX[key]]), np.array([0]), np.array([members.size]), _only(key, members),
                              model.recipients, targeting, np.random.default_rng(bit))
 
 

@@ -49,7 +49,7 @@ def test_weighted_average_over_groups_equals_the_overall_rate(small_run, breakdo
 def test_groups_cover_every_real_household_once_per_breakdown(small_run):
     equity = small_run.equity[small_run.equity["month"] == 0]
     real = small_run.places.drop_duplicates("place_code").set_index("place_code")["real_households"]
-    for breakdown, rows in equity.groupby("breakdown"):
+    for _, rows in equity.groupby("breakdown"):
         households = rows.groupby(["replicate", "place_code"])["households"].sum()
         np.testing.assert_allclose(households.to_numpy(), real.loc[households.index.get_level_values("place_code")].to_numpy())
     assert set(zip(equity["breakdown"], equity["group"])) == set(EQUITY_GROUPS)

@@ -179,7 +179,7 @@ def test_young_peoples_tenure_mix_follows_the_home_weights():
     weights = {"world.young_people.social_rent_home_weight.value": 3.0, "world.young_people.private_rent_home_weight.value": 0.5}
     pop = _homes(**weights)
     h, y = pop.households, pop.young
-    for p, (hs, ys) in enumerate(zip(h.slices, y.slices)):
+    for hs, ys in zip(h.slices, y.slices):
         share = np.bincount(h.tenure[hs], minlength=3) / (hs.stop - hs.start)
         others = y.household[ys][y.status[ys] != NEET]
         expected = share * np.array([1.0, 3.0, 0.5]) / (share * np.array([1.0, 3.0, 0.5])).sum()

@@ -99,7 +99,7 @@ def test_report_html_embeds_the_same_pngs_it_writes_beside_it(compare_folder):
     embedded = re.findall(r"<img src='data:image/png;base64,([^']+)' alt='([^']+)'>", html)
     figures = {k: v for k, v in files.items() if k != "report"}
     assert len(embedded) == len(figures) == 8
-    for (data, alt), (name, path) in zip(embedded, figures.items()):
+    for (data, _), (name, path) in zip(embedded, figures.items()):
         assert path == compare_folder / "figures" / f"{name}.png"
         assert base64.b64decode(data) == path.read_bytes()
         assert path.read_bytes().startswith(PNG)

@@ -50,7 +50,7 @@ def test_ctrl_c_half_way_keeps_the_previous_file_and_removes_the_temporary_one(t
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read_only_file_system", "permission_denied"])
 def test_a_folder_that_cannot_be_written_is_named_with_the_reason(tmp_path, monkeypatch, code):
-    def refuse(*args, **kwargs):
+    def refuse(*_args, **_kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(storage.tempfile, "mkstemp", refuse)

@@ -38,7 +38,7 @@ def world(seed: int, n: int = 60, places: int = 1, had_share: float = 0.4):
     return reachable, intended, records
 
 
-def groups_of(reachable, intended, records, places: int) -> TargetGroups:
+def groups_of(reachable, intended, places: int) -> TargetGroups:
     k, n = KEY_INDEX[KEY], reachable.size // places
     shape = (len(INTERVENTION_KEYS), places)
     in_start, in_size, out_start, out_size = (np.zeros(shape, dtype=np.int64) for _ in range(4))
@@ -110,7 +110,7 @@ def test_batched_targeting_chooses_like_the_one_request_algorithm(case, n, preci
         records.had[:], records.streams[:] = start.had, start.streams
         select(
             records,
-            groups_of(reachable, intended, records, 1),
+            groups_of(reachable, intended, 1),
             [n],
             targeting(precision=precision, sees=sees, pooled=pooled, known=known),
             rng_new,
@@ -127,7 +127,7 @@ def test_a_team_never_serves_its_own_past_recipients_again_and_records_whom_it_s
     reachable, intended, records = world(5)
     own_before = (records.served_by[KEY] & 1) != 0
     delivery = select(
-        records, groups_of(reachable, intended, records, 1), [10], targeting(bit=1, known=1), np.random.default_rng(0)
+        records, groups_of(reachable, intended, 1), [10], targeting(bit=1, known=1), np.random.default_rng(0)
     )
     newly = ((records.served_by[KEY] & 1) != 0) & ~own_before
     assert delivery.served[0] == 10 == newly.sum()  # all ten are new to the team
@@ -137,12 +137,12 @@ def test_a_team_never_serves_its_own_past_recipients_again_and_records_whom_it_s
 def test_with_all_data_shared_no_one_is_served_twice_and_without_it_some_are():
     reachable, intended, records = world(6, n=400, had_share=0.5)
     shared = select(
-        records, groups_of(reachable, intended, records, 1), [40], targeting(sees=1.0, known=8, bit=8), np.random.default_rng(1)
+        records, groups_of(reachable, intended, 1), [40], targeting(sees=1.0, known=8, bit=8), np.random.default_rng(1)
     )
     assert shared.duplicated[0] == 0
     reachable, intended, records = world(6, n=400, had_share=0.5)
     blind = select(
-        records, groups_of(reachable, intended, records, 1), [40], targeting(sees=0.0, known=8, bit=8), np.random.default_rng(1)
+        records, groups_of(reachable, intended, 1), [40], targeting(sees=0.0, known=8, bit=8), np.random.default_rng(1)
     )
     assert blind.duplicated[0] > 0
     assert blind.recipients.size == blind.served[0] - blind.duplicated[0]
@@ -155,7 +155,7 @@ def test_a_pooled_team_serves_the_complements_recipients_first():
     assert open_partners > 8
     select(
         records,
-        groups_of(reachable, intended, records, 1),
+        groups_of(reachable, intended, 1),
         [8],
         targeting(precision=1.0, pooled=True, bit=2, known=2),
         np.random.default_rng(2),
@@ -170,7 +170,7 @@ def test_requests_in_several_places_stay_in_their_place_and_repeat_with_the_same
     results = []
     for _ in range(2):
         _, _, records = world(8, n=200, places=3)
-        groups = groups_of(reachable, intended, records, 3)
+        groups = groups_of(reachable, intended, 3)
         delivery = select(records, groups, [5, 0, 9], targeting(3, known=16, bit=16), np.random.default_rng(3), places=(0, 1, 2))
         served = np.flatnonzero((records.served_by[KEY] & 16) != 0)
         results.append(served)
@@ -213,7 +213,7 @@ def test_employment_support_is_intended_for_neet_young_people_seeking_work():
     # reachable but not intended.
     model = PfppModel(load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1}), seed=3)
     y = model.population.young
-    groups = target_groups(model.population, model.recipients, ["employment_support"], cold=model.cold_home)
+    groups = target_groups(model.population, ["employment_support"], cold=model.cold_home)
     k = KEY_INDEX["employment_support"]
     intended = np.concatenate([
         groups.candidates[s : s + n] for s, n in zip(groups.in_start[k].tolist(), groups.in_size[k].tolist())

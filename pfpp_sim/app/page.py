@@ -113,7 +113,7 @@ def _limits(left: PfppModel, right: PfppModel) -> dict[str, tuple[float, float]]
 
 
 @solara.component
-def Monitors(model: PfppModel, month: int):
+def Monitors(model: PfppModel, month: int):  # noqa: ARG001 (a new month re-renders the cards)
     """Latest rates and money to date of one run (``month`` re-renders it as the run advances)."""
     totals = {k: float(v[-1]) for k, v in money_to_date(model).items()} if model.records else {}
     cards = [

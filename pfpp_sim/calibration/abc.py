@@ -57,7 +57,7 @@ def abc_posterior(
     code: str,
     *,
     database: str | Path,
-    settings: Settings = Settings(replicates=1, fit_globals=()),
+    settings: Settings | None = None,
     population_size: int = 40,
     generations: int = 4,
     seed: int = 1,
@@ -78,7 +78,8 @@ def abc_posterior(
     population_size, generations : int
         Particles per generation and number of generations.
     seed : int
-        Seeds numpy's global generator, which pyabc samples from, so a run is repeatable.
+        Seeds numpy's global generator, which pyabc samples from, for this run only (its
+        state before is restored after), so a run is repeatable.
 
     Returns
     -------
@@ -89,6 +90,7 @@ def abc_posterior(
     PfppError
         If pyabc is not installed.
     """
+    settings = settings or Settings(replicates=1, fit_globals=())
     try:
         import pyabc
     except ImportError as err:
@@ -110,16 +112,12 @@ def abc_posterior(
            for name in PARAMETERS}
     )
     logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc reports every generation at INFO
+    outside = np.random.get_state()  # pyabc draws from numpy's global generator: seed it for this run only
     np.random.seed(seed)
-    abc = pyabc.ABCSMC(
-        model, prior, pyabc.PNormDistance(p=2), population_size=population_size,
-        sampler=pyabc.sampler.SingleCoreSampler(),
-    )
-    path = Path(database).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    abc.new(f"sqlite:///{path}", {"z": targets["observed"].to_numpy() / sd})
-    history = abc.run(max_nr_populations=generations)
+    try:
+        history = _run_abc(pyabc, model, prior, population_size, database, targets["observed"].to_numpy() / sd, generations)
+    finally:
+        np.random.set_state(outside)
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     populations = history.get_all_populations()
     particles = frame.reset_index(drop=True)[list(PARAMETERS)].assign(weight=np.asarray(weights))
@@ -130,3 +128,13 @@ def abc_posterior(
         simulations=int(history.total_nr_simulations),
         seconds=time.perf_counter() - started,
     )
+
+
+def _run_abc(pyabc, model, prior, population_size: int, database: str | Path, observed: np.ndarray, generations: int):
+    """Run pyabc's ABC-SMC on one core, its history in a fresh SQLite file."""
+    abc = pyabc.ABCSMC(model, prior, pyabc.PNormDistance(p=2), population_size=population_size, sampler=pyabc.sampler.SingleCoreSampler())
+    path = Path(database).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    abc.new(f"sqlite:///{path}", {"z": observed})
+    return abc.run(max_nr_populations=generations)

@@ -137,7 +137,7 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
         "<p>By place (pp):</p>",
         _table_html((100 * result.mae(by_place=True)).rename(index=names).rename(columns=TITLES).reset_index(names="place")),
     ]
-    for key, (png, alt) in figures.items():
+    for png, alt in figures.values():
         encoded = base64.b64encode(png).decode()
         sections.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{html.escape(alt)}'><figcaption>{html.escape(alt)}</figcaption></figure>")
     if result.holdout is not None:

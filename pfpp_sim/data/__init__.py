@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 
 import numpy as np
@@ -78,7 +78,7 @@ _TEXT_COLUMNS = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str) -> pd.DataFrame:
     """Read one vendored CSV; the cached frame is shared and must not be modified."""
     resource = files(__name__) / "tables" / name
@@ -228,7 +228,7 @@ class BandShares:
     source: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _epc_shares() -> dict[str, tuple[float, ...]]:
     table = _table("epc_lodgements_by_band.csv")
     window = table[table["window_start"] == _EPC_WINDOW_START]
@@ -428,20 +428,20 @@ def _unemployment_relative(codes: list[str], hierarchy: pd.DataFrame, households
     return [value for value, _ in pairs], [basis for _, basis in pairs]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_codes() -> frozenset[str]:
     names = ("census2021_tenure.csv", "census2021_age_5y.csv", _FUEL_POVERTY_FILES["LILEE"])
     return frozenset().union(*(_table(name)["area_code"] for name in names))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _census_codes() -> frozenset[str]:
     return frozenset(_table("census2021_tenure.csv")["area_code"]) & frozenset(
         _table("census2021_age_5y.csv")["area_code"]
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all_codes() -> tuple[str, ...]:
     lilee = _table(_FUEL_POVERTY_FILES["LILEE"])
     lilee_2021 = set(lilee.loc[lilee["data_year"] == 2021, "area_code"])
@@ -464,7 +464,7 @@ def _neet_area(code: str, hierarchy: pd.DataFrame, published: set[str]) -> tuple
     return ENGLAND, "england"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _place_table() -> pd.DataFrame:
     codes = sorted(_census_codes())
     tenure_by_code = tenure().set_index("area_code").loc[codes]

@@ -23,10 +23,18 @@ TINY = Settings(min_young_people_per_place=3000, replicates=1, max_iterations=1,
 
 @pytest.fixture(scope="module")
 def posterior(tmp_path_factory):
-    return abc_posterior(
+    np.random.seed(123)
+    found = abc_posterior(
         load_scenario("baseline_history"), LUTON, database=tmp_path_factory.mktemp("abc") / "abc.db", settings=TINY,
         population_size=12, generations=3, seed=4,
     )
+    found.global_draw_after = np.random.random()  # the caller's global generator, as ABC left it
+    return found
+
+
+def test_abc_leaves_numpys_global_generator_as_it_found_it(posterior):
+    np.random.seed(123)
+    assert posterior.global_draw_after == np.random.random()
 
 
 def test_abc_smc_narrows_its_threshold_and_returns_a_weighted_posterior(posterior):
