@@ -6,15 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pfpp_sim.agents.council import RUSH_MONTHS, Council
+from pfpp_sim.competition import bid_cost_p
+from pfpp_sim.funding import Award, Round, split_pence, to_pence
 from pfpp_sim.model import PfppModel
-from pfpp_sim.scenario import DEPARTMENTS, load_scenario
+from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS, load_scenario
 
 PLACES = ["E07000062"]  # Hastings
+TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton: what one council does stays in its place
 SEED = 5
 
 
-def small(name: str = "siloed_baseline", horizon: int = 12, **overrides):
-    return load_scenario(name).with_overrides({"run.places": PLACES, "run.horizon_months": horizon, **overrides})
+def small(name: str = "siloed_baseline", horizon: int = 12, *, places: list[str] = PLACES, **overrides):
+    return load_scenario(name).with_overrides({"run.places": places, "run.horizon_months": horizon, **overrides})
 
 
 def trust_path(model: PfppModel) -> np.ndarray:
@@ -64,6 +68,17 @@ def test_joint_work_closes_the_trust_gap_faster_with_secondments_and_a_campus(se
     assert council.trust["DESNZ"] == pytest.approx(0.3 + min(gain, 1.0) * 0.7, abs=1e-12)
 
 
+def test_trust_gained_in_a_month_never_takes_trust_past_one():
+    # Given a gain that, with secondments and a campus, would close twice the gap in a
+    # month, joint work closes the gap and no more.
+    overrides = {"mechanisms.trust_gain.value": 0.5, "levers.secondments": True, "levers.policy_campus": True}
+    model = PfppModel(small(**overrides), seed=SEED)
+    council = model.councils[0]
+    assert model.mech["trust_gain"] * model.mech["secondment_trust_multiplier"] * model.mech["campus_trust_multiplier"] > 1
+    council._build_trust({"DESNZ"})
+    assert council.trust["DESNZ"] == 1.0
+
+
 def test_negotiating_a_pooled_budget_is_joint_work_that_builds_trust_until_pooling_starts():
     # Given only the pooling lever (no secondments, no campus), negotiating the pool is
     # the joint work that lifts trust over the threshold, and pooled awards follow.
@@ -74,9 +89,14 @@ def test_negotiating_a_pooled_budget_is_joint_work_that_builds_trust_until_pooli
     assert any(award.pooled for award in model.awards)
 
 
-def test_secondments_and_a_campus_are_joint_work_with_every_department():
-    model = PfppModel(small(**{"levers.secondments": True, "levers.policy_campus": True}), seed=SEED)
-    assert model.councils[0].joint_work() == set(DEPARTMENTS)
+@pytest.mark.parametrize("levers", [("secondments",), ("policy_campus",), ("secondments", "policy_campus")], ids="+".join)
+def test_secondments_or_a_campus_are_joint_work_with_every_department(levers):
+    # Given secondments or a campus alone, with no pooling and no aligned rounds, the
+    # council works jointly with every department, even one it has no contact with yet.
+    model = PfppModel(small(**{f"levers.{lever}": True for lever in levers}), seed=SEED)
+    council = model.councils[0]
+    council.contact_from["DWP"] = model.month + 1
+    assert council.joint_work() == set(DEPARTMENTS)
 
 
 def test_the_siloed_baseline_has_no_joint_work_even_with_open_awards():
@@ -156,11 +176,11 @@ def test_funding_mapping_finds_the_team_of_a_replacement_stream_sooner():
     ids=["half_data_sharing", "data_sharing", "single_point_of_contact", "senior_contact", "funding_mapping", "secondments", "policy_campus"],
 )
 def test_each_lever_adds_its_yearly_cost_to_every_councils_overhead(levers, cost, share):
-    model = PfppModel(small(**levers), seed=SEED).run()
-    paid = sum(float(record["lever_cost_gbp"][0]) for record in model.records)
-    assert paid == pytest.approx(share * model.mech[cost], rel=1e-12)
+    model = PfppModel(small(places=TWO_PLACES, **levers), seed=SEED).run()
+    paid = sum(record["lever_cost_gbp"] for record in model.records)
+    np.testing.assert_allclose(paid, share * model.mech[cost], rtol=1e-12)
     for record in model.records:
-        assert record["overhead_gbp"][0] >= record["lever_cost_gbp"][0] > 0
+        assert np.all(record["overhead_gbp"] >= record["lever_cost_gbp"]) and np.all(record["lever_cost_gbp"] > 0)
 
 
 def test_levers_that_are_off_cost_nothing():
@@ -258,3 +278,327 @@ def test_an_order_beyond_a_teams_capacity_is_ordered_only_up_to_capacity():
     council._order(award, award.deadline - 1)  # the last month: the council rushes to spend all it holds
     (order,) = [o for o in model._orders if o[0] is award and o[1] == "retrofit"]
     assert order[2] == int(award.plan_p["retrofit"] * model.mech["team_headroom"])
+
+
+# ============================================================ decisions, one at a time
+# Each test below sets one council's state by hand and checks one decision exactly, so
+# that removing the mechanism or the lever it names fails it.
+
+
+def test_after_the_run_in_trust_has_decayed_from_its_initial_value_towards_the_floor():
+    # Given the siloed years before the run (no joint work), every department's trust has
+    # moved from the initial trust towards the floor by the decay rate every month.
+    model = PfppModel(small(), seed=SEED)
+    mech = model.mech
+    assert mech["initial_trust"] != mech["trust_floor"] and model.run_in_months > 0
+    left = (1.0 - mech["trust_decay"]) ** model.run_in_months
+    expected = mech["trust_floor"] + (mech["initial_trust"] - mech["trust_floor"]) * left
+    for department in DEPARTMENTS:
+        assert model.councils[0].trust[department] == pytest.approx(expected, rel=1e-12), department
+
+
+def test_pooling_needs_the_pooling_lever():
+    model = PfppModel(small(), seed=SEED)
+    council, mech = model.councils[0], model.mech
+    council.contact_from["DESNZ"] = 0
+    council.trust["DESNZ"] = 1.0
+    assert not council.can_pool("DESNZ", int(mech["pooling_negotiation_months"]) + 1)
+
+
+def ring_fenced(*programmes: str) -> dict:
+    return {f"programmes.{key}.ring_fenced": True for key in programmes}
+
+
+DFE_STREAMS = ("careers", "youth_participation_grants")
+
+
+def test_pooling_is_joint_work_only_with_departments_whose_team_is_found_and_whose_streams_may_be_pooled():
+    # Given pooling, with DfE's streams ring-fenced and DWP's team not yet found, the council
+    # works jointly with every other funding department.
+    model = PfppModel(small(**{"levers.pooling": 0.5, **ring_fenced(*DFE_STREAMS)}), seed=SEED)
+    council = model.councils[0]
+    council.contact_from.update(dict.fromkeys(DEPARTMENTS, 0), DWP=model.month + 1)
+    assert council.joint_work() == council.funders - {"DfE", "DWP"}
+    assert "DfE" in council.funders
+
+
+def test_aligned_timelines_are_joint_work_with_every_funding_department_whose_team_is_found_ring_fenced_or_not():
+    model = PfppModel(small(**{"levers.timeline_alignment": True, **ring_fenced(*DFE_STREAMS)}), seed=SEED)
+    council = model.councils[0]
+    council.contact_from.update(dict.fromkeys(DEPARTMENTS, 0), DWP=model.month + 1)
+    assert council.joint_work() == council.funders - {"DWP"}
+    assert "DfE" in council.funders
+
+
+# ------------------------------------------------------------------ M3: bids
+
+
+def bidding_council(**overrides):
+    model = PfppModel(small(places=TWO_PLACES, **overrides), seed=SEED)
+    council = model.councils[0]
+    council.contact_from["DESNZ"] = 0
+    return model, council
+
+
+def bid_cost_of(model, ask_p: int) -> int:
+    mech = model.mech
+    return bid_cost_p(
+        ask_p, typical_cost_gbp=mech["bid_cost"], typical_scheme_gbp=mech["bid_cost_scheme_value"], elasticity=mech["bid_cost_elasticity"]
+    )
+
+
+@pytest.mark.parametrize("ask_gbp", [20_000, 630_000, 5_000_000])
+def test_a_council_bids_when_the_expected_grant_beats_the_bid_cost_and_pays_that_cost(ask_gbp):
+    model, council = bidding_council()
+    cost_p = bid_cost_of(model, ask_gbp * 100)
+    assert council.decides_to_bid("DESNZ", "home_upgrade", ask_p=ask_gbp * 100, expected_p=cost_p + 1)
+    assert model.flows["bid_cost_gbp"].tolist() == [cost_p / 100, 0]
+    assert model.flows["bids"].tolist() == [1, 0]
+
+
+def test_a_council_does_not_bid_when_the_expected_grant_only_matches_the_bid_cost():
+    model, council = bidding_council()
+    ask_p = 50_000_000
+    assert not council.decides_to_bid("DESNZ", "home_upgrade", ask_p=ask_p, expected_p=bid_cost_of(model, ask_p))
+    assert model.flows["bid_cost_gbp"][0] == model.flows["bids"][0] == 0
+
+
+@pytest.mark.parametrize(
+    "mechanism", ["bid_cost", "bid_cost_scheme_value", "bid_cost_elasticity"],
+)
+def test_each_bid_cost_parameter_changes_what_a_bid_costs(mechanism):
+    # Doubling any one of the three changes what the council pays for the same bid.
+    ask_p = 200_000_000
+    base, council = bidding_council()
+    value = base.mech[mechanism]
+    other, other_council = bidding_council(**{f"mechanisms.{mechanism}.value": 2 * value})
+    for model, c in ((base, council), (other, other_council)):
+        assert c.decides_to_bid("DESNZ", "home_upgrade", ask_p=ask_p, expected_p=ask_p)
+    assert other.flows["bid_cost_gbp"][0] == bid_cost_of(other, ask_p) / 100 != base.flows["bid_cost_gbp"][0]
+
+
+def test_a_council_without_contact_misses_the_window_and_pays_nothing():
+    model, council = bidding_council()
+    council.contact_from["DESNZ"] = model.month + 1
+    assert not council.decides_to_bid("DESNZ", "home_upgrade", ask_p=10**9, expected_p=10**9)
+    assert model.flows["bids"][0] == 0
+    assert model.events == [(model.month, "Hastings missed the DESNZ home_upgrade window: no contact yet")]
+
+
+# ------------------------------------------------------------------ M6: teams
+
+
+def new_award(
+    model, *, shares: dict[str, float] | None = None, amount_p: int = 12_000_000, period_start: int | None = None, months: int = 12
+) -> Award:
+    start = model.month if period_start is None else period_start
+    award = Award(
+        award_id=999, programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
+        award_month=model.month, period_start=start, deadline=start + months, allocated_p=0,
+    )
+    award.add_funds(amount_p, shares or {"retrofit": 1.0}, 0, model.month)
+    return award
+
+
+def test_a_new_council_trusts_every_department_at_the_initial_trust_and_has_yet_to_find_their_teams_or_recruit_its_own():
+    model = PfppModel(small(places=TWO_PLACES, **{"levers.single_point_of_contact": True}), seed=SEED)
+    council = Council(model, 1)
+    assert council.label == "Luton"
+    assert council.trust == dict.fromkeys(DEPARTMENTS, model.mech["initial_trust"])
+    assert council.contact_from == dict.fromkeys(DEPARTMENTS, model.month + round(model.mech["months_to_find_team_spoc"]))
+    assert not council.pooling
+    award = new_award(model)
+    award.place = 1
+    council.mobilise(award)
+    assert award.ready["retrofit"] == model.month + model.mobilisation["retrofit"] > model.month
+    assert model.flows["recruitment_cost_gbp"].tolist() == [0, model.mech["recruitment_cost"]]
+
+
+def test_a_team_funded_until_within_the_retention_months_is_kept_on_and_delivers_at_its_steady_rate_at_once():
+    model = PfppModel(small(), seed=SEED)
+    council, retention = model.councils[0], int(model.mech["staff_retention_months"])
+    assert retention > 0
+    council.team_until["retrofit"] = model.month - retention  # its last funded month was `retention` months ago
+    award = new_award(model)
+    council.mobilise(award)
+    assert award.ready["retrofit"] == award.steady["retrofit"] == model.month
+    assert model.flows["recruitment_cost_gbp"][0] == 0
+    assert council.team_until["retrofit"] == award.deadline - 1
+
+
+def test_a_team_whose_funding_ended_before_the_retention_months_is_recruited_again_at_the_recruitment_cost():
+    model = PfppModel(small(places=TWO_PLACES), seed=SEED)
+    council, retention = model.councils[0], int(model.mech["staff_retention_months"])
+    council.team_until["retrofit"] = model.month - retention - 1
+    award = new_award(model)
+    council.mobilise(award)
+    assert award.ready["retrofit"] == model.month + model.mobilisation["retrofit"]
+    assert award.steady["retrofit"] == model.month + model.months_to_steady["retrofit"]
+    assert award.ready["retrofit"] > model.month
+    assert model.flows["recruitment_cost_gbp"].tolist() == [model.mech["recruitment_cost"], 0]
+    assert model.mech["recruitment_cost"] > 0
+
+
+def test_a_team_for_money_awarded_before_its_funding_period_is_mobilised_from_the_period_start():
+    model = PfppModel(small(), seed=SEED)
+    council = model.councils[0]
+    award = new_award(model, period_start=model.month + 4)
+    council.mobilise(award)
+    assert award.ready["retrofit"] == model.month + 4 + model.mobilisation["retrofit"]
+
+
+def orders_of(model, award, t: int) -> list[int]:
+    model._orders.clear()
+    model.councils[award.place]._order(award, t)
+    return [budget_p for a, key, budget_p, *_ in model._orders if a is award]
+
+
+def steady_award(model, *, months: int = 12) -> Award:
+    award = new_award(model, amount_p=10**10, months=months)
+    award.ready["retrofit"] = award.steady["retrofit"] = model.month
+    return award
+
+
+def test_a_council_orders_its_plan_until_the_last_months_then_rushes_to_spend_what_it_holds():
+    # Given a steady team holding far more than its plan, the council orders the plan in
+    # every month before the last RUSH_MONTHS, then as much as the team can deliver.
+    model = PfppModel(small(), seed=SEED)
+    award = steady_award(model)
+    plan, capacity = award.plan_p["retrofit"], int(award.plan_p["retrofit"] * model.mech["team_headroom"])
+    assert capacity > plan
+    calm = award.deadline - RUSH_MONTHS - 1
+    assert orders_of(model, award, calm) == [plan]
+    for t in range(award.deadline - RUSH_MONTHS, award.deadline):
+        assert orders_of(model, award, t) == [capacity], t
+    assert orders_of(model, award, award.deadline) == []
+
+
+def test_in_the_rush_a_council_orders_no_more_than_it_still_holds():
+    model = PfppModel(small(), seed=SEED)
+    award = steady_award(model)
+    award.held_p["retrofit"] = award.plan_p["retrofit"] + 7  # a little more than the plan, less than capacity
+    assert orders_of(model, award, award.deadline - 1) == [award.plan_p["retrofit"] + 7]
+
+
+def test_a_team_not_yet_delivering_loses_each_month_of_the_funding_period_but_none_before_it():
+    model = PfppModel(small(places=TWO_PLACES), seed=SEED)
+    award = new_award(model, period_start=model.month + 2)
+    award.ready["retrofit"], award.steady["retrofit"] = model.month + 5, model.month + 5
+    lost = []
+    for t in range(model.month, model.month + 7):
+        before = model.flows["mobilisation_months_lost"][0]
+        assert orders_of(model, award, t) == ([] if t < award.ready["retrofit"] else [award.plan_p["retrofit"]])
+        lost.append(model.flows["mobilisation_months_lost"][0] - before)
+    assert lost == [0, 0, 1, 1, 1, 0, 0]
+    assert model.flows["mobilisation_months_lost"][1] == 0
+
+
+def test_an_intervention_that_holds_nothing_orders_nothing_and_loses_no_months_while_the_next_one_orders():
+    # Given an award whose first intervention was given nothing (a share too small for a
+    # penny), the council orders only the other, whether or not the teams deliver yet.
+    model = PfppModel(small(), seed=SEED)
+    award = new_award(model, shares={"income_advice": 1e-12, "retrofit": 1.0}, amount_p=10**10)
+    assert list(award.held_p) == ["income_advice", "retrofit"] and award.held_p["income_advice"] == 0
+    award.ready.update(income_advice=model.month + 1, retrofit=model.month + 1)
+    assert orders_of(model, award, model.month) == []
+    assert model.flows["mobilisation_months_lost"][0] == 1  # retrofit's only
+    award.ready.update(income_advice=model.month, retrofit=model.month)
+    award.steady.update(income_advice=model.month, retrofit=model.month)
+    assert orders_of(model, award, model.month) == [award.plan_p["retrofit"]]
+
+
+def test_a_team_not_yet_delivering_does_not_hold_up_the_orders_of_the_awards_other_teams():
+    model = PfppModel(small(), seed=SEED)
+    award = new_award(model, shares={"income_advice": 1.0, "retrofit": 1.0}, amount_p=10**10)
+    award.ready.update(income_advice=model.month + 3, retrofit=model.month)
+    award.steady.update(income_advice=model.month + 3, retrofit=model.month)
+    assert orders_of(model, award, model.month) == [award.plan_p["retrofit"]]
+
+
+def test_in_the_rush_a_council_orders_even_the_last_penny_it_holds():
+    model = PfppModel(small(), seed=SEED)
+    award = steady_award(model)
+    award.held_p["retrofit"] = 1
+    assert orders_of(model, award, award.deadline - 1) == [1]
+
+
+def test_an_award_holding_less_than_a_penny_a_month_orders_nothing():
+    # Its team was sized for a plan of 0 pence a month, so it can deliver nothing.
+    model = PfppModel(small(), seed=SEED)
+    award = new_award(model, amount_p=11, months=12)
+    award.ready["retrofit"] = award.steady["retrofit"] = model.month
+    assert award.plan_p["retrofit"] == 0
+    assert all(orders_of(model, award, t) == [] for t in range(model.month, award.deadline))
+
+
+# ------------------------------------------------------------------ M2: pooled budgets
+
+
+def pooled_round(model, months: int = 12) -> Round:
+    return Round(period_start=model.month, window_open=model.month, award_month=model.month, deadline=model.month + months)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
+def test_pooled_money_follows_department_shares_blended_with_local_need_by_the_local_priority_weight(weight):
+    model = PfppModel(small(**{"levers.pooling": 1.0, "levers.local_priority_weight": weight}), seed=SEED)
+    council = model.councils[0]
+    need = model.need_shares(0)
+    council.receive_pooled(10**9, {"retrofit": 1.0}, pooled_round(model), stream_bit=4)
+    (award,) = [a for a in model.open_awards(place=0) if a.pooled]
+    blended = {k: (1 - weight) * (k == "retrofit") + weight * need[k] for k in INTERVENTION_KEYS}
+    expected = split_pence(10**9 - award.overhead_p, {k: v for k, v in blended.items() if v > 0})
+    assert {k: v for k, v in award.held_p.items()} == expected
+    assert award.overhead_p == to_pence(model.mech["reporting_cost"])  # one year of reporting for the pool
+
+
+def test_a_pooled_budget_pays_reporting_for_the_length_of_its_funding_period_wherever_it_starts():
+    model = PfppModel(small(**{"levers.pooling": 1.0}), seed=SEED)
+    later = Round(period_start=model.month + 3, window_open=model.month, award_month=model.month, deadline=model.month + 21)
+    model.councils[0].receive_pooled(10**9, {"retrofit": 1.0}, later, stream_bit=4)
+    (award,) = [a for a in model.open_awards(place=0) if a.pooled]
+    assert award.overhead_p == to_pence(model.mech["reporting_cost"] * 1.5)
+
+
+def test_a_council_spends_its_pooled_budget_until_the_deadline_then_closes_it_and_still_orders_from_its_other_awards():
+    model = PfppModel(small(**{"levers.pooling": 1.0}), seed=SEED)
+    council = model.councils[0]
+    council.receive_pooled(10**10, {"retrofit": 1.0}, pooled_round(model, months=6), stream_bit=4)
+    (pooled,) = [a for a in model.open_awards(place=0) if a.pooled]
+    siloed = model._register(new_award(model, amount_p=10**10, months=12))
+    for award in (pooled, siloed):
+        award.ready["retrofit"] = award.steady["retrofit"] = model.month
+    start = model.month
+    for t in range(start, start + 7):
+        model.month = t
+        model._orders.clear()
+        council.step()
+        ordered = {id(a) for a, *_ in model._orders}
+        assert (pooled in model.open_awards(place=0)) == (t < pooled.deadline), t
+        assert (id(pooled) in ordered) == (t < pooled.deadline), t
+        assert id(siloed) in ordered, t
+    assert pooled.closed and pooled.held_total_p == 0 < pooled.returned_p
+
+
+def test_a_pooled_budget_pays_its_reporting_cost_once_however_many_streams_join_it_and_knows_their_recipients():
+    model = PfppModel(small(**{"levers.pooling": 1.0}), seed=SEED)
+    council, rnd = model.councils[0], pooled_round(model, months=24)
+    council.receive_pooled(10**8, {"retrofit": 1.0}, rnd, stream_bit=4)
+    council.receive_pooled(10**8, {"mh_hub": 1.0}, rnd, stream_bit=16)
+    (award,) = [a for a in model.open_awards(place=0) if a.pooled]
+    assert award.allocated_p == 2 * 10**8
+    assert award.overhead_p == to_pence(model.mech["reporting_cost"] * 2)
+    assert award.known_bits & 4 and award.known_bits & 16
+    assert council.pooling
+    assert set(award.ready) == {"retrofit", "mh_hub"}
+
+
+def test_a_pooling_council_pays_the_pooled_governance_cost_every_april_and_a_siloed_one_never():
+    pooled = PfppModel(small("pfpp_joined_up", horizon=36, places=TWO_PLACES), seed=SEED).run()
+    siloed = PfppModel(small(horizon=36, places=TWO_PLACES), seed=SEED).run()
+    aprils = [month for month in range(36) if pooled.is_fy_start(month)]
+    for place in range(2):
+        paid = [(month, float(r["governance_cost_gbp"][place])) for month, r in enumerate(pooled.records) if r["governance_cost_gbp"][place]]
+        first = min(a.award_month for a in pooled.awards if a.pooled and a.place == place)
+        assert [month for month, _ in paid] == [month for month in aprils if month >= first], place
+        assert all(cost == pooled.mech["pooled_governance_cost"] for _, cost in paid), place
+    assert not any(r["governance_cost_gbp"].any() for r in siloed.records)

@@ -361,3 +361,10 @@ def test_an_order_that_serves_all_it_asked_for_spends_its_budget():
 def test_an_order_short_of_residents_to_serve_spends_only_for_those_it_served():
     spend = order_spend_p(np.array([1, 0]), np.array([3, 2]), np.array([400.0, 400.0]), np.array([1_000, 1_000]))
     np.testing.assert_array_equal(spend, [400, 0])
+
+
+def test_what_orders_spend_is_whole_pence():
+    # Spend is moved between integer ledgers: a float could not hold every penny past 2**53.
+    spend = order_spend_p(np.array([1, 3]), np.array([3, 3]), np.array([333.4, 333.4]), np.array([1_000, 1_000]))
+    assert spend.dtype == np.int64
+    np.testing.assert_array_equal(spend, [333, 1_000])

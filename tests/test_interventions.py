@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.interventions import apply_effects, support_until
+from pfpp_sim.interventions import PendingEffects, apply_effects, support_until
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import KEY_INDEX, TargetGroups, Targeting, select_recipients
@@ -83,3 +83,45 @@ def test_an_expiry_does_not_clear_a_resident_whose_support_was_renewed_since(mod
     pop.households.bill_support_until[members[0]] = 40  # renewed: its support now ends later
     records.expire(model.duration["bill_support"], support_until(pop))
     np.testing.assert_array_equal(records.received["bill_support"][members], [True, False, False])
+
+
+@pytest.mark.parametrize(("effect", "bands_after"), [(1.0, [0, 2, 2, 2, 2]), (0.0, [0, 2, 2, 3, 5])], ids=["to_band_c", "one_band_up"])
+def test_a_retrofit_lifts_a_home_of_band_d_or_worse_to_band_c_with_the_effect_probability_else_one_band(model, effect, bands_after):
+    # Homes of bands A, C, D, E and G: A and C are not retrofitted.
+    h = model.population.households
+    homes = np.arange(5)
+    h.band[homes] = [0, 2, 3, 4, 6]
+    apply_effects([("retrofit", homes)], model.population, {**model.effect, "retrofit": effect}, model.duration, 0, np.random.default_rng(0))
+    assert h.band[homes].tolist() == bands_after and h.band.dtype == np.uint8
+
+
+@pytest.mark.parametrize("effect", [0.0, 1.0])
+def test_the_mental_health_hub_helps_each_young_person_with_a_disorder_recover_with_the_effect_probability(model, effect):
+    y = model.population.young
+    people = np.arange(6)
+    y.mh_disorder[people] = True
+    apply_effects([("mh_hub", people)], model.population, {**model.effect, "mh_hub": effect}, model.duration, 0, np.random.default_rng(0))
+    assert y.mh_disorder[people].tolist() == [effect == 0.0] * 6
+
+
+def test_bill_support_pays_its_amount_until_its_duration_is_over_and_leaves_other_homes_alone(model):
+    h = model.population.households
+    before = h.bill_support.copy(), h.bill_support_until.copy()
+    homes = np.array([2, 5])
+    apply_effects([("bill_support", homes)], model.population, model.effect, model.duration, 7, np.random.default_rng(0))
+    assert h.bill_support[homes].tolist() == [pytest.approx(model.effect["bill_support"])] * 2
+    assert h.bill_support_until[homes].tolist() == [7 + model.duration["bill_support"]] * 2
+    others = np.setdiff1d(np.arange(h.n), homes)
+    np.testing.assert_array_equal(h.bill_support[others], before[0][others])
+    np.testing.assert_array_equal(h.bill_support_until[others], before[1][others])
+
+
+def test_effects_wait_for_their_month_and_nobody_is_queued_for_an_empty_delivery():
+    pending = PendingEffects()
+    pending.add(3, "retrofit", np.array([1, 2]))
+    pending.add(3, "mh_hub", np.array([4]))
+    pending.add(5, "retrofit", np.array([], dtype=np.int64))
+    assert pending.pop(2) == [] and 5 not in pending.due
+    due = pending.pop(3)
+    assert [(key, idx.tolist()) for key, idx in due] == [("retrofit", [1, 2]), ("mh_hub", [4])]
+    assert pending.pop(3) == []

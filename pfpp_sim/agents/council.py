@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import mesa
 
 from pfpp_sim.capacity import capacity_share, monthly_order_p
@@ -32,7 +34,7 @@ class Council(mesa.Agent):
         mech = model.mech
         self.trust = {d: mech["initial_trust"] for d in DEPARTMENTS}
         self.contact_from = {d: model.month + self.months_to_find_team() for d in DEPARTMENTS}
-        self.team_until = {k: -(10**6) for k in INTERVENTION_KEYS}
+        self.team_until = dict.fromkeys(INTERVENTION_KEYS, -math.inf)  # last month each team is funded: none yet
         self.pooling = False
         programmes = model.scenario.programmes.values()
         self.funders = {p.department for p in programmes}
@@ -119,7 +121,7 @@ class Council(mesa.Agent):
         blended = {k: v for k, v in blended.items() if v > 0}
         award = model.pooled_award(self, rnd)
         award.known_bits |= stream_bit | POOLED_BIT
-        years = max(award.deadline - award.period_start, 1) / 12.0
+        years = (award.deadline - award.period_start) / 12.0
         overhead = model.mech["reporting_cost"] * years if award.allocated_p == 0 else 0.0
         model.fund(award, amount_p, blended, to_pence(overhead))
         self.pooling = True

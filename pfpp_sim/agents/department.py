@@ -26,7 +26,7 @@ class Stream:
     award_lags: tuple[int, int]  # months into the funding period: first round, later rounds
     next_round: Round | None
     round_no: int = 0
-    rounds_since_launch: int = 0  # a replacement stream starts again from its first round
+    first_round_done: bool = False  # later rounds take the later award lag; a replacement stream starts again
     discontinued: bool = False
 
 
@@ -58,16 +58,17 @@ class Department(mesa.Agent):
     def __init__(self, model, name: str, programmes: dict[str, Programme], bits: dict[str, int]) -> None:
         super().__init__(model)
         self.name = name
-        levers = model.scenario.levers
         self.streams = []
         self.unawarded_p = {key: 0 for key in programmes}
         for key, programme in programmes.items():
+            # Departments are made for the siloed years before the run: each stream runs
+            # as its programme says until the run's levers act (:meth:`start_run`).
             stream = Stream(
                 key=key,
                 programme=programme,
                 bit=bits[key],
-                period_months=levers.funding_period_months or programme.funding_period_months,
-                competitive_share=programme.competitive_share if levers.competitive_share is None else levers.competitive_share,
+                period_months=programme.funding_period_months,
+                competitive_share=programme.competitive_share,
                 award_lags=model.award_lags[key],
                 next_round=None,
             )
@@ -114,7 +115,7 @@ class Department(mesa.Agent):
             period_start,
             period_months=stream.period_months,
             window_months=stream.programme.window_months,
-            award_lag=first if stream.rounds_since_launch == 0 else later,
+            award_lag=later if stream.first_round_done else first,
             aligned=self.model.scenario.levers.timeline_alignment,
         )
 
@@ -129,7 +130,7 @@ class Department(mesa.Agent):
             if rnd is not None and t == rnd.award_month:
                 self._allocate(stream, rnd)
                 stream.round_no += 1
-                stream.rounds_since_launch += 1
+                stream.first_round_done = True
                 last = stream.programme.rounds is not None and stream.round_no >= stream.programme.rounds
                 stream.next_round = None if last else self._round_from(stream, rnd.period_start + stream.period_months)
         for award in model.open_awards(department=self.name):
@@ -145,7 +146,7 @@ class Department(mesa.Agent):
             if stream.next_round is None or stream.programme.rounds or model.rng_departments.random() >= churn:
                 continue
             model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
-            stream.rounds_since_launch = 0
+            stream.first_round_done = False
             stream.next_round = self._round_from(stream, model.next_fy_start(t + gap))
             for council in model.councils:
                 council.lose_contact(self.name, t)
