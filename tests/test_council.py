@@ -372,7 +372,7 @@ def test_each_bid_cost_parameter_changes_what_a_bid_costs(mechanism):
     base, council = bidding_council()
     value = base.mech[mechanism]
     other, other_council = bidding_council(**{f"mechanisms.{mechanism}.value": 2 * value})
-    for model, c in ((base, council), (other, other_council)):
+    for _, c in ((base, council), (other, other_council)):
         assert c.decides_to_bid("DESNZ", "home_upgrade", ask_p=ask_p, expected_p=ask_p)
     assert other.flows["bid_cost_gbp"][0] == bid_cost_of(other, ask_p) / 100 != base.flows["bid_cost_gbp"][0]
 
