@@ -69,8 +69,11 @@ METRICS = {
 Overhead is all overhead (bids, recruitment, governance, grant top-slices, levers), as on
 the monitor cards, not the grant overhead of the funding-flow diagram.
 """
-BUILD_MONTHS = 15
-"""Building a run (residents, agents and their run-in) costs about as much as 15 of its months at teaching scale."""
+BUILD_MONTHS = 12
+"""Building a run (residents, agents and their run-in) costs about as much as 12 of its months at the default scale.
+
+``python -m benchmarks.app_why`` measures it: 10 to 14 months over its runs.
+"""
 BUDGET_RUN_MONTHS = 4_500
 """Most run-months (each run: the month reached plus :data:`BUILD_MONTHS`) one explanation may use.
 
