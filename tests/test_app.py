@@ -7,6 +7,7 @@ from collections import defaultdict
 from itertools import pairwise
 
 import pytest
+from widgets import render_page, widgets_with_class
 
 from pfpp_sim.app import serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
@@ -198,49 +199,26 @@ def test_both_sides_start_from_the_same_residents():
         assert values.tolist() == right.initial_rates[name].tolist(), name
 
 
-def _render_page():
-    """Render the app as the server does, inside Solara's app layout (which holds the sidebar)."""
-    import solara
-
-    from pfpp_sim.app.page import Page
-
-    box, _ = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
-    return box
-
-
-def _widgets_with_class(root, css_class):
-    found, stack = [], [root]
-    while stack:
-        widget = stack.pop()
-        classes = (getattr(widget, "attributes", None) or {}).get("class", "").split() + (getattr(widget, "class_", None) or "").split()
-        if css_class in classes:
-            found.append(widget)
-        slotted = [c for slot in (getattr(widget, "v_slots", None) or []) for c in (slot.get("children") or [])]
-        children = [*(getattr(widget, "children", None) or []), *slotted]
-        stack.extend(c for c in children if hasattr(c, "keys"))
-    return found
-
-
 def test_page_steps_both_runs_and_shows_the_month_and_money():
-    box = _render_page()
-    assert "Month 0 of 60" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    box, _ = render_page()
+    assert "Month 0 of 60" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
     for button in ("pfpp-step-year", "pfpp-step-year", "pfpp-step"):
-        _widgets_with_class(box, button)[0].fire_event("click", {})
-    assert "Month 25 of 60: April 2023" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
-    siloed = _widgets_with_class(box, "pfpp-side-siloed")[0]
-    yours = _widgets_with_class(box, "pfpp-side-yours")[0]
-    returned = [_widgets_with_class(side, "pfpp-monitors")[0].unsafe_innerHTML for side in (siloed, yours)]
+        widgets_with_class(box, button)[0].fire_event("click", {})
+    assert "Month 25 of 60: April 2023" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    siloed = widgets_with_class(box, "pfpp-side-siloed")[0]
+    yours = widgets_with_class(box, "pfpp-side-yours")[0]
+    returned = [widgets_with_class(side, "pfpp-monitors")[0].unsafe_innerHTML for side in (siloed, yours)]
     assert returned[0] != returned[1]
-    assert "clawed back" in _widgets_with_class(siloed, "pfpp-narrative")[0].unsafe_innerHTML
+    assert "clawed back" in widgets_with_class(siloed, "pfpp-narrative")[0].unsafe_innerHTML
 
 
 def test_every_preset_button_sets_the_right_side_and_keeps_the_month():
     from pfpp_sim.app.session import preset_order
 
-    box = _render_page()
-    _widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+    box, _ = render_page()
+    widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
     for name in preset_order():
-        _widgets_with_class(box, f"pfpp-preset-{name}")[0].fire_event("click", {})
-        heading = _widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
+        widgets_with_class(box, f"pfpp-preset-{name}")[0].fire_event("click", {})
+        heading = widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
         assert heading.startswith("Your settings (from "), heading
-        assert "Month 12 of 60" in _widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        assert "Month 12 of 60" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML

@@ -26,7 +26,7 @@ import pandas as pd
 from pfpp_sim.app.flows import COLUMNS, Link, Node, layout, link_bands, spread_labels
 from pfpp_sim.app.narrative import money
 
-__all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "MONEY_STYLES", "Series", "flow_chart", "line_chart", "nice_ticks"]
+__all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "MONEY_STYLES", "Series", "Step", "flow_chart", "line_chart", "nice_ticks", "waterfall_chart"]
 
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"
 BASELINE_COLOUR = ORANGE
@@ -35,7 +35,7 @@ CHOSEN_COLOUR = DARK_BLUE
 """The room's settings, in every chart."""
 MONEY_STYLES = {
     "delivered_gbp": ("Delivered", TURQUOISE, ""),
-    "overhead_gbp": ("Overhead", LIGHT_PURPLE, "7 4"),
+    "overhead_gbp": ("All overhead", LIGHT_PURPLE, "7 4"),
     "returned_gbp": ("Returned", DARK_PINK, ""),
     "duplicated_gbp": ("Duplicated", DARK_GREY, "2 3"),
 }
@@ -55,6 +55,16 @@ class Series:
     colour: str
     dash: str = ""
     width: float = 2.5
+
+
+@dataclass(frozen=True)
+class Step:
+    """One bar of a waterfall: a factor's label, a detail line under it, its value and how to print it."""
+
+    label: str
+    detail: str
+    value: float
+    text: str
 
 
 def nice_ticks(low: float, high: float, *, count: int = 5) -> list[float]:
@@ -224,3 +234,68 @@ def flow_chart(
         )
     total = sum(value[n.key] for n in nodes if n.column == 0)
     return _svg(width, height, body, f"Where the money went: {money(total / 100)} awarded so far", classes)
+
+
+def waterfall_chart(
+    title: str,
+    start: tuple[str, float, str],
+    steps: Sequence[Step],
+    end: tuple[str, float, str],
+    *,
+    classes: str = "",
+) -> str:
+    """A horizontal waterfall, as SVG markup: from a start value, one bar per step, to an end value.
+
+    Each step's bar starts where the previous one ended; the start and end are marked
+    with a line in their side's colour. The axis spans only the values reached (it need
+    not include zero), so the bars show the steps, not the levels.
+
+    Parameters
+    ----------
+    title : str
+    start, end : (str, float, str)
+        Label, value and printed value of the first and last rows, e.g. the two sides.
+    steps : sequence of Step
+        Bars, top to bottom.
+    classes : str
+        CSS classes of the ``<svg>`` element.
+
+    Returns
+    -------
+    str
+    """
+    width, label_w, value_w, top, ends_h, step_h = 470, 208, 92, 24, 22, 34
+    bar_x0, bar_x1 = label_w, width - value_w
+    levels = np.concatenate([[start[1]], start[1] + np.cumsum([s.value for s in steps]), [end[1]]])
+    low, high = float(levels.min()), float(levels.max())
+    pad = (high - low) * 0.04 or 1.0
+    low, high = low - pad, high + pad
+    height = top + 2 * ends_h + step_h * len(steps) + 4
+
+    def px(value: float) -> float:
+        return bar_x0 + (bar_x1 - bar_x0) * (value - low) / (high - low)
+
+    body = [_text(2, 15, title, size=14, weight="bold")]
+    y = top
+
+    def ends_row(row: tuple[str, float, str], colour: str) -> None:
+        body.append(_text(2, y + 15, row[0], size=12.5, weight="bold", colour=colour))
+        body.append(f"<line x1='{px(row[1]):.1f}' x2='{px(row[1]):.1f}' y1='{y + 2}' y2='{y + ends_h - 2}' stroke='{colour}' stroke-width='3'/>")
+        body.append(_text(width - 2, y + 15, row[2], size=12.5, anchor="end", weight="bold", colour=colour))
+
+    ends_row(start, BASELINE_COLOUR)
+    y += ends_h
+    level = start[1]
+    for step in steps:
+        x0, x1 = sorted((px(level), px(level + step.value)))
+        body.append(f"<line x1='{px(level):.1f}' x2='{px(level):.1f}' y1='{y - 1}' y2='{y + 3}' stroke='#505050' stroke-dasharray='2 2'/>")
+        colour = CHOSEN_COLOUR if step.value > 0 else TURQUOISE
+        body.append(f"<rect x='{x0:.1f}' y='{y + 3}' width='{max(x1 - x0, 1.0):.1f}' height='13' fill='{colour}'/>")
+        body.append(_text(2, y + 14, step.label, size=12.5))
+        body.append(_text(width - 2, y + 14, step.text, size=12.5, anchor="end"))
+        body.append(_text(12, y + 29, step.detail, size=11, colour="#505050"))
+        level += step.value
+        y += step_h
+    ends_row(end, CHOSEN_COLOUR)
+    described = "; ".join(f"{s.label} {s.text}" for s in steps)
+    return _svg(width, height, body, f"{title}: {start[0]} {start[2]}, {described}; {end[0]} {end[2]}", classes)

@@ -29,6 +29,7 @@ _SPECIAL_LABELS = {
     "asb_outreach": "ASB outreach",
     "neet": "NEET",
     "mental_health": "Youth mental health",
+    "pfpp_grant": "PfPP grant",
 }
 
 

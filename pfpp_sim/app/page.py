@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import BrokenExecutor
 from dataclasses import replace
+from html import escape
 
 import solara
 
@@ -17,6 +19,7 @@ from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, MONEY_STYLES, Se
 from pfpp_sim.app.flows import funding_flows
 from pfpp_sim.app.narrative import happenings, label, money, month_label, recent_sentences
 from pfpp_sim.app.session import (
+    LEVER_LABELS,
     SCALES,
     SHOWN_RATES,
     Settings,
@@ -29,8 +32,12 @@ from pfpp_sim.app.session import (
     rate_series,
     start_run,
 )
+from pfpp_sim.app.why import explain_sides, side_values
+from pfpp_sim.app.why_panel import panel_html
+from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import INTERVENTION_KEYS, Levers
+from pfpp_sim.workers import process_pool
 
 __all__ = ["Page"]
 
@@ -49,21 +56,6 @@ _PRESET_LABELS = {
     "policy_campus": "Policy campus",
     "stop_start": "Stop-start funding",
     "hastings_fuel_poverty": "Hastings fuel poverty",
-}
-_LEVER_LABELS = {
-    "pooling": "Pooling (share of each stream)",
-    "data_sharing": "Data sharing",
-    "local_priority_weight": "Weight on local need",
-    "timeline_alignment": "Aligned timelines",
-    "carry_over": "Carry-over of unspent money",
-    "single_point_of_contact": "Single point of contact",
-    "policy_campus": "Policy campus",
-    "secondments": "Secondments",
-    "senior_contact": "Contact with senior officials",
-    "funding_mapping": "Funding mapping",
-    "funding_period_months": "Funding period",
-    "competitive_share": "Share allocated by competition",
-    "stream_churn": "Streams discontinued each year",
 }
 _SLIDERS = ("pooling", "data_sharing", "local_priority_weight")
 _SWITCHES = (
@@ -89,6 +81,12 @@ _CSS = """
 .v-app-bar, header.v-toolbar { background-color: #12436D !important; }
 .pfpp-caption { font-size: 12.5px; color: #505050; margin: -6px 0 10px 0; line-height: 1.3; }
 .pfpp-sidebar h3 { font-size: 16px; margin: 14px 0 4px 0; }
+.pfpp-why { background: #f8f8f8; border-left: 5px solid #12436D; padding: 6px 12px; }
+.pfpp-why h3 { font-size: 19px; margin: 4px 0; }
+.pfpp-why-charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 18px; }
+.pfpp-why-metric p { font-size: 13px; color: #3d3d3d; margin: 2px 0 6px 0; line-height: 1.3; }
+.pfpp-why-method { font-size: 13.5px; color: #3d3d3d; }
+.pfpp-why-status { font-size: 15px; color: #3d3d3d; }
 """
 
 
@@ -122,7 +120,7 @@ def Monitors(model: PfppModel, month: int):  # noqa: ARG001 (a new month re-rend
         ("mental_health", "Mental disorder", f"{100 * _latest(model, 'youth_mh_rate'):.1f}%"),
         ("months_lost", "Team-months lost", f"{totals.get('mobilisation_months_lost', 0.0):,.0f}"),
         ("delivered", "Delivered to date", money(totals.get("delivered_gbp", 0.0))),
-        ("overhead", "Overhead to date", money(totals.get("overhead_gbp", 0.0))),
+        ("overhead", "All overhead to date", money(totals.get("overhead_gbp", 0.0))),
         ("returned", "Returned to date", money(totals.get("returned_gbp", 0.0))),
         ("duplicated", "Duplicated to date", money(totals.get("duplicated_gbp", 0.0))),
     ]
@@ -202,6 +200,98 @@ def _narrative(model: PfppModel) -> str:
     return "<ul>" + "".join(f"<li>{s}</li>" for s in [status, *sentences]) + "</ul>"
 
 
+def _why_status(month: int, *, playing: bool, working: bool, progress: tuple[int, int], error, stale: bool) -> str:
+    """The line beside the 'why' button: what the room can do now, or how far the runs are."""
+    if playing:
+        return "Pause to ask why the two sides differ."
+    if month == 0:
+        return "Both sides start the same: step forward first."
+    if working:
+        done, total = progress
+        return f"Working&hellip; {done} of {total} runs" if total else "Working&hellip; starting the runs"
+    if error is not None:
+        return f"Could not explain month {month}: {escape(str(error))}"
+    if stale:
+        return f"The settings or the month changed since you asked: press again to explain month {month}."
+    return ""
+
+
+@solara.component
+def WhyPanel(settings: Settings, left: PfppModel, right: PfppModel, *, month: int, playing: bool):
+    """'Why do the two sides differ?': a button, then the explanation of this month, worked out off the UI thread.
+
+    Explanations are kept by settings and month, so going back to settings already
+    explained shows them at once. Only the explanation of the settings and month on
+    screen is ever shown: one asked for before the room changed them is stopped (or,
+    if it finished, kept for later) and the room is told to ask again. The worker
+    processes are started at the first question and kept until the session ends, so
+    later questions do not wait for them.
+    """
+    explained = solara.use_reactive({})  # (settings, month) -> Why, or the one-line error that stopped it
+    asked = solara.use_reactive(None)  # (settings, month) the room last asked about
+    progress = solara.use_reactive((0, 0))
+    workers = solara.use_ref(None)  # the session's process pool, made at the first question
+    key = (settings, month)
+
+    def close_workers():
+        def close() -> None:
+            if workers.current is not None:
+                workers.current.shutdown(wait=False, cancel_futures=True)
+
+        return close
+
+    solara.use_effect(close_workers, [])
+
+    def work(cancel: threading.Event) -> None:
+        if asked.value != key or key in explained.value:
+            return
+
+        def moved(done: int, total: int) -> None:
+            if not cancel.is_set():
+                progress.set((done, total))
+
+        if workers.current is None:
+            workers.current = process_pool()
+        try:
+            shown = (side_values(left, month), side_values(right, month))
+            why = explain_sides(settings, month, shown=shown, executor=workers.current, progress=moved, cancel=cancel)
+        except PfppError as err:
+            why = str(err)
+        except BrokenExecutor as err:  # a worker died (e.g. out of memory): start new ones at the next question
+            workers.current = None
+            why = f"the worker processes stopped ({err}); press again"
+        if why is not None:
+            explained.set({**explained.value, key: why})
+
+    task = solara.use_thread(work, dependencies=[asked.value, key], intrusive_cancel=False)
+
+    def ask() -> None:
+        progress.set((0, 0))
+        asked.set(key)
+
+    working = asked.value == key and key not in explained.value and task.error is None
+    status = _why_status(
+        month, playing=playing, working=working, progress=progress.value, error=task.error,
+        stale=asked.value is not None and key not in explained.value,
+    )
+    with solara.Column(gap="4px"):
+        with solara.Row(gap="8px", style="align-items: center"):
+            solara.Button(
+                "Why do the two sides differ?", icon_name="mdi-chart-waterfall", on_click=ask, color="primary", outlined=True,
+                disabled=playing or month == 0 or working or key in explained.value, classes=["pfpp-why-button"],
+            )
+            solara.HTML(tag="span", unsafe_innerHTML=status, classes=["pfpp-why-status"])
+        if working:
+            done, total = progress.value
+            solara.ProgressLinear(value=100 * done / total if total else True, color="primary")
+        why = explained.value.get(key)
+        if isinstance(why, str):
+            solara.HTML(tag="div", unsafe_innerHTML=f"Could not explain month {month}: {escape(why)}", classes=["pfpp-why-status"])
+        elif why is not None:
+            place = dict(pilot_places())[settings.place]
+            solara.HTML(tag="div", unsafe_innerHTML=panel_html(why, place=place, dates=left.exo.dates), classes=["pfpp-why-panel"])
+
+
 @solara.component
 def Controls(settings: solara.Reactive[Settings]):
     s = settings.value
@@ -235,19 +325,19 @@ def Controls(settings: solara.Reactive[Settings]):
                     )
         solara.HTML(tag="h3", unsafe_innerHTML="Levers for your side")
         for name in _SLIDERS:
-            solara.HTML(tag="div", unsafe_innerHTML=_LEVER_LABELS[name], classes=["pfpp-lever-label"])
+            solara.HTML(tag="div", unsafe_innerHTML=LEVER_LABELS[name], classes=["pfpp-lever-label"])
             with solara.Column(classes=[f"pfpp-lever-{name}"], gap="0px"):
                 solara.SliderFloat("", value=getattr(s.levers, name), min=0.0, max=1.0, step=0.1, on_value=set_lever(name), thumb_label=True)
             caption(name)
         for name in _SWITCHES:
-            solara.Switch(label=_LEVER_LABELS[name], value=getattr(s.levers, name), on_value=set_lever(name), color="primary", classes=[f"pfpp-lever-{name}"])
+            solara.Switch(label=LEVER_LABELS[name], value=getattr(s.levers, name), on_value=set_lever(name), color="primary", classes=[f"pfpp-lever-{name}"])
             caption(name)
         for name, options in optional.items():
             current = next((k for k, v in options.items() if v == getattr(s.levers, name)), None)
             if current is None:
                 current = f"{getattr(s.levers, name)} (from the preset)"
                 options = {**options, current: getattr(s.levers, name)}
-            solara.Select(_LEVER_LABELS[name], values=list(options), value=current, on_value=lambda k, name=name, options=options: set_lever(name)(options[k]))
+            solara.Select(LEVER_LABELS[name], values=list(options), value=current, on_value=lambda k, name=name, options=options: set_lever(name)(options[k]))
             caption(name)
 
 
@@ -310,6 +400,7 @@ def Page():
             )
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
             solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; {shown}", classes=["pfpp-month"])
+        WhyPanel(s, left, right, month=left.month, playing=playing.value)
         with solara.Columns([1, 1]):
             Side(left, right, baseline=True, title="Siloed baseline", month=left.month, limits=limits)
             Side(right, left, baseline=False, title=f"Your settings (from {_PRESET_LABELS.get(s.preset, label(s.preset))})", month=right.month, limits=limits)

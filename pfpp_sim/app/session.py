@@ -20,6 +20,7 @@ from pfpp_sim.scenario import Levers, Scenario, list_presets, load_scenario
 __all__ = [
     "BASELINE",
     "DEFAULT_PRESET",
+    "LEVER_LABELS",
     "MONEY",
     "SCALES",
     "SHOWN_RATES",
@@ -40,6 +41,22 @@ SCALES = (0.002, 0.005, 0.01, 0.02, 0.05)
 """Simulated residents per real resident the room may choose."""
 SHOWN_RATES = ("fuel_poverty_rate", "neet_16_24_rate", "youth_mh_rate")
 MONEY = ("delivered_gbp", "overhead_gbp", "returned_gbp", "duplicated_gbp")
+LEVER_LABELS = {
+    "pooling": "Pooling (share of each stream)",
+    "data_sharing": "Data sharing",
+    "local_priority_weight": "Weight on local need",
+    "timeline_alignment": "Aligned timelines",
+    "carry_over": "Carry-over of unspent money",
+    "single_point_of_contact": "Single point of contact",
+    "policy_campus": "Policy campus",
+    "secondments": "Secondments",
+    "senior_contact": "Contact with senior officials",
+    "funding_mapping": "Funding mapping",
+    "funding_period_months": "Funding period",
+    "competitive_share": "Share allocated by competition",
+    "stream_churn": "Streams discontinued each year",
+}
+"""Each lever as the room reads it, on the controls and in 'Why do the two sides differ?'."""
 
 
 @cache
@@ -95,9 +112,13 @@ def chosen_scenario(settings: Settings) -> Scenario:
     return preset(settings.preset).with_overrides({**settings.run_overrides(), **levers}, name="your_settings")
 
 
-def start_run(scenario: Scenario, *, seed: int, months: int) -> PfppModel:
-    """A new run, stepped ``months`` months (at most its horizon)."""
-    model = PfppModel(scenario, seed=seed)
+def start_run(scenario: Scenario, *, seed: int, months: int, replicate: int = 0) -> PfppModel:
+    """A new run, stepped ``months`` months (at most its horizon).
+
+    The two sides are replicate 0 of ``seed``; another replicate is another history of
+    the same place on other random numbers.
+    """
+    model = PfppModel(scenario, seed=seed, replicate=replicate)
     while model.month < min(months, model.horizon):
         model.step()
     return model
