@@ -53,6 +53,10 @@ class _Absent:
     def __repr__(self) -> str:
         return "absent"
 
+    def __reduce__(self) -> str:
+        # Unpickled in a worker process as the module's one ABSENT: combinations test it by identity.
+        return "ABSENT"
+
 
 ABSENT = _Absent()
 """Stands for a key missing from one of the scenarios in :attr:`Factor.changes`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from pfpp_sim import load_scenario
@@ -83,6 +85,12 @@ def test_a_programme_only_one_scenario_runs_is_one_factor_and_keeps_its_place(ba
     # and the other way round: a programme the alternative drops
     back = factor_set(alternative, base)
     assert "warm_homes" not in back.combination(0b100).programmes
+
+
+def test_a_factor_set_sent_to_a_worker_process_still_builds_the_base_without_the_new_programme(base, tmp_path):
+    factors = pickle.loads(pickle.dumps(factor_set(base, with_new_stream(tmp_path))))  # as a process executor sends it
+    assert "warm_homes" not in factors.combination(0).programmes
+    assert factors.combination(0).scenario_hash() == base.scenario_hash()
 
 
 def test_a_sourced_quantity_is_one_factor_with_its_value_range_and_source(base):
