@@ -848,6 +848,13 @@ def scenarios_show(
     for path, value in sourced_parameters(sc):
         values.add_row(path, f"{value.value:g}", value.unit, "" if value.low is None else f"{value.low:g}-{value.high:g}", value.source)
     out_console.print(values)
+    if sc.user_sources:
+        own = Table(title="The analyst's own sources (cited as user:KEY)", title_justify="left")
+        for column in ("Key", "Description", "Reference", "Why this range"):
+            own.add_column(column, overflow="fold")
+        for key, source in sc.user_sources.items():
+            own.add_row(*(escape(text) for text in (key, source.description, source.reference, source.range_reason or "-")))
+        out_console.print(own)
 
 
 def main() -> None:

@@ -3,7 +3,11 @@
 Every default that stands for a real-world quantity is a :class:`Sourced` value:
 a number, its unit, and either an ``EVIDENCE.md`` key (``"E26"``) or
 ``"assumption:<name>"`` naming an entry of :data:`ASSUMPTIONS`. This module is the
-one place where assumptions are listed, so a report can print them all.
+one place where the package's assumptions are listed, so a report can print them all.
+A scenario may also cite its analyst's own sources, ``"user:<KEY>"``, declared in its
+``[user_sources]`` table (:class:`~pfpp_sim.scenario.UserSource`); they are treated as
+assumptions: they need a plausible range, replicates use their value and ``pfpp
+robustness`` samples their range.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "calibrated_parameters",
     "is_assumption",
     "is_calibrated",
+    "is_user_source",
     "sourced_parameters",
 ]
 
@@ -350,12 +355,23 @@ UNIT_MAXIMA = (
 )
 _SOURCE = re.compile(
     r"^(E\d\d)([,+-]E\d\d)*$|^assumption:[a-z0-9_]+$|^derived:(E\d\d)([,+]E\d\d)*$|^calibrated:[A-Za-z0-9_]+$"
+    r"|^user:[A-Za-z0-9_]+$"
 )
 
 
 def is_assumption(source: str) -> bool:
-    """Return True when ``source`` names an assumption rather than evidence."""
-    return source.startswith("assumption:")
+    """Return True when ``source`` names an assumption rather than evidence.
+
+    An assumption is an entry of the registry (``"assumption:<name>"``) or one of the
+    analyst's own sources (``"user:<KEY>"``): both carry a plausible range, which ``pfpp
+    robustness`` samples, and replicates use their value.
+    """
+    return source.startswith(("assumption:", "user:"))
+
+
+def is_user_source(source: str) -> bool:
+    """Return True when ``source`` cites the analyst's own source (``"user:<KEY>"``, declared in ``[user_sources]``)."""
+    return source.startswith("user:")
 
 
 def is_calibrated(source: str) -> bool:
@@ -373,13 +389,16 @@ class Sourced(BaseModel):
     unit : str
         Its unit, e.g. ``"GBP/home"``.
     source : str
-        ``"E26"`` (EVIDENCE.md key), ``"derived:E51,E52"`` (arithmetic on keys) or
-        ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`) or ``"calibrated:<fit>"``
-        (set from a fitted calibration when the scenario is loaded).
+        ``"E26"`` (EVIDENCE.md key), ``"derived:E51,E52"`` (arithmetic on keys),
+        ``"assumption:<name>"`` (an entry of :data:`ASSUMPTIONS`), ``"user:<KEY>"`` (the
+        analyst's own source, declared in the scenario's ``[user_sources]``, which checks
+        the key) or ``"calibrated:<fit>"`` (set from a fitted calibration when the
+        scenario is loaded).
     low, high : float, optional
         Plausible range. For evidence (an ``E`` key or ``derived:``), its published
         uncertainty: replicates draw from a triangular distribution over it. For an
-        assumption, the range ``pfpp robustness`` explores; replicates use the value.
+        assumption or a ``user:`` source (required), the range ``pfpp robustness``
+        explores; replicates use the value.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
@@ -394,7 +413,9 @@ class Sourced(BaseModel):
     @classmethod
     def _known_source(cls, source: str) -> str:
         if not _SOURCE.match(source):
-            raise ValueError("expected an EVIDENCE key like 'E26', 'derived:E51,E52' or 'assumption:<name>'")
+            raise ValueError("expected an EVIDENCE key like 'E26', 'derived:E51,E52', 'assumption:<name>' or 'user:<KEY>'")
+        if is_user_source(source):
+            return source  # the scenario checks the key against its [user_sources]
         if is_assumption(source):
             name = source.split(":", 1)[1]
             if name not in ASSUMPTIONS:
@@ -409,6 +430,11 @@ class Sourced(BaseModel):
     def _range_holds_value(self) -> Sourced:
         if (self.low is None) != (self.high is None):
             raise ValueError("give both low and high, or neither")
+        if self.low is None and is_user_source(self.source):
+            raise ValueError(
+                "a value citing the analyst's own source needs its plausible range, as an assumption does: give low and high "
+                "(pfpp robustness samples it)"
+            )
         if self.low is None and is_assumption(self.source):
             raise ValueError(
                 "an assumption needs its plausible range: give low and high (the assumptions registry, pfpp_sim/evidence.py, "
@@ -457,6 +483,8 @@ def calibrated_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
 
 def assumed_parameters(scenario: BaseModel) -> list[tuple[str, Sourced]]:
     """Every parameter of a scenario (or any part of one) that rests on an assumption rather than evidence.
+
+    Assumptions of the registry and the analyst's own sources (``user:<KEY>``) alike.
 
     Returns
     -------

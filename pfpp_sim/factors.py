@@ -15,9 +15,10 @@ differ are grouped:
 
 ``groups`` (``pfpp explain --factors``) groups further by key prefix: with ``world``, every
 world quantity that differs is one factor. A named group under which nothing differs is a
-factor too, identical in both scenarios. The scenarios' names, descriptions and
-``extends`` are not compared; their run settings (places, horizon, start, scale) and
-calibration must be the same.
+factor too, identical in both scenarios. The scenarios' names, descriptions, ``extends``
+and the analyst's own sources (``[user_sources]``: what values cite, not values) are not
+compared; a combination carries the base's sources, the alternative's, or for a mix both.
+Their run settings (places, horizon, start, scale) and calibration must be the same.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ __all__ = ["ABSENT", "Factor", "FactorSet", "factor_set"]
 
 Path = tuple[str, ...]
 _SAME = -1
-_UNCOMPARED = ("name", "description", "extends")
+_UNCOMPARED = ("name", "description", "extends", "user_sources")
 _FIXED = {
     "run": "the same run settings in both (attribution compares scenarios over the same places, horizon, start and scale: "
     "set them with --places, --horizon and --scale, or in the files)",
@@ -136,6 +137,9 @@ class FactorSet:
         full = (1 << len(self.factors)) - 1
         name = self.base.name if mask == 0 else self.alternative.name if mask == full else f"{self.base.name}_combination_{mask}"
         data.update(name=name, description=f"{self.base.name} with {self.alternative.name}'s {self.label(mask)}", extends=self.base.extends)
+        ours, theirs = self.base.user_sources, self.alternative.user_sources
+        cited = ours if mask == 0 else theirs if mask == full else {**ours, **theirs}
+        data["user_sources"] = {key: source.model_dump() for key, source in cited.items()}
         try:
             return Scenario.model_validate(data)
         except ValidationError as err:

@@ -29,6 +29,7 @@ from pfpp_sim.scenario import (
     Programme,
     RunSettings,
     Scenario,
+    UserSource,
     list_presets,
     load_scenario,
 )
@@ -70,7 +71,8 @@ def _type(annotation: Any) -> str:
 def _limits(info: FieldInfo) -> str:
     """The constraints pydantic checks on a field, e.g. ``0 to 1``."""
     parts, low, high = [], None, None
-    text = info.annotation is str
+    optional = typing.get_origin(info.annotation) in (typing.Union, types.UnionType)
+    text = info.annotation is str or (optional and str in typing.get_args(info.annotation))
     for item in info.metadata:
         if isinstance(item, at.Ge):
             low = f"≥ {_number(item.ge)}"
@@ -200,10 +202,12 @@ keys of its parent's tables and keeps the rest; arrays and values replace the pa
 **Sourced values.** Every real-world quantity is a table of `value`, `unit`, `source` and
 optionally `low` and `high`, e.g. `effect = {{ value = 0.12, unit = "fraction", source =
 "E31", low = 0.08, high = 0.16 }}`. `source` is an evidence key of `EVIDENCE.md` (`"E26"`),
-arithmetic on keys (`"derived:E51,E52"`), or `"assumption:NAME"` naming an entry of the
-assumptions registry (`pfpp_sim/evidence.py`); a value citing an assumption must carry its
-plausible `low` and `high`. To change only the number, override the whole table with a new
-`value` and keep its unit and source, or cite your own reasoning as an assumption.
+arithmetic on keys (`"derived:E51,E52"`), `"assumption:NAME"` naming an entry of the
+assumptions registry (`pfpp_sim/evidence.py`), or `"user:KEY"` naming one of your own
+sources declared in the file (`[user_sources]`, below); a value citing an assumption or
+your own source must carry its plausible `low` and `high`. To change only the number,
+override the whole table with a new `value` and keep its unit and source, or cite your own
+source.
 
 Defaults shown as "e.g." are the values of the preset `{preset}`, which every other preset
 extends, before its calibration: a fit replaces the values it estimates (their source then
@@ -254,6 +258,31 @@ One table per intervention: {interventions}.
 ### `[world]` and `[mechanisms]`: every sourced quantity of `{preset}`
 
 {sourced}
+
+### `[user_sources.KEY]`: your own sources and assumptions
+
+A scenario may declare its own sources, each a table under `user_sources` keyed by a name
+of letters, digits and underscores, and cite them from any sourced value as
+`source = "user:KEY"`:
+
+```toml
+[user_sources.council_outreach_survey]
+description = "Share of young people reached who stayed in education or work, our 2023 survey"
+reference = "Luton Borough Council youth service survey 2023, table 2"
+range_reason = "the survey's 95% interval"
+
+[interventions.asb_outreach]
+effect = {{ value = 0.08, unit = "fraction", source = "user:council_outreach_survey", low = 0.04, high = 0.12 }}
+```
+
+They are checked like the registry: a value citing a key that no `[user_sources]` table
+declares is an error naming the file, the key path and the source, and a value citing one
+must carry `low` and `high`. They are treated as assumptions: replicates use the value,
+`pfpp robustness` samples the range (with the registry's assumptions), and reports list them
+among the assumptions as the analyst's own, with their reference. They merge through
+`extends` like any table, count in the scenario hash and are recorded in the manifest.
+
+{user_source}
 
 ### `calibration`
 
@@ -341,6 +370,7 @@ def reference() -> str:
         streams="\n".join(streams),
         interventions=", ".join(f"`{k}`" for k in type(base.interventions).model_fields),
         intervention="\n".join(_fields_table(Intervention)),
+        user_source="\n".join(_fields_table(UserSource)),
         sourced="\n\n".join(sourced),
         sweep="\n".join(_fields_table(SweepSpec)),
         parameter="\n".join(_fields_table(Parameter)),

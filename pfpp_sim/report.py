@@ -18,11 +18,12 @@ import pandas as pd
 
 from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
+from pfpp_sim.assumption_sections import assumptions_appendix, assumptions_section
 from pfpp_sim.errors import PfppError
 from pfpp_sim.money_sections import flow_section, money_section
 from pfpp_sim.outcomes import EQUITY_MEASURES
 from pfpp_sim.robustness_sections import robustness_sections
-from pfpp_sim.scenario_sections import assumptions_appendix, assumptions_section, what_differs_section
+from pfpp_sim.scenario_sections import what_differs_section
 from pfpp_sim.sections import (
     Section,
     attribution_section,

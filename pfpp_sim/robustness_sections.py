@@ -13,7 +13,7 @@ import numpy as np
 
 from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES
-from pfpp_sim.evidence import ASSUMPTIONS, is_assumption
+from pfpp_sim.evidence import ASSUMPTIONS, is_assumption, is_user_source
 from pfpp_sim.robustness import TITLES, Robustness, load_robustness
 from pfpp_sim.robustness_analysis import MEASURES
 from pfpp_sim.sections import Section, _table, format_difference
@@ -127,16 +127,26 @@ def _moves_section(result: Robustness) -> Section:
     return Section("What moves the difference", body)
 
 
+def _range_reason(source: str, own: dict) -> str:
+    """Why a factor's range is what it is: its registry entry, the analyst's own source, or its evidence key."""
+    name = source.split(":", 1)[1] if is_assumption(source) else ""
+    if is_user_source(source):
+        entry = own[name]
+        return f"the analyst's own: {entry.get('range_reason') or entry['description']} ({entry['reference']})"
+    entry = ASSUMPTIONS.get(name)
+    return (entry.range_reason or entry.description) if entry else source
+
+
 def _space_section(result: Robustness) -> Section:
-    rows = []
-    for f in result.space.factors:
-        name = f.source.split(":", 1)[1] if is_assumption(f.source) else ""
-        entry = ASSUMPTIONS.get(name)
-        why = (entry.range_reason or entry.description) if entry else f.source
-        rows.append([f.path, f.unit, f.source, f"{f.value:g}", f"{f.low:g}", f"{f.high:g}", why])
+    own = result.manifest["scenarios"][result.base]["parameters"].get("user_sources", {})
+    rows = [
+        [f.path, f.unit, f.source, f"{f.value:g}", f"{f.low:g}", f"{f.high:g}", _range_reason(f.source, own)]
+        for f in result.space.factors
+    ]
     body = (
         f"<p>{len(result.space.factors)} quantities, each sampled uniformly over its range (a range says what is plausible, not "
-        "what is likely). They are found in the base scenario: every value resting on an assumption that carries a range"
+        "what is likely). They are found in the base scenario: every value resting on an assumption that carries a range, "
+        "the analyst's own sources (<code>user:KEY</code>) as well as the registry's"
         + (", and every evidence value with a published range" if result.space.include_evidence else "")
         + ". The sampled values of every world are in design.parquet.</p>"
         + _table(["Key path", "Unit", "Source", "As given", "Low", "High", "Why this range"], rows, numeric_from=99)

@@ -4,7 +4,8 @@ A scenario file may ``extends = "siloed_baseline"`` (a preset name or a file bes
 and override any key; tables merge key by key. Unknown keys are errors. Every error
 names the file, the key path, the bad value and what was expected. A scenario may name
 a fitted calibration (``calibration = "pilots"``, or ``"none"``); loading embeds it (see
-:mod:`pfpp_sim.calibration.fitted`).
+:mod:`pfpp_sim.calibration.fitted`). It may declare its analyst's own sources in
+``[user_sources.KEY]`` and cite them as ``source = "user:KEY"`` (:class:`UserSource`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from pfpp_sim.errors import ScenarioError
-from pfpp_sim.evidence import Sourced, is_assumption
+from pfpp_sim.evidence import Sourced, is_assumption, is_user_source, sourced_parameters
 
 __all__ = [
     "DEPARTMENTS",
@@ -37,6 +39,7 @@ __all__ = [
     "RunSettings",
     "Scenario",
     "Source",
+    "UserSource",
     "describe_sources",
     "list_examples",
     "list_presets",
@@ -343,6 +346,27 @@ class Calibration(_Frozen):
 _NO_TRENDS = PlaceFit()
 
 
+class UserSource(_Frozen):
+    """One of the analyst's own sources or assumptions, declared in ``[user_sources.KEY]``.
+
+    A value cites it as ``source = "user:KEY"`` and, like a value citing the assumptions
+    registry, must carry a plausible ``low``/``high`` range: replicates use its value and
+    ``pfpp robustness`` samples the range. Reports list it among the assumptions as the
+    analyst's own.
+    """
+
+    description: str = Field(min_length=1, description="what the source says or what is assumed, in one line")
+    reference: str = Field(min_length=1, description="where it comes from: a publication, a dataset, a survey, or whose judgement")
+    range_reason: str | None = Field(None, min_length=1, description="why the low/high of the values citing it are what they are")
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("a description on one line, without line breaks")
+        return value
+
+
 class Source(NamedTuple):
     """A file a scenario was read from.
 
@@ -384,6 +408,9 @@ class Scenario(_Frozen):
     interventions: Interventions = Field(description="[interventions.NAME]: costs, effects and timings")
     programmes: dict[str, Programme] = Field(min_length=1, description="[programmes.NAME]: the funding streams")
     calibration: Calibration | None = Field(None, description="a fitted calibration's name, or \"none\" (see below)")
+    user_sources: dict[str, UserSource] = Field(
+        default_factory=dict, description="[user_sources.KEY]: the analyst's own sources, cited as source = \"user:KEY\" (see below)"
+    )
     _sources: tuple[Source, ...] = PrivateAttr(default=())
 
     @property
@@ -403,14 +430,38 @@ class Scenario(_Frozen):
                 raise ValueError(f"programme key {key!r} must be letters, digits and underscores")
         return value
 
+    @field_validator("user_sources")
+    @classmethod
+    def _user_keys(cls, value: dict[str, UserSource]) -> dict[str, UserSource]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(f"user source key {key!r} must be letters, digits and underscores")
+        return value
+
+    @model_validator(mode="after")
+    def _user_sources_cited_exist(self) -> Scenario:
+        """Every ``user:KEY`` a value cites is declared in ``[user_sources]``."""
+        for path, value in sourced_parameters(self):
+            key = value.source.removeprefix("user:")
+            if is_user_source(value.source) and key not in self.user_sources:
+                raise PydanticCustomError(
+                    "unknown_user_source",
+                    "a key of [user_sources] (declared: {declared}): add [user_sources.{key}] with a description and a reference",
+                    {"path": f"{path}.source", "source": value.source, "declared": ", ".join(self.user_sources) or "none", "key": key},
+                )
+        return self
+
     def scenario_hash(self) -> str:
         """Return a short SHA-256 of the scenario contents (name, description and extends excluded).
 
         Tables such as ``programmes`` keep the order they were written in: that order can
         change results (the order programmes act in, which share gets a leftover penny),
-        so scenarios that differ only in it get different hashes.
+        so scenarios that differ only in it get different hashes. The analyst's own
+        sources count when there are any; a scenario without them hashes as it did
+        before they existed, so recorded results still match.
         """
-        data = self.model_dump(mode="json", exclude={"name", "description", "extends"})
+        exclude = {"name", "description", "extends"} | (set() if self.user_sources else {"user_sources"})
+        data = self.model_dump(mode="json", exclude=exclude)
         blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -632,6 +683,8 @@ def _validate(data: dict[str, Any], source: str | Path) -> Scenario:
             msg = "a value (required key is missing)"
         elif bad["type"] in _EXPECTED:
             msg = _wrong_type(bad["type"], bad.get("input"))
+        elif bad["type"] == "unknown_user_source":
+            raise ScenarioError(source, bad["ctx"]["path"], bad["ctx"]["source"], msg) from err
         raise ScenarioError(source, key, bad.get("input"), msg) from err
 
 

@@ -1,4 +1,4 @@
-"""The report's sections about the scenarios themselves: what differs, their assumptions, and the appendix.
+"""The report's section about the scenarios themselves: what they are and what differs between them.
 
 A decision-maker reads first what was compared: each scenario's description, every
 setting in which they differ, with both values and a readable name, and how both were
@@ -20,15 +20,13 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from pfpp_sim.evidence import ASSUMPTIONS, Sourced, assumed_parameters, calibrated_parameters
+from pfpp_sim.evidence import Sourced
 from pfpp_sim.factors import ABSENT, factor_set
 from pfpp_sim.scenario import Scenario
 from pfpp_sim.sections import Section, _table
 
 __all__ = [
     "Difference",
-    "assumptions_appendix",
-    "assumptions_section",
     "differences",
     "readable_name",
     "what_differs_section",
@@ -323,78 +321,3 @@ def what_differs_section(manifest: dict, scenarios: list[str], place_names: Mapp
     body += f"<p>{'Both were' if len(scenarios) == 2 else 'It was'} run with:</p>"
     body += _table(["Setting", "Value"], shared, numeric_from=99)
     return Section("What differs" if len(scenarios) == 2 else "What was run", body)
-
-
-def _assumed(loaded: dict[str, Scenario]) -> dict[str, dict[str, Sourced]]:
-    """Each scenario's assumed parameters by key path."""
-    return {s: dict(assumed_parameters(sc)) for s, sc in loaded.items()}
-
-
-def _assumption_table(assumed: dict[str, dict[str, Sourced]], paths: list[str]) -> str:
-    """Parameter, unit, each scenario's value, plausible range and registry entry of each path."""
-    rows = []
-    for path in paths:
-        values = [a[path] for a in assumed.values() if path in a]
-        key = values[0].source.split(":", 1)[1]
-        ranges = "; ".join(dict.fromkeys(f"{v.low:g} to {v.high:g}" for v in values))
-        shown = [f"{a[path].value:g}" if path in a else "-" for a in assumed.values()]
-        rows.append([path, values[0].unit, *shown, ranges, f"{key}: {ASSUMPTIONS[key].description}"])
-    return _table(["Parameter", "Unit", *assumed, "Plausible range", "Assumption"], rows, numeric_from=99)
-
-
-def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
-    """The assumptions that differ between the scenarios first, then the calibration; the full table is in the appendix.
-
-    Parameters
-    ----------
-    manifest : dict
-    scenarios : list of str
-        One scenario, or the base and the alternative.
-    """
-    loaded = _scenarios(manifest, scenarios)
-    assumed = _assumed(loaded)
-    paths = list(dict.fromkeys(p for a in assumed.values() for p in a))
-    body = ""
-    if len(scenarios) == 2:
-        base, alternative = (assumed[s] for s in scenarios)
-        differ = [p for p in paths if p not in base or p not in alternative or base[p] != alternative[p]]
-        if differ:
-            body += (
-                f"<p>{len(differ)} of the {len(paths)} assumed parameters {'differs' if len(differ) == 1 else 'differ'} "
-                "between the scenarios:</p>"
-                + _assumption_table(assumed, differ)
-            )
-        else:
-            body += (
-                f"<p>No assumption differs between the scenarios: all {len(paths)} assumed parameters are the same in both, "
-                "so the difference comes from what <a href='#what-differs'>What differs</a> lists.</p>"
-            )
-    body += (
-        f"<p>{len(paths)} parameters rest on an assumption rather than evidence; every other real-world quantity cites an "
-        "EVIDENCE.md key or a fitted calibration. <a href='#appendix-every-assumption'>Appendix: every assumption</a> lists "
-        "them all with their values and registry entries.</p>"
-    )
-    calibrated = [
-        [s, sc.calibration.name, sc.calibration.fitted_on, str(len(sc.calibration.places)),
-         "; ".join(f"{path} = {value.value:.3g}" for path, value in calibrated_parameters(sc)) or "-"]
-        for s, sc in loaded.items() if sc.calibration
-    ]
-    if calibrated:
-        body += (
-            "<p>Calibrated: per-place income and NEET trends, and the global values listed, come from a fit to official "
-            "statistics (<code>pfpp calibrate</code>; see its report for errors and standard errors).</p>"
-            + _table(["Scenario", "Fit", "Fitted on", "Places with trends", "Global values"], calibrated, numeric_from=99)
-        )
-    return Section("Assumptions", body)
-
-
-def assumptions_appendix(manifest: dict, scenarios: list[str]) -> Section:
-    """Every assumed parameter of the scenarios, with each one's value and its entry in the assumptions registry."""
-    assumed = _assumed(_scenarios(manifest, scenarios))
-    paths = list(dict.fromkeys(p for a in assumed.values() for p in a))
-    body = (
-        f"<p>All {len(paths)} parameters that rest on an assumption, with each scenario's value, the plausible range "
-        "<code>pfpp robustness</code> explores, and the registry entry that says what is assumed and why.</p>"
-        + _assumption_table(assumed, paths)
-    )
-    return Section("Appendix: every assumption", body)

@@ -2,9 +2,10 @@
 
 A *world* is one set of values for the deeply uncertain quantities of a comparison,
 applied to both scenarios alike. The quantities are found in the base scenario itself:
-every value that rests on an assumption (``source = "assumption:<name>"``) and carries a
-plausible ``low``/``high`` range, and, on request, every evidence value with a published
-range (fixed per world instead of drawn per replicate). A quantity the alternative sets
+every value that rests on an assumption, the registry's (``source = "assumption:<name>"``)
+or the analyst's own (``source = "user:<KEY>"``, declared in the scenario's
+``[user_sources]``), and carries a plausible ``low``/``high`` range, and, on request, every
+evidence value with a published range (fixed per world instead of drawn per replicate). A quantity the alternative sets
 differently (a lever, or an assumption it overrides) is part of what is being compared,
 so it is not sampled: each scenario keeps its own value, and :class:`Space` says so.
 
@@ -64,7 +65,7 @@ class Factor:
     path : str
         Key path of the sourced value, e.g. ``"world.young_people.neet_exit_hazard"``.
     unit, source : str
-        As in the scenario (``source`` is ``"assumption:<name>"`` or evidence).
+        As in the scenario (``source`` is ``"assumption:<name>"``, ``"user:<KEY>"`` or evidence).
     value : float
         The value as given: the default world.
     low, high : float
@@ -168,9 +169,10 @@ def uncertainty_space(base: Scenario, alternative: Scenario, *, include_evidence
     Returns
     -------
     Space
-        A factor for each assumption (and evidence value, if asked) of ``base`` with a
-        range of non-zero width that ``alternative`` holds unchanged; the others with a
-        range, and why each is not sampled.
+        A factor for each assumption, the registry's or the analyst's own (and each
+        evidence value, if asked), of ``base`` with a range of non-zero width that
+        ``alternative`` holds unchanged; the others with a range, and why each is not
+        sampled.
     """
 
     def uncertain(value) -> bool:

@@ -154,6 +154,23 @@ def test_scenarios_show_prints_the_run_settings_and_every_sourced_value_by_key_p
         assert any(f"│ {key} " in line for line in lines), key
 
 
+def test_scenarios_show_lists_the_analysts_own_sources_as_written(tmp_path):
+    path = write(tmp_path, "audited.toml", '''
+name = "audited"
+description = "d"
+extends = "siloed_baseline"
+[user_sources.hub_audit]
+description = "Recovery share after our [bold]hub's[/bold] course"
+reference = "Bradford hubs audit 2023"
+[interventions.mh_hub]
+effect = { value = 0.25, unit = "probability", source = "user:hub_audit", low = 0.15, high = 0.35 }
+''')
+    shown = CliRunner().invoke(app, ["scenarios", "show", str(path)], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert any("│ hub_audit " in line and "[bold]hub's[/bold] course" in line and "Bradford hubs audit 2023" in line for line in shown.output.splitlines())
+    assert any("│ interventions.mh_hub.effect " in line and "user:hub_audit" in line for line in shown.output.splitlines())
+
+
 def test_a_sweep_dry_run_prints_the_run_count_and_runs_nothing(tmp_path):
     spec = write(tmp_path, "lhs.toml", '''
 name = "lhs"

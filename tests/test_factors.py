@@ -93,6 +93,22 @@ def test_a_factor_set_sent_to_a_worker_process_still_builds_the_base_without_the
     assert factors.combination(0).scenario_hash() == base.scenario_hash()
 
 
+def test_the_analysts_own_sources_are_not_factors_and_each_combination_carries_those_it_cites(base, tmp_path):
+    path = tmp_path / "audited.toml"
+    path.write_text(
+        'name = "audited"\ndescription = "d"\nextends = "siloed_baseline"\n[levers]\ncarry_over = true\n'
+        '[user_sources.hub_audit]\ndescription = "Recovery share after our course"\nreference = "hub audit 2023"\n'
+        '[interventions.mh_hub]\neffect = { value = 0.25, unit = "probability", source = "user:hub_audit", low = 0.15, high = 0.35 }\n',
+        encoding="utf-8",
+    )
+    audited = load_scenario(path)
+    factors = factor_set(base, audited)
+    assert factors.names == ["levers.carry_over", "interventions.mh_hub.effect"]
+    assert factors.combination(0).scenario_hash() == base.scenario_hash()
+    assert factors.combination(0b11).scenario_hash() == audited.scenario_hash()
+    assert factors.combination(0b10).user_sources == audited.user_sources
+
+
 def test_a_sourced_quantity_is_one_factor_with_its_value_range_and_source(base):
     alternative = base.with_overrides({"mechanisms.bid_cost.value": 30000.0, "world.households.band_cost.C.value": 0.8})
     factors = factor_set(base, alternative)

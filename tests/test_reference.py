@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from pfpp_sim.evidence import sourced_parameters
 from pfpp_sim.reference import DEFAULTS_FROM, reference
-from pfpp_sim.scenario import Intervention, Levers, Programme, RunSettings, Scenario, load_scenario
+from pfpp_sim.scenario import Intervention, Levers, Programme, RunSettings, Scenario, UserSource, load_scenario
 from pfpp_sim.sweep import Parameter, SweepSpec
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
@@ -22,7 +22,7 @@ def test_the_reference_in_docs_is_what_the_models_generate():
     )
 
 
-@pytest.mark.parametrize("model", [Scenario, RunSettings, Levers, Programme, Intervention, SweepSpec, Parameter])
+@pytest.mark.parametrize("model", [Scenario, RunSettings, Levers, Programme, Intervention, UserSource, SweepSpec, Parameter])
 def test_every_key_of_every_file_table_is_in_the_reference(model: type[BaseModel]):
     text = reference()
     for key in model.model_fields:

@@ -14,11 +14,13 @@ import pytest
 
 from pfpp_sim import compare, explain, load_scenario, run
 from pfpp_sim.analysis import ALL_PLACES, equity_rates, trajectory_bands, trajectory_differences
+from pfpp_sim.assumption_sections import assumptions_appendix, assumptions_section
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import assumed_parameters
 from pfpp_sim.factors import factor_set
 from pfpp_sim.report import read_manifest, report_sections, write_report
-from pfpp_sim.scenario_sections import assumptions_appendix, assumptions_section, differences, readable_name
+from pfpp_sim.scenario import Scenario
+from pfpp_sim.scenario_sections import differences, readable_name
 from pfpp_sim.sections import FOREST, format_difference
 from pfpp_sim.storage import write_parquet
 
@@ -145,6 +147,38 @@ def test_the_assumptions_section_lists_the_assumptions_that_differ_before_pointi
     assert body.count("<tr><td>") == 1 + 2, "the differing assumption, then each scenario's calibration"
     appendix = assumptions_appendix(manifest, [base.name, alternative.name]).body
     assert appendix.count("<tr><td>") == n_assumed
+
+
+def test_the_analysts_own_sources_are_listed_with_the_assumptions_as_theirs():
+    base = small("siloed_baseline")
+    data = base.model_dump(mode="python")
+    data["name"] = "audited_hubs"
+    data["user_sources"] = {
+        "hub_audit": {"description": "Recovery share after our hub's course", "reference": "Bradford hubs audit 2023"},
+        "outreach_survey": {"description": "Fall in NEET entry after our outreach", "reference": "Luton youth survey 2023"},
+    }
+    data["interventions"]["mh_hub"]["effect"] = {"value": 0.25, "unit": "probability", "source": "user:hub_audit", "low": 0.15, "high": 0.35}
+    data["interventions"]["asb_outreach"]["effect"] = {"value": 0.08, "unit": "fraction", "source": "user:outreach_survey", "low": 0.04, "high": 0.12}
+    alternative = Scenario.model_validate(data)
+    manifest = _manifest(base, alternative)
+    body = assumptions_section(manifest, [base.name, alternative.name]).body
+    n_assumed = len(assumed_parameters(alternative))
+    assert body.startswith(f"<p>2 of the {n_assumed} assumed parameters differ between the scenarios:</p><table>")
+    assert (
+        "<td>interventions.mh_hub.effect</td><td>probability</td><td>-</td><td>0.25</td><td>0.15 to 0.35</td>"
+        "<td>hub_audit (the analyst&#x27;s own): Recovery share after our hub&#x27;s course Reference: Bradford hubs audit 2023</td>"
+    ) in body, "a value evidence backs in the base, the analyst's own in the alternative"
+    assert (
+        "<td>0 to 0.15; 0.04 to 0.12</td><td>asb_outreach_effect: Proportional fall in the NEET entry hazard after outreach.; "
+        "outreach_survey (the analyst&#x27;s own): Fall in NEET entry after our outreach Reference: Luton youth survey 2023</td>"
+    ) in body, "each scenario's source of a value they both assume"
+    assert f"{n_assumed} parameters rest on an assumption rather than evidence, 2 of them on the analyst's own sources" in body
+    assert (
+        "<tr><td>audited_hubs</td><td>hub_audit</td><td>Recovery share after our hub&#x27;s course</td>"
+        "<td>Bradford hubs audit 2023</td><td>-</td><td>interventions.mh_hub.effect</td></tr>"
+    ) in body
+    appendix = assumptions_appendix(manifest, [base.name, alternative.name]).body
+    assert "hub_audit (the analyst&#x27;s own)" in appendix
 
 
 def test_what_differs_lists_every_differing_lever_with_both_values_and_the_descriptions(compare_folder):

@@ -32,6 +32,12 @@ horizon_months = 12
 neet_exit_hazard = { value = 0.12, unit = "probability/month", source = "assumption:neet_exit_hazard", low = 0.06, high = 0.18 }
 [mechanisms]
 reporting_cost = { value = 8000, unit = "GBP/grant/year", source = "assumption:reporting_cost", low = 4000, high = 16000 }
+[user_sources.hub_audit]
+description = "Recovery share after our hub's course"
+reference = "Bradford hubs audit 2023"
+range_reason = "the audit's smallest and largest hub"
+[interventions.mh_hub]
+effect = { value = 0.185, unit = "probability", source = "user:hub_audit", low = 0.1, high = 0.25 }
 """
 ALTERNATIVE = """
 name = "joined"
@@ -145,7 +151,9 @@ def test_the_command_prints_one_line_per_outcome_and_json_gives_the_same_shares(
     assert shares["fuel_poverty_rate"] == fuel.sign_holds
     space = uncertainty_space(load_scenario(files[0]), load_scenario(files[1]))
     assert payload["factors"] == space.names
-    assert {"world.young_people.neet_exit_hazard", "mechanisms.reporting_cost"} <= set(payload["factors"]), "the ranges the base file gives"
+    assert {"world.young_people.neet_exit_hazard", "mechanisms.reporting_cost", "interventions.mh_hub.effect"} <= set(payload["factors"]), (
+        "the ranges the base file gives, its own source's too"
+    )
     assert (payload["sampled_worlds"], payload["replicates"], payload["design"]) == (3, 2, "lhs")
 
 
@@ -163,6 +171,11 @@ def test_the_report_of_a_robustness_folder_says_whether_the_answer_would_hold(se
     assert f"Fuel poverty: {fuel.direction} in {fuel.sign_holds:.0%}" in alt
     assert f"{fuel.direction} in {fuel.sign_holds:.0%}" in sections[1].body
     assert "world.young_people.neet_exit_hazard" in sections[3].body and "0.06" in sections[3].body
+    assert (
+        "<td>interventions.mh_hub.effect</td><td>probability</td><td>user:hub_audit</td><td>0.185</td><td>0.1</td><td>0.25</td>"
+        "<td>the analyst&#x27;s own: the audit&#x27;s smallest and largest hub (Bradford hubs audit 2023)</td>"
+    ) in sections[3].body, "the analyst's own source is sampled, with its reason"
+    assert "<td>hub_audit</td><td>Recovery share after our hub&#x27;s course</td>" in sections[4].body
     files = write_report(serial)
     assert "Would it hold?" in files["report"].read_text(encoding="utf-8")
     assert files["robustness_spread"].read_bytes().startswith(b"\x89PNG")

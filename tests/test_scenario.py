@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from importlib import resources
@@ -527,6 +528,76 @@ def test_every_assumption_a_preset_cites_is_registered():
     for name in list_presets():
         cited = re.findall(r"assumption:([a-z0-9_]+)", (PRESETS_DIR / f"{name}.toml").read_text())
         assert set(cited) <= set(ASSUMPTIONS), name
+
+
+# ------------------------------------------------------ the analyst's own sources
+
+OWN_SOURCE = """
+[user_sources.hub_audit]
+description = "Share of young people completing our hub's course who recovered, 2023"
+reference = "Bradford hubs audit 2023, table 3"
+range_reason = "the audit's smallest and largest hub"
+
+[interventions.mh_hub]
+effect = { value = 0.25, unit = "probability", source = "user:hub_audit", low = 0.15, high = 0.35 }
+"""
+
+
+def test_a_value_may_cite_the_analysts_own_source_declared_in_the_file(tmp_path):
+    scenario = load_scenario(write_scenario(tmp_path, OWN_SOURCE))
+    effect = scenario.interventions.mh_hub.effect
+    assert (effect.value, effect.source, effect.low, effect.high) == (0.25, "user:hub_audit", 0.15, 0.35)
+    own = scenario.user_sources["hub_audit"]
+    assert (own.reference, own.range_reason) == ("Bradford hubs audit 2023, table 3", "the audit's smallest and largest hub")
+    assert ("interventions.mh_hub.effect", effect) in assumed_parameters(scenario), "treated as an assumption"
+    assert scenario.model_dump(mode="json")["user_sources"]["hub_audit"]["description"] == own.description, "recorded in the manifest"
+
+
+def test_the_analysts_own_sources_survive_extends_and_overrides_and_count_in_the_hash(tmp_path):
+    parent = load_scenario(write_scenario(tmp_path, OWN_SOURCE, name="mine"))
+    child = load_scenario(write_scenario(tmp_path, "[levers]\npooling = 0.5\n", parent="mine"))
+    assert child.user_sources == parent.user_sources
+    assert child.interventions.mh_hub.effect.source == "user:hub_audit"
+    assert child.with_overrides({"levers.pooling": 0.2}).user_sources == parent.user_sources
+    reworded = parent.with_overrides({"user_sources.hub_audit.reference": "Bradford hubs audit 2024"})
+    assert reworded.scenario_hash() != parent.scenario_hash(), "a changed reference is another scenario"
+
+
+def test_a_scenario_without_own_sources_hashes_as_before_they_existed():
+    scenario = load_scenario("siloed_baseline")
+    data = scenario.model_dump(mode="json", exclude={"name", "description", "extends", "user_sources"})
+    blob = json.dumps(data, separators=(",", ":")).encode()
+    assert scenario.scenario_hash() == hashlib.sha256(blob).hexdigest()[:16], "recorded results still match their hash"
+
+
+def test_citing_an_undeclared_own_source_is_one_line_naming_the_file_the_key_path_and_the_source(tmp_path):
+    path = write_scenario(tmp_path, OWN_SOURCE.replace('source = "user:hub_audit"', 'source = "user:hub_audt"'))
+    assert load_error(path) == (
+        f"{path}: interventions.mh_hub.effect.source = 'user:hub_audt': a key of [user_sources] (declared: hub_audit): "
+        "add [user_sources.hub_audt] with a description and a reference"
+    )
+
+
+def test_a_value_citing_an_own_source_without_its_range_is_refused(tmp_path):
+    path = write_scenario(tmp_path, OWN_SOURCE.replace(", low = 0.15, high = 0.35", ""))
+    message = load_error(path)
+    assert message.startswith(f"{path}: interventions.mh_hub.effect = "), message
+    assert message.endswith("a value citing the analyst's own source needs its plausible range, as an assumption does: give low and high (pfpp robustness samples it)")
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "expected"),
+    [
+        (('reference = "Bradford hubs audit 2023, table 3"\n', ""), "user_sources.hub_audit.reference", "a value (required key is missing)"),
+        (('description = "Share', 'description = "\\nShare'), "user_sources.hub_audit.description", "a description on one line, without line breaks"),
+        (("[user_sources.hub_audit]", "[user_sources.hub-audit]"), "user_sources", "user source key 'hub-audit' must be letters"),
+    ],
+    ids=["no_reference", "two_lines", "bad_key"],
+)
+def test_an_own_source_needs_a_one_line_description_a_reference_and_a_plain_key(tmp_path, change, key, expected):
+    path = write_scenario(tmp_path, OWN_SOURCE.replace(*change))
+    message = load_error(path)
+    assert message.startswith(f"{path}: {key} = ") and expected in message and "\n" not in message, message
 
 
 # ------------------------------------------------------------ property: fuzzing

@@ -8,6 +8,7 @@ import pytest
 from pfpp_sim import load_scenario
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import assumed_parameters, is_assumption, is_calibrated, sourced_parameters
+from pfpp_sim.scenario import Scenario
 from pfpp_sim.worlds import Factor, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
 
 RANGES = {
@@ -38,6 +39,22 @@ def test_the_space_lists_exactly_the_assumptions_that_carry_a_range(pair):
     factor = next(f for f in space.factors if f.path == "mechanisms.reporting_cost")
     assert (factor.value, factor.low, factor.high, factor.unit) == (8000.0, 4000.0, 16000.0, "GBP/grant/year")
     assert space.not_sampled == (("world.households.band_cost.D", "its range has zero width"),), "band D is the reference, 1 by definition"
+
+
+def with_own_source(scenario: Scenario) -> Scenario:
+    """The scenario with the hub's effect cited from the analyst's own source, with a range."""
+    data = scenario.model_dump(mode="python")
+    data["user_sources"] = {"hub_audit": {"description": "Recovery share after our hub's course", "reference": "Bradford hubs audit 2023"}}
+    data["interventions"]["mh_hub"]["effect"] = {"value": 0.25, "unit": "probability", "source": "user:hub_audit", "low": 0.15, "high": 0.35}
+    return Scenario.model_validate(data)
+
+
+def test_a_value_citing_the_analysts_own_source_is_sampled_like_an_assumption(pair):
+    base, alternative = pair
+    space = uncertainty_space(with_own_source(base), with_own_source(alternative))
+    factor = next(f for f in space.factors if f.path == "interventions.mh_hub.effect")
+    assert (factor.source, factor.value, factor.low, factor.high) == ("user:hub_audit", 0.25, 0.15, 0.35)
+    assert "interventions.mh_hub.effect" not in uncertainty_space(base, alternative).names, "evidence (E51, E52) without a range"
 
 
 def test_include_evidence_adds_every_evidence_value_with_a_published_range_and_no_calibrated_one(pair):
