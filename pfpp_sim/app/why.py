@@ -7,11 +7,11 @@ the baseline with combinations of the right side's factors up to the month the r
 reached, on the same random numbers, and splits each shown value's difference (right -
 left: the three rates on the charts and money to date) among the factors by Shapley
 values (:mod:`pfpp_sim.shapley`), as ``pfpp explain`` does, but for one place and one
-month, in seconds.
+month.
 
 Each run costs its months, so what fits the room's patience depends on the month:
-:func:`plan` keeps the runs within :data:`BUDGET_RUN_MONTHS` (about 4 s on two cores at
-the default scale). It runs every combination when they fit, with two more histories (other
+:func:`plan` keeps the runs within :data:`BUDGET_RUN_MONTHS` (about 10 CPU-seconds at the
+default scale, as ``benchmarks/results/app_why.md`` measured). It runs every combination when they fit, with two more histories (other
 random numbers) for a range when those fit too; otherwise it estimates the Shapley values
 from as many sampled orderings of the factors as fit, and says so.
 
@@ -77,8 +77,8 @@ BUILD_MONTHS = 12
 BUDGET_RUN_MONTHS = 4_500
 """Most run-months (each run: the month reached plus :data:`BUILD_MONTHS`) one explanation may use.
 
-About 7 CPU-seconds at the default scale: under 4 s on two idle cores (``python -m
-benchmarks.app_why`` measures it).
+About 10 CPU-seconds at the default scale (2.1-2.2 CPU-ms a run-month, measured by
+``python -m benchmarks.app_why``; wall time depends on the cores free).
 """
 MAX_REPLICATES = 3
 """Histories explained when every combination of all of them fits: the shown one and two others."""

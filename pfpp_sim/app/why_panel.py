@@ -40,7 +40,7 @@ def _method(why: Why, place: str, when: str) -> str:
     if not why.exact:
         how = (
             f"Estimated from {why.permutations} random orderings of the {k} changes, each with its reverse ({runs}, {same}): "
-            f"every combination would take {(1 << k) - 2:,} runs, too many to finish in seconds at this month. Each bar is the "
+            f"every combination would take {(1 << k) - 2:,} runs, too many for the room to wait for at this month. Each bar is the "
             "change's effect averaged over those orderings, an estimate of its Shapley value (exact when changes interact only in pairs)."
         )
     else:
