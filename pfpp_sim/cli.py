@@ -36,9 +36,9 @@ from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness,
 from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
-from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, analyse, format_index, top_levers, write_analysis
+from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, check_place, format_index, top_levers, write_analysis
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
-from pfpp_sim.sweep import load_sweep, plan_sweep, run_sweep
+from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
 from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
@@ -529,12 +529,13 @@ def analyse_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Sensitivity of each outcome to each lever (Sobol, Morris or rank correlations); optional PRIM."""
+    check_place(read_sweep(sweep_dir), place)  # before anything is written
     files = write_analysis(sweep_dir)
     if prim:
         found = discover(sweep_dir, prim, high=not low)
         files["prim"] = write_discovery(sweep_dir, found)
     every = pd.read_parquet(files["indices"])
-    indices = analyse(sweep_dir, place=place) if place not in set(every["place_code"]) else every[every["place_code"] == place]
+    indices = every[every["place_code"] == place]
     spec = read_json(sweep_dir / "manifest.json")["spec"]
     ranked = top_levers(indices, spec["design"])
     if as_json:

@@ -24,7 +24,7 @@ from pfpp_sim.outcomes import display_scale
 from pfpp_sim.storage import write_bytes, write_parquet, write_text
 from pfpp_sim.sweep import Sweep, SweepSpec, problem, read_sweep
 
-__all__ = ["COLUMNS", "WIDE_SOBOL_CI", "analyse", "analyse_places", "format_index", "sensitivity_figure", "top_levers", "write_analysis"]
+__all__ = ["COLUMNS", "WIDE_SOBOL_CI", "analyse", "analyse_places", "check_place", "format_index", "sensitivity_figure", "top_levers", "write_analysis"]
 
 MEASURES = {"sobol": ("ST", "total-order Sobol index"), "morris": ("mu_star", "Morris mu*"), "lhs": ("abs_spearman", "|Spearman rank correlation|"), "grid": ("abs_spearman", "|Spearman rank correlation|")}
 
@@ -60,7 +60,10 @@ def analyse(sweep_dir: str | Path, *, place: str = ALL_PLACES) -> pd.DataFrame:
 
 def analyse_places(sweep_dir: str | Path) -> pd.DataFrame:
     """:func:`analyse` for all places together, then for each place the sweep kept, in one table."""
-    sweep = read_sweep(sweep_dir)
+    return _every_place(read_sweep(sweep_dir))
+
+
+def _every_place(sweep: Sweep) -> pd.DataFrame:
     places = [ALL_PLACES] if sweep.by_place is None else list(dict.fromkeys([ALL_PLACES, *sweep.by_place["place_code"]]))
     frames = [_indices(sweep.spec, _place_results(sweep, p)).assign(place_code=p) for p in places]
     return pd.concat(frames, ignore_index=True)[COLUMNS]
@@ -70,14 +73,23 @@ COLUMNS = ["place_code", "output", "parameter", "measure", "value", "conf", "fla
 """Columns of ``analysis.parquet``."""
 
 
-def _place_results(sweep: Sweep, place: str) -> pd.DataFrame:
-    if place == ALL_PLACES:
-        return sweep.results
+def check_place(sweep: Sweep, place: str) -> None:
+    """Refuse a place the sweep has no results for (``"ALL"`` it always has).
+
+    Raises
+    ------
+    PfppError
+        Naming the place, the sweep and the places it kept.
+    """
     kept = [] if sweep.by_place is None else sorted(set(sweep.by_place["place_code"]) - {ALL_PLACES})
-    if place not in kept:
+    if place != ALL_PLACES and place not in kept:
         hint = f"it kept {', '.join(kept)}" if kept else "it kept all places together only (set keep_places = true in the spec)"
         raise PfppError(f"--place {place}: sweep {sweep.spec.name} has no results for this place; {hint}")
-    return sweep.by_place[sweep.by_place["place_code"] == place]
+
+
+def _place_results(sweep: Sweep, place: str) -> pd.DataFrame:
+    check_place(sweep, place)
+    return sweep.results if place == ALL_PLACES else sweep.by_place[sweep.by_place["place_code"] == place]
 
 
 def format_index(measure: str, output: str, value: float, conf: float = np.nan) -> str:
@@ -191,8 +203,8 @@ def write_analysis(sweep_dir: str | Path) -> dict[str, Path]:
     for each place (``place_code`` says which); the chart shows all places together.
     """
     sweep_dir = Path(sweep_dir)
-    spec = read_sweep(sweep_dir).spec
-    indices = analyse_places(sweep_dir)
+    sweep = read_sweep(sweep_dir)
+    spec, indices = sweep.spec, _every_place(sweep)
     together = indices[indices["place_code"] == ALL_PLACES]
     label = MEASURES[spec.design][1]
     files = {"indices": write_parquet(indices, sweep_dir / "analysis.parquet")}

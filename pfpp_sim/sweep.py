@@ -541,9 +541,10 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
             f"{message}. {done} finished runs are kept in {out}/runs; rerun with --resume after fixing"
         )
     units = {"units": {name: SUMMARY_UNITS[name] for name in spec.outputs}}
-    results = write_parquet(sweep_results(out), out / "results.parquet", metadata=units)
+    runs = _read_runs(out)  # once, for both tables
+    results = write_parquet(_wide_results(runs, design, by_place=False), out / "results.parquet", metadata=units)
     if spec.keep_places:
-        write_parquet(sweep_results(out, by_place=True), out / "results_by_place.parquet", metadata=units)
+        write_parquet(_wide_results(runs, design, by_place=True), out / "results_by_place.parquet", metadata=units)
     manifest = {**manifest, "complete": True, "seconds": round(time.perf_counter() - started, 3)}
     write_json(manifest, manifest_path)
     return read_sweep(results.parent)
@@ -571,17 +572,25 @@ def sweep_results(out: str | Path, *, by_place: bool = False) -> pd.DataFrame:
         parameter columns, then one column per kept output.
     """
     out = Path(out)
+    return _wide_results(_read_runs(out), read_table(out / "design.parquet"), by_place=by_place)
+
+
+def _read_runs(out: Path) -> pd.DataFrame:
+    """Every finished run's summary rows (long: ``run_id, point, replicate, place_code, metric, value``)."""
     files = sorted((out / "runs").glob("run-*.parquet"))
     if not files:
         raise PfppError(f"{out} holds no finished runs (expected a sweep folder with runs/run-*.parquet)")
-    runs = pd.concat([read_table(f) for f in files], ignore_index=True)
+    return pd.concat([read_table(f) for f in files], ignore_index=True)
+
+
+def _wide_results(runs: pd.DataFrame, design: pd.DataFrame, *, by_place: bool) -> pd.DataFrame:
+    """:func:`sweep_results` from the runs' rows and the design."""
     index = ["run_id", "point", "replicate", "place_code"] if by_place else ["run_id", "point", "replicate"]
     if not by_place:
         runs = runs[runs["place_code"] == ALL_PLACES]
     wide = runs.pivot_table(index=index, columns="metric", values="value", aggfunc="first", sort=False)
     wide.columns.name = None
     wide = wide[[m for m in SUMMARY_METRICS if m in wide.columns]]
-    design = read_table(out / "design.parquet")
     table = wide.reset_index().merge(design, on="point", how="left")
     order = ["run_id", "point", "replicate", *(["place_code"] if by_place else []), *design.columns.drop("point"), *wide.columns]
     return table[order].sort_values(index[:1] + index[3:], ignore_index=True, kind="stable")
