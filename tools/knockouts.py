@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             if not failed:
                 unpinned.append(knockout)
             if args.markdown:
-                tests = ", ".join(f"`{name.removeprefix('tests/')}`" for name in failed) or "**none**"
+                tests = ", ".join(f"`{name.removeprefix('tests/')}`" for name in failed[:3]) or "**none**"
+                tests += f" and {len(failed) - 3} more" if len(failed) > 3 else ""
                 print(f"| `{knockout.name}` | {knockout.effect} | {tests} |", flush=True)
             else:
                 print(f"{knockout.name}: {knockout.effect}: {len(failed)} failed" + "".join(f"\n    {name}" for name in failed), flush=True)

@@ -126,6 +126,11 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
         if done.returncode:
             sys.exit(f"error: mutmut run failed for {module} (exit {done.returncode}); see {log}")
     seconds = time.monotonic() - start
+    runs = 1
+    if again:  # the time and runs of the fresh run and earlier re-runs count too
+        earlier = json.loads(RESULTS_JSON.read_text()).get(module, {}) if RESULTS_JSON.exists() else {}
+        seconds += earlier.get("seconds", 0)
+        runs += earlier.get("runs", 1)
     found = statuses(work)
     counts = Counter(found.values())
     total, skipped = len(found), counts["skipped"]
@@ -142,7 +147,7 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
         "other": total - skipped - caught - counts["survived"] - counts["no tests"],
         "score": caught / (total - skipped) if total > skipped else None,
         "seconds": round(seconds),
-        "again": again,
+        "runs": runs,
         "jobs": jobs,
         "commit": git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", "pfpp_sim", "tests") else ""),
         "date": dt.date.today().isoformat(),
@@ -183,13 +188,13 @@ def markdown(stored: dict) -> str:
     ]
     for r in stored.values():
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
-        how = f"{r['seconds'] / 60:.1f}" + (" (again)" if r["again"] else "")
+        how = f"{r['seconds'] / 60:.1f}" + (f" ({r['runs']} runs)" if r["runs"] > 1 else "")
         lines.append(
             f"| `{r['module']}` | {r['mutants']} | {r['killed']} | {r['timeout']} | {r['survived']} | {r['no_tests']} | "
             f"{score} | {how} | {r['commit']} | {r['date']} | {r['mutmut']} |"
         )
-    lines += ["", "Minutes: wall time of the run on the machine that ran it, with `--jobs` test processes;",
-              "'(again)' marks a run that tested only the earlier survivors again.", ""]
+    lines += ["", "Minutes: wall time on the machine that ran it, with `--jobs` test processes, of the fresh",
+              "run and of any later runs (`--again`) that tested its survivors again with new tests.", ""]
     for r in stored.values():
         lines += [f"## `{r['module']}`", "", "Tests: `" + " ".join(r["tests"]) + "`", ""]
         if r["not_killed"]:
