@@ -32,8 +32,13 @@ def test_an_elasticity_of_one_makes_bid_cost_proportional():
     assert bid_cost_p(3 * 62_500_000, **proportional) == 3 * 2_500_000
 
 
-def test_nothing_asked_costs_nothing():
-    assert bid_cost_p(0, **SCALING) == 0
+@pytest.mark.parametrize("elasticity", [0.0, 0.46])
+def test_nothing_asked_costs_nothing_whatever_the_elasticity(elasticity):
+    assert bid_cost_p(0, **{**SCALING, "elasticity": elasticity}) == 0
+
+
+def test_a_bid_for_a_penny_still_costs_something():
+    assert bid_cost_p(1, **SCALING) > 0
 
 
 # ------------------------------------------------------------------ the pot
@@ -61,6 +66,17 @@ def test_a_pot_larger_than_all_bids_leaves_the_rest_unawarded():
 def test_equal_scores_are_ranked_in_council_order():
     grants = award_pot(np.array([700, 700, 700]), np.array([0.5, 0.5, 0.5]), pot_p=1_000)
     np.testing.assert_array_equal(grants, [700, 300, 0])
+
+
+def test_among_many_bids_with_equal_scores_the_earlier_councils_are_funded_first():
+    # A hundred bids of 1p scored 0, 1 or 2, and a pot of 60p: every bid scored 2 is
+    # funded, then the bids scored 1 in council order until the pot is spent.
+    scores = np.random.default_rng(3).integers(0, 3, 100).astype(float)
+    grants = award_pot(np.ones(100, dtype=np.int64), scores, pot_p=60)
+    top, middle = np.flatnonzero(scores == 2), np.flatnonzero(scores == 1)
+    funded = np.concatenate([top, middle[: 60 - top.size]])
+    assert top.size < 60 < top.size + middle.size
+    np.testing.assert_array_equal(np.flatnonzero(grants), np.sort(funded))
 
 
 def test_no_bids_award_nothing():
@@ -93,5 +109,5 @@ def test_with_enough_bids_every_draw_of_scores_awards_the_same_total(asks, seed)
 
 @pytest.mark.parametrize("bad", [np.array([0.5]), np.array([0.1, 0.2, 0.3])])
 def test_scores_must_match_the_bids(bad):
-    with pytest.raises(ValueError, match="one score per bid"):
+    with pytest.raises(ValueError, match=f"expected one score per bid: 2 bids, {bad.size} scores"):
         award_pot(np.array([10, 20]), bad, pot_p=100)

@@ -125,3 +125,15 @@ def test_effects_wait_for_their_month_and_nobody_is_queued_for_an_empty_delivery
     due = pending.pop(3)
     assert [(key, idx.tolist()) for key, idx in due] == [("retrofit", [1, 2]), ("mh_hub", [4])]
     assert pending.pop(3) == []
+
+
+def test_each_recipient_of_a_retrofit_or_the_hub_draws_its_own_outcome(model):
+    # Given an effect of one half, forty recipients do not all fare alike.
+    h, y = model.population.households, model.population.young
+    homes, people = np.arange(40), np.arange(40)
+    h.band[homes] = 4  # band E
+    y.mh_disorder[people] = True
+    effects = {**model.effect, "retrofit": 0.5, "mh_hub": 0.5}
+    apply_effects([("retrofit", homes), ("mh_hub", people)], model.population, effects, model.duration, 0, np.random.default_rng(0))
+    assert set(h.band[homes].tolist()) == {2, 3}  # to band C, or one band up to D
+    assert set(y.mh_disorder[people].tolist()) == {True, False}

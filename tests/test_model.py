@@ -17,9 +17,14 @@ from scipy import stats
 
 from pfpp_sim import residents
 from pfpp_sim.errors import InvariantError
-from pfpp_sim.model import PfppModel
+from pfpp_sim.funding import Round, to_pence
+from pfpp_sim.interventions import HOUSEHOLD_KEYS
+from pfpp_sim.model import PfppModel, _batches, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
-from pfpp_sim.scenario import list_presets, load_scenario
+from pfpp_sim.population import build_population
+from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, list_presets, load_scenario
+from pfpp_sim.streams import stream
+from pfpp_sim.targeting import KEY_INDEX
 
 PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
 REPLICATES = 8
@@ -57,6 +62,74 @@ def conserved_model() -> PfppModel:
 @pytest.fixture(scope="module")
 def siloed_runs() -> list[PfppModel]:
     return replicates(small())
+
+
+# ------------------------------------------------------------- calendar, need, batches
+
+
+@pytest.mark.parametrize("start", ["2021-01", "2021-04", "2021-05", "2021-12"])
+def test_a_financial_year_starts_every_april_whatever_month_the_run_starts(start):
+    model = PfppModel(small(horizon=12, **{"run.start": start}), seed=SEED)
+    first = int(start[-2:])
+    aprils = [t for t in range(-40, 40) if (first - 1 + t) % 12 == 3]
+    assert [t for t in range(-40, 40) if model.is_fy_start(t)] == aprils
+    assert [model.next_fy_start(t) for t in range(-40, 28)] == [min(a for a in aprils if a >= t) for t in range(-40, 28)]
+
+
+def test_local_need_weighs_each_domain_by_its_rate_relative_to_the_places_mean_shared_equally_by_its_interventions():
+    # Given fuel poverty at 20% here and 10% in the other place, NEET alike in both and no
+    # youth mental disorder anywhere (a mean of 0: every place counts as average).
+    model = PfppModel(small(horizon=12), seed=SEED)
+    model.rates = {"fuel_poverty_rate": np.array([0.2, 0.1]), "neet_16_24_rate": np.array([0.1, 0.1]), "youth_mh_rate": np.zeros(2)}
+    # Relative rates 4/3, 1 and 1 (sum 10/3): domain shares 0.4, 0.3 and 0.3.
+    shares = model.need_shares(0)
+    assert shares == pytest.approx({
+        "retrofit": 0.4 / 3, "income_advice": 0.4 / 3, "bill_support": 0.4 / 3,
+        "careers_guidance": 0.1, "employment_support": 0.1, "asb_outreach": 0.1, "mh_hub": 0.3,
+    }, rel=1e-12)
+
+
+def test_orders_are_fulfilled_in_rounds_of_one_per_place_and_intervention_with_a_pooled_teams_complement_first():
+    # Orders 0-4: Hastings retrofit twice, Luton retrofit, Hastings income advice (pooled),
+    # Luton retrofit again (pooled). Income advice comes after retrofit, its complement.
+    retrofit, advice = KEY_INDEX["retrofit"], KEY_INDEX["income_advice"]
+    batches = _batches(
+        np.arange(5), np.array([0, 0, 1, 0, 1]), np.array([retrofit, retrofit, retrofit, advice, retrofit]),
+        np.array([False, False, False, True, True]),
+    )
+    assert [b.tolist() for b in batches] == [[0, 2], [3], [1, 4]]
+
+
+def test_many_orders_of_many_places_are_fulfilled_in_the_order_each_council_placed_them():
+    # 200 orders for two interventions in eight places: the k-th order of a place and
+    # intervention is in round k, and every round holds one order per pair.
+    rng = np.random.default_rng(1)
+    places, keys = rng.integers(0, 8, 200), rng.integers(0, 2, 200)
+    batches = _batches(np.arange(200), places, keys, np.zeros(200, dtype=bool))
+    round_of = np.empty(200, dtype=int)
+    for k, batch in enumerate(batches):
+        round_of[batch] = k
+        pairs = list(zip(places[batch].tolist(), keys[batch].tolist()))
+        assert len(set(pairs)) == len(pairs)
+    for pair in set(zip(places.tolist(), keys.tolist())):
+        mine = np.flatnonzero((places == pair[0]) & (keys == pair[1]))
+        assert round_of[mine].tolist() == list(range(mine.size)), pair
+
+
+def test_slice_ends_are_the_first_and_last_row_of_each_places_residents_skipping_places_with_none():
+    first, last, place = _slice_ends([slice(0, 3), slice(3, 3), slice(3, 5)])
+    assert (first.tolist(), last.tolist(), place.tolist()) == ([0, 3], [2, 4], [0, 2])
+
+
+def test_each_months_record_holds_what_every_places_open_awards_hold_at_its_end_and_the_month_starts_from_no_flows():
+    model = PfppModel(small(horizon=12, **{"levers.competitive_share": 0.0}), seed=SEED)
+    for _ in range(5):
+        model.step()
+        held = np.bincount([a.place for a in model.open_awards()], [a.held_total_p / 100 for a in model.open_awards()], minlength=2)
+        np.testing.assert_allclose(model.records[-1]["held_gbp"], held)
+        assert not any(values.any() for values in model.flows.values())
+    assert model.records[-1]["held_gbp"].min() > 0
+    assert len(model.records) == len(model.equity_records) == model.month == 5
 
 
 # --------------------------------------------------------------------- invariants
@@ -123,6 +196,12 @@ def _household_moves_place(model):
     return PLACES[0]
 
 
+def _households_swap_places(model):
+    place = model.population.households.place
+    place[0], place[-1] = place[-1], place[0]  # each place keeps its count, but not its residents
+    return "all"
+
+
 def _young_person_lost(model):
     model.population.young.status = model.population.young.status[:-1]
     return "all"
@@ -151,6 +230,7 @@ def _rate_not_a_number(model):
         (_held_goes_negative, "negative balance"),
         (_delivery_after_deadline, "spend after deadline"),
         (_household_moves_place, "residents not conserved: households count changed"),
+        (_households_swap_places, "residents not conserved: households count changed"),
         (_young_person_lost, "residents not conserved: young people column status holds"),
         (_young_person_without_status, "residents not conserved: a young person has no status"),
         (_rate_above_one, "rate out of [0, 1]: youth_mh_rate = 1.5"),
@@ -168,6 +248,84 @@ def test_each_broken_invariant_is_named_with_its_month_and_place(corrupt, invari
     message = str(info.value)
     assert message.startswith(invariant), message
     assert f", month {model.month}, place {place}" in message, message
+
+
+def test_rates_of_exactly_zero_and_one_are_valid():
+    model = PfppModel(small(horizon=12), seed=SEED)
+    model.step()
+    model.rates["youth_mh_rate"][:] = [0.0, 1.0]
+    model.check_invariants()
+
+
+def test_at_the_end_of_a_run_every_award_closed_or_open_is_checked_at_the_horizon():
+    model = PfppModel(small(horizon=24), seed=SEED).run()
+    award = next(a for a in model.awards if a.closed)
+    award.returned_p -= 1
+    with pytest.raises(InvariantError, match=f"ledger does not balance: award {award.award_id} .*, month 24, place"):
+        model.run()
+
+
+def test_every_month_of_the_run_draws_from_its_own_streams(monkeypatch):
+    import pfpp_sim.model as model_module
+    from pfpp_sim.streams import stream
+
+    asked = []
+
+    def recording(seed, replicate, name, month=None):
+        asked.append((name, month))
+        return stream(seed, replicate, name, month)
+
+    monkeypatch.setattr(model_module, "stream", recording)
+    model = PfppModel(small(horizon=3), seed=SEED)
+    asked.clear()
+    model.run()
+    for name in ("councils", "departments", "interventions"):
+        assert [month for n, month in asked if n == name] == [1, 2], name
+
+
+def test_a_model_made_without_a_seed_is_the_one_of_seed_zero():
+    sc = small(horizon=3)
+    default, zero, one = PfppModel(sc), PfppModel(sc, seed=0), PfppModel(sc, seed=1)
+    np.testing.assert_array_equal(default.population.households.base_income, zero.population.households.base_income)
+    assert not np.array_equal(default.population.households.base_income, one.population.households.base_income)
+
+
+def first_month(exo) -> dict[str, float]:
+    names = {"fuel_price_gbp": "price_gbp", "mh_prevalence": "mh_prevalence", "income_index": "income_index",
+             "bill_discount_gbp": "bill_discount_gbp", "means_tested_gbp": "means_tested_gbp"}
+    return {arg: float(getattr(exo, path)[0]) for arg, path in names.items()}
+
+
+@pytest.mark.parametrize("start", ["2022-03", "2022-10"])
+def test_residents_are_built_from_the_first_months_price_prevalence_incomes_and_support(start):
+    # Each of these moves between the first and second month of one of the two starts.
+    sc = small(horizon=3, **{"run.start": start})
+    model = PfppModel(sc, seed=SEED)
+    built = build_population(sc, stream(SEED, 0, "population"), **first_month(model.exo))
+    np.testing.assert_array_equal(model.population.households.base_income, built.households.base_income)
+    np.testing.assert_array_equal(model.population.young.mh_disorder, built.young.mh_disorder)
+
+
+def test_bill_discounts_and_means_tested_payments_at_the_start_lower_the_incomes_that_reproduce_fuel_poverty():
+    # Given a start in October 2022, with the Energy Bills Support Scheme and the cost of
+    # living payments under way, the incomes that reproduce the observed fuel-poverty
+    # rate are lower than they would be without either.
+    sc = small(horizon=3, **{"run.start": "2022-10"})
+    model = PfppModel(sc, seed=SEED)
+    first = first_month(model.exo)
+    assert first["bill_discount_gbp"] > 0 and first["means_tested_gbp"] > 0
+    for left_out in ("bill_discount_gbp", "means_tested_gbp"):
+        without = build_population(sc, stream(SEED, 0, "population"), **{**first, left_out: 0.0})
+        assert without.households.base_income.sum() > model.population.households.base_income.sum(), left_out
+
+
+def test_fitted_trends_act_until_the_month_after_their_last_data_and_unfitted_runs_have_no_end():
+    sc = small(horizon=48)  # from April 2021
+    fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2023})
+    fitted = PfppModel(sc.model_copy(update={"calibration": fit}), seed=SEED)
+    assert (fitted.income_trend_months, fitted.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
+    unfitted = PfppModel(sc.model_copy(update={"calibration": None}), seed=SEED)
+    assert (unfitted.income_trend_months, unfitted.neet_trend_months) == (48, 48)
 
 
 def test_the_same_seed_repeats_a_run_and_another_seed_does_not():
@@ -318,6 +476,225 @@ def test_shared_data_find_fuel_poor_homes_only_as_far_as_the_match_ceiling(ceili
     assert total(model, "retrofits_to_fuel_poor") == pytest.approx(share * total(model, "retrofits"), abs=1e-9)
 
 
+def test_with_all_data_shared_no_stream_pays_for_a_resident_another_stream_already_serves():
+    # Given formula funding (every place delivers), siloed streams pay for residents
+    # another stream already serves (M7); with all data shared, every team sees them.
+    base = small(horizon=36, **{"levers.competitive_share": 0.0})
+    siloed = PfppModel(base, seed=SEED).run()
+    shared = PfppModel(base.with_overrides({"levers.data_sharing": 1.0}), seed=SEED).run()
+    assert total(siloed, "duplicated_gbp") > 0
+    assert total(shared, "duplicated_gbp") == 0 < total(shared, "delivered_gbp")
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["siloed", "pooled"])
+def test_a_pooled_team_reaches_the_intended_group_less_precisely_by_the_pooled_targeting_penalty(pooled):
+    # Given all data shared and matched (siloed precision 1), a team ordering 200 retrofits
+    # reaches only fuel-poor homes, or a pooled team about 80% (a penalty of 0.8).
+    sc = small(horizon=12, **{
+        "levers.data_sharing": 1.0, "mechanisms.data_match_ceiling.value": 1.0, "mechanisms.pooled_targeting_penalty.value": 0.8,
+    })
+    model = PfppModel(sc, seed=SEED)
+    if pooled:
+        model.councils[0].receive_pooled(10**11, {"retrofit": 1.0}, Round(0, 0, 0, 12), stream_bit=1)
+        (award,) = [a for a in model.open_awards(place=0) if a.pooled]
+    else:
+        award = model._new_award(
+            programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
+            award_month=0, period_start=0, deadline=12, known_bits=1,
+        )
+        model.fund(award, 10**11, {"retrofit": 1.0}, 0)
+    model.order_delivery(award, "retrofit", int(model.unit_cost_p[KEY_INDEX["retrofit"], 0] * 200))
+    model.deliver_orders()
+    share = model.flows["retrofits_to_fuel_poor"][0] / model.flows["retrofits"][0]
+    if pooled:
+        assert share == pytest.approx(0.8, abs=0.1) and share < 1
+    else:
+        assert share == 1.0
+
+
+# ------------------------------------------------------------- drawn parameters
+
+
+def test_a_later_round_lag_or_an_effect_for_residents_without_a_disorder_defaults_to_the_main_one():
+    model = PfppModel(small(horizon=12, **{"programmes.shared_prosperity.later_award_lag.value": 5}), seed=SEED)
+    assert model.award_lags["shared_prosperity"][1] == 5 != model.award_lags["shared_prosperity"][0]
+    assert model.award_lags["careers"][0] == model.award_lags["careers"][1]  # no later lag given
+    assert model.effect_without_disorder["employment_support"] == model.scenario.interventions.employment_support.effect_without_disorder.value
+    assert model.effect_without_disorder["employment_support"] != model.effect["employment_support"]
+    assert model.effect_without_disorder["retrofit"] == model.effect["retrofit"]
+
+
+# ------------------------------------------------------------------- delivery
+
+
+def award_of_every_intervention(model: PfppModel, place: int):
+    award = model._new_award(
+        programme="home_upgrade", department="DESNZ", place=place, round=0, pooled=False, competitive=False,
+        award_month=0, period_start=0, deadline=12, known_bits=1,
+    )
+    model.fund(award, 10**12, dict.fromkeys(INTERVENTION_KEYS, 1.0), 0)
+    return award
+
+
+@pytest.mark.parametrize("key", ["income_advice", "careers_guidance"])
+def test_an_order_buys_its_budget_over_the_unit_cost_in_recipients_counted_at_their_real_weight(key):
+    model = PfppModel(small(horizon=12), seed=SEED)
+    model.step()  # month 0's deliveries are done: the flows start from nothing
+    award = award_of_every_intervention(model, 1)
+    k = KEY_INDEX[key]
+    places = model.population.places
+    weight = (places.household_weight if key in HOUSEHOLD_KEYS else places.youth_weight)[1]
+    budget = int(model.unit_cost_p[k, 1] * 3) + 1  # three recipients' worth, and a penny
+    model.order_delivery(award, key, budget)
+    model.deliver_orders()
+    assert model.flows["deliveries"].tolist() == [0, pytest.approx(3 * weight)]
+    assert model.flows["delivered_gbp"].tolist() == [0, pytest.approx(budget / 100)]
+    assert model.flows["delivered_gbp"][1] == pytest.approx(model.flows["deliveries"][1] * model.unit_cost[key], abs=0.02)  # and the penny
+    assert award.delivered_by_p == {key: budget}
+    due = model.month + model.months_to_effect[key]
+    assert [(key, len(idx)) for key, idx in model.pending.due[due]] == [(key, 3)]  # the effect comes later
+
+
+def test_a_stream_never_serves_its_own_recipients_again_while_their_support_lasts():
+    # Household support advises 60% of a place's households one month and asks for as
+    # many the next: it can only find the 40% it has not served, and pays for nobody twice.
+    model = PfppModel(small(horizon=12, **{"programmes.household_support.interventions": {"income_advice": 1.0}}), seed=SEED)
+    model.step()
+    _, stream_state = next((d, s) for d in model.departments for s in d.streams if s.key == "household_support")
+    award = model.open_award(stream_state, Round(0, 0, 0, 12), model.councils[0], 10**13, competitive=False)
+    award.ready["income_advice"] = award.steady["income_advice"] = 0
+    homes = model.population.households.slices[0]
+    before = model.recipients.received["income_advice"][homes].sum()
+    for _ in range(2):
+        model.order_delivery(award, "income_advice", int(model.unit_cost_p[KEY_INDEX["income_advice"], 0] * 0.6 * (homes.stop - homes.start)))
+        model.deliver_orders()
+    assert award.duplicated_p == 0
+    assert model.recipients.received["income_advice"][homes].sum() - before > 0.6 * (homes.stop - homes.start)
+
+
+def test_a_siloed_grant_pays_its_reporting_cost_times_its_burden_for_each_year_of_its_period_and_mobilises_its_team():
+    # A grant of a round whose 18-month period starts three months from now, for a
+    # programme with twice the usual reporting.
+    model = PfppModel(small(horizon=24, **{"programmes.household_support.reporting_burden": 2.0}), seed=SEED)
+    _, stream_state = next((d, s) for d in model.departments for s in d.streams if s.key == "household_support")
+    stream_state.round_no = 4
+    award = model.open_award(stream_state, Round(3, 0, 0, 21), model.councils[1], 10**9, competitive=True)
+    assert (award.programme, award.department, award.place, award.round, award.pooled, award.competitive) == (
+        "household_support", "DWP", 1, 4, False, True,
+    )
+    assert (award.award_month, award.period_start, award.deadline, award.known_bits) == (0, 3, 21, stream_state.bit)
+    assert award.overhead_p == to_pence(model.mech["reporting_cost"] * 2.0 * 1.5)
+    assert model.flows["grant_overhead_gbp"].tolist() == [0, award.overhead_p / 100]
+    assert set(award.ready) == {"income_advice", "bill_support"} and award in model.open_awards(place=1)
+
+
+def test_each_order_rounds_its_fraction_of_a_recipient_up_or_down_by_its_own_draw():
+    # Fourteen orders of half a recipient each (every intervention in both places):
+    # with one draw each, some are rounded up and some down.
+    model = PfppModel(small(horizon=12), seed=SEED)
+    model.step()
+    for place in (0, 1):
+        award = award_of_every_intervention(model, place)
+        for key in INTERVENTION_KEYS:
+            model.order_delivery(award, key, int(model.unit_cost_p[KEY_INDEX[key], place] / 2))
+    before = model.recipients.had.copy()
+    model.deliver_orders()
+    new = model.recipients.had & ~before
+    pop = model.population
+    served = [
+        int(new[model.recipients.base[KEY_INDEX[key]] :][(pop.households if key in HOUSEHOLD_KEYS else pop.young).slices[place]].sum())
+        for place in (0, 1) for key in INTERVENTION_KEYS
+    ]
+    assert set(served) == {0, 1}
+
+
+# ----------------------------------------------------------------- pooled budgets
+
+
+@pytest.mark.parametrize("pooled", [True, False], ids=["pooled", "siloed"])
+def test_in_the_same_month_a_pooled_team_gives_income_advice_first_to_the_homes_its_retrofit_team_just_reached(pooled):
+    # Given all data shared and matched and no penalty for pooling, a team orders five
+    # retrofits and five households' income advice in the same month. A pooled team's
+    # advice goes to homes retrofitted this month (the complement is delivered first);
+    # a siloed stream's does not look for them.
+    sc = small(horizon=12, **{
+        "levers.data_sharing": 1.0, "mechanisms.data_match_ceiling.value": 1.0, "mechanisms.pooled_targeting_penalty.value": 1.0,
+    })
+    model = PfppModel(sc, seed=SEED)
+    model.step()
+    award = award_of_every_intervention(model, 0)
+    award.pooled = pooled
+    before = model.recipients.had.copy()
+    for key in ("income_advice", "retrofit"):  # placed in this order, delivered in waves
+        model.order_delivery(award, key, int(model.unit_cost_p[KEY_INDEX[key], 0] * 5))
+    model.deliver_orders()
+    new = model.recipients.had & ~before
+    homes = model.population.households.slices[0]
+    retrofitted = np.flatnonzero(new[model.recipients.base[KEY_INDEX["retrofit"]] :][homes])
+    advised = np.flatnonzero(new[model.recipients.base[KEY_INDEX["income_advice"]] :][homes])
+    assert retrofitted.size == advised.size == 5
+    assert (set(advised) == set(retrofitted)) == pooled
+
+
+def test_a_councils_pooled_budget_is_one_award_a_month_and_deadline_apart_from_its_siloed_awards():
+    model = PfppModel(small("pfpp_joined_up", horizon=24), seed=SEED)
+    council = model.councils[0]
+    siloed = model._new_award(
+        programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
+        award_month=model.month, period_start=model.month, deadline=model.month + 12,
+    )
+    this_year = Round(model.month, model.month, model.month, model.month + 12)
+    pool = model.pooled_award(council, this_year)
+    assert pool is not siloed and pool.pooled
+    assert (pool.programme, pool.department, pool.round, pool.competitive, pool.place) == ("pooled", "pooled", 0, False, 0)
+    assert model.pooled_award(council, this_year) is pool  # a second stream of the same round joins it
+    assert model.pooled_award(council, Round(model.month, model.month, model.month, model.month + 24)) is not pool
+    assert model.pooled_award(model.councils[1], this_year) is not pool
+    model.month += 1
+    assert model.pooled_award(council, this_year) is not pool  # next month's pool is another award
+
+
+# ------------------------------------------------------- M3: deadlines and carry-over
+
+
+def award_at_its_deadline(model: PfppModel):
+    """A siloed retrofit award to the first place holding GBP 1m, with its team, on its deadline."""
+    award = model._new_award(
+        programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
+        award_month=model.month, period_start=model.month, deadline=model.month + 12, known_bits=1,
+    )
+    model.fund(award, 10**8, {"retrofit": 1.0}, 0)
+    model.councils[0].mobilise(award)
+    model.month = award.deadline
+    return award
+
+
+def test_at_its_deadline_an_award_returns_what_it_holds_and_closes():
+    model = PfppModel(small(horizon=12), seed=SEED)
+    award = award_at_its_deadline(model)
+    model.close_award(award)
+    assert award.closed and award.returned_p == 10**8
+    assert award not in model.open_awards() and award not in model.open_awards(place=0)
+    assert model.flows["returned_gbp"].tolist() == [10**6, 0]
+    label = model.councils[0].label
+    assert model.events == [(model.month, f"DESNZ clawed back GBP 1,000,000 unspent on home_upgrade from {label}")]
+
+
+def test_with_carry_over_an_award_holding_money_at_its_deadline_runs_on_with_its_team_for_the_carry_over_months():
+    model = PfppModel(small(horizon=12, **{"levers.carry_over": True, "mechanisms.carry_over_months.value": 7.4}), seed=SEED)
+    award = award_at_its_deadline(model)
+    deadline = award.deadline
+    model.close_award(award)
+    assert award.extended and not award.closed and award.held_total_p == 10**8
+    assert award.deadline == deadline + 7  # whole months
+    assert award in model.open_awards(place=0)
+    assert model.councils[0].team_until["retrofit"] == award.deadline - 1
+    assert not model.flows["returned_gbp"].any() and not model.events
+    model.month = award.deadline  # the new deadline: extended once, now clawed back
+    model.close_award(award)
+    assert award.closed and award not in model.open_awards() and model.flows["returned_gbp"][0] == 10**6
+
+
 # ----------------------------------------------------------- starting state (run-in)
 
 
@@ -371,6 +748,8 @@ def test_an_aligned_round_whose_period_began_before_the_start_is_awarded_in_mont
     # Given a start in May, the rounds of the financial year that began in April are
     # still to be awarded (siloed lags); aligned from month 0, they are awarded at once.
     model = PfppModel(small("pfpp_joined_up", 12, **{"run.start": "2021-05", "mechanisms.stream_churn.value": 0.0}), seed=SEED)
+    late = [s for d in model.departments for s in d.streams if s.next_round is not None and s.next_round.period_start == -1]
+    assert late and all(s.next_round.award_month - s.next_round.window_open == s.programme.window_months for s in late)
     model.step()
     formula = {k for k, p in model.scenario.programmes.items() if p.competitive_share < 1}
     awarded = {a.programme for a in model.awards if a.award_month == 0 and a.period_start == -1}
@@ -426,7 +805,12 @@ def test_money_held_at_the_start_is_counted_as_brought_into_month_zero():
     # that money as allocated in month 0.
     model = PfppModel(small(horizon=12, **{"run.start": "2021-10"}), seed=SEED)
     carried = list(model.awards)
-    assert carried and all(a.delivered_p == a.overhead_p == a.returned_p == 0 < a.allocated_p == a.held_total_p for a in carried)
+    assert carried and all(a.delivered_p == a.overhead_p == a.returned_p == a.duplicated_p == 0 < a.allocated_p == a.held_total_p for a in carried)
+    assert [a.award_id for a in carried] == list(range(len(carried))) and model.open_awards() == carried
+    for award in carried:  # an award of month 0 and round -1, with no history before the run
+        assert (award.award_month, award.round, award.first_delivery, award.last_delivery) == (0, -1, -1, -1)
+        assert award.delivered_by_p == award.returned_by_p == {}
+        assert award.place_code == model.population.places.codes[award.place]
 
     def by_place(awards):
         return np.bincount([a.place for a in awards], [a.allocated_p / 100 for a in awards], minlength=len(PLACES))

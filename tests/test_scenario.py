@@ -17,7 +17,7 @@ from toml_fuzz import assert_one_line_naming, scenario_children, write_toml
 from pfpp_sim.calibration.fitted import read_fit
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS, assumed_parameters
-from pfpp_sim.scenario import Scenario, list_examples, list_presets, load_scenario
+from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
 PRESETS_DIR = Path(str(resources.files("pfpp_sim.scenarios")))
@@ -668,3 +668,33 @@ def test_a_toml_file_nested_too_deep_is_one_line(tmp_path, depth):
     path.write_text("x = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     message = load_error(path)
     assert message == f"{path}: <file> = None: valid TOML (tables or arrays nested too deep)"
+
+
+# ------------------------------------------------------------- where a scenario came from
+
+
+def short_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
+def test_a_preset_says_it_is_a_preset_with_its_shipped_calibration():
+    line = describe_sources(load_scenario("siloed_baseline"), version="9.9")
+    assert line == "siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim 9.9)"
+
+
+def test_a_file_says_where_it_is_its_hash_and_every_file_it_extends(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    parent, child = Path("mine.toml"), Path("child.toml")
+    parent.write_text('name = "mine"\nextends = "siloed_baseline"\ncalibration = "none"\n')
+    child.write_text('name = "child"\nextends = "mine"\n')
+    assert describe_sources(load_scenario(child), version="9.9") == (
+        f"child: file child.toml (sha256 {short_sha(child)}), extends file mine.toml (sha256 {short_sha(parent)}), "
+        "extends preset siloed_baseline; calibration none (no fitted trends)"
+    )
+
+
+def test_a_scenario_built_in_code_says_so_and_names_its_calibration():
+    built = Scenario.model_validate(load_scenario("siloed_baseline").model_dump())
+    assert describe_sources(built, version="9.9") == "siloed_baseline: built in code; calibration pilots"
+    uncalibrated = built.model_copy(update={"calibration": None})
+    assert describe_sources(uncalibrated, version="9.9") == "siloed_baseline: built in code; calibration none (no fitted trends)"

@@ -1,18 +1,15 @@
 #!/bin/sh
-# Mutation testing of the scenario loader and the funding ledger: mutmut changes the code
-# one small edit at a time and counts the edits the tests catch ("killed"). The files
-# mutated and the tests run are set in [tool.mutmut] in pyproject.toml; tests/README.md
-# records the scores. Needs the 'mutation' extra (pip install -e ".[mutation]").
+# Mutation score of each module: mutmut changes the code one small edit at a time and
+# counts the edits the tests catch ("killed"). Each module of [tool.mutmut] only_mutate in
+# pyproject.toml is mutated alone, against the tests listed for it in
+# [tool.pfpp.mutation_tests]; the per-module scores go to docs/mutation.md (and
+# docs/mutation.json), and tests/README.md says why the survivors are accepted.
+# Needs the 'mutation' extra (pip install -e ".[mutation]") and mutmut on PATH.
 #
-# Usage: sh tools/mutation.sh   (MUTATION_JOBS=N sets parallel test processes, default 2)
+# Usage: sh tools/mutation.sh [--again] [MODULE ...]
+#   MODULE   e.g. pfpp_sim/agents/council.py (default: every module of only_mutate)
+#   --again  test only the survivors of the last run again, with the current tests
+#   MUTATION_JOBS=N sets the parallel test processes (default 2)
 set -eu
 cd "$(dirname "$0")/.."
-rm -rf mutants
-mutmut run --max-children "${MUTATION_JOBS:-2}" > /dev/null
-mutmut results --all true | awk '
-    { split($1, name, "."); file = name[2] ".py"; total[file]++; if ($2 == "killed") killed[file]++; all++; if ($2 == "killed") caught++ }
-    END {
-        for (file in total) printf "%-12s %4d / %4d killed (%.1f%%)\n", file, killed[file], total[file], 100 * killed[file] / total[file]
-        printf "%-12s %4d / %4d killed (%.1f%%)\n", "all", caught, all, 100 * caught / all
-    }'
-echo "Surviving mutants: mutmut results; inspect one with: mutmut show <name>"
+exec python tools/mutation.py "$@"

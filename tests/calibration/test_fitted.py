@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from pfpp_sim.calibration.fitted import FIT_DIR, Estimate, FitFile, read_fit, write_fit
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.model import PfppModel
-from pfpp_sim.scenario import load_scenario
+from pfpp_sim.scenario import describe_sources, load_scenario
 
 LUTON = "E06000032"
 finite = st.floats(min_value=-0.5, max_value=0.5, allow_nan=False)
@@ -25,6 +26,10 @@ def fit_file(name="mine", income=0.02, neet=-0.1, pass_through=0.5) -> FitFile:
         globals={"world.households.price_pass_through": Estimate(value=pass_through, se=0.1, unit="fraction")},
         places={LUTON: {"income_trend": Estimate(value=income, se=None), "neet_trend": Estimate(value=neet, se=0.01)}},
     )
+
+
+def sha256_8(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
 
 
 def write_scenario(folder: Path, body: str) -> Path:
@@ -146,3 +151,30 @@ def test_a_fitted_global_keeps_the_scenarios_unit_and_drops_its_range(tmp_path, 
     write_fit(fit, FIT_DIR / "mine.toml")
     odds = load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n')).world.young_people.cold_home_odds_ratio
     assert (odds.value, odds.unit, odds.source, odds.low, odds.high) == (2.5, "odds ratio", "calibrated:mine", None, None)
+
+
+def test_a_fit_from_the_current_directory_is_named_with_its_file_and_whether_it_replaces_the_shipped_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine, pilots = write_fit(fit_file(), FIT_DIR / "mine.toml"), write_fit(fit_file(name="pilots"), FIT_DIR / "pilots.toml")
+    line = describe_sources(load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n')), version="9.9")
+    assert line.endswith(f"; calibration mine from {mine} (sha256 {sha256_8(mine)})"), line
+    line = describe_sources(load_scenario("siloed_baseline"), version="9.9")
+    assert line.endswith(f"; calibration pilots from {pilots}, replacing the shipped fit (sha256 {sha256_8(pilots)})"), line
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["path", "text"])
+def test_a_fit_file_given_instead_of_the_scenarios_fit_is_embedded_and_named_with_its_file(tmp_path, monkeypatch, as_text):
+    monkeypatch.chdir(tmp_path)
+    path = write_fit(fit_file(name="elsewhere", pass_through=0.321), Path("fits/elsewhere.toml"))
+    sc = load_scenario("siloed_baseline", calibration=str(path) if as_text else path)
+    assert sc.calibration.name == "elsewhere" and sc.world.households.price_pass_through.value == 0.321
+    assert describe_sources(sc, version="9.9").endswith("; calibration elsewhere from fits/elsewhere.toml (sha256 " + sha256_8(path) + ")")
+
+
+def test_a_fit_named_instead_of_the_scenarios_fit_replaces_it_and_a_bad_one_is_blamed_on_the_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_fit(fit_file(), FIT_DIR / "mine.toml")
+    assert load_scenario("siloed_baseline", calibration="mine").calibration.name == "mine"
+    assert load_scenario("siloed_baseline", calibration="none").calibration is None
+    with pytest.raises(ScenarioError, match=r"^--calibration: calibration = 'no_such_fit': 'none' or a fitted calibration"):
+        load_scenario("siloed_baseline", calibration="no_such_fit")

@@ -1,0 +1,195 @@
+"""Remove each lever's and mechanism parameter's effect in turn and list the tests that fail.
+
+Every lever of :class:`~pfpp_sim.scenario.Levers` and every parameter of
+:class:`~pfpp_sim.scenario.Mechanisms` must be pinned by a test: with its effect removed,
+some test fails (and so must the deadline rush, ``RUSH_MONTHS``, and a bid's gross-up by
+its chance of success). Each knockout below is one edit of the code (the lever or
+parameter read replaced by what the model would do without it). This script applies them one at a time
+to a copy of the package and tests (the working tree is never touched), runs the test
+files named for it and prints the tests that fail; tests/README.md ("Mechanisms pinned by
+tests") lists them. A knockout whose tests all pass is a mechanism no test pins, and the
+script exits with status 1.
+
+Usage::
+
+    python tools/knockouts.py [--markdown] [NAME ...]
+
+NAME selects knockouts by the lever or parameter they remove (default: all).
+``--markdown`` prints the table rows of tests/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNCIL, DEPARTMENT, MODEL = "pfpp_sim/agents/council.py", "pfpp_sim/agents/department.py", "pfpp_sim/model.py"
+C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
+FAST = ["-k", "not lowers and not raises_the_share and not lose_more"]  # test_model without its slow lever-direction tests
+
+
+class Knockout(NamedTuple):
+    name: str  # the lever or mechanism parameter
+    effect: str  # what is removed
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+KNOCKOUTS = [
+    # ------------------------------------------------------------------------------ levers
+    Knockout("pooling", "no money moved into the pool", DEPARTMENT, "pooled = model.scenario.levers.pooling", "pooled = 0.0", (C, D, M)),
+    Knockout("pooling", "pooling allowed without the lever", COUNCIL, "model.scenario.levers.pooling > 0\n", "True\n", (C,)),
+    Knockout("pooling", "negotiating a pool is not joint work", COUNCIL, "(self.poolable if levers.pooling > 0 else set())", "set()", (C,)),
+    Knockout("data_sharing", "targeting precision ignores it", MODEL,
+             'targeting_precision(mech["outreach_hit_rate"], levers.data_sharing,', 'targeting_precision(mech["outreach_hit_rate"], 0.0,', (M,)),
+    Knockout("data_sharing", "teams never see other streams' recipients", MODEL, "sees_others=levers.data_sharing,", "sees_others=0.0,", (M,)),
+    Knockout("data_sharing", "it costs nothing", COUNCIL, 'levers.data_sharing * mech["data_sharing_cost"]', "0.0", (C,)),
+    Knockout("local_priority_weight", "pooled money ignores local need", COUNCIL,
+             "weight = model.scenario.levers.local_priority_weight", "weight = 0.0", (C, M)),
+    Knockout("timeline_alignment", "rounds never aligned", DEPARTMENT,
+             "aligned=self.model.scenario.levers.timeline_alignment,", "aligned=False,", (C, D, M)),
+    Knockout("timeline_alignment", "planning rounds together is not joint work", COUNCIL,
+             "(self.funders if levers.timeline_alignment else set())", "set()", (C,)),
+    Knockout("carry_over", "no award is ever extended", MODEL, "carry_over=levers.carry_over,", "carry_over=False,", (M, C)),
+    Knockout("single_point_of_contact", "teams found no sooner", COUNCIL, "if levers.single_point_of_contact:", "if False:", (C,)),
+    Knockout("policy_campus", "teams found no sooner", COUNCIL, "if levers.policy_campus:\n            months", "if False:\n            months", (C,)),
+    Knockout("policy_campus", "a campus is not joint work", COUNCIL,
+             "if levers.secondments or levers.policy_campus:", "if levers.secondments:", (C,)),
+    Knockout("policy_campus", "no faster trust", COUNCIL, "if levers.policy_campus:\n            gain", "if False:\n            gain", (C,)),
+    Knockout("secondments", "secondments are not joint work", COUNCIL,
+             "if levers.secondments or levers.policy_campus:", "if levers.policy_campus:", (C,)),
+    Knockout("secondments", "no faster trust", COUNCIL, "if levers.secondments:\n            gain", "if False:\n            gain", (C,)),
+    Knockout("senior_contact", "teams found no sooner", COUNCIL, "if levers.senior_contact:", "if False:", (C,)),
+    Knockout("funding_mapping", "a replacement stream's team found no sooner", COUNCIL,
+             "if self.model.scenario.levers.funding_mapping:", "if False:", (C,)),
+    Knockout("funding_period_months", "streams keep their own periods from month 0", DEPARTMENT,
+             "stream.period_months = levers.funding_period_months or programme.funding_period_months",
+             "stream.period_months = programme.funding_period_months", (D, M)),
+    Knockout("competitive_share", "streams keep their own competitive shares from month 0", DEPARTMENT,
+             "stream.competitive_share = programme.competitive_share if levers.competitive_share is None else levers.competitive_share",
+             "stream.competitive_share = programme.competitive_share", (D, M)),
+    Knockout("stream_churn", "the lever is ignored (the mechanism's rate is used)", DEPARTMENT,
+             'churn = model.mech["stream_churn"] if churn is None else churn', 'churn = model.mech["stream_churn"]', (D,)),
+    # ---------------------------------------------------------------- mechanism parameters
+    Knockout("months_to_find_team", "teams found at once", COUNCIL, 'months = mech["months_to_find_team"]', "months = 0", (C,)),
+    Knockout("months_to_find_team_spoc", "ignored", COUNCIL, 'min(months, mech["months_to_find_team_spoc"])', "months", (C,)),
+    Knockout("months_to_find_team_campus", "ignored", COUNCIL, 'min(months, mech["months_to_find_team_campus"])', "months", (C,)),
+    Knockout("months_to_find_team_senior", "ignored", COUNCIL, 'min(months, mech["months_to_find_team_senior"])', "months", (C,)),
+    Knockout("months_to_find_replacement_mapped", "ignored", COUNCIL,
+             'months = min(months, int(round(self.model.mech["months_to_find_replacement_mapped"])))', "pass", (C,)),
+    Knockout("bid_cost", "bids cost nothing", COUNCIL, 'typical_cost_gbp=mech["bid_cost"]', "typical_cost_gbp=0.0", (C,)),
+    Knockout("bid_cost_scheme_value", "fixed at its preset value", COUNCIL,
+             'typical_scheme_gbp=mech["bid_cost_scheme_value"]', "typical_scheme_gbp=630000.0", (C,)),
+    Knockout("bid_cost_elasticity", "bid cost proportional to the ask", COUNCIL, 'elasticity=mech["bid_cost_elasticity"]', "elasticity=1.0", (C,)),
+    Knockout("bid_success_probability", "bids always succeed (asks not grossed up)", DEPARTMENT,
+             'p_success = model.mech["bid_success_probability"]', "p_success = 1.0", (D,)),
+    Knockout("bid_success_probability", "a bid asks for the council's share, not grossed up by the chance of success", DEPARTMENT,
+             "ask_p = int(round(competitive_p / p_success))", "ask_p = competitive_p", (D,)),
+    Knockout("reporting_cost", "siloed grants report for free", MODEL,
+             'overhead = self.mech["reporting_cost"] * programme.reporting_burden * years', "overhead = 0.0", (M, P)),
+    Knockout("reporting_cost", "a pooled budget reports for free", COUNCIL, 'model.mech["reporting_cost"] * years if', "0.0 if", (C,)),
+    Knockout("stream_churn", "no stream discontinued", DEPARTMENT,
+             'churn = model.mech["stream_churn"] if churn is None else churn', "churn = 0.0 if churn is None else churn", (D, M)),
+    Knockout("stream_gap_months", "replacements open at once", DEPARTMENT, 'gap = int(round(model.mech["stream_gap_months"]))', "gap = 0", (D,)),
+    Knockout("carry_over_months", "carry-over extends by nothing", MODEL,
+             'carry_over_months=int(round(self.mech["carry_over_months"]))', "carry_over_months=0", (M,)),
+    Knockout("outreach_hit_rate", "outreach finds only the intended group", MODEL, 'targeting_precision(mech["outreach_hit_rate"],', "targeting_precision(1.0,", (M,)),
+    Knockout("data_match_ceiling", "shared data match perfectly", MODEL,
+             'levers.data_sharing, mech["data_match_ceiling"])', "levers.data_sharing, 1.0)", (M,)),
+    Knockout("initial_trust", "trust starts at its floor", COUNCIL,
+             'self.trust = {d: mech["initial_trust"] for d in DEPARTMENTS}', 'self.trust = {d: mech["trust_floor"] for d in DEPARTMENTS}', (C,)),
+    Knockout("trust_gain", "joint work builds no trust", COUNCIL, 'gain = mech["trust_gain"]', "gain = 0.0", (C,)),
+    Knockout("trust_threshold", "trust does not gate pooling", COUNCIL, 'self.trust[department] >= model.mech["trust_threshold"]', "True", (C,)),
+    Knockout("trust_floor", "trust decays towards 0", COUNCIL, '(mech["trust_floor"] - trust)', "(0.0 - trust)", (C,)),
+    Knockout("trust_decay", "trust never decays", COUNCIL, 'mech["trust_decay"] * (mech["trust_floor"] - trust)', "0.0", (C,)),
+    Knockout("secondment_trust_multiplier", "secondments build trust no faster", COUNCIL,
+             'gain *= mech["secondment_trust_multiplier"]', "gain *= 1.0", (C,)),
+    Knockout("campus_trust_multiplier", "a campus builds trust no faster", COUNCIL, 'gain *= mech["campus_trust_multiplier"]', "gain *= 1.0", (C,)),
+    Knockout("staff_retention_months", "no team kept on between awards", COUNCIL,
+             'retention = model.mech["staff_retention_months"]', "retention = 0", (C,)),
+    Knockout("recruitment_cost", "recruiting costs nothing", COUNCIL,
+             'model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])',
+             'model.add_flow("recruitment_cost_gbp", self.place, 0.0)', (C,)),
+    Knockout("team_headroom", "teams deliver no more than the plan", COUNCIL, 'headroom = model.mech["team_headroom"]', "headroom = 1.0", (C,)),
+    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush = award.deadline - t <= RUSH_MONTHS", "rush = False", (C,)),
+    Knockout("pooling_negotiation_months", "pools need no negotiation", COUNCIL, 'month >= model.mech["pooling_negotiation_months"]', "True", (C,)),
+    Knockout("pooled_governance_cost", "pools are governed for free", COUNCIL,
+             'model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])',
+             'model.add_flow("governance_cost_gbp", self.place, 0.0)', (C,)),
+    Knockout("pooled_targeting_penalty", "pooled teams target as well as siloed ones", MODEL,
+             'precision * mech["pooled_targeting_penalty"]', "precision * 1.0", (M,)),
+    Knockout("data_sharing_cost", "data sharing costs nothing", COUNCIL, 'levers.data_sharing * mech["data_sharing_cost"]', "levers.data_sharing * 0.0", (C,)),
+    *(
+        Knockout(cost, "costs nothing", COUNCIL, f'"{cost}": levers.{lever},', f'"{cost}": False,', (C,))
+        for cost, lever in [
+            ("contact_cost", "single_point_of_contact"),
+            ("senior_contact_cost", "senior_contact"),
+            ("funding_mapping_cost", "funding_mapping"),
+            ("secondment_cost", "secondments"),
+            ("campus_cost", "policy_campus"),
+        ]
+    ),
+    Knockout("run_in_months", "no years before the run", MODEL, 'self.run_in_months = int(round(self.mech["run_in_months"]))', "self.run_in_months = 0", (M,)),
+]
+
+
+def copy_of_repository(into: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+    for folder in ("pfpp_sim", "tests"):
+        shutil.copytree(ROOT / folder, into / folder, ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", into / "pyproject.toml")
+    return into
+
+
+def failing_tests(copy: Path, knockout: Knockout) -> list[str]:
+    """Apply ``knockout`` to the copy, run its tests, restore the file; the tests that failed."""
+    path = copy / knockout.path
+    source = path.read_text()
+    if source.count(knockout.old) != 1:
+        sys.exit(f"error: {knockout.name}: the code to remove ({knockout.old!r}) is not in {knockout.path} exactly once; update tools/knockouts.py")
+    path.write_text(source.replace(knockout.old, knockout.new))
+    try:
+        args = [*knockout.tests, *(FAST if M in knockout.tests else [])]
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "-p", "no:xdist", "--hypothesis-seed", "0", *args],
+            cwd=copy, env={**os.environ, "PYTHONPATH": str(copy)}, capture_output=True, text=True,
+        )
+    finally:
+        path.write_text(source)
+    return [line.split()[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="levers or mechanism parameters (default: all)")
+    parser.add_argument("--markdown", action="store_true", help="print the table rows of tests/README.md")
+    args = parser.parse_args(argv)
+    chosen = [k for k in KNOCKOUTS if not args.names or k.name in args.names]
+    unpinned = []
+    with tempfile.TemporaryDirectory(prefix="pfpp-knockouts-") as tmp:
+        copy = copy_of_repository(Path(tmp))
+        for knockout in chosen:
+            failed = failing_tests(copy, knockout)
+            if not failed:
+                unpinned.append(knockout)
+            if args.markdown:
+                tests = ", ".join(f"`{name.removeprefix('tests/')}`" for name in failed[:3]) or "**none**"
+                tests += f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+                print(f"| `{knockout.name}` | {knockout.effect} | {tests} |", flush=True)
+            else:
+                print(f"{knockout.name}: {knockout.effect}: {len(failed)} failed" + "".join(f"\n    {name}" for name in failed), flush=True)
+    if unpinned:
+        sys.exit("not pinned by any test: " + "; ".join(f"{k.name} ({k.effect})" for k in unpinned))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Mutation score of each module, one module at a time (run by tools/mutation.sh).
+
+mutmut changes a module one small edit at a time ("mutants") and runs the tests that
+reach the edited function; a mutant is killed when one of them fails. Run over the whole
+package, every mutant of a function the model calls at construction runs about a hundred
+tests, and a surviving mutant of council.py costs as much as the whole selection. Here
+each module is mutated alone, in its own copy of the repository under
+``mutants/modules/<module>/``, against the tests listed for it in
+``[tool.pfpp.mutation_tests]`` in pyproject.toml (the tests of that module, and the
+model-level tests that pin what it does). A score is therefore a lower bound: a mutant
+that only another module's tests kill counts as surviving.
+
+Score = killed / (mutants - skipped), where killed counts mutmut's "killed" and
+"timeout" (a mutant that makes the tests run far longer than usual is caught too); "no
+tests" (a mutant no selected test reaches) and "suspicious" count as not killed.
+
+Each module's result is written to ``docs/mutation.json`` (replacing that module's earlier
+result, keeping the others') and the table in ``docs/mutation.md`` is written again from it.
+
+Usage::
+
+    python tools/mutation.py [--again] [--jobs N] [MODULE ...]
+
+MODULE is a path such as ``pfpp_sim/agents/council.py`` (default: every module in
+``[tool.mutmut] only_mutate``). ``--again`` tests only the mutants that survived the last
+run of each module again, with the current tests (after adding tests); the mutants
+already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
+survivors whose names match (e.g. ``'*open_award*'``); the others keep their result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "mutants" / "modules"
+RESULTS_JSON = ROOT / "docs" / "mutation.json"
+RESULTS_MD = ROOT / "docs" / "mutation.md"
+CAUGHT = {"killed", "timeout"}
+
+
+def config() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+
+
+def slug(module: str) -> str:
+    return module.removeprefix("pfpp_sim/").removesuffix(".py").replace("/", ".")
+
+
+def mutmut_section(base: dict, module: str, tests: list[str]) -> str:
+    """The [tool.mutmut] table of a one-module copy: mutate ``module`` only, run ``tests``."""
+    settings = {**base, "only_mutate": [module], "pytest_add_cli_args_test_selection": tests + base_filter(base)}
+    lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def base_filter(base: dict) -> list[str]:
+    """The options (such as ``-k``) of the package-wide test selection, without its files."""
+    selection, options, i = base.get("pytest_add_cli_args_test_selection", []), [], 0
+    while i < len(selection):
+        if selection[i].startswith("-"):
+            options += selection[i : i + 2]
+            i += 2
+        else:
+            i += 1
+    return options
+
+
+def prepare(module: str, tests: list[str], base: dict) -> Path:
+    """A fresh copy of the package, tests and pyproject.toml set to mutate ``module`` only."""
+    work = WORK / slug(module)
+    shutil.rmtree(work, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+    shutil.copytree(ROOT / "pfpp_sim", work / "pfpp_sim", ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    section = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
+    (work / "pyproject.toml").write_text(section.sub(mutmut_section(base, module, tests), pyproject))
+    return work
+
+
+def refresh_tests(work: Path) -> None:
+    """Copy the current tests over those of an earlier run (for ``--again``)."""
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore, dirs_exist_ok=True)
+
+
+def statuses(work: Path) -> dict[str, str]:
+    out = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep:
+            found[name] = status
+    return found
+
+
+def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: bool, only: list[str]) -> dict:
+    work = WORK / slug(module)
+    names: list[str] = []
+    if again:
+        if not (work / "mutants").is_dir():
+            sys.exit(f"error: {module}: no earlier run in {work} to test again")
+        refresh_tests(work)
+        names = [name for name, status in statuses(work).items() if status not in CAUGHT | {"skipped"}]
+        names = [name for name in names if not only or any(fnmatch.fnmatchcase(name, glob) for glob in only)]
+    else:
+        work = prepare(module, tests, base)
+    start = time.monotonic()
+    if not again or names:
+        log = work / "mutmut.log"
+        with log.open("a") as out:
+            done = subprocess.run(["mutmut", "run", "--max-children", str(jobs), *names], cwd=work, stdout=out, stderr=subprocess.STDOUT)
+        if done.returncode:
+            sys.exit(f"error: mutmut run failed for {module} (exit {done.returncode}); see {log}")
+    seconds = time.monotonic() - start
+    runs = 1
+    if again:  # the time and runs of the fresh run and earlier re-runs count too
+        earlier = json.loads(RESULTS_JSON.read_text()).get(module, {}) if RESULTS_JSON.exists() else {}
+        seconds += earlier.get("seconds", 0)
+        runs += earlier.get("runs", 1)
+    found = statuses(work)
+    counts = Counter(found.values())
+    total, skipped = len(found), counts["skipped"]
+    caught = sum(counts[s] for s in CAUGHT)
+    return {
+        "module": module,
+        "tests": tests + base_filter(base),
+        "mutants": total,
+        "skipped": skipped,
+        "killed": counts["killed"],
+        "timeout": counts["timeout"],
+        "survived": counts["survived"],
+        "no_tests": counts["no tests"],
+        "other": total - skipped - caught - counts["survived"] - counts["no tests"],
+        "score": caught / (total - skipped) if total > skipped else None,
+        "seconds": round(seconds),
+        "runs": runs,
+        "jobs": jobs,
+        "commit": git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", "pfpp_sim", "tests") else ""),
+        "date": dt.date.today().isoformat(),
+        "mutmut": subprocess.run(["mutmut", "--version"], capture_output=True, text=True).stdout.strip().rpartition(" ")[2],
+        "not_killed": sorted(name for name, status in found.items() if status not in CAUGHT | {"skipped"}),
+    }
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def write_results(records: list[dict]) -> dict:
+    """Merge ``records`` into docs/mutation.json (one record a module) and rewrite docs/mutation.md."""
+    stored = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    stored.update({r["module"]: r for r in records})
+    stored = dict(sorted(stored.items()))
+    tmp = RESULTS_JSON.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(stored, indent=1) + "\n")
+    tmp.replace(RESULTS_JSON)
+    tmp = RESULTS_MD.with_suffix(".md.tmp")
+    tmp.write_text(markdown(stored))
+    tmp.replace(RESULTS_MD)
+    return stored
+
+
+def markdown(stored: dict) -> str:
+    lines = [
+        "# Mutation scores",
+        "",
+        "Written by `sh tools/mutation.sh` (which runs `tools/mutation.py`); do not edit by hand.",
+        "Each module is mutated alone with mutmut and tested against the tests listed for it in",
+        "`[tool.pfpp.mutation_tests]` in pyproject.toml. Score = (killed + timeout) / (mutants - skipped).",
+        "Why the mutants that survive are accepted: tests/README.md, section Mutation score.",
+        "",
+        "| Module | Mutants | Killed | Timeout | Survived | No tests | Score | Minutes | Commit | Date | mutmut |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in stored.values():
+        score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
+        how = f"{r['seconds'] / 60:.1f}" + (f" ({r['runs']} runs)" if r["runs"] > 1 else "")
+        lines.append(
+            f"| `{r['module']}` | {r['mutants']} | {r['killed']} | {r['timeout']} | {r['survived']} | {r['no_tests']} | "
+            f"{score} | {how} | {r['commit']} | {r['date']} | {r['mutmut']} |"
+        )
+    lines += ["", "Minutes: wall time on the machine that ran it, with `--jobs` test processes, of the fresh",
+              "run and of any later runs (`--again`) that tested its survivors again with new tests.", ""]
+    for r in stored.values():
+        lines += [f"## `{r['module']}`", "", "Tests: `" + " ".join(r["tests"]) + "`", ""]
+        if r["not_killed"]:
+            lines += ["Not killed:", ""] + [f"- `{name}`" for name in r["not_killed"]] + [""]
+        else:
+            lines += ["Every mutant killed.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="modules to mutate (default: [tool.mutmut] only_mutate)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "2")), help="test processes (default 2)")
+    parser.add_argument("--again", action="store_true", help="test only the last run's survivors again, with the current tests")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB", help="with --again: only the survivors matching GLOB")
+    args = parser.parse_args(argv)
+    tool = config()
+    base, selections = tool["mutmut"], tool["pfpp"]["mutation_tests"]
+    modules = args.modules or base["only_mutate"]
+    unknown = [m for m in modules if m not in selections]
+    if unknown:
+        sys.exit(f"error: no tests listed for {', '.join(unknown)} in [tool.pfpp.mutation_tests] of pyproject.toml")
+    for module in modules:
+        record = run_module(module, selections[module], base, jobs=args.jobs, again=args.again, only=args.only)
+        write_results([record])
+        score = "n/a" if record["score"] is None else f"{100 * record['score']:.1f}%"
+        caught = record["killed"] + record["timeout"]
+        print(f"{module:32} {caught:4d} / {record['mutants'] - record['skipped']:4d} killed ({score}) in {record['seconds'] / 60:.1f} min", flush=True)
+    print(f"Results: {RESULTS_MD.relative_to(ROOT)}; survivors of a module: cd {WORK.relative_to(ROOT)}/<module> && mutmut show <name>")
+
+
+if __name__ == "__main__":
+    main()
