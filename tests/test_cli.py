@@ -572,6 +572,8 @@ def test_explain_prints_what_drives_each_difference_and_writes_the_attribution(t
     result = pfpp(*args)
     assert result.returncode == 0, result.stderr
     assert "policy_campus vs siloed_baseline, all places: what drives the difference. 3 factors; exact Shapley values" in result.stdout
+    assert "scenario siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim " in result.stderr
+    assert "scenario policy_campus: preset policy_campus, extends preset siloed_baseline; calibration pilots" in result.stderr
     for text in ("Fuel poverty: ", "Money returned: ", "levers.data_sharing", "Total", "Strongest pairwise interaction", "16 runs"):
         assert text in result.stdout, text
     assert sorted(p.name for p in out.iterdir()) == ["attribution.parquet", "combinations.parquet", "manifest.json", "runs"]

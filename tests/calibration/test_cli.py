@@ -19,6 +19,7 @@ def test_calibrate_writes_a_fit_that_scenarios_then_use_and_a_report(tmp_path):
     done = pfpp("calibrate", "--places", "E06000032", "--name", "luton", "--max-iterations", "1", "--replicates", "1",
                 "--workers", "1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "scenario baseline_history: preset baseline_history, extends preset siloed_baseline; calibration " in done.stderr
     assert "fuel_poverty_rate" in done.stdout and "neet_16_17_rate" in done.stdout
     fit = tomllib.loads((tmp_path / "calibration" / "fitted" / "luton.toml").read_text())
     assert set(fit["places"]) == {"E06000032"} and fit["moments"] == 7
