@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pfpp_sim import compare, load_scenario, run
 from pfpp_sim.analysis import paired_differences
+from pfpp_sim.errors import PfppError
+from pfpp_sim.experiment import run_replicate
+from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import OUTCOMES
+from pfpp_sim.storage import claim_folder
 from pfpp_sim.workers import execution
 
 SMALL = {"run.places": ["E07000062", "E06000032"], "run.horizon_months": 24}
@@ -121,3 +128,155 @@ def test_saved_tables_carry_the_unit_of_every_metric_in_their_metadata(tmp_path)
     assert table_metadata(tmp_path / "out" / "monthly.parquet")["units"]["fuel_poverty_rate"] == OUTCOMES["fuel_poverty_rate"].unit
     assert table_metadata(tmp_path / "out" / "summary.parquet")["units"]["returned_gbp"] == "GBP"
     assert table_metadata(tmp_path / "out" / "awards.parquet") == {}
+
+
+# --------------------------------------------------- the tables of one replicate
+
+
+@pytest.fixture(scope="module")
+def one_run():
+    """A joined-up run (pooled and siloed awards, carry-over) and the same model run directly."""
+    scenario = small("pfpp_joined_up")
+    return run_replicate(scenario, 3, 1), PfppModel(scenario, seed=3, replicate=1).run()
+
+
+def test_the_awards_table_holds_every_award_as_the_model_recorded_it_in_pounds(one_run):
+    output, model = one_run
+    awards = output.awards.set_index("award_id")
+    assert len(awards) == len(model.awards) and awards["pooled"].any() and not awards["pooled"].all()
+    for a in model.awards:
+        row = awards.loc[a.award_id]
+        assert (row["programme"], row["department"], row["place_code"]) == (a.programme, a.department, model.population.places.codes[a.place])
+        assert (row["round"], row["pooled"], row["competitive"]) == (a.round, a.pooled, a.competitive)
+        assert (row["award_month"], row["period_start"], row["deadline"]) == (a.award_month, a.period_start, a.deadline)
+        assert row["first_delivery"] == a.first_delivery or (pd.isna(row["first_delivery"]) and a.first_delivery is None)
+        pence = (a.allocated_p, a.delivered_p, a.overhead_p, a.returned_p, a.held_total_p, a.duplicated_p)
+        pounds = ("allocated_gbp", "delivered_gbp", "grant_overhead_gbp", "returned_gbp", "held_gbp", "duplicated_gbp")
+        assert [row[c] for c in pounds] == [p / 100 for p in pence], a.award_id
+
+
+def test_the_spending_table_splits_each_awards_money_by_intervention_in_pounds(one_run):
+    output, model = one_run
+    spending = output.spending.set_index(["award_id", "intervention"])
+    expected = {
+        (a.award_id, key): (a.delivered_by_p.get(key, 0) / 100, a.returned_by_p.get(key, 0) / 100, a.held_p.get(key, 0) / 100)
+        for a in model.awards
+        for key in set(a.held_p) | set(a.delivered_by_p) | set(a.returned_by_p)
+    }
+    assert set(spending.index) == set(expected)
+    got = {k: tuple(v) for k, v in spending[["delivered_gbp", "returned_gbp", "held_gbp"]].iterrows()}
+    assert got == expected
+    assert spending["delivered_gbp"].sum() > 0 and spending["held_gbp"].sum() > 0
+    per_award = output.spending.groupby("award_id")["intervention"].apply(list)
+    assert all(keys == sorted(keys) for keys in per_award), "interventions in order within each award"
+
+
+def test_the_places_table_gives_real_and_simulated_sizes_scales_and_starting_rates(one_run):
+    output, model = one_run
+    pl, pop = model.population.places, model.population
+    places = output.places
+    assert list(places["place_code"]) == list(pl.codes) and list(places["place_name"]) == list(pl.names)
+    assert list(places["simulated_households"]) == [s.stop - s.start for s in pop.households.slices]
+    assert list(places["simulated_young_people"]) == [s.stop - s.start for s in pop.young.slices]
+    np.testing.assert_allclose(places["scale_households"] * places["real_households"], places["simulated_households"], rtol=1e-9)
+    np.testing.assert_allclose(places["scale_young_people"] * places["real_young_people"], places["simulated_young_people"], rtol=1e-9)
+    for name, rates in model.initial_rates.items():
+        np.testing.assert_array_equal(places[f"start_{name}"], rates)
+    np.testing.assert_array_equal(places["observed_fuel_poverty_rate"], pl.target_fuel_poverty)
+    np.testing.assert_array_equal(places["observed_neet_16_17_rate"], pl.target_neet_16_17)
+    np.testing.assert_array_equal(places["income_level"], pl.income_level)
+    assert places["in_all_places"].all() and (places["within_code"] == "").all(), "two districts of different counties"
+
+
+def test_the_monthly_table_holds_each_places_recorded_outcomes_with_its_name_and_date(one_run):
+    output, model = one_run
+    monthly, pl = output.monthly, model.population.places
+    assert len(monthly) == model.horizon * pl.n
+    first = monthly[monthly["month"] == 0]
+    assert list(first["place_code"]) == list(pl.codes) and list(first["place_name"]) == list(pl.names)
+    assert monthly["date"].iloc[-1] == model.exo.dates[model.horizon - 1].date()
+    for name in ("fuel_poverty_rate", "delivered_gbp", "returned_gbp"):
+        np.testing.assert_array_equal(monthly[name], np.concatenate([record[name] for record in model.records]))
+
+
+def test_equity_groups_add_up_to_each_places_residents_and_rates(one_run):
+    output, model = one_run
+    equity, monthly, places = output.equity, output.monthly, output.places.set_index("place_code")
+    for breakdown, cells in equity.groupby("breakdown"):
+        totals = cells.groupby(["place_code", "month"]).sum(numeric_only=True)
+        month0 = totals.xs(0, level="month")
+        np.testing.assert_allclose(month0["households"], places.loc[month0.index, "real_households"], rtol=1e-9, err_msg=breakdown)
+        np.testing.assert_allclose(month0["young_people"], places.loc[month0.index, "real_young_people"], rtol=1e-9, err_msg=breakdown)
+        rates = monthly.set_index(["place_code", "month"]).loc[totals.index]
+        np.testing.assert_allclose(totals["fuel_poor"] / totals["households"], rates["fuel_poverty_rate"], rtol=1e-9)
+        np.testing.assert_allclose(totals["neet_16_24"] / totals["young_people"], rates["neet_16_24_rate"], rtol=1e-9)
+        np.testing.assert_allclose(totals["youth_mh"] / totals["young_people"], rates["youth_mh_rate"], rtol=1e-9)
+        np.testing.assert_allclose(totals["neet_16_17"] / totals["young_16_17"], rates["neet_16_17_rate"], rtol=1e-9)
+    assert equity["fuel_poor"].sum() > 0 and equity["youth_mh"].sum() > 0
+
+
+# --------------------------------------------------------------- the Python API
+
+
+def test_run_defaults_to_seed_zero_and_one_replicate_on_worker_processes():
+    scenario = small("siloed_baseline")
+    default = run(scenario, workers=1)
+    assert (default.seed, default.replicates) == (0, 1)
+    pd.testing.assert_frame_equal(default.monthly, run(scenario, seed=0, executor="serial").monthly)
+    two = run(scenario, replicates=2, workers=1)
+    assert two.manifest()["execution"] == {"executor": "serial", "workers": 1}, "one worker asked for: no pool"
+
+
+def test_compare_defaults_to_seed_zero_and_passes_its_workers_on():
+    base = small("siloed_baseline").with_overrides({"run.horizon_months": 3})
+    result = compare(base, small("stop_start").with_overrides({"run.horizon_months": 3}), replicates=2, workers=1)
+    assert result.seed == 0 and result.manifest()["execution"] == {"executor": "serial", "workers": 1}
+    assert list(result.scenarios) == ["siloed_baseline", "stop_start"] == [result.base, result.alternative]
+
+
+def test_a_scenario_compared_with_itself_names_the_second_copy_the_alternative():
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 3})
+    result = compare(scenario, scenario, replicates=2, executor="serial")
+    assert (result.base, result.alternative) == ("siloed_baseline", "siloed_baseline_alternative")
+    assert set(result.comparison["alternative"]) == {"siloed_baseline_alternative"}
+    assert result.scenarios["siloed_baseline_alternative"].scenario_hash() == scenario.scenario_hash()
+
+
+@pytest.mark.parametrize("call", [run, lambda sc, **kw: compare(sc, sc, **kw)], ids=["run", "compare"])
+def test_fewer_than_one_replicate_is_refused_naming_the_value(call):
+    with pytest.raises(ValueError, match=r"^replicates must be at least 1, got 0$"):
+        call(small("siloed_baseline"), replicates=0, executor="serial")
+
+
+def test_the_manifest_is_plain_json_with_the_scenario_as_its_file_would_say_it(tmp_path):
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 3})
+    results = run(scenario, seed=4, executor="serial")
+    manifest = results.manifest()
+    assert json.loads(json.dumps(manifest)) == manifest, "nothing but JSON types"
+    recorded = manifest["scenarios"]["siloed_baseline"]
+    assert recorded["parameters"] == scenario.model_dump(mode="json") and recorded["hash"] == scenario.scenario_hash()
+    assert recorded["extends"] == scenario.extends and recorded["parameters"]["run"]["start"] == "2021-04"
+    assert [s["role"] for s in recorded["sources"]] == ["scenario", "calibration"]
+    assert (manifest["kind"], manifest["seed"], manifest["replicates"]) == ("run", 4, 1)
+    assert manifest["pfpp_sim_version"] and manifest["environment"] and manifest["seconds"] >= 0
+    assert manifest["outcomes"]["returned_gbp"] == {"unit": "GBP", "description": OUTCOMES["returned_gbp"].description}
+    results.save(tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert saved["files"] == {name: f"{name}.parquet" for name in
+                              ("monthly", "annual", "awards", "places", "summary", "events", "equity", "spending")}
+
+
+def test_saving_into_a_folder_that_holds_results_needs_overwrite(tmp_path):
+    results = run(small("siloed_baseline").with_overrides({"run.horizon_months": 3}), executor="serial")
+    results.save(tmp_path / "out")
+    with pytest.raises(PfppError, match="already holds files; give --overwrite"):
+        results.save(tmp_path / "out")
+    results.save(tmp_path / "out", overwrite=True)
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_publishing_writes_what_also_adds_into_the_same_folder(tmp_path):
+    results = run(small("siloed_baseline").with_overrides({"run.horizon_months": 3}), executor="serial")
+    with claim_folder(tmp_path / "out", overwrite=False) as claim:
+        results.publish(claim, also=lambda folder: (folder / "extra.txt").write_text(folder.name))
+    assert (tmp_path / "out" / "extra.txt").exists() and (tmp_path / "out" / "summary.parquet").exists()

@@ -26,6 +26,8 @@ MODULE is a path such as ``pfpp_sim/agents/council.py`` (default: every module i
 run of each module again, with the current tests (after adding tests); the mutants
 already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
 survivors whose names match (e.g. ``'*open_award*'``); the others keep their result.
+``--resume`` finishes an interrupted run of each module in its copy: the mutants already
+tested keep their result, the rest are tested against the tests now listed for the module.
 """
 
 from __future__ import annotations
@@ -107,10 +109,24 @@ def statuses(work: Path) -> dict[str, str]:
     return found
 
 
-def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: bool, only: list[str]) -> dict:
+def select_tests(work: Path, module: str, tests: list[str], base: dict) -> None:
+    """Point an earlier copy at the tests now listed for ``module``; stale coverage is measured again."""
+    pyproject = (work / "pyproject.toml").read_text()
+    section = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
+    updated = section.sub(mutmut_section(base, module, tests), pyproject)
+    if updated != pyproject:
+        (work / "pyproject.toml").write_text(updated)
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+
+
+def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: bool, resume: bool, only: list[str]) -> dict:
     work = WORK / slug(module)
     names: list[str] = []
-    if again:
+    if resume:
+        if not (work / "mutants").is_dir():
+            sys.exit(f"error: {module}: no interrupted run in {work} to finish")
+        select_tests(work, module, tests, base)
+    elif again:
         if not (work / "mutants").is_dir():
             sys.exit(f"error: {module}: no earlier run in {work} to test again")
         refresh_tests(work)
@@ -127,7 +143,7 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
             sys.exit(f"error: mutmut run failed for {module} (exit {done.returncode}); see {log}")
     seconds = time.monotonic() - start
     runs = 1
-    if again:  # the time and runs of the fresh run and earlier re-runs count too
+    if again or resume:  # the time and runs of the fresh run and earlier re-runs count too
         earlier = json.loads(RESULTS_JSON.read_text()).get(module, {}) if RESULTS_JSON.exists() else {}
         seconds += earlier.get("seconds", 0)
         runs += earlier.get("runs", 1)
@@ -209,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: [tool.mutmut] only_mutate)")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "2")), help="test processes (default 2)")
     parser.add_argument("--again", action="store_true", help="test only the last run's survivors again, with the current tests")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted run (untested mutants only)")
     parser.add_argument("--only", action="append", default=[], metavar="GLOB", help="with --again: only the survivors matching GLOB")
     args = parser.parse_args(argv)
     tool = config()
@@ -218,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         sys.exit(f"error: no tests listed for {', '.join(unknown)} in [tool.pfpp.mutation_tests] of pyproject.toml")
     for module in modules:
-        record = run_module(module, selections[module], base, jobs=args.jobs, again=args.again, only=args.only)
+        record = run_module(module, selections[module], base, jobs=args.jobs, again=args.again, resume=args.resume, only=args.only)
         write_results([record])
         score = "n/a" if record["score"] is None else f"{100 * record['score']:.1f}%"
         caught = record["killed"] + record["timeout"]
