@@ -160,7 +160,7 @@ def paired_differences(
     Returns
     -------
     DataFrame
-        The ``by`` columns, then ``metric, base_mean, alternative_mean, difference, ci_low, ci_high, n``.
+        The ``by`` columns, then ``metric, base_mean, alternative_mean, difference, n, ci_low, ci_high``.
     """
     keys = [*by, "metric", "replicate"]
     a = summary[summary["scenario"] == base].set_index(keys)["value"]

@@ -474,7 +474,7 @@ def compare(
     -------
     Comparison
         ``comparison`` holds ``place_code, metric, base_mean, alternative_mean,
-        difference, ci_low, ci_high, n``.
+        difference, n, ci_low, ci_high, base, alternative``.
     """
     a, b = _resolve(base), _resolve(alternative)
     if a.name == b.name:
