@@ -17,6 +17,7 @@ from pfpp_sim.targeting import (
     RecipientRecords,
     TargetGroups,
     Targeting,
+    _waves,
     select_recipients,
     target_groups,
     targeting_precision,
@@ -184,6 +185,30 @@ def test_an_intervention_is_delivered_after_its_complement_when_the_complement_c
         complement = COMPLEMENTS[key]
         if INTERVENTION_KEYS.index(complement) < INTERVENTION_KEYS.index(key):
             assert wave > WAVES[KEY_INDEX[complement]], key
+
+
+def test_each_intervention_has_its_wave_within_a_round_of_delivery():
+    expected = {"retrofit": 0, "income_advice": 1, "bill_support": 1, "careers_guidance": 0,
+                "employment_support": 0, "mh_hub": 1, "asb_outreach": 1}  # after retrofit, employment support
+    assert dict(zip(INTERVENTION_KEYS, _waves())) == expected
+    assert WAVES == _waves()
+
+
+def test_support_that_ends_is_forgotten_unless_renewed_since():
+    records = RecipientRecords(n_households=5, n_young=4)
+    for key, served in (("bill_support", [1, 3]), ("employment_support", [0, 2])):
+        records.received[key][served] = True
+        records.served_by[key][served] = 0b101
+    until = {"bill_support": np.array([0, 6, 0, 9, 0]), "employment_support": np.array([6, 0, 6, 0])}
+    records.expire_at(6, "bill_support", np.array([1, 3]))  # resident 3 renewed since: now until month 9
+    records.expire_at(6, "employment_support", np.array([0, 2]))
+    records.expire(5, until)
+    assert records.received["bill_support"][[1, 3]].all(), "nothing ends before its month"
+    records.expire(6, until)
+    assert records.received["bill_support"].tolist() == [False, False, False, True, False]
+    assert records.served_by["bill_support"].tolist() == [0, 0, 0, 0b101, 0]
+    assert not records.received["employment_support"].any() and not records.served_by["employment_support"].any()
+    assert not records.had[: records.base[KEY_INDEX["bill_support"]]].any(), "other interventions' records untouched"
 
 
 def test_counting_by_place_agrees_with_bincount_including_empty_places():
