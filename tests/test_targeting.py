@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place
+from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import (
     COMPLEMENTS,
@@ -251,3 +251,31 @@ def test_employment_support_is_intended_for_neet_young_people_seeking_work():
     assert seekers.size > 50 and inactive_neet.size > 50
     np.testing.assert_array_equal(np.sort(intended), seekers)
     assert np.isin(inactive_neet, others).all()
+
+
+def test_every_intervention_lists_its_own_intended_and_other_reachable_residents_in_each_place():
+    scenario = load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1})
+    pop = PfppModel(scenario, seed=4).population
+    h, y = pop.households, pop.young
+    cold = h.fuel_poor[y.household]
+    everyone_h, everyone_y = np.ones(h.n, dtype=bool), np.ones(y.n, dtype=bool)
+    careers = (y.status != NEET) & (y.age_months < 240)
+    expected = {  # reachable, intended (a subset of reachable)
+        "retrofit": (h.band >= BAND_D, (h.band >= BAND_D) & h.fuel_poor),
+        "income_advice": (everyone_h, h.fuel_poor),
+        "bill_support": (everyone_h, h.fuel_poor),
+        "careers_guidance": (careers, careers & (y.mh_disorder | cold)),
+        "employment_support": ((y.status != EDUCATION) | (y.age_months >= AGE_18), (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED)),
+        "mh_hub": (everyone_y, y.mh_disorder),
+        "asb_outreach": (everyone_y, (y.status == NEET) | cold),
+    }
+    groups = target_groups(pop)
+    for k, key in enumerate(INTERVENTION_KEYS):
+        reachable, intended = expected[key]
+        people = h if key in ("retrofit", "income_advice", "bill_support") else y
+        for p, place in enumerate(people.slices):
+            listed_in = groups.candidates[groups.in_start[k, p] : groups.in_start[k, p] + groups.in_size[k, p]]
+            listed_out = groups.candidates[groups.out_start[k, p] : groups.out_start[k, p] + groups.out_size[k, p]]
+            np.testing.assert_array_equal(listed_in, place.start + np.flatnonzero(intended[place]), err_msg=key)
+            np.testing.assert_array_equal(listed_out, place.start + np.flatnonzero((reachable & ~intended)[place]), err_msg=key)
+        assert 0 < groups.in_size[k].sum() < groups.in_size[k].sum() + groups.out_size[k].sum(), key
