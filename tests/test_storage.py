@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
+import platform
+import re
+from importlib import metadata
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -12,7 +16,17 @@ from faults import ctrl_c, disk_full, half_written
 
 from pfpp_sim import storage
 from pfpp_sim.errors import PfppError
-from pfpp_sim.storage import write_json, write_parquet
+from pfpp_sim.storage import (
+    claim_folder,
+    read_json,
+    read_table,
+    readable_table,
+    table_metadata,
+    write_bytes,
+    write_json,
+    write_parquet,
+    write_text,
+)
 
 OLD = pd.DataFrame({"run": [1, 2], "value": [0.5, 0.25]})
 NEW = pd.DataFrame({"run": range(1000), "value": [i / 7 for i in range(1000)]})
@@ -75,3 +89,167 @@ def test_a_read_only_folder_is_named_with_the_reason(tmp_path):
 def test_the_same_table_is_written_as_the_same_bytes(tmp_path):
     first = write_parquet(NEW, tmp_path / "a.parquet").read_bytes()
     assert write_parquet(NEW.copy(), tmp_path / "b.parquet").read_bytes() == first
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def test_a_manifest_reads_back_as_written_keeping_key_order_and_naming_what_json_lacks(tmp_path):
+    path = write_json({"b": 1, "a": [1.5, None], "when": dt.date(2024, 4, 1), "where": tmp_path}, tmp_path / "m.json")
+    assert list(read_json(path)) == ["b", "a", "when", "where"]
+    assert read_json(path) == {"b": 1, "a": [1.5, None], "when": "2024-04-01", "where": str(tmp_path)}
+    assert path.read_text().startswith('{\n  "b": 1,')
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "{folder} has no m.json (expected a folder written by pfpp)"),
+        ("{not json", "{path} is not readable JSON (JSONDecodeError): the folder is damaged; rerun the command that wrote it"),
+        ("[1, 2]", "{path} is not a manifest (expected a JSON object, got list)"),
+    ],
+    ids=["missing", "damaged", "not_an_object"],
+)
+def test_a_manifest_that_is_missing_damaged_or_not_an_object_is_one_line_naming_it(tmp_path, content, expected):
+    path = tmp_path / "m.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(PfppError) as info:
+        read_json(path)
+    assert str(info.value) == expected.format(folder=tmp_path, path=path)
+
+
+def test_a_table_reads_back_as_written_with_its_facts(tmp_path):
+    path = write_parquet(NEW, tmp_path / "t.parquet", metadata={"units": {"value": "GBP"}, "n": 2})
+    pd.testing.assert_frame_equal(read_table(path), NEW)
+    assert table_metadata(path) == {"n": 2, "units": {"value": "GBP"}}
+    assert table_metadata(write_parquet(OLD, tmp_path / "plain.parquet")) == {}
+    assert readable_table(path) and pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_a_table_altered_on_disk_is_caught_by_its_checksums_not_read_as_other_numbers(tmp_path):
+    path = write_parquet(NEW, tmp_path / "t.parquet")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the data pages, away from the footer
+    path.write_bytes(bytes(data))
+    assert not readable_table(path)
+    with pytest.raises(PfppError, match=rf"^{path} is not a readable Parquet table \(.*\): the folder is damaged; rerun"):
+        read_table(path)
+
+
+def test_a_missing_or_truncated_table_is_one_line_naming_it(tmp_path):
+    missing = tmp_path / "gone.parquet"
+    for read in (read_table, table_metadata):
+        with pytest.raises(PfppError) as info:
+            read(missing)
+        assert str(info.value) == f"{tmp_path} lacks gone.parquet (expected every table its command writes; rerun that command)"
+    cut = write_parquet(NEW, tmp_path / "cut.parquet")
+    cut.write_bytes(cut.read_bytes()[:100])
+    assert not readable_table(cut) and not readable_table(missing)
+    with pytest.raises(PfppError, match=rf"^{cut} is not a readable Parquet table \(ArrowInvalid\): rerun the command"):
+        table_metadata(cut)
+
+
+def test_text_and_bytes_are_written_whole_with_the_users_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        text = write_text("£5 – done\n", tmp_path / "a" / "note.md")
+        blob = write_bytes(b"\x89PNG", tmp_path / "a" / "figure.png")
+    finally:
+        os.umask(old)
+    assert text.read_text(encoding="utf-8") == "£5 – done\n" and blob.read_bytes() == b"\x89PNG"
+    assert (text.stat().st_mode & 0o777, blob.stat().st_mode & 0o777) == (0o640, 0o640)
+    assert leftovers(tmp_path / "a") == []
+
+
+# ------------------------------------------------------------- results folders
+
+
+def _files(folder) -> dict:
+    return {"note": write_text("new", folder / "note.txt")}
+
+
+def test_a_claimed_folder_is_filled_whole_replacing_what_it_held(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with claim_folder(out, overwrite=True) as claim:
+        assert (tmp_path / ".out.lock").exists()
+        files = claim.publish(_files)
+    assert files == {"note": out / "note.txt"} and sorted(p.name for p in out.iterdir()) == ["note.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no lock, staging or old folder left beside it"
+
+
+def test_a_folder_holding_files_is_refused_without_overwrite_and_an_empty_one_is_not(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with claim_folder(tmp_path / "empty", overwrite=False) as claim:
+        claim.publish(_files)
+    with pytest.raises(PfppError) as info, claim_folder(tmp_path / "empty", overwrite=False):
+        pass
+    assert str(info.value) == f"--out {tmp_path / 'empty'} already holds files; give --overwrite to replace them, or choose another folder"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PfppError, match=r"--out .*file: a folder for the sweep, not a file$"), claim_folder(tmp_path / "file", overwrite=True, what="sweep"):
+        pass
+
+
+def test_a_folder_another_writer_holds_is_refused_and_freed_when_it_is_done(tmp_path):
+    out = tmp_path / "out"
+    with claim_folder(out, overwrite=False):
+        with pytest.raises(PfppError) as info, claim_folder(out, overwrite=False):
+            pass
+        assert str(info.value) == f"--out {out}: another pfpp command is writing to this folder; wait for it or choose another folder"
+    with claim_folder(out, overwrite=False) as claim:
+        claim.publish(_files)
+
+
+def test_what_a_killed_writer_left_beside_the_folder_is_cleared_by_the_next(tmp_path):
+    for stale in (".out.x1.new", ".out.old-123"):
+        (tmp_path / stale).mkdir()
+    (tmp_path / ".other.x1.new").mkdir()
+    with claim_folder(tmp_path / "out", overwrite=False) as claim:
+        claim.publish(_files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.x1.new", "out"]
+
+
+def test_a_writer_failing_names_the_file_in_the_folder_and_leaves_the_old_results(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+
+    def fail(folder):
+        raise PfppError(f"cannot write {folder / 'table.parquet'}: No space left on device")
+
+    with pytest.raises(PfppError) as info, claim_folder(out, overwrite=True) as claim:
+        claim.publish(fail)
+    assert str(info.value) == f"cannot write {out / 'table.parquet'}: No space left on device"
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_published_folder_follows_the_users_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with claim_folder(tmp_path / "out", overwrite=False) as claim:
+            claim.publish(_files)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def test_the_version_commit_and_environment_name_what_made_a_result(monkeypatch):
+    assert storage.package_version() == metadata.version("pfpp_sim")
+    commit = storage.git_commit()
+    assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", commit)
+    env = storage.environment()
+    assert list(env) == ["python", "numpy", "pandas", "mesa", "pyarrow", "pydantic"]
+    assert env["python"] == platform.python_version() and env["pandas"] == pd.__version__
+
+    def no_git(*_args, **_kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(storage.subprocess, "run", no_git)
+    assert storage.git_commit() == "unknown"
+    monkeypatch.setattr(storage.metadata, "version", lambda name: (_ for _ in ()).throw(metadata.PackageNotFoundError(name)))
+    assert storage.package_version() == "unknown" and storage.environment()["numpy"] == "unknown"
