@@ -1,0 +1,135 @@
+"""Sensitivity indices of a sweep, on outputs that are known functions of the parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pfpp_sim.errors import PfppError
+from pfpp_sim.sensitivity import _indices, check_place, format_index, top_levers
+from pfpp_sim.sweep import Sweep, SweepSpec, sample
+
+TWO = {"levers.pooling": {"low": 0.0, "high": 1.0}, "levers.data_sharing": {"low": 0.2, "high": 0.7}}
+
+
+def spec(design: str, samples: int, outputs=("returned_gbp",), parameters=None) -> SweepSpec:
+    return SweepSpec.model_validate({
+        "name": "known", "base": "siloed_baseline", "design": design, "samples": samples, "seed": 4,
+        "outputs": list(outputs), "parameters": parameters or TWO,
+    })
+
+
+def indices_of(sp: SweepSpec, **outputs) -> pd.Series:
+    design = sample(sp)
+    results = design.assign(replicate=0, **{name: f(design) for name, f in outputs.items()})
+    return _indices(sp, results).set_index(["output", "parameter", "measure"])
+
+
+def test_sobol_gives_all_of_an_additive_outputs_variance_to_the_parameter_that_drives_it():
+    table = indices_of(spec("sobol", 512), returned_gbp=lambda d: 4.0 * d["levers.pooling"])
+    value, conf = table["value"], table["conf"]
+    for measure in ("S1", "ST"):
+        assert value["returned_gbp", "levers.pooling", measure] == pytest.approx(1.0, abs=0.05)
+        assert value["returned_gbp", "levers.data_sharing", measure] == pytest.approx(0.0, abs=0.05)
+        assert 0 < conf["returned_gbp", "levers.pooling", measure] < 0.1
+    assert not table["flag"].str.startswith("wide").any(), "512 samples pin the indices down"
+
+
+def test_spearman_screening_gives_the_sign_and_strength_of_a_monotone_relation():
+    table = indices_of(
+        spec("lhs", 64, outputs=("returned_gbp", "overhead_gbp")),
+        returned_gbp=lambda d: np.exp(3 * d["levers.pooling"]),  # monotone, not linear
+        overhead_gbp=lambda d: -d["levers.data_sharing"],
+    )["value"]
+    assert table["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(1.0)
+    assert table["overhead_gbp", "levers.data_sharing", "spearman"] == pytest.approx(-1.0)
+    assert table["overhead_gbp", "levers.data_sharing", "abs_spearman"] == pytest.approx(1.0)
+    assert abs(table["returned_gbp", "levers.data_sharing", "spearman"]) < 0.3
+
+
+def test_a_grid_parameter_held_at_one_level_has_no_rank_correlation():
+    parameters = {"levers.pooling": {"levels": [0.0, 0.5, 1.0]}, "levers.carry_over": {"levels": [True]}}
+    table = indices_of(spec("grid", 1, parameters=parameters), returned_gbp=lambda d: d["levers.pooling"] * 2)["value"]
+    assert table["returned_gbp", "levers.carry_over", "spearman"] == 0.0 == table["returned_gbp", "levers.carry_over", "abs_spearman"]
+    assert table["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(1.0)
+
+
+def test_an_output_that_never_changes_gets_a_headline_index_of_zero_for_every_parameter():
+    table = indices_of(spec("sobol", 8), returned_gbp=lambda d: np.zeros(len(d)))
+    assert list(table.index) == [("returned_gbp", "levers.pooling", "ST"), ("returned_gbp", "levers.data_sharing", "ST")]
+    assert (table["value"] == 0).all() and table["conf"].isna().all() and (table["flag"] == "").all()
+
+
+def test_undefined_outputs_take_the_mean_of_the_defined_ones_and_missing_outputs_are_skipped():
+    sp = spec("lhs", 16, outputs=("returned_gbp", "overhead_gbp", "retrofits"))
+
+    def with_gaps(d):
+        y = d["levers.pooling"].to_numpy().copy()
+        y[::4] = np.nan
+        return y
+
+    design = sample(sp)
+    results = design.assign(replicate=0, returned_gbp=with_gaps(design), overhead_gbp=np.nan)
+    table = _indices(sp, results).set_index(["output", "parameter", "measure"])["value"]
+    filled = np.where(np.isnan(with_gaps(design)), np.nanmean(with_gaps(design)), with_gaps(design))
+    expected = pd.Series(filled).corr(design["levers.pooling"], method="spearman")
+    assert table["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(expected)
+    assert (table.xs("overhead_gbp", level="output") == 0).all(), "all undefined: constant"
+    assert "retrofits" not in table.index.get_level_values("output")
+
+
+def test_replicates_are_averaged_per_design_point_first():
+    sp = spec("lhs", 8)
+    design = sample(sp)
+    x = design["levers.pooling"].to_numpy()
+    noise = np.where(np.arange(len(x)) % 2 == 0, 5.0, -5.0)  # cancels within each point
+    results = pd.concat([design.assign(replicate=0, returned_gbp=x + noise), design.assign(replicate=1, returned_gbp=x - noise)])
+    table = _indices(sp, results).set_index(["parameter", "measure"])["value"]
+    assert table["levers.pooling", "spearman"] == pytest.approx(1.0)
+
+
+def test_top_levers_rank_each_outputs_parameters_by_the_headline_measure():
+    indices = pd.DataFrame({
+        "output": ["a", "a", "a", "a", "b", "b"],
+        "parameter": ["p", "q", "p", "q", "p", "q"],
+        "measure": ["ST", "ST", "S1", "S1", "ST", "ST"],
+        "value": [0.2, 0.7, 0.9, 0.1, 0.5, 0.4],
+        "conf": [0.01] * 6,
+        "flag": [""] * 6,
+    })
+    top = top_levers(indices, "sobol")
+    assert list(top.columns) == ["output", "rank", "parameter", "value", "conf", "flag"]
+    assert top[["output", "rank", "parameter"]].values.tolist() == [["a", 1, "q"], ["a", 2, "p"], ["b", 1, "p"], ["b", 2, "q"]]
+
+
+@pytest.mark.parametrize(
+    ("measure", "output", "value", "conf", "expected"),
+    [
+        ("ST", "returned_gbp", 0.534, 0.049, "0.53 ±0.05"),
+        ("abs_spearman", "fuel_poverty_rate", 0.8, np.nan, "0.80"),
+        ("mu_star", "fuel_poverty_rate", 0.0125, 0.001, "1.25 pp ±0.10 pp"),
+        ("sigma", "returned_gbp", 18_920_000.0, np.nan, "£18.92m"),
+        ("mu_star", "bids", 12.0, 1.5, "12.0 ±1.5"),
+    ],
+)
+def test_an_index_is_shown_in_its_outputs_unit_when_it_has_one(measure, output, value, conf, expected):
+    assert format_index(measure, output, value, conf) == expected
+
+
+def _sweep(by_place: pd.DataFrame | None) -> Sweep:
+    return Sweep(spec("lhs", 4), pd.DataFrame(), pd.DataFrame(), by_place, {}, Path("s"))
+
+
+def test_a_place_the_sweep_did_not_keep_is_refused_naming_what_it_kept():
+    check_place(_sweep(None), "ALL")
+    with pytest.raises(PfppError) as info:
+        check_place(_sweep(None), "E07000062")
+    assert str(info.value) == ("--place E07000062: sweep known has no results for this place; "
+                               "it kept all places together only (set keep_places = true in the spec)")
+    kept = _sweep(pd.DataFrame({"place_code": ["E06000032", "ALL", "E07000062"]}))
+    check_place(kept, "E07000062")
+    with pytest.raises(PfppError, match=r"; it kept E06000032, E07000062$"):
+        check_place(kept, "E08000035")
