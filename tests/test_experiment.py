@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pfpp_sim import compare, load_scenario, run
+from pfpp_sim import compare, experiment, load_scenario, run
 from pfpp_sim.analysis import paired_differences
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import run_replicate
@@ -280,3 +280,46 @@ def test_publishing_writes_what_also_adds_into_the_same_folder(tmp_path):
     with claim_folder(tmp_path / "out", overwrite=False) as claim:
         results.publish(claim, also=lambda folder: (folder / "extra.txt").write_text(folder.name))
     assert (tmp_path / "out" / "extra.txt").exists() and (tmp_path / "out" / "summary.parquet").exists()
+
+
+def test_progress_counts_each_finished_replicate_out_of_all_whatever_the_executor(monkeypatch):
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 2})
+    serial: list[tuple[int, int]] = []
+    run(scenario, replicates=3, executor="serial", progress=lambda done, total: serial.append((done, total)))
+    assert serial == [(1, 3), (2, 3), (3, 3)]
+    pools: list[int | None] = []
+    real_pool = experiment.process_pool
+    monkeypatch.setattr(experiment, "process_pool", lambda workers: pools.append(workers) or real_pool(workers))
+    pooled: list[tuple[int, int]] = []
+    compare(scenario, scenario, replicates=2, workers=2, progress=lambda done, total: pooled.append((done, total)))
+    assert pooled == [(1, 4), (2, 4), (3, 4), (4, 4)] and pools == [2]
+
+
+def test_a_given_executor_runs_the_replicates():
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(args[1:])
+            return super().submit(fn, *args, **kwargs)
+
+    with Counting(2) as pool:
+        run(small("siloed_baseline").with_overrides({"run.horizon_months": 2}), seed=7, replicates=2, executor=pool)
+    assert sorted(submitted) == [(7, 0), (7, 1)]
+
+
+def test_one_replicate_is_a_comparison_without_intervals_and_twenty_are_the_default():
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 1})
+    one = compare(scenario, small("stop_start").with_overrides({"run.horizon_months": 1}), replicates=1, executor="serial")
+    assert (one.comparison["n"] == 1).all() and one.comparison["ci_low"].isna().all()
+    default = compare(scenario, scenario, executor="serial")
+    assert default.replicates == 20 and sorted(default.summary["replicate"].unique()) == list(range(20))
+
+
+def test_the_manifest_records_warnings_and_the_seconds_to_the_millisecond():
+    outside = load_scenario("siloed_baseline").with_overrides({"run.places": ["E06000001"], "run.horizon_months": 1})
+    results = run(outside, executor="serial")
+    assert results.warnings and results.manifest()["warnings"] == results.warnings
+    assert "E06000001" in results.warnings[0]["message"]
+    results.seconds = 1.23456
+    assert results.manifest()["seconds"] == 1.235
