@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from itertools import pairwise
 
 import pytest
 from widgets import render_page, widgets_with_class
 
+import pfpp_sim.app.page
 from pfpp_sim.app import serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
 from pfpp_sim.app.flows import funding_flows
@@ -222,3 +224,50 @@ def test_every_preset_button_sets_the_right_side_and_keeps_the_month():
         heading = widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
         assert heading.startswith("Your settings (from "), heading
         assert "Month 12 of 60" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+
+
+def months_on_screen(box) -> tuple[str, str, str]:
+    """The toolbar's month line and each side's own, as the room reads them."""
+    toolbar = widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML.split(" &middot; ")[-1]
+    sides = [widgets_with_class(widgets_with_class(box, f"pfpp-side-{s}")[0], "pfpp-side-month")[0].unsafe_innerHTML for s in ("siloed", "yours")]
+    return toolbar, *sides
+
+
+def wait_for(condition, *, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout_s} s")
+        time.sleep(0.02)
+
+
+def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(monkeypatch):
+    monkeypatch.setattr(pfpp_sim.app.page, "PLAY_INTERVAL_S", 0.05)
+    box, context = render_page()
+    try:
+        for _ in range(2):  # later months take longer to replay, which is when a change used to race the month played
+            widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+        play = widgets_with_class(box, "pfpp-play")[0]
+        play.fire_event("click", {})
+        played = []
+        for change in (
+            lambda: setattr(widgets_with_class(box, "pfpp-lever-carry_over")[0], "v_model", False),
+            lambda: setattr(widgets_with_class(box, "pfpp-lever-secondments")[0], "v_model", False),
+            lambda: widgets_with_class(box, "pfpp-preset-stop_start")[0].fire_event("click", {}),
+            lambda: setattr(widgets_with_class(box, "pfpp-place")[0], "v_model", "Luton"),
+        ):
+            shown = months_on_screen(box)[0]
+            wait_for(lambda shown=shown: months_on_screen(box)[0] != shown)  # a month was played since the last change
+            change()
+            played.append(months_on_screen(box))
+        play.fire_event("click", {})
+        wait_for(lambda: play.children[-1] == "Play")
+        time.sleep(0.3)  # a month stepped as Pause was pressed shows too
+        toolbar, siloed, yours = months_on_screen(box)
+        assert toolbar == siloed == yours, (toolbar, siloed, yours)
+        assert all(len(set(shown)) == 1 for shown in played), played
+        assert "Luton" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        widgets_with_class(box, "pfpp-step")[0].fire_event("click", {})
+        assert len(set(months_on_screen(box))) == 1
+    finally:
+        context.close()

@@ -141,3 +141,57 @@ def test_room_steps_a_year_and_asks_why_the_two_sides_differ(app_url, browser, t
     expect(month).to_contain_text("Month 13 of 60", timeout=WAIT_MS)
     expect(panel).to_have_count(0)
     expect(why).to_be_enabled()
+
+
+def side_months(page) -> list[str]:
+    """The toolbar's month and each side's own month line, read in one go."""
+    return page.evaluate(
+        """() => [
+            document.querySelector('.pfpp-month').innerText.split(' · ').pop(),
+            document.querySelector('.pfpp-side-siloed .pfpp-side-month').innerText,
+            document.querySelector('.pfpp-side-yours .pfpp-side-month').innerText,
+        ]"""
+    )
+
+
+def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+
+    def after_a_month_played(change) -> None:
+        shown = months_shown(month.inner_text())
+        expect(month).not_to_contain_text(f"Month {shown} of", timeout=WAIT_MS)
+        change()
+
+    def choose_place(name: str) -> None:
+        page.click(".pfpp-place .v-field")
+        page.get_by_role("option", name=name, exact=True).click()
+
+    # Later months take longer to replay, which is when a change used to race the month being played.
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 12 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-play")
+    for lever in ("carry_over", "secondments", "single_point_of_contact", "funding_mapping", "carry_over", "policy_campus"):
+        after_a_month_played(lambda lever=lever: page.click(f".pfpp-lever-{lever} input"))
+    after_a_month_played(lambda: page.click(".pfpp-preset-stop_start"))
+    after_a_month_played(lambda: page.click(".pfpp-lever-secondments input"))
+    after_a_month_played(lambda: choose_place("Luton"))
+    after_a_month_played(lambda: page.click(".pfpp-lever-carry_over input"))
+    after_a_month_played(lambda: page.click(".pfpp-play"))
+    expect(page.locator(".pfpp-play")).to_contain_text("Play", timeout=WAIT_MS)
+    expect(month).to_contain_text("Luton", timeout=WAIT_MS)
+    page.wait_for_timeout(1_000)  # a month stepped as Pause was pressed, and the rebuilds, show too
+
+    toolbar, siloed, yours = side_months(page)
+    assert toolbar == siloed == yours, (toolbar, siloed, yours)
+    assert months_shown(toolbar) >= 35
+    page.click(".pfpp-step")
+    expect(month).to_contain_text(f"Month {months_shown(toolbar) + 1} of", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    toolbar, siloed, yours = side_months(page)
+    assert toolbar == siloed == yours, (toolbar, siloed, yours)
