@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from itertools import pairwise
 
+import pandas as pd
 import pytest
 from widgets import render_page, widgets_with_class
 
@@ -16,9 +17,18 @@ from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
 from pfpp_sim.app.flows import funding_flows
 from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
 from pfpp_sim.app.server import is_loopback
-from pfpp_sim.app.session import Settings, baseline_scenario, chosen_scenario, rate_series, start_run
+from pfpp_sim.app.session import (
+    Settings,
+    baseline_scenario,
+    chosen_scenario,
+    preset,
+    preset_order,
+    rate_series,
+    run_differences,
+    start_run,
+)
 from pfpp_sim.errors import PfppError
-from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.scenario import INTERVENTION_KEYS, list_presets
 
 HASTINGS = "E07000062"
 
@@ -214,16 +224,43 @@ def test_page_steps_both_runs_and_shows_the_month_and_money():
     assert "clawed back" in widgets_with_class(siloed, "pfpp-narrative")[0].unsafe_innerHTML
 
 
-def test_every_preset_button_sets_the_right_side_and_keeps_the_month():
-    from pfpp_sim.app.session import preset_order
-
+def test_every_preset_button_sets_the_right_side_and_keeps_the_month_and_dates():
     box, _ = render_page()
     widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
     for name in preset_order():
         widgets_with_class(box, f"pfpp-preset-{name}")[0].fire_event("click", {})
         heading = widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
         assert heading.startswith("Your settings (from "), heading
-        assert "Month 12 of 60" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        toolbar, siloed, yours = months_on_screen(box)
+        assert toolbar == siloed == yours, (name, toolbar, siloed, yours)
+        assert toolbar.startswith("Month 12 of 60")
+
+
+def test_only_presets_run_as_the_siloed_side_is_are_offered():
+    offered = preset_order()
+    for name in list_presets():
+        assert (name in offered) == (not run_differences(name)), name
+    for name in offered:
+        settings = Settings().with_preset(name)
+        assert chosen_scenario(settings).run == baseline_scenario(settings).run, name
+    assert "baseline_history" not in offered, "it starts in January 2019 and runs 96 months: the sides' dates would differ"
+
+
+def test_a_preset_run_over_other_months_is_refused_naming_them():
+    history = preset("baseline_history").run
+    with pytest.raises(PfppError, match="baseline_history cannot be your side") as caught:
+        Settings().with_preset("baseline_history")
+    start = pd.Timestamp(history.start).strftime("%B %Y")
+    assert f"starts in {start}" in str(caught.value)
+    assert f"runs {history.horizon_months} months" in str(caught.value)
+
+
+def test_the_drawer_says_which_presets_are_not_offered_and_why():
+    box, _ = render_page()
+    (note,) = widgets_with_class(box, "pfpp-presets-left-out")
+    assert "Baseline history" in note.unsafe_innerHTML
+    assert run_differences("baseline_history")[0] in note.unsafe_innerHTML
+    assert not widgets_with_class(box, "pfpp-preset-baseline_history")
 
 
 def months_on_screen(box) -> tuple[str, str, str]:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pfpp_sim.app.session import Settings, baseline_scenario, chosen_scenario, rate_series, start_run
+from pfpp_sim.app.session import Settings, baseline_scenario, chosen_scenario, preset, rate_series, start_run
 from pfpp_sim.app.sides import Sides, SidesApart, check_same_month
 from pfpp_sim.model import PfppModel
 
@@ -147,8 +147,28 @@ def test_every_action_that_changes_the_sides_counts_a_new_version():
 def test_sides_at_different_months_are_refused_loudly(caplog):
     left = start_run(baseline_scenario(SMALL), seed=1, months=2)
     right = start_run(chosen_scenario(SMALL), seed=1, months=1)
-    with caplog.at_level(logging.ERROR, logger="pfpp_sim.app.sides"), pytest.raises(SidesApart, match="run 2 months, your side 1"):
+    start = f"{left.exo.dates[0]:%B %Y}"
+    with caplog.at_level(logging.ERROR, logger="pfpp_sim.app.sides"), pytest.raises(SidesApart, match=f"run 2 months from {start}, your side 1 from {start}"):
         check_same_month(left, right)
     assert "apart" in caplog.text
     right.step()
     assert check_same_month(left, right) == 2
+
+
+def test_sides_on_different_calendars_are_refused_loudly():
+    history = preset("baseline_history").with_overrides(SMALL.run_overrides())
+    left = start_run(baseline_scenario(SMALL), seed=1, months=3)
+    right = start_run(history, seed=1, months=3)
+    with pytest.raises(SidesApart, match=f"your side 3 from {right.exo.dates[0]:%B %Y}"):
+        check_same_month(left, right)
+
+
+def test_a_change_to_settings_the_siloed_side_cannot_be_compared_with_is_refused_and_changes_nothing():
+    sides = Sides.start(SMALL)
+    sides.step(3)
+    version = sides.version
+    with pytest.raises(SidesApart):
+        sides.change(replace(SMALL, preset="baseline_history"))
+    assert (sides.settings, sides.version) == (SMALL, version)
+    with sides.reading() as now:
+        assert now.month == 3

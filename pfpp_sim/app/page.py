@@ -19,12 +19,12 @@ import solara
 from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR
 from pfpp_sim.app.frame import Frame, SideFrame, build_frame
 from pfpp_sim.app.narrative import label
-from pfpp_sim.app.session import LEVER_LABELS, SCALES, Settings, pilot_places, preset, preset_order
+from pfpp_sim.app.session import LEVER_LABELS, SCALES, Settings, pilot_places, preset, preset_order, run_differences
 from pfpp_sim.app.sides import Sides
 from pfpp_sim.app.why import explain_sides, side_values
 from pfpp_sim.app.why_panel import panel_html
 from pfpp_sim.errors import PfppError
-from pfpp_sim.scenario import Levers
+from pfpp_sim.scenario import Levers, list_presets
 from pfpp_sim.workers import process_pool
 
 __all__ = ["Page"]
@@ -39,6 +39,8 @@ _PRESET_LABELS = {
     "policy_campus": "Policy campus",
     "stop_start": "Stop-start funding",
     "hastings_fuel_poverty": "Hastings fuel poverty",
+    "luton_asb": "Luton anti-social behaviour",
+    "bradford_youth_mh": "Bradford youth mental health",
 }
 _SLIDERS = ("pooling", "data_sharing", "local_priority_weight")
 _SWITCHES = (
@@ -217,13 +219,20 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
         solara.Select("Scale (simulated per real resident)", values=list(SCALES), value=s.scale, on_value=lambda v: change(lambda now: replace(now, scale=v)))
         solara.InputInt("Seed", value=s.seed, on_value=lambda v: change(lambda now: replace(now, seed=max(int(v or 0), 0))))
         solara.HTML(tag="h3", unsafe_innerHTML="Presets for your side")
+        offered = preset_order()
         with solara.Row(gap="4px", style="flex-wrap: wrap"):
-            for name in preset_order():
+            for name in offered:
                 with solara.Tooltip(preset(name).description):
                     solara.Button(
                         _PRESET_LABELS.get(name, label(name)), on_click=lambda name=name: change(lambda now: now.with_preset(name)),
                         color="primary" if name == s.preset else None, outlined=name != s.preset, classes=[f"pfpp-preset-{name}"],
                     )
+        left_out = [f"<i>{_PRESET_LABELS.get(n, label(n))}</i> ({'; '.join(run_differences(n))})" for n in list_presets() if n not in offered]
+        if left_out:
+            solara.HTML(
+                tag="div", unsafe_innerHTML=f"Not offered, as the siloed side is not run that way: {', '.join(left_out)}.",
+                classes=["pfpp-caption", "pfpp-presets-left-out"],
+            )
         solara.HTML(tag="h3", unsafe_innerHTML="Levers for your side")
         for name in _SLIDERS:
             solara.HTML(tag="div", unsafe_innerHTML=LEVER_LABELS[name], classes=["pfpp-lever-label"])

@@ -6,7 +6,7 @@ so every action (a step, a change of settings, a reset, reading what to show) ho
 one lock: a change made during Play waits for the month being stepped, then rebuilds
 the sides it affects and replays them to the month the runs have actually reached, not
 the month last drawn on screen. After every action both sides are checked to be at the
-same month (:func:`check_same_month`); a difference is a bug and
+same month of the same calendar (:func:`check_same_month`); a difference is a bug and
 raises :class:`SidesApart` rather than showing two months side by side.
 """
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 class SidesApart(RuntimeError):
-    """The two sides have reached different months (a bug in the app, not a user error)."""
+    """The two sides have reached different months or run on different calendars (a bug in the app, not a user error)."""
 
 
 def check_same_month(left: PfppModel, right: PfppModel) -> int:
@@ -46,10 +46,14 @@ def check_same_month(left: PfppModel, right: PfppModel) -> int:
     Raises
     ------
     SidesApart
-        If they have run different numbers of months; it is logged as an error first.
+        If they have run different numbers of months, or their months fall on different
+        calendar dates (another start or horizon); it is logged as an error first.
     """
-    if left.month != right.month:
-        message = f"the two sides are apart: the siloed side has run {left.month} months, your side {right.month}"
+    if left.month != right.month or not left.exo.dates.equals(right.exo.dates):
+        message = (
+            f"the two sides are apart: the siloed side has run {left.month} months from {left.exo.dates[0]:%B %Y}, "
+            f"your side {right.month} from {right.exo.dates[0]:%B %Y}"
+        )
         logger.error(message)
         raise SidesApart(message)
     return left.month

@@ -195,3 +195,29 @@ def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_t
     page.wait_for_timeout(500)
     toolbar, siloed, yours = side_months(page)
     assert toolbar == siloed == yours, (toolbar, siloed, yours)
+
+
+def test_every_preset_offered_keeps_both_sides_on_the_same_months(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 12 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
+    reached = side_months(page)
+
+    expect(page.locator(".pfpp-preset-baseline_history")).to_have_count(0)
+    expect(page.locator(".pfpp-presets-left-out")).to_contain_text("Baseline history")
+    buttons = page.locator("button[class*='pfpp-preset-']")
+    names = [re.search(r"pfpp-preset-(\w+)", c).group(1) for c in buttons.evaluate_all("bs => bs.map(b => b.className)")]
+    assert "siloed_baseline" in names and len(names) >= 5, names
+    for name in names:
+        button = page.locator(f".pfpp-preset-{name}")
+        title = button.inner_text().strip()
+        button.click()
+        expect(page.locator(".pfpp-side-yours h2")).to_have_text(f"Your settings (from {title})", ignore_case=True, timeout=WAIT_MS)
+        shown = side_months(page)
+        assert shown == reached, (name, shown, reached)
