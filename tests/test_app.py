@@ -21,6 +21,8 @@ from pfpp_sim.app.session import (
     Settings,
     baseline_scenario,
     chosen_scenario,
+    money_to_date,
+    parse_seed,
     preset,
     preset_order,
     rate_series,
@@ -308,3 +310,50 @@ def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_t
         assert len(set(months_on_screen(box))) == 1
     finally:
         context.close()
+
+
+# ----------------------------------------------------------------------- seed
+
+
+@pytest.mark.parametrize(("typed", "seed"), [("0", 0), ("7", 7), (" 42 ", 42), ("007", 7), ("123456789012345678", 123456789012345678)])
+def test_a_whole_number_of_zero_or_more_is_a_seed(typed, seed):
+    assert parse_seed(typed) == seed
+
+
+@pytest.mark.parametrize("typed", ["abc", "", "   ", "-5", "1.5", "1e3", "+7", "\u0663", "1234567890123456789"])
+def test_anything_else_is_refused_rather_than_rounded_clipped_or_read_as_zero(typed):
+    with pytest.raises(PfppError, match="seed .*: expected") as caught:
+        parse_seed(typed)
+    assert (typed.strip()[:8] or "(empty)") in str(caught.value)
+
+
+def seed_box(box):
+    return widgets_with_class(box, "pfpp-seed")[0]
+
+
+def type_seed(box, text: str) -> None:
+    box_ = seed_box(box)
+    box_.v_model = text
+    box_.fire_event("focusout", {})
+
+
+def test_the_seed_box_refuses_a_bad_seed_beside_it_and_keeps_showing_the_seed_in_use():
+    box, _ = render_page()
+    for bad in ("abc", "", "-5"):
+        type_seed(box, bad)
+        shown = seed_box(box)
+        assert shown.v_model == "1", bad
+        assert shown.error and "still using seed 1" in shown.messages[0], (bad, shown.messages)
+        assert (bad or "(empty)") in shown.messages[0]
+        assert "seed 1 &middot;" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    type_seed(box, "7")
+    shown = seed_box(box)
+    assert (shown.v_model, shown.error, shown.messages) == ("7", False, [])
+    assert "seed 7 &middot;" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+    delivered = {
+        seed: money(money_to_date(start_run(baseline_scenario(Settings(seed=seed)), seed=seed, months=12))["delivered_gbp"][-1])
+        for seed in (1, 7)
+    }
+    assert delivered[1] != delivered[7]
+    assert delivered[7] in widgets_with_class(widgets_with_class(box, "pfpp-side-siloed")[0], "pfpp-monitors")[0].unsafe_innerHTML

@@ -19,7 +19,7 @@ import solara
 from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR
 from pfpp_sim.app.frame import Frame, SideFrame, build_frame
 from pfpp_sim.app.narrative import label
-from pfpp_sim.app.session import LEVER_LABELS, SCALES, Settings, pilot_places, preset, preset_order, run_differences
+from pfpp_sim.app.session import LEVER_LABELS, SCALES, Settings, parse_seed, pilot_places, preset, preset_order, run_differences
 from pfpp_sim.app.sides import Sides
 from pfpp_sim.app.why import explain_sides, side_values
 from pfpp_sim.app.why_panel import panel_html
@@ -195,6 +195,35 @@ def WhyPanel(sides: Sides, frame: Frame, *, playing: bool):
 
 
 @solara.component
+def SeedBox(seed: int, use: Callable[[int], None]):
+    """The seed in use, as the room types it (``use(seed)`` uses another).
+
+    Anything but a whole number of 0 or more is refused with a message under the box,
+    and the box goes back to the seed still in use, so what it shows is always the seed
+    both sides run on.
+    """
+    error = solara.use_reactive("")
+    redraws = solara.use_reactive(0)  # a new box, showing the seed in use, after a refusal
+
+    def typed(text: str | None) -> None:
+        try:
+            chosen = parse_seed(text or "")
+        except PfppError as err:
+            error.set(f"{err}; still using seed {seed}")
+            redraws.set(redraws.value + 1)
+            return
+        error.set("")
+        if chosen == seed:
+            redraws.set(redraws.value + 1)  # e.g. " 007": show 7
+        else:
+            use(chosen)
+
+    solara.InputText(
+        "Seed", value=str(seed), on_value=typed, error=error.value or False, classes=["pfpp-seed"],
+    ).key(f"seed-{seed}-{redraws.value}")
+
+
+@solara.component
 def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings]], None]):
     """The left drawer: place, scale, seed, presets and levers. ``change(how)`` applies ``how`` to the settings in use."""
     s = settings
@@ -217,7 +246,7 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
         solara.HTML(tag="h3", unsafe_innerHTML="Place and run")
         solara.Select("Place", values=list(codes), value=names[s.place], on_value=lambda n: change(lambda now: replace(now, place=codes[n])), classes=["pfpp-place"])
         solara.Select("Scale (simulated per real resident)", values=list(SCALES), value=s.scale, on_value=lambda v: change(lambda now: replace(now, scale=v)))
-        solara.InputInt("Seed", value=s.seed, on_value=lambda v: change(lambda now: replace(now, seed=max(int(v or 0), 0))))
+        SeedBox(s.seed, lambda seed: change(lambda now: replace(now, seed=seed)))
         solara.HTML(tag="h3", unsafe_innerHTML="Presets for your side")
         offered = preset_order()
         with solara.Row(gap="4px", style="flex-wrap: wrap"):
@@ -322,7 +351,7 @@ def Page():
                 on_click=toggle_play, disabled=done, color="primary", classes=["pfpp-play"],
             )
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
-            solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; {frame.month_text}", classes=["pfpp-month"])
+            solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", classes=["pfpp-month"])
         WhyPanel(sides, frame, playing=playing.value)
         with solara.Columns([1, 1]):
             Side(frame.left, baseline=True, title="Siloed baseline")

@@ -7,6 +7,7 @@ to the month the room has reached, so the charts always show one consistent stor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache, lru_cache
@@ -30,6 +31,7 @@ __all__ = [
     "baseline_scenario",
     "chosen_scenario",
     "money_to_date",
+    "parse_seed",
     "pilot_places",
     "preset",
     "preset_order",
@@ -115,6 +117,36 @@ class Settings:
 
     def run_overrides(self) -> dict[str, Any]:
         return {"run.places": [self.place], "run.scale": self.scale}
+
+
+_SEED_DIGITS = 18
+
+
+def parse_seed(text: str) -> int:
+    """The seed a room typed, or an error saying what is expected.
+
+    Parameters
+    ----------
+    text : str
+        What is in the seed box; spaces around it are ignored.
+
+    Returns
+    -------
+    int
+        0 or more (0 is a valid seed).
+
+    Raises
+    ------
+    PfppError
+        If ``text`` is empty, negative, not a whole number or longer than 18 digits:
+        nothing is rounded, clipped or read as 0.
+    """
+    typed = text.strip()
+    if not re.fullmatch(r"[0-9]+", typed):
+        raise PfppError(f"seed {repr(typed) if typed else '(empty)'}: expected a whole number, 0 or more (e.g. 7)")
+    if len(typed) > _SEED_DIGITS:
+        raise PfppError(f"seed {typed[:8]}...: expected at most {_SEED_DIGITS} digits")
+    return int(typed)
 
 
 def baseline_scenario(settings: Settings) -> Scenario:

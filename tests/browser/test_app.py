@@ -221,3 +221,25 @@ def test_every_preset_offered_keeps_both_sides_on_the_same_months(app_url, brows
         expect(page.locator(".pfpp-side-yours h2")).to_have_text(f"Your settings (from {title})", ignore_case=True, timeout=WAIT_MS)
         shown = side_months(page)
         assert shown == reached, (name, shown, reached)
+
+
+def test_the_seed_box_refuses_a_bad_seed_visibly_and_shows_the_seed_in_use(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("seed 1 · Month 0 of 60", timeout=WAIT_MS)
+    seed = page.locator(".pfpp-seed input")
+    message = page.locator(".pfpp-seed .v-messages")
+    for bad in ("abc", "", "-5"):
+        seed.fill(bad)
+        seed.press("Enter")
+        expect(message).to_contain_text("still using seed 1", timeout=WAIT_MS)
+        expect(message).to_contain_text(bad or "(empty)")
+        expect(page.locator(".pfpp-seed input")).to_have_value("1")
+        expect(month).to_contain_text("seed 1 ·")
+    page.locator(".pfpp-seed input").fill("7")
+    page.locator(".pfpp-seed input").press("Enter")
+    expect(month).to_contain_text("seed 7 ·", timeout=WAIT_MS)
+    expect(page.locator(".pfpp-seed input")).to_have_value("7")
+    expect(page.get_by_text("still using seed")).to_have_count(0)
