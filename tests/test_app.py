@@ -14,7 +14,8 @@ from widgets import render_page, widgets_with_class
 import pfpp_sim.app.page
 from pfpp_sim.app import serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
-from pfpp_sim.app.flows import funding_flows
+from pfpp_sim.app.flows import Link, Node, funding_flows
+from pfpp_sim.app.frame import build_frame, shared_flow_scale
 from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
 from pfpp_sim.app.server import is_loopback
 from pfpp_sim.app.session import (
@@ -29,6 +30,7 @@ from pfpp_sim.app.session import (
     run_differences,
     start_run,
 )
+from pfpp_sim.app.sides import Now
 from pfpp_sim.errors import PfppError
 from pfpp_sim.scenario import INTERVENTION_KEYS, list_presets
 
@@ -169,6 +171,47 @@ def test_flow_chart_labels_nodes_with_their_money(baseline_run):
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "Hastings" in svg and "Returned" in svg and "Month 25 (Apr 2023)" in svg
     assert "No money awarded yet" in flow_chart([], [])
+
+
+def node_heights(svg: str) -> dict[str, float]:
+    """Each funding-flow node's bar height in pixels, by node key."""
+    return {key: float(h) for h, key in re.findall(r"<rect [^>]*height='([\d.]+)'[^>]*data-node='([^']+)'", svg)}
+
+
+def test_one_scale_draws_the_same_amount_at_the_same_height_on_both_sides_and_more_money_taller():
+    def graph(amounts_p: dict[str, int]) -> tuple[list[Node], list[Link]]:
+        nodes = [Node(f"department:{d}", d, 0, "department") for d in amounts_p] + [Node("council:0", "Hastings", 2, "council")]
+        nodes += [Node(f"programme:{d}", d, 1, "programme") for d in amounts_p]
+        links = [Link(f"department:{d}", f"programme:{d}", v, "allocated") for d, v in amounts_p.items()]
+        links += [Link(f"programme:{d}", "council:0", v, "allocated") for d, v in amounts_p.items()]
+        return nodes, links
+
+    left, right = graph({"DfE": 441_000_00}), graph({"DfE": 441_000_00, "DWP": 277_000_00})
+    scale = shared_flow_scale([left, right])
+    drawn = [node_heights(flow_chart(*g, scale=scale)) for g in (left, right)]
+    assert drawn[0]["department:DfE"] == drawn[1]["department:DfE"]
+    assert drawn[1]["council:0"] > drawn[0]["council:0"]
+    assert drawn[1]["council:0"] == pytest.approx(drawn[0]["council:0"] * 718 / 441, abs=0.02)
+    alone = [node_heights(flow_chart(*g)) for g in (left, right)]  # each filling its own height, as both sides once were
+    assert alone[0]["council:0"] >= alone[1]["council:0"], "less money drawn at least as tall: why one scale is needed"
+
+
+def test_the_apps_two_funding_flows_share_one_scale(baseline_run, joined_up_run):
+    frame = build_frame(Now(Settings(place=HASTINGS), baseline_run, joined_up_run, 0))
+    bars = []  # (pixels, pence) of every bar of both diagrams
+    for run, side in ((baseline_run, frame.left), (joined_up_run, frame.right)):
+        nodes, links = flows_of(run)
+        heights = node_heights(side.flow_svg)
+        value = {n.key: max(sum(k.value_p for k in links if k.source == n.key), sum(k.value_p for k in links if k.target == n.key)) for n in nodes}
+        assert set(heights) == set(value)
+        bars += [(heights[key], value[key]) for key in heights]
+    pixels, pence = max(bars)
+    for height, amount in bars:  # heights are printed to 0.01 px; the thinnest bars are drawn 1.5 px
+        assert height == pytest.approx(max(amount * pixels / pence, 1.5), abs=0.011), "one pixel scale for every bar of both diagrams"
+    councils = [node_heights(side.flow_svg)["council:0"] for side in (frame.left, frame.right)]
+    awarded = [sum(a.allocated_p for a in run.awards) for run in (baseline_run, joined_up_run)]
+    assert awarded[0] != awarded[1]
+    assert (councils[0] < councils[1]) == (awarded[0] < awarded[1])
 
 
 # --------------------------------------------------------------------- charts

@@ -8,19 +8,20 @@ Building it needs no Solara, so tests read the frame directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, MONEY_STYLES, Series, flow_chart, line_chart
-from pfpp_sim.app.flows import funding_flows
+from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, FLOW_PLOT, MONEY_STYLES, Series, flow_chart, line_chart
+from pfpp_sim.app.flows import Link, Node, fitting_scale, funding_flows
 from pfpp_sim.app.narrative import happenings, money, month_label, recent_sentences
 from pfpp_sim.app.session import SHOWN_RATES, Settings, money_to_date, rate_series
 from pfpp_sim.app.sides import Now
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import INTERVENTION_KEYS
 
-__all__ = ["RATE_TITLES", "Frame", "SideFrame", "build_frame", "month_text"]
+__all__ = ["RATE_TITLES", "Frame", "SideFrame", "build_frame", "month_text", "shared_flow_scale"]
 
 RATE_TITLES = {
     "fuel_poverty_rate": ("Fuel poverty", "% of households"),
@@ -68,7 +69,7 @@ def month_text(model: PfppModel) -> str:
 
 
 def build_frame(now: Now) -> Frame:
-    """Both columns of ``now``, drawn on shared axes.
+    """Both columns of ``now``, drawn on shared axes: the same limits for each chart, one scale for both funding flows.
 
     Parameters
     ----------
@@ -81,18 +82,39 @@ def build_frame(now: Now) -> Frame:
     """
     left, right = now.left, now.right
     limits = _limits(left, right)
+    graphs = {side: _graph(model) for side, model in (("left", left), ("right", right))}
+    scale = shared_flow_scale(graphs.values())
     return Frame(
         settings=now.settings, version=now.version, month=now.month, horizon=left.horizon, dates=left.exo.dates,
         month_text=month_text(left),
-        left=_side(left, right, baseline=True, limits=limits),
-        right=_side(right, left, baseline=False, limits=limits),
+        left=_side(left, right, baseline=True, limits=limits, flow=_flow_svg(left, *graphs["left"], scale=scale)),
+        right=_side(right, left, baseline=False, limits=limits, flow=_flow_svg(right, *graphs["right"], scale=scale)),
     )
 
 
-def _side(model: PfppModel, other: PfppModel, *, baseline: bool, limits: dict[str, tuple[float, float]]) -> SideFrame:
+def shared_flow_scale(graphs: Iterable[tuple[Sequence[Node], Sequence[Link]]]) -> float | None:
+    """Pixels per penny for funding-flow diagrams shown side by side: the same amount is the same height in each.
+
+    Parameters
+    ----------
+    graphs : iterable of (nodes, links)
+        From :func:`pfpp_sim.app.flows.funding_flows`, one per diagram.
+
+    Returns
+    -------
+    float or None
+        The smallest of the diagrams' :func:`~pfpp_sim.app.flows.fitting_scale` (so the
+        diagram with the most money fills its height and the others fit), or None when
+        no diagram has money yet.
+    """
+    scales = [fitting_scale(nodes, links, height=FLOW_PLOT["height"], gap=FLOW_PLOT["gap"]) for nodes, links in graphs if links]
+    return min(scales, default=None)
+
+
+def _side(model: PfppModel, other: PfppModel, *, baseline: bool, limits: dict[str, tuple[float, float]], flow: str) -> SideFrame:
     return SideFrame(
         month=model.month, month_text=month_text(model), cards_html=_cards(model),
-        charts=_charts(model, other, baseline=baseline, limits=limits), narrative_html=_narrative(model), flow_svg=_flows(model),
+        charts=_charts(model, other, baseline=baseline, limits=limits), narrative_html=_narrative(model), flow_svg=flow,
     )
 
 
@@ -159,9 +181,12 @@ def _charts(model: PfppModel, other: PfppModel, *, baseline: bool, limits: dict[
     return tuple(svgs)
 
 
-def _flows(model: PfppModel) -> str:
+def _graph(model: PfppModel) -> tuple[list[Node], list[Link]]:
     domains = {k: model.scenario.interventions.get(k).domain for k in INTERVENTION_KEYS}
-    nodes, links = funding_flows(model.awards, domains=domains, place_names=model.population.places.names)
+    return funding_flows(model.awards, domains=domains, place_names=model.population.places.names)
+
+
+def _flow_svg(model: PfppModel, nodes: list[Node], links: list[Link], *, scale: float | None) -> str:
     dates = model.exo.dates
     events = happenings(model.events)
     marks = {f"programme:{h.programme}": f"stopped month {h.month + 1}" for h in events if h.kind == "discontinued"}
@@ -170,7 +195,7 @@ def _flows(model: PfppModel) -> str:
     notes = [f"{month_label(h.month, dates)}: {h.headline}" for h in recent]
     if len(notes) > 3:
         notes = [*notes[:2], f"and {len(notes) - 2} more clawbacks or discontinued streams in the last 3 months"]
-    return flow_chart(nodes, links, notes=notes, marks=marks, classes="pfpp-flow")
+    return flow_chart(nodes, links, notes=notes, marks=marks, scale=scale, classes="pfpp-flow")
 
 
 def _narrative(model: PfppModel) -> str:
