@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, FLOW_PLOT, MONEY_STYLES, Series, flow_chart, line_chart
+from pfpp_sim.app.differences import differences, strip_html
 from pfpp_sim.app.flows import Link, Node, fitting_scale, funding_flows
 from pfpp_sim.app.narrative import happenings, money, month_label, recent_sentences
 from pfpp_sim.app.session import SHOWN_RATES, Settings, money_to_date, rate_series
@@ -48,7 +49,8 @@ class Frame:
     """Both columns at one moment, with the settings and month they show.
 
     ``version`` is :attr:`pfpp_sim.app.sides.Sides.version` when it was built; ``dates``
-    are the months of the runs (the same on both sides).
+    are the months of the runs (the same on both sides); ``difference_html`` is the strip
+    of your settings minus the siloed side (:mod:`pfpp_sim.app.differences`).
     """
 
     settings: Settings
@@ -57,6 +59,7 @@ class Frame:
     horizon: int
     dates: pd.DatetimeIndex
     month_text: str
+    difference_html: str
     left: SideFrame
     right: SideFrame
 
@@ -86,7 +89,7 @@ def build_frame(now: Now) -> Frame:
     scale = shared_flow_scale(graphs.values())
     return Frame(
         settings=now.settings, version=now.version, month=now.month, horizon=left.horizon, dates=left.exo.dates,
-        month_text=month_text(left),
+        month_text=month_text(left), difference_html=strip_html(differences(left, right), month_text=month_text(left)),
         left=_side(left, right, baseline=True, limits=limits, flow=_flow_svg(left, *graphs["left"], scale=scale)),
         right=_side(right, left, baseline=False, limits=limits, flow=_flow_svg(right, *graphs["right"], scale=scale)),
     )

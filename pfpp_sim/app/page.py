@@ -60,6 +60,11 @@ _CSS = """
 .pfpp-monitor .pfpp-value { font-size: 21px; font-weight: bold; color: #0b0c0c; }
 .pfpp-side-siloed .pfpp-monitor { border-left-color: #F46A25; }
 .pfpp-side-yours .pfpp-monitor { border-left-color: #12436D; }
+.pfpp-difference { background: #f3f2f1; border-left: 5px solid #12436D; padding: 4px 10px 6px 10px; }
+.pfpp-difference-title { font-size: 15px; color: #3d3d3d; margin-bottom: 2px; }
+.pfpp-difference-cells { display: grid; grid-template-columns: repeat(auto-fit, minmax(125px, 1fr)); gap: 4px 10px; }
+.pfpp-difference .pfpp-label { font-size: 13px; color: #3d3d3d; }
+.pfpp-difference .pfpp-value { font-size: 20px; font-weight: bold; color: #0b0c0c; white-space: nowrap; }
 .pfpp-charts { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; }
 .pfpp-legend { font-size: 14px; margin: 2px 0 4px 0; }
 .pfpp-narrative { font-size: 15px; line-height: 1.35; background: #f8f8f8; padding: 6px 10px; height: 150px; overflow-y: auto; }
@@ -352,6 +357,7 @@ def Page():
             )
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
             solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", classes=["pfpp-month"])
+        solara.HTML(tag="div", unsafe_innerHTML=frame.difference_html, classes=["pfpp-difference"])
         WhyPanel(sides, frame, playing=playing.value)
         with solara.Columns([1, 1]):
             Side(frame.left, baseline=True, title="Siloed baseline")

@@ -101,6 +101,7 @@ def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, browse
     assert "<polyline" in after
     returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
     assert returned[0] != returned[1], returned
+    expect(page.locator(".pfpp-difference-returned_gbp .pfpp-value")).to_have_text(re.compile(r"^[+\u2212]£"))
     expect(page.locator(".pfpp-side-siloed .pfpp-narrative")).to_contain_text("clawed back")
     expect(page.locator(".pfpp-side-siloed svg.pfpp-flow")).to_contain_text("Returned")
     page.screenshot(path=tmp_path / "app.png")
@@ -111,6 +112,7 @@ def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, browse
     expect(page.locator(".pfpp-side-yours h2")).to_contain_text("Siloed baseline", timeout=WAIT_MS)
     returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
     assert returned[0] == returned[1], returned
+    expect(page.locator(".pfpp-difference-returned_gbp .pfpp-value")).to_have_text("£0")
 
 
 def test_room_steps_a_year_and_asks_why_the_two_sides_differ(app_url, browser, tmp_path):
