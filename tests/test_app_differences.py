@@ -25,11 +25,11 @@ def test_each_figure_is_the_right_hand_side_minus_the_left_hand_side(sides):
     for key, difference in found.items():
         if key in SHOWN_RATES:
             expected = rate_series(right)[key][-1] - rate_series(left)[key][-1]
-        else:
+        elif key == "allocated_gbp":  # the flow diagrams' money awarded so far
+            expected = (sum(a.allocated_p for a in right.awards) - sum(a.allocated_p for a in left.awards)) / 100
+        else:  # the cards
             expected = money_to_date(right)[key][-1] - money_to_date(left)[key][-1]
         assert difference.value == pytest.approx(expected), key
-    awarded = (sum(a.allocated_p for a in right.awards) - sum(a.allocated_p for a in left.awards)) / 100
-    assert found["allocated_gbp"].value == pytest.approx(awarded), "the flow diagrams' money awarded so far"
     assert found["returned_gbp"].value < 0, "the joined-up preset carries money over instead of handing it back"
 
 

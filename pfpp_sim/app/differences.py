@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from pfpp_sim.app.narrative import money
-from pfpp_sim.app.session import SHOWN_RATES, money_to_date
+from pfpp_sim.app.session import SHOWN_RATES
 from pfpp_sim.model import PfppModel
 
 __all__ = ["DIFFERENCES", "Difference", "differences", "signed", "strip_html"]
@@ -113,4 +113,5 @@ def _rate_now(model: PfppModel, name: str) -> float:
 
 
 def _to_date(model: PfppModel, name: str) -> float:
-    return float(money_to_date(model)[name][-1]) if model.records else 0.0
+    """The sum of a monthly flow of the first place over the months run (0 at month 0)."""
+    return float(sum(r[name][0] for r in model.records))

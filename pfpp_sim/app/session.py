@@ -178,8 +178,8 @@ def rate_series(model: PfppModel) -> dict[str, np.ndarray]:
 
 
 def money_to_date(model: PfppModel) -> dict[str, np.ndarray]:
-    """Cumulative money flows (and team-months lost) of the first place, month by month so far (GBP, float64)."""
-    names = (*MONEY, "allocated_gbp", "mobilisation_months_lost")
+    """Cumulative money flows of the first place, month by month so far (GBP, float64)."""
+    names = (*MONEY, "mobilisation_months_lost")
     return {name: np.cumsum([r[name][0] for r in model.records]) for name in names}
 
 
