@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from itertools import pairwise
 
+import pandas as pd
 import pytest
 from widgets import render_page, widgets_with_class
 
+import pfpp_sim.app.page
 from pfpp_sim.app import serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
-from pfpp_sim.app.flows import funding_flows
+from pfpp_sim.app.flows import Link, Node, funding_flows
+from pfpp_sim.app.frame import build_frame, shared_flow_scale
 from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
 from pfpp_sim.app.server import is_loopback
-from pfpp_sim.app.session import Settings, baseline_scenario, chosen_scenario, rate_series, start_run
+from pfpp_sim.app.session import (
+    Settings,
+    baseline_scenario,
+    chosen_scenario,
+    money_to_date,
+    parse_seed,
+    preset,
+    preset_order,
+    rate_series,
+    run_differences,
+    start_run,
+)
+from pfpp_sim.app.sides import Now
 from pfpp_sim.errors import PfppError
-from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.scenario import INTERVENTION_KEYS, list_presets
 
 HASTINGS = "E07000062"
 
@@ -157,6 +173,47 @@ def test_flow_chart_labels_nodes_with_their_money(baseline_run):
     assert "No money awarded yet" in flow_chart([], [])
 
 
+def node_heights(svg: str) -> dict[str, float]:
+    """Each funding-flow node's bar height in pixels, by node key."""
+    return {key: float(h) for h, key in re.findall(r"<rect [^>]*height='([\d.]+)'[^>]*data-node='([^']+)'", svg)}
+
+
+def test_one_scale_draws_the_same_amount_at_the_same_height_on_both_sides_and_more_money_taller():
+    def graph(amounts_p: dict[str, int]) -> tuple[list[Node], list[Link]]:
+        nodes = [Node(f"department:{d}", d, 0, "department") for d in amounts_p] + [Node("council:0", "Hastings", 2, "council")]
+        nodes += [Node(f"programme:{d}", d, 1, "programme") for d in amounts_p]
+        links = [Link(f"department:{d}", f"programme:{d}", v, "allocated") for d, v in amounts_p.items()]
+        links += [Link(f"programme:{d}", "council:0", v, "allocated") for d, v in amounts_p.items()]
+        return nodes, links
+
+    left, right = graph({"DfE": 441_000_00}), graph({"DfE": 441_000_00, "DWP": 277_000_00})
+    scale = shared_flow_scale([left, right])
+    drawn = [node_heights(flow_chart(*g, scale=scale)) for g in (left, right)]
+    assert drawn[0]["department:DfE"] == drawn[1]["department:DfE"]
+    assert drawn[1]["council:0"] > drawn[0]["council:0"]
+    assert drawn[1]["council:0"] == pytest.approx(drawn[0]["council:0"] * 718 / 441, abs=0.02)
+    alone = [node_heights(flow_chart(*g)) for g in (left, right)]  # each filling its own height, as both sides once were
+    assert alone[0]["council:0"] >= alone[1]["council:0"], "less money drawn at least as tall: why one scale is needed"
+
+
+def test_the_apps_two_funding_flows_share_one_scale(baseline_run, joined_up_run):
+    frame = build_frame(Now(Settings(place=HASTINGS), baseline_run, joined_up_run, 0))
+    bars = []  # (pixels, pence) of every bar of both diagrams
+    for run, side in ((baseline_run, frame.left), (joined_up_run, frame.right)):
+        nodes, links = flows_of(run)
+        heights = node_heights(side.flow_svg)
+        value = {n.key: max(sum(k.value_p for k in links if k.source == n.key), sum(k.value_p for k in links if k.target == n.key)) for n in nodes}
+        assert set(heights) == set(value)
+        bars += [(heights[key], value[key]) for key in heights]
+    pixels, pence = max(bars)
+    for height, amount in bars:  # heights are printed to 0.01 px; the thinnest bars are drawn 1.5 px
+        assert height == pytest.approx(max(amount * pixels / pence, 1.5), abs=0.011), "one pixel scale for every bar of both diagrams"
+    councils = [node_heights(side.flow_svg)["council:0"] for side in (frame.left, frame.right)]
+    awarded = [sum(a.allocated_p for a in run.awards) for run in (baseline_run, joined_up_run)]
+    assert awarded[0] != awarded[1]
+    assert (councils[0] < councils[1]) == (awarded[0] < awarded[1])
+
+
 # --------------------------------------------------------------------- charts
 
 
@@ -212,13 +269,134 @@ def test_page_steps_both_runs_and_shows_the_month_and_money():
     assert "clawed back" in widgets_with_class(siloed, "pfpp-narrative")[0].unsafe_innerHTML
 
 
-def test_every_preset_button_sets_the_right_side_and_keeps_the_month():
-    from pfpp_sim.app.session import preset_order
-
+def test_every_preset_button_sets_the_right_side_and_keeps_the_month_and_dates():
     box, _ = render_page()
     widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
     for name in preset_order():
         widgets_with_class(box, f"pfpp-preset-{name}")[0].fire_event("click", {})
         heading = widgets_with_class(box, "pfpp-side-yours")[0].children[0].unsafe_innerHTML
         assert heading.startswith("Your settings (from "), heading
-        assert "Month 12 of 60" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        toolbar, siloed, yours = months_on_screen(box)
+        assert toolbar == siloed == yours, (name, toolbar, siloed, yours)
+        assert toolbar.startswith("Month 12 of 60")
+
+
+def test_only_presets_run_as_the_siloed_side_is_are_offered():
+    offered = preset_order()
+    for name in list_presets():
+        assert (name in offered) == (not run_differences(name)), name
+    for name in offered:
+        settings = Settings().with_preset(name)
+        assert chosen_scenario(settings).run == baseline_scenario(settings).run, name
+    assert "baseline_history" not in offered, "it starts in January 2019 and runs 96 months: the sides' dates would differ"
+
+
+def test_a_preset_run_over_other_months_is_refused_naming_them():
+    history = preset("baseline_history").run
+    with pytest.raises(PfppError, match="baseline_history cannot be your side") as caught:
+        Settings().with_preset("baseline_history")
+    start = pd.Timestamp(history.start).strftime("%B %Y")
+    assert f"starts in {start}" in str(caught.value)
+    assert f"runs {history.horizon_months} months" in str(caught.value)
+
+
+def test_the_drawer_says_which_presets_are_not_offered_and_why():
+    box, _ = render_page()
+    (note,) = widgets_with_class(box, "pfpp-presets-left-out")
+    assert "Baseline history" in note.unsafe_innerHTML
+    assert run_differences("baseline_history")[0] in note.unsafe_innerHTML
+    assert not widgets_with_class(box, "pfpp-preset-baseline_history")
+
+
+def months_on_screen(box) -> tuple[str, str, str]:
+    """The toolbar's month line and each side's own, as the room reads them."""
+    toolbar = widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML.split(" &middot; ")[-1]
+    sides = [widgets_with_class(widgets_with_class(box, f"pfpp-side-{s}")[0], "pfpp-side-month")[0].unsafe_innerHTML for s in ("siloed", "yours")]
+    return toolbar, *sides
+
+
+def wait_for(condition, *, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout_s} s")
+        time.sleep(0.02)
+
+
+def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(monkeypatch):
+    monkeypatch.setattr(pfpp_sim.app.page, "PLAY_INTERVAL_S", 0.05)
+    box, context = render_page()
+    try:
+        for _ in range(2):  # later months take longer to replay, which is when a change used to race the month played
+            widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+        play = widgets_with_class(box, "pfpp-play")[0]
+        play.fire_event("click", {})
+        played = []
+        for change in (
+            lambda: setattr(widgets_with_class(box, "pfpp-lever-carry_over")[0], "v_model", False),
+            lambda: setattr(widgets_with_class(box, "pfpp-lever-secondments")[0], "v_model", False),
+            lambda: widgets_with_class(box, "pfpp-preset-stop_start")[0].fire_event("click", {}),
+            lambda: setattr(widgets_with_class(box, "pfpp-place")[0], "v_model", "Luton"),
+        ):
+            shown = months_on_screen(box)[0]
+            wait_for(lambda shown=shown: months_on_screen(box)[0] != shown)  # a month was played since the last change
+            change()
+            played.append(months_on_screen(box))
+        play.fire_event("click", {})
+        wait_for(lambda: play.children[-1] == "Play")
+        time.sleep(0.3)  # a month stepped as Pause was pressed shows too
+        toolbar, siloed, yours = months_on_screen(box)
+        assert toolbar == siloed == yours, (toolbar, siloed, yours)
+        assert all(len(set(shown)) == 1 for shown in played), played
+        assert "Luton" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        widgets_with_class(box, "pfpp-step")[0].fire_event("click", {})
+        assert len(set(months_on_screen(box))) == 1
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------- seed
+
+
+@pytest.mark.parametrize(("typed", "seed"), [("0", 0), ("7", 7), (" 42 ", 42), ("007", 7), ("123456789012345678", 123456789012345678)])
+def test_a_whole_number_of_zero_or_more_is_a_seed(typed, seed):
+    assert parse_seed(typed) == seed
+
+
+@pytest.mark.parametrize("typed", ["abc", "", "   ", "-5", "1.5", "1e3", "+7", "\u0663", "1234567890123456789"])
+def test_anything_else_is_refused_rather_than_rounded_clipped_or_read_as_zero(typed):
+    with pytest.raises(PfppError, match="seed .*: expected") as caught:
+        parse_seed(typed)
+    assert (typed.strip()[:8] or "(empty)") in str(caught.value)
+
+
+def seed_box(box):
+    return widgets_with_class(box, "pfpp-seed")[0]
+
+
+def type_seed(box, text: str) -> None:
+    box_ = seed_box(box)
+    box_.v_model = text
+    box_.fire_event("focusout", {})
+
+
+def test_the_seed_box_refuses_a_bad_seed_beside_it_and_keeps_showing_the_seed_in_use():
+    box, _ = render_page()
+    for bad in ("abc", "", "-5"):
+        type_seed(box, bad)
+        shown = seed_box(box)
+        assert shown.v_model == "1", bad
+        assert shown.error and "still using seed 1" in shown.messages[0], (bad, shown.messages)
+        assert (bad or "(empty)") in shown.messages[0]
+        assert "seed 1 &middot;" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    type_seed(box, "7")
+    shown = seed_box(box)
+    assert (shown.v_model, shown.error, shown.messages) == ("7", False, [])
+    assert "seed 7 &middot;" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+    widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+    delivered = {
+        seed: money(money_to_date(start_run(baseline_scenario(Settings(seed=seed)), seed=seed, months=12))["delivered_gbp"][-1])
+        for seed in (1, 7)
+    }
+    assert delivered[1] != delivered[7]
+    assert delivered[7] in widgets_with_class(widgets_with_class(box, "pfpp-side-siloed")[0], "pfpp-monitors")[0].unsafe_innerHTML

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from html import unescape
 
 import numpy as np
@@ -251,7 +252,7 @@ def test_shown_values_of_the_wrong_shape_are_refused(shown):
 
 
 def test_sides_run_over_other_months_are_refused_naming_what_differs(shown):
-    settings = Settings(place=HASTINGS, scale=0.002).with_preset("baseline_history")
+    settings = replace(Settings(place=HASTINGS, scale=0.002), preset="baseline_history")  # the drawer no longer offers it
     with pytest.raises(PfppError, match=r"run differently \(start 2021-04 on the left, 2019-01 on your side; .*choose another preset"):
         explain_sides(settings, MONTH, shown=shown, executor="serial")
 

@@ -26,7 +26,7 @@ import pandas as pd
 from pfpp_sim.app.flows import COLUMNS, Link, Node, layout, link_bands, spread_labels
 from pfpp_sim.app.narrative import money
 
-__all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "MONEY_STYLES", "Series", "Step", "flow_chart", "line_chart", "nice_ticks", "waterfall_chart"]
+__all__ = ["BASELINE_COLOUR", "CHOSEN_COLOUR", "FLOW_PLOT", "MONEY_STYLES", "Series", "Step", "flow_chart", "line_chart", "nice_ticks", "waterfall_chart"]
 
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"
 BASELINE_COLOUR = ORANGE
@@ -44,6 +44,8 @@ _LINK_COLOUR = {"allocated": "#9BB3C9", "overhead": LIGHT_PURPLE, "delivered": T
 _NODE_COLOUR = {"overhead": LIGHT_PURPLE, "domain": TURQUOISE, "held": "#8C8C8C", "returned": DARK_PINK}
 _FONT = "font-family='Arial, Helvetica, sans-serif'"
 _LINE_PX = 14  # line height of flow-chart labels
+FLOW_PLOT = {"height": 330.0, "gap": 14.0}
+"""Pixels of the funding-flow diagram's nodes: the height the fullest column may fill, and the gap between nodes."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ def flow_chart(
     *,
     notes: Sequence[str] = (),
     marks: Mapping[str, str] | None = None,
+    scale: float | None = None,
     classes: str = "",
 ) -> str:
     """The funding flow (department -> programme -> council -> intervention -> outcome) as SVG markup.
@@ -189,6 +192,10 @@ def flow_chart(
         Lines printed under the diagram in dark pink, e.g. recent clawbacks.
     marks : mapping of str to str, optional
         Extra label text by node key, e.g. ``{"programme:careers": "stopped in month 13"}``.
+    scale : float, optional
+        Pixels per penny. Give the same one to diagrams shown side by side (see
+        :func:`pfpp_sim.app.flows.fitting_scale` and :data:`FLOW_PLOT`) so the same amount
+        is the same height in each; by default the fullest column fills the diagram.
     classes : str
         CSS classes of the ``<svg>`` element.
 
@@ -197,7 +204,7 @@ def flow_chart(
     str
     """
     width, step, bar = 660, 128, 12
-    top, plot_h = 34, 330
+    top, plot_h = 34, FLOW_PLOT["height"]
     height = top + plot_h + 30 + 18 * len(notes)
     body = [_text(i * step, 18, title, size=13, colour="#505050", weight="bold") for i, title in enumerate(COLUMNS)]
     for i, note in enumerate(notes):
@@ -205,7 +212,7 @@ def flow_chart(
     if not links:
         body.append(_text(width / 2, top + plot_h / 2, "No money awarded yet: rounds open at the start of the financial year", size=15, anchor="middle"))
         return _svg(width, height, body, "Where the money went: nothing awarded yet", classes)
-    placed, scale, value = layout(nodes, links, height=plot_h, gap=14)
+    placed, scale, value = layout(nodes, links, height=plot_h, gap=FLOW_PLOT["gap"], scale=scale)
     column_of = {n.key: n.column for n in nodes}
     for link, y0, y1, size in link_bands(nodes, links, placed, scale):
         y0, y1 = top + y0, top + y1
@@ -223,7 +230,10 @@ def flow_chart(
         y, size = placed[node.key]
         x = node.column * step
         highlighted = node.kind == "returned" or node.key in marks
-        body.append(f"<rect x='{x}' y='{top + y:.2f}' width='{bar}' height='{size:.2f}' fill='{_NODE_COLOUR.get(node.kind, DARK_GREY)}'/>")
+        body.append(
+            f"<rect x='{x}' y='{top + y:.2f}' width='{bar}' height='{size:.2f}' fill='{_NODE_COLOUR.get(node.kind, DARK_GREY)}' "
+            f"data-node='{escape(node.key, quote=True)}'/>"
+        )
         first = top + centres[node.key] - _LINE_PX / 2 * (len(lines[node.key]) - 1) + 4
         colour = DARK_PINK if highlighted else "#1A1A1A"
         body.append(

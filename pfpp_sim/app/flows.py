@@ -16,7 +16,7 @@ from pfpp_sim.app.narrative import label
 from pfpp_sim.funding import Award
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
-__all__ = ["COLUMNS", "Link", "Node", "funding_flows", "layout", "link_bands", "spread_labels"]
+__all__ = ["COLUMNS", "Link", "Node", "fitting_scale", "funding_flows", "layout", "link_bands", "spread_labels"]
 
 COLUMNS = ("Department", "Programme", "Council", "Intervention", "Outcome")
 """Column titles, left to right."""
@@ -115,22 +115,56 @@ def funding_flows(
     return nodes, links
 
 
-def layout(nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float) -> tuple[dict[str, tuple[float, float]], float, dict[str, int]]:
-    """Top and height of each node, units per penny, and each node's value in pence.
-
-    Nodes stack down their column from 0 with ``gap`` between them; the fullest column
-    fills ``height`` (pixels in the app, any unit elsewhere).
-    """
+def _values(nodes: Sequence[Node], links: Sequence[Link]) -> dict[str, int]:
     inflow, outflow = defaultdict(int), defaultdict(int)
     for link in links:
         outflow[link.source] += link.value_p
         inflow[link.target] += link.value_p
-    value = {n.key: max(inflow[n.key], outflow[n.key]) for n in nodes}
+    return {n.key: max(inflow[n.key], outflow[n.key]) for n in nodes}
+
+
+def _columns(nodes: Sequence[Node]) -> dict[int, list[Node]]:
     columns = defaultdict(list)
     for node in nodes:
         columns[node.column].append(node)
+    return columns
+
+
+def fitting_scale(nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float) -> float:
+    """Units per penny at which the fullest column of one graph just fills ``height``.
+
+    Two graphs drawn side by side share the smaller of their fitting scales, so the same
+    amount is the same height in both and both fit.
+
+    Parameters
+    ----------
+    nodes, links
+        From :func:`funding_flows`, with at least one link.
+    height, gap : float
+        As in :func:`layout`.
+
+    Returns
+    -------
+    float
+    """
+    value, columns = _values(nodes, links), _columns(nodes)
     busiest = max(len(c) for c in columns.values())
-    scale = (height - gap * (busiest - 1)) / max(sum(value[n.key] for n in c) for c in columns.values())
+    return (height - gap * (busiest - 1)) / max(sum(value[n.key] for n in c) for c in columns.values())
+
+
+def layout(
+    nodes: Sequence[Node], links: Sequence[Link], *, height: float, gap: float, scale: float | None = None
+) -> tuple[dict[str, tuple[float, float]], float, dict[str, int]]:
+    """Top and height of each node, units per penny, and each node's value in pence.
+
+    Nodes stack down their column from 0 with ``gap`` between them. By default the
+    fullest column fills ``height`` (pixels in the app, any unit elsewhere); a given
+    ``scale`` (units per penny, e.g. shared with another graph by :func:`fitting_scale`)
+    is used instead.
+    """
+    value, columns = _values(nodes, links), _columns(nodes)
+    if scale is None:
+        scale = fitting_scale(nodes, links, height=height, gap=gap)
     placed = {}
     for column in columns.values():
         top = 0.0

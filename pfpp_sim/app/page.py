@@ -9,45 +9,28 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import BrokenExecutor
 from dataclasses import replace
 from html import escape
 
 import solara
 
-from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, MONEY_STYLES, Series, flow_chart, line_chart
-from pfpp_sim.app.flows import funding_flows
-from pfpp_sim.app.narrative import happenings, label, money, month_label, recent_sentences
-from pfpp_sim.app.session import (
-    LEVER_LABELS,
-    SCALES,
-    SHOWN_RATES,
-    Settings,
-    baseline_scenario,
-    chosen_scenario,
-    money_to_date,
-    pilot_places,
-    preset,
-    preset_order,
-    rate_series,
-    start_run,
-)
+from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR
+from pfpp_sim.app.frame import Frame, SideFrame, build_frame
+from pfpp_sim.app.narrative import label
+from pfpp_sim.app.session import LEVER_LABELS, SCALES, Settings, parse_seed, pilot_places, preset, preset_order, run_differences
+from pfpp_sim.app.sides import Sides
 from pfpp_sim.app.why import explain_sides, side_values
 from pfpp_sim.app.why_panel import panel_html
 from pfpp_sim.errors import PfppError
-from pfpp_sim.model import PfppModel
-from pfpp_sim.scenario import INTERVENTION_KEYS, Levers
+from pfpp_sim.scenario import Levers, list_presets
 from pfpp_sim.workers import process_pool
 
 __all__ = ["Page"]
 
 PLAY_INTERVAL_S = 0.4
 """Seconds between months while playing (a step and its charts take far less)."""
-_RATE_TITLES = {
-    "fuel_poverty_rate": ("Fuel poverty", "% of households"),
-    "neet_16_24_rate": ("NEET, aged 16-24", "% of 16-24 year olds"),
-    "youth_mh_rate": ("Probable mental disorder, 16-24", "% of 16-24 year olds"),
-}
 _PRESET_LABELS = {
     "siloed_baseline": "Siloed baseline",
     "pfpp_joined_up": "PfPP joined up",
@@ -56,6 +39,8 @@ _PRESET_LABELS = {
     "policy_campus": "Policy campus",
     "stop_start": "Stop-start funding",
     "hastings_fuel_poverty": "Hastings fuel poverty",
+    "luton_asb": "Luton anti-social behaviour",
+    "bradford_youth_mh": "Bradford youth mental health",
 }
 _SLIDERS = ("pooling", "data_sharing", "local_priority_weight")
 _SWITCHES = (
@@ -67,13 +52,19 @@ _CSS = """
 .pfpp-sidebar .v-switch .v-input__details, .pfpp-sidebar .v-slider .v-input__details { display: none; }
 .pfpp-toolbar { align-items: center; flex-wrap: wrap; }
 .pfpp-month { font-size: 22px; font-weight: bold; color: #1a1a1a; margin-left: 12px; }
-.pfpp-side h2 { font-size: 22px; margin: 4px 0 8px 0; }
+.pfpp-side h2 { font-size: 22px; margin: 4px 0 0 0; }
+.pfpp-side-month { font-size: 16px; font-weight: bold; color: #3d3d3d; margin-bottom: 4px; }
 .pfpp-monitors { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; margin-bottom: 8px; }
 .pfpp-monitor { background: #f3f2f1; padding: 6px 8px; border-left: 5px solid #505050; }
 .pfpp-monitor .pfpp-label { font-size: 13px; color: #3d3d3d; }
 .pfpp-monitor .pfpp-value { font-size: 21px; font-weight: bold; color: #0b0c0c; }
 .pfpp-side-siloed .pfpp-monitor { border-left-color: #F46A25; }
 .pfpp-side-yours .pfpp-monitor { border-left-color: #12436D; }
+.pfpp-difference { background: #f3f2f1; border-left: 5px solid #12436D; padding: 4px 10px 6px 10px; }
+.pfpp-difference-title { font-size: 15px; color: #3d3d3d; margin-bottom: 2px; }
+.pfpp-difference-cells { display: grid; grid-template-columns: repeat(auto-fit, minmax(125px, 1fr)); gap: 4px 10px; }
+.pfpp-difference .pfpp-label { font-size: 13px; color: #3d3d3d; }
+.pfpp-difference .pfpp-value { font-size: 20px; font-weight: bold; color: #0b0c0c; white-space: nowrap; }
 .pfpp-charts { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; }
 .pfpp-legend { font-size: 14px; margin: 2px 0 4px 0; }
 .pfpp-narrative { font-size: 15px; line-height: 1.35; background: #f8f8f8; padding: 6px 10px; height: 150px; overflow-y: auto; }
@@ -90,114 +81,26 @@ _CSS = """
 """
 
 
-def _latest(model: PfppModel, name: str) -> float:
-    source = model.records[-1] if model.records else model.initial_rates
-    return float(source[name][0])
-
-
-def _limits(left: PfppModel, right: PfppModel) -> dict[str, tuple[float, float]]:
-    """y ranges shared by both sides: each rate (percent) padded to at least 3 points, and money (GBP)."""
-    limits = {}
-    for name in SHOWN_RATES:
-        values = [100 * _latest(m, name) for m in (left, right)]
-        values += [100 * float(r[name][0]) for m in (left, right) for r in m.records]
-        low, high = min(values) - 0.5, max(values) + 0.5
-        widen = max(3.0 - (high - low), 0.0) / 2
-        limits[name] = (max(low - widen, 0.0), high + widen)
-    # The two sides can be at different months for a moment (one side rebuilt after a lever moved).
-    peak = max((float(money_to_date(m)[k][-1]) for m in (left, right) if m.records for k in MONEY_STYLES), default=0.0)
-    limits["money"] = (0.0, max(peak * 1.05, 10_000.0))
-    return limits
-
-
 @solara.component
-def Monitors(model: PfppModel, month: int):  # noqa: ARG001 (a new month re-renders the cards)
-    """Latest rates and money to date of one run (``month`` re-renders it as the run advances)."""
-    totals = {k: float(v[-1]) for k, v in money_to_date(model).items()} if model.records else {}
-    cards = [
-        ("fuel_poverty", "Fuel poverty", f"{100 * _latest(model, 'fuel_poverty_rate'):.1f}%"),
-        ("neet", "NEET 16-24", f"{100 * _latest(model, 'neet_16_24_rate'):.1f}%"),
-        ("mental_health", "Mental disorder", f"{100 * _latest(model, 'youth_mh_rate'):.1f}%"),
-        ("months_lost", "Team-months lost", f"{totals.get('mobilisation_months_lost', 0.0):,.0f}"),
-        ("delivered", "Delivered to date", money(totals.get("delivered_gbp", 0.0))),
-        ("overhead", "All overhead to date", money(totals.get("overhead_gbp", 0.0))),
-        ("returned", "Returned to date", money(totals.get("returned_gbp", 0.0))),
-        ("duplicated", "Duplicated to date", money(totals.get("duplicated_gbp", 0.0))),
-    ]
-    html = "".join(
-        f"<div class='pfpp-monitor pfpp-monitor-{key}'><div class='pfpp-label'>{title}</div><div class='pfpp-value'>{value}</div></div>"
-        for key, title, value in cards
-    )
-    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["pfpp-monitors"])
-
-
-@solara.component
-def Side(model: PfppModel, other: PfppModel, *, baseline: bool, title: str, month: int, limits: dict):
+def Side(side: SideFrame, *, baseline: bool, title: str):
+    """One column of a frame: heading, its own month, cards, charts, narrative and funding flow."""
     colour, other_colour = (BASELINE_COLOUR, CHOSEN_COLOUR) if baseline else (CHOSEN_COLOUR, BASELINE_COLOUR)
     name, other_name = ("Siloed baseline", "Your settings") if baseline else ("Your settings", "Siloed baseline")
-    dates = model.exo.dates
-
-    def charts() -> list[str]:
-        mine, theirs = rate_series(model), rate_series(other)
-        svgs = [
-            line_chart(
-                title_, unit,
-                [Series(other_name, theirs[key], other_colour, dash="6 4", width=1.6), Series(name, mine[key], colour)],
-                dates=dates, limits=limits[key], classes=f"pfpp-chart pfpp-chart-{key}",
-            )
-            for key, (title_, unit) in _RATE_TITLES.items()
-        ]
-        to_date = money_to_date(model)
-        scale, unit = (1e6, "£ million") if limits["money"][1] >= 2e6 else (1e3, "£ thousand")
-        svgs.append(
-            line_chart(
-                "Money to date", f"{unit}, real scale",
-                [Series(lbl, to_date[key], c, dash=d, width=2.2) for key, (lbl, c, d) in MONEY_STYLES.items()],
-                dates=dates, limits=limits["money"], scale=scale, legend=True, classes="pfpp-chart pfpp-chart-money",
-            )
-        )
-        return svgs
-
-    def flows() -> str:
-        domains = {k: model.scenario.interventions.get(k).domain for k in INTERVENTION_KEYS}
-        nodes, links = funding_flows(model.awards, domains=domains, place_names=model.population.places.names)
-        events = happenings(model.events)
-        marks = {f"programme:{h.programme}": f"stopped month {h.month + 1}" for h in events if h.kind == "discontinued"}
-        recent = [h for h in events if h.kind in ("clawback", "discontinued") and h.month >= model.month - 3]
-        recent.sort(key=lambda h: (-h.month, h.kind != "clawback"))
-        notes = [f"{month_label(h.month, dates)}: {h.headline}" for h in recent]
-        if len(notes) > 3:
-            notes = [*notes[:2], f"and {len(notes) - 2} more clawbacks or discontinued streams in the last 3 months"]
-        return flow_chart(nodes, links, notes=notes, marks=marks, classes="pfpp-flow")
-
-    svgs = solara.use_memo(charts, dependencies=[model, other, month, str(limits)])
-    flow_svg = solara.use_memo(flows, dependencies=[model, month])
-    side = "siloed" if baseline else "yours"
-    with solara.Column(classes=["pfpp-side", f"pfpp-side-{side}"], gap="6px"):
+    key = "siloed" if baseline else "yours"
+    with solara.Column(classes=["pfpp-side", f"pfpp-side-{key}"], gap="6px"):
         solara.HTML(tag="h2", unsafe_innerHTML=title, style=f"color: {colour}")
-        Monitors(model, month)
+        solara.HTML(tag="div", unsafe_innerHTML=side.month_text, classes=["pfpp-side-month"])
+        solara.HTML(tag="div", unsafe_innerHTML=side.cards_html, classes=["pfpp-monitors"])
         legend = (
             f"<span style='color:{colour};font-weight:bold'>&#9473;&#9473; {name}</span> &nbsp; "
             f"<span style='color:{other_colour}'>&#9476;&#9476; {other_name}, for comparison</span>"
         )
         solara.HTML(tag="div", unsafe_innerHTML=legend, classes=["pfpp-legend"])
-        solara.HTML(tag="div", unsafe_innerHTML="".join(f"<div>{s}</div>" for s in svgs), classes=["pfpp-charts"])
+        solara.HTML(tag="div", unsafe_innerHTML="".join(f"<div>{s}</div>" for s in side.charts), classes=["pfpp-charts"])
         solara.HTML(tag="h3", unsafe_innerHTML="What is happening")
-        solara.HTML(tag="div", unsafe_innerHTML=_narrative(model), classes=["pfpp-narrative", f"pfpp-narrative-{side}"])
+        solara.HTML(tag="div", unsafe_innerHTML=side.narrative_html, classes=["pfpp-narrative", f"pfpp-narrative-{key}"])
         solara.HTML(tag="h3", unsafe_innerHTML="Where the money went, to date")
-        solara.HTML(tag="div", unsafe_innerHTML=flow_svg, classes=["pfpp-flows"])
-
-
-def _narrative(model: PfppModel) -> str:
-    if not model.records:
-        return "<p>Nothing yet: press <b>Step</b> or <b>Play</b>.</p>"
-    last = model.records[-1]
-    status = (
-        f"{month_label(model.month - 1, model.exo.dates)}: {money(float(last['delivered_gbp'][0]))} delivered this month; "
-        f"{money(float(last['held_gbp'][0]))} awarded and not yet spent."
-    )
-    sentences = recent_sentences(model.events, model.exo.dates, month=model.month, window_months=6, limit=5)
-    return "<ul>" + "".join(f"<li>{s}</li>" for s in [status, *sentences]) + "</ul>"
+        solara.HTML(tag="div", unsafe_innerHTML=side.flow_svg, classes=["pfpp-flows"])
 
 
 def _why_status(month: int, *, playing: bool, working: bool, progress: tuple[int, int], error, stale: bool) -> str:
@@ -217,7 +120,7 @@ def _why_status(month: int, *, playing: bool, working: bool, progress: tuple[int
 
 
 @solara.component
-def WhyPanel(settings: Settings, left: PfppModel, right: PfppModel, *, month: int, playing: bool):
+def WhyPanel(sides: Sides, frame: Frame, *, playing: bool):
     """'Why do the two sides differ?': a button, then the explanation of this month, worked out off the UI thread.
 
     Explanations are kept by settings and month, so going back to settings already
@@ -227,6 +130,7 @@ def WhyPanel(settings: Settings, left: PfppModel, right: PfppModel, *, month: in
     processes are started at the first question and kept until the session ends, so
     later questions do not wait for them.
     """
+    settings, month = frame.settings, frame.month
     explained = solara.use_reactive({})  # (settings, month) -> Why, or the one-line error that stopped it
     asked = solara.use_reactive(None)  # (settings, month) the room last asked about
     progress = solara.use_reactive((0, 0))
@@ -252,8 +156,11 @@ def WhyPanel(settings: Settings, left: PfppModel, right: PfppModel, *, month: in
 
         if workers.current is None:
             workers.current = process_pool()
+        with sides.reading() as now:
+            if (now.settings, now.month) != key:  # the room moved on: the next render says so
+                return
+            shown = (side_values(now.left, month), side_values(now.right, month))
         try:
-            shown = (side_values(left, month), side_values(right, month))
             why = explain_sides(settings, month, shown=shown, executor=workers.current, progress=moved, cancel=cancel)
         except PfppError as err:
             why = str(err)
@@ -289,12 +196,42 @@ def WhyPanel(settings: Settings, left: PfppModel, right: PfppModel, *, month: in
             solara.HTML(tag="div", unsafe_innerHTML=f"Could not explain month {month}: {escape(why)}", classes=["pfpp-why-status"])
         elif why is not None:
             place = dict(pilot_places())[settings.place]
-            solara.HTML(tag="div", unsafe_innerHTML=panel_html(why, place=place, dates=left.exo.dates), classes=["pfpp-why-panel"])
+            solara.HTML(tag="div", unsafe_innerHTML=panel_html(why, place=place, dates=frame.dates), classes=["pfpp-why-panel"])
 
 
 @solara.component
-def Controls(settings: solara.Reactive[Settings]):
-    s = settings.value
+def SeedBox(seed: int, use: Callable[[int], None]):
+    """The seed in use, as the room types it (``use(seed)`` uses another).
+
+    Anything but a whole number of 0 or more is refused with a message under the box,
+    and the box goes back to the seed still in use, so what it shows is always the seed
+    both sides run on.
+    """
+    error = solara.use_reactive("")
+    redraws = solara.use_reactive(0)  # a new box, showing the seed in use, after a refusal
+
+    def typed(text: str | None) -> None:
+        try:
+            chosen = parse_seed(text or "")
+        except PfppError as err:
+            error.set(f"{err}; still using seed {seed}")
+            redraws.set(redraws.value + 1)
+            return
+        error.set("")
+        if chosen == seed:
+            redraws.set(redraws.value + 1)  # e.g. " 007": show 7
+        else:
+            use(chosen)
+
+    solara.InputText(
+        "Seed", value=str(seed), on_value=typed, error=error.value or False, classes=["pfpp-seed"],
+    ).key(f"seed-{seed}-{redraws.value}")
+
+
+@solara.component
+def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings]], None]):
+    """The left drawer: place, scale, seed, presets and levers. ``change(how)`` applies ``how`` to the settings in use."""
+    s = settings
     names = {code: name for code, name in pilot_places()}
     codes = {name: code for code, name in names.items()}
     baseline_churn = preset("siloed_baseline").mechanisms.stream_churn.value
@@ -305,24 +242,31 @@ def Controls(settings: solara.Reactive[Settings]):
     }
 
     def set_lever(name):
-        return lambda value: settings.set(settings.value.with_lever(name, value))
+        return lambda value: change(lambda now: now.with_lever(name, value))
 
     def caption(name: str) -> None:
         solara.HTML(tag="div", unsafe_innerHTML=Levers.model_fields[name].description, classes=["pfpp-caption"])
 
     with solara.Column(classes=["pfpp-sidebar"], gap="4px"):
         solara.HTML(tag="h3", unsafe_innerHTML="Place and run")
-        solara.Select("Place", values=list(codes), value=names[s.place], on_value=lambda n: settings.set(replace(settings.value, place=codes[n])), classes=["pfpp-place"])
-        solara.Select("Scale (simulated per real resident)", values=list(SCALES), value=s.scale, on_value=lambda v: settings.set(replace(settings.value, scale=v)))
-        solara.InputInt("Seed", value=s.seed, on_value=lambda v: settings.set(replace(settings.value, seed=max(int(v or 0), 0))))
+        solara.Select("Place", values=list(codes), value=names[s.place], on_value=lambda n: change(lambda now: replace(now, place=codes[n])), classes=["pfpp-place"])
+        solara.Select("Scale (simulated per real resident)", values=list(SCALES), value=s.scale, on_value=lambda v: change(lambda now: replace(now, scale=v)))
+        SeedBox(s.seed, lambda seed: change(lambda now: replace(now, seed=seed)))
         solara.HTML(tag="h3", unsafe_innerHTML="Presets for your side")
+        offered = preset_order()
         with solara.Row(gap="4px", style="flex-wrap: wrap"):
-            for name in preset_order():
+            for name in offered:
                 with solara.Tooltip(preset(name).description):
                     solara.Button(
-                        _PRESET_LABELS.get(name, label(name)), on_click=lambda name=name: settings.set(settings.value.with_preset(name)),
+                        _PRESET_LABELS.get(name, label(name)), on_click=lambda name=name: change(lambda now: now.with_preset(name)),
                         color="primary" if name == s.preset else None, outlined=name != s.preset, classes=[f"pfpp-preset-{name}"],
                     )
+        left_out = [f"<i>{_PRESET_LABELS.get(n, label(n))}</i> ({'; '.join(run_differences(n))})" for n in list_presets() if n not in offered]
+        if left_out:
+            solara.HTML(
+                tag="div", unsafe_innerHTML=f"Not offered, as the siloed side is not run that way: {', '.join(left_out)}.",
+                classes=["pfpp-caption", "pfpp-presets-left-out"],
+            )
         solara.HTML(tag="h3", unsafe_innerHTML="Levers for your side")
         for name in _SLIDERS:
             solara.HTML(tag="div", unsafe_innerHTML=LEVER_LABELS[name], classes=["pfpp-lever-label"])
@@ -341,69 +285,83 @@ def Controls(settings: solara.Reactive[Settings]):
             caption(name)
 
 
+def _frame(sides: Sides) -> Frame:
+    with sides.reading() as now:
+        return build_frame(now)
+
+
 @solara.component
 def Page():
-    settings = solara.use_reactive(Settings())
-    month = solara.use_reactive(0)
+    sides = solara.use_memo(lambda: Sides.start(Settings()), dependencies=[])
+    version = solara.use_reactive(0)  # Sides.version last shown: setting it re-renders the page
     playing = solara.use_reactive(False)
-    generation = solara.use_reactive(0)
-    lock = solara.use_memo(threading.Lock, dependencies=[])
-    s, reached = settings.value, month.value  # reading a reactive value here re-renders the page when it changes
-    left = solara.use_memo(
-        lambda: start_run(baseline_scenario(s), seed=s.seed, months=reached), dependencies=[s.place, s.scale, s.seed, generation.value]
-    )
-    right = solara.use_memo(lambda: start_run(chosen_scenario(s), seed=s.seed, months=reached), dependencies=[s, generation.value])
+    ticket = solara.use_ref(0)  # the token of the latest Play
 
-    def advance(months: int, cancel: threading.Event | None = None) -> None:
-        with lock:
-            for _ in range(months):
-                if left.month >= left.horizon:
-                    break
-                left.step()
-                right.step()
-        if cancel is None or not cancel.is_set():  # a reset or new setting while playing replaced these runs
-            month.set(left.month)
+    def show() -> None:
+        version.set(sides.version)
+
+    def advance(months: int) -> None:
+        sides.step(months)
+        show()
+
+    def change(how: Callable[[Settings], Settings]) -> None:
+        sides.change(how(sides.settings))
+        show()
 
     def play(cancel: threading.Event) -> None:
-        while playing.value and not cancel.is_set():
-            if left.month >= left.horizon:
-                playing.set(False)
-                return
+        if not playing.value:
+            return
+        token = ticket.current
+        while not cancel.is_set():
             started = time.perf_counter()
-            advance(1, cancel)
+            stepped = sides.step(1, play=token)
+            show()
+            if not stepped:  # the horizon, or a Pause or Reset meanwhile
+                if ticket.current == token:
+                    playing.set(False)
+                return
             cancel.wait(max(PLAY_INTERVAL_S - (time.perf_counter() - started), 0.05))
 
-    solara.use_thread(play, dependencies=[playing.value, left, right], intrusive_cancel=False)
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def toggle_play() -> None:
+        if playing.value:
+            sides.pause()
+            playing.set(False)
+        else:
+            ticket.current = sides.play()
+            playing.set(True)
 
     def reset() -> None:
+        sides.reset()
         playing.set(False)
-        month.set(0)
-        generation.set(generation.value + 1)
+        show()
 
+    frame = solara.use_memo(lambda: _frame(sides), dependencies=[version.value])
+    s = frame.settings
     theme = solara.lab.theme.themes.light
     theme.primary, theme.secondary = CHOSEN_COLOUR, "#28A197"  # Analysis Function dark blue and turquoise
     solara.Title("pfpp_sim: siloed vs joined-up funding")
     solara.Style(_CSS)
     with solara.Sidebar():
-        Controls(settings)
+        Controls(s, change)
     place = dict(pilot_places())[s.place]
-    done = left.month >= left.horizon
-    shown = f"Month {left.month} of {left.horizon}: {left.exo.dates[left.month - 1]:%B %Y}" if left.month else f"Month 0 of {left.horizon}: starts {left.exo.dates[0]:%B %Y}"
-    limits = _limits(left, right)
+    done = frame.month >= frame.horizon
     with solara.Column(classes=["pfpp-main"], gap="8px"):
         with solara.Row(classes=["pfpp-toolbar"], gap="8px"):
             solara.Button("Step", icon_name="mdi-step-forward", on_click=lambda: advance(1), disabled=playing.value or done, color="primary", classes=["pfpp-step"])
             solara.Button("Step a year", icon_name="mdi-fast-forward", on_click=lambda: advance(12), disabled=playing.value or done, classes=["pfpp-step-year"])
             solara.Button(
                 "Pause" if playing.value else "Play", icon_name="mdi-pause" if playing.value else "mdi-play",
-                on_click=lambda: playing.set(not playing.value), disabled=done, color="primary", classes=["pfpp-play"],
+                on_click=toggle_play, disabled=done, color="primary", classes=["pfpp-play"],
             )
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
-            solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; {shown}", classes=["pfpp-month"])
-        WhyPanel(s, left, right, month=left.month, playing=playing.value)
+            solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", classes=["pfpp-month"])
+        solara.HTML(tag="div", unsafe_innerHTML=frame.difference_html, classes=["pfpp-difference"])
+        WhyPanel(sides, frame, playing=playing.value)
         with solara.Columns([1, 1]):
-            Side(left, right, baseline=True, title="Siloed baseline", month=left.month, limits=limits)
-            Side(right, left, baseline=False, title=f"Your settings (from {_PRESET_LABELS.get(s.preset, label(s.preset))})", month=right.month, limits=limits)
+            Side(frame.left, baseline=True, title="Siloed baseline")
+            Side(frame.right, baseline=False, title=f"Your settings (from {_PRESET_LABELS.get(s.preset, label(s.preset))})")
         solara.HTML(
             tag="p",
             unsafe_innerHTML=(
@@ -412,4 +370,3 @@ def Page():
             ),
             classes=["pfpp-caption"],
         )
-

@@ -7,13 +7,16 @@ to the month the room has reached, so the charts always show one consistent stor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 
 from pfpp_sim import data
+from pfpp_sim.errors import PfppError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import Levers, Scenario, list_presets, load_scenario
 
@@ -28,10 +31,12 @@ __all__ = [
     "baseline_scenario",
     "chosen_scenario",
     "money_to_date",
+    "parse_seed",
     "pilot_places",
     "preset",
     "preset_order",
     "rate_series",
+    "run_differences",
     "start_run",
 ]
 
@@ -91,7 +96,20 @@ class Settings:
         return replace(self, levers=Levers.model_validate({**self.levers.model_dump(), name: value}))
 
     def with_preset(self, name: str) -> Settings:
-        """These settings with a preset's levers; a preset made for one place also selects it."""
+        """These settings with a preset's levers; a preset made for one place also selects it.
+
+        Raises
+        ------
+        PfppError
+            If the preset is run over other months than the siloed side (see
+            :func:`run_differences`): its dates would not line up with the left side's.
+        """
+        differences = run_differences(name)
+        if differences:
+            raise PfppError(
+                f"preset {name} cannot be your side: it {'; '.join(differences)}, so the two sides would not show the same "
+                "months of the same residents; choose a preset run as the siloed side is"
+            )
         chosen = preset(name)
         places = chosen.run.places
         place = places[0] if isinstance(places, list) and len(places) == 1 else self.place
@@ -99,6 +117,36 @@ class Settings:
 
     def run_overrides(self) -> dict[str, Any]:
         return {"run.places": [self.place], "run.scale": self.scale}
+
+
+_SEED_DIGITS = 18
+
+
+def parse_seed(text: str) -> int:
+    """The seed a room typed, or an error saying what is expected.
+
+    Parameters
+    ----------
+    text : str
+        What is in the seed box; spaces around it are ignored.
+
+    Returns
+    -------
+    int
+        0 or more (0 is a valid seed).
+
+    Raises
+    ------
+    PfppError
+        If ``text`` is empty, negative, not a whole number or longer than 18 digits:
+        nothing is rounded, clipped or read as 0.
+    """
+    typed = text.strip()
+    if not re.fullmatch(r"[0-9]+", typed):
+        raise PfppError(f"seed {repr(typed) if typed else '(empty)'}: expected a whole number, 0 or more (e.g. 7)")
+    if len(typed) > _SEED_DIGITS:
+        raise PfppError(f"seed {typed[:8]}...: expected at most {_SEED_DIGITS} digits")
+    return int(typed)
 
 
 def baseline_scenario(settings: Settings) -> Scenario:
@@ -135,7 +183,47 @@ def money_to_date(model: PfppModel) -> dict[str, np.ndarray]:
     return {name: np.cumsum([r[name][0] for r in model.records]) for name in names}
 
 
+def _month_name(start: str) -> str:
+    return f"{date(int(start[:4]), int(start[5:7]), 1):%B %Y}"
+
+
+def run_differences(name: str) -> list[str]:
+    """How a preset is run differently from the siloed side, in words, beyond what the room chooses for both.
+
+    The room chooses the place and scale of both sides; everything else about how a run
+    is run (its start, its horizon, the smallest samples, the calibration) must match
+    the siloed side's, or the two sides would show other months, or other residents.
+
+    Parameters
+    ----------
+    name : str
+        A preset.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["starts in January 2019, not April 2021", "runs 96 months, not 60"]``;
+        empty when the preset can be compared with the siloed side month by month.
+    """
+    base, other = preset(BASELINE), preset(name)
+    differences = []
+    if other.run.start != base.run.start:
+        differences.append(f"starts in {_month_name(other.run.start)}, not {_month_name(base.run.start)}")
+    if other.run.horizon_months != base.run.horizon_months:
+        differences.append(f"runs {other.run.horizon_months} months, not {base.run.horizon_months}")
+    for key, who in (("min_households_per_place", "households"), ("min_young_people_per_place", "young people")):
+        if getattr(other.run, key) != getattr(base.run, key):
+            differences.append(f"simulates at least {getattr(other.run, key):,} {who} a place, not {getattr(base.run, key):,}")
+    if other.calibration != base.calibration:
+        differences.append("uses another calibration")
+    return differences
+
+
 def preset_order() -> list[str]:
-    """Presets in display order: the baseline first, then the others alphabetically."""
-    return [BASELINE, *(p for p in list_presets() if p != BASELINE)]
+    """The presets the room may choose for its side, in display order: the baseline first, then the others alphabetically.
+
+    Only presets run over the same months as the siloed side (:func:`run_differences`
+    is empty) are offered.
+    """
+    return [BASELINE, *(p for p in list_presets() if p != BASELINE and not run_differences(p))]
 

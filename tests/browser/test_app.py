@@ -101,6 +101,7 @@ def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, browse
     assert "<polyline" in after
     returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
     assert returned[0] != returned[1], returned
+    expect(page.locator(".pfpp-difference-returned_gbp .pfpp-value")).to_have_text(re.compile(r"^[+\u2212]£"))
     expect(page.locator(".pfpp-side-siloed .pfpp-narrative")).to_contain_text("clawed back")
     expect(page.locator(".pfpp-side-siloed svg.pfpp-flow")).to_contain_text("Returned")
     page.screenshot(path=tmp_path / "app.png")
@@ -111,6 +112,7 @@ def test_room_pools_presses_play_and_the_joined_up_side_diverges(app_url, browse
     expect(page.locator(".pfpp-side-yours h2")).to_contain_text("Siloed baseline", timeout=WAIT_MS)
     returned = [page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value") for side in ("siloed", "yours")]
     assert returned[0] == returned[1], returned
+    expect(page.locator(".pfpp-difference-returned_gbp .pfpp-value")).to_have_text("£0")
 
 
 def test_room_steps_a_year_and_asks_why_the_two_sides_differ(app_url, browser, tmp_path):
@@ -141,3 +143,105 @@ def test_room_steps_a_year_and_asks_why_the_two_sides_differ(app_url, browser, t
     expect(month).to_contain_text("Month 13 of 60", timeout=WAIT_MS)
     expect(panel).to_have_count(0)
     expect(why).to_be_enabled()
+
+
+def side_months(page) -> list[str]:
+    """The toolbar's month and each side's own month line, read in one go."""
+    return page.evaluate(
+        """() => [
+            document.querySelector('.pfpp-month').innerText.split(' · ').pop(),
+            document.querySelector('.pfpp-side-siloed .pfpp-side-month').innerText,
+            document.querySelector('.pfpp-side-yours .pfpp-side-month').innerText,
+        ]"""
+    )
+
+
+def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+
+    def after_a_month_played(change) -> None:
+        shown = months_shown(month.inner_text())
+        expect(month).not_to_contain_text(f"Month {shown} of", timeout=WAIT_MS)
+        change()
+
+    def choose_place(name: str) -> None:
+        page.click(".pfpp-place .v-field")
+        page.get_by_role("option", name=name, exact=True).click()
+
+    # Later months take longer to replay, which is when a change used to race the month being played.
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 12 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-play")
+    for lever in ("carry_over", "secondments", "single_point_of_contact", "funding_mapping", "carry_over", "policy_campus"):
+        after_a_month_played(lambda lever=lever: page.click(f".pfpp-lever-{lever} input"))
+    after_a_month_played(lambda: page.click(".pfpp-preset-stop_start"))
+    after_a_month_played(lambda: page.click(".pfpp-lever-secondments input"))
+    after_a_month_played(lambda: choose_place("Luton"))
+    after_a_month_played(lambda: page.click(".pfpp-lever-carry_over input"))
+    after_a_month_played(lambda: page.click(".pfpp-play"))
+    expect(page.locator(".pfpp-play")).to_contain_text("Play", timeout=WAIT_MS)
+    expect(month).to_contain_text("Luton", timeout=WAIT_MS)
+    page.wait_for_timeout(1_000)  # a month stepped as Pause was pressed, and the rebuilds, show too
+
+    toolbar, siloed, yours = side_months(page)
+    assert toolbar == siloed == yours, (toolbar, siloed, yours)
+    assert months_shown(toolbar) >= 35
+    page.click(".pfpp-step")
+    expect(month).to_contain_text(f"Month {months_shown(toolbar) + 1} of", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    toolbar, siloed, yours = side_months(page)
+    assert toolbar == siloed == yours, (toolbar, siloed, yours)
+
+
+def test_every_preset_offered_keeps_both_sides_on_the_same_months(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 12 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-step-year")
+    expect(month).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
+    reached = side_months(page)
+
+    expect(page.locator(".pfpp-preset-baseline_history")).to_have_count(0)
+    expect(page.locator(".pfpp-presets-left-out")).to_contain_text("Baseline history")
+    buttons = page.locator("button[class*='pfpp-preset-']")
+    names = [re.search(r"pfpp-preset-(\w+)", c).group(1) for c in buttons.evaluate_all("bs => bs.map(b => b.className)")]
+    assert "siloed_baseline" in names and len(names) >= 5, names
+    for name in names:
+        button = page.locator(f".pfpp-preset-{name}")
+        title = button.inner_text().strip()
+        button.click()
+        expect(page.locator(".pfpp-side-yours h2")).to_have_text(f"Your settings (from {title})", ignore_case=True, timeout=WAIT_MS)
+        shown = side_months(page)
+        assert shown == reached, (name, shown, reached)
+
+
+def test_the_seed_box_refuses_a_bad_seed_visibly_and_shows_the_seed_in_use(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("seed 1 · Month 0 of 60", timeout=WAIT_MS)
+    seed = page.locator(".pfpp-seed input")
+    message = page.locator(".pfpp-seed .v-messages")
+    for bad in ("abc", "", "-5"):
+        seed.fill(bad)
+        seed.press("Enter")
+        expect(message).to_contain_text("still using seed 1", timeout=WAIT_MS)
+        expect(message).to_contain_text(bad or "(empty)")
+        expect(page.locator(".pfpp-seed input")).to_have_value("1")
+        expect(month).to_contain_text("seed 1 ·")
+    page.locator(".pfpp-seed input").fill("7")
+    page.locator(".pfpp-seed input").press("Enter")
+    expect(month).to_contain_text("seed 7 ·", timeout=WAIT_MS)
+    expect(page.locator(".pfpp-seed input")).to_have_value("7")
+    expect(page.get_by_text("still using seed")).to_have_count(0)
