@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place
@@ -17,6 +19,8 @@ from pfpp_sim.targeting import (
     RecipientRecords,
     TargetGroups,
     Targeting,
+    _first_per_request,
+    _repeats,
     _waves,
     select_recipients,
     target_groups,
@@ -279,3 +283,66 @@ def test_every_intervention_lists_its_own_intended_and_other_reachable_residents
             np.testing.assert_array_equal(listed_in, place.start + np.flatnonzero(intended[place]), err_msg=key)
             np.testing.assert_array_equal(listed_out, place.start + np.flatnonzero((reachable & ~intended)[place]), err_msg=key)
         assert 0 < groups.in_size[k].sum() < groups.in_size[k].sum() + groups.out_size[k].sum(), key
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], []),
+        ([4], []),
+        ([7, 7], [1]),
+        ([3, 1, 3, 3, 0, 1], [2, 3, 5]),
+        ([2**62, 5, 2**62], [2]),  # too wide to pack with positions: sorted stably instead
+        ([-1, 2, -1], [2]),  # negative: sorted stably instead
+    ],
+)
+def test_repeats_are_the_positions_of_values_an_earlier_entry_equals(values, expected):
+    found = _repeats(np.array(values, dtype=np.int64))
+    assert sorted(found.tolist()) == expected and found.dtype.kind == "i"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=60))
+def test_repeats_agree_with_a_plain_scan(values):
+    seen, expected = set(), []
+    for i, v in enumerate(values):
+        if v in seen:
+            expected.append(i)
+        seen.add(v)
+    assert sorted(_repeats(np.array(values, dtype=np.int64)).tolist()) == expected
+
+
+def _first_by_hand(req, order, rows, want):
+    kept = []
+    for r in range(want.size):
+        mine = sorted((order[i], i) for i in rows if req[i] == r)
+        kept += [i for _, i in mine[: want[r]]]
+    return kept
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 80), st.integers(0, 2**32 - 1))
+def test_the_first_rows_of_each_request_are_its_lowest_orders_with_or_without_the_threshold(requests, n, seed):
+    rng = np.random.default_rng(seed)
+    req = np.sort(rng.integers(0, requests, n))
+    order = rng.random(n)
+    rows = np.flatnonzero(rng.random(n) < 0.8)
+    want = rng.integers(0, 6, requests)
+    expected = _first_by_hand(req, order, rows, want)
+    assert _first_per_request(req, order, rows, want).tolist() == expected
+    assert _first_per_request(req, order, rows, want, many=True).tolist() == expected
+    rising = np.zeros(requests, dtype=bool)
+    rising[0] = True  # request 0's rows given in rising order already
+    ordered = order.copy()
+    ordered[req == 0] = np.sort(order[req == 0])
+    assert _first_per_request(req, ordered, rows, want, in_order=rising).tolist() == _first_by_hand(req, ordered, rows, want)
+
+
+def test_a_pooled_team_wanting_more_than_the_complements_recipients_serves_each_resident_once():
+    reachable, intended, records = world(9, n=300, had_share=0.0)
+    partners = int((reachable & intended & records.received[COMPLEMENTS[KEY]]).sum())
+    want = partners + 10
+    delivery = select(records, groups_of(reachable, intended, 1), [want], targeting(precision=1.0, pooled=True, bit=2, known=2),
+                      np.random.default_rng(4))
+    assert np.unique(delivery.recipients).size == delivery.recipients.size == want == delivery.served[0]
+    assert records.received[KEY].sum() == want and delivery.intended[0] == want
