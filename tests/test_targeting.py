@@ -346,3 +346,24 @@ def test_a_pooled_team_wanting_more_than_the_complements_recipients_serves_each_
                       np.random.default_rng(4))
     assert np.unique(delivery.recipients).size == delivery.recipients.size == want == delivery.served[0]
     assert records.received[KEY].sum() == want and delivery.intended[0] == want
+
+
+@pytest.mark.parametrize("precision", [0.0, 0.5, 1.0])
+def test_when_a_first_look_finds_too_few_open_residents_the_walk_goes_on_until_it_has_enough(precision):
+    rng = np.random.default_rng(10)
+    total = 3000
+    reachable = np.ones(total, dtype=bool)
+    intended = rng.random(total) < 0.5
+    records = RecipientRecords(total, total)
+    records.received[KEY][:] = rng.random(total) < 0.97  # the team itself served nearly everyone already
+    records.served_by[KEY][:] = np.where(records.received[KEY], 1, 0)
+    open_before = ~records.received[KEY]
+    assert 40 < open_before.sum() < 140 and open_before[intended].sum() > 25 and open_before[~intended].sum() > 25
+    delivery = select(records, groups_of(reachable, intended, 1), [25], targeting(precision=precision, sees=0.0, known=1, bit=1),
+                      np.random.default_rng(5))
+    served = delivery.recipients
+    assert delivery.served[0] == 25 == served.size == np.unique(served).size
+    assert open_before[served].all(), "only residents the team had not served"
+    assert delivery.duplicated[0] == 0 and delivery.intended[0] == intended[served].sum()
+    if precision in (0.0, 1.0):
+        assert intended[served].all() == bool(precision) and (~intended[served]).all() == (not precision)
