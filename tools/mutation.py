@@ -15,7 +15,8 @@ Score = killed / (mutants - skipped), where killed counts mutmut's "killed" and
 tests" (a mutant no selected test reaches) and "suspicious" count as not killed.
 
 Each module's result is written to ``docs/mutation.json`` (replacing that module's earlier
-result, keeping the others') and the table in ``docs/mutation.md`` is written again from it.
+result, keeping the others'); the table in ``docs/mutation.md`` and the score table between
+the ``mutation-scores`` markers of ``tests/README.md`` are written again from it.
 
 Usage::
 
@@ -50,6 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "mutants" / "modules"
 RESULTS_JSON = ROOT / "docs" / "mutation.json"
 RESULTS_MD = ROOT / "docs" / "mutation.md"
+TESTS_README = ROOT / "tests" / "README.md"
+MARKERS = ("<!-- mutation-scores:start -->", "<!-- mutation-scores:end -->")
 CAUGHT = {"killed", "timeout"}
 
 
@@ -187,7 +190,25 @@ def write_results(records: list[dict]) -> dict:
     tmp = RESULTS_MD.with_suffix(".md.tmp")
     tmp.write_text(markdown(stored))
     tmp.replace(RESULTS_MD)
+    readme = TESTS_README.read_text()
+    start, end = readme.find(MARKERS[0]), readme.find(MARKERS[1])
+    if 0 <= start < end:
+        table = "\n".join([MARKERS[0], *score_table(stored), MARKERS[1]])
+        tmp = TESTS_README.with_suffix(".md.tmp")
+        tmp.write_text(readme[:start] + table + readme[end + len(MARKERS[1]) :])
+        tmp.replace(TESTS_README)
     return stored
+
+
+def score_table(stored: dict) -> list[str]:
+    """The per-module scores as a Markdown table (for tests/README.md)."""
+    lines = ["| Module | Mutants | Killed | Survived | Score | Measured at |", "|---|---|---|---|---|---|"]
+    for r in stored.values():
+        caught = r["killed"] + r["timeout"]
+        score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
+        lines.append(f"| `{r['module']}` | {r['mutants'] - r['skipped']} | {caught} | {r['mutants'] - r['skipped'] - caught} | "
+                     f"{score} | {r['commit']}, {r['date']} |")
+    return lines
 
 
 def markdown(stored: dict) -> str:
