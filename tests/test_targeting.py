@@ -367,3 +367,41 @@ def test_when_a_first_look_finds_too_few_open_residents_the_walk_goes_on_until_i
     assert delivery.duplicated[0] == 0 and delivery.intended[0] == intended[served].sum()
     if precision in (0.0, 1.0):
         assert intended[served].all() == bool(precision) and (~intended[served]).all() == (not precision)
+
+
+def test_a_batch_for_young_people_and_households_records_each_delivery_at_its_own_interventions_place():
+    # Two places of 10 households and 10 young people; mh_hub and pooled retrofit requests side by side.
+    n = 20
+    records = RecipientRecords(n, n)
+    young, homes = KEY_INDEX["mh_hub"], KEY_INDEX["retrofit"]
+    shape = (len(INTERVENTION_KEYS), 2)
+    in_start, in_size, out_start, out_size = (np.zeros(shape, dtype=np.int64) for _ in range(4))
+    lists = {  # (key, place): (intended, others)
+        (young, 0): ([1, 2, 3], [4, 5]), (young, 1): ([11, 12], [13, 14, 15]),
+        (homes, 0): ([0, 6], [7]), (homes, 1): ([16], [17, 18]),
+    }
+    parts = []
+    for (k, p), (inside, outside) in lists.items():
+        filled = sum(len(x) for x in parts)
+        in_start[k, p], in_size[k, p] = filled, len(inside)
+        out_start[k, p], out_size[k, p] = filled + len(inside), len(outside)
+        parts += [inside, outside]
+    flat = [c for part in parts for c in part]
+    groups = TargetGroups(np.array(flat + [0] * len(flat), dtype=np.int64), len(flat), in_start, in_size, out_start, out_size)
+    records.received["mh_hub"][[2, 12]] = True  # another stream (bit 4) served them
+    records.served_by["mh_hub"][[2, 12]] = 4
+    records.received["income_advice"][6] = True  # retrofit's complement
+    tg = Targeting(
+        precision=np.array([1.0, 0.0, 1.0]), sees_others=0.0, bundle_first=np.array([False, False, True]),
+        known_bits=np.array([1, 1, 2], dtype=np.uint16), stream_bit=np.array([1, 1, 2], dtype=np.uint16),
+    )
+    delivery = select_recipients(np.array([young, young, homes]), np.array([0, 1, 0]), np.array([3, 2, 1]), groups, records, tg,
+                                 np.random.default_rng(0))
+    assert delivery.served.tolist() == [3, 2, 1] and delivery.intended.tolist() == [3, 0, 1]
+    assert delivery.duplicated.tolist() == [1, 0, 0], "resident 2 was another stream's and nobody could know"
+    new = sorted(zip(delivery.request.tolist(), delivery.recipients.tolist()))
+    assert new[:2] == [(0, 1), (0, 3)] and new[-1] == (2, 6), "the pooled team serves the complement's recipient first"
+    assert {r for q, r in new if q == 1} <= {13, 14, 15} and len(new) == 5
+    assert np.flatnonzero(records.served_by["mh_hub"] & 1).tolist() == sorted([1, 2, 3] + [r for q, r in new if q == 1])
+    assert records.served_by["mh_hub"][2] == 5 and records.served_by["retrofit"].tolist() == [2 if i == 6 else 0 for i in range(n)]
+    assert records.received["retrofit"].sum() == 1 and not records.received["income_advice"][[0, 7]].any()
