@@ -28,7 +28,7 @@ run of each module again, with the current tests (after adding tests); the mutan
 already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
 survivors whose names match (e.g. ``'*open_award*'``); the others keep their result.
 ``--resume`` finishes an interrupted run of each module in its copy: the mutants already
-tested keep their result, the rest are tested against the tests now listed for the module.
+tested keep their result, the rest are tested with the current tests now listed for the module.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
 
 
 def refresh_tests(work: Path) -> None:
-    """Copy the current tests over those of an earlier run (for ``--again``)."""
+    """Copy the current tests over those of an earlier run (for ``--again`` and ``--resume``)."""
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore, dirs_exist_ok=True)
 
@@ -129,6 +129,7 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
         if not (work / "mutants").is_dir():
             sys.exit(f"error: {module}: no interrupted run in {work} to finish")
         select_tests(work, module, tests, base)
+        refresh_tests(work)
     elif again:
         if not (work / "mutants").is_dir():
             sys.exit(f"error: {module}: no earlier run in {work} to test again")
