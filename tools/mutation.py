@@ -93,13 +93,21 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     pyproject = (ROOT / "pyproject.toml").read_text()
     section = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
     (work / "pyproject.toml").write_text(section.sub(mutmut_section(base, module, tests), pyproject))
+    (work / "source-commit").write_text(commit_of("pfpp_sim"))
+    (work / "tests-commit").write_text(commit_of("tests"))
     return work
+
+
+def commit_of(path: str) -> str:
+    """The commit of the repository, with ``+changes`` if ``path`` has uncommitted edits."""
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", path) else "")
 
 
 def refresh_tests(work: Path) -> None:
     """Copy the current tests over those of an earlier run (for ``--again`` and ``--resume``)."""
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore, dirs_exist_ok=True)
+    (work / "tests-commit").write_text(commit_of("tests"))
 
 
 def statuses(work: Path) -> dict[str, str]:
@@ -169,7 +177,9 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
         "seconds": round(seconds),
         "runs": runs,
         "jobs": jobs,
-        "commit": git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", "pfpp_sim", "tests") else ""),
+        # the code as it was copied for the run, and the tests as they were last copied in
+        "commit": (work / "source-commit").read_text() if (work / "source-commit").exists() else commit_of("pfpp_sim"),
+        "tests_commit": (work / "tests-commit").read_text() if (work / "tests-commit").exists() else commit_of("tests"),
         "date": dt.date.today().isoformat(),
         "mutmut": subprocess.run(["mutmut", "--version"], capture_output=True, text=True).stdout.strip().rpartition(" ")[2],
         "not_killed": sorted(name for name, status in found.items() if status not in CAUGHT | {"skipped"}),
@@ -207,8 +217,10 @@ def score_table(stored: dict) -> list[str]:
     for r in stored.values():
         caught = r["killed"] + r["timeout"]
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
+        tests = r.get("tests_commit", r["commit"])
+        at = r["commit"] if tests == r["commit"] else f"code {r['commit']}, tests {tests}"
         lines.append(f"| `{r['module']}` | {r['mutants'] - r['skipped']} | {caught} | {r['mutants'] - r['skipped'] - caught} | "
-                     f"{score} | {r['commit']}, {r['date']} |")
+                     f"{score} | {at}, {r['date']} |")
     return lines
 
 
