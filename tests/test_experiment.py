@@ -323,3 +323,21 @@ def test_the_manifest_records_warnings_and_the_seconds_to_the_millisecond():
     assert "E06000001" in results.warnings[0]["message"]
     results.seconds = 1.23456
     assert results.manifest()["seconds"] == 1.235
+
+
+def test_tables_keep_the_runs_place_order_plain_types_and_a_plain_index():
+    results = compare(small("siloed_baseline"), small("stop_start"), seed=1, replicates=2, executor="serial")
+    monthly, annual = results.monthly, results.annual
+    for name in ("monthly", "annual", "awards", "places", "summary", "events", "equity", "spending"):
+        table = getattr(results, name)
+        pd.testing.assert_index_equal(table.index, pd.RangeIndex(len(table)), obj=name)
+        assert list(table.columns[:2]) == ["scenario", "replicate"], name
+    assert monthly["metric"].cat.categories.tolist() == list(OUTCOMES) == annual["metric"].cat.categories.tolist()
+    assert annual["metric"].tolist()[0] == list(OUTCOMES)[0] and monthly["metric"].tolist()[-1] == list(OUTCOMES)[-1]
+    assert (monthly["year"].dtype, annual["year"].dtype, annual["months"].dtype) == (np.int32, np.int32, np.int32)
+    assert (monthly["value"].dtype, monthly["partial_year"].dtype, annual["partial_year"].dtype) == (np.float64, bool, bool)
+    # rows in the run's order of places (Hastings first), not sorted by code
+    assert monthly["place_code"].iloc[0] == "E07000062" == annual["place_code"].iloc[0]
+    assert annual.drop_duplicates(["scenario", "replicate"])[["scenario", "replicate"]].values.tolist() == [
+        ["siloed_baseline", 0], ["siloed_baseline", 1], ["stop_start", 0], ["stop_start", 1]
+    ]
