@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -28,11 +29,12 @@ def small(name: str):
 
 def test_results_do_not_depend_on_executor_or_workers():
     serial = run(small("siloed_baseline"), seed=5, replicates=3, executor="serial")
-    pooled = run(small("siloed_baseline"), seed=5, replicates=3, executor="processes", workers=2)
+    pooled = run(small("siloed_baseline"), seed=5, replicates=3, executor="processes", workers=3)
     pd.testing.assert_frame_equal(serial.monthly, pooled.monthly)
     pd.testing.assert_frame_equal(serial.awards, pooled.awards)
     assert serial.manifest()["execution"] == {"executor": "serial", "workers": 1}
-    assert pooled.manifest()["execution"] == {"executor": "processes", "workers": 2}
+    assert pooled.manifest()["execution"] == {"executor": "processes", "workers": 3}
+    assert 0 < serial.seconds < 600 and 0 < pooled.seconds < 600
 
 
 def test_the_manifest_names_a_given_executor_and_a_dask_clients_scheduler():
@@ -225,6 +227,9 @@ def test_run_defaults_to_seed_zero_and_one_replicate_on_worker_processes():
     pd.testing.assert_frame_equal(default.monthly, run(scenario, seed=0, executor="serial").monthly)
     two = run(scenario, replicates=2, workers=1)
     assert two.manifest()["execution"] == {"executor": "serial", "workers": 1}, "one worker asked for: no pool"
+    cores = os.cpu_count() or 1
+    every_core = run(scenario, replicates=2).manifest()["execution"]
+    assert every_core == ({"executor": "processes", "workers": cores} if cores > 1 else {"executor": "serial", "workers": 1})
 
 
 def test_compare_defaults_to_seed_zero_and_passes_its_workers_on():
