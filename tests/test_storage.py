@@ -7,7 +7,9 @@ import errno
 import os
 import platform
 import re
+import subprocess
 from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -125,6 +127,9 @@ def test_a_table_reads_back_as_written_with_its_facts(tmp_path):
     assert table_metadata(path) == {"n": 2, "units": {"value": "GBP"}}
     assert table_metadata(write_parquet(OLD, tmp_path / "plain.parquet")) == {}
     assert readable_table(path) and pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    schema = pq.read_schema(path)
+    assert schema.names == ["run", "value"], "no index column"
+    assert schema.metadata[b"pfpp_sim"] == b'{"n":2,"units":{"value":"GBP"}}' and b"pandas" in schema.metadata
 
 
 def test_a_table_altered_on_disk_is_caught_by_its_checksums_not_read_as_other_numbers(tmp_path):
@@ -146,20 +151,73 @@ def test_a_missing_or_truncated_table_is_one_line_naming_it(tmp_path):
     cut = write_parquet(NEW, tmp_path / "cut.parquet")
     cut.write_bytes(cut.read_bytes()[:100])
     assert not readable_table(cut) and not readable_table(missing)
+    try:
+        pd.read_parquet(cut, page_checksum_verification=True)
+    except (OSError, ValueError) as err:
+        reason = str(err).splitlines()[0]
+    with pytest.raises(PfppError) as info:
+        read_table(cut)
+    assert str(info.value) == f"{cut} is not a readable Parquet table ({reason}): the folder is damaged; rerun the command that wrote it"
     with pytest.raises(PfppError, match=rf"^{cut} is not a readable Parquet table \(ArrowInvalid\): rerun the command"):
         table_metadata(cut)
 
 
-def test_text_and_bytes_are_written_whole_with_the_users_umask(tmp_path):
-    old = os.umask(0o027)
+@pytest.mark.parametrize(("umask", "mode"), [(0o027, 0o640), (0o002, 0o664)])
+def test_text_and_bytes_are_written_whole_with_the_users_umask_in_new_folders(tmp_path, umask, mode):
+    old = os.umask(umask)
     try:
-        text = write_text("£5 – done\n", tmp_path / "a" / "note.md")
-        blob = write_bytes(b"\x89PNG", tmp_path / "a" / "figure.png")
+        text = write_text("£5 – done\n", tmp_path / "a" / "b" / "note.md")
+        blob = write_bytes(b"\x89PNG", tmp_path / "a" / "b" / "figure.png")
     finally:
         os.umask(old)
     assert text.read_text(encoding="utf-8") == "£5 – done\n" and blob.read_bytes() == b"\x89PNG"
-    assert (text.stat().st_mode & 0o777, blob.stat().st_mode & 0o777) == (0o640, 0o640)
-    assert leftovers(tmp_path / "a") == []
+    assert (text.stat().st_mode & 0o777, blob.stat().st_mode & 0o777) == (mode, mode)
+    assert os.umask(old) == old, "the umask is left as it was"
+    assert leftovers(tmp_path / "a" / "b") == []
+
+
+def test_a_file_is_written_beside_its_place_under_a_hidden_temporary_name_then_renamed(tmp_path, monkeypatch):
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(storage.os, "replace", lambda src, dst: renamed.append((Path(src), Path(dst))) or real_replace(src, dst))
+    write_json({"a": 1}, tmp_path / "manifest.json")
+    (src, dst), = renamed
+    assert dst == tmp_path / "manifest.json" and src.parent == tmp_path
+    assert src.name.startswith(".manifest.json.") and src.name.endswith(".tmp")
+    renamed.clear()
+    with claim_folder(tmp_path / "x" / "out", overwrite=False) as claim:
+        claim.publish(lambda folder: {"note": write_text("n", folder / "note.txt")})
+    staging = [src for src, dst in renamed if dst == tmp_path / "x" / "out"]
+    assert len(staging) == 1 and staging[0].parent == tmp_path / "x"
+    assert staging[0].name.startswith(".out.") and staging[0].name.endswith(".new")
+
+
+def test_a_folder_that_cannot_be_put_in_place_is_one_line_and_keeps_the_old_results(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    with claim_folder(out, overwrite=False) as claim:
+        claim.publish(lambda folder: {"note": write_text("old", folder / "note.txt")})
+
+    def cross_device(*_args):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    monkeypatch.setattr(storage.os, "replace", cross_device)
+    with pytest.raises(PfppError) as info, claim_folder(out, overwrite=True) as claim:
+        claim.publish(lambda folder: {"note": (folder / "note.txt").write_text("new") and folder / "note.txt"})
+    assert str(info.value) == f"cannot write {out}: {os.strerror(errno.EXDEV)}"
+    assert (out / "note.txt").read_text() == "old"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PfppError) as info, claim_folder(tmp_path / "file" / "out", overwrite=False) as claim:
+        pass
+    assert str(info.value).startswith(f"cannot write to {tmp_path / 'file'}: ")
+
+
+def test_the_commit_is_the_packages_whatever_the_working_folder(tmp_path, monkeypatch):
+    package = Path(storage.__file__).resolve().parent
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True)
+    if head.returncode:
+        pytest.skip("the package is not in a git checkout")
+    monkeypatch.chdir(tmp_path)
+    assert storage.git_commit().split("+")[0] == head.stdout.strip()
 
 
 # ------------------------------------------------------------- results folders
