@@ -311,3 +311,42 @@ def test_the_version_commit_and_environment_name_what_made_a_result(monkeypatch)
     assert storage.git_commit() == "unknown"
     monkeypatch.setattr(storage.metadata, "version", lambda name: (_ for _ in ()).throw(metadata.PackageNotFoundError(name)))
     assert storage.package_version() == "unknown" and storage.environment()["numpy"] == "unknown"
+
+
+def test_a_commit_with_uncommitted_changes_to_tracked_files_is_marked_dirty(monkeypatch):
+    calls, answers = [], {"rev-parse": "abc123\n"}
+
+    def fake_git(args, **kwargs):
+        calls.append((args, kwargs))
+        return subprocess.CompletedProcess(args, 0, stdout=answers[args[1]], stderr="")
+
+    monkeypatch.setattr(storage.subprocess, "run", fake_git)
+    for status, expected in ((" M pfpp_sim/model.py\n", "abc123+dirty"), ("", "abc123")):
+        answers["status"] = status
+        calls.clear()
+        assert storage.git_commit() == expected
+        package = str(Path(storage.__file__).resolve().parent)
+        assert calls == [
+            (["git", "rev-parse", "HEAD"], {"cwd": Path(package), "capture_output": True, "text": True, "timeout": 5, "check": True}),
+            (["git", "status", "--porcelain", "--untracked-files=no"], {"cwd": Path(package), "capture_output": True, "text": True, "timeout": 5}),
+        ]
+
+    def not_a_checkout(args, **_kwargs):
+        raise subprocess.CalledProcessError(128, args)
+
+    monkeypatch.setattr(storage.subprocess, "run", not_a_checkout)
+    assert storage.git_commit() == "unknown"
+
+
+def test_a_reader_error_without_a_message_is_named_by_its_kind(tmp_path, monkeypatch):
+    path = write_parquet(OLD, tmp_path / "t.parquet")
+    monkeypatch.setattr(storage.pd, "read_parquet", lambda *_a, **_k: (_ for _ in ()).throw(OSError()))
+    with pytest.raises(PfppError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path} is not a readable Parquet table (OSError): the folder is damaged; rerun the command that wrote it"
+
+
+def test_a_table_with_a_filtered_index_is_saved_without_it(tmp_path):
+    path = write_parquet(NEW.iloc[::2], tmp_path / "t.parquet")
+    assert pq.read_schema(path).names == ["run", "value"]
+    pd.testing.assert_frame_equal(read_table(path), NEW.iloc[::2].reset_index(drop=True))
