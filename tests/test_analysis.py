@@ -255,3 +255,33 @@ def test_repeated_place_names_the_one_place_all_places_would_repeat():
     assert repeated_place(TWO_PLACES) is None
     assert repeated_place(TWO_PLACES.assign(in_all_places=[False, True])) == "B"
     assert all_places_note(TWO_PLACES.assign(place_name=["a", "b"], within_code=["", ""])) == ""
+
+
+def test_two_replicates_give_an_interval_on_one_degree_of_freedom_at_the_default_95_percent():
+    row = paired_differences(_pairs({"base": [1.0, 2.0], "alt": [2.0, 4.0]}), "base", "alt").iloc[0]  # differences 1 and 2
+    half = 12.706205 * np.std([1, 2], ddof=1) / np.sqrt(2)  # t(0.975, 1)
+    assert row["ci_high"] == pytest.approx(1.5 + half, rel=1e-6)
+    out = mean_interval(pd.DataFrame({"g": ["x", "x"], "value": [1.0, 2.0]}), ["g"]).iloc[0]
+    assert out["ci_low"] == pytest.approx(1.5 - half, rel=1e-6)
+
+
+def test_trajectories_weight_young_peoples_rates_by_young_people_and_leave_out_places_counted_within_others():
+    rows = {("s", r, code): [v + 0.01 * r] for r in range(3) for code, v in (("A", 0.1), ("B", 0.5), ("C", 0.9))}
+    monthly = _monthly_long(rows).assign(metric="neet_16_24_rate")
+    places = pd.DataFrame({
+        "place_code": ["A", "B", "C"] * 3, "real_households": [1.0, 1.0, 1.0] * 3, "real_young_people": [30.0, 10.0, 5.0] * 3,
+        "in_all_places": [True, True, False] * 3,  # one row per replicate and place, as runs give them; C is inside A
+    })
+    bands = trajectory_bands(monthly, places, "neet_16_24_rate").set_index(["place_code", "month"])
+    assert bands.loc[(ALL_PLACES, 0), "mean"] == pytest.approx((0.1 * 30 + 0.5 * 10) / 40 + 0.01)
+    two = pd.concat([monthly, monthly.assign(scenario="t", value=monthly["value"] + 0.02 + 0.005 * monthly["replicate"])])
+    diff = trajectory_differences(two, places, "neet_16_24_rate", "s", "t", confidence=0.5).set_index(["place_code", "month"])
+    half = 0.816497 * 0.005 / np.sqrt(3)  # t(0.75, 2) sd / sqrt(3)
+    assert diff.loc[("C", 0), "mean"] == pytest.approx(0.025) and diff.loc[(ALL_PLACES, 0), "low"] == pytest.approx(0.025 - half, rel=1e-5)
+
+
+def test_the_note_names_every_place_counted_within_another_from_a_table_of_replicates():
+    places = pd.DataFrame({
+        "place_code": ["K", "d1", "d2"] * 2, "place_name": ["Kent", "Dover", "Thanet"] * 2, "within_code": ["", "K", "K"] * 2,
+    })
+    assert all_places_note(places) == "All places counts every resident and pound once: Dover within Kent, Thanet within Kent, not again."
