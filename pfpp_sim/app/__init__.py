@@ -7,6 +7,7 @@ or plays both runs month by month and watches outcomes, money and events diverge
 - :mod:`~pfpp_sim.app.sides`: the two runs, stepped and changed together under one lock
 - :mod:`~pfpp_sim.app.frame`: what both columns show at one moment, as markup
 - :mod:`~pfpp_sim.app.differences`: the strip of your settings minus the siloed side
+- :mod:`~pfpp_sim.app.causes`: why the money differs, counted over the whole run
 - :mod:`~pfpp_sim.app.narrative`: "what is happening" sentences from run events
 - :mod:`~pfpp_sim.app.flows`: the funding-flow graph from award ledgers
 - :mod:`~pfpp_sim.app.charts`: SVG line charts and the flow diagram

@@ -65,6 +65,14 @@ _CSS = """
 .pfpp-difference-cells { display: grid; grid-template-columns: repeat(auto-fit, minmax(125px, 1fr)); gap: 4px 10px; }
 .pfpp-difference .pfpp-label { font-size: 13px; color: #3d3d3d; }
 .pfpp-difference .pfpp-value { font-size: 20px; font-weight: bold; color: #0b0c0c; white-space: nowrap; }
+.pfpp-causes table { border-collapse: collapse; font-size: 15px; }
+.pfpp-causes caption { text-align: left; font-size: 15px; color: #3d3d3d; padding-bottom: 2px; }
+.pfpp-causes th, .pfpp-causes td { padding: 1px 10px 1px 0; text-align: left; vertical-align: baseline; }
+.pfpp-causes td { font-weight: bold; white-space: nowrap; min-width: 9em; }
+.pfpp-causes thead th.pfpp-cause-siloed { color: #F46A25; }
+.pfpp-causes thead th.pfpp-cause-yours { color: #12436D; }
+.pfpp-causes tr.pfpp-cause-route th { font-weight: normal; padding-left: 1.2em; }
+.pfpp-cause-note { font-size: 12.5px; font-weight: normal; color: #505050; margin-left: 8px; }
 .pfpp-charts { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; }
 .pfpp-legend { font-size: 14px; margin: 2px 0 4px 0; }
 .pfpp-narrative { font-size: 15px; line-height: 1.35; background: #f8f8f8; padding: 6px 10px; height: 150px; overflow-y: auto; }
@@ -358,6 +366,7 @@ def Page():
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
             solara.HTML(tag="span", unsafe_innerHTML=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", classes=["pfpp-month"])
         solara.HTML(tag="div", unsafe_innerHTML=frame.difference_html, classes=["pfpp-difference"])
+        solara.HTML(tag="div", unsafe_innerHTML=frame.causes_html, classes=["pfpp-causes"])
         WhyPanel(sides, frame, playing=playing.value)
         with solara.Columns([1, 1]):
             Side(frame.left, baseline=True, title="Siloed baseline")
