@@ -11,7 +11,11 @@ or plays both runs month by month and watches outcomes, money and events diverge
 - :mod:`~pfpp_sim.app.narrative`: "what is happening" sentences from run events
 - :mod:`~pfpp_sim.app.flows`: the funding-flow graph from award ledgers
 - :mod:`~pfpp_sim.app.charts`: SVG line charts and the flow diagram
-- :mod:`~pfpp_sim.app.page`: the Solara components (imports Solara)
+- :mod:`~pfpp_sim.app.playing`: Play's loop, its speeds and "pause each April"
+- :mod:`~pfpp_sim.app.page`: the Solara page (imports Solara), built from
+  :mod:`~pfpp_sim.app.toolbar`, :mod:`~pfpp_sim.app.controls` (the drawer),
+  :mod:`~pfpp_sim.app.column` (one side) and :mod:`~pfpp_sim.app.why_view`, styled
+  by :mod:`~pfpp_sim.app.style`
 - :mod:`~pfpp_sim.app.server`: :func:`serve`
 
 Importing this package does not import Solara, so ``serve`` can report a missing
