@@ -178,11 +178,16 @@ def test_levers_changed_from_the_preset_are_named_and_the_heading_counts_them():
     [
         ("pooling", 0.8, "80%"), ("data_sharing", 0.0, "0%"), ("local_priority_weight", 0.5, "0.5"), ("carry_over", True, "on"),
         ("secondments", False, "off"), ("funding_period_months", 24, "24 months"), ("funding_period_months", None, "each stream's own"),
-        ("competitive_share", 0.25, "25%"), ("stream_churn", 0.1, "10% a year"), ("stream_churn", None, "the baseline's"),
+        ("competitive_share", 0.25, "25%"), ("stream_churn", 0.1, "10% a year"),
     ],
 )
 def test_a_levers_value_reads_as_the_room_would_say_it(name, value, text):
     assert lever_text(name, value) == text
+
+
+def test_streams_discontinued_at_the_baselines_rate_read_as_that_rate():
+    churn = preset("siloed_baseline").mechanisms.stream_churn.value
+    assert lever_text("stream_churn", None) == f"the baseline's ({churn:.0%} a year)"
 
 
 def test_a_changed_lever_shows_its_value_and_the_presets():

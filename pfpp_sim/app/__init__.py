@@ -11,6 +11,8 @@ or plays both runs month by month and watches outcomes, money and events diverge
 - :mod:`~pfpp_sim.app.narrative`: "what is happening" sentences from run events
 - :mod:`~pfpp_sim.app.flows`: the funding-flow graph from award ledgers
 - :mod:`~pfpp_sim.app.charts`: SVG line charts and the flow diagram
+- :mod:`~pfpp_sim.app.address`: the state as a query string, and back;
+  :mod:`~pfpp_sim.app.link` keeps the page's address in step with it
 - :mod:`~pfpp_sim.app.playing`: Play's loop, its speeds and "pause each April"
 - :mod:`~pfpp_sim.app.page`: the Solara page (imports Solara), built from
   :mod:`~pfpp_sim.app.toolbar`, :mod:`~pfpp_sim.app.controls` (the drawer),

@@ -16,6 +16,7 @@ from typing import Any
 import solara
 
 from pfpp_sim.app.session import (
+    LEVER_CHOICES,
     LEVER_LABELS,
     SCALES,
     Settings,
@@ -97,12 +98,6 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
     s = settings
     names = {code: name for code, name in pilot_places()}
     codes = {name: code for code, name in names.items()}
-    baseline_churn = preset("siloed_baseline").mechanisms.stream_churn.value
-    optional = {
-        "funding_period_months": {"each stream's own": None, "12 months": 12, "24 months": 24, "36 months": 36},
-        "competitive_share": {"each stream's own": None, "none (0%)": 0.0, "25%": 0.25, "50%": 0.5, "all (100%)": 1.0},
-        "stream_churn": {f"baseline ({baseline_churn:.0%} a year)": None, "none": 0.0, "10% a year": 0.1, "50% a year": 0.5},
-    }
     changed = set(changed_levers(s))
 
     def set_lever(name: str) -> Callable[[Any], None]:
@@ -152,12 +147,15 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
             heading(name)
             solara.Switch(label="on" if getattr(s.levers, name) else "off", value=getattr(s.levers, name), on_value=set_lever(name), color="primary", classes=box(name))
             caption(name)
-        for name, options in optional.items():
+        for name, choices in LEVER_CHOICES.items():
             heading(name)
-            current = next((k for k, v in options.items() if v == getattr(s.levers, name)), None)
-            if current is None:
-                current = f"{getattr(s.levers, name)} (from the preset)"
-                options = {**options, current: getattr(s.levers, name)}
+            value, ours = getattr(s.levers, name), getattr(preset(s.preset).levers, name)
+            options = {lever_text(name, v): v for v in choices}
+            if ours not in choices:
+                options[f"{lever_text(name, ours)} (the preset's)"] = ours
+            if value not in options.values():  # e.g. from another preset whose value the room kept
+                options[lever_text(name, value)] = value
+            current = next(k for k, v in options.items() if v == value)
             with solara.Column(classes=box(name), gap="0px"):
                 solara.Select("", values=list(options), value=current, on_value=lambda k, name=name, options=options: set_lever(name)(options[k]))
             caption(name)

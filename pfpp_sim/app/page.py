@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from html import escape
 
 import solara
 
+from pfpp_sim.app.address import address
 from pfpp_sim.app.charts import CHOSEN_COLOUR
 from pfpp_sim.app.column import Side
 from pfpp_sim.app.controls import Controls
 from pfpp_sim.app.frame import Frame, build_frame
+from pfpp_sim.app.link import open_link, use_address
 from pfpp_sim.app.playing import DEFAULT_SPEED, SPEEDS, play
 from pfpp_sim.app.session import Settings, pilot_places, your_side_title
 from pfpp_sim.app.sides import Sides
@@ -35,7 +38,9 @@ def _frame(sides: Sides) -> Frame:
 
 @solara.component
 def Page():
-    sides = solara.use_memo(lambda: Sides.start(Settings()), dependencies=[])
+    router = solara.use_router()
+    sides, first_refusal = solara.use_memo(lambda: open_link(router.search), dependencies=[])
+    refusal = solara.use_reactive(first_refusal)  # why a link could not be used, until the room closes it
     version = solara.use_reactive(0)  # Sides.version last shown: setting it re-renders the page
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(DEFAULT_SPEED)
@@ -86,6 +91,7 @@ def Page():
 
     frame = solara.use_memo(lambda: _frame(sides), dependencies=[version.value])
     s = frame.settings
+    use_address(sides, address(s, frame.month), playing=playing.value, shown=show, refused=refusal.set)
     theme = solara.lab.theme.themes.light
     theme.primary, theme.secondary = CHOSEN_COLOUR, "#28A197"  # Analysis Function dark blue and turquoise
     solara.Title("pfpp_sim: siloed vs joined-up funding")
@@ -94,6 +100,10 @@ def Page():
         Controls(s, change)
     place = dict(pilot_places())[s.place]
     with solara.Column(classes=["pfpp-main"], gap="8px"):
+        if refusal.value:
+            with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):
+                solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
+                solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
         Toolbar(
             status=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", month=frame.month, horizon=frame.horizon,
             playing=playing.value, speed=speed, pause_each_april=pause_each_april,

@@ -23,6 +23,7 @@ from pfpp_sim.scenario import Levers, Scenario, list_presets, load_scenario
 __all__ = [
     "BASELINE",
     "DEFAULT_PRESET",
+    "LEVER_CHOICES",
     "LEVER_LABELS",
     "MONEY",
     "PRESET_LABELS",
@@ -68,6 +69,12 @@ LEVER_LABELS = {
     "stream_churn": "Streams discontinued each year",
 }
 """Each lever as the room reads it, on the controls and in 'Why do the two sides differ?'."""
+LEVER_CHOICES = {
+    "funding_period_months": (None, 12, 24, 36),
+    "competitive_share": (None, 0.0, 0.25, 0.5, 1.0),
+    "stream_churn": (None, 0.0, 0.1, 0.5),
+}
+"""The values the room may choose for the levers that override every stream's own (None keeps each stream's), beside its preset's."""
 PRESET_LABELS = {
     "siloed_baseline": "Siloed baseline",
     "pfpp_joined_up": "PfPP joined up",
@@ -187,14 +194,16 @@ def lever_text(name: str, value: Any) -> str:
         A key of :data:`LEVER_LABELS`.
     value : float, bool, int or None
         None, for the levers that override each stream's own value, reads ``each stream's
-        own`` (``the baseline's`` for streams discontinued each year).
+        own`` (``the baseline's (33% a year)`` for streams discontinued each year).
 
     Returns
     -------
     str
     """
+    if value is None and name == "stream_churn":
+        return f"the baseline's ({preset(BASELINE).mechanisms.stream_churn.value:.0%} a year)"
     if value is None:
-        return "the baseline's" if name == "stream_churn" else "each stream's own"
+        return "each stream's own"
     if isinstance(value, bool):
         return "on" if value else "off"
     if name == "funding_period_months":

@@ -13,6 +13,7 @@ CSS = """
 .pfpp-toolbar-label { color: #3d3d3d; align-self: center; }
 .pfpp-play-options .v-input--density-default { --v-input-control-height: 40px; }
 .pfpp-sidebar .v-switch .v-input__details, .pfpp-sidebar .v-slider .v-input__details { display: none; }
+.pfpp-link-refused { background: #F7E8EF; border-left: 5px solid #801650; padding: 2px 10px; font-size: 16px; color: #0b0c0c; }
 .pfpp-toolbar { align-items: center; flex-wrap: wrap; }
 .pfpp-month { font-size: 22px; font-weight: bold; color: #1a1a1a; margin-left: 12px; }
 .pfpp-side h2 { font-size: 22px; margin: 4px 0 0 0; }

@@ -245,3 +245,64 @@ def test_the_seed_box_refuses_a_bad_seed_visibly_and_shows_the_seed_in_use(app_u
     expect(month).to_contain_text("seed 7 ·", timeout=WAIT_MS)
     expect(page.locator(".pfpp-seed input")).to_have_value("7")
     expect(page.get_by_text("still using seed")).to_have_count(0)
+
+
+def shown_state(page) -> dict[str, str]:
+    """What the room reads of the state: toolbar line, each side's month and heading, and a lever's switch."""
+    return page.evaluate(
+        """() => ({
+            toolbar: document.querySelector('.pfpp-month').innerText,
+            siloed: document.querySelector('.pfpp-side-siloed .pfpp-side-month').innerText,
+            yours: document.querySelector('.pfpp-side-yours .pfpp-side-month').innerText,
+            heading: document.querySelector('.pfpp-side-yours h2').innerText,
+            carry_over: document.querySelector('.pfpp-lever-carry_over input').checked,
+            returned: document.querySelector('.pfpp-side-yours .pfpp-monitor-returned .pfpp-value').innerText,
+        })"""
+    )
+
+
+def test_a_reload_or_a_shared_link_shows_the_same_place_seed_preset_levers_and_month(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-place .v-field")
+    page.get_by_role("option", name="Luton", exact=True).click()
+    expect(month).to_contain_text("Luton", timeout=WAIT_MS)
+    page.locator(".pfpp-seed input").fill("7")
+    page.locator(".pfpp-seed input").press("Enter")
+    expect(month).to_contain_text("seed 7", timeout=WAIT_MS)
+    page.click(".pfpp-preset-stop_start")
+    expect(page.locator(".pfpp-side-yours h2")).to_have_text("Your settings (from Stop-start funding)", timeout=WAIT_MS)
+    page.click(".pfpp-lever-carry_over input")
+    expect(page.locator(".pfpp-side-yours h2")).to_have_text("Your settings (from Stop-start funding, 1 lever changed)", timeout=WAIT_MS)
+    page.locator(".pfpp-run-to-month input").fill("14")
+    page.click(".pfpp-run-to")
+    expect(month).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    expect(page).to_have_url(re.compile(r"\?place=E06000032&scale=0\.01&seed=7&preset=stop_start&month=14&carry_over=on$"), timeout=WAIT_MS)
+    before = shown_state(page)
+    assert before["carry_over"] is True
+
+    page.reload()
+    expect(month).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    assert shown_state(page) == before
+    page.click(".pfpp-step")
+    expect(page).to_have_url(re.compile(r"&month=15&"), timeout=WAIT_MS)
+    page.go_back()
+    expect(month).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    expect(page).to_have_url(re.compile(r"&month=14&"), timeout=WAIT_MS)
+    assert shown_state(page) == before
+
+    shared = browser.new_page(viewport={"width": 1600, "height": 1750})
+    shared.set_default_timeout(WAIT_MS)
+    shared.goto(page.url)
+    expect(shared.locator(".pfpp-month")).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    assert shown_state(shared) == before
+
+    shared.goto(app_url + "?month=99&seed=7")
+    refused = shared.locator(".pfpp-link-refused")
+    expect(refused).to_contain_text("This link's settings could not be used, so the app shows its defaults: month '99'", timeout=WAIT_MS)
+    expect(shared.locator(".pfpp-month")).to_contain_text("Hastings · seed 1 · Month 0 of 60")
+    shared.click(".pfpp-link-refused-close")
+    expect(refused).to_have_count(0, timeout=WAIT_MS)
