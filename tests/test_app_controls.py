@@ -260,3 +260,21 @@ def test_the_page_pauses_play_at_the_first_april_when_asked(monkeypatch):
         assert toolbar == siloed == yours == "Month 13 of 60: April 2022"
     finally:
         context.close()
+
+
+def test_presentation_mode_closes_the_drawer_keeps_the_month_and_the_controls_button_opens_it_again():
+    box, _ = render_page()
+    widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
+    (drawer,) = widgets_with_class(box, "pfpp-drawer")
+    assert "pfpp-drawer-closed" not in drawer.class_.split()
+    widgets_with_class(box, "pfpp-present")[0].fire_event("click", {})
+    assert widgets_with_class(box, "pfpp-presenting")
+    assert "pfpp-drawer-closed" in widgets_with_class(box, "pfpp-drawer")[0].class_.split()
+    assert months_on_screen(box)[0].startswith("Month 12 of 60")
+    (toggle,) = widgets_with_class(box, "pfpp-drawer-toggle")
+    assert toggle.attributes["aria-expanded"] == "false"
+    toggle.fire_event("click", {})
+    assert "pfpp-drawer-closed" not in widgets_with_class(box, "pfpp-drawer")[0].class_.split()
+    assert widgets_with_class(box, "pfpp-presenting"), "still presenting, with the controls open"
+    widgets_with_class(box, "pfpp-present")[0].fire_event("click", {})
+    assert not widgets_with_class(box, "pfpp-presenting")

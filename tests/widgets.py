@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def render_page(link: str | None = None):
-    """Render the app inside Solara's app layout (which holds the sidebar): the widget tree and its render context.
+    """Render the app inside Solara's app layout, as the server does: the widget tree and its render context.
 
     With ``link`` (a query string such as ``"?seed=7"``) the page is rendered inside Solara's
     router, as the server renders it, opened at ``/`` plus that query; without, outside any

@@ -15,6 +15,7 @@ or plays both runs month by month and watches outcomes, money and events diverge
   :mod:`~pfpp_sim.app.link` keeps the page's address in step with it
 - :mod:`~pfpp_sim.app.playing`: Play's loop, its speeds and "pause each April"
 - :mod:`~pfpp_sim.app.page`: the Solara page (imports Solara), built from
+  :mod:`~pfpp_sim.app.header` (drawer toggle, presentation mode),
   :mod:`~pfpp_sim.app.toolbar`, :mod:`~pfpp_sim.app.controls` (the drawer),
   :mod:`~pfpp_sim.app.column` (one side) and :mod:`~pfpp_sim.app.why_view`, styled
   by :mod:`~pfpp_sim.app.style`

@@ -120,12 +120,12 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
         solara.HTML(tag="h3", unsafe_innerHTML="Presets for your side")
         offered = preset_order()
         with solara.Row(gap="4px", style="flex-wrap: wrap"):
-            for name in offered:
-                with solara.Tooltip(preset(name).description):
-                    solara.Button(
-                        preset_label(name), on_click=lambda name=name: change(lambda now: now.with_preset(name)),
-                        color="primary" if name == s.preset else None, outlined=name != s.preset, classes=[f"pfpp-preset-{name}"],
-                    )
+            for name in offered:  # described by the browser's own tooltip, which never outlives the pointer
+                solara.Button(
+                    preset_label(name), on_click=lambda name=name: change(lambda now: now.with_preset(name)),
+                    color="primary" if name == s.preset else None, outlined=name != s.preset, classes=[f"pfpp-preset-{name}"],
+                    attributes={"title": preset(name).description},
+                )
         left_out = [f"<i>{preset_label(n)}</i> ({'; '.join(run_differences(n))})" for n in list_presets() if n not in offered]
         if left_out:
             solara.HTML(

@@ -20,6 +20,7 @@ from pfpp_sim.app.charts import CHOSEN_COLOUR
 from pfpp_sim.app.column import Side
 from pfpp_sim.app.controls import Controls
 from pfpp_sim.app.frame import Frame, build_frame
+from pfpp_sim.app.header import Header
 from pfpp_sim.app.link import open_link, use_address
 from pfpp_sim.app.playing import DEFAULT_SPEED, SPEEDS, play
 from pfpp_sim.app.session import Settings, pilot_places, your_side_title
@@ -45,6 +46,8 @@ def Page():
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(DEFAULT_SPEED)
     pause_each_april = solara.use_reactive(False)
+    drawer_open = solara.use_reactive(True)
+    presenting = solara.use_reactive(False)
     ticket = solara.use_ref(0)  # the token of the latest Play
 
     def show() -> None:
@@ -96,30 +99,34 @@ def Page():
     theme.primary, theme.secondary = CHOSEN_COLOUR, "#28A197"  # Analysis Function dark blue and turquoise
     solara.Title("pfpp_sim: siloed vs joined-up funding")
     solara.Style(CSS)
-    with solara.Sidebar():
-        Controls(s, change)
     place = dict(pilot_places())[s.place]
-    with solara.Column(classes=["pfpp-main"], gap="8px"):
-        if refusal.value:
-            with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):
-                solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
-                solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
-        Toolbar(
-            status=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", month=frame.month, horizon=frame.horizon,
-            playing=playing.value, speed=speed, pause_each_april=pause_each_april,
-            step=advance, toggle_play=toggle_play, reset=reset, run_to=run_to,
-        )
-        solara.HTML(tag="div", unsafe_innerHTML=frame.difference_html, classes=["pfpp-difference"])
-        solara.HTML(tag="div", unsafe_innerHTML=frame.causes_html, classes=["pfpp-causes"])
-        WhyPanel(sides, frame, playing=playing.value)
-        with solara.Columns([1, 1]):
-            Side(frame.left, baseline=True, title="Siloed baseline")
-            Side(frame.right, baseline=False, title=your_side_title(s))
-        solara.HTML(
-            tag="p",
-            unsafe_innerHTML=(
-                "Same place, residents and random numbers on both sides: only the levers differ. Changing a setting replays both runs "
-                "to this month. Model results under stated assumptions, not forecasts."
-            ),
-            classes=["pfpp-caption"],
-        )
+    with solara.Column(classes=["pfpp-app", *(["pfpp-presenting"] if presenting.value else [])], gap="0px"):
+        Header(drawer_open=drawer_open, presenting=presenting)
+        with solara.Row(classes=["pfpp-body"], gap="0px"):
+            # Hidden rather than left out, so the main column keeps its place and its components their state.
+            with solara.Column(classes=["pfpp-drawer", *([] if drawer_open.value else ["pfpp-drawer-closed"])], gap="0px"):
+                Controls(s, change)
+            with solara.Column(classes=["pfpp-main"], gap="8px"):
+                if refusal.value:
+                    with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):
+                        solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
+                        solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
+                Toolbar(
+                    status=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", month=frame.month, horizon=frame.horizon,
+                    playing=playing.value, speed=speed, pause_each_april=pause_each_april,
+                    step=advance, toggle_play=toggle_play, reset=reset, run_to=run_to,
+                )
+                solara.HTML(tag="div", unsafe_innerHTML=frame.difference_html, classes=["pfpp-difference"])
+                solara.HTML(tag="div", unsafe_innerHTML=frame.causes_html, classes=["pfpp-causes"])
+                WhyPanel(sides, frame, playing=playing.value)
+                with solara.Row(classes=["pfpp-sides"], gap="16px"):
+                    Side(frame.left, baseline=True, title="Siloed baseline")
+                    Side(frame.right, baseline=False, title=your_side_title(s))
+                solara.HTML(
+                    tag="p",
+                    unsafe_innerHTML=(
+                        "Same place, residents and random numbers on both sides: only the levers differ. Changing a setting replays "
+                        "both runs to this month. Model results under stated assumptions, not forecasts."
+                    ),
+                    classes=["pfpp-caption"],
+                )

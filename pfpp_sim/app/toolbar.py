@@ -73,8 +73,9 @@ def Toolbar(
             solara.Button("Reset", icon_name="mdi-restart", on_click=reset, outlined=True, classes=["pfpp-reset"])
             solara.HTML(tag="span", unsafe_innerHTML=status, classes=["pfpp-month"])
         with solara.Row(classes=["pfpp-toolbar", "pfpp-play-options"], gap="12px"):
-            solara.HTML(tag="span", unsafe_innerHTML="Play speed", classes=["pfpp-toolbar-label"])
-            solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True, classes=["pfpp-speed"])
+            with solara.Row(gap="8px", style="align-items: center"):
+                solara.HTML(tag="span", unsafe_innerHTML="Play speed", classes=["pfpp-toolbar-label"])
+                solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True, classes=["pfpp-speed"])
             with solara.Column(classes=["pfpp-pause-april"], gap="0px"):
                 solara.Checkbox(label="Pause each April (year-end deadlines)", value=pause_each_april)
             RunTo(month, horizon, run_to, disabled=playing)

@@ -1,74 +1,17 @@
 """The teaching app in a real browser: Debian's chromium, driven by Playwright.
 
 Playwright cannot download its own browsers here, so the test drives the ``chromium``
-package (``make test`` installs it). The app server runs in a subprocess on a free
-loopback port and is stopped when the module's tests end.
+package (``make test`` installs it). The app server (``app_url`` in ``conftest.py``) runs
+in a subprocess on a free loopback port and is stopped when the module's tests end.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
-from pfpp_sim.app.assets import install_assets
-from pfpp_sim.errors import PfppError
-
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60
 WAIT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    try:
-        install_assets()  # the app's browser files, once, from the npm registry
-    except PfppError as err:
-        pytest.fail(f"cannot install the app's browser files: {err}")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-c", f"from pfpp_sim.app import serve; serve('127.0.0.1', {port})"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app server exited with code {server.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
 
 
 def months_shown(text: str) -> int:
