@@ -13,6 +13,8 @@ or plays both runs month by month and watches outcomes, money and events diverge
 - :mod:`~pfpp_sim.app.charts`: SVG line charts and the flow diagram
 - :mod:`~pfpp_sim.app.address`: the state as a query string, and back;
   :mod:`~pfpp_sim.app.link` keeps the page's address in step with it
+- :mod:`~pfpp_sim.app.export`: the data on screen as CSV; :mod:`~pfpp_sim.app.downloads`
+  offers it and the charts as PNG
 - :mod:`~pfpp_sim.app.playing`: Play's loop, its speeds and "pause each April"
 - :mod:`~pfpp_sim.app.page`: the Solara page (imports Solara), built from
   :mod:`~pfpp_sim.app.header` (drawer toggle, presentation mode),

@@ -15,8 +15,8 @@ __all__ = ["Header"]
 
 
 @solara.component
-def Header(*, drawer_open: solara.Reactive[bool], presenting: solara.Reactive[bool]):
-    """The header bar: the drawer's toggle and the title on the left, presentation mode on the right."""
+def Header(*, drawer_open: solara.Reactive[bool], presenting: solara.Reactive[bool], children: list | None = None):
+    """The header bar: the drawer's toggle and the title on the left; ``children`` (e.g. exports), then presentation mode, on the right."""
 
     def present(on: bool) -> None:
         presenting.set(on)
@@ -31,6 +31,7 @@ def Header(*, drawer_open: solara.Reactive[bool], presenting: solara.Reactive[bo
         )
         solara.HTML(tag="h1", unsafe_innerHTML="pfpp_sim: siloed vs joined-up funding", classes=["pfpp-title"])
         solara.HTML(tag="div", unsafe_innerHTML="", style="flex: 1")
+        solara.Row(children=children or [], gap="0px", style="align-items: center")
         solara.Button(
             "Leave presentation" if presenting.value else "Presentation mode",
             icon_name="mdi-projector" if presenting.value else "mdi-projector-screen",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from html import escape
+from html import escape, unescape
 
 import solara
 
@@ -19,6 +19,7 @@ from pfpp_sim.app.address import address
 from pfpp_sim.app.charts import CHOSEN_COLOUR
 from pfpp_sim.app.column import Side
 from pfpp_sim.app.controls import Controls
+from pfpp_sim.app.downloads import Downloads
 from pfpp_sim.app.frame import Frame, build_frame
 from pfpp_sim.app.header import Header
 from pfpp_sim.app.link import open_link, use_address
@@ -101,7 +102,9 @@ def Page():
     solara.Style(CSS)
     place = dict(pilot_places())[s.place]
     with solara.Column(classes=["pfpp-app", *(["pfpp-presenting"] if presenting.value else [])], gap="0px"):
-        Header(drawer_open=drawer_open, presenting=presenting)
+        status = f"{place} &middot; seed {s.seed} &middot; {frame.month_text}"
+        with Header(drawer_open=drawer_open, presenting=presenting):
+            Downloads(sides, frame, heading=unescape(status), playing=playing.value)
         with solara.Row(classes=["pfpp-body"], gap="0px"):
             # Hidden rather than left out, so the main column keeps its place and its components their state.
             with solara.Column(classes=["pfpp-drawer", *([] if drawer_open.value else ["pfpp-drawer-closed"])], gap="0px"):
@@ -112,7 +115,7 @@ def Page():
                         solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
                         solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
                 Toolbar(
-                    status=f"{place} &middot; seed {s.seed} &middot; {frame.month_text}", month=frame.month, horizon=frame.horizon,
+                    status=status, month=frame.month, horizon=frame.horizon,
                     playing=playing.value, speed=speed, pause_each_april=pause_each_april,
                     step=advance, toggle_play=toggle_play, reset=reset, run_to=run_to,
                 )

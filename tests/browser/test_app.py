@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+from PIL import Image
 from playwright.sync_api import expect
 
+from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR
+from pfpp_sim.app.narrative import money
+
 WAIT_MS = 30_000
+LINES = {name: tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) for name, colour in (("siloed", BASELINE_COLOUR), ("yours", CHOSEN_COLOUR))}
 
 
 def months_shown(text: str) -> int:
@@ -249,3 +255,32 @@ def test_a_reload_or_a_shared_link_shows_the_same_place_seed_preset_levers_and_m
     expect(shared.locator(".pfpp-month")).to_contain_text("Hastings · seed 1 · Month 0 of 60")
     shared.click(".pfpp-link-refused-close")
     expect(refused).to_have_count(0, timeout=WAIT_MS)
+
+
+def test_the_charts_and_the_data_on_screen_download_as_png_and_csv(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750}, accept_downloads=True)
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url + "?month=27")
+    expect(page.locator(".pfpp-month")).to_contain_text("Hastings · seed 1 · Month 27 of 60: June 2023", timeout=WAIT_MS)
+
+    with page.expect_download(timeout=WAIT_MS) as caught:
+        page.click(".pfpp-export-png")
+    assert caught.value.suggested_filename == "pfpp-hastings-seed1-pfpp_joined_up-month27-charts.png"
+    png = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(png)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width >= 2000 and image.height >= 1000, image.size
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    drawn = {name: sum(n for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, want)) < 24) for name, want in LINES.items()}
+    assert min(drawn.values()) > 1_000, drawn  # both sides' lines are in the image
+
+    with page.expect_download(timeout=WAIT_MS) as caught:
+        page.click(".pfpp-export-csv")
+    assert caught.value.suggested_filename == "pfpp-hastings-seed1-pfpp_joined_up-month27-data.csv"
+    csv = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(csv)
+    table = pd.read_csv(csv)
+    assert table["month"].max() == 27
+    for side in ("siloed", "yours"):
+        returned = table[(table["side"] == side) & (table["month"] == 27) & (table["metric"] == "returned_gbp")]["value"].item()
+        assert money(returned) == page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value"), side
