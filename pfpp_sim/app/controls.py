@@ -133,11 +133,13 @@ def Controls(settings: Settings, change: Callable[[Callable[[Settings], Settings
                 classes=["pfpp-caption", "pfpp-presets-left-out"],
             )
         solara.HTML(tag="h3", unsafe_innerHTML="Levers for your side")
-        if changed:
-            solara.HTML(
-                tag="div", unsafe_innerHTML=f"{len(changed)} changed from <i>{escape(preset_label(s.preset))}</i>: press the preset to undo.",
-                classes=["pfpp-caption", "pfpp-levers-changed"],
-            )
+        # Always there, empty when nothing changed: an element that came and went would shift the
+        # sliders below it, and Solara would make them anew, losing the focus of the one being moved.
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"{len(changed)} changed from <i>{escape(preset_label(s.preset))}</i>: press the preset to undo." if changed else "",
+            classes=["pfpp-caption", "pfpp-levers-changed"],
+        )
         for name in SLIDERS:
             heading(name)
             with solara.Column(classes=box(name), gap="0px"):

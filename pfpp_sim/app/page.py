@@ -110,10 +110,11 @@ def Page():
             with solara.Column(classes=["pfpp-drawer", *([] if drawer_open.value else ["pfpp-drawer-closed"])], gap="0px"):
                 Controls(s, change)
             with solara.Column(classes=["pfpp-main"], gap="8px"):
-                if refusal.value:
-                    with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):
-                        solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
-                        solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
+                with solara.Column(gap="0px"):  # always there, so closing it moves nothing below: their state stays
+                    if refusal.value:
+                        with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):
+                            solara.HTML(tag="span", unsafe_innerHTML=escape(refusal.value), attributes={"role": "alert"})
+                            solara.Button("Close", icon_name="mdi-close", text=True, on_click=lambda: refusal.set(""), classes=["pfpp-link-refused-close"])
                 Toolbar(
                     status=status, month=frame.month, horizon=frame.horizon,
                     playing=playing.value, speed=speed, pause_each_april=pause_each_april,
