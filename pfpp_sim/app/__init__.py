@@ -15,6 +15,8 @@ or plays both runs month by month and watches outcomes, money and events diverge
   :mod:`~pfpp_sim.app.link` keeps the page's address in step with it
 - :mod:`~pfpp_sim.app.export`: the data on screen as CSV; :mod:`~pfpp_sim.app.downloads`
   offers it and the charts as PNG
+- :mod:`~pfpp_sim.app.guide`: the Info panel's sections of the trainers' guide, shown by
+  :mod:`~pfpp_sim.app.info_view`
 - :mod:`~pfpp_sim.app.playing`: Play's loop, its speeds and "pause each April"
 - :mod:`~pfpp_sim.app.page`: the Solara page (imports Solara), built from
   :mod:`~pfpp_sim.app.header` (drawer toggle, presentation mode),

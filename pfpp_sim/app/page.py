@@ -22,6 +22,7 @@ from pfpp_sim.app.controls import Controls
 from pfpp_sim.app.downloads import Downloads
 from pfpp_sim.app.frame import Frame, build_frame
 from pfpp_sim.app.header import Header
+from pfpp_sim.app.info_view import InfoButton, InfoPanel
 from pfpp_sim.app.link import open_link, use_address
 from pfpp_sim.app.playing import DEFAULT_SPEED, SPEEDS, play
 from pfpp_sim.app.session import Settings, pilot_places, your_side_title
@@ -49,6 +50,7 @@ def Page():
     pause_each_april = solara.use_reactive(False)
     drawer_open = solara.use_reactive(True)
     presenting = solara.use_reactive(False)
+    info = solara.use_reactive(False)
     ticket = solara.use_ref(0)  # the token of the latest Play
 
     def show() -> None:
@@ -105,11 +107,13 @@ def Page():
         status = f"{place} &middot; seed {s.seed} &middot; {frame.month_text}"
         with Header(drawer_open=drawer_open, presenting=presenting):
             Downloads(sides, frame, heading=unescape(status), playing=playing.value)
+            InfoButton(info)
         with solara.Row(classes=["pfpp-body"], gap="0px"):
             # Hidden rather than left out, so the main column keeps its place and its components their state.
             with solara.Column(classes=["pfpp-drawer", *([] if drawer_open.value else ["pfpp-drawer-closed"])], gap="0px"):
                 Controls(s, change)
             with solara.Column(classes=["pfpp-main"], gap="8px"):
+                InfoPanel(info)
                 with solara.Column(gap="0px"):  # always there, so closing it moves nothing below: their state stays
                     if refusal.value:
                         with solara.Row(classes=["pfpp-link-refused"], gap="8px", style="align-items: center"):

@@ -5,7 +5,9 @@ __all__ = ["CSS"]
 CSS = """
 .pfpp-app { min-height: 100vh; }
 .pfpp-header { background: #12436D; color: white; padding: 6px 12px; flex-wrap: wrap; }
+.pfpp-header .v-sheet { background: transparent !important; color: white; }
 .pfpp-header .v-btn { color: white !important; }
+.pfpp-header .v-btn--disabled { color: #c8d3de !important; }
 .pfpp-title { font-size: 20px; font-weight: 500; margin: 0 8px; }
 .pfpp-body { align-items: flex-start; flex-wrap: nowrap; }
 .pfpp-drawer { flex: 0 0 340px; width: 340px; position: sticky; top: 0; max-height: 100vh; overflow-y: auto; padding: 4px 12px 24px 12px; border-right: 1px solid #d0d0d0; }
@@ -22,6 +24,11 @@ CSS = """
 .pfpp-toolbar-label { color: #3d3d3d; align-self: center; }
 .pfpp-play-options .v-input--density-default { --v-input-control-height: 40px; }
 .pfpp-drawer .v-switch .v-input__details, .pfpp-drawer .v-slider .v-input__details { display: none; }
+.pfpp-info { background: #f8f8f8; border-left: 5px solid #28A197; padding: 4px 12px 8px 12px; }
+.pfpp-info-title { font-size: 22px; margin: 0 8px 0 0; }
+.pfpp-info-text { font-size: 16px; line-height: 1.4; max-height: 70vh; overflow-y: auto; }
+.pfpp-info-text table { border-collapse: collapse; margin: 6px 0; }
+.pfpp-info-text th, .pfpp-info-text td { border-bottom: 1px solid #d0d0d0; padding: 4px 8px; text-align: left !important; vertical-align: top; }
 .pfpp-link-refused { background: #F7E8EF; border-left: 5px solid #801650; padding: 2px 10px; font-size: 16px; color: #0b0c0c; }
 .pfpp-toolbar { align-items: center; flex-wrap: wrap; }
 .pfpp-month { font-size: 22px; font-weight: bold; color: #1a1a1a; margin-left: 12px; }

@@ -297,3 +297,20 @@ def test_the_charts_and_the_data_on_screen_download_as_png_and_csv(app_url, brow
         returned = table[(table["side"] == side) & (table["month"] == 27) & (table["metric"] == "returned_gbp")]["value"].item()
         assert money(returned) == page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value"), side
 
+
+def test_the_info_panel_shows_the_trainers_guide_section_by_section(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    expect(page.locator(".pfpp-month")).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-info-toggle")
+    info = page.locator(".pfpp-info")
+    expect(info).to_be_in_viewport(timeout=WAIT_MS)
+    expect(info.locator(".pfpp-info-text")).to_contain_text("Difference strip.", timeout=WAIT_MS)
+    info.get_by_role("button", name="Things to try").click()
+    expect(info.locator(".pfpp-info-text")).to_contain_text("Before the room arrives", timeout=WAIT_MS)
+    expect(info.locator(".pfpp-info-text table")).to_contain_text("ask the room")
+    info.get_by_role("button", name="Things to notice").click()
+    expect(info.locator(".pfpp-info-text")).to_contain_text("not forecasts", timeout=WAIT_MS)
+    page.click(".pfpp-info-close")
+    expect(info).to_have_count(0, timeout=WAIT_MS)
