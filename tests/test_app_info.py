@@ -1,13 +1,18 @@
-"""The teaching app's Info panel: sections of the trainers' guide, read from docs/teaching.md itself."""
+"""The teaching app's Info panel, read from docs/teaching.md itself, and the guide's screenshot caption, read from the app."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
 from widgets import render_page, widgets_with_class
 
-from pfpp_sim.app.guide import INFO_SECTIONS, guide_sections, info_sections, teaching_guide
+from pfpp_sim.app.address import read_address
+from pfpp_sim.app.frame import build_frame
+from pfpp_sim.app.guide import INFO_SECTIONS, guide_sections, info_sections, screenshot_caption, teaching_guide
+from pfpp_sim.app.sides import Sides
 from pfpp_sim.errors import PfppError
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "teaching.md"
@@ -56,3 +61,35 @@ def test_the_info_button_opens_the_panel_on_each_section_and_close_closes_it():
     assert "<th>ask the room</th>" in markdown_shown(box)
     widgets_with_class(box, "pfpp-info-close")[0].fire_event("click", {})
     assert not widgets_with_class(box, "pfpp-info")
+
+
+FIGURE = re.compile(r"£[\d,]+(?:\.\d+)?m?|\d+(?:\.\d+)?%|(?<![\w.£])\d[\d,]*(?![\w.%])")
+"""A figure as the app prints it: money, a percentage, or a count."""
+
+
+def shown_figures(link: str) -> set[str]:
+    """Every figure the page shows at ``link``: toolbar, difference strip, *Why the money differs*, both sides' cards."""
+    settings, month = read_address(link)
+    sides = Sides.start(settings)
+    sides.run_to(month)
+    with sides.reading() as now:
+        frame = build_frame(now)
+    html = " ".join([frame.month_text, frame.difference_html, frame.causes_html, frame.left.cards_html, frame.right.cards_html])
+    return set(FIGURE.findall(re.sub(r"<[^>]+>", " ", unescape(html)).replace("\u2212", "")))
+
+
+def test_every_figure_of_the_screenshots_caption_is_one_the_app_shows_at_the_captions_address():
+    link, caption = screenshot_caption()
+    settings, month = read_address(link)
+    assert (settings.place, settings.seed, month) == ("E07000062", 1, 27)
+    described = caption.replace(link, "")
+    described = re.sub(r"\b(seed 1|month 27|June 2023|April)\b", "", described)
+    figures = set(FIGURE.findall(described))
+    assert {"£315,085", "£4.91m", "15.2%"} <= figures, figures
+    assert figures - shown_figures(link) == set(), "a figure the app does not show at the caption's address"
+
+
+def test_a_guide_without_a_caption_naming_an_address_is_refused():
+    with pytest.raises(PfppError, match="img/app.png = \\(no caption\\)"):
+        screenshot_caption("![app](img/app.png)\n\n*Hastings in June.*\n")
+    assert screenshot_caption("![app](img/app.png)\n\n*Hastings `?month=3`\nin April.*\n\nNext.") == ("?month=3", "Hastings `?month=3` in April.")

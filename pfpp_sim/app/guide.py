@@ -14,7 +14,7 @@ from importlib import resources
 
 from pfpp_sim.errors import PfppError
 
-__all__ = ["INFO_SECTIONS", "guide_sections", "info_sections", "teaching_guide"]
+__all__ = ["INFO_SECTIONS", "guide_sections", "info_sections", "screenshot_caption", "teaching_guide"]
 
 INFO_SECTIONS = {
     "panels": ("What each panel means", "The screen"),
@@ -69,3 +69,36 @@ def info_sections(text: str | None = None) -> dict[str, tuple[str, str]]:
     if missing:
         raise PfppError(f"docs/teaching.md: ## {missing[0]} = (missing): a section the app's Info panel shows; found {', '.join(sections)}")
     return {key: (title, sections[heading]) for key, (title, heading) in INFO_SECTIONS.items()}
+
+
+def screenshot_caption(text: str | None = None) -> tuple[str, str]:
+    """The guide's screenshot caption, and the link (a query string) of the app state it describes.
+
+    The caption is the (italic) paragraph after the image ``img/app.png``; it names the
+    state it shows as a link in backticks (```?place=...&month=27```).
+    ``tools/app_screenshot.py`` opens that link to take the screenshot, and a test checks
+    that every figure of the caption is one the app shows there.
+
+    Parameters
+    ----------
+    text : str, optional
+        The guide (default :func:`teaching_guide`).
+
+    Returns
+    -------
+    link : str
+        E.g. ``?place=E07000062&scale=0.01&seed=1&preset=pfpp_joined_up&month=27``.
+    caption : str
+        The caption's Markdown, on one line.
+
+    Raises
+    ------
+    PfppError
+        If the guide has no image ``img/app.png`` followed by an italic caption naming a link.
+    """
+    found = re.search(r"!\[[^\]]*\]\(img/app\.png\)[ \t]*\n[ \t]*\n(?P<caption>(?:[^\n]+\n?)+)", teaching_guide() if text is None else text)
+    caption = " ".join(found["caption"].split()).strip("*") if found else ""
+    link = re.search(r"`(\?[^`]+)`", caption)
+    if link is None:
+        raise PfppError("docs/teaching.md: img/app.png = (no caption): a paragraph after the image naming the app's state as a `?place=...` link")
+    return link.group(1), caption
