@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from widgets import render_page, widgets_with_class
 
-import pfpp_sim.app.page
 from pfpp_sim.app import serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
 from pfpp_sim.app.flows import Link, Node, funding_flows
 from pfpp_sim.app.frame import build_frame, shared_flow_scale
 from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
+from pfpp_sim.app.playing import DEFAULT_SPEED, SPEEDS
 from pfpp_sim.app.server import is_loopback
 from pfpp_sim.app.session import (
     Settings,
@@ -324,7 +324,7 @@ def wait_for(condition, *, timeout_s: float = 60.0) -> None:
 
 
 def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(monkeypatch):
-    monkeypatch.setattr(pfpp_sim.app.page, "PLAY_INTERVAL_S", 0.05)
+    monkeypatch.setitem(SPEEDS, DEFAULT_SPEED, 0.05)
     box, context = render_page()
     try:
         for _ in range(2):  # later months take longer to replay, which is when a change used to race the month played

@@ -1,73 +1,69 @@
-"""Take the README's screenshot of the teaching app: ``docs/img/app.png``.
+"""Take the guide's screenshot of the teaching app, ``docs/img/app.png``, and print the figures it shows.
 
-Starts ``pfpp app`` on a free loopback port, plays Hastings to month 27 (June 2023, just
-after the April 2023 deadlines) in Debian's headless chromium, and saves the page.
+Serves the app and drives Debian's headless chromium with the browser tests' own
+machinery (``tests/browser/serving.py``), opens the link named in the screenshot's caption
+in ``docs/teaching.md`` (the place, seed, preset, levers and month it describes), saves the
+top of the page, then prints every card, the difference strip and *Why the money differs*
+as the page shows them, for writing the caption. ``tests/test_app_info.py`` checks that
+every figure of the caption is one the app shows at that link.
 
-    .venv/bin/python tools/app_screenshot.py [--out docs/img/app.png] [--months 27]
+    .venv/bin/python tools/app_screenshot.py [--out docs/img/app.png]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
+import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+sys.path.insert(0, str(REPO))  # the browser tests' machinery, from the source tree
+
+from pfpp_sim.app.address import read_address  # noqa: E402
+from pfpp_sim.app.assets import install_assets  # noqa: E402
+from pfpp_sim.app.guide import screenshot_caption  # noqa: E402
+from tests.browser.serving import CHROMIUM_ARGS, chromium_path, served_app  # noqa: E402
+
+VIEWPORT = {"width": 1600, "height": 1500}
+WAIT_MS = 60_000
+SHOWN = """() => {
+    const text = (selector) => [...document.querySelectorAll(selector)].map(e => e.innerText.replace(/\\s+/g, ' ').trim());
+    return {
+        toolbar: text('.pfpp-month'),
+        strip: text('.pfpp-difference-cell'),
+        siloed: text('.pfpp-side-siloed .pfpp-monitor'),
+        yours: text('.pfpp-side-yours .pfpp-monitor'),
+        causes: text('.pfpp-causes tbody tr'),
+    };
+}"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "app.png")
-    parser.add_argument("--months", type=int, default=27)
     args = parser.parse_args()
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        sys.exit("Debian's chromium is not installed: `make test` installs it")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-c", f"from pfpp_sim.app import serve; serve('127.0.0.1', {port})"], cwd=REPO)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.25)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1420})
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            month = page.locator(".pfpp-month")
-            month.wait_for()
-            for _ in range(args.months):
-                shown = int(re.search(r"Month (\d+) of", month.inner_text()).group(1))
-                page.click(".pfpp-step")
-                page.wait_for_function(f"document.querySelector('.pfpp-month').innerText.includes('Month {shown + 1} of')")
-            page.mouse.move(0, 0)
-            time.sleep(0.5)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=args.out)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    print(f"saved {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+    link, _ = screenshot_caption()
+    install_assets()
+    with tempfile.TemporaryDirectory() as tmp, served_app(Path(tmp) / "server.log") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url + link)
+        _, month = read_address(link)
+        for selector in (".pfpp-month", ".pfpp-side-siloed .pfpp-side-month", ".pfpp-side-yours .pfpp-side-month"):
+            expect(page.locator(selector)).to_contain_text(f"Month {month} of", timeout=WAIT_MS)
+        page.mouse.move(0, 0)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=args.out)
+        shown = page.evaluate(SHOWN)
+        browser.close()
+    print(f"saved {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out} of {link}")
+    for part, lines in shown.items():
+        print(f"{part}:")
+        for line in lines:
+            print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pfpp_sim.app.causes import causes_html, money_causes
 from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR, FLOW_PLOT, MONEY_STYLES, Series, flow_chart, line_chart
 from pfpp_sim.app.differences import differences, strip_html
 from pfpp_sim.app.flows import Link, Node, fitting_scale, funding_flows
@@ -22,7 +23,7 @@ from pfpp_sim.app.sides import Now
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import INTERVENTION_KEYS
 
-__all__ = ["RATE_TITLES", "Frame", "SideFrame", "build_frame", "month_text", "shared_flow_scale"]
+__all__ = ["RATE_TITLES", "Frame", "SideFrame", "build_frame", "month_text", "period_text", "shared_flow_scale"]
 
 RATE_TITLES = {
     "fuel_poverty_rate": ("Fuel poverty", "% of households"),
@@ -50,7 +51,9 @@ class Frame:
 
     ``version`` is :attr:`pfpp_sim.app.sides.Sides.version` when it was built; ``dates``
     are the months of the runs (the same on both sides); ``difference_html`` is the strip
-    of your settings minus the siloed side (:mod:`pfpp_sim.app.differences`).
+    of your settings minus the siloed side (:mod:`pfpp_sim.app.differences`);
+    ``causes_html`` the table of what happened to each side's money over the whole run
+    (:mod:`pfpp_sim.app.causes`).
     """
 
     settings: Settings
@@ -60,6 +63,7 @@ class Frame:
     dates: pd.DatetimeIndex
     month_text: str
     difference_html: str
+    causes_html: str
     left: SideFrame
     right: SideFrame
 
@@ -69,6 +73,14 @@ def month_text(model: PfppModel) -> str:
     if model.month == 0:
         return f"Month 0 of {model.horizon}: starts {model.exo.dates[0]:%B %Y}"
     return f"Month {model.month} of {model.horizon}: {model.exo.dates[model.month - 1]:%B %Y}"
+
+
+def period_text(model: PfppModel) -> str:
+    """The months run so far: ``April 2021 to June 2023``, ``April 2021`` after one month, ``no months yet`` at month 0."""
+    if model.month == 0:
+        return "no months yet"
+    first, last = model.exo.dates[0], model.exo.dates[model.month - 1]
+    return f"{first:%B %Y}" if model.month == 1 else f"{first:%B %Y} to {last:%B %Y}"
 
 
 def build_frame(now: Now) -> Frame:
@@ -90,6 +102,7 @@ def build_frame(now: Now) -> Frame:
     return Frame(
         settings=now.settings, version=now.version, month=now.month, horizon=left.horizon, dates=left.exo.dates,
         month_text=month_text(left), difference_html=strip_html(differences(left, right), month_text=month_text(left)),
+        causes_html=causes_html(money_causes(left), money_causes(right), period=period_text(left)),
         left=_side(left, right, baseline=True, limits=limits, flow=_flow_svg(left, *graphs["left"], scale=scale)),
         right=_side(right, left, baseline=False, limits=limits, flow=_flow_svg(right, *graphs["right"], scale=scale)),
     )

@@ -95,6 +95,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, allow_remote: bool = Fal
             print(f"installed the app's browser files from the npm registry: {', '.join(installed)}", file=sys.stderr)
     settings.telemetry.mixpanel_enable = False  # no usage data leaves a teaching room
     settings.assets.fontawesome_enabled = False  # the app uses Material Design icons only
+    settings.theme.show_banner = False  # Solara's "runs on Solara" line sat over the right-hand charts
     # Solara warns on every page load over plain http on an address other than "localhost".
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     try:

@@ -23,21 +23,28 @@ from pfpp_sim.scenario import Levers, Scenario, list_presets, load_scenario
 __all__ = [
     "BASELINE",
     "DEFAULT_PRESET",
+    "LEVER_CHOICES",
     "LEVER_LABELS",
     "MONEY",
+    "PRESET_LABELS",
     "SCALES",
     "SHOWN_RATES",
     "Settings",
     "baseline_scenario",
+    "changed_levers",
     "chosen_scenario",
+    "lever_text",
     "money_to_date",
+    "parse_month",
     "parse_seed",
     "pilot_places",
     "preset",
+    "preset_label",
     "preset_order",
     "rate_series",
     "run_differences",
     "start_run",
+    "your_side_title",
 ]
 
 BASELINE = "siloed_baseline"
@@ -62,12 +69,35 @@ LEVER_LABELS = {
     "stream_churn": "Streams discontinued each year",
 }
 """Each lever as the room reads it, on the controls and in 'Why do the two sides differ?'."""
+LEVER_CHOICES = {
+    "funding_period_months": (None, 12, 24, 36),
+    "competitive_share": (None, 0.0, 0.25, 0.5, 1.0),
+    "stream_churn": (None, 0.0, 0.1, 0.5),
+}
+"""The values the room may choose for the levers that override every stream's own (None keeps each stream's), beside its preset's."""
+PRESET_LABELS = {
+    "siloed_baseline": "Siloed baseline",
+    "pfpp_joined_up": "PfPP joined up",
+    "pfpp_as_delivered": "PfPP as delivered",
+    "funding_simplification": "Funding simplification",
+    "policy_campus": "Policy campus",
+    "stop_start": "Stop-start funding",
+    "hastings_fuel_poverty": "Hastings fuel poverty",
+    "luton_asb": "Luton anti-social behaviour",
+    "bradford_youth_mh": "Bradford youth mental health",
+}
+"""Presets as the room reads them; another preset reads as its name with spaces."""
 
 
 @cache
 def preset(name: str) -> Scenario:
     """A shipped preset, loaded once (scenarios are frozen, so sharing is safe)."""
     return load_scenario(name)
+
+
+def preset_label(name: str) -> str:
+    """A preset as the room reads it: ``pfpp_joined_up`` -> ``PfPP joined up``."""
+    return PRESET_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 @lru_cache(maxsize=1)
@@ -146,6 +176,79 @@ def parse_seed(text: str) -> int:
         raise PfppError(f"seed {repr(typed) if typed else '(empty)'}: expected a whole number, 0 or more (e.g. 7)")
     if len(typed) > _SEED_DIGITS:
         raise PfppError(f"seed {typed[:8]}...: expected at most {_SEED_DIGITS} digits")
+    return int(typed)
+
+
+def changed_levers(settings: Settings) -> list[str]:
+    """The levers of ``settings`` that differ from its preset's, in :data:`LEVER_LABELS` order."""
+    chosen = preset(settings.preset).levers
+    return [name for name in LEVER_LABELS if getattr(settings.levers, name) != getattr(chosen, name)]
+
+
+def lever_text(name: str, value: Any) -> str:
+    """A lever's value as the room reads it: ``80%`` for a share, ``0.5`` for a weight, ``on``/``off``, ``24 months``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LEVER_LABELS`.
+    value : float, bool, int or None
+        None, for the levers that override each stream's own value, reads ``each stream's
+        own`` (``the baseline's (33% a year)`` for streams discontinued each year).
+
+    Returns
+    -------
+    str
+    """
+    if value is None and name == "stream_churn":
+        return f"the baseline's ({preset(BASELINE).mechanisms.stream_churn.value:.0%} a year)"
+    if value is None:
+        return "each stream's own"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name == "funding_period_months":
+        return f"{value} months"
+    if name == "local_priority_weight":
+        return f"{value:.1f}"
+    suffix = " a year" if name == "stream_churn" else ""
+    return f"{value:.0%}{suffix}"
+
+
+def your_side_title(settings: Settings) -> str:
+    """The right-hand heading: ``Your settings (from PfPP joined up)``, with how many levers the room changed since.
+
+    E.g. ``Your settings (from PfPP joined up, 2 levers changed)`` once the levers no
+    longer match the preset's.
+    """
+    changed = len(changed_levers(settings))
+    more = f", {changed} lever{'s' if changed > 1 else ''} changed" if changed else ""
+    return f"Your settings (from {preset_label(settings.preset)}{more})"
+
+
+def parse_month(text: str, horizon: int) -> int:
+    """The month a room typed into "Run to month", or an error saying what is expected.
+
+    Parameters
+    ----------
+    text : str
+        What is in the box; spaces around it are ignored.
+    horizon : int
+        The last month of the runs.
+
+    Returns
+    -------
+    int
+        0 to ``horizon``: months both sides will have run.
+
+    Raises
+    ------
+    PfppError
+        If ``text`` is not a whole number from 0 to ``horizon``.
+    """
+    typed = text.strip()
+    if not re.fullmatch(r"[0-9]{1,4}", typed) or int(typed) > horizon:
+        shown = repr(typed[:8]) if typed else "(empty)"
+        raise PfppError(f"month {shown}: expected a whole number from 0 to {horizon}")
     return int(typed)
 
 

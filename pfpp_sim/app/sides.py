@@ -128,6 +128,37 @@ class Sides:
             self._finish(changed=stepped > 0)
             return stepped
 
+    def run_to(self, month: int) -> int:
+        """Stop playing and bring both sides to ``month``: stepped on if it is ahead, replayed from the start if it is behind.
+
+        Parameters
+        ----------
+        month : int
+            0 to the horizon (see :func:`pfpp_sim.app.session.parse_month`).
+
+        Returns
+        -------
+        int
+            The month both sides have reached, ``month``.
+
+        Raises
+        ------
+        ValueError
+            If ``month`` is outside 0 to the horizon; the sides are left as they were.
+        """
+        with self._lock:
+            if not 0 <= month <= self._left.horizon:
+                raise ValueError(f"month {month}: expected 0 to {self._left.horizon}")
+            self._play += 1
+            before = self._left.month
+            if month < before:
+                self._left, self._right = _build(self._settings, months=month)
+            while self._left.month < month:
+                self._left.step()
+                self._right.step()
+            self._finish(changed=month != before)
+            return self._left.month
+
     def change(self, settings: Settings) -> None:
         """Use ``settings`` from now on: rebuild the sides they change and replay them to the month reached.
 

@@ -1,74 +1,23 @@
 """The teaching app in a real browser: Debian's chromium, driven by Playwright.
 
 Playwright cannot download its own browsers here, so the test drives the ``chromium``
-package (``make test`` installs it). The app server runs in a subprocess on a free
-loopback port and is stopped when the module's tests end.
+package (``make test`` installs it). The app server (``app_url`` in ``conftest.py``) runs
+in a subprocess on a free loopback port and is stopped when the module's tests end.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
-import pytest
+import pandas as pd
+from PIL import Image
 from playwright.sync_api import expect
 
-from pfpp_sim.app.assets import install_assets
-from pfpp_sim.errors import PfppError
+from pfpp_sim.app.charts import BASELINE_COLOUR, CHOSEN_COLOUR
+from pfpp_sim.app.narrative import money
 
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60
 WAIT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    try:
-        install_assets()  # the app's browser files, once, from the npm registry
-    except PfppError as err:
-        pytest.fail(f"cannot install the app's browser files: {err}")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-c", f"from pfpp_sim.app import serve; serve('127.0.0.1', {port})"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app server exited with code {server.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+LINES = {name: tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) for name, colour in (("siloed", BASELINE_COLOUR), ("yours", CHOSEN_COLOUR))}
 
 
 def months_shown(text: str) -> int:
@@ -209,6 +158,8 @@ def test_every_preset_offered_keeps_both_sides_on_the_same_months(app_url, brows
     expect(month).to_contain_text("Month 12 of 60", timeout=WAIT_MS)
     page.click(".pfpp-step-year")
     expect(month).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
+    for side in ("siloed", "yours"):  # each column's month line is its own widget: it may arrive a moment after the toolbar's
+        expect(page.locator(f".pfpp-side-{side} .pfpp-side-month")).to_contain_text("Month 24 of 60", timeout=WAIT_MS)
     reached = side_months(page)
 
     expect(page.locator(".pfpp-preset-baseline_history")).to_have_count(0)
@@ -245,3 +196,121 @@ def test_the_seed_box_refuses_a_bad_seed_visibly_and_shows_the_seed_in_use(app_u
     expect(month).to_contain_text("seed 7 ·", timeout=WAIT_MS)
     expect(page.locator(".pfpp-seed input")).to_have_value("7")
     expect(page.get_by_text("still using seed")).to_have_count(0)
+
+
+def shown_state(page) -> dict[str, str]:
+    """What the room reads of the state: toolbar line, each side's month and heading, and a lever's switch."""
+    return page.evaluate(
+        """() => ({
+            toolbar: document.querySelector('.pfpp-month').innerText,
+            siloed: document.querySelector('.pfpp-side-siloed .pfpp-side-month').innerText,
+            yours: document.querySelector('.pfpp-side-yours .pfpp-side-month').innerText,
+            heading: document.querySelector('.pfpp-side-yours h2').innerText,
+            carry_over: document.querySelector('.pfpp-lever-carry_over input').checked,
+            returned: document.querySelector('.pfpp-side-yours .pfpp-monitor-returned .pfpp-value').innerText,
+        })"""
+    )
+
+
+def expect_state(page, state: dict[str, str]) -> None:
+    """Wait until the page shows ``state`` (from :func:`shown_state`): its widgets are updated one by one."""
+    for selector, key in (
+        (".pfpp-month", "toolbar"), (".pfpp-side-siloed .pfpp-side-month", "siloed"), (".pfpp-side-yours .pfpp-side-month", "yours"),
+        (".pfpp-side-yours h2", "heading"), (".pfpp-side-yours .pfpp-monitor-returned .pfpp-value", "returned"),
+    ):
+        expect(page.locator(selector)).to_have_text(state[key], timeout=WAIT_MS)
+    expect(page.locator(".pfpp-lever-carry_over input")).to_be_checked(checked=state["carry_over"], timeout=WAIT_MS)
+
+
+def test_a_reload_or_a_shared_link_shows_the_same_place_seed_preset_levers_and_month(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    month = page.locator(".pfpp-month")
+    expect(month).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-place .v-field")
+    page.get_by_role("option", name="Luton", exact=True).click()
+    expect(month).to_contain_text("Luton", timeout=WAIT_MS)
+    page.locator(".pfpp-seed input").fill("7")
+    page.locator(".pfpp-seed input").press("Enter")
+    expect(month).to_contain_text("seed 7", timeout=WAIT_MS)
+    page.click(".pfpp-preset-stop_start")
+    expect(page.locator(".pfpp-side-yours h2")).to_have_text("Your settings (from Stop-start funding)", timeout=WAIT_MS)
+    page.click(".pfpp-lever-carry_over input")
+    expect(page.locator(".pfpp-side-yours h2")).to_have_text("Your settings (from Stop-start funding, 1 lever changed)", timeout=WAIT_MS)
+    page.locator(".pfpp-run-to-month input").fill("14")
+    page.click(".pfpp-run-to")
+    expect(month).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    expect(page).to_have_url(re.compile(r"\?place=E06000032&scale=0\.01&seed=7&preset=stop_start&month=14&carry_over=on$"), timeout=WAIT_MS)
+    for side in ("siloed", "yours"):
+        expect(page.locator(f".pfpp-side-{side} .pfpp-side-month")).to_have_text("Month 14 of 60: May 2022", timeout=WAIT_MS)
+    before = shown_state(page)
+    assert before["carry_over"] is True
+
+    page.reload()
+    expect_state(page, before)
+    page.click(".pfpp-step")
+    expect(page).to_have_url(re.compile(r"&month=15&"), timeout=WAIT_MS)
+    page.go_back()
+    expect(month).to_contain_text("Luton · seed 7 · Month 14 of 60: May 2022", timeout=WAIT_MS)
+    expect(page).to_have_url(re.compile(r"&month=14&"), timeout=WAIT_MS)
+    expect_state(page, before)
+
+    shared = browser.new_page(viewport={"width": 1600, "height": 1750})
+    shared.set_default_timeout(WAIT_MS)
+    shared.goto(page.url)
+    expect_state(shared, before)
+
+    shared.goto(app_url + "?month=99&seed=7")
+    refused = shared.locator(".pfpp-link-refused")
+    expect(refused).to_contain_text("This link's settings could not be used, so the app shows its defaults: month '99'", timeout=WAIT_MS)
+    expect(shared.locator(".pfpp-month")).to_contain_text("Hastings · seed 1 · Month 0 of 60")
+    shared.click(".pfpp-link-refused-close")
+    expect(refused).to_have_count(0, timeout=WAIT_MS)
+
+
+def test_the_charts_and_the_data_on_screen_download_as_png_and_csv(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1750}, accept_downloads=True)
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url + "?month=27")
+    expect(page.locator(".pfpp-month")).to_contain_text("Hastings · seed 1 · Month 27 of 60: June 2023", timeout=WAIT_MS)
+
+    with page.expect_download(timeout=WAIT_MS) as caught:
+        page.click(".pfpp-export-png")
+    assert caught.value.suggested_filename == "pfpp-hastings-seed1-pfpp_joined_up-month27-charts.png"
+    png = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(png)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width >= 2000 and image.height >= 1000, image.size
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    drawn = {name: sum(n for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, want)) < 24) for name, want in LINES.items()}
+    assert min(drawn.values()) > 1_000, drawn  # both sides' lines are in the image
+
+    with page.expect_download(timeout=WAIT_MS) as caught:
+        page.click(".pfpp-export-csv")
+    assert caught.value.suggested_filename == "pfpp-hastings-seed1-pfpp_joined_up-month27-data.csv"
+    csv = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(csv)
+    table = pd.read_csv(csv)
+    assert table["month"].max() == 27
+    for side in ("siloed", "yours"):
+        returned = table[(table["side"] == side) & (table["month"] == 27) & (table["metric"] == "returned_gbp")]["value"].item()
+        assert money(returned) == page.inner_text(f".pfpp-side-{side} .pfpp-monitor-returned .pfpp-value"), side
+
+
+def test_the_info_panel_shows_the_trainers_guide_section_by_section(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    expect(page.locator(".pfpp-month")).to_contain_text("Month 0 of 60", timeout=WAIT_MS)
+    page.click(".pfpp-info-toggle")
+    info = page.locator(".pfpp-info")
+    expect(info).to_be_in_viewport(timeout=WAIT_MS)
+    expect(info.locator(".pfpp-info-text")).to_contain_text("Difference strip.", timeout=WAIT_MS)
+    info.get_by_role("button", name="Things to try").click()
+    expect(info.locator(".pfpp-info-text")).to_contain_text("Before the room arrives", timeout=WAIT_MS)
+    expect(info.locator(".pfpp-info-text table")).to_contain_text("ask the room")
+    info.get_by_role("button", name="Things to notice").click()
+    expect(info.locator(".pfpp-info-text")).to_contain_text("not forecasts", timeout=WAIT_MS)
+    page.click(".pfpp-info-close")
+    expect(info).to_have_count(0, timeout=WAIT_MS)
