@@ -125,7 +125,7 @@ def _months(n_months: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     monthly["retrofits"] = np.tile([2.0, 0.0], n_months)
     monthly["retrofits_to_fuel_poor"] = np.tile([1.0, 0.0], n_months)
     awards = pd.DataFrame(
-        {"place_code": ["A", "A", "B"], "award_month": [0, 2, 1], "first_delivery": [3, -1, 5], "deadline": [12, 10, 13]}
+        {"place_code": ["A", "A", "B"], "award_month": [0, 2, 0], "first_delivery": [3, -1, 0], "deadline": [12, 10, 13]}
     )
     places = pd.DataFrame(
         {"place_code": codes, "real_households": [300.0, 100.0], "real_young_people": [10.0, 30.0], "in_all_places": [True, True]}
@@ -145,9 +145,9 @@ def test_a_run_summary_takes_rates_over_the_last_year_and_totals_money_over_the_
     money = sum(1.0 + m for m in range(15))
     assert summary["A", "returned_gbp"] == money and summary["B", "returned_gbp"] == money + 1500
     assert summary[ALL_PLACES, "returned_gbp"] == 2 * money + 1500
-    # waits: A 3 - 0 and, never delivered, its deadline 10 - 2; B 5 - 1
-    assert summary["A", "months_to_first_delivery"] == (3 + 8) / 2 and summary["B", "months_to_first_delivery"] == 4
-    assert summary[ALL_PLACES, "months_to_first_delivery"] == pytest.approx((3 + 8 + 4) / 3)
+    # waits: A 3 - 0 and, never delivered, its deadline 10 - 2; B delivered in its award month, month 0
+    assert summary["A", "months_to_first_delivery"] == (3 + 8) / 2 and summary["B", "months_to_first_delivery"] == 0
+    assert summary[ALL_PLACES, "months_to_first_delivery"] == pytest.approx((3 + 8 + 0) / 3)
     assert summary["A", "retrofit_fuel_poor_share"] == 0.5 and np.isnan(summary["B", "retrofit_fuel_poor_share"])
     assert summary[ALL_PLACES, "retrofit_fuel_poor_share"] == 0.5
     assert set(summary.index.get_level_values("metric")) == set(SUMMARY_METRICS)
@@ -271,6 +271,7 @@ def test_trajectories_weight_young_peoples_rates_by_young_people_and_leave_out_p
     places = pd.DataFrame({
         "place_code": ["A", "B", "C"] * 3, "real_households": [1.0, 1.0, 1.0] * 3, "real_young_people": [30.0, 10.0, 5.0] * 3,
         "in_all_places": [True, True, False] * 3,  # one row per replicate and place, as runs give them; C is inside A
+        "replicate": np.repeat([0, 1, 2], 3),
     })
     bands = trajectory_bands(monthly, places, "neet_16_24_rate").set_index(["place_code", "month"])
     assert bands.loc[(ALL_PLACES, 0), "mean"] == pytest.approx((0.1 * 30 + 0.5 * 10) / 40 + 0.01)
@@ -283,5 +284,6 @@ def test_trajectories_weight_young_peoples_rates_by_young_people_and_leave_out_p
 def test_the_note_names_every_place_counted_within_another_from_a_table_of_replicates():
     places = pd.DataFrame({
         "place_code": ["K", "d1", "d2"] * 2, "place_name": ["Kent", "Dover", "Thanet"] * 2, "within_code": ["", "K", "K"] * 2,
+        "replicate": np.repeat([0, 1], 3),
     })
     assert all_places_note(places) == "All places counts every resident and pound once: Dover within Kent, Thanet within Kent, not again."
