@@ -54,6 +54,8 @@ RESULTS_MD = ROOT / "docs" / "mutation.md"
 TESTS_README = ROOT / "tests" / "README.md"
 MARKERS = ("<!-- mutation-scores:start -->", "<!-- mutation-scores:end -->")
 CAUGHT = {"killed", "timeout"}
+MUTMUT_SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
+"""The ``[tool.mutmut]`` table of a pyproject.toml, up to the next table."""
 
 
 def config() -> dict:
@@ -91,8 +93,7 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     shutil.copytree(ROOT / "pfpp_sim", work / "pfpp_sim", ignore=ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
     pyproject = (ROOT / "pyproject.toml").read_text()
-    section = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
-    (work / "pyproject.toml").write_text(section.sub(mutmut_section(base, module, tests), pyproject))
+    (work / "pyproject.toml").write_text(MUTMUT_SECTION.sub(mutmut_section(base, module, tests), pyproject))
     (work / "source-commit").write_text(commit_of("pfpp_sim"))
     (work / "tests-commit").write_text(commit_of("tests"))
     return work
@@ -123,8 +124,7 @@ def statuses(work: Path) -> dict[str, str]:
 def select_tests(work: Path, module: str, tests: list[str], base: dict) -> None:
     """Point an earlier copy at the tests now listed for ``module``; stale coverage is measured again."""
     pyproject = (work / "pyproject.toml").read_text()
-    section = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
-    updated = section.sub(mutmut_section(base, module, tests), pyproject)
+    updated = MUTMUT_SECTION.sub(mutmut_section(base, module, tests), pyproject)
     if updated != pyproject:
         (work / "pyproject.toml").write_text(updated)
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
