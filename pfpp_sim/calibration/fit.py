@@ -25,6 +25,7 @@ from scipy import optimize
 
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
+from pfpp_sim.calibration.holdout import score, with_forecasts
 from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
@@ -76,8 +77,8 @@ class Calibrated:
     evaluations: int
     seconds: float
     message: str  # how the optimiser stopped
-    holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
-    holdout_table: pd.DataFrame | None = None
+    holdout: pd.DataFrame | None = None  # per metric: MAEs and rank correlations (calibration.holdout.score)
+    holdout_table: pd.DataFrame | None = None  # per place: observed, last observed, each forecast
 
     def unidentified(self) -> pd.DataFrame:
         """Fitted parameters the data do not pin down, or cannot tell from zero.
@@ -282,23 +283,14 @@ def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Ser
 
 
 def _holdout(problem_for, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit without each metric's last year; compare model and persistence on that year."""
+    """Fit without each metric's last year; score the model, persistence and a pooled AR(1) on it."""
     last = targets.groupby("metric")["year"].transform("max")
     fitted_targets = targets[targets["year"] < last].reset_index(drop=True)
     problem = problem_for(fitted_targets)
     x, _, _ = _fit(problem)
     table = _table(problem, x, targets, targets["year"] < last)
-    held = table[~table["used"]].copy()
-    previous = targets.set_index(["place_code", "metric", "year"])["observed"]
-    held["persistence"] = [previous.get((c, m, y - 1), np.nan) for c, m, y in held[["place_code", "metric", "year"]].itertuples(index=False)]
-    rows = []
-    for metric, g in held.groupby("metric"):
-        model_mae = float((g.simulated - g.observed).abs().mean())
-        persistence_mae = float((g.persistence - g.observed).abs().mean())
-        rows.append((metric, int(g.year.iloc[0]), len(g), model_mae, persistence_mae,
-                     "model" if model_mae < persistence_mae else "persistence"))
-    summary = pd.DataFrame(rows, columns=["metric", "held_out_year", "places", "model_mae", "persistence_mae", "better"])
-    return summary, held
+    held = with_forecasts(table[~table["used"]], targets)
+    return score(held), held
 
 
 def _estimate(row) -> Estimate:
@@ -332,8 +324,9 @@ def calibrate(
     through : int, optional
         Last data year to fit (default: all vendored years).
     holdout_last_year : bool, default=False
-        Also fit without each series' last year and compare the model with a persistence
-        forecast (last observed value carried forward) on that year.
+        Also fit without each series' last year and score the model on that year against
+        persistence (the last observed value carried forward) and a pooled AR(1)
+        (:mod:`pfpp_sim.calibration.holdout`).
     targets : DataFrame, optional
         Moments to fit (``place_code, metric, year, observed, sd``); default the official
         series (:func:`~pfpp_sim.calibration.targets.observed_targets`). Tests pass
