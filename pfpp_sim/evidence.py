@@ -59,6 +59,17 @@ ASSUMPTIONS = MappingProxyType(
             "The national median income after housing costs moves from its FYE 2020 level (E87) in proportion to the ONS median household disposable income, before housing costs (E86), the one yearly series vendored; held before FYE 2020 and after FYE 2024.",
             "Not sampled (a path, not a number): the after-housing-costs median may have grown 1-2 points a year slower than the before-housing-costs one when rents rose faster than incomes; the fitted income trend of each place absorbs such a gap over its data years.",
         ),
+        "trend_damping": Assumption(
+            "How a place's fitted trends (income relative to the poverty line, NEET 16-17) go on after the data years they were fitted to: "
+            "each year after the data end their rate is multiplied by this factor, the damped trend of Gardner & McKenzie (1985, "
+            "doi:10.1287/mnsc.31.10.1237), so their drift beyond the data levels off instead of growing without limit (pfpp_sim/trends.py). "
+            "Scenarios that replay or compare within the data years leave it unset, which holds the trends still (0); baseline_forecast "
+            "damps them at 0.8 a year, the low end of the usual range, as the trends are fitted to three or four yearly points.",
+            "0.5 to 0.95 a year: damped-trend forecasts usually restrict the damping to 0.8-0.98 a period (Hyndman & Athanasopoulos, "
+            "Forecasting: Principles and Practice); several fitted trends are not distinguishable from zero, so the range reaches lower. "
+            "In all, beyond the data, a trend adds about 1.4 years of its fitted rate at 0.5, 4.4 at 0.8 and 19 at 0.95; over seven years, "
+            "1.4, 3.5 and 5.9 against 7 undamped.",
+        ),
         "income_spread": Assumption(
             "Log-normal spread of equivalised AHC income within a place.",
             "0.45 to 0.65: the log-normal spreads that reproduce UK after-housing-costs income inequality (Gini of about 0.35 to 0.40); each place's income level is fitted to its observed rate, so the spread matters through how many households sit near the line.",

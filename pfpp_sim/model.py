@@ -36,6 +36,7 @@ from pfpp_sim.targeting import (
     target_groups,
     targeting_precision,
 )
+from pfpp_sim.trends import years_beyond_data
 
 __all__ = ["PfppModel"]
 
@@ -100,6 +101,8 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.residents_per_place = self._count_residents()
         self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
         self.neet_trend_months = self._months_before(scenario.calibration, "neet_16_17_rate")
+        self.income_beyond_years = self._years_beyond(scenario, "fuel_poverty_rate")
+        self.neet_beyond_years = self._years_beyond(scenario, "neet_16_17_rate")
         self._set_up_residents()
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
@@ -149,6 +152,15 @@ class PfppModel(ResidentSteps, mesa.Model):
         if end is None:
             return self.horizon
         return int(np.searchsorted(self.exo.dates, np.datetime64(f"{end}-01")))
+
+    def _years_beyond(self, scenario: Scenario, metric: str) -> np.ndarray:
+        """Years a series' fitted trends act beyond their data end, from the start to each month 0 ... horizon.
+
+        Damped by ``world.trend_damping`` (:func:`~pfpp_sim.trends.years_beyond_data`); all
+        zero when the trends are held (the default) or never end.
+        """
+        end = scenario.calibration.trend_end(metric) if scenario.calibration else None
+        return years_beyond_data(scenario.run.start, end, self.horizon, scenario.world.trend_damping_per_year)
 
     def _monthly_streams(self, month: int) -> None:
         """Fresh streams for the processes whose number of draws depends on the state."""

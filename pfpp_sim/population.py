@@ -6,7 +6,10 @@ Each place's starting LILEE fuel-poverty rate and NEET 16-17 rate are reproduced
 exactly (to one simulated resident) by construction: a per-place income level is
 solved so that the observed share of households is fuel poor at the start month.
 A run that starts before the first NEET data period starts from the first observed
-rate carried back by the place's fitted NEET trend (the scenario's calibration).
+rate carried back by the place's fitted NEET trend (the scenario's calibration). A run
+that starts after a series' latest data starts from its latest published rate carried
+forward by the place's fitted trend, damped beyond the data as in the run
+(:func:`years_after_data`; nothing is carried when the trends are held, the default).
 18-24 year olds not NEET are in work with the chance that rises with age in the steady
 state of leaving education (:func:`employed_by_age`), and each young person draws a
 job-search rank (:mod:`pfpp_sim.labour_market`).
@@ -22,7 +25,8 @@ from scipy import optimize, stats
 
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
-from pfpp_sim.scenario import Scenario
+from pfpp_sim.scenario import Calibration, Scenario
+from pfpp_sim.trends import data_end, months_between, years_beyond_data
 
 __all__ = [
     "BAND_C",
@@ -50,6 +54,7 @@ __all__ = [
     "neet_target_period",
     "place_blocks",
     "young_people_homes",
+    "years_after_data",
 ]
 
 BAND_C = 2
@@ -353,6 +358,39 @@ def neet_target_period(start_year: int) -> int:
     return int(min(max(start_year, 2021), 2024))
 
 
+def years_after_data(metric: str, year: int, start: str, calibration: Calibration | None, damping: float) -> float:
+    """Years of a place's fitted trend between the end of a published rate and a later start.
+
+    A run that starts after a series' latest data starts from that rate moved by the
+    trend over the months between, as the run itself moves it beyond the data: damped
+    by ``damping`` a year from the trend's data end (:func:`~pfpp_sim.trends.years_beyond_data`).
+    So the place starts where the trend would have taken it, and held trends (damping 0,
+    the default) start it at the published rate. A start within or before the data year
+    carries nothing forward.
+
+    Parameters
+    ----------
+    metric : str
+        ``"fuel_poverty_rate"`` or ``"neet_16_17_rate"``.
+    year : int
+        The rate's LILEE data year or DfE time period.
+    start : str
+        The run's first month, YYYY-MM.
+    calibration : Calibration or None
+        The scenario's fit (its ``trend_end``); None: no trends, nothing carried.
+    damping : float
+        ``world.trend_damping``, in [0, 1].
+
+    Returns
+    -------
+    float
+        Years of trend, at least 0; multiply by a place's trend (log points a year).
+    """
+    end = calibration.trend_end(metric) if calibration else None
+    rate_end = data_end(metric, year)
+    return float(years_beyond_data(rate_end, end, max(months_between(rate_end, start), 0), damping)[-1])
+
+
 def _lookup(frame: pd.DataFrame, codes: list[str], column: str, what: str) -> np.ndarray:
     table = frame.set_index("area_code")[column]
     missing = [c for c in codes if c not in table.index or pd.isna(table.get(c))]
@@ -442,8 +480,14 @@ def build_population(
     fits = [scenario.calibration.place(code) if scenario.calibration else None for code in codes]
     income_trend = np.array([f.income_trend if f else 0.0 for f in fits])
     neet_trend = np.array([f.neet_trend if f else 0.0 for f in fits])
+    # Carried to the start by the place's trends: back over the years before the first NEET
+    # period; forward, damped, over the months after a series' latest data.
+    damping = scenario.world.trend_damping_per_year
     years_before_data = max(period - run.start_year - (run.start_month - 1) / 12.0, 0.0)
-    target_neet = np.clip(target_neet * np.exp(-neet_trend * years_before_data), 0.0, 1.0)
+    neet_years_after = years_after_data("neet_16_17_rate", period, run.start, scenario.calibration, damping)
+    target_neet = np.clip(target_neet * np.exp(neet_trend * (neet_years_after - years_before_data)), 0.0, 1.0)
+    fp_years_after = years_after_data("fuel_poverty_rate", fp_year, run.start, scenario.calibration, damping)
+    income_carried = np.exp(income_trend * fp_years_after)
 
     real_h = table["households"].to_numpy(dtype=np.float64)
     real_1617 = table["age_16_17"].to_numpy(dtype=np.float64)
@@ -523,7 +567,8 @@ def build_population(
         adjusted = raw * np.exp(dev) * income_index
         eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
-        level = _solve_income_level(adjusted, threshold, eligible, n_target)
+        # Reproduces the published rate at the start, then moved by the trend since its data year.
+        level = _solve_income_level(adjusted, threshold, eligible, n_target) * income_carried[p]
         income_level[p] = level
 
         h_cols["place"].append(np.full(nh, p, dtype=np.int16))

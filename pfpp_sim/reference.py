@@ -259,6 +259,19 @@ One table per intervention: {interventions}.
 
 {sourced}
 
+#### `world.trend_damping`
+
+Optional, and not set in `{preset}`: how a place's fitted trends go on after the data years
+they were fitted to. Unset (or 0), they hold still at the data end; set, their rate is
+multiplied by it each year after the data end, a damped trend (`pfpp_sim/trends.py`), and a
+run that starts after a series' latest data starts from its latest published rate moved by
+the trend so damped. `baseline_forecast` sets it:
+
+```toml
+[world]
+trend_damping = {{ value = 0.8, unit = "fraction/year", source = "assumption:trend_damping", low = 0.5, high = 0.95 }}
+```
+
 ### `[user_sources.KEY]`: your own sources and assumptions
 
 A scenario may declare its own sources, each a table under `user_sources` keyed by a name

@@ -96,7 +96,7 @@ class ResidentSteps:
         # Real young people per real household a simulated young person stands for, in its household.
         self.youth_link = places.youth_weight / places.household_weight
         trend = self.population.places.income_trend
-        # Monthly growth factor of base incomes by place (fitted trend); None without trends.
+        # Monthly growth factor of base incomes by place (fitted trend, in its data years); None without trends.
         self.income_growth = np.exp(trend / 12.0) if trend.any() else None
         self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
@@ -156,7 +156,8 @@ class ResidentSteps:
         The reference world of :meth:`_baseline_onset`: the starting households (a sample
         of at most :data:`REFERENCE_SAMPLE` young people's homes per place) under the
         exogenous drivers alone: the price paid, universal bill support, means-tested
-        payments, the national median income and the fitted income trend; starting
+        payments, the national median income and the fitted income trend (damped beyond
+        its data, as households' incomes are: :meth:`_income_growth_in`); starting
         incomes, bands and jobs otherwise. Month ``t`` has the state the young people's
         step of month ``t`` sees (the households' step of month ``t - 1``; month 0, the
         set-up). It depends on the starting residents and the world only, so every
@@ -180,12 +181,14 @@ class ResidentSteps:
         band, means = h.band[home], h.means_tested[home]
         earnings = self.scenario.world.young_people.youth_earnings.value
         growth = np.ones(n_places) if self.income_growth is None else self.income_growth
+        income_trend = pop.places.income_trend
         counted = np.maximum(np.bincount(place, minlength=n_places), 1)
         share = np.empty((self.horizon, n_places))
         for t in range(self.horizon):
             s = max(t - 1, 0)
             index = exo.income_index[s]
-            income = real * growth[place] ** min(t, self.income_trend_months) * index
+            trend = growth ** min(t, self.income_trend_months) * np.exp(income_trend * self.income_beyond_years[t])
+            income = real * trend[place] * index
             income += (earnings * index) * employed + means * exo.means_tested_gbp[s]
             cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), self.band_cost, float(exo.bill_discount_gbp[s]))
             cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
@@ -290,8 +293,9 @@ class ResidentSteps:
         pop = self.population
         y, yw = pop.young, self.scenario.world.young_people
         apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions, records=self.recipients)
-        # Fitted 16-17 NEET trend per place, in its data years (then held).
-        neet_drift = np.exp(pop.places.neet_trend * min(t + 1, self.neet_trend_months) / 12.0)
+        # Fitted 16-17 NEET trend per place: in its data years, then held or damped beyond them.
+        neet_years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
+        neet_drift = np.exp(pop.places.neet_trend * neet_years)
         entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
         neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
@@ -336,8 +340,8 @@ class ResidentSteps:
         h.income_dev[hs] = dynamics.income_shock(
             h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(shocks[hs])
         )
-        growth = self.income_growth
-        if growth is not None and t < self.income_trend_months:  # fitted income trend, in its data years; 1.0 elsewhere
+        growth = self._income_growth_in(t)
+        if growth is not None:
             for p in range(block.places.start, block.places.stop):
                 if growth[p] != 1.0:
                     h.base_income[h.slices[p]] *= growth[p]
@@ -345,6 +349,18 @@ class ResidentSteps:
         h.months_cold[hs] += h.fuel_poor[hs]
         self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
         self._block_counts[i] = count_outcomes(self.population, self.equity_groups, block)
+
+    def _income_growth_in(self, t: int) -> np.ndarray | None:
+        """Growth factor of each place's base incomes in month ``t`` (None: no growth anywhere).
+
+        The fitted income trend a month at a time in its data years; beyond them, the
+        month's step of the damped trend (:func:`~pfpp_sim.trends.years_beyond_data`), or
+        none when it is held.
+        """
+        if self.income_growth is None or t < self.income_trend_months:
+            return self.income_growth
+        step = self.income_beyond_years[t + 1] - self.income_beyond_years[t]
+        return np.exp(self.population.places.income_trend * step) if step > 0 else None
 
     def _update_ilo_status(self, t: int, block: Block) -> None:
         """Set a block's young people's ILO status from their status, job-search rank and month ``t``'s limits."""

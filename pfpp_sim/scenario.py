@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import Sourced, is_assumption, is_user_source, sourced_parameters
+from pfpp_sim.trends import data_end
 
 __all__ = [
     "DEPARTMENTS",
@@ -172,6 +173,23 @@ class World(_Frozen):
 
     households: HouseholdWorld
     young_people: YouthWorld
+    trend_damping: Sourced | None = Field(
+        None,
+        description="fitted trends beyond their data years: their rate times this each year after the data end "
+        "(assumption:trend_damping, a fraction/year in [0, 1]; absent: held still, as 0)",
+    )
+
+    @property
+    def trend_damping_per_year(self) -> float:
+        """The damping of fitted trends beyond their data (:mod:`pfpp_sim.trends`): 0, held still, when not set."""
+        return 0.0 if self.trend_damping is None else self.trend_damping.value
+
+    @field_validator("trend_damping")
+    @classmethod
+    def _damping_is_a_fraction(cls, value: Sourced | None) -> Sourced | None:
+        if value is not None and max(value.value, value.high or 0.0) > 1:
+            raise ValueError("trend damping must be at most 1 a year (1 continues the trends undamped)")
+        return value
 
 
 class Intervention(_Frozen):
@@ -323,7 +341,8 @@ class Calibration(_Frozen):
 
     The trends describe the years fitted: they act up to the end of the last data year of
     their series (``data_through``: fuel poverty to December, NEET 16-17 to the February of
-    its DfE time period) and hold still after it, so no fitted trend is extrapolated.
+    its DfE time period). After it they hold still, so no fitted trend is extrapolated,
+    unless the scenario damps them instead (``world.trend_damping``, :mod:`pfpp_sim.trends`).
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -334,9 +353,7 @@ class Calibration(_Frozen):
     def trend_end(self, metric: str) -> str | None:
         """First month (YYYY-MM) after the data a series' trends were fitted to (None: no end)."""
         year = self.data_through.get(metric)
-        if year is None:
-            return None
-        return f"{year + 1}-01" if metric == "fuel_poverty_rate" else f"{year}-03"
+        return None if year is None else data_end(metric, year)
 
     def place(self, code: str) -> PlaceFit:
         """The fitted trends of a place (zero trends if it was not fitted)."""
@@ -457,10 +474,14 @@ class Scenario(_Frozen):
         Tables such as ``programmes`` keep the order they were written in: that order can
         change results (the order programmes act in, which share gets a leftover penny),
         so scenarios that differ only in it get different hashes. The analyst's own
-        sources count when there are any; a scenario without them hashes as it did
-        before they existed, so recorded results still match.
+        sources and ``world.trend_damping`` count when they are set; a scenario without
+        them hashes as it did before they existed, so recorded results still match.
         """
-        exclude = {"name", "description", "extends"} | (set() if self.user_sources else {"user_sources"})
+        exclude: dict[str, Any] = {key: True for key in ("name", "description", "extends")}
+        if not self.user_sources:
+            exclude["user_sources"] = True
+        if self.world.trend_damping is None:
+            exclude["world"] = {"trend_damping"}
         data = self.model_dump(mode="json", exclude=exclude)
         blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

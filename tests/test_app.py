@@ -289,6 +289,7 @@ def test_only_presets_run_as_the_siloed_side_is_are_offered():
         settings = Settings().with_preset(name)
         assert chosen_scenario(settings).run == baseline_scenario(settings).run, name
     assert "baseline_history" not in offered, "it starts in January 2019 and runs 96 months: the sides' dates would differ"
+    assert "baseline_forecast" not in offered, "it starts in March 2024 and runs 82 months: the sides' dates would differ"
 
 
 def test_a_preset_run_over_other_months_is_refused_naming_them():
@@ -303,9 +304,10 @@ def test_a_preset_run_over_other_months_is_refused_naming_them():
 def test_the_drawer_says_which_presets_are_not_offered_and_why():
     box, _ = render_page()
     (note,) = widgets_with_class(box, "pfpp-presets-left-out")
-    assert "Baseline history" in note.unsafe_innerHTML
-    assert run_differences("baseline_history")[0] in note.unsafe_innerHTML
-    assert not widgets_with_class(box, "pfpp-preset-baseline_history")
+    for name, shown in (("baseline_history", "Baseline history"), ("baseline_forecast", "Baseline forecast")):
+        assert shown in note.unsafe_innerHTML
+        assert run_differences(name)[0] in note.unsafe_innerHTML
+        assert not widgets_with_class(box, f"pfpp-preset-{name}")
 
 
 def months_on_screen(box) -> tuple[str, str, str]:

@@ -22,9 +22,10 @@ from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.model import PfppModel, _batches, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
 from pfpp_sim.population import build_population
-from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, list_presets, load_scenario
+from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, PlaceFit, list_presets, load_scenario
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import KEY_INDEX
+from pfpp_sim.trends import damped_trend_years
 
 PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
 REPLICATES = 8
@@ -326,6 +327,75 @@ def test_fitted_trends_act_until_the_month_after_their_last_data_and_unfitted_ru
     assert (fitted.income_trend_months, fitted.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
     unfitted = PfppModel(sc.model_copy(update={"calibration": None}), seed=SEED)
     assert (unfitted.income_trend_months, unfitted.neet_trend_months) == (48, 48)
+
+
+# --------------------------------------------------------- fitted trends beyond their data
+
+HASTINGS = "E07000062"
+RISING = Calibration(
+    name="rising", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2024},
+    places={HASTINGS: PlaceFit(income_trend=0.05, neet_trend=0.3)},
+)
+"""A fit whose Hastings incomes and NEET 16-17 rise; its trends end in January 2022 and March 2024."""
+
+
+def rising(scenario, damping: float | None):
+    """Hastings alone under :data:`RISING`, its trends damped by ``damping`` a year beyond the data (None: not set)."""
+    value = None if damping is None else {
+        "value": damping, "unit": "fraction/year", "source": "assumption:trend_damping", "low": 0.0, "high": 1.0,
+    }
+    scenario = scenario.with_overrides({"run.places": [HASTINGS], "world.trend_damping": value})
+    return scenario.model_copy(update={"calibration": RISING})
+
+
+def income_growth_over_run(scenario) -> tuple[PfppModel, float]:
+    """A run and the factor by which its households' base incomes grew (the fitted trend's doing)."""
+    model = PfppModel(scenario, seed=SEED)
+    start = model.population.households.base_income.copy()
+    model.run()
+    growth = model.population.households.base_income / start
+    assert np.allclose(growth, growth[0], rtol=1e-12), "every household of the place grows alike"
+    return model, float(growth[0])
+
+
+def test_a_zero_trend_damping_holds_fitted_trends_still_as_a_scenario_without_damping():
+    # Given a run from April 2021 past both trends' data ends (January 2022, March 2024),
+    # expect damping 0 to give the run of a scenario that does not set it, where trends hold still.
+    held, held_growth = income_growth_over_run(rising(small(horizon=40), None))
+    zero, zero_growth = income_growth_over_run(rising(small(horizon=40), 0.0))
+    for a, b in zip(held.records, zero.records, strict=True):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert held_growth == zero_growth == pytest.approx(np.exp(0.05 * 9 / 12), rel=1e-12), "nine months of trend, then none"
+
+
+def test_beyond_their_data_damped_trends_move_incomes_between_held_and_undamped():
+    # Given 31 months after the fuel-poverty data end (January 2022 to October 2024),
+    # expect incomes to grow by the trend over the 9 months before it plus its damped drift after.
+    growth = {}
+    for damping in (0.0, 0.5, 0.8, 1.0):
+        _, growth[damping] = income_growth_over_run(rising(small(horizon=40), damping))
+        years = 9 / 12 + float(damped_trend_years(31, damping))
+        assert growth[damping] == pytest.approx(np.exp(0.05 * years), rel=1e-9), damping
+    assert growth[0.0] < growth[0.5] < growth[0.8] < growth[1.0] == pytest.approx(np.exp(0.05 * 40 / 12), rel=1e-9)
+
+
+def test_a_forecast_from_after_the_data_moves_with_rising_trends_more_the_less_they_are_damped():
+    # Given a run from March 2024, after both series' data, with incomes and NEET 16-17
+    # trending up: the less damping, the lower the fuel poverty it starts from and ends
+    # with, and the higher the NEET 16-17 rate it ends with.
+    forecast = load_scenario("baseline_forecast").with_overrides(
+        {"run.horizon_months": 36, "run.min_young_people_per_place": 4000}
+    )
+    start_fp, end_fp, end_neet = [], [], []
+    for damping in (None, 0.5, 0.8, 1.0):
+        model = PfppModel(rising(forecast, damping), seed=SEED).run()
+        start_fp.append(float(model.initial_rates["fuel_poverty_rate"][0]))
+        end_fp.append(np.mean([r["fuel_poverty_rate"][0] for r in model.records[-12:]]))
+        end_neet.append(np.mean([r["neet_16_17_rate"][0] for r in model.records[-12:]]))
+    assert start_fp == sorted(start_fp, reverse=True) and len(set(start_fp)) == 4
+    assert end_fp == sorted(end_fp, reverse=True) and len(set(end_fp)) == 4
+    assert end_neet == sorted(end_neet) and len(set(end_neet)) == 4
 
 
 def test_the_same_seed_repeats_a_run_and_another_seed_does_not():

@@ -9,8 +9,9 @@ import pytest
 
 from pfpp_sim import data
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_16, AGE_25, NEET, fuel_poverty_target_year, neet_target_period
+from pfpp_sim.population import AGE_16, AGE_25, NEET, fuel_poverty_target_year, neet_target_period, years_after_data
 from pfpp_sim.scenario import load_scenario
+from pfpp_sim.trends import damped_trend_years, data_end, months_between
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
 
@@ -60,6 +61,58 @@ def test_start_rates_reproduce_observed_fuel_poverty_when_support_is_being_paid(
     np.testing.assert_allclose(
         model.initial_rates["fuel_poverty_rate"], model.population.places.target_fuel_poverty, atol=0.01
     )
+
+
+HARTLEPOOL = "E06000001"  # not a pilot: no fitted trends
+
+
+def forecast(**overrides):
+    places = {"run.places": ["E07000062", HARTLEPOOL], "run.horizon_months": 1}
+    return load_scenario("baseline_forecast").with_overrides({**places, **overrides})
+
+
+def test_a_forecast_starts_after_the_latest_data_of_both_series():
+    run = load_scenario("baseline_forecast").run
+    lilee = data.fuel_poverty("LILEE")["data_year"].max()
+    neet = data.neet_16_17()["time_period"].max()
+    assert (lilee, neet) == (fuel_poverty_target_year(run.start_year), neet_target_period(run.start_year)) == (2021, 2024)
+    assert run.start == data_end("neet_16_17_rate", neet) == "2024-03", "the first month after December 2023 to February 2024"
+    assert months_between(data_end("fuel_poverty_rate", lilee), run.start) == 26
+
+
+def test_a_forecast_with_held_trends_starts_each_place_at_its_latest_published_rates():
+    model = PfppModel(forecast(**{"world.trend_damping": None}), seed=1)
+    codes = model.population.places.codes
+    np.testing.assert_allclose(model.population.places.target_fuel_poverty, observed_fuel_poverty(codes, 2021))
+    np.testing.assert_allclose(model.initial_rates["fuel_poverty_rate"], observed_fuel_poverty(codes, 2021), atol=1e-3)
+    np.testing.assert_allclose(model.population.places.target_neet_16_17, observed_neet_16_17(codes, 2024))
+    np.testing.assert_allclose(model.initial_rates["neet_16_17_rate"], observed_neet_16_17(codes, 2024), atol=0.01)
+
+
+def test_a_forecast_carries_the_latest_fuel_poverty_forward_by_the_damped_income_trend():
+    # Given LILEE 2021 and a start 26 months after it: a place's income level is the one
+    # that reproduces its published rate, moved by its fitted income trend over those
+    # months, damped as in the run; a place outside the fit keeps its published rate.
+    damped = PfppModel(forecast(), seed=1)
+    held = PfppModel(forecast(**{"world.trend_damping": None}), seed=1)
+    places = damped.population.places
+    years = float(damped_trend_years(26, damped.scenario.world.trend_damping.value))
+    carried = places.income_level / held.population.places.income_level
+    np.testing.assert_allclose(carried, np.exp(places.income_trend * years), rtol=1e-12)
+    hastings, hartlepool = places.income_trend
+    assert hastings < 0 and hartlepool == 0
+    damped_start, held_start = damped.initial_rates["fuel_poverty_rate"], held.initial_rates["fuel_poverty_rate"]
+    assert damped_start[0] > held_start[0], "Hastings' incomes trended down"
+    assert damped_start[1] == held_start[1]
+    np.testing.assert_array_equal(places.target_neet_16_17, held.population.places.target_neet_16_17)  # no months after NEET 2024
+
+
+def test_years_after_data_carry_nothing_within_the_data_years_or_when_trends_are_held():
+    fit = load_scenario("siloed_baseline").calibration
+    assert years_after_data("fuel_poverty_rate", 2021, "2021-04", fit, 0.8) == 0.0
+    assert years_after_data("fuel_poverty_rate", 2021, "2024-03", fit, 0.0) == 0.0
+    assert years_after_data("fuel_poverty_rate", 2021, "2024-03", None, 0.8) == 0.0
+    assert years_after_data("fuel_poverty_rate", 2021, "2024-03", fit, 0.8) == pytest.approx(float(damped_trend_years(26, 0.8)))
 
 
 def test_residents_are_conserved_in_every_place_over_a_run():

@@ -293,6 +293,31 @@ def test_a_quantity_beyond_the_limit_of_its_unit_is_refused(tmp_path, body, key,
     assert key in message and limit in message
 
 
+def test_a_trend_damping_above_1_a_year_is_refused(tmp_path):
+    # A unit other than a fraction escapes the unit limits; the damping itself is at most 1.
+    body = "[world.trend_damping]\nvalue = 1.2\nunit = 'ratio/year'\nsource = 'assumption:trend_damping'\nlow = 0.5\nhigh = 1.2\n"
+    message = load_error(write_scenario(tmp_path, body))
+    assert "world.trend_damping" in message and "at most 1 a year" in message
+
+
+def test_a_scenario_may_damp_its_fitted_trends_and_that_counts_in_its_hash(tmp_path):
+    damping = "{ value = 0.9, unit = 'fraction/year', source = 'assumption:trend_damping', low = 0.5, high = 0.95 }"
+    damped = load_scenario(write_scenario(tmp_path, f"[world]\ntrend_damping = {damping}\n"))
+    base = load_scenario("siloed_baseline")
+    assert (base.world.trend_damping_per_year, damped.world.trend_damping_per_year) == (0.0, 0.9)
+    assert damped.scenario_hash() != base.scenario_hash()
+    assert damped.with_overrides({"world.trend_damping": None}).scenario_hash() == base.scenario_hash()
+
+
+def test_the_forecast_preset_starts_after_the_data_and_damps_its_fitted_trends():
+    forecast, baseline = load_scenario("baseline_forecast"), load_scenario("siloed_baseline")
+    assert (forecast.run.start, forecast.run.horizon_months) == ("2024-03", 82)  # to December 2030
+    assert forecast.world.trend_damping.source == "assumption:trend_damping"
+    assert 0 < forecast.world.trend_damping.low < forecast.world.trend_damping_per_year < forecast.world.trend_damping.high < 1
+    assert forecast.levers == baseline.levers and forecast.programmes == baseline.programmes, "siloed programmes"
+    assert forecast.calibration == baseline.calibration
+
+
 def test_a_mental_health_prevalence_of_one_is_refused(tmp_path):
     body = "[world.young_people.mh_prevalence.2021]\nvalue = 1.0\nunit = 'fraction'\nsource = 'E47'\n"
     message = load_error(write_scenario(tmp_path, body))
@@ -563,9 +588,10 @@ def test_the_analysts_own_sources_survive_extends_and_overrides_and_count_in_the
     assert reworded.scenario_hash() != parent.scenario_hash(), "a changed reference is another scenario"
 
 
-def test_a_scenario_without_own_sources_hashes_as_before_they_existed():
+def test_a_scenario_without_own_sources_or_trend_damping_hashes_as_before_they_existed():
     scenario = load_scenario("siloed_baseline")
-    data = scenario.model_dump(mode="json", exclude={"name", "description", "extends", "user_sources"})
+    before = {"name": True, "description": True, "extends": True, "user_sources": True, "world": {"trend_damping": True}}
+    data = scenario.model_dump(mode="json", exclude=before)
     blob = json.dumps(data, separators=(",", ":")).encode()
     assert scenario.scenario_hash() == hashlib.sha256(blob).hexdigest()[:16], "recorded results still match their hash"
 
