@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from pfpp_sim.calibration.counties import derived_county_trends
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
 from pfpp_sim.calibration.holdout import score, with_forecasts
@@ -312,6 +313,10 @@ def calibrate(
 ) -> Calibrated:
     """Fit per-place trends and global parameters so a baseline reproduces official series.
 
+    A two-tier county whose districts are all among ``codes`` (and which is not itself)
+    gets trends derived from theirs (:mod:`pfpp_sim.calibration.counties`), listed in the
+    fit's ``derived_places``.
+
     Parameters
     ----------
     base : Scenario
@@ -364,6 +369,8 @@ def calibrate(
         low, high, _, unit = PLACE_BOUNDS[param] if code else GLOBALS[param]
         rows.append((param, code, float(x[i]), float(se[i]), unit, low, high))
     parameters = pd.DataFrame(rows, columns=["parameter", "place_code", "value", "se", "unit", "low", "high"])
+    counties, derived = derived_county_trends(parameters)
+    parameters = pd.concat([parameters, counties], ignore_index=True) if derived else parameters
     stopped = problem.result
     warnings = convergence_warnings(
         converged=bool(stopped.success), steps=int(stopped.nfev), max_steps=settings.max_iterations, objective=objective,
@@ -388,8 +395,9 @@ def calibrate(
             code: {
                 r.parameter: _estimate(r) for r in parameters[parameters.place_code == code].itertuples()
             }
-            for code in codes
+            for code in [*codes, *derived]
         },
+        derived_places=derived,
         warnings=warnings,
     )
     return Calibrated(

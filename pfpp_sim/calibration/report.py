@@ -247,6 +247,24 @@ def _incomplete_html(result: Calibrated, names: dict[str, str]) -> list[str]:
     ]
 
 
+def _derived_html(fit: FitFile) -> list[str]:
+    if not fit.derived_places:
+        return []
+    names = dict(zip(*data.places(list(fit.derived_places))[["area_code", "area_name"]].T.values))
+    rows = pd.DataFrame({
+        "county": [f"{names[c]} ({c})" for c in fit.derived_places],
+        "districts": [len(d) for d in fit.derived_places.values()],
+        **{p: [fit.places[c][p].value for c in fit.derived_places] for p in ("income_trend", "neet_trend")},
+    })
+    return [
+        "<h2>Counties derived from their districts</h2>",
+        f"<p>{len(rows)} two-tier counties were not fitted beside their districts (a county is the sum of its districts); "
+        "each takes its districts' fitted trends, weighted by households (income trend) and by 16-17 year olds (NEET "
+        "trend), so a run naming the county is calibrated too.</p>",
+        _table_html(rows),
+    ]
+
+
 def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str], posteriors: list) -> str:
     fit = result.fit
     mae = result.mae()
@@ -260,6 +278,7 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
         f"{fit.settings['replicates']} replicate(s) each; {result.seconds:,.0f} s. Optimiser: {html.escape(result.message)}.</p>",
         *_warnings_html(fit, names),
         *_incomplete_html(result, names),
+        *_derived_html(fit),
         "<h2>How well the baseline reproduces the data</h2>",
         "<table class='t'><tr><th>Series</th><th>Mean absolute error (pp)</th></tr>"
         + "".join(f"<tr><td>{TITLES.get(m, m)}</td><td>{100 * v:.2f}</td></tr>" for m, v in mae.items())

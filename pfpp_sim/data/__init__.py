@@ -26,6 +26,7 @@ __all__ = [
     "ENGLAND",
     "PILOT_CODES",
     "BandShares",
+    "county_districts",
     "energy_efficiency_bands",
     "energy_price_cap",
     "fuel_poverty",
@@ -514,6 +515,20 @@ def _place_table() -> pd.DataFrame:
         "unemployment_relative": unemployment,
         "unemployment_basis": unemployment_basis,
     }, index=pd.Index(codes, name="area_code"))
+
+
+def county_districts() -> dict[str, list[str]]:
+    """Two-tier counties a run can name, with their districts.
+
+    Returns
+    -------
+    dict of str to list of str
+        County code (E10, a place of :func:`places`) -> its district codes (E07), in
+        code order.
+    """
+    hierarchy = _table("district_to_county.csv").dropna(subset=["county_code"])
+    counties = set(_place_table().index)
+    return {county: sorted(group["area_code"]) for county, group in hierarchy.groupby("county_code") if county in counties}
 
 
 def nested_places(codes: Sequence[str]) -> dict[str, str]:

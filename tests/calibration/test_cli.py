@@ -67,8 +67,8 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
 
     asked = {}
 
-    def fake_calibrate(base, codes, *, name, executor, **kwargs):
-        asked.update(codes=codes, name=name, executor=executor)
+    def fake_calibrate(base, codes, *, name, executor, **settings):
+        asked.update(base=base.name, codes=codes, name=name, executor=executor, holdout=settings["holdout_last_year"])
         return many_places(3)
 
     monkeypatch.setattr(calibration, "calibrate", fake_calibrate)
@@ -77,6 +77,7 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
     assert result.exit_code == 0, result.output
     assert asked["codes"] == data.places("all")["area_code"].tolist() and len(asked["codes"]) == 292
     assert asked["name"] == "england" and asked["executor"] is None  # processes, started by calibrate itself
+    assert asked["base"] == "baseline_history" and asked["holdout"]
     assert "Pooled AR(1)" in result.stdout
     assert (tmp_path / "calibration" / "reports" / "flagged" / "holdout.png").is_file()
 
