@@ -26,7 +26,7 @@ from scipy import optimize
 from pfpp_sim.calibration.counties import derived_county_trends
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
-from pfpp_sim.calibration.holdout import score, with_forecasts
+from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
 from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
@@ -288,10 +288,39 @@ def _holdout(problem_for, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     last = targets.groupby("metric")["year"].transform("max")
     fitted_targets = targets[targets["year"] < last].reset_index(drop=True)
     problem = problem_for(fitted_targets)
-    x, _, _ = _fit(problem)
+    x, se, _ = _fit(problem)
     table = _table(problem, x, targets, targets["year"] < last)
     held = with_forecasts(table[~table["used"]], targets)
+    held = with_intervals(held, table[table["used"]], _trend_sd(problem, se))
     return score(held), held
+
+
+def _trend_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
+    """Standard deviation a series' last fitted year owes to the error of its place's own trend.
+
+    The change of the simulated rate per unit of the trend, read from the optimiser's last
+    Jacobian at that year's moment, times the trend's standard error (the delta method).
+    Beyond the data the trends hold still, so the held-out year owes the same.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``(place_code, metric)``, in rate units (fractions).
+    """
+    rows = problem.targets.reset_index(drop=True)
+    jac = np.asarray(problem.result.jac)
+    out = {}
+    for j, (name, code) in enumerate(problem.names):
+        if code is None:
+            continue
+        metric = _MOVES[name]
+        mine = rows[(rows.place_code == code) & (rows.metric == metric)]
+        if mine.empty or not np.isfinite(se[j]):
+            continue
+        i = mine.year.idxmax()
+        per_unit = jac[i, j] * rows.at[i, "sd"] / problem.step[j]  # d simulated / d trend
+        out[(code, metric)] = abs(per_unit) * se[j]
+    return pd.Series(out, dtype=float)
 
 
 def _estimate(row) -> Estimate:

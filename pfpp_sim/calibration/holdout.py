@@ -14,6 +14,13 @@ Each is scored on its mean absolute error and on the Spearman rank correlation o
 change it predicted (forecast minus last observed value) with the change observed: does
 it put the places that moved most at the top? Persistence predicts no change, so it has
 no rank correlation.
+
+The model's forecast carries a 90% prediction interval, ``simulated +- 1.645 sd``, whose
+variance adds two parts: the spread of the fit's own in-sample errors for that series
+(what a fitted year misses by: the data's noise, the simulation's Monte Carlo error and
+what the model leaves out) and the variance owed to the error of the place's fitted trend
+(delta method). Its coverage is the share of held-out observations inside it: near 90% when
+the interval is honest, far below when it is too narrow.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FORECASTS", "pooled_ar1", "score", "with_forecasts"]
+__all__ = ["FORECASTS", "Z90", "pooled_ar1", "score", "with_forecasts", "with_intervals"]
 
 FORECASTS = ("simulated", "persistence", "ar1")
 """Columns of a held-out table holding a forecast: the model's, persistence's, the pooled AR(1)'s."""
+Z90 = 1.6448536269514722
+"""Half-width of a central 90% normal interval, in standard deviations."""
 
 
 def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
@@ -87,6 +96,36 @@ def with_forecasts(held: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series) -> pd.DataFrame:
+    """Add the model forecast's 90% prediction interval to a held-out table.
+
+    Parameters
+    ----------
+    held : pandas.DataFrame
+        Held-out moments with the model's forecast (``place_code, metric, observed, simulated``).
+    in_sample : pandas.DataFrame
+        The same fit's in-sample moments (``metric, observed, simulated``): their root mean
+        squared error per series is the interval's first part.
+    trend_sd : pandas.Series
+        Indexed by ``(place_code, metric)``: the forecast's standard deviation owed to the
+        place's fitted trend; a place without one adds nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``held`` with ``forecast_sd``, ``low_90``, ``high_90`` and ``inside_90`` (the
+        observation lies within the interval, ends included).
+    """
+    rmse = ((in_sample.simulated - in_sample.observed) ** 2).groupby(in_sample.metric).mean() ** 0.5
+    own = np.array([trend_sd.get((c, m), 0.0) for c, m in held[["place_code", "metric"]].itertuples(index=False)])
+    out = held.copy()
+    out["forecast_sd"] = np.sqrt(held.metric.map(rmse).to_numpy(dtype=float) ** 2 + own**2)
+    out["low_90"] = out.simulated - Z90 * out.forecast_sd
+    out["high_90"] = out.simulated + Z90 * out.forecast_sd
+    out["inside_90"] = (out.observed >= out.low_90) & (out.observed <= out.high_90)
+    return out
+
+
 def _rank_correlation(predicted_change: pd.Series, observed_change: pd.Series) -> float:
     keep = predicted_change.notna() & observed_change.notna()
     if keep.sum() < 3 or predicted_change[keep].nunique() < 2 or observed_change[keep].nunique() < 2:
@@ -126,6 +165,7 @@ def score(held: pd.DataFrame) -> pd.DataFrame:
             "ar1_mae": mae["ar1"],
             "model_rank_correlation": _rank_correlation(g.simulated - g.last_observed, change),
             "ar1_rank_correlation": _rank_correlation(g.ar1 - g.last_observed, change),
+            "coverage_90": float(g["inside_90"].mean()) if "inside_90" in g else float("nan"),
             "better": "model" if mae["simulated"] < mae["persistence"] else "persistence",
             "best": "model" if best == "simulated" else best,
         })

@@ -28,6 +28,8 @@ OBSERVED, SIMULATED, HELD = "#12436D", "#F46A25", "#801650"  # afcharts-style ca
 YEAR_COLOURS = ("#12436D", "#28A197", "#801650", "#F46A25")
 PANELS = 24
 """Most places drawn one panel each; a fit of more is drawn as one scatter per series."""
+INTERVAL = ("low_90", "high_90")
+"""Columns of the model forecast's 90% prediction interval in a held-out table."""
 RESIDUAL_ROWS = 40
 """Most places given a row of the residual chart; beyond, the residuals' spread per year."""
 
@@ -214,21 +216,23 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         series=result.holdout.metric.map(TITLES),
         **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "persistence", "ar1")},
     )[["series", "held_out_year", "places", "model_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
-       "model_rank_correlation", "ar1_rank_correlation", "best"]]
+       "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "best"]]
     verdict = " ".join(
         f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
         f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp)."
         for r in result.holdout.itertuples()
     )
     held = result.holdout_table.assign(place=result.holdout_table.place_code.map(names))
-    held = held[["place", "metric", "year", "observed", "last_observed", "simulated", "persistence", "ar1"]]
+    held = held[["place", "metric", "year", "observed", "last_observed", "simulated", *INTERVAL, "persistence", "ar1"]]
     return [
         "<h2>Out-of-sample check</h2>",
         "<p>Fitted again without each series' last year; the held-out year is then forecast by the model, by "
         "persistence (the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
         "<i>a</i> + <i>b</i> <i>y</i><sub>t</sub>, one <i>a</i> and <i>b</i> per series from every place's earlier "
         "years). Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
-        f"(persistence predicts none). {html.escape(verdict)}</p>",
+        "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
+        "interval (its variance: the fit's in-sample squared error for the series plus what the place's trend's "
+        f"standard error adds); near 0.9 when the interval is honest. {html.escape(verdict)}</p>",
         _table_html(h),
         f"<details><summary>Every place's held-out forecasts ({len(held)} rows, fractions)</summary>{_table_html(held)}</details>",
     ]

@@ -81,3 +81,29 @@ def test_swapping_model_and_ar1_forecasts_swaps_their_scores(model, ar1):
     a, b = score(held).iloc[0], score(swapped).iloc[0]
     assert a.model_mae == pytest.approx(b.ar1_mae) and a.ar1_mae == pytest.approx(b.model_mae)
     np.testing.assert_equal([a.model_rank_correlation, a.ar1_rank_correlation], [b.ar1_rank_correlation, b.model_rank_correlation])
+
+
+def test_the_prediction_interval_adds_the_in_sample_error_and_the_trends_error_by_hand():
+    from pfpp_sim.calibration.holdout import Z90, with_intervals
+
+    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
+    in_sample = observed[observed.year < 2023].assign(simulated=lambda f: f.observed + [0.003, -0.003, 0.004, -0.004])
+    held = with_forecasts(observed[observed.year == 2023].assign(simulated=[0.055, 0.070]), observed)
+    out = with_intervals(held, in_sample, pd.Series({("A", M): 0.004}))
+    rmse = np.sqrt(np.mean(np.square([0.003, 0.003, 0.004, 0.004])))
+    np.testing.assert_allclose(out.forecast_sd, [np.hypot(rmse, 0.004), rmse])  # B has no trend error given
+    np.testing.assert_allclose(out.high_90 - out.low_90, 2 * Z90 * out.forecast_sd)
+    # A: 0.06 lies within 0.055 +- 1.645 * 0.0054; B: 0.09 is far outside 0.070 +- 1.645 * 0.0035.
+    assert out.inside_90.tolist() == [True, False]
+    assert score(out).iloc[0].coverage_90 == 0.5
+
+
+def test_a_wider_trend_error_never_lowers_the_coverage():
+    from pfpp_sim.calibration.holdout import with_intervals
+
+    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]})
+    in_sample = observed[observed.year < 2023].assign(simulated=lambda f: f.observed + 0.001)
+    held = with_forecasts(observed[observed.year == 2023].assign(simulated=[0.05, 0.08, 0.02]), observed)
+    coverage = [score(with_intervals(held, in_sample, pd.Series({(c, M): sd for c in "ABC"}))).iloc[0].coverage_90
+                for sd in (0.0, 0.002, 0.01, 0.05)]
+    assert coverage == sorted(coverage) and coverage[0] < 1.0 == coverage[-1]

@@ -56,7 +56,7 @@ def test_the_price_pass_through_is_taken_from_evidence_not_fitted():
 def many_places(n: int, *, drop: tuple[str, str, int] | None = None) -> Calibrated:
     """A synthetic fit of ``n`` authorities with every official year, and its held-out year scored."""
     from pfpp_sim import data
-    from pfpp_sim.calibration.holdout import score, with_forecasts
+    from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
     from pfpp_sim.calibration.targets import SERIES
 
     codes = data.places("all")["area_code"].tolist()[:n]
@@ -68,6 +68,7 @@ def many_places(n: int, *, drop: tuple[str, str, int] | None = None) -> Calibrat
     table = table.assign(simulated=table.observed + 0.002, used=True).reset_index(drop=True)
     last = table.groupby("metric").year.transform("max")
     held = with_forecasts(table[last == table.year].assign(used=False), table)
+    held = with_intervals(held, table[last > table.year], pd.Series(dtype=float))
     base = calibrated(scarring_se=0.05)
     parameters = pd.DataFrame(
         [(p, c, 0.0, 0.01, "log points/year", -0.2, 0.2) for c in codes for p in ("income_trend", "neet_trend")],
@@ -86,6 +87,7 @@ def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_o
         assert width <= 1200 and height <= 1200, (name, width, height)  # not one panel per place
     section = html.split("<h2>Out-of-sample check</h2>", 1)[1]
     assert "pooled AR(1)" in section and "ar1_mae_pp" in section and "model_rank_correlation" in section
+    assert "coverage_90" in section and "low_90" in section
     places = pd.read_parquet(files["holdout_places"])
     assert places.place_code.nunique() == 45 and {"persistence", "ar1", "last_observed"} <= set(places.columns)
     assert "Places with missing data" not in html
