@@ -149,7 +149,22 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
 
 
 def _recipients_wanted(budget_p: np.ndarray, cost_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Simulated recipients each order asks for: its budget over the unit cost, rounded up or down by its own draw."""
+    """Simulated recipients each order asks for: its budget over the unit cost, rounded up or down by its own draw.
+
+    Rounded up with probability equal to the fraction, so the expected number is exact.
+
+    Parameters
+    ----------
+    budget_p : ndarray of int64, shape (n_orders,)
+    cost_p : ndarray of float64, shape (n_orders,)
+        Cost of one simulated recipient, pence.
+    rng : numpy.random.Generator
+        One draw per order.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_orders,)
+    """
     wanted = budget_p / cost_p
     whole = np.floor(wanted)
     return (whole + (rng.random(wanted.size) < wanted - whole)).astype(np.int64)

@@ -433,7 +433,20 @@ def select_recipients(
 
 
 def _intended_counts(n: np.ndarray, precision: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """M4: how many of each request's ``n`` recipients should be intended: binomial(n, precision), as a sum of Bernoulli draws."""
+    """M4: how many of each request's ``n`` recipients should be intended: binomial(n, precision), as a sum of Bernoulli draws.
+
+    Parameters
+    ----------
+    n : ndarray of int64, shape (n_requests,)
+    precision : ndarray of float64, shape (n_requests,)
+        Clipped to [0, 1].
+    rng : numpy.random.Generator
+        One draw per recipient wanted.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_requests,)
+    """
     owner = np.repeat(np.arange(n.size), n)
     hit = rng.random(owner.size) < np.clip(precision, 0.0, 1.0)[owner]
     return np.bincount(owner[hit], minlength=n.size)
