@@ -22,8 +22,7 @@ from pathlib import Path
 
 from benchmarks import RESULTS
 from benchmarks.scaling import national_scenario
-from pfpp_sim import model as model_module
-from pfpp_sim import residents
+from pfpp_sim import delivery, residents
 from pfpp_sim.agents import Council, Department
 from pfpp_sim.model import PfppModel
 from pfpp_sim.storage import git_commit, write_text
@@ -34,8 +33,8 @@ PARTS = [
     (PfppModel, "_step_households", "households' step and outcome counts (block threads)"),
     (PfppModel, "_step_young", "young people's step (block threads)"),
     (residents, "apply_effects", "interventions' effects starting"),
-    (model_module, "target_groups", "listing who each intervention can reach"),
-    (model_module, "select_recipients", "choosing recipients"),
+    (delivery, "target_groups", "listing who each intervention can reach"),
+    (delivery, "select_recipients", "choosing recipients"),
     (Department, "step", "departments' decisions"),
     (Council, "step", "councils' decisions"),
     (PfppModel, "check_invariants", "run-time checks"),
