@@ -22,13 +22,13 @@ import numpy as np
 
 from pfpp_sim import dynamics, labour_market
 from pfpp_sim.exogenous import Exogenous
+from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
     AGE_18,
     AGE_25,
     EMPLOYED,
-    NEET,
     RANK_LEVELS,
     Block,
     Population,
@@ -41,13 +41,7 @@ from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, 
 from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import years_beyond_data
 
-__all__ = ["REFERENCE_SAMPLE", "ResidentEngine", "ResidentParameters"]
-
-REFERENCE_SAMPLE = 2000
-"""Young people per place whose homes make the reference cold-home path of the baseline
-mental-health onset (:meth:`ResidentEngine._reference_cold_share`): enough to measure a
-share of a few per cent to about a point, and cheap at national scale."""
-
+__all__ = ["ResidentEngine", "ResidentParameters"]
 
 @dataclass(frozen=True)
 class ResidentParameters:
@@ -176,8 +170,21 @@ class ResidentEngine:
         for block in self.blocks:
             self._update_ilo_status(0, block)
         self.initial_rates = resident_rates(population)
-        self._set_hazards()
-        self.base_onset = self._baseline_onset()
+        yw, y = self.world.young_people, population.young
+        exit_hazard = sum(dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
+        ))
+        # Per-place NEET entry hazards (16-17, 18-24) that keep each place's starting NEET shares steady.
+        self.entry_hazard = steady_neet_entry(
+            y, places.n, exit_hazard, default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
+        )
+        cold_share = reference_cold_share(
+            population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
+            income_growth=self.income_growth, income_trend_months=self.income_trend_months,
+            income_beyond_years=self.income_beyond_years,
+        )
+        # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
+        self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
         # Numbers being drawn ahead in helper threads: the young people's for the next month
         # they step, the households' income shocks likewise (none until the first step).
         self._drawing_young: DrawingAhead[YoungDraws] | None = None
@@ -188,92 +195,6 @@ class ResidentEngine:
         h, y = population.households, population.young
         self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
         self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self.draw_ahead else 1)]
-
-    def _set_hazards(self) -> None:
-        """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
-        yw = self.world.young_people
-        y = self.population.young
-        n = self.population.places.n
-        exit_h = sum(dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
-        ))
-        older = y.age_months >= AGE_18
-        neet = y.status == NEET
-        self.entry_hazard = np.zeros((n, 2))
-        for group, mask in enumerate((~older, older)):
-            people = np.bincount(y.place[mask], minlength=n).astype(float)
-            in_neet = np.bincount(y.place[mask & neet], minlength=n).astype(float)
-            exit_sum = np.bincount(y.place[mask & neet], weights=exit_h[mask & neet], minlength=n)
-            mean_exit = np.divide(exit_sum, in_neet, out=np.full(n, yw.neet_exit_hazard.value), where=in_neet > 0)
-            share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
-            hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
-            self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
-
-    def _reference_cold_share(self) -> np.ndarray:
-        """Share of each place's young people whose home would be fuel poor each month with no interventions.
-
-        The reference world of :meth:`_baseline_onset`: the starting households (a sample
-        of at most :data:`REFERENCE_SAMPLE` young people's homes per place) under the
-        exogenous drivers alone: the price paid, universal bill support, means-tested
-        payments, the national median income and the fitted income trend (damped beyond
-        its data, as households' incomes are: :meth:`_income_growth_in`); starting
-        incomes, bands and jobs otherwise. Month ``t`` has the state the young people's
-        step of month ``t`` sees (the households' step of month ``t - 1``; month 0, the
-        set-up). It depends on the starting residents and the world only, so every
-        scenario compared on the same seed has the same reference (common random numbers).
-
-        Returns
-        -------
-        ndarray of float64, shape (horizon, n_places)
-        """
-        pop, exo = self.population, self.exo
-        h, y = pop.households, pop.young
-        n_places = pop.places.n
-        sample = np.concatenate([
-            np.linspace(s.start, s.stop - 1, min(s.stop - s.start, REFERENCE_SAMPLE)).astype(np.int64) for s in y.slices
-        ])
-        place = y.place[sample]
-        home = y.household[sample]
-        link = self.youth_link[y.place]
-        employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0), minlength=h.n)[home]
-        real = h.base_income[home] * np.exp(h.income_dev[home].astype(np.float64))
-        band, means = h.band[home], h.means_tested[home]
-        earnings = self.world.young_people.youth_earnings.value
-        growth = np.ones(n_places) if self.income_growth is None else self.income_growth
-        income_trend = pop.places.income_trend
-        counted = np.maximum(np.bincount(place, minlength=n_places), 1)
-        share = np.empty((self.horizon, n_places))
-        for t in range(self.horizon):
-            s = max(t - 1, 0)
-            index = exo.income_index[s]
-            trend = growth ** min(t, self.income_trend_months) * np.exp(income_trend * self.income_beyond_years[t])
-            income = real * trend[place] * index
-            income += (earnings * index) * employed + means * exo.means_tested_gbp[s]
-            cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), self.band_cost, float(exo.bill_discount_gbp[s]))
-            cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
-            share[t] = np.bincount(place[cold], minlength=n_places) / counted
-        return share
-
-    def _baseline_onset(self) -> np.ndarray:
-        """Cold home -> mental health: each place's monthly baseline onset of probable disorder.
-
-        Solved once, at set-up, so that in the reference world (:meth:`_reference_cold_share`)
-        prevalence follows the exogenous path: at steady state, onset ``o`` (raised by the
-        cold-home odds ratio in cold homes) balances recovery ``r``, so
-        ``o * (1 + (OR - 1) * cold_share) = r * P / (1 - P)``. It is not solved again from
-        the run's own cold homes: when interventions (or income churn) leave fewer young
-        people in cold homes than the reference, fewer fall ill, and prevalence in the
-        place falls below the path.
-
-        Returns
-        -------
-        ndarray of float64, shape (horizon, n_places)
-            Probability per month, at most 0.5.
-        """
-        prevalence = self.exo.mh_prevalence[:, None]
-        recovery = self.world.young_people.mh_recovery_hazard.value
-        onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * self._reference_cold_share())
-        return np.clip(onset, 0.0, 0.5)
 
     def _exit_parameters(self) -> dict[str, float]:
         """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
