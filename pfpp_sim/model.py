@@ -1,7 +1,8 @@
 """The model: Mesa departments and councils over vectorised residents, one month a step.
 
-The residents' side (stepping households and young people block by block) is in
-:mod:`pfpp_sim.residents`, mixed into :class:`PfppModel`.
+The residents' side (stepping households and young people block by block) is a
+:class:`~pfpp_sim.residents.ResidentEngine` the model owns: the model hands it each month's
+due effects and takes back the month's outcome counts.
 
 A run starts from the institutions as the years before it left them: departments and
 councils first step through ``run_in_months`` months before month 0 under siloed levers
@@ -24,11 +25,11 @@ from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET, build_population
-from pfpp_sim.residents import ResidentSteps
+from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
+from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import RecipientRecords, order_precision
-from pfpp_sim.trends import years_beyond_data
 
 __all__ = ["PfppModel"]
 
@@ -39,7 +40,7 @@ def _slice_ends(slices: list[slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tuple(np.array([row[i] for row in filled], dtype=np.intp) for i in range(3))
 
 
-class PfppModel(ResidentSteps, mesa.Model):
+class PfppModel(mesa.Model):
     """Departments, councils and residents of the places in one scenario.
 
     Parameters
@@ -49,16 +50,41 @@ class PfppModel(ResidentSteps, mesa.Model):
         Root seed; 0 is valid.
     replicate : int, default=0
         Replicate number; each replicate has its own random streams.
+    block_households : int, default=:data:`~pfpp_sim.speed.BLOCK_HOUSEHOLDS`
+    threads : int, optional
+    draw_ahead : bool, optional
+        Speed settings of the residents' engine (:class:`~pfpp_sim.residents.ResidentEngine`);
+        they change no result. ``threads=1, draw_ahead=False`` is the plain serial path.
+
+    Attributes
+    ----------
+    residents : ResidentEngine
+        The residents' engine, built here and stepped by :meth:`step`.
+    initial_rates : dict of str to ndarray of float64, shape (n_places,)
+        The residents' rates before the first month.
+    rates : dict of str to ndarray of float64, shape (n_places,)
+        The rates of the last month recorded (before the first, the starting rates).
+    counts : dict of str to ndarray
+        The last month's outcome counts (:func:`~pfpp_sim.outcomes.count_outcomes`), once a month is recorded.
+    equity_groups : EquityGroups
+        Each resident's tenure and starting income quintile.
     """
 
-    def __init__(self, scenario: Scenario, *, seed: int = 0, replicate: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        replicate: int = 0,
+        block_households: int = BLOCK_HOUSEHOLDS,
+        threads: int | None = None,
+        draw_ahead: bool | None = None,
+    ) -> None:
         super().__init__(seed=int(stream(seed, replicate, "mesa").integers(2**31)))
         self.scenario = scenario
         self.seed = seed
         self.replicate = replicate
         self.horizon = scenario.run.horizon_months
-        self.rng_households = stream(seed, replicate, "households")
-        self.rng_young = stream(seed, replicate, "young_people")
         self._monthly_streams(0)
         self._draw_parameters(stream(seed, replicate, "parameters"))
         self.run_in_months = int(round(self.mech["run_in_months"]))
@@ -74,11 +100,14 @@ class PfppModel(ResidentSteps, mesa.Model):
             income_index=float(self.exo.income_index[0]),
         )
         self.residents_per_place = self._count_residents()
-        self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
-        self.neet_trend_months = self._months_before(scenario.calibration, "neet_16_17_rate")
-        self.income_beyond_years = self._years_beyond(scenario, "fuel_poverty_rate")
-        self.neet_beyond_years = self._years_beyond(scenario, "neet_16_17_rate")
-        self._set_up_residents()
+        self.residents = ResidentEngine(
+            self.population, scenario, self.exo,
+            ResidentParameters(self.effect, self.effect_without_disorder, self.duration, self.cold_home_odds_ratio),
+            seed=seed, replicate=replicate, block_households=block_households, threads=threads, draw_ahead=draw_ahead,
+        )
+        self.initial_rates = self.residents.initial_rates
+        self.rates = self.initial_rates
+        self.equity_groups = self.residents.equity_groups
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
@@ -114,29 +143,12 @@ class PfppModel(ResidentSteps, mesa.Model):
         self._run_in()
         self.scenario = scenario
         self._start_run()
-        self._start_drawing_ahead()
         # Mesa 3.3 numbers agents with a counter per model kept on the Agent class, which
         # keeps every model alive (about 4 MB a 14-place run, gigabytes over a long sweep).
         # Every agent of this model exists by now, so its counter is dropped.
         mesa.Agent._ids.pop(self, None)
 
     # ------------------------------------------------------------------ setup
-    def _months_before(self, calibration, metric: str) -> int:
-        """Months of the run before a series' fitted trends stop (the horizon if they never do)."""
-        end = calibration.trend_end(metric) if calibration else None
-        if end is None:
-            return self.horizon
-        return int(np.searchsorted(self.exo.dates, np.datetime64(f"{end}-01")))
-
-    def _years_beyond(self, scenario: Scenario, metric: str) -> np.ndarray:
-        """Years a series' fitted trends act beyond their data end, from the start to each month 0 ... horizon.
-
-        Damped by ``world.trend_damping`` (:func:`~pfpp_sim.trends.years_beyond_data`); all
-        zero when the trends are held (the default) or never end.
-        """
-        end = scenario.calibration.trend_end(metric) if scenario.calibration else None
-        return years_beyond_data(scenario.run.start, end, self.horizon, scenario.world.trend_damping_per_year)
-
     def _monthly_streams(self, month: int) -> None:
         """Fresh streams for the processes whose number of draws depends on the state."""
         self.rng_councils = stream(self.seed, self.replicate, "councils", month)
@@ -333,9 +345,9 @@ class PfppModel(ResidentSteps, mesa.Model):
             orders.pooled, hit_rate=mech["outreach_hit_rate"], data_sharing=levers.data_sharing,
             match_ceiling=mech["data_match_ceiling"], pooled_penalty=mech["pooled_targeting_penalty"],
         )
-        with self._thread_pool() as pool:
+        with thread_pool(self.residents.threads) as pool:
             done = deliver(
-                orders, self.population, cold=self.cold_home, records=self.recipients, unit_cost_p=self.unit_cost_p,
+                orders, self.population, cold=self.residents.cold_home, records=self.recipients, unit_cost_p=self.unit_cost_p,
                 precision=precision, sees_others=levers.data_sharing, rng=self.rng_councils, executor=pool,
             )
         for key, residents in done.by_intervention():
@@ -354,14 +366,22 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.agents_by_type[Department].do("step")
         self.agents_by_type[Council].shuffle_do("step")
         self.deliver_orders()
-        self.step_residents(t)
-        self._record()
+        self._record(self.step_residents(t))
         self.check_invariants()
         self.month += 1
 
-    def _record(self) -> None:
-        """Record the month's rates, flows and money held, and its equity counts; start the next month's flows from zero."""
-        counts = self.outcome_counts()
+    def step_residents(self, t: int) -> dict[str, np.ndarray]:
+        """Step the residents through month ``t`` with the effects due then; return the month's outcome counts.
+
+        :meth:`step` calls this after the month's deliveries; on its own it advances the
+        residents by their rules and the effects already queued
+        (:meth:`ResidentEngine.step <pfpp_sim.residents.ResidentEngine.step>`).
+        """
+        return self.residents.step(t, self.pending.pop(t), records=self.recipients, rng=self.rng_interventions)
+
+    def _record(self, counts: dict[str, np.ndarray]) -> None:
+        """Record the month's rates (from the residents' ``counts``), flows and money held, and its equity counts; start the next month's flows from zero."""
+        self.counts = counts
         self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
         held = np.zeros(self.population.places.n)

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pfpp_sim import residents
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
@@ -284,9 +283,9 @@ def test_fitted_trends_act_until_the_month_after_their_last_data_and_unfitted_ru
     sc = small(horizon=48)  # from April 2021
     fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2023})
     fitted = PfppModel(sc.model_copy(update={"calibration": fit}), seed=SEED)
-    assert (fitted.income_trend_months, fitted.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
+    assert (fitted.residents.income_trend_months, fitted.residents.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
     unfitted = PfppModel(sc.model_copy(update={"calibration": None}), seed=SEED)
-    assert (unfitted.income_trend_months, unfitted.neet_trend_months) == (48, 48)
+    assert (unfitted.residents.income_trend_months, unfitted.residents.neet_trend_months) == (48, 48)
 
 
 # --------------------------------------------------------- fitted trends beyond their data
@@ -369,15 +368,13 @@ def test_the_same_seed_repeats_a_run_and_another_seed_does_not():
     )
 
 
-def test_results_do_not_depend_on_blocks_threads_or_drawing_ahead(monkeypatch):
+def test_results_do_not_depend_on_blocks_threads_or_drawing_ahead():
     # Given the same seed, stepping residents place by place in threads with the month's
     # numbers drawn ahead gives exactly what one block in one thread gives.
     sc = small(horizon=24, **{"levers.data_sharing": 0.5})
-    whole = PfppModel(sc, seed=SEED).run()
-    monkeypatch.setattr(residents, "BLOCK_HOUSEHOLDS", 1)  # one place per block
-    monkeypatch.setattr(residents, "DRAW_AHEAD_HOUSEHOLDS", 0)  # helper thread and block threads
-    split = PfppModel(sc, seed=SEED)
-    assert len(split.blocks) == len(PLACES)
+    whole = PfppModel(sc, seed=SEED, block_households=2**40, threads=1, draw_ahead=False).run()
+    split = PfppModel(sc, seed=SEED, block_households=1, threads=4, draw_ahead=True)
+    assert len(whole.residents.blocks) == 1 and len(split.residents.blocks) == len(PLACES)
     split.run()
     for a, b in zip(whole.records, split.records, strict=True):
         for name in a:

@@ -247,7 +247,7 @@ def test_employment_support_is_intended_for_neet_young_people_seeking_work():
     # reachable but not intended.
     model = PfppModel(load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1}), seed=3)
     y = model.population.young
-    groups = target_groups(model.population, ["employment_support"], cold=model.cold_home)
+    groups = target_groups(model.population, ["employment_support"], cold=model.residents.cold_home)
     k = KEY_INDEX["employment_support"]
     intended = np.concatenate([
         groups.candidates[s : s + n] for s, n in zip(groups.in_start[k].tolist(), groups.in_size[k].tolist())
