@@ -31,6 +31,7 @@ from benchmarks.naive_mesa import NaiveResidentsModel, rates_agree, run_naive, r
 from benchmarks.scaling import measure_in_child, national_run, national_scenario
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.scenario import load_scenario
+from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import environment, git_commit, write_json, write_text
 
 __all__ = ["MODES", "RESULTS", "default_runs", "markdown", "naive_comparison", "run", "save", "scaling"]
@@ -148,6 +149,7 @@ def _ratios(rows: list[dict[str, Any]], naive: list[dict[str, Any]]) -> list[dic
 
 def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
     """Run every benchmark of a mode (``quick``: small scales, few months); ``national`` adds the 1:1 runs."""
+    keep_freed_memory()  # the naive comparison and default runs in this process, as the national command has it
     mode = "quick" if quick else "full"
     settings = MODES[mode]
     started = time.perf_counter()

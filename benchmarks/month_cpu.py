@@ -22,20 +22,21 @@ from pathlib import Path
 
 from benchmarks import RESULTS
 from benchmarks.scaling import national_scenario
-from pfpp_sim import model as model_module
-from pfpp_sim import residents
+from pfpp_sim import delivery, residents
 from pfpp_sim.agents import Council, Department
 from pfpp_sim.model import PfppModel
+from pfpp_sim.residents import ResidentEngine
+from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import git_commit, write_text
 
 PARTS = [
     (residents, "draw_shocks", "drawing income shocks (helper thread)"),
     (residents, "draw_young", "drawing young people's numbers (helper thread)"),
-    (PfppModel, "_step_households", "households' step and outcome counts (block threads)"),
-    (PfppModel, "_step_young", "young people's step (block threads)"),
+    (ResidentEngine, "_step_households", "households' step and outcome counts (block threads)"),
+    (ResidentEngine, "_step_young", "young people's step (block threads)"),
     (residents, "apply_effects", "interventions' effects starting"),
-    (model_module, "target_groups", "listing who each intervention can reach"),
-    (model_module, "select_recipients", "choosing recipients"),
+    (delivery, "target_groups", "listing who each intervention can reach"),
+    (delivery, "select_recipients", "choosing recipients"),
     (Department, "step", "departments' decisions"),
     (Council, "step", "councils' decisions"),
     (PfppModel, "check_invariants", "run-time checks"),
@@ -57,6 +58,7 @@ def _timed(func, label: str, spent: Counter):
 
 def measure(scale: float, months: int, *, seed: int = 1) -> tuple[Counter, float, float]:
     """CPU seconds by part, process CPU seconds and wall seconds of ``months`` months at ``scale``."""
+    keep_freed_memory()  # as the national command does
     spent: Counter = Counter()
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
     try:

@@ -60,7 +60,9 @@ def measure(scale: float, *, horizon: int = 120, repeats: int = 1, seed: int = 1
         (peak RSS less the RSS before building, per resident).
     """
     from pfpp_sim.model import PfppModel
+    from pfpp_sim.speed import keep_freed_memory
 
+    keep_freed_memory()  # as the national command does
     PfppModel(national_scenario(0.0005, 2), seed=seed).run()  # warm-up: imports and cached data tables
     before = _peak_rss_bytes()
     scenario = national_scenario(scale, horizon)

@@ -37,6 +37,7 @@ from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
 from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, check_place, format_index, top_levers, write_analysis
+from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
 from pfpp_sim.workers import open_executor
@@ -119,9 +120,15 @@ def _say_fit_coverage(*scenarios: Scenario) -> None:
 
 
 def _load(name: str, calibration: str | None, places: str | None, horizon: int | None, scale: float | None) -> Scenario:
-    """Load a scenario for a command, apply the run options, and say where it came from."""
+    """Load a scenario for a command, apply the run options, and say where it came from.
+
+    A run of every place also sets this process's allocator for large runs
+    (:func:`~pfpp_sim.speed.keep_freed_memory`; worker processes forked later keep it).
+    """
     scenario = _with_run_overrides(load_scenario(name, calibration=calibration), places, horizon, scale)
     _say_sources(scenario)
+    if scenario.run.places == "all":
+        keep_freed_memory()
     return scenario
 
 

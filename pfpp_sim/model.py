@@ -1,7 +1,8 @@
 """The model: Mesa departments and councils over vectorised residents, one month a step.
 
-The residents' side (stepping households and young people block by block) is in
-:mod:`pfpp_sim.residents`, mixed into :class:`PfppModel`.
+The residents' side (stepping households and young people block by block) is a
+:class:`~pfpp_sim.residents.ResidentEngine` the model owns: the model hands it each month's
+due effects and takes back the month's outcome counts.
 
 A run starts from the institutions as the years before it left them: departments and
 councils first step through ``run_in_months`` months before month 0 under siloed levers
@@ -17,45 +18,20 @@ import mesa
 import numpy as np
 
 from pfpp_sim.agents import Council, Department
-from pfpp_sim.agents.council import POOLED_BIT
+from pfpp_sim.delivery import Order, Orders, deliver, delivery_flows
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
-from pfpp_sim.funding import Award, Round, order_spend_p, to_pence
+from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET, build_population
-from pfpp_sim.residents import ResidentSteps
+from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
+from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import (
-    KEY_INDEX,
-    WAVES,
-    RecipientRecords,
-    Targeting,
-    select_recipients,
-    target_groups,
-    targeting_precision,
-)
-from pfpp_sim.trends import years_beyond_data
+from pfpp_sim.targeting import RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
-
-
-def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
-    """Split orders (in the order placed) into batches with one order per place and intervention.
-
-    The k-th order of a place for an intervention goes into round k; within a round,
-    pooled teams' orders go in the :data:`~pfpp_sim.targeting.WAVES` of their
-    intervention (only pooled teams serve complement recipients first).
-    """
-    pair = places * len(INTERVENTION_KEYS) + keys
-    by_pair = np.argsort(pair, kind="stable")
-    first = np.flatnonzero(np.r_[True, pair[by_pair][1:] != pair[by_pair][:-1]])
-    rank = np.empty(orders.size, dtype=np.int64)
-    rank[by_pair] = np.arange(orders.size) - np.repeat(first, np.diff(np.r_[first, orders.size]))
-    batch = rank * (max(WAVES) + 1) + np.where(pooled, np.asarray(WAVES)[keys], 0)
-    in_batches = np.argsort(batch, kind="stable")
-    return np.split(orders[in_batches], np.flatnonzero(np.diff(batch[in_batches])) + 1)
 
 
 def _slice_ends(slices: list[slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +40,7 @@ def _slice_ends(slices: list[slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tuple(np.array([row[i] for row in filled], dtype=np.intp) for i in range(3))
 
 
-class PfppModel(ResidentSteps, mesa.Model):
+class PfppModel(mesa.Model):
     """Departments, councils and residents of the places in one scenario.
 
     Parameters
@@ -74,16 +50,41 @@ class PfppModel(ResidentSteps, mesa.Model):
         Root seed; 0 is valid.
     replicate : int, default=0
         Replicate number; each replicate has its own random streams.
+    block_households : int, default=:data:`~pfpp_sim.speed.BLOCK_HOUSEHOLDS`
+    threads : int, optional
+    draw_ahead : bool, optional
+        Speed settings of the residents' engine (:class:`~pfpp_sim.residents.ResidentEngine`);
+        they change no result. ``threads=1, draw_ahead=False`` is the plain serial path.
+
+    Attributes
+    ----------
+    residents : ResidentEngine
+        The residents' engine, built here and stepped by :meth:`step`.
+    initial_rates : dict of str to ndarray of float64, shape (n_places,)
+        The residents' rates before the first month.
+    rates : dict of str to ndarray of float64, shape (n_places,)
+        The rates of the last month recorded (before the first, the starting rates).
+    counts : dict of str to ndarray
+        The last month's outcome counts (:func:`~pfpp_sim.outcomes.count_outcomes`), once a month is recorded.
+    equity_groups : EquityGroups
+        Each resident's tenure and starting income quintile.
     """
 
-    def __init__(self, scenario: Scenario, *, seed: int = 0, replicate: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        replicate: int = 0,
+        block_households: int = BLOCK_HOUSEHOLDS,
+        threads: int | None = None,
+        draw_ahead: bool | None = None,
+    ) -> None:
         super().__init__(seed=int(stream(seed, replicate, "mesa").integers(2**31)))
         self.scenario = scenario
         self.seed = seed
         self.replicate = replicate
         self.horizon = scenario.run.horizon_months
-        self.rng_households = stream(seed, replicate, "households")
-        self.rng_young = stream(seed, replicate, "young_people")
         self._monthly_streams(0)
         self._draw_parameters(stream(seed, replicate, "parameters"))
         self.run_in_months = int(round(self.mech["run_in_months"]))
@@ -99,11 +100,14 @@ class PfppModel(ResidentSteps, mesa.Model):
             income_index=float(self.exo.income_index[0]),
         )
         self.residents_per_place = self._count_residents()
-        self.income_trend_months = self._months_before(scenario.calibration, "fuel_poverty_rate")
-        self.neet_trend_months = self._months_before(scenario.calibration, "neet_16_17_rate")
-        self.income_beyond_years = self._years_beyond(scenario, "fuel_poverty_rate")
-        self.neet_beyond_years = self._years_beyond(scenario, "neet_16_17_rate")
-        self._set_up_residents()
+        self.residents = ResidentEngine(
+            self.population, scenario, self.exo,
+            ResidentParameters(self.effect, self.effect_without_disorder, self.duration, self.cold_home_odds_ratio),
+            seed=seed, replicate=replicate, block_households=block_households, threads=threads, draw_ahead=draw_ahead,
+        )
+        self.initial_rates = self.residents.initial_rates
+        self.rates = self.initial_rates
+        self.equity_groups = self.residents.equity_groups
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
@@ -120,7 +124,7 @@ class PfppModel(ResidentSteps, mesa.Model):
         # Open awards by id, oldest first (dicts: closing one is O(1), order is kept).
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
-        self._orders: list[tuple] = []  # (award, key, budget pence, key index, place, known bits, stream bit)
+        self._orders: list[Order] = []  # this month's delivery orders, in the order placed
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
         self.equity_records: list[dict[str, np.ndarray]] = []
@@ -139,29 +143,12 @@ class PfppModel(ResidentSteps, mesa.Model):
         self._run_in()
         self.scenario = scenario
         self._start_run()
-        self._start_drawing_ahead()
         # Mesa 3.3 numbers agents with a counter per model kept on the Agent class, which
         # keeps every model alive (about 4 MB a 14-place run, gigabytes over a long sweep).
         # Every agent of this model exists by now, so its counter is dropped.
         mesa.Agent._ids.pop(self, None)
 
     # ------------------------------------------------------------------ setup
-    def _months_before(self, calibration, metric: str) -> int:
-        """Months of the run before a series' fitted trends stop (the horizon if they never do)."""
-        end = calibration.trend_end(metric) if calibration else None
-        if end is None:
-            return self.horizon
-        return int(np.searchsorted(self.exo.dates, np.datetime64(f"{end}-01")))
-
-    def _years_beyond(self, scenario: Scenario, metric: str) -> np.ndarray:
-        """Years a series' fitted trends act beyond their data end, from the start to each month 0 ... horizon.
-
-        Damped by ``world.trend_damping`` (:func:`~pfpp_sim.trends.years_beyond_data`); all
-        zero when the trends are held (the default) or never end.
-        """
-        end = scenario.calibration.trend_end(metric) if scenario.calibration else None
-        return years_beyond_data(scenario.run.start, end, self.horizon, scenario.world.trend_damping_per_year)
-
     def _monthly_streams(self, month: int) -> None:
         """Fresh streams for the processes whose number of draws depends on the state."""
         self.rng_councils = stream(self.seed, self.replicate, "councils", month)
@@ -221,8 +208,7 @@ class PfppModel(ResidentSteps, mesa.Model):
 
     def _spend_orders(self) -> None:
         """Spend the month's delivery orders without choosing recipients (run-in months only)."""
-        orders, self._orders = self._orders, []
-        for award, key, budget_p, *_ in orders:
+        for award, key, budget_p in self._take_orders():
             award.spend(key, min(award.held_p[key], budget_p), 0, self.month)
 
     def _start_run(self) -> None:
@@ -335,102 +321,41 @@ class PfppModel(ResidentSteps, mesa.Model):
                 f"from {self.councils[award.place].label}",
             )
 
-    def need_shares(self, place: int) -> dict[str, float]:
-        """M2: local need as intervention shares, each domain by its rate relative to the run's mean."""
-        rates = self.rates
-        key_rate = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "mental_health": "youth_mh_rate"}
-        relative = {}
-        for domain in DOMAINS:
-            values = rates[key_rate[domain]]
-            mean = float(values.mean())
-            relative[domain] = float(values[place] / mean) if mean > 0 else 1.0
-        total = sum(relative.values())
-        return {k: relative[d] / total / len(keys) for d, keys in self.keys_by_domain.items() for k in keys}
-
     # ---------------------------------------------------------------- delivery
     def order_delivery(self, award: Award, key: str, budget_p: int) -> None:
         """Queue this month's delivery of ``budget_p`` pence of ``key`` from an award."""
-        bit = POOLED_BIT if award.pooled else self.stream_bits[award.programme]
-        self._orders.append((award, key, budget_p, KEY_INDEX[key], award.place, award.known_bits, bit))
+        self._orders.append(Order(award, key, budget_p))
+
+    def _take_orders(self) -> list[Order]:
+        """The month's orders, leaving the queue empty."""
+        orders, self._orders = self._orders, []
+        return orders
 
     def deliver_orders(self) -> None:
-        """Fulfil the month's delivery orders of all councils, then clear them.
+        """Fulfil the month's delivery orders of all councils together (:func:`~pfpp_sim.delivery.deliver`).
 
-        Each order's number of recipients is its budget over the unit cost, rounded
-        stochastically. A council's orders for one intervention are fulfilled in the order
-        it placed them: the k-th orders of every place are chosen together, pooled teams'
-        in waves so that an intervention comes after its complement
-        (:data:`~pfpp_sim.targeting.WAVES`, :func:`~pfpp_sim.targeting.select_recipients`).
-        Each award then spends the order's budget, or the unit cost of every resident
-        served, duplicates included, if it found fewer than it asked for
-        (:func:`~pfpp_sim.funding.order_spend_p`).
+        Each award then spends what its orders cost, the month's flows count what was
+        delivered, and the new recipients' effects are queued for when they start.
         """
-        orders, self._orders = self._orders, []
-        if not orders:
+        orders = Orders.of(self._take_orders(), self.stream_bits)
+        if not orders.size:
             return
-        t = self.month
-        _, _, budget, keys, places, known_bits, bits = (np.array(column) for column in zip(*orders))
-        cost_p = self.unit_cost_p[keys, places]
-        wanted = budget / cost_p
-        whole = np.floor(wanted)
-        n = (whole + (self.rng_councils.random(wanted.size) < wanted - whole)).astype(np.int64)
-        served, duplicated, intended = self._serve(n, keys, places, known_bits, bits)
-        spend_p = order_spend_p(served, n, cost_p, budget)
-        duplicated_p = np.minimum(spend_p, np.rint(duplicated * cost_p).astype(np.int64))
-        for i in np.flatnonzero(spend_p).tolist():
-            orders[i][0].spend(orders[i][1], int(spend_p[i]), int(duplicated_p[i]), t)
-        weight = self.recipient_weight[keys, places]
-        n_places = self.population.places.n
-        self.flows["deliveries"] += np.bincount(places, weights=served * weight, minlength=n_places)
-        self.flows["delivered_gbp"] += np.bincount(places, weights=spend_p / 100, minlength=n_places)
-        self.flows["duplicated_gbp"] += np.bincount(places, weights=duplicated_p / 100, minlength=n_places)
-        retrofit = keys == KEY_INDEX["retrofit"]
-        self.flows["retrofits"] += np.bincount(places[retrofit], weights=(served * weight)[retrofit], minlength=n_places)
-        self.flows["retrofits_to_fuel_poor"] += np.bincount(
-            places[retrofit], weights=(intended * weight)[retrofit], minlength=n_places
+        t, levers, mech = self.month, self.scenario.levers, self.mech
+        precision = order_precision(
+            orders.pooled, hit_rate=mech["outreach_hit_rate"], data_sharing=levers.data_sharing,
+            match_ceiling=mech["data_match_ceiling"], pooled_penalty=mech["pooled_targeting_penalty"],
         )
-
-    def _serve(self, n, keys, places, known_bits, bits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Choose the recipients of each order of ``n`` simulated recipients and queue their effects.
-
-        Returns
-        -------
-        served, duplicated, intended : ndarray of int64, shape (n_orders,)
-        """
-        t = self.month
-        served, duplicated, intended = (np.zeros(n.size, dtype=np.int64) for _ in range(3))
-        live = np.flatnonzero(n > 0)
-        if not live.size:
-            return served, duplicated, intended
-        # Resident state does not change while delivering: one set of groups for the month.
-        with self._thread_pool() as pool:
-            groups = target_groups(
-                self.population, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}),
-                cold=self.cold_home, executor=pool,
+        with thread_pool(self.residents.threads) as pool:
+            done = deliver(
+                orders, self.population, cold=self.residents.cold_home, records=self.recipients, unit_cost_p=self.unit_cost_p,
+                precision=precision, sees_others=levers.data_sharing, rng=self.rng_councils, executor=pool,
             )
-        levers, mech = self.scenario.levers, self.mech
-        precision = targeting_precision(mech["outreach_hit_rate"], levers.data_sharing, mech["data_match_ceiling"])
-        fresh, fresh_keys = [], []
-        for chosen in _batches(live, places[live], keys[live], bits[live] == POOLED_BIT):
-            pooled = bits[chosen] == POOLED_BIT
-            targeting = Targeting(
-                precision=np.where(pooled, precision * mech["pooled_targeting_penalty"], precision),
-                sees_others=levers.data_sharing,
-                bundle_first=pooled,
-                known_bits=known_bits[chosen],
-                stream_bit=bits[chosen],
-            )
-            delivery = select_recipients(
-                keys[chosen], places[chosen], n[chosen], groups, self.recipients, targeting, self.rng_councils
-            )
-            served[chosen], duplicated[chosen], intended[chosen] = delivery.served, delivery.duplicated, delivery.intended
-            fresh.append(delivery.recipients)
-            fresh_keys.append(keys[chosen][delivery.request])
-        fresh, fresh_keys = np.concatenate(fresh), np.concatenate(fresh_keys)
-        for k in np.unique(fresh_keys).tolist():
-            key = INTERVENTION_KEYS[k]
-            self.pending.add(t + self.months_to_effect[key], key, fresh[fresh_keys == k])
-        return served, duplicated, intended
+        for key, residents in done.by_intervention():
+            self.pending.add(t + self.months_to_effect[key], key, residents)
+        for i in np.flatnonzero(done.spend_p).tolist():
+            orders.awards[i].spend(INTERVENTION_KEYS[orders.key[i]], int(done.spend_p[i]), int(done.duplicated_p[i]), t)
+        for name, values in delivery_flows(orders, done, self.recipient_weight, self.population.places.n).items():
+            self.flows[name] += values
 
     # -------------------------------------------------------------------- step
     def step(self) -> None:
@@ -441,8 +366,22 @@ class PfppModel(ResidentSteps, mesa.Model):
         self.agents_by_type[Department].do("step")
         self.agents_by_type[Council].shuffle_do("step")
         self.deliver_orders()
-        self.step_residents(t)
-        counts = self.outcome_counts()
+        self._record(self.step_residents(t))
+        self.check_invariants()
+        self.month += 1
+
+    def step_residents(self, t: int) -> dict[str, np.ndarray]:
+        """Step the residents through month ``t`` with the effects due then; return the month's outcome counts.
+
+        :meth:`step` calls this after the month's deliveries; on its own it advances the
+        residents by their rules and the effects already queued
+        (:meth:`ResidentEngine.step <pfpp_sim.residents.ResidentEngine.step>`).
+        """
+        return self.residents.step(t, self.pending.pop(t), records=self.recipients, rng=self.rng_interventions)
+
+    def _record(self, counts: dict[str, np.ndarray]) -> None:
+        """Record the month's rates (from the residents' ``counts``), flows and money held, and its equity counts; start the next month's flows from zero."""
+        self.counts = counts
         self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
         held = np.zeros(self.population.places.n)
@@ -452,8 +391,6 @@ class PfppModel(ResidentSteps, mesa.Model):
         for values in self.flows.values():
             values[:] = 0.0
         self.equity_records.append(equity_from_counts(counts))
-        self.check_invariants()
-        self.month += 1
 
     def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
         """Households and young people in each place."""

@@ -1,233 +1,224 @@
-"""The residents' side of the model: households and young people stepped block by block.
+"""The residents' engine: households and young people stepped block by block.
 
-:class:`ResidentSteps` is mixed into :class:`~pfpp_sim.model.PfppModel`; it uses the
-model's scenario, population, exogenous paths, drawn parameters and random streams, and
-writes the residents' monthly state back. Residents are stepped in blocks of whole places
+:class:`ResidentEngine` owns the residents' monthly state (blocks of places, NEET
+hazards, mental-health onset, job seeking, cold homes, each block's counts, numbers
+drawn ahead). :class:`~pfpp_sim.model.PfppModel` builds one and steps it each month
+with what the month's deliveries changed; it returns the month's outcome counts. It
+reads nothing of the model and writes nothing to it: its inputs are in its signature.
+
+Residents are stepped in blocks of whole places
 (:func:`~pfpp_sim.population.place_blocks`), with each month's random numbers drawn for
-everyone first in the rules' order, so results do not depend on the blocks or on the
-threads that step them.
+everyone first in the rules' order, so results do not depend on the blocks, on the
+threads that step them or on drawing ahead (:mod:`pfpp_sim.speed`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from pfpp_sim import dynamics, labour_market
+from pfpp_sim.exogenous import Exogenous
+from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
-from pfpp_sim.population import AGE_18, AGE_25, EMPLOYED, NEET, RANK_LEVELS, Block, leaving_education_hazard, place_blocks
-from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.population import (
+    AGE_18,
+    AGE_25,
+    EMPLOYED,
+    RANK_LEVELS,
+    Block,
+    Population,
+    leaving_education_hazard,
+    place_blocks,
+)
+from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
+from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, run_all, thread_pool
 from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
+from pfpp_sim.targeting import RecipientRecords
+from pfpp_sim.trends import years_beyond_data
 
-__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "REFERENCE_SAMPLE", "ResidentSteps"]
+__all__ = ["ResidentEngine", "ResidentParameters"]
 
-BLOCK_HOUSEHOLDS = 1 << 17
-"""Households at which a block of places closes: residents are stepped block by block
-(:func:`~pfpp_sim.population.place_blocks`), so a month's temporary arrays stay small
-and in cache whatever the number of residents. Results do not depend on it."""
+@dataclass(frozen=True)
+class ResidentParameters:
+    """A replicate's drawn parameters that the residents' rules use.
 
-DRAW_AHEAD_HOUSEHOLDS = 1 << 18
-"""From this many households, next month's resident random numbers are drawn in a helper
-thread while the model does the rest of its month (:class:`~pfpp_sim.streams.DrawingAhead`),
-and blocks of residents are stepped by up to :data:`BLOCK_THREADS` threads. Blocks write
-disjoint rows and use numbers drawn beforehand, so the results are the same either way."""
-
-BLOCK_THREADS = 4
-"""Most threads stepping blocks at once (no more than the machine's CPUs)."""
-
-REFERENCE_SAMPLE = 2000
-"""Young people per place whose homes make the reference cold-home path of the baseline
-mental-health onset (:meth:`ResidentSteps._reference_cold_share`): enough to measure a
-share of a few per cent to about a point, and cheap at national scale."""
-
-
-def _keep_freed_memory() -> None:
-    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the system.
-
-    Every month allocates and frees block-sized temporaries many times; by default glibc
-    hands memory above a moving threshold back to the system and takes it back page by
-    page (six times the page faults of a default run, and in threads the faults
-    serialise). This keeps up to 256 MB of freed memory per arena and serves
-    allocations below 32 MB from the arenas, for the rest of the process. It also caps
-    the arenas at two: each thread that draws numbers or steps a block would otherwise
-    get an arena of its own, each keeping its freed memory (at national scale, 0.3 GB
-    more peak memory in one measurement). Linux with glibc only; a no-op elsewhere. It
-    changes no result.
+    Attributes
+    ----------
+    effect : mapping of str to float
+        Effect size of each intervention (units as in the scenario).
+    effect_without_disorder : mapping of str to float
+        Effect for recipients outside the population the main effect's evidence covers.
+    duration : mapping of str to int
+        Months each time-limited intervention's support lasts.
+    cold_home_odds_ratio : float
+        Odds ratio of mental-health onset in a cold home.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_top_pad, m_mmap_threshold, m_arena_max = -1, -2, -3, -8  # glibc's mallopt parameters
-    libc.mallopt(m_arena_max, 2)
-    libc.mallopt(m_mmap_threshold, 32 << 20)
-    libc.mallopt(m_trim_threshold, 256 << 20)
-    libc.mallopt(m_top_pad, 64 << 20)
+
+    effect: Mapping[str, float]
+    effect_without_disorder: Mapping[str, float]
+    duration: Mapping[str, int]
+    cold_home_odds_ratio: float
 
 
-def _run_all(jobs: list[Callable[[], None]], pool: ThreadPoolExecutor | None) -> None:
-    """Run independent jobs, in a thread pool if given; re-raise the first failure."""
-    if pool is None:
-        for job in jobs:
-            job()
-        return
-    for future in [pool.submit(job) for job in jobs]:
-        future.result()
+def _months_before(scenario: Scenario, exo: Exogenous, metric: str) -> int:
+    """Months of the run before a series' fitted trends stop (the horizon if they never do)."""
+    end = scenario.calibration.trend_end(metric) if scenario.calibration else None
+    if end is None:
+        return scenario.run.horizon_months
+    return int(np.searchsorted(exo.dates, np.datetime64(f"{end}-01")))
 
 
-class ResidentSteps:
-    """Stepping a model's residents: set-up, the monthly rules block by block, outcome counts."""
+def _years_beyond(scenario: Scenario, metric: str) -> np.ndarray:
+    """Years a series' fitted trends act beyond their data end, from the start to each month 0 ... horizon.
 
-    def _set_up_residents(self) -> None:
-        """Blocks, per-place factors, starting fuel poverty and ILO status, equity groups, rates and NEET hazards."""
-        _keep_freed_memory()
-        self.band_cost = np.asarray(self.scenario.world.households.band_cost.as_list())
-        self.blocks = place_blocks(self.population, BLOCK_HOUSEHOLDS)
-        places = self.population.places
+    Damped by ``world.trend_damping`` (:func:`~pfpp_sim.trends.years_beyond_data`); all
+    zero when the trends are held (the default) or never end.
+    """
+    end = scenario.calibration.trend_end(metric) if scenario.calibration else None
+    return years_beyond_data(scenario.run.start, end, scenario.run.horizon_months, scenario.world.trend_damping_per_year)
+
+
+class ResidentEngine:
+    """The residents of a run's places, stepped a month at a time by their rules.
+
+    Building it flags the starting fuel-poor households and sets each young person's
+    ILO status (in ``population``), and works out the equity groups, the starting rates,
+    the NEET entry hazards that keep each place's NEET shares steady and the baseline
+    mental-health onset. It starts no thread: drawing ahead and block threads start with
+    the first :meth:`step`.
+
+    Parameters
+    ----------
+    population : Population
+        The residents; stepped in place.
+    scenario : Scenario
+        Its world (the residents' rates and prices), run settings and fitted trends.
+    exo : Exogenous
+        The run's exogenous paths (:func:`~pfpp_sim.exogenous.exogenous_paths`).
+    parameters : ResidentParameters
+        The replicate's drawn effects, durations and cold-home odds ratio.
+    seed : int
+        Root seed (0 is valid).
+    replicate : int
+        Replicate number; the engine draws from this replicate's ``households``,
+        ``young_people`` and ``job_search`` streams.
+    block_households : int, default=:data:`~pfpp_sim.speed.BLOCK_HOUSEHOLDS`
+        Households at which a block of places closes (at least 1).
+    threads : int, optional
+        Threads stepping blocks (1: one after another). Default: up to
+        :data:`~pfpp_sim.speed.BLOCK_THREADS`, no more than the CPUs, when drawing ahead
+        with several blocks; else 1.
+    draw_ahead : bool, optional
+        Whether next month's numbers are drawn in helper threads while the rest of the
+        month runs. Default: from :data:`~pfpp_sim.speed.DRAW_AHEAD_HOUSEHOLDS` households.
+
+    Raises
+    ------
+    ValueError
+        If ``block_households`` or ``threads`` is below 1.
+    """
+
+    def __init__(
+        self,
+        population: Population,
+        scenario: Scenario,
+        exo: Exogenous,
+        parameters: ResidentParameters,
+        *,
+        seed: int,
+        replicate: int,
+        block_households: int = BLOCK_HOUSEHOLDS,
+        threads: int | None = None,
+        draw_ahead: bool | None = None,
+    ) -> None:
+        if block_households < 1 or (threads is not None and threads < 1):
+            raise ValueError(f"block_households and threads: expected at least 1, got {block_households} and {threads}")
+        self.population, self.exo, self.parameters = population, exo, parameters
+        self.world = scenario.world
+        self.horizon = scenario.run.horizon_months
+        self.effect, self.cold_home_odds_ratio = parameters.effect, parameters.cold_home_odds_ratio
+        self.income_trend_months = _months_before(scenario, exo, "fuel_poverty_rate")
+        self.neet_trend_months = _months_before(scenario, exo, "neet_16_17_rate")
+        self.income_beyond_years = _years_beyond(scenario, "fuel_poverty_rate")
+        self.neet_beyond_years = _years_beyond(scenario, "neet_16_17_rate")
+        self.rng_households = stream(seed, replicate, "households")
+        self.rng_young = stream(seed, replicate, "young_people")
+        # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
+        self.rng_job_search = stream(seed, replicate, "job_search")
+        self.band_cost = np.asarray(self.world.households.band_cost.as_list())
+        self.blocks = place_blocks(population, block_households)
+        self.draw_ahead = population.households.n >= DRAW_AHEAD_HOUSEHOLDS if draw_ahead is None else draw_ahead
+        if threads is None:
+            threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self.draw_ahead and len(self.blocks) > 1 else 1
+        self.threads = threads
+        places = population.places
         # Real young people per real household a simulated young person stands for, in its household.
         self.youth_link = places.youth_weight / places.household_weight
-        trend = self.population.places.income_trend
         # Monthly growth factor of base incomes by place (fitted trend, in its data years); None without trends.
-        self.income_growth = np.exp(trend / 12.0) if trend.any() else None
-        self.equity_groups = equity_groups(self.population, self._update_fuel_poverty(0))
+        self.income_growth = np.exp(places.income_trend / 12.0) if places.income_trend.any() else None
+        self.equity_groups = equity_groups(population, self.update_fuel_poverty(0))
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
-        self.cold_home = np.take(self.population.households.fuel_poor, self.population.young.household)
+        self.cold_home = np.take(population.households.fuel_poor, population.young.household)
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
-        self.leave_education = leaving_education_hazard(self.scenario.world.young_people.employed_share_of_eet.value)
-        self.job_seeking = labour_market.job_seeking(self.scenario, places.unemployment_relative, self.exo.dates)
-        # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
-        self.rng_job_search = stream(self.seed, self.replicate, "job_search")
+        self.leave_education = leaving_education_hazard(self.world.young_people.employed_share_of_eet.value)
+        self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
         for block in self.blocks:
             self._update_ilo_status(0, block)
-        self.initial_rates = resident_rates(self.population)
-        self.rates = self.initial_rates
-        self._set_hazards()
-        self.base_onset = self._baseline_onset()
-
-    def _start_drawing_ahead(self) -> None:
-        """For a large run (:data:`DRAW_AHEAD_HOUSEHOLDS`), start drawing the first month's numbers in helper threads."""
-        self._draw_ahead = self.population.households.n >= DRAW_AHEAD_HOUSEHOLDS
+        self.initial_rates = resident_rates(population)
+        yw, y = self.world.young_people, population.young
+        exit_hazard = sum(dynamics.neet_exit_hazard(
+            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
+        ))
+        # Per-place NEET entry hazards (16-17, 18-24) that keep each place's starting NEET shares steady.
+        self.entry_hazard = steady_neet_entry(
+            y, places.n, exit_hazard, default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
+        )
+        cold_share = reference_cold_share(
+            population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
+            income_growth=self.income_growth, income_trend_months=self.income_trend_months,
+            income_beyond_years=self.income_beyond_years,
+        )
+        # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
+        self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
         # Numbers being drawn ahead in helper threads: the young people's for the next month
-        # they step, the households' income shocks likewise.
+        # they step, the households' income shocks likewise (none until the first step).
         self._drawing_young: DrawingAhead[YoungDraws] | None = None
         self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
         # The month's largest arrays of numbers, filled again each month: the young people's
         # (used up before next month's are drawn) and the shocks (two, as next month's are
         # drawn while this month's households step).
-        h, y = self.population.households, self.population.young
+        h, y = population.households, population.young
         self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
-        self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self._draw_ahead else 1)]
-        if self._draw_ahead:
-            self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
-            self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[0])
-
-    def _set_hazards(self) -> None:
-        """Per-place NEET entry hazards that keep each place's starting NEET shares steady."""
-        yw = self.scenario.world.young_people
-        y = self.population.young
-        n = self.population.places.n
-        exit_h = sum(dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
-        ))
-        older = y.age_months >= AGE_18
-        neet = y.status == NEET
-        self.entry_hazard = np.zeros((n, 2))
-        for group, mask in enumerate((~older, older)):
-            people = np.bincount(y.place[mask], minlength=n).astype(float)
-            in_neet = np.bincount(y.place[mask & neet], minlength=n).astype(float)
-            exit_sum = np.bincount(y.place[mask & neet], weights=exit_h[mask & neet], minlength=n)
-            mean_exit = np.divide(exit_sum, in_neet, out=np.full(n, yw.neet_exit_hazard.value), where=in_neet > 0)
-            share = np.divide(in_neet, people, out=np.zeros(n), where=people > 0)
-            hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
-            self.entry_hazard[:, group] = np.maximum(hazard, yw.neet_entry_hazard_floor.value)
-
-    def _reference_cold_share(self) -> np.ndarray:
-        """Share of each place's young people whose home would be fuel poor each month with no interventions.
-
-        The reference world of :meth:`_baseline_onset`: the starting households (a sample
-        of at most :data:`REFERENCE_SAMPLE` young people's homes per place) under the
-        exogenous drivers alone: the price paid, universal bill support, means-tested
-        payments, the national median income and the fitted income trend (damped beyond
-        its data, as households' incomes are: :meth:`_income_growth_in`); starting
-        incomes, bands and jobs otherwise. Month ``t`` has the state the young people's
-        step of month ``t`` sees (the households' step of month ``t - 1``; month 0, the
-        set-up). It depends on the starting residents and the world only, so every
-        scenario compared on the same seed has the same reference (common random numbers).
-
-        Returns
-        -------
-        ndarray of float64, shape (horizon, n_places)
-        """
-        pop, exo = self.population, self.exo
-        h, y = pop.households, pop.young
-        n_places = pop.places.n
-        sample = np.concatenate([
-            np.linspace(s.start, s.stop - 1, min(s.stop - s.start, REFERENCE_SAMPLE)).astype(np.int64) for s in y.slices
-        ])
-        place = y.place[sample]
-        home = y.household[sample]
-        link = self.youth_link[y.place]
-        employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0), minlength=h.n)[home]
-        real = h.base_income[home] * np.exp(h.income_dev[home].astype(np.float64))
-        band, means = h.band[home], h.means_tested[home]
-        earnings = self.scenario.world.young_people.youth_earnings.value
-        growth = np.ones(n_places) if self.income_growth is None else self.income_growth
-        income_trend = pop.places.income_trend
-        counted = np.maximum(np.bincount(place, minlength=n_places), 1)
-        share = np.empty((self.horizon, n_places))
-        for t in range(self.horizon):
-            s = max(t - 1, 0)
-            index = exo.income_index[s]
-            trend = growth ** min(t, self.income_trend_months) * np.exp(income_trend * self.income_beyond_years[t])
-            income = real * trend[place] * index
-            income += (earnings * index) * employed + means * exo.means_tested_gbp[s]
-            cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), self.band_cost, float(exo.bill_discount_gbp[s]))
-            cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
-            share[t] = np.bincount(place[cold], minlength=n_places) / counted
-        return share
-
-    def _baseline_onset(self) -> np.ndarray:
-        """Cold home -> mental health: each place's monthly baseline onset of probable disorder.
-
-        Solved once, at set-up, so that in the reference world (:meth:`_reference_cold_share`)
-        prevalence follows the exogenous path: at steady state, onset ``o`` (raised by the
-        cold-home odds ratio in cold homes) balances recovery ``r``, so
-        ``o * (1 + (OR - 1) * cold_share) = r * P / (1 - P)``. It is not solved again from
-        the run's own cold homes: when interventions (or income churn) leave fewer young
-        people in cold homes than the reference, fewer fall ill, and prevalence in the
-        place falls below the path.
-
-        Returns
-        -------
-        ndarray of float64, shape (horizon, n_places)
-            Probability per month, at most 0.5.
-        """
-        prevalence = self.exo.mh_prevalence[:, None]
-        recovery = self.scenario.world.young_people.mh_recovery_hazard.value
-        onset = recovery * prevalence / (1 - prevalence) / (1 + (self.cold_home_odds_ratio - 1) * self._reference_cold_share())
-        return np.clip(onset, 0.0, 0.5)
+        self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self.draw_ahead else 1)]
 
     def _exit_parameters(self) -> dict[str, float]:
         """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
-        yw = self.scenario.world.young_people
+        yw = self.world.young_people
         return {
             "base": yw.neet_exit_hazard.value, "scarring": yw.neet_scarring.value,
             "mh_multiplier": yw.mh_job_finding_multiplier.value, "work_share": yw.employed_share_of_eet.value,
             "ips_risk_ratio_disorder": self.effect["employment_support"],
-            "ips_risk_ratio_other": self.effect_without_disorder["employment_support"],
+            "ips_risk_ratio_other": self.parameters.effect_without_disorder["employment_support"],
         }
 
-    def _update_fuel_poverty(self, t: int) -> np.ndarray:
-        """Flag fuel-poor households in month ``t``; return equivalised incomes (GBP/year)."""
+    def update_fuel_poverty(self, t: int) -> np.ndarray:
+        """Flag fuel-poor households in month ``t`` (in the population); return their equivalised incomes.
+
+        Parameters
+        ----------
+        t : int
+            The month (from 0) whose prices, payments and income index apply.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_households,)
+            GBP/year.
+        """
         income = np.empty(self.population.households.n)
         for block in self.blocks:
             income[block.households] = self._block_fuel_poverty(t, block)
@@ -252,7 +243,7 @@ class ResidentSteps:
         gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
         income = dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], gain, employed,
-            self.scenario.world.young_people.youth_earnings.value * index, support, income_index=index,
+            self.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
         if until.size and until.max() > t:
@@ -263,36 +254,45 @@ class ResidentSteps:
         h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
         return income
 
-    def _thread_pool(self):
-        """A pool of threads for a large run (see :data:`DRAW_AHEAD_HOUSEHOLDS`), else ``None`` as a context."""
-        threads = min(BLOCK_THREADS, os.cpu_count() or 1) if self._draw_ahead and len(self.blocks) > 1 else 1
-        return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
-
     def _young_draw_args(self) -> dict:
         n_newcomers = int(np.count_nonzero(self.population.young.age_months >= AGE_25 - 1))
         return {"out": self._young_numbers, "n_newcomers": n_newcomers}
 
-    def step_residents(self, t: int) -> None:
-        """Apply due effects, then step young people and households block by block.
+    def step(
+        self, month: int, due: list[tuple[str, np.ndarray]], *, records: RecipientRecords, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Apply the effects due, then step young people and households block by block; count the month's outcomes.
 
-        :meth:`PfppModel.step <pfpp_sim.model.PfppModel.step>` calls this after the month's deliveries; on its own it
-        advances the residents by their rules only. Each block runs the same rules on its
-        residents with the random numbers the whole-population rules would give them: the
-        month's numbers are drawn for everyone first, in the rules' order
-        (:func:`~pfpp_sim.streams.draw_young`, :func:`~pfpp_sim.streams.draw_shocks`, handed
-        out by :class:`~pfpp_sim.streams.DrawnAhead`); for large runs they are drawn a month
-        ahead in helper threads and blocks are stepped by several threads
-        (:data:`DRAW_AHEAD_HOUSEHOLDS`). Young people see last month's cold homes;
-        households see this month's jobs.
+        Each block runs the same rules on its residents with the random numbers the
+        whole-population rules would give them: the month's numbers are drawn for everyone
+        first, in the rules' order (:func:`~pfpp_sim.streams.draw_young`,
+        :func:`~pfpp_sim.streams.draw_shocks`, handed out by
+        :class:`~pfpp_sim.streams.DrawnAhead`); when drawing ahead, next month's are drawn
+        in helper threads while the rest of the month runs, and blocks may be stepped by
+        several threads. Young people see last month's cold homes; households see this
+        month's jobs.
 
         Parameters
         ----------
-        t : int
+        month : int
             The month (from 0).
+        due : list of (str, ndarray of int64)
+            Interventions whose effects start this month and their recipients
+            (:meth:`PendingEffects.pop <pfpp_sim.interventions.PendingEffects.pop>`).
+        records : RecipientRecords
+            Who has had each intervention; the ends of support are scheduled and expired
+            here, and newcomers (16-year-olds replacing those turning 25) have had nothing.
+        rng : numpy.random.Generator
+            The month's ``interventions`` stream (for the effects that are chances).
+
+        Returns
+        -------
+        dict of str to ndarray of float64
+            The month's outcome counts of every place (:func:`~pfpp_sim.outcomes.count_outcomes`).
         """
-        pop = self.population
-        y, yw = pop.young, self.scenario.world.young_people
-        apply_effects(self.pending.pop(t), pop, self.effect, self.duration, t, self.rng_interventions, records=self.recipients)
+        t, pop = month, self.population
+        y, yw = pop.young, self.world.young_people
+        apply_effects(due, pop, self.effect, self.parameters.duration, t, rng, records=records)
         # Fitted 16-17 NEET trend per place: in its data years, then held or damped beyond them.
         neet_years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
         neet_drift = np.exp(pop.places.neet_trend * neet_years)
@@ -306,35 +306,36 @@ class ResidentSteps:
             draws = draw_young(self.rng_young, **self._young_draw_args())
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
-        with self._thread_pool() as pool:
+        with thread_pool(self.threads) as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
                     t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
-                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k],
+                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
             ]
-            _run_all(young, pool)
+            run_all(young, pool)
             del draws, young
             if self._drawing_shocks is not None:
                 shocks, self._drawing_shocks = self._drawing_shocks.result(), None
             else:
                 shocks = draw_shocks(self.rng_households, out=self._shock_numbers[0])
-            if self._draw_ahead and t + 1 < self.horizon:
+            if self.draw_ahead and t + 1 < self.horizon:
                 # Next month's numbers, drawn while this month's households step and the model
                 # records, decides and delivers (ages are final: next month's newcomers are known).
                 self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
                 self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[(t + 1) % 2])
-            _run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
+            run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
         # Support that ends now may be given again from next month's deliveries on (D9).
-        self.recipients.expire(t + 1, support_until(pop))
+        records.expire(t + 1, support_until(pop))
+        return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
-        home), then count the block's outcomes for the month (:meth:`outcome_counts`)."""
+        home), then count the block's outcomes for the month."""
         h = self.population.households
-        hw = self.scenario.world.households
+        hw = self.world.households
         block = self.blocks[i]
         hs = block.households
         h.income_dev[hs] = dynamics.income_shock(
@@ -369,7 +370,10 @@ class ResidentSteps:
         for p, s in zip(range(block.places.start, block.places.stop), y.slices[block.places]):
             y.ilo_status[s] = dynamics.ilo_status(y.status[s], y.job_search_rank[s], limits[p], js.employed_from)
 
-    def _step_young(self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, *, entry_base, neet_at_16, prevalence, recovery):
+    def _step_young(
+        self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, records: RecipientRecords, *,
+        entry_base, neet_at_16, prevalence, recovery,
+    ) -> None:
         """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
         y = self.population.young
         ys, places, sizes = block.young, block.places, block.young_sizes
@@ -401,11 +405,6 @@ class ResidentSteps:
                 arr[new] = 0
             for key in INTERVENTION_KEYS:
                 if key not in HOUSEHOLD_KEYS:
-                    self.recipients.received[key][new] = False
-                    self.recipients.served_by[key][new] = 0
+                    records.received[key][new] = False
+                    records.served_by[key][new] = 0
         self._update_ilo_status(t, block)
-
-    def outcome_counts(self) -> dict[str, np.ndarray]:
-        """The month's outcome counts of every place (:func:`~pfpp_sim.outcomes.count_outcomes`),
-        joined from the counts each block made at the end of its households' step."""
-        return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}

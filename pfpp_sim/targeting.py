@@ -24,6 +24,7 @@ import numpy as np
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Population
 from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.walks import Walk, Walks
 
 __all__ = [
     "COMPLEMENTS",
@@ -33,6 +34,7 @@ __all__ = [
     "RecipientRecords",
     "TargetGroups",
     "Targeting",
+    "order_precision",
     "select_recipients",
     "target_groups",
     "targeting_precision",
@@ -93,6 +95,34 @@ def targeting_precision(hit_rate: float, data_sharing: float, match_ceiling: flo
         Share of recipients drawn from the intended group, in [0, 1].
     """
     return hit_rate + (1.0 - hit_rate) * data_sharing * match_ceiling
+
+
+def order_precision(
+    pooled: np.ndarray, *, hit_rate: float, data_sharing: float, match_ceiling: float, pooled_penalty: float
+) -> np.ndarray:
+    """M4: share of each delivery order's recipients to draw from the intended group.
+
+    Every team targets with :func:`targeting_precision`; a pooled team serves several
+    interventions and targets each less precisely than a specialist team would, so its
+    precision is multiplied by ``pooled_penalty`` (the ``pooled_targeting_penalty``
+    mechanism).
+
+    Parameters
+    ----------
+    pooled : ndarray of bool, shape (n_orders,)
+        Whether a pooled team delivers each order.
+    hit_rate, data_sharing, match_ceiling : float
+        As in :func:`targeting_precision`.
+    pooled_penalty : float
+        Multiplier of a pooled team's precision, in [0, 1].
+
+    Returns
+    -------
+    ndarray of float64, shape (n_orders,)
+        Share of each order's recipients drawn from the intended group, in [0, 1].
+    """
+    precision = targeting_precision(hit_rate, data_sharing, match_ceiling)
+    return np.where(pooled, precision * pooled_penalty, precision)
 
 
 class RecipientRecords:
@@ -213,26 +243,26 @@ def _group_name(key: str) -> str:
     return "households" if key in HOUSEHOLD_KEYS and key != "retrofit" else key
 
 
-def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[str, np.ndarray | None, np.ndarray]:
-    """Name, reachable (None: everyone) and intended masks of every resident for an intervention.
+def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Reachable (None: everyone) and intended masks of every resident for an intervention.
 
-    Interventions with the same name have the same groups. ``cold`` says whether each
-    young person's home is fuel poor.
+    Interventions with the same :func:`_group_name` have the same masks. ``cold`` says
+    whether each young person's home is fuel poor.
     """
     h, y = pop.households, pop.young
     if key == "retrofit":
         reachable = h.band >= BAND_D
-        return key, reachable, reachable & h.fuel_poor
+        return reachable, reachable & h.fuel_poor
     if key in HOUSEHOLD_KEYS:
-        return "households", None, h.fuel_poor
+        return None, h.fuel_poor
     if key == "careers_guidance":
         reachable = (y.status != NEET) & (y.age_months < 20 * 12)
-        return key, reachable, reachable & (y.mh_disorder | cold)
+        return reachable, reachable & (y.mh_disorder | cold)
     if key == "employment_support":  # NEET young people seeking work (ILO unemployed) first
-        return key, (y.status != EDUCATION) | (y.age_months >= AGE_18), (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED)
+        return (y.status != EDUCATION) | (y.age_months >= AGE_18), (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED)
     if key == "mh_hub":
-        return key, None, y.mh_disorder
-    return key, None, (y.status == NEET) | cold  # asb_outreach
+        return None, y.mh_disorder
+    return None, (y.status == NEET) | cold  # asb_outreach
 
 
 def target_groups(
@@ -262,8 +292,7 @@ def target_groups(
     h, y = pop.households, pop.young
     if cold is None:
         cold = np.take(h.fuel_poor, y.household)
-    n_places = pop.places.n
-    shape = (len(INTERVENTION_KEYS), n_places)
+    shape = (len(INTERVENTION_KEYS), pop.places.n)
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     first_key: dict[str, str] = {}  # each group name and the first intervention that has it
@@ -272,188 +301,43 @@ def target_groups(
             first_key.setdefault(_group_name(key), key)
 
     def members(key: str) -> tuple[np.ndarray, np.ndarray]:
-        _, reachable, intended = _masks(key, pop, cold)
+        reachable, intended = _masks(key, pop, cold)
         return np.flatnonzero(intended), np.flatnonzero(~intended if reachable is None else reachable & ~intended)
 
     run = map if executor is None else executor.map
     listed = dict(zip(first_key, run(members, first_key.values())))
-    parts: list[np.ndarray] = [part for pair in listed.values() for part in pair]  # in candidates order
-    offsets = np.cumsum([0, *(part.size for part in parts)])
-    where: dict[str, list[np.ndarray]] = {}
-    for i, (name, key) in enumerate(first_key.items()):
+    # Each group's intended residents, then its other reachable ones, group after group.
+    layout: list[tuple[int, np.ndarray]] = []  # (start in candidates, residents)
+    by_place: dict[str, tuple[np.ndarray, ...]] = {}  # group name -> in_start, in_size, out_start, out_size
+    filled = 0
+    for name, key in first_key.items():
         people = h if key in HOUSEHOLD_KEYS else y
         bounds = np.array([s.start for s in people.slices] + [people.n])
-        where[name] = []
-        for part, offset in zip(listed[name], offsets[2 * i : 2 * i + 2].tolist()):
-            edges = np.searchsorted(part, bounds)
-            where[name] += [offset + edges[:-1], np.diff(edges)]
+        intended, others = listed[name]
+        by_place[name] = (*_place_ranges(intended, bounds, filled), *_place_ranges(others, bounds, filled + intended.size))
+        layout += [(filled, intended), (filled + intended.size, others)]
+        filled += intended.size + others.size
     for k, key in enumerate(INTERVENTION_KEYS):
         if keys is None or key in keys:
-            in_start[k], in_size[k], out_start[k], out_size[k] = where[_group_name(key)]
-    filled, spare = int(offsets[-1]), int(in_size.sum())
+            in_start[k], in_size[k], out_start[k], out_size[k] = by_place[_group_name(key)]
+    spare = int(in_size.sum())
     candidates = np.empty(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
 
-    def copy(i: int) -> None:
-        candidates[offsets[i] : offsets[i + 1]] = parts[i]
+    def copy(part: tuple[int, np.ndarray]) -> None:
+        start, residents = part
+        candidates[start : start + residents.size] = residents
 
-    list(run(copy, range(len(parts))))
+    list(run(copy, layout))
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
 
-def _repeats(values: np.ndarray) -> np.ndarray:
-    """Positions of the entries of ``values`` (non-negative ints) that an earlier entry equals.
+def _place_ranges(residents: np.ndarray, bounds: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start in the candidates and size of each place's part of ``residents`` (ascending), listed from ``start``.
 
-    Sorts ``value << bits | position`` as plain integers (several times faster than a
-    stable argsort) when that fits in 63 bits; the repeats found are the same.
+    ``bounds`` holds each place's first resident and, last, the number of residents.
     """
-    n = values.size
-    if n < 2:
-        return np.zeros(0, dtype=np.intp)
-    bits = int(n - 1).bit_length()
-    if int(values.min()) >= 0 and int(values.max()).bit_length() + bits <= 63:
-        key = np.sort((values.astype(np.int64) << bits) | np.arange(n, dtype=np.int64))
-        value = key >> bits
-        return (key[1:] & ((1 << bits) - 1))[value[1:] == value[:-1]]
-    later = np.argsort(values, kind="stable")
-    return later[1:][values[later[1:]] == values[later[:-1]]]
-
-
-def _first_per_request(
-    req: np.ndarray,
-    order: np.ndarray,
-    rows: np.ndarray,
-    want: np.ndarray,
-    *,
-    many: bool = False,
-    in_order: np.ndarray | None = None,
-) -> np.ndarray:
-    """Of ``rows``, the first ``want[r]`` of each request ``r`` by ``order`` (in [0, 1)).
-
-    ``rows`` are ascending and ``req`` does not decrease along them. With ``many`` (far
-    more rows than wanted, ``order`` uniform), only rows whose order falls below a
-    threshold that leaves about ``2 * want + 10`` per request are sorted; requests left
-    short by the threshold sort all their rows, so the result is exact. Requests marked
-    in ``in_order`` have their rows' ``order`` rising already, so only the others' rows
-    are sorted.
-
-    Returns the rows kept, by request and then order.
-    """
-    if many:
-        r = req[rows]
-        count = np.bincount(r, minlength=want.size)
-        below = order[rows] < np.minimum(1.0, (2 * want + 10) / np.maximum(count, 1))[r]
-        short = np.bincount(r[below], minlength=want.size) < np.minimum(want, count)
-        rows = rows[below | short[r]]
-    if in_order is None:
-        rows = rows[np.argsort(req[rows] + order[rows])]
-    else:  # sort each other request's rows in place: requests keep their places along rows
-        shuffled = np.flatnonzero(~in_order[req[rows]])
-        some = rows[shuffled]
-        rows = rows.copy()
-        rows[shuffled] = some[np.argsort(req[some] + order[some])]
-    r = req[rows]
-    count = np.bincount(r, minlength=want.size)
-    rank = np.arange(rows.size) - (np.cumsum(count) - count)[r]
-    return rows[rank < want[r]]
-
-
-class _Walks:
-    """Walks through uniformly random orders of groups, keeping the first open residents.
-
-    Request ``r`` walks ``candidates[start[r]:start[r] + size[r]]``, residents at flat
-    positions ``candidate + offset[r]`` in ``records``. A resident is open
-    unless the request's team knows it served them (``streams & known_bits``), or
-    another stream served them and shared data reveals it (probability ``sees_others``,
-    drawn once per request and resident). Requests marked in ``skip_partner`` also skip
-    residents who had the complementary intervention; ``partner_shift[r]`` is the
-    distance from a resident's flat position for the request's intervention to the
-    complement's. Keeping the first ``want`` open residents of a random order is a
-    uniform sample of the open residents, found without listing them: :meth:`begin`
-    looks at about ``2 * want + 8`` residents drawn at random from each group (all of a
-    smaller group); :meth:`extend` goes on, in random order, through the residents not
-    yet looked at when a request needs more.
-
-    Attributes
-    ----------
-    req, idx, had : ndarray
-        Request, flat position and whether another stream had served the resident, of
-        every open resident kept: by request, then in walk order.
-    found : ndarray of int64, shape (R,)
-        Open residents kept per request.
-    """
-
-    def __init__(
-        self,
-        candidates: np.ndarray,
-        start: np.ndarray,
-        size: np.ndarray,
-        offset: np.ndarray,
-        *,
-        known_bits: np.ndarray,
-        sees_others: float,
-        records: RecipientRecords,
-        rng: np.random.Generator,
-        skip_partner: np.ndarray | None = None,
-        partner_shift: np.ndarray | None = None,
-    ) -> None:
-        self.candidates, self.first, self.size, self.offset = candidates, start, size, offset
-        self.known_bits, self.sees_others, self.records, self.rng = known_bits, sees_others, records, rng
-        self.skip_partner, self.partner_shift = skip_partner, partner_shift
-
-    def _look(self, req: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat position, openness and ``had`` of the residents at ``pos`` in each request's group."""
-        idx = self.candidates[self.first[req] + pos] + self.offset[req]
-        had = self.records.had[idx]
-        ok = (self.records.streams[idx] & self.known_bits[req]) == 0
-        if self.sees_others > 0:
-            ok &= ~(had & (self.rng.random(req.size) < self.sees_others))
-        if self.skip_partner is not None:
-            skip = np.flatnonzero(self.skip_partner[req])
-            ok[skip] &= ~self.records.had[idx[skip] + self.partner_shift[req[skip]]]
-        return idx, ok, had
-
-    def begin(self, want: np.ndarray) -> None:
-        """Look at a random sample of each group and keep up to ``want`` open residents."""
-        size = self.size
-        m = np.where(want > 0, np.minimum(size, 2 * want + 8), 0)
-        self.whole = m == size  # groups looked at in full (also empty groups)
-        req = np.repeat(np.arange(want.size), m)
-        off = np.arange(req.size) - np.repeat(np.cumsum(m) - m, m)
-        u = self.rng.random(req.size)
-        whole = self.whole[req]
-        pos = np.where(whole, off, (u * size[req]).astype(np.int64))
-        idx, ok, had = self._look(req, pos)
-        # Larger groups are drawn with replacement: only the first draw of a resident counts.
-        ok[_repeats(idx)] = False
-        # A sample's draws come in draw order (off); a whole group's order is its random u.
-        keep = _first_per_request(
-            req, np.where(whole, u, off / np.maximum(m[req], 1)), np.flatnonzero(ok), want, in_order=~self.whole
-        )
-        self.req, self.idx, self.had = req[keep], idx[keep], had[keep]
-        self.found = np.bincount(self.req, minlength=want.size)
-        self._looked_req, self._looked_pos = req[~whole], pos[~whole]
-
-    def extend(self, want: np.ndarray) -> None:
-        """Walk on where fewer than ``want`` open residents were kept and some are unseen."""
-        more = ~self.whole & (self.found < want)
-        if not more.any():
-            return
-        rest_size = np.where(more, self.size, 0)
-        base = np.cumsum(rest_size) - rest_size
-        req = np.repeat(np.arange(want.size), rest_size)
-        seen = np.zeros(req.size, dtype=bool)
-        looked = more[self._looked_req]
-        seen[base[self._looked_req[looked]] + self._looked_pos[looked]] = True
-        rest = np.flatnonzero(~seen)
-        req = req[rest]
-        idx, ok, had = self._look(req, rest - base[req])
-        keep = _first_per_request(req, self.rng.random(req.size), np.flatnonzero(ok), want - self.found, many=True)
-        by_req = np.argsort(np.concatenate([self.req, req[keep]]), kind="stable")
-        self.req = np.concatenate([self.req, req[keep]])[by_req]
-        self.idx = np.concatenate([self.idx, idx[keep]])[by_req]
-        self.had = np.concatenate([self.had, had[keep]])[by_req]
-        self.found = np.bincount(self.req, minlength=want.size)
-        self.whole = self.whole | more
+    edges = np.searchsorted(residents, bounds)
+    return start + edges[:-1], np.diff(edges)
 
 
 def select_recipients(
@@ -499,63 +383,43 @@ def select_recipients(
     keys = np.asarray(keys, dtype=np.intp)
     places = np.asarray(places, dtype=np.intp)
     n = np.asarray(n, dtype=np.int64)
-    count = places.size
-    # Intended recipients: binomial(n, precision) as a sum of Bernoulli draws.
-    owner = np.repeat(np.arange(count), n)
-    hit = rng.random(owner.size) < np.clip(targeting.precision, 0.0, 1.0)[owner]
-    n_in = np.bincount(owner[hit], minlength=count)
-    # Three walks per request: (a) its intended group, or for a pooled team the intended
-    # residents who had the complement, (b) a pooled team's other intended residents,
-    # (c) the other reachable residents. The intended walk is (a) then (b).
-    start_a, size_a = groups.in_start[keys, places], groups.in_size[keys, places]
-    start_b, size_b = start_a.copy(), np.zeros(count, dtype=np.int64)
-    pooled = np.flatnonzero(targeting.bundle_first)
-    partner = shift = None
-    if pooled.size:
-        # (a) is listed in the spare room of ``candidates``; (b) walks the intended group
-        # skipping (a).
-        size = size_a[pooled]
-        who = np.repeat(np.arange(pooled.size), size)
-        members = groups.candidates[np.repeat(start_a[pooled] - (np.cumsum(size) - size), size) + np.arange(who.size)]
-        shift = records.base[_COMPLEMENT_INDEX[keys]] - records.base[keys]
-        had_partner = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]][who]]
-        with_partner = members[had_partner]
-        groups.candidates[groups.spare : groups.spare + with_partner.size] = with_partner
-        counts = np.bincount(who[had_partner], minlength=pooled.size)
-        size_b[pooled] = size
-        start_a[pooled] = groups.spare + np.cumsum(counts) - counts
-        size_a[pooled] = counts
-        partner = np.zeros(3 * count, dtype=bool)
-        partner[count + pooled] = True
-        shift = np.concatenate([shift, shift, shift])
-    walks = _Walks(
+    n_in = _intended_counts(n, targeting.precision, rng)
+    # Three walks per request. "intended": its intended group, or for a pooled team the
+    # intended residents who had the complement; "intended_rest": a pooled team's other
+    # intended residents (none for other teams); "others": the other reachable residents.
+    # A request's intended recipients come from "intended", then "intended_rest".
+    intended = Walk(groups.in_start[keys, places], groups.in_size[keys, places])
+    intended_rest = Walk(intended.start.copy(), np.zeros(places.size, dtype=np.int64))
+    bundle_first = np.asarray(targeting.bundle_first, dtype=bool)
+    if bundle_first.any():
+        intended_rest = Walk(intended.start.copy(), np.where(bundle_first, intended.size, 0), skip_partner=bundle_first)
+        intended = _with_complement_first(groups, records, keys, intended, np.flatnonzero(bundle_first))
+    walks = Walks(
         groups.candidates,
-        np.concatenate([start_a, start_b, groups.out_start[keys, places]]),
-        np.concatenate([size_a, size_b, groups.out_size[keys, places]]),
-        np.concatenate([records.base[keys]] * 3),
-        known_bits=np.concatenate([targeting.known_bits] * 3).astype(np.uint16),
+        {"intended": intended, "intended_rest": intended_rest, "others": Walk(groups.out_start[keys, places], groups.out_size[keys, places])},
+        offset=records.base[keys],
+        known_bits=targeting.known_bits,
         sees_others=float(targeting.sees_others),
         records=records,
         rng=rng,
-        skip_partner=partner,
-        partner_shift=shift,
+        partner_shift=records.base[_COMPLEMENT_INDEX[keys]] - records.base[keys],
     )
-    walks.begin(np.concatenate([n, n, n]))
-    found_a, found_b, found_out = walks.found[:count], walks.found[count : 2 * count], walks.found[2 * count :]
+    walks.begin({"intended": n, "intended_rest": n, "others": n})
+    found = walks.found()
     # Walk on as far as the fill-in between the groups may need (over-walking is harmless:
     # only the first residents of each walk are taken).
-    in_need = np.minimum(n, np.maximum(n_in, n - found_out))
-    walks.extend(np.concatenate([in_need, in_need - found_a, n - np.minimum(n_in, found_a + found_b)]))
-    found = walks.found
-    found_a, found_b, found_out = found[:count], found[count : 2 * count], found[2 * count :]
-    found_in = np.minimum(found_a + found_b, n)
-    take_out = np.minimum(n - np.minimum(n_in, found_in), found_out)
+    in_need = np.minimum(n, np.maximum(n_in, n - found["others"]))
+    walks.extend({
+        "intended": in_need,
+        "intended_rest": in_need - found["intended"],
+        "others": n - np.minimum(n_in, found["intended"] + found["intended_rest"]),
+    })
+    found = walks.found()
+    found_in = np.minimum(found["intended"] + found["intended_rest"], n)
+    take_out = np.minimum(n - np.minimum(n_in, found_in), found["others"])
     take_in = np.minimum(found_in, n - take_out)
-    take_a = np.minimum(found_a, take_in)
-    rank = np.arange(walks.req.size) - (np.cumsum(found) - found)[walks.req]
-    chosen = rank < np.concatenate([take_a, take_in - take_a, take_out])[walks.req]
-    request = walks.req[chosen] % max(count, 1)
-    idx, had = walks.idx[chosen], walks.had[chosen]
+    take_first = np.minimum(found["intended"], take_in)
+    request, idx, had = walks.first({"intended": take_first, "intended_rest": take_in - take_first, "others": take_out})
     records.had[idx] = True
     records.streams[idx] |= np.asarray(targeting.stream_bit, dtype=np.uint16)[request]
     fresh = ~had
@@ -563,6 +427,58 @@ def select_recipients(
         recipients=idx[fresh] - records.base[keys[request[fresh]]],
         request=request[fresh],
         served=take_in + take_out,
-        duplicated=np.bincount(request, weights=had, minlength=count).astype(np.int64),
+        duplicated=np.bincount(request, weights=had, minlength=places.size).astype(np.int64),
         intended=take_in,
     )
+
+
+def _intended_counts(n: np.ndarray, precision: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """M4: how many of each request's ``n`` recipients should be intended: binomial(n, precision), as a sum of Bernoulli draws.
+
+    Parameters
+    ----------
+    n : ndarray of int64, shape (n_requests,)
+    precision : ndarray of float64, shape (n_requests,)
+        Clipped to [0, 1].
+    rng : numpy.random.Generator
+        One draw per recipient wanted.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_requests,)
+    """
+    owner = np.repeat(np.arange(n.size), n)
+    hit = rng.random(owner.size) < np.clip(precision, 0.0, 1.0)[owner]
+    return np.bincount(owner[hit], minlength=n.size)
+
+
+def _with_complement_first(
+    groups: TargetGroups, records: RecipientRecords, keys: np.ndarray, intended: Walk, pooled: np.ndarray
+) -> Walk:
+    """M8: the intended walk with each pooled request's group cut to the residents who had its complement.
+
+    They are listed in the spare room of ``groups.candidates``; other requests keep their
+    whole intended group.
+
+    Parameters
+    ----------
+    groups : TargetGroups
+    records : RecipientRecords
+    keys : ndarray of intp, shape (n_requests,)
+        Intervention of each request.
+    intended : Walk
+        Each request's intended group.
+    pooled : ndarray of intp
+        The requests of pooled teams.
+    """
+    size = intended.size[pooled]
+    who = np.repeat(np.arange(pooled.size), size)
+    members = groups.candidates[np.repeat(intended.start[pooled] - (np.cumsum(size) - size), size) + np.arange(who.size)]
+    had_complement = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]][who]]
+    with_complement = members[had_complement]
+    groups.candidates[groups.spare : groups.spare + with_complement.size] = with_complement
+    counts = np.bincount(who[had_complement], minlength=pooled.size)
+    start, sizes = intended.start.copy(), intended.size.copy()
+    start[pooled] = groups.spare + np.cumsum(counts) - counts
+    sizes[pooled] = counts
+    return Walk(start, sizes)

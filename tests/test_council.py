@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.agents.council import RUSH_MONTHS, Council
+from pfpp_sim.agents.council import RUSH_MONTHS, Council, need_shares
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, split_pence, to_pence
 from pfpp_sim.model import PfppModel
@@ -276,8 +276,8 @@ def test_an_order_beyond_a_teams_capacity_is_ordered_only_up_to_capacity():
     award.held_p["retrofit"] += 10**11  # far more than the team can deliver
     model._orders.clear()
     council._order(award, award.deadline - 1)  # the last month: the council rushes to spend all it holds
-    (order,) = [o for o in model._orders if o[0] is award and o[1] == "retrofit"]
-    assert order[2] == int(award.plan_p["retrofit"] * model.mech["team_headroom"])
+    (order,) = [o for o in model._orders if o.award is award and o.key == "retrofit"]
+    assert order.budget_p == int(award.plan_p["retrofit"] * model.mech["team_headroom"])
 
 
 # ============================================================ decisions, one at a time
@@ -450,7 +450,7 @@ def test_a_team_for_money_awarded_before_its_funding_period_is_mobilised_from_th
 def orders_of(model, award, t: int) -> list[int]:
     model._orders.clear()
     model.councils[award.place]._order(award, t)
-    return [budget_p for a, key, budget_p, *_ in model._orders if a is award]
+    return [order.budget_p for order in model._orders if order.award is award]
 
 
 def steady_award(model, *, months: int = 12) -> Award:
@@ -538,11 +538,27 @@ def pooled_round(model, months: int = 12) -> Round:
     return Round(period_start=model.month, window_open=model.month, award_month=model.month, deadline=model.month + months)
 
 
+def test_local_need_weighs_each_domain_by_its_rate_relative_to_the_places_mean_shared_equally_by_its_interventions():
+    # Given fuel poverty at 20% here and 10% in the other place, NEET alike in both and no
+    # youth mental disorder anywhere (a mean of 0: every place counts as average).
+    rates = {"fuel_poverty_rate": np.array([0.2, 0.1]), "neet_16_24_rate": np.array([0.1, 0.1]), "youth_mh_rate": np.zeros(2)}
+    keys_by_domain = {
+        "fuel_poverty": ["retrofit", "income_advice", "bill_support"],
+        "neet": ["careers_guidance", "employment_support", "asb_outreach"],
+        "mental_health": ["mh_hub"],
+    }
+    # Relative rates 4/3, 1 and 1 (sum 10/3): domain shares 0.4, 0.3 and 0.3.
+    assert need_shares(rates, 0, keys_by_domain) == pytest.approx({
+        "retrofit": 0.4 / 3, "income_advice": 0.4 / 3, "bill_support": 0.4 / 3,
+        "careers_guidance": 0.1, "employment_support": 0.1, "asb_outreach": 0.1, "mh_hub": 0.3,
+    }, rel=1e-12)
+
+
 @pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
 def test_pooled_money_follows_department_shares_blended_with_local_need_by_the_local_priority_weight(weight):
     model = PfppModel(small(**{"levers.pooling": 1.0, "levers.local_priority_weight": weight}), seed=SEED)
     council = model.councils[0]
-    need = model.need_shares(0)
+    need = need_shares(model.rates, 0, model.keys_by_domain)
     council.receive_pooled(10**9, {"retrofit": 1.0}, pooled_round(model), stream_bit=4)
     (award,) = [a for a in model.open_awards(place=0) if a.pooled]
     blended = {k: (1 - weight) * (k == "retrofit") + weight * need[k] for k in INTERVENTION_KEYS}
@@ -572,7 +588,7 @@ def test_a_council_spends_its_pooled_budget_until_the_deadline_then_closes_it_an
         model.month = t
         model._orders.clear()
         council.step()
-        ordered = {id(a) for a, *_ in model._orders}
+        ordered = {id(order.award) for order in model._orders}
         assert (pooled in model.open_awards(place=0)) == (t < pooled.deadline), t
         assert (id(pooled) in ordered) == (t < pooled.deadline), t
         assert id(siloed) in ordered, t

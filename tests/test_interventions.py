@@ -25,7 +25,7 @@ def test_two_deliveries_of_income_advice_do_not_double_the_gain_and_the_gain_end
     rng = np.random.default_rng(0)
 
     def gain_at(t: int) -> np.ndarray:
-        return model._update_fuel_poverty(t)[homes] - untouched._update_fuel_poverty(t)[homes]
+        return model.residents.update_fuel_poverty(t)[homes] - untouched.residents.update_fuel_poverty(t)[homes]
 
     apply_effects([("income_advice", homes)], model.population, model.effect, model.duration, 0, rng)
     np.testing.assert_allclose(gain_at(0), gain)

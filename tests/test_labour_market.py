@@ -114,7 +114,7 @@ def test_a_place_with_a_higher_modelled_unemployment_rate_has_a_higher_youth_une
     relative = data.places(codes).set_index("area_code")["unemployment_relative"]
     assert relative["E08000025"] > 1.5 * relative["E06000052"]
     model = PfppModel(scenario(**{"run.places": codes, "run.horizon_months": 1, "run.start": "2022-10"}), seed=2)
-    neet_limit = model.job_seeking.neet_limit[0]
+    neet_limit = model.residents.job_seeking.neet_limit[0]
     assert neet_limit[0] / neet_limit[1] == pytest.approx(relative["E08000025"] / relative["E06000052"], rel=1e-3)
     rate = model.initial_rates["youth_unemployment_rate"]
     assert rate[0] > rate[1] + 0.03, rate
@@ -141,7 +141,7 @@ def test_national_youth_unemployment_rate_of_the_siloed_baseline_is_within_two_p
     national = []
     for _ in range(24):
         model.step()
-        counts = model.outcome_counts()
+        counts = model.counts
         national.append(np.dot(counts["unemployed_16_24"], weight) / np.dot(counts["active_16_24"], weight))
     months = pd.period_range("2022-10", periods=24, freq="M")
     for period, (first, last, published) in E81.items():

@@ -15,11 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pfpp_sim import residents
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Round, to_pence
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
-from pfpp_sim.model import PfppModel, _batches, _slice_ends
+from pfpp_sim.model import PfppModel, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
 from pfpp_sim.population import build_population
 from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, PlaceFit, list_presets, load_scenario
@@ -75,46 +74,6 @@ def test_a_financial_year_starts_every_april_whatever_month_the_run_starts(start
     aprils = [t for t in range(-40, 40) if (first - 1 + t) % 12 == 3]
     assert [t for t in range(-40, 40) if model.is_fy_start(t)] == aprils
     assert [model.next_fy_start(t) for t in range(-40, 28)] == [min(a for a in aprils if a >= t) for t in range(-40, 28)]
-
-
-def test_local_need_weighs_each_domain_by_its_rate_relative_to_the_places_mean_shared_equally_by_its_interventions():
-    # Given fuel poverty at 20% here and 10% in the other place, NEET alike in both and no
-    # youth mental disorder anywhere (a mean of 0: every place counts as average).
-    model = PfppModel(small(horizon=12), seed=SEED)
-    model.rates = {"fuel_poverty_rate": np.array([0.2, 0.1]), "neet_16_24_rate": np.array([0.1, 0.1]), "youth_mh_rate": np.zeros(2)}
-    # Relative rates 4/3, 1 and 1 (sum 10/3): domain shares 0.4, 0.3 and 0.3.
-    shares = model.need_shares(0)
-    assert shares == pytest.approx({
-        "retrofit": 0.4 / 3, "income_advice": 0.4 / 3, "bill_support": 0.4 / 3,
-        "careers_guidance": 0.1, "employment_support": 0.1, "asb_outreach": 0.1, "mh_hub": 0.3,
-    }, rel=1e-12)
-
-
-def test_orders_are_fulfilled_in_rounds_of_one_per_place_and_intervention_with_a_pooled_teams_complement_first():
-    # Orders 0-4: Hastings retrofit twice, Luton retrofit, Hastings income advice (pooled),
-    # Luton retrofit again (pooled). Income advice comes after retrofit, its complement.
-    retrofit, advice = KEY_INDEX["retrofit"], KEY_INDEX["income_advice"]
-    batches = _batches(
-        np.arange(5), np.array([0, 0, 1, 0, 1]), np.array([retrofit, retrofit, retrofit, advice, retrofit]),
-        np.array([False, False, False, True, True]),
-    )
-    assert [b.tolist() for b in batches] == [[0, 2], [3], [1, 4]]
-
-
-def test_many_orders_of_many_places_are_fulfilled_in_the_order_each_council_placed_them():
-    # 200 orders for two interventions in eight places: the k-th order of a place and
-    # intervention is in round k, and every round holds one order per pair.
-    rng = np.random.default_rng(1)
-    places, keys = rng.integers(0, 8, 200), rng.integers(0, 2, 200)
-    batches = _batches(np.arange(200), places, keys, np.zeros(200, dtype=bool))
-    round_of = np.empty(200, dtype=int)
-    for k, batch in enumerate(batches):
-        round_of[batch] = k
-        pairs = list(zip(places[batch].tolist(), keys[batch].tolist()))
-        assert len(set(pairs)) == len(pairs)
-    for pair in set(zip(places.tolist(), keys.tolist())):
-        mine = np.flatnonzero((places == pair[0]) & (keys == pair[1]))
-        assert round_of[mine].tolist() == list(range(mine.size)), pair
 
 
 def test_slice_ends_are_the_first_and_last_row_of_each_places_residents_skipping_places_with_none():
@@ -324,9 +283,9 @@ def test_fitted_trends_act_until_the_month_after_their_last_data_and_unfitted_ru
     sc = small(horizon=48)  # from April 2021
     fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2023})
     fitted = PfppModel(sc.model_copy(update={"calibration": fit}), seed=SEED)
-    assert (fitted.income_trend_months, fitted.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
+    assert (fitted.residents.income_trend_months, fitted.residents.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
     unfitted = PfppModel(sc.model_copy(update={"calibration": None}), seed=SEED)
-    assert (unfitted.income_trend_months, unfitted.neet_trend_months) == (48, 48)
+    assert (unfitted.residents.income_trend_months, unfitted.residents.neet_trend_months) == (48, 48)
 
 
 # --------------------------------------------------------- fitted trends beyond their data
@@ -409,15 +368,13 @@ def test_the_same_seed_repeats_a_run_and_another_seed_does_not():
     )
 
 
-def test_results_do_not_depend_on_blocks_threads_or_drawing_ahead(monkeypatch):
+def test_results_do_not_depend_on_blocks_threads_or_drawing_ahead():
     # Given the same seed, stepping residents place by place in threads with the month's
     # numbers drawn ahead gives exactly what one block in one thread gives.
     sc = small(horizon=24, **{"levers.data_sharing": 0.5})
-    whole = PfppModel(sc, seed=SEED).run()
-    monkeypatch.setattr(residents, "BLOCK_HOUSEHOLDS", 1)  # one place per block
-    monkeypatch.setattr(residents, "DRAW_AHEAD_HOUSEHOLDS", 0)  # helper thread and block threads
-    split = PfppModel(sc, seed=SEED)
-    assert len(split.blocks) == len(PLACES)
+    whole = PfppModel(sc, seed=SEED, block_households=2**40, threads=1, draw_ahead=False).run()
+    split = PfppModel(sc, seed=SEED, block_households=1, threads=4, draw_ahead=True)
+    assert len(whole.residents.blocks) == 1 and len(split.residents.blocks) == len(PLACES)
     split.run()
     for a, b in zip(whole.records, split.records, strict=True):
         for name in a:

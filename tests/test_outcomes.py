@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim import residents
 from pfpp_sim.experiment import run
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, resident_equity, resident_rates
@@ -63,11 +62,10 @@ def test_income_quintiles_are_equal_fifths_and_the_lowest_is_most_fuel_poor(smal
         assert rates[0] == rates.max()
 
 
-def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_places(monkeypatch):
-    monkeypatch.setattr(residents, "BLOCK_HOUSEHOLDS", 3_000)  # several places per block, several blocks
+def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_places():
     scenario = load_scenario("siloed_baseline").with_overrides({"run.horizon_months": 3})
-    model = PfppModel(scenario, seed=4)
-    assert 1 < len(model.blocks) < model.population.places.n
+    model = PfppModel(scenario, seed=4, block_households=3_000)  # several places per block, several blocks
+    assert 1 < len(model.residents.blocks) < model.population.places.n
     for _ in range(3):
         model.step()
         rates, equity = resident_rates(model.population), resident_equity(model.population, model.equity_groups)

@@ -19,13 +19,13 @@ from pfpp_sim.targeting import (
     RecipientRecords,
     TargetGroups,
     Targeting,
-    _first_per_request,
-    _repeats,
     _waves,
+    order_precision,
     select_recipients,
     target_groups,
     targeting_precision,
 )
+from pfpp_sim.walks import first_per_request, repeats
 
 KEY = "retrofit"
 
@@ -236,13 +236,18 @@ def test_shared_data_raise_precision_towards_a_match_ceiling_below_one():
     assert targeting_precision(0.35, 1.0, 0.6) < 1.0
 
 
+def test_a_pooled_teams_orders_are_targeted_less_precisely_by_the_pooled_penalty():
+    precision = order_precision(np.array([False, True]), hit_rate=0.35, data_sharing=1.0, match_ceiling=0.6, pooled_penalty=0.5)
+    assert precision.tolist() == [pytest.approx(0.74, abs=1e-15), pytest.approx(0.37, abs=1e-15)]
+
+
 def test_employment_support_is_intended_for_neet_young_people_seeking_work():
     # Given a run's residents, expect employment support's intended group to be exactly the
     # NEET young people seeking work (ILO unemployed), and inactive NEET young people to be
     # reachable but not intended.
     model = PfppModel(load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1}), seed=3)
     y = model.population.young
-    groups = target_groups(model.population, ["employment_support"], cold=model.cold_home)
+    groups = target_groups(model.population, ["employment_support"], cold=model.residents.cold_home)
     k = KEY_INDEX["employment_support"]
     intended = np.concatenate([
         groups.candidates[s : s + n] for s, n in zip(groups.in_start[k].tolist(), groups.in_size[k].tolist())
@@ -297,7 +302,7 @@ def test_every_intervention_lists_its_own_intended_and_other_reachable_residents
     ],
 )
 def test_repeats_are_the_positions_of_values_an_earlier_entry_equals(values, expected):
-    found = _repeats(np.array(values, dtype=np.int64))
+    found = repeats(np.array(values, dtype=np.int64))
     assert sorted(found.tolist()) == expected and found.dtype.kind == "i"
 
 
@@ -309,7 +314,7 @@ def test_repeats_agree_with_a_plain_scan(values):
         if v in seen:
             expected.append(i)
         seen.add(v)
-    assert sorted(_repeats(np.array(values, dtype=np.int64)).tolist()) == expected
+    assert sorted(repeats(np.array(values, dtype=np.int64)).tolist()) == expected
 
 
 def _first_by_hand(req, order, rows, want):
@@ -329,13 +334,13 @@ def test_the_first_rows_of_each_request_are_its_lowest_orders_with_or_without_th
     rows = np.flatnonzero(rng.random(n) < 0.8)
     want = rng.integers(0, 6, requests)
     expected = _first_by_hand(req, order, rows, want)
-    assert _first_per_request(req, order, rows, want).tolist() == expected
-    assert _first_per_request(req, order, rows, want, many=True).tolist() == expected
+    assert first_per_request(req, order, rows, want).tolist() == expected
+    assert first_per_request(req, order, rows, want, many=True).tolist() == expected
     rising = np.zeros(requests, dtype=bool)
     rising[0] = True  # request 0's rows given in rising order already
     ordered = order.copy()
     ordered[req == 0] = np.sort(order[req == 0])
-    assert _first_per_request(req, ordered, rows, want, in_order=rising).tolist() == _first_by_hand(req, ordered, rows, want)
+    assert first_per_request(req, ordered, rows, want, in_order=rising).tolist() == _first_by_hand(req, ordered, rows, want)
 
 
 def test_a_pooled_team_wanting_more_than_the_complements_recipients_serves_each_resident_once():

@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import mesa
+import numpy as np
 
 from pfpp_sim.capacity import capacity_share, monthly_order_p
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS
+from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
-__all__ = ["Council", "POOLED_BIT"]
+__all__ = ["NEED_RATES", "POOLED_BIT", "Council", "need_shares"]
 
 POOLED_BIT = 1 << 15
 RUSH_MONTHS = 3
+NEED_RATES = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "mental_health": "youth_mh_rate"}
+"""M2: the rate that measures local need in each outcome domain."""
+
+
+def need_shares(rates: Mapping[str, np.ndarray], place: int, keys_by_domain: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """M2: local need as intervention shares, each domain by its rate relative to the mean over places.
+
+    Each domain's share is its rate in ``place`` over the rate's mean over the run's
+    places (1 where that mean is 0), normalised over the domains, and is shared equally
+    by the domain's interventions. A pooled budget blends these shares with the
+    departments' by the ``local_priority_weight`` lever (:meth:`Council.receive_pooled`).
+
+    Parameters
+    ----------
+    rates : mapping of str to ndarray of float64, shape (n_places,)
+        The latest monthly rates by place, holding those named in :data:`NEED_RATES`.
+    place : int
+        Index of the place in the run.
+    keys_by_domain : mapping of str to sequence of str
+        The interventions of each outcome domain.
+
+    Returns
+    -------
+    dict of str to float
+        Share of each intervention of ``keys_by_domain``; they sum to 1 when every domain has interventions.
+    """
+    relative = {}
+    for domain in DOMAINS:
+        values = rates[NEED_RATES[domain]]
+        mean = float(values.mean())
+        relative[domain] = float(values[place] / mean) if mean > 0 else 1.0
+    total = sum(relative.values())
+    return {k: relative[d] / total / len(keys) for d, keys in keys_by_domain.items() for k in keys}
 
 
 class Council(mesa.Agent):
@@ -116,7 +151,7 @@ class Council(mesa.Agent):
         """
         model = self.model
         weight = model.scenario.levers.local_priority_weight
-        need = model.need_shares(self.place)
+        need = need_shares(model.rates, self.place, model.keys_by_domain)
         blended = {k: (1 - weight) * shares.get(k, 0.0) + weight * need[k] for k in INTERVENTION_KEYS}
         blended = {k: v for k, v in blended.items() if v > 0}
         award = model.pooled_award(self, rnd)

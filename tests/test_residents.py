@@ -1,0 +1,144 @@
+"""The residents' engine on its own: built from a population and stepped a month with given inputs."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from pfpp_sim.exogenous import exogenous_paths
+from pfpp_sim.model import PfppModel
+from pfpp_sim.population import AGE_16, AGE_25, BAND_C, BAND_D, NEET, Population, build_population
+from pfpp_sim.residents import ResidentEngine, ResidentParameters
+from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
+from pfpp_sim.streams import stream
+from pfpp_sim.targeting import RecipientRecords
+
+TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
+SEED = 11
+
+
+def small_scenario(**overrides):
+    return load_scenario("siloed_baseline").with_overrides({"run.places": TWO_PLACES, "run.horizon_months": 3, **overrides})
+
+
+def population_of(scenario, exo) -> Population:
+    """The residents a model of ``scenario`` would start from (seed :data:`SEED`, replicate 0)."""
+    return build_population(
+        scenario, stream(SEED, 0, "population"), fuel_price_gbp=float(exo.price_gbp[0]), mh_prevalence=float(exo.mh_prevalence[0]),
+        bill_discount_gbp=float(exo.bill_discount_gbp[0]), means_tested_gbp=float(exo.means_tested_gbp[0]),
+        income_index=float(exo.income_index[0]),
+    )
+
+
+def parameters_of(scenario, **effects: float) -> ResidentParameters:
+    """Each intervention's point values from ``scenario``, with ``effects`` replacing some effect sizes."""
+    items = {k: scenario.interventions.get(k) for k in INTERVENTION_KEYS}
+    effect = {k: float(item.effect.value) for k, item in items.items()} | effects
+    return ResidentParameters(
+        effect=effect,
+        effect_without_disorder={k: float(item.effect_without_disorder.value) if item.effect_without_disorder else effect[k]
+                                 for k, item in items.items()},
+        duration={k: int(round(item.duration_months.value)) if item.duration_months else 0 for k, item in items.items()},
+        cold_home_odds_ratio=float(scenario.world.young_people.cold_home_odds_ratio.value),
+    )
+
+
+def engine_of(scenario, parameters=None, **speed) -> ResidentEngine:
+    exo = exogenous_paths(scenario)
+    return ResidentEngine(
+        population_of(scenario, exo), scenario, exo, parameters or parameters_of(scenario), seed=SEED, replicate=0, **speed
+    )
+
+
+def step_once(engine: ResidentEngine, due=()) -> tuple[dict[str, np.ndarray], RecipientRecords]:
+    pop = engine.population
+    records = RecipientRecords(pop.households.n, pop.young.n)
+    counts = engine.step(0, list(due), records=records, rng=np.random.default_rng(0))
+    return counts, records
+
+
+def test_a_month_counts_every_household_and_young_person_of_each_place_and_those_fuel_poor_or_neet():
+    engine = engine_of(small_scenario())
+    counts, _ = step_once(engine)
+    h, y = engine.population.households, engine.population.young
+    np.testing.assert_array_equal(counts["households"], np.bincount(h.place, minlength=2))
+    np.testing.assert_array_equal(counts["young_people"], np.bincount(y.place, minlength=2))
+    np.testing.assert_array_equal(counts["fuel_poor"], np.bincount(h.place[h.fuel_poor], minlength=2))
+    np.testing.assert_array_equal(counts["neet_16_24"], np.bincount(y.place[y.status == NEET], minlength=2))
+    assert counts["fuel_poor"].sum() > 0 and counts["neet_16_24"].sum() > 0
+    # The cold homes young people see next month are this month's fuel-poor households.
+    np.testing.assert_array_equal(engine.cold_home, h.fuel_poor[y.household])
+
+
+def test_with_no_neet_moves_and_no_mental_health_changes_only_newcomers_change_status_or_health():
+    # Given zero NEET exit and entry hazards (the entry hazard keeps the starting NEET
+    # share steady, so it is zero too) and zero recovery (so zero onset), expect the month
+    # to leave everyone's NEET status and health as they were, except the 16-year-olds
+    # who replace those turning 25; everyone else is a month older.
+    zero = {"world.young_people.neet_exit_hazard.value": 0.0, "world.young_people.neet_entry_hazard_floor.value": 0.0,
+            "world.young_people.mh_recovery_hazard.value": 0.0}
+    engine = engine_of(small_scenario(**zero))
+    assert not engine.entry_hazard.any() and not engine.base_onset.any()
+    y = engine.population.young
+    neet, disorder, age = y.status == NEET, y.mh_disorder.copy(), y.age_months.copy()
+    stays = age < AGE_25 - 1
+    assert (~stays).any() and neet.any() and disorder.any()
+    step_once(engine)
+    np.testing.assert_array_equal((y.status == NEET)[stays], neet[stays])
+    np.testing.assert_array_equal(y.mh_disorder[stays], disorder[stays])
+    np.testing.assert_array_equal(y.age_months[stays], age[stays] + 1)
+    assert (y.age_months[~stays] == AGE_16).all()
+
+
+def test_the_effects_given_to_a_step_start_that_month():
+    # Given retrofits that always reach band C and bill support for some homes, expect
+    # those in band D or worse in band C after the month, and the support to end after its duration.
+    scenario = small_scenario()
+    parameters = parameters_of(scenario, retrofit=1.0)
+    engine = engine_of(scenario, parameters)
+    h = engine.population.households
+    poor_bands = np.flatnonzero(h.band >= BAND_D)[:50]
+    supported = np.arange(0, 200, 5)
+    assert poor_bands.size == 50
+    step_once(engine, [("retrofit", poor_bands), ("bill_support", supported)])
+    assert (h.band[poor_bands] == BAND_C).all()
+    assert parameters.duration["bill_support"] > 0
+    assert (h.bill_support_until[supported] == parameters.duration["bill_support"]).all()
+    np.testing.assert_allclose(h.bill_support[supported], parameters.effect["bill_support"])
+
+
+def test_blocks_threads_and_drawing_ahead_change_no_count_or_resident():
+    scenario = small_scenario()
+    plain = engine_of(scenario, threads=1, draw_ahead=False)
+    fast = engine_of(scenario, block_households=1, threads=2, draw_ahead=True)
+    assert len(plain.blocks) == 1 and len(fast.blocks) == 2
+    homes = np.arange(0, 300, 3)
+    for t in range(3):
+        due = [("income_advice", homes)] if t == 1 else []
+        records = [RecipientRecords(e.population.households.n, e.population.young.n) for e in (plain, fast)]
+        a = plain.step(t, due, records=records[0], rng=stream(SEED, 0, "interventions", t))
+        b = fast.step(t, due, records=records[1], rng=stream(SEED, 0, "interventions", t))
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{name}, month {t}")
+    for group in ("households", "young"):
+        for name, values in vars(getattr(plain.population, group)).items():
+            if isinstance(values, np.ndarray):
+                np.testing.assert_array_equal(values, getattr(getattr(fast.population, group), name), err_msg=name)
+
+
+def test_building_a_model_starts_no_thread_and_its_first_month_draws_the_next_ahead():
+    before = threading.active_count()
+    model = PfppModel(small_scenario(), seed=SEED, block_households=1, threads=2, draw_ahead=True)
+    assert threading.active_count() == before
+    model.step()
+    assert model.residents._drawing_young is not None, "next month's numbers are being drawn"
+    model.run()
+
+
+def test_block_size_and_threads_below_one_are_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        engine_of(small_scenario(), block_households=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        engine_of(small_scenario(), threads=0)

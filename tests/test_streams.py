@@ -1,0 +1,45 @@
+"""Named random streams: one root seed, one stream per process and replicate (common random numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pfpp_sim.streams import STREAM_IDS, DrawnAhead, draw_young, stream
+
+
+def test_the_same_seed_replicate_and_name_give_the_same_numbers_and_seed_0_is_a_seed():
+    np.testing.assert_array_equal(stream(0, 0, "households").random(8), stream(0, 0, "households").random(8))
+    assert not np.array_equal(stream(0, 0, "households").random(8), stream(1, 0, "households").random(8))
+
+
+def test_another_replicate_or_month_gives_other_numbers():
+    first = stream(7, 0, "councils", 3).random(8)
+    assert not np.array_equal(first, stream(7, 1, "councils", 3).random(8))
+    assert not np.array_equal(first, stream(7, 0, "councils", 4).random(8))
+    assert not np.array_equal(stream(7, 0, "councils").random(8), first), "a monthly stream is not the plain one"
+
+
+def test_each_name_has_its_own_numbers_and_drawing_from_one_does_not_move_another():
+    names = list(STREAM_IDS)
+    draws = [stream(5, 0, name).random(4) for name in names]
+    assert len({d.tobytes() for d in draws}) == len(names)
+    young, households = stream(5, 0, "young_people"), stream(5, 0, "households")
+    young.random(1000)
+    np.testing.assert_array_equal(households.random(4), draws[names.index("households")])
+
+
+def test_young_peoples_numbers_drawn_for_the_month_are_those_the_rules_would_draw_in_turn():
+    direct = stream(2, 0, "young_people")
+    move, mind, start, newcomer = direct.random(6), direct.random(6), direct.random(2), direct.random(2)
+    drawn = draw_young(stream(2, 0, "young_people"), out=(np.empty(6), np.empty(6)), n_newcomers=2)
+    for got, expected in zip((drawn.move, drawn.mind, drawn.start, drawn.newcomer_mind), (move, mind, start, newcomer)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_numbers_drawn_ahead_are_handed_out_in_order_and_a_wrong_request_is_refused():
+    first, second = np.arange(3.0), np.arange(2.0)
+    ahead = DrawnAhead(first, second)
+    np.testing.assert_array_equal(ahead.random(3), first)
+    with pytest.raises(ValueError, match="asked for 3 numbers"):
+        ahead.random(3)
