@@ -36,10 +36,10 @@ run: $(VENV)/.installed
 app: $(VENV)/.installed
 	$(VENV)/bin/pfpp app
 
-# Fit the pilots' baseline again: writes calibration/fitted/pilots.toml (in the repository,
-# the shipped fit itself) and calibration/reports/pilots/report.html.
+# Fit every English authority's baseline again: writes calibration/fitted/england.toml (in the
+# repository, the shipped fit itself) and calibration/reports/england/report.html.
 calibrate: $(VENV)/.installed
-	$(VENV)/bin/pfpp calibrate --all-pilots --holdout-last-year
+	$(VENV)/bin/pfpp calibrate --places all --holdout-last-year
 
 # The scenario and sweep file reference, generated from the models (a test checks it is current).
 reference: $(VENV)/.installed

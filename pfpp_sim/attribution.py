@@ -40,8 +40,7 @@ from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, read_table, readable_table, write_json, write_parquet
 from pfpp_sim.streams import stream
-from pfpp_sim.sweep import _executor
-from pfpp_sim.workers import execution
+from pfpp_sim.workers import execution, open_executor
 
 __all__ = ["DEFAULT_PERMUTATIONS", "EXACT_UP_TO", "MEASURES", "TOTAL", "Explanation", "attribute", "designs", "explain"]
 
@@ -233,7 +232,7 @@ def _execute(
         for _, batch in groupby(pending, key=lambda job: job[0]):
             keep(_run_batch(factors, seed, list(batch)))
     elif pending:
-        pool, close = _executor(executor, workers, scheduler)
+        pool, close = open_executor(executor, workers, scheduler)
         try:
             size = max(1, min(50, math.ceil(len(pending) / ((workers or os.cpu_count() or 1) * 4))))
             futures = [pool.submit(_run_batch, factors, seed, pending[i : i + size]) for i in range(0, len(pending), size)]

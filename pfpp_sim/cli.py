@@ -40,6 +40,7 @@ from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, check_place, format_in
 from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
+from pfpp_sim.workers import open_executor
 from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
@@ -661,12 +662,12 @@ def _print_robustness(result: Robustness, out: Path) -> None:
 @app.command("calibrate")
 @_user_errors
 def calibrate_command(
-    places: Annotated[str | None, typer.Option(help="Comma-separated ONS codes of the places to fit.")] = None,
+    places: Annotated[str | None, typer.Option(help="Places to fit: 'all' (every English authority; fit name england), 'pilots' or comma-separated ONS codes.")] = None,
     all_pilots: Annotated[bool, typer.Option("--all-pilots", help="Fit the 14 PfPP pilot places.")] = False,
     sample: Annotated[int | None, typer.Option(min=1, help="Fit N randomly chosen non-pilot local authorities (by --seed).")] = None,
     through: Annotated[int | None, typer.Option(help="Last data year to fit (default: all vendored years).")] = None,
     holdout_last_year: Annotated[bool, typer.Option("--holdout-last-year", help="Also fit without each series' last year and compare the model with persistence on it.")] = False,
-    name: Annotated[str | None, typer.Option(help="Name of the fit (default: pilots, sample<N>_seed<seed> or places).")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the fit (default: england, pilots, sample<N>_seed<seed> or places).")] = None,
     base: Annotated[str, typer.Option(help="Baseline scenario replayed (preset or TOML).")] = "baseline_history",
     out: Annotated[Path, typer.Option(help="Calibration folder: fit to OUT/fitted/<name>.toml, report to OUT/reports/<name>/.")] = Path("calibration"),
     seed: SeedOpt = 1,
@@ -674,10 +675,13 @@ def calibrate_command(
     max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
     abc: Annotated[str | None, typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
     workers: WorkersOpt = None,
+    executor: Annotated[str, typer.Option(help="processes or dask: where each evaluation's replicates run.")] = "processes",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
 ) -> None:
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
     from pfpp_sim.calibration import Settings, calibrate
-    from pfpp_sim.calibration.report import write_calibration
+    from pfpp_sim.calibration.coverage import NAMED_PLACES
+    from pfpp_sim.calibration.report import incomplete_places, write_calibration
     from pfpp_sim.calibration.targets import sample_places
 
     chosen = [all_pilots, places is not None, sample is not None]
@@ -691,8 +695,13 @@ def calibrate_command(
         except ValueError as err:
             raise PfppError(f"pfpp calibrate --sample {sample}: {err}") from None
         default_name = f"sample{sample}_seed{seed}"
+    elif places.strip() in ("all", "pilots"):
+        codes = data.places(places.strip())["area_code"].tolist()
+        default_name = "england" if places.strip() == "all" else "pilots"
     else:
         codes, default_name = data.places([p.strip() for p in places.split(",") if p.strip()])["area_code"].tolist(), "places"
+    if executor not in ("processes", "dask"):
+        raise PfppError(f"pfpp calibrate --executor {executor}: expected processes or dask")
     fit_name = name or default_name
     if not re.fullmatch(r"[A-Za-z0-9_]+", fit_name):
         raise PfppError(f"pfpp calibrate --name {fit_name!r}: expected letters, digits and underscores")
@@ -701,12 +710,16 @@ def calibrate_command(
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     base_scenario = load_scenario(base)
     _say_sources(base_scenario)
-    with err_console.status("Calibrating") as status:
-        result = calibrate(
-            base_scenario, codes, name=fit_name, settings=settings, through=through,
-            holdout_last_year=holdout_last_year, workers=workers,
-            progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
-        )
+    pool, close = open_executor("dask", workers, scheduler) if (scheduler or executor == "dask") else (None, lambda: None)
+    try:
+        with err_console.status("Calibrating") as status:
+            result = calibrate(
+                base_scenario, codes, name=fit_name, settings=settings, through=through,
+                holdout_last_year=holdout_last_year, workers=workers, executor=pool,
+                progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
+            )
+    finally:
+        close()
     posteriors = []
     if abc is not None:
         from pfpp_sim.calibration.abc import abc_posterior
@@ -716,14 +729,23 @@ def calibrate_command(
             posteriors.append(abc_posterior(fitted_base, abc, database=out / "reports" / fit_name / f"abc_{abc}.db", seed=seed))
     files = write_calibration(result, out, posteriors)
     table = Table(title=f"Fit {fit_name}: mean absolute error, percentage points", title_justify="left")
-    for column in ("Series", "In sample", "Held-out year", "Model", "Persistence", "Better"):
+    for column in ("Series", "In sample", "Held-out year", "Model", "Persistence", "Pooled AR(1)", "Rank corr. model",
+                   "90% coverage", "Better"):
         table.add_column(column)
     holdout = {} if result.holdout is None else {r.metric: r for r in result.holdout.itertuples()}
     for metric, value in result.mae().items():
         h = holdout.get(metric)
-        cells = ("", "", "", "") if h is None else (str(h.held_out_year), f"{100 * h.model_mae:.2f}", f"{100 * h.persistence_mae:.2f}", h.better)
+        cells = ("",) * 7 if h is None else (
+            str(h.held_out_year), f"{100 * h.model_mae:.2f}", f"{100 * h.persistence_mae:.2f}", f"{100 * h.ar1_mae:.2f}",
+            f"{h.model_rank_correlation:+.2f}", f"{h.coverage_90:.0%}", h.better,
+        )
         table.add_row(metric, f"{100 * value:.2f}", *cells)
     out_console.print(table)
+    lacking = incomplete_places(result.table)
+    if lacking:
+        _warn(f"{len(lacking)} place(s) lack published years and were fitted to fewer moments: "
+              + "; ".join(f"{code} ({', '.join(missing)})" for code, missing in list(lacking.items())[:NAMED_PLACES])
+              + (" ..." if len(lacking) > NAMED_PLACES else "") + " (listed in the report)")
     out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
     for warning in result.fit.warnings:
         _warn(warning.message)

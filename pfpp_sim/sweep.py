@@ -46,7 +46,7 @@ from pfpp_sim.storage import (
     write_json,
     write_parquet,
 )
-from pfpp_sim.workers import execution, process_pool
+from pfpp_sim.workers import execution, open_executor
 
 __all__ = [
     "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "load_sweep", "plan_sweep", "problem", "read_sweep", "run_jobs", "run_sweep", "sample",
@@ -280,30 +280,6 @@ def _run_file(out: Path, run_id: int) -> Path:
     return out / "runs" / f"run-{run_id:07d}.parquet"
 
 
-def _executor(kind: str, workers: int | None, scheduler: str | None):
-    """Return (executor, closer) for ``"processes"`` or ``"dask"``."""
-    if kind == "processes":
-        pool = process_pool(workers)
-        return pool, lambda: pool.shutdown(cancel_futures=True)
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as err:
-        raise PfppError("the dask executor needs the 'dask' extra: pip install 'pfpp_sim[dask]'") from err
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-
-    def close() -> None:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-    return client.get_executor(), close
-
-
 def run_jobs(
     work: Callable[[list[Any]], list[tuple[int, pd.DataFrame | str]]],
     jobs: list[Any],
@@ -375,7 +351,7 @@ def run_jobs(
         for job in pending:
             store(work([job]))
         return failures
-    pool, close = _executor(executor, workers, scheduler)
+    pool, close = open_executor(executor, workers, scheduler)
     try:
         n_workers = workers or os.cpu_count() or 1
         size = batch_size or max(1, min(50, math.ceil(len(pending) / (n_workers * 4))))

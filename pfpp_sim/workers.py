@@ -12,10 +12,13 @@ import ctypes
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["execution", "process_pool"]
+from pfpp_sim.errors import PfppError
+
+__all__ = ["execution", "open_executor", "process_pool"]
 
 _PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies
 
@@ -44,6 +47,50 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     concurrent.futures.ProcessPoolExecutor
     """
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def open_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+    """An executor of ``"processes"`` or ``"dask"``, and the function that closes it.
+
+    Parameters
+    ----------
+    kind : {"processes", "dask"}
+    workers : int, optional
+        Worker processes (default: all cores); for Dask, those of a local cluster.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``); without it, Dask
+        starts a local cluster of ``workers`` single-threaded processes.
+
+    Returns
+    -------
+    tuple
+        ``(executor, close)``; call ``close()`` when done (it cancels what is still queued).
+
+    Raises
+    ------
+    PfppError
+        If Dask is asked for and the ``dask`` extra is not installed.
+    """
+    if kind == "processes":
+        pool = process_pool(workers)
+        return pool, lambda: pool.shutdown(cancel_futures=True)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise PfppError("the dask executor needs the 'dask' extra: pip install 'pfpp_sim[dask]'") from err
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(), close
 
 
 def execution(executor: str | Executor, workers: int | None = None, scheduler: str | None = None) -> dict[str, Any]:

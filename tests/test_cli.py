@@ -437,12 +437,12 @@ def test_same_seed_gives_byte_identical_tables_whatever_the_executor_and_workers
 
 
 def test_run_compare_and_sweep_say_which_scenario_files_and_fit_they_used(tmp_path):
-    line = "scenario siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim "
+    line = "scenario siloed_baseline: preset siloed_baseline; calibration england (shipped with pfpp_sim "
     ran = pfpp("run", "siloed_baseline", *TINY, "--out", str(tmp_path / "run"))
     assert ran.returncode == 0 and line in ran.stderr, ran.stderr
     compared = pfpp("compare", "siloed_baseline", "pfpp_joined_up", *TINY, "--replicates", "2", "--out", str(tmp_path / "cmp"))
     assert compared.returncode == 0 and line in compared.stderr
-    assert "scenario pfpp_joined_up: preset pfpp_joined_up, extends preset siloed_baseline; calibration pilots" in compared.stderr
+    assert "scenario pfpp_joined_up: preset pfpp_joined_up, extends preset siloed_baseline; calibration england" in compared.stderr
     spec = write(tmp_path, "spec.toml", 'name = "s"\nbase = "siloed_baseline"\ndesign = "grid"\nreplicates = 1\nseed = 1\n'
                  'outputs = ["fuel_poverty_rate"]\n[overrides]\n"run.places" = ["E07000062"]\n"run.horizon_months" = 6\n'
                  '[parameters."levers.pooling"]\nlevels = [0.0]\n')
@@ -451,26 +451,26 @@ def test_run_compare_and_sweep_say_which_scenario_files_and_fit_they_used(tmp_pa
     manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
     sources = manifest["scenarios"]["pfpp_joined_up"]["sources"]
     assert [(s["role"], s["name"], s["origin"]) for s in sources] == [
-        ("scenario", "pfpp_joined_up", "preset"), ("extends", "siloed_baseline", "preset"), ("calibration", "pilots", "shipped"),
+        ("scenario", "pfpp_joined_up", "preset"), ("extends", "siloed_baseline", "preset"), ("calibration", "england", "shipped"),
     ]
     assert all(len(s["sha256"]) == 64 for s in sources)
 
 
 def test_a_fit_in_the_working_folder_is_announced_as_replacing_the_shipped_one(tmp_path):
-    shipped = fit_path("pilots")
+    shipped = fit_path("england")
     (tmp_path / "calibration" / "fitted").mkdir(parents=True)
-    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(shipped.read_bytes() + b"\n# fitted again here\n")
+    (tmp_path / "calibration" / "fitted" / "england.toml").write_bytes(shipped.read_bytes() + b"\n# fitted again here\n")
     result = pfpp("run", "siloed_baseline", *TINY, "--out", "r", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "calibration pilots from calibration/fitted/pilots.toml, replacing the shipped fit (sha256 " in result.stderr
+    assert "calibration england from calibration/fitted/england.toml, replacing the shipped fit (sha256 " in result.stderr
 
 
 def test_a_copy_of_the_shipped_fit_in_the_working_folder_is_the_shipped_fit(tmp_path):
     (tmp_path / "calibration" / "fitted").mkdir(parents=True)
-    (tmp_path / "calibration" / "fitted" / "pilots.toml").write_bytes(fit_path("pilots").read_bytes())  # as in the repository
+    (tmp_path / "calibration" / "fitted" / "england.toml").write_bytes(fit_path("england").read_bytes())  # as in the repository
     result = pfpp("run", "siloed_baseline", *TINY, "--out", "r", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "calibration pilots (shipped with pfpp_sim" in result.stderr and "replacing" not in result.stderr
+    assert "calibration england (shipped with pfpp_sim" in result.stderr and "replacing" not in result.stderr
 
 
 def test_calibration_option_chooses_the_fit_or_none(tmp_path):
@@ -583,8 +583,8 @@ def test_explain_prints_what_drives_each_difference_and_writes_the_attribution(t
     result = pfpp(*args)
     assert result.returncode == 0, result.stderr
     assert "policy_campus vs siloed_baseline, all places: what drives the difference. 3 factors; exact Shapley values" in result.stdout
-    assert "scenario siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim " in result.stderr
-    assert "scenario policy_campus: preset policy_campus, extends preset siloed_baseline; calibration pilots" in result.stderr
+    assert "scenario siloed_baseline: preset siloed_baseline; calibration england (shipped with pfpp_sim " in result.stderr
+    assert "scenario policy_campus: preset policy_campus, extends preset siloed_baseline; calibration england" in result.stderr
     for text in ("Fuel poverty: ", "Money returned: ", "levers.data_sharing", "Total", "Strongest pairwise interaction", "16 runs"):
         assert text in result.stdout, text
     assert sorted(p.name for p in out.iterdir()) == ["attribution.parquet", "combinations.parquet", "manifest.json", "runs"]

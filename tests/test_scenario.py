@@ -181,7 +181,7 @@ def test_extends_refuses_a_link_that_leaves_the_scenario_folder(tmp_path):
 def test_a_loaded_scenario_records_every_file_it_was_read_from_with_its_hash(tmp_path):
     child = load_scenario(write_scenario(tmp_path, "[levers]\npooling = 0.4\n"))
     roles = [(s.role, s.name, s.origin) for s in child.sources]
-    assert roles == [("scenario", "child", "file"), ("extends", "siloed_baseline", "preset"), ("calibration", "pilots", "shipped")]
+    assert roles == [("scenario", "child", "file"), ("extends", "siloed_baseline", "preset"), ("calibration", "england", "shipped")]
     for source in child.sources:
         assert source.sha256 == hashlib.sha256(Path(source.path).read_bytes()).hexdigest()
     assert child.with_overrides({"levers.pooling": 0.5}).sources == child.sources, "overrides keep where the rest came from"
@@ -642,7 +642,7 @@ def test_fuzzed_child_scenario_loads_or_raises_one_line_naming_the_file_and_a_ke
     else:
         # Whatever loads holds what the file says: every value the child sets is the loaded value.
         loaded = scenario.model_dump(mode="python")
-        fitted = {f"{path}.value" for path in read_fit("pilots", named_in="test").globals}
+        fitted = {f"{path}.value" for path in read_fit("england", named_in="test").globals}
         for key, value in _leaves(child):
             if key.split(".")[0] in ("name", "description", "extends", "calibration") or key in fitted:
                 continue
@@ -705,7 +705,7 @@ def short_sha(path: Path) -> str:
 
 def test_a_preset_says_it_is_a_preset_with_its_shipped_calibration():
     line = describe_sources(load_scenario("siloed_baseline"), version="9.9")
-    assert line == "siloed_baseline: preset siloed_baseline; calibration pilots (shipped with pfpp_sim 9.9)"
+    assert line == "siloed_baseline: preset siloed_baseline; calibration england (shipped with pfpp_sim 9.9)"
 
 
 def test_a_file_says_where_it_is_its_hash_and_every_file_it_extends(tmp_path, monkeypatch):
@@ -721,6 +721,6 @@ def test_a_file_says_where_it_is_its_hash_and_every_file_it_extends(tmp_path, mo
 
 def test_a_scenario_built_in_code_says_so_and_names_its_calibration():
     built = Scenario.model_validate(load_scenario("siloed_baseline").model_dump())
-    assert describe_sources(built, version="9.9") == "siloed_baseline: built in code; calibration pilots"
+    assert describe_sources(built, version="9.9") == "siloed_baseline: built in code; calibration england"
     uncalibrated = built.model_copy(update={"calibration": None})
     assert describe_sources(uncalibrated, version="9.9") == "siloed_baseline: built in code; calibration none (no fitted trends)"

@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from pfpp_sim.calibration.counties import derived_county_trends
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
+from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
 from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
@@ -76,8 +78,8 @@ class Calibrated:
     evaluations: int
     seconds: float
     message: str  # how the optimiser stopped
-    holdout: pd.DataFrame | None = None  # metric, year, places, model_mae, persistence_mae
-    holdout_table: pd.DataFrame | None = None
+    holdout: pd.DataFrame | None = None  # per metric: MAEs and rank correlations (calibration.holdout.score)
+    holdout_table: pd.DataFrame | None = None  # per place: observed, last observed, each forecast
 
     def unidentified(self) -> pd.DataFrame:
         """Fitted parameters the data do not pin down, or cannot tell from zero.
@@ -282,23 +284,43 @@ def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Ser
 
 
 def _holdout(problem_for, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit without each metric's last year; compare model and persistence on that year."""
+    """Fit without each metric's last year; score the model, persistence and a pooled AR(1) on it."""
     last = targets.groupby("metric")["year"].transform("max")
     fitted_targets = targets[targets["year"] < last].reset_index(drop=True)
     problem = problem_for(fitted_targets)
-    x, _, _ = _fit(problem)
+    x, se, _ = _fit(problem)
     table = _table(problem, x, targets, targets["year"] < last)
-    held = table[~table["used"]].copy()
-    previous = targets.set_index(["place_code", "metric", "year"])["observed"]
-    held["persistence"] = [previous.get((c, m, y - 1), np.nan) for c, m, y in held[["place_code", "metric", "year"]].itertuples(index=False)]
-    rows = []
-    for metric, g in held.groupby("metric"):
-        model_mae = float((g.simulated - g.observed).abs().mean())
-        persistence_mae = float((g.persistence - g.observed).abs().mean())
-        rows.append((metric, int(g.year.iloc[0]), len(g), model_mae, persistence_mae,
-                     "model" if model_mae < persistence_mae else "persistence"))
-    summary = pd.DataFrame(rows, columns=["metric", "held_out_year", "places", "model_mae", "persistence_mae", "better"])
-    return summary, held
+    held = with_forecasts(table[~table["used"]], targets)
+    held = with_intervals(held, table[table["used"]], _trend_sd(problem, se))
+    return score(held), held
+
+
+def _trend_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
+    """Standard deviation a series' last fitted year owes to the error of its place's own trend.
+
+    The change of the simulated rate per unit of the trend, read from the optimiser's last
+    Jacobian at that year's moment, times the trend's standard error (the delta method).
+    Beyond the data the trends hold still, so the held-out year owes the same.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``(place_code, metric)``, in rate units (fractions).
+    """
+    rows = problem.targets.reset_index(drop=True)
+    jac = np.asarray(problem.result.jac)
+    out = {}
+    for j, (name, code) in enumerate(problem.names):
+        if code is None:
+            continue
+        metric = _MOVES[name]
+        mine = rows[(rows.place_code == code) & (rows.metric == metric)]
+        if mine.empty or not np.isfinite(se[j]):
+            continue
+        i = mine.year.idxmax()
+        per_unit = jac[i, j] * rows.at[i, "sd"] / problem.step[j]  # d simulated / d trend
+        out[(code, metric)] = abs(per_unit) * se[j]
+    return pd.Series(out, dtype=float)
 
 
 def _estimate(row) -> Estimate:
@@ -320,6 +342,10 @@ def calibrate(
 ) -> Calibrated:
     """Fit per-place trends and global parameters so a baseline reproduces official series.
 
+    A two-tier county whose districts are all among ``codes`` (and which is not itself)
+    gets trends derived from theirs (:mod:`pfpp_sim.calibration.counties`), listed in the
+    fit's ``derived_places``.
+
     Parameters
     ----------
     base : Scenario
@@ -332,8 +358,9 @@ def calibrate(
     through : int, optional
         Last data year to fit (default: all vendored years).
     holdout_last_year : bool, default=False
-        Also fit without each series' last year and compare the model with a persistence
-        forecast (last observed value carried forward) on that year.
+        Also fit without each series' last year and score the model on that year against
+        persistence (the last observed value carried forward) and a pooled AR(1)
+        (:mod:`pfpp_sim.calibration.holdout`).
     targets : DataFrame, optional
         Moments to fit (``place_code, metric, year, observed, sd``); default the official
         series (:func:`~pfpp_sim.calibration.targets.observed_targets`). Tests pass
@@ -371,6 +398,8 @@ def calibrate(
         low, high, _, unit = PLACE_BOUNDS[param] if code else GLOBALS[param]
         rows.append((param, code, float(x[i]), float(se[i]), unit, low, high))
     parameters = pd.DataFrame(rows, columns=["parameter", "place_code", "value", "se", "unit", "low", "high"])
+    counties, derived = derived_county_trends(parameters)
+    parameters = pd.concat([parameters, counties], ignore_index=True) if derived else parameters
     stopped = problem.result
     warnings = convergence_warnings(
         converged=bool(stopped.success), steps=int(stopped.nfev), max_steps=settings.max_iterations, objective=objective,
@@ -395,8 +424,9 @@ def calibrate(
             code: {
                 r.parameter: _estimate(r) for r in parameters[parameters.place_code == code].itertuples()
             }
-            for code in codes
+            for code in [*codes, *derived]
         },
+        derived_places=derived,
         warnings=warnings,
     )
     return Calibrated(

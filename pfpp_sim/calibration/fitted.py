@@ -76,6 +76,7 @@ class FitFile(BaseModel):
     settings: dict[str, int | float | str | list[str]] = Field(default_factory=dict)
     globals: dict[str, Estimate] = Field(default_factory=dict)
     places: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
+    derived_places: dict[str, list[str]] = Field(default_factory=dict)  # county -> its fitted districts (calibration.counties)
     warnings: list[FitWarning] = Field(default_factory=list)
 
     def embedded(self) -> dict:
@@ -191,6 +192,8 @@ def write_fit(fit: FitFile, path: str | Path, *, header: str = "") -> Path:
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for key in ("name", "fitted_on", "data_through", "objective", "moments", "settings"):
         lines.append(f"{key} = {_toml_value(getattr(fit, key))}")
+    if fit.derived_places:
+        lines.append(f"derived_places = {_toml_value(fit.derived_places)}")
     lines += ["", "[globals]"]
     lines += [f"{_toml_key(k)} = {_toml_value(e.model_dump())}" for k, e in fit.globals.items()]
     for code, params in fit.places.items():

@@ -17,21 +17,29 @@ import pandas as pd  # noqa: E402
 from pfpp_sim import data  # noqa: E402
 from pfpp_sim.calibration.fit import Calibrated  # noqa: E402
 from pfpp_sim.calibration.fitted import FitFile, write_fit  # noqa: E402
-from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR  # noqa: E402
+from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR, SERIES  # noqa: E402
 from pfpp_sim.outcomes import ANNUAL_BASIS  # noqa: E402
 from pfpp_sim.storage import environment, git_commit, package_version, write_bytes, write_json, write_parquet, write_text  # noqa: E402
 
-__all__ = ["write_calibration"]
+__all__ = ["incomplete_places", "write_calibration"]
 
 TITLES = {"fuel_poverty_rate": "Fuel poverty (LILEE), % of households", "neet_16_17_rate": "NEET 16-17, % of 16-17 year olds"}
 OBSERVED, SIMULATED, HELD = "#12436D", "#F46A25", "#801650"  # afcharts-style categorical colours
 YEAR_COLOURS = ("#12436D", "#28A197", "#801650", "#F46A25")
+PANELS = 24
+"""Most places drawn one panel each; a fit of more is drawn as one scatter per series."""
+INTERVAL = ("low_90", "high_90")
+"""Columns of the model forecast's 90% prediction interval in a held-out table."""
+RESIDUAL_ROWS = 40
+"""Most places given a row of the residual chart; beyond, the residuals' spread per year."""
 
 
 def _figure_fit(result: Calibrated, metric: str, names: dict[str, str]) -> plt.Figure:
     table = result.table[result.table.metric == metric]
     held = result.holdout_table[result.holdout_table.metric == metric] if result.holdout_table is not None else None
     codes = list(dict.fromkeys(table.place_code))
+    if len(codes) > PANELS:
+        return _figure_fit_scatter(table, metric)
     cols = min(4, len(codes))
     rows = int(np.ceil(len(codes) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows), sharex=True, squeeze=False)
@@ -55,7 +63,27 @@ def _figure_fit(result: Calibrated, metric: str, names: dict[str, str]) -> plt.F
     return fig
 
 
+def _figure_fit_scatter(table: pd.DataFrame, metric: str) -> plt.Figure:
+    """Observed against simulated, one point per place and year: the fit of many places at a glance."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for k, (year, g) in enumerate(table.groupby("year")):
+        ax.scatter(100 * g.observed, 100 * g.simulated, s=10, alpha=0.7, color=YEAR_COLOURS[k % len(YEAR_COLOURS)],
+                   label=f"{year}" + ("" if g.used.all() else " (held out)"))
+    low, high = 100 * table[["observed", "simulated"]].min().min(), 100 * table[["observed", "simulated"]].max().max()
+    ax.plot([low, high], [low, high], color="#595959", lw=0.8)
+    ax.set_xlabel("observed (%)")
+    ax.set_ylabel("simulated (%)")
+    ax.legend(fontsize=7, frameon=False, title="year", title_fontsize=7)
+    ax.grid(color="#D9D9D9")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{TITLES.get(metric, metric)}: {table.place_code.nunique()} places", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _figure_residuals(result: Calibrated, names: dict[str, str]) -> plt.Figure:
+    if result.table.place_code.nunique() > RESIDUAL_ROWS:
+        return _figure_residual_spread(result)
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * result.table.place_code.nunique() + 1.5), sharey=True)
     codes = list(dict.fromkeys(result.table.place_code))
     for ax, metric in zip(axes, TITLES):
@@ -72,6 +100,68 @@ def _figure_residuals(result: Calibrated, names: dict[str, str]) -> plt.Figure:
     axes[0].invert_yaxis()
     fig.tight_layout()
     return fig
+
+
+def _figure_residual_spread(result: Calibrated) -> plt.Figure:
+    """Residuals of many places: their spread per year, one panel per series."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, TITLES):
+        g = result.table[result.table.metric == metric]
+        years = sorted(g.year.unique())
+        ax.boxplot([100 * (g[g.year == y].simulated - g[g.year == y].observed) for y in years], tick_labels=[str(y) for y in years])
+        ax.axhline(0, color="#595959", lw=0.8)
+        ax.set_title(f"{TITLES[metric].split(',')[0]}: simulated - observed (pp), {g.place_code.nunique()} places", fontsize=9)
+        ax.grid(axis="y", color="#D9D9D9")
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _figure_holdout(held: pd.DataFrame) -> plt.Figure:
+    """Predicted against observed change in the held-out year: the model and the pooled AR(1)."""
+    metrics = list(dict.fromkeys(held.metric))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4.5), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        g = held[(held.metric == metric) & held.last_observed.notna()]
+        observed = 100 * (g.observed - g.last_observed)
+        for column, colour, label in (("simulated", SIMULATED, "model"), ("ar1", OBSERVED, "pooled AR(1)")):
+            mae = 100 * (g[column] - g.observed).abs().mean()
+            ax.scatter(observed, 100 * (g[column] - g.last_observed), s=12, alpha=0.7, color=colour, label=f"{label} (MAE {mae:.2f} pp)")
+        low, high = float(observed.min()), float(observed.max())
+        ax.plot([low, high], [low, high], color="#595959", lw=0.8)
+        ax.axhline(0, color="#BFBFBF", lw=0.8, ls=":")
+        persistence = 100 * (g.persistence - g.observed).abs().mean()
+        ax.set_title(f"{TITLES[metric].split(',')[0]}, {int(g.year.max())}: persistence MAE {persistence:.2f} pp", fontsize=9)
+        ax.set_xlabel("observed change (pp)")
+        ax.set_ylabel("predicted change (pp)")
+        ax.legend(fontsize=7, frameon=False)
+        ax.grid(color="#D9D9D9")
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def incomplete_places(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Places fitted with fewer moments than the official series hold, and what they lack.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A fit's moments (``place_code, metric, year``).
+
+    Returns
+    -------
+    dict of str to list of str
+        ONS code -> the missing moments as ``"metric year"``; empty when every place has
+        every year of :data:`~pfpp_sim.calibration.targets.SERIES`.
+    """
+    have = set(table[["place_code", "metric", "year"]].itertuples(index=False, name=None))
+    out = {}
+    for code in dict.fromkeys(table.place_code):
+        lacking = [f"{m} {y}" for m, years in SERIES.items() for y in years if (code, m, y) not in have]
+        if lacking:
+            out[code] = lacking
+    return out
 
 
 def _figure_posterior(posterior, estimates: pd.Series, name: str) -> plt.Figure:
@@ -118,6 +208,67 @@ def _warnings_html(fit: FitFile, names: dict[str, str]) -> list[str]:
     ]
 
 
+def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
+    """The out-of-sample check: scores per series, then every place's forecasts."""
+    if result.holdout is None:
+        return []
+    h = result.holdout.assign(
+        series=result.holdout.metric.map(TITLES),
+        **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "persistence", "ar1")},
+    )[["series", "held_out_year", "places", "model_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
+       "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "best"]]
+    verdict = " ".join(
+        f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
+        f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp)."
+        for r in result.holdout.itertuples()
+    )
+    held = result.holdout_table.assign(place=result.holdout_table.place_code.map(names))
+    held = held[["place", "metric", "year", "observed", "last_observed", "simulated", *INTERVAL, "persistence", "ar1"]]
+    return [
+        "<h2>Out-of-sample check</h2>",
+        "<p>Fitted again without each series' last year; the held-out year is then forecast by the model, by "
+        "persistence (the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
+        "<i>a</i> + <i>b</i> <i>y</i><sub>t</sub>, one <i>a</i> and <i>b</i> per series from every place's earlier "
+        "years). Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
+        "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
+        "interval (its variance: the fit's in-sample squared error for the series plus what the place's trend's "
+        f"standard error adds); near 0.9 when the interval is honest. {html.escape(verdict)}</p>",
+        _table_html(h),
+        f"<details><summary>Every place's held-out forecasts ({len(held)} rows, fractions)</summary>{_table_html(held)}</details>",
+    ]
+
+
+def _incomplete_html(result: Calibrated, names: dict[str, str]) -> list[str]:
+    lacking = incomplete_places(result.table)
+    if not lacking:
+        return []
+    rows = pd.DataFrame({"place": [f"{names.get(c, c)} ({c})" for c in lacking], "missing": ["; ".join(v) for v in lacking.values()]})
+    return [
+        "<h2>Places with missing data</h2>",
+        f"<p>{len(lacking)} place(s) lack some published years; they are fitted to the years they have, and their "
+        "trends rest on fewer moments.</p>",
+        _table_html(rows),
+    ]
+
+
+def _derived_html(fit: FitFile) -> list[str]:
+    if not fit.derived_places:
+        return []
+    names = dict(zip(*data.places(list(fit.derived_places))[["area_code", "area_name"]].T.values))
+    rows = pd.DataFrame({
+        "county": [f"{names[c]} ({c})" for c in fit.derived_places],
+        "districts": [len(d) for d in fit.derived_places.values()],
+        **{p: [fit.places[c][p].value for c in fit.derived_places] for p in ("income_trend", "neet_trend")},
+    })
+    return [
+        "<h2>Counties derived from their districts</h2>",
+        f"<p>{len(rows)} two-tier counties were not fitted beside their districts (a county is the sum of its districts); "
+        "each takes its districts' fitted trends, weighted by households (income trend) and by 16-17 year olds (NEET "
+        "trend), so a run naming the county is calibrated too.</p>",
+        _table_html(rows),
+    ]
+
+
 def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str], posteriors: list) -> str:
     fit = result.fit
     mae = result.mae()
@@ -130,6 +281,8 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
         f"standardised errors) {fit.objective:,.1f}; {result.evaluations} model evaluations of "
         f"{fit.settings['replicates']} replicate(s) each; {result.seconds:,.0f} s. Optimiser: {html.escape(result.message)}.</p>",
         *_warnings_html(fit, names),
+        *_incomplete_html(result, names),
+        *_derived_html(fit),
         "<h2>How well the baseline reproduces the data</h2>",
         "<table class='t'><tr><th>Series</th><th>Mean absolute error (pp)</th></tr>"
         + "".join(f"<tr><td>{TITLES.get(m, m)}</td><td>{100 * v:.2f}</td></tr>" for m, v in mae.items())
@@ -140,22 +293,7 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
     for png, alt in figures.values():
         encoded = base64.b64encode(png).decode()
         sections.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{html.escape(alt)}'><figcaption>{html.escape(alt)}</figcaption></figure>")
-    if result.holdout is not None:
-        h = result.holdout.assign(
-            series=result.holdout.metric.map(TITLES), model_mae_pp=100 * result.holdout.model_mae,
-            persistence_mae_pp=100 * result.holdout.persistence_mae,
-        )[["series", "held_out_year", "places", "model_mae_pp", "persistence_mae_pp", "better"]]
-        verdict = " ".join(
-            f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
-            f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp)."
-            for r in result.holdout.itertuples()
-        )
-        sections += [
-            "<h2>Out-of-sample check</h2>",
-            "<p>Fitted again without each series' last year; the held-out year is then forecast by the model and by "
-            f"persistence (the last observed value carried forward). {html.escape(verdict)}</p>",
-            _table_html(h),
-        ]
+    sections += _holdout_html(result, names)
     for posterior in posteriors:
         sections += [
             f"<h2>ABC-SMC posterior: {html.escape(names.get(posterior.place_code, posterior.place_code))}</h2>",
@@ -237,7 +375,11 @@ def write_calibration(result: Calibrated, out: str | Path, posteriors: list | No
     files["moments"] = write_parquet(result.table, reports / "moments.parquet")
     files["parameters"] = write_parquet(result.parameters, reports / "parameters.parquet")
     if result.holdout is not None:
+        figures["holdout"] = (_save_png(_figure_holdout(result.holdout_table), reports / "holdout.png"),
+                              "Held-out year: change predicted by the model and by a pooled AR(1) against the change observed, per place")
+        files["holdout_figure"] = reports / "holdout.png"
         files["holdout"] = write_parquet(result.holdout, reports / "holdout.parquet")
+        files["holdout_places"] = write_parquet(result.holdout_table, reports / "holdout_places.parquet")
     posteriors = posteriors or []
     estimates = result.parameters.set_index(["place_code", "parameter"])["value"]
     for posterior in posteriors:

@@ -26,6 +26,7 @@ __all__ = [
     "ENGLAND",
     "PILOT_CODES",
     "BandShares",
+    "county_districts",
     "energy_efficiency_bands",
     "energy_price_cap",
     "fuel_poverty",
@@ -70,6 +71,14 @@ _FUEL_POVERTY_FILES = {
     "LILEE": "fuel_poverty_lilee_2019_2021.csv",
     "LIHC": "fuel_poverty_lihc_pilots_2011_2018.csv",
 }
+_SUCCESSORS = {
+    # The Northamptonshire (Structural Changes) Order 2020 (SI 2020/156): two unitary
+    # councils from 1 April 2021, replacing the county and its seven districts. The LILEE
+    # 2019 edition still reports the districts.
+    "E06000061": ("E07000150", "E07000152", "E07000153", "E07000156"),  # North: Corby, East Northants, Kettering, Wellingborough
+    "E06000062": ("E07000151", "E07000154", "E07000155"),  # West: Daventry, Northampton, South Northamptonshire
+}
+"""Unitary authorities -> the districts they replaced, for data years published on the old boundaries."""
 _TEXT_COLUMNS = (
     "area_code", "published_area_code", "area_name", "county_code", "county_name",
     "region_code", "region_name", "level", "geographic_level", "geography", "band",
@@ -116,7 +125,10 @@ def fuel_poverty(measure: str = "LILEE") -> pd.DataFrame:
         ``area_code`` (str, ONS), ``area_name`` (str), ``data_year`` (int, the year the
         estimate refers to), ``households`` and ``fuel_poor_households`` (households),
         ``rate`` (float, fraction of households fuel poor, 0-1). LIHC rows use current
-        codes (Northumberland E06000057, published as E06000048 to 2018).
+        codes (Northumberland E06000057, published as E06000048 to 2018). A LILEE year
+        published on boundaries older than a unitary authority (North and West
+        Northamptonshire in 2019) gets a row for the unitary summing the districts it
+        replaced (households and fuel-poor households; the rate is their ratio).
 
     Raises
     ------
@@ -126,7 +138,7 @@ def fuel_poverty(measure: str = "LILEE") -> pd.DataFrame:
     if measure not in _FUEL_POVERTY_FILES:
         raise DataError(f"fuel_poverty: measure = {measure!r}; expected 'LILEE' or 'LIHC'")
     table = _table(_FUEL_POVERTY_FILES[measure])
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "area_code": table["area_code"],
         "area_name": table["area_name"],
         "data_year": table["data_year"].astype("int64"),
@@ -134,6 +146,21 @@ def fuel_poverty(measure: str = "LILEE") -> pd.DataFrame:
         "fuel_poor_households": table["fuel_poor_households"],
         "rate": table["pct_fuel_poor"] / 100.0,
     })
+    return frame if measure == "LIHC" else pd.concat([frame, _successor_rows(frame)], ignore_index=True)
+
+
+def _successor_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows for unitary authorities in data years published only for the districts they replaced."""
+    rows = []
+    names = frame.drop_duplicates("area_code").set_index("area_code")["area_name"]
+    for code, districts in _SUCCESSORS.items():
+        for year, g in frame[frame["area_code"].isin(districts)].groupby("data_year"):
+            published = ((frame["area_code"] == code) & (frame["data_year"] == year)).any()
+            if published or len(g) != len(districts):
+                continue
+            households, poor = g["households"].sum(), g["fuel_poor_households"].sum()
+            rows.append((code, names.get(code, code), int(year), households, poor, poor / households))
+    return pd.DataFrame(rows, columns=frame.columns).astype(frame.dtypes.to_dict())
 
 
 def neet_16_17() -> pd.DataFrame:
@@ -488,6 +515,20 @@ def _place_table() -> pd.DataFrame:
         "unemployment_relative": unemployment,
         "unemployment_basis": unemployment_basis,
     }, index=pd.Index(codes, name="area_code"))
+
+
+def county_districts() -> dict[str, list[str]]:
+    """Two-tier counties a run can name, with their districts.
+
+    Returns
+    -------
+    dict of str to list of str
+        County code (E10, a place of :func:`places`) -> its district codes (E07), in
+        code order.
+    """
+    hierarchy = _table("district_to_county.csv").dropna(subset=["county_code"])
+    counties = set(_place_table().index)
+    return {county: sorted(group["area_code"]) for county, group in hierarchy.groupby("county_code") if county in counties}
 
 
 def nested_places(codes: Sequence[str]) -> dict[str, str]:

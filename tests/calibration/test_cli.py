@@ -54,3 +54,36 @@ def test_calibrate_reports_bad_choices_in_one_line(tmp_path, args, expected):
     assert done.returncode == 2
     assert expected in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "calibration").exists()
+
+
+def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path, monkeypatch):
+    # The fit itself is replaced by a stand-in: what is checked is what the command asks for.
+    from typer.testing import CliRunner
+
+    import pfpp_sim.calibration as calibration
+    from pfpp_sim import data
+    from pfpp_sim.cli import app
+    from tests.calibration.test_report import many_places
+
+    asked = {}
+
+    def fake_calibrate(base, codes, *, name, executor, **settings):
+        asked.update(base=base.name, codes=codes, name=name, executor=executor, holdout=settings["holdout_last_year"])
+        return many_places(3)
+
+    monkeypatch.setattr(calibration, "calibrate", fake_calibrate)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["calibrate", "--places", "all", "--holdout-last-year"])
+    assert result.exit_code == 0, result.output
+    assert asked["codes"] == data.places("all")["area_code"].tolist() and len(asked["codes"]) == 292
+    assert asked["name"] == "england" and asked["executor"] is None  # processes, started by calibrate itself
+    assert asked["base"] == "baseline_history" and asked["holdout"]
+    assert "Pooled AR(1)" in result.stdout
+    assert (tmp_path / "calibration" / "reports" / "flagged" / "holdout.png").is_file()
+
+
+def test_an_unknown_calibrate_executor_is_one_line(tmp_path):
+    done = pfpp("calibrate", "--places", "E06000032", "--executor", "threads", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--executor threads: expected processes or dask" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "calibration").exists()

@@ -12,7 +12,7 @@ from pfpp_sim.calibration.coverage import NAMED_PLACES, run_warnings
 from pfpp_sim.scenario import load_scenario
 from pfpp_sim.sweep import run_sweep
 
-LUTON, HARTLEPOOL = "E06000032", "E06000001"  # Luton is a pilot (in the shipped fit), Hartlepool is not
+LUTON, HARTLEPOOL = "E06000032", "E06000001"  # Luton is a pilot (in the shipped pilots fit), Hartlepool is not
 SHORT = {"run.horizon_months": 2}
 
 
@@ -21,7 +21,8 @@ def pfpp(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_run_on_a_place_outside_its_fit_warns_once_and_the_manifest_records_it(tmp_path):
-    done = pfpp("run", "siloed_baseline", "--places", f"{LUTON},{HARTLEPOOL}", "--horizon", "2", "--out", "out", cwd=tmp_path)
+    done = pfpp("run", "siloed_baseline", "--places", f"{LUTON},{HARTLEPOOL}", "--horizon", "2", "--calibration", "pilots",
+                "--out", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [
@@ -35,24 +36,25 @@ def test_a_run_on_a_place_outside_its_fit_warns_once_and_the_manifest_records_it
 
 
 def test_both_sides_of_a_comparison_share_one_warning_naming_them():
-    base = load_scenario("siloed_baseline").with_overrides({"run.places": [HARTLEPOOL]})
-    joined = load_scenario("pfpp_joined_up").with_overrides({"run.places": [HARTLEPOOL]})
+    base = load_scenario("siloed_baseline", calibration="pilots").with_overrides({"run.places": [HARTLEPOOL]})
+    joined = load_scenario("pfpp_joined_up", calibration="pilots").with_overrides({"run.places": [HARTLEPOOL]})
     [warning] = run_warnings([base, joined])
     assert warning["scenarios"] == ["siloed_baseline", "pfpp_joined_up"]
     assert warning["message"].startswith("scenarios siloed_baseline, pfpp_joined_up: calibration pilots")
 
 
 def test_a_run_of_every_place_names_the_first_places_and_counts_the_rest():
-    [warning] = run_warnings([load_scenario("siloed_baseline").with_overrides({"run.places": "all"})])
+    [warning] = run_warnings([load_scenario("siloed_baseline", calibration="pilots").with_overrides({"run.places": "all"})])
     outside = len(warning["places"])
     assert warning["run_places"] - outside == 13  # every pilot but East Sussex county, which "all" (E06-E09) leaves out
     assert f"and {outside - NAMED_PLACES} more (the manifest lists them all)" in warning["message"]
 
 
 def test_a_sweep_outside_its_fit_records_the_warning_in_its_manifest(tmp_path):
+    (tmp_path / "pilots_fit.toml").write_text('name = "pilots_fit"\nextends = "siloed_baseline"\ncalibration = "pilots"\n')
     spec = tmp_path / "spec.toml"
     spec.write_text(
-        'name = "outside"\nbase = "siloed_baseline"\ndesign = "lhs"\nsamples = 1\noutputs = ["fuel_poverty_rate"]\n'
+        'name = "outside"\nbase = "pilots_fit.toml"\ndesign = "lhs"\nsamples = 1\noutputs = ["fuel_poverty_rate"]\n'
         f'[overrides]\n"run.places" = ["{HARTLEPOOL}"]\n"run.horizon_months" = 2\n'
         '[parameters."levers.pooling"]\nlow = 0.0\nhigh = 1.0\n'
     )
@@ -66,3 +68,10 @@ def test_runs_on_fitted_places_or_without_a_calibration_do_not_warn():
     assert result.warnings == [] and result.manifest()["warnings"] == []
     uncalibrated = load_scenario("siloed_baseline", calibration="none").with_overrides({"run.places": [HARTLEPOOL]})
     assert run_warnings([uncalibrated]) == []
+
+
+def test_the_shipped_england_fit_covers_every_place_and_pilot_a_preset_runs():
+    for places in ("all", "pilots"):
+        scenario = load_scenario("siloed_baseline").with_overrides({"run.places": places})
+        assert scenario.calibration.name == "england"
+        assert run_warnings([scenario]) == [], places

@@ -84,7 +84,15 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
         assert row.held_out_year == years[-1]
         assert row.persistence_mae == pytest.approx(abs(observed[(metric, years[-1])] - observed[(metric, years[-2])]))
         assert row.better == ("model" if row.model_mae < row.persistence_mae else "persistence")
-    assert not fitted.holdout_table.used.any()
+    held = fitted.holdout_table.set_index("metric")
+    assert not held.used.any()
+    for metric in SERIES:
+        row = held.loc[metric]
+        # The interval is centred on the forecast and holds the observation exactly when inside_90 says so.
+        assert row.forecast_sd > 0 and row.high_90 - row.simulated == pytest.approx(row.simulated - row.low_90)
+        assert row.inside_90 == (row.low_90 <= row.observed <= row.high_90)
+        assert summary.loc[metric].coverage_90 == float(row.inside_90)
+
 
 
 def test_baseline_history_reports_official_annual_bases_per_place():
@@ -96,3 +104,24 @@ def test_baseline_history_reports_official_annual_bases_per_place():
     winter = monthly.loc["2020-12-01":"2021-02-01", NEET_16_17]
     assert len(winter) == 3 and annual[(NEET_16_17, 2021)] == pytest.approx(winter.mean())
     assert set(result.annual.columns) >= {"place_code", "year", "metric", "value"}
+
+
+def test_the_trend_error_a_forecast_owes_is_the_last_fitted_years_slope_times_the_standard_error():
+    from types import SimpleNamespace
+
+    from pfpp_sim.calibration.fit import _trend_sd
+
+    targets = pd.DataFrame(
+        [("A", FUEL_POVERTY, 2019, 0.1, 0.005), ("A", FUEL_POVERTY, 2020, 0.1, 0.005), ("A", NEET_16_17, 2021, 0.05, 0.002)],
+        columns=["place_code", "metric", "year", "observed", "sd"],
+    )
+    # Columns: income_trend of A, neet_trend of A, a global; jac is d residual / d scaled parameter.
+    jac = np.array([[-1.0, 0.0, 0.3], [-2.0, 0.0, 0.3], [0.0, 4.0, 0.1]])
+    problem = SimpleNamespace(
+        targets=targets, names=[("income_trend", "A"), ("neet_trend", "A"), ("world.young_people.neet_scarring", None)],
+        result=SimpleNamespace(jac=jac), step=np.array([0.01, 0.05, 0.1]),
+    )
+    sd = _trend_sd(problem, np.array([0.02, 0.1, 0.05]))
+    assert sd[("A", FUEL_POVERTY)] == pytest.approx(2.0 * 0.005 / 0.01 * 0.02)  # the 2020 row, not 2019
+    assert sd[("A", NEET_16_17)] == pytest.approx(4.0 * 0.002 / 0.05 * 0.1)
+    assert len(sd) == 2

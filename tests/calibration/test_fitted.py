@@ -74,7 +74,7 @@ def test_a_scenario_naming_a_fit_embeds_its_trends_and_global_values(tmp_path, m
 
 def test_a_fit_in_the_current_directory_is_used_before_a_shipped_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_fit(fit_file(name="pilots", pass_through=0.123), FIT_DIR / "pilots.toml")
+    write_fit(fit_file(name="england", pass_through=0.123), FIT_DIR / "england.toml")
     assert load_scenario("siloed_baseline").world.households.price_pass_through.value == 0.123
 
 
@@ -155,11 +155,11 @@ def test_a_fitted_global_keeps_the_scenarios_unit_and_drops_its_range(tmp_path, 
 
 def test_a_fit_from_the_current_directory_is_named_with_its_file_and_whether_it_replaces_the_shipped_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    mine, pilots = write_fit(fit_file(), FIT_DIR / "mine.toml"), write_fit(fit_file(name="pilots"), FIT_DIR / "pilots.toml")
+    mine, england = write_fit(fit_file(), FIT_DIR / "mine.toml"), write_fit(fit_file(name="england"), FIT_DIR / "england.toml")
     line = describe_sources(load_scenario(write_scenario(tmp_path, 'calibration = "mine"\n')), version="9.9")
     assert line.endswith(f"; calibration mine from {mine} (sha256 {sha256_8(mine)})"), line
     line = describe_sources(load_scenario("siloed_baseline"), version="9.9")
-    assert line.endswith(f"; calibration pilots from {pilots}, replacing the shipped fit (sha256 {sha256_8(pilots)})"), line
+    assert line.endswith(f"; calibration england from {england}, replacing the shipped fit (sha256 {sha256_8(england)})"), line
 
 
 @pytest.mark.parametrize("as_text", [False, True], ids=["path", "text"])

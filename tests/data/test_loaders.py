@@ -24,6 +24,24 @@ def test_lilee_rates_are_fractions_for_every_area():
     assert england_2021["rate"].item() == pytest.approx(0.131, abs=5e-4)  # EVIDENCE E21
 
 
+def test_every_authority_has_a_lilee_rate_in_every_data_year():
+    lilee = data.fuel_poverty().set_index(["area_code", "data_year"])
+    missing = [(c, y) for c in ALL_CODES for y in (2019, 2020, 2021) if (c, y) not in lilee.index]
+    assert missing == []
+
+
+def test_north_northamptonshire_2019_sums_the_four_districts_it_replaced():
+    lilee = data.fuel_poverty()
+    year = lilee[lilee["data_year"] == 2019].set_index("area_code")
+    districts = year.loc[["E07000150", "E07000152", "E07000153", "E07000156"]]  # Corby, East Northants, Kettering, Wellingborough
+    north = year.loc["E06000061"]
+    assert north["households"] == districts["households"].sum()
+    assert north["fuel_poor_households"] == districts["fuel_poor_households"].sum()
+    assert north["rate"] == pytest.approx(districts["fuel_poor_households"].sum() / districts["households"].sum())
+    assert north["area_name"] == "North Northamptonshire"
+    assert (lilee["area_code"] == "E06000061").sum() == 3  # once a year: published 2020 and 2021 rows are kept as they are
+
+
 def test_lihc_rows_stay_apart_from_lilee_across_the_series_break():
     lihc = data.fuel_poverty("LIHC")
     assert lihc["data_year"].max() == 2018
