@@ -75,3 +75,15 @@ def test_the_shipped_england_fit_covers_every_place_and_pilot_a_preset_runs():
         scenario = load_scenario("siloed_baseline").with_overrides({"run.places": places})
         assert scenario.calibration.name == "england"
         assert run_warnings([scenario]) == [], places
+
+
+def test_any_authority_runs_with_the_shipped_england_fit_and_says_so_in_one_line(tmp_path):
+    # Blackpool and Leeds: neither is a pilot.
+    done = pfpp("run", "baseline_history", "--places", "E06000009,E08000035", "--horizon", "2", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "calibration england (shipped with pfpp_sim" in line]
+    assert said == ["scenario baseline_history: preset baseline_history, extends preset siloed_baseline; calibration england "
+                    f"(shipped with pfpp_sim {pfpp_sim.__version__})"]
+    assert not [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    places = json.loads((tmp_path / "out" / "manifest.json").read_text())["scenarios"]["baseline_history"]["parameters"]
+    assert set(places["calibration"]["places"]) >= {"E06000009", "E08000035"}
