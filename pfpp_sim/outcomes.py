@@ -24,6 +24,7 @@ __all__ = [
     "count_outcomes",
     "equity_from_counts",
     "equity_groups",
+    "is_rate",
     "rates_from_counts",
     "resident_equity",
     "resident_rates",
@@ -117,11 +118,16 @@ def display_scale(metric: str) -> tuple[float, str, int]:
     Rates and shares in percentage points (``100, " pp", 2``), money in millions of pounds
     (``1e-6, "m", 2``, written after a ``£``), anything else as it is (``1, "", 1``).
     """
-    if metric.endswith(("_rate", "_share")):
+    if is_rate(metric):
         return 100.0, " pp", 2
     if metric.endswith("_gbp"):
         return 1e-6, "m", 2
     return 1.0, "", 1
+
+
+def is_rate(metric: str) -> bool:
+    """Whether ``metric`` is a rate or share (a fraction, shown in % and pp), by name or by its outcome kind."""
+    return metric.endswith(("_rate", "_share")) or (metric in OUTCOMES and OUTCOMES[metric].kind == "rate")
 
 
 def basis_months(metric: str) -> int:

@@ -78,6 +78,7 @@ ROUNDING = 1e-9
 TITLES = {
     **dict(HEADLINE),
     "youth_unemployment_rate": "Youth unemployment",
+    "youth_unemployment_rate_18_24": "Youth unemployment, 18-24",
     "allocated_gbp": "Money allocated",
     "bid_cost_gbp": "Bid costs",
     "retrofits": "Retrofits",

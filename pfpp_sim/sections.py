@@ -27,7 +27,7 @@ from pfpp_sim.analysis import (
     trajectory_bands,
     trajectory_differences,
 )
-from pfpp_sim.outcomes import OUTCOMES, display_scale
+from pfpp_sim.outcomes import OUTCOMES, display_scale, is_rate
 from pfpp_sim.sensitivity import MEASURES, analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
 
@@ -96,7 +96,7 @@ def format_value(metric: str, value: float) -> str:
     """A summary value as people read it: ``17.8%``, ``£90.39m``, ``2.6 mo``, ``1,234``."""
     if value is None or not np.isfinite(value):
         return "n/a"
-    if metric.endswith(("_rate", "_share")):
+    if is_rate(metric):
         return f"{100 * value:.1f}%"
     if metric.endswith("_gbp") or (metric in OUTCOMES and OUTCOMES[metric].unit == "GBP"):
         return f"£{value / 1e6:,.2f}m"

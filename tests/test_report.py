@@ -515,3 +515,14 @@ def test_an_equity_table_without_neet_16_17_is_one_line_asking_for_a_rerun(tmp_p
     assert str(info.value) == (
         f"{folder}/equity.parquet lacks young_16_17 (written by an older pfpp_sim; rerun the command that wrote the folder)"
     )
+
+
+def test_every_rate_outcome_is_shown_in_percent_and_points_whatever_its_name_ends_with():
+    from pfpp_sim.outcomes import OUTCOMES
+    from pfpp_sim.sections import format_difference, format_value
+
+    rates = [m for m, o in OUTCOMES.items() if o.kind == "rate"]
+    assert "youth_unemployment_rate_18_24" in rates
+    for metric in rates:
+        assert format_value(metric, 0.1234) == "12.3%", metric
+        assert format_difference(metric, -0.0009, -0.0015, -0.0003) == "-0.09 pp [-0.15, -0.03]", metric
