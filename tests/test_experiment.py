@@ -322,7 +322,7 @@ def test_one_replicate_is_a_comparison_without_intervals_and_twenty_are_the_defa
 
 
 def test_the_manifest_records_warnings_and_the_seconds_to_the_millisecond():
-    outside = load_scenario("siloed_baseline").with_overrides({"run.places": ["E06000001"], "run.horizon_months": 1})
+    outside = load_scenario("siloed_baseline", calibration="pilots").with_overrides({"run.places": ["E06000001"], "run.horizon_months": 1})
     results = run(outside, executor="serial")
     assert results.warnings and results.manifest()["warnings"] == results.warnings
     assert "E06000001" in results.warnings[0]["message"]

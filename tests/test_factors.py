@@ -156,7 +156,7 @@ def test_scenarios_with_another_calibration_are_refused(base):
     uncalibrated.update(calibration=None, name="uncalibrated")
     from pfpp_sim.scenario import Scenario
 
-    with pytest.raises(ScenarioError, match=r"calibration = .none.: the same calibration in both .*; siloed_baseline has calibration = .pilots \(fitted .*\).$"):
+    with pytest.raises(ScenarioError, match=r"calibration = .none.: the same calibration in both .*; siloed_baseline has calibration = .england \(fitted .*\).$"):
         factor_set(base, Scenario.model_validate(uncalibrated))
 
 

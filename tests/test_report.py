@@ -124,7 +124,7 @@ def test_the_appendix_lists_every_assumed_parameter_once_and_no_evidenced_one(co
         assert html.count(f"<td>{path}</td>") == 1, path
     # Calibrated values are listed apart, in the assumptions section, with the fit they come from.
     body = next(s.body for s in sections if s.title == "Assumptions")
-    assert "<td>pilots</td>" in body and "world.young_people.neet_scarring = " in body
+    assert "<td>england</td>" in body and "world.young_people.neet_scarring = " in body
     assert "<td>world.young_people.neet_scarring</td>" not in html
     assert "No assumption differs between the scenarios" in body and "#appendix-every-assumption" in body
 

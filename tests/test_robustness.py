@@ -189,7 +189,7 @@ BAD = {
     "start": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nstart = "2022-04"\n', [],
               "joined.toml: run.start = '2022-04': the same as in {base} ('2021-04')"),
     "calibration": ('joined.toml', 'name = "joined"\nextends = "base"\ncalibration = "none"\n', [],
-                    "joined.toml: calibration = 'none': the same calibration as {base} (pilots)"),
+                    "joined.toml: calibration = 'none': the same calibration as {base} (england)"),
     "low_above_high": ('joined.toml', BASE.replace("low = 0.06, high = 0.18", "low = 0.18, high = 0.06").replace('"base"', '"joined"'), [],
                        "joined.toml: world.young_people.neet_exit_hazard = {'value': 0.12, "),
     "zero_samples": (None, None, ["--samples", "0"], "robustness: samples = 0: a whole number of at least 1"),

@@ -152,7 +152,7 @@ def test_scenarios_over_other_places_months_or_scale_are_refused_naming_the_sett
 def test_scenarios_with_another_calibration_are_refused(pair):
     base, alternative = pair
     uncalibrated = alternative.model_copy(update={"calibration": None})
-    with pytest.raises(ScenarioError, match=r"^alt.toml: calibration = 'none': the same calibration as base \(pilots\)"):
+    with pytest.raises(ScenarioError, match=r"^alt.toml: calibration = 'none': the same calibration as base \(england\)"):
         check_comparable(base, uncalibrated, base_label="base", alternative_label="alt.toml")
 
 
