@@ -133,3 +133,69 @@ def test_a_place_the_sweep_did_not_keep_is_refused_naming_what_it_kept():
     check_place(kept, "E07000062")
     with pytest.raises(PfppError, match=r"; it kept E06000032, E07000062$"):
         check_place(kept, "E08000035")
+
+
+def known_sweep(keep_places: bool) -> Sweep:
+    """An LHS sweep whose outputs are known functions of its two levers, per place too."""
+    sp = spec("lhs", 40, outputs=("returned_gbp", "fuel_poverty_rate"))
+    design = sample(sp)
+    results = design.assign(run_id=design["point"], replicate=0, returned_gbp=4.0e6 * design["levers.pooling"],
+                            fuel_poverty_rate=0.2 - 0.1 * design["levers.data_sharing"])
+    by_place = None
+    if keep_places:  # Luton follows data sharing for money too; Hastings as all places
+        luton = results.assign(place_code="E06000032", returned_gbp=-1.0e6 * design["levers.data_sharing"])
+        by_place = pd.concat([results.assign(place_code="ALL"), luton, results.assign(place_code="E07000062")], ignore_index=True)
+    return Sweep(sp, design, results, by_place, {}, Path("s"))
+
+
+def test_the_written_analysis_holds_every_places_indices_its_ranking_and_its_chart(tmp_path, monkeypatch):
+    import pfpp_sim.sensitivity as sensitivity
+
+    sweep = known_sweep(keep_places=True)
+    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
+    files = sensitivity.write_analysis(tmp_path)
+    table = pd.read_parquet(files["indices"])
+    assert list(table.columns) == sensitivity.COLUMNS
+    assert list(dict.fromkeys(table.place_code)) == ["ALL", "E06000032", "E07000062"]
+    for place, results in (("ALL", sweep.results), ("E06000032", sweep.by_place[sweep.by_place.place_code == "E06000032"])):
+        expected = _indices(sweep.spec, results).reset_index(drop=True)
+        got = table[table.place_code == place].drop(columns="place_code").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected[got.columns])
+    rho = table.set_index(["place_code", "output", "parameter", "measure"])["value"]
+    assert rho["ALL", "returned_gbp", "levers.pooling", "abs_spearman"] == pytest.approx(1.0)
+    assert rho["E06000032", "returned_gbp", "levers.data_sharing", "abs_spearman"] == pytest.approx(1.0)
+    md = files["report"].read_text()
+    assert md.startswith("# Sensitivity of sweep known (lhs design)\n\nHeadline measure: ")
+    assert "| returned_gbp | levers.pooling | 1.00 | levers.data_sharing (" in md
+    assert "| fuel_poverty_rate | levers.data_sharing | 1.00 | levers.pooling (" in md
+    assert "| E06000032 | returned_gbp | levers.data_sharing | 1.00 |" in md
+    assert "| E07000062 | returned_gbp | levers.pooling | 1.00 |" in md
+    assert md.count("\n| ALL | ") == (table.place_code == "ALL").sum()
+    assert len(md.split("## All indices")[1].strip().splitlines()) == len(table) + 2
+    assert files["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pd.testing.assert_frame_equal(sensitivity.analyse_places(tmp_path), table)
+
+
+def test_an_analysis_of_all_places_only_has_no_place_section_and_flags_imprecise_indices(tmp_path, monkeypatch):
+    import pfpp_sim.sensitivity as sensitivity
+
+    sweep = known_sweep(keep_places=False)
+    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
+    md = sensitivity.write_analysis(tmp_path)["report"].read_text()
+    assert "## Most influential lever by place" not in md
+    assert set(pd.read_parquet(tmp_path / "analysis.parquet").place_code) == {"ALL"}
+    flagged = (pd.read_parquet(tmp_path / "analysis.parquet").flag != "").sum()
+    assert (f"**{flagged} of " in md) == (flagged > 0)
+
+
+def test_the_chart_has_a_bar_for_each_lever_and_outcome_at_its_index():
+    from pfpp_sim.sensitivity import sensitivity_figure
+
+    sweep = known_sweep(keep_places=False)
+    indices = _indices(sweep.spec, sweep.results)
+    [ax] = sensitivity_figure(sweep.spec, indices).axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["fuel_poverty_rate", "returned_gbp"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["levers.data_sharing", "levers.pooling"]
+    widths = sorted(round(bar.get_width(), 6) for bar in ax.patches)
+    headline = indices[indices.measure == "abs_spearman"]["value"]
+    assert widths == sorted(round(v, 6) for v in headline)  # one bar per lever and outcome, as long as its index
