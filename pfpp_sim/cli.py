@@ -681,7 +681,7 @@ def calibrate_command(
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
     from pfpp_sim.calibration import Settings, calibrate
     from pfpp_sim.calibration.coverage import NAMED_PLACES
-    from pfpp_sim.calibration.report import incomplete_places, write_calibration
+    from pfpp_sim.calibration.report import write_calibration
     from pfpp_sim.calibration.targets import sample_places
 
     chosen = [all_pilots, places is not None, sample is not None]
@@ -741,7 +741,7 @@ def calibrate_command(
         )
         table.add_row(metric, f"{100 * value:.2f}", *cells)
     out_console.print(table)
-    lacking = incomplete_places(result.table)
+    lacking = result.missing_moments()
     if lacking:
         _warn(f"{len(lacking)} place(s) lack published years and were fitted to fewer moments: "
               + "; ".join(f"{code} ({', '.join(missing)})" for code, missing in list(lacking.items())[:NAMED_PLACES])

@@ -27,7 +27,7 @@ from pfpp_sim.calibration.counties import derived_county_trends
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
 from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
-from pfpp_sim.calibration.targets import FUEL_POVERTY, observed_targets
+from pfpp_sim.calibration.targets import FUEL_POVERTY, missing_moments, observed_targets
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import basis_year
@@ -91,6 +91,19 @@ class Calibrated:
             :func:`~pfpp_sim.calibration.diagnostics.unidentified`).
         """
         return unidentified(self.parameters)
+
+    def missing_moments(self) -> dict[str, list[str]]:
+        """Places fitted with fewer moments than the official series hold, and what they lack.
+
+        Returns
+        -------
+        dict of str to list of str
+            ONS code -> its missing moments as ``"metric year"``; a place fitted with none
+            is listed too. Counties given their districts' trends are not fitted, so not checked.
+        """
+        fitted = self.parameters.place_code.dropna()
+        codes = [c for c in dict.fromkeys(fitted) if c not in self.fit.derived_places]
+        return missing_moments(self.table, codes)
 
     def mae(self, *, by_place: bool = False) -> dict[str, float] | pd.DataFrame:
         """Mean absolute error of simulated against observed rates in the fitted years (fraction).

@@ -17,11 +17,11 @@ import pandas as pd  # noqa: E402
 from pfpp_sim import data  # noqa: E402
 from pfpp_sim.calibration.fit import Calibrated  # noqa: E402
 from pfpp_sim.calibration.fitted import FitFile, write_fit  # noqa: E402
-from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR, SERIES  # noqa: E402
+from pfpp_sim.calibration.targets import FUEL_POVERTY_SD, NEET_SD_FLOOR  # noqa: E402
 from pfpp_sim.outcomes import ANNUAL_BASIS  # noqa: E402
 from pfpp_sim.storage import environment, git_commit, package_version, write_bytes, write_json, write_parquet, write_text  # noqa: E402
 
-__all__ = ["incomplete_places", "write_calibration"]
+__all__ = ["write_calibration"]
 
 TITLES = {"fuel_poverty_rate": "Fuel poverty (LILEE), % of households", "neet_16_17_rate": "NEET 16-17, % of 16-17 year olds"}
 OBSERVED, SIMULATED, HELD = "#12436D", "#F46A25", "#801650"  # afcharts-style categorical colours
@@ -141,29 +141,6 @@ def _figure_holdout(held: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def incomplete_places(table: pd.DataFrame) -> dict[str, list[str]]:
-    """Places fitted with fewer moments than the official series hold, and what they lack.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A fit's moments (``place_code, metric, year``).
-
-    Returns
-    -------
-    dict of str to list of str
-        ONS code -> the missing moments as ``"metric year"``; empty when every place has
-        every year of :data:`~pfpp_sim.calibration.targets.SERIES`.
-    """
-    have = set(table[["place_code", "metric", "year"]].itertuples(index=False, name=None))
-    out = {}
-    for code in dict.fromkeys(table.place_code):
-        lacking = [f"{m} {y}" for m, years in SERIES.items() for y in years if (code, m, y) not in have]
-        if lacking:
-            out[code] = lacking
-    return out
-
-
 def _figure_posterior(posterior, estimates: pd.Series, name: str) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
     for ax, name in zip(axes, ("income_trend", "neet_trend")):
@@ -239,7 +216,7 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
 
 
 def _incomplete_html(result: Calibrated, names: dict[str, str]) -> list[str]:
-    lacking = incomplete_places(result.table)
+    lacking = result.missing_moments()
     if not lacking:
         return []
     rows = pd.DataFrame({"place": [f"{names.get(c, c)} ({c})" for c in lacking], "missing": ["; ".join(v) for v in lacking.values()]})

@@ -27,6 +27,7 @@ __all__ = [
     "NEET_SD_FLOOR",
     "SERIES",
     "complete_places",
+    "missing_moments",
     "observed_targets",
     "sample_places",
 ]
@@ -77,12 +78,36 @@ def observed_targets(codes: list[str], *, through: int | None = None) -> pd.Data
     return pd.DataFrame(rows, columns=["place_code", "metric", "year", "observed", "sd"])
 
 
+def missing_moments(moments: pd.DataFrame, codes: list[str]) -> dict[str, list[str]]:
+    """What each place lacks of :data:`SERIES`.
+
+    Parameters
+    ----------
+    moments : pandas.DataFrame
+        Observed moments (``place_code, metric, year``), as :func:`observed_targets` gives.
+    codes : list of str
+        The places to check, including any with no moment at all.
+
+    Returns
+    -------
+    dict of str to list of str
+        ONS code -> its missing moments as ``"metric year"``, for the places lacking any,
+        in the order of ``codes``.
+    """
+    have = set(moments[["place_code", "metric", "year"]].itertuples(index=False, name=None))
+    out = {}
+    for code in codes:
+        lacking = [f"{m} {y}" for m, years in SERIES.items() for y in years if (code, m, y) not in have]
+        if lacking:
+            out[code] = lacking
+    return out
+
+
 def complete_places() -> list[str]:
     """ONS codes of the local authorities with every moment of :data:`SERIES` (in data order)."""
     codes = data.places("all")["area_code"].tolist()
-    moments = observed_targets(codes).groupby("place_code").size()
-    need = sum(len(years) for years in SERIES.values())
-    return [c for c in codes if moments.get(c, 0) == need]
+    lacking = missing_moments(observed_targets(codes), codes)
+    return [c for c in codes if c not in lacking]
 
 
 def sample_places(n: int, seed: int, *, exclude: tuple[str, ...] = data.PILOT_CODES) -> list[str]:
