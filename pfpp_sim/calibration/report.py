@@ -117,21 +117,22 @@ def _figure_residual_spread(result: Calibrated) -> plt.Figure:
     return fig
 
 
-def _figure_holdout(held: pd.DataFrame) -> plt.Figure:
-    """Predicted against observed change in the held-out year: the model and the pooled AR(1)."""
-    metrics = list(dict.fromkeys(held.metric))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4.5), squeeze=False)
-    for ax, metric in zip(axes.flat, metrics):
+def _figure_holdout(held: pd.DataFrame, scores: pd.DataFrame) -> plt.Figure:
+    """Predicted against observed change in the held-out year: the model and the pooled AR(1), with their scores."""
+    scores = scores.set_index("metric")
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 4.5), squeeze=False)
+    for ax, metric in zip(axes.flat, scores.index):
         g = held[(held.metric == metric) & held.last_observed.notna()]
         observed = 100 * (g.observed - g.last_observed)
-        for column, colour, label in (("simulated", SIMULATED, "model"), ("ar1", OBSERVED, "pooled AR(1)")):
-            mae = 100 * (g[column] - g.observed).abs().mean()
+        for column, score, colour, label in (("simulated", "model_mae", SIMULATED, "model"), ("ar1", "ar1_mae", OBSERVED, "pooled AR(1)")):
+            mae = 100 * scores.at[metric, score]
             ax.scatter(observed, 100 * (g[column] - g.last_observed), s=12, alpha=0.7, color=colour, label=f"{label} (MAE {mae:.2f} pp)")
         low, high = float(observed.min()), float(observed.max())
         ax.plot([low, high], [low, high], color="#595959", lw=0.8)
         ax.axhline(0, color="#BFBFBF", lw=0.8, ls=":")
-        persistence = 100 * (g.persistence - g.observed).abs().mean()
-        ax.set_title(f"{TITLES[metric].split(',')[0]}, {int(g.year.max())}: persistence MAE {persistence:.2f} pp", fontsize=9)
+        persistence = 100 * scores.at[metric, "persistence_mae"]
+        ax.set_title(f"{TITLES[metric].split(',')[0]}, {scores.at[metric, 'held_out_year']}: persistence MAE {persistence:.2f} pp",
+                     fontsize=9)
         ax.set_xlabel("observed change (pp)")
         ax.set_ylabel("predicted change (pp)")
         ax.legend(fontsize=7, frameon=False)
@@ -352,7 +353,7 @@ def write_calibration(result: Calibrated, out: str | Path, posteriors: list | No
     files["moments"] = write_parquet(result.table, reports / "moments.parquet")
     files["parameters"] = write_parquet(result.parameters, reports / "parameters.parquet")
     if result.holdout is not None:
-        figures["holdout"] = (_save_png(_figure_holdout(result.holdout_table), reports / "holdout.png"),
+        figures["holdout"] = (_save_png(_figure_holdout(result.holdout_table, result.holdout), reports / "holdout.png"),
                               "Held-out year: change predicted by the model and by a pooled AR(1) against the change observed, per place")
         files["holdout_figure"] = reports / "holdout.png"
         files["holdout"] = write_parquet(result.holdout, reports / "holdout.parquet")
