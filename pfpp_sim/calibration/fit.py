@@ -28,10 +28,11 @@ from pfpp_sim.calibration.diagnostics import convergence_warnings, identificatio
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
 from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
 from pfpp_sim.calibration.targets import FUEL_POVERTY, missing_moments, observed_targets
+from pfpp_sim.evidence import Sourced
 from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import basis_year
-from pfpp_sim.scenario import Scenario
+from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.workers import process_pool
 
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
@@ -47,6 +48,8 @@ not identify it (a shipped fit had 0.35 with a standard error of 0.42)."""
 PLACE_BOUNDS = {"income_trend": (-0.2, 0.2, 0.01, "log points/year"), "neet_trend": (-0.5, 0.5, 0.05, "log points/year")}
 """Per-place parameters: name -> (lower, upper, finite-difference step, unit); each moves one series."""
 _MOVES = {"income_trend": FUEL_POVERTY, "neet_trend": "neet_16_17_rate"}
+FORECAST_PRESET = "baseline_forecast"
+"""The preset whose trend damping the held-out year is forecast with: it forecasts from the latest data."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,12 @@ def _last_month(targets: pd.DataFrame) -> pd.Timestamp:
 
 
 def _scenario(
-    base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict, through: dict[str, int]
+    base: Scenario, codes: list[str], settings: Settings, months: int, places: dict, globals_: dict, through: dict[str, int],
+    damping: Sourced | None = None,
 ) -> Scenario:
     data = base.model_dump(mode="python")
+    if damping is not None:
+        data["world"]["trend_damping"] = damping.model_dump(mode="python")
     data["run"].update(
         start=settings.start, horizon_months=months, places=codes, scale=settings.scale,
         min_households_per_place=settings.min_households_per_place,
@@ -166,8 +172,9 @@ def simulate_moments(scenario: Scenario, seed: int, replicate: int, metrics: tup
 class _Problem:
     """Residuals of one calibration: parameters (scaled) -> standardised moment errors."""
 
-    def __init__(self, base, codes, targets, settings, pool, progress):
+    def __init__(self, base, codes, targets, settings, pool, progress, *, cold=False):
         self.base, self.codes, self.targets, self.settings = base, codes, targets, settings
+        self.cold = cold  # place trends start from zero, not from the base's fit
         self.pool, self.progress = pool, progress
         self.months = _months(settings.start, targets)
         self.metrics = tuple(sorted(targets["metric"].unique()))
@@ -195,7 +202,7 @@ class _Problem:
             for part in name.split("."):
                 node = getattr(node, part)
             return float(node.value)
-        return float(getattr(self.base.calibration.place(code), name)) if self.base.calibration else 0.0
+        return float(getattr(self.base.calibration.place(code), name)) if self.base.calibration and not self.cold else 0.0
 
     def values(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(self.start + self.step * theta, *self._raw_bounds())
@@ -203,14 +210,14 @@ class _Problem:
     def _raw_bounds(self):
         return self.start + self.step * self.bounds[0], self.start + self.step * self.bounds[1]
 
-    def scenario(self, x: np.ndarray, months: int | None = None) -> Scenario:
+    def scenario(self, x: np.ndarray, months: int | None = None, damping: Sourced | None = None) -> Scenario:
         n = len(self.codes)
         places = {c: {p: float(x[i * n + j]) for i, p in enumerate(PLACE_PARAMETERS)} for j, c in enumerate(self.codes)}
         globals_ = {name: x[len(PLACE_PARAMETERS) * n + k] for k, name in enumerate(self.settings.fit_globals)}
-        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_, self.data_through)
+        return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_, self.data_through, damping)
 
-    def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None) -> np.ndarray:
-        scenario = self.scenario(x, months)
+    def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None, damping: Sourced | None = None) -> np.ndarray:
+        scenario = self.scenario(x, months, damping)
         jobs = [(scenario, self.settings.seed, r, self.metrics) for r in range(self.settings.replicates)]
         if self.pool is None:
             runs = [simulate_moments(*job) for job in jobs]
@@ -291,29 +298,41 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
     return problem.values(result.x), _standard_errors(result, problem), float(np.sum(result.fun**2))
 
 
-def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series) -> pd.DataFrame:
-    simulated = problem.simulate(x, targets, _months(problem.settings.start, targets))
+def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series, damping: Sourced | None = None) -> pd.DataFrame:
+    simulated = problem.simulate(x, targets, _months(problem.settings.start, targets), damping=damping)
     return targets.assign(simulated=simulated, used=used.to_numpy())
 
 
-def _holdout(problem_for, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit without each metric's last year; score the model, persistence and a pooled AR(1) on it."""
+def forecast_damping() -> Sourced | None:
+    """``world.trend_damping`` of :data:`FORECAST_PRESET`: how fitted trends go on beyond their data in a forecast."""
+    return load_scenario(FORECAST_PRESET).world.trend_damping
+
+
+def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit without each metric's last year; score the model, persistence and a pooled AR(1) on it.
+
+    The fit starts from zero trends, not from the base's fitted ones (which saw the held-out
+    year), and forecasts the held-out year with its trends damped beyond their data as
+    ``baseline_forecast`` damps them (``damping``).
+    """
     last = targets.groupby("metric")["year"].transform("max")
-    fitted_targets = targets[targets["year"] < last].reset_index(drop=True)
-    problem = problem_for(fitted_targets)
+    used = targets["year"] < last
+    problem = problem_for(targets[used].reset_index(drop=True), cold=True)
     x, se, _ = _fit(problem)
-    table = _table(problem, x, targets, targets["year"] < last)
-    held = with_forecasts(table[~table["used"]], targets)
-    held = with_intervals(held, table[table["used"]], _trend_sd(problem, se))
+    table = _table(problem, x, targets, used, damping=damping)
+    held = with_forecasts(table)
+    held = with_intervals(held, targets[used], _trend_change_sd(problem, se))
     return score(held), held
 
 
-def _trend_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
-    """Standard deviation a series' last fitted year owes to the error of its place's own trend.
+def _trend_change_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
+    """Standard deviation a series' predicted one-year change owes to the error of its place's trend.
 
-    The change of the simulated rate per unit of the trend, read from the optimiser's last
-    Jacobian at that year's moment, times the trend's standard error (the delta method).
-    Beyond the data the trends hold still, so the held-out year owes the same.
+    The change of the simulated rate per unit of the trend over the last fitted year (the
+    optimiser's last Jacobian at that year's moment less the year before's; at the one
+    year when a place has a single one), times the trend's standard error (the delta
+    method). A year of trend within the data; beyond it the damped trend moves a little
+    less, so this errs wide.
 
     Returns
     -------
@@ -327,12 +346,11 @@ def _trend_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
         if code is None:
             continue
         metric = _MOVES[name]
-        mine = rows[(rows.place_code == code) & (rows.metric == metric)]
+        mine = rows[(rows.place_code == code) & (rows.metric == metric)].sort_values("year")
         if mine.empty or not np.isfinite(se[j]):
             continue
-        i = mine.year.idxmax()
-        per_unit = jac[i, j] * rows.at[i, "sd"] / problem.step[j]  # d simulated / d trend
-        out[(code, metric)] = abs(per_unit) * se[j]
+        slope = [jac[i, j] * rows.at[i, "sd"] / problem.step[j] for i in mine.index[-2:]]  # d simulated / d trend
+        out[(code, metric)] = abs(slope[-1] - (slope[0] if len(slope) == 2 else 0.0)) * se[j]
     return pd.Series(out, dtype=float)
 
 
@@ -371,9 +389,10 @@ def calibrate(
     through : int, optional
         Last data year to fit (default: all vendored years).
     holdout_last_year : bool, default=False
-        Also fit without each series' last year and score the model on that year against
-        persistence (the last observed value carried forward) and a pooled AR(1)
-        (:mod:`pfpp_sim.calibration.holdout`).
+        Also fit, from zero trends, without each series' last year, and score the model's
+        forecast of that year from the latest data (trends damped as in
+        :data:`FORECAST_PRESET`) against persistence (the last observed value carried
+        forward) and a pooled AR(1) (:mod:`pfpp_sim.calibration.holdout`).
     targets : DataFrame, optional
         Moments to fit (``place_code, metric, year, observed, sd``); default the official
         series (:func:`~pfpp_sim.calibration.targets.observed_targets`). Tests pass
@@ -396,13 +415,13 @@ def calibrate(
     own = executor is None and workers > 1
     pool = process_pool(workers) if own else executor
     try:
-        def problem_for(moments: pd.DataFrame) -> _Problem:
-            return _Problem(base, codes, moments, settings, pool, progress)
+        def problem_for(moments: pd.DataFrame, cold: bool = False) -> _Problem:
+            return _Problem(base, codes, moments, settings, pool, progress, cold=cold)
 
         problem = problem_for(targets)
         x, se, objective = _fit(problem)
         table = _table(problem, x, targets, pd.Series(True, index=targets.index))
-        holdout, held = _holdout(problem_for, targets) if holdout_last_year else (None, None)
+        holdout, held = _holdout(problem_for, targets, forecast_damping()) if holdout_last_year else (None, None)
     finally:
         if own:
             pool.shutdown()

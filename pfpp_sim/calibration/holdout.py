@@ -1,7 +1,10 @@
-"""Scoring a held-out year: the model against persistence and a pooled AR(1).
+"""Scoring a held-out year: the model's forecast against persistence and a pooled AR(1).
 
-A fit made without each series' last year forecasts that year. Two simple forecasts set
-the bar it has to clear, from the same years of data:
+A fit made without each series' last year forecasts that year. The model forecasts as
+``baseline_forecast`` does, from the latest data: the last observed value plus the change
+the model simulates from the year before to the held-out year (its trends damped beyond
+their data). Its simulated level itself (``baseline_history``'s reading) is scored beside
+it. Two simple forecasts set the bar, from the same years of data:
 
 - **persistence**: the last observed value carried forward;
 - **pooled AR(1)**: ``y[t+1] = a + b * y[t]``, one ``(a, b)`` per series fitted by least
@@ -15,12 +18,15 @@ change it predicted (forecast minus last observed value) with the change observe
 it put the places that moved most at the top? Persistence predicts no change, so it has
 no rank correlation.
 
-The model's forecast carries a 90% prediction interval, ``simulated +- 1.645 sd``, whose
-variance adds two parts: the spread of the fit's own in-sample errors for that series
-(what a fitted year misses by: the data's noise, the simulation's Monte Carlo error and
-what the model leaves out) and the variance owed to the error of the place's fitted trend
-(delta method). Its coverage is the share of held-out observations inside it: near 90% when
-the interval is honest, far below when it is too narrow.
+The model's forecast carries a 90% prediction interval, ``forecast +- 1.645 sd``, whose
+variance adds two parts: the spread of the published series' own year-on-year changes in
+the in-sample years, around each year's mean change over places (what a forecast of a
+place's change misses when it gets the common change right: the estimates' noise and
+local movement), and the variance of the predicted change owed to the error of the
+place's fitted trend (delta method). The fit's own in-sample errors would understate the
+first part: with two or three years a trend fits a place's changes almost exactly. Its
+coverage is the share of held-out observations inside it: near 90% when the interval is
+honest, far below when it is too narrow.
 """
 
 from __future__ import annotations
@@ -29,13 +35,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FORECASTS", "Z90", "pooled_ar1", "score", "with_forecasts", "with_intervals"]
+__all__ = ["FORECASTS", "Z90", "change_spread", "pooled_ar1", "score", "with_forecasts", "with_intervals"]
 
-FORECASTS = ("simulated", "persistence", "ar1")
-"""Columns of a held-out table holding a forecast: the model's, persistence's, the pooled AR(1)'s."""
+FORECASTS = ("forecast", "simulated", "persistence", "ar1")
+"""Columns of a held-out table holding a forecast: the model's from the latest data, the model's
+simulated level, persistence's and the pooled AR(1)'s."""
 Z90 = 1.6448536269514722
 """Half-width of a central 90% normal interval, in standard deviations."""
-
 
 def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
     """Intercept and slope of ``y[t+1] = a + b * y[t]`` over every consecutive pair of years.
@@ -66,34 +72,60 @@ def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def with_forecasts(held: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Add the last observed value, persistence and the pooled AR(1) to a held-out table.
+def with_forecasts(table: pd.DataFrame) -> pd.DataFrame:
+    """The held-out rows of a fit's table, with each forecast of them.
 
     Parameters
     ----------
-    held : pandas.DataFrame
-        The held-out moments with the model's forecast: ``place_code, metric, year,
-        observed, simulated``.
-    targets : pandas.DataFrame
-        All observed moments (``place_code, metric, year, observed``); the AR(1) is fitted
-        to those before each series' held-out year.
+    table : pandas.DataFrame
+        Every moment of a fit made without each series' last year: ``place_code, metric,
+        year, observed, simulated, used`` (``used`` False for the held-out rows).
 
     Returns
     -------
     pandas.DataFrame
-        ``held`` with ``last_observed`` (the year before; NaN if not published), and the
-        ``persistence`` and ``ar1`` forecasts.
+        The held-out rows with ``last_observed`` and ``last_simulated`` (the year before;
+        NaN if not published), ``forecast`` (the model's, from the latest data:
+        ``last_observed + simulated - last_simulated``), ``persistence`` and ``ar1``.
     """
-    previous = targets.set_index(["place_code", "metric", "year"])["observed"]
-    out = held.copy()
-    out["last_observed"] = [previous.get((c, m, y - 1), np.nan) for c, m, y in held[["place_code", "metric", "year"]].itertuples(index=False)]
+    before = table.set_index(["place_code", "metric", "year"])
+    out = table[~table["used"]].copy()
+    keys = pd.MultiIndex.from_arrays([out.place_code, out.metric, out.year - 1])
+    out["last_observed"] = before["observed"].reindex(keys).to_numpy()
+    out["last_simulated"] = before["simulated"].reindex(keys).to_numpy()
+    out["forecast"] = out.last_observed + out.simulated - out.last_simulated
     out["persistence"] = out["last_observed"]
     out["ar1"] = np.nan
-    for metric, g in held.groupby("metric"):
-        in_sample = targets[(targets.metric == metric) & (targets.year < g.year.min())]
+    for metric, g in out.groupby("metric"):
+        in_sample = table[(table.metric == metric) & table["used"]]
         a, b = pooled_ar1(in_sample)
         out.loc[g.index, "ar1"] = a + b * out.loc[g.index, "last_observed"]
     return out
+
+
+def change_spread(in_sample: pd.DataFrame) -> pd.Series:
+    """Root mean square of the published one-year changes around each year's mean change.
+
+    Parameters
+    ----------
+    in_sample : pandas.DataFrame
+        ``place_code, metric, year, observed`` of the years fitted.
+
+    Returns
+    -------
+    pandas.Series
+        Per metric, in rate units (fractions); a series with no consecutive pair of years
+        is left out.
+    """
+    out = {}
+    for metric, g in in_sample.groupby("metric"):
+        wide = g.pivot_table(index="place_code", columns="year", values="observed")
+        years = sorted(wide.columns)
+        changes = [wide[y1] - wide[y0] for y0, y1 in zip(years, years[1:]) if y1 == y0 + 1]
+        centred = pd.concat([c - c.mean() for c in changes]).dropna() if changes else pd.Series(dtype=float)
+        if len(centred):
+            out[metric] = float(np.sqrt(np.mean(centred**2)))
+    return pd.Series(out, dtype=float)
 
 
 def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series) -> pd.DataFrame:
@@ -102,26 +134,27 @@ def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Ser
     Parameters
     ----------
     held : pandas.DataFrame
-        Held-out moments with the model's forecast (``place_code, metric, observed, simulated``).
+        A table from :func:`with_forecasts`.
     in_sample : pandas.DataFrame
-        The same fit's in-sample moments (``metric, observed, simulated``): their root mean
-        squared error per series is the interval's first part.
+        The published moments of the years fitted (``place_code, metric, year, observed``):
+        the spread of their one-year changes (:func:`change_spread`) is the interval's
+        first part.
     trend_sd : pandas.Series
-        Indexed by ``(place_code, metric)``: the forecast's standard deviation owed to the
-        place's fitted trend; a place without one adds nothing.
+        Indexed by ``(place_code, metric)``: the standard deviation of the predicted change
+        owed to the place's fitted trend; a place without one adds nothing.
 
     Returns
     -------
     pandas.DataFrame
         ``held`` with ``forecast_sd``, ``low_90``, ``high_90`` and ``inside_90`` (the
-        observation lies within the interval, ends included).
+        observation lies within the interval around ``forecast``, ends included).
     """
-    rmse = ((in_sample.simulated - in_sample.observed) ** 2).groupby(in_sample.metric).mean() ** 0.5
+    spread = change_spread(in_sample)
     own = np.array([trend_sd.get((c, m), 0.0) for c, m in held[["place_code", "metric"]].itertuples(index=False)])
     out = held.copy()
-    out["forecast_sd"] = np.sqrt(held.metric.map(rmse).to_numpy(dtype=float) ** 2 + own**2)
-    out["low_90"] = out.simulated - Z90 * out.forecast_sd
-    out["high_90"] = out.simulated + Z90 * out.forecast_sd
+    out["forecast_sd"] = np.sqrt(held.metric.map(spread).to_numpy(dtype=float) ** 2 + own**2)
+    out["low_90"] = out.forecast - Z90 * out.forecast_sd
+    out["high_90"] = out.forecast + Z90 * out.forecast_sd
     out["inside_90"] = (out.observed >= out.low_90) & (out.observed <= out.high_90)
     return out
 
@@ -144,29 +177,32 @@ def score(held: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per metric: ``metric, held_out_year, places, model_mae, persistence_mae,
-        ar1_mae`` (fractions), ``model_rank_correlation, ar1_rank_correlation`` (Spearman,
-        predicted against observed change), ``better`` (``"model"`` when its MAE is below
+        One row per metric: ``metric, held_out_year, places, model_mae`` (the model's
+        forecast from the latest data), ``model_level_mae`` (its simulated level),
+        ``persistence_mae, ar1_mae`` (fractions), ``model_rank_correlation,
+        ar1_rank_correlation`` (Spearman, predicted against observed change),
+        ``coverage_90``, ``better`` (``"model"`` when its forecast's MAE is below
         persistence's, else ``"persistence"``) and ``best`` (the forecast with the lowest
-        MAE: ``"model"``, ``"persistence"`` or ``"ar1"``).
+        MAE: ``"model"``, ``"persistence"`` or ``"ar1"``; the level is not a contender).
     """
     rows = []
     for metric, g in held.groupby("metric", sort=False):
         g = g[g["last_observed"].notna()]
         mae = {name: float((g[name] - g.observed).abs().mean()) for name in FORECASTS}
         change = g.observed - g.last_observed
-        best = min(mae, key=mae.get)
+        best = min(("forecast", "persistence", "ar1"), key=mae.get)
         rows.append({
             "metric": metric,
             "held_out_year": int(g.year.max()),
             "places": int(g.place_code.nunique()),
-            "model_mae": mae["simulated"],
+            "model_mae": mae["forecast"],
+            "model_level_mae": mae["simulated"],
             "persistence_mae": mae["persistence"],
             "ar1_mae": mae["ar1"],
-            "model_rank_correlation": _rank_correlation(g.simulated - g.last_observed, change),
+            "model_rank_correlation": _rank_correlation(g.forecast - g.last_observed, change),
             "ar1_rank_correlation": _rank_correlation(g.ar1 - g.last_observed, change),
             "coverage_90": float(g["inside_90"].mean()) if "inside_90" in g else float("nan"),
-            "better": "model" if mae["simulated"] < mae["persistence"] else "persistence",
-            "best": "model" if best == "simulated" else best,
+            "better": "model" if mae["forecast"] < mae["persistence"] else "persistence",
+            "best": "model" if best == "forecast" else best,
         })
     return pd.DataFrame(rows)

@@ -49,7 +49,7 @@ def _figure_fit(result: Calibrated, metric: str, names: dict[str, str]) -> plt.F
         ax.plot(g.year, 100 * g.simulated, "s--", color=SIMULATED, label="simulated (fit)")
         if held is not None and (held.place_code == code).any():
             h = held[held.place_code == code]
-            ax.plot(h.year, 100 * h.simulated, "D", color=HELD, label="out of sample")
+            ax.plot(h.year, 100 * h.forecast, "D", color=HELD, label="out of sample")
         ax.set_title(names.get(code, code), fontsize=9)
         ax.set_xticks(sorted(table.year.unique()))
         ax.tick_params(labelsize=8)
@@ -124,7 +124,7 @@ def _figure_holdout(held: pd.DataFrame, scores: pd.DataFrame) -> plt.Figure:
     for ax, metric in zip(axes.flat, scores.index):
         g = held[(held.metric == metric) & held.last_observed.notna()]
         observed = 100 * (g.observed - g.last_observed)
-        for column, score, colour, label in (("simulated", "model_mae", SIMULATED, "model"), ("ar1", "ar1_mae", OBSERVED, "pooled AR(1)")):
+        for column, score, colour, label in (("forecast", "model_mae", SIMULATED, "model"), ("ar1", "ar1_mae", OBSERVED, "pooled AR(1)")):
             mae = 100 * scores.at[metric, score]
             ax.scatter(observed, 100 * (g[column] - g.last_observed), s=12, alpha=0.7, color=colour, label=f"{label} (MAE {mae:.2f} pp)")
         low, high = float(observed.min()), float(observed.max())
@@ -192,8 +192,8 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         return []
     h = result.holdout.assign(
         series=result.holdout.metric.map(TITLES),
-        **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "persistence", "ar1")},
-    )[["series", "held_out_year", "places", "model_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
+        **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "model_level", "persistence", "ar1")},
+    )[["series", "held_out_year", "places", "model_mae_pp", "model_level_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
        "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "best"]]
     verdict = " ".join(
         f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
@@ -201,16 +201,21 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         for r in result.holdout.itertuples()
     )
     held = result.holdout_table.assign(place=result.holdout_table.place_code.map(names))
-    held = held[["place", "metric", "year", "observed", "last_observed", "simulated", *INTERVAL, "persistence", "ar1"]]
+    held = held[["place", "metric", "year", "observed", "last_observed", "forecast", *INTERVAL, "simulated", "last_simulated",
+                 "persistence", "ar1"]]
     return [
         "<h2>Out-of-sample check</h2>",
-        "<p>Fitted again without each series' last year; the held-out year is then forecast by the model, by "
-        "persistence (the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
+        "<p>Fitted again from zero trends without each series' last year; the held-out year is then forecast by the "
+        "model from the latest data, as <code>baseline_forecast</code> forecasts (the last observed value plus the "
+        "change the model simulates into the held-out year, its trends damped beyond their data), by persistence "
+        "(the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
         "<i>a</i> + <i>b</i> <i>y</i><sub>t</sub>, one <i>a</i> and <i>b</i> per series from every place's earlier "
-        "years). Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
+        "years). <i>model_level</i>: the model's simulated level itself, as <code>baseline_history</code> reads. "
+        "Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
         "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
-        "interval (its variance: the fit's in-sample squared error for the series plus what the place's trend's "
-        f"standard error adds); near 0.9 when the interval is honest. {html.escape(verdict)}</p>",
+        "interval (its variance: the spread of the published one-year changes of the fitted years around each year's "
+        "mean change, plus what the place's trend's standard error adds to the predicted change); near 0.9 when the "
+        f"interval is honest. {html.escape(verdict)}</p>",
         _table_html(h),
         f"<details><summary>Every place's held-out forecasts ({len(held)} rows, fractions)</summary>{_table_html(held)}</details>",
     ]

@@ -89,7 +89,8 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
     for metric in SERIES:
         row = held.loc[metric]
         # The interval is centred on the forecast and holds the observation exactly when inside_90 says so.
-        assert row.forecast_sd > 0 and row.high_90 - row.simulated == pytest.approx(row.simulated - row.low_90)
+        assert row.forecast == pytest.approx(row.last_observed + row.simulated - row.last_simulated)
+        assert row.forecast_sd > 0 and row.high_90 - row.forecast == pytest.approx(row.forecast - row.low_90)
         assert row.inside_90 == (row.low_90 <= row.observed <= row.high_90)
         assert summary.loc[metric].coverage_90 == float(row.inside_90)
 
@@ -106,10 +107,10 @@ def test_baseline_history_reports_official_annual_bases_per_place():
     assert set(result.annual.columns) >= {"place_code", "year", "metric", "value"}
 
 
-def test_the_trend_error_a_forecast_owes_is_the_last_fitted_years_slope_times_the_standard_error():
+def test_the_trend_error_a_predicted_change_owes_is_the_last_fitted_years_change_of_slope_times_the_standard_error():
     from types import SimpleNamespace
 
-    from pfpp_sim.calibration.fit import _trend_sd
+    from pfpp_sim.calibration.fit import _trend_change_sd
 
     targets = pd.DataFrame(
         [("A", FUEL_POVERTY, 2019, 0.1, 0.005), ("A", FUEL_POVERTY, 2020, 0.1, 0.005), ("A", NEET_16_17, 2021, 0.05, 0.002)],
@@ -121,7 +122,7 @@ def test_the_trend_error_a_forecast_owes_is_the_last_fitted_years_slope_times_th
         targets=targets, names=[("income_trend", "A"), ("neet_trend", "A"), ("world.young_people.neet_scarring", None)],
         result=SimpleNamespace(jac=jac), step=np.array([0.01, 0.05, 0.1]),
     )
-    sd = _trend_sd(problem, np.array([0.02, 0.1, 0.05]))
-    assert sd[("A", FUEL_POVERTY)] == pytest.approx(2.0 * 0.005 / 0.01 * 0.02)  # the 2020 row, not 2019
-    assert sd[("A", NEET_16_17)] == pytest.approx(4.0 * 0.002 / 0.05 * 0.1)
+    sd = _trend_change_sd(problem, np.array([0.02, 0.1, 0.05]))
+    assert sd[("A", FUEL_POVERTY)] == pytest.approx((2.0 - 1.0) * 0.005 / 0.01 * 0.02)  # 2020's slope less 2019's
+    assert sd[("A", NEET_16_17)] == pytest.approx(4.0 * 0.002 / 0.05 * 0.1)  # a single year: its own slope
     assert len(sd) == 2

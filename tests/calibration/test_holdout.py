@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfpp_sim.calibration.holdout import pooled_ar1, score, with_forecasts
+from pfpp_sim.calibration.holdout import Z90, change_spread, pooled_ar1, score, with_forecasts, with_intervals
 
 M = "neet_16_17_rate"
 
@@ -38,17 +38,31 @@ def test_too_few_pairs_for_an_ar1_fall_back_to_persistence():
     assert pooled_ar1(series({"A": [0.05, 0.06], "B": [0.05, 0.07], "C": [0.05, 0.02]})) == (0.0, 1.0)  # x does not vary
 
 
+def fit_table(observed: pd.DataFrame, simulated: dict[str, list[float]]) -> pd.DataFrame:
+    """A held-out fit's table: every year observed and simulated, the last year not used."""
+    sim = series(simulated, first_year=int(observed.year.min())).rename(columns={"observed": "simulated"})
+    table = observed.merge(sim, on=["place_code", "metric", "year"])
+    return table.assign(used=table.year < table.year.max())
+
+
+OBSERVED = {"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]}
+
+
 def test_forecasts_of_the_held_out_year_computed_by_hand():
-    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]})
-    held = observed[observed.year == 2023].assign(simulated=[0.055, 0.072, 0.025])
-    out = with_forecasts(held, observed)
+    observed = series(OBSERVED)
+    # Simulated changes into 2023: +0.005, +0.002, -0.005; levels off from the observed ones.
+    table = fit_table(observed, {"A": [0.04, 0.05, 0.055], "B": [0.07, 0.07, 0.072], "C": [0.03, 0.03, 0.025]})
+    out = with_forecasts(table)
     a, b = np.polyfit([0.04, 0.08, 0.02], [0.05, 0.07, 0.03], 1)[::-1]  # the only in-sample pairs: 2021 -> 2022
     assert out.last_observed.tolist() == [0.05, 0.07, 0.03]
     assert out.persistence.tolist() == [0.05, 0.07, 0.03]
+    np.testing.assert_allclose(out.last_simulated, [0.05, 0.07, 0.03])
+    np.testing.assert_allclose(out.forecast, [0.055, 0.072, 0.025])  # last observed + simulated change
     np.testing.assert_allclose(out.ar1, a + b * np.array([0.05, 0.07, 0.03]))
     row = score(out).iloc[0]
     assert row.metric == M and row.held_out_year == 2023 and row.places == 3
     assert row.model_mae == pytest.approx((0.005 + 0.018 + 0.015) / 3)
+    assert row.model_level_mae == pytest.approx((0.005 + 0.018 + 0.015) / 3)  # here the levels match the last year
     assert row.persistence_mae == pytest.approx((0.01 + 0.02 + 0.02) / 3)
     assert row.ar1_mae == pytest.approx(np.mean(np.abs(out.ar1 - [0.06, 0.09, 0.01])))
     # Predicted changes +0.005, +0.002, -0.005 against observed +0.01, +0.02, -0.02: ranks 3,2,1 vs 2,3,1.
@@ -56,54 +70,73 @@ def test_forecasts_of_the_held_out_year_computed_by_hand():
     assert row.better == "model"
 
 
+def test_the_forecast_starts_from_the_last_observed_value_not_the_simulated_level():
+    # The model is 0.02 too high at every level, but its change is right: the forecast is exact.
+    observed = series(OBSERVED)
+    table = fit_table(observed, {c: [v + 0.02 for v in vs] for c, vs in OBSERVED.items()})
+    row = score(with_forecasts(table)).iloc[0]
+    assert row.model_mae == pytest.approx(0.0, abs=1e-12)
+    assert row.model_level_mae == pytest.approx(0.02)
+    assert row.model_rank_correlation == pytest.approx(1.0)
+    assert row.better == "model" and row.best == "model"
+
+
 def test_a_model_worse_than_persistence_is_named_so_and_the_best_forecast_named():
     observed = series({"A": [0.04, 0.05, 0.05], "B": [0.08, 0.07, 0.07], "C": [0.02, 0.03, 0.03], "D": [0.05, 0.05, 0.05]})
-    held = observed[observed.year == 2023].assign(simulated=[0.06, 0.08, 0.04, 0.06])
-    row = score(with_forecasts(held, observed)).iloc[0]
-    assert row.persistence_mae == 0.0
+    table = fit_table(observed, {"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.08], "C": [0.02, 0.03, 0.04], "D": [0.05] * 3})
+    row = score(with_forecasts(table)).iloc[0]
+    assert row.persistence_mae == 0.0 and row.model_mae == pytest.approx(0.0075)
     assert row.better == "persistence" and row.best == "persistence"
 
 
 def test_places_without_a_last_observed_value_are_left_out_of_the_scores():
     observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
     observed = pd.concat([observed, series({"C": [0.03]}, first_year=2023)], ignore_index=True)
-    held = observed[observed.year == 2023].assign(simulated=[0.06, 0.09, 0.5])
-    row = score(with_forecasts(held, observed)).iloc[0]
+    simulated = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
+    simulated = pd.concat([simulated, series({"C": [0.5]}, first_year=2023)], ignore_index=True)
+    table = observed.assign(simulated=simulated.observed, used=observed.year < 2023)
+    out = with_forecasts(table)
+    assert np.isnan(out.set_index("place_code").at["C", "forecast"])
+    row = score(out).iloc[0]
     assert row.places == 2 and row.model_mae == 0.0
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0.0, 0.3), min_size=3, max_size=3), st.lists(st.floats(0.0, 0.3), min_size=3, max_size=3))
 def test_swapping_model_and_ar1_forecasts_swaps_their_scores(model, ar1):
-    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]})
-    held = with_forecasts(observed[observed.year == 2023].assign(simulated=model), observed).assign(ar1=ar1)
-    swapped = held.assign(simulated=held.ar1, ar1=held.simulated)
+    held = with_forecasts(fit_table(series(OBSERVED), OBSERVED)).assign(forecast=model, ar1=ar1)
+    swapped = held.assign(forecast=held.ar1, ar1=held.forecast)
     a, b = score(held).iloc[0], score(swapped).iloc[0]
     assert a.model_mae == pytest.approx(b.ar1_mae) and a.ar1_mae == pytest.approx(b.model_mae)
     np.testing.assert_equal([a.model_rank_correlation, a.ar1_rank_correlation], [b.ar1_rank_correlation, b.model_rank_correlation])
 
 
-def test_the_prediction_interval_adds_the_in_sample_error_and_the_trends_error_by_hand():
-    from pfpp_sim.calibration.holdout import Z90, with_intervals
-
+def test_the_change_spread_is_the_root_mean_square_of_each_years_changes_about_their_mean():
     observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
-    in_sample = observed[observed.year < 2023].assign(simulated=lambda f: f.observed + [0.003, -0.003, 0.004, -0.004])
-    held = with_forecasts(observed[observed.year == 2023].assign(simulated=[0.055, 0.070]), observed)
-    out = with_intervals(held, in_sample, pd.Series({("A", M): 0.004}))
-    rmse = np.sqrt(np.mean(np.square([0.003, 0.003, 0.004, 0.004])))
-    np.testing.assert_allclose(out.forecast_sd, [np.hypot(rmse, 0.004), rmse])  # B has no trend error given
-    np.testing.assert_allclose(out.high_90 - out.low_90, 2 * Z90 * out.forecast_sd)
-    # A: 0.06 lies within 0.055 +- 1.645 * 0.0054; B: 0.09 is far outside 0.070 +- 1.645 * 0.0035.
+    # 2021 -> 2022: +0.01, -0.01 (mean 0); 2022 -> 2023: +0.01, +0.02 (mean 0.015).
+    spread = change_spread(observed)
+    assert spread[M] == pytest.approx(np.sqrt(np.mean(np.square([0.01, -0.01, -0.005, 0.005]))))
+    assert change_spread(series({"A": [0.04], "B": [0.08]})).empty  # no pair of years
+
+
+def test_the_prediction_interval_adds_the_change_spread_and_the_trends_error_by_hand():
+    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
+    table = fit_table(observed, {"A": [0.04, 0.05, 0.055], "B": [0.08, 0.07, 0.07]})
+    held = with_forecasts(table)
+    out = with_intervals(held, observed[observed.year < 2023], pd.Series({("A", M): 0.004}))
+    spread = 0.01  # 2021 -> 2022: +0.01 and -0.01 about their mean 0
+    np.testing.assert_allclose(out.forecast_sd, [np.hypot(spread, 0.004), spread])  # B has no trend error given
+    np.testing.assert_allclose(out.high_90 - out.forecast, Z90 * out.forecast_sd)
+    np.testing.assert_allclose(out.forecast - out.low_90, Z90 * out.forecast_sd)
+    # A: 0.06 lies within 0.055 +- 1.645 * 0.0108; B: 0.09 is outside 0.070 +- 1.645 * 0.01.
     assert out.inside_90.tolist() == [True, False]
     assert score(out).iloc[0].coverage_90 == 0.5
 
 
 def test_a_wider_trend_error_never_lowers_the_coverage():
-    from pfpp_sim.calibration.holdout import with_intervals
-
     observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]})
-    in_sample = observed[observed.year < 2023].assign(simulated=lambda f: f.observed + 0.001)
-    held = with_forecasts(observed[observed.year == 2023].assign(simulated=[0.05, 0.08, 0.02]), observed)
+    held = with_forecasts(fit_table(observed, {"A": [0.04, 0.05, 0.05], "B": [0.08, 0.07, 0.07], "C": [0.02, 0.03, 0.03]}))
+    in_sample = observed[observed.year < 2023]
     coverage = [score(with_intervals(held, in_sample, pd.Series({(c, M): sd for c in "ABC"}))).iloc[0].coverage_90
                 for sd in (0.0, 0.002, 0.01, 0.05)]
     assert coverage == sorted(coverage) and coverage[0] < 1.0 == coverage[-1]

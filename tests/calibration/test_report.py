@@ -67,7 +67,7 @@ def many_places(n: int, *, drop: tuple[str, str, int] | None = None) -> Calibrat
         table = table[[row != drop for row in table[["place_code", "metric", "year"]].itertuples(index=False, name=None)]]
     table = table.assign(simulated=table.observed + 0.002, used=True).reset_index(drop=True)
     last = table.groupby("metric").year.transform("max")
-    held = with_forecasts(table[last == table.year].assign(used=False), table)
+    held = with_forecasts(table.assign(used=last > table.year))
     held = with_intervals(held, table[last > table.year], pd.Series(dtype=float))
     base = calibrated(scarring_se=0.05)
     parameters = pd.DataFrame(
@@ -89,7 +89,7 @@ def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_o
     assert "pooled AR(1)" in section and "ar1_mae_pp" in section and "model_rank_correlation" in section
     assert "coverage_90" in section and "low_90" in section
     places = pd.read_parquet(files["holdout_places"])
-    assert places.place_code.nunique() == 45 and {"persistence", "ar1", "last_observed"} <= set(places.columns)
+    assert places.place_code.nunique() == 45 and {"forecast", "persistence", "ar1", "last_observed"} <= set(places.columns)
     assert "Places with missing data" not in html
 
 
