@@ -199,3 +199,107 @@ def test_the_chart_has_a_bar_for_each_lever_and_outcome_at_its_index():
     widths = sorted(round(bar.get_width(), 6) for bar in ax.patches)
     headline = indices[indices.measure == "abs_spearman"]["value"]
     assert widths == sorted(round(v, 6) for v in headline)  # one bar per lever and outcome, as long as its index
+
+
+def _written(tmp_path: Path, monkeypatch, sweep: Sweep) -> tuple[pd.DataFrame, str]:
+    import pfpp_sim.sensitivity as sensitivity
+
+    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
+    files = sensitivity.write_analysis(tmp_path)
+    assert files == {"indices": tmp_path / "analysis.parquet", "report": tmp_path / "analysis.md", "chart": tmp_path / "sensitivity.png"}
+    return pd.read_parquet(files["indices"]), files["report"].read_text()
+
+
+def test_the_written_analysis_reads_exactly_as_documented_line_by_line(tmp_path, monkeypatch):
+    table, md = _written(tmp_path, monkeypatch, known_sweep(keep_places=True))
+    v = table.set_index(["place_code", "output", "parameter", "measure"])["value"]
+
+    def abs_rho(place, output, parameter):
+        return f"{v[place, output, parameter, 'abs_spearman']:.2f}"
+
+    expected = [
+        "# Sensitivity of sweep known (lhs design)", "", "Headline measure: |Spearman rank correlation|.", "",
+        "## Which lever matters most for which outcome (all places)", "", "| Outcome | Most influential | Value | Next |",
+        "|---|---|---:|---|",
+        f"| fuel_poverty_rate | levers.data_sharing | 1.00 | levers.pooling ({abs_rho('ALL', 'fuel_poverty_rate', 'levers.pooling')}) |",
+        f"| returned_gbp | levers.pooling | 1.00 | levers.data_sharing ({abs_rho('ALL', 'returned_gbp', 'levers.data_sharing')}) |",
+        "", "## Most influential lever by place", "", "| Place | Outcome | Most influential | Value |", "|---|---|---|---:|",
+        "| E06000032 | fuel_poverty_rate | levers.data_sharing | 1.00 |",
+        "| E06000032 | returned_gbp | levers.data_sharing | 1.00 |",
+        "| E07000062 | fuel_poverty_rate | levers.data_sharing | 1.00 |",
+        "| E07000062 | returned_gbp | levers.pooling | 1.00 |",
+        "", "## All indices", "", "| Place | Outcome | Parameter | Measure | Value | Flag |", "|---|---|---|---|---:|---|",
+        *[f"| {r.place_code} | {r.output} | {r.parameter} | {r.measure} | {r.value:.2f} |  |" for r in table.itertuples()],
+    ]
+    assert md.split("\n") == [*expected, ""]
+
+
+def test_morris_indices_are_written_in_their_outputs_unit_with_their_interval(tmp_path, monkeypatch):
+    sp = spec("morris", 12, outputs=("returned_gbp",))
+    design = sample(sp)
+    results = design.assign(run_id=design["point"], replicate=0, returned_gbp=4.0e6 * design["levers.pooling"])
+    table, md = _written(tmp_path, monkeypatch, Sweep(sp, design, results, None, {}, Path("s")))
+    mu = table.set_index(["parameter", "measure"])
+    pooling, sharing = mu.loc[("levers.pooling", "mu_star")], mu.loc[("levers.data_sharing", "mu_star")]
+    assert pooling.value == pytest.approx(4.0e6) and np.isfinite(pooling.conf)
+    shown = format_index("mu_star", "returned_gbp", pooling.value, pooling.conf)
+    assert shown.startswith("£4.00m ±£")
+    assert f"| returned_gbp | levers.pooling | {shown} | levers.data_sharing ({format_index('mu_star', 'returned_gbp', sharing.value, sharing.conf)}) |" in md
+    assert f"| ALL | returned_gbp | levers.pooling | mu_star | {shown} |  |" in md
+    assert "Headline measure: Morris mu*." in md
+
+
+def test_a_sweep_of_one_lever_has_no_next_lever_and_flagged_indices_are_counted(tmp_path, monkeypatch):
+    sp = spec("sobol", 8, parameters={"levers.pooling": {"low": 0.0, "high": 1.0}})
+    design = sample(sp)
+    noise = np.random.default_rng(0).normal(size=len(design))
+    results = design.assign(run_id=design["point"], replicate=0, returned_gbp=design["levers.pooling"] + noise)
+    table, md = _written(tmp_path, monkeypatch, Sweep(sp, design, results, None, {}, Path("s")))
+    flagged = int((table.flag != "").sum())
+    assert 0 < flagged < len(table) or flagged == len(table)
+    assert f"| returned_gbp | levers.pooling | {format_index('ST', 'returned_gbp', *table.set_index('measure').loc['ST', ['value', 'conf']])} | - |" in md
+    assert (f"\n\n**{flagged} of {len(table)} indices are flagged** (outside [0, 1], or a 95% CI wider than +/-0.1): read them "
+            "as imprecise and rerun with more samples.\n\n## All indices\n") in md
+
+
+@pytest.mark.parametrize(("measure", "value", "conf", "flag"), [
+    ("ST", 1.0, 0.0, ""),
+    ("ST", 0.0, 0.1, ""),
+    ("S1", 1.5, 0.0, "outside [0, 1]: more samples needed"),
+    ("S1", -0.1, 0.0, "outside [0, 1]: more samples needed"),
+    ("ST", 0.5, 0.11, "wide CI (+/-0.11): more samples needed"),
+    ("mu_star", 5.0, 9.0, ""),
+])
+def test_a_sobol_index_is_flagged_only_beyond_zero_and_one_or_with_a_ci_wider_than_a_tenth(measure, value, conf, flag):
+    from pfpp_sim.sensitivity import _flag
+
+    assert _flag(measure, value, conf) == flag
+
+
+def test_an_output_missing_or_constant_does_not_stop_the_outputs_after_it():
+    sp = spec("lhs", 16, outputs=("overhead_gbp", "bid_cost_gbp", "returned_gbp"))
+    design = sample(sp)
+    results = design.assign(replicate=0, bid_cost_gbp=1.0, returned_gbp=design["levers.pooling"])  # no overhead_gbp
+    table = _indices(sp, results)
+    assert list(dict.fromkeys(table.output)) == ["bid_cost_gbp", "returned_gbp"]
+    assert table.set_index(["output", "parameter", "measure"]).value["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(1.0)
+
+
+def test_morris_intervals_are_the_same_every_time_for_the_specs_seed():
+    sp = spec("morris", 12)
+    design = sample(sp)
+    results = design.assign(replicate=0, returned_gbp=design["levers.pooling"] ** 2 + design["levers.data_sharing"])
+    first, second = _indices(sp, results), _indices(sp, results)
+    assert first.conf.notna().any()
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_analyse_names_the_place_and_the_chart_its_measure_and_sweep(tmp_path, monkeypatch):
+    import pfpp_sim.sensitivity as sensitivity
+
+    sweep = known_sweep(keep_places=True)
+    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
+    assert set(sensitivity.analyse(tmp_path, place="E06000032").place_code) == {"E06000032"}
+    [ax] = sensitivity.sensitivity_figure(sweep.spec, _indices(sweep.spec, sweep.results)).axes
+    assert ax.get_xlabel() == "|Spearman rank correlation|"
+    assert "Sensitivity of each outcome to each lever (known)" in [ax.get_title(loc=side) for side in ("left", "center", "right")]
