@@ -13,8 +13,9 @@ shipped fit, then the held-out fit from zero trends, processes on every core) an
   interval) that the fit's manifest records.
 
 Results go to ``benchmarks/results/calibration.{json,md}`` (written atomically).
-``--places`` fits fewer places (``pilots``, or ONS codes); ``--keep DIR`` keeps the fit and
-its report in ``DIR`` (``DIR/fitted/<name>.toml``, ``DIR/reports/<name>/``).
+``--places`` fits fewer places (``pilots``, or ONS codes), ``--max-iterations`` and
+``--replicates`` run a smaller case; ``--keep DIR`` keeps the fit and its report in ``DIR``
+(``DIR/fitted/<name>.toml``, ``DIR/reports/<name>/``).
 """
 
 from __future__ import annotations
@@ -54,10 +55,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--places", default="all", help="places fitted: all (default), pilots or ONS codes")
     parser.add_argument("--results", default=str(RESULTS), help="folder for calibration.json and .md (default benchmarks/results)")
+    parser.add_argument("--max-iterations", type=int, default=None, help="most optimiser steps per fit (default: the command's)")
+    parser.add_argument("--replicates", type=int, default=None, help="replicates per evaluation (default: the command's)")
     parser.add_argument("--name", default="bench", help="name of the fit (default bench; england to remake the shipped one)")
     parser.add_argument("--keep", default=None, help="keep the fit and its report here (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
     command = ["calibrate", "--places", args.places, "--holdout-last-year", "--name", args.name]
+    for flag, value in (("--max-iterations", args.max_iterations), ("--replicates", args.replicates)):
+        if value is not None:
+            command += [flag, str(value)]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)

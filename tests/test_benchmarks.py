@@ -92,3 +92,17 @@ def test_month_cpu_times_the_parts_of_a_month_and_put_the_model_back_as_it_was()
     assert set(spent) <= timed and "households' step and outcome counts (block threads)" in spent
     assert wall > 0 and cpu > 0
     assert sum(spent.values()) <= cpu + 0.05, "parts are CPU time of the process's own threads"
+
+
+def test_the_calibration_benchmark_records_the_commands_time_memory_and_held_out_scores(tmp_path):
+    from benchmarks import calibration
+
+    result = calibration.main(["--places", "E06000032", "--max-iterations", "1", "--replicates", "1", "--results", str(tmp_path)])
+    assert result["command"] == "pfpp calibrate --places E06000032 --holdout-last-year --name bench --max-iterations 1 --replicates 1"
+    assert result["places"] == 1 and result["moments"] == 7 and result["evaluations"] > 0
+    assert result["wall_seconds"] > 0 and result["peak_rss_bytes_largest_process"] > 50 * 2**20
+    assert result["meets_target"] == (result["wall_seconds"] < 1200)
+    assert {h["metric"] for h in result["holdout"]} == {"fuel_poverty_rate", "neet_16_17_rate"}
+    assert json.loads((tmp_path / "calibration.json").read_text())["wall_seconds"] == result["wall_seconds"]
+    md = (tmp_path / "calibration.md").read_text()
+    assert md.count("\n| fuel_poverty_rate | 2021 | ") == 1 and md.count("\n| neet_16_17_rate | 2024 | ") == 1
