@@ -287,6 +287,23 @@ def _standard_errors(result, problem: _Problem) -> np.ndarray:
     return se
 
 
+STALLED_TRIALS = 5
+"""Trial steps, all rejected, after which a fit that never left its start counts as converged."""
+
+
+def _converged(result: optimize.OptimizeResult) -> bool:
+    """Whether the optimiser met a tolerance, or could not improve on where it started.
+
+    Started at an optimum (``make calibrate`` starts from the shipped fit), every trial step
+    raises the objective, and the trust region shrinks fourfold after each: after
+    :data:`STALLED_TRIALS` rejected trials no step within a thousandth of the first radius
+    does better. ``xtol`` cannot say so, as it is relative to the scaled parameters, which
+    are zero at the start.
+    """
+    stalled = result.njev == 1 and result.nfev - 1 >= STALLED_TRIALS  # one Jacobian: no step accepted
+    return bool(result.success) or stalled
+
+
 def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
     """Minimise the weighted squared errors; return values, standard errors and objective."""
     result = optimize.least_squares(
@@ -434,7 +451,7 @@ def calibrate(
     parameters = pd.concat([parameters, counties], ignore_index=True) if derived else parameters
     stopped = problem.result
     warnings = convergence_warnings(
-        converged=bool(stopped.success), steps=int(stopped.nfev), max_steps=settings.max_iterations, objective=objective,
+        converged=_converged(stopped), steps=int(stopped.nfev), max_steps=settings.max_iterations, objective=objective,
         detail=str(stopped.message),
     ) + identification_warnings(unidentified(parameters))
     fit = FitFile(

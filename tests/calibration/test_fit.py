@@ -126,3 +126,14 @@ def test_the_trend_error_a_predicted_change_owes_is_the_last_fitted_years_change
     assert sd[("A", FUEL_POVERTY)] == pytest.approx((2.0 - 1.0) * 0.005 / 0.01 * 0.02)  # 2020's slope less 2019's
     assert sd[("A", NEET_16_17)] == pytest.approx(4.0 * 0.002 / 0.05 * 0.1)  # a single year: its own slope
     assert len(sd) == 2
+
+
+def test_a_fit_that_no_step_could_improve_on_counts_as_converged_one_stopped_early_does_not():
+    from types import SimpleNamespace
+
+    from pfpp_sim.calibration.fit import STALLED_TRIALS, _converged
+
+    assert _converged(SimpleNamespace(success=True, njev=3, nfev=4))
+    assert _converged(SimpleNamespace(success=False, njev=1, nfev=1 + STALLED_TRIALS))  # every trial rejected
+    assert not _converged(SimpleNamespace(success=False, njev=1, nfev=STALLED_TRIALS))
+    assert not _converged(SimpleNamespace(success=False, njev=2, nfev=12))  # it moved, then ran out of steps
