@@ -346,3 +346,30 @@ def test_tables_keep_the_runs_place_order_plain_types_and_a_plain_index():
     assert annual.drop_duplicates(["scenario", "replicate"])[["scenario", "replicate"]].values.tolist() == [
         ["siloed_baseline", 0], ["siloed_baseline", 1], ["stop_start", 0], ["stop_start", 1]
     ]
+
+
+def test_one_worker_or_one_replicate_runs_in_this_process_without_a_pool(monkeypatch):
+    scenario = small("siloed_baseline").with_overrides({"run.horizon_months": 2})
+
+    def no_pool(workers):
+        raise AssertionError(f"a pool of {workers} was started")
+
+    monkeypatch.setattr(experiment, "process_pool", no_pool)
+    one_worker = run(scenario, replicates=2, executor="processes", workers=1)
+    one_job = run(scenario, replicates=1, executor="processes", workers=2)
+    pd.testing.assert_frame_equal(one_job.summary, run(scenario, executor="serial").summary)
+    assert len(one_worker.summary.replicate.unique()) == 2
+
+
+def test_the_manifest_names_the_commit_and_a_comparison_its_kind_base_and_alternative(tmp_path):
+    from pfpp_sim.storage import git_commit
+
+    base = small("siloed_baseline").with_overrides({"run.horizon_months": 3})
+    result = compare(base, small("stop_start").with_overrides({"run.horizon_months": 3}), replicates=2, executor="serial")
+    manifest = result.manifest()
+    assert manifest["git_commit"] == git_commit()
+    assert (manifest["kind"], manifest["base"], manifest["alternative"]) == ("compare", "siloed_baseline", "stop_start")
+    assert set(result.comparison["base"]) == {"siloed_baseline"} and set(result.comparison["alternative"]) == {"stop_start"}
+    files = result.save(tmp_path / "out")
+    assert files["manifest"] == tmp_path / "out" / "manifest.json"
+    assert json.loads(files["manifest"].read_text())["kind"] == "compare"
