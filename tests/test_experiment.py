@@ -135,9 +135,13 @@ def test_saved_tables_carry_the_unit_of_every_metric_in_their_metadata(tmp_path)
 # --------------------------------------------------- the tables of one replicate
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def one_run():
-    """A joined-up run (pooled and siloed awards, carry-over) and the same model run directly."""
+    """A joined-up run (pooled and siloed awards, carry-over) and the same model run directly.
+
+    Built for each test, not once per module: mutation testing runs only the tests that
+    reached a function, and a shared fixture reaches it in the first test alone.
+    """
     scenario = small("pfpp_joined_up")
     return run_replicate(scenario, 3, 1), PfppModel(scenario, seed=3, replicate=1).run()
 
@@ -215,6 +219,8 @@ def test_equity_groups_add_up_to_each_places_residents_and_rates(one_run):
         np.testing.assert_allclose(totals["youth_mh"] / totals["young_people"], rates["youth_mh_rate"], rtol=1e-9)
         np.testing.assert_allclose(totals["neet_16_17"] / totals["young_16_17"], rates["neet_16_17_rate"], rtol=1e-9)
     assert equity["fuel_poor"].sum() > 0 and equity["youth_mh"].sum() > 0
+    assert list(equity.columns[:4]) == ["place_code", "month", "breakdown", "group"]
+    assert equity["month"].dtype == np.int32 == monthly["month"].dtype
 
 
 # --------------------------------------------------------------- the Python API
