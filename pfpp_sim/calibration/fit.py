@@ -288,28 +288,65 @@ def _standard_errors(result, problem: _Problem) -> np.ndarray:
 
 
 STALLED_TRIALS = 5
-"""Trial steps, all rejected, after which a fit that never left its start counts as converged."""
+"""Trial steps, all rejected, after which a fit that never left its start stops, converged."""
+
+
+class _Stalled(Exception):
+    """Every trial step from the start was rejected :data:`STALLED_TRIALS` times."""
+
+
+class _Trials:
+    """The optimiser's calls of the residuals and the Jacobian, counted, to stop a stalled fit.
+
+    Started at an optimum (``make calibrate`` starts from the shipped fit), every trial step
+    raises the objective and the trust region shrinks fourfold after each, so after
+    :data:`STALLED_TRIALS` rejected trials no step within a thousandth of the first radius
+    does better. The optimiser itself would go on to its step limit: ``xtol`` is relative to
+    the scaled parameters, which are zero at the start, so it cannot be met there.
+    """
+
+    def __init__(self, problem: _Problem):
+        self.problem, self.evaluations, self.jacobians = problem, 0, 0
+        self.start: list[np.ndarray] = []  # residuals and Jacobian at the start
+
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        if self.jacobians == 1 and self.evaluations - 1 >= STALLED_TRIALS:
+            raise _Stalled
+        self.evaluations += 1
+        out = self.problem.residuals(theta)
+        if self.evaluations == 1:
+            self.start.append(out)
+        return out
+
+    def jacobian(self, theta: np.ndarray) -> np.ndarray:
+        jac = self.problem.jacobian(theta)
+        self.jacobians += 1
+        if self.jacobians == 1:
+            self.start.append(jac)
+        return jac
 
 
 def _converged(result: optimize.OptimizeResult) -> bool:
-    """Whether the optimiser met a tolerance, or could not improve on where it started.
-
-    Started at an optimum (``make calibrate`` starts from the shipped fit), every trial step
-    raises the objective, and the trust region shrinks fourfold after each: after
-    :data:`STALLED_TRIALS` rejected trials no step within a thousandth of the first radius
-    does better. ``xtol`` cannot say so, as it is relative to the scaled parameters, which
-    are zero at the start.
-    """
+    """Whether the optimiser met a tolerance, or no step could improve on where it started (:class:`_Trials`)."""
     stalled = result.njev == 1 and result.nfev - 1 >= STALLED_TRIALS  # one Jacobian: no step accepted
     return bool(result.success) or stalled
 
 
 def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
     """Minimise the weighted squared errors; return values, standard errors and objective."""
-    result = optimize.least_squares(
-        problem.residuals, np.zeros(len(problem.names)), jac=problem.jacobian, bounds=problem.bounds,
-        method="trf", x_scale=1.0, max_nfev=problem.settings.max_iterations, ftol=1e-4, xtol=1e-3,
-    )
+    trials = _Trials(problem)
+    start = np.zeros(len(problem.names))
+    try:
+        result = optimize.least_squares(
+            trials.residuals, start, jac=trials.jacobian, bounds=problem.bounds,
+            method="trf", x_scale=1.0, max_nfev=problem.settings.max_iterations, ftol=1e-4, xtol=1e-3,
+        )
+    except _Stalled:
+        fun, jac = trials.start
+        result = optimize.OptimizeResult(
+            x=start, fun=fun, jac=jac, nfev=trials.evaluations, njev=1, success=False, status=-2,
+            message=f"No trial step improved on the start in {STALLED_TRIALS} trials.",
+        )
     problem.message = f"{result.message} ({result.nfev} steps, {result.njev} Jacobians)"
     problem.result = result
     return problem.values(result.x), _standard_errors(result, problem), float(np.sum(result.fun**2))

@@ -137,3 +137,34 @@ def test_a_fit_that_no_step_could_improve_on_counts_as_converged_one_stopped_ear
     assert _converged(SimpleNamespace(success=False, njev=1, nfev=1 + STALLED_TRIALS))  # every trial rejected
     assert not _converged(SimpleNamespace(success=False, njev=1, nfev=STALLED_TRIALS))
     assert not _converged(SimpleNamespace(success=False, njev=2, nfev=12))  # it moved, then ran out of steps
+
+
+def fake_problem(residuals, jacobian):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        names=[("g", None)], bounds=(np.array([-10.0]), np.array([10.0])), settings=SimpleNamespace(max_iterations=12),
+        values=lambda theta: theta, step=np.array([1.0]), residuals=residuals, jacobian=jacobian, message="", result=None,
+    )
+
+
+def test_a_fit_whose_every_trial_step_is_rejected_stops_at_its_start_after_the_stalled_trials():
+    from pfpp_sim.calibration.fit import STALLED_TRIALS, _converged, _fit
+
+    calls = []
+    # The Jacobian points the wrong way, as a noisy one at an optimum may: every step does worse.
+    problem = fake_problem(lambda theta: calls.append(float(theta[0])) or theta + 1.0, lambda theta: -np.ones((1, theta.size)))
+    values, _, objective = _fit(problem)
+    assert values.tolist() == [0.0] and objective == 1.0
+    assert problem.result.nfev == 1 + STALLED_TRIALS == len(calls) and problem.result.njev == 1
+    assert _converged(problem.result)
+    assert "No trial step improved on the start in 5 trials" in problem.message
+
+
+def test_a_fit_that_moves_is_not_stopped_by_the_stall_rule():
+    from pfpp_sim.calibration.fit import _converged, _fit
+
+    problem = fake_problem(lambda theta: 3.0 * (theta - 2.0), lambda theta: 3.0 * np.ones((1, theta.size)))
+    values, _, objective = _fit(problem)
+    assert values[0] == pytest.approx(2.0) and objective == pytest.approx(0.0, abs=1e-12)
+    assert problem.result.njev > 1 and _converged(problem.result)
