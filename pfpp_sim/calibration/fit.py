@@ -307,29 +307,34 @@ class _Trials:
 
     def __init__(self, problem: _Problem):
         self.problem, self.evaluations, self.jacobians = problem, 0, 0
-        self.start: list[np.ndarray] = []  # residuals and Jacobian at the start
+        self.start_residuals: np.ndarray | None = None
+        self.start_jacobian: np.ndarray | None = None
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        if self.jacobians == 1 and self.evaluations - 1 >= STALLED_TRIALS:
+        if _stalled(self.evaluations, self.jacobians):
             raise _Stalled
         self.evaluations += 1
         out = self.problem.residuals(theta)
         if self.evaluations == 1:
-            self.start.append(out)
+            self.start_residuals = out
         return out
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         jac = self.problem.jacobian(theta)
         self.jacobians += 1
         if self.jacobians == 1:
-            self.start.append(jac)
+            self.start_jacobian = jac
         return jac
+
+
+def _stalled(evaluations: int, jacobians: int) -> bool:
+    """One Jacobian (no step accepted) and :data:`STALLED_TRIALS` trials after the start's evaluation."""
+    return jacobians == 1 and evaluations - 1 >= STALLED_TRIALS
 
 
 def _converged(result: optimize.OptimizeResult) -> bool:
     """Whether the optimiser met a tolerance, or no step could improve on where it started (:class:`_Trials`)."""
-    stalled = result.njev == 1 and result.nfev - 1 >= STALLED_TRIALS  # one Jacobian: no step accepted
-    return bool(result.success) or stalled
+    return bool(result.success) or _stalled(result.nfev, result.njev)
 
 
 def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
@@ -342,9 +347,8 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
             method="trf", x_scale=1.0, max_nfev=problem.settings.max_iterations, ftol=1e-4, xtol=1e-3,
         )
     except _Stalled:
-        fun, jac = trials.start
         result = optimize.OptimizeResult(
-            x=start, fun=fun, jac=jac, nfev=trials.evaluations, njev=1, success=False, status=-2,
+            x=start, fun=trials.start_residuals, jac=trials.start_jacobian, nfev=trials.evaluations, njev=1, success=False, status=-2,
             message=f"No trial step improved on the start in {STALLED_TRIALS} trials.",
         )
     problem.message = f"{result.message} ({result.nfev} steps, {result.njev} Jacobians)"

@@ -43,6 +43,14 @@ simulated level, persistence's and the pooled AR(1)'s."""
 Z90 = 1.6448536269514722
 """Half-width of a central 90% normal interval, in standard deviations."""
 
+
+def _year_pairs(observed: pd.DataFrame) -> list[tuple[pd.Series, pd.Series]]:
+    """Each place's values in every two consecutive years of one series: ``(earlier, later)``, by place."""
+    wide = observed.pivot_table(index="place_code", columns="year", values="observed")
+    years = sorted(wide.columns)
+    return [(wide[y0], wide[y1]) for y0, y1 in zip(years, years[1:]) if y1 == y0 + 1]
+
+
 def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
     """Intercept and slope of ``y[t+1] = a + b * y[t]`` over every consecutive pair of years.
 
@@ -57,9 +65,7 @@ def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
         ``(a, b)``; ``(0.0, 1.0)`` (persistence) when there are fewer than three pairs
         or the earlier values do not vary.
     """
-    wide = observed.pivot_table(index="place_code", columns="year", values="observed")
-    years = sorted(wide.columns)
-    pairs = [(wide[y0], wide[y1]) for y0, y1 in zip(years, years[1:]) if y1 == y0 + 1]
+    pairs = _year_pairs(observed)
     if not pairs:
         return 0.0, 1.0
     x = pd.concat([p[0] for p in pairs]).to_numpy()
@@ -119,9 +125,7 @@ def change_spread(in_sample: pd.DataFrame) -> pd.Series:
     """
     out = {}
     for metric, g in in_sample.groupby("metric"):
-        wide = g.pivot_table(index="place_code", columns="year", values="observed")
-        years = sorted(wide.columns)
-        changes = [wide[y1] - wide[y0] for y0, y1 in zip(years, years[1:]) if y1 == y0 + 1]
+        changes = [later - earlier for earlier, later in _year_pairs(g)]
         centred = pd.concat([c - c.mean() for c in changes]).dropna() if changes else pd.Series(dtype=float)
         if len(centred):
             out[metric] = float(np.sqrt(np.mean(centred**2)))
