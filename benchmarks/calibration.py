@@ -117,14 +117,14 @@ def _markdown(r: dict) -> str:
         "",
         "Held-out year, mean absolute error in percentage points:",
         "",
-        "| series | year | model | model level | persistence | pooled AR(1) | rank corr. | 90% coverage |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| series | year | model | model level | persistence | pooled AR(1) | rank corr. | 90% coverage | change corr. |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for h in r["holdout"] or []:
         lines.append(
             f"| {h['metric']} | {h['held_out_year']} | {100 * h['model_mae']:.2f} | {100 * h['model_level_mae']:.2f} | "
             f"{100 * h['persistence_mae']:.2f} | {100 * h['ar1_mae']:.2f} | {h['model_rank_correlation']:+.2f} | "
-            f"{h['coverage_90']:.0%} |"
+            f"{h['coverage_90']:.0%} | {h.get('change_correlation', float('nan')):+.2f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -114,7 +114,6 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     )
     for name in OUTCOMES:
         monthly[name] = np.concatenate([record[name] for record in model.records])
-    initial = pd.DataFrame({"place_code": pl.codes, "month": -1, **{k: v for k, v in model.initial_rates.items()}})
     places = pd.DataFrame(
         {
             "place_code": pl.codes,
@@ -130,7 +129,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
             "observed_neet_16_17_rate": pl.target_neet_16_17,
             "within_code": [within.get(code, "") for code in pl.codes],
             "in_all_places": [code not in within for code in pl.codes],
-            **{f"start_{k}": initial[k].to_numpy() for k in model.initial_rates},
+            **{f"start_{k}": np.asarray(rates) for k, rates in model.initial_rates.items()},
         }
     )
     awards = pd.DataFrame(

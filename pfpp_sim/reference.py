@@ -265,11 +265,13 @@ Optional, and not set in `{preset}`: how a place's fitted trends go on after the
 they were fitted to. Unset (or 0), they hold still at the data end; set, their rate is
 multiplied by it each year after the data end, a damped trend (`pfpp_sim/trends.py`), and a
 run that starts after a series' latest data starts from its latest published rate moved by
-the trend so damped. `baseline_forecast` sets it:
+the trend so damped. `baseline_forecast` sets it to 0, the low end of its range, as the
+published series show no place trend going on from one year to the next
+(`assumption:trend_damping`); raise it to carry fitted trends on, e.g.:
 
 ```toml
 [world]
-trend_damping = {{ value = 0.8, unit = "fraction/year", source = "assumption:trend_damping", low = 0.5, high = 0.95 }}
+trend_damping = {{ value = 0.5, unit = "fraction/year", source = "assumption:trend_damping", low = 0.0, high = 0.5 }}
 ```
 
 ### `[user_sources.KEY]`: your own sources and assumptions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -175,6 +176,28 @@ def test_the_spending_table_splits_each_awards_money_by_intervention_in_pounds(o
     assert spending["delivered_gbp"].sum() > 0 and spending["held_gbp"].sum() > 0
     per_award = output.spending.groupby("award_id")["intervention"].apply(list)
     assert all(keys == sorted(keys) for keys in per_award), "interventions in order within each award"
+
+
+def test_money_returned_at_deadlines_is_in_the_awards_and_spending_tables_in_pounds():
+    # A siloed run without carry-over returns what its awards have not spent by their deadlines.
+    scenario = small("siloed_baseline")
+    output, model = run_replicate(scenario, 3, 1), PfppModel(scenario, seed=3, replicate=1).run()
+    assert sum(a.returned_p for a in model.awards) > 0
+    returned = output.awards.set_index("award_id")["returned_gbp"]
+    assert {a.award_id: a.returned_p / 100 for a in model.awards} == returned.to_dict()
+    spending = output.spending.set_index(["award_id", "intervention"])["returned_gbp"]
+    expected = {(a.award_id, key): pence / 100 for a in model.awards for key, pence in a.returned_by_p.items()}
+    assert expected and {k: spending[k] for k in expected} == expected
+    assert spending.drop(list(expected)).eq(0).all(), "nothing returned from the other interventions"
+
+
+def test_the_events_table_lists_the_models_events_in_order_and_the_seconds_the_run_took(one_run):
+    output, model = one_run
+    assert list(output.events.columns) == ["month", "event"] and len(model.events) > 0
+    assert list(output.events.itertuples(index=False, name=None)) == list(model.events)
+    started = time.perf_counter()
+    timed = run_replicate(small("siloed_baseline"), 3, 1)
+    assert 0 < timed.seconds <= time.perf_counter() - started
 
 
 def test_the_places_table_gives_real_and_simulated_sizes_scales_and_starting_rates(one_run):

@@ -94,7 +94,8 @@ def test_a_forecast_carries_the_latest_fuel_poverty_forward_by_the_damped_income
     # Given LILEE 2021 and a start 26 months after it: a place's income level is the one
     # that reproduces its published rate, moved by its fitted income trend over those
     # months, damped as in the run; a place outside the fit keeps its published rate.
-    damped = PfppModel(forecast(), seed=1)
+    damping = {"value": 0.8, "unit": "fraction/year", "source": "assumption:trend_damping", "low": 0.0, "high": 0.95}
+    damped = PfppModel(forecast(**{"world.trend_damping": damping}), seed=1)
     held = PfppModel(forecast(**{"world.trend_damping": None}), seed=1)
     places = damped.population.places
     years = float(damped_trend_years(26, damped.scenario.world.trend_damping.value))

@@ -309,11 +309,14 @@ def test_a_scenario_may_damp_its_fitted_trends_and_that_counts_in_its_hash(tmp_p
     assert damped.with_overrides({"world.trend_damping": None}).scenario_hash() == base.scenario_hash()
 
 
-def test_the_forecast_preset_starts_after_the_data_and_damps_its_fitted_trends():
+def test_the_forecast_preset_starts_after_the_data_and_holds_its_fitted_trends_with_a_range_to_carry_them_on():
+    # The published changes of a place do not carry into the next year (assumption:trend_damping),
+    # so the preset holds fitted trends at their data end; its range reaches a damped trend.
     forecast, baseline = load_scenario("baseline_forecast"), load_scenario("siloed_baseline")
     assert (forecast.run.start, forecast.run.horizon_months) == ("2024-03", 82)  # to December 2030
     assert forecast.world.trend_damping.source == "assumption:trend_damping"
-    assert 0 < forecast.world.trend_damping.low < forecast.world.trend_damping_per_year < forecast.world.trend_damping.high < 1
+    damping = forecast.world.trend_damping
+    assert damping.low == forecast.world.trend_damping_per_year == 0.0 < damping.high < 1
     assert forecast.levers == baseline.levers and forecast.programmes == baseline.programmes, "siloed programmes"
     assert forecast.calibration == baseline.calibration
 

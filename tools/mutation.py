@@ -105,10 +105,16 @@ def commit_of(path: str) -> str:
 
 
 def refresh_tests(work: Path) -> None:
-    """Copy the current tests over those of an earlier run (for ``--again`` and ``--resume``)."""
+    """Copy the current tests over those of an earlier run (for ``--again`` and ``--resume``).
+
+    mutmut measures which tests reach each function only when that function's code changes,
+    so its record (``mutmut-stats.json``) is removed: new tests, or a fixture now built for
+    each test, reach functions the old record does not credit them with.
+    """
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore, dirs_exist_ok=True)
     (work / "tests-commit").write_text(commit_of("tests"))
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
 
 def statuses(work: Path) -> dict[str, str]:

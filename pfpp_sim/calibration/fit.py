@@ -371,7 +371,8 @@ def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tup
 
     The fit starts from zero trends, not from the base's fitted ones (which saw the held-out
     year), and forecasts the held-out year with its trends damped beyond their data as
-    ``baseline_forecast`` damps them (``damping``).
+    ``baseline_forecast`` damps them (``damping``). The scores also carry each series'
+    :func:`~pfpp_sim.calibration.holdout.change_correlation` over all its published years.
     """
     last = targets.groupby("metric")["year"].transform("max")
     used = targets["year"] < last
@@ -380,7 +381,7 @@ def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tup
     table = _table(problem, x, targets, used, damping=damping)
     held = with_forecasts(table)
     held = with_intervals(held, targets[used], _trend_change_sd(problem, se))
-    return score(held), held
+    return score(held, targets), held
 
 
 def _trend_change_sd(problem: _Problem, se: np.ndarray) -> pd.Series:

@@ -194,7 +194,7 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         series=result.holdout.metric.map(TITLES),
         **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "model_level", "persistence", "ar1")},
     )[["series", "held_out_year", "places", "model_mae_pp", "model_level_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
-       "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "best"]]
+       "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "change_correlation", "best"]]
     verdict = " ".join(
         f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
         f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp)."
@@ -214,8 +214,12 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         "Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
         "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
         "interval (its variance: the spread of the published one-year changes of the fitted years around each year's "
-        "mean change, plus what the place's trend's standard error adds to the predicted change); near 0.9 when the "
-        f"interval is honest. {html.escape(verdict)}</p>",
+        "mean change, the size of those yearly mean changes, and what the place's trend's standard error adds to the "
+        "predicted change); near 0.9 when the interval is honest. Change correlation: the correlation over places of "
+        "each published one-year change with the next, averaged over years (all published years): near 0 or below, a "
+        "place's change does not carry into the next year, so neither does a trend fitted to it, which is why "
+        "<code>baseline_forecast</code> holds fitted trends at the end of their data (<code>world.trend_damping</code>). "
+        f"{html.escape(verdict)}</p>",
         _table_html(h),
         f"<details><summary>Every place's held-out forecasts ({len(held)} rows, fractions)</summary>{_table_html(held)}</details>",
     ]

@@ -79,6 +79,8 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
     assert asked["name"] == "england" and asked["executor"] is None  # processes, started by calibrate itself
     assert asked["base"] == "baseline_history" and asked["holdout"]
     assert "Pooled AR(1)" in result.stdout
+    shown = many_places(3).holdout.set_index("metric").change_correlation  # over every published year of the 3 places
+    assert shown.notna().all() and all(f"{value:+.2f}" in result.stdout for value in shown)
     assert (tmp_path / "calibration" / "reports" / "flagged" / "holdout.png").is_file()
 
 

@@ -84,6 +84,7 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
         assert row.held_out_year == years[-1]
         assert row.persistence_mae == pytest.approx(abs(observed[(metric, years[-1])] - observed[(metric, years[-2])]))
         assert row.better == ("model" if row.model_mae < row.persistence_mae else "persistence")
+        assert np.isnan(row.change_correlation), "one place: no correlation over places"
     held = fitted.holdout_table.set_index("metric")
     assert not held.used.any()
     for metric in SERIES:

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfpp_sim.calibration.holdout import Z90, change_spread, pooled_ar1, score, with_forecasts, with_intervals
+from pfpp_sim.calibration.holdout import (
+    Z90, change_correlation, change_spread, common_change_spread, pooled_ar1, score, with_forecasts, with_intervals,
+)
 
 M = "neet_16_17_rate"
 
@@ -117,6 +119,32 @@ def test_the_change_spread_is_the_root_mean_square_of_each_years_changes_about_t
     spread = change_spread(observed)
     assert spread[M] == pytest.approx(np.sqrt(np.mean(np.square([0.01, -0.01, -0.005, 0.005]))))
     assert change_spread(series({"A": [0.04], "B": [0.08]})).empty  # no pair of years
+
+
+def test_the_common_change_spread_is_the_root_mean_square_of_each_years_mean_change():
+    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
+    # Mean changes: 2021 -> 2022 is 0, 2022 -> 2023 is 0.015.
+    assert common_change_spread(observed)[M] == pytest.approx(np.sqrt((0.0**2 + 0.015**2) / 2))
+    assert common_change_spread(series({"A": [0.04], "B": [0.08]})).empty
+
+
+def test_the_change_correlation_is_positive_when_places_keep_moving_and_negative_when_they_move_back():
+    trending = series({"A": [0.04, 0.05, 0.06, 0.07], "B": [0.08, 0.07, 0.06, 0.05], "C": [0.05, 0.05, 0.05, 0.05]})
+    assert change_correlation(trending)[M] == pytest.approx(1.0)
+    # By hand: changes (+0.01, -0.01, 0) then (-0.01, +0.01, 0): correlation -1, then back again.
+    noisy = series({"A": [0.04, 0.05, 0.04, 0.05], "B": [0.08, 0.07, 0.08, 0.07], "C": [0.05, 0.05, 0.05, 0.05]})
+    assert change_correlation(noisy)[M] == pytest.approx(-1.0)
+    mixed = series({"A": [0.04, 0.05, 0.06, 0.05], "B": [0.08, 0.07, 0.06, 0.07], "C": [0.05, 0.05, 0.05, 0.05]})
+    assert change_correlation(mixed)[M] == pytest.approx((1.0 - 1.0) / 2)
+    assert change_correlation(series({"A": [0.04, 0.05], "B": [0.08, 0.07]})).empty  # one change: nothing to correlate
+
+
+def test_the_prediction_interval_adds_the_common_change_to_the_spread_about_it():
+    observed = series({"A": [0.04, 0.06, 0.06], "B": [0.08, 0.08, 0.09]})
+    table = fit_table(observed, {"A": [0.04, 0.06, 0.06], "B": [0.08, 0.08, 0.08]})
+    out = with_intervals(with_forecasts(table), observed[observed.year < 2023], pd.Series(dtype=float))
+    # 2021 -> 2022: +0.02 and 0, about their mean 0.01 (spread 0.01); the mean change itself is 0.01.
+    np.testing.assert_allclose(out.forecast_sd, [np.hypot(0.01, 0.01)] * 2)
 
 
 def test_the_prediction_interval_adds_the_change_spread_and_the_trends_error_by_hand():

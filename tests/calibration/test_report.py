@@ -75,7 +75,7 @@ def many_places(n: int, *, drop: tuple[str, str, int] | None = None) -> Calibrat
         columns=base.parameters.columns,
     )
     return Calibrated(fit=base.fit, table=table, parameters=parameters, evaluations=1, seconds=1.0, message="test",
-                      holdout=score(held), holdout_table=held)
+                      holdout=score(held, table), holdout_table=held)
 
 
 def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_out_year_scored(tmp_path):
