@@ -249,6 +249,17 @@ def test_equity_groups_add_up_to_each_places_residents_and_rates(one_run):
 # --------------------------------------------------------------- the Python API
 
 
+def test_a_scenario_given_by_its_file_is_loaded_from_it_to_run_or_compare(tmp_path):
+    path = tmp_path / "two_places.toml"
+    path.write_text('name = "two_places"\nextends = "siloed_baseline"\n[run]\nplaces = ["E07000062"]\nhorizon_months = 3\n')
+    by_file = run(path, replicates=1, executor="serial")
+    assert list(by_file.scenarios) == ["two_places"]
+    assert by_file.scenarios["two_places"].scenario_hash() == load_scenario(path).scenario_hash()
+    assert set(by_file.monthly["place_code"]) == {"E07000062"} and by_file.monthly["month"].max() == 2
+    compared = compare(path, path, replicates=1, executor="serial")
+    assert compared.base == "two_places"
+
+
 def test_run_defaults_to_seed_zero_and_one_replicate_on_worker_processes():
     scenario = small("siloed_baseline")
     default = run(scenario, workers=1)
