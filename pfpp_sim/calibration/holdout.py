@@ -36,6 +36,8 @@ trends beyond their data (``world.trend_damping``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -57,6 +59,19 @@ def _year_pairs(observed: pd.DataFrame) -> list[tuple[pd.Series, pd.Series]]:
     wide = observed.pivot_table(index="place_code", columns="year", values="observed")
     years = sorted(wide.columns)
     return [(wide[y0], wide[y1]) for y0, y1 in zip(years, years[1:]) if y1 == y0 + 1]
+
+
+def _per_series(observed: pd.DataFrame, statistic: Callable[[list[pd.Series]], float | None]) -> pd.Series:
+    """``statistic`` of each series' one-year changes (one Series by place per consecutive pair of years).
+
+    A series whose statistic is None is left out.
+    """
+    out = {}
+    for metric, g in observed.groupby("metric"):
+        value = statistic([later - earlier for earlier, later in _year_pairs(g)])
+        if value is not None:
+            out[metric] = value
+    return pd.Series(out, dtype=float)
 
 
 def pooled_ar1(observed: pd.DataFrame) -> tuple[float, float]:
@@ -131,13 +146,11 @@ def change_spread(in_sample: pd.DataFrame) -> pd.Series:
         Per metric, in rate units (fractions); a series with no consecutive pair of years
         is left out.
     """
-    out = {}
-    for metric, g in in_sample.groupby("metric"):
-        changes = [later - earlier for earlier, later in _year_pairs(g)]
+    def spread(changes: list[pd.Series]) -> float | None:
         centred = pd.concat([c - c.mean() for c in changes]).dropna() if changes else pd.Series(dtype=float)
-        if len(centred):
-            out[metric] = float(np.sqrt(np.mean(centred**2)))
-    return pd.Series(out, dtype=float)
+        return float(np.sqrt(np.mean(centred**2))) if len(centred) else None
+
+    return _per_series(in_sample, spread)
 
 
 def common_change_spread(in_sample: pd.DataFrame) -> pd.Series:
@@ -159,12 +172,7 @@ def common_change_spread(in_sample: pd.DataFrame) -> pd.Series:
         Per metric, in rate units (fractions); a series with no consecutive pair of years
         is left out.
     """
-    out = {}
-    for metric, g in in_sample.groupby("metric"):
-        means = [float((later - earlier).mean()) for earlier, later in _year_pairs(g)]
-        if means:
-            out[metric] = float(np.sqrt(np.mean(np.square(means))))
-    return pd.Series(out, dtype=float)
+    return _per_series(in_sample, lambda changes: float(np.sqrt(np.mean([c.mean() ** 2 for c in changes]))) if changes else None)
 
 
 def change_correlation(observed: pd.DataFrame) -> pd.Series:
@@ -185,14 +193,11 @@ def change_correlation(observed: pd.DataFrame) -> pd.Series:
     pandas.Series
         Per metric; a series with fewer than three consecutive years is left out.
     """
-    out = {}
-    for metric, g in observed.groupby("metric"):
-        changes = [later - earlier for earlier, later in _year_pairs(g)]
-        pairs = [first.corr(second) for first, second in zip(changes, changes[1:])]
-        pairs = [r for r in pairs if np.isfinite(r)]
-        if pairs:
-            out[metric] = float(np.mean(pairs))
-    return pd.Series(out, dtype=float)
+    def persistence(changes: list[pd.Series]) -> float | None:
+        pairs = [r for r in (first.corr(second) for first, second in zip(changes, changes[1:])) if np.isfinite(r)]
+        return float(np.mean(pairs)) if pairs else None
+
+    return _per_series(observed, persistence)
 
 
 def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series) -> pd.DataFrame:
