@@ -26,7 +26,7 @@ from scipy import optimize
 from pfpp_sim.calibration.counties import derived_county_trends
 from pfpp_sim.calibration.diagnostics import convergence_warnings, identification_warnings, unidentified
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate, FitFile
-from pfpp_sim.calibration.holdout import score, with_forecasts, with_intervals
+from pfpp_sim.calibration.holdout import monte_carlo_change_sd, score, with_forecasts, with_intervals
 from pfpp_sim.calibration.targets import FUEL_POVERTY, missing_moments, observed_targets
 from pfpp_sim.evidence import Sourced
 from pfpp_sim.exogenous import month_dates
@@ -217,6 +217,13 @@ class _Problem:
         return _scenario(self.base, self.codes, self.settings, months or self.months, places, globals_, self.data_through, damping)
 
     def simulate(self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None, damping: Sourced | None = None) -> np.ndarray:
+        """Each target's simulated value, the mean over the replicates."""
+        return self.simulate_replicates(x, targets, months, damping).mean(axis=0)
+
+    def simulate_replicates(
+        self, x: np.ndarray, targets: pd.DataFrame, months: int | None = None, damping: Sourced | None = None,
+    ) -> np.ndarray:
+        """Each target's simulated value in each replicate: shape ``(replicates, targets)``."""
         scenario = self.scenario(x, months, damping)
         jobs = [(scenario, self.settings.seed, r, self.metrics) for r in range(self.settings.replicates)]
         if self.pool is None:
@@ -226,9 +233,9 @@ class _Problem:
         self.evaluations += 1
         if self.progress:
             self.progress(self.evaluations)
-        out = np.empty(len(targets))
+        out = np.empty((len(runs), len(targets)))
         for i, (code, metric, year) in enumerate(targets[["place_code", "metric", "year"]].itertuples(index=False)):
-            out[i] = np.mean([run[metric].at[year, code] for run in runs])
+            out[:, i] = [run[metric].at[year, code] for run in runs]
         return out
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
@@ -356,9 +363,16 @@ def _fit(problem: _Problem) -> tuple[np.ndarray, np.ndarray, float]:
     return problem.values(result.x), _standard_errors(result, problem), float(np.sum(result.fun**2))
 
 
-def _table(problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series, damping: Sourced | None = None) -> pd.DataFrame:
-    simulated = problem.simulate(x, targets, _months(problem.settings.start, targets), damping=damping)
-    return targets.assign(simulated=simulated, used=used.to_numpy())
+def _table(
+    problem: _Problem, x: np.ndarray, targets: pd.DataFrame, used: pd.Series, damping: Sourced | None = None, *, replicates: bool = False,
+) -> pd.DataFrame:
+    """The targets with their simulated values (``simulated``, the replicates' mean) and ``used``.
+
+    With ``replicates``, ``replicate_<r>`` columns also hold each replicate's value.
+    """
+    runs = problem.simulate_replicates(x, targets, _months(problem.settings.start, targets), damping=damping)
+    table = targets.assign(simulated=runs.mean(axis=0), used=used.to_numpy())
+    return table.assign(**{f"replicate_{r}": run for r, run in enumerate(runs)}) if replicates else table
 
 
 def forecast_damping() -> Sourced | None:
@@ -378,10 +392,10 @@ def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tup
     used = targets["year"] < last
     problem = problem_for(targets[used].reset_index(drop=True), cold=True)
     x, se, _ = _fit(problem)
-    table = _table(problem, x, targets, used, damping=damping)
+    table = _table(problem, x, targets, used, damping=damping, replicates=True)
     held = with_forecasts(table)
-    held = with_intervals(held, targets[used], _trend_change_sd(problem, se))
-    return score(held, targets), held
+    held = with_intervals(held, targets[used], _trend_change_sd(problem, se), monte_carlo_change_sd(table))
+    return score(held, targets), held.drop(columns=[c for c in held if c.startswith("replicate_")])
 
 
 def _trend_change_sd(problem: _Problem, se: np.ndarray) -> pd.Series:

@@ -19,12 +19,13 @@ it put the places that moved most at the top? Persistence predicts no change, so
 no rank correlation.
 
 The model's forecast carries a 90% prediction interval, ``forecast +- 1.645 sd``, whose
-variance adds three parts: the spread of the published series' own year-on-year changes in
+variance adds four parts: the spread of the published series' own year-on-year changes in
 the in-sample years, around each year's mean change over places (what a forecast of a
 place's change misses when it gets the common change right: the estimates' noise and
 local movement); the size of those yearly mean changes (the common change, which one year
-does not predict for the next); and the variance of the predicted change owed to the error
-of the place's fitted trend (delta method). The fit's own in-sample errors would understate
+does not predict for the next); the variance of the predicted change owed to the error
+of the place's fitted trend (delta method); and its Monte Carlo variance, from the spread
+of the change over the replicates (:func:`monte_carlo_change_sd`). The fit's own in-sample errors would understate
 the first part: with two or three years a trend fits a place's changes almost exactly. Its
 coverage is the share of held-out observations inside it: near 90% when the interval is
 honest, far below when it is too narrow.
@@ -43,8 +44,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
-    "FORECASTS", "Z90", "change_correlation", "change_spread", "common_change_spread", "pooled_ar1", "score", "with_forecasts",
-    "with_intervals",
+    "FORECASTS", "Z90", "change_correlation", "change_spread", "common_change_spread", "monte_carlo_change_sd", "pooled_ar1",
+    "score", "with_forecasts", "with_intervals",
 ]
 
 FORECASTS = ("forecast", "simulated", "persistence", "ar1")
@@ -200,7 +201,39 @@ def change_correlation(observed: pd.DataFrame) -> pd.Series:
     return _per_series(observed, persistence)
 
 
-def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series) -> pd.DataFrame:
+def monte_carlo_change_sd(table: pd.DataFrame) -> pd.Series:
+    """Monte Carlo standard deviation of the model's predicted one-year change, per series.
+
+    The change a replicate simulates from the last in-sample year to the held-out year
+    varies between replicates; its variance over them, divided by their number, is the
+    variance of the mean the forecast uses. With few replicates a place's own estimate is
+    rough, so it is pooled over places (the root of their mean variance).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A fit's table as for :func:`with_forecasts`, with one ``replicate_<r>`` column per
+        replicate (at least two).
+
+    Returns
+    -------
+    pandas.Series
+        Per metric, in rate units (fractions); empty with fewer than two replicates.
+    """
+    columns = [c for c in table if c.startswith("replicate_")]
+    if len(columns) < 2:
+        return pd.Series(dtype=float)
+    runs = table.set_index(["place_code", "metric", "year"])[columns]
+    held = table.loc[~table["used"], ["place_code", "metric", "year"]]
+    later = runs.reindex(pd.MultiIndex.from_frame(held)).to_numpy()
+    earlier = runs.reindex(pd.MultiIndex.from_arrays([held.place_code, held.metric, held.year - 1])).to_numpy()
+    variance = pd.Series(np.var(later - earlier, axis=1, ddof=1) / len(columns), index=held.metric.to_numpy())
+    return np.sqrt(variance.dropna().groupby(level=0).mean())
+
+
+def with_intervals(
+    held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series, monte_carlo_sd: pd.Series | None = None,
+) -> pd.DataFrame:
     """Add the model forecast's 90% prediction interval to a held-out table.
 
     Parameters
@@ -215,6 +248,9 @@ def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Ser
     trend_sd : pandas.Series
         Indexed by ``(place_code, metric)``: the standard deviation of the predicted change
         owed to the place's fitted trend; a place without one adds nothing.
+    monte_carlo_sd : pandas.Series, optional
+        Per metric: the Monte Carlo standard deviation of the predicted change
+        (:func:`monte_carlo_change_sd`); a metric without one adds nothing.
 
     Returns
     -------
@@ -225,8 +261,9 @@ def with_intervals(held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Ser
     spread, common = change_spread(in_sample), common_change_spread(in_sample)
     own = np.array([trend_sd.get((c, m), 0.0) for c, m in held[["place_code", "metric"]].itertuples(index=False)])
     out = held.copy()
+    chance = held.metric.map(pd.Series(dtype=float) if monte_carlo_sd is None else monte_carlo_sd).fillna(0.0).to_numpy(dtype=float)
     parts = [held.metric.map(part).to_numpy(dtype=float) for part in (spread, common)]
-    out["forecast_sd"] = np.sqrt(parts[0] ** 2 + parts[1] ** 2 + own**2)
+    out["forecast_sd"] = np.sqrt(parts[0] ** 2 + parts[1] ** 2 + own**2 + chance**2)
     out["low_90"] = out.forecast - Z90 * out.forecast_sd
     out["high_90"] = out.forecast + Z90 * out.forecast_sd
     out["inside_90"] = (out.observed >= out.low_90) & (out.observed <= out.high_90)

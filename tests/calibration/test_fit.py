@@ -87,6 +87,7 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
         assert np.isnan(row.change_correlation), "one place: no correlation over places"
     held = fitted.holdout_table.set_index("metric")
     assert not held.used.any()
+    assert not [c for c in held if c.startswith("replicate_")], "each replicate's values feed the interval, not the table"
     for metric in SERIES:
         row = held.loc[metric]
         # The interval is centred on the forecast and holds the observation exactly when inside_90 says so.

@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pfpp_sim.calibration.holdout import (
-    Z90, change_correlation, change_spread, common_change_spread, pooled_ar1, score, with_forecasts, with_intervals,
+    Z90,
+    change_correlation,
+    change_spread,
+    common_change_spread,
+    monte_carlo_change_sd,
+    pooled_ar1,
+    score,
+    with_forecasts,
+    with_intervals,
 )
 
 M = "neet_16_17_rate"
@@ -145,6 +153,23 @@ def test_the_prediction_interval_adds_the_common_change_to_the_spread_about_it()
     out = with_intervals(with_forecasts(table), observed[observed.year < 2023], pd.Series(dtype=float))
     # 2021 -> 2022: +0.02 and 0, about their mean 0.01 (spread 0.01); the mean change itself is 0.01.
     np.testing.assert_allclose(out.forecast_sd, [np.hypot(0.01, 0.01)] * 2)
+
+
+def test_the_monte_carlo_sd_of_the_change_pools_the_replicates_variance_over_places_by_hand():
+    observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09]})
+    table = fit_table(observed, {"A": [0.04, 0.05, 0.055], "B": [0.08, 0.07, 0.07]})
+    # Two replicates; the changes into 2023 they simulate: A +0.004 and +0.006, B -0.002 and +0.002.
+    first = {("A", 2022): 0.050, ("A", 2023): 0.054, ("B", 2022): 0.070, ("B", 2023): 0.068}
+    second = {("A", 2022): 0.050, ("A", 2023): 0.056, ("B", 2022): 0.070, ("B", 2023): 0.072}
+    keys = list(zip(table.place_code, table.year))
+    table = table.assign(replicate_0=[first.get(k, 0.0) for k in keys], replicate_1=[second.get(k, 0.0) for k in keys])
+    # Variance over replicates: A (0.002^2)/2 = 2e-6, B (0.004^2)/2 = 8e-6; of the mean of two: halved.
+    expected = np.sqrt(np.mean([2e-6 / 2, 8e-6 / 2]))
+    assert monte_carlo_change_sd(table)[M] == pytest.approx(expected)
+    assert monte_carlo_change_sd(table.drop(columns="replicate_1")).empty  # one replicate: no spread to measure
+    held = with_forecasts(table)
+    out = with_intervals(held, observed[observed.year < 2023], pd.Series(dtype=float), monte_carlo_change_sd(table))
+    np.testing.assert_allclose(out.forecast_sd, np.hypot(0.01, expected))  # the change spread of 2021 -> 2022 is 0.01
 
 
 def test_the_prediction_interval_adds_the_change_spread_and_the_trends_error_by_hand():
