@@ -25,9 +25,9 @@ place's change misses when it gets the common change right: the estimates' noise
 local movement); the size of those yearly mean changes (the common change, which one year
 does not predict for the next); the variance of the predicted change owed to the error
 of the place's fitted trend (delta method); and its Monte Carlo variance, from the spread
-of the change over the replicates (:func:`monte_carlo_change_sd`). The fit's own in-sample errors would understate
-the first part: with two or three years a trend fits a place's changes almost exactly. Its
-coverage is the share of held-out observations inside it: near 90% when the interval is
+of the change over the replicates (:func:`monte_carlo_change_sd`). The fit's own in-sample
+errors would understate the first part: with two or three years a trend fits a place's
+changes almost exactly. Its coverage is the share of held-out observations inside it: near 90% when the interval is
 honest, far below when it is too narrow.
 
 Beside the scores, :func:`change_correlation` says whether a place's change one year
