@@ -1,0 +1,203 @@
+"""Where one small run's time goes: a run of the ``levers_lhs`` sweep, end to end.
+
+Run ``python -m benchmarks.small_run [--repeats N] [--points N]``. Each of the first
+``--points`` design points of ``sweeps/levers_lhs.toml`` (14 places, 1:100, 60 months) is
+run as a sweep's worker runs it (``sweep._run_batch``: the scenario with the point's levers,
+``run_replicate``, its summary), ``--repeats`` times, in this process, and timed by phase:
+
+- building the model: the population (``build_population``), the run-in of departments
+  and councils before month 0 (``PfppModel._run_in``) and the rest of the constructor;
+- the 60 months (``PfppModel.run``), and within them the month's parts as
+  :mod:`benchmarks.month_cpu` splits them (thread CPU seconds);
+- the tables ``run_replicate`` builds from the model (monthly, annual, awards, places,
+  summary, equity, spending) and the sweep's selection of the summary;
+- sending the result back from a worker (pickling and unpickling what ``_run_batch``
+  returns) and writing the run's Parquet file (``storage.write_parquet``);
+- and, once per worker rather than per run, starting a worker process and importing the
+  package in it (``workers.process_pool``, one worker, one trivial task).
+
+Each phase's figure is the median over every run measured (at least three). Results go to
+``benchmarks/results/small_run.{json,md}`` (written atomically), with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import pickle
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks import RESULTS
+from benchmarks.month_cpu import PARTS, _timed
+from pfpp_sim import model as model_module
+from pfpp_sim.model import PfppModel
+from pfpp_sim.storage import environment, git_commit, write_json, write_parquet, write_text
+from pfpp_sim.sweep import _Job, _plain, _run_batch, load_sweep, sample
+from pfpp_sim.workers import process_pool
+
+SPEC = Path(__file__).resolve().parent.parent / "sweeps" / "levers_lhs.toml"
+BUILD = "population", "run-in", "rest of building the model"
+"""The phases of building a model, in the order they run."""
+
+
+def _wall(owner, name: str, label: str, spent: Counter):
+    """Wrap ``owner.name`` so that its wall seconds add to ``spent[label]``; return the original."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def timed(*args, **kwargs):
+        begin = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - begin
+
+    setattr(owner, name, timed)
+    return original
+
+
+def one_run(base, job: _Job, spec, folder: Path) -> dict[str, float]:
+    """Wall seconds of each phase of one sweep run, the months' parts in thread CPU seconds, and the bytes sent back."""
+    spent: Counter = Counter()
+    parts: Counter = Counter()
+    original_run = PfppModel.run
+
+    def months(self, *args, **kwargs):
+        parts.clear()  # the departments' and councils' steps of the run-in are part of building the model
+        begin = time.perf_counter()
+        try:
+            return original_run(self, *args, **kwargs)
+        finally:
+            spent["months"] += time.perf_counter() - begin
+
+    wrapped = [
+        (model_module, "build_population", _wall(model_module, "build_population", "population", spent)),
+        (PfppModel, "_run_in", _wall(PfppModel, "_run_in", "run-in", spent)),
+        (PfppModel, "__init__", _wall(PfppModel, "__init__", "model", spent)),
+        (PfppModel, "run", original_run),
+    ]
+    PfppModel.run = months
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
+    try:
+        for (owner, name, label), (_, _, func) in zip(PARTS, originals):
+            setattr(owner, name, _timed(func, label, parts))
+        started = time.perf_counter()
+        done = _run_batch(base, [job], seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)
+        total = time.perf_counter() - started
+    finally:
+        for owner, name, func in reversed(wrapped + originals):
+            setattr(owner, name, func)
+    began = time.perf_counter()
+    sent = pickle.dumps(done)
+    pickle.loads(sent)
+    transfer = time.perf_counter() - began
+    began = time.perf_counter()
+    write_parquet(done[0][1], folder / f"run-{job.run_id:07d}.parquet")
+    parquet = time.perf_counter() - began
+    return {
+        "population": spent["population"],
+        "run-in": spent["run-in"],
+        "rest of building the model": spent["model"] - spent["population"] - spent["run-in"],
+        "the 60 months": spent["months"],
+        "tables and the sweep's summary": total - spent["model"] - spent["months"],
+        "sending the result back (pickle)": transfer,
+        "writing the run's Parquet file": parquet,
+        **{f"cpu: {label}": parts[label] for _, _, label in PARTS},
+        "bytes sent back": float(len(sent)),
+    }
+
+
+def _ready() -> int:
+    """A worker's first task: what every run needs imported."""
+    from pfpp_sim import experiment  # noqa: F401 (imported to be timed)
+
+    return os.getpid()
+
+
+def worker_start() -> float:
+    """Wall seconds to start one worker process and have it import the package and answer."""
+    began = time.perf_counter()
+    pool = process_pool(1)
+    try:
+        pool.submit(_ready).result()
+    finally:
+        pool.shutdown()
+    return time.perf_counter() - began
+
+
+def measure(*, points: int, repeats: int) -> dict:
+    """Every phase's median over ``points * repeats`` runs, and the worker start-up's over ``repeats``."""
+    spec, base = load_sweep(SPEC)
+    design = sample(spec).head(points)
+    jobs = [_Job(point, point, 0, {k: _plain(design.at[point, k]) for k in spec.parameters}) for point in range(len(design))]
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeats):
+            runs += [one_run(base, job, spec, Path(tmp)) for job in jobs]
+    medians = {phase: statistics.median(run[phase] for run in runs) for phase in runs[0]}
+    starts = [worker_start() for _ in range(repeats)]
+    return {"runs": len(runs), "medians": medians, "worker_start_s": statistics.median(starts), "worker_starts": starts}
+
+
+def markdown(result: dict) -> str:
+    """The Markdown report: the phases of a run (wall), then the months by part (thread CPU)."""
+    medians = result["medians"]
+    phases = {k: v for k, v in medians.items() if not k.startswith("cpu: ") and k != "bytes sent back"}
+    cpu = {k.removeprefix("cpu: "): v for k, v in medians.items() if k.startswith("cpu: ")}
+    total = sum(phases.values())
+    lines = [
+        "# Where one small run's time goes",
+        "",
+        f"`{result['command']}`: {result['runs']} runs of `sweeps/levers_lhs.toml` (14 places, 1:100, 60 months), "
+        f"one at a time in one process; commit `{result['commit']}`, {result['cpus']} CPUs, load average "
+        f"(1, 5, 15 min) {result['load_before']} before and {result['load_after']} after. Medians over the runs.",
+        "",
+        "| phase | wall s/run (median) | share |",
+        "|---|---:|---:|",
+        *(f"| {phase} | {seconds:.4f} | {seconds / total:.0%} |" for phase, seconds in phases.items()),
+        f"| **sum of the medians** | {total:.4f} | 100% |",
+        "",
+        "The 60 months by part (thread CPU seconds, as `benchmarks.month_cpu` counts them; helper threads run beside "
+        "the main one, so they may add up to more than the months' wall time):",
+        "",
+        "| part | CPU s/run (median) |",
+        "|---|---:|",
+        *(f"| {label} | {seconds:.4f} |" for label, seconds in sorted(cpu.items(), key=lambda item: -item[1])),
+        "",
+        f"Once per worker, not per run: starting a worker process and importing the package in it takes "
+        f"{result['worker_start_s']:.2f} s (median of {len(result['worker_starts'])}). A run sends back "
+        f"{medians['bytes sent back'] / 1024:.1f} KiB.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=3, help="design points of levers_lhs run (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="times each point is run (default 3)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for small_run.json and .md")
+    args = parser.parse_args(argv)
+    if args.points * args.repeats < 3:
+        parser.error("at least three runs are needed for a median: raise --points or --repeats")
+    load_before = tuple(round(x, 2) for x in os.getloadavg())
+    result = measure(points=args.points, repeats=args.repeats)
+    result.update(
+        command=f"python -m benchmarks.small_run --points {args.points} --repeats {args.repeats}",
+        commit=git_commit(), cpus=os.cpu_count(), load_before=load_before,
+        load_after=tuple(round(x, 2) for x in os.getloadavg()), environment=environment(),
+    )
+    write_json(result, args.results / "small_run.json")
+    text = markdown(result)
+    write_text(text, args.results / "small_run.md")
+    print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
