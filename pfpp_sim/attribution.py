@@ -40,7 +40,7 @@ from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import environment, git_commit, package_version, read_table, readable_table, write_json, write_parquet
 from pfpp_sim.streams import stream
-from pfpp_sim.workers import execution, open_executor
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
 
 __all__ = ["DEFAULT_PERMUTATIONS", "EXACT_UP_TO", "MEASURES", "TOTAL", "Explanation", "attribute", "designs", "explain"]
 
@@ -349,7 +349,7 @@ def explain(
     replicates: int = 10,
     groups: Sequence[str] = (),
     permutations: int | None = None,
-    executor: Literal["serial", "processes", "dask"] = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
     store: str | Path | None = None,
@@ -372,7 +372,7 @@ def explain(
     permutations : int, optional
         Sample this many orderings per replicate (even) instead of the default (exact up to
         :data:`EXACT_UP_TO` factors, else :data:`DEFAULT_PERMUTATIONS`).
-    executor : {"serial", "processes", "dask"}, default="processes"
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
         Results are identical whatever the executor and number of workers.
     workers : int, optional
         Worker processes (default: all cores).
@@ -403,8 +403,7 @@ def explain(
         raise PfppError(f"replicates = {replicates}: expected at least 2 (a confidence interval over replicates needs two)")
     if permutations is not None and (permutations < 2 or permutations % 2):
         raise PfppError(f"permutations = {permutations}: expected an even number, at least 2 (orderings are sampled in antithetic pairs)")
-    if executor not in ("serial", "processes", "dask"):
-        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+    check_executor(executor)
     a = base if isinstance(base, Scenario) else load_scenario(base)
     b = alternative if isinstance(alternative, Scenario) else load_scenario(alternative)
     if a.name == b.name:

@@ -40,7 +40,7 @@ from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, check_place, format_in
 from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
-from pfpp_sim.workers import open_executor
+from pfpp_sim.workers import check_executor, open_executor
 from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
@@ -53,7 +53,9 @@ err_console = Console(stderr=True)
 
 SeedOpt = Annotated[int, typer.Option(min=0, help="Root seed (0 is valid); replicates use their own streams of it.")]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all cores).")]
-SerialOpt = Annotated[bool, typer.Option("--serial", help="Run in this process, one replicate at a time.")]
+SerialOpt = Annotated[bool, typer.Option("--serial", help="Run in this process, one replicate at a time (--executor serial).")]
+ExecutorOpt = Annotated[str, typer.Option(help="serial, processes or dask.")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")]
 PlacesOpt = Annotated[str | None, typer.Option(help="Override places: 'pilots', 'all' or comma-separated ONS codes.")]
 HorizonOpt = Annotated[int | None, typer.Option(help="Override the horizon in months.")]
 ScaleOpt = Annotated[float | None, typer.Option(help="Override simulated residents per real resident (e.g. 0.01).")]
@@ -350,15 +352,21 @@ def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = Fa
     out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
+def _executor(serial: bool, executor: str, scheduler: str | None) -> str:
+    """The executor a command's options name: ``--serial`` and ``--scheduler`` choose it outright."""
+    return "serial" if serial else "dask" if scheduler else executor
+
+
 def _launch(
-    call, out: Path, *, seed: int, serial: bool, workers: int | None, as_json: bool, show_progress: bool, scale_given: bool,
-    overwrite: bool,
+    call, out: Path, *, seed: int, executor: str, scheduler: str | None, workers: int | None, as_json: bool,
+    show_progress: bool, scale_given: bool, overwrite: bool,
 ) -> None:
     """Claim the output folder, run ``call`` with a progress bar, then save and print its results."""
+    check_executor(executor)  # before the folder is claimed
     with claim_folder(out, overwrite=overwrite) as claim:
         bar, progress = _progress(show_progress and not as_json)
         with bar or nullcontext():
-            result = call(seed=seed, executor="serial" if serial else "processes", workers=workers, progress=progress)
+            result = call(seed=seed, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
         result.publish(claim)
     _finish(result, out, as_json, scale_given=scale_given)
 
@@ -372,6 +380,8 @@ def run_command(
     out: Annotated[Path | None, typer.Option(help="Output folder (default results/<scenario>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
+    executor: ExecutorOpt = "processes",
+    scheduler: SchedulerOpt = None,
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
@@ -385,8 +395,8 @@ def run_command(
     _launch(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
-        seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=replicates > 1, scale_given=scale is not None,
-        overwrite=overwrite,
+        seed=seed, executor=_executor(serial, executor, scheduler), scheduler=scheduler, workers=workers, as_json=as_json,
+        show_progress=replicates > 1, scale_given=scale is not None, overwrite=overwrite,
     )
 
 
@@ -400,6 +410,8 @@ def compare_command(
     out: Annotated[Path | None, typer.Option(help="Output folder (default results/<base>-vs-<alternative>-seed<seed>).")] = None,
     workers: WorkersOpt = None,
     serial: SerialOpt = False,
+    executor: ExecutorOpt = "processes",
+    scheduler: SchedulerOpt = None,
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
     scale: ScaleOpt = None,
@@ -414,20 +426,22 @@ def compare_command(
     b = _load(alternative, calibration, places, horizon, scale)
     _say_fit_coverage(a, b)
     out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
+    executor = _executor(serial, executor, scheduler)
     if not with_explain:
         _launch(
             lambda **kw: compare(a, b, replicates=replicates, **kw), out,
-            seed=seed, serial=serial, workers=workers, as_json=as_json, show_progress=True, scale_given=scale is not None,
-            overwrite=overwrite,
+            seed=seed, executor=executor, scheduler=scheduler, workers=workers, as_json=as_json, show_progress=True,
+            scale_given=scale is not None, overwrite=overwrite,
         )
         return
-    executor = "serial" if serial else "processes"
+    check_executor(executor)
+    spread = {"executor": executor, "workers": workers, "scheduler": scheduler}
     with claim_folder(out, overwrite=overwrite) as claim:
         with _runs_progress(not as_json, "attribution runs") as progress:  # first: it refuses a pair it cannot explain before anything runs
-            explanation = explain(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+            explanation = explain(a, b, seed=seed, replicates=replicates, progress=progress, **spread)
         bar, progress = _progress(not as_json)
         with bar or nullcontext():
-            result = compare(a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, progress=progress)
+            result = compare(a, b, seed=seed, replicates=replicates, progress=progress, **spread)
         result.publish(claim, also=lambda folder: explanation.save(folder / "explain"))
     explanation.files = {name: out / "explain" / path.name for name, path in explanation.files.items()}
     _finish(result, out, as_json, scale_given=scale is not None, explanation=explanation)
@@ -444,8 +458,8 @@ def explain_command(
     factors: FactorsOpt = None,
     permutations: PermutationsOpt = None,
     workers: WorkersOpt = None,
-    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    executor: ExecutorOpt = "processes",
+    scheduler: SchedulerOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the runs an interrupted explain left in --out.")] = False,
     places: PlacesOpt = None,
     horizon: HorizonOpt = None,
@@ -487,8 +501,8 @@ def sweep_command(
     spec: Annotated[Path, typer.Argument(help="Sweep spec TOML (see sweeps/).")],
     out: Annotated[Path | None, typer.Option(help="Output folder (default results/sweep-<spec name>).")] = None,
     workers: WorkersOpt = None,
-    executor: Annotated[str, typer.Option(help="serial, processes or dask.")] = "processes",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
+    executor: ExecutorOpt = "processes",
+    scheduler: SchedulerOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip runs already finished in --out.")] = False,
     overwrite: OverwriteOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the spec and every design value, print the run count, run nothing.")] = False,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
-from pfpp_sim.workers import execution, process_pool
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
 
 __all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
 
@@ -171,8 +171,9 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
 def _execute(
     jobs: list[tuple[Scenario, int, int]],
     *,
-    executor: Literal["serial", "processes"] | Executor,
+    executor: ExecutorChoice,
     workers: int | None,
+    scheduler: str | None,
     progress: Progress | None,
 ) -> list[RunOutput]:
     """Run jobs in order-independent fashion and return outputs in job order."""
@@ -185,8 +186,7 @@ def _execute(
             if progress:
                 progress(done, len(jobs))
         return outputs  # type: ignore[return-value]
-    own = executor == "processes"
-    pool: Executor = process_pool(workers) if own else executor  # type: ignore[assignment]
+    pool, close = open_executor(executor, workers, scheduler)
     try:
         futures = {pool.submit(run_replicate, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
@@ -195,8 +195,7 @@ def _execute(
             if progress:
                 progress(done, len(jobs))
     finally:
-        if own:
-            pool.shutdown(cancel_futures=True)
+        close()
     return outputs  # type: ignore[return-value]
 
 
@@ -392,12 +391,13 @@ def _resolve(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
-def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, workers, progress) -> Results:
+def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, workers, scheduler, progress) -> Results:
+    check_executor(executor)
     started = time.perf_counter()
     warnings = run_warnings(scenarios)
     jobs = [(sc, seed, r) for sc in scenarios for r in range(replicates)]
     labels = [(sc.name, r) for sc in scenarios for r in range(replicates)]
-    outputs = _execute(jobs, executor=executor, workers=workers, progress=progress)
+    outputs = _execute(jobs, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
     wide = _stack(outputs, labels, "monthly")
     return Results(
         scenarios={sc.name: sc for sc in scenarios},
@@ -412,7 +412,7 @@ def _collect(scenarios: list[Scenario], seed: int, replicates: int, executor, wo
         equity=_stack(outputs, labels, "equity"),
         spending=_stack(outputs, labels, "spending"),
         seconds=time.perf_counter() - started,
-        execution=execution("serial" if _in_process(executor, workers, len(jobs)) else executor, workers),
+        execution=execution("serial" if _in_process(executor, workers, len(jobs)) else executor, workers, scheduler),
         warnings=warnings,
     )
 
@@ -422,8 +422,9 @@ def run(
     *,
     seed: int = 0,
     replicates: int = 1,
-    executor: Literal["serial", "processes"] | Executor = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> Results:
     """Run replicates of one scenario.
@@ -435,10 +436,15 @@ def run(
     seed : int, default=0
         Root seed; replicate ``r`` uses streams ``SeedSequence(seed, spawn_key=(r, id))``.
     replicates : int, default=1
-    executor : {"serial", "processes"} or concurrent.futures.Executor, default="processes"
-        Any executor works (e.g. a Dask ``Client.get_executor()``); results are identical.
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
+        Where replicates run, as for every command that runs many (sweeps, explain,
+        robustness, calibration): in this process, on worker processes, on Dask (a local
+        cluster, or ``scheduler``), or on any executor given (e.g. a Dask
+        ``Client.get_executor()``). Results are identical whichever.
     workers : int, optional
-        Worker processes (default: all cores).
+        Worker processes (default: all cores); for Dask, those of a local cluster.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``), with ``executor="dask"``.
     progress : callable, optional
         Called as ``progress(done, total)`` after each replicate.
 
@@ -448,7 +454,7 @@ def run(
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    return _collect([_resolve(scenario)], seed, replicates, executor, workers, progress)
+    return _collect([_resolve(scenario)], seed, replicates, executor, workers, scheduler, progress)
 
 
 def compare(
@@ -457,8 +463,9 @@ def compare(
     *,
     seed: int = 0,
     replicates: int = 20,
-    executor: Literal["serial", "processes"] | Executor = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> Comparison:
     """Run two scenarios on the same seeds and compute paired differences with 95% CIs.
@@ -466,7 +473,7 @@ def compare(
     Parameters
     ----------
     base, alternative : Scenario, str or Path
-    seed, replicates, executor, workers, progress
+    seed, replicates, executor, workers, scheduler, progress
         As in :func:`run`.
 
     Returns
@@ -480,7 +487,7 @@ def compare(
         b = b.with_overrides({}, name=f"{b.name}_alternative")
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    results = _collect([a, b], seed, replicates, executor, workers, progress)
+    results = _collect([a, b], seed, replicates, executor, workers, scheduler, progress)
     comparison = Comparison(**vars(results), base=a.name, alternative=b.name)
     comparison.comparison = paired_differences(results.summary, a.name, b.name).assign(base=a.name, alternative=b.name)
     return comparison

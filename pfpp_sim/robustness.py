@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ from pfpp_sim.storage import (
     write_parquet,
 )
 from pfpp_sim.sweep import run_jobs
-from pfpp_sim.workers import execution
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution
 from pfpp_sim.worlds import OPTIONS, Design, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
 
 __all__ = [
@@ -119,7 +119,7 @@ def run_design(
     *,
     seed: int,
     replicates: int,
-    executor: Literal["serial", "processes", "dask"] = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -332,7 +332,7 @@ def robustness(
     seed: int = 0,
     include_evidence: bool = False,
     resume: bool = False,
-    executor: Literal["serial", "processes", "dask"] = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -360,7 +360,7 @@ def robustness(
         Also sample evidence values with a published range, fixed per world.
     resume : bool, default=False
         Continue an interrupted run in ``out``; without it, a folder holding worlds is an error.
-    executor : {"serial", "processes", "dask"}, default="processes"
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
     workers : int, optional
     scheduler : str, optional
         Dask scheduler address (with ``executor="dask"``).
@@ -381,8 +381,7 @@ def robustness(
         An unknown executor, a folder holding another run, or failed worlds.
     """
     started = time.perf_counter()
-    if executor not in ("serial", "processes", "dask"):
-        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+    check_executor(executor)
     out = Path(out)
     a, b = _resolve(base), _resolve(alternative)
     if a.name == b.name:

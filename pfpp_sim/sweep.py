@@ -46,7 +46,7 @@ from pfpp_sim.storage import (
     write_json,
     write_parquet,
 )
-from pfpp_sim.workers import execution, open_executor
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
 
 __all__ = [
     "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "load_sweep", "plan_sweep", "problem", "read_sweep", "run_jobs", "run_sweep", "sample",
@@ -285,7 +285,7 @@ def run_jobs(
     jobs: list[Any],
     out: Path,
     *,
-    executor: Literal["serial", "processes", "dask"],
+    executor: ExecutorChoice,
     workers: int | None = None,
     scheduler: str | None = None,
     batch_size: int | None = None,
@@ -307,7 +307,7 @@ def run_jobs(
         Objects with an integer ``run_id``.
     out : Path
         The folder holding ``runs/``.
-    executor : {"serial", "processes", "dask"}
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor
     workers : int, optional
         Worker processes (default: all cores).
     scheduler : str, optional
@@ -367,7 +367,7 @@ def run_sweep(
     spec_path: str | Path,
     out: str | Path,
     *,
-    executor: Literal["serial", "processes", "dask"] = "processes",
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
     resume: bool = False,
@@ -382,7 +382,7 @@ def run_sweep(
         Sweep spec TOML.
     out : str or Path
         Output folder.
-    executor : {"serial", "processes", "dask"}, default="processes"
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
         ``dask`` uses a local cluster, or the scheduler at ``scheduler``.
     workers : int, optional
         Worker processes (default: all cores).
@@ -407,8 +407,7 @@ def run_sweep(
         another sweep, another process writing to the folder, or failed runs (finished
         runs are kept; the message names the first failed run and its parameters).
     """
-    if executor not in ("serial", "processes", "dask"):
-        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+    check_executor(executor)
     spec_path, out = Path(spec_path), Path(out)
     spec, base, design = _checked(spec_path)
     with lock_folder(out):

@@ -14,11 +14,17 @@ import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from pfpp_sim.errors import PfppError
 
-__all__ = ["execution", "open_executor", "process_pool"]
+__all__ = ["ExecutorChoice", "check_executor", "execution", "open_executor", "process_pool"]
+
+ExecutorChoice = Literal["serial", "processes", "dask"] | Executor
+"""Where a command's runs go, the same for every command that runs many: ``"serial"`` (this
+process), ``"processes"`` (local worker processes), ``"dask"`` (a local Dask cluster, or a
+scheduler's address given beside it), or any ``concurrent.futures.Executor`` (e.g. a Dask
+``Client.get_executor()``), which the caller keeps and closes."""
 
 _PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies
 
@@ -49,12 +55,26 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
-def open_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+def check_executor(executor: ExecutorChoice) -> None:
+    """Refuse, in one line, an executor named by a string other than serial, processes or dask.
+
+    Raises
+    ------
+    PfppError
+        ``unknown executor 'threads': expected serial, processes or dask``.
+    """
+    if isinstance(executor, str) and executor not in ("serial", "processes", "dask"):
+        raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+
+
+def open_executor(kind: str | Executor, workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
     """An executor of ``"processes"`` or ``"dask"``, and the function that closes it.
 
     Parameters
     ----------
-    kind : {"processes", "dask"}
+    kind : {"processes", "dask"} or concurrent.futures.Executor
+        An executor given is returned as it is, with a ``close`` that does nothing: its
+        owner closes it (:data:`ExecutorChoice`).
     workers : int, optional
         Worker processes (default: all cores); for Dask, those of a local cluster.
     scheduler : str, optional
@@ -69,8 +89,13 @@ def open_executor(kind: str, workers: int | None = None, scheduler: str | None =
     Raises
     ------
     PfppError
-        If Dask is asked for and the ``dask`` extra is not installed.
+        If ``kind`` is another string, or Dask is asked for and the ``dask`` extra is not
+        installed.
     """
+    if not isinstance(kind, str):
+        return kind, lambda: None
+    if kind not in ("processes", "dask"):
+        raise PfppError(f"executor {kind!r}: expected serial, processes or dask")
     if kind == "processes":
         pool = process_pool(workers)
         return pool, lambda: pool.shutdown(cancel_futures=True)

@@ -412,6 +412,38 @@ def test_an_unknown_sweep_executor_is_one_line_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", [["run", "siloed_baseline"], ["compare", "siloed_baseline", "pfpp_joined_up"],
+                                     ["compare", "siloed_baseline", "pfpp_joined_up", "--explain"]])
+def test_an_unknown_run_or_compare_executor_is_one_line_and_writes_nothing(tmp_path, command):
+    result = pfpp_here(*command, "--executor", "threads", "--places", "E07000062", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert error_lines(result.stderr) == ["error: unknown executor 'threads': expected serial, processes or dask"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_and_compare_take_the_executor_and_scheduler_every_command_that_runs_many_takes(monkeypatch, tmp_path):
+    # What the command hands the Python API is checked; the runs themselves are the API's tests.
+    import pfpp_sim.cli as cli
+
+    asked = []
+
+    def fake(*_, **kwargs):
+        asked.append({k: kwargs[k] for k in ("executor", "workers", "scheduler")})
+        raise cli.PfppError("stop here")
+
+    monkeypatch.setattr(cli, "run", fake)
+    monkeypatch.setattr(cli, "compare", fake)
+    where = ["--places", "E07000062", "--out", str(tmp_path / "out")]
+    pfpp_here("run", "siloed_baseline", "--scheduler", "tcp://10.0.0.5:8786", *where)
+    pfpp_here("compare", "siloed_baseline", "pfpp_joined_up", "--executor", "dask", "--workers", "3", *where)
+    pfpp_here("run", "siloed_baseline", "--serial", "--executor", "dask", *where)
+    assert asked == [
+        {"executor": "dask", "workers": None, "scheduler": "tcp://10.0.0.5:8786"},
+        {"executor": "dask", "workers": 3, "scheduler": None},
+        {"executor": "serial", "workers": None, "scheduler": None},
+    ]
+
+
 def test_the_app_listens_only_on_this_machine_unless_a_host_is_given(monkeypatch):
     calls = []
     monkeypatch.setattr("pfpp_sim.app.serve", lambda host, port, *, allow_remote: calls.append((host, port, allow_remote)))

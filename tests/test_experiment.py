@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pfpp_sim import compare, experiment, load_scenario, run
+from pfpp_sim import compare, load_scenario, run
+from pfpp_sim import workers as workers_module
 from pfpp_sim.analysis import paired_differences
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import run_replicate
@@ -36,6 +37,19 @@ def test_results_do_not_depend_on_executor_or_workers():
     assert serial.manifest()["execution"] == {"executor": "serial", "workers": 1}
     assert pooled.manifest()["execution"] == {"executor": "processes", "workers": 3}
     assert 0 < serial.seconds < 600 and 0 < pooled.seconds < 600
+
+
+def test_a_local_dask_cluster_gives_the_same_runs_as_this_process_and_says_so():
+    serial = run(small("siloed_baseline"), seed=5, replicates=2, executor="serial")
+    on_dask = run(small("siloed_baseline"), seed=5, replicates=2, executor="dask", workers=1)
+    pd.testing.assert_frame_equal(serial.monthly, on_dask.monthly)
+    pd.testing.assert_frame_equal(serial.awards, on_dask.awards)
+    assert on_dask.manifest()["execution"] == {"executor": "dask", "workers": 1, "scheduler": "local cluster"}
+
+
+def test_an_unknown_executor_is_refused_before_anything_runs():
+    with pytest.raises(PfppError, match=r"^unknown executor 'threads': expected serial, processes or dask$"):
+        run(small("siloed_baseline"), executor="threads", progress=lambda *_: pytest.fail("a replicate ran"))
 
 
 def test_the_manifest_names_a_given_executor_and_a_dask_clients_scheduler():
@@ -333,8 +347,8 @@ def test_progress_counts_each_finished_replicate_out_of_all_whatever_the_executo
     run(scenario, replicates=3, executor="serial", progress=lambda done, total: serial.append((done, total)))
     assert serial == [(1, 3), (2, 3), (3, 3)]
     pools: list[int | None] = []
-    real_pool = experiment.process_pool
-    monkeypatch.setattr(experiment, "process_pool", lambda workers: pools.append(workers) or real_pool(workers))
+    real_pool = workers_module.process_pool
+    monkeypatch.setattr(workers_module, "process_pool", lambda workers: pools.append(workers) or real_pool(workers))
     pooled: list[tuple[int, int]] = []
     compare(scenario, scenario, replicates=2, workers=2, progress=lambda done, total: pooled.append((done, total)))
     assert pooled == [(1, 4), (2, 4), (3, 4), (4, 4)] and pools == [2]
@@ -394,7 +408,7 @@ def test_one_worker_or_one_replicate_runs_in_this_process_without_a_pool(monkeyp
     def no_pool(workers):
         raise AssertionError(f"a pool of {workers} was started")
 
-    monkeypatch.setattr(experiment, "process_pool", no_pool)
+    monkeypatch.setattr(workers_module, "process_pool", no_pool)
     one_worker = run(scenario, replicates=2, executor="processes", workers=1)
     one_job = run(scenario, replicates=1, executor="processes", workers=2)
     pd.testing.assert_frame_equal(one_job.summary, run(scenario, executor="serial").summary)
