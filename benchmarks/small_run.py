@@ -23,7 +23,6 @@ Each phase's figure is the median over every run measured (at least three). Resu
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import pickle
 import statistics
@@ -48,16 +47,7 @@ BUILD = "population", "run-in", "rest of building the model"
 def _wall(owner, name: str, label: str, spent: Counter):
     """Wrap ``owner.name`` so that its wall seconds add to ``spent[label]``; return the original."""
     original = getattr(owner, name)
-
-    @functools.wraps(original)
-    def timed(*args, **kwargs):
-        begin = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            spent[label] += time.perf_counter() - begin
-
-    setattr(owner, name, timed)
+    setattr(owner, name, _timed(original, label, spent, clock=time.perf_counter))
     return original
 
 
