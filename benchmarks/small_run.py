@@ -40,8 +40,6 @@ from pfpp_sim.sweep import _Job, _plain, _run_batch, load_sweep, sample
 from pfpp_sim.workers import process_pool
 
 SPEC = Path(__file__).resolve().parent.parent / "sweeps" / "levers_lhs.toml"
-BUILD = "population", "run-in", "rest of building the model"
-"""The phases of building a model, in the order they run."""
 
 
 def _wall(owner, name: str, label: str, spent: Counter):
