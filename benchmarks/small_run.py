@@ -54,14 +54,11 @@ def one_run(base, job: _Job, spec, folder: Path) -> dict[str, float]:
     spent: Counter = Counter()
     parts: Counter = Counter()
     original_run = PfppModel.run
+    timed_run = _timed(original_run, "months", spent, clock=time.perf_counter)
 
     def months(self, *args, **kwargs):
         parts.clear()  # the departments' and councils' steps of the run-in are part of building the model
-        begin = time.perf_counter()
-        try:
-            return original_run(self, *args, **kwargs)
-        finally:
-            spent["months"] += time.perf_counter() - begin
+        return timed_run(self, *args, **kwargs)
 
     wrapped = [
         (model_module, "build_population", _wall(model_module, "build_population", "population", spent)),

@@ -352,7 +352,7 @@ def _finish(result: Results, out: Path, as_json: bool, *, scale_given: bool = Fa
     out_console.print(f"Write the HTML report with: pfpp report {out}", highlight=False)
 
 
-def _executor(serial: bool, executor: str, scheduler: str | None) -> str:
+def _executor(executor: str, scheduler: str | None, *, serial: bool = False) -> str:
     """The executor a command's options name: ``--serial`` and ``--scheduler`` choose it outright."""
     return "serial" if serial else "dask" if scheduler else executor
 
@@ -395,7 +395,7 @@ def run_command(
     _launch(
         lambda **kw: run(sc, replicates=replicates, **kw),
         out or Path("results") / f"{sc.name}-seed{seed}",
-        seed=seed, executor=_executor(serial, executor, scheduler), scheduler=scheduler, workers=workers, as_json=as_json,
+        seed=seed, executor=_executor(executor, scheduler, serial=serial), scheduler=scheduler, workers=workers, as_json=as_json,
         show_progress=replicates > 1, scale_given=scale is not None, overwrite=overwrite,
     )
 
@@ -426,7 +426,7 @@ def compare_command(
     b = _load(alternative, calibration, places, horizon, scale)
     _say_fit_coverage(a, b)
     out = out or Path("results") / f"{a.name}-vs-{b.name}-seed{seed}"
-    executor = _executor(serial, executor, scheduler)
+    executor = _executor(executor, scheduler, serial=serial)
     if not with_explain:
         _launch(
             lambda **kw: compare(a, b, replicates=replicates, **kw), out,
@@ -482,7 +482,7 @@ def explain_command(
         with _runs_progress(not as_json, "runs") as progress:
             result = explain(
                 a, b, seed=seed, replicates=replicates, groups=groups, permutations=permutations,
-                executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler,
+                executor=_executor(executor, scheduler), workers=workers, scheduler=scheduler,
                 store=out / "runs", resume=resume, progress=progress,
             )
         result.save(out)
@@ -525,7 +525,7 @@ def sweep_command(
     bar, progress = _progress(not as_json, "runs")
     with bar or nullcontext():
         manifest = run_sweep(
-            spec, out, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
+            spec, out, executor=_executor(executor, scheduler), workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
             progress=progress,
         ).manifest
     if as_json:
@@ -631,7 +631,7 @@ def robustness_command(
 
     with bar or nullcontext():
         result = robustness(a, b, out, samples=samples, design=design, replicates=replicates, seed=seed, include_evidence=include_evidence,
-                            resume=resume, executor="dask" if scheduler else executor, workers=workers, scheduler=scheduler, progress=progress)
+                            resume=resume, executor=_executor(executor, scheduler), workers=workers, scheduler=scheduler, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps({"out": str(out), **result.payload()}, indent=2, default=str) + "\n")
         return
@@ -724,7 +724,7 @@ def calibrate_command(
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     base_scenario = load_scenario(base)
     _say_sources(base_scenario)
-    pool, close = open_executor("dask", workers, scheduler) if (scheduler or executor == "dask") else (None, lambda: None)
+    pool, close = open_executor("dask", workers, scheduler) if _executor(executor, scheduler) == "dask" else (None, lambda: None)
     try:
         with err_console.status("Calibrating") as status:
             result = calibrate(

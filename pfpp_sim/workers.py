@@ -89,13 +89,14 @@ def open_executor(kind: str | Executor, workers: int | None = None, scheduler: s
     Raises
     ------
     PfppError
-        If ``kind`` is another string, or Dask is asked for and the ``dask`` extra is not
-        installed.
+        If ``kind`` is ``"serial"`` or another string (:func:`check_executor`), or Dask is
+        asked for and the ``dask`` extra is not installed.
     """
     if not isinstance(kind, str):
         return kind, lambda: None
-    if kind not in ("processes", "dask"):
-        raise PfppError(f"executor {kind!r}: expected serial, processes or dask")
+    check_executor(kind)
+    if kind == "serial":
+        raise PfppError("executor 'serial': runs in this process need no executor")
     if kind == "processes":
         pool = process_pool(workers)
         return pool, lambda: pool.shutdown(cancel_futures=True)
