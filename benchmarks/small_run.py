@@ -36,7 +36,7 @@ from benchmarks.month_cpu import PARTS, _timed
 from pfpp_sim import model as model_module
 from pfpp_sim.model import PfppModel
 from pfpp_sim.storage import environment, git_commit, write_json, write_parquet, write_text
-from pfpp_sim.sweep import _Job, _plain, _run_batch, load_sweep, sample
+from pfpp_sim.sweep import _Job, _plain, _run_batch, design_of, load_sweep
 from pfpp_sim.workers import process_pool
 
 SPEC = Path(__file__).resolve().parent.parent / "sweeps" / "levers_lhs.toml"
@@ -118,7 +118,7 @@ def worker_start() -> float:
 def measure(*, points: int, repeats: int) -> dict:
     """Every phase's median over ``points * repeats`` runs, and the worker start-up's over ``repeats``."""
     spec, base = load_sweep(SPEC)
-    design = sample(spec).head(points)
+    design = design_of(spec).head(points)
     jobs = [_Job(point, point, 0, {k: _plain(design.at[point, k]) for k in spec.parameters}) for point in range(len(design))]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

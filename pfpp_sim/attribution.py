@@ -16,16 +16,13 @@ seed and replicates.
 
 from __future__ import annotations
 
-import json
-import math
-import os
+import functools
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,11 +33,12 @@ from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError
 from pfpp_sim.experiment import run_replicate
 from pfpp_sim.factors import FactorSet, factor_set
+from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.scenario import Scenario, load_scenario
-from pfpp_sim.storage import environment, git_commit, package_version, read_table, readable_table, write_json, write_parquet
+from pfpp_sim.storage import RunFolder, environment, git_commit, package_version, read_json, write_json, write_parquet
 from pfpp_sim.streams import stream
-from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution
 
 __all__ = ["DEFAULT_PERMUTATIONS", "EXACT_UP_TO", "MEASURES", "TOTAL", "Explanation", "attribute", "designs", "explain"]
 
@@ -156,98 +154,59 @@ def attribute(values: pd.DataFrame, designs: dict[int, shapley.Design], names: S
     return out.sort_values(keys, key=lambda column: column.map(order[column.name]), ignore_index=True)
 
 
-def _run_batch(factors: FactorSet, seed: int, jobs: list[tuple[int, int]]) -> list[tuple[int, int, pd.DataFrame | str]]:
-    """Run ``(combination, replicate)`` jobs in a worker; a failed run returns its error message."""
+class _Run(NamedTuple):
+    mask: int  # the combination: bit i set = factor i as the alternative has it
+    replicate: int
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.mask, self.replicate)
+
+
+def _run_batch(factors: FactorSet, seed: int, jobs: list[_Run]) -> list[tuple[tuple[int, int], pd.DataFrame | str]]:
+    """Run a batch of combinations' replicates in a worker; a failed run returns its error message."""
     done = []
-    for mask, batch in groupby(jobs, key=lambda job: job[0]):
+    for mask, batch in groupby(jobs, key=lambda job: job.mask):
         scenario = factors.combination(mask)
-        for _, replicate in batch:
+        for job in batch:
             try:
-                summary = run_replicate(scenario, seed, replicate).summary
+                summary = run_replicate(scenario, seed, job.replicate).summary
             except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
-                done.append((mask, replicate, f"{type(err).__name__}: {err}"))
+                done.append((job.key, f"{type(err).__name__}: {err}"))
                 continue
-            done.append((mask, replicate, summary[["place_code", "metric", "value"]]))
+            done.append((job.key, summary[["place_code", "metric", "value"]]))
     return done
 
 
-class _Store:
-    """A folder of finished runs, one Parquet file each, that an interrupted explanation resumes from."""
-
-    def __init__(self, folder: Path, key: dict[str, Any]) -> None:
-        self.folder = folder
-        self.key = key
-
-    def file(self, mask: int, replicate: int) -> Path:
-        return self.folder / f"run-r{replicate:05d}-c{mask:016x}.parquet"
-
-    def open(self, resume: bool) -> None:
-        """Check the folder holds runs of this explanation only; remove half-written files."""
-        key_file = self.folder / "explain.json"
-        if key_file.exists():
-            held = json.loads(key_file.read_text(encoding="utf-8"))
-            if held != self.key:
-                raise PfppError(
-                    f"{self.folder} holds runs of another explanation (scenarios, factors, seed or code version differ): use another --out"
-                )
-        finished = list(self.folder.glob("run-*.parquet")) if self.folder.is_dir() else []
-        if finished and not resume:
-            raise PfppError(f"{self.folder} already holds {len(finished)} finished runs of this explanation: rerun with --resume, or use another --out")
-        for stale in self.folder.glob(".run-*.tmp") if self.folder.is_dir() else []:
-            stale.unlink()  # a write cut short by a kill; its run is redone
-        write_json(self.key, key_file)
+def _run_file(key: tuple[int, int]) -> str:
+    mask, replicate = key
+    return f"run-r{replicate:05d}-c{mask:016x}.parquet"
 
 
-def _execute(
-    factors: FactorSet,
-    seed: int,
-    jobs: list[tuple[int, int]],
-    *,
-    executor: str,
-    workers: int | None,
-    scheduler: str | None,
-    store: _Store | None,
-    progress: Progress | None,
-) -> pd.DataFrame:
-    """Run every ``(combination, replicate)`` job not already in the store; return all their summaries."""
-    # A stored run damaged on disk since (its checksums fail) is run again.
-    found = {job: read_table(store.file(*job)) for job in jobs if store and store.file(*job).exists() and readable_table(store.file(*job))}
-    pending = [job for job in jobs if job not in found]
-    failures: list[tuple[int, int, str]] = []
-    if progress:
-        progress(len(found), len(jobs))
+def _open_store(folder: Path, key: dict[str, Any], resume: bool) -> RunFolder:
+    """The folder of an explanation's finished runs, checked to hold runs of this explanation only."""
+    key_file = folder / "explain.json"
+    if key_file.exists() and read_json(key_file) != key:
+        raise PfppError(f"{folder} holds runs of another explanation (scenarios, factors, seed or code version differ): use another --out")
+    runs = RunFolder(folder, name=_run_file)
+    if runs.count() and not resume:
+        raise PfppError(f"{folder} already holds {runs.count()} finished runs of this explanation: rerun with --resume, or use another --out")
+    write_json(key, key_file)
+    return runs
 
-    def keep(results) -> None:
-        for mask, replicate, summary in results:
-            if isinstance(summary, str):
-                failures.append((mask, replicate, summary))
-                continue
-            if store:
-                write_parquet(summary, store.file(mask, replicate))
-            found[(mask, replicate)] = summary
-        if progress:
-            progress(len(found), len(jobs))
 
-    if executor == "serial" or len(pending) <= 1:
-        for _, batch in groupby(pending, key=lambda job: job[0]):
-            keep(_run_batch(factors, seed, list(batch)))
-    elif pending:
-        pool, close = open_executor(executor, workers, scheduler)
-        try:
-            size = max(1, min(50, math.ceil(len(pending) / ((workers or os.cpu_count() or 1) * 4))))
-            futures = [pool.submit(_run_batch, factors, seed, pending[i : i + size]) for i in range(0, len(pending), size)]
-            for future in as_completed(futures):
-                keep(future.result())
-        finally:
-            close()
+def _execute(factors: FactorSet, seed: int, jobs: list[_Run], *, store: Store, executor, workers, scheduler, progress) -> pd.DataFrame:
+    """Run every job not already in the store; return all their summaries."""
+    work = functools.partial(_run_batch, factors, seed)
+    failures = run_jobs(work, jobs, store, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
     if failures:
-        mask, replicate, message = min(failures)
+        job, message = min(failures, key=lambda f: (f[0].mask, f[0].replicate))
         raise PfppError(
-            f"{len(failures)} run(s) failed; first: replicate {replicate} of {factors.base.name} with "
-            f"{factors.alternative.name}'s {factors.label(mask)}: {message}"
+            f"{len(failures)} run(s) failed; first: replicate {job.replicate} of {factors.base.name} with "
+            f"{factors.alternative.name}'s {factors.label(job.mask)}: {message}"
         )
     return pd.concat(
-        [found[(mask, r)].assign(replicate=r, combination=mask) for mask, r in sorted(jobs, key=lambda job: (job[1], job[0]))],
+        [store.get(job.key).assign(replicate=job.replicate, combination=job.mask) for job in sorted(jobs, key=lambda job: (job.replicate, job.mask))],
         ignore_index=True,
     )[["replicate", "combination", "place_code", "metric", "value"]]
 
@@ -413,8 +372,8 @@ def explain(
     masks = sorted({int(m) for design in plan.values() for m in design.masks})
     for mask in masks:
         factors.combination(mask)  # every combination is valid before anything runs
-    jobs = sorted({(int(m), r) for r, design in plan.items() for m in design.masks})
-    kept = None
+    jobs = [_Run(*job) for job in sorted({(int(m), r) for r, design in plan.items() for m in design.masks})]
+    kept: Store = Kept()
     if store is not None:
         key = {
             "base": a.scenario_hash(),
@@ -424,9 +383,8 @@ def explain(
             "pfpp_sim_version": package_version(),
             "git_commit": git_commit(),
         }
-        kept = _Store(Path(store), key)
-        kept.open(resume)
-    values = _execute(factors, seed, jobs, executor=executor, workers=workers, scheduler=scheduler, store=kept, progress=progress)
+        kept = _open_store(Path(store), key, resume)
+    values = _execute(factors, seed, jobs, store=kept, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
     method = "exact" if plan[0].exact else "sampled"
     table = attribute(values, plan, factors.names)
     table.insert(0, "alternative", b.name)

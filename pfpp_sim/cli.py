@@ -27,7 +27,8 @@ from pfpp_sim import data
 from pfpp_sim.analysis import ALL_PLACES, all_places_note
 from pfpp_sim.attribution import Explanation, explain
 from pfpp_sim.calibration.coverage import run_warnings
-from pfpp_sim.discovery import discover, write_discovery
+from pfpp_sim.design import MEASURES, WIDE_SOBOL_CI
+from pfpp_sim.discovery import discover
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import sourced_parameters
 from pfpp_sim.experiment import Comparison, Results, compare, run
@@ -36,11 +37,12 @@ from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness,
 from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
 from pfpp_sim.sections import format_difference, format_value
-from pfpp_sim.sensitivity import MEASURES, WIDE_SOBOL_CI, check_place, format_index, top_levers, write_analysis
+from pfpp_sim.sensitivity import check_place, format_index, top_levers
 from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
-from pfpp_sim.workers import check_executor, open_executor
+from pfpp_sim.sweep_report import write_analysis, write_discovery
+from pfpp_sim.workers import check_executor
 from pfpp_sim.worlds import check_comparable
 
 __all__ = ["app", "main"]
@@ -689,7 +691,7 @@ def calibrate_command(
     max_iterations: Annotated[int, typer.Option(min=1, help="Most optimiser steps per fit.")] = 12,
     abc: Annotated[str | None, typer.Option(help="Also run ABC-SMC for the trends of this place (an ONS code; needs the 'abc' extra).")] = None,
     workers: WorkersOpt = None,
-    executor: Annotated[str, typer.Option(help="processes or dask: where each evaluation's replicates run.")] = "processes",
+    executor: Annotated[str, typer.Option(help="serial, processes or dask: where each evaluation's replicates run.")] = "processes",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")] = None,
 ) -> None:
     """Fit the baseline to official fuel-poverty and NEET series (simulated method of moments)."""
@@ -714,8 +716,7 @@ def calibrate_command(
         default_name = "england" if places.strip() == "all" else "pilots"
     else:
         codes, default_name = data.places([p.strip() for p in places.split(",") if p.strip()])["area_code"].tolist(), "places"
-    if executor not in ("processes", "dask"):
-        raise PfppError(f"pfpp calibrate --executor {executor}: expected processes or dask")
+    check_executor(executor)
     fit_name = name or default_name
     if not re.fullmatch(r"[A-Za-z0-9_]+", fit_name):
         raise PfppError(f"pfpp calibrate --name {fit_name!r}: expected letters, digits and underscores")
@@ -724,16 +725,12 @@ def calibrate_command(
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     base_scenario = load_scenario(base)
     _say_sources(base_scenario)
-    pool, close = open_executor("dask", workers, scheduler) if _executor(executor, scheduler) == "dask" else (None, lambda: None)
-    try:
-        with err_console.status("Calibrating") as status:
-            result = calibrate(
-                base_scenario, codes, name=fit_name, settings=settings, through=through,
-                holdout_last_year=holdout_last_year, workers=workers, executor=pool,
-                progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
-            )
-    finally:
-        close()
+    with err_console.status("Calibrating") as status:
+        result = calibrate(
+            base_scenario, codes, name=fit_name, settings=settings, through=through, holdout_last_year=holdout_last_year,
+            executor=_executor(executor, scheduler), workers=workers, scheduler=scheduler,
+            progress=lambda n: status.update(f"Calibrating {len(codes)} places: {n} model evaluations"),
+        )
     posteriors = []
     if abc is not None:
         from pfpp_sim.calibration.abc import abc_posterior

@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim.errors import PfppError
-from pfpp_sim.storage import write_text
 from pfpp_sim.sweep import read_sweep
 
-__all__ = ["Discovery", "discover", "ema_available", "find_box", "write_discovery"]
+__all__ = ["Discovery", "discover", "ema_available", "find_box"]
 
 
 @dataclass(frozen=True)
@@ -146,21 +145,3 @@ def _show(value) -> str:
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(map(str, value))) + "}"
     return f"{value:.4g}" if isinstance(value, (int, float, np.number)) else str(value)
-
-
-def write_discovery(sweep_dir: str | Path, found: Discovery) -> Path:
-    """Write ``prim-<output>.md`` into the sweep folder and return its path."""
-    lines = [
-        f"# Scenario discovery (PRIM): {found.output}",
-        "",
-        f"Cases of interest: {found.cases}; {found.n_cases} of {found.n_runs} runs.",
-        "",
-        f"The box below holds {found.mass:.0%} of runs; {found.density:.0%} of the runs in it are cases "
-        f"(density), and it captures {found.coverage:.0%} of all cases (coverage).",
-        "",
-        "| Parameter | From | To |",
-        "|---|---|---|",
-        *[f"| `{r.parameter}` | {r.min} | {r.max} |" for r in found.limits.itertuples()],
-        "",
-    ]
-    return write_text("\n".join(lines), Path(sweep_dir) / f"prim-{found.output}.md")

@@ -24,7 +24,7 @@ from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
-from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution, lost_workers_explained, open_executor
 
 __all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
 
@@ -188,12 +188,13 @@ def _execute(
         return outputs  # type: ignore[return-value]
     pool, close = open_executor(executor, workers, scheduler)
     try:
-        futures = {pool.submit(run_replicate, *job): i for i, job in enumerate(jobs)}
-        for future in as_completed(futures):
-            outputs[futures[future]] = future.result()
-            done += 1
-            if progress:
-                progress(done, len(jobs))
+        with lost_workers_explained():
+            futures = {pool.submit(run_replicate, *job): i for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                outputs[futures[future]] = future.result()
+                done += 1
+                if progress:
+                    progress(done, len(jobs))
     finally:
         close()
     return outputs  # type: ignore[return-value]

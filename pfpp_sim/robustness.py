@@ -9,7 +9,7 @@ difference is spread, which assumptions move it most, and where it flips.
 Every world uses the same root seed and replicate numbers, for both scenarios: the
 differences between worlds come from the assumptions, not from noise, and replicate
 noise is measured separately (each world's difference has its own confidence interval).
-A world is one job of the sweep machinery (:func:`pfpp_sim.sweep.run_jobs`): its file
+A world is one job (:func:`pfpp_sim.jobs.run_jobs`): its file
 ``runs/run-<world>.parquet`` is written atomically as it finishes, so an interrupted run
 resumes with no duplicate and no missing world, and results do not depend on the
 executor or the number of workers.
@@ -38,10 +38,12 @@ from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, paired_differences
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
+from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.robustness_analysis import MEASURES, analyze
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.sections import HEADLINE, format_difference
 from pfpp_sim.storage import (
+    RunFolder,
     environment,
     git_commit,
     lock_folder,
@@ -51,7 +53,6 @@ from pfpp_sim.storage import (
     write_json,
     write_parquet,
 )
-from pfpp_sim.sweep import run_jobs
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution
 from pfpp_sim.worlds import OPTIONS, Design, Space, apply_world, check_comparable, check_samples, sample, uncertainty_space
 
@@ -63,7 +64,7 @@ __all__ = [
     "Robustness",
     "load_robustness",
     "robustness",
-    "run_design",
+    "run_worlds",
 ]
 
 Progress = Callable[[int, int], None]
@@ -91,6 +92,10 @@ class _World:
     run_id: int  # the world number; 0 is the default world
     values: dict[str, float]
 
+    @property
+    def key(self) -> int:
+        return self.run_id
+
 
 def _run_worlds(worlds: list[_World], *, base: Scenario, alternative: Scenario, seed: int, replicates: int) -> list[tuple[int, pd.DataFrame | str]]:
     """Run both scenarios in each world, on the same seed and replicates; a failed world returns its error message."""
@@ -111,32 +116,33 @@ def _run_worlds(worlds: list[_World], *, base: Scenario, alternative: Scenario, 
     return done
 
 
-def run_design(
+def run_worlds(
+    design: pd.DataFrame,
     base: Scenario,
     alternative: Scenario,
-    design: pd.DataFrame,
-    out: Path,
     *,
     seed: int,
     replicates: int,
     executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
+    store: Store | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """Run both scenarios in every world of a design not yet in ``out/runs``; return every world's paired differences.
+    """Run both scenarios in every world of a design; return every world's paired differences.
 
     Parameters
     ----------
-    base, alternative : Scenario
     design : DataFrame
         From :func:`pfpp_sim.worlds.sample`.
-    out : Path
-        Folder of the run; each world is written to ``runs/run-<world>.parquet``.
+    base, alternative : Scenario
     seed, replicates : int
         Every world runs replicates ``0 .. replicates - 1`` of ``seed``, both scenarios.
     executor, workers, scheduler, progress
-        As in :func:`pfpp_sim.sweep.run_sweep`; ``progress(done, total)`` counts worlds.
+        As in :func:`pfpp_sim.sweep.run_design`; ``progress(done, total)`` counts worlds.
+    store : Store, optional
+        Where finished worlds are kept: a :class:`pfpp_sim.storage.RunFolder` makes the
+        run resumable (worlds already in it are not run again); default: in memory.
 
     Returns
     -------
@@ -148,28 +154,28 @@ def run_design(
     ------
     PfppError
         If a world fails: the first failed world and its values are named; finished
-        worlds are kept for ``resume``.
+        worlds are kept in ``store``.
     """
     factors = [c for c in design.columns if c not in ("world", "sampled")]
     jobs = [
         _World(int(row["world"]), {name: float(row[name]) for name in factors} if row["sampled"] else {})
         for _, row in design.iterrows()
     ]
+    store = store or Kept()
     work = functools.partial(_run_worlds, base=base, alternative=alternative, seed=seed, replicates=replicates)
-    failures = run_jobs(work, jobs, out, executor=executor, workers=workers, scheduler=scheduler, batch_size=1, progress=progress)
+    failures = run_jobs(work, jobs, store, executor=executor, workers=workers, scheduler=scheduler, batch_size=1, progress=progress)
     if failures:
         job, message = min(failures, key=lambda f: f[0].run_id)
         values = ", ".join(f"{k}={v:g}" for k, v in job.values.items()) or "the scenarios as given"
+        kept = f" in {store.folder}; rerun with --resume after fixing" if isinstance(store, RunFolder) else ""
         raise PfppError(
             f"{len(failures)} world(s) failed; first: world {job.run_id} ({values}): {message}. "
-            f"{len(jobs) - len(failures)} finished worlds are kept in {out}/runs; rerun with --resume after fixing"
+            f"{len(jobs) - len(failures)} finished worlds are kept{kept}"
         )
-    return _world_differences(out, len(jobs))
+    return _world_differences(pd.concat([store.get(job.key) for job in jobs], ignore_index=True))
 
 
-def _world_differences(out: Path, worlds: int) -> pd.DataFrame:
-    files = [out / "runs" / f"run-{world:07d}.parquet" for world in range(worlds)]
-    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+def _world_differences(runs: pd.DataFrame) -> pd.DataFrame:
     table = paired_differences(runs, "base", "alternative", by=("world", "place_code"))
     # Money totals summed in another order differ in their last bits; such a difference is no difference.
     resolution = ROUNDING * np.maximum(table["base_mean"].abs(), table["alternative_mean"].abs())
@@ -302,13 +308,9 @@ def _identity(base: Scenario, alternative: Scenario, space: Space, method: str, 
 def _check_folder(out: Path, identity: str, code: str, resume: bool) -> None:
     manifest_path = out / "manifest.json"
     if manifest_path.is_file():
-        try:
-            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            raise PfppError(f"{manifest_path} is not readable JSON ({err.__class__.__name__}): use another --out") from err
-        if not isinstance(previous, dict) or previous.get("kind") != "robustness":
-            kind = previous.get("kind") if isinstance(previous, dict) else None
-            raise PfppError(f"{out} holds a folder of kind {kind!r}, not this robustness run: use another --out")
+        previous = read_json(manifest_path)
+        if previous.get("kind") != "robustness":
+            raise PfppError(f"{out} holds a folder of kind {previous.get('kind')!r}, not this robustness run: use another --out")
         if previous.get("robustness_hash") != identity:
             raise PfppError(f"{out} holds a different robustness run (hash {previous.get('robustness_hash')}): use another --out")
         if previous.get("code") != code:
@@ -316,9 +318,9 @@ def _check_folder(out: Path, identity: str, code: str, resume: bool) -> None:
                 f"{out} was started by pfpp_sim {previous.get('code')}, this is {code}: resuming would mix worlds of two "
                 "versions of the model; use another --out"
             )
-    existing = list((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
+    existing = RunFolder(out / "runs").count()
     if existing and not resume:
-        raise PfppError(f"{out} already holds {len(existing)} finished worlds of this robustness run: rerun with --resume, or use another --out")
+        raise PfppError(f"{out} already holds {existing} finished worlds of this robustness run: rerun with --resume, or use another --out")
 
 
 def robustness(
@@ -431,7 +433,8 @@ def robustness(
         }
         files = {"design": write_parquet(table, out / "design.parquet")}
         files["manifest"] = write_json({**manifest, "complete": False}, out / "manifest.json")
-        worlds = run_design(a, b, table, out, seed=seed, replicates=replicates, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+        worlds = run_worlds(table, a, b, seed=seed, replicates=replicates, executor=executor, workers=workers, scheduler=scheduler,
+                            store=RunFolder(out / "runs"), progress=progress)
         found = analyze(space, table, worlds, method=design, seed=seed, alternative=b.name)
         files["worlds"] = write_parquet(worlds, out / "robustness.parquet")
         files["summary"] = write_parquet(found.summary, out / "summary.parquet")

@@ -1,6 +1,6 @@
 """What a robustness run says per outcome: does the sign hold, what moves it, where it flips.
 
-Works on the paired differences of every world (:func:`pfpp_sim.robustness.run_design`)
+Works on the paired differences of every world (:func:`pfpp_sim.robustness.run_worlds`)
 and the design that made them (:func:`pfpp_sim.worlds.sample`); world 0 is the default
 world, the scenarios as given.
 
@@ -185,8 +185,7 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
             for i, n in enumerate(names):
                 rows += [(metric, n, "S1", res["S1"][i], res["S1_conf"][i]), (metric, n, "ST", res["ST"][i], res["ST_conf"][i])]
         else:
-            bounds = np.array(space.problem()["bounds"])
-            res = morris_indices((x - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0]), y, seed=seed)
+            res = morris_indices(space.shares(points), y, seed=seed)
             for i, n in enumerate(names):
                 rows += [(metric, n, "mu_star", res["mu_star"][i], res["mu_star_conf"][i]), (metric, n, "sigma", res["sigma"][i], np.nan)]
     frame = pd.DataFrame(rows, columns=["metric", "factor", "measure", "value", "conf"])
@@ -244,7 +243,7 @@ def analyze(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, method:
     design : DataFrame
         From :func:`pfpp_sim.worlds.sample`.
     worlds : DataFrame
-        From :func:`pfpp_sim.robustness.run_design`.
+        From :func:`pfpp_sim.robustness.run_worlds`.
     method : {"lhs", "sobol", "morris"}
         The design's method.
     seed : int

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import Sourced, is_assumption, is_user_source, sourced_parameters
+from pfpp_sim.storage import read_toml
 from pfpp_sim.trends import data_end
 
 __all__ = [
@@ -584,19 +584,8 @@ def preset_path(name: str) -> Path:
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """A TOML file's contents and the SHA-256 of its bytes."""
-    try:
-        blob = path.read_bytes()
-        text = blob.decode("utf-8-sig")
-    except FileNotFoundError as err:
-        raise ScenarioError(path, "", str(path), "an existing scenario file or preset name") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
-    try:
-        data = tomllib.loads(text)
-    except (ValueError, RecursionError) as err:  # TOMLDecodeError, an integer too long to convert, or nesting too deep
-        reason = str(err) if isinstance(err, ValueError) else "tables or arrays nested too deep"
-        raise ScenarioError(path, "", None, f"valid TOML ({reason})") from err
+    """A scenario file's contents and the SHA-256 of its bytes."""
+    data, blob = read_toml(path, what="scenario file or preset name")
     if not data:
         raise ScenarioError(path, "", "", "a scenario with at least 'name' and 'extends' or a full definition")
     return data, hashlib.sha256(blob).hexdigest()

@@ -27,8 +27,9 @@ from pfpp_sim.analysis import (
     trajectory_bands,
     trajectory_differences,
 )
+from pfpp_sim.design import MEASURES
 from pfpp_sim.outcomes import OUTCOMES, display_scale, is_rate
-from pfpp_sim.sensitivity import MEASURES, analyse, format_index, sensitivity_figure, top_levers
+from pfpp_sim.sensitivity import analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
 
 __all__ = [

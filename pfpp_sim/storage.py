@@ -10,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -20,18 +21,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pfpp_sim.errors import PfppError
+from pfpp_sim.errors import PfppError, ScenarioError
 
 __all__ = [
     "METADATA_KEY",
     "Claim",
+    "RunFolder",
     "claim_folder",
+    "empty_folder",
+    "holds_files",
     "lock_folder",
     "environment",
     "git_commit",
     "package_version",
     "read_json",
     "read_table",
+    "read_toml",
     "readable_table",
     "table_metadata",
     "write_bytes",
@@ -90,6 +95,40 @@ def read_json(path: str | Path) -> dict:
     return value
 
 
+def read_toml(path: str | Path, *, what: str) -> tuple[dict[str, Any], bytes]:
+    """Read a TOML file a user wrote (a scenario, a sweep spec, a fit), and its bytes.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file should be, as errors say it: ``"an existing <what>"``.
+
+    Returns
+    -------
+    (dict, bytes)
+        The file's contents, and its bytes (for a hash of the file).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, if it is missing, unreadable, not UTF-8 or not valid TOML.
+    """
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+        text = blob.decode("utf-8-sig")
+    except FileNotFoundError as err:
+        raise ScenarioError(path, "", str(path), f"an existing {what}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
+    try:
+        return tomllib.loads(text), blob
+    except (ValueError, RecursionError) as err:  # TOMLDecodeError, an integer too long to convert, or nesting too deep
+        reason = str(err) if isinstance(err, ValueError) else "tables or arrays nested too deep"
+        raise ScenarioError(path, "", None, f"valid TOML ({reason})") from err
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a Parquet table of a results folder, checking its pages' checksums.
 
@@ -119,6 +158,63 @@ def readable_table(path: str | Path) -> bool:
 
 METADATA_KEY = b"pfpp_sim"
 """Key of the package's own entry in a Parquet file's schema metadata (see :func:`table_metadata`)."""
+
+
+class RunFolder:
+    """Finished runs kept one Parquet file each in a folder, written as they arrive (a :class:`pfpp_sim.jobs.Store`).
+
+    A file is complete or absent: a write cut short by a kill leaves only a hidden
+    temporary file, removed by :meth:`finished` (which a resumed run calls first), and a file damaged on disk since
+    (its checksums fail) counts as not finished and is removed, so its run is redone.
+
+    Parameters
+    ----------
+    folder : str or Path
+    name : callable, optional
+        ``name(key) -> file name`` of a run's table (default ``run-<key:07d>.parquet``, for integer keys).
+    """
+
+    def __init__(self, folder: str | Path, name: Callable[[Any], str] | None = None) -> None:
+        self.folder = Path(folder)
+        self._name = name or (lambda key: f"run-{key:07d}.parquet")
+
+    def path(self, key: Any) -> Path:
+        """The file of a run's table."""
+        return self.folder / self._name(key)
+
+    def _files(self) -> list[Path]:
+        return sorted(self.folder.glob("run-*.parquet")) if self.folder.is_dir() else []
+
+    def count(self) -> int:
+        """Finished run files in the folder (whatever their keys)."""
+        return len(self._files())
+
+    def read_all(self) -> pd.DataFrame | None:
+        """Every finished run's table, in file-name order, as one table (None if there is none)."""
+        files = self._files()
+        return pd.concat([read_table(f) for f in files], ignore_index=True) if files else None
+
+    def finished(self, keys) -> set:
+        """The keys whose file is there and readable; a damaged file is removed, as is a write cut short by a kill."""
+        for stale in self.folder.glob(".run-*.tmp") if self.folder.is_dir() else []:
+            stale.unlink()  # a write cut short by a kill; its run is redone
+        held = set()
+        for key in keys:
+            path = self.path(key)
+            if path.exists():
+                if readable_table(path):
+                    held.add(key)
+                else:
+                    path.unlink()  # written whole, then altered or cut on disk: run again
+        return held
+
+    def put(self, key: Any, table: pd.DataFrame) -> None:
+        """Write a run's table atomically."""
+        write_parquet(table, self.path(key))
+
+    def get(self, key: Any) -> pd.DataFrame:
+        """Read a run's table, checking its checksums."""
+        return read_table(self.path(key))
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
@@ -258,6 +354,19 @@ def claim_folder(out: str | Path, *, overwrite: bool, what: str = "results") -> 
         for stale in [*out.parent.glob(f".{out.name}.*.new"), *out.parent.glob(f".{out.name}.old-*")]:
             shutil.rmtree(stale, ignore_errors=True)  # left by a writer that was killed; nobody else holds the folder
         yield Claim(out)
+
+
+def empty_folder(out: str | Path) -> None:
+    """Remove everything a folder holds (the folder itself stays); nothing if it does not exist."""
+    out = Path(out)
+    for item in out.iterdir() if out.is_dir() else []:
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def holds_files(out: str | Path) -> bool:
+    """True when ``out`` is a folder that holds anything."""
+    out = Path(out)
+    return out.is_dir() and any(out.iterdir())
 
 
 @contextmanager

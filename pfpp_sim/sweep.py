@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import json
 import math
-import os
-import shutil
 import time
-import tomllib
 from collections.abc import Callable
-from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,72 +27,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, SUMMARY_UNITS
 from pfpp_sim.calibration.coverage import run_warnings
+from pfpp_sim.design import Parameter, ParameterSpace, sample
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_replicate
+from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from pfpp_sim.storage import (
+    RunFolder,
+    empty_folder,
     environment,
     git_commit,
+    holds_files,
     lock_folder,
     package_version,
     read_json,
     read_table,
-    readable_table,
+    read_toml,
     write_json,
     write_parquet,
 )
-from pfpp_sim.workers import ExecutorChoice, check_executor, execution, open_executor
+from pfpp_sim.workers import ExecutorChoice, check_executor, execution
 
 __all__ = [
-    "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "load_sweep", "plan_sweep", "problem", "read_sweep", "run_jobs", "run_sweep", "sample",
+    "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "design_of", "load_sweep", "plan_sweep", "read_sweep", "run_design", "run_sweep",
     "spec_from_manifest", "sweep_results",
 ]
 
 Progress = Callable[[int, int], None]
 MAX_RUNS = 1_000_000
 """Largest sweep accepted (design points times replicates); a larger one is a typo or a job for several sweeps."""
-
-
-class Parameter(BaseModel):
-    """One swept scenario key: a continuous range or a list of levels."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-    low: float | None = Field(None, allow_inf_nan=False, description="lowest value of a range")
-    high: float | None = Field(None, allow_inf_nan=False, description="highest value of a range (above low)")
-    integer: bool = Field(False, description="round the range's values to whole numbers")
-    steps: int | None = Field(None, ge=2, le=100, description="grid points between low and high")
-    levels: list[bool | int | float | str | list[str]] | None = Field(None, min_length=1, description="the values taken, instead of a range")
-
-    @model_validator(mode="after")
-    def _range_or_levels(self) -> Parameter:
-        if self.levels is not None:
-            if self.low is not None or self.high is not None:
-                raise ValueError("give either levels or low/high, not both")
-            return self
-        if self.low is None or self.high is None:
-            raise ValueError("give low and high, or levels")
-        if not self.low < self.high:
-            raise ValueError(f"expected low < high, got low={self.low}, high={self.high}")
-        return self
-
-    def grid(self) -> list[Any]:
-        """Values of this parameter on a grid design."""
-        if self.levels is not None:
-            return list(self.levels)
-        values = np.linspace(self.low, self.high, self.steps or 3)
-        return [int(round(v)) for v in values] if self.integer else [float(v) for v in values]
-
-    def from_unit(self, u: np.ndarray) -> list[Any]:
-        """Map sampled values to scenario values (levels: ``u`` in [0, 1) picks one)."""
-        if self.levels is not None:
-            index = np.minimum((np.asarray(u) * len(self.levels)).astype(int), len(self.levels) - 1)
-            return [self.levels[i] for i in index]
-        return [int(round(v)) for v in u] if self.integer else [float(v) for v in u]
-
-    @property
-    def bounds(self) -> list[float]:
-        return [0.0, 1.0] if self.levels is not None else [float(self.low), float(self.high)]
 
 
 class SweepSpec(BaseModel):
@@ -144,6 +102,11 @@ class SweepSpec(BaseModel):
         return self
 
     @property
+    def space(self) -> ParameterSpace:
+        """The swept parameters, as :func:`pfpp_sim.design.sample` and :func:`~pfpp_sim.design.analyze` take them."""
+        return ParameterSpace(self.parameters)
+
+    @property
     def runs(self) -> int:
         """Runs in the sweep: design points times replicates."""
         n = len(self.parameters)
@@ -169,15 +132,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario]:
         Naming the file, the key path, the bad value and what was expected.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as err:
-        raise ScenarioError(path, "", str(path), "an existing sweep spec file") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, "", str(path), f"a readable UTF-8 TOML file ({err.__class__.__name__})") from err
-    except (ValueError, RecursionError) as err:
-        reason = str(err) if isinstance(err, ValueError) else "tables or arrays nested too deep"
-        raise ScenarioError(path, "", None, f"valid TOML ({reason})") from err
+    data, _ = read_toml(path, what="sweep spec file")
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
@@ -218,37 +173,9 @@ def spec_from_manifest(manifest: dict[str, Any]) -> SweepSpec:
     return SweepSpec.model_validate(data)
 
 
-def problem(spec: SweepSpec) -> dict[str, Any]:
-    """The SALib problem description of a spec."""
-    names = list(spec.parameters)
-    return {"num_vars": len(names), "names": names, "bounds": [spec.parameters[n].bounds for n in names]}
-
-
-def sample(spec: SweepSpec) -> pd.DataFrame:
-    """Design points of a sweep, one row each, in the order SALib analyses expect.
-
-    Returns
-    -------
-    DataFrame
-        ``point`` then one column per parameter (scenario values).
-    """
-    names = list(spec.parameters)
-    if spec.design == "grid":
-        rows = list(itertools.product(*(spec.parameters[n].grid() for n in names)))
-        design = pd.DataFrame(rows, columns=names)
-    else:
-        from SALib.sample import latin, morris, sobol
-
-        prob = problem(spec)
-        if spec.design == "lhs":
-            unit = latin.sample(prob, spec.samples, seed=spec.seed)
-        elif spec.design == "sobol":
-            unit = sobol.sample(prob, spec.samples, calc_second_order=False, seed=spec.seed)
-        else:
-            unit = morris.sample(prob, spec.samples, num_levels=spec.morris_levels, seed=spec.seed)
-        design = pd.DataFrame({n: spec.parameters[n].from_unit(unit[:, i]) for i, n in enumerate(names)})
-    design.insert(0, "point", np.arange(len(design), dtype=np.int64))
-    return design
+def design_of(spec: SweepSpec) -> pd.DataFrame:
+    """A spec's design points: its space sampled by its method, size and seed (:func:`pfpp_sim.design.sample`)."""
+    return sample(spec.space, spec.samples, spec.seed, method=spec.design, morris_levels=spec.morris_levels)
 
 
 @dataclass(frozen=True)
@@ -257,6 +184,10 @@ class _Job:
     point: int
     replicate: int
     overrides: dict[str, Any]
+
+    @property
+    def key(self) -> int:
+        return self.run_id
 
 
 def _run_batch(base: Scenario, jobs: list[_Job], seed: int, outputs: list[str], keep_places: bool) -> list[tuple[int, pd.DataFrame | str]]:
@@ -276,91 +207,96 @@ def _run_batch(base: Scenario, jobs: list[_Job], seed: int, outputs: list[str], 
     return done
 
 
-def _run_file(out: Path, run_id: int) -> Path:
-    return out / "runs" / f"run-{run_id:07d}.parquet"
-
-
-def run_jobs(
-    work: Callable[[list[Any]], list[tuple[int, pd.DataFrame | str]]],
-    jobs: list[Any],
-    out: Path,
+def run_design(
+    design: pd.DataFrame,
+    base: Scenario | str | Path,
     *,
-    executor: ExecutorChoice,
+    seed: int = 0,
+    replicates: int = 1,
+    outputs: list[str] | None = None,
+    by_place: bool = False,
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
-    batch_size: int | None = None,
+    store: Store | None = None,
     progress: Progress | None = None,
-) -> list[tuple[Any, str]]:
-    """Run the jobs whose file ``out/runs/run-<run_id>.parquet`` is missing; write each table atomically as it arrives.
+) -> pd.DataFrame:
+    """Run every point of a design on a base scenario, ``replicates`` times each.
 
-    This is what makes sweeps and robustness runs resumable: a finished job's file is
-    complete or absent, so a rerun skips exactly the finished jobs, and a write cut short
-    by a kill leaves only a hidden temporary file, removed here. A file damaged on disk
-    since (its checksums fail) is removed and its job run again.
+    Replicate ``r`` of every point runs on replicate ``r``'s random streams of ``seed``
+    (common random numbers), so differences between points come from the parameters;
+    results do not depend on the executor or the number of workers.
 
     Parameters
     ----------
-    work : callable
-        ``work(batch) -> [(run_id, table or error message)]``, picklable (a module-level
-        function or a ``functools.partial`` of one); it runs in the workers.
-    jobs : list
-        Objects with an integer ``run_id``.
-    out : Path
-        The folder holding ``runs/``.
-    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor
+    design : DataFrame
+        ``point`` then one column per scenario key path (:func:`pfpp_sim.design.sample`).
+    base : Scenario, str or Path
+        The scenario each point changes (or a preset name, or a TOML path).
+    seed : int, default=0
+    replicates : int, default=1
+    outputs : list of str, optional
+        Summary metrics kept (default: all of :data:`pfpp_sim.analysis.SUMMARY_METRICS`).
+    by_place : bool, default=False
+        One row per run and place (each place, and ``"ALL"``) instead of one per run.
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
     workers : int, optional
         Worker processes (default: all cores).
     scheduler : str, optional
-        Dask scheduler address.
-    batch_size : int, optional
-        Jobs sent to a worker at once (default: about a quarter of each worker's share, at most 50).
+        Dask scheduler address (with ``executor="dask"``).
+    store : Store, optional
+        Where finished runs are kept: a :class:`pfpp_sim.storage.RunFolder` makes the run
+        resumable (runs already in it are not run again); default: in memory.
     progress : callable, optional
-        ``progress(done, total)`` as jobs finish.
+        ``progress(done, total)`` as runs finish.
 
     Returns
     -------
-    list of (job, str)
-        The jobs that failed, with their error messages; every other job's file is written.
+    DataFrame
+        ``run_id, point, replicate`` (and ``place_code`` with ``by_place``), the design's
+        parameter columns, then one column per output: what :func:`pfpp_sim.design.analyze` takes.
+
+    Raises
+    ------
+    PfppError
+        Before any run: an unknown executor or output, a design without its ``point``
+        numbers, or a design value the scenario does not accept (naming the parameter and the value). After runs: the first
+        failed run and its parameters (finished runs are kept in ``store``).
     """
-    for stale in (out / "runs").glob(".run-*.tmp") if (out / "runs").is_dir() else []:
-        stale.unlink()  # a write cut short by a kill; its run is redone
-    for job in jobs:  # written whole, then altered or cut on disk: run again
-        if _run_file(out, job.run_id).exists() and not readable_table(_run_file(out, job.run_id)):
-            _run_file(out, job.run_id).unlink()
-    pending = [job for job in jobs if not _run_file(out, job.run_id).exists()]
-    done = len(jobs) - len(pending)
-    if progress:
-        progress(done, len(jobs))
-    failures: list[tuple[Any, str]] = []
-    by_id = {job.run_id: job for job in jobs}
+    check_executor(executor)
+    base = base if isinstance(base, Scenario) else load_scenario(base)
+    outputs = list(SUMMARY_METRICS) if outputs is None else list(outputs)
+    unknown = sorted(set(outputs) - set(SUMMARY_METRICS))
+    if unknown:
+        raise PfppError(f"unknown output {unknown[0]!r}; expected some of {', '.join(SUMMARY_METRICS)}")
+    if "point" not in design or not np.array_equal(design["point"].to_numpy(), np.arange(len(design))):
+        raise PfppError("design: expected a 'point' column numbering the rows 0, 1, 2, ... (as pfpp_sim.design.sample gives)")
+    design = design.reset_index(drop=True)
+    _check_design("design", base, design.drop(columns="point"))
+    runs = _run_points(design, base, seed=seed, replicates=replicates, outputs=outputs, keep_places=by_place, store=store or Kept(),
+                       executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    return _wide_results(runs, design, by_place=by_place)
 
-    def store(results) -> None:
-        nonlocal done
-        for run_id, table in results:
-            if isinstance(table, str):
-                failures.append((by_id[run_id], table))
-                continue
-            write_parquet(table, _run_file(out, run_id))
-            done += 1
-        if progress:
-            progress(done, len(jobs))
 
-    if not pending:
-        return failures
-    if executor == "serial":
-        for job in pending:
-            store(work([job]))
-        return failures
-    pool, close = open_executor(executor, workers, scheduler)
-    try:
-        n_workers = workers or os.cpu_count() or 1
-        size = batch_size or max(1, min(50, math.ceil(len(pending) / (n_workers * 4))))
-        futures = [pool.submit(work, pending[i : i + size]) for i in range(0, len(pending), size)]
-        for future in as_completed(futures):
-            store(future.result())
-    finally:
-        close()
-    return failures
+def _run_points(design, base, *, seed, replicates, outputs, keep_places, store: Store, executor, workers, scheduler, progress) -> pd.DataFrame:
+    """Every run of a design, long (``run_id, point, replicate, place_code, metric, value``), each kept in ``store`` as it finishes."""
+    names = [c for c in design.columns if c != "point"]
+    jobs = [
+        _Job(point * replicates + r, point, r, {k: _plain(design.at[point, k]) for k in names})
+        for point in range(len(design))
+        for r in range(replicates)
+    ]
+    work = functools.partial(_run_batch, base, seed=seed, outputs=outputs, keep_places=keep_places)
+    failures = run_jobs(work, jobs, store, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    if failures:
+        job, message = min(failures, key=lambda f: f[0].run_id)
+        params = ", ".join(f"{k}={v}" for k, v in job.overrides.items())
+        kept = f" in {store.folder}; rerun with --resume after fixing" if isinstance(store, RunFolder) else ""
+        raise PfppError(
+            f"{len(failures)} run(s) failed; first: run {job.run_id} (point {job.point}, replicate {job.replicate}; {params}): "
+            f"{message}. {len(jobs) - len(failures)} finished runs are kept{kept}"
+        )
+    return pd.concat([store.get(job.key) for job in jobs], ignore_index=True)
 
 
 def run_sweep(
@@ -444,12 +380,12 @@ def plan_sweep(spec_path: str | Path) -> dict[str, Any]:
 def _checked(spec_path: Path) -> tuple[SweepSpec, Scenario, pd.DataFrame]:
     """A sweep's spec, base scenario and design, every design value checked."""
     spec, base = load_sweep(spec_path)
-    design = sample(spec)
+    design = design_of(spec)
     _check_design(spec_path, base, design[list(spec.parameters)])
     return spec, base, design
 
 
-def _check_design(spec_path: Path, base: Scenario, design: pd.DataFrame) -> None:
+def _check_design(source: Path | str, base: Scenario, design: pd.DataFrame) -> None:
     """Refuse, before any run, a value of the design that the scenario does not accept.
 
     Each parameter's distinct values are checked (its lowest and highest when there are
@@ -462,30 +398,23 @@ def _check_design(spec_path: Path, base: Scenario, design: pd.DataFrame) -> None
             try:
                 base.with_overrides({name: _plain(value)})
             except ScenarioError as err:
-                raise ScenarioError(spec_path, f"parameters.{name}", _plain(value), f"a value the scenario accepts ({err.expected})") from None
+                raise ScenarioError(source, f"parameters.{name}", _plain(value), f"a value the scenario accepts ({err.expected})") from None
 
 
 def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, scheduler, resume, overwrite, progress) -> dict[str, Any]:
     started = time.perf_counter()
     manifest_path = out / "manifest.json"
-    if overwrite and out.is_dir():
-        for item in out.iterdir():
-            shutil.rmtree(item) if item.is_dir() else item.unlink()
-    if out.is_dir() and any(out.iterdir()) and not manifest_path.exists():
+    if overwrite:
+        empty_folder(out)
+    if holds_files(out) and not manifest_path.exists():
         raise PfppError(f"--out {out} holds files that are not a sweep; give --overwrite to replace them, or choose another folder")
-    existing = sorted((out / "runs").glob("run-*.parquet")) if (out / "runs").is_dir() else []
+    existing = RunFolder(out / "runs").count()
     if manifest_path.exists():
         previous = read_json(manifest_path)
         if previous.get("spec_hash") != spec.spec_hash():
             raise PfppError(f"{out} holds a different sweep (spec hash {previous.get('spec_hash')}); use another --out")
     if existing and not resume:
-        raise PfppError(f"{out} already holds {len(existing)} finished runs of this sweep: rerun with --resume, or use another --out")
-    names = list(spec.parameters)
-    jobs = [
-        _Job(point * spec.replicates + r, point, r, {**{k: _plain(design.at[point, k]) for k in names}})
-        for point in range(len(design))
-        for r in range(spec.replicates)
-    ]
+        raise PfppError(f"{out} already holds {existing} finished runs of this sweep: rerun with --resume, or use another --out")
     write_parquet(design, out / "design.parquet")
     manifest = {
         "kind": "sweep",
@@ -496,7 +425,7 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "spec_file": spec_path.name,
         "base_scenario": base.name,
         "base_scenario_hash": base.scenario_hash(),
-        "runs": len(jobs),
+        "runs": len(design) * spec.replicates,
         "seed": spec.seed,
         "pfpp_sim_version": package_version(),
         "git_commit": git_commit(),
@@ -505,18 +434,9 @@ def _run_locked(spec_path, spec, base, design, out: Path, *, executor, workers, 
         "warnings": run_warnings([base]),
     }
     write_json({**manifest, "complete": False}, manifest_path)
-    work = functools.partial(_run_batch, base, seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)
-    failures = run_jobs(work, jobs, out, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
-    done = len(jobs) - len(failures)
-    if failures:
-        job, message = min(failures, key=lambda f: f[0].run_id)
-        params = ", ".join(f"{k}={v}" for k, v in job.overrides.items())
-        raise PfppError(
-            f"{len(failures)} run(s) failed; first: run {job.run_id} (point {job.point}, replicate {job.replicate}; {params}): "
-            f"{message}. {done} finished runs are kept in {out}/runs; rerun with --resume after fixing"
-        )
+    runs = _run_points(design, base, seed=spec.seed, replicates=spec.replicates, outputs=spec.outputs, keep_places=spec.keep_places,
+                       store=RunFolder(out / "runs"), executor=executor, workers=workers, scheduler=scheduler, progress=progress)
     units = {"units": {name: SUMMARY_UNITS[name] for name in spec.outputs}}
-    runs = _read_runs(out)  # once, for both tables
     results = write_parquet(_wide_results(runs, design, by_place=False), out / "results.parquet", metadata=units)
     if spec.keep_places:
         write_parquet(_wide_results(runs, design, by_place=True), out / "results_by_place.parquet", metadata=units)
@@ -552,10 +472,10 @@ def sweep_results(out: str | Path, *, by_place: bool = False) -> pd.DataFrame:
 
 def _read_runs(out: Path) -> pd.DataFrame:
     """Every finished run's summary rows (long: ``run_id, point, replicate, place_code, metric, value``)."""
-    files = sorted((out / "runs").glob("run-*.parquet"))
-    if not files:
+    runs = RunFolder(out / "runs").read_all()
+    if runs is None:
         raise PfppError(f"{out} holds no finished runs (expected a sweep folder with runs/run-*.parquet)")
-    return pd.concat([read_table(f) for f in files], ignore_index=True)
+    return runs
 
 
 def _wide_results(runs: pd.DataFrame, design: pd.DataFrame, *, by_place: bool) -> pd.DataFrame:

@@ -12,13 +12,15 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from pfpp_sim.errors import PfppError
 
-__all__ = ["ExecutorChoice", "check_executor", "execution", "open_executor", "process_pool"]
+__all__ = ["ExecutorChoice", "check_executor", "execution", "lost_workers_explained", "open_executor", "process_pool"]
 
 ExecutorChoice = Literal["serial", "processes", "dask"] | Executor
 """Where a command's runs go, the same for every command that runs many: ``"serial"`` (this
@@ -65,6 +67,30 @@ def check_executor(executor: ExecutorChoice) -> None:
     """
     if isinstance(executor, str) and executor not in ("serial", "processes", "dask"):
         raise PfppError(f"unknown executor {executor!r}: expected serial, processes or dask")
+
+
+@contextmanager
+def lost_workers_explained() -> Iterator[None]:
+    """Turn a process pool whose worker died into one line saying the likely causes.
+
+    A script that starts workers at its top level, without ``if __name__ == "__main__":``,
+    makes every worker fail on start-up (workers are started by *spawn*, which imports the
+    script again); so does a worker killed for lack of memory. Python reports either as a
+    ``BrokenProcessPool`` traceback.
+
+    Raises
+    ------
+    PfppError
+        Instead of ``BrokenProcessPool``.
+    """
+    try:
+        yield
+    except BrokenProcessPool as err:
+        raise PfppError(
+            "a worker process stopped before finishing: a script must start runs under "
+            "'if __name__ == \"__main__\":' (worker processes import it again), and a worker killed for "
+            "lack of memory stops the same way; executor='serial' runs in this process"
+        ) from err
 
 
 def open_executor(kind: str | Executor, workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pfpp_sim import design as designs
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import is_assumption, is_calibrated, sourced_parameters
 from pfpp_sim.scenario import RunSettings, Scenario
@@ -106,6 +107,15 @@ class Space:
     def problem(self) -> dict[str, Any]:
         """The SALib problem description: one variable per factor over its range."""
         return {"num_vars": len(self.factors), "names": self.names, "bounds": [[f.low, f.high] for f in self.factors]}
+
+    def values(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Factor values of SALib's points: the points themselves, as float64, by key path."""
+        return {name: points[:, i].astype(np.float64) for i, name in enumerate(self.names)}
+
+    def shares(self, design: pd.DataFrame) -> np.ndarray:
+        """A design's values as shares of each factor's range."""
+        bounds = np.array(self.problem()["bounds"], dtype=np.float64).reshape(-1, 2)
+        return (design[self.names].to_numpy(dtype=np.float64) - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0])
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description, as written into a manifest."""
@@ -255,17 +265,9 @@ def sample(space: Space, n: int, seed: int, *, design: Design = "lhs") -> pd.Dat
         If ``n`` or ``design`` is not valid for the space (see :func:`check_samples`).
     """
     check_samples(space, n, design)
-    from SALib.sample import latin, morris, sobol
-
-    problem = space.problem()
-    if design == "lhs":
-        points = latin.sample(problem, n, seed=seed)
-    elif design == "sobol":
-        points = sobol.sample(problem, n, calc_second_order=False, seed=seed)
-    else:
-        points = morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
-    default = np.array([[f.value for f in space.factors]])
-    table = pd.DataFrame(np.vstack([default, points]).astype(np.float64), columns=space.names)
+    points = designs.sample(space, n, seed, method=design, morris_levels=MORRIS_LEVELS).drop(columns="point")
+    default = pd.DataFrame([[f.value for f in space.factors]], columns=space.names)
+    table = pd.concat([default, points], ignore_index=True).astype(np.float64)
     table.insert(0, "sampled", np.arange(len(table)) > 0)
     table.insert(0, "world", np.arange(len(table), dtype=np.int64))
     return table

@@ -125,8 +125,10 @@ def test_the_readme_commands_and_python_run(tmp_path):
     assert (tmp_path / "results" / "grid" / "analysis.md").is_file()
     assert list((tmp_path / "results" / "lhs").glob("prim-returned_gbp.md"))
 
-    (python,) = blocks("python")
+    comparison, design = blocks("python")
     shutil.rmtree(tmp_path / "results" / "mine", ignore_errors=True)
-    done = subprocess.run([sys.executable, "-c", python], cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    for python in (comparison, design):
+        done = subprocess.run([sys.executable, "-c", python], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "results" / "mine" / "comparison.parquet").is_file()
+    assert "levers.carry_over" in done.stdout and "levers.data_sharing" in done.stdout  # the design's indices

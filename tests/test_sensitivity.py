@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from pfpp_sim.errors import PfppError
-from pfpp_sim.sensitivity import _indices, check_place, format_index, top_levers
-from pfpp_sim.sweep import Sweep, SweepSpec, sample
+from pfpp_sim.sensitivity import check_place, format_index, sweep_indices, top_levers
+from pfpp_sim.sweep import Sweep, SweepSpec, design_of
+from pfpp_sim.sweep_report import write_analysis
 
 TWO = {"levers.pooling": {"low": 0.0, "high": 1.0}, "levers.data_sharing": {"low": 0.2, "high": 0.7}}
 
@@ -23,9 +24,9 @@ def spec(design: str, samples: int, outputs=("returned_gbp",), parameters=None) 
 
 
 def indices_of(sp: SweepSpec, **outputs) -> pd.Series:
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(replicate=0, **{name: f(design) for name, f in outputs.items()})
-    return _indices(sp, results).set_index(["output", "parameter", "measure"])
+    return sweep_indices(sp, results).set_index(["output", "parameter", "measure"])
 
 
 def test_sobol_gives_all_of_an_additive_outputs_variance_to_the_parameter_that_drives_it():
@@ -71,9 +72,9 @@ def test_undefined_outputs_take_the_mean_of_the_defined_ones_and_missing_outputs
         y[::4] = np.nan
         return y
 
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(replicate=0, returned_gbp=with_gaps(design), overhead_gbp=np.nan)
-    table = _indices(sp, results).set_index(["output", "parameter", "measure"])["value"]
+    table = sweep_indices(sp, results).set_index(["output", "parameter", "measure"])["value"]
     filled = np.where(np.isnan(with_gaps(design)), np.nanmean(with_gaps(design)), with_gaps(design))
     expected = pd.Series(filled).corr(design["levers.pooling"], method="spearman")
     assert table["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(expected)
@@ -83,11 +84,11 @@ def test_undefined_outputs_take_the_mean_of_the_defined_ones_and_missing_outputs
 
 def test_replicates_are_averaged_per_design_point_first():
     sp = spec("lhs", 8)
-    design = sample(sp)
+    design = design_of(sp)
     x = design["levers.pooling"].to_numpy()
     noise = np.where(np.arange(len(x)) % 2 == 0, 5.0, -5.0)  # cancels within each point
     results = pd.concat([design.assign(replicate=0, returned_gbp=x + noise), design.assign(replicate=1, returned_gbp=x - noise)])
-    table = _indices(sp, results).set_index(["parameter", "measure"])["value"]
+    table = sweep_indices(sp, results).set_index(["parameter", "measure"])["value"]
     assert table["levers.pooling", "spearman"] == pytest.approx(1.0)
 
 
@@ -138,7 +139,7 @@ def test_a_place_the_sweep_did_not_keep_is_refused_naming_what_it_kept():
 def known_sweep(keep_places: bool) -> Sweep:
     """An LHS sweep whose outputs are known functions of its two levers, per place too."""
     sp = spec("lhs", 40, outputs=("returned_gbp", "fuel_poverty_rate"))
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(run_id=design["point"], replicate=0, returned_gbp=4.0e6 * design["levers.pooling"],
                             fuel_poverty_rate=0.2 - 0.1 * design["levers.data_sharing"])
     by_place = None
@@ -152,13 +153,13 @@ def test_the_written_analysis_holds_every_places_indices_its_ranking_and_its_cha
     import pfpp_sim.sensitivity as sensitivity
 
     sweep = known_sweep(keep_places=True)
-    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
-    files = sensitivity.write_analysis(tmp_path)
+    _read_as(monkeypatch, tmp_path, sweep)
+    files = write_analysis(tmp_path)
     table = pd.read_parquet(files["indices"])
     assert list(table.columns) == sensitivity.COLUMNS
     assert list(dict.fromkeys(table.place_code)) == ["ALL", "E06000032", "E07000062"]
     for place, results in (("ALL", sweep.results), ("E06000032", sweep.by_place[sweep.by_place.place_code == "E06000032"])):
-        expected = _indices(sweep.spec, results).reset_index(drop=True)
+        expected = sweep_indices(sweep.spec, results).reset_index(drop=True)
         got = table[table.place_code == place].drop(columns="place_code").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected[got.columns])
     rho = table.set_index(["place_code", "output", "parameter", "measure"])["value"]
@@ -177,11 +178,10 @@ def test_the_written_analysis_holds_every_places_indices_its_ranking_and_its_cha
 
 
 def test_an_analysis_of_all_places_only_has_no_place_section_and_flags_imprecise_indices(tmp_path, monkeypatch):
-    import pfpp_sim.sensitivity as sensitivity
 
     sweep = known_sweep(keep_places=False)
-    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
-    md = sensitivity.write_analysis(tmp_path)["report"].read_text()
+    _read_as(monkeypatch, tmp_path, sweep)
+    md = write_analysis(tmp_path)["report"].read_text()
     assert "## Most influential lever by place" not in md
     assert set(pd.read_parquet(tmp_path / "analysis.parquet").place_code) == {"ALL"}
     flagged = (pd.read_parquet(tmp_path / "analysis.parquet").flag != "").sum()
@@ -192,7 +192,7 @@ def test_the_chart_has_a_bar_for_each_lever_and_outcome_at_its_index():
     from pfpp_sim.sensitivity import sensitivity_figure
 
     sweep = known_sweep(keep_places=False)
-    indices = _indices(sweep.spec, sweep.results)
+    indices = sweep_indices(sweep.spec, sweep.results)
     [ax] = sensitivity_figure(sweep.spec, indices).axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["fuel_poverty_rate", "returned_gbp"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["levers.data_sharing", "levers.pooling"]
@@ -201,11 +201,19 @@ def test_the_chart_has_a_bar_for_each_lever_and_outcome_at_its_index():
     assert widths == sorted(round(v, 6) for v in headline)  # one bar per lever and outcome, as long as its index
 
 
-def _written(tmp_path: Path, monkeypatch, sweep: Sweep) -> tuple[pd.DataFrame, str]:
+def _read_as(monkeypatch, folder: Path, sweep: Sweep) -> None:
+    """Make the folder read as the sweep given, by the analysis and by its report."""
     import pfpp_sim.sensitivity as sensitivity
+    import pfpp_sim.sweep_report as sweep_report
 
-    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
-    files = sensitivity.write_analysis(tmp_path)
+    for module in (sensitivity, sweep_report):
+        monkeypatch.setattr(module, "read_sweep", lambda f: {Path(folder): sweep}[Path(f)])
+
+
+def _written(tmp_path: Path, monkeypatch, sweep: Sweep) -> tuple[pd.DataFrame, str]:
+
+    _read_as(monkeypatch, tmp_path, sweep)
+    files = write_analysis(tmp_path)
     assert files == {"indices": tmp_path / "analysis.parquet", "report": tmp_path / "analysis.md", "chart": tmp_path / "sensitivity.png"}
     return pd.read_parquet(files["indices"]), files["report"].read_text()
 
@@ -236,7 +244,7 @@ def test_the_written_analysis_reads_exactly_as_documented_line_by_line(tmp_path,
 
 def test_morris_indices_are_written_in_their_outputs_unit_with_their_interval(tmp_path, monkeypatch):
     sp = spec("morris", 12, outputs=("returned_gbp",))
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(run_id=design["point"], replicate=0, returned_gbp=4.0e6 * design["levers.pooling"])
     table, md = _written(tmp_path, monkeypatch, Sweep(sp, design, results, None, {}, Path("s")))
     mu = table.set_index(["parameter", "measure"])
@@ -251,7 +259,7 @@ def test_morris_indices_are_written_in_their_outputs_unit_with_their_interval(tm
 
 def test_a_sweep_of_one_lever_has_no_next_lever_and_flagged_indices_are_counted(tmp_path, monkeypatch):
     sp = spec("sobol", 8, parameters={"levers.pooling": {"low": 0.0, "high": 1.0}})
-    design = sample(sp)
+    design = design_of(sp)
     noise = np.random.default_rng(0).normal(size=len(design))
     results = design.assign(run_id=design["point"], replicate=0, returned_gbp=design["levers.pooling"] + noise)
     table, md = _written(tmp_path, monkeypatch, Sweep(sp, design, results, None, {}, Path("s")))
@@ -271,25 +279,25 @@ def test_a_sweep_of_one_lever_has_no_next_lever_and_flagged_indices_are_counted(
     ("mu_star", 5.0, 9.0, ""),
 ])
 def test_a_sobol_index_is_flagged_only_beyond_zero_and_one_or_with_a_ci_wider_than_a_tenth(measure, value, conf, flag):
-    from pfpp_sim.sensitivity import _flag
+    from pfpp_sim.design import _flag
 
     assert _flag(measure, value, conf) == flag
 
 
 def test_an_output_missing_or_constant_does_not_stop_the_outputs_after_it():
     sp = spec("lhs", 16, outputs=("overhead_gbp", "bid_cost_gbp", "returned_gbp"))
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(replicate=0, bid_cost_gbp=1.0, returned_gbp=design["levers.pooling"])  # no overhead_gbp
-    table = _indices(sp, results)
+    table = sweep_indices(sp, results)
     assert list(dict.fromkeys(table.output)) == ["bid_cost_gbp", "returned_gbp"]
     assert table.set_index(["output", "parameter", "measure"]).value["returned_gbp", "levers.pooling", "spearman"] == pytest.approx(1.0)
 
 
 def test_morris_intervals_are_the_same_every_time_for_the_specs_seed():
     sp = spec("morris", 12)
-    design = sample(sp)
+    design = design_of(sp)
     results = design.assign(replicate=0, returned_gbp=design["levers.pooling"] ** 2 + design["levers.data_sharing"])
-    first, second = _indices(sp, results), _indices(sp, results)
+    first, second = sweep_indices(sp, results), sweep_indices(sp, results)
     assert first.conf.notna().any()
     pd.testing.assert_frame_equal(first, second)
 
@@ -298,8 +306,8 @@ def test_analyse_names_the_place_and_the_chart_its_measure_and_sweep(tmp_path, m
     import pfpp_sim.sensitivity as sensitivity
 
     sweep = known_sweep(keep_places=True)
-    monkeypatch.setattr(sensitivity, "read_sweep", lambda folder: {Path(tmp_path): sweep}[Path(folder)])
+    _read_as(monkeypatch, tmp_path, sweep)
     assert set(sensitivity.analyse(tmp_path, place="E06000032").place_code) == {"E06000032"}
-    [ax] = sensitivity.sensitivity_figure(sweep.spec, _indices(sweep.spec, sweep.results)).axes
+    [ax] = sensitivity.sensitivity_figure(sweep.spec, sweep_indices(sweep.spec, sweep.results)).axes
     assert ax.get_xlabel() == "|Spearman rank correlation|"
     assert "Sensitivity of each outcome to each lever (known)" in [ax.get_title(loc=side) for side in ("left", "center", "right")]

@@ -23,9 +23,10 @@ from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
 from typer.testing import CliRunner
 
 from pfpp_sim.cli import app
+from pfpp_sim.design import _flag
 from pfpp_sim.errors import PfppError, ScenarioError
-from pfpp_sim.sensitivity import _flag, _indices, analyse, top_levers
-from pfpp_sim.sweep import MAX_RUNS, SweepSpec, load_sweep, run_sweep, sample, sweep_results
+from pfpp_sim.sensitivity import analyse, sweep_indices, top_levers
+from pfpp_sim.sweep import MAX_RUNS, SweepSpec, design_of, load_sweep, run_sweep, sweep_results
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -71,7 +72,7 @@ def test_design_sizes_follow_the_method(tmp_path, design, samples, pooling, expe
     if design == "grid":
         path.write_text(path.read_text().replace("low = 0.0\nhigh = 1.0\n", "low = 0.0\nhigh = 1.0\nsteps = 3\n"))
     spec, _ = load_sweep(path)
-    design_frame = sample(spec)
+    design_frame = design_of(spec)
     assert len(design_frame) == expected
     assert design_frame["levers.pooling"].between(0, 1).all()
 
@@ -388,12 +389,12 @@ def test_sobol_indices_outside_the_unit_interval_or_with_wide_intervals_are_flag
         "name": "flags", "base": "siloed_baseline", "design": "sobol", "samples": 4, "seed": 3, "outputs": ["returned_gbp"],
         "parameters": {"levers.pooling": {"low": 0.0, "high": 1.0}, "levers.data_sharing": {"low": 0.0, "high": 1.0}},
     })
-    design = sample(spec)
+    design = design_of(spec)
     rng = np.random.default_rng(0)
     # An output driven by pooling with noise: four samples cannot pin its indices down.
     y = design["levers.pooling"].to_numpy() + 0.5 * rng.standard_normal(len(design))
     results = design.assign(replicate=0, returned_gbp=y)
-    indices = _indices(spec, results).set_index(["parameter", "measure"])
+    indices = sweep_indices(spec, results).set_index(["parameter", "measure"])
     sobol = indices[indices.index.get_level_values("measure").isin(["S1", "ST"])]
     assert (sobol["flag"] != "").all(), sobol
     out = sobol[(sobol["value"] < 0) | (sobol["value"] > 1)]
@@ -443,9 +444,9 @@ def test_morris_effects_are_per_full_range_for_switches_and_sliders_alike(morris
             "levers.data_sharing": {"low": 0.2, "high": 0.7},
         },
     })
-    design = sample(spec)
+    design = design_of(spec)
     y = 3.0 * design["levers.carry_over"].astype(float) + 2.0 * design["levers.pooling"] + 10.0 * design["levers.data_sharing"]
-    indices = _indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
+    indices = sweep_indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
     assert indices["levers.carry_over", "mu_star"] == pytest.approx(3.0)
     assert indices["levers.pooling", "mu_star"] == pytest.approx(2.0)
     assert indices["levers.data_sharing", "mu_star"] == pytest.approx(5.0)
@@ -458,8 +459,8 @@ def test_morris_effect_of_a_three_level_parameter_is_per_change_from_first_to_la
         "name": "three", "base": "siloed_baseline", "design": "morris", "samples": 8, "seed": 2, "outputs": ["returned_gbp"],
         "parameters": {"levers.funding_period_months": {"levels": [12, 24, 36]}, "levers.pooling": {"low": 0.0, "high": 1.0}},
     })
-    design = sample(spec)
+    design = design_of(spec)
     y = design["levers.funding_period_months"].astype(float) / 12.0
-    indices = _indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
+    indices = sweep_indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
     assert indices["levers.funding_period_months", "mu_star"] == pytest.approx(2.0)
     assert indices["levers.pooling", "mu_star"] == pytest.approx(0.0)

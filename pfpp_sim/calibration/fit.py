@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +32,7 @@ from pfpp_sim.exogenous import month_dates
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import basis_year
 from pfpp_sim.scenario import Scenario, load_scenario
-from pfpp_sim.workers import process_pool
+from pfpp_sim.workers import ExecutorChoice, check_executor, open_executor
 
 __all__ = ["GLOBALS", "PLACE_BOUNDS", "Calibrated", "Settings", "calibrate", "simulate_moments"]
 
@@ -440,8 +439,9 @@ def calibrate(
     through: int | None = None,
     holdout_last_year: bool = False,
     targets: pd.DataFrame | None = None,
+    executor: ExecutorChoice = "processes",
     workers: int | None = None,
-    executor: Executor | None = None,
+    scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Calibrated:
     """Fit per-place trends and global parameters so a baseline reproduces official series.
@@ -470,11 +470,13 @@ def calibrate(
         Moments to fit (``place_code, metric, year, observed, sd``); default the official
         series (:func:`~pfpp_sim.calibration.targets.observed_targets`). Tests pass
         synthetic moments here.
+    executor : {"serial", "processes", "dask"} or concurrent.futures.Executor, default="processes"
+        Where replicates run, as in :func:`pfpp_sim.run`; the fit is the same whatever it is.
     workers : int, optional
         Processes running replicates in parallel (default: one per core, at most the
         number of replicates); 1 runs in this process.
-    executor : concurrent.futures.Executor, optional
-        Run replicates on this executor instead (e.g. a Dask ``Client.get_executor()``).
+    scheduler : str, optional
+        Dask scheduler address (with ``executor="dask"``; default a local cluster).
     progress : callable, optional
         Called with the number of model evaluations so far.
 
@@ -483,10 +485,11 @@ def calibrate(
     Calibrated
     """
     started = time.perf_counter()
+    check_executor(executor)
     targets = observed_targets(codes, through=through) if targets is None else targets.reset_index(drop=True)
     workers = min(workers or os.cpu_count() or 1, settings.replicates)
-    own = executor is None and workers > 1
-    pool = process_pool(workers) if own else executor
+    in_process = executor == "serial" or (executor == "processes" and workers == 1)
+    pool, close = (None, lambda: None) if in_process else open_executor(executor, workers, scheduler)
     try:
         def problem_for(moments: pd.DataFrame, cold: bool = False) -> _Problem:
             return _Problem(base, codes, moments, settings, pool, progress, cold=cold)
@@ -496,8 +499,7 @@ def calibrate(
         table = _table(problem, x, targets, pd.Series(True, index=targets.index))
         holdout, held = _holdout(problem_for, targets, forecast_damping()) if holdout_last_year else (None, None)
     finally:
-        if own:
-            pool.shutdown()
+        close()
     rows = []
     for i, (param, code) in enumerate(problem.names):
         low, high, _, unit = PLACE_BOUNDS[param] if code else GLOBALS[param]

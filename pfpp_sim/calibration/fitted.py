@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -21,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pfpp_sim.errors import ScenarioError
-from pfpp_sim.storage import write_text
+from pfpp_sim.storage import read_toml, write_text
 
 __all__ = [
     "FIT_DIR", "Estimate", "FitFile", "FitWarning", "fit_origin", "fit_path", "list_fits", "read_fit", "read_fit_file",
@@ -156,15 +155,12 @@ def read_fit_file(path: Path) -> FitFile:
     ScenarioError
         Naming the file (and the key) if it is missing or not a valid fit.
     """
+    data, _ = read_toml(path, what="fitted calibration file")
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         return FitFile.model_validate(data)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:  # ValidationError and TOMLDecodeError are ValueErrors
-        key = ".".join(str(p) for p in err.errors()[0]["loc"]) if isinstance(err, ValidationError) else ""
-        reason = "an existing file" if isinstance(err, FileNotFoundError) else (
-            "tables or arrays nested too deep" if isinstance(err, RecursionError) else str(err).splitlines()[0]
-        )
-        raise ScenarioError(path, key, str(path), f"a valid fitted calibration ({reason})") from err
+    except ValidationError as err:
+        key = ".".join(str(p) for p in err.errors()[0]["loc"])
+        raise ScenarioError(path, key, str(path), f"a valid fitted calibration ({str(err).splitlines()[0]})") from err
 
 
 def _toml_value(value) -> str:

@@ -76,7 +76,7 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
     result = CliRunner().invoke(app, ["calibrate", "--places", "all", "--holdout-last-year"])
     assert result.exit_code == 0, result.output
     assert asked["codes"] == data.places("all")["area_code"].tolist() and len(asked["codes"]) == 292
-    assert asked["name"] == "england" and asked["executor"] is None  # processes, started by calibrate itself
+    assert asked["name"] == "england" and asked["executor"] == "processes"
     assert asked["base"] == "baseline_history" and asked["holdout"]
     assert "Pooled AR(1)" in result.stdout
     shown = many_places(3).holdout.set_index("metric").change_correlation  # over every published year of the 3 places
@@ -87,5 +87,5 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
 def test_an_unknown_calibrate_executor_is_one_line(tmp_path):
     done = pfpp("calibrate", "--places", "E06000032", "--executor", "threads", cwd=tmp_path)
     assert done.returncode == 2
-    assert "--executor threads: expected processes or dask" in done.stderr and "Traceback" not in done.stderr
+    assert "unknown executor 'threads': expected serial, processes or dask" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "calibration").exists()

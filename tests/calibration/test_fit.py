@@ -170,3 +170,18 @@ def test_a_fit_that_moves_is_not_stopped_by_the_stall_rule():
     values, _, objective = _fit(problem)
     assert values[0] == pytest.approx(2.0) and objective == pytest.approx(0.0, abs=1e-12)
     assert problem.result.njev > 1 and _converged(problem.result)
+
+
+def test_calibrate_takes_the_executor_contract_of_every_experiment(monkeypatch):
+    # An unknown executor is refused before anything runs; "serial" runs every replicate in
+    # this process whatever the number of workers, and gives the fit "processes" gives.
+    import pfpp_sim.calibration.fit as fit
+
+    targets = synthetic_targets(TRUE, seed=11)
+    with pytest.raises(pfpp_sim.PfppError, match="unknown executor 'threads'"):
+        calibrate(base(), PLACES, name="x", settings=SMALL, targets=targets, executor="threads")
+    settings = Settings(**{**SMALL.__dict__, "replicates": 2, "max_iterations": 2})
+    pooled = calibrate(base(), PLACES, name="x", settings=settings, targets=targets, executor="processes", workers=2)
+    monkeypatch.setattr(fit, "open_executor", lambda *_: pytest.fail("serial must not start workers"))
+    serial = calibrate(base(), PLACES, name="x", settings=settings, targets=targets, executor="serial", workers=2)
+    pd.testing.assert_frame_equal(serial.parameters, pooled.parameters)
