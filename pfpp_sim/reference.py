@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pfpp_sim.data import PILOT_CODES
+from pfpp_sim.design import Parameter
 from pfpp_sim.evidence import ASSUMPTIONS, Sourced
 from pfpp_sim.scenario import (
     Intervention,
@@ -34,7 +35,7 @@ from pfpp_sim.scenario import (
     load_scenario,
 )
 from pfpp_sim.storage import write_text
-from pfpp_sim.sweep import MAX_RUNS, Parameter, SweepSpec
+from pfpp_sim.sweep import MAX_RUNS, SweepSpec
 
 __all__ = ["DEFAULTS_FROM", "main", "reference"]
 

@@ -49,7 +49,7 @@ from pfpp_sim.storage import (
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution
 
 __all__ = [
-    "MAX_RUNS", "Parameter", "Sweep", "SweepSpec", "design_of", "load_sweep", "plan_sweep", "read_sweep", "run_design", "run_sweep",
+    "MAX_RUNS", "Sweep", "SweepSpec", "design_of", "load_sweep", "plan_sweep", "read_sweep", "run_design", "run_sweep",
     "spec_from_manifest", "sweep_results",
 ]
 
