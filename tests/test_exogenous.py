@@ -87,3 +87,19 @@ def test_the_fuel_poverty_rate_does_not_drift_when_only_the_nominal_median_moves
     assert index.max() == 1.0
     np.testing.assert_array_equal(rising, flat)
     assert rising.min() > 0
+
+
+@pytest.mark.parametrize("share", [0.5, 0.25])
+def test_only_the_share_passed_through_of_each_change_in_the_cap_reaches_bills(share):
+    # Given a pass-through below 1, expect each month's price to move from the first
+    # month's by that share of the cap's move, so bills rise less in 2022.
+    scenario, exo = paths()
+    partial = exogenous_paths(scenario.with_overrides({"world.households.price_pass_through.value": share}))
+    assert partial.price_gbp[0] == exo.price_gbp[0]
+    np.testing.assert_allclose(partial.price_gbp - partial.price_gbp[0], share * (exo.price_gbp - exo.price_gbp[0]))
+
+
+def test_the_poverty_line_is_the_given_share_of_the_median():
+    scenario, exo = paths()
+    half = exogenous_paths(scenario.with_overrides({"world.households.poverty_line_share.value": 0.5}))
+    np.testing.assert_allclose(half.poverty_line_gbp, exo.poverty_line_gbp * 0.5 / 0.6)

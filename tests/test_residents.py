@@ -142,3 +142,59 @@ def test_block_size_and_threads_below_one_are_refused():
         engine_of(small_scenario(), block_households=0)
     with pytest.raises(ValueError, match="at least 1"):
         engine_of(small_scenario(), threads=0)
+
+
+def _neet_exits(engine: ResidentEngine, who: np.ndarray) -> int:
+    """How many of ``who`` (all NEET) are no longer NEET after one month."""
+    y = engine.population.young
+    assert (y.status[who] == NEET).all()
+    step_once(engine)
+    return int(np.count_nonzero(y.status[who] != NEET))
+
+
+def _all_neet(**overrides) -> ResidentEngine:
+    """An engine whose young people below 24 are all NEET, for a month of exits on the same draws."""
+    engine = engine_of(small_scenario(**{"world.young_people.neet_exit_hazard.value": 0.3, **overrides}))
+    y = engine.population.young
+    y.status[:] = NEET
+    return engine
+
+
+def test_a_mental_disorder_slows_leaving_neet_by_the_job_finding_multiplier():
+    # On the same draws, young people with a probable disorder leave NEET less often the
+    # lower the multiplier; those without one are not affected.
+    slow, same = _all_neet(**{"world.young_people.mh_job_finding_multiplier.value": 0.2}), _all_neet(
+        **{"world.young_people.mh_job_finding_multiplier.value": 1.0})
+    y = slow.population.young
+    disorder = np.flatnonzero(y.mh_disorder & (y.age_months < AGE_25 - 1))
+    without = np.flatnonzero(~y.mh_disorder & (y.age_months < AGE_25 - 1))
+    assert disorder.size > 100
+    assert _neet_exits(slow, disorder) < 0.5 * _neet_exits(same, disorder)
+    for engine in (slow, same):
+        engine.population.young.status[:] = NEET
+    slow_others, same_others = _neet_exits(slow, without), _neet_exits(same, without)
+    assert slow_others == pytest.approx(same_others, rel=0.1)
+
+
+def test_the_longer_a_neet_spell_the_slower_the_exit_by_the_scarring_rate():
+    scarred, unscarred = (_all_neet(**{"world.young_people.neet_scarring.value": value}) for value in (0.8, 0.0))
+    for engine in (scarred, unscarred):
+        engine.population.young.months_neet[:] = 48  # four years NEET
+    y = scarred.population.young
+    who = np.flatnonzero(y.age_months < AGE_25 - 1)
+    assert _neet_exits(scarred, who) < 0.1 * _neet_exits(unscarred, who)
+
+
+def test_incomes_take_monthly_shocks_of_the_given_spread():
+    # Without shocks a household's deviation only decays; with them it spreads out.
+    calm = engine_of(small_scenario(**{"world.households.income_shock_sd.value": 0.0}))
+    shaken = engine_of(small_scenario())
+    persistence = shaken.world.households.income_persistence.value
+    before = shaken.population.households.income_dev.copy()
+    assert np.std(before) > 0
+    calm.population.households.income_dev[:] = before  # the same households, whose starting spread followed the shocks'
+    step_once(calm)
+    step_once(shaken)
+    np.testing.assert_allclose(calm.population.households.income_dev, persistence * before, rtol=1e-6)
+    moved = shaken.population.households.income_dev - persistence * before
+    assert np.std(moved) == pytest.approx(shaken.world.households.income_shock_sd.value, rel=0.1)

@@ -3,7 +3,10 @@
 Every lever of :class:`~pfpp_sim.scenario.Levers` and every parameter of
 :class:`~pfpp_sim.scenario.Mechanisms` must be pinned by a test: with its effect removed,
 some test fails (and so must the deadline rush, ``RUSH_MONTHS``, and a bid's gross-up by
-its chance of success). Each knockout below is one edit of the code (the lever or
+its chance of success). So must the residents' rules that link the domains (a cold home and
+mental health, mental health and work, a young person's job and their household's income,
+scarring), the drivers of bills and the poverty line, the fit's trends and the young
+people's interventions. Each knockout below is one edit of the code (the lever or
 parameter read replaced by what the model would do without it). This script applies them one at a time
 to a copy of the package and tests (the working tree is never touched), runs the test
 files named for it and prints the tests that fail; tests/README.md ("Mechanisms pinned by
@@ -31,7 +34,12 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNCIL, DEPARTMENT, MODEL = "pfpp_sim/agents/council.py", "pfpp_sim/agents/department.py", "pfpp_sim/model.py"
+DYNAMICS, RESIDENTS, POPULATION = "pfpp_sim/dynamics.py", "pfpp_sim/residents.py", "pfpp_sim/population.py"
+EXOGENOUS, LABOUR = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py"
 C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
+RESIDENT_TESTS = ("tests/test_dynamics.py", "tests/test_residents.py", "tests/test_hazards.py", "tests/test_population.py",
+                  "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", M)
+"""The tests of the residents' rules, and the model's."""
 FAST = ["-k", "not lowers and not raises_the_share and not lose_more"]  # test_model without its slow lever-direction tests
 
 
@@ -137,6 +145,39 @@ KNOCKOUTS = [
         ]
     ),
     Knockout("run_in_months", "no years before the run", MODEL, 'self.run_in_months = int(round(self.mech["run_in_months"]))', "self.run_in_months = 0", (M,)),
+    # --------------------------------------------- the residents' rules: links between domains
+    Knockout("cold_home_odds_ratio", "a cold home does not raise the odds of a mental-health onset", DYNAMICS,
+             "odds = odds * np.where(cold_home, cold_home_odds_ratio, 1.0)", "odds = odds * 1.0", RESIDENT_TESTS),
+    Knockout("mh_job_finding_multiplier", "a mental disorder does not slow leaving NEET", RESIDENTS,
+             '"mh_multiplier": yw.mh_job_finding_multiplier.value,', '"mh_multiplier": 1.0,', RESIDENT_TESTS),
+    Knockout("youth_earnings", "a young person's job adds nothing to their household's income", DYNAMICS,
+             "income += youth_earnings_gbp * employed_youth", "income += 0.0 * employed_youth", RESIDENT_TESTS),
+    Knockout("neet_scarring", "long NEET spells do not scar", RESIDENTS,
+             '"scarring": yw.neet_scarring.value,', '"scarring": 0.0,', RESIDENT_TESTS),
+    Knockout("neet_home_income_gradient", "NEET young people live in homes like everyone else's", POPULATION,
+             "neet_gradient=yw.neet_home_income_gradient.value,", "neet_gradient=0.0,", RESIDENT_TESTS),
+    Knockout("mh_recovery_hazard", "nobody recovers from a mental disorder", RESIDENTS,
+             "recovery = yw.mh_recovery_hazard.value", "recovery = 0.0", RESIDENT_TESTS),
+    Knockout("income_shock_sd", "incomes take no shocks", RESIDENTS,
+             "hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead", "hw.income_persistence.value, 0.0, DrawnAhead",
+             RESIDENT_TESTS),
+    Knockout("price_pass_through", "bills follow the price cap whatever the share passed through", EXOGENOUS,
+             "price = price[0] + scenario.world.households.price_pass_through.value * (price - price[0])",
+             "price = price[0] + 1.0 * (price - price[0])", RESIDENT_TESTS),
+    Knockout("poverty_line_share", "the poverty line is 60% of the median whatever the share", EXOGENOUS,
+             "poverty_line_gbp=hw.poverty_line_share.value * hw.median_income.value * index,",
+             "poverty_line_gbp=0.6 * hw.median_income.value * index,", RESIDENT_TESTS),
+    Knockout("unemployment_elasticity", "local unemployment does not scale who seeks work", LABOUR,
+             "elasticity = scenario.world.young_people.unemployment_elasticity.value", "elasticity = 0.0", RESIDENT_TESTS),
+    Knockout("neet_trend", "the fit's NEET 16-17 trends are ignored", RESIDENTS,
+             "neet_drift = np.exp(pop.places.neet_trend * neet_years)",
+             "neet_drift = np.exp(0.0 * pop.places.neet_trend * neet_years)", RESIDENT_TESTS),
+    Knockout("careers_guidance", "careers guidance does not lower NEET entry", DYNAMICS,
+             "np.where(careers_active, 1.0 - careers_effect, 1.0)", "1.0", RESIDENT_TESTS),
+    Knockout("asb_outreach", "outreach does not lower NEET entry", DYNAMICS,
+             "np.where(asb_active, 1.0 - asb_effect, 1.0)", "1.0", RESIDENT_TESTS),
+    Knockout("employment_support", "employment support does not speed moves into work", DYNAMICS,
+             "np.array([[1.0, ips_risk_ratio_other], [1.0, ips_risk_ratio_disorder]])", "np.ones((2, 2))", RESIDENT_TESTS),
 ]
 
 
