@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from pfpp_sim import dynamics
 from pfpp_sim.population import (
     AGE_16,
+    AGE_18,
     AGE_25,
     BAND_D,
     EDUCATION,
@@ -280,3 +281,78 @@ def test_ilo_status_counts_students_with_a_job_as_employed_and_anyone_without_wo
     assert ilo.dtype == np.uint8
     everyone_seeks = dynamics.ilo_status(status, rank, by_status(10, RANK_LEVELS), employed_from)
     np.testing.assert_array_equal(everyone_seeks[status == NEET], u)
+
+
+# ---------------------------------------------- exact values of the rules, checked by hand
+
+
+def test_household_income_is_the_base_moved_by_its_shock_and_the_median_plus_gains_earnings_and_support():
+    base = np.array([20_000.0, 10_000.0, 30_000.0])
+    dev = np.array([0.0, np.log(2.0), -np.log(2.0)])
+    gain = np.array([0.0, 500.0, 0.0])
+    employed = np.array([0, 1, 2])
+    support = np.array([100.0, 0.0, 50.0])
+    income = dynamics.household_income(base, dev, gain, employed, 6_000.0, support, income_index=1.1)
+    np.testing.assert_allclose(income, [22_000 + 100, 22_000 + 500 + 6_000, 16_500 + 12_000 + 50])
+    plain = dynamics.household_income(base, dev, 0.0, np.zeros(3), 6_000.0, 0.0)  # the median of FYE 2020, nothing added
+    np.testing.assert_allclose(plain, [20_000, 20_000, 15_000])
+
+
+def test_one_bill_discount_for_every_home_is_taken_off_each_bands_cost_but_not_below_zero():
+    ratios = np.array([0.45, 0.55, 0.76, 1.0, 1.25, 1.55, 1.9])
+    band = np.array([0, 3, 6, 3], dtype=np.uint8)
+    np.testing.assert_allclose(dynamics.fuel_cost(band, 2_000.0, ratios, 400.0), [500.0, 1_600.0, 3_400.0, 1_600.0])
+    np.testing.assert_allclose(dynamics.fuel_cost(band, 2_000.0, ratios, 1_000.0), [0.0, 1_000.0, 2_800.0, 1_000.0])
+
+
+def test_a_cold_home_multiplies_the_odds_of_onset_by_the_ratio():
+    # Baseline onset 0.2 (odds 0.25); in a cold home with odds ratio 3 the odds are 0.75,
+    # a probability of 0.75 / 1.75 = 0.4286. Draws just either side of each probability.
+    cold = np.array([True, True, False, False])
+    draws = np.array([0.4285, 0.4287, 0.1999, 0.2001])
+    onset = dynamics.mental_health_transition(np.zeros(4, dtype=bool), cold, np.full(4, 0.2), 0.06, 3.0, DrawnAhead(draws))
+    np.testing.assert_array_equal(onset, [True, False, True, False])
+    recovered = dynamics.mental_health_transition(np.ones(2, dtype=bool), np.zeros(2, dtype=bool), np.full(2, 0.2), 0.06, 3.0,
+                                                  DrawnAhead(np.array([0.0599, 0.0601])))
+    np.testing.assert_array_equal(recovered, [False, True])  # True: still a disorder
+
+
+def test_an_income_shock_adds_the_spread_times_the_draw_to_the_decayed_deviation():
+    dev = np.array([0.5, -0.2, 0.0])
+    z = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(dynamics.income_shock(dev, 0.9, 0.1, DrawnAhead(z)), [0.55, -0.38, 0.05])
+
+
+def test_a_young_person_counts_as_eighteen_from_the_month_they_turn_eighteen():
+    # Exactly 18: a NEET exit may be into work, a student may leave for work, and a move
+    # into work makes them employed; a month younger, none of these.
+    age = np.array([AGE_18, AGE_18 - 1], dtype=np.int16)
+    to_work, _ = dynamics.neet_exit_hazard(np.zeros(2), np.zeros(2, dtype=bool), np.zeros(2, dtype=bool), age, **HAZARD)
+    assert to_work[0] > 0 and to_work[1] == 0
+    students = np.full(2, EDUCATION, dtype=np.uint8)
+    left, _ = dynamics.youth_transition(students, np.zeros(2, dtype=np.int16), age, np.zeros(2), np.zeros(2), np.zeros(2),
+                                        DrawnAhead(np.array([0.99, 0.99])), leave_education=0.025)
+    np.testing.assert_array_equal(left, [EMPLOYED, EDUCATION])
+    neet = np.full(2, NEET, dtype=np.uint8)
+    moved, _ = dynamics.youth_transition(neet, np.ones(2, dtype=np.int16), age, np.full(2, 0.5), np.zeros(2), np.zeros(2),
+                                         DrawnAhead(np.array([0.1, 0.1])), leave_education=0.0)
+    assert moved[0] == EMPLOYED
+
+
+def test_a_newcomer_starts_neet_when_their_draw_is_below_their_places_rate_at_16():
+    ages = np.array([AGE_25 - 1, AGE_25 - 1, AGE_25 - 1, AGE_18], dtype=np.int16)
+    status = np.full(4, EMPLOYED, dtype=np.uint8)
+    rate = np.array([0.3, 0.3, 0.9, 0.9])
+    _, new_status, _, replaced = dynamics.age_and_replace(ages, status, np.zeros(4, dtype=np.int16), rate,
+                                                          DrawnAhead(np.array([0.29, 0.31, 0.5])))
+    np.testing.assert_array_equal(replaced, [True, True, True, False])
+    np.testing.assert_array_equal(new_status, [NEET, EDUCATION, NEET, EMPLOYED])
+
+
+def test_exit_hazards_stay_probabilities_when_a_multiplier_would_push_them_above_one():
+    work, education = dynamics.neet_exit_hazard(
+        np.zeros(2), np.array([False, True]), np.zeros(2, dtype=bool), np.full(2, ADULT, dtype=np.int16),
+        **{**HAZARD, "base": 0.6, "mh_multiplier": 2.5},
+    )
+    np.testing.assert_allclose(work + education, [0.6, 1.0])  # 0.6 x 2.5 = 1.5, held at 1
+    np.testing.assert_allclose([work[1], education[1]], [0.55, 0.45])  # split by the work share of an exit of 1
