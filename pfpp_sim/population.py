@@ -186,8 +186,8 @@ class Block:
         The block's households and young people (rows of every column).
     household_slices, young_slices : list of slice
         Each place's rows relative to the block's first row.
-    young_sizes : ndarray of int64, shape (n_block_places,)
-        Young people of each place (for ``np.repeat`` of per-place values).
+    household_sizes, young_sizes : ndarray of int64, shape (n_block_places,)
+        Households and young people of each place (for ``np.repeat`` of per-place values).
     """
 
     places: slice
@@ -195,6 +195,7 @@ class Block:
     young: slice
     household_slices: list[slice]
     young_slices: list[slice]
+    household_sizes: np.ndarray
     young_sizes: np.ndarray
 
 
@@ -229,6 +230,7 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
                 young=ys,
                 household_slices=[slice(s.start - hs.start, s.stop - hs.start) for s in h_slices[first : p + 1]],
                 young_slices=[slice(s.start - ys.start, s.stop - ys.start) for s in y_slices[first : p + 1]],
+                household_sizes=np.array([s.stop - s.start for s in h_slices[first : p + 1]], dtype=np.int64),
                 young_sizes=np.array([s.stop - s.start for s in y_slices[first : p + 1]], dtype=np.int64),
             )
         )

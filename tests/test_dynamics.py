@@ -280,3 +280,17 @@ def test_ilo_status_counts_students_with_a_job_as_employed_and_anyone_without_wo
     assert ilo.dtype == np.uint8
     everyone_seeks = dynamics.ilo_status(status, rank, by_status(10, RANK_LEVELS), employed_from)
     np.testing.assert_array_equal(everyone_seeks[status == NEET], u)
+
+
+def test_ilo_status_of_several_places_uses_each_persons_place_limits():
+    rng = np.random.default_rng(0)
+    status = rng.integers(0, 3, size=200).astype(np.uint8)
+    rank = rng.integers(0, RANK_LEVELS, size=200).astype(np.uint16)
+    place = np.sort(rng.integers(0, 4, size=200)).astype(np.int16)
+    limits = rng.integers(0, 30000, size=(4, 3)).astype(np.uint16)
+    limits[:, EMPLOYED] = 0
+    employed_from = np.array([40000, 0, RANK_LEVELS], dtype=np.uint16)
+    together = dynamics.ilo_status(status, rank, limits, employed_from, place)
+    for p in range(4):
+        alone = dynamics.ilo_status(status[place == p], rank[place == p], limits[p], employed_from)
+        np.testing.assert_array_equal(together[place == p], alone)
