@@ -345,8 +345,9 @@ class PfppModel(mesa.Model):
             )
         for key, residents in done.by_intervention():
             self.pending.add(t + self.months_to_effect[key], key, residents)
-        for i in np.flatnonzero(done.spend_p).tolist():
-            orders.awards[i].spend(INTERVENTION_KEYS[orders.key[i]], int(done.spend_p[i]), int(done.duplicated_p[i]), t)
+        for award, key, spend_p, duplicated_p in zip(orders.awards, orders.key.tolist(), done.spend_p.tolist(), done.duplicated_p.tolist()):
+            if spend_p:
+                award.spend(INTERVENTION_KEYS[key], spend_p, duplicated_p, t)
         for name, values in delivery_flows(orders, done, self.recipient_weight, self.population.places.n).items():
             self.flows[name] += values
 
