@@ -5,8 +5,9 @@ Run ``python -m benchmarks.small_run [--repeats N] [--points N]``. Each of the f
 run as a sweep's worker runs it (``sweep._run_batch``: the scenario with the point's levers,
 ``run_replicate``, its summary), ``--repeats`` times, in this process, and timed by phase:
 
-- building the model: the population (``build_population``), the run-in of departments
-  and councils before month 0 (``PfppModel._run_in``) and the rest of the constructor;
+- building the model: the population (``starting_population``: built at a worker's first run
+  of a replicate, copied at the next), the run-in of departments and councils before
+  month 0 (``PfppModel._run_in``) and the rest of the constructor;
 - the 60 months (``PfppModel.run``), and within them the month's parts as
   :mod:`benchmarks.month_cpu` splits them (thread CPU seconds);
 - the tables ``run_replicate`` builds from the model (monthly, annual, awards, places,
@@ -61,7 +62,7 @@ def one_run(base, job: _Job, spec, folder: Path) -> dict[str, float]:
         return timed_run(self, *args, **kwargs)
 
     wrapped = [
-        (model_module, "build_population", _wall(model_module, "build_population", "population", spent)),
+        (model_module, "starting_population", _wall(model_module, "starting_population", "population", spent)),
         (PfppModel, "_run_in", _wall(PfppModel, "_run_in", "run-in", spent)),
         (PfppModel, "__init__", _wall(PfppModel, "__init__", "model", spent)),
         (PfppModel, "run", original_run),

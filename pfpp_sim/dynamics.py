@@ -246,7 +246,9 @@ def youth_transition(
     return new_status, months
 
 
-def ilo_status(status: np.ndarray, rank: np.ndarray, unemployed_below: np.ndarray, employed_from: np.ndarray) -> np.ndarray:
+def ilo_status(
+    status: np.ndarray, rank: np.ndarray, unemployed_below: np.ndarray, employed_from: np.ndarray, place: np.ndarray | None = None
+) -> np.ndarray:
     """Young people's labour-market status on the ILO basis, from their status and job-search rank.
 
     In work (``EMPLOYED``) is employed. A NEET young person whose rank is below their
@@ -263,20 +265,24 @@ def ilo_status(status: np.ndarray, rank: np.ndarray, unemployed_below: np.ndarra
     rank : ndarray of uint16, shape (n,)
         Job-search rank (:attr:`~pfpp_sim.population.YoungPeople.job_search_rank`), below
         :data:`~pfpp_sim.population.RANK_LEVELS`.
-    unemployed_below : ndarray of uint16, shape (3,)
+    unemployed_below : ndarray of uint16, shape (3,) or (n_places, 3)
         By status, the rank below which a young person seeks work: the students' seeking
-        limit, 0 for those in work, the NEET limit (:class:`~pfpp_sim.labour_market.JobSeeking`).
+        limit, 0 for those in work, the NEET limit (:class:`~pfpp_sim.labour_market.JobSeeking`);
+        by place and status when ``place`` is given.
     employed_from : ndarray of uint16, shape (3,)
         By status, the rank from which a young person has a job: the students' job limit, 0
         for those in work, :data:`~pfpp_sim.population.RANK_LEVELS` (none) for NEET; at
         least ``unemployed_below`` for each status.
+    place : ndarray of int, shape (n,), optional
+        Each young person's place: the row of ``unemployed_below`` that applies.
 
     Returns
     -------
     ndarray of uint8, shape (n,)
         ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
     """
-    unemployed = (rank < unemployed_below.take(status)).view(np.uint8)
+    seeking_limit = unemployed_below.take(status) if place is None else unemployed_below[place, status]
+    unemployed = (rank < seeking_limit).view(np.uint8)
     employed = (rank >= employed_from.take(status)).view(np.uint8)
     # At most one of the two holds: each status's seeking limit is at most its job limit.
     out = np.full(status.shape, ILO_INACTIVE, dtype=np.uint8)

@@ -7,6 +7,7 @@ Spending after a deadline is refused.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,9 @@ def to_pence(gbp: float) -> int:
 def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
     """Split ``total_p`` pence by ``shares`` exactly (largest remainder).
 
+    Plain Python: an award has a handful of shares, too few for arrays to pay. The shares
+    are summed one after another, in order.
+
     Returns
     -------
     dict of str to int
@@ -34,16 +38,19 @@ def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
     ValueError
         If there are no shares, or they are not finite, or they sum to 0.
     """
-    keys = list(shares)
-    raw = np.array([shares[k] for k in keys], dtype=np.float64)
-    if not keys or not np.all(np.isfinite(raw)) or raw.sum() <= 0:
+    raw = [float(share) for share in shares.values()]
+    whole = 0.0
+    for share in raw:
+        whole += share
+    if not raw or not all(math.isfinite(share) for share in raw) or whole <= 0:
         raise ValueError(f"shares must be finite and sum to more than 0, got {shares}")
-    raw = raw / raw.sum() * total_p
-    parts = np.floor(raw).astype(np.int64)
-    short = int(total_p - parts.sum())
-    order = np.argsort(-(raw - parts), kind="stable")
-    parts[order[:short]] += 1
-    return {k: int(v) for k, v in zip(keys, parts)}
+    raw = [share / whole * total_p for share in raw]
+    parts = [math.floor(value) for value in raw]
+    short = total_p - sum(parts)
+    by_remainder = sorted(range(len(raw)), key=lambda i: -(raw[i] - parts[i]))  # stable: ties keep their order
+    for i in by_remainder[:short]:
+        parts[i] += 1
+    return dict(zip(shares, parts))
 
 
 @dataclass(frozen=True)

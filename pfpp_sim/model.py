@@ -24,10 +24,11 @@ from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import PendingEffects
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
-from pfpp_sim.population import NEET, build_population
+from pfpp_sim.population import NEET
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
+from pfpp_sim.starting import starting_population
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import RecipientRecords, order_precision
 
@@ -90,15 +91,7 @@ class PfppModel(mesa.Model):
         self.run_in_months = int(round(self.mech["run_in_months"]))
         self.month = -self.run_in_months
         self.exo = exogenous_paths(scenario)
-        self.population = build_population(
-            scenario,
-            stream(seed, replicate, "population"),
-            fuel_price_gbp=float(self.exo.price_gbp[0]),
-            mh_prevalence=float(self.exo.mh_prevalence[0]),
-            bill_discount_gbp=float(self.exo.bill_discount_gbp[0]),
-            means_tested_gbp=float(self.exo.means_tested_gbp[0]),
-            income_index=float(self.exo.income_index[0]),
-        )
+        self.population = starting_population(scenario, self.exo, seed=seed, replicate=replicate)
         self.residents_per_place = self._count_residents()
         self.residents = ResidentEngine(
             self.population, scenario, self.exo,
@@ -352,8 +345,9 @@ class PfppModel(mesa.Model):
             )
         for key, residents in done.by_intervention():
             self.pending.add(t + self.months_to_effect[key], key, residents)
-        for i in np.flatnonzero(done.spend_p).tolist():
-            orders.awards[i].spend(INTERVENTION_KEYS[orders.key[i]], int(done.spend_p[i]), int(done.duplicated_p[i]), t)
+        for award, key, spend_p, duplicated_p in zip(orders.awards, orders.key.tolist(), done.spend_p.tolist(), done.duplicated_p.tolist()):
+            if spend_p:
+                award.spend(INTERVENTION_KEYS[key], spend_p, duplicated_p, t)
         for name, values in delivery_flows(orders, done, self.recipient_weight, self.population.places.n).items():
             self.flows[name] += values
 

@@ -25,7 +25,7 @@ from scipy import optimize, stats
 
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
-from pfpp_sim.scenario import Calibration, Scenario
+from pfpp_sim.scenario import Calibration, RunSettings, Scenario
 from pfpp_sim.trends import data_end, months_between, years_beyond_data
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "neet_18_24_share",
     "neet_target_period",
     "place_blocks",
+    "place_sizes",
     "young_people_homes",
     "years_after_data",
 ]
@@ -185,8 +186,8 @@ class Block:
         The block's households and young people (rows of every column).
     household_slices, young_slices : list of slice
         Each place's rows relative to the block's first row.
-    young_sizes : ndarray of int64, shape (n_block_places,)
-        Young people of each place (for ``np.repeat`` of per-place values).
+    household_sizes, young_sizes : ndarray of int64, shape (n_block_places,)
+        Households and young people of each place (for ``np.repeat`` of per-place values).
     """
 
     places: slice
@@ -194,6 +195,7 @@ class Block:
     young: slice
     household_slices: list[slice]
     young_slices: list[slice]
+    household_sizes: np.ndarray
     young_sizes: np.ndarray
 
 
@@ -228,6 +230,7 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
                 young=ys,
                 household_slices=[slice(s.start - hs.start, s.stop - hs.start) for s in h_slices[first : p + 1]],
                 young_slices=[slice(s.start - ys.start, s.stop - ys.start) for s in y_slices[first : p + 1]],
+                household_sizes=np.array([s.stop - s.start for s in h_slices[first : p + 1]], dtype=np.int64),
                 young_sizes=np.array([s.stop - s.start for s in y_slices[first : p + 1]], dtype=np.int64),
             )
         )
@@ -421,6 +424,30 @@ def _solve_income_level(adjusted_income, threshold, eligible, n_target):
     return float(0.5 * (upper + lower))
 
 
+def _real_young_people(table: pd.DataFrame) -> np.ndarray:
+    """Real young people (16-24) of each place of a :func:`~pfpp_sim.data.places` table."""
+    return table["age_16_17"].to_numpy(dtype=np.float64) + table["age_18_24"].to_numpy(dtype=np.float64)
+
+
+def place_sizes(run: RunSettings, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated households and young people of each place: real ones times the scale, at least the minimum sample and 1.
+
+    Parameters
+    ----------
+    run : RunSettings
+        Its scale and minimum samples.
+    table : DataFrame
+        The run's places (:func:`~pfpp_sim.data.places`).
+
+    Returns
+    -------
+    n_households, n_young : ndarray of int64, shape (n_places,)
+    """
+    n_h = np.maximum(np.rint(table["households"].to_numpy(dtype=np.float64) * run.scale), run.min_households_per_place)
+    n_y = np.maximum(np.rint(_real_young_people(table) * run.scale), run.min_young_people_per_place)
+    return np.maximum(n_h.astype(np.int64), 1), np.maximum(n_y.astype(np.int64), 1)
+
+
 def build_population(
     scenario: Scenario,
     rng: np.random.Generator,
@@ -491,12 +518,8 @@ def build_population(
 
     real_h = table["households"].to_numpy(dtype=np.float64)
     real_1617 = table["age_16_17"].to_numpy(dtype=np.float64)
-    real_1824 = table["age_18_24"].to_numpy(dtype=np.float64)
-    real_y = real_1617 + real_1824
-    n_h = np.maximum(np.rint(real_h * run.scale), run.min_households_per_place).astype(np.int64)
-    n_y = np.maximum(np.rint(real_y * run.scale), run.min_young_people_per_place).astype(np.int64)
-    n_h = np.maximum(n_h, 1)
-    n_y = np.maximum(n_y, 1)
+    real_y = _real_young_people(table)
+    n_h, n_y = place_sizes(run, table)
 
     band_cost = np.asarray(hw.band_cost.as_list())
     home_tenure_weight = np.array([1.0, yw.social_rent_home_weight.value, yw.private_rent_home_weight.value])

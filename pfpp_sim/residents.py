@@ -343,9 +343,7 @@ class ResidentEngine:
         )
         growth = self._income_growth_in(t)
         if growth is not None:
-            for p in range(block.places.start, block.places.stop):
-                if growth[p] != 1.0:
-                    h.base_income[h.slices[p]] *= growth[p]
+            h.base_income[hs] *= np.repeat(growth[block.places], block.household_sizes)
         self._block_fuel_poverty(t, block)
         h.months_cold[hs] += h.fuel_poor[hs]
         self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
@@ -364,11 +362,9 @@ class ResidentEngine:
         return np.exp(self.population.places.income_trend * step) if step > 0 else None
 
     def _update_ilo_status(self, t: int, block: Block) -> None:
-        """Set a block's young people's ILO status from their status, job-search rank and month ``t``'s limits."""
-        y, js = self.population.young, self.job_seeking
-        limits = js.unemployed_below[t]
-        for p, s in zip(range(block.places.start, block.places.stop), y.slices[block.places]):
-            y.ilo_status[s] = dynamics.ilo_status(y.status[s], y.job_search_rank[s], limits[p], js.employed_from)
+        """Set a block's young people's ILO status from their status, job-search rank and month ``t``'s limits in their place."""
+        y, js, ys = self.population.young, self.job_seeking, block.young
+        y.ilo_status[ys] = dynamics.ilo_status(y.status[ys], y.job_search_rank[ys], js.unemployed_below[t], js.employed_from, y.place[ys])
 
     def _step_young(
         self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, records: RecipientRecords, *,

@@ -1,4 +1,4 @@
-"""Speed settings of the residents' engine: blocks, threads, drawing ahead, and the allocator.
+"""Speed settings: the residents' engine's blocks, threads and drawing ahead, reused starting residents, and the allocator.
 
 None of them changes a result. Residents are stepped in blocks of whole places, with each
 month's random numbers drawn for everyone first in the rules' order, so the numbers each
@@ -20,7 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 
-__all__ = ["BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "keep_freed_memory", "run_all", "thread_pool"]
+__all__ = [
+    "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "keep_freed_memory", "run_all", "thread_pool",
+]
 
 BLOCK_HOUSEHOLDS = 1 << 17
 """Households at which a block of places closes: residents are stepped block by block
@@ -36,6 +38,11 @@ beforehand, so the results are the same either way."""
 
 BLOCK_THREADS = 4
 """Most threads stepping blocks at once by default (no more than the machine's CPUs)."""
+
+KEEP_HOUSEHOLDS = 1 << 18
+"""Households up to which a replicate's starting residents are kept in the process and
+reused by its next runs (:func:`~pfpp_sim.starting.starting_population`); a larger
+population is built for each run, as keeping it would double a large run's memory."""
 
 
 def keep_freed_memory() -> None:

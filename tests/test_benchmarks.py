@@ -113,10 +113,10 @@ def test_the_small_run_profile_times_each_phase_of_a_sweep_run_and_puts_the_mode
     from pfpp_sim import model as model_module
     from pfpp_sim.model import PfppModel
 
-    before = [model_module.build_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
+    before = [model_module.starting_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
     before += [getattr(owner, name) for owner, name, _ in month_cpu.PARTS]
     result = small_run.main(["--points", "1", "--repeats", "3", "--results", str(tmp_path)])
-    after = [model_module.build_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
+    after = [model_module.starting_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
     assert after + [getattr(owner, name) for owner, name, _ in month_cpu.PARTS] == before, "every wrapped function is restored"
     medians = result["medians"]
     assert result["runs"] == 3 and result["command"] == "python -m benchmarks.small_run --points 1 --repeats 3"

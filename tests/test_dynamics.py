@@ -356,3 +356,15 @@ def test_exit_hazards_stay_probabilities_when_a_multiplier_would_push_them_above
     )
     np.testing.assert_allclose(work + education, [0.6, 1.0])  # 0.6 x 2.5 = 1.5, held at 1
     np.testing.assert_allclose([work[1], education[1]], [0.55, 0.45])  # split by the work share of an exit of 1
+def test_ilo_status_of_several_places_uses_each_persons_place_limits():
+    rng = np.random.default_rng(0)
+    status = rng.integers(0, 3, size=200).astype(np.uint8)
+    rank = rng.integers(0, RANK_LEVELS, size=200).astype(np.uint16)
+    place = np.sort(rng.integers(0, 4, size=200)).astype(np.int16)
+    limits = rng.integers(0, 30000, size=(4, 3)).astype(np.uint16)
+    limits[:, EMPLOYED] = 0
+    employed_from = np.array([40000, 0, RANK_LEVELS], dtype=np.uint16)
+    together = dynamics.ilo_status(status, rank, limits, employed_from, place)
+    for p in range(4):
+        alone = dynamics.ilo_status(status[place == p], rank[place == p], limits[p], employed_from)
+        np.testing.assert_array_equal(together[place == p], alone)

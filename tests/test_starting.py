@@ -1,0 +1,91 @@
+"""A replicate's starting residents: built once per process, each run stepping its own copy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pfpp_sim import starting
+from pfpp_sim.exogenous import exogenous_paths
+from pfpp_sim.population import build_population
+from pfpp_sim.scenario import load_scenario
+from pfpp_sim.streams import stream
+
+PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
+
+
+def small(name: str = "siloed_baseline", **overrides):
+    return load_scenario(name).with_overrides({"run.places": PLACES, "run.horizon_months": 12, **overrides})
+
+
+def columns(population) -> dict[str, np.ndarray]:
+    return {
+        f"{group.__class__.__name__}.{f.name}": getattr(group, f.name)
+        for group in (population.households, population.young)
+        for f in dataclasses.fields(group)
+        if isinstance(getattr(group, f.name), np.ndarray)
+    }
+
+
+def first_month(exo) -> dict[str, float]:
+    return {
+        "fuel_price_gbp": float(exo.price_gbp[0]), "mh_prevalence": float(exo.mh_prevalence[0]),
+        "bill_discount_gbp": float(exo.bill_discount_gbp[0]), "means_tested_gbp": float(exo.means_tested_gbp[0]),
+        "income_index": float(exo.income_index[0]),
+    }
+
+
+def built(scenario, seed: int, replicate: int):
+    return build_population(scenario, stream(seed, replicate, "population"), **first_month(exogenous_paths(scenario)))
+
+
+def kept(scenario, seed: int, replicate: int):
+    return starting.starting_population(scenario, exogenous_paths(scenario), seed=seed, replicate=replicate)
+
+
+def test_kept_residents_are_those_built_for_the_replicate_whatever_the_levers():
+    first = kept(small(), 3, 1)
+    again = kept(small("pfpp_joined_up"), 3, 1)
+    expected = columns(built(small(), 3, 1))
+    for population in (first, again):
+        got = columns(population)
+        assert got.keys() == expected.keys()
+        for name, values in expected.items():
+            np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_each_run_steps_its_own_copy_of_the_kept_residents():
+    first = kept(small(), 4, 0)
+    first.households.income_dev[:] = 99.0
+    first.young.status[:] = 0
+    second = kept(small(), 4, 0)
+    np.testing.assert_array_equal(second.households.income_dev, built(small(), 4, 0).households.income_dev)
+    assert not np.shares_memory(first.young.status, second.young.status)
+
+
+def test_other_starting_prices_get_their_own_residents():
+    exo = exogenous_paths(small())
+    dearer = dataclasses.replace(exo, price_gbp=exo.price_gbp * 2)
+    again = starting.starting_population(small(), dearer, seed=9, replicate=0)
+    expected = build_population(small(), stream(9, 0, "population"), **first_month(dearer))
+    np.testing.assert_array_equal(again.households.base_income, expected.households.base_income)
+    assert not np.array_equal(again.households.base_income, kept(small(), 9, 0).households.base_income)
+
+
+def test_another_world_seed_or_replicate_gets_its_own_residents():
+    base = columns(kept(small(), 5, 0))["Households.base_income"]
+    for scenario, seed, replicate in [
+        (small(**{"world.households.median_income.value": 30000}), 5, 0),
+        (small(), 6, 0),
+        (small(), 5, 1),
+    ]:
+        other = columns(kept(scenario, seed, replicate))["Households.base_income"]
+        assert not np.array_equal(other, base)
+
+
+def test_a_population_above_the_keeping_limit_is_built_for_each_run(monkeypatch):
+    monkeypatch.setattr(starting, "KEEP_HOUSEHOLDS", 10)
+    starting._kept.cache_clear()
+    kept(small(), 8, 0)
+    assert starting._kept.cache_info().currsize == 0
