@@ -356,6 +356,8 @@ def test_exit_hazards_stay_probabilities_when_a_multiplier_would_push_them_above
     )
     np.testing.assert_allclose(work + education, [0.6, 1.0])  # 0.6 x 2.5 = 1.5, held at 1
     np.testing.assert_allclose([work[1], education[1]], [0.55, 0.45])  # split by the work share of an exit of 1
+
+
 def test_ilo_status_of_several_places_uses_each_persons_place_limits():
     rng = np.random.default_rng(0)
     status = rng.integers(0, 3, size=200).astype(np.uint8)
