@@ -7,11 +7,13 @@ rules, with the same parameters, as :meth:`pfpp_sim.model.PfppModel.step_residen
 
 - young people (stepped first): NEET exits into education and into work (18 and over),
   with duration scarring and a probable mental disorder, employment support raising exits
-  into work only (by mental-health status); NEET entry hazard by place and age group with
-  the fitted NEET trend (held after its data years), careers guidance and outreach; moves between education,
+  into work only (by mental-health status); NEET entry hazard by place and school group
+  (none in Year 11; Years 12-13 with the fitted NEET trend, held after its data years; those
+  past them), careers guidance and outreach; moves between education,
   employment and NEET, students of 18 and over leaving education for work; mental-health onset (odds raised by a cold home, baseline onset
   solved per place at set-up from the prevalence path and the reference cold homes) and recovery; ageing, with those turning 25 replaced
-  by 16-year-olds in the same household (with a job-search rank of their own); ILO status from status, job-search
+  by 16-year-olds in school in the same household (with a job-search rank of their own); on
+  1 September, Year 12 starters NEET with their place's NEET 16-17 rate; ILO status from status, job-search
   rank and the month's seeking limits of the place;
 - households: AR(1) log-income shock, the fitted income trend (in its data years), income after housing
   costs moving with the national median (as the relative poverty line does), income advice gains, earnings of employed young people, cost-of-living
@@ -40,6 +42,7 @@ from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import resident_rates
 from pfpp_sim.population import (
     AGE_16,
+    AGE_17,
     AGE_18,
     AGE_25,
     BAND_D,
@@ -161,7 +164,8 @@ class NaiveYoungPerson(mesa.Agent):
             to_work = min(to_work, 1.0 - to_education)
         else:
             to_education, to_work = leave, 0.0
-        entry_h = m.entry_base[self.place][self.age_months >= AGE_18]
+        academic = self.age_months - m.since_september[t]
+        entry_h = 0.0 if academic < AGE_16 else m.entry_base[self.place][academic >= AGE_18]
         if self.careers_until > t:
             entry_h *= 1.0 - m.careers_effect
         if self.asb_until > t:
@@ -185,11 +189,13 @@ class NaiveYoungPerson(mesa.Agent):
         self.age_months += 1
         if self.age_months >= AGE_25:  # replaced by a 16-year-old in the same household
             self.age_months = AGE_16
-            self.status = NEET if rnd.random() < m.neet_at_16[self.place] else EDUCATION
+            self.status = EDUCATION
             self.months_neet = 0
             self.mh_disorder = rnd.random() < m.prevalence
             self.careers_until = self.ips_until = self.asb_until = 0
             self.job_search_rank = rnd.randrange(RANK_LEVELS)
+        if m.since_september[t + 1] == 0 and self.age_months < AGE_17 and rnd.random() < m.neet_at_16[self.place]:
+            self.status = NEET  # starts Year 12 without a place
         seeking = self.job_search_rank < (m.neet_limit if self.status == NEET else m.student_limit)[self.place]
         if self.status == EMPLOYED or (self.status == EDUCATION and self.job_search_rank >= m.student_employed_from):
             self.ilo_status = ILO_EMPLOYED
@@ -233,6 +239,7 @@ class NaiveResidentsModel(mesa.Model):
         self.leave_education, self.job_seeking = engine.leave_education, engine.job_seeking
         self.cold_home_odds_ratio = source.cold_home_odds_ratio
         self.entry_hazard = engine.entry_hazard.tolist()
+        self.since_september = engine.since_september.tolist()
         self.base_onset = engine.base_onset.tolist()
         h, y = pop.households, pop.young
         households = [
@@ -283,10 +290,10 @@ class NaiveResidentsModel(mesa.Model):
             mh[p] += person.mh_disorder
             active[p] += is_active
             unemployed[p] += is_unemployed
-            if person.age_months < AGE_18:
+            if AGE_16 <= person.age_months - self.since_september[self.month + 1] < AGE_18:
                 young_1617[p] += 1
                 neet_1617[p] += is_neet
-            else:
+            if person.age_months >= AGE_18:
                 active_1824[p] += is_active
                 unemployed_1824[p] += is_unemployed
         return {
@@ -375,7 +382,7 @@ def run_vectorised(scenario: Scenario, months: int, *, seed: int) -> RuleRun:
     for t in range(months):
         begin = time.perf_counter()
         model.step_residents(t)
-        rates = resident_rates(model.population)
+        rates = resident_rates(model.population, int(model.residents.since_september[t + 1]))
         stepping += time.perf_counter() - begin
         for k, v in _national(rates, households, young).items():
             monthly[k].append(v)

@@ -10,6 +10,7 @@ import numpy as np
 
 from pfpp_sim.population import (
     AGE_16,
+    AGE_17,
     AGE_18,
     AGE_25,
     BAND_D,
@@ -31,6 +32,7 @@ __all__ = [
     "mental_health_transition",
     "neet_entry_hazard",
     "neet_exit_hazard",
+    "september_entry",
     "youth_transition",
 ]
 
@@ -319,22 +321,13 @@ def mental_health_transition(
 
 
 def age_and_replace(
-    age_months: np.ndarray,
-    status: np.ndarray,
-    months_neet: np.ndarray,
-    neet_rate_at_16: np.ndarray,
-    rng: np.random.Generator,
+    age_months: np.ndarray, status: np.ndarray, months_neet: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Age everyone a month; those turning 25 are replaced by a new 16-year-old.
+    """Age everyone a month; those turning 25 are replaced by a new 16-year-old in school.
 
-    The replacement keeps the place and household link, so residents are conserved.
-
-    Parameters
-    ----------
-    neet_rate_at_16 : ndarray of float64, shape (n_young,)
-        Chance that the newcomer starts NEET (their place's 16-17 rate).
-    rng : numpy.random.Generator or DrawnAhead
-        The ``young_people`` stream (one number per newcomer), or the numbers drawn ahead.
+    The newcomer is in Year 11 (in education) until the September their Year 12 starts
+    (:func:`september_entry`). The replacement keeps the place and household link, so
+    residents are conserved.
 
     Returns
     -------
@@ -346,7 +339,37 @@ def age_and_replace(
     new = np.flatnonzero(replaced)
     age[new] = AGE_16
     new_status = status.astype(np.uint8)  # a copy
-    new_status[new] = np.where(rng.random(new.size) < neet_rate_at_16[new], NEET, EDUCATION)
+    new_status[new] = EDUCATION
     months = months_neet.astype(np.int16)  # a copy
     months[new] = 0
     return age, new_status, months, replaced
+
+
+def september_entry(status: np.ndarray, age_months: np.ndarray, neet_rate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Year 11 leavers start Year 12 on 1 September: each does not take up a place with their place's NEET 16-17 rate.
+
+    Those starting are those of academic age 16: aged 16 on 31 August, so 16 years
+    and 0 to 11 months on 1 September; all were in school (Year 11) until now.
+
+    The cohort flow of the DfE NEET 16-17 statistic: a year group joins it each
+    September (and the oldest leaves it as they reach academic age 18), so a place's
+    rate in the next December-February moves with the share of its new cohort that
+    starts NEET.
+
+    Parameters
+    ----------
+    status : ndarray of uint8, shape (n,)
+    age_months : ndarray of int16, shape (n,)
+        Ages on 1 September.
+    neet_rate : ndarray of float64, shape (n,)
+        Each person's place's NEET 16-17 rate (moved by its fitted trend).
+    rng : numpy.random.Generator or DrawnAhead
+        The ``young_people`` stream (one number per person, entering or not), or the
+        numbers drawn ahead.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n,)
+    """
+    draw = rng.random(status.size)
+    return np.where((age_months < AGE_17) & (draw < neet_rate), np.uint8(NEET), status)

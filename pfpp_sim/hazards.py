@@ -14,7 +14,7 @@ import numpy as np
 
 from pfpp_sim import dynamics
 from pfpp_sim.exogenous import Exogenous
-from pfpp_sim.population import AGE_18, EMPLOYED, NEET, Population, YoungPeople
+from pfpp_sim.population import AFTER_SCHOOL, EMPLOYED, NEET, YEARS_12_13, Population, YoungPeople, school_group
 
 __all__ = ["REFERENCE_SAMPLE", "baseline_onset", "reference_cold_share", "steady_neet_entry"]
 
@@ -24,18 +24,25 @@ mental-health onset (:func:`reference_cold_share`): enough to measure a share of
 per cent to about a point, and cheap at national scale."""
 
 
-def steady_neet_entry(young: YoungPeople, n_places: int, exit_hazard: np.ndarray, *, default_exit: float, floor: float) -> np.ndarray:
+def steady_neet_entry(
+    young: YoungPeople, n_places: int, exit_hazard: np.ndarray, *, months_since_september: int, default_exit: float, floor: float
+) -> np.ndarray:
     """Per-place NEET entry hazards that keep each place's starting NEET shares steady.
 
-    For 16-17 and 18-24 year olds apart, entry ``e`` balances exit ``x`` (the mean exit
-    hazard of the place's NEET young people) at the starting NEET share ``s``:
-    ``e = x * s / (1 - s)``, at least ``floor``.
+    For Years 12-13 (academic age 16-17, the DfE NEET 16-17 cohort) and those of
+    academic age 18 or more apart, entry ``e`` balances exit ``x`` (the mean exit hazard
+    of the place's NEET young people) at the starting NEET share ``s``:
+    ``e = x * s / (1 - s)``, at least ``floor``. (A year group starts Year 12 each
+    September with the same share NEET, :func:`~pfpp_sim.dynamics.september_entry`,
+    and Year 11 is in school, so the shares stay steady.)
 
     Parameters
     ----------
     young : YoungPeople
         The starting young people.
     n_places : int
+    months_since_september : int
+        :func:`~pfpp_sim.population.since_september` of the start month.
     exit_hazard : ndarray of float64, shape (n_young,)
         Each young person's monthly hazard of leaving NEET (to work or education) without support.
     default_exit : float
@@ -46,12 +53,12 @@ def steady_neet_entry(young: YoungPeople, n_places: int, exit_hazard: np.ndarray
     Returns
     -------
     ndarray of float64, shape (n_places, 2)
-        Monthly probabilities for 16-17 year olds (column 0) and 18-24 year olds (column 1).
+        Monthly probabilities for Years 12-13 (column 0) and those past them (column 1).
     """
-    older = young.age_months >= AGE_18
+    school = school_group(young.age_months, months_since_september)
     neet = young.status == NEET
     entry = np.zeros((n_places, 2))
-    for group, mask in enumerate((~older, older)):
+    for group, mask in enumerate((school == YEARS_12_13, school == AFTER_SCHOOL)):
         people = np.bincount(young.place[mask], minlength=n_places).astype(float)
         in_neet = np.bincount(young.place[mask & neet], minlength=n_places).astype(float)
         exit_sum = np.bincount(young.place[mask & neet], weights=exit_hazard[mask & neet], minlength=n_places)

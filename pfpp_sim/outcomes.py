@@ -8,7 +8,18 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from pfpp_sim.population import AGE_18, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, TENURES, Block, Population, count_by_place
+from pfpp_sim.population import (
+    AGE_18,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    TENURES,
+    YEARS_12_13,
+    Block,
+    Population,
+    count_by_place,
+    school_group,
+)
 
 __all__ = [
     "ANNUAL_BASIS",
@@ -44,7 +55,9 @@ class Outcome:
 RATES = MappingProxyType(
     {
         "fuel_poverty_rate": Outcome("fraction of households", "rate", "LILEE fuel poverty", "households"),
-        "neet_16_17_rate": Outcome("fraction of 16-17 year olds", "rate", "NEET, 16-17 (DfE series basis)", "young_people"),
+        "neet_16_17_rate": Outcome(
+            "fraction of Years 12-13", "rate", "NEET, academic age 16-17 (DfE series basis: age on 31 August)", "young_people"
+        ),
         "neet_16_24_rate": Outcome("fraction of 16-24 year olds", "rate", "NEET, 16-24", "young_people"),
         "youth_unemployment_rate": Outcome(
             "fraction of economically active 16-24", "rate", "ILO unemployment rate, 16-24 (unemployed / economically active)", "young_people"
@@ -140,18 +153,29 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
 
 
-def resident_rates(pop: Population) -> dict[str, np.ndarray]:
+def resident_rates(pop: Population, months_since_september: int) -> dict[str, np.ndarray]:
     """Measure the resident outcome rates of every place.
+
+    NEET 16-17 counts Years 12-13 (DfE academic age 16-17,
+    :func:`~pfpp_sim.population.school_group`); the 18-24 unemployment rate counts those
+    aged 18-24 (ONS: age on the day).
+
+    Parameters
+    ----------
+    pop : Population
+    months_since_september : int
+        :func:`~pfpp_sim.population.since_september` of the month whose first day the
+        residents' ages are on.
 
     Returns
     -------
     dict of str to ndarray of float64, shape (n_places,)
         Each key of :data:`RATES`; fractions in [0, 1].
     """
-    return rates_from_counts(_rate_counts(pop, None))
+    return rates_from_counts(_rate_counts(pop, None, months_since_september))
 
 
-def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
+def _rate_counts(pop: Population, block: Block | None, months_since_september: int) -> dict[str, np.ndarray]:
     """Residents behind each rate, per place of ``block`` (default: all places), float64."""
     h, y = pop.households, pop.young
     hs, ys = (slice(0, h.n), slice(0, y.n)) if block is None else (block.households, block.young)
@@ -163,7 +187,8 @@ def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
             return np.array([s.stop - s.start for s in slices], dtype=np.float64)
         return count_by_place(mask, slices).astype(np.float64)
 
-    young_1617 = y.age_months[ys] < AGE_18
+    cohort = school_group(y.age_months[ys], months_since_september) == YEARS_12_13
+    adult = y.age_months[ys] >= AGE_18
     neet = y.status[ys] == NEET
     ilo = y.ilo_status[ys]
     active, unemployed = ilo != ILO_INACTIVE, ilo == ILO_UNEMPLOYED
@@ -171,13 +196,13 @@ def _rate_counts(pop: Population, block: Block | None) -> dict[str, np.ndarray]:
         "households": count(h_slices),
         "fuel_poor": count(h_slices, h.fuel_poor[hs]),
         "young_people": count(y_slices),
-        "young_16_17": count(y_slices, young_1617),
-        "neet_16_17": count(y_slices, young_1617 & neet),
+        "young_16_17": count(y_slices, cohort),
+        "neet_16_17": count(y_slices, cohort & neet),
         "neet_16_24": count(y_slices, neet),
         "active_16_24": count(y_slices, active),
         "unemployed_16_24": count(y_slices, unemployed),
-        "active_18_24": count(y_slices, active & ~young_1617),
-        "unemployed_18_24": count(y_slices, unemployed & ~young_1617),
+        "active_18_24": count(y_slices, active & adult),
+        "unemployed_18_24": count(y_slices, unemployed & adult),
         "youth_mh": count(y_slices, y.mh_disorder[ys]),
     }
 
@@ -291,26 +316,34 @@ def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
     return EquityGroups(cells, young, _count_by_group(cells, n), _count_by_group(young, n))
 
 
-def resident_equity(pop: Population, groups: EquityGroups) -> dict[str, np.ndarray]:
+def resident_equity(pop: Population, groups: EquityGroups, months_since_september: int) -> dict[str, np.ndarray]:
     """Count this month's outcomes in each place and equity group (simulated residents).
+
+    Parameters
+    ----------
+    pop : Population
+    groups : EquityGroups
+    months_since_september : int
+        As in :func:`resident_rates`.
 
     Returns
     -------
     dict of str to ndarray of float64, shape (n_places, len(EQUITY_GROUPS))
         ``fuel_poor`` households, young people ``neet_16_24`` and with ``youth_mh``
-        (a probable mental disorder), and young people aged 16-17 (``young_16_17``) and of
-        them NEET (``neet_16_17``); the groups' sizes at the start are in ``groups``.
+        (a probable mental disorder), and young people in Years 12-13 (``young_16_17``) and
+        of them NEET (``neet_16_17``); the groups' sizes at the start are in ``groups``.
     """
-    return equity_from_counts(_equity_counts(pop, groups, None))
+    return equity_from_counts(_equity_counts(pop, groups, None, months_since_september))
 
 
-def _equity_counts(pop: Population, groups: EquityGroups, block: Block | None) -> dict[str, np.ndarray]:
+def _equity_counts(pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int) -> dict[str, np.ndarray]:
     h, y = pop.households, pop.young
     hs, ys, places = (slice(0, h.n), slice(0, y.n), slice(0, pop.places.n)) if block is None else (
         block.households, block.young, block.places
     )
     n, first = places.stop - places.start, places.start
-    neet, young_1617 = y.status[ys] == NEET, y.age_months[ys] < AGE_18
+    neet = y.status[ys] == NEET
+    young_1617 = school_group(y.age_months[ys], months_since_september) == YEARS_12_13
     return {
         "equity_fuel_poor": _count_by_group(groups.households[hs], n, h.fuel_poor[hs], first),
         "equity_neet_16_24": _count_by_group(groups.young[ys], n, neet, first),
@@ -329,7 +362,9 @@ def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: counts[f"equity_{k}"] for k in _EQUITY_COUNTS}
 
 
-def count_outcomes(pop: Population, groups: EquityGroups, block: Block | None = None) -> dict[str, np.ndarray]:
+def count_outcomes(
+    pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None
+) -> dict[str, np.ndarray]:
     """Residents counted for the rates and the equity breakdown, in each place of ``block`` (default: all).
 
     Blocks' counts joined in place order (``np.concatenate`` of each key) are the
@@ -343,4 +378,4 @@ def count_outcomes(pop: Population, groups: EquityGroups, block: Block | None = 
         Per place, shape (n_block_places,), for the rates; per place and equity group,
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
-    return {**_rate_counts(pop, block), **_equity_counts(pop, groups, block)}
+    return {**_rate_counts(pop, block, months_since_september), **_equity_counts(pop, groups, block, months_since_september)}

@@ -54,6 +54,8 @@ __all__ = [
     "neet_target_period",
     "place_blocks",
     "place_sizes",
+    "school_group",
+    "since_september",
     "young_people_homes",
     "years_after_data",
 ]
@@ -68,7 +70,9 @@ MONTHS_18_TO_24 = 7 * 12
 RANK_LEVELS = (1 << 16) - 1
 """Values a job-search rank takes, 0 to ``RANK_LEVELS - 1`` (uint16): a limit of ``L``
 selects the share ``L / RANK_LEVELS``, and ``RANK_LEVELS`` itself is a limit no rank reaches."""
-AGE_16, AGE_18, AGE_25 = 16 * 12, 18 * 12, 25 * 12
+AGE_16, AGE_17, AGE_18, AGE_25 = 16 * 12, 17 * 12, 18 * 12, 25 * 12
+YEAR_11, YEARS_12_13, AFTER_SCHOOL = 0, 1, 2
+"""A young person's school group by DfE academic age (:func:`school_group`)."""
 
 
 @dataclass
@@ -145,6 +149,38 @@ class Population:
     places: PlaceTable
     households: Households
     young: YoungPeople
+
+
+def since_september(month: np.ndarray | int) -> np.ndarray | int:
+    """Whole months from the last 1 September to the first day of a calendar month (1-12).
+
+    September gives 0, August 11: a young person's age on the last 1 September (their
+    DfE academic age) is their age in months less this.
+    """
+    return (np.asarray(month) - 9) % 12 if np.ndim(month) else (int(month) - 9) % 12
+
+
+def school_group(age_months: np.ndarray, months_since_september: int) -> np.ndarray:
+    """Each young person's school group by DfE academic age (age on the last 31 August).
+
+    ``YEAR_11``: academic age 15, in compulsory school (16 already, but their Year 12
+    starts next September); ``YEARS_12_13``: academic age 16 or 17, the cohort of the
+    DfE NEET 16-17 statistic (which so counts some 18-year-olds and not the youngest
+    16-year-olds); ``AFTER_SCHOOL``: academic age 18 or more.
+
+    Parameters
+    ----------
+    age_months : ndarray of int16, shape (n,)
+        Ages on the first day of a month.
+    months_since_september : int
+        :func:`since_september` of that month.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n,)
+    """
+    academic = age_months - np.int16(months_since_september)
+    return (academic >= AGE_16).view(np.uint8) + (academic >= AGE_18).view(np.uint8)
 
 
 def count_by_place(mask: np.ndarray, slices: list[slice]) -> np.ndarray:
@@ -553,12 +589,16 @@ def build_population(
             [rng.integers(AGE_16, AGE_18, size=n1617), rng.integers(AGE_18, AGE_25, size=ny - n1617)]
         ).astype(np.int16)
         status = np.full(ny, EDUCATION, dtype=np.uint8)
-        k_neet = int(np.rint(target_neet[p] * n1617))
-        # The k_neet with the lowest draws: one draw per person whatever the rate (common random numbers).
-        status[np.argsort(rng.random(n1617), kind="stable")[:k_neet]] = NEET
+        # Year 11 stays in school; of Years 12-13 (the DfE cohort, some already 18) the
+        # k_neet with the lowest draws are NEET: one draw per person whatever the rate
+        # (common random numbers).
+        group = school_group(age, since_september(run.start_month))
+        cohort = np.flatnonzero(group == YEARS_12_13)
+        k_neet = int(np.rint(target_neet[p] * cohort.size))
+        status[cohort[np.argsort(rng.random(ny)[cohort], kind="stable")[:k_neet]]] = NEET
         share_1824 = float(neet_18_24_share(yw.neet_16_24_rate.value, target_neet[p], england_neet))
         neet_1824[p] = share_1824
-        older = np.arange(n1617, ny)
+        older = np.flatnonzero(group == AFTER_SCHOOL)
         k_old = int(np.rint(share_1824 * older.size))
         pick = rng.permutation(older)
         status[pick[:k_old]] = NEET

@@ -26,7 +26,6 @@ from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_e
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
-    AGE_18,
     AGE_25,
     EMPLOYED,
     RANK_LEVELS,
@@ -34,6 +33,8 @@ from pfpp_sim.population import (
     Population,
     leaving_education_hazard,
     place_blocks,
+    school_group,
+    since_september,
 )
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, run_all, thread_pool
@@ -146,6 +147,9 @@ class ResidentEngine:
         self.neet_trend_months = _months_before(scenario, exo, "neet_16_17_rate")
         self.income_beyond_years = _years_beyond(scenario, "fuel_poverty_rate")
         self.neet_beyond_years = _years_beyond(scenario, "neet_16_17_rate")
+        # Months since 1 September on the first day of months 0 ... horizon: the step of month t
+        # starts with ages on the first of month t and ends with those of month t + 1.
+        self.since_september = since_september((scenario.run.start_month - 1 + np.arange(self.horizon + 1)) % 12 + 1)
         self.rng_households = stream(seed, replicate, "households")
         self.rng_young = stream(seed, replicate, "young_people")
         # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
@@ -169,14 +173,15 @@ class ResidentEngine:
         self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
         for block in self.blocks:
             self._update_ilo_status(0, block)
-        self.initial_rates = resident_rates(population)
+        self.initial_rates = resident_rates(population, int(self.since_september[0]))
         yw, y = self.world.young_people, population.young
         exit_hazard = sum(dynamics.neet_exit_hazard(
             y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
         ))
         # Per-place NEET entry hazards (16-17, 18-24) that keep each place's starting NEET shares steady.
         self.entry_hazard = steady_neet_entry(
-            y, places.n, exit_hazard, default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
+            y, places.n, exit_hazard, months_since_september=int(self.since_september[0]),
+            default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
         )
         cold_share = reference_cold_share(
             population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
@@ -254,9 +259,10 @@ class ResidentEngine:
         h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
         return income
 
-    def _young_draw_args(self) -> dict:
+    def _young_draw_args(self, t: int) -> dict:
+        """Arguments of :func:`~pfpp_sim.streams.draw_young` for month ``t`` (ages as that month starts)."""
         n_newcomers = int(np.count_nonzero(self.population.young.age_months >= AGE_25 - 1))
-        return {"out": self._young_numbers, "n_newcomers": n_newcomers}
+        return {"out": self._young_numbers, "n_newcomers": n_newcomers, "september": bool(self.since_september[t + 1] == 0)}
 
     def step(
         self, month: int, due: list[tuple[str, np.ndarray]], *, records: RecipientRecords, rng: np.random.Generator
@@ -303,14 +309,14 @@ class ResidentEngine:
         if self._drawing_young is not None:
             draws, self._drawing_young = self._drawing_young.result(), None
         else:
-            draws = draw_young(self.rng_young, **self._young_draw_args())
+            draws = draw_young(self.rng_young, **self._young_draw_args(t))
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
         with thread_pool(self.threads) as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
                     t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
-                    DrawnAhead(d.start[k0 : k0 + k]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
+                    DrawnAhead(d.entry[block.young]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
                     entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
@@ -324,7 +330,7 @@ class ResidentEngine:
             if self.draw_ahead and t + 1 < self.horizon:
                 # Next month's numbers, drawn while this month's households step and the model
                 # records, decides and delivers (ages are final: next month's newcomers are known).
-                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args())
+                self._drawing_young = DrawingAhead(draw_young, self.rng_young, **self._young_draw_args(t + 1))
                 self._drawing_shocks = DrawingAhead(draw_shocks, self.rng_households, out=self._shock_numbers[(t + 1) % 2])
             run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
         # Support that ends now may be given again from next month's deliveries on (D9).
@@ -347,7 +353,7 @@ class ResidentEngine:
         self._block_fuel_poverty(t, block)
         h.months_cold[hs] += h.fuel_poor[hs]
         self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
-        self._block_counts[i] = count_outcomes(self.population, self.equity_groups, block)
+        self._block_counts[i] = count_outcomes(self.population, self.equity_groups, int(self.since_september[t + 1]), block)
 
     def _income_growth_in(self, t: int) -> np.ndarray | None:
         """Growth factor of each place's base incomes in month ``t`` (None: no growth anywhere).
@@ -367,7 +373,7 @@ class ResidentEngine:
         y.ilo_status[ys] = dynamics.ilo_status(y.status[ys], y.job_search_rank[ys], js.unemployed_below[t], js.employed_from, y.place[ys])
 
     def _step_young(
-        self, t: int, block: Block, transition, mind, start, mh_draw, new_rank, records: RecipientRecords, *,
+        self, t: int, block: Block, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
         entry_base, neet_at_16, prevalence, recovery,
     ) -> None:
         """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
@@ -376,9 +382,11 @@ class ResidentEngine:
         to_work, to_education = dynamics.neet_exit_hazard(
             y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t, y.age_months[ys], **self._exit_parameters(),
         )
-        older = y.age_months[ys] >= AGE_18
+        # No one in Year 11 becomes NEET (they are in school); Years 12-13 and those past them by place.
+        by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]
+        group = school_group(y.age_months[ys], int(self.since_september[t]))
         entry_h = dynamics.neet_entry_hazard(
-            np.where(older, np.repeat(entry_base[places, 1], sizes), np.repeat(entry_base[places, 0], sizes)),
+            by_group[np.repeat(np.arange(places.stop - places.start), sizes), group],
             y.careers_until[ys] > t, y.asb_until[ys] > t,
             careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
         )
@@ -391,8 +399,10 @@ class ResidentEngine:
             self.cold_home_odds_ratio, mind,
         )
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
-            y.age_months[ys], y.status[ys], y.months_neet[ys], np.repeat(neet_at_16[places], sizes), start
+            y.age_months[ys], y.status[ys], y.months_neet[ys]
         )
+        if self.since_september[t + 1] == 0:
+            y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], np.repeat(neet_at_16[places], sizes), entry)
         if replaced.any():
             new = np.flatnonzero(replaced) + ys.start
             y.mh_disorder[new] = mh_draw < prevalence

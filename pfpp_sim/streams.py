@@ -129,18 +129,21 @@ class YoungDraws:
     move, mind : ndarray of float64, shape (n_young,)
         One uniform per person for leaving NEET (to education or to work) or entering
         it, and one for mental-health onset or recovery.
-    start, newcomer_mind : ndarray of float64, shape (n_newcomers,)
+    entry : ndarray of float64, shape (n_young,) or (0,)
+        In a month that ends on 1 September, one uniform per person for starting Year 12
+        NEET (:func:`~pfpp_sim.dynamics.september_entry`); none in other months.
+    newcomer_mind : ndarray of float64, shape (n_newcomers,)
         Then one uniform per newcomer (a young person turning 25 replaced by a
-        16-year-old, in person order) for starting NEET, and one for mental health.
+        16-year-old, in person order) for mental health.
     """
 
     move: np.ndarray
     mind: np.ndarray
-    start: np.ndarray
+    entry: np.ndarray
     newcomer_mind: np.ndarray
 
 
-def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray], n_newcomers: int) -> YoungDraws:
+def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray], n_newcomers: int, september: bool) -> YoungDraws:
     """A month's young people's numbers: the same numbers, in the same order, as the rules would draw.
 
     Parameters
@@ -152,14 +155,16 @@ def draw_young(young: np.random.Generator, *, out: tuple[np.ndarray, np.ndarray]
         so the month's largest arrays are not allocated again).
     n_newcomers : int
         Young people who turn 25 this month.
+    september : bool
+        Whether the month ends on 1 September (a year group starts Year 12).
 
     Returns
     -------
     YoungDraws
     """
     move, mind = (young.random(out=part) for part in out)
-    start, newcomer_mind = young.random(n_newcomers), young.random(n_newcomers)
-    return YoungDraws(move, mind, start, newcomer_mind)
+    entry = young.random(move.size if september else 0)
+    return YoungDraws(move, mind, entry, young.random(n_newcomers))
 
 
 class DrawingAhead(Generic[T]):

@@ -156,9 +156,7 @@ def test_age_and_replace_conserves_people_and_replaces_exactly_those_turning_25(
     rng = np.random.default_rng(seed)
     status = rng.integers(0, 3, size=ages.size).astype(np.uint8)
     months = np.where(status == NEET, rng.integers(1, 40, size=ages.size), 0).astype(np.int16)
-    new_age, new_status, new_months, replaced = dynamics.age_and_replace(
-        ages, status, months, np.full(ages.size, 0.05), np.random.default_rng(seed)
-    )
+    new_age, new_status, new_months, replaced = dynamics.age_and_replace(ages, status, months)
     assert new_age.shape == new_status.shape == new_months.shape == replaced.shape == ages.shape
     np.testing.assert_array_equal(replaced, ages + 1 >= AGE_25)
     np.testing.assert_array_equal(new_age[replaced], AGE_16)
@@ -166,7 +164,7 @@ def test_age_and_replace_conserves_people_and_replaces_exactly_those_turning_25(
     assert np.all((new_age >= AGE_16) & (new_age < AGE_25))
     np.testing.assert_array_equal(new_status[~replaced], status[~replaced])
     np.testing.assert_array_equal(new_months[~replaced], months[~replaced])
-    assert set(np.unique(new_status[replaced])) <= {EDUCATION, NEET}
+    assert (new_status[replaced] == EDUCATION).all(), "a newcomer is in Year 11, in school"
     assert not new_months[replaced].any()
 
 
@@ -339,14 +337,13 @@ def test_a_young_person_counts_as_eighteen_from_the_month_they_turn_eighteen():
     assert moved[0] == EMPLOYED
 
 
-def test_a_newcomer_starts_neet_when_their_draw_is_below_their_places_rate_at_16():
-    ages = np.array([AGE_25 - 1, AGE_25 - 1, AGE_25 - 1, AGE_18], dtype=np.int16)
-    status = np.full(4, EMPLOYED, dtype=np.uint8)
+def test_on_1_september_a_year_12_starter_is_neet_when_their_draw_is_below_their_places_rate():
+    # Aged 16y0m and 16y11m on 1 September start Year 12; 17y0m started a year ago.
+    ages = np.array([AGE_16, AGE_16 + 11, AGE_16 + 11, AGE_16 + 12], dtype=np.int16)
+    status = np.full(4, EDUCATION, dtype=np.uint8)
     rate = np.array([0.3, 0.3, 0.9, 0.9])
-    _, new_status, _, replaced = dynamics.age_and_replace(ages, status, np.zeros(4, dtype=np.int16), rate,
-                                                          DrawnAhead(np.array([0.29, 0.31, 0.5])))
-    np.testing.assert_array_equal(replaced, [True, True, True, False])
-    np.testing.assert_array_equal(new_status, [NEET, EDUCATION, NEET, EMPLOYED])
+    new_status = dynamics.september_entry(status, ages, rate, DrawnAhead(np.array([0.29, 0.31, 0.5, 0.1])))
+    np.testing.assert_array_equal(new_status, [NEET, EDUCATION, NEET, EDUCATION])
 
 
 def test_exit_hazards_stay_probabilities_when_a_multiplier_would_push_them_above_one():

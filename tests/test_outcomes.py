@@ -7,7 +7,7 @@ import pytest
 
 from pfpp_sim.experiment import run
 from pfpp_sim.model import PfppModel
-from pfpp_sim.outcomes import EQUITY_GROUPS, resident_equity, resident_rates
+from pfpp_sim.outcomes import EQUITY_GROUPS, count_outcomes, equity_groups, resident_equity, resident_rates
 from pfpp_sim.population import (
     AGE_16,
     AGE_18,
@@ -66,9 +66,10 @@ def test_counts_made_block_by_block_give_the_rates_and_equity_counts_of_all_plac
     scenario = load_scenario("siloed_baseline").with_overrides({"run.horizon_months": 3})
     model = PfppModel(scenario, seed=4, block_households=3_000)  # several places per block, several blocks
     assert 1 < len(model.residents.blocks) < model.population.places.n
-    for _ in range(3):
+    for t in range(3):
         model.step()
-        rates, equity = resident_rates(model.population), resident_equity(model.population, model.equity_groups)
+        september = int(model.residents.since_september[t + 1])
+        rates, equity = resident_rates(model.population, september), resident_equity(model.population, model.equity_groups, september)
         for name, values in rates.items():
             np.testing.assert_array_equal(model.rates[name], values)
         for name, values in equity.items():
@@ -111,7 +112,7 @@ def test_youth_unemployment_rate_is_the_unemployed_over_the_economically_active_
     status = [EDUCATION, NEET, EMPLOYED, EMPLOYED, EDUCATION, EDUCATION, NEET, NEET, NEET, EDUCATION]
     ilo = [e, u, e, e, e, u, u, u, i, i]
     ages = [AGE_16, AGE_16 + 12, *([AGE_18 + 30] * 8)]
-    rates = resident_rates(_hand_made_population(status, ilo, ages))
+    rates = resident_rates(_hand_made_population(status, ilo, ages), 0)
     # 16-24: unemployed 4 (the 17-year-old, a student, two NEET) of active 8 (4 employed + 4).
     assert rates["youth_unemployment_rate"][0] == 4 / 8
     # 18-24: unemployed 3 of active 6.
@@ -121,7 +122,24 @@ def test_youth_unemployment_rate_is_the_unemployed_over_the_economically_active_
     assert rates["neet_16_17_rate"][0] == 1 / 2
 
 
+def test_neet_16_17_counts_years_12_13_by_academic_age_and_18_24_counts_age_on_the_day():
+    # On 1 January (4 months after 1 September): 16y2m was 15 on 31 August (Year 11, not in
+    # the DfE cohort); 16y6m and 18y2m (in Year 13, turned 18 since September) are in it;
+    # 18y6m is past it. The youngest and the oldest are NEET and seeking work.
+    ages = [AGE_16 + 2, AGE_16 + 6, AGE_18 + 2, AGE_18 + 6]
+    pop = _hand_made_population(
+        [NEET, EDUCATION, EDUCATION, NEET], [ILO_UNEMPLOYED, ILO_INACTIVE, ILO_INACTIVE, ILO_UNEMPLOYED], ages
+    )
+    groups = equity_groups(pop, np.zeros(pop.households.n))
+    january = count_outcomes(pop, groups, 4)
+    assert (january["young_16_17"][0], january["neet_16_17"][0]) == (2, 0)
+    assert (january["active_18_24"][0], january["unemployed_18_24"][0]) == (1, 1), "the ONS 18-24 rate counts age on the day"
+    # On 1 September ages are academic ages: the two 16-year-olds are in Year 12.
+    assert resident_rates(pop, 0)["neet_16_17_rate"][0] == 1 / 2
+    assert resident_rates(pop, 4)["neet_16_17_rate"][0] == 0.0
+
+
 def test_youth_unemployment_rate_is_zero_where_no_young_person_is_economically_active():
-    rates = resident_rates(_hand_made_population([EDUCATION, NEET], [ILO_INACTIVE, ILO_INACTIVE], [AGE_18, AGE_18]))
+    rates = resident_rates(_hand_made_population([EDUCATION, NEET], [ILO_INACTIVE, ILO_INACTIVE], [AGE_18, AGE_18]), 0)
     assert rates["youth_unemployment_rate"][0] == 0.0
     assert rates["youth_unemployment_rate_18_24"][0] == 0.0

@@ -29,11 +29,13 @@ def test_each_name_has_its_own_numbers_and_drawing_from_one_does_not_move_anothe
     np.testing.assert_array_equal(households.random(4), draws[names.index("households")])
 
 
-def test_young_peoples_numbers_drawn_for_the_month_are_those_the_rules_would_draw_in_turn():
+@pytest.mark.parametrize("september", [False, True])
+def test_young_peoples_numbers_drawn_for_the_month_are_those_the_rules_would_draw_in_turn(september):
     direct = stream(2, 0, "young_people")
-    move, mind, start, newcomer = direct.random(6), direct.random(6), direct.random(2), direct.random(2)
-    drawn = draw_young(stream(2, 0, "young_people"), out=(np.empty(6), np.empty(6)), n_newcomers=2)
-    for got, expected in zip((drawn.move, drawn.mind, drawn.start, drawn.newcomer_mind), (move, mind, start, newcomer)):
+    move, mind = direct.random(6), direct.random(6)
+    entry, newcomer = direct.random(6 if september else 0), direct.random(2)
+    drawn = draw_young(stream(2, 0, "young_people"), out=(np.empty(6), np.empty(6)), n_newcomers=2, september=september)
+    for got, expected in zip((drawn.move, drawn.mind, drawn.entry, drawn.newcomer_mind), (move, mind, entry, newcomer)):
         np.testing.assert_array_equal(got, expected)
 
 
