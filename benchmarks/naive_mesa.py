@@ -194,8 +194,14 @@ class NaiveYoungPerson(mesa.Agent):
             self.mh_disorder = rnd.random() < m.prevalence
             self.careers_until = self.ips_until = self.asb_until = 0
             self.job_search_rank = rnd.randrange(RANK_LEVELS)
-        if m.since_september[t + 1] == 0 and self.age_months < AGE_17 and rnd.random() < m.neet_at_16[self.place]:
-            self.status = NEET  # starts Year 12 without a place
+        if m.since_september[t + 1] == 0:
+            start_neet = m.neet_at_16[self.place]
+            if self.careers_until > t:
+                start_neet *= 1.0 - m.careers_effect
+            if self.asb_until > t:
+                start_neet *= 1.0 - m.asb_effect
+            if self.age_months < AGE_17 and rnd.random() < start_neet:
+                self.status = NEET  # starts Year 12 without a place
         seeking = self.job_search_rank < (m.neet_limit if self.status == NEET else m.student_limit)[self.place]
         if self.status == EMPLOYED or (self.status == EDUCATION and self.job_search_rank >= m.student_employed_from):
             self.ilo_status = ILO_EMPLOYED

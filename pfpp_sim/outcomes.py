@@ -224,8 +224,8 @@ EQUITY_GROUPS = (*(("tenure", t) for t in TENURES), *(("income_quintile", f"Q{q}
 EQUITY_MEASURES = ("households", "fuel_poor", "young_people", "neet_16_24", "youth_mh", "young_16_17", "neet_16_17")
 """Counts measured per place and equity group: households, fuel-poor households, young people
 aged 16-24 in those households, of whom NEET, of whom with a probable mental disorder, and
-young people aged 16-17, of whom NEET (the 16-17 year olds change as residents age, so they
-are counted every month)."""
+young people in Years 12-13 (academic age 16-17), of whom NEET (who is in them changes as
+residents age, so they are counted every month)."""
 
 
 _QUINTILES = 5

@@ -600,13 +600,12 @@ def build_population(
         neet_1824[p] = share_1824
         older = np.flatnonzero(group == AFTER_SCHOOL)
         k_old = int(np.rint(share_1824 * older.size))
-        pick = rng.permutation(older)
-        status[pick[:k_old]] = NEET
-        rest = pick[k_old:]
-        # In work with the steady-state chance for their age (one draw per person whatever the chance).
+        status[rng.permutation(older)[:k_old]] = NEET
+        # Those of 18 or more not NEET (Year 13 pupils who have turned 18 among them) are in
+        # work with the steady-state chance for their age: one draw per person whatever the chance.
+        rest = np.flatnonzero((age >= AGE_18) & (status != NEET))
         in_work = employed_by_age(age[rest] - AGE_18, leave_education)
-        employed = rest[rng.random(older.size)[k_old:] < in_work]
-        status[employed] = EMPLOYED
+        status[rest[rng.random(ny)[rest] < in_work]] = EMPLOYED
         # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
         # gives long spells), capped at three years.
         spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)

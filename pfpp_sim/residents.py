@@ -401,8 +401,6 @@ class ResidentEngine:
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
             y.age_months[ys], y.status[ys], y.months_neet[ys]
         )
-        if self.since_september[t + 1] == 0:
-            y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], np.repeat(neet_at_16[places], sizes), entry)
         if replaced.any():
             new = np.flatnonzero(replaced) + ys.start
             y.mh_disorder[new] = mh_draw < prevalence
@@ -413,4 +411,11 @@ class ResidentEngine:
                 if key not in HOUSEHOLD_KEYS:
                     records.received[key][new] = False
                     records.served_by[key][new] = 0
+        if self.since_september[t + 1] == 0:
+            # Careers guidance and outreach lower the chance of starting Year 12 NEET as they lower NEET entry.
+            rate = dynamics.neet_entry_hazard(
+                np.repeat(neet_at_16[places], sizes), y.careers_until[ys] > t, y.asb_until[ys] > t,
+                careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
+            )
+            y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], rate, entry)
         self._update_ilo_status(t, block)

@@ -346,8 +346,8 @@ def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[s
     body = (
         "<p>Households are grouped by tenure and by income quintile within their place at the start of the run (so the same "
         "households are compared across scenarios); young people by their household's group. Rates are over the last 12 months, "
-        "all places, weighted by real residents. NEET 16-17 is the share of the group's 16-17 year olds over those months "
-        "together (who is 16-17 changes as people age), so it can differ slightly from the summary's mean of monthly rates.</p>"
+        "all places, weighted by real residents. NEET 16-17 is the share of the group's Years 12-13 (academic age 16-17) over those "
+        "months together (who is in them changes as people age), so it can differ slightly from the summary's mean of monthly rates.</p>"
     )
     if len(scenarios) == 2:
         base, alternative = scenarios

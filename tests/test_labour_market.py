@@ -173,7 +173,7 @@ def test_employment_support_moves_more_job_seekers_into_work_on_the_same_draws()
     without, with_support = PfppModel(sc, seed=8), PfppModel(sc, seed=8)
     y = with_support.population.young
     seekers = (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED) & (y.age_months >= AGE_18)
-    assert seekers.sum() > 100
+    assert seekers.sum() > 80  # enough to see a difference
     y.ips_until[seekers] = 6
     without.step_residents(0)
     with_support.step_residents(0)

@@ -9,7 +9,18 @@ import pytest
 
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_16, AGE_25, BAND_C, BAND_D, NEET, Population, build_population
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_25,
+    BAND_C,
+    BAND_D,
+    NEET,
+    YEAR_11,
+    Population,
+    build_population,
+    school_group,
+    since_september,
+)
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.streams import stream
@@ -90,6 +101,56 @@ def test_with_no_neet_moves_and_no_mental_health_changes_only_newcomers_change_s
     np.testing.assert_array_equal(y.mh_disorder[stays], disorder[stays])
     np.testing.assert_array_equal(y.age_months[stays], age[stays] + 1)
     assert (y.age_months[~stays] == AGE_16).all()
+
+
+ZERO_NEET_MOVES = {"world.young_people.neet_exit_hazard.value": 0.0, "world.young_people.neet_entry_hazard_floor.value": 0.0}
+
+
+@pytest.mark.parametrize("start", ["2021-08", "2021-07"])
+def test_on_1_september_a_year_group_starts_year_12_and_some_of_it_neet_at_its_places_rate(start):
+    # Given no NEET moves in the month, expect the month that ends on 1 September (from an
+    # August start) to make some of Year 11, now starting Year 12, NEET, about their place's
+    # NEET 16-17 rate, and a month that ends on 1 August to make none of Year 11 NEET.
+    engine = engine_of(small_scenario(**{"run.start": start, "run.scale": 0.05, **ZERO_NEET_MOVES}))
+    assert not engine.entry_hazard.any()
+    y = engine.population.young
+    starting = school_group(y.age_months, since_september(int(start[5:]))) == YEAR_11
+    assert starting.sum() > 100 and not (y.status[starting] == NEET).any(), "Year 11 is in school"
+    step_once(engine)
+    neet = y.status[starting] == NEET
+    if start == "2021-07":
+        assert not neet.any()
+        return
+    rate = engine.population.places.target_neet_16_17[y.place[starting]]
+    expected, sd = rate.sum(), np.sqrt((rate * (1 - rate)).sum())
+    assert neet.sum() > 0 and abs(neet.sum() - expected) < 4 * sd, (neet.sum(), expected)
+
+
+def test_careers_guidance_in_year_11_keeps_a_september_starter_from_starting_neet():
+    # Given guidance that prevents all NEET entry for half of Year 11, expect none of them
+    # to start Year 12 NEET on 1 September, and some of the others to.
+    scenario = small_scenario(**{"run.start": "2021-08", "run.scale": 0.05, **ZERO_NEET_MOVES})
+    engine = engine_of(scenario, parameters_of(scenario, careers_guidance=1.0))
+    y = engine.population.young
+    year_11 = np.flatnonzero(school_group(y.age_months, since_september(8)) == YEAR_11)
+    guided, unguided = year_11[::2], year_11[1::2]
+    y.careers_until[guided] = 6
+    step_once(engine)
+    assert not (y.status[guided] == NEET).any()
+    assert (y.status[unguided] == NEET).any()
+
+
+def test_year_11_pupils_never_become_neet_while_those_in_years_12_13_and_past_them_do():
+    # Given a high NEET entry hazard (its floor), expect a month to make many of those in
+    # Years 12-13 and past them NEET and none of Year 11 (aged 15 on the last 31 August).
+    engine = engine_of(small_scenario(**{"run.start": "2021-01", "world.young_people.neet_entry_hazard_floor.value": 0.5}))
+    y = engine.population.young
+    year_11 = school_group(y.age_months, since_september(1)) == YEAR_11
+    others = ~year_11 & (y.status != NEET)
+    assert year_11.sum() > 20 and (y.status[year_11] != NEET).all()
+    step_once(engine)
+    assert not (y.status[year_11] == NEET).any()
+    assert (y.status[others] == NEET).mean() > 0.3
 
 
 def test_the_effects_given_to_a_step_start_that_month():

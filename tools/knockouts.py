@@ -35,7 +35,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 COUNCIL, DEPARTMENT, MODEL = "pfpp_sim/agents/council.py", "pfpp_sim/agents/department.py", "pfpp_sim/model.py"
 DYNAMICS, RESIDENTS, POPULATION = "pfpp_sim/dynamics.py", "pfpp_sim/residents.py", "pfpp_sim/population.py"
-EXOGENOUS, LABOUR = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py"
+EXOGENOUS, LABOUR, OUTCOMES = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py", "pfpp_sim/outcomes.py"
 C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
 RESIDENT_TESTS = ("tests/test_dynamics.py", "tests/test_residents.py", "tests/test_hazards.py", "tests/test_population.py",
                   "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", M)
@@ -172,6 +172,17 @@ KNOCKOUTS = [
     Knockout("neet_trend", "the fit's NEET 16-17 trends are ignored", RESIDENTS,
              "neet_drift = np.exp(pop.places.neet_trend * neet_years)",
              "neet_drift = np.exp(0.0 * pop.places.neet_trend * neet_years)", RESIDENT_TESTS),
+    Knockout("september_entry", "no one starts Year 12 NEET", RESIDENTS,
+             "if self.since_september[t + 1] == 0:", "if False:", RESIDENT_TESTS),
+    Knockout("careers_guidance", "guidance and outreach do not lower starting Year 12 NEET", RESIDENTS,
+             "np.repeat(neet_at_16[places], sizes), y.careers_until[ys] > t, y.asb_until[ys] > t,",
+             "np.repeat(neet_at_16[places], sizes), False, False,", RESIDENT_TESTS),
+    Knockout("year_11_in_school", "Year 11 enters NEET as Years 12-13 do", RESIDENTS,
+             "np.column_stack([np.zeros(len(entry_base)), entry_base])", "np.column_stack([entry_base[:, 0], entry_base])",
+             RESIDENT_TESTS),
+    Knockout("academic_age", "NEET 16-17 counts age on the day", OUTCOMES,
+             "cohort = school_group(y.age_months[ys], months_since_september) == YEARS_12_13", "cohort = y.age_months[ys] < AGE_18",
+             RESIDENT_TESTS),
     Knockout("careers_guidance", "careers guidance does not lower NEET entry", DYNAMICS,
              "np.where(careers_active, 1.0 - careers_effect, 1.0)", "1.0", RESIDENT_TESTS),
     Knockout("asb_outreach", "outreach does not lower NEET entry", DYNAMICS,

@@ -23,7 +23,7 @@ from pfpp_sim.storage import environment, git_commit, package_version, write_byt
 
 __all__ = ["write_calibration"]
 
-TITLES = {"fuel_poverty_rate": "Fuel poverty (LILEE), % of households", "neet_16_17_rate": "NEET 16-17, % of 16-17 year olds"}
+TITLES = {"fuel_poverty_rate": "Fuel poverty (LILEE), % of households", "neet_16_17_rate": "NEET 16-17, % of Years 12-13"}
 OBSERVED, SIMULATED, HELD = "#12436D", "#F46A25", "#801650"  # afcharts-style categorical colours
 YEAR_COLOURS = ("#12436D", "#28A197", "#801650", "#F46A25")
 PANELS = 24
