@@ -195,7 +195,7 @@ class NaiveYoungPerson(mesa.Agent):
             self.careers_until = self.ips_until = self.asb_until = 0
             self.job_search_rank = rnd.randrange(RANK_LEVELS)
         if m.since_september[t + 1] == 0:
-            start_neet = m.neet_at_16[self.place]
+            start_neet = m.year_12_neet[self.place]
             if self.careers_until > t:
                 start_neet *= 1.0 - m.careers_effect
             if self.asb_until > t:
@@ -268,7 +268,7 @@ class NaiveResidentsModel(mesa.Model):
         prevalence = self.mh_prevalence[t]
         drift = [math.exp(trend * min(t + 1, self.neet_trend_months) / 12.0) for trend in self.places.neet_trend.tolist()]
         self.entry_base = [(hz[0] * d, hz[1]) for hz, d in zip(self.entry_hazard, drift)]
-        self.neet_at_16 = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
+        self.year_12_neet = [min(rate * d, 1.0) for rate, d in zip(self.places.target_neet_16_17.tolist(), drift)]
         self.prevalence = prevalence
         self.onset_base = self.base_onset[t]
         self.neet_limit = self.job_seeking.neet_limit[t].tolist()

@@ -178,7 +178,7 @@ class ResidentEngine:
         exit_hazard = sum(dynamics.neet_exit_hazard(
             y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
         ))
-        # Per-place NEET entry hazards (16-17, 18-24) that keep each place's starting NEET shares steady.
+        # Per-place NEET entry hazards (Years 12-13, past them) that keep each place's starting NEET shares steady.
         self.entry_hazard = steady_neet_entry(
             y, places.n, exit_hazard, months_since_september=int(self.since_september[0]),
             default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
@@ -303,7 +303,7 @@ class ResidentEngine:
         neet_years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
         neet_drift = np.exp(pop.places.neet_trend * neet_years)
         entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
-        neet_at_16 = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
+        year_12_neet = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
         if self._drawing_young is not None:
@@ -317,7 +317,7 @@ class ResidentEngine:
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
                     t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
                     DrawnAhead(d.entry[block.young]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
-                    entry_base=entry_base, neet_at_16=neet_at_16, prevalence=prevalence, recovery=recovery,
+                    entry_base=entry_base, year_12_neet=year_12_neet, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
             ]
@@ -374,7 +374,7 @@ class ResidentEngine:
 
     def _step_young(
         self, t: int, block: Block, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
-        entry_base, neet_at_16, prevalence, recovery,
+        entry_base, year_12_neet, prevalence, recovery,
     ) -> None:
         """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
         y = self.population.young
@@ -414,7 +414,7 @@ class ResidentEngine:
         if self.since_september[t + 1] == 0:
             # Careers guidance and outreach lower the chance of starting Year 12 NEET as they lower NEET entry.
             rate = dynamics.neet_entry_hazard(
-                np.repeat(neet_at_16[places], sizes), y.careers_until[ys] > t, y.asb_until[ys] > t,
+                np.repeat(year_12_neet[places], sizes), y.careers_until[ys] > t, y.asb_until[ys] > t,
                 careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
             )
             y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], rate, entry)
