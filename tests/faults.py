@@ -1,7 +1,9 @@
 """Faults injected into pfpp's Parquet writes, for the fault tests (tests/README.md lists them).
 
 As a script, ``python tests/faults.py N ARGS...`` runs ``pfpp ARGS...`` and kills itself
-with SIGKILL, as ``kill -9`` would, half way through writing its N-th Parquet file.
+with SIGKILL, as ``kill -9`` would, half way through writing its N-th Parquet file;
+``python tests/faults.py --sigint N ARGS...`` sends itself SIGINT, as Ctrl+C in a terminal
+would, once its N-th Parquet file is written.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ def half_written(nth: int, then: Callable[[], None]):
     return write_table
 
 
+def then_sigint(nth: int):
+    """A ``pyarrow.parquet.write_table`` that sends its own process SIGINT once its ``nth`` call has written the file."""
+    calls = itertools.count(1)
+
+    def write_table(table, handle, *args, **kwargs):
+        REAL_WRITE_TABLE(table, handle, *args, **kwargs)
+        if next(calls) == nth:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return write_table
+
+
 def disk_full() -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -53,7 +67,12 @@ def kill_9() -> None:
 
 
 if __name__ == "__main__":
-    pq.write_table = half_written(int(sys.argv[1]), kill_9)
+    if sys.argv[1] == "--sigint":
+        pq.write_table = then_sigint(int(sys.argv[2]))
+        pfpp_args = sys.argv[3:]
+    else:
+        pq.write_table = half_written(int(sys.argv[1]), kill_9)
+        pfpp_args = sys.argv[2:]
     from pfpp_sim.cli import app
 
-    app(sys.argv[2:], prog_name="pfpp")
+    app(pfpp_args, prog_name="pfpp")
