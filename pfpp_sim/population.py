@@ -26,7 +26,7 @@ from scipy import optimize, stats
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
 from pfpp_sim.scenario import Calibration, RunSettings, Scenario
-from pfpp_sim.trends import data_end, months_between, years_beyond_data
+from pfpp_sim.trends import data_centre, months_between, years_beyond_data
 
 __all__ = [
     "BAND_C",
@@ -398,7 +398,7 @@ def neet_target_period(start_year: int) -> int:
 
 
 def years_after_data(metric: str, year: int, start: str, calibration: Calibration | None, damping: float) -> float:
-    """Years of a place's fitted trend between the end of a published rate and a later start.
+    """Years of a place's fitted trend between where a published rate stands and a later start.
 
     A run that starts after a series' latest data starts from that rate moved by the
     trend over the months between, as the run itself moves it beyond the data: damped
@@ -426,8 +426,8 @@ def years_after_data(metric: str, year: int, start: str, calibration: Calibratio
         Years of trend, at least 0; multiply by a place's trend (log points a year).
     """
     end = calibration.trend_end(metric) if calibration else None
-    rate_end = data_end(metric, year)
-    return float(years_beyond_data(rate_end, end, max(months_between(rate_end, start), 0), damping)[-1])
+    rate_at = data_centre(metric, year)  # a published rate is a mean over its year: it stands at the centre
+    return float(years_beyond_data(rate_at, end, max(months_between(rate_at, start), 0), damping)[-1])
 
 
 def _lookup(frame: pd.DataFrame, codes: list[str], column: str, what: str) -> np.ndarray:

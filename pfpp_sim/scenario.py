@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import Sourced, is_assumption, is_user_source, sourced_parameters
 from pfpp_sim.storage import read_toml
-from pfpp_sim.trends import data_end
+from pfpp_sim.trends import data_centre
 
 __all__ = [
     "DEPARTMENTS",
@@ -339,10 +339,11 @@ class PlaceFit(_Frozen):
 class Calibration(_Frozen):
     """A fitted calibration embedded in a scenario; places it does not list keep zero trends.
 
-    The trends describe the years fitted: they act up to the end of the last data year of
-    their series (``data_through``: fuel poverty to December, NEET 16-17 to the February of
-    its DfE time period). After it they hold still, so no fitted trend is extrapolated,
-    unless the scenario damps them instead (``world.trend_damping``, :mod:`pfpp_sim.trends`).
+    The trends describe the years fitted: they act up to the centre of the last data year
+    of their series (``data_through``; fuel poverty to June, NEET 16-17 to the January of
+    its DfE time period: :func:`~pfpp_sim.trends.data_centre`), where its published rate
+    stands. After it they hold still, so no fitted trend is extrapolated, unless the
+    scenario damps them instead (``world.trend_damping``, :mod:`pfpp_sim.trends`).
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -351,9 +352,9 @@ class Calibration(_Frozen):
     places: dict[str, PlaceFit] = Field(default_factory=dict)
 
     def trend_end(self, metric: str) -> str | None:
-        """First month (YYYY-MM) after the data a series' trends were fitted to (None: no end)."""
+        """First month (YYYY-MM) after the centre of a series' last data year, where its trends stop (None: no end)."""
         year = self.data_through.get(metric)
-        return None if year is None else data_end(metric, year)
+        return None if year is None else data_centre(metric, year)
 
     def place(self, code: str) -> PlaceFit:
         """The fitted trends of a place (zero trends if it was not fitted)."""

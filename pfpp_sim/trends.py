@@ -1,8 +1,9 @@
 """Fitted trends over time: at their fitted rate within their data years, damped beyond them.
 
 A place's fitted trends (:class:`~pfpp_sim.scenario.PlaceFit`, log points a year) describe
-the years they were fitted to. Up to the end of their series' data they act at their
-fitted rate. Beyond it they go on as a damped trend (Gardner & McKenzie 1985): in the
+the years they were fitted to. Up to the centre of their series' last data year (the month
+its published rate describes, :func:`data_centre`) they act at their fitted rate. Beyond it
+they go on as a damped trend (Gardner & McKenzie 1985): in the
 ``k``-th month after the data end the trend moves at its fitted rate times
 ``damping ** (k / 12)``, so its drift beyond the data converges instead of growing without
 limit. ``damping`` is ``world.trend_damping`` (assumption:trend_damping): 0, when a
@@ -19,15 +20,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["damped_trend_years", "data_end", "months_between", "years_beyond_data"]
+__all__ = ["damped_trend_years", "data_centre", "months_between", "years_beyond_data"]
 
 
-def data_end(metric: str, year: int) -> str:
-    """First month (YYYY-MM) after a series' data year.
+def data_centre(metric: str, year: int) -> str:
+    """First month (YYYY-MM) after the centre of a series' data year: where its published rate stands.
 
-    A LILEE fuel-poverty data year is a calendar year (``"fuel_poverty_rate"``: data year
-    2021 ends with December 2021, so ``"2022-01"``); a DfE NEET 16-17 time period is the
-    mean of December to February (period 2024 ends with February 2024, so ``"2024-03"``).
+    A published rate is a mean over its data year, so it describes the level at the
+    year's centre, not at its end: a LILEE fuel-poverty data year is January to December
+    (data year 2021: centre 1 July, so ``"2021-07"``); a DfE NEET 16-17 time period is the
+    mean of December, January and February (period 2024: centre mid-January, so
+    ``"2024-02"``). A trend that acted up to the data's end would carry half a year of
+    itself into the next year's mean beyond the data (a fuel-poverty trend held from
+    January) although the published changes do not carry on (the change correlations of
+    the calibration report are negative), so fitted trends stop here.
 
     Parameters
     ----------
@@ -40,7 +46,7 @@ def data_end(metric: str, year: int) -> str:
     -------
     str
     """
-    return f"{year + 1}-01" if metric == "fuel_poverty_rate" else f"{year}-03"
+    return f"{year}-07" if metric == "fuel_poverty_rate" else f"{year}-02"
 
 
 def months_between(first: str, later: str) -> int:
@@ -91,8 +97,8 @@ def years_beyond_data(first: str, trend_end: str | None, months: int, damping: f
     first : str
         The month counted from (YYYY-MM): a run's start, or the end of a published rate.
     trend_end : str or None
-        First month after the data the trend was fitted to
-        (:meth:`~pfpp_sim.scenario.Calibration.trend_end`); None when it acts throughout.
+        First month after the trend's data (the centre of its last data year,
+        :meth:`~pfpp_sim.scenario.Calibration.trend_end`); None when it acts throughout.
     months : int
         Months counted, ``>= 0``.
     damping : float

@@ -279,11 +279,11 @@ def test_bill_discounts_and_means_tested_payments_at_the_start_lower_the_incomes
         assert without.households.base_income.sum() > model.population.households.base_income.sum(), left_out
 
 
-def test_fitted_trends_act_until_the_month_after_their_last_data_and_unfitted_runs_have_no_end():
+def test_fitted_trends_act_until_the_centre_of_their_last_data_year_and_unfitted_runs_have_no_end():
     sc = small(horizon=48)  # from April 2021
     fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2023})
     fitted = PfppModel(sc.model_copy(update={"calibration": fit}), seed=SEED)
-    assert (fitted.residents.income_trend_months, fitted.residents.neet_trend_months) == (9, 23)  # to January 2022 and March 2023
+    assert (fitted.residents.income_trend_months, fitted.residents.neet_trend_months) == (3, 22)  # to July 2021 and February 2023
     unfitted = PfppModel(sc.model_copy(update={"calibration": None}), seed=SEED)
     assert (unfitted.residents.income_trend_months, unfitted.residents.neet_trend_months) == (48, 48)
 
@@ -295,7 +295,7 @@ RISING = Calibration(
     name="rising", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2024},
     places={HASTINGS: PlaceFit(income_trend=0.05, neet_trend=0.3)},
 )
-"""A fit whose Hastings incomes and NEET 16-17 rise; its trends end in January 2022 and March 2024."""
+"""A fit whose Hastings incomes and NEET 16-17 rise; its trends end in July 2021 and February 2024."""
 
 
 def rising(scenario, damping: float | None):
@@ -318,23 +318,23 @@ def income_growth_over_run(scenario) -> tuple[PfppModel, float]:
 
 
 def test_a_zero_trend_damping_holds_fitted_trends_still_as_a_scenario_without_damping():
-    # Given a run from April 2021 past both trends' data ends (January 2022, March 2024),
+    # Given a run from April 2021 past both trends' ends (July 2021, February 2024),
     # expect damping 0 to give the run of a scenario that does not set it, where trends hold still.
     held, held_growth = income_growth_over_run(rising(small(horizon=40), None))
     zero, zero_growth = income_growth_over_run(rising(small(horizon=40), 0.0))
     for a, b in zip(held.records, zero.records, strict=True):
         for name in a:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    assert held_growth == zero_growth == pytest.approx(np.exp(0.05 * 9 / 12), rel=1e-12), "nine months of trend, then none"
+    assert held_growth == zero_growth == pytest.approx(np.exp(0.05 * 3 / 12), rel=1e-12), "three months of trend, then none"
 
 
 def test_beyond_their_data_damped_trends_move_incomes_between_held_and_undamped():
-    # Given 31 months after the fuel-poverty data end (January 2022 to October 2024),
-    # expect incomes to grow by the trend over the 9 months before it plus its damped drift after.
+    # Given 37 months after the fuel-poverty trend's end (July 2021 to the run's end),
+    # expect incomes to grow by the trend over the 3 months before it plus its damped drift after.
     growth = {}
     for damping in (0.0, 0.5, 0.8, 1.0):
         _, growth[damping] = income_growth_over_run(rising(small(horizon=40), damping))
-        years = 9 / 12 + float(damped_trend_years(31, damping))
+        years = 3 / 12 + float(damped_trend_years(37, damping))
         assert growth[damping] == pytest.approx(np.exp(0.05 * years), rel=1e-9), damping
     assert growth[0.0] < growth[0.5] < growth[0.8] < growth[1.0] == pytest.approx(np.exp(0.05 * 40 / 12), rel=1e-9)
 

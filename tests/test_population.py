@@ -11,7 +11,7 @@ from pfpp_sim import data
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import AGE_16, AGE_25, NEET, fuel_poverty_target_year, neet_target_period, years_after_data
 from pfpp_sim.scenario import load_scenario
-from pfpp_sim.trends import damped_trend_years, data_end, months_between
+from pfpp_sim.trends import damped_trend_years, data_centre, months_between
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
 
@@ -77,8 +77,8 @@ def test_a_forecast_starts_after_the_latest_data_of_both_series():
     lilee = data.fuel_poverty("LILEE")["data_year"].max()
     neet = data.neet_16_17()["time_period"].max()
     assert (lilee, neet) == (fuel_poverty_target_year(run.start_year), neet_target_period(run.start_year)) == (2021, 2024)
-    assert run.start == data_end("neet_16_17_rate", neet) == "2024-03", "the first month after December 2023 to February 2024"
-    assert months_between(data_end("fuel_poverty_rate", lilee), run.start) == 26
+    assert run.start == "2024-03", "the first month after December 2023 to February 2024"
+    assert months_between(data_centre("fuel_poverty_rate", lilee), run.start) == 32, "LILEE 2021 stands at mid-2021"
 
 
 def test_a_forecast_with_held_trends_starts_each_place_at_its_latest_published_rates():
@@ -91,14 +91,15 @@ def test_a_forecast_with_held_trends_starts_each_place_at_its_latest_published_r
 
 
 def test_a_forecast_carries_the_latest_fuel_poverty_forward_by_the_damped_income_trend():
-    # Given LILEE 2021 and a start 26 months after it: a place's income level is the one
-    # that reproduces its published rate, moved by its fitted income trend over those
-    # months, damped as in the run; a place outside the fit keeps its published rate.
+    # Given LILEE 2021, which stands at mid-2021, and a start 32 months after: a place's
+    # income level is the one that reproduces its published rate, moved by its fitted
+    # income trend over those months, damped as in the run; a place outside the fit keeps
+    # its published rate.
     damping = {"value": 0.8, "unit": "fraction/year", "source": "assumption:trend_damping", "low": 0.0, "high": 0.95}
     damped = PfppModel(forecast(**{"world.trend_damping": damping}), seed=1)
     held = PfppModel(forecast(**{"world.trend_damping": None}), seed=1)
     places = damped.population.places
-    years = float(damped_trend_years(26, damped.scenario.world.trend_damping.value))
+    years = float(damped_trend_years(32, damped.scenario.world.trend_damping.value))
     carried = places.income_level / held.population.places.income_level
     np.testing.assert_allclose(carried, np.exp(places.income_trend * years), rtol=1e-12)
     hastings, hartlepool = places.income_trend
@@ -106,7 +107,9 @@ def test_a_forecast_carries_the_latest_fuel_poverty_forward_by_the_damped_income
     damped_start, held_start = damped.initial_rates["fuel_poverty_rate"], held.initial_rates["fuel_poverty_rate"]
     assert damped_start[0] > held_start[0], "Hastings' incomes trended down"
     assert damped_start[1] == held_start[1]
-    np.testing.assert_array_equal(places.target_neet_16_17, held.population.places.target_neet_16_17)  # no months after NEET 2024
+    # NEET 2024 (December 2023 to February 2024) stands at mid-January: a month of damped trend to March.
+    neet_years = float(damped_trend_years(1, damped.scenario.world.trend_damping.value))
+    np.testing.assert_allclose(places.target_neet_16_17, held.population.places.target_neet_16_17 * np.exp(places.neet_trend * neet_years), rtol=1e-12)
 
 
 def test_years_after_data_carry_nothing_within_the_data_years_or_when_trends_are_held():
@@ -114,7 +117,7 @@ def test_years_after_data_carry_nothing_within_the_data_years_or_when_trends_are
     assert years_after_data("fuel_poverty_rate", 2021, "2021-04", fit, 0.8) == 0.0
     assert years_after_data("fuel_poverty_rate", 2021, "2024-03", fit, 0.0) == 0.0
     assert years_after_data("fuel_poverty_rate", 2021, "2024-03", None, 0.8) == 0.0
-    assert years_after_data("fuel_poverty_rate", 2021, "2024-03", fit, 0.8) == pytest.approx(float(damped_trend_years(26, 0.8)))
+    assert years_after_data("fuel_poverty_rate", 2021, "2024-03", fit, 0.8) == pytest.approx(float(damped_trend_years(32, 0.8)))
 
 
 def test_residents_are_conserved_in_every_place_over_a_run():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.trends import damped_trend_years, data_end, months_between, years_beyond_data
+from pfpp_sim.trends import damped_trend_years, data_centre, months_between, years_beyond_data
 
 MONTHS = np.arange(0, 241)
 
@@ -45,9 +45,9 @@ def test_months_before_or_at_the_data_end_carry_no_drift():
     np.testing.assert_array_equal(damped_trend_years(np.arange(-24, 1), 0.8), 0.0)
 
 
-def test_series_data_end_in_the_month_after_their_last_data():
-    assert data_end("fuel_poverty_rate", 2021) == "2022-01"  # LILEE data year: a calendar year
-    assert data_end("neet_16_17_rate", 2024) == "2024-03"  # DfE time period: December to February
+def test_a_series_rate_stands_at_the_centre_of_its_data_year():
+    assert data_centre("fuel_poverty_rate", 2021) == "2021-07"  # LILEE data year: January to December
+    assert data_centre("neet_16_17_rate", 2024) == "2024-02"  # DfE time period: December to February
     assert months_between("2022-01", "2024-03") == 26
     assert months_between("2024-03", "2022-01") == -26
 

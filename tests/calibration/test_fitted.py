@@ -126,12 +126,12 @@ def test_fitted_trends_do_not_act_after_their_data_years(tmp_path, monkeypatch):
         np.testing.assert_array_equal(ra["neet_16_17_rate"], rb["neet_16_17_rate"])
 
 
-def test_trends_end_the_month_after_their_series_last_data():
+def test_trends_end_at_the_centre_of_their_series_last_data_year():
     from pfpp_sim.scenario import Calibration
 
     fit = Calibration(name="x", fitted_on="2026-01-31", data_through={"fuel_poverty_rate": 2021, "neet_16_17_rate": 2024})
-    assert fit.trend_end("fuel_poverty_rate") == "2022-01"  # DESNZ data year: calendar 2021
-    assert fit.trend_end("neet_16_17_rate") == "2024-03"  # DfE time period 2024: Dec 2023 - Feb 2024
+    assert fit.trend_end("fuel_poverty_rate") == "2021-07"  # DESNZ data year: calendar 2021, centre 1 July
+    assert fit.trend_end("neet_16_17_rate") == "2024-02"  # DfE time period 2024: Dec 2023 - Feb 2024, centre mid-January
     assert fit.trend_end("youth_mh_rate") is None
     assert fit.place("E06000032") == fit.place("E08000025") and fit.place("E06000032").income_trend == 0.0
 
