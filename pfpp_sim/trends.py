@@ -95,7 +95,7 @@ def years_beyond_data(first: str, trend_end: str | None, months: int, damping: f
     Parameters
     ----------
     first : str
-        The month counted from (YYYY-MM): a run's start, or the end of a published rate.
+        The month counted from (YYYY-MM): a run's start, or where a published rate stands.
     trend_end : str or None
         First month after the trend's data (the centre of its last data year,
         :meth:`~pfpp_sim.scenario.Calibration.trend_end`); None when it acts throughout.

@@ -6,7 +6,8 @@ outcome the pilot acts on to lie below zero: against the same preset with its in
 effect set to zero (what the grant buys does what the comment says), and, for Bradford,
 against ``siloed_baseline``. Luton's change is about one young person in 27,000: the senior
 contact and funding mapping move other streams by a few young people a replicate either
-way, which hides it against ``siloed_baseline`` at any affordable replicate count.
+way, so against ``siloed_baseline`` its CI at 40 replicates crossed zero under one fit and
+barely excluded it under the next: too fragile to test.
 """
 
 from __future__ import annotations
