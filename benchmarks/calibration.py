@@ -8,8 +8,8 @@ shipped fit, then the held-out fit from zero trends, processes on every core) an
   before and after (other work on the machine slows it);
 - the peak resident set size of its largest process (the command or one of its workers,
   from ``os.wait4``);
-- the model evaluations, the optimiser's stopping message, the objective and the held-out
-  scores (model, persistence and pooled AR(1) mean absolute errors, coverage of the 90%
+- the model evaluations of the fit and, separately, of the held-out fit with the minutes it
+  took, the optimiser's stopping message, the objective and the held-out scores (model, persistence and pooled AR(1) mean absolute errors, coverage of the 90%
   interval) that the fit's manifest records.
 
 Results go to ``benchmarks/results/calibration.{json,md}`` (written atomically).
@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> dict:
         "places": len(fit["places"]) - len(fit.get("derived_places", [])),
         "moments": fit["moments"],
         "evaluations": manifest["evaluations"],
+        "holdout_evaluations": manifest["holdout_evaluations"],
         "fit_seconds": manifest["seconds"],
+        "holdout_seconds": manifest["holdout_seconds"],
         "objective": fit["objective"],
         "stopped": next((line.strip() for line in stdout.splitlines() if " evaluations, " in line), ""),
         "warnings": len(fit["warnings"]),
@@ -106,9 +108,11 @@ def _markdown(r: dict) -> str:
         f"`{r['command']}` (warm-started from the shipped fit; the held-out fit from zero trends), "
         f"{r['cpus']} cores, commit {r['git_commit']}.",
         "",
-        "| places | moments | evaluations | wall | target | peak RSS, largest process | load before | load after |",
-        "|---:|---:|---:|---:|---:|---:|---|---|",
-        f"| {r['places']} | {r['moments']} | {r['evaluations']} | {r['wall_seconds'] / 60:.1f} min | "
+        "| places | moments | evaluations: fit, held-out fit | wall | of which the held-out fit | target "
+        "| peak RSS, largest process | load before | load after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        f"| {r['places']} | {r['moments']} | {r['evaluations']}, {r['holdout_evaluations']} | {r['wall_seconds'] / 60:.1f} min | "
+        f"{r['holdout_seconds'] / 60:.1f} min | "
         f"{r['target_seconds'] / 60:.0f} min ({'met' if r['meets_target'] else 'not met'}) | "
         f"{r['peak_rss_bytes_largest_process'] / 2**30:.2f} GiB | {', '.join(map(str, r['load_average_before']))} | "
         f"{', '.join(map(str, r['load_average_after']))} |",

@@ -763,7 +763,8 @@ def calibrate_command(
         _warn(f"{len(lacking)} place(s) lack published years and were fitted to fewer moments: "
               + "; ".join(f"{code} ({', '.join(missing)})" for code, missing in list(lacking.items())[:NAMED_PLACES])
               + (" ..." if len(lacking) > NAMED_PLACES else "") + " (listed in the report)")
-    out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s. {result.message}")
+    held = f" (the held-out fit: {result.holdout_evaluations} evaluations, {result.holdout_seconds:.0f} s)" if result.holdout is not None else ""
+    out_console.print(f"{len(codes)} places, {result.evaluations} evaluations, {result.seconds:.0f} s{held}. {result.message}")
     for warning in result.fit.warnings:
         _warn(warning.message)
     out_console.print(f"Fit: [bold]{files['fit']}[/] (scenarios use it with calibration = \"{fit_name}\")")

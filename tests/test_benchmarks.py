@@ -100,6 +100,7 @@ def test_the_calibration_benchmark_records_the_commands_time_memory_and_held_out
     result = calibration.main(["--places", "E06000032", "--max-iterations", "1", "--replicates", "1", "--results", str(tmp_path)])
     assert result["command"] == "pfpp calibrate --places E06000032 --holdout-last-year --name bench --max-iterations 1 --replicates 1"
     assert result["places"] == 1 and result["moments"] == 7 and result["evaluations"] > 0
+    assert result["holdout_evaluations"] > 0 and 0 < result["holdout_seconds"] < result["wall_seconds"]
     assert result["wall_seconds"] > 0 and result["peak_rss_bytes_largest_process"] > 50 * 2**20
     assert result["meets_target"] == (result["wall_seconds"] < 1200)
     assert {h["metric"] for h in result["holdout"]} == {"fuel_poverty_rate", "neet_16_17_rate"}

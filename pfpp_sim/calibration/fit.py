@@ -82,6 +82,8 @@ class Calibrated:
     message: str  # how the optimiser stopped
     holdout: pd.DataFrame | None = None  # per metric: MAEs and rank correlations (calibration.holdout.score)
     holdout_table: pd.DataFrame | None = None  # per place: observed, last observed, each forecast
+    holdout_evaluations: int = 0  # model evaluations of the held-out fit, not counted in ``evaluations``
+    holdout_seconds: float = 0.0  # of ``seconds``, those the held-out fit and its scores took
 
     def unidentified(self) -> pd.DataFrame:
         """Fitted parameters the data do not pin down, or cannot tell from zero.
@@ -379,13 +381,20 @@ def forecast_damping() -> Sourced | None:
     return load_scenario(FORECAST_PRESET).world.trend_damping
 
 
-def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Fit without each metric's last year; score the model, persistence and a pooled AR(1) on it.
 
     The fit starts from zero trends, not from the base's fitted ones (which saw the held-out
     year), and forecasts the held-out year with its trends damped beyond their data as
     ``baseline_forecast`` damps them (``damping``). The scores also carry each series'
     :func:`~pfpp_sim.calibration.holdout.change_correlation` over all its published years.
+
+    Returns
+    -------
+    scores, table : DataFrame
+        :func:`~pfpp_sim.calibration.holdout.score`'s scores and the per-place forecasts.
+    evaluations : int
+        Model evaluations of the held-out fit, its forecast included.
     """
     last = targets.groupby("metric")["year"].transform("max")
     used = targets["year"] < last
@@ -394,7 +403,7 @@ def _holdout(problem_for, targets: pd.DataFrame, damping: Sourced | None) -> tup
     table = _table(problem, x, targets, used, damping=damping, replicates=True)
     held = with_forecasts(table)
     held = with_intervals(held, targets[used], _trend_change_sd(problem, se), monte_carlo_change_sd(table))
-    return score(held, targets), held.drop(columns=[c for c in held if c.startswith("replicate_")])
+    return score(held, targets), held.drop(columns=[c for c in held if c.startswith("replicate_")]), problem.evaluations
 
 
 def _trend_change_sd(problem: _Problem, se: np.ndarray) -> pd.Series:
@@ -497,7 +506,9 @@ def calibrate(
         problem = problem_for(targets)
         x, se, objective = _fit(problem)
         table = _table(problem, x, targets, pd.Series(True, index=targets.index))
-        holdout, held = _holdout(problem_for, targets, forecast_damping()) if holdout_last_year else (None, None)
+        fitted = time.perf_counter()
+        holdout, held, held_evaluations = _holdout(problem_for, targets, forecast_damping()) if holdout_last_year else (None, None, 0)
+        holdout_seconds = time.perf_counter() - fitted
     finally:
         close()
     rows = []
@@ -539,4 +550,5 @@ def calibrate(
     return Calibrated(
         fit=fit, table=table, parameters=parameters, evaluations=problem.evaluations, message=problem.message,
         seconds=time.perf_counter() - started, holdout=holdout, holdout_table=held,
+        holdout_evaluations=held_evaluations, holdout_seconds=holdout_seconds,
     )

@@ -256,6 +256,13 @@ def _derived_html(fit: FitFile) -> list[str]:
     ]
 
 
+def _holdout_cost(result: Calibrated) -> str:
+    """What the held-out fit added, as a clause ("" without one)."""
+    if result.holdout is None:
+        return ""
+    return f", and {result.holdout_evaluations} for the held-out fit ({result.holdout_seconds:,.0f} s)"
+
+
 def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict[str, str], posteriors: list) -> str:
     fit = result.fit
     mae = result.mae()
@@ -266,7 +273,8 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
         f"<p>Fitted on {fit.fitted_on} to {fit.moments} moments of {result.table.place_code.nunique()} places "
         f"(data through {', '.join(f'{k} {v}' for k, v in fit.data_through.items())}). Objective (sum of squared "
         f"standardised errors) {fit.objective:,.1f}; {result.evaluations} model evaluations of "
-        f"{fit.settings['replicates']} replicate(s) each; {result.seconds:,.0f} s. Optimiser: {html.escape(result.message)}.</p>",
+        f"{fit.settings['replicates']} replicate(s) each{_holdout_cost(result)}; {result.seconds:,.0f} s in all. "
+        f"Optimiser: {html.escape(result.message)}.</p>",
         *_warnings_html(fit, names),
         *_incomplete_html(result, names),
         *_derived_html(fit),
@@ -389,6 +397,8 @@ def write_calibration(result: Calibrated, out: str | Path, posteriors: list | No
             "holdout": None if result.holdout is None else result.holdout.to_dict(orient="records"),
             "seconds": round(result.seconds, 3),
             "evaluations": result.evaluations,
+            "holdout_evaluations": result.holdout_evaluations,
+            "holdout_seconds": round(result.holdout_seconds, 3),
             "environment": environment(),
             "files": {k: Path(v).name for k, v in files.items()},
         },

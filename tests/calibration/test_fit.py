@@ -77,6 +77,8 @@ def test_holdout_compares_the_model_with_persistence_on_the_last_year():
         base(), ["E06000032"], name="holdout", settings=Settings(**{**SMALL.__dict__, "max_iterations": 3}),
         holdout_last_year=True, workers=1,
     )
+    assert fitted.holdout_evaluations > 0, "the held-out fit's evaluations are counted on their own"
+    assert 0 < fitted.holdout_seconds < fitted.seconds
     summary = fitted.holdout.set_index("metric")
     observed = observed_targets(["E06000032"]).set_index(["metric", "year"])["observed"]
     for metric, years in SERIES.items():

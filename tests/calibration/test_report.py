@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -74,8 +76,8 @@ def many_places(n: int, *, drop: tuple[str, str, int] | None = None) -> Calibrat
         [(p, c, 0.0, 0.01, "log points/year", -0.2, 0.2) for c in codes for p in ("income_trend", "neet_trend")],
         columns=base.parameters.columns,
     )
-    return Calibrated(fit=base.fit, table=table, parameters=parameters, evaluations=1, seconds=1.0, message="test",
-                      holdout=score(held, table), holdout_table=held)
+    return Calibrated(fit=base.fit, table=table, parameters=parameters, evaluations=1, seconds=9.0, message="test",
+                      holdout=score(held, table), holdout_table=held, holdout_evaluations=4, holdout_seconds=6.0)
 
 
 def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_out_year_scored(tmp_path):
@@ -91,6 +93,9 @@ def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_o
     places = pd.read_parquet(files["holdout_places"])
     assert places.place_code.nunique() == 45 and {"forecast", "persistence", "ar1", "last_observed"} <= set(places.columns)
     assert "Places with missing data" not in html
+    assert "1 model evaluations of" in html and "and 4 for the held-out fit (6 s); 9 s in all" in html
+    manifest = json.loads(files["manifest"].read_text())
+    assert (manifest["evaluations"], manifest["holdout_evaluations"], manifest["holdout_seconds"]) == (1, 4, 6.0)
 
 
 def test_places_lacking_a_published_year_are_named_in_the_report(tmp_path):
