@@ -31,6 +31,19 @@ def synthetic_targets(truth: dict, seed: int) -> pd.DataFrame:
     return targets.assign(observed=problem.simulate(x, targets))
 
 
+def test_the_replay_discontinues_no_stream_where_the_siloed_baseline_does():
+    # Which streams ended when is not in the replay's data: a random discontinuation would
+    # swing every place at once (assumption:replay_streams).
+    events = {}
+    for name in ("baseline_history", "siloed_baseline"):
+        scenario = load_scenario(name).with_overrides({"run.places": ["E06000032"], "run.scale": 0.001, "run.horizon_months": 48})
+        model = pfpp_sim.PfppModel(scenario, seed=1)
+        model.run()
+        events[name] = [text for _, text in model.events if " discontinued " in text]
+    assert events["baseline_history"] == []
+    assert events["siloed_baseline"], "E55's churn discontinues streams in four years of ten streams"
+
+
 def test_neet_16_17_annual_basis_is_december_to_february():
     dates = pd.date_range("2020-11-01", periods=5, freq="MS")  # Nov 2020 .. Mar 2021
     assert basis_year(NEET_16_17, dates).tolist() == [-1, 2021, 2021, 2021, -1]
