@@ -252,12 +252,14 @@ class ResidentEngine:
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
+        price, line = float(self.exo.price_gbp[t]), float(self.exo.poverty_line_gbp[t])
         if until.size and until.max() > t:
             discount = np.where(until > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
-        else:
-            discount = 0.0 + self.exo.bill_discount_gbp[t]
-        cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
+            cost = dynamics.fuel_cost(h.band[hs], price, self.band_cost, discount)
+            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, line)
+        else:  # one discount for every home: each band's cost, looked up
+            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
+            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
         return income
 
     def _young_draw_args(self, t: int) -> dict:

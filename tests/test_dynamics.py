@@ -373,3 +373,13 @@ def test_ilo_status_of_several_places_uses_each_persons_place_limits():
     for p in range(4):
         alone = dynamics.ilo_status(status[place == p], rank[place == p], limits[p], employed_from)
         np.testing.assert_array_equal(together[place == p], alone)
+
+
+def test_fuel_poverty_by_band_flags_the_households_fuel_poor_flags_with_each_bands_cost():
+    rng = np.random.default_rng(2)
+    band = rng.integers(0, 7, 5_000).astype(np.uint8)
+    income = rng.lognormal(9.8, 0.6, 5_000)
+    by_band = dynamics.fuel_cost(np.arange(7), 2_100.0, np.array([0.45, 0.55, 0.76, 1.0, 1.25, 1.55, 1.9]), 150.0)
+    expected = dynamics.fuel_poor(band, income, by_band[band], 14_000.0)
+    np.testing.assert_array_equal(dynamics.fuel_poor_by_band(band, income, by_band, 14_000.0), expected)
+    assert expected.any() and not expected[band < 3].any()
