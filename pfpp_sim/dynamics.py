@@ -26,12 +26,14 @@ __all__ = [
     "age_and_replace",
     "fuel_cost",
     "fuel_poor",
+    "fuel_poor_by_band",
     "household_income",
     "ilo_status",
     "income_shock",
     "mental_health_transition",
     "neet_entry_hazard",
     "neet_exit_hazard",
+    "onset_in_home",
     "september_entry",
     "youth_transition",
 ]
@@ -135,6 +137,29 @@ def fuel_poor(band: np.ndarray, income_gbp: np.ndarray, fuel_cost_gbp: np.ndarra
     return (band >= BAND_D) & (income_gbp - fuel_cost_gbp < poverty_line_gbp)
 
 
+def fuel_poor_by_band(band: np.ndarray, income_gbp: np.ndarray, band_cost_gbp: np.ndarray, poverty_line_gbp: float) -> np.ndarray:
+    """:func:`fuel_poor` when every household of a band has the same fuel cost: the same flags in fewer passes.
+
+    Bands A-C are given a cost of minus infinity, so their income after fuel costs is
+    infinite and never below the line; each household then takes one lookup and one
+    comparison.
+
+    Parameters
+    ----------
+    band : ndarray of uint8, shape (n_households,)
+    income_gbp : ndarray of float64, shape (n_households,)
+    band_cost_gbp : ndarray of float64, shape (7,)
+        Required fuel cost of each band, GBP/year (:func:`fuel_cost` of each band).
+    poverty_line_gbp : float
+
+    Returns
+    -------
+    ndarray of bool, shape (n_households,)
+    """
+    cost = np.where(np.arange(band_cost_gbp.size) >= BAND_D, band_cost_gbp, -np.inf).take(band)
+    return np.subtract(income_gbp, cost, out=cost) < poverty_line_gbp
+
+
 def neet_exit_hazard(
     months_neet: np.ndarray,
     mh_disorder: np.ndarray,
@@ -223,6 +248,13 @@ def youth_transition(
 
     Parameters
     ----------
+    status : ndarray of uint8, shape (n,)
+    months_neet, age_months : ndarray of int16, shape (n,)
+    exit_to_work, exit_to_education : ndarray of float64, shape (n_neet,)
+        Exit probabilities of the NEET young people (``status == NEET``), in order
+        (:func:`neet_exit_hazard` of them); no one else's are needed.
+    entry_hazard : ndarray of float64, shape (n,)
+        Probability of becoming NEET (used for those not NEET).
     leave_education : float
         Monthly probability that a student aged 18 or more leaves education for work
         (:func:`~pfpp_sim.labour_market.leaving_education_hazard`).
@@ -231,20 +263,33 @@ def youth_transition(
     -------
     status : ndarray of uint8
     months_neet : ndarray of int16
+
+    Raises
+    ------
+    ValueError
+        If the exit probabilities are not one per NEET young person.
     """
     # One draw per person whatever their state, so that scenarios compared on the same seed
     # keep the same random numbers for the same person (common random numbers).
     draw = rng.random(status.size)
     is_neet = status == NEET
+    neet = np.flatnonzero(is_neet)
+    if exit_to_work.shape != neet.shape or exit_to_education.shape != neet.shape:
+        raise ValueError(
+            f"exit probabilities: expected one per NEET young person ({neet.size}), got {exit_to_work.size} and {exit_to_education.size}"
+        )
     new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
-    if leave_education > 0.0:
-        graduate = (new_status == EDUCATION) & (age_months >= AGE_18) & (draw >= 1.0 - leave_education) & ~is_neet
-        new_status[graduate] = EMPLOYED
-    to_education = is_neet & (draw < exit_to_education)
-    to_work = is_neet & ~to_education & (draw < exit_to_education + exit_to_work)
-    new_status[to_education] = EDUCATION
-    new_status[to_work & (age_months >= AGE_18)] = EMPLOYED
-    months = np.where(new_status == NEET, months_neet + 1, 0).astype(np.int16)
+    if leave_education > 0.0:  # few draws are at the top: look only at those
+        top = np.flatnonzero(draw >= 1.0 - leave_education)
+        top = top[(new_status[top] == EDUCATION) & (age_months[top] >= AGE_18)]  # students who stayed so (none was NEET)
+        new_status[top] = EMPLOYED
+    neet_draw = draw[neet]
+    to_education = neet_draw < exit_to_education
+    to_work = ~to_education & (neet_draw < exit_to_education + exit_to_work) & (age_months[neet] >= AGE_18)
+    new_status[neet[to_education]] = EDUCATION
+    new_status[neet[to_work]] = EMPLOYED
+    months = np.zeros_like(months_neet)
+    np.add(months_neet, 1, out=months, where=new_status == NEET)
     return new_status, months
 
 
@@ -283,7 +328,13 @@ def ilo_status(
     ndarray of uint8, shape (n,)
         ``ILO_EMPLOYED``, ``ILO_UNEMPLOYED`` or ``ILO_INACTIVE``.
     """
-    seeking_limit = unemployed_below.take(status) if place is None else unemployed_below[place, status]
+    if place is None:
+        seeking_limit = unemployed_below.take(status)
+    else:  # one flat lookup of (place, status): cheaper than indexing two axes
+        row = place.astype(np.intp)
+        row *= unemployed_below.shape[1]
+        row += status
+        seeking_limit = unemployed_below.reshape(-1).take(row)
     unemployed = (rank < seeking_limit).view(np.uint8)
     employed = (rank >= employed_from.take(status)).view(np.uint8)
     # At most one of the two holds: each status's seeking limit is at most its job limit.
@@ -293,29 +344,49 @@ def ilo_status(
     return out
 
 
-def mental_health_transition(
-    mh_disorder: np.ndarray,
-    cold_home: np.ndarray,
-    onset_hazard: np.ndarray,
-    recovery_hazard: float,
-    cold_home_odds_ratio: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Onset and recovery of probable mental disorder for one month.
+def onset_in_home(onset_hazard: np.ndarray, odds_ratio: float) -> np.ndarray:
+    """Monthly onset probability of probable mental disorder with its odds multiplied by ``odds_ratio``.
 
-    A cold (fuel-poor) home multiplies the odds of onset by ``cold_home_odds_ratio``
-    (EVIDENCE E50).
+    A cold (fuel-poor) home multiplies the odds of onset by the cold-home odds ratio
+    (EVIDENCE E50); a warm home by 1. Worked out per place for both kinds of home, it
+    gives each young person's onset by a lookup instead of arithmetic per person.
 
     Parameters
     ----------
-    onset_hazard : ndarray of float64, shape (n_young,)
-        Baseline monthly onset probability for each person (from their place).
-    rng : numpy.random.Generator or DrawnAhead
-        The ``young_people`` stream (one number per person), or the numbers drawn ahead.
+    onset_hazard : ndarray of float64
+        Baseline monthly onset probability (below 1).
+    odds_ratio : float
+
+    Returns
+    -------
+    ndarray of float64, the shape of ``onset_hazard``
     """
     odds = onset_hazard / (1.0 - onset_hazard)
-    odds = odds * np.where(cold_home, cold_home_odds_ratio, 1.0)
-    onset = odds / (1.0 + odds)
+    odds = odds * odds_ratio
+    return odds / (1.0 + odds)
+
+
+def mental_health_transition(mh_disorder: np.ndarray, onset: np.ndarray, recovery_hazard: float, rng: np.random.Generator) -> np.ndarray:
+    """Onset and recovery of probable mental disorder for one month.
+
+    One number ``u`` per person: someone with a disorder recovers when
+    ``u < recovery_hazard``, anyone else has an onset when ``u < onset``.
+
+    Parameters
+    ----------
+    mh_disorder : ndarray of bool, shape (n_young,)
+    onset : ndarray of float64, shape (n_young,)
+        Each person's monthly onset probability: their place's in a warm or a cold home
+        (:func:`onset_in_home`).
+    recovery_hazard : float
+        Monthly probability of recovery.
+    rng : numpy.random.Generator or DrawnAhead
+        The ``young_people`` stream (one number per person), or the numbers drawn ahead.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_young,)
+    """
     draw = rng.random(mh_disorder.size)
     return np.where(mh_disorder, draw >= recovery_hazard, draw < onset)
 

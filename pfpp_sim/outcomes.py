@@ -17,7 +17,6 @@ from pfpp_sim.population import (
     YEARS_12_13,
     Block,
     Population,
-    count_by_place,
     school_group,
 )
 
@@ -175,35 +174,81 @@ def resident_rates(pop: Population, months_since_september: int) -> dict[str, np
     return rates_from_counts(_rate_counts(pop, None, months_since_september))
 
 
+def _rows(pop: Population, block: Block | None) -> tuple[slice, slice, slice]:
+    """The households, young people and places of ``block`` (default: all)."""
+    if block is None:
+        return slice(0, pop.households.n), slice(0, pop.young.n), slice(0, pop.places.n)
+    return block.households, block.young, block.places
+
+
+_YOUNG_STATES = 48
+"""Combinations of the flags of :func:`_young_states`: NEET, mental disorder, Years 12-13,
+aged 18 or more (one bit each) and the ILO status (three values)."""
+_YOUNG_COUNTS = ("neet_16_24", "youth_mh", "young_16_17", "neet_16_17", "active_16_24", "unemployed_16_24", "active_18_24", "unemployed_18_24")
+"""What is counted of young people every month, the columns of :data:`_YOUNG_MEASURES`."""
+
+
+def _young_measures() -> np.ndarray:
+    """Whether young people in each state (:func:`_young_states`) count in each of :data:`_YOUNG_COUNTS`, shape (48, 8)."""
+    state = np.arange(_YOUNG_STATES)
+    neet, mh, cohort, adult, ilo = state & 1, state >> 1 & 1, state >> 2 & 1, state >> 3 & 1, state >> 4
+    active, unemployed = ilo != ILO_INACTIVE, ilo == ILO_UNEMPLOYED
+    return np.column_stack(
+        [neet, mh, cohort, cohort & neet, active, unemployed, active & (adult == 1), unemployed & (adult == 1)]
+    ).astype(np.float64)
+
+
+_YOUNG_MEASURES = _young_measures()
+
+
+def _young_states(pop: Population, young: slice, months_since_september: int) -> np.ndarray:
+    """Each young person's state for counting, 0 to 47: NEET + 2 mental disorder + 4 Years 12-13 + 8 aged 18 or more + 16 ILO status.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n_young in ``young``,)
+    """
+    y = pop.young
+    age = y.age_months[young]
+    state = y.ilo_status[young] << np.uint8(4)
+    state |= (y.status[young] == NEET).view(np.uint8)
+    state |= y.mh_disorder[young].view(np.uint8) << np.uint8(1)
+    state |= (school_group(age, months_since_september) == YEARS_12_13).view(np.uint8) << np.uint8(2)
+    state |= (age >= AGE_18).view(np.uint8) << np.uint8(3)
+    return state
+
+
+def _young_counts(cells: np.ndarray, n_cells: int, states: np.ndarray) -> np.ndarray:
+    """Young people of each cell counted in each of :data:`_YOUNG_COUNTS`, shape (n_cells, 8), float64.
+
+    One count of every (cell, state) pair, then exact sums of whole numbers over the
+    states each measure takes (a product with the 0/1 table :data:`_YOUNG_MEASURES`).
+    ``cells`` holds each young person's cell, 0 to ``n_cells - 1``.
+    """
+    code = cells.astype(np.intp)
+    code *= _YOUNG_STATES
+    code += states
+    by_state = np.bincount(code, minlength=n_cells * _YOUNG_STATES).reshape(n_cells, _YOUNG_STATES)
+    return by_state.astype(np.float64) @ _YOUNG_MEASURES
+
+
+def _sizes(slices: list[slice]) -> np.ndarray:
+    return np.array([s.stop - s.start for s in slices], dtype=np.float64)
+
+
 def _rate_counts(pop: Population, block: Block | None, months_since_september: int) -> dict[str, np.ndarray]:
     """Residents behind each rate, per place of ``block`` (default: all places), float64."""
     h, y = pop.households, pop.young
-    hs, ys = (slice(0, h.n), slice(0, y.n)) if block is None else (block.households, block.young)
-    h_slices = h.slices if block is None else block.household_slices
-    y_slices = y.slices if block is None else block.young_slices
-
-    def count(slices, mask=None):
-        if mask is None:
-            return np.array([s.stop - s.start for s in slices], dtype=np.float64)
-        return count_by_place(mask, slices).astype(np.float64)
-
-    cohort = school_group(y.age_months[ys], months_since_september) == YEARS_12_13
-    adult = y.age_months[ys] >= AGE_18
-    neet = y.status[ys] == NEET
-    ilo = y.ilo_status[ys]
-    active, unemployed = ilo != ILO_INACTIVE, ilo == ILO_UNEMPLOYED
+    hs, ys, places = _rows(pop, block)
+    n, first = places.stop - places.start, places.start
+    young_place = y.place[ys] - first if first else y.place[ys]
+    counts = _young_counts(young_place, n, _young_states(pop, ys, months_since_september))
+    fuel_poor_place = h.place[hs][np.flatnonzero(h.fuel_poor[hs])]
     return {
-        "households": count(h_slices),
-        "fuel_poor": count(h_slices, h.fuel_poor[hs]),
-        "young_people": count(y_slices),
-        "young_16_17": count(y_slices, cohort),
-        "neet_16_17": count(y_slices, cohort & neet),
-        "neet_16_24": count(y_slices, neet),
-        "active_16_24": count(y_slices, active),
-        "unemployed_16_24": count(y_slices, unemployed),
-        "active_18_24": count(y_slices, active & adult),
-        "unemployed_18_24": count(y_slices, unemployed & adult),
-        "youth_mh": count(y_slices, y.mh_disorder[ys]),
+        "households": _sizes(h.slices[places] if block is None else block.household_slices),
+        "fuel_poor": np.bincount(fuel_poor_place - first, minlength=n).astype(np.float64),
+        "young_people": _sizes(y.slices[places] if block is None else block.young_slices),
+        **dict(zip(_YOUNG_COUNTS, counts.T)),
     }
 
 
@@ -333,28 +378,48 @@ def resident_equity(pop: Population, groups: EquityGroups, months_since_septembe
         (a probable mental disorder), and young people in Years 12-13 (``young_16_17``) and
         of them NEET (``neet_16_17``); the groups' sizes at the start are in ``groups``.
     """
-    return equity_from_counts(_equity_counts(pop, groups, None, months_since_september))
-
-
-def _equity_counts(pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int) -> dict[str, np.ndarray]:
-    h, y = pop.households, pop.young
-    hs, ys, places = (slice(0, h.n), slice(0, y.n), slice(0, pop.places.n)) if block is None else (
-        block.households, block.young, block.places
-    )
-    n, first = places.stop - places.start, places.start
-    neet = y.status[ys] == NEET
-    young_1617 = school_group(y.age_months[ys], months_since_september) == YEARS_12_13
-    return {
-        "equity_fuel_poor": _count_by_group(groups.households[hs], n, h.fuel_poor[hs], first),
-        "equity_neet_16_24": _count_by_group(groups.young[ys], n, neet, first),
-        "equity_youth_mh": _count_by_group(groups.young[ys], n, y.mh_disorder[ys], first),
-        "equity_young_16_17": _count_by_group(groups.young[ys], n, young_1617, first),
-        "equity_neet_16_17": _count_by_group(groups.young[ys], n, young_1617 & neet, first),
-    }
+    return equity_from_counts(_counts(pop, groups, None, months_since_september, rates=False))
 
 
 _EQUITY_COUNTS = tuple(m for m in EQUITY_MEASURES if m not in ("households", "young_people"))
 """Measures counted every month; group sizes are fixed at the start (:class:`EquityGroups`)."""
+
+
+def _by_group(counts: np.ndarray) -> np.ndarray:
+    """Counts per place and cell, shape (n_places, 15, ...), summed per place and equity group, shape (n_places, 8, ...)."""
+    by_cell = counts.reshape(counts.shape[0], len(TENURES), _QUINTILES, *counts.shape[2:])
+    return np.concatenate([by_cell.sum(axis=2), by_cell.sum(axis=1)], axis=1)
+
+
+def _counts(
+    pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True
+) -> dict[str, np.ndarray]:
+    """The counts of :func:`count_outcomes` (without the rates' counts unless ``rates``), from one count of young people by cell and state."""
+    h = pop.households
+    hs, ys, places = _rows(pop, block)
+    n, first = places.stop - places.start, places.start
+    cells_per_place = len(TENURES) * _QUINTILES
+    young_cells = groups.young[ys] - first * cells_per_place if first else groups.young[ys]
+    young = _young_counts(young_cells, n * cells_per_place, _young_states(pop, ys, months_since_september))
+    young = young.reshape(n, cells_per_place, len(_YOUNG_COUNTS))
+    fuel_poor_cells = groups.households[hs][np.flatnonzero(h.fuel_poor[hs])]
+    if first:
+        fuel_poor_cells = fuel_poor_cells - first * cells_per_place
+    fuel_poor = np.bincount(fuel_poor_cells, minlength=n * cells_per_place).reshape(n, cells_per_place).astype(np.float64)
+    by_group = _by_group(young)
+    counts = {
+        "equity_fuel_poor": _by_group(fuel_poor),
+        **{f"equity_{k}": by_group[..., _YOUNG_COUNTS.index(k)].copy() for k in _EQUITY_COUNTS if k != "fuel_poor"},
+    }
+    if rates:
+        counts = {
+            "households": _sizes(h.slices[places] if block is None else block.household_slices),
+            "fuel_poor": fuel_poor.sum(axis=1),
+            "young_people": _sizes(pop.young.slices[places] if block is None else block.young_slices),
+            **dict(zip(_YOUNG_COUNTS, young.sum(axis=1).T)),
+            **counts,
+        }
+    return counts
 
 
 def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -378,4 +443,4 @@ def count_outcomes(
         Per place, shape (n_block_places,), for the rates; per place and equity group,
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
-    return {**_rate_counts(pop, block, months_since_september), **_equity_counts(pop, groups, block, months_since_september)}
+    return _counts(pop, groups, block, months_since_september)

@@ -312,13 +312,37 @@ def young_people_homes(
     """
     n = income.size
     rank = np.empty(n)
-    rank[np.argsort(income, kind="stable")] = np.arange(n) / max(n, 1)
+    rank[_income_order(income)] = np.arange(n) / max(n, 1)
     base = tenure_weight[tenure]
     home = np.empty(draw.size, dtype=np.int64)
     for group, weight in ((~neet, base), (neet, base * np.exp(-neet_gradient * rank))):
         cumulative = np.cumsum(weight)
-        home[group] = np.searchsorted(cumulative, draw[group] * cumulative[-1], side="right")
+        home[group] = _search_sorted(cumulative, draw[group] * cumulative[-1])
     return np.minimum(home, n - 1)
+
+
+def _income_order(income: np.ndarray) -> np.ndarray:
+    """Households from the lowest income to the highest, tied incomes in household order.
+
+    A quicksort (several times faster than a stable sort) gives that order whenever no two
+    incomes are equal, which one comparison of neighbours checks; a stable sort otherwise.
+    """
+    order = np.argsort(income)
+    ranked = income[order]
+    return np.argsort(income, kind="stable") if np.any(ranked[1:] == ranked[:-1]) else order
+
+
+def _search_sorted(edges: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, keys, side="right")``, searched in ascending order of ``keys``.
+
+    Each search then starts from the last one's answer, which keeps the edges in cache
+    (about 2.5 times faster for a place's young people). Equal keys get equal answers, so
+    the order of ties does not matter.
+    """
+    order = np.argsort(keys)
+    found = np.empty(keys.size, dtype=np.intp)
+    found[order] = np.searchsorted(edges, keys[order], side="right")
+    return found
 
 
 def employed_by_age(months_past_18: np.ndarray, hazard: float) -> np.ndarray:

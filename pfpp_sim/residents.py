@@ -28,6 +28,7 @@ from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
     AGE_25,
     EMPLOYED,
+    NEET,
     RANK_LEVELS,
     Block,
     Population,
@@ -251,12 +252,14 @@ class ResidentEngine:
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
         until = h.bill_support_until[hs]
+        price, line = float(self.exo.price_gbp[t]), float(self.exo.poverty_line_gbp[t])
         if until.size and until.max() > t:
             discount = np.where(until > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
-        else:
-            discount = 0.0 + self.exo.bill_discount_gbp[t]
-        cost = dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
-        h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, float(self.exo.poverty_line_gbp[t]))
+            cost = dynamics.fuel_cost(h.band[hs], price, self.band_cost, discount)
+            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, line)
+        else:  # one discount for every home: each band's cost, looked up
+            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
+            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
         return income
 
     def _young_draw_args(self, t: int) -> dict:
@@ -306,6 +309,8 @@ class ResidentEngine:
         year_12_neet = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
+        # Each place's onset of mental disorder this month in a warm home and in a cold one.
+        onset = tuple(dynamics.onset_in_home(self.base_onset[t], ratio) for ratio in (1.0, self.cold_home_odds_ratio))
         if self._drawing_young is not None:
             draws, self._drawing_young = self._drawing_young.result(), None
         else:
@@ -317,7 +322,7 @@ class ResidentEngine:
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
                     t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
                     DrawnAhead(d.entry[block.young]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
-                    entry_base=entry_base, year_12_neet=year_12_neet, prevalence=prevalence, recovery=recovery,
+                    entry_base=entry_base, year_12_neet=year_12_neet, onset=onset, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
             ]
@@ -374,30 +379,26 @@ class ResidentEngine:
 
     def _step_young(
         self, t: int, block: Block, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
-        entry_base, year_12_neet, prevalence, recovery,
+        entry_base, year_12_neet, onset, prevalence, recovery,
     ) -> None:
         """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
         y = self.population.young
         ys, places, sizes = block.young, block.places, block.young_sizes
+        status, age = y.status[ys], y.age_months[ys]
+        neet = np.flatnonzero(status == NEET)
         to_work, to_education = dynamics.neet_exit_hazard(
-            y.months_neet[ys], y.mh_disorder[ys], y.ips_until[ys] > t, y.age_months[ys], **self._exit_parameters(),
+            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], **self._exit_parameters(),
         )
         # No one in Year 11 becomes NEET (they are in school); Years 12-13 and those past them by place.
         by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]
-        group = school_group(y.age_months[ys], int(self.since_september[t]))
-        entry_h = dynamics.neet_entry_hazard(
-            by_group[np.repeat(np.arange(places.stop - places.start), sizes), group],
-            y.careers_until[ys] > t, y.asb_until[ys] > t,
-            careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
-        )
+        row = np.repeat(np.arange(0, by_group.size, by_group.shape[1]), sizes)
+        row += school_group(age, int(self.since_september[t]))
+        entry_h = self._with_prevention(t, ys, by_group.reshape(-1).take(row))
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            y.status[ys], y.months_neet[ys], y.age_months[ys], to_work, to_education, entry_h, transition,
-            leave_education=self.leave_education,
+            status, y.months_neet[ys], age, to_work, to_education, entry_h, transition, leave_education=self.leave_education,
         )
-        y.mh_disorder[ys] = dynamics.mental_health_transition(
-            y.mh_disorder[ys], self.cold_home[ys], np.repeat(self.base_onset[t, places], sizes), recovery,
-            self.cold_home_odds_ratio, mind,
-        )
+        warm, cold = (np.repeat(by_home[places], sizes) for by_home in onset)
+        y.mh_disorder[ys] = dynamics.mental_health_transition(y.mh_disorder[ys], np.where(self.cold_home[ys], cold, warm), recovery, mind)
         y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
             y.age_months[ys], y.status[ys], y.months_neet[ys]
         )
@@ -413,9 +414,22 @@ class ResidentEngine:
                     records.served_by[key][new] = 0
         if self.since_september[t + 1] == 0:
             # Careers guidance and outreach lower the chance of starting Year 12 NEET as they lower NEET entry.
-            rate = dynamics.neet_entry_hazard(
-                np.repeat(year_12_neet[places], sizes), y.careers_until[ys] > t, y.asb_until[ys] > t,
-                careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
-            )
+            rate = self._with_prevention(t, ys, np.repeat(year_12_neet[places], sizes))
             y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], rate, entry)
         self._update_ilo_status(t, block)
+
+    def _with_prevention(self, t: int, young: slice, hazard: np.ndarray) -> np.ndarray:
+        """NEET entry ``hazard`` (float64, one per young person of ``young``) lowered where careers guidance or outreach is active in month ``t``.
+
+        :func:`~pfpp_sim.dynamics.neet_entry_hazard` of those with either active only:
+        for anyone else it would multiply the hazard by 1.0, which changes no number.
+        """
+        y = self.population.young
+        careers, asb = y.careers_until[young], y.asb_until[young]
+        active = np.flatnonzero((careers > t) | (asb > t))
+        if active.size:
+            hazard[active] = dynamics.neet_entry_hazard(
+                hazard[active], careers[active] > t, asb[active] > t,
+                careers_effect=self.effect["careers_guidance"], asb_effect=self.effect["asb_outreach"],
+            )
+        return hazard

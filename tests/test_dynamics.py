@@ -103,8 +103,8 @@ def test_youth_transition_counts_months_neet_and_resets_them_on_leaving():
     status = np.array([NEET, NEET, EDUCATION, EMPLOYED], dtype=np.uint8)
     months = np.array([3, 5, 0, 0], dtype=np.int16)
     age = np.full(4, ADULT, dtype=np.int16)
-    to_work = np.array([0.0, 0.5, 0.0, 0.0])
-    to_education = np.array([0.0, 0.5, 0.0, 0.0])
+    to_work = np.array([0.0, 0.5])  # the NEET young people's only
+    to_education = np.array([0.0, 0.5])
     entry_h = np.array([0.0, 0.0, 1.0, 0.0])
     new_status, new_months = dynamics.youth_transition(
         status, months, age, to_work, to_education, entry_h, np.random.default_rng(0), leave_education=0.0
@@ -117,9 +117,8 @@ def test_youth_transition_counts_months_neet_and_resets_them_on_leaving():
 
 def _mh_onset(odds_ratio: float, cold: np.ndarray, seed: int = 7) -> np.ndarray:
     n = cold.size
-    return dynamics.mental_health_transition(
-        np.zeros(n, dtype=bool), cold, np.full(n, 0.02), 0.06, odds_ratio, np.random.default_rng(seed)
-    )
+    onset = np.where(cold, dynamics.onset_in_home(np.float64(0.02), odds_ratio), dynamics.onset_in_home(np.float64(0.02), 1.0))
+    return dynamics.mental_health_transition(np.zeros(n, dtype=bool), onset, 0.06, np.random.default_rng(seed))
 
 
 def test_cold_home_odds_ratio_of_three_gives_more_onset_in_cold_homes():
@@ -142,9 +141,7 @@ def test_odds_ratio_of_one_makes_cold_and_warm_homes_alike():
 def test_recovery_follows_the_recovery_hazard():
     n = 20_000
     disordered = np.ones(n, dtype=bool)
-    after = dynamics.mental_health_transition(
-        disordered, np.zeros(n, dtype=bool), np.full(n, 0.02), 0.06, 2.0, np.random.default_rng(3)
-    )
+    after = dynamics.mental_health_transition(disordered, np.full(n, 0.02), 0.06, np.random.default_rng(3))
     assert abs((~after).mean() - 0.06) < 0.01
 
 
@@ -185,7 +182,8 @@ def test_youth_transition_uses_the_same_random_numbers_whatever_the_state():
     after = []
     for status in states:
         rng = np.random.default_rng(4)
-        dynamics.youth_transition(status, months, age, hazard, hazard, hazard, rng, leave_education=0.02)
+        exits = hazard[status == NEET]
+        dynamics.youth_transition(status, months, age, exits, exits, hazard, rng, leave_education=0.02)
         after.append(rng.random())
     assert after[0] == after[1]
 
@@ -225,6 +223,13 @@ def test_sixteen_and_seventeen_year_olds_exit_only_to_education_whatever_their_s
     np.testing.assert_allclose(education, 0.12)
 
 
+def test_exit_probabilities_must_be_one_per_neet_young_person():
+    status = np.array([NEET, EDUCATION, NEET], dtype=np.uint8)
+    months, age = np.zeros(3, dtype=np.int16), np.full(3, ADULT, dtype=np.int16)
+    with pytest.raises(ValueError, match=r"one per NEET young person \(2\), got 3 and 3"):
+        dynamics.youth_transition(status, months, age, np.zeros(3), np.zeros(3), np.zeros(3), DrawnAhead(np.zeros(3)), leave_education=0.0)
+
+
 def test_one_draw_per_person_sends_a_neet_young_person_to_education_to_work_or_nowhere():
     status = np.full(4, NEET, dtype=np.uint8)
     months = np.full(4, 3, dtype=np.int16)
@@ -246,8 +251,8 @@ def test_students_aged_18_or_more_leave_education_for_work_at_the_top_of_their_d
     months = np.zeros(6, dtype=np.int16)
     age = np.array([ADULT, ADULT, ADULT, ADULT, AGE_16 + 6, AGE_16 + 23], dtype=np.int16)
     draws = DrawnAhead(np.array([0.01, 0.5, 0.97, 0.99, 0.99, 0.99]))
-    zero = np.zeros(6)
-    new, _ = dynamics.youth_transition(status, months, age, zero, zero, np.full(6, 0.02), draws, leave_education=0.025)
+    none = np.zeros(0)  # no one is NEET
+    new, _ = dynamics.youth_transition(status, months, age, none, none, np.full(6, 0.02), draws, leave_education=0.025)
     np.testing.assert_array_equal(new, [NEET, EDUCATION, EDUCATION, EMPLOYED, EDUCATION, EDUCATION])
 
 
@@ -256,7 +261,7 @@ def test_workers_and_neet_young_people_do_not_leave_education():
     months = np.array([0, 5], dtype=np.int16)
     age = np.full(2, ADULT, dtype=np.int16)
     new, months_after = dynamics.youth_transition(
-        status, months, age, np.zeros(2), np.zeros(2), np.zeros(2), DrawnAhead(np.array([0.999, 0.999])), leave_education=0.5
+        status, months, age, np.zeros(1), np.zeros(1), np.zeros(2), DrawnAhead(np.array([0.999, 0.999])), leave_education=0.5
     )
     np.testing.assert_array_equal(new, [EMPLOYED, NEET])
     np.testing.assert_array_equal(months_after, [0, 6])
@@ -308,10 +313,11 @@ def test_a_cold_home_multiplies_the_odds_of_onset_by_the_ratio():
     # a probability of 0.75 / 1.75 = 0.4286. Draws just either side of each probability.
     cold = np.array([True, True, False, False])
     draws = np.array([0.4285, 0.4287, 0.1999, 0.2001])
-    onset = dynamics.mental_health_transition(np.zeros(4, dtype=bool), cold, np.full(4, 0.2), 0.06, 3.0, DrawnAhead(draws))
+    in_home = np.where(cold, dynamics.onset_in_home(np.float64(0.2), 3.0), dynamics.onset_in_home(np.float64(0.2), 1.0))
+    np.testing.assert_allclose(in_home, [0.75 / 1.75, 0.75 / 1.75, 0.2, 0.2])
+    onset = dynamics.mental_health_transition(np.zeros(4, dtype=bool), in_home, 0.06, DrawnAhead(draws))
     np.testing.assert_array_equal(onset, [True, False, True, False])
-    recovered = dynamics.mental_health_transition(np.ones(2, dtype=bool), np.zeros(2, dtype=bool), np.full(2, 0.2), 0.06, 3.0,
-                                                  DrawnAhead(np.array([0.0599, 0.0601])))
+    recovered = dynamics.mental_health_transition(np.ones(2, dtype=bool), np.full(2, 0.2), 0.06, DrawnAhead(np.array([0.0599, 0.0601])))
     np.testing.assert_array_equal(recovered, [False, True])  # True: still a disorder
 
 
@@ -328,7 +334,7 @@ def test_a_young_person_counts_as_eighteen_from_the_month_they_turn_eighteen():
     to_work, _ = dynamics.neet_exit_hazard(np.zeros(2), np.zeros(2, dtype=bool), np.zeros(2, dtype=bool), age, **HAZARD)
     assert to_work[0] > 0 and to_work[1] == 0
     students = np.full(2, EDUCATION, dtype=np.uint8)
-    left, _ = dynamics.youth_transition(students, np.zeros(2, dtype=np.int16), age, np.zeros(2), np.zeros(2), np.zeros(2),
+    left, _ = dynamics.youth_transition(students, np.zeros(2, dtype=np.int16), age, np.zeros(0), np.zeros(0), np.zeros(2),
                                         DrawnAhead(np.array([0.99, 0.99])), leave_education=0.025)
     np.testing.assert_array_equal(left, [EMPLOYED, EDUCATION])
     neet = np.full(2, NEET, dtype=np.uint8)
@@ -367,3 +373,13 @@ def test_ilo_status_of_several_places_uses_each_persons_place_limits():
     for p in range(4):
         alone = dynamics.ilo_status(status[place == p], rank[place == p], limits[p], employed_from)
         np.testing.assert_array_equal(together[place == p], alone)
+
+
+def test_fuel_poverty_by_band_flags_the_households_fuel_poor_flags_with_each_bands_cost():
+    rng = np.random.default_rng(2)
+    band = rng.integers(0, 7, 5_000).astype(np.uint8)
+    income = rng.lognormal(9.8, 0.6, 5_000)
+    by_band = dynamics.fuel_cost(np.arange(7), 2_100.0, np.array([0.45, 0.55, 0.76, 1.0, 1.25, 1.55, 1.9]), 150.0)
+    expected = dynamics.fuel_poor(band, income, by_band[band], 14_000.0)
+    np.testing.assert_array_equal(dynamics.fuel_poor_by_band(band, income, by_band, 14_000.0), expected)
+    assert expected.any() and not expected[band < 3].any()

@@ -9,7 +9,15 @@ import pytest
 
 from pfpp_sim import data
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_16, AGE_25, NEET, fuel_poverty_target_year, neet_target_period, years_after_data
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_25,
+    NEET,
+    fuel_poverty_target_year,
+    neet_target_period,
+    years_after_data,
+    young_people_homes,
+)
 from pfpp_sim.scenario import load_scenario
 from pfpp_sim.trends import damped_trend_years, data_centre, months_between
 
@@ -243,3 +251,22 @@ def test_young_peoples_tenure_mix_follows_the_home_weights():
         expected = share * np.array([1.0, 3.0, 0.5]) / (share * np.array([1.0, 3.0, 0.5])).sum()
         observed = np.bincount(h.tenure[others], minlength=3) / others.size
         np.testing.assert_allclose(observed, expected, atol=0.015)
+
+
+def test_young_peoples_homes_follow_incomes_ranked_with_ties_in_household_order():
+    # Given tied incomes, homes are those of a stable ranking (the quick ranking is only
+    # taken when no two incomes are equal), and homes found in any order of the draws are
+    # those a direct search finds.
+    rng = np.random.default_rng(5)
+    for income in (rng.lognormal(10, 0.5, 500), rng.integers(0, 20, 500).astype(np.float64)):
+        tenure = rng.integers(0, 3, 500).astype(np.uint8)
+        neet, draw = rng.random(300) < 0.3, rng.random(300)
+        weights = np.array([1.0, 1.4, 1.2])
+        homes = young_people_homes(neet, tenure, income, draw, tenure_weight=weights, neet_gradient=1.5)
+        rank = np.empty(500)
+        rank[np.argsort(income, kind="stable")] = np.arange(500) / 500
+        expected = np.empty(300, dtype=np.int64)
+        for group, weight in ((~neet, weights[tenure]), (neet, weights[tenure] * np.exp(-1.5 * rank))):
+            cumulative = np.cumsum(weight)
+            expected[group] = np.searchsorted(cumulative, draw[group] * cumulative[-1], side="right")
+        np.testing.assert_array_equal(homes, np.minimum(expected, 499))

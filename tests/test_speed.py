@@ -1,0 +1,33 @@
+"""Speed settings change how the process allocates memory, never a result."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from pfpp_sim import speed
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allocator settings are Linux-only")
+def test_keeping_freed_memory_stops_numpy_advising_huge_pages():
+    set_madvise = np._core.multiarray._set_madvise_hugepage
+    before = set_madvise(True)
+    try:
+        speed.keep_freed_memory()
+        assert set_madvise(True) is False  # what it was: off
+    finally:
+        set_madvise(before)
+
+
+def test_run_all_runs_every_job_in_a_pool_or_without_one_and_re_raises_a_failure():
+    done = []
+
+    def fail():
+        raise RuntimeError("job failed")
+
+    for threads in (1, 2):
+        with speed.thread_pool(threads) as pool:
+            speed.run_all([lambda i=i: done.append(i) for i in range(3)], pool)
+            with pytest.raises(RuntimeError, match="job failed"):
+                speed.run_all([fail], pool)
+    assert sorted(done) == [0, 0, 1, 1, 2, 2]
