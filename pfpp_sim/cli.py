@@ -725,6 +725,7 @@ def calibrate_command(
     settings = Settings(seed=seed, replicates=replicates, max_iterations=max_iterations)
     base_scenario = load_scenario(base)
     _say_sources(base_scenario)
+    keep_freed_memory()  # every run holds at least 20,000 young people a place: large arrays every month
     with err_console.status("Calibrating") as status:
         result = calibrate(
             base_scenario, codes, name=fit_name, settings=settings, through=through, holdout_last_year=holdout_last_year,

@@ -8,8 +8,8 @@ path is ``threads=1, draw_ahead=False``. The defaults below are what
 :class:`~pfpp_sim.residents.ResidentEngine` uses when it is not told otherwise.
 
 :func:`keep_freed_memory` changes how the whole process allocates memory; it is opt-in,
-called by the ``pfpp`` command for national runs and by the benchmarks, never by building
-a model.
+called by the ``pfpp`` command for runs of every place and for calibrations, and by the
+benchmarks, never by building a model.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
     from typer.testing import CliRunner
 
     import pfpp_sim.calibration as calibration
-    from pfpp_sim import data
+    from pfpp_sim import cli, data
     from pfpp_sim.cli import app
     from tests.calibration.test_report import many_places
 
@@ -72,9 +72,11 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
         return many_places(3)
 
     monkeypatch.setattr(calibration, "calibrate", fake_calibrate)
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: asked.update(allocator_set=True))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["calibrate", "--places", "all", "--holdout-last-year"])
     assert result.exit_code == 0, result.output
+    assert asked["allocator_set"], "a calibration's large runs keep freed memory and take no huge pages"
     assert asked["codes"] == data.places("all")["area_code"].tolist() and len(asked["codes"]) == 292
     assert asked["name"] == "england" and asked["executor"] == "processes"
     assert asked["base"] == "baseline_history" and asked["holdout"]
