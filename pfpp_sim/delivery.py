@@ -19,9 +19,9 @@ import numpy as np
 
 from pfpp_sim.agents.council import POOLED_BIT
 from pfpp_sim.funding import Award, order_spend_p
-from pfpp_sim.population import Population
+from pfpp_sim.population import Block, Population
 from pfpp_sim.scenario import INTERVENTION_KEYS
-from pfpp_sim.targeting import KEY_INDEX, WAVES, RecipientRecords, Targeting, select_recipients, target_groups
+from pfpp_sim.targeting import KEY_INDEX, WAVES, ListingBuffer, RecipientRecords, Targeting, select_recipients, target_groups
 
 __all__ = ["Fulfilment", "Order", "Orders", "deliver", "delivery_flows"]
 
@@ -181,6 +181,8 @@ def deliver(
     sees_others: float,
     rng: np.random.Generator,
     executor: Executor | None = None,
+    blocks: list[Block] | None = None,
+    buffer: ListingBuffer | None = None,
 ) -> Fulfilment:
     """M4, M7, M8: fulfil one month's delivery orders of every council.
 
@@ -214,6 +216,10 @@ def deliver(
         The ``councils`` stream.
     executor : concurrent.futures.Executor, optional
         Lists the target groups in its threads (the result does not depend on it).
+    blocks : list of Block, optional
+        The population's blocks of places, by which the target groups are listed.
+    buffer : ListingBuffer, optional
+        Memory kept between months for the target groups.
 
     Returns
     -------
@@ -226,7 +232,9 @@ def deliver(
     fresh, fresh_keys = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     live = np.flatnonzero(n > 0)
     if live.size:
-        groups = target_groups(population, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}), cold=cold, executor=executor)
+        groups = target_groups(
+            population, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}), cold=cold, executor=executor, blocks=blocks, buffer=buffer,
+        )
         for chosen in _batches(live, places[live], keys[live], orders.pooled[live]):
             targeting = Targeting(
                 precision=precision[chosen],

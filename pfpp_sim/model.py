@@ -30,7 +30,7 @@ from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, S
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
 from pfpp_sim.starting import starting_population
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import RecipientRecords, order_precision
+from pfpp_sim.targeting import ListingBuffer, RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
 
@@ -118,6 +118,7 @@ class PfppModel(mesa.Model):
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
         self._orders: list[Order] = []  # this month's delivery orders, in the order placed
+        self._listing = ListingBuffer()  # where each month's target groups are listed
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
         self.equity_records: list[dict[str, np.ndarray]] = []
@@ -342,6 +343,7 @@ class PfppModel(mesa.Model):
             done = deliver(
                 orders, self.population, cold=self.residents.cold_home, records=self.recipients, unit_cost_p=self.unit_cost_p,
                 precision=precision, sees_others=levers.data_sharing, rng=self.rng_councils, executor=pool,
+                blocks=self.residents.blocks, buffer=self._listing,
             )
         for key, residents in done.by_intervention():
             self.pending.add(t + self.months_to_effect[key], key, residents)

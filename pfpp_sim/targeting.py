@@ -22,13 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Population
+from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Block, Population, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.speed import BLOCK_HOUSEHOLDS
 from pfpp_sim.walks import Walk, Walks
 
 __all__ = [
     "COMPLEMENTS",
     "KEY_INDEX",
+    "ListingBuffer",
     "WAVES",
     "Delivery",
     "RecipientRecords",
@@ -265,14 +267,37 @@ def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[np.ndarray | No
     return None, (y.status == NEET) | cold  # asb_outreach
 
 
+class ListingBuffer:
+    """Memory for a month's target groups (:func:`target_groups`), kept from one month to the next.
+
+    A national run lists most of its households in every month that delivers (about 200 MB);
+    writing over the same memory each month spares the kernel handing out, and zeroing, as
+    many fresh pages every time.
+    """
+
+    def __init__(self) -> None:
+        self._array = np.empty(0, dtype=np.int32)
+
+    def take(self, size: int, dtype: type) -> np.ndarray:
+        """An uninitialised array of ``size`` entries of ``dtype``, over the kept memory when it is large enough."""
+        if self._array.size < size or self._array.dtype != dtype:
+            self._array = np.empty(size + size // 4, dtype=dtype)  # room for the next months' growth
+        return self._array[:size]
+
+
 def target_groups(
     pop: Population,
     keys: list[str] | None = None,
     *,
     cold: np.ndarray | None = None,
     executor: Executor | None = None,
+    blocks: list[Block] | None = None,
+    buffer: ListingBuffer | None = None,
 ) -> TargetGroups:
     """Every place's intended and other reachable residents for each intervention.
+
+    Each group is listed block of places by block (:func:`~pfpp_sim.population.place_blocks`),
+    so the temporary lists are the size of a block's residents, not of everyone's.
 
     Parameters
     ----------
@@ -283,6 +308,11 @@ def target_groups(
         Whether each young person's home is fuel poor (default: looked up now).
     executor : concurrent.futures.Executor, optional
         Lists the groups in its threads (the result does not depend on it).
+    blocks : list of Block, optional
+        The population's blocks (default: blocks of :data:`~pfpp_sim.speed.BLOCK_HOUSEHOLDS`
+        households).
+    buffer : ListingBuffer, optional
+        Memory to list into (default: new memory).
 
     Returns
     -------
@@ -292,6 +322,7 @@ def target_groups(
     h, y = pop.households, pop.young
     if cold is None:
         cold = np.take(h.fuel_poor, y.household)
+    blocks = place_blocks(pop, BLOCK_HOUSEHOLDS) if blocks is None else blocks
     shape = (len(INTERVENTION_KEYS), pop.places.n)
     in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
@@ -300,44 +331,45 @@ def target_groups(
         if keys is None or key in keys:
             first_key.setdefault(_group_name(key), key)
 
-    def members(key: str) -> tuple[np.ndarray, np.ndarray]:
+    def masks(key: str) -> tuple[np.ndarray, np.ndarray]:
         reachable, intended = _masks(key, pop, cold)
-        return np.flatnonzero(intended), np.flatnonzero(~intended if reachable is None else reachable & ~intended)
+        return intended, ~intended if reachable is None else reachable & ~intended
 
     run = map if executor is None else executor.map
-    listed = dict(zip(first_key, run(members, first_key.values())))
+    listed = dict(zip(first_key, run(masks, first_key.values())))
     # Each group's intended residents, then its other reachable ones, group after group.
-    layout: list[tuple[int, np.ndarray]] = []  # (start in candidates, residents)
-    by_place: dict[str, tuple[np.ndarray, ...]] = {}  # group name -> in_start, in_size, out_start, out_size
+    sizes = {name: int(np.count_nonzero(intended)) for name, (intended, _) in listed.items()}
+    at: dict[str, int] = {}  # where each group starts in the candidates
     filled = 0
-    for name, key in first_key.items():
-        people = h if key in HOUSEHOLD_KEYS else y
-        bounds = np.array([s.start for s in people.slices] + [people.n])
-        intended, others = listed[name]
-        by_place[name] = (*_place_ranges(intended, bounds, filled), *_place_ranges(others, bounds, filled + intended.size))
-        layout += [(filled, intended), (filled + intended.size, others)]
-        filled += intended.size + others.size
+    for name, (_, others) in listed.items():
+        at[name] = filled
+        filled += sizes[name] + int(np.count_nonzero(others))
+    spare = sum(sizes[_group_name(key)] for key in INTERVENTION_KEYS if keys is None or key in keys)
+    dtype = np.int32 if max(h.n, y.n) < 2**31 else np.int64
+    candidates = np.empty(filled + spare, dtype=dtype) if buffer is None else buffer.take(filled + spare, dtype)
+
+    def fill(name: str) -> tuple[np.ndarray, ...]:
+        """List group ``name`` into the candidates; return each place's start and size of its intended and other residents."""
+        household = first_key[name] in HOUSEHOLD_KEYS
+        starts, counts = np.zeros((2, pop.places.n), dtype=np.int64), np.zeros((2, pop.places.n), dtype=np.int64)
+        position = [at[name], at[name] + sizes[name]]
+        for block in blocks:
+            rows = block.households if household else block.young
+            bounds = [s.start for s in (block.household_slices if household else block.young_slices)] + [rows.stop - rows.start]
+            for part, mask in enumerate(listed[name]):
+                found = np.flatnonzero(mask[rows])
+                edges = np.searchsorted(found, bounds)
+                starts[part, block.places] = position[part] + edges[:-1]
+                counts[part, block.places] = np.diff(edges)
+                candidates[position[part] : position[part] + found.size] = found + rows.start
+                position[part] += found.size
+        return starts[0], counts[0], starts[1], counts[1]
+
+    by_place = dict(zip(first_key, run(fill, first_key)))
     for k, key in enumerate(INTERVENTION_KEYS):
         if keys is None or key in keys:
             in_start[k], in_size[k], out_start[k], out_size[k] = by_place[_group_name(key)]
-    spare = int(in_size.sum())
-    candidates = np.empty(filled + spare, dtype=np.int32 if max(h.n, y.n) < 2**31 else np.int64)
-
-    def copy(part: tuple[int, np.ndarray]) -> None:
-        start, residents = part
-        candidates[start : start + residents.size] = residents
-
-    list(run(copy, layout))
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
-
-
-def _place_ranges(residents: np.ndarray, bounds: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start in the candidates and size of each place's part of ``residents`` (ascending), listed from ``start``.
-
-    ``bounds`` holds each place's first resident and, last, the number of residents.
-    """
-    edges = np.searchsorted(residents, bounds)
-    return start + edges[:-1], np.diff(edges)
 
 
 def select_recipients(

@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place
+from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import (
     COMPLEMENTS,
     KEY_INDEX,
     WAVES,
+    ListingBuffer,
     RecipientRecords,
     TargetGroups,
     Targeting,
@@ -288,6 +289,20 @@ def test_every_intervention_lists_its_own_intended_and_other_reachable_residents
             np.testing.assert_array_equal(listed_in, place.start + np.flatnonzero(intended[place]), err_msg=key)
             np.testing.assert_array_equal(listed_out, place.start + np.flatnonzero((reachable & ~intended)[place]), err_msg=key)
         assert 0 < groups.in_size[k].sum() < groups.in_size[k].sum() + groups.out_size[k].sum(), key
+
+
+def test_groups_listed_block_by_block_into_kept_memory_are_the_groups_listed_at_once():
+    scenario = load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032", "E08000024"], "run.horizon_months": 1})
+    pop = PfppModel(scenario, seed=4).population
+    whole = target_groups(pop, blocks=place_blocks(pop, 10**9))
+    buffer = ListingBuffer()
+    target_groups(pop, ["mh_hub"], blocks=place_blocks(pop, 1), buffer=buffer)  # an earlier month's smaller listing
+    by_place = target_groups(pop, blocks=place_blocks(pop, 1), buffer=buffer)  # a block a place, over that memory
+    assert len(place_blocks(pop, 1)) == 3
+    for name in ("in_start", "in_size", "out_start", "out_size"):
+        np.testing.assert_array_equal(getattr(by_place, name), getattr(whole, name), err_msg=name)
+    np.testing.assert_array_equal(by_place.candidates[: by_place.spare], whole.candidates[: whole.spare])
+    assert by_place.candidates.size == whole.candidates.size and by_place.spare == whole.spare
 
 
 @pytest.mark.parametrize(
