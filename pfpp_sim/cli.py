@@ -127,7 +127,7 @@ def _load(name: str, calibration: str | None, places: str | None, horizon: int |
     """Load a scenario for a command, apply the run options, and say where it came from.
 
     A run of every place also sets this process's allocator for large runs
-    (:func:`~pfpp_sim.speed.keep_freed_memory`; worker processes forked later keep it).
+    (:func:`~pfpp_sim.speed.keep_freed_memory`; the workers of its process pools do the same).
     """
     scenario = _with_run_overrides(load_scenario(name, calibration=calibration), places, horizon, scale)
     _say_sources(scenario)

@@ -23,7 +23,8 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 
 __all__ = [
-    "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "keep_freed_memory", "run_all", "thread_pool",
+    "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "keep_freed_memory", "keeps_freed_memory",
+    "run_all", "thread_pool",
 ]
 
 BLOCK_HOUSEHOLDS = 1 << 17
@@ -41,6 +42,8 @@ beforehand, so the results are the same either way."""
 BLOCK_THREADS = 4
 """Most threads stepping blocks at once by default (no more than the machine's CPUs)."""
 
+_freed_memory_kept = False  # set by keep_freed_memory: process pools pass it on to their workers
+
 KEEP_HOUSEHOLDS = 1 << 18
 """Households up to which a replicate's starting residents are kept in the process and
 reused by its next runs (:func:`~pfpp_sim.starting.starting_population`); a larger
@@ -54,10 +57,12 @@ def keep_freed_memory() -> None:
     hands memory above a moving threshold back to the system and takes it back page by
     page (six times the page faults of a default run, and in threads the faults
     serialise). This keeps up to 256 MB of freed memory per arena and serves
-    allocations below 32 MB from the arenas, for the rest of the process (and of the
-    worker processes it forks later). It also caps the arenas at two: each thread that
-    draws numbers or steps a block would otherwise get an arena of its own, each keeping
-    its freed memory (at national scale, 0.3 GB more peak memory in one measurement).
+    allocations below 32 MB from the arenas, for the rest of the process and of the
+    workers of the process pools it starts later (:func:`~pfpp_sim.workers.process_pool`
+    sets it in each: Mesa has workers started afresh, not forked). It also caps the
+    arenas at two: each thread that draws numbers or steps a block would otherwise get an
+    arena of its own, each keeping its freed memory (at national scale, 0.3 GB more peak
+    memory in one measurement).
 
     It also stops numpy asking the kernel for transparent huge pages for its large
     arrays (``madvise(MADV_HUGEPAGE)``, numpy's default from Linux 4.6, which the
@@ -69,6 +74,8 @@ def keep_freed_memory() -> None:
     instead of 0.8 s, and peak memory 0.3 GB more. Linux with glibc only; a no-op
     elsewhere. It changes no result.
     """
+    global _freed_memory_kept
+    _freed_memory_kept = True
     if not sys.platform.startswith("linux"):
         return
     _no_huge_pages()
@@ -81,6 +88,11 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_mmap_threshold, 32 << 20)
     libc.mallopt(m_trim_threshold, 256 << 20)
     libc.mallopt(m_top_pad, 64 << 20)
+
+
+def keeps_freed_memory() -> bool:
+    """Whether :func:`keep_freed_memory` was called in this process."""
+    return _freed_memory_kept
 
 
 def _no_huge_pages() -> None:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from pfpp_sim.errors import PfppError
+from pfpp_sim.speed import keep_freed_memory, keeps_freed_memory
 
 __all__ = ["ExecutorChoice", "check_executor", "execution", "lost_workers_explained", "open_executor", "process_pool"]
 
@@ -31,8 +32,15 @@ scheduler's address given beside it), or any ``concurrent.futures.Executor`` (e.
 _PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies
 
 
+def _start_worker(parent: int, keep_freed: bool) -> None:
+    """Initializer of every worker: die with the parent, and allocate as the parent does (:func:`~pfpp_sim.speed.keep_freed_memory`)."""
+    _die_with_parent(parent)
+    if keep_freed:
+        keep_freed_memory()
+
+
 def _die_with_parent(parent: int) -> None:
-    """Initializer of every worker: be killed with the parent (Linux), and exit now if it is already gone."""
+    """Be killed with the parent (Linux), and exit now if it is already gone."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -45,6 +53,9 @@ def _die_with_parent(parent: int) -> None:
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A process pool whose workers exit when the process that made it dies.
 
+    Workers allocate memory as this process does: when it keeps freed memory
+    (:func:`~pfpp_sim.speed.keep_freed_memory`, as large runs do), so does each worker.
+
     Parameters
     ----------
     workers : int, optional
@@ -54,7 +65,9 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     -------
     concurrent.futures.ProcessPoolExecutor
     """
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count(), initializer=_start_worker, initargs=(os.getpid(), keeps_freed_memory()),
+    )
 
 
 def check_executor(executor: ExecutorChoice) -> None:

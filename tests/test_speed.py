@@ -31,3 +31,13 @@ def test_run_all_runs_every_job_in_a_pool_or_without_one_and_re_raises_a_failure
             with pytest.raises(RuntimeError, match="job failed"):
                 speed.run_all([fail], pool)
     assert sorted(done) == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_process_pools_workers_allocate_as_the_process_that_starts_them(monkeypatch):
+    # Workers are started afresh (Mesa asks for spawn), so they would not inherit the setting.
+    from pfpp_sim.workers import process_pool
+
+    for kept in (True, False):
+        monkeypatch.setattr(speed, "_freed_memory_kept", kept)
+        with process_pool(1) as pool:
+            assert pool.submit(speed.keeps_freed_memory).result() is kept
