@@ -40,7 +40,8 @@ def _run(command: list[str]) -> tuple[float, int, str]:
     """Run ``python -m pfpp_sim`` with ``command``; return wall seconds, peak RSS bytes and stdout."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "pfpp_sim", *command], stdout=out, stderr=err)
+        # A wide console: the command's closing line (the optimiser's stop) is read whole.
+        child = subprocess.Popen([sys.executable, "-m", "pfpp_sim", *command], stdout=out, stderr=err, env={**os.environ, "COLUMNS": "400"})
         _, status, usage = os.wait4(child.pid, 0)  # the child's usage, with the largest of the workers it reaped
         wall = time.perf_counter() - started
         out.seek(0)
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
         if value is not None:
             command += [flag, str(value)]
     load_before = os.getloadavg()
+    commit = git_commit()  # the code the command runs, before its outputs change the tree
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         wall, peak, stdout = _run([*command, "--out", str(out)])
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "environment": environment(),
     }
     results = Path(args.results)
