@@ -171,7 +171,7 @@ def resident_rates(pop: Population, months_since_september: int) -> dict[str, np
     dict of str to ndarray of float64, shape (n_places,)
         Each key of :data:`RATES`; fractions in [0, 1].
     """
-    return rates_from_counts(_rate_counts(pop, None, months_since_september))
+    return rates_from_counts(_rate_counts(pop, months_since_september))
 
 
 def _rows(pop: Population, block: Block | None) -> tuple[slice, slice, slice]:
@@ -236,18 +236,14 @@ def _sizes(slices: list[slice]) -> np.ndarray:
     return np.array([s.stop - s.start for s in slices], dtype=np.float64)
 
 
-def _rate_counts(pop: Population, block: Block | None, months_since_september: int) -> dict[str, np.ndarray]:
-    """Residents behind each rate, per place of ``block`` (default: all places), float64."""
+def _rate_counts(pop: Population, months_since_september: int) -> dict[str, np.ndarray]:
+    """Residents behind each rate, per place, float64."""
     h, y = pop.households, pop.young
-    hs, ys, places = _rows(pop, block)
-    n, first = places.stop - places.start, places.start
-    young_place = y.place[ys] - first if first else y.place[ys]
-    counts = _young_counts(young_place, n, _young_states(pop, ys, months_since_september))
-    fuel_poor_place = h.place[hs][np.flatnonzero(h.fuel_poor[hs])]
+    counts = _young_counts(y.place, pop.places.n, _young_states(pop, slice(0, y.n), months_since_september))
     return {
-        "households": _sizes(h.slices[places] if block is None else block.household_slices),
-        "fuel_poor": np.bincount(fuel_poor_place - first, minlength=n).astype(np.float64),
-        "young_people": _sizes(y.slices[places] if block is None else block.young_slices),
+        "households": _sizes(h.slices),
+        "fuel_poor": np.bincount(h.place[np.flatnonzero(h.fuel_poor)], minlength=pop.places.n).astype(np.float64),
+        "young_people": _sizes(y.slices),
         **dict(zip(_YOUNG_COUNTS, counts.T)),
     }
 

@@ -46,7 +46,6 @@ __all__ = [
     "Population",
     "YoungPeople",
     "build_population",
-    "count_by_place",
     "employed_by_age",
     "fuel_poverty_target_year",
     "leaving_education_hazard",
@@ -181,30 +180,6 @@ def school_group(age_months: np.ndarray, months_since_september: int) -> np.ndar
     """
     academic = age_months - np.int16(months_since_september)
     return (academic >= AGE_16).view(np.uint8) + (academic >= AGE_18).view(np.uint8)
-
-
-def count_by_place(mask: np.ndarray, slices: list[slice]) -> np.ndarray:
-    """Count the residents flagged in ``mask`` in each place.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (n,)
-        One entry per resident, residents sorted by place.
-    slices : list of slice
-        Each place's residents (``Households.slices`` or ``YoungPeople.slices``).
-
-    Returns
-    -------
-    ndarray of int64, shape (len(slices),)
-    """
-    if mask.size >= 4096 * len(slices):  # large places: count each slice (fast, but a Python call per place)
-        return np.fromiter((np.count_nonzero(mask[s]) for s in slices), dtype=np.int64, count=len(slices))
-    starts = np.fromiter((s.start for s in slices), dtype=np.intp, count=len(slices))
-    stops = np.fromiter((s.stop for s in slices), dtype=np.intp, count=len(slices))
-    if mask.size and np.all(stops > starts):
-        return np.add.reduceat(mask, starts, dtype=np.int64)
-    running = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-    return running[stops] - running[starts]
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, count_by_place, place_blocks
+from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import (
     COMPLEMENTS,
@@ -214,19 +212,6 @@ def test_support_that_ends_is_forgotten_unless_renewed_since():
     assert records.served_by["bill_support"].tolist() == [0, 0, 0, 0b101, 0]
     assert not records.received["employment_support"].any() and not records.served_by["employment_support"].any()
     assert not records.had[: records.base[KEY_INDEX["bill_support"]]].any(), "other interventions' records untouched"
-
-
-def test_counting_by_place_agrees_with_bincount_including_empty_places():
-    rng = np.random.default_rng(0)
-    sizes = [3, 0, 5, 1, 0]
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
-    place = np.repeat(np.arange(len(sizes)), sizes)
-    mask = rng.random(place.size) < 0.5
-    np.testing.assert_array_equal(count_by_place(mask, slices), np.bincount(place[mask], minlength=len(sizes)))
-    full = [slice(0, 4), slice(4, 9)]
-    mask = rng.random(9) < 0.5
-    np.testing.assert_array_equal(count_by_place(mask, full), [mask[:4].sum(), mask[4:].sum()])
 
 
 def test_shared_data_raise_precision_towards_a_match_ceiling_below_one():
