@@ -264,7 +264,7 @@ ASSUMPTIONS = MappingProxyType(
             "In baseline_history, the replay of 2019 onwards that the fits are made on, no stream is discontinued at random (E55's rate "
             "stays in every other scenario): which of the modelled streams ended when is not in the replay's data, and a random draw "
             "of it discontinues a national stream for every place at once, a common swing the published series do not have "
-            "(python tools/replay_swings.py --without stream_churn, every authority, seed 1, two replicates: mean fuel poverty over "
+            "(python tools/replay_swings.py --without stream_churn at commit d733657, every authority, seed 1, two replicates: mean fuel poverty over "
             "places +0.123 and +0.131 pp from 2020 to 2021 with E55's churn, +0.010 and +0.011 without; published +0.006).",
             "0 to E55's 0.33 a year: no discontinuation in the replay, up to the rate for streams in general.",
         ),
