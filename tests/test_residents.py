@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -68,6 +69,19 @@ def step_once(engine: ResidentEngine, due=()) -> tuple[dict[str, np.ndarray], Re
     records = RecipientRecords(pop.households.n, pop.young.n)
     counts = engine.step(0, list(due), records=records, rng=np.random.default_rng(0))
     return counts, records
+
+
+def test_young_people_in_cold_homes_start_a_mental_disorder_more_often_by_the_cold_home_odds_ratio():
+    # Half the young people live in a cold home (last month's fuel poverty, which their step reads);
+    # with an odds ratio of 20 their onsets far outnumber those of the young people in warm homes.
+    scenario = small_scenario()
+    engine = engine_of(scenario, dataclasses.replace(parameters_of(scenario), cold_home_odds_ratio=20.0))
+    y = engine.population.young
+    y.mh_disorder[:] = False
+    cold = np.arange(y.n) % 2 == 0
+    engine.cold_home[:] = cold
+    step_once(engine)
+    assert y.mh_disorder[cold].mean() > 3 * y.mh_disorder[~cold].mean() > 0
 
 
 def test_a_month_counts_every_household_and_young_person_of_each_place_and_those_fuel_poor_or_neet():
