@@ -301,8 +301,11 @@ ASSUMPTIONS = MappingProxyType(
             "How secondments and a policy campus speed up trust building (M5).", "No published estimate: from no effect (1) to tripling trust building."
         ),
         "run_in": Assumption(
-            "Months of the years before the start simulated for the institutions only (awards, contacts, teams, trust) under siloed levers, so every run starts from the state they leave.",
-            "Twelve months cover annual streams only; 24 a full round of the longest usual period (24 months) after the months to find teams; 36 adds a margin.",
+            "Months of the years before the start simulated under siloed levers for the institutions (awards, contacts, teams, trust) and the time-limited support they deliver "
+            "(income advice, bill support, careers guidance, employment support, outreach; residents are not stepped), so every run starts from the state they leave, "
+            "support running included, and each place's incomes are scaled to keep its starting fuel-poverty rate with that support.",
+            "Twelve months cover annual streams and 12-month support only; 24 a full round of the longest usual period (24 months) after the months to find teams; "
+            "36 adds a margin, and lets 24-month careers guidance reach its steady state.",
         ),
         # Costs of the levers, per council and year
         "data_sharing_cost": Assumption(

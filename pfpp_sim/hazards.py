@@ -25,16 +25,25 @@ per cent to about a point, and cheap at national scale."""
 
 
 def steady_neet_entry(
-    young: YoungPeople, n_places: int, exit_hazard: np.ndarray, *, months_since_september: int, default_exit: float, floor: float
+    young: YoungPeople,
+    n_places: int,
+    exit_hazard: np.ndarray,
+    *,
+    months_since_september: int,
+    default_exit: float,
+    floor: float,
+    entry_factor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-place NEET entry hazards that keep each place's starting NEET shares steady.
 
     For Years 12-13 (academic age 16-17, the DfE NEET 16-17 cohort) and those of
-    academic age 18 or more apart, entry ``e`` balances exit ``x`` (the mean exit hazard
-    of the place's NEET young people) at the starting NEET share ``s``:
-    ``e = x * s / (1 - s)``, at least ``floor``. (A year group starts Year 12 each
-    September with the same share NEET, :func:`~pfpp_sim.dynamics.september_entry`,
-    and Year 11 is in school, so the shares stay steady.)
+    academic age 18 or more apart, entry balances exit ``x`` (the mean exit hazard of the
+    place's NEET young people) at the starting NEET share ``s``: the mean entry hazard of
+    those not NEET is ``x * s / (1 - s)``. The base hazard ``e`` is that mean over the mean
+    of their ``entry_factor`` (support that prevents NEET entry lowers some of them), at
+    least ``floor``. (A year group starts Year 12 each September with the same share NEET,
+    :func:`~pfpp_sim.dynamics.september_entry`, and Year 11 is in school, so the shares
+    stay steady.)
 
     Parameters
     ----------
@@ -49,6 +58,9 @@ def steady_neet_entry(
         Exit hazard of a place with no NEET young people of an age group (``world.young_people.neet_exit_hazard``).
     floor : float
         Lowest entry hazard (``world.young_people.neet_entry_hazard_floor``).
+    entry_factor : ndarray of float64, shape (n_young,), optional
+        Each young person's entry hazard relative to the base hazard, from the support
+        running at the start (:func:`~pfpp_sim.dynamics.neet_entry_hazard`; default: 1).
 
     Returns
     -------
@@ -65,6 +77,11 @@ def steady_neet_entry(
         mean_exit = np.divide(exit_sum, in_neet, out=np.full(n_places, default_exit), where=in_neet > 0)
         share = np.divide(in_neet, people, out=np.zeros(n_places), where=people > 0)
         hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
+        if entry_factor is not None:
+            at_risk = mask & ~neet
+            n_at_risk = np.bincount(young.place[at_risk], minlength=n_places).astype(float)
+            factor_sum = np.bincount(young.place[at_risk], weights=entry_factor[at_risk], minlength=n_places)
+            hazard /= np.divide(factor_sum, n_at_risk, out=np.ones(n_places), where=factor_sum > 0)
         entry[:, group] = np.maximum(hazard, floor)
     return entry
 

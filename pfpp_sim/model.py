@@ -4,10 +4,13 @@ The residents' side (stepping households and young people block by block) is a
 :class:`~pfpp_sim.residents.ResidentEngine` the model owns: the model hands it each month's
 due effects and takes back the month's outcome counts.
 
-A run starts from the institutions as the years before it left them: departments and
-councils first step through ``run_in_months`` months before month 0 under siloed levers
-(the pre-start world, the same for every scenario on the same seed), then the scenario's
-levers act from month 0. See :meth:`PfppModel._run_in`.
+A run starts from the institutions, and the support they deliver, as the years before it
+left them: departments and councils first step through ``run_in_months`` months before
+month 0 under siloed levers (the pre-start world, the same for every scenario on the same
+seed), delivering time-limited support to residents who are not yet stepped; each place's
+incomes are then scaled to keep its starting fuel-poverty rate with that support running,
+and the scenario's levers act from month 0. See :meth:`PfppModel._run_in` and
+:meth:`PfppModel._start_with_support`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pfpp_sim.delivery import Order, Orders, deliver, delivery_flows
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.interventions import PendingEffects
+from pfpp_sim.interventions import TIME_LIMITED, PendingEffects, apply_effects, support_until
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
@@ -93,14 +96,8 @@ class PfppModel(mesa.Model):
         self.exo = exogenous_paths(scenario)
         self.population = starting_population(scenario, self.exo, seed=seed, replicate=replicate)
         self.residents_per_place = self._count_residents()
-        self.residents = ResidentEngine(
-            self.population, scenario, self.exo,
-            ResidentParameters(self.effect, self.effect_without_disorder, self.duration, self.cold_home_odds_ratio),
-            seed=seed, replicate=replicate, block_households=block_households, threads=threads, draw_ahead=draw_ahead,
-        )
-        self.initial_rates = self.residents.initial_rates
-        self.rates = self.initial_rates
-        self.equity_groups = self.residents.equity_groups
+        self._engine_settings = {"seed": seed, "replicate": replicate, "block_households": block_households, "threads": threads, "draw_ahead": draw_ahead}
+        self._start_residents()
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
@@ -135,6 +132,7 @@ class PfppModel(mesa.Model):
         ]
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
         self._run_in()
+        self._start_with_support()
         self.scenario = scenario
         self._start_run()
         # Mesa 3.3 numbers agents with a counter per model kept on the Agent class, which
@@ -178,32 +176,78 @@ class PfppModel(mesa.Model):
             self.award_lags[key] = (first, first if later is None else int(round(later.draw(rng))))
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 
+    def _start_residents(self) -> None:
+        """Set up the residents' engine on the residents as they are now, and take their starting rates."""
+        self.residents = ResidentEngine(
+            self.population, self.scenario, self.exo,
+            ResidentParameters(self.effect, self.effect_without_disorder, self.duration, self.cold_home_odds_ratio),
+            **self._engine_settings,
+        )
+        self.initial_rates = self.residents.initial_rates
+        self.rates = self.initial_rates
+        self.equity_groups = self.residents.equity_groups
+
     # ----------------------------------------------------------------- run-in
     def _run_in(self) -> None:
         """Step departments and councils from ``-run_in_months`` to month 0 under siloed levers.
 
         Streams run their rounds, councils find teams, bid, mobilise and spend, trust
-        evolves and streams are discontinued, with the run-in's own random stream; the
-        residents are not stepped and deliveries move money without choosing anyone
-        (:meth:`_spend_orders`). What it leaves at month 0 (contacts, teams, trust,
-        stream timings, money held) is the same for every scenario on the same seed,
-        whatever its levers; new streams (programmes with ``rounds``) first open in the run.
+        evolves and streams are discontinued, with the run-in's own random streams. The
+        residents are not stepped, but time-limited support is delivered to them, so what
+        runs at month 0 is what the years before left running (:meth:`_run_in_deliveries`).
+        What the run-in leaves at month 0 (contacts, teams, trust, stream timings, money
+        held, support running) is the same for every scenario on the same seed, whatever its
+        levers; new streams (programmes with ``rounds``) first open in the run.
         """
         departments, councils = self.agents_by_type[Department], self.agents_by_type[Council]
         while self.month < 0:
             self.rng_departments = stream(self.seed, self.replicate, "run_in", -self.month)
+            self.rng_councils = stream(self.seed, self.replicate, "run_in_councils", -self.month)
             departments.do("step")
             councils.do("step")
-            self._spend_orders()
+            self._run_in_deliveries()
             self.month += 1
         for award in self.open_awards():
             if award.deadline <= self.month:  # the last year's clawback belongs to the years before
                 self.close_award(award)
 
-    def _spend_orders(self) -> None:
-        """Spend the month's delivery orders without choosing recipients (run-in months only)."""
-        for award, key, budget_p in self._take_orders():
-            award.spend(key, min(award.held_p[key], budget_p), 0, self.month)
+    def _run_in_deliveries(self) -> None:
+        """A run-in month's deliveries: time-limited support reaches residents, one-off interventions only spend.
+
+        Time-limited support (:data:`~pfpp_sim.interventions.TIME_LIMITED`) is delivered
+        as in the run (:meth:`deliver_orders`) and starts when due, before month 0 or in
+        its first months; its end is scheduled in the recipient records. The money of
+        one-off interventions (retrofits, the mental-health hub's course) is spent without
+        choosing anyone: what they did before the start is in the data the residents are
+        built from (homes' energy bands, the prevalence of disorder).
+        """
+        orders = self._take_orders()
+        for award, key, budget_p in orders:
+            if key not in TIME_LIMITED:
+                award.spend(key, min(award.held_p[key], budget_p), 0, self.month)
+        self._orders = [order for order in orders if order.key in TIME_LIMITED]
+        self.deliver_orders()
+        t = self.month
+        apply_effects(self.pending.pop(t), self.population, self.effect, self.duration, t, self.rng_councils, records=self.recipients)
+        self.recipients.expire(t + 1, support_until(self.population))
+
+    def _start_with_support(self) -> None:
+        """Month 0 with the support the run-in left running: each place keeps its starting fuel-poverty rate.
+
+        The residents were built to reproduce each place's fuel-poverty rate with no support
+        running. Income advice and bill support running at month 0 lift some households out
+        of fuel poverty, so each place's base incomes are scaled (down) until its fuel-poor
+        count is the one it started with (:meth:`ResidentEngine.income_scale
+        <pfpp_sim.residents.ResidentEngine.income_scale>`), and the residents' engine is set
+        up again on them: the run then starts in the steady state of the support, not from
+        none.
+        """
+        h, places = self.population.households, self.population.places
+        fuel_poor = np.bincount(h.place, weights=h.fuel_poor, minlength=places.n).round().astype(np.int64)
+        scale = self.residents.income_scale(fuel_poor)
+        h.base_income *= np.repeat(scale, [s.stop - s.start for s in h.slices])
+        places.income_level = places.income_level * scale
+        self._start_residents()
 
     def _start_run(self) -> None:
         """Month 0: the scenario's levers take over, and awards still open carry their money into the run.

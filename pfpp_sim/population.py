@@ -55,6 +55,7 @@ __all__ = [
     "place_sizes",
     "school_group",
     "since_september",
+    "solve_income_level",
     "young_people_homes",
     "years_after_data",
 ]
@@ -437,12 +438,31 @@ def _lookup(frame: pd.DataFrame, codes: list[str], column: str, what: str) -> np
     return table.loc[codes].to_numpy(dtype=np.float64)
 
 
-def _solve_income_level(adjusted_income, threshold, eligible, n_target):
+def solve_income_level(adjusted_income: np.ndarray, threshold: np.ndarray, eligible: np.ndarray, n_target: int) -> float:
     """Income multiplier m such that exactly ``n_target`` eligible households are fuel poor.
 
     A household is fuel poor when ``m * adjusted_income < threshold`` and it is eligible
     (band D-G). The ratios ``threshold / adjusted_income`` are sorted and ``m`` is put
     half-way between the ``n_target``-th and the next.
+
+    Parameters
+    ----------
+    adjusted_income : ndarray of float64, shape (n,)
+        The part of each household's income the multiplier scales, GBP/year (positive).
+    threshold : ndarray of float64, shape (n,)
+        The value that part must reach for the household not to be fuel poor, GBP/year.
+    eligible : ndarray of bool, shape (n,)
+        Homes in bands D-G.
+    n_target : int
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataError
+        If fewer than ``n_target`` homes are in bands D-G.
     """
     ratio = np.sort(threshold[eligible] / adjusted_income[eligible])[::-1]
     if n_target > ratio.size:
@@ -629,7 +649,7 @@ def build_population(
         eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
         # Reproduces the published rate at the start, then moved by the trend since its data year.
-        level = _solve_income_level(adjusted, threshold, eligible, n_target) * income_carried[p]
+        level = solve_income_level(adjusted, threshold, eligible, n_target) * income_carried[p]
         income_level[p] = level
 
         h_cols["place"].append(np.full(nh, p, dtype=np.int16))

@@ -27,6 +27,7 @@ from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
 from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
     AGE_25,
+    BAND_D,
     EMPLOYED,
     NEET,
     RANK_LEVELS,
@@ -36,6 +37,7 @@ from pfpp_sim.population import (
     place_blocks,
     school_group,
     since_september,
+    solve_income_level,
 )
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, run_all, thread_pool
@@ -177,12 +179,14 @@ class ResidentEngine:
         self.initial_rates = resident_rates(population, int(self.since_september[0]))
         yw, y = self.world.young_people, population.young
         exit_hazard = sum(dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, np.zeros(y.n, dtype=bool), y.age_months, **self._exit_parameters(),
+            y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, **self._exit_parameters(),
         ))
-        # Per-place NEET entry hazards (Years 12-13, past them) that keep each place's starting NEET shares steady.
+        # Per-place NEET entry hazards (Years 12-13, past them) that keep each place's starting NEET
+        # shares steady, with the support running at the start (what the run-in delivered).
         self.entry_hazard = steady_neet_entry(
             y, places.n, exit_hazard, months_since_september=int(self.since_september[0]),
             default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
+            entry_factor=self._with_prevention(0, slice(0, y.n), np.ones(y.n)),
         )
         cold_share = reference_cold_share(
             population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
@@ -229,6 +233,40 @@ class ResidentEngine:
         for block in self.blocks:
             income[block.households] = self._block_fuel_poverty(t, block)
         return income
+
+    def income_scale(self, fuel_poor: np.ndarray) -> np.ndarray:
+        """Factor on each place's base incomes that makes ``fuel_poor[p]`` of its households fuel poor in month 0.
+
+        With the support running in month 0 (income-advice gains, bill support), as the
+        month's fuel-poverty update counts it: the factor scales each household's own
+        income (base income, its deviation and the income index), not the gains, earnings
+        and payments added to it (:func:`~pfpp_sim.population.solve_income_level`).
+
+        Parameters
+        ----------
+        fuel_poor : ndarray of int, shape (n_places,)
+            Fuel-poor households wanted in each place.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_places,)
+        """
+        h = self.population.households
+        index, price = float(self.exo.income_index[0]), float(self.exo.price_gbp[0])
+        line = float(self.exo.poverty_line_gbp[0])
+        scale = np.ones(self.population.places.n)
+        for block in self.blocks:
+            hs = block.households
+            income = self._block_fuel_poverty(0, block)
+            discount = np.where(h.bill_support_until[hs] > 0, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[0]
+            cost = dynamics.fuel_cost(h.band[hs], price, self.band_cost, discount)
+            own = h.base_income[hs] * np.exp(h.income_dev[hs])
+            own *= index
+            room = line + cost - (income - own)  # fuel poor while the scaled own income is below it
+            eligible = h.band[hs] >= BAND_D
+            for p, rows in zip(range(block.places.start, block.places.stop), block.household_slices):
+                scale[p] = solve_income_level(own[rows], room[rows], eligible[rows], int(fuel_poor[p]))
+        return scale
 
     def _block_fuel_poverty(self, t: int, block: Block) -> np.ndarray:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""

@@ -38,6 +38,7 @@ STREAM_IDS = {
     "run_in": 8,
     "attribution": 9,
     "job_search": 10,
+    "run_in_councils": 11,
 }
 """Fixed stream ids: append new ones, never renumber."""
 

@@ -8,7 +8,7 @@ import pytest
 from pfpp_sim.interventions import PendingEffects, apply_effects, support_until
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
-from pfpp_sim.targeting import KEY_INDEX, TargetGroups, Targeting, select_recipients
+from pfpp_sim.targeting import KEY_INDEX, RecipientRecords, TargetGroups, Targeting, select_recipients
 
 
 @pytest.fixture()
@@ -54,6 +54,7 @@ def _serve(model, key, members, bit):
 
 @pytest.mark.parametrize("key", ["bill_support", "income_advice", "careers_guidance", "employment_support"])
 def test_support_that_has_ended_can_be_given_again_without_counting_as_duplicated_spend(model, key):
+    model.recipients = RecipientRecords(model.population.households.n, model.population.young.n)  # no one served before
     pop, records = model.population, model.recipients
     people = pop.households if key in ("bill_support", "income_advice") else pop.young
     members = np.arange(3, 3 + 5 * 7, 7)[:5]

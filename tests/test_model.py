@@ -17,13 +17,17 @@ from scipy import stats
 
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Round, to_pence
-from pfpp_sim.interventions import HOUSEHOLD_KEYS
+from pfpp_sim.interventions import HOUSEHOLD_KEYS, TIME_LIMITED
 from pfpp_sim.model import PfppModel, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
-from pfpp_sim.population import build_population
+from pfpp_sim.dynamics import neet_entry_hazard, neet_exit_hazard
+from pfpp_sim.hazards import steady_neet_entry
+from pfpp_sim.population import AFTER_SCHOOL, NEET, YEARS_12_13, build_population, school_group
+from pfpp_sim.residents import ResidentEngine
 from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, PlaceFit, list_presets, load_scenario
+from pfpp_sim.starting import starting_population
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import KEY_INDEX
+from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
 from pfpp_sim.trends import damped_trend_years
 
 PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
@@ -262,7 +266,11 @@ def test_residents_are_built_from_the_first_months_price_prevalence_incomes_and_
     sc = small(horizon=3, **{"run.start": start})
     model = PfppModel(sc, seed=SEED)
     built = build_population(sc, stream(SEED, 0, "population"), **first_month(model.exo))
-    np.testing.assert_array_equal(model.population.households.base_income, built.households.base_income)
+    # The same residents, each place's incomes scaled for the support the run-in left running.
+    h, b = model.population.households, built.households
+    np.testing.assert_allclose(
+        h.base_income / model.population.places.income_level[h.place], b.base_income / built.places.income_level[b.place], rtol=1e-12
+    )
     np.testing.assert_array_equal(model.population.young.mh_disorder, built.young.mh_disorder)
 
 
@@ -567,19 +575,21 @@ def award_of_every_intervention(model: PfppModel, place: int):
 def test_an_order_buys_its_budget_over_the_unit_cost_in_recipients_counted_at_their_real_weight(key):
     model = PfppModel(small(horizon=12), seed=SEED)
     model.step()  # month 0's deliveries are done: the flows start from nothing
+    model.recipients = RecipientRecords(model.population.households.n, model.population.young.n)  # no one served before
     award = award_of_every_intervention(model, 1)
     k = KEY_INDEX[key]
     places = model.population.places
     weight = (places.household_weight if key in HOUSEHOLD_KEYS else places.youth_weight)[1]
     budget = int(model.unit_cost_p[k, 1] * 3) + 1  # three recipients' worth, and a penny
+    due = model.month + model.months_to_effect[key]
+    queued = list(model.pending.due[due])
     model.order_delivery(award, key, budget)
     model.deliver_orders()
     assert model.flows["deliveries"].tolist() == [0, pytest.approx(3 * weight)]
     assert model.flows["delivered_gbp"].tolist() == [0, pytest.approx(budget / 100)]
     assert model.flows["delivered_gbp"][1] == pytest.approx(model.flows["deliveries"][1] * model.unit_cost[key], abs=0.02)  # and the penny
     assert award.delivered_by_p == {key: budget}
-    due = model.month + model.months_to_effect[key]
-    assert [(key, len(idx)) for key, idx in model.pending.due[due]] == [(key, 3)]  # the effect comes later
+    assert [(key, len(idx)) for key, idx in model.pending.due[due][len(queued) :]] == [(key, 3)]  # the effect comes later
 
 
 def test_a_stream_never_serves_its_own_recipients_again_while_their_support_lasts():
@@ -590,6 +600,7 @@ def test_a_stream_never_serves_its_own_recipients_again_while_their_support_last
     _, stream_state = next((d, s) for d in model.departments for s in d.streams if s.key == "household_support")
     award = model.open_award(stream_state, Round(0, 0, 0, 12), model.councils[0], 10**13, competitive=False)
     award.ready["income_advice"] = award.steady["income_advice"] = 0
+    model.recipients = RecipientRecords(model.population.households.n, model.population.young.n)  # no one served before
     homes = model.population.households.slices[0]
     before = model.recipients.received["income_advice"][homes].sum()
     for _ in range(2):
@@ -651,6 +662,7 @@ def test_in_the_same_month_a_pooled_team_gives_income_advice_first_to_the_homes_
     model.step()
     award = award_of_every_intervention(model, 0)
     award.pooled = pooled
+    model.recipients = RecipientRecords(model.population.households.n, model.population.young.n)  # no one served before
     before = model.recipients.had.copy()
     for key in ("income_advice", "retrofit"):  # placed in this order, delivered in waves
         model.order_delivery(award, key, int(model.unit_cost_p[KEY_INDEX[key], 0] * 5))
@@ -814,16 +826,63 @@ def test_the_run_in_draws_from_its_own_stream_and_the_run_starts_on_fresh_month_
     assert model.rng_departments.random() == stream(SEED, 0, "departments", 0).random()
 
 
-def test_the_run_in_serves_no_resident_and_leaves_no_month_or_event_in_the_outputs():
+def test_the_run_in_leaves_time_limited_support_running_and_no_month_or_event_in_the_outputs():
     model = PfppModel(small(horizon=12), seed=SEED)
     assert model.run_in_months > 0
-    assert not model.recipients.had.any()
+    received = model.recipients.received
+    assert all(received[key].any() for key in TIME_LIMITED), "the years before left support running"
+    assert not received["retrofit"].any() and not received["mh_hub"].any(), "one-off interventions before the start are in the data"
+    h, y = model.population.households, model.population.young
+    assert (h.income_gain_until > 0).any() and (h.bill_support[h.bill_support_until > 0] > 0).all() and (y.careers_until > 0).any()
     assert not model.awards, "every round before an April start ends in March; its clawback belongs to the years before"
     assert not model.events and not model.records
     model.run()
     assert len(model.records) == 12
     assert min(a.award_month for a in model.awards) >= 0
     assert min(month for month, _ in model.events) >= 0
+
+
+def test_support_running_at_the_start_leaves_each_places_starting_fuel_poverty_rate_by_lowering_its_incomes():
+    # The residents are built to reproduce each place's fuel-poverty rate with nothing running;
+    # the run-in leaves income advice and bill support running at month 0, which would lift
+    # some homes out of fuel poverty, so each place's incomes are scaled down to keep its rate.
+    sc = small(horizon=1)
+    model = PfppModel(sc, seed=SEED)
+    h = model.population.households
+    assert ((h.income_gain_until > 0) | (h.bill_support_until > 0)).any()
+    built = starting_population(sc, model.exo, seed=SEED, replicate=0)
+    as_built = ResidentEngine(built, sc, model.exo, model.residents.parameters, seed=SEED, replicate=0)
+    np.testing.assert_array_equal(model.initial_rates["fuel_poverty_rate"], as_built.initial_rates["fuel_poverty_rate"])
+    assert (model.population.places.income_level < built.places.income_level).all()
+
+
+def test_neet_shares_start_steady_with_the_prevention_and_support_running_at_the_start():
+    # Careers guidance and outreach running at month 0 lower some young people's entry
+    # hazard, and employment support raises some NEET young people's exits: the places'
+    # base entry hazards are set so that, over those not NEET, entry balances the exits of
+    # those NEET at the starting shares, with that support counted.
+    model = PfppModel(small(horizon=1), seed=SEED)
+    y, engine, n = model.population.young, model.residents, model.population.places.n
+    assert (y.careers_until > 0).any() and (y.ips_until[y.status == NEET] > 0).any()
+    september = int(engine.since_september[0])
+    factor = neet_entry_hazard(
+        np.ones(y.n), y.careers_until > 0, y.asb_until > 0,
+        careers_effect=model.effect["careers_guidance"], asb_effect=model.effect["asb_outreach"],
+    )
+    exits = sum(neet_exit_hazard(y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, **engine._exit_parameters()))
+    yw = model.scenario.world.young_people
+    expected = steady_neet_entry(
+        y, n, exits, months_since_september=september, default_exit=yw.neet_exit_hazard.value,
+        floor=yw.neet_entry_hazard_floor.value, entry_factor=factor,
+    )
+    np.testing.assert_allclose(engine.entry_hazard, expected, rtol=1e-12)
+    plain = steady_neet_entry(y, n, exits, months_since_september=september, default_exit=0.05, floor=0.0)
+    raised = steady_neet_entry(y, n, exits, months_since_september=september, default_exit=0.05, floor=0.0, entry_factor=factor)
+    group = school_group(y.age_months, september)
+    for column, in_group in enumerate((group == YEARS_12_13, group == AFTER_SCHOOL)):
+        at_risk = in_group & (y.status != NEET) & (y.place == 0)
+        np.testing.assert_allclose(raised[0, column] * factor[at_risk].mean(), plain[0, column], rtol=1e-12)
+        assert raised[0, column] > plain[0, column]
 
 
 def test_money_held_at_the_start_is_counted_as_brought_into_month_zero():

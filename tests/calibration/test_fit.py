@@ -15,7 +15,7 @@ from pfpp_sim.outcomes import basis_year
 from pfpp_sim.scenario import load_scenario
 
 PLACES = ["E06000032", "E08000024"]  # Luton, Sunderland
-SMALL = Settings(replicates=1, max_iterations=10, fit_globals=())
+SMALL = Settings(replicates=1, max_iterations=30, fit_globals=())  # the synthetic fit converges in 26 evaluations
 TRUE = {"E06000032": {"income_trend": 0.03, "neet_trend": 0.15}, "E08000024": {"income_trend": -0.03, "neet_trend": -0.1}}
 
 
