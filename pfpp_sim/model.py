@@ -96,7 +96,9 @@ class PfppModel(mesa.Model):
         self.exo = exogenous_paths(scenario)
         self.population = starting_population(scenario, self.exo, seed=seed, replicate=replicate)
         self.residents_per_place = self._count_residents()
-        self._engine_settings = {"seed": seed, "replicate": replicate, "block_households": block_households, "threads": threads, "draw_ahead": draw_ahead}
+        self._engine_settings = {
+            "seed": seed, "replicate": replicate, "block_households": block_households, "threads": threads, "draw_ahead": draw_ahead,
+        }
         self._start_residents()
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
@@ -245,6 +247,7 @@ class PfppModel(mesa.Model):
         h, places = self.population.households, self.population.places
         fuel_poor = np.bincount(h.place, weights=h.fuel_poor, minlength=places.n).round().astype(np.int64)
         scale = self.residents.income_scale(fuel_poor)
+        del self.residents  # its buffers go before the new engine's are made
         h.base_income *= np.repeat(scale, [s.stop - s.start for s in h.slices])
         places.income_level = places.income_level * scale
         self._start_residents()

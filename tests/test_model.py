@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from pfpp_sim.dynamics import neet_entry_hazard, neet_exit_hazard
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Round, to_pence
+from pfpp_sim.hazards import steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, TIME_LIMITED
 from pfpp_sim.model import PfppModel, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
-from pfpp_sim.dynamics import neet_entry_hazard, neet_exit_hazard
-from pfpp_sim.hazards import steady_neet_entry
 from pfpp_sim.population import AFTER_SCHOOL, NEET, YEARS_12_13, build_population, school_group
 from pfpp_sim.residents import ResidentEngine
 from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, PlaceFit, list_presets, load_scenario

@@ -145,6 +145,14 @@ KNOCKOUTS = [
         ]
     ),
     Knockout("run_in_months", "no years before the run", MODEL, 'self.run_in_months = int(round(self.mech["run_in_months"]))', "self.run_in_months = 0", (M,)),
+    Knockout("run_in_months", "the years before deliver no support to residents", MODEL,
+             "self.deliver_orders()\n        t = self.month", "self._orders = []\n        t = self.month", (M,)),
+    Knockout("run_in_months", "incomes are not scaled for the support running at the start", MODEL,
+             "scale = self.residents.income_scale(fuel_poor)", "scale = np.ones(places.n)", (M,)),
+    Knockout("run_in_months", "NEET entry is solved as if no prevention ran at the start", RESIDENTS,
+             "entry_factor=self._with_prevention(0, slice(0, y.n), np.ones(y.n)),", "entry_factor=None,", (M,)),
+    Knockout("run_in_months", "NEET entry is solved as if no employment support ran at the start", RESIDENTS,
+             "y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months,", "y.months_neet, y.mh_disorder, y.ips_until < 0, y.age_months,", (M,)),
     # --------------------------------------------- the residents' rules: links between domains
     Knockout("cold_home_odds_ratio", "a cold home does not raise the odds of a mental-health onset", RESIDENTS,
              "for ratio in (1.0, self.cold_home_odds_ratio))", "for ratio in (1.0, 1.0))", RESIDENT_TESTS),
