@@ -247,7 +247,8 @@ class PfppModel(mesa.Model):
         h, places = self.population.households, self.population.places
         fuel_poor = np.bincount(h.place, weights=h.fuel_poor, minlength=places.n).round().astype(np.int64)
         scale = self.residents.income_scale(fuel_poor)
-        del self.residents  # its buffers go before the new engine's are made
+        del self.residents  # its buffers, and the run-in's lists of target groups, go before the new engine's are made
+        self._listing = ListingBuffer()
         h.base_income *= np.repeat(scale, [s.stop - s.start for s in h.slices])
         places.income_level = places.income_level * scale
         self._start_residents()
