@@ -249,7 +249,7 @@ class PfppModel(mesa.Model):
         scale = self.residents.income_scale(fuel_poor)
         del self.residents  # its buffers, and the run-in's lists of target groups, go before the new engine's are made
         self._listing = ListingBuffer()
-        h.base_income *= np.repeat(scale, [s.stop - s.start for s in h.slices])
+        h.base_income *= np.repeat(scale, self.residents_per_place[0])
         places.income_level = places.income_level * scale
         self._start_residents()
 

@@ -252,17 +252,14 @@ class ResidentEngine:
         ndarray of float64, shape (n_places,)
         """
         h = self.population.households
-        index, price = float(self.exo.income_index[0]), float(self.exo.price_gbp[0])
-        line = float(self.exo.poverty_line_gbp[0])
+        index, line = float(self.exo.income_index[0]), float(self.exo.poverty_line_gbp[0])
         scale = np.ones(self.population.places.n)
         for block in self.blocks:
             hs = block.households
-            income = self._block_fuel_poverty(0, block)
-            discount = np.where(h.bill_support_until[hs] > 0, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[0]
-            cost = dynamics.fuel_cost(h.band[hs], price, self.band_cost, discount)
+            income = self._block_income(0, block)
             own = h.base_income[hs] * np.exp(h.income_dev[hs])
             own *= index
-            room = line + cost - (income - own)  # fuel poor while the scaled own income is below it
+            room = line + self._block_fuel_cost(0, block) - (income - own)  # fuel poor while the scaled own income is below it
             eligible = h.band[hs] >= BAND_D
             for p, rows in zip(range(block.places.start, block.places.stop), block.household_slices):
                 scale[p] = solve_income_level(own[rows], room[rows], eligible[rows], int(fuel_poor[p]))
@@ -270,6 +267,26 @@ class ResidentEngine:
 
     def _block_fuel_poverty(self, t: int, block: Block) -> np.ndarray:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
+        h, hs = self.population.households, block.households
+        income = self._block_income(t, block)
+        until = h.bill_support_until[hs]
+        line = float(self.exo.poverty_line_gbp[t])
+        if until.size and until.max() > t:
+            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, self._block_fuel_cost(t, block), line)
+        else:  # one discount for every home: each band's cost, looked up
+            price = float(self.exo.price_gbp[t])
+            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
+            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
+        return income
+
+    def _block_fuel_cost(self, t: int, block: Block) -> np.ndarray:
+        """Each of a block's households' required fuel cost in month ``t``, less the bill support running then (GBP/year)."""
+        h, hs = self.population.households, block.households
+        discount = np.where(h.bill_support_until[hs] > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
+        return dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
+
+    def _block_income(self, t: int, block: Block) -> np.ndarray:
+        """Each of a block's households' equivalised income in month ``t`` (GBP/year)."""
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
         # Young people live in a household of their own place, so of their own block. Those not
@@ -285,20 +302,10 @@ class ResidentEngine:
         index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
         gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
         gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
-        income = dynamics.household_income(
+        return dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], gain, employed,
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
-        until = h.bill_support_until[hs]
-        price, line = float(self.exo.price_gbp[t]), float(self.exo.poverty_line_gbp[t])
-        if until.size and until.max() > t:
-            discount = np.where(until > t, h.bill_support[hs], 0.0) + self.exo.bill_discount_gbp[t]
-            cost = dynamics.fuel_cost(h.band[hs], price, self.band_cost, discount)
-            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, cost, line)
-        else:  # one discount for every home: each band's cost, looked up
-            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
-            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
-        return income
 
     def _young_draw_args(self, t: int) -> dict:
         """Arguments of :func:`~pfpp_sim.streams.draw_young` for month ``t`` (ages as that month starts)."""
