@@ -58,12 +58,12 @@ def _income_index(dates: pd.DatetimeIndex) -> np.ndarray:
     return value[at] / value[np.searchsorted(fye, 2020)]
 
 
-def exogenous_paths(scenario: Scenario) -> Exogenous:
+def exogenous_paths(scenario: Scenario, dates: pd.DatetimeIndex | None = None) -> Exogenous:
     """Build the monthly exogenous paths of a scenario from the vendored data.
 
     Before the first price in the data the first is used; after the last, the last.
     Only the share ``world.households.price_pass_through`` of each change in price since
-    the start month reaches households. Prevalence is interpolated linearly between the scenario's yearly values.
+    the run's start month reaches households (whatever ``dates`` are). Prevalence is interpolated linearly between the scenario's yearly values.
 
     The poverty line is relative, as LILEE's is (E20): ``poverty_line_share`` of the
     national median equivalised income after housing costs of the month's financial year.
@@ -72,13 +72,28 @@ def exogenous_paths(scenario: Scenario) -> Exogenous:
     yearly series vendored (assumption:median_income_path). Household incomes are
     nominal and move with the same ``income_index``, so a rise in the median alone moves
     no household across the line; energy costs stay nominal (the price cap).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    dates : pandas.DatetimeIndex, optional
+        First day of each month to build (default: the run's months, :func:`month_dates`).
+
+    Returns
+    -------
+    Exogenous
     """
     run = scenario.run
-    dates = month_dates(run.start, run.horizon_months)
+    dates = month_dates(run.start, run.horizon_months) if dates is None else dates
     caps = data.energy_price_cap().sort_values("effective_date")
-    idx = np.searchsorted(caps["effective_date"].to_numpy(), dates.to_numpy(), side="right") - 1
-    price = caps["paid_gbp_per_year"].to_numpy(dtype=np.float64)[np.clip(idx, 0, len(caps) - 1)]
-    price = price[0] + scenario.world.households.price_pass_through.value * (price - price[0])
+    paid = caps["paid_gbp_per_year"].to_numpy(dtype=np.float64)
+
+    def cap_at(when: pd.DatetimeIndex) -> np.ndarray:
+        idx = np.searchsorted(caps["effective_date"].to_numpy(), when.to_numpy(), side="right") - 1
+        return paid[np.clip(idx, 0, len(caps) - 1)]
+
+    start_price = cap_at(month_dates(run.start, 1))[0]
+    price = start_price + scenario.world.households.price_pass_through.value * (cap_at(dates) - start_price)
     support = data.household_support()
     universal = support[support["eligibility"] == "all_households"]
     means_tested = support[support["eligibility"] == "means_tested"]

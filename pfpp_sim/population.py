@@ -4,7 +4,9 @@ Residents are sorted by place, so place ``p`` owns the slice
 ``households.slices[p]`` of every household column (likewise for young people).
 Each place's starting LILEE fuel-poverty rate and NEET 16-17 rate are reproduced
 exactly (to one simulated resident) by construction: a per-place income level is
-solved so that the observed share of households is fuel poor at the start month.
+solved so that the observed share of households is fuel poor at the prices, payments and
+income the rate stands for (:func:`~pfpp_sim.starting.solved_at`: its data year's mean
+for a run starting in or before that year, else the start month's).
 A run that starts before the first NEET data period starts from the first observed
 rate carried back by the place's fitted NEET trend (the scenario's calibration). A run
 that starts after a series' latest data starts from its latest published rate carried
@@ -522,16 +524,18 @@ def build_population(
     rng : numpy.random.Generator
         The ``population`` stream.
     fuel_price_gbp : float
-        Price paid by a typical (band D) household at the start month, GBP/year.
+        Price paid by a typical (band D) household, GBP/year, that the income levels are
+        solved at (:func:`~pfpp_sim.starting.solved_at`: the data year's mean, or the start
+        month's).
     mh_prevalence : float
         Probable-disorder prevalence of young people at the start, fraction.
     bill_discount_gbp : float, default=0.0
-        Universal bill support received in the 12 months to the start, GBP.
+        Universal bill support received in the last 12 months, GBP, solved at as the price is.
     means_tested_gbp : float, default=0.0
-        Cost-of-living payments received by means-tested households in the 12 months
-        to the start, GBP.
+        Cost-of-living payments received by means-tested households in the last 12
+        months, GBP, solved at as the price is.
     income_index : float, default=1.0
-        National median income at the start relative to FYE 2020
+        National median income, solved at as the price is, relative to FYE 2020
         (:attr:`~pfpp_sim.exogenous.Exogenous.income_index`). Base incomes are built in
         FYE 2020 terms (around ``median_income``) and are nominal times this index, as
         the poverty line is.
@@ -636,7 +640,8 @@ def build_population(
         mh = rng.random(ny) < mh_prevalence
 
         # Solve the income level that reproduces the observed fuel-poverty rate, with the
-        # same income and cost terms the model's first fuel-poverty update uses.
+        # same income and cost terms the model's fuel-poverty update uses, at the price,
+        # payments and income index given.
         means = raw <= means_cut
         # Each simulated young person stands for (real young / simulated young) people and each
         # household for (real households / simulated households): weight their earnings so a

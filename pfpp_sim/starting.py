@@ -14,29 +14,38 @@ import copy
 from functools import lru_cache
 
 from pfpp_sim import data
-from pfpp_sim.exogenous import Exogenous
-from pfpp_sim.population import Population, build_population, place_sizes
+from pfpp_sim.exogenous import Exogenous, exogenous_paths, month_dates
+from pfpp_sim.population import Population, build_population, fuel_poverty_target_year, place_sizes
 from pfpp_sim.scenario import Scenario
 from pfpp_sim.speed import KEEP_HOUSEHOLDS
 from pfpp_sim.streams import stream
 
-__all__ = ["starting_population"]
+__all__ = ["solved_at", "starting_population"]
 
 KEPT_REPLICATES = 4
 """Most replicates' starting residents kept at once (the least recently used goes first)."""
+
+
+_SOLVED_AT = {
+    "fuel_price_gbp": "price_gbp",
+    "bill_discount_gbp": "bill_discount_gbp",
+    "means_tested_gbp": "means_tested_gbp",
+    "income_index": "income_index",
+}
+"""Arguments of :func:`~pfpp_sim.population.build_population` -> the exogenous path each is read from."""
 
 
 class _Start:
     """What builds a replicate's residents, equal to another when they build the same residents.
 
     That is the scenario's run settings, world and calibration, the seed and replicate,
-    and the start month's price, prevalence, payments and income index.
+    and the prices, prevalence, payments and income index they are solved at.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, replicate: int, first_month: dict[str, float]) -> None:
-        self.scenario, self.seed, self.replicate, self.first_month = scenario, seed, replicate, first_month
+    def __init__(self, scenario: Scenario, seed: int, replicate: int, terms: dict[str, float]) -> None:
+        self.scenario, self.seed, self.replicate, self.terms = scenario, seed, replicate, terms
         world = scenario.model_dump_json(include={"run", "world", "calibration"})
-        self.key = (world, seed, replicate, tuple(first_month.items()))
+        self.key = (world, seed, replicate, tuple(terms.items()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Start) and self.key == other.key
@@ -45,8 +54,38 @@ class _Start:
         return hash(self.key)
 
 
+def solved_at(scenario: Scenario, exo: Exogenous) -> dict[str, float]:
+    """The prices, payments and income index the starting residents are solved at.
+
+    A published LILEE rate stands for its whole data year's bills, so a run that starts
+    in or before the data year it reproduces (:func:`~pfpp_sim.population.fuel_poverty_target_year`)
+    is solved at that calendar year's mean price paid, bill support, payments and income
+    index, the months the annual figure averages (:data:`~pfpp_sim.outcomes.ANNUAL_BASIS`).
+    A run that starts after it starts from the latest rate carried to its first month,
+    so it is solved at its first month's. Prevalence is always the first month's.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    exo : Exogenous
+        The scenario's exogenous paths (:func:`~pfpp_sim.exogenous.exogenous_paths`).
+
+    Returns
+    -------
+    dict of str to float
+        Keyword arguments of :func:`~pfpp_sim.population.build_population`.
+    """
+    data_year = fuel_poverty_target_year(scenario.run.start_year)
+    if scenario.run.start_year > data_year:
+        terms = {arg: float(getattr(exo, path)[0]) for arg, path in _SOLVED_AT.items()}
+    else:
+        year = exogenous_paths(scenario, month_dates(f"{data_year}-01", 12))
+        terms = {arg: float(getattr(year, path).mean()) for arg, path in _SOLVED_AT.items()}
+    return {**terms, "mh_prevalence": float(exo.mh_prevalence[0])}
+
+
 def _build(start: _Start) -> Population:
-    return build_population(start.scenario, stream(start.seed, start.replicate, "population"), **start.first_month)
+    return build_population(start.scenario, stream(start.seed, start.replicate, "population"), **start.terms)
 
 
 _kept = lru_cache(maxsize=KEPT_REPLICATES)(_build)
@@ -60,7 +99,7 @@ def starting_population(scenario: Scenario, exo: Exogenous, *, seed: int, replic
     scenario : Scenario
     exo : Exogenous
         The scenario's exogenous paths (:func:`~pfpp_sim.exogenous.exogenous_paths`): the
-        residents are built at the start month's price, prevalence, payments and income index.
+        residents are solved at the prices, payments and income index :func:`solved_at` gives.
     seed : int
         Root seed (0 is valid).
     replicate : int
@@ -73,14 +112,7 @@ def starting_population(scenario: Scenario, exo: Exogenous, *, seed: int, replic
         kept in this process when it has at most :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS`
         households.
     """
-    first_month = {
-        "fuel_price_gbp": float(exo.price_gbp[0]),
-        "mh_prevalence": float(exo.mh_prevalence[0]),
-        "bill_discount_gbp": float(exo.bill_discount_gbp[0]),
-        "means_tested_gbp": float(exo.means_tested_gbp[0]),
-        "income_index": float(exo.income_index[0]),
-    }
-    start = _Start(scenario, seed, replicate, first_month)
+    start = _Start(scenario, seed, replicate, solved_at(scenario, exo))
     if int(place_sizes(scenario.run, data.places(scenario.run.places))[0].sum()) > KEEP_HOUSEHOLDS:
         return _build(start)
     return copy.deepcopy(_kept(start))

@@ -856,6 +856,15 @@ def test_support_running_at_the_start_leaves_each_places_starting_fuel_poverty_r
     assert (model.population.places.income_level < built.places.income_level).all()
 
 
+def test_a_run_from_january_2019_starts_below_its_places_2019_fuel_poverty_as_bills_rose_in_april():
+    # LILEE 2019 stands for the year's bills, and January's cap (GBP 1,137) was below the
+    # year's mean (1,206): solved at the mean, each place starts the year below its rate.
+    sc = small(horizon=1, **{"run.start": "2019-01"}).model_copy(update={"calibration": None})
+    model = PfppModel(sc, seed=SEED)
+    places = model.population.places
+    assert (model.initial_rates["fuel_poverty_rate"] < places.target_fuel_poverty - 0.001).all()
+
+
 def test_neet_shares_start_steady_with_the_prevention_and_support_running_at_the_start():
     # Careers guidance and outreach running at month 0 lower some young people's entry
     # hazard, and employment support raises some NEET young people's exits: the places'

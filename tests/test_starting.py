@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from pfpp_sim import starting
-from pfpp_sim.exogenous import exogenous_paths
+from pfpp_sim.exogenous import exogenous_paths, month_dates
 from pfpp_sim.population import build_population
 from pfpp_sim.scenario import load_scenario
 from pfpp_sim.streams import stream
@@ -28,16 +29,9 @@ def columns(population) -> dict[str, np.ndarray]:
     }
 
 
-def first_month(exo) -> dict[str, float]:
-    return {
-        "fuel_price_gbp": float(exo.price_gbp[0]), "mh_prevalence": float(exo.mh_prevalence[0]),
-        "bill_discount_gbp": float(exo.bill_discount_gbp[0]), "means_tested_gbp": float(exo.means_tested_gbp[0]),
-        "income_index": float(exo.income_index[0]),
-    }
-
-
 def built(scenario, seed: int, replicate: int):
-    return build_population(scenario, stream(seed, replicate, "population"), **first_month(exogenous_paths(scenario)))
+    terms = starting.solved_at(scenario, exogenous_paths(scenario))
+    return build_population(scenario, stream(seed, replicate, "population"), **terms)
 
 
 def kept(scenario, seed: int, replicate: int):
@@ -65,12 +59,41 @@ def test_each_run_steps_its_own_copy_of_the_kept_residents():
 
 
 def test_other_starting_prices_get_their_own_residents():
-    exo = exogenous_paths(small())
+    after_data = small(**{"run.start": "2022-04"})  # solved at its first month's price
+    exo = exogenous_paths(after_data)
     dearer = dataclasses.replace(exo, price_gbp=exo.price_gbp * 2)
-    again = starting.starting_population(small(), dearer, seed=9, replicate=0)
-    expected = build_population(small(), stream(9, 0, "population"), **first_month(dearer))
+    again = starting.starting_population(after_data, dearer, seed=9, replicate=0)
+    expected = build_population(after_data, stream(9, 0, "population"), **starting.solved_at(after_data, dearer))
     np.testing.assert_array_equal(again.households.base_income, expected.households.base_income)
-    assert not np.array_equal(again.households.base_income, kept(small(), 9, 0).households.base_income)
+    assert not np.array_equal(again.households.base_income, kept(after_data, 9, 0).households.base_income)
+
+
+def test_a_start_in_its_data_year_is_solved_at_that_years_mean_price_support_and_income():
+    # LILEE 2019 stands for the whole year's bills: the cap was GBP 1,137 a year for a
+    # typical home to March, 1,254 to September and 1,179 to December.
+    for start in ("2019-01", "2019-07"):
+        scenario = small(**{"run.start": start, "world.households.price_pass_through.value": 1.0})
+        terms = starting.solved_at(scenario, exogenous_paths(scenario))
+        assert terms["fuel_price_gbp"] == pytest.approx((3 * 1137 + 6 * 1254 + 3 * 1179) / 12, abs=1.0), start
+    # A start in April 2021 is solved at 2021's means: the cap changed in April and October
+    # and the median income steps up each April, so the means lie between its months'.
+    scenario = small(**{"run.start": "2021-04"})
+    year = exogenous_paths(scenario, month_dates("2021-01", 12))
+    terms = starting.solved_at(scenario, exogenous_paths(scenario))
+    for arg, path in {"fuel_price_gbp": "price_gbp", "income_index": "income_index"}.items():
+        values = getattr(year, path)
+        assert values.min() < terms[arg] < values.max(), arg
+
+
+def test_a_start_after_its_data_year_is_solved_at_its_first_month():
+    scenario = small(**{"run.start": "2022-10"})  # LILEE's latest data year is 2021
+    exo = exogenous_paths(scenario)
+    terms = starting.solved_at(scenario, exo)
+    assert terms == {
+        "fuel_price_gbp": exo.price_gbp[0], "bill_discount_gbp": exo.bill_discount_gbp[0],
+        "means_tested_gbp": exo.means_tested_gbp[0], "income_index": exo.income_index[0],
+        "mh_prevalence": exo.mh_prevalence[0],
+    }
 
 
 def test_another_world_seed_or_replicate_gets_its_own_residents():

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COUNCIL, DEPARTMENT, MODEL = "pfpp_sim/agents/council.py", "pfpp_sim/agents/department.py", "pfpp_sim/model.py"
 DYNAMICS, RESIDENTS, POPULATION = "pfpp_sim/dynamics.py", "pfpp_sim/residents.py", "pfpp_sim/population.py"
 EXOGENOUS, LABOUR, OUTCOMES = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py", "pfpp_sim/outcomes.py"
+STARTING = "pfpp_sim/starting.py"
 C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
 RESIDENT_TESTS = ("tests/test_dynamics.py", "tests/test_residents.py", "tests/test_hazards.py", "tests/test_population.py",
                   "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", M)
@@ -170,8 +171,10 @@ KNOCKOUTS = [
              "hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead", "hw.income_persistence.value, 0.0, DrawnAhead",
              RESIDENT_TESTS),
     Knockout("price_pass_through", "bills follow the price cap whatever the share passed through", EXOGENOUS,
-             "price = price[0] + scenario.world.households.price_pass_through.value * (price - price[0])",
-             "price = price[0] + 1.0 * (price - price[0])", RESIDENT_TESTS),
+             "price = start_price + scenario.world.households.price_pass_through.value * (cap_at(dates) - start_price)",
+             "price = start_price + 1.0 * (cap_at(dates) - start_price)", RESIDENT_TESTS),
+    Knockout("data_year_prices", "the start is solved at its first month's prices, not its data year's", STARTING,
+             "if scenario.run.start_year > data_year:", "if True:", (*RESIDENT_TESTS, "tests/test_starting.py")),
     Knockout("poverty_line_share", "the poverty line is 60% of the median whatever the share", EXOGENOUS,
              "poverty_line_gbp=hw.poverty_line_share.value * hw.median_income.value * index,",
              "poverty_line_gbp=0.6 * hw.median_income.value * index,", RESIDENT_TESTS),
