@@ -743,19 +743,21 @@ def calibrate_command(
     table = Table(
         title=f"Fit {fit_name}: mean absolute error, percentage points, in sample and in the held-out year", title_justify="left",
         caption="Level: the model's simulated level; rank corr.: of the model's predicted with the observed change; "
-                "change corr.: of each published change with the next, over places",
+                "own change: the weight of a place's own simulated change against the mean over places (the share "
+                "not Monte Carlo error); change corr.: of each published change with the next, over places",
         caption_justify="left",
     )
     for column in ("Series", "In sample", "Year", "Model", "Level", "Persistence", "Pooled AR(1)",
-                   "Rank corr.", "90% cover", "Change corr.", "Better"):
+                   "Rank corr.", "Own change", "90% cover", "Change corr.", "Better"):
         table.add_column(column, min_width=len("fuel_poverty_rate") if column == "Series" else None)
     holdout = {} if result.holdout is None else {r.metric: r for r in result.holdout.itertuples()}
     for metric, value in result.mae().items():
         h = holdout.get(metric)
-        cells = ("",) * 9 if h is None else (
+        cells = ("",) * 10 if h is None else (
             str(h.held_out_year), f"{100 * h.model_mae:.2f}", f"{100 * h.model_level_mae:.2f}", f"{100 * h.persistence_mae:.2f}",
             f"{100 * h.ar1_mae:.2f}",
-            f"{h.model_rank_correlation:+.2f}", f"{h.coverage_90:.0%}", f"{h.change_correlation:+.2f}", h.better,
+            f"{h.model_rank_correlation:+.2f}", f"{h.change_weight:.2f}", f"{h.coverage_90:.0%}", f"{h.change_correlation:+.2f}",
+            h.better,
         )
         table.add_row(metric, f"{100 * value:.2f}", *cells)
     out_console.print(table)

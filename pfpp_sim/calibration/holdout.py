@@ -2,9 +2,13 @@
 
 A fit made without each series' last year forecasts that year. The model forecasts as
 ``baseline_forecast`` does, from the latest data: the last observed value plus the change
-the model simulates from the year before to the held-out year (its trends damped beyond
-their data). Its simulated level itself (``baseline_history``'s reading) is scored beside
-it. Two simple forecasts set the bar, from the same years of data:
+the model expects from the year before to the held-out year (its trends damped beyond
+their data). A few replicates of a sampled population estimate a place's expected change
+with Monte Carlo error, so each place's simulated change is pooled towards the mean over
+places by the share of their spread that is not that error (:func:`change_weight`, the
+empirical Bayes estimate of a place's expected change). Its simulated level itself
+(``baseline_history``'s reading) is scored beside it. Two simple forecasts set the bar,
+from the same years of data:
 
 - **persistence**: the last observed value carried forward;
 - **pooled AR(1)**: ``y[t+1] = a + b * y[t]``, one ``(a, b)`` per series fitted by least
@@ -24,8 +28,9 @@ the in-sample years, around each year's mean change over places (what a forecast
 place's change misses when it gets the common change right: the estimates' noise and
 local movement); the size of those yearly mean changes (the common change, which one year
 does not predict for the next); the variance of the predicted change owed to the error
-of the place's fitted trend (delta method); and its Monte Carlo variance, from the spread
-of the change over the replicates (:func:`monte_carlo_change_sd`). The fit's own in-sample
+of the place's fitted trend (delta method); and the Monte Carlo error left in the expected
+change after pooling, from the spread of the change over the replicates
+(:func:`monte_carlo_change_sd`, times the root of :func:`change_weight`). The fit's own in-sample
 errors would understate the first part: with two or three years a trend fits a place's
 changes almost exactly. Its coverage is the share of held-out observations inside it: near 90% when the interval is
 honest, far below when it is too narrow.
@@ -44,7 +49,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
-    "FORECASTS", "Z90", "change_correlation", "change_spread", "common_change_spread", "monte_carlo_change_sd", "pooled_ar1",
+    "FORECASTS", "Z90", "change_correlation", "change_spread", "change_weight", "common_change_spread", "monte_carlo_change_sd",
+    "pooled_ar1",
     "score", "with_forecasts", "with_intervals",
 ]
 
@@ -109,21 +115,28 @@ def with_forecasts(table: pd.DataFrame) -> pd.DataFrame:
     ----------
     table : pandas.DataFrame
         Every moment of a fit made without each series' last year: ``place_code, metric,
-        year, observed, simulated, used`` (``used`` False for the held-out rows).
+        year, observed, simulated, used`` (``used`` False for the held-out rows), and
+        optionally one ``replicate_<r>`` column per replicate (see :func:`change_weight`).
 
     Returns
     -------
     pandas.DataFrame
         The held-out rows with ``last_observed`` and ``last_simulated`` (the year before;
-        NaN if not published), ``forecast`` (the model's, from the latest data:
-        ``last_observed + simulated - last_simulated``), ``persistence`` and ``ar1``.
+        NaN if not published), ``change_weight`` (of the series, :func:`change_weight`),
+        ``forecast`` (the model's, from the latest data: ``last_observed`` plus the mean
+        simulated change over the series' places plus ``change_weight`` times the place's
+        own simulated change, ``simulated - last_simulated``, less that mean),
+        ``persistence`` and ``ar1``.
     """
     before = table.set_index(["place_code", "metric", "year"])
     out = table[~table["used"]].copy()
     keys = pd.MultiIndex.from_arrays([out.place_code, out.metric, out.year - 1])
     out["last_observed"] = before["observed"].reindex(keys).to_numpy()
     out["last_simulated"] = before["simulated"].reindex(keys).to_numpy()
-    out["forecast"] = out.last_observed + out.simulated - out.last_simulated
+    out["change_weight"] = out.metric.map(change_weight(table)).fillna(1.0)
+    change = out.simulated - out.last_simulated
+    common = change.groupby(out.metric).transform("mean")
+    out["forecast"] = out.last_observed + change - (1.0 - out.change_weight) * (change - common)
     out["persistence"] = out["last_observed"]
     out["ar1"] = np.nan
     for metric, g in out.groupby("metric"):
@@ -231,6 +244,39 @@ def monte_carlo_change_sd(table: pd.DataFrame) -> pd.Series:
     return np.sqrt(variance.dropna().groupby(level=0).mean())
 
 
+def change_weight(table: pd.DataFrame) -> pd.Series:
+    """How much of the places' spread in simulated change into the held-out year is not Monte Carlo error.
+
+    Across places the simulated changes ``d`` spread with variance ``s2``; each is the mean
+    of a few replicates, off its expected change by Monte Carlo error of pooled variance
+    ``m2`` (:func:`monte_carlo_change_sd` squared). The expected changes then spread with
+    ``t2 = max(s2 - m2, 0)``, and the best linear estimate of a place's expected change
+    weights its own simulated change, about the mean over places, by ``t2 / (t2 + m2)``
+    (empirical Bayes; James & Stein 1961). The remaining error of that estimate has
+    variance ``weight * m2``. 1 (no pooling) when there are fewer than two replicates.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A fit's table as for :func:`monte_carlo_change_sd`.
+
+    Returns
+    -------
+    pandas.Series
+        Per metric, in [0, 1]; empty with fewer than two replicates.
+    """
+    noise = monte_carlo_change_sd(table) ** 2
+    if noise.empty:
+        return noise
+    simulated = table.set_index(["place_code", "metric", "year"])["simulated"]
+    held = table.loc[~table["used"], ["place_code", "metric", "year"]]
+    earlier = simulated.reindex(pd.MultiIndex.from_arrays([held.place_code, held.metric, held.year - 1])).to_numpy()
+    change = pd.Series(simulated.reindex(pd.MultiIndex.from_frame(held)).to_numpy() - earlier, index=held.metric.to_numpy())
+    spread = change.dropna().groupby(level=0).var(ddof=1)
+    signal = (spread - noise).clip(lower=0.0)
+    return (signal / (signal + noise)).fillna(1.0).reindex(noise.index)
+
+
 def with_intervals(
     held: pd.DataFrame, in_sample: pd.DataFrame, trend_sd: pd.Series, monte_carlo_sd: pd.Series | None = None,
 ) -> pd.DataFrame:
@@ -249,8 +295,9 @@ def with_intervals(
         Indexed by ``(place_code, metric)``: the standard deviation of the predicted change
         owed to the place's fitted trend; a place without one adds nothing.
     monte_carlo_sd : pandas.Series, optional
-        Per metric: the Monte Carlo standard deviation of the predicted change
-        (:func:`monte_carlo_change_sd`); a metric without one adds nothing.
+        Per metric: the Monte Carlo standard deviation of the simulated change
+        (:func:`monte_carlo_change_sd`); a metric without one adds nothing. The forecast
+        carries it times the root of its ``change_weight`` (what pooling leaves).
 
     Returns
     -------
@@ -262,6 +309,7 @@ def with_intervals(
     own = np.array([trend_sd.get((c, m), 0.0) for c, m in held[["place_code", "metric"]].itertuples(index=False)])
     out = held.copy()
     chance = held.metric.map(pd.Series(dtype=float) if monte_carlo_sd is None else monte_carlo_sd).fillna(0.0).to_numpy(dtype=float)
+    chance = chance * np.sqrt(held["change_weight"].to_numpy(dtype=float))
     parts = [held.metric.map(part).to_numpy(dtype=float) for part in (spread, common)]
     out["forecast_sd"] = np.sqrt(parts[0] ** 2 + parts[1] ** 2 + own**2 + chance**2)
     out["low_90"] = out.forecast - Z90 * out.forecast_sd
@@ -295,7 +343,7 @@ def score(held: pd.DataFrame, observed: pd.DataFrame | None = None) -> pd.DataFr
         forecast from the latest data), ``model_level_mae`` (its simulated level),
         ``persistence_mae, ar1_mae`` (fractions), ``model_rank_correlation,
         ar1_rank_correlation`` (Spearman, predicted against observed change),
-        ``coverage_90``, ``change_correlation``, ``better`` (``"model"`` when its forecast's MAE is below
+        ``change_weight`` (:func:`change_weight`), ``coverage_90``, ``change_correlation``, ``better`` (``"model"`` when its forecast's MAE is below
         persistence's, else ``"persistence"``) and ``best`` (the forecast with the lowest
         MAE: ``"model"``, ``"persistence"`` or ``"ar1"``; the level is not a contender).
     """
@@ -316,6 +364,7 @@ def score(held: pd.DataFrame, observed: pd.DataFrame | None = None) -> pd.DataFr
             "ar1_mae": mae["ar1"],
             "model_rank_correlation": _rank_correlation(g.forecast - g.last_observed, change),
             "ar1_rank_correlation": _rank_correlation(g.ar1 - g.last_observed, change),
+            "change_weight": float(g["change_weight"].iloc[0]),
             "coverage_90": float(g["inside_90"].mean()) if "inside_90" in g else float("nan"),
             "change_correlation": float(persists.get(metric, np.nan)),
             "better": "model" if mae["forecast"] < mae["persistence"] else "persistence",

@@ -194,7 +194,7 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         series=result.holdout.metric.map(TITLES),
         **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "model_level", "persistence", "ar1")},
     )[["series", "held_out_year", "places", "model_mae_pp", "model_level_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
-       "model_rank_correlation", "ar1_rank_correlation", "coverage_90", "change_correlation", "best"]]
+       "model_rank_correlation", "ar1_rank_correlation", "change_weight", "coverage_90", "change_correlation", "best"]]
     verdict = " ".join(
         f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
         f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp)."
@@ -207,7 +207,10 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         "<h2>Out-of-sample check</h2>",
         "<p>Fitted again from zero trends without each series' last year; the held-out year is then forecast by the "
         "model from the latest data, as <code>baseline_forecast</code> forecasts (the last observed value plus the "
-        "change the model simulates into the held-out year, its trends damped beyond their data), by persistence "
+        "change the model expects into the held-out year, its trends damped beyond their data: the mean simulated "
+        "change over places plus <i>change_weight</i> times a place's own simulated change less that mean, the share of "
+        "the places' spread in simulated change that is not Monte Carlo error; 0 when the replicates' error explains "
+        "it all, so the model's place-to-place changes are not told apart from noise), by persistence "
         "(the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
         "<i>a</i> + <i>b</i> <i>y</i><sub>t</sub>, one <i>a</i> and <i>b</i> per series from every place's earlier "
         "years). <i>model_level</i>: the model's simulated level itself, as <code>baseline_history</code> reads. "
@@ -215,7 +218,7 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
         "interval (its variance: the spread of the published one-year changes of the fitted years around each year's "
         "mean change, the size of those yearly mean changes, what the place's trend's standard error adds to the "
-        "predicted change, and its Monte Carlo error over the replicates); near 0.9 when the interval is honest. Change correlation: the correlation over places of "
+        "predicted change, and the Monte Carlo error left after pooling); near 0.9 when the interval is honest. Change correlation: the correlation over places of "
         "each published one-year change with the next, averaged over years (all published years): near 0 or below, a "
         "place's change does not carry into the next year, so neither does a trend fitted to it, which is why "
         "<code>baseline_forecast</code> holds fitted trends at the end of their data (<code>world.trend_damping</code>). "

@@ -12,6 +12,7 @@ from pfpp_sim.calibration.holdout import (
     Z90,
     change_correlation,
     change_spread,
+    change_weight,
     common_change_spread,
     monte_carlo_change_sd,
     pooled_ar1,
@@ -169,7 +170,10 @@ def test_the_monte_carlo_sd_of_the_change_pools_the_replicates_variance_over_pla
     assert monte_carlo_change_sd(table.drop(columns="replicate_1")).empty  # one replicate: no spread to measure
     held = with_forecasts(table)
     out = with_intervals(held, observed[observed.year < 2023], pd.Series(dtype=float), monte_carlo_change_sd(table))
-    np.testing.assert_allclose(out.forecast_sd, np.hypot(0.01, expected))  # the change spread of 2021 -> 2022 is 0.01
+    # What pooling leaves of it: the simulated changes +0.005 and 0 spread with variance 1.25e-5,
+    # 2.5e-6 of it Monte Carlo error, so a place's own change has weight 0.8.
+    assert held.change_weight.tolist() == pytest.approx([0.8, 0.8])
+    np.testing.assert_allclose(out.forecast_sd, np.hypot(0.01, expected * np.sqrt(0.8)))  # the change spread of 2021 -> 2022 is 0.01
 
 
 def test_the_prediction_interval_adds_the_change_spread_and_the_trends_error_by_hand():
@@ -193,3 +197,48 @@ def test_a_wider_trend_error_never_lowers_the_coverage():
     coverage = [score(with_intervals(held, in_sample, pd.Series({(c, M): sd for c in "ABC"}))).iloc[0].coverage_90
                 for sd in (0.0, 0.002, 0.01, 0.05)]
     assert coverage == sorted(coverage) and coverage[0] < 1.0 == coverage[-1]
+
+
+def with_replicates(observed: pd.DataFrame, changes: dict[str, list[float]]) -> pd.DataFrame:
+    """A held-out fit's table whose replicates simulate each place's last observed value, then these changes."""
+    table = fit_table(observed, {c: list(v) for c, v in observed.groupby("place_code")["observed"]})
+    last = table.year.max()
+    for r in range(len(next(iter(changes.values())))):
+        start = table.place_code.map(observed[observed.year == last - 1].set_index("place_code").observed)
+        step = table.place_code.map({c: v[r] for c, v in changes.items()})
+        table[f"replicate_{r}"] = np.where(table.year == last, start + step, start)
+    replicates = [c for c in table if c.startswith("replicate_")]
+    return table.assign(simulated=table[replicates].mean(axis=1))
+
+
+def test_a_places_simulated_change_is_pooled_towards_the_mean_by_the_share_not_monte_carlo_error():
+    observed = series(OBSERVED)
+    table = with_replicates(observed, {"A": [0.004, 0.006], "B": [-0.002, 0.002], "C": [0.010, 0.010]})
+    # Mean changes 0.005, 0, 0.010 spread with variance 2.5e-5; the Monte Carlo variance of each
+    # mean of two is 1e-6, 4e-6 and 0, pooled 5/3 e-6: the weight is (2.5e-5 - 5/3 e-6) / 2.5e-5.
+    weight = (2.5e-5 - 5e-6 / 3) / 2.5e-5
+    assert change_weight(table)[M] == pytest.approx(weight)
+    out = with_forecasts(table)
+    last = np.array([0.05, 0.07, 0.03])
+    np.testing.assert_allclose(out.forecast, last + 0.005 + weight * (np.array([0.005, 0.0, 0.010]) - 0.005))
+
+
+def test_when_monte_carlo_error_explains_the_spread_every_place_gets_the_mean_change():
+    # Every place simulates +0.004 and -0.004 or the reverse: the places' changes differ by chance alone.
+    observed = series(OBSERVED)
+    table = with_replicates(observed, {"A": [0.004, -0.004], "B": [-0.004, 0.004], "C": [0.003, -0.003]})
+    assert change_weight(table)[M] == 0.0
+    out = with_forecasts(table)
+    np.testing.assert_allclose(out.forecast, out.last_observed)  # the mean change is 0
+    assert np.isnan(score(out).iloc[0].model_rank_correlation)  # no change told apart from another
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.02, 0.02), st.floats(-0.02, 0.02)), min_size=3, max_size=3))
+def test_pooling_keeps_the_mean_simulated_change_and_weights_within_zero_and_one(changes):
+    observed = series(OBSERVED)
+    table = with_replicates(observed, dict(zip("ABC", changes)))
+    out = with_forecasts(table)
+    assert 0.0 <= out.change_weight.iloc[0] <= 1.0
+    simulated = (out.simulated - out.last_simulated).mean()
+    assert (out.forecast - out.last_observed).mean() == pytest.approx(simulated, abs=1e-12)
