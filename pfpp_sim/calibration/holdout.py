@@ -214,6 +214,15 @@ def change_correlation(observed: pd.DataFrame) -> pd.Series:
     return _per_series(observed, persistence)
 
 
+def _held_changes(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each column's change from the year before into the held-out year, one row per held-out moment, indexed by metric."""
+    values = table.set_index(["place_code", "metric", "year"])[columns]
+    held = table.loc[~table["used"], ["place_code", "metric", "year"]]
+    later = values.reindex(pd.MultiIndex.from_frame(held)).to_numpy()
+    earlier = values.reindex(pd.MultiIndex.from_arrays([held.place_code, held.metric, held.year - 1])).to_numpy()
+    return pd.DataFrame(later - earlier, columns=columns, index=held.metric.to_numpy())
+
+
 def monte_carlo_change_sd(table: pd.DataFrame) -> pd.Series:
     """Monte Carlo standard deviation of the model's predicted one-year change, per series.
 
@@ -236,11 +245,8 @@ def monte_carlo_change_sd(table: pd.DataFrame) -> pd.Series:
     columns = [c for c in table if c.startswith("replicate_")]
     if len(columns) < 2:
         return pd.Series(dtype=float)
-    runs = table.set_index(["place_code", "metric", "year"])[columns]
-    held = table.loc[~table["used"], ["place_code", "metric", "year"]]
-    later = runs.reindex(pd.MultiIndex.from_frame(held)).to_numpy()
-    earlier = runs.reindex(pd.MultiIndex.from_arrays([held.place_code, held.metric, held.year - 1])).to_numpy()
-    variance = pd.Series(np.var(later - earlier, axis=1, ddof=1) / len(columns), index=held.metric.to_numpy())
+    changes = _held_changes(table, columns)
+    variance = pd.Series(np.var(changes.to_numpy(), axis=1, ddof=1) / len(columns), index=changes.index)
     return np.sqrt(variance.dropna().groupby(level=0).mean())
 
 
@@ -268,11 +274,7 @@ def change_weight(table: pd.DataFrame) -> pd.Series:
     noise = monte_carlo_change_sd(table) ** 2
     if noise.empty:
         return noise
-    simulated = table.set_index(["place_code", "metric", "year"])["simulated"]
-    held = table.loc[~table["used"], ["place_code", "metric", "year"]]
-    earlier = simulated.reindex(pd.MultiIndex.from_arrays([held.place_code, held.metric, held.year - 1])).to_numpy()
-    change = pd.Series(simulated.reindex(pd.MultiIndex.from_frame(held)).to_numpy() - earlier, index=held.metric.to_numpy())
-    spread = change.dropna().groupby(level=0).var(ddof=1)
+    spread = _held_changes(table, ["simulated"])["simulated"].dropna().groupby(level=0).var(ddof=1)
     signal = (spread - noise).clip(lower=0.0)
     return (signal / (signal + noise)).fillna(1.0).reindex(noise.index)
 
