@@ -129,8 +129,14 @@ def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFr
     total["retrofit_fuel_poor_share"] = total["retrofits_to_fuel_poor"] / total["retrofits"] if total["retrofits"] > 0 else np.nan
     per_place.loc[ALL_PLACES] = pd.Series(total)
     per_place.index.name = "place_code"
-    long = per_place[list(SUMMARY_METRICS)].reset_index().melt(id_vars="place_code", var_name="metric", value_name="value")
-    return long
+    metrics = list(SUMMARY_METRICS)
+    return pd.DataFrame(
+        {  # long: metric after metric, each over the places in order
+            "place_code": np.tile(per_place.index.to_numpy(), len(metrics)),
+            "metric": np.repeat(metrics, len(per_place)),
+            "value": per_place[metrics].to_numpy(dtype=np.float64).ravel(order="F"),
+        }
+    )
 
 
 def _half_width(sd: pd.Series, n: pd.Series, confidence: float) -> pd.Series:

@@ -31,7 +31,7 @@ from pfpp_sim import shapley
 from pfpp_sim.analysis import mean_interval
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError
-from pfpp_sim.experiment import run_replicate
+from pfpp_sim.experiment import run_summary
 from pfpp_sim.factors import FactorSet, factor_set
 from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.outcomes import OUTCOMES
@@ -170,7 +170,7 @@ def _run_batch(factors: FactorSet, seed: int, jobs: list[_Run]) -> list[tuple[tu
         scenario = factors.combination(mask)
         for job in batch:
             try:
-                summary = run_replicate(scenario, seed, job.replicate).summary
+                summary = run_summary(scenario, seed, job.replicate)
             except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
                 done.append((job.key, f"{type(err).__name__}: {err}"))
                 continue

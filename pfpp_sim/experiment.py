@@ -26,7 +26,7 @@ from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution, lost_workers_explained, open_executor
 
-__all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate"]
+__all__ = ["Comparison", "Results", "RunOutput", "compare", "run", "run_replicate", "run_summary"]
 
 Progress = Callable[[int, int], None]
 
@@ -83,38 +83,26 @@ def _spending_table(model: PfppModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["award_id", "intervention", "delivered_gbp", "returned_gbp", "held_gbp"])
 
 
-def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
-    """Run one replicate to the horizon and return its tables.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    seed : int
-        Root seed (0 is valid).
-    replicate : int
-        Replicate number; selects this replicate's random streams.
-
-    Returns
-    -------
-    RunOutput
-    """
-    started = time.perf_counter()
-    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+def _monthly_table(model: PfppModel) -> pd.DataFrame:
+    """One row per place and month: the place, the month and its date, every outcome."""
     pl = model.population.places
-    n_places = pl.n
-    within = data.nested_places(pl.codes)
-    months = np.repeat(np.arange(model.horizon), n_places)
-    monthly = pd.DataFrame(
+    months = np.repeat(np.arange(model.horizon), pl.n)
+    return pd.DataFrame(
         {
             "place_code": np.tile(pl.codes, model.horizon),
             "place_name": np.tile(pl.names, model.horizon),
             "month": months.astype(np.int32),
             "date": model.exo.dates[months].date,
+            **{name: np.concatenate([record[name] for record in model.records]) for name in OUTCOMES},
         }
     )
-    for name in OUTCOMES:
-        monthly[name] = np.concatenate([record[name] for record in model.records])
-    places = pd.DataFrame(
+
+
+def _places_table(model: PfppModel) -> pd.DataFrame:
+    """One row per place: its real and simulated residents, scale, observed and starting rates, nesting."""
+    pl = model.population.places
+    within = data.nested_places(pl.codes)
+    return pd.DataFrame(
         {
             "place_code": pl.codes,
             "place_name": pl.names,
@@ -132,13 +120,18 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
             **{f"start_{k}": np.asarray(rates) for k, rates in model.initial_rates.items()},
         }
     )
-    awards = pd.DataFrame(
+
+
+def _awards_table(model: PfppModel) -> pd.DataFrame:
+    """One row per award: who gave it to whom, when, and its money (GBP)."""
+    codes = model.population.places.codes
+    return pd.DataFrame(
         [
             {
                 "award_id": a.award_id,
                 "programme": a.programme,
                 "department": a.department,
-                "place_code": pl.codes[a.place],
+                "place_code": codes[a.place],
                 "round": a.round,
                 "pooled": a.pooled,
                 "competitive": a.competitive,
@@ -161,11 +154,53 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
             "returned_gbp", "held_gbp", "duplicated_gbp",
         ],
     )
+
+
+def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
+    """Run one replicate to the horizon and return its tables.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        Root seed (0 is valid).
+    replicate : int
+        Replicate number; selects this replicate's random streams.
+
+    Returns
+    -------
+    RunOutput
+    """
+    started = time.perf_counter()
+    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    monthly, awards, places = _monthly_table(model), _awards_table(model), _places_table(model)
     summary = summarise_run(monthly, awards, places)
     events = pd.DataFrame(model.events, columns=["month", "event"])
     return RunOutput(
         monthly, awards, places, summary, events, _equity_table(model), _spending_table(model), time.perf_counter() - started
     )
+
+
+def run_summary(scenario: Scenario, seed: int, replicate: int) -> pd.DataFrame:
+    """Run one replicate to the horizon and return only its summary: ``run_replicate(...).summary``, without the other tables.
+
+    For sweeps, attribution and robustness, which keep the summary of each run.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        Root seed (0 is valid).
+    replicate : int
+        Replicate number; selects this replicate's random streams.
+
+    Returns
+    -------
+    DataFrame
+        ``place_code, metric, value`` (:func:`~pfpp_sim.analysis.summarise_run`).
+    """
+    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    return summarise_run(_monthly_table(model), _awards_table(model), _places_table(model))
 
 
 def _execute(

@@ -37,7 +37,7 @@ import pandas as pd
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, paired_differences
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError, ScenarioError
-from pfpp_sim.experiment import run_replicate
+from pfpp_sim.experiment import run_summary
 from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.robustness_analysis import MEASURES, analyze
 from pfpp_sim.scenario import Scenario, load_scenario
@@ -104,7 +104,7 @@ def _run_worlds(worlds: list[_World], *, base: Scenario, alternative: Scenario, 
         try:
             pair = apply_world(base, alternative, world.values)
             frames = [
-                run_replicate(scenario, seed, r).summary.assign(scenario=role, replicate=r)
+                run_summary(scenario, seed, r).assign(scenario=role, replicate=r)
                 for role, scenario in zip(ROLES, pair)
                 for r in range(replicates)
             ]

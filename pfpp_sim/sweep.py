@@ -29,7 +29,7 @@ from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS, SUMMARY_UNITS
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.design import Parameter, ParameterSpace, sample
 from pfpp_sim.errors import PfppError, ScenarioError
-from pfpp_sim.experiment import run_replicate
+from pfpp_sim.experiment import run_summary
 from pfpp_sim.jobs import Kept, Store, run_jobs
 from pfpp_sim.scenario import Scenario, list_presets, load_scenario
 from pfpp_sim.storage import (
@@ -196,7 +196,7 @@ def _run_batch(base: Scenario, jobs: list[_Job], seed: int, outputs: list[str], 
     for job in jobs:
         try:
             scenario = base.with_overrides(job.overrides)
-            summary = run_replicate(scenario, seed, job.replicate).summary
+            summary = run_summary(scenario, seed, job.replicate)
         except Exception as err:  # reported with the run's parameters by the caller
             done.append((job.run_id, f"{type(err).__name__}: {err}"))
             continue

@@ -16,7 +16,7 @@ from pfpp_sim import compare, load_scenario, run
 from pfpp_sim import workers as workers_module
 from pfpp_sim.analysis import paired_differences
 from pfpp_sim.errors import PfppError
-from pfpp_sim.experiment import run_replicate
+from pfpp_sim.experiment import run_replicate, run_summary
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import OUTCOMES
 from pfpp_sim.storage import claim_folder
@@ -174,6 +174,11 @@ def test_the_awards_table_holds_every_award_as_the_model_recorded_it_in_pounds(o
         pence = (a.allocated_p, a.delivered_p, a.overhead_p, a.returned_p, a.held_total_p, a.duplicated_p)
         pounds = ("allocated_gbp", "delivered_gbp", "grant_overhead_gbp", "returned_gbp", "held_gbp", "duplicated_gbp")
         assert [row[c] for c in pounds] == [p / 100 for p in pence], a.award_id
+
+
+def test_a_summary_only_run_gives_the_full_runs_summary(one_run):
+    output, _ = one_run
+    pd.testing.assert_frame_equal(run_summary(small("pfpp_joined_up"), 3, 1), output.summary)
 
 
 def test_the_spending_table_splits_each_awards_money_by_intervention_in_pounds(one_run):
