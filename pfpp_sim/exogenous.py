@@ -3,6 +3,7 @@ national median income and the poverty line, prevalence."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,11 @@ class Exogenous:
     income_index: np.ndarray  # national median income relative to FYE 2020 (households' incomes move with it)
     poverty_line_gbp: np.ndarray  # 60% of the national median income after housing costs, GBP/year
 
+    def __post_init__(self) -> None:
+        """Make the paths read only: a run reads them, and copies of a kept set-up share them (:meth:`~pfpp_sim.model.PfppModel.at_start`)."""
+        for path in dataclasses.fields(self)[1:]:
+            getattr(self, path.name).setflags(write=False)
+
 
 def month_dates(start: str, horizon: int) -> pd.DatetimeIndex:
     """First day of each simulated month."""
@@ -33,10 +39,13 @@ def month_dates(start: str, horizon: int) -> pd.DatetimeIndex:
 
 
 def _trailing_12(dates: pd.DatetimeIndex, payments: pd.DataFrame) -> np.ndarray:
+    """Each month's sum of the payments that started in the 12 months to it, in the payments' order."""
     paid = np.zeros(len(dates))
-    for row in payments.itertuples():
-        months = (dates >= row.start_date) & (dates < row.start_date + pd.DateOffset(months=12))
-        paid[months] += row.amount_gbp
+    when = dates.to_numpy()
+    starts = payments["start_date"]
+    ends = (starts + pd.DateOffset(months=12)).to_numpy()
+    for start, end, amount in zip(starts.to_numpy(), ends, payments["amount_gbp"].to_numpy(dtype=np.float64)):
+        paid[(when >= start) & (when < end)] += amount
     return paid
 
 

@@ -172,7 +172,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     RunOutput
     """
     started = time.perf_counter()
-    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    model = PfppModel.at_start(scenario, seed=seed, replicate=replicate).run()
     monthly, awards, places = _monthly_table(model), _awards_table(model), _places_table(model)
     summary = summarise_run(monthly, awards, places)
     events = pd.DataFrame(model.events, columns=["month", "event"])
@@ -199,7 +199,7 @@ def run_summary(scenario: Scenario, seed: int, replicate: int) -> pd.DataFrame:
     DataFrame
         ``place_code, metric, value`` (:func:`~pfpp_sim.analysis.summarise_run`).
     """
-    model = PfppModel(scenario, seed=seed, replicate=replicate).run()
+    model = PfppModel.at_start(scenario, seed=seed, replicate=replicate).run()
     return summarise_run(_monthly_table(model), _awards_table(model), _places_table(model))
 
 

@@ -15,7 +15,9 @@ and the scenario's levers act from month 0. See :meth:`PfppModel._run_in` and
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from functools import lru_cache
 
 import mesa
 import numpy as np
@@ -31,11 +33,41 @@ from pfpp_sim.population import NEET
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
-from pfpp_sim.starting import starting_population
+from pfpp_sim.starting import KEPT_REPLICATES, keeps, starting_population
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import ListingBuffer, RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
+
+
+class _SetUp:
+    """A scenario, seed and replicate, equal to another when their models are the same before month 0.
+
+    That is the settings the set-up reads (run settings, world, mechanisms, interventions,
+    programmes, calibration), the seed and the replicate: not the levers, nor the name,
+    description and sources.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, replicate: int) -> None:
+        self.scenario, self.seed, self.replicate = scenario, seed, replicate
+        read = {"run", "world", "mechanisms", "interventions", "programmes", "calibration"}
+        self.key = (scenario.model_dump_json(include=read), seed, replicate)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SetUp) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+@lru_cache(maxsize=KEPT_REPLICATES)
+def _kept_set_up(set_up: _SetUp) -> PfppModel:
+    """A model set up until month 0 (:meth:`PfppModel.at_start`), kept; never run."""
+    model = PfppModel.__new__(PfppModel)
+    model._set_up(
+        set_up.scenario, seed=set_up.seed, replicate=set_up.replicate, block_households=BLOCK_HOUSEHOLDS, threads=None, draw_ahead=None,
+    )
+    return model
 
 
 def _slice_ends(slices: list[slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +116,46 @@ class PfppModel(mesa.Model):
         threads: int | None = None,
         draw_ahead: bool | None = None,
     ) -> None:
+        self._set_up(scenario, seed=seed, replicate=replicate, block_households=block_households, threads=threads, draw_ahead=draw_ahead)
+        self._start_run(scenario)
+
+    @classmethod
+    def at_start(cls, scenario: Scenario, *, seed: int = 0, replicate: int = 0) -> PfppModel:
+        """``PfppModel(scenario, seed=seed, replicate=replicate)``, copied from a set-up kept in this process.
+
+        What a model does before month 0 (drawing the replicate's parameters, building the
+        residents, the run-in under siloed levers, starting with the support it left) is
+        the same for every scenario that differs from another only in its levers (or its
+        name and description). The
+        first run of such scenarios on a seed and replicate keeps that set-up; each run
+        steps its own copy, started with its scenario's levers. The model is the one the
+        constructor builds (default speed settings), and its run gives the same results.
+        A scenario whose places have more than :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS`
+        households (:func:`~pfpp_sim.starting.keeps`) is built afresh.
+
+        Parameters
+        ----------
+        scenario : Scenario
+        seed : int, default=0
+            Root seed; 0 is valid.
+        replicate : int, default=0
+            Replicate number.
+
+        Returns
+        -------
+        PfppModel
+            At month 0, the caller's own to run.
+        """
+        if not keeps(scenario):
+            return cls(scenario, seed=seed, replicate=replicate)
+        kept = _kept_set_up(_SetUp(scenario, seed, replicate))
+        shared = (kept.scenario, kept.scenario.world, kept.exo)  # never changed by a run: not copied
+        model = copy.deepcopy(kept, {id(part): part for part in shared})
+        model._start_run(scenario)
+        return model
+
+    def _set_up(self, scenario: Scenario, *, seed: int, replicate: int, block_households: int, threads: int | None, draw_ahead: bool | None) -> None:
+        """Everything before month 0, under siloed levers: the residents, the agents and the run-in; the levers do not enter it."""
         super().__init__(seed=int(stream(seed, replicate, "mesa").integers(2**31)))
         self.scenario = scenario
         self.seed = seed
@@ -99,7 +171,7 @@ class PfppModel(mesa.Model):
         self._engine_settings = {
             "seed": seed, "replicate": replicate, "block_households": block_households, "threads": threads, "draw_ahead": draw_ahead,
         }
-        self._start_residents()
+        self._start_residents(onset=False)  # for the run-in; set up again for the run (_start_with_support)
         n_h, n_y = self.population.households.n, self.population.young.n
         self.recipients = RecipientRecords(n_h, n_y)
         self.pending = PendingEffects()
@@ -133,14 +205,12 @@ class PfppModel(mesa.Model):
             if (owned := {k: p for k, p in programmes.items() if p.department == name})
         ]
         self.councils = [Council(self, p) for p in range(self.population.places.n)]
-        self._run_in()
-        self._start_with_support()
-        self.scenario = scenario
-        self._start_run()
         # Mesa 3.3 numbers agents with a counter per model kept on the Agent class, which
         # keeps every model alive (about 4 MB a 14-place run, gigabytes over a long sweep).
         # Every agent of this model exists by now, so its counter is dropped.
         mesa.Agent._ids.pop(self, None)
+        self._run_in()
+        self._start_with_support()
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
@@ -178,12 +248,16 @@ class PfppModel(mesa.Model):
             self.award_lags[key] = (first, first if later is None else int(round(later.draw(rng))))
         self.keys_by_domain = {d: [k for k in INTERVENTION_KEYS if sc.interventions.get(k).domain == d] for d in DOMAINS}
 
-    def _start_residents(self) -> None:
-        """Set up the residents' engine on the residents as they are now, and take their starting rates."""
+    def _start_residents(self, *, onset: bool) -> None:
+        """Set up the residents' engine on the residents as they are now, and take their starting rates.
+
+        ``onset``: whether the engine solves the baseline onset of mental disorder, which
+        only the engine that steps the run needs (:class:`~pfpp_sim.residents.ResidentEngine`).
+        """
         self.residents = ResidentEngine(
             self.population, self.scenario, self.exo,
             ResidentParameters(self.effect, self.effect_without_disorder, self.duration, self.cold_home_odds_ratio),
-            **self._engine_settings,
+            **self._engine_settings, onset=onset,
         )
         self.initial_rates = self.residents.initial_rates
         self.rates = self.initial_rates
@@ -251,9 +325,9 @@ class PfppModel(mesa.Model):
         self._listing = ListingBuffer()
         h.base_income *= np.repeat(scale, self.residents_per_place[0])
         places.income_level = places.income_level * scale
-        self._start_residents()
+        self._start_residents(onset=True)
 
-    def _start_run(self) -> None:
+    def _start_run(self, scenario: Scenario) -> None:
         """Month 0: the scenario's levers take over, and awards still open carry their money into the run.
 
         The accounts of the run start at month 0: an award made before it enters the
@@ -261,6 +335,7 @@ class PfppModel(mesa.Model):
         overhead and returns belong to the years before and are not counted), and that
         money is counted as allocated in month 0. Run-in events are dropped.
         """
+        self.scenario = scenario
         for department in self.agents_by_type[Department]:
             department.start_run()
         for council in self.councils:

@@ -92,9 +92,9 @@ class ResidentEngine:
 
     Building it flags the starting fuel-poor households and sets each young person's
     ILO status (in ``population``), and works out the equity groups, the starting rates,
-    the NEET entry hazards that keep each place's NEET shares steady and the baseline
-    mental-health onset. It starts no thread: drawing ahead and block threads start with
-    the first :meth:`step`.
+    the NEET entry hazards that keep each place's NEET shares steady and (with ``onset``)
+    the baseline mental-health onset. It starts no thread: drawing ahead and block threads
+    start with the first :meth:`step`.
 
     Parameters
     ----------
@@ -120,6 +120,11 @@ class ResidentEngine:
     draw_ahead : bool, optional
         Whether next month's numbers are drawn in helper threads while the rest of the
         month runs. Default: from :data:`~pfpp_sim.speed.DRAW_AHEAD_HOUSEHOLDS` households.
+    onset : bool, default=True
+        Whether to solve the baseline onset of mental disorder (``base_onset``,
+        :func:`~pfpp_sim.hazards.baseline_onset`) from these residents. An engine that
+        only serves before the run starts (the run-in and :meth:`income_scale`) is built
+        without it and cannot :meth:`step`.
 
     Raises
     ------
@@ -139,6 +144,7 @@ class ResidentEngine:
         block_households: int = BLOCK_HOUSEHOLDS,
         threads: int | None = None,
         draw_ahead: bool | None = None,
+        onset: bool = True,
     ) -> None:
         if block_households < 1 or (threads is not None and threads < 1):
             raise ValueError(f"block_households and threads: expected at least 1, got {block_households} and {threads}")
@@ -188,13 +194,14 @@ class ResidentEngine:
             default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
             entry_factor=self._with_prevention(0, slice(0, y.n), np.ones(y.n)),
         )
-        cold_share = reference_cold_share(
-            population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
-            income_growth=self.income_growth, income_trend_months=self.income_trend_months,
-            income_beyond_years=self.income_beyond_years,
-        )
-        # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
-        self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
+        if onset:
+            cold_share = reference_cold_share(
+                population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
+                income_growth=self.income_growth, income_trend_months=self.income_trend_months,
+                income_beyond_years=self.income_beyond_years,
+            )
+            # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
+            self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
         # Numbers being drawn ahead in helper threads: the young people's for the next month
         # they step, the households' income shocks likewise (none until the first step).
         self._drawing_young: DrawingAhead[YoungDraws] | None = None

@@ -20,7 +20,7 @@ from pfpp_sim.scenario import Scenario
 from pfpp_sim.speed import KEEP_HOUSEHOLDS
 from pfpp_sim.streams import stream
 
-__all__ = ["solved_at", "starting_population"]
+__all__ = ["keeps", "solved_at", "starting_population"]
 
 KEPT_REPLICATES = 4
 """Most replicates' starting residents kept at once (the least recently used goes first)."""
@@ -113,6 +113,11 @@ def starting_population(scenario: Scenario, exo: Exogenous, *, seed: int, replic
         households.
     """
     start = _Start(scenario, seed, replicate, solved_at(scenario, exo))
-    if int(place_sizes(scenario.run, data.places(scenario.run.places))[0].sum()) > KEEP_HOUSEHOLDS:
+    if not keeps(scenario):
         return _build(start)
     return copy.deepcopy(_kept(start))
+
+
+def keeps(scenario: Scenario) -> bool:
+    """Whether a process keeps what a scenario's runs start from: its places have at most :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS` simulated households."""
+    return int(place_sizes(scenario.run, data.places(scenario.run.places))[0].sum()) <= KEEP_HOUSEHOLDS

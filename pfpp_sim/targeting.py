@@ -145,11 +145,23 @@ class RecipientRecords:
         self.base = np.cumsum(sizes) - sizes
         self.had = np.zeros(int(sizes.sum()), dtype=bool)
         self.streams = np.zeros(int(sizes.sum()), dtype=np.uint16)
-        self.received = {k: self.had[b : b + s] for k, b, s in zip(INTERVENTION_KEYS, self.base, sizes)}
-        """Who has ever had each intervention (any stream): views of ``had``."""
-        self.served_by = {k: self.streams[b : b + s] for k, b, s in zip(INTERVENTION_KEYS, self.base, sizes)}
-        """Bitmask of the streams that served each resident with each intervention: views of ``streams``."""
         self._ending: dict[int, list[tuple[str, np.ndarray]]] = defaultdict(list)
+        self._views()
+
+    def _views(self) -> None:
+        ends = np.append(self.base[1:], self.had.size)
+        self.received = {k: self.had[b:e] for k, b, e in zip(INTERVENTION_KEYS, self.base, ends)}
+        """Who has ever had each intervention (any stream): views of ``had``."""
+        self.served_by = {k: self.streams[b:e] for k, b, e in zip(INTERVENTION_KEYS, self.base, ends)}
+        """Bitmask of the streams that served each resident with each intervention: views of ``streams``."""
+
+    def __getstate__(self) -> dict:
+        """The records without the views, which a copy (or unpickling) makes again over its own columns."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("received", "served_by")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
 
     def expire_at(self, month: int, key: str, residents: np.ndarray) -> None:
         """Schedule the end of time-limited support: from ``month`` the residents may be served again.

@@ -103,3 +103,9 @@ def test_the_poverty_line_is_the_given_share_of_the_median():
     scenario, exo = paths()
     half = exogenous_paths(scenario.with_overrides({"world.households.poverty_line_share.value": 0.5}))
     np.testing.assert_allclose(half.poverty_line_gbp, exo.poverty_line_gbp * 0.5 / 0.6)
+
+
+def test_the_paths_are_read_only():
+    _, exo = paths()
+    with pytest.raises(ValueError, match="read-only"):
+        exo.price_gbp[0] = 0.0

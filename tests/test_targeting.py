@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -410,3 +413,16 @@ def test_a_batch_for_young_people_and_households_records_each_delivery_at_its_ow
     assert np.flatnonzero(records.served_by["mh_hub"] & 1).tolist() == sorted([1, 2, 3] + [r for q, r in new if q == 1])
     assert records.served_by["mh_hub"][2] == 5 and records.served_by["retrofit"].tolist() == [2 if i == 6 else 0 for i in range(n)]
     assert records.received["retrofit"].sum() == 1 and not records.received["income_advice"][[0, 7]].any()
+
+
+@pytest.mark.parametrize("copied", [copy.deepcopy, lambda records: pickle.loads(pickle.dumps(records))])
+def test_a_copy_of_the_recipient_records_views_its_own_columns(copied):
+    records = RecipientRecords(5, 3)
+    records.received["careers_guidance"][1] = True
+    records.served_by["retrofit"][4] = 6
+    other = copied(records)
+    other.received["careers_guidance"][2] = True
+    other.served_by["retrofit"][0] = 1
+    assert other.had[other.base[KEY_INDEX["careers_guidance"]] + np.array([1, 2])].all()
+    assert list(other.streams[other.base[KEY_INDEX["retrofit"]] + np.array([0, 4])]) == [1, 6]
+    assert not records.received["careers_guidance"][2] and records.served_by["retrofit"][0] == 0

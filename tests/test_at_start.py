@@ -1,0 +1,76 @@
+"""A model's set-up before month 0, kept once per process: each run steps a copy started with its own levers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pfpp_sim import model as model_module
+from pfpp_sim import starting
+from pfpp_sim.model import PfppModel
+from pfpp_sim.scenario import load_scenario
+
+PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
+
+
+def small(name: str = "siloed_baseline", **overrides):
+    return load_scenario(name).with_overrides({"run.places": PLACES, "run.horizon_months": 12, **overrides})
+
+
+def outputs(model: PfppModel) -> tuple[list[dict[str, np.ndarray]], list[tuple]]:
+    awards = [(a.programme, a.place, a.allocated_p, a.delivered_p, a.returned_p, a.held_total_p, a.pooled) for a in model.awards]
+    return model.records, awards
+
+
+def assert_same(got: PfppModel, expected: PfppModel) -> None:
+    (got_records, got_awards), (records, awards) = outputs(got), outputs(expected)
+    assert got_awards == awards
+    assert len(got_records) == len(records)
+    for month, (a, b) in enumerate(zip(got_records, records)):
+        assert a.keys() == b.keys()
+        for name in b:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{name}, month {month}")
+
+
+def test_a_run_from_a_set_up_kept_for_other_levers_gives_the_constructors_results():
+    model_module._kept_set_up.cache_clear()
+    joined_up = PfppModel.at_start(small("pfpp_joined_up"), seed=3, replicate=1).run()
+    siloed = PfppModel.at_start(small(), seed=3, replicate=1).run()
+    assert model_module._kept_set_up.cache_info().hits == 1  # set up once, for both
+    assert_same(siloed, PfppModel(small(), seed=3, replicate=1).run())
+    assert_same(joined_up, PfppModel(small("pfpp_joined_up"), seed=3, replicate=1).run())
+    assert outputs(joined_up)[1] != outputs(siloed)[1], "each copy started with its own levers"
+
+
+def test_each_run_steps_its_own_copy_with_its_own_recipient_records():
+    first = PfppModel.at_start(small(), seed=4, replicate=0).run()
+    second = PfppModel.at_start(small(), seed=4, replicate=0)
+    assert first.recipients.had.any()
+    for records in (first.recipients, second.recipients):  # each intervention's view is of its own model's column
+        for received in records.received.values():
+            assert np.shares_memory(received, records.had)
+    assert not np.shares_memory(first.recipients.had, second.recipients.had)
+    assert not np.shares_memory(first.population.young.status, second.population.young.status)
+    assert_same(second.run(), PfppModel(small(), seed=4, replicate=0).run())
+
+
+def test_other_mechanisms_programmes_seed_or_replicate_get_their_own_set_up():
+    model_module._kept_set_up.cache_clear()
+    PfppModel.at_start(small(), seed=5, replicate=0)
+    for scenario, seed, replicate in [
+        (small(**{"mechanisms.run_in_months.value": 12}), 5, 0),
+        (small(**{"run.places": PLACES[::-1]}), 5, 0),
+        (small(), 6, 0),
+        (small(), 5, 1),
+    ]:
+        PfppModel.at_start(scenario, seed=seed, replicate=replicate)
+    assert model_module._kept_set_up.cache_info().hits == 0
+
+
+@pytest.mark.parametrize(("limit", "kept_size"), [(3999, 0), (4000, 1)])
+def test_a_scenario_of_more_households_than_the_keeping_limit_is_set_up_for_each_run(monkeypatch, limit, kept_size):
+    # small() has 4,000 households: kept up to a limit of 4,000.
+    monkeypatch.setattr(starting, "KEEP_HOUSEHOLDS", limit)
+    model_module._kept_set_up.cache_clear()
+    PfppModel.at_start(small(), seed=8, replicate=0)
+    assert model_module._kept_set_up.cache_info().currsize == kept_size
