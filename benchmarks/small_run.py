@@ -1,24 +1,27 @@
 """Where one small run's time goes: a run of the ``levers_lhs`` sweep, end to end.
 
-Run ``python -m benchmarks.small_run [--repeats N] [--points N]``. Each of the first
-``--points`` design points of ``sweeps/levers_lhs.toml`` (14 places, 1:100, 60 months) is
-run as a sweep's worker runs it (``sweep._run_batch``: the scenario with the point's levers,
-``run_replicate``, its summary), ``--repeats`` times, in this process, and timed by phase:
+Run ``python -m benchmarks.small_run [--repeats N] [--points N]``. The first ``--points``
+design points of ``sweeps/levers_lhs.toml`` (14 places, 1:100, 60 months) are run as a
+sweep's worker runs them (``sweep._run_batch``: the scenario with the point's levers,
+``run_summary``), in this process, ``--repeats`` times, each time from a process that keeps
+nothing yet (the kept set-ups and starting residents are cleared), and timed by phase:
 
-- building the model: the population (``starting_population``: built at a worker's first run
-  of a replicate, copied at the next), the run-in of departments and councils before
-  month 0 (``PfppModel._run_in``) and the rest of the constructor;
-- the 60 months (``PfppModel.run``), and within them the month's parts as
-  :mod:`benchmarks.month_cpu` splits them (thread CPU seconds);
-- the tables ``run_replicate`` builds from the model (monthly, annual, awards, places,
-  summary, equity, spending) and the sweep's selection of the summary;
-- sending the result back from a worker (pickling and unpickling what ``_run_batch``
-  returns) and writing the run's Parquet file (``storage.write_parquet``);
+- once per worker and replicate, setting up the model before month 0
+  (``PfppModel._set_up``, kept by :meth:`~pfpp_sim.model.PfppModel.at_start` for the
+  worker's next runs): the population (``starting_population``), the run-in of departments
+  and councils (``PfppModel._run_in``) and the rest;
+- for every run: copying the kept set-up and starting the run with the point's levers
+  (``PfppModel.at_start`` less any setting up), the 60 months (``PfppModel.run``), and within
+  them the month's parts as :mod:`benchmarks.month_cpu` splits them (thread CPU seconds);
+  the tables ``run_summary`` builds (monthly, awards, places) and the sweep's selection of
+  the summary; sending the result back from a worker (pickling and unpickling what
+  ``_run_batch`` returns) and writing the run's Parquet file (``storage.write_parquet``);
 - and, once per worker rather than per run, starting a worker process and importing the
   package in it (``workers.process_pool``, one worker, one trivial task).
 
-Each phase's figure is the median over every run measured (at least three). Results go to
-``benchmarks/results/small_run.{json,md}`` (written atomically), with the load average.
+Each figure is the median over the runs measured (at least three), or over the set-ups
+(one per repeat). Results go to ``benchmarks/results/small_run.{json,md}`` (written
+atomically), with the load average.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 from benchmarks import RESULTS
 from benchmarks.month_cpu import PARTS, _timed
 from pfpp_sim import model as model_module
+from pfpp_sim import starting
 from pfpp_sim.model import PfppModel
 from pfpp_sim.storage import environment, git_commit, write_json, write_parquet, write_text
 from pfpp_sim.sweep import _Job, _plain, _run_batch, design_of, load_sweep
@@ -43,29 +47,33 @@ from pfpp_sim.workers import process_pool
 SPEC = Path(__file__).resolve().parent.parent / "sweeps" / "levers_lhs.toml"
 
 
-def _wall(owner, name: str, label: str, spent: Counter):
-    """Wrap ``owner.name`` so that its wall seconds add to ``spent[label]``; return the original."""
-    original = getattr(owner, name)
-    setattr(owner, name, _timed(original, label, spent, clock=time.perf_counter))
-    return original
+def _wall(owner, name: str, label: str, spent: Counter) -> tuple:
+    """Wrap ``owner.name`` so that its wall seconds add to ``spent[label]``; return what puts it back."""
+    original = vars(owner)[name]  # a classmethod is put back as one
+    setattr(owner, name, _timed(getattr(owner, name), label, spent, clock=time.perf_counter))
+    return owner, name, original
+
+
+SET_UP = ("population", "run-in", "rest of setting up")
+"""Phases of setting up a model, once per worker and replicate."""
 
 
 def one_run(base, job: _Job, spec, folder: Path) -> dict[str, float]:
-    """Wall seconds of each phase of one sweep run, the months' parts in thread CPU seconds, and the bytes sent back."""
+    """Wall seconds of each phase of one sweep run (setting up: 0 when kept), the months' parts in thread CPU seconds, and the bytes sent back."""
     spent: Counter = Counter()
     parts: Counter = Counter()
-    original_run = PfppModel.run
-    timed_run = _timed(original_run, "months", spent, clock=time.perf_counter)
+    timed_run = _timed(PfppModel.run, "months", spent, clock=time.perf_counter)
 
     def months(self, *args, **kwargs):
-        parts.clear()  # the departments' and councils' steps of the run-in are part of building the model
+        parts.clear()  # the departments' and councils' steps of the run-in are part of setting up
         return timed_run(self, *args, **kwargs)
 
     wrapped = [
-        (model_module, "starting_population", _wall(model_module, "starting_population", "population", spent)),
-        (PfppModel, "_run_in", _wall(PfppModel, "_run_in", "run-in", spent)),
-        (PfppModel, "__init__", _wall(PfppModel, "__init__", "model", spent)),
-        (PfppModel, "run", original_run),
+        _wall(model_module, "starting_population", "population", spent),
+        _wall(PfppModel, "_run_in", "run-in", spent),
+        _wall(PfppModel, "_set_up", "set-up", spent),
+        _wall(PfppModel, "at_start", "start", spent),
+        (PfppModel, "run", vars(PfppModel)["run"]),
     ]
     PfppModel.run = months
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
@@ -88,9 +96,10 @@ def one_run(base, job: _Job, spec, folder: Path) -> dict[str, float]:
     return {
         "population": spent["population"],
         "run-in": spent["run-in"],
-        "rest of building the model": spent["model"] - spent["population"] - spent["run-in"],
+        "rest of setting up": spent["set-up"] - spent["population"] - spent["run-in"],
+        "copying the kept set-up and starting the run": spent["start"] - spent["set-up"],
         "the 60 months": spent["months"],
-        "tables and the sweep's summary": total - spent["model"] - spent["months"],
+        "tables and the sweep's summary": total - spent["start"] - spent["months"],
         "sending the result back (pickle)": transfer,
         "writing the run's Parquet file": parquet,
         **{f"cpu: {label}": parts[label] for _, _, label in PARTS},
@@ -117,17 +126,25 @@ def worker_start() -> float:
 
 
 def measure(*, points: int, repeats: int) -> dict:
-    """Every phase's median over ``points * repeats`` runs, and the worker start-up's over ``repeats``."""
+    """Each run phase's median over ``points * repeats`` runs, each set-up phase's over ``repeats`` set-ups, and the worker start-up's over ``repeats``."""
     spec, base = load_sweep(SPEC)
     design = design_of(spec).head(points)
     jobs = [_Job(point, point, 0, {k: _plain(design.at[point, k]) for k in spec.parameters}) for point in range(len(design))]
-    runs = []
+    runs, set_ups = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):
-            runs += [one_run(base, job, spec, Path(tmp)) for job in jobs]
+            model_module._kept_set_up.cache_clear()
+            starting._kept.cache_clear()
+            done = [one_run(base, job, spec, Path(tmp)) for job in jobs]
+            set_ups.append({phase: done[0].pop(phase) for phase in SET_UP})
+            for run in done[1:]:
+                if any(run.pop(phase) for phase in SET_UP):
+                    raise RuntimeError("a run after the first set up its model again: the set-up was not kept")
+            runs += done
     medians = {phase: statistics.median(run[phase] for run in runs) for phase in runs[0]}
+    set_up = {phase: statistics.median(s[phase] for s in set_ups) for phase in SET_UP}
     starts = [worker_start() for _ in range(repeats)]
-    return {"runs": len(runs), "medians": medians, "worker_start_s": statistics.median(starts), "worker_starts": starts}
+    return {"runs": len(runs), "medians": medians, "set_up": set_up, "worker_start_s": statistics.median(starts), "worker_starts": starts}
 
 
 def markdown(result: dict) -> str:
@@ -147,6 +164,13 @@ def markdown(result: dict) -> str:
         "|---|---:|---:|",
         *(f"| {phase} | {seconds:.4f} | {seconds / total:.0%} |" for phase, seconds in phases.items()),
         f"| **sum of the medians** | {total:.4f} | 100% |",
+        "",
+        f"Once per worker and replicate, not per run (the set-up is kept for the worker's next runs; median of {len(result['worker_starts'])}):",
+        "",
+        "| setting up | wall s |",
+        "|---|---:|",
+        *(f"| {phase} | {seconds:.4f} |" for phase, seconds in result["set_up"].items()),
+        f"| **sum of the medians** | {sum(result['set_up'].values()):.4f} |",
         "",
         "The 60 months by part (thread CPU seconds, as `benchmarks.month_cpu` counts them; helper threads run beside "
         "the main one, so they may add up to more than the months' wall time):",

@@ -20,7 +20,6 @@ import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -166,15 +165,14 @@ class _Run(NamedTuple):
 def _run_batch(factors: FactorSet, seed: int, jobs: list[_Run]) -> list[tuple[tuple[int, int], pd.DataFrame | str]]:
     """Run a batch of combinations' replicates in a worker; a failed run returns its error message."""
     done = []
-    for mask, batch in groupby(jobs, key=lambda job: job.mask):
-        scenario = factors.combination(mask)
-        for job in batch:
-            try:
-                summary = run_summary(scenario, seed, job.replicate)
-            except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
-                done.append((job.key, f"{type(err).__name__}: {err}"))
-                continue
-            done.append((job.key, summary[["place_code", "metric", "value"]]))
+    combination = functools.cache(factors.combination)  # each combination's scenario made once per batch
+    for job in jobs:
+        try:
+            summary = run_summary(combination(job.mask), seed, job.replicate)
+        except Exception as err:  # noqa: BLE001 - any failure is named with its combination and replicate by the caller
+            done.append((job.key, f"{type(err).__name__}: {err}"))
+            continue
+        done.append((job.key, summary[["place_code", "metric", "value"]]))
     return done
 
 
@@ -372,7 +370,8 @@ def explain(
     masks = sorted({int(m) for design in plan.values() for m in design.masks})
     for mask in masks:
         factors.combination(mask)  # every combination is valid before anything runs
-    jobs = [_Run(*job) for job in sorted({(int(m), r) for r, design in plan.items() for m in design.masks})]
+    # Replicate after replicate, so that a worker's batch shares what its runs start from (PfppModel.at_start).
+    jobs = sorted({_Run(int(m), r) for r, design in plan.items() for m in design.masks}, key=lambda job: (job.replicate, job.mask))
     kept: Store = Kept()
     if store is not None:
         key = {

@@ -103,11 +103,9 @@ def _run_worlds(worlds: list[_World], *, base: Scenario, alternative: Scenario, 
     for world in worlds:
         try:
             pair = apply_world(base, alternative, world.values)
-            frames = [
-                run_summary(scenario, seed, r).assign(scenario=role, replicate=r)
-                for role, scenario in zip(ROLES, pair)
-                for r in range(replicates)
-            ]
+            # Both scenarios of a replicate one after the other: they share what their runs start from (PfppModel.at_start).
+            summaries = {(role, r): run_summary(scenario, seed, r) for r in range(replicates) for role, scenario in zip(ROLES, pair)}
+            frames = [summaries[role, r].assign(scenario=role, replicate=r) for role in ROLES for r in range(replicates)]
         except Exception as err:  # reported with the world's values by the caller
             done.append((world.run_id, f"{type(err).__name__}: {err}"))
             continue

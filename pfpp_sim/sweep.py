@@ -281,10 +281,11 @@ def run_design(
 def _run_points(design, base, *, seed, replicates, outputs, keep_places, store: Store, executor, workers, scheduler, progress) -> pd.DataFrame:
     """Every run of a design, long (``run_id, point, replicate, place_code, metric, value``), each kept in ``store`` as it finishes."""
     names = [c for c in design.columns if c != "point"]
+    # Replicate after replicate, so that a worker's batch shares what its runs start from (PfppModel.at_start).
     jobs = [
         _Job(point * replicates + r, point, r, {k: _plain(design.at[point, k]) for k in names})
-        for point in range(len(design))
         for r in range(replicates)
+        for point in range(len(design))
     ]
     work = functools.partial(_run_batch, base, seed=seed, outputs=outputs, keep_places=keep_places)
     failures = run_jobs(work, jobs, store, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
@@ -296,7 +297,7 @@ def _run_points(design, base, *, seed, replicates, outputs, keep_places, store: 
             f"{len(failures)} run(s) failed; first: run {job.run_id} (point {job.point}, replicate {job.replicate}; {params}): "
             f"{message}. {len(jobs) - len(failures)} finished runs are kept{kept}"
         )
-    return pd.concat([store.get(job.key) for job in jobs], ignore_index=True)
+    return pd.concat([store.get(job.key) for job in sorted(jobs, key=lambda job: job.run_id)], ignore_index=True)
 
 
 def run_sweep(

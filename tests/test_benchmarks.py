@@ -109,23 +109,26 @@ def test_the_calibration_benchmark_records_the_commands_time_memory_and_held_out
     assert md.count("\n| fuel_poverty_rate | 2021 | ") == 1 and md.count("\n| neet_16_17_rate | 2024 | ") == 1
 
 
-def test_the_small_run_profile_times_each_phase_of_a_sweep_run_and_puts_the_model_back(tmp_path):
+def test_the_small_run_profile_times_each_phase_of_a_sweep_run_and_its_set_up_and_puts_the_model_back(tmp_path):
     from benchmarks import month_cpu, small_run
     from pfpp_sim import model as model_module
     from pfpp_sim.model import PfppModel
 
-    before = [model_module.starting_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
-    before += [getattr(owner, name) for owner, name, _ in month_cpu.PARTS]
-    result = small_run.main(["--points", "1", "--repeats", "3", "--results", str(tmp_path)])
-    after = [model_module.starting_population, PfppModel.__init__, PfppModel.run, PfppModel._run_in]
-    assert after + [getattr(owner, name) for owner, name, _ in month_cpu.PARTS] == before, "every wrapped function is restored"
-    medians = result["medians"]
-    assert result["runs"] == 3 and result["command"] == "python -m benchmarks.small_run --points 1 --repeats 3"
-    phases = ["population", "run-in", "rest of building the model", "the 60 months", "tables and the sweep's summary",
+    def current():
+        return [model_module.starting_population, *(vars(PfppModel)[name] for name in ("at_start", "_set_up", "run", "_run_in"))]
+
+    before = current() + [getattr(owner, name) for owner, name, _ in month_cpu.PARTS]
+    result = small_run.main(["--points", "2", "--repeats", "2", "--results", str(tmp_path)])
+    assert current() + [getattr(owner, name) for owner, name, _ in month_cpu.PARTS] == before, "every wrapped function is restored"
+    assert isinstance(vars(PfppModel)["at_start"], classmethod)
+    medians, set_up = result["medians"], result["set_up"]
+    assert result["runs"] == 4 and result["command"] == "python -m benchmarks.small_run --points 2 --repeats 2"
+    phases = ["copying the kept set-up and starting the run", "the 60 months", "tables and the sweep's summary",
               "sending the result back (pickle)", "writing the run's Parquet file"]
-    assert all(medians[p] > 0 for p in phases), medians
-    assert medians["the 60 months"] > medians["population"], "60 months cost more than building 14 places at 1:100"
-    assert medians["bytes sent back"] > 0 and result["worker_start_s"] > 0 and len(result["worker_starts"]) == 3
+    assert all(medians[p] > 0 for p in phases) and all(set_up[p] > 0 for p in small_run.SET_UP), (medians, set_up)
+    assert medians["the 60 months"] > set_up["population"], "60 months cost more than building 14 places at 1:100"
+    assert set_up["run-in"] > medians["copying the kept set-up and starting the run"], "copying the set-up is cheaper than the run-in"
+    assert medians["bytes sent back"] > 0 and result["worker_start_s"] > 0 and len(result["worker_starts"]) == 2
     md = (tmp_path / "small_run.md").read_text()
-    assert all(f"\n| {p} | " in md for p in phases) and "| households' step and outcome counts (block threads) | " in md
+    assert all(f"\n| {p} | " in md for p in [*phases, *small_run.SET_UP]) and "| households' step and outcome counts (block threads) | " in md
     assert json.loads((tmp_path / "small_run.json").read_text())["medians"] == medians
