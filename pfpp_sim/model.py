@@ -188,6 +188,7 @@ class PfppModel(mesa.Model):
         # Open awards by id, oldest first (dicts: closing one is O(1), order is kept).
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
+        self._open_by_department: dict[str, dict[int, Award]] = {}  # a department's, or "pooled"
         self._orders: list[Order] = []  # this month's delivery orders, in the order placed
         self._listing = ListingBuffer()  # where each month's target groups are listed
         self.events: list[tuple[int, str]] = []
@@ -343,6 +344,7 @@ class PfppModel(mesa.Model):
         carried = list(self._open.values())
         self.awards, self._open = [], {}
         self._open_by_place = [{} for _ in self._open_by_place]
+        self._open_by_department = {}
         for values in self.flows.values():
             values[:] = 0.0
         for before in carried:
@@ -377,8 +379,9 @@ class PfppModel(mesa.Model):
 
     def open_awards(self, *, department: str | None = None, place: int | None = None) -> list[Award]:
         """Awards not yet closed (oldest first), optionally for one department or place."""
-        awards = (self._open if place is None else self._open_by_place[place]).values()
-        return [a for a in awards if department is None or a.department == department]
+        if place is not None:
+            return [a for a in self._open_by_place[place].values() if department is None or a.department == department]
+        return list((self._open if department is None else self._open_by_department.get(department, {})).values())
 
     def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
         """Add money to an award and record the flows."""
@@ -395,6 +398,7 @@ class PfppModel(mesa.Model):
         self.awards.append(award)
         self._open[award.award_id] = award
         self._open_by_place[award.place][award.award_id] = award
+        self._open_by_department.setdefault(award.department, {})[award.award_id] = award
         return award
 
     def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
@@ -430,6 +434,7 @@ class PfppModel(mesa.Model):
             return
         del self._open[award.award_id]
         del self._open_by_place[award.place][award.award_id]
+        del self._open_by_department[award.department][award.award_id]
         if returned:
             self.add_flow("returned_gbp", award.place, returned / 100)
             self.log_event(
