@@ -126,10 +126,10 @@ class PfppModel(mesa.Model):
         What a model does before month 0 (drawing the replicate's parameters, building the
         residents, the run-in under siloed levers, starting with the support it left) is
         the same for every scenario that differs from another only in its levers (or its
-        name and description). The
-        first run of such scenarios on a seed and replicate keeps that set-up; each run
-        steps its own copy, started with its scenario's levers. The model is the one the
-        constructor builds (default speed settings), and its run gives the same results.
+        name and description). The first run of such scenarios on a seed and replicate
+        keeps that set-up; each run steps its own copy, started with its scenario's levers.
+        The model is the one the constructor builds (default speed settings), and its run
+        gives the same results.
         A scenario whose places have more than :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS`
         households (:func:`~pfpp_sim.starting.keeps`) is built afresh.
 

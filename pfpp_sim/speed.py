@@ -45,9 +45,10 @@ BLOCK_THREADS = 4
 _freed_memory_kept = False  # set by keep_freed_memory: process pools pass it on to their workers
 
 KEEP_HOUSEHOLDS = 1 << 18
-"""Households up to which a replicate's starting residents are kept in the process and
-reused by its next runs (:func:`~pfpp_sim.starting.starting_population`); a larger
-population is built for each run, as keeping it would double a large run's memory."""
+"""Households up to which a replicate's starting residents, and a model's set-up before
+month 0, are kept in the process and reused by its next runs
+(:func:`~pfpp_sim.starting.starting_population`, :meth:`~pfpp_sim.model.PfppModel.at_start`);
+a larger population is built for each run, as keeping it would double a large run's memory."""
 
 
 def keep_freed_memory() -> None:

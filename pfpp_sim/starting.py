@@ -23,7 +23,8 @@ from pfpp_sim.streams import stream
 __all__ = ["keeps", "solved_at", "starting_population"]
 
 KEPT_REPLICATES = 4
-"""Most replicates' starting residents kept at once (the least recently used goes first)."""
+"""Most replicates' starting residents, and most set-ups of a model (:meth:`~pfpp_sim.model.PfppModel.at_start`),
+kept at once (the least recently used goes first)."""
 
 
 _SOLVED_AT = {
