@@ -54,16 +54,29 @@ def test_each_run_steps_its_own_copy_with_its_own_recipient_records():
     assert_same(second.run(), PfppModel(small(), seed=4, replicate=0).run())
 
 
-def test_other_mechanisms_programmes_seed_or_replicate_get_their_own_set_up():
+@pytest.mark.parametrize(
+    ("overrides", "seed", "replicate"),
+    [
+        ({"run.places": PLACES[::-1]}, 5, 0),
+        ({"world.households.median_income.value": 30000.0}, 5, 0),
+        ({"mechanisms.run_in_months.value": 12}, 5, 0),
+        ({"interventions.income_advice.unit_cost.value": 400.0}, 5, 0),
+        ({"programmes.household_support.budget.value": 30.0}, 5, 0),
+        ({}, 6, 0),
+        ({}, 5, 1),
+    ],
+)
+def test_other_settings_seed_or_replicate_get_their_own_set_up(overrides, seed, replicate):
     model_module._kept_set_up.cache_clear()
     PfppModel.at_start(small(), seed=5, replicate=0)
-    for scenario, seed, replicate in [
-        (small(**{"mechanisms.run_in_months.value": 12}), 5, 0),
-        (small(**{"run.places": PLACES[::-1]}), 5, 0),
-        (small(), 6, 0),
-        (small(), 5, 1),
-    ]:
-        PfppModel.at_start(scenario, seed=seed, replicate=replicate)
+    PfppModel.at_start(small(**overrides), seed=seed, replicate=replicate)
+    assert model_module._kept_set_up.cache_info().hits == 0
+
+
+def test_another_calibration_gets_its_own_set_up():
+    model_module._kept_set_up.cache_clear()
+    PfppModel.at_start(small(), seed=5, replicate=0)
+    PfppModel.at_start(small().model_copy(update={"calibration": None}), seed=5, replicate=0)
     assert model_module._kept_set_up.cache_info().hits == 0
 
 
