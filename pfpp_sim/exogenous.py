@@ -29,8 +29,9 @@ class Exogenous:
 
     def __post_init__(self) -> None:
         """Make the paths read only: a run reads them, and copies of a kept set-up share them (:meth:`~pfpp_sim.model.PfppModel.at_start`)."""
-        for path in dataclasses.fields(self)[1:]:
-            getattr(self, path.name).setflags(write=False)
+        for path in dataclasses.fields(self):
+            if isinstance(value := getattr(self, path.name), np.ndarray):
+                value.setflags(write=False)
 
 
 def month_dates(start: str, horizon: int) -> pd.DatetimeIndex:

@@ -33,35 +33,19 @@ from pfpp_sim.population import NEET
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
-from pfpp_sim.starting import KEPT_REPLICATES, keeps, starting_population
+from pfpp_sim.starting import KEPT_REPLICATES, StartKey, keeps, starting_population
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import ListingBuffer, RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
 
 
-class _SetUp:
-    """A scenario, seed and replicate, equal to another when their models are the same before month 0.
-
-    That is the settings the set-up reads (run settings, world, mechanisms, interventions,
-    programmes, calibration), the seed and the replicate: not the levers, nor the name,
-    description and sources.
-    """
-
-    def __init__(self, scenario: Scenario, seed: int, replicate: int) -> None:
-        self.scenario, self.seed, self.replicate = scenario, seed, replicate
-        read = {"run", "world", "mechanisms", "interventions", "programmes", "calibration"}
-        self.key = (scenario.model_dump_json(include=read), seed, replicate)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _SetUp) and self.key == other.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
+_SET_UP_READS = {"run", "world", "mechanisms", "interventions", "programmes", "calibration"}
+"""The settings a model's set-up before month 0 reads: not the levers, nor the name, description and sources."""
 
 
 @lru_cache(maxsize=KEPT_REPLICATES)
-def _kept_set_up(set_up: _SetUp) -> PfppModel:
+def _kept_set_up(set_up: StartKey) -> PfppModel:
     """A model set up until month 0 (:meth:`PfppModel.at_start`), kept; never run."""
     model = PfppModel.__new__(PfppModel)
     model._set_up(
@@ -148,7 +132,7 @@ class PfppModel(mesa.Model):
         """
         if not keeps(scenario):
             return cls(scenario, seed=seed, replicate=replicate)
-        kept = _kept_set_up(_SetUp(scenario, seed, replicate))
+        kept = _kept_set_up(StartKey(scenario, seed, replicate, read=_SET_UP_READS))
         shared = (kept.scenario, kept.scenario.world, kept.exo)  # never changed by a run: not copied
         model = copy.deepcopy(kept, {id(part): part for part in shared})
         model._start_run(scenario)

@@ -20,7 +20,7 @@ from pfpp_sim.scenario import Scenario
 from pfpp_sim.speed import KEEP_HOUSEHOLDS
 from pfpp_sim.streams import stream
 
-__all__ = ["keeps", "solved_at", "starting_population"]
+__all__ = ["StartKey", "keeps", "solved_at", "starting_population"]
 
 KEPT_REPLICATES = 4
 """Most replicates' starting residents, and most set-ups of a model (:meth:`~pfpp_sim.model.PfppModel.at_start`),
@@ -36,20 +36,20 @@ _SOLVED_AT = {
 """Arguments of :func:`~pfpp_sim.population.build_population` -> the exogenous path each is read from."""
 
 
-class _Start:
-    """What builds a replicate's residents, equal to another when they build the same residents.
+class StartKey:
+    """A scenario, seed and replicate, equal to another when they start the same.
 
-    That is the scenario's run settings, world and calibration, the seed and replicate,
-    and the prices, prevalence, payments and income index they are solved at.
+    That is the scenario's settings named in ``read`` (the parts of it that what is kept is
+    built from), the seed and replicate, and ``terms`` (for the residents: the prices,
+    prevalence, payments and income index they are solved at).
     """
 
-    def __init__(self, scenario: Scenario, seed: int, replicate: int, terms: dict[str, float]) -> None:
-        self.scenario, self.seed, self.replicate, self.terms = scenario, seed, replicate, terms
-        world = scenario.model_dump_json(include={"run", "world", "calibration"})
-        self.key = (world, seed, replicate, tuple(terms.items()))
+    def __init__(self, scenario: Scenario, seed: int, replicate: int, *, read: set[str], terms: dict[str, float] | None = None) -> None:
+        self.scenario, self.seed, self.replicate, self.terms = scenario, seed, replicate, terms or {}
+        self.key = (scenario.model_dump_json(include=read), seed, replicate, tuple(self.terms.items()))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Start) and self.key == other.key
+        return isinstance(other, StartKey) and self.key == other.key
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -85,7 +85,7 @@ def solved_at(scenario: Scenario, exo: Exogenous) -> dict[str, float]:
     return {**terms, "mh_prevalence": float(exo.mh_prevalence[0])}
 
 
-def _build(start: _Start) -> Population:
+def _build(start: StartKey) -> Population:
     return build_population(start.scenario, stream(start.seed, start.replicate, "population"), **start.terms)
 
 
@@ -113,7 +113,7 @@ def starting_population(scenario: Scenario, exo: Exogenous, *, seed: int, replic
         kept in this process when it has at most :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS`
         households.
     """
-    start = _Start(scenario, seed, replicate, solved_at(scenario, exo))
+    start = StartKey(scenario, seed, replicate, read={"run", "world", "calibration"}, terms=solved_at(scenario, exo))
     if not keeps(scenario):
         return _build(start)
     return copy.deepcopy(_kept(start))
