@@ -742,20 +742,22 @@ def calibrate_command(
     files = write_calibration(result, out, posteriors)
     table = Table(
         title=f"Fit {fit_name}: mean absolute error, percentage points, in sample and in the held-out year", title_justify="left",
-        caption="Level: the model's simulated level; rank corr.: of the model's predicted with the observed change; "
-                "own change: the weight of a place's own simulated change against the mean over places (the share "
-                "not Monte Carlo error); change corr.: of each published change with the next, over places",
+        caption="Level: the model's simulated level; AR(1): a pooled AR(1); floor: the lowest error any forecast of one "
+                "change for every place can reach (it reads the held-out year); rank r: rank correlation of the model's "
+                "predicted with the observed change; own: the weight of a place's own simulated change against the mean over "
+                "places (the share not Monte Carlo error); cover: the share of held-out values inside the 90% interval; "
+                "change r: correlation of each published change with the next, over places",
         caption_justify="left",
     )
-    for column in ("Series", "In sample", "Year", "Model", "Level", "Persistence", "Pooled AR(1)",
-                   "Rank corr.", "Own change", "90% cover", "Change corr.", "Better"):
+    for column in ("Series", "In sample", "Year", "Model", "Level", "Persistence", "AR(1)", "Floor",
+                   "Rank r", "Own", "Cover", "Change r", "Better"):
         table.add_column(column, min_width=len("fuel_poverty_rate") if column == "Series" else None)
     holdout = {} if result.holdout is None else {r.metric: r for r in result.holdout.itertuples()}
     for metric, value in result.mae().items():
         h = holdout.get(metric)
-        cells = ("",) * 10 if h is None else (
+        cells = ("",) * 11 if h is None else (
             str(h.held_out_year), f"{100 * h.model_mae:.2f}", f"{100 * h.model_level_mae:.2f}", f"{100 * h.persistence_mae:.2f}",
-            f"{100 * h.ar1_mae:.2f}",
+            f"{100 * h.ar1_mae:.2f}", f"{100 * h.same_change_floor_mae:.2f}",
             f"{h.model_rank_correlation:+.2f}", f"{h.change_weight:.2f}", f"{h.coverage_90:.0%}", f"{h.change_correlation:+.2f}",
             h.better,
         )

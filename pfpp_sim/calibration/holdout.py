@@ -22,6 +22,13 @@ change it predicted (forecast minus last observed value) with the change observe
 it put the places that moved most at the top? Persistence predicts no change, so it has
 no rank correlation.
 
+Beside them, the *same-change floor* is the lowest mean absolute error that any forecast
+predicting one change for every place can reach: the last observed value plus the median
+of the observed changes (the median minimises a sum of absolute deviations). It reads the
+held-out year, so it is a bound, not a forecast. How far persistence lies above it is all
+that getting the change common to all places right can gain; below it, only a forecast
+that tells the places' own changes apart can go.
+
 The model's forecast carries a 90% prediction interval, ``forecast +- 1.645 sd``, whose
 variance adds four parts: the spread of the published series' own year-on-year changes in
 the in-sample years, around each year's mean change over places (what a forecast of a
@@ -343,7 +350,8 @@ def score(held: pd.DataFrame, observed: pd.DataFrame | None = None) -> pd.DataFr
     pandas.DataFrame
         One row per metric: ``metric, held_out_year, places, model_mae`` (the model's
         forecast from the latest data), ``model_level_mae`` (its simulated level),
-        ``persistence_mae, ar1_mae`` (fractions), ``model_rank_correlation,
+        ``persistence_mae, ar1_mae``, ``same_change_floor_mae`` (the same-change floor, see
+        the module's docstring; fractions), ``model_rank_correlation,
         ar1_rank_correlation`` (Spearman, predicted against observed change),
         ``change_weight`` (:func:`change_weight`), ``coverage_90``, ``change_correlation``, ``better`` (``"model"`` when its forecast's MAE is below
         persistence's, else ``"persistence"``) and ``best`` (the forecast with the lowest
@@ -364,6 +372,7 @@ def score(held: pd.DataFrame, observed: pd.DataFrame | None = None) -> pd.DataFr
             "model_level_mae": mae["simulated"],
             "persistence_mae": mae["persistence"],
             "ar1_mae": mae["ar1"],
+            "same_change_floor_mae": float((change - change.median()).abs().mean()),
             "model_rank_correlation": _rank_correlation(g.forecast - g.last_observed, change),
             "ar1_rank_correlation": _rank_correlation(g.ar1 - g.last_observed, change),
             "change_weight": float(g["change_weight"].iloc[0]),

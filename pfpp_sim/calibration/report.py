@@ -192,12 +192,13 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         return []
     h = result.holdout.assign(
         series=result.holdout.metric.map(TITLES),
-        **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "model_level", "persistence", "ar1")},
+        **{f"{k}_mae_pp": 100 * result.holdout[f"{k}_mae"] for k in ("model", "model_level", "persistence", "ar1", "same_change_floor")},
     )[["series", "held_out_year", "places", "model_mae_pp", "model_level_mae_pp", "persistence_mae_pp", "ar1_mae_pp",
-       "model_rank_correlation", "ar1_rank_correlation", "change_weight", "coverage_90", "change_correlation", "best"]]
+       "same_change_floor_mae_pp", "model_rank_correlation", "ar1_rank_correlation", "change_weight", "coverage_90", "change_correlation", "best"]]
     verdict = " ".join(
         f"{TITLES[r.metric].split(',')[0]}: the {'model beats' if r.better == 'model' else 'model does not beat'} "
-        f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp)."
+        f"persistence ({100 * r.model_mae:.2f} vs {100 * r.persistence_mae:.2f} pp; pooled AR(1) {100 * r.ar1_mae:.2f} pp; "
+        f"same-change floor {100 * r.same_change_floor_mae:.2f} pp)."
         for r in result.holdout.itertuples()
     )
     held = result.holdout_table.assign(place=result.holdout_table.place_code.map(names))
@@ -214,6 +215,10 @@ def _holdout_html(result: Calibrated, names: dict[str, str]) -> list[str]:
         "(the last observed value carried forward) and by a pooled AR(1) (<i>y</i><sub>t+1</sub> = "
         "<i>a</i> + <i>b</i> <i>y</i><sub>t</sub>, one <i>a</i> and <i>b</i> per series from every place's earlier "
         "years). <i>model_level</i>: the model's simulated level itself, as <code>baseline_history</code> reads. "
+        "<i>same_change_floor</i>: the lowest error that any forecast predicting one change for every place can reach "
+        "(the last observed value plus the median observed change; it reads the held-out year, so it is a bound, not a "
+        "forecast): persistence's distance above it is all that the change common to all places can gain, and only a "
+        "forecast that tells the places' own changes apart can go below it. "
         "Rank correlation: Spearman's, of the change each forecast predicted against the change observed "
         "(persistence predicts none). Coverage: the share of held-out observations inside the model's 90% prediction "
         "interval (its variance: the spread of the published one-year changes of the fitted years around each year's "

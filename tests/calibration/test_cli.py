@@ -80,7 +80,7 @@ def test_places_all_fits_every_english_authority_under_the_name_england(tmp_path
     assert asked["codes"] == data.places("all")["area_code"].tolist() and len(asked["codes"]) == 292
     assert asked["name"] == "england" and asked["executor"] == "processes"
     assert asked["base"] == "baseline_history" and asked["holdout"]
-    assert "Pooled AR(1)" in result.stdout
+    assert "a pooled AR(1)" in result.stdout and "┃ Floor ┃" in result.stdout
     shown = many_places(3).holdout.set_index("metric").change_correlation  # over every published year of the 3 places
     assert shown.notna().all() and all(f"{value:+.2f}" in result.stdout for value in shown)
     assert (tmp_path / "calibration" / "reports" / "flagged" / "holdout.png").is_file()

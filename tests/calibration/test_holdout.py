@@ -76,6 +76,8 @@ def test_forecasts_of_the_held_out_year_computed_by_hand():
     assert row.model_level_mae == pytest.approx((0.005 + 0.018 + 0.015) / 3)  # here the levels match the last year
     assert row.persistence_mae == pytest.approx((0.01 + 0.02 + 0.02) / 3)
     assert row.ar1_mae == pytest.approx(np.mean(np.abs(out.ar1 - [0.06, 0.09, 0.01])))
+    # Observed changes +0.01, +0.02, -0.02: their median +0.01 leaves 0, 0.01 and 0.03.
+    assert row.same_change_floor_mae == pytest.approx((0.0 + 0.01 + 0.03) / 3)
     # Predicted changes +0.005, +0.002, -0.005 against observed +0.01, +0.02, -0.02: ranks 3,2,1 vs 2,3,1.
     assert row.model_rank_correlation == pytest.approx(0.5)
     assert row.better == "model"
@@ -120,6 +122,17 @@ def test_swapping_model_and_ar1_forecasts_swaps_their_scores(model, ar1):
     a, b = score(held).iloc[0], score(swapped).iloc[0]
     assert a.model_mae == pytest.approx(b.ar1_mae) and a.ar1_mae == pytest.approx(b.model_mae)
     np.testing.assert_equal([a.model_rank_correlation, a.ar1_rank_correlation], [b.ar1_rank_correlation, b.model_rank_correlation])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-0.05, 0.05), min_size=3, max_size=8), st.floats(-0.05, 0.05))
+def test_no_forecast_of_one_change_for_every_place_beats_the_same_change_floor(changes, shift):
+    last = [0.1 + 0.01 * i for i in range(len(changes))]
+    observed = series({f"P{i}": [y, y + c] for i, (y, c) in enumerate(zip(last, changes))})
+    held = with_forecasts(fit_table(observed, {f"P{i}": [y, y] for i, y in enumerate(last)}))
+    held = held.assign(forecast=held.last_observed + shift)
+    row = score(held).iloc[0]
+    assert row.same_change_floor_mae <= min(row.persistence_mae, row.model_mae) + 1e-12
 
 
 def test_the_change_spread_is_the_root_mean_square_of_each_years_changes_about_their_mean():

@@ -89,7 +89,7 @@ def test_a_fit_of_many_places_is_drawn_as_one_scatter_per_series_with_the_held_o
         assert width <= 1200 and height <= 1200, (name, width, height)  # not one panel per place
     section = html.split("<h2>Out-of-sample check</h2>", 1)[1]
     assert "pooled AR(1)" in section and "ar1_mae_pp" in section and "model_rank_correlation" in section
-    assert "coverage_90" in section and "low_90" in section
+    assert "coverage_90" in section and "low_90" in section and "same_change_floor_mae_pp" in section
     places = pd.read_parquet(files["holdout_places"])
     assert places.place_code.nunique() == 45 and {"forecast", "persistence", "ar1", "last_observed"} <= set(places.columns)
     assert "Places with missing data" not in html
