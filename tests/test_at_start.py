@@ -87,3 +87,23 @@ def test_a_scenario_of_more_households_than_the_keeping_limit_is_set_up_for_each
     model_module._kept_set_up.cache_clear()
     PfppModel.at_start(small(), seed=8, replicate=0)
     assert model_module._kept_set_up.cache_info().currsize == kept_size
+
+
+def test_a_scenario_too_large_to_keep_is_built_on_its_own_seed_and_replicate(monkeypatch):
+    monkeypatch.setattr(starting, "KEEP_HOUSEHOLDS", 0)
+    scenario = small(**{"run.horizon_months": 3})
+    assert_same(PfppModel.at_start(scenario, seed=3, replicate=1).run(), PfppModel(scenario, seed=3, replicate=1).run())
+    rates = [PfppModel.at_start(scenario, seed=seed, replicate=replicate).run().records[-1]["fuel_poverty_rate"]
+             for seed, replicate in ((3, 1), (3, 0), (0, 1))]
+    assert not np.array_equal(rates[0], rates[1]) and not np.array_equal(rates[0], rates[2])
+
+
+def test_at_start_defaults_to_the_constructors_seed_and_replicate():
+    scenario = small(**{"run.horizon_months": 3})
+    assert_same(PfppModel.at_start(scenario).run(), PfppModel(scenario).run())
+
+
+def test_copies_share_the_scenarios_world_and_exogenous_paths_they_never_change():
+    model_module._kept_set_up.cache_clear()
+    first, second = (PfppModel.at_start(small(name), seed=9, replicate=0) for name in ("siloed_baseline", "pfpp_joined_up"))
+    assert first.exo is second.exo and first.population is not second.population
