@@ -103,7 +103,7 @@ def test_at_start_defaults_to_the_constructors_seed_and_replicate():
     assert_same(PfppModel.at_start(scenario).run(), PfppModel(scenario).run())
 
 
-def test_copies_share_the_scenarios_world_and_exogenous_paths_they_never_change():
+def test_copies_share_the_exogenous_paths_they_never_change():
     model_module._kept_set_up.cache_clear()
     first, second = (PfppModel.at_start(small(name), seed=9, replicate=0) for name in ("siloed_baseline", "pfpp_joined_up"))
     assert first.exo is second.exo and first.population is not second.population
