@@ -13,8 +13,9 @@ in README order, in a scratch folder holding the README's scenario file and copi
 - parsed only: ``calibrate`` (minutes of fitting), ``app`` (serves until stopped) and a
   sweep on a Dask scheduler at ``tcp://HOST:8786`` (a placeholder address).
 
-The README's scenario file (the TOML block) loads and says what its comment says, and the
-Python block runs as written.
+The README's scenario file (the TOML block) loads and says what its comment says, the
+Python block runs as written, and the held-out table shows the shipped ``england``
+report's scores.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import typer
 
@@ -132,3 +134,20 @@ def test_the_readme_commands_and_python_run(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "results" / "mine" / "comparison.parquet").is_file()
     assert "levers.carry_over" in done.stdout and "levers.data_sharing" in done.stdout  # the design's indices
+
+
+def test_the_readme_held_out_table_is_the_shipped_england_reports():
+    # Each figure of the README's held-out table, to the decimals shown, is the shipped report's (percentage points).
+    scores = pd.read_parquet(ROOT / "calibration" / "reports" / "england" / "holdout.parquet").set_index("metric")
+    rows = {"fuel_poverty_rate": "| fuel poverty, LILEE 2019-2021 |", "neet_16_17_rate": "| NEET 16-17, 2021-2024 |"}
+    columns = ["held_out_year", "model_mae", "model_level_mae", "persistence_mae", "ar1_mae", "same_change_floor_mae",
+               "model_rank_correlation", "change_weight", "coverage_90", "change_correlation"]
+    for metric, start in rows.items():
+        [line] = [line for line in README.splitlines() if line.startswith(start)]
+        cells = [c.strip() for c in line.split("|")[3:-1]]  # after the series and its in-sample error
+        assert len(cells) == len(columns), line
+        for column, cell in zip(columns, cells):
+            value = scores.at[metric, column] * (100 if column.endswith(("_mae", "_90")) else 1)
+            shown = float(cell.rstrip("%"))
+            decimals = len(cell.rstrip("%").partition(".")[2])
+            assert round(float(value), decimals) == shown, (metric, column, value, cell)
