@@ -30,7 +30,6 @@ def steady_neet_entry(
     exit_hazard: np.ndarray,
     *,
     months_since_september: int,
-    default_exit: float,
     floor: float,
     entry_factor: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -54,8 +53,6 @@ def steady_neet_entry(
         :func:`~pfpp_sim.population.since_september` of the start month.
     exit_hazard : ndarray of float64, shape (n_young,)
         Each young person's monthly hazard of leaving NEET (to work or education) without support.
-    default_exit : float
-        Exit hazard of a place with no NEET young people of an age group (``world.young_people.neet_exit_hazard``).
     floor : float
         Lowest entry hazard (``world.young_people.neet_entry_hazard_floor``).
     entry_factor : ndarray of float64, shape (n_young,), optional
@@ -74,14 +71,16 @@ def steady_neet_entry(
         people = np.bincount(young.place[mask], minlength=n_places).astype(float)
         in_neet = np.bincount(young.place[mask & neet], minlength=n_places).astype(float)
         exit_sum = np.bincount(young.place[mask & neet], weights=exit_hazard[mask & neet], minlength=n_places)
-        mean_exit = np.divide(exit_sum, in_neet, out=np.full(n_places, default_exit), where=in_neet > 0)
-        share = np.divide(in_neet, people, out=np.zeros(n_places), where=people > 0)
+        # A place with no one NEET in the group (exit_sum 0) has share 0, so entry 0 before the floor.
+        mean_exit = exit_sum / np.maximum(in_neet, 1.0)
+        share = in_neet / np.maximum(people, 1.0)
         hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
         if entry_factor is not None:
             at_risk = mask & ~neet
             n_at_risk = np.bincount(young.place[at_risk], minlength=n_places).astype(float)
             factor_sum = np.bincount(young.place[at_risk], weights=entry_factor[at_risk], minlength=n_places)
-            hazard /= np.divide(factor_sum, n_at_risk, out=np.ones(n_places), where=factor_sum > 0)
+            # Where every factor is 0 (support prevents all entry) or no one is at risk, the base hazard stands.
+            hazard /= np.where(factor_sum > 0, factor_sum / np.maximum(n_at_risk, 1.0), 1.0)
         entry[:, group] = np.maximum(hazard, floor)
     return entry
 
@@ -185,4 +184,4 @@ def baseline_onset(prevalence: np.ndarray, recovery: float, cold_home_odds_ratio
     """
     prevalence = prevalence[:, None]
     onset = recovery * prevalence / (1 - prevalence) / (1 + (cold_home_odds_ratio - 1) * cold_share)
-    return np.clip(onset, 0.0, 0.5)
+    return np.minimum(onset, 0.5)  # never below 0: each factor is at least 0

@@ -68,7 +68,7 @@ def year_factors(dates: pd.DatetimeIndex) -> np.ndarray:
     ndarray of float64, shape (len(dates),)
     """
     years, rates = _england_rates()
-    at = np.searchsorted(years, np.clip(dates.year.to_numpy(), years[0], years[-1]))
+    at = np.searchsorted(years, np.minimum(dates.year.to_numpy(), years[-1]))  # a year before the data: 0, the first
     return rates[at] / rates[np.searchsorted(years, ANCHOR_YEAR)]
 
 

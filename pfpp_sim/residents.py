@@ -191,7 +191,7 @@ class ResidentEngine:
         # shares steady, with the support running at the start (what the run-in delivered).
         self.entry_hazard = steady_neet_entry(
             y, places.n, exit_hazard, months_since_september=int(self.since_september[0]),
-            default_exit=yw.neet_exit_hazard.value, floor=yw.neet_entry_hazard_floor.value,
+            floor=yw.neet_entry_hazard_floor.value,
             entry_factor=self._with_prevention(0, slice(0, y.n), np.ones(y.n)),
         )
         if onset:

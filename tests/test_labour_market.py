@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 from pfpp_sim import data, labour_market
+from pfpp_sim.dynamics import ilo_status
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import (
     AGE_18,
+    EDUCATION,
     EMPLOYED,
+    ILO_EMPLOYED,
     ILO_UNEMPLOYED,
     MONTHS_18_TO_24,
     NEET,
@@ -21,6 +24,13 @@ from pfpp_sim.population import (
 from pfpp_sim.scenario import load_scenario
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
+
+
+@pytest.fixture(autouse=True)
+def _computed_afresh():
+    """Each test computes the anchor, England's composition and rates itself, not from an earlier test's cache."""
+    for cached in (labour_market._anchor_factor, labour_market._composition, labour_market._england_rates):
+        cached.cache_clear()
 
 
 def scenario(**overrides):
@@ -80,12 +90,15 @@ def test_job_seeking_shares_scale_with_the_places_modelled_unemployment_rate_and
 
 
 def test_job_seeking_moves_with_englands_modelled_unemployment_rate_by_calendar_year_held_beyond_the_data():
+    # Years after the data take the last year's rate, years before it the first year's.
     table = data.modelled_unemployment().set_index(["area_code", "year"])["rate"]
     england = {year: table[(data.ENGLAND, year)] for year in (2019, 2022, 2023)}
-    dates = pd.DatetimeIndex(["2019-06-01", "2022-12-01", "2023-01-01", "2026-03-01"])
+    first = min(year for code, year in table.index if code == data.ENGLAND)
+    dates = pd.DatetimeIndex(["2019-06-01", "2022-12-01", "2023-01-01", "2026-03-01", f"{first}-01-01", f"{first - 3}-01-01"])
     np.testing.assert_allclose(
         labour_market.year_factors(dates),
-        [england[2019] / england[2022], 1.0, england[2023] / england[2022], england[2023] / england[2022]],
+        [england[2019] / england[2022], 1.0, england[2023] / england[2022], england[2023] / england[2022],
+         table[(data.ENGLAND, first)] / england[2022], table[(data.ENGLAND, first)] / england[2022]],
     )
 
 
@@ -106,6 +119,43 @@ def test_the_anchor_gives_england_as_the_sum_of_its_authorities_the_published_yo
         in_work = c.employed + c.education * yw.student_employed_share.value
         rate = np.dot(c.young_people, unemployed) / np.dot(c.young_people, unemployed + in_work)
         assert rate == pytest.approx(yw.unemployment_rate_16_24_anchor.value, abs=1e-9)
+
+
+def test_the_national_rate_is_the_authorities_unemployed_over_their_economically_active_by_hand():
+    # Two authorities of 100 and 300 young people; the second's unemployment rate (16+) is 4 times the first's.
+    sc = scenario(**{
+        "world.young_people.neet_seeking_work_share.value": 0.3, "world.young_people.student_seeking_work_share.value": 0.1,
+        "world.young_people.student_employed_share.value": 0.3, "world.young_people.unemployment_elasticity.value": 0.5,
+    })
+    c = labour_market.Composition(
+        young_people=np.array([100.0, 300.0]), neet=np.array([0.1, 0.2]), employed=np.array([0.3, 0.4]),
+        education=np.array([0.6, 0.4]), unemployment_relative=np.array([1.0, 4.0]),
+    )
+    # Factor 1.5, scaled by 4 ** 0.5 in the second: seeking shares 0.45 and 0.9 of the NEET, 0.15 and 0.3 of students.
+    # Unemployed 100 (0.1 * 0.45 + 0.6 * 0.15) + 300 (0.2 * 0.9 + 0.4 * 0.3) = 103.5; in work
+    # 100 (0.3 + 0.6 * 0.3) + 300 (0.4 + 0.4 * 0.3) = 204.
+    assert labour_market.national_rate(sc, c, 1.5) == pytest.approx(103.5 / 307.5)
+    # Factor 4: NEET shares 1.2 and 2.4 capped at 1; students' 0.4 and 0.8, the second capped at 1 - 0.3 (those
+    # with a job do not seek one): unemployed 100 (0.1 + 0.6 * 0.4) + 300 (0.2 + 0.4 * 0.7) = 178.
+    assert labour_market.national_rate(sc, c, 4.0) == pytest.approx(178.0 / 382.0)
+
+
+def test_the_seeking_and_job_tables_hold_every_month_place_and_status_as_uint16():
+    sc = scenario()
+    dates = pd.date_range("2022-10-01", periods=4, freq="MS")
+    seeking = labour_market.job_seeking(sc, np.array([0.8, 1.0, 1.3]), dates)
+    assert seeking.unemployed_below.shape == (4, 3, 3) and seeking.unemployed_below.dtype == np.uint16
+    assert not seeking.unemployed_below[..., EMPLOYED].any(), "no one in work seeks work"
+    assert seeking.employed_from.dtype == np.uint16
+    jobs = round((1 - sc.world.young_people.student_employed_share.value) * RANK_LEVELS)
+    assert seeking.employed_from[[EDUCATION, EMPLOYED, NEET]].tolist() == [jobs, 0, RANK_LEVELS]
+
+
+def test_every_young_person_in_work_is_ilo_employed_whatever_their_rank():
+    seeking = labour_market.job_seeking(scenario(), np.array([1.0]), pd.date_range("2022-10-01", periods=1, freq="MS"))
+    ranks = np.array([0, 1, RANK_LEVELS // 2, RANK_LEVELS - 1], dtype=np.uint16)
+    status = ilo_status(np.full(4, EMPLOYED, dtype=np.uint8), ranks, seeking.unemployed_below[0], seeking.employed_from, np.zeros(4, dtype=int))
+    assert (status == ILO_EMPLOYED).all()
 
 
 def test_a_place_with_a_higher_modelled_unemployment_rate_has_a_higher_youth_unemployment_rate():

@@ -881,12 +881,12 @@ def test_neet_shares_start_steady_with_the_prevention_and_support_running_at_the
     exits = sum(neet_exit_hazard(y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, **engine._exit_parameters()))
     yw = model.scenario.world.young_people
     expected = steady_neet_entry(
-        y, n, exits, months_since_september=september, default_exit=yw.neet_exit_hazard.value,
+        y, n, exits, months_since_september=september,
         floor=yw.neet_entry_hazard_floor.value, entry_factor=factor,
     )
     np.testing.assert_allclose(engine.entry_hazard, expected, rtol=1e-12)
-    plain = steady_neet_entry(y, n, exits, months_since_september=september, default_exit=0.05, floor=0.0)
-    raised = steady_neet_entry(y, n, exits, months_since_september=september, default_exit=0.05, floor=0.0, entry_factor=factor)
+    plain = steady_neet_entry(y, n, exits, months_since_september=september, floor=0.0)
+    raised = steady_neet_entry(y, n, exits, months_since_september=september, floor=0.0, entry_factor=factor)
     group = school_group(y.age_months, september)
     for column, in_group in enumerate((group == YEARS_12_13, group == AFTER_SCHOOL)):
         at_risk = in_group & (y.status != NEET) & (y.place == 0)
