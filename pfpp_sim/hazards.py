@@ -68,8 +68,8 @@ def steady_neet_entry(
     neet = young.status == NEET
     entry = np.zeros((n_places, 2))
     for group, mask in enumerate((school == YEARS_12_13, school == AFTER_SCHOOL)):
-        people = np.bincount(young.place[mask], minlength=n_places).astype(float)
-        in_neet = np.bincount(young.place[mask & neet], minlength=n_places).astype(float)
+        people = np.bincount(young.place[mask], minlength=n_places)
+        in_neet = np.bincount(young.place[mask & neet], minlength=n_places)
         exit_sum = np.bincount(young.place[mask & neet], weights=exit_hazard[mask & neet], minlength=n_places)
         # A place with no one NEET in the group (exit_sum 0) has share 0, so entry 0 before the floor.
         mean_exit = exit_sum / np.maximum(in_neet, 1.0)
@@ -77,7 +77,7 @@ def steady_neet_entry(
         hazard = mean_exit * share / np.maximum(1 - share, 1e-9)
         if entry_factor is not None:
             at_risk = mask & ~neet
-            n_at_risk = np.bincount(young.place[at_risk], minlength=n_places).astype(float)
+            n_at_risk = np.bincount(young.place[at_risk], minlength=n_places)
             factor_sum = np.bincount(young.place[at_risk], weights=entry_factor[at_risk], minlength=n_places)
             # Where every factor is 0 (support prevents all entry) or no one is at risk, the base hazard stands.
             hazard /= np.where(factor_sum > 0, factor_sum / np.maximum(n_at_risk, 1.0), 1.0)
@@ -137,7 +137,7 @@ def reference_cold_share(
     place = y.place[sample]
     home = y.household[sample]
     link = youth_link[y.place]
-    employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0), minlength=h.n)[home]
+    employed = np.bincount(y.household, weights=np.where(y.status == EMPLOYED, link, 0.0))[home]  # long enough for every home of a young person
     real = h.base_income[home] * np.exp(h.income_dev[home].astype(np.float64))
     band, means = h.band[home], h.means_tested[home]
     growth = np.ones(n_places) if income_growth is None else income_growth

@@ -58,14 +58,15 @@ def test_support_at_the_start_raises_the_base_hazard_by_the_mean_entry_factor_of
         (0, after, NEET, 0.3, 0.1), (0, after, EDUCATION, 0.0, 0.5), (0, after, EDUCATION, 0.0, 0.5), (0, after, EDUCATION, 0.0, 1.1),
         (1, after, NEET, 0.3, 0.1), (1, after, EDUCATION, 0.0, 0.0),  # every factor 0: the base hazard stands
         (2, after, NEET, 0.3, 0.1), (2, after, EDUCATION, 0.0, 0.5),
+        (4, after, NEET, 0.3, 0.1),  # all NEET: entry at once for anyone who joins the group
     ]  # place 3: no one
     place, age, status, exits, factor = (np.array(column) for column in zip(*people))
     young = SimpleNamespace(age_months=age, status=status, place=place)
-    entry = steady_neet_entry(young, 4, exits, months_since_september=0, floor=0.001, entry_factor=factor)
+    entry = steady_neet_entry(young, 5, exits, months_since_september=0, floor=0.001, entry_factor=factor)
     # Years 12-13 of place 0: 0.2 * (1/2) / (1/2) over the factor 0.25; past them: 0.3 * (1/4) / (3/4) over the mean 0.7.
-    np.testing.assert_allclose(entry, [[0.8, 0.1 / 0.7], [0.001, 0.3], [0.001, 0.6], [0.001, 0.001]])
-    plain = steady_neet_entry(young, 4, exits, months_since_september=0, floor=0.001)
-    np.testing.assert_allclose(plain, [[0.2, 0.1], [0.001, 0.3], [0.001, 0.3], [0.001, 0.001]])
+    np.testing.assert_allclose(entry, [[0.8, 0.1 / 0.7], [0.001, 0.3], [0.001, 0.6], [0.001, 0.001], [0.001, 0.3 / 1e-9]])
+    plain = steady_neet_entry(young, 5, exits, months_since_september=0, floor=0.001)
+    np.testing.assert_allclose(plain, [[0.2, 0.1], [0.001, 0.3], [0.001, 0.3], [0.001, 0.001], [0.001, 0.3 / 1e-9]])
 
 
 def test_onset_is_at_most_half_a_month():
@@ -115,13 +116,14 @@ def test_the_reference_cold_share_follows_the_drivers_and_the_households_incomes
         ),
         places=SimpleNamespace(n=3, income_trend=np.array([0.0, -0.1, 0.08])),
     )
+    pop.households.band[9], pop.households.base_income[9] = 6, 8000.0  # the lone young person of place 2 lives in a cold home
     exo = SimpleNamespace(
         dates=pd.date_range("2022-01-01", periods=months, freq="MS"),
-        income_index=np.array([1.0, 1.0, 1.04, 1.04, 1.08, 1.08, 1.1, 1.1]),
-        means_tested_gbp=np.array([0.0, 0.0, 650.0, 650.0, 950.0, 950.0, 0.0, 0.0]),
-        price_gbp=np.array([1200.0, 1200.0, 1900.0, 1900.0, 2500.0, 2500.0, 2000.0, 2000.0]),
-        bill_discount_gbp=np.array([0.0, 0.0, 0.0, 400.0, 400.0, 400.0, 0.0, 0.0]),
-        poverty_line_gbp=np.array([10000.0, 10000.0, 10400.0, 10400.0, 10800.0, 10800.0, 11000.0, 11000.0]),
+        income_index=np.array([1.0, 1.02, 1.04, 1.04, 1.08, 1.08, 1.1, 1.1]),
+        means_tested_gbp=np.array([0.0, 300.0, 650.0, 650.0, 950.0, 950.0, 0.0, 0.0]),
+        price_gbp=np.array([1200.0, 1500.0, 1900.0, 1900.0, 2500.0, 2500.0, 2000.0, 2000.0]),
+        bill_discount_gbp=np.array([0.0, 150.0, 0.0, 400.0, 400.0, 400.0, 0.0, 0.0]),
+        poverty_line_gbp=np.array([10000.0, 10200.0, 10400.0, 10400.0, 10800.0, 10800.0, 11000.0, 11000.0]),
     )
     youth_link, band_cost = np.array([0.9, 1.3, 1.0]), np.array([0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0])
     beyond = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.5, 0.75, 1.0])

@@ -146,7 +146,7 @@ def test_the_seeking_and_job_tables_hold_every_month_place_and_status_as_uint16(
     seeking = labour_market.job_seeking(sc, np.array([0.8, 1.0, 1.3]), dates)
     assert seeking.unemployed_below.shape == (4, 3, 3) and seeking.unemployed_below.dtype == np.uint16
     assert not seeking.unemployed_below[..., EMPLOYED].any(), "no one in work seeks work"
-    assert seeking.employed_from.dtype == np.uint16
+    assert seeking.employed_from.shape == (3,) and seeking.employed_from.dtype == np.uint16
     jobs = round((1 - sc.world.young_people.student_employed_share.value) * RANK_LEVELS)
     assert seeking.employed_from[[EDUCATION, EMPLOYED, NEET]].tolist() == [jobs, 0, RANK_LEVELS]
 
