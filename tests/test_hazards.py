@@ -98,12 +98,13 @@ def reference_by_hand(pop, exo, youth_link, band_cost, earnings, growth, trend_m
 
 def test_the_reference_cold_share_follows_the_drivers_and_the_households_incomes_person_by_person(monkeypatch):
     # Incomes around the poverty line plus fuel costs, so that each driver moves some homes across it:
-    # places of 9, 3 and 1 young people (a 3-person sample of the first when the sample is 3).
+    # places of 9, 3, 1 and 2 young people (a 3-person sample of the first when the sample is 3); the
+    # last place's home is never cold (band B).
     rng = np.random.default_rng(5)
-    sizes, months = [9, 3, 1], 8
+    sizes, months = [9, 3, 1, 2], 8
     n_young = sum(sizes)
-    place = np.repeat(np.arange(3), sizes)
-    household = np.array([0, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 8, 9])  # some share a home; homes do not cross places
+    place = np.repeat(np.arange(len(sizes)), sizes)
+    household = np.array([0, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 8, 9, 10, 10])  # some share a home; homes do not cross places
     n_homes = household.max() + 1
     pop = SimpleNamespace(
         households=SimpleNamespace(
@@ -114,9 +115,10 @@ def test_the_reference_cold_share_follows_the_drivers_and_the_households_incomes
             n=n_young, place=place, household=household, status=rng.choice([EDUCATION, EMPLOYED, NEET], n_young),
             slices=[slice(a, b) for a, b in zip(np.cumsum([0, *sizes[:-1]]), np.cumsum(sizes))],
         ),
-        places=SimpleNamespace(n=3, income_trend=np.array([0.0, -0.1, 0.08])),
+        places=SimpleNamespace(n=4, income_trend=np.array([0.0, -0.1, 0.08, 0.0])),
     )
     pop.households.band[9], pop.households.base_income[9] = 6, 8000.0  # the lone young person of place 2 lives in a cold home
+    pop.households.band[10] = 1
     exo = SimpleNamespace(
         dates=pd.date_range("2022-01-01", periods=months, freq="MS"),
         income_index=np.array([1.0, 1.02, 1.04, 1.04, 1.08, 1.08, 1.1, 1.1]),
@@ -125,11 +127,11 @@ def test_the_reference_cold_share_follows_the_drivers_and_the_households_incomes
         bill_discount_gbp=np.array([0.0, 150.0, 0.0, 400.0, 400.0, 400.0, 0.0, 0.0]),
         poverty_line_gbp=np.array([10000.0, 10200.0, 10400.0, 10400.0, 10800.0, 10800.0, 11000.0, 11000.0]),
     )
-    youth_link, band_cost = np.array([0.9, 1.3, 1.0]), np.array([0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0])
+    youth_link, band_cost = np.array([0.9, 1.3, 1.0, 1.1]), np.array([0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0])
     beyond = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.5, 0.75, 1.0])
     for sample in (3, 2000):
         monkeypatch.setattr(hazards, "REFERENCE_SAMPLE", sample)
-        for growth in (np.array([1.0, 0.99, 1.02]), None):
+        for growth in (np.array([1.0, 0.99, 1.02, 1.0]), None):
             got = reference_cold_share(
                 pop, exo, youth_link=youth_link, band_cost=band_cost, youth_earnings_gbp=900.0, income_growth=growth,
                 income_trend_months=3, income_beyond_years=beyond,
