@@ -111,7 +111,7 @@ def test_the_reference_cold_share_follows_the_drivers_and_the_households_incomes
     band_cost = np.array([0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0])
     band = rng.choice([2, 3, 4, 6], n_homes).astype(np.uint8)
     pop = SimpleNamespace(
-        households=SimpleNamespace(  # each home's income within 8% of its band's line plus fuel cost in the middle months
+        households=SimpleNamespace(  # each home's income within 8% of £9,000 plus £1,900 times its band's cost ratio
             n=n_homes, base_income=(9000.0 + 1900.0 * band_cost[band]) * rng.uniform(0.92, 1.08, n_homes),
             income_dev=rng.normal(0.0, 0.02, n_homes).astype(np.float32), band=band, means_tested=rng.random(n_homes) < 0.5,
         ),
