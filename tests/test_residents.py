@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from pfpp_sim.exogenous import exogenous_paths
+from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import (
     AGE_16,
     AGE_25,
     BAND_C,
     BAND_D,
+    EMPLOYED,
     NEET,
     YEAR_11,
     Population,
@@ -273,3 +275,96 @@ def test_incomes_take_monthly_shocks_of_the_given_spread():
     np.testing.assert_allclose(calm.population.households.income_dev, persistence * before, rtol=1e-6)
     moved = shaken.population.households.income_dev - persistence * before
     assert np.std(moved) == pytest.approx(shaken.world.households.income_shock_sd.value, rel=0.1)
+
+
+# ------------------------------------------------------------ households' incomes and fuel costs, by hand
+
+
+def test_a_households_income_adds_its_working_young_peoples_earnings_payments_and_advice_gain_at_the_months_index():
+    # Months 1 (no payment yet) and 2 (the first cost-of-living payment) of a run from May 2022; an
+    # income-advice gain that runs to month 2 counts in month 1 only, one that runs to month 3 in both.
+    engine = engine_of(small_scenario(**{"run.start": "2022-05", "run.horizon_months": 12}))
+    h, y, exo = engine.population.households, engine.population.young, engine.exo
+    assert exo.means_tested_gbp[1] == 0 and exo.means_tested_gbp[2] > 0 and exo.income_index[1] != 1
+    h.income_gain_until[::7], h.income_gain_until[3::7] = 2, 3
+    earnings = engine.world.young_people.youth_earnings.value
+    working = np.zeros(h.n)
+    np.add.at(working, y.household, np.where(y.status == EMPLOYED, engine.youth_link[y.place], 0.0))
+    assert (working > 0).sum() > 20 and (working > engine.youth_link.max()).any(), "homes with one and with two young people in work"
+    for t in (1, 2):
+        index = exo.income_index[t]
+        gain = np.where(h.income_gain_until > t, engine.effect["income_advice"], 0.0)
+        expected = h.base_income * np.exp(h.income_dev.astype(np.float64)) * index + gain + earnings * index * working
+        expected += h.means_tested * exo.means_tested_gbp[t]
+        got = np.concatenate([engine._block_income(t, block) for block in engine.blocks])
+        np.testing.assert_allclose(got, expected, rtol=1e-6, err_msg=f"month {t}")
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_fuel_poverty_uses_each_homes_fuel_cost_less_the_bill_support_running_and_the_universal_discount(supported):
+    # Month 6 of a run from May 2022: the universal discount has begun. Bill support that runs to
+    # month 6 has ended; to month 7, it still runs. Without any support running, the costs by band are used.
+    engine = engine_of(small_scenario(**{"run.start": "2022-05", "run.horizon_months": 12}))
+    h, exo, t = engine.population.households, engine.exo, 6
+    assert exo.bill_discount_gbp[t] > 0
+    if supported:
+        h.bill_support[::3], h.bill_support_until[::3] = 600.0, 7
+        h.bill_support[1::3], h.bill_support_until[1::3] = 600.0, 6
+    running = np.where(h.bill_support_until > t, h.bill_support, 0.0)
+    cost = np.maximum(exo.price_gbp[t] * engine.band_cost[h.band] - running - exo.bill_discount_gbp[t], 0.0)
+    income = np.concatenate([engine._block_fuel_poverty(t, block) for block in engine.blocks])
+    flags = (h.band >= BAND_D) & (income - cost < exo.poverty_line_gbp[t])
+    np.testing.assert_array_equal(h.fuel_poor, flags)
+    assert 0 < flags.sum() < (h.band >= BAND_D).sum()
+
+
+def test_prevention_lowers_neet_entry_only_while_careers_guidance_or_outreach_runs():
+    engine = engine_of(small_scenario())
+    y, t = engine.population.young, 4
+    y.careers_until[:] = y.asb_until[:] = 0
+    y.careers_until[0:40:4], y.careers_until[1:40:4] = t, t + 1  # ended this month; still running
+    y.asb_until[2:40:4], y.asb_until[3:40:4] = t, t + 1
+    hazard = engine._with_prevention(t, slice(0, 40), np.full(40, 0.01))
+    careers, outreach = 1.0 - engine.effect["careers_guidance"], 1.0 - engine.effect["asb_outreach"]
+    np.testing.assert_allclose(hazard, np.tile([0.01, 0.01 * careers, 0.01, 0.01 * outreach], 10))
+
+
+def test_newcomers_replacing_those_turning_25_start_without_support_or_records_and_with_disorder_at_the_prevalence():
+    engine = engine_of(small_scenario())
+    y = engine.population.young
+    y.age_months[::3] = AGE_25 - 1  # a third of the young people turn 25 this month
+    turning = y.age_months == AGE_25 - 1
+    for column in (y.careers_until, y.ips_until, y.asb_until):
+        column[:] = 9
+    pop = engine.population
+    records = RecipientRecords(pop.households.n, pop.young.n)
+    young_keys = [key for key in INTERVENTION_KEYS if key not in HOUSEHOLD_KEYS]
+    for key in young_keys:
+        records.received[key][:] = True
+        records.served_by[key][:] = 3
+    engine.step(0, [], records=records, rng=np.random.default_rng(0))
+    for column in (y.careers_until, y.ips_until, y.asb_until):
+        assert not column[turning].any() and (column[~turning] == 9).all()
+    for key in young_keys:
+        assert not records.received[key][turning].any() and records.received[key][~turning].all()
+        assert not records.served_by[key][turning].any() and (records.served_by[key][~turning] == 3).all()
+    prevalence = engine.exo.mh_prevalence[0]
+    assert abs(y.mh_disorder[turning].mean() - prevalence) < 4 * np.sqrt(prevalence * (1 - prevalence) / turning.sum())
+
+
+def test_base_incomes_grow_at_the_fitted_trend_in_its_data_years_and_at_its_damped_step_beyond_them():
+    engine = engine_of(small_scenario(**{"run.horizon_months": 6}))
+    engine.income_growth, engine.income_trend_months = np.array([1.01, 0.98]), 2
+    engine.income_beyond_years = np.array([0.0, 0.0, 0.0, 0.25, 0.5, 0.5, 0.5])
+    engine.population.places.income_trend = np.array([0.1, -0.2])
+    expected = [np.array([1.01, 0.98])] * 2 + [np.exp(np.array([0.1, -0.2]) * 0.25)] * 2 + [None] * 2
+    for t, growth in enumerate(expected):
+        got = engine._income_growth_in(t)
+        assert (got is None) if growth is None else np.allclose(got, growth), (t, got)
+    h = engine.population.households
+    base, cold = h.base_income.copy(), h.months_cold.copy()
+    step_once(engine)
+    np.testing.assert_allclose(h.base_income, base * np.array([1.01, 0.98])[h.place])
+    np.testing.assert_array_equal(h.months_cold, cold + h.fuel_poor)
+    engine.income_growth = None
+    assert all(engine._income_growth_in(t) is None for t in range(2))
