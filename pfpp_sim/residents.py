@@ -445,7 +445,7 @@ class ResidentEngine:
         by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]
         row = np.repeat(np.arange(0, by_group.size, by_group.shape[1]), sizes)
         row += school_group(age, int(self.since_september[t]))
-        entry_h = self._with_prevention(t, ys, by_group.reshape(-1).take(row))
+        entry_h = self._with_prevention(t, ys, by_group.take(row))  # take reads the flattened table
         y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
             status, y.months_neet[ys], age, to_work, to_education, entry_h, transition, leave_education=self.leave_education,
         )

@@ -6,6 +6,7 @@ import dataclasses
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pfpp_sim.exogenous import exogenous_paths
@@ -28,6 +29,7 @@ from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import RecipientRecords
+from pfpp_sim.trends import years_beyond_data
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
 SEED = 11
@@ -312,28 +314,36 @@ def test_fuel_poverty_uses_each_homes_fuel_cost_less_the_bill_support_running_an
         h.bill_support[1::3], h.bill_support_until[1::3] = 600.0, 6
     running = np.where(h.bill_support_until > t, h.bill_support, 0.0)
     cost = np.maximum(exo.price_gbp[t] * engine.band_cost[h.band] - running - exo.bill_discount_gbp[t], 0.0)
+    np.testing.assert_allclose(np.concatenate([engine._block_fuel_cost(t, block) for block in engine.blocks]), cost)
     income = np.concatenate([engine._block_fuel_poverty(t, block) for block in engine.blocks])
     flags = (h.band >= BAND_D) & (income - cost < exo.poverty_line_gbp[t])
     np.testing.assert_array_equal(h.fuel_poor, flags)
     assert 0 < flags.sum() < (h.band >= BAND_D).sum()
 
 
-def test_prevention_lowers_neet_entry_only_while_careers_guidance_or_outreach_runs():
+def test_prevention_cuts_neet_entry_only_while_careers_guidance_or_outreach_runs():
     engine = engine_of(small_scenario())
     y, t = engine.population.young, 4
     y.careers_until[:] = y.asb_until[:] = 0
-    y.careers_until[0:40:4], y.careers_until[1:40:4] = t, t + 1  # ended this month; still running
-    y.asb_until[2:40:4], y.asb_until[3:40:4] = t, t + 1
-    hazard = engine._with_prevention(t, slice(0, 40), np.full(40, 0.01))
+    # Per 6 people: careers guidance ended this month, still running; outreach the same; one of each
+    # running with the other ended this month.
+    y.careers_until[0:60:6], y.careers_until[1:60:6] = t, t + 1
+    y.asb_until[2:60:6], y.asb_until[3:60:6] = t, t + 1
+    y.careers_until[4:60:6], y.asb_until[4:60:6] = t, t + 1
+    y.careers_until[5:60:6], y.asb_until[5:60:6] = t + 1, t
+    hazard = engine._with_prevention(t, slice(0, 60), np.full(60, 0.01))
     careers, outreach = 1.0 - engine.effect["careers_guidance"], 1.0 - engine.effect["asb_outreach"]
-    np.testing.assert_allclose(hazard, np.tile([0.01, 0.01 * careers, 0.01, 0.01 * outreach], 10))
+    np.testing.assert_allclose(hazard, np.tile([0.01, 0.01 * careers, 0.01, 0.01 * outreach, 0.01 * outreach, 0.01 * careers], 10))
 
 
 def test_newcomers_replacing_those_turning_25_start_without_support_or_records_and_with_disorder_at_the_prevalence():
-    engine = engine_of(small_scenario())
+    engine = engine_of(small_scenario(), block_households=1)  # a block per place
+    assert len(engine.blocks) == 2
     y = engine.population.young
     y.age_months[::3] = AGE_25 - 1  # a third of the young people turn 25 this month
+    y.age_months[1::3] = np.minimum(y.age_months[1::3], AGE_25 - 2)
     turning = y.age_months == AGE_25 - 1
+    assert engine._young_draw_args(0)["n_newcomers"] == turning.sum()
     for column in (y.careers_until, y.ips_until, y.asb_until):
         column[:] = 9
     pop = engine.population
@@ -362,9 +372,41 @@ def test_base_incomes_grow_at_the_fitted_trend_in_its_data_years_and_at_its_damp
         got = engine._income_growth_in(t)
         assert (got is None) if growth is None else np.allclose(got, growth), (t, got)
     h = engine.population.households
+    h.months_cold[:] = 5
     base, cold = h.base_income.copy(), h.months_cold.copy()
     step_once(engine)
     np.testing.assert_allclose(h.base_income, base * np.array([1.01, 0.98])[h.place])
     np.testing.assert_array_equal(h.months_cold, cold + h.fuel_poor)
     engine.income_growth = None
     assert all(engine._income_growth_in(t) is None for t in range(2))
+
+
+def test_the_income_scale_gives_each_place_the_fuel_poor_households_wanted_with_the_support_running_in_month_0():
+    engine = engine_of(small_scenario(), block_households=1)
+    h = engine.population.households
+    h.bill_support[::4], h.bill_support_until[::4] = 500.0, 3
+    h.income_gain_until[1::4] = 3
+    wanted = np.array([40, 90])
+    h.base_income *= engine.income_scale(wanted)[h.place]
+    income = engine.update_fuel_poverty(0)
+    np.testing.assert_array_equal(np.bincount(h.place[h.fuel_poor], minlength=2), wanted)
+    np.testing.assert_allclose(income, np.concatenate([engine._block_income(0, block) for block in engine.blocks]))
+
+
+def test_fitted_trends_act_until_the_centre_of_their_last_data_year_and_damped_beyond_it():
+    damping = {"value": 0.5, "unit": "fraction/year", "source": "assumption:trend_damping", "low": 0.0, "high": 0.5}
+    scenario = small_scenario(**{"run.start": "2021-04", "run.horizon_months": 60, "world.trend_damping": damping})
+    engine = engine_of(scenario)
+    places, fit = engine.population.places, scenario.calibration
+    assert places.income_trend.any() and places.neet_trend.any()
+    np.testing.assert_allclose(engine.income_growth, np.exp(places.income_trend / 12.0))
+    for metric, months, beyond in (("fuel_poverty_rate", engine.income_trend_months, engine.income_beyond_years),
+                                   ("neet_16_17_rate", engine.neet_trend_months, engine.neet_beyond_years)):
+        end = pd.Period(fit.trend_end(metric), "M")
+        assert months == (end - pd.Period("2021-04", "M")).n, metric
+        np.testing.assert_array_equal(beyond, years_beyond_data("2021-04", fit.trend_end(metric), 60, 0.5))
+        assert beyond[months] == 0 and beyond[-1] > 0
+    assert engine.income_trend_months < engine.neet_trend_months
+    plain = engine_of(small_scenario(**{"run.horizon_months": 60}).model_copy(update={"calibration": None}))
+    assert plain.income_growth is None and plain.income_trend_months == plain.neet_trend_months == 60
+    assert not plain.income_beyond_years.any() and not plain.neet_beyond_years.any()
