@@ -354,11 +354,7 @@ class ResidentEngine:
         t, pop = month, self.population
         y, yw = pop.young, self.world.young_people
         apply_effects(due, pop, self.effect, self.parameters.duration, t, rng, records=records)
-        # Fitted 16-17 NEET trend per place: in its data years, then held or damped beyond them.
-        neet_years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
-        neet_drift = np.exp(pop.places.neet_trend * neet_years)
-        entry_base = self.entry_hazard * np.stack([neet_drift, np.ones_like(neet_drift)], axis=1)
-        year_12_neet = np.minimum(pop.places.target_neet_16_17 * neet_drift, 1.0)
+        entry_base, year_12_neet = self.neet_hazards(t)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
         # Each place's onset of mental disorder this month in a warm home and in a cold one.
@@ -393,6 +389,26 @@ class ResidentEngine:
         # Support that ends now may be given again from next month's deliveries on (D9).
         records.expire(t + 1, support_until(pop))
         return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
+
+    def neet_hazards(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each place's NEET entry hazards and Year 12 NEET share in month ``t``, moved by its fitted NEET 16-17 trend.
+
+        The trend acts a month at a time in its data years (to the end of month ``t``),
+        then is held or damped beyond them (:func:`~pfpp_sim.trends.years_beyond_data`).
+        It moves the entry hazard of Years 12-13 (the DfE NEET 16-17 cohort), not of those
+        past them, and the share of a year group starting Year 12 NEET.
+
+        Returns
+        -------
+        entry : ndarray of float64, shape (n_places, 2)
+            Monthly entry hazards of Years 12-13 and of those past them.
+        year_12 : ndarray of float64, shape (n_places,)
+            Share starting Year 12 NEET, at most 1.
+        """
+        places = self.population.places
+        years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
+        drift = np.exp(places.neet_trend * years)
+        return self.entry_hazard * np.stack([drift, np.ones_like(drift)], axis=1), np.minimum(places.target_neet_16_17 * drift, 1.0)
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold

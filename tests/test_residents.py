@@ -291,8 +291,10 @@ def test_a_households_income_adds_its_working_young_peoples_earnings_payments_an
     h.income_gain_until[::7], h.income_gain_until[3::7] = 2, 3
     earnings = engine.world.young_people.youth_earnings.value
     working = np.zeros(h.n)
-    np.add.at(working, y.household, np.where(y.status == EMPLOYED, engine.youth_link[y.place], 0.0))
-    assert (working > 0).sum() > 20 and (working > engine.youth_link.max()).any(), "homes with one and with two young people in work"
+    # A simulated young person stands for youth_weight real ones, a household for household_weight.
+    link = engine.population.places.youth_weight / engine.population.places.household_weight
+    np.add.at(working, y.household, np.where(y.status == EMPLOYED, link[y.place], 0.0))
+    assert (working > 0).sum() > 20 and (working > link.max()).any(), "homes with one and with two young people in work"
     for t in (1, 2):
         index = exo.income_index[t]
         gain = np.where(h.income_gain_until > t, engine.effect["income_advice"], 0.0)
@@ -410,3 +412,17 @@ def test_fitted_trends_act_until_the_centre_of_their_last_data_year_and_damped_b
     plain = engine_of(small_scenario(**{"run.horizon_months": 60}).model_copy(update={"calibration": None}))
     assert plain.income_growth is None and plain.income_trend_months == plain.neet_trend_months == 60
     assert not plain.income_beyond_years.any() and not plain.neet_beyond_years.any()
+
+
+def test_the_fitted_neet_trend_moves_year_12_13_entry_and_the_year_12_share_held_beyond_its_data():
+    engine = engine_of(small_scenario(**{"run.start": "2021-04", "run.horizon_months": 60}))
+    places, months = engine.population.places, engine.neet_trend_months
+    places.neet_trend = np.array([0.12, -0.3])
+    assert 0 < months < 59 and not engine.neet_beyond_years.any()  # held: no damping set
+    for t, years in ((0, 1 / 12), (months - 1, months / 12), (months + 5, months / 12)):
+        entry, year_12 = engine.neet_hazards(t)
+        drift = np.exp(places.neet_trend * years)
+        np.testing.assert_allclose(entry, engine.entry_hazard * np.column_stack([drift, np.ones(2)]), err_msg=f"month {t}")
+        np.testing.assert_allclose(year_12, places.target_neet_16_17 * drift, err_msg=f"month {t}")
+    places.neet_trend = np.array([40.0, 0.0])
+    assert engine.neet_hazards(0)[1][0] == 1.0, "a share of at most 1"
