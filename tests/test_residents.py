@@ -339,11 +339,11 @@ def test_prevention_cuts_neet_entry_only_while_careers_guidance_or_outreach_runs
 
 
 def test_newcomers_replacing_those_turning_25_start_without_support_or_records_and_with_disorder_at_the_prevalence():
-    engine = engine_of(small_scenario(), block_households=1)  # a block per place
-    assert len(engine.blocks) == 2
+    engine = engine_of(small_scenario(**{"run.places": [*TWO_PLACES, "E06000001"]}), block_households=1)  # a block per place
+    assert len(engine.blocks) == 3
     y = engine.population.young
-    y.age_months[::3] = AGE_25 - 1  # a third of the young people turn 25 this month
-    y.age_months[1::3] = np.minimum(y.age_months[1::3], AGE_25 - 2)
+    y.age_months[:] = np.minimum(y.age_months, AGE_25 - 2)
+    y.age_months[np.random.default_rng(1).random(y.n) < 1 / 3] = AGE_25 - 1  # a third turn 25 this month
     turning = y.age_months == AGE_25 - 1
     assert engine._young_draw_args(0)["n_newcomers"] == turning.sum()
     for column in (y.careers_until, y.ips_until, y.asb_until):
@@ -419,10 +419,26 @@ def test_the_fitted_neet_trend_moves_year_12_13_entry_and_the_year_12_share_held
     places, months = engine.population.places, engine.neet_trend_months
     places.neet_trend = np.array([0.12, -0.3])
     assert 0 < months < 59 and not engine.neet_beyond_years.any()  # held: no damping set
-    for t, years in ((0, 1 / 12), (months - 1, months / 12), (months + 5, months / 12)):
+    beyond = np.linspace(0.0, 3.0, 61)  # as if damped: years of trend beyond the data, rising
+    for t, years, held in ((0, 1 / 12, True), (months - 1, months / 12, True), (months + 5, months / 12, True),
+                           (months + 5, months / 12 + beyond[months + 6], False)):
+        engine.neet_beyond_years = np.zeros(61) if held else beyond
         entry, year_12 = engine.neet_hazards(t)
         drift = np.exp(places.neet_trend * years)
         np.testing.assert_allclose(entry, engine.entry_hazard * np.column_stack([drift, np.ones(2)]), err_msg=f"month {t}")
         np.testing.assert_allclose(year_12, places.target_neet_16_17 * drift, err_msg=f"month {t}")
     places.neet_trend = np.array([40.0, 0.0])
     assert engine.neet_hazards(0)[1][0] == 1.0, "a share of at most 1"
+
+
+def test_young_people_in_warm_homes_start_a_mental_disorder_at_the_baseline_onset():
+    # No one in a cold home, an onset of 0.3 a month and no recovery: about 0.3 of those without a
+    # disorder (and not turning 25) have one after the month.
+    engine = engine_of(small_scenario(**{"world.young_people.mh_recovery_hazard.value": 0.0}))
+    y = engine.population.young
+    engine.cold_home[:] = False
+    engine.base_onset[:] = 0.3
+    well = ~y.mh_disorder & (y.age_months < AGE_25 - 1)
+    step_once(engine)
+    share, n = y.mh_disorder[well].mean(), well.sum()
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n), (share, n)
