@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import defaultdict
 from itertools import pairwise
@@ -11,12 +12,11 @@ import pandas as pd
 import pytest
 from widgets import render_page, widgets_with_class
 
-from pfpp_sim.app import serve
+from pfpp_sim.app import page, serve
 from pfpp_sim.app.charts import Series, flow_chart, line_chart, nice_ticks
 from pfpp_sim.app.flows import Link, Node, funding_flows
 from pfpp_sim.app.frame import build_frame, shared_flow_scale
 from pfpp_sim.app.narrative import happenings, label, money, recent_sentences
-from pfpp_sim.app.playing import DEFAULT_SPEED, SPEEDS
 from pfpp_sim.app.server import is_loopback
 from pfpp_sim.app.session import (
     Settings,
@@ -325,13 +325,33 @@ def wait_for(condition, *, timeout_s: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+class MonthsAllowed:
+    """Play's speeds, as the page reads them before each month: a month's wait ends only once the test has allowed it.
+
+    However slow the machine, Play then plays the months a test allows and no more, so it
+    cannot reach the horizon while a change is being replayed.
+    """
+
+    def __init__(self) -> None:
+        self._months = threading.Semaphore(0)
+
+    def allow(self, months: int) -> None:
+        self._months.release(months)
+
+    def __getitem__(self, speed: str) -> float:
+        self._months.acquire()
+        return 0.0
+
+
 def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_the_same_month(monkeypatch):
-    monkeypatch.setitem(SPEEDS, DEFAULT_SPEED, 0.05)
+    allowed = MonthsAllowed()
+    monkeypatch.setattr(page, "SPEEDS", allowed)
     box, context = render_page()
+    play = widgets_with_class(box, "pfpp-play")[0]
     try:
         for _ in range(2):  # later months take longer to replay, which is when a change used to race the month played
             widgets_with_class(box, "pfpp-step-year")[0].fire_event("click", {})
-        play = widgets_with_class(box, "pfpp-play")[0]
+        shown = months_on_screen(box)[0]
         play.fire_event("click", {})
         played = []
         for change in (
@@ -340,20 +360,24 @@ def test_levers_a_preset_and_the_place_changed_during_play_leave_both_sides_at_t
             lambda: widgets_with_class(box, "pfpp-preset-stop_start")[0].fire_event("click", {}),
             lambda: setattr(widgets_with_class(box, "pfpp-place")[0], "v_model", "Luton"),
         ):
-            shown = months_on_screen(box)[0]
-            wait_for(lambda shown=shown: months_on_screen(box)[0] != shown)  # a month was played since the last change
-            change()
+            allowed.allow(3)
+            wait_for(lambda shown=shown: months_on_screen(box)[0] != shown)  # a month was played since the last change,
+            change()  # and the others allowed are played as the change is made
             played.append(months_on_screen(box))
+            shown = played[-1][0]
         play.fire_event("click", {})
         wait_for(lambda: play.children[-1] == "Play")
-        time.sleep(0.3)  # a month stepped as Pause was pressed shows too
+        allowed.allow(1)  # a month stepped as Pause was pressed shows too
+        time.sleep(0.3)
         toolbar, siloed, yours = months_on_screen(box)
         assert toolbar == siloed == yours, (toolbar, siloed, yours)
         assert all(len(set(shown)) == 1 for shown in played), played
         assert "Luton" in widgets_with_class(box, "pfpp-month")[0].unsafe_innerHTML
+        assert not toolbar.startswith("Month 60"), "Play reached the horizon: the changes were not all made during Play"
         widgets_with_class(box, "pfpp-step")[0].fire_event("click", {})
         assert len(set(months_on_screen(box))) == 1
     finally:
+        allowed.allow(100)  # a Play thread still waiting for a month ends
         context.close()
 
 
