@@ -377,6 +377,28 @@ def test_when_a_first_look_finds_too_few_open_residents_the_walk_goes_on_until_i
         assert intended[served].all() == bool(precision) and (~intended[served]).all() == (not precision)
 
 
+def test_a_pooled_team_whose_first_look_finds_too_few_serves_every_open_complement_recipient_first_and_each_resident_once():
+    # Intended residents only; the team served nearly all of them already, so both of its walks
+    # through the intended group (the complement's recipients, then the others) have to go on.
+    rng = np.random.default_rng(12)
+    total = 3000
+    reachable, intended = np.ones(total, dtype=bool), np.ones(total, dtype=bool)
+    records = RecipientRecords(total, total)
+    records.received[KEY][:] = rng.random(total) < 0.97
+    records.served_by[KEY][:] = np.where(records.received[KEY], 2, 0)
+    records.received[COMPLEMENTS[KEY]][:] = rng.random(total) < 0.5
+    open_before, partner = ~records.received[KEY], records.received[COMPLEMENTS[KEY]].copy()
+    open_partners = int((open_before & partner).sum())
+    assert open_partners > 15 and (open_before & ~partner).sum() > 10
+    want = open_partners + 10
+    delivery = select(records, groups_of(reachable, intended, 1), [want], targeting(precision=1.0, sees=0.0, pooled=True, known=2, bit=2),
+                      np.random.default_rng(6))
+    served = delivery.recipients
+    assert delivery.served[0] == want == served.size == np.unique(served).size, "no resident is served twice"
+    assert open_before[served].all() and delivery.duplicated[0] == 0
+    assert partner[served].sum() == open_partners, "every open recipient of the complement first, then ten others"
+
+
 def test_a_batch_for_young_people_and_households_records_each_delivery_at_its_own_interventions_place():
     # Two places of 10 households and 10 young people; mh_hub and pooled retrofit requests side by side.
     n = 20
