@@ -64,8 +64,8 @@ def first_per_request(
     more rows than wanted, ``order`` uniform), only rows whose order falls below a
     threshold that leaves about ``2 * want + 10`` per request are sorted; requests left
     short by the threshold sort all their rows, so the result is exact. Requests marked
-    in ``in_order`` have their rows' ``order`` rising already, so only the others' rows
-    are sorted.
+    in ``in_order`` keep their rows in the order given (their ``order`` is not read), so
+    only the others' rows are sorted.
 
     Parameters
     ----------
@@ -78,6 +78,7 @@ def first_per_request(
     want : ndarray of int64, shape (n_requests,)
     many : bool, default=False
     in_order : ndarray of bool, shape (n_requests,), optional
+        Requests whose rows are in order already (not with ``many``).
 
     Returns
     -------
@@ -216,10 +217,8 @@ class Walks:
         idx, ok, had = self._look(walk, pos)
         # Larger groups are drawn with replacement: only the first draw of a resident counts.
         ok[repeats(idx)] = False
-        # A sample's draws come in draw order (off); a whole group's order is its random u.
-        keep = first_per_request(
-            walk, np.where(whole, u, off / np.maximum(m[walk], 1)), np.flatnonzero(ok), want, in_order=~self.whole
-        )
+        # A sample's draws are kept in the order drawn; a whole group's are ordered by their u.
+        keep = first_per_request(walk, u, np.flatnonzero(ok), want, in_order=~self.whole)
         self.walk, self.idx, self.had = walk[keep], idx[keep], had[keep]
         self._found = np.bincount(self.walk, minlength=want.size)
         self._looked_walk, self._looked_pos = walk[~whole], pos[~whole]

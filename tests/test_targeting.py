@@ -309,9 +309,11 @@ def test_repeats_are_the_positions_of_values_an_earlier_entry_equals(values, exp
     assert sorted(found.tolist()) == expected and found.dtype.kind == "i"
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 30), max_size=60))
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-20, 30), st.integers(2**62, 2**62 + 30)), max_size=60))
 def test_repeats_agree_with_a_plain_scan(values):
+    # Small values are packed with their positions; negative ones and ones too wide to pack
+    # are sorted stably, so that of equal values the first is never counted as a repeat.
     seen, expected = set(), []
     for i, v in enumerate(values):
         if v in seen:
@@ -397,6 +399,24 @@ def test_a_pooled_team_whose_first_look_finds_too_few_serves_every_open_compleme
     assert delivery.served[0] == want == served.size == np.unique(served).size, "no resident is served twice"
     assert open_before[served].all() and delivery.duplicated[0] == 0
     assert partner[served].sum() == open_partners, "every open recipient of the complement first, then ten others"
+
+
+def test_a_request_whose_whole_group_runs_short_serves_it_once_while_another_request_of_its_batch_walks_on():
+    # Place 0: three reachable residents, one its team served already; place 1: 3,000, nearly all served.
+    n = 3000
+    rng = np.random.default_rng(13)
+    reachable = np.r_[np.arange(n) < 3, np.ones(n, dtype=bool)]
+    intended = reachable.copy()
+    records = RecipientRecords(2 * n, 2 * n)
+    records.received[KEY][:] = np.r_[np.arange(n) == 2, rng.random(n) < 0.97]
+    records.served_by[KEY][:] = np.where(records.received[KEY], 1, 0)
+    open_before = ~records.received[KEY]
+    delivery = select(records, groups_of(reachable, intended, 2), [5, 25], targeting(2, precision=1.0, sees=0.0, known=1, bit=1),
+                      np.random.default_rng(7), places=(0, 1))
+    assert delivery.served.tolist() == [2, 25] and delivery.duplicated.tolist() == [0, 0]
+    served = delivery.recipients
+    assert served.size == 27 == np.unique(served).size and open_before[served].all()
+    assert sorted(served[served < n].tolist()) == [0, 1]
 
 
 def test_a_batch_for_young_people_and_households_records_each_delivery_at_its_own_interventions_place():
