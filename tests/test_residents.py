@@ -6,11 +6,13 @@ import dataclasses
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.model import PfppModel
+from pfpp_sim.outcomes import count_outcomes, resident_rates
 from pfpp_sim.population import (
     AGE_16,
     AGE_25,
@@ -98,6 +100,23 @@ def test_a_month_counts_every_household_and_young_person_of_each_place_and_those
     assert counts["fuel_poor"].sum() > 0 and counts["neet_16_24"].sum() > 0
     # The cold homes young people see next month are this month's fuel-poor households.
     np.testing.assert_array_equal(engine.cold_home, h.fuel_poor[y.household])
+
+
+def test_the_starting_rates_and_each_months_counts_take_the_dfe_cohort_at_its_academic_age_on_their_day():
+    # A run from April 2021 over two and a half years: the starting rates are those of
+    # 1 April, a month's counts those of the first day of the next month (1 May for April).
+    engine = engine_of(small_scenario(**{"run.start": "2021-04", "run.horizon_months": 30}))
+    firsts = pd.date_range("2021-04-01", periods=31, freq="MS")
+    np.testing.assert_array_equal(engine.since_september, (firsts.month.to_numpy() - 9) % 12)
+    pop = engine.population
+    on_1_april, on_1_may = resident_rates(pop, since_september(4)), resident_rates(pop, since_september(5))
+    assert not np.array_equal(on_1_april["neet_16_17_rate"], on_1_may["neet_16_17_rate"]), "the day must matter for the test"
+    for name, rate in on_1_april.items():
+        np.testing.assert_array_equal(engine.initial_rates[name], rate, err_msg=name)
+    counts, _ = step_once(engine)
+    young_16_17 = counts["young_16_17"]
+    np.testing.assert_array_equal(young_16_17, count_outcomes(pop, engine.equity_groups, since_september(5))["young_16_17"])
+    assert not np.array_equal(young_16_17, count_outcomes(pop, engine.equity_groups, since_september(4))["young_16_17"])
 
 
 def test_with_no_neet_moves_and_no_mental_health_changes_only_newcomers_change_status_or_health():
