@@ -29,7 +29,7 @@ from pfpp_sim.population import (
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import RecipientRecords
+from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
 from pfpp_sim.trends import years_beyond_data
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
@@ -117,6 +117,23 @@ def test_the_starting_rates_and_each_months_counts_take_the_dfe_cohort_at_its_ac
     young_16_17 = counts["young_16_17"]
     np.testing.assert_array_equal(young_16_17, count_outcomes(pop, engine.equity_groups, since_september(5))["young_16_17"])
     assert not np.array_equal(young_16_17, count_outcomes(pop, engine.equity_groups, since_september(4))["young_16_17"])
+
+
+def test_the_records_forget_support_after_its_last_month_so_that_next_months_deliveries_may_give_it_again():
+    months = 3
+    scenario = small_scenario(**{"run.horizon_months": months + 2})
+    engine = engine_of(scenario, dataclasses.replace(parameters_of(scenario), duration={k: months for k in INTERVENTION_KEYS}))
+    pop = engine.population
+    records = RecipientRecords(pop.households.n, pop.young.n)
+    who = np.arange(0, pop.households.n, 7)
+    flat = who + records.base[KEY_INDEX["bill_support"]]
+    records.had[flat], records.streams[flat] = True, 1  # as the month-0 delivery recorded them
+    rng = np.random.default_rng(0)
+    for t in range(months + 1):
+        engine.step(t, [("bill_support", who)] if t == 0 else [], records=records, rng=rng)
+        running = t + 1 < months  # support given in month 0 runs in months 0, 1 and 2
+        assert records.had[flat].all() == running and (records.streams[flat] != 0).all() == running, t
+        assert records.had[flat].any() == running and (records.streams[flat] != 0).any() == running, t
 
 
 def test_with_no_neet_moves_and_no_mental_health_changes_only_newcomers_change_status_or_health():
