@@ -136,6 +136,32 @@ def test_the_records_forget_support_after_its_last_month_so_that_next_months_del
         assert records.had[flat].any() == running and (records.streams[flat] != 0).any() == running, t
 
 
+def test_careers_guidance_running_in_the_first_month_only_still_raises_the_steady_neet_entry_hazards():
+    # Support at the start lowers some young people's entry, so each place's base hazard is
+    # raised to keep its starting NEET shares steady: guidance that ends after month 0 counts.
+    scenario = small_scenario()
+    exo = exogenous_paths(scenario)
+
+    def engine_with(careers_until: int) -> ResidentEngine:
+        pop = population_of(scenario, exo)
+        pop.young.careers_until[::3] = careers_until
+        return ResidentEngine(pop, scenario, exo, parameters_of(scenario), seed=SEED, replicate=0)
+
+    without, first_month_only = engine_with(0).entry_hazard, engine_with(1).entry_hazard
+    assert (first_month_only >= without).all() and (first_month_only > without).any()
+
+
+def test_the_reference_world_that_sets_the_baseline_onset_has_the_places_fitted_income_trend():
+    scenario = small_scenario(**{"run.horizon_months": 24})
+    exo = exogenous_paths(scenario)
+    trending = population_of(scenario, exo)
+    assert trending.places.income_trend.any()
+    flat = dataclasses.replace(trending, places=dataclasses.replace(trending.places, income_trend=np.zeros(trending.places.n)))
+    onset = [ResidentEngine(pop, scenario, exo, parameters_of(scenario), seed=SEED, replicate=0).base_onset for pop in (trending, flat)]
+    np.testing.assert_array_equal(onset[0][0], onset[1][0])  # the first month's incomes are the same
+    assert not np.array_equal(onset[0][1:], onset[1][1:]), "later months' cold homes follow the trend"
+
+
 def test_with_no_neet_moves_and_no_mental_health_changes_only_newcomers_change_status_or_health():
     # Given zero NEET exit and entry hazards (the entry hazard keeps the starting NEET
     # share steady, so it is zero too) and zero recovery (so zero onset), expect the month
