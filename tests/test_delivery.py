@@ -70,6 +70,8 @@ def test_an_order_serves_its_budget_over_the_unit_cost_and_spends_its_budget():
     assert sorted(done.recipients.tolist()) == sorted(set(done.recipients.tolist())) and set(done.recipients.tolist()) <= {0, 1, 2, 3}
     assert list(done.by_intervention())[0][0] == "income_advice"
     assert records.received["income_advice"].sum() == 3
+    for column in ("served", "duplicated", "intended", "spend_p", "duplicated_p", "recipients", "recipient_key"):
+        assert getattr(done, column).dtype == np.int64, f"{column}: whole residents and whole pence"
 
 
 def test_an_order_delivers_no_more_than_its_group_holds_and_spends_only_for_those_it_served():
