@@ -224,7 +224,7 @@ class Walks:
         self._looked_walk, self._looked_pos = walk[~whole], pos[~whole]
 
     def extend(self, wanted: dict[str, np.ndarray]) -> None:
-        """Walk on where fewer than ``wanted[name][r]`` open residents were kept and some are unseen."""
+        """Walk on where fewer than ``wanted[name][r]`` open residents were kept and some are unseen (once, after :meth:`begin`)."""
         want = self._stacked(wanted)
         more = ~self.whole & (self._found < want)
         if not more.any():
@@ -244,7 +244,6 @@ class Walks:
         self.idx = np.concatenate([self.idx, idx[keep]])[by_walk]
         self.had = np.concatenate([self.had, had[keep]])[by_walk]
         self._found = np.bincount(self.walk, minlength=want.size)
-        self.whole = self.whole | more
 
     def first(self, taken: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The first ``taken[name][r]`` residents kept by each walk, in walk order.
