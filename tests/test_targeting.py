@@ -178,11 +178,12 @@ def test_requests_in_several_places_stay_in_their_place_and_repeat_with_the_same
     for _ in range(2):
         _, _, records = world(8, n=200, places=3)
         groups = groups_of(reachable, intended, 3)
-        delivery = select(records, groups, [5, 0, 9], targeting(3, known=16, bit=16), np.random.default_rng(3), places=(0, 1, 2))
+        delivery = select(records, groups, [5, 9, 0], targeting(3, known=16, bit=16), np.random.default_rng(3), places=(0, 1, 2))
         served = np.flatnonzero((records.served_by[KEY] & 16) != 0)
         results.append(served)
-        np.testing.assert_array_equal(delivery.served, [5, 0, 9])
-        np.testing.assert_array_equal(np.bincount(served // 200, minlength=3), [5, 0, 9])
+        np.testing.assert_array_equal(delivery.served, [5, 9, 0])
+        assert delivery.duplicated.shape == delivery.intended.shape == (3,), "one entry per request, the last serving none too"
+        np.testing.assert_array_equal(np.bincount(served // 200, minlength=3), [5, 9, 0])
     np.testing.assert_array_equal(results[0], results[1])
 
 
