@@ -62,10 +62,12 @@ def parameters_of(scenario, **effects: float) -> ResidentParameters:
     )
 
 
-def engine_of(scenario, parameters=None, **speed) -> ResidentEngine:
+def engine_of(scenario, parameters=None, *, population: Population | None = None, **speed) -> ResidentEngine:
+    """The engine a model of ``scenario`` would step, over ``population`` if given (else :func:`population_of`)."""
     exo = exogenous_paths(scenario)
     return ResidentEngine(
-        population_of(scenario, exo), scenario, exo, parameters or parameters_of(scenario), seed=SEED, replicate=0, **speed
+        population_of(scenario, exo) if population is None else population, scenario, exo, parameters or parameters_of(scenario),
+        seed=SEED, replicate=0, **speed,
     )
 
 
@@ -145,7 +147,7 @@ def test_careers_guidance_running_in_the_first_month_only_still_raises_the_stead
     def engine_with(careers_until: int) -> ResidentEngine:
         pop = population_of(scenario, exo)
         pop.young.careers_until[::3] = careers_until
-        return ResidentEngine(pop, scenario, exo, parameters_of(scenario), seed=SEED, replicate=0)
+        return engine_of(scenario, population=pop)
 
     without, first_month_only = engine_with(0).entry_hazard, engine_with(1).entry_hazard
     assert (first_month_only >= without).all() and (first_month_only > without).any()
@@ -157,7 +159,7 @@ def test_the_reference_world_that_sets_the_baseline_onset_has_the_places_fitted_
     trending = population_of(scenario, exo)
     assert trending.places.income_trend.any()
     flat = dataclasses.replace(trending, places=dataclasses.replace(trending.places, income_trend=np.zeros(trending.places.n)))
-    onset = [ResidentEngine(pop, scenario, exo, parameters_of(scenario), seed=SEED, replicate=0).base_onset for pop in (trending, flat)]
+    onset = [engine_of(scenario, population=pop).base_onset for pop in (trending, flat)]
     np.testing.assert_array_equal(onset[0][0], onset[1][0])  # the first month's incomes are the same
     assert not np.array_equal(onset[0][1:], onset[1][1:]), "later months' cold homes follow the trend"
 
