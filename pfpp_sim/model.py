@@ -51,6 +51,7 @@ def _kept_set_up(set_up: StartKey) -> PfppModel:
     model._set_up(
         set_up.scenario, seed=set_up.seed, replicate=set_up.replicate, block_households=BLOCK_HOUSEHOLDS, threads=None, draw_ahead=None,
     )
+    model.residents.keep_numbers()
     return model
 
 
@@ -112,6 +113,9 @@ class PfppModel(mesa.Model):
         the same for every scenario that differs from another only in its levers (or its
         name and description). The first run of such scenarios on a seed and replicate
         keeps that set-up; each run steps its own copy, started with its scenario's levers.
+        The residents' random numbers, the same in every such run, are kept too: the first
+        run to reach a month draws them, the next runs read them
+        (:meth:`ResidentEngine.keep_numbers <pfpp_sim.residents.ResidentEngine.keep_numbers>`).
         The model is the one the constructor builds (default speed settings), and its run
         gives the same results.
         A scenario whose places have more than :data:`~pfpp_sim.speed.KEEP_HOUSEHOLDS`
@@ -133,7 +137,7 @@ class PfppModel(mesa.Model):
         if not keeps(scenario):
             return cls(scenario, seed=seed, replicate=replicate)
         kept = _kept_set_up(StartKey(scenario, seed, replicate, read=_SET_UP_READS))
-        shared = (kept.scenario, kept.scenario.world, kept.exo)  # never changed by a run: not copied
+        shared = (kept.scenario, kept.scenario.world, kept.exo, kept.residents.kept_numbers)  # never changed by a run: not copied
         model = copy.deepcopy(kept, {id(part): part for part in shared})
         model._start_run(scenario)
         return model

@@ -40,8 +40,8 @@ from pfpp_sim.population import (
     solve_income_level,
 )
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
-from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, run_all, thread_pool
-from pfpp_sim.streams import DrawingAhead, DrawnAhead, YoungDraws, draw_shocks, draw_young, stream
+from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, KEEP_NUMBERS_BYTES, run_all, thread_pool
+from pfpp_sim.streams import DrawingAhead, DrawnAhead, KeptNumbers, MonthNumbers, YoungDraws, draw_shocks, draw_young, stream
 from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import years_beyond_data
 
@@ -212,6 +212,46 @@ class ResidentEngine:
         h, y = population.households, population.young
         self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
         self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self.draw_ahead else 1)]
+        self.kept_numbers: KeptNumbers | None = None  # see keep_numbers
+
+    def keep_numbers(self) -> bool:
+        """Keep each month's numbers, once drawn, for the copies of this engine (:class:`~pfpp_sim.streams.KeptNumbers`).
+
+        For an engine kept as the set-up of later runs. Not when drawing ahead, nor when
+        the run's numbers would take more than :data:`~pfpp_sim.speed.KEEP_NUMBERS_BYTES`.
+
+        Returns
+        -------
+        bool
+            Whether the numbers are kept.
+        """
+        h, y = self.population.households, self.population.young
+        month_bytes = 3 * y.n * np.dtype(np.float64).itemsize + h.n * h.income_dev.dtype.itemsize
+        if self.draw_ahead or month_bytes * self.horizon > KEEP_NUMBERS_BYTES:
+            return False
+        self.kept_numbers = KeptNumbers()
+        return True
+
+    def _numbers_kept(self, t: int) -> MonthNumbers:
+        """Month ``t``'s numbers from the kept ones, drawn and kept by the first engine to need them.
+
+        An engine that reads them leaves its streams where drawing them would have, so it
+        draws on correctly from the first month not kept.
+        """
+        streams = (self.rng_young, self.rng_job_search, self.rng_households)
+        numbers = self.kept_numbers.get(t)
+        if numbers is not None:
+            for rng, state in zip(streams, numbers.states):
+                rng.bit_generator.state = state
+            return numbers
+        h, y = self.population.households, self.population.young
+        args = self._young_draw_args(t)
+        young = draw_young(self.rng_young, **{**args, "out": (np.empty(y.n), np.empty(y.n))})
+        ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=args["n_newcomers"], dtype=np.uint16)
+        shocks = draw_shocks(self.rng_households, out=np.empty(h.n, dtype=h.income_dev.dtype))
+        numbers = MonthNumbers(young, ranks, shocks, tuple(rng.bit_generator.state for rng in streams))
+        self.kept_numbers.keep(t, numbers)
+        return numbers
 
     def _exit_parameters(self) -> dict[str, float]:
         """Parameters of :func:`~pfpp_sim.dynamics.neet_exit_hazard`: world values and drawn employment-support effects."""
@@ -359,12 +399,17 @@ class ResidentEngine:
         recovery = yw.mh_recovery_hazard.value
         # Each place's onset of mental disorder this month in a warm home and in a cold one.
         onset = tuple(dynamics.onset_in_home(self.base_onset[t], ratio) for ratio in (1.0, self.cold_home_odds_ratio))
-        if self._drawing_young is not None:
-            draws, self._drawing_young = self._drawing_young.result(), None
-        else:
-            draws = draw_young(self.rng_young, **self._young_draw_args(t))
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
-        ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
+        if self.kept_numbers is not None:
+            kept = self._numbers_kept(t)
+            draws, ranks, shocks = kept.young, kept.ranks, kept.shocks
+        else:
+            if self._drawing_young is not None:
+                draws, self._drawing_young = self._drawing_young.result(), None
+            else:
+                draws = draw_young(self.rng_young, **self._young_draw_args(t))
+            ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
+            shocks = None  # drawn once the young people have stepped (when drawing ahead, they may still be being drawn)
         with thread_pool(self.threads) as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
@@ -376,9 +421,9 @@ class ResidentEngine:
             ]
             run_all(young, pool)
             del draws, young
-            if self._drawing_shocks is not None:
+            if shocks is None and self._drawing_shocks is not None:
                 shocks, self._drawing_shocks = self._drawing_shocks.result(), None
-            else:
+            elif shocks is None:
                 shocks = draw_shocks(self.rng_households, out=self._shock_numbers[0])
             if self.draw_ahead and t + 1 < self.horizon:
                 # Next month's numbers, drawn while this month's households step and the model

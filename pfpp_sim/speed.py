@@ -23,7 +23,8 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 
 __all__ = [
-    "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "keep_freed_memory", "keeps_freed_memory",
+    "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "KEEP_NUMBERS_BYTES", "keep_freed_memory",
+    "keeps_freed_memory",
     "run_all", "thread_pool",
 ]
 
@@ -49,6 +50,11 @@ KEEP_HOUSEHOLDS = 1 << 18
 month 0, are kept in the process and reused by its next runs
 (:func:`~pfpp_sim.starting.starting_population`, :meth:`~pfpp_sim.model.PfppModel.at_start`);
 a larger population is built for each run, as keeping it would double a large run's memory."""
+
+KEEP_NUMBERS_BYTES = 1 << 26
+"""Bytes of resident random numbers, over a run's months, up to which a kept set-up also
+keeps them for its next runs (:class:`~pfpp_sim.streams.KeptNumbers`): 64 MB, about 30 MB
+for the 14 default places at 1:100 over 60 months."""
 
 
 def keep_freed_memory() -> None:

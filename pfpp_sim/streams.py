@@ -24,7 +24,7 @@ import numpy as np
 
 T = TypeVar("T")
 
-__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "YoungDraws", "draw_shocks", "draw_young", "stream"]
+__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "KeptNumbers", "MonthNumbers", "YoungDraws", "draw_shocks", "draw_young", "stream"]
 
 STREAM_IDS = {
     "population": 0,
@@ -200,3 +200,54 @@ class DrawingAhead(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class MonthNumbers:
+    """One month's resident numbers, read-only, and the states their streams are left in.
+
+    Attributes
+    ----------
+    young : YoungDraws
+        The young people's numbers (:func:`draw_young`).
+    ranks : ndarray of uint16, shape (n_newcomers,)
+        The newcomers' job-search ranks, in person order.
+    shocks : ndarray, shape (n_households,)
+        The households' income shocks (:func:`draw_shocks`).
+    states : tuple of dict
+        ``bit_generator.state`` of the ``young_people``, ``job_search`` and ``households``
+        streams after the month's draws.
+    """
+
+    young: YoungDraws
+    ranks: np.ndarray
+    shocks: np.ndarray
+    states: tuple[dict, dict, dict]
+
+
+class KeptNumbers:
+    """A replicate's resident numbers, month by month, shared by the runs that start from one kept set-up.
+
+    How many numbers the residents' rules draw in a month depends only on the month and
+    on the residents' ages, never on the levers or on what was delivered, so every run
+    from the same set-up (:meth:`~pfpp_sim.model.PfppModel.at_start`) draws the same
+    numbers: the first run to reach a month keeps them, and the next runs read them
+    instead of drawing them again (common random numbers, reused). Filled by
+    :class:`~pfpp_sim.residents.ResidentEngine`; never changed once kept.
+    """
+
+    def __init__(self) -> None:
+        self._months: dict[int, MonthNumbers] = {}
+
+    def __len__(self) -> int:
+        return len(self._months)
+
+    def get(self, month: int) -> MonthNumbers | None:
+        """The numbers of ``month``, if a run has kept them."""
+        return self._months.get(month)
+
+    def keep(self, month: int, numbers: MonthNumbers) -> None:
+        """Keep ``month``'s numbers (made read-only) for the next runs."""
+        for part in (*vars(numbers.young).values(), numbers.ranks, numbers.shocks):
+            part.flags.writeable = False
+        self._months[month] = numbers

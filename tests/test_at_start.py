@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pfpp_sim import model as model_module
+from pfpp_sim import residents as residents_module
 from pfpp_sim import starting
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import load_scenario
@@ -107,3 +108,55 @@ def test_copies_share_the_exogenous_paths_they_never_change():
     model_module._kept_set_up.cache_clear()
     first, second = (PfppModel.at_start(small(name), seed=9, replicate=0) for name in ("siloed_baseline", "pfpp_joined_up"))
     assert first.exo is second.exo and first.population is not second.population
+
+
+def test_the_next_runs_from_a_set_up_read_the_residents_numbers_the_first_run_kept(monkeypatch):
+    model_module._kept_set_up.cache_clear()
+    first = PfppModel.at_start(small("pfpp_joined_up"), seed=3, replicate=1)
+    assert first.residents.kept_numbers is not None and len(first.residents.kept_numbers) == 0
+    first.run()
+    assert len(first.residents.kept_numbers) == 12
+
+    def no_drawing(*_, **__):
+        raise AssertionError("a month's numbers were drawn again")
+
+    monkeypatch.setattr(residents_module, "draw_young", no_drawing)
+    monkeypatch.setattr(residents_module, "draw_shocks", no_drawing)
+    second = PfppModel.at_start(small(), seed=3, replicate=1)
+    assert second.residents.kept_numbers is first.residents.kept_numbers
+    second.run()
+    monkeypatch.undo()
+    assert_same(second, PfppModel(small(), seed=3, replicate=1).run())
+
+
+def test_a_run_past_the_months_kept_draws_on_where_the_kept_numbers_left_its_streams():
+    model_module._kept_set_up.cache_clear()
+    first = PfppModel.at_start(small("pfpp_joined_up"), seed=4, replicate=1)
+    for _ in range(5):
+        first.step()
+    assert len(first.residents.kept_numbers) == 5
+    assert_same(PfppModel.at_start(small(), seed=4, replicate=1).run(), PfppModel(small(), seed=4, replicate=1).run())
+    assert len(first.residents.kept_numbers) == 12
+
+
+def test_kept_numbers_cannot_be_changed_by_a_run():
+    model_module._kept_set_up.cache_clear()
+    numbers = PfppModel.at_start(small(), seed=5, replicate=0).run().residents.kept_numbers.get(8)
+    for part in (numbers.young.move, numbers.young.mind, numbers.young.entry, numbers.young.newcomer_mind, numbers.ranks, numbers.shocks):
+        with pytest.raises(ValueError, match="read-only"):
+            part[:1] = 0
+
+
+@pytest.mark.parametrize(("limit", "kept"), [(767_999, False), (768_000, True)])
+def test_numbers_that_would_take_more_than_the_limit_are_drawn_by_each_run(monkeypatch, limit, kept):
+    # small() has 2,000 young people (3 float64 numbers a month each, counting September's
+    # entry in every month) and 4,000 households (a float32 shock each): 12 x 64,000 bytes.
+    monkeypatch.setattr(residents_module, "KEEP_NUMBERS_BYTES", limit)
+    model_module._kept_set_up.cache_clear()
+    model = PfppModel.at_start(small(), seed=6, replicate=0)
+    assert (model.residents.kept_numbers is not None) is kept
+
+
+def test_an_engine_drawing_ahead_keeps_no_numbers():
+    model = PfppModel(small(), seed=6, replicate=0, draw_ahead=True)
+    assert model.residents.keep_numbers() is False and model.residents.kept_numbers is None
