@@ -52,6 +52,7 @@ def _kept_set_up(set_up: StartKey) -> PfppModel:
         set_up.scenario, seed=set_up.seed, replicate=set_up.replicate, block_households=BLOCK_HOUSEHOLDS, threads=None, draw_ahead=None,
     )
     model.residents.keep_numbers()
+    model.awards, model.events = [], []  # the run-in's, which each run drops (_start_run): not copied for every run
     return model
 
 
