@@ -1,9 +1,10 @@
-"""Speed settings: the residents' engine's blocks, threads and drawing ahead, reused starting residents, and the allocator.
+"""Speed settings: the residents' engine's blocks, threads and drawing ahead, reused starting residents and random numbers, and the allocator.
 
 None of them changes a result. Residents are stepped in blocks of whole places, with each
 month's random numbers drawn for everyone first in the rules' order, so the numbers each
 person gets do not depend on the blocks, on the threads that step them or on whether they
-were drawn a month ahead (:class:`~pfpp_sim.residents.ResidentEngine`). The plain serial
+were drawn a month ahead or read from those an earlier run from the same set-up drew
+(:class:`~pfpp_sim.residents.ResidentEngine`). The plain serial
 path is ``threads=1, draw_ahead=False``. The defaults below are what
 :class:`~pfpp_sim.residents.ResidentEngine` uses when it is not told otherwise.
 
