@@ -79,7 +79,7 @@ def round_timing(period_start: int, *, period_months: int, window_months: int, a
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class Award:
     """One grant to one council: a ledger in pence plus its delivery plan."""
 

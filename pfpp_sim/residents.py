@@ -225,8 +225,7 @@ class ResidentEngine:
         bool
             Whether the numbers are kept.
         """
-        h, y = self.population.households, self.population.young
-        month_bytes = 3 * y.n * np.dtype(np.float64).itemsize + h.n * h.income_dev.dtype.itemsize
+        month_bytes = 3 * self._young_numbers[0].nbytes + self._shock_numbers[0].nbytes  # with September's entry numbers
         if self.draw_ahead or month_bytes * self.horizon > KEEP_NUMBERS_BYTES:
             return False
         self.kept_numbers = KeptNumbers()
@@ -247,7 +246,7 @@ class ResidentEngine:
         h, y = self.population.households, self.population.young
         args = self._young_draw_args(t)
         young = draw_young(self.rng_young, **{**args, "out": (np.empty(y.n), np.empty(y.n))})
-        ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=args["n_newcomers"], dtype=np.uint16)
+        ranks = self._newcomer_ranks(args["n_newcomers"])
         shocks = draw_shocks(self.rng_households, out=np.empty(h.n, dtype=h.income_dev.dtype))
         numbers = MonthNumbers(young, ranks, shocks, tuple(rng.bit_generator.state for rng in streams))
         self.kept_numbers.keep(t, numbers)
@@ -354,6 +353,10 @@ class ResidentEngine:
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
         )
 
+    def _newcomer_ranks(self, n: int) -> np.ndarray:
+        """Job-search ranks of a month's ``n`` newcomers (16-year-olds replacing those turning 25), in person order."""
+        return self.rng_job_search.integers(0, RANK_LEVELS, size=n, dtype=np.uint16)
+
     def _young_draw_args(self, t: int) -> dict:
         """Arguments of :func:`~pfpp_sim.streams.draw_young` for month ``t`` (ages as that month starts)."""
         n_newcomers = int(np.count_nonzero(self.population.young.age_months >= AGE_25 - 1))
@@ -408,7 +411,7 @@ class ResidentEngine:
                 draws, self._drawing_young = self._drawing_young.result(), None
             else:
                 draws = draw_young(self.rng_young, **self._young_draw_args(t))
-            ranks = self.rng_job_search.integers(0, RANK_LEVELS, size=sum(turning), dtype=np.uint16)
+            ranks = self._newcomer_ranks(sum(turning))
             shocks = None  # drawn once the young people have stepped (when drawing ahead, they may still be being drawn)
         with thread_pool(self.threads) as pool:
             young = [

@@ -153,8 +153,10 @@ def test_numbers_that_would_take_more_than_the_limit_are_drawn_by_each_run(monke
     # entry in every month) and 4,000 households (a float32 shock each): 12 x 64,000 bytes.
     monkeypatch.setattr(residents_module, "KEEP_NUMBERS_BYTES", limit)
     model_module._kept_set_up.cache_clear()
-    model = PfppModel.at_start(small(), seed=6, replicate=0)
-    assert (model.residents.kept_numbers is not None) is kept
+    assert (PfppModel.at_start(small(), seed=6, replicate=0).residents.kept_numbers is not None) is kept
+    engine = PfppModel(small(), seed=6, replicate=0).residents
+    assert engine.keep_numbers() is kept
+    assert (engine.kept_numbers is not None) is kept
 
 
 def test_an_engine_drawing_ahead_keeps_no_numbers():
