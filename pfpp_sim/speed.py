@@ -25,8 +25,7 @@ import numpy as np
 
 __all__ = [
     "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "KEEP_NUMBERS_BYTES", "keep_freed_memory",
-    "keeps_freed_memory",
-    "run_all", "thread_pool",
+    "keeps_freed_memory", "run_all", "thread_pool",
 ]
 
 BLOCK_HOUSEHOLDS = 1 << 17
