@@ -29,6 +29,9 @@ def test_a_design_is_a_pure_function_of_its_space_size_seed_and_method():
     assert set(first["levers.carry_over"]) <= {False, True} and first["levers.data_sharing"].between(0, 1).all()
     assert len(sample(SPACE, 4, 1, method="sobol")) == 4 * (2 + 2)
     assert len(sample(SPACE, 3, 1, method="morris")) == 3 * (2 + 1)
+    for method, n in (("sobol", 4), ("morris", 3)):
+        pd.testing.assert_frame_equal(sample(SPACE, n, 1, method=method), sample(SPACE, n, 1, method=method))
+        assert not sample(SPACE, n, 1, method=method).equals(sample(SPACE, n, 2, method=method)), method
 
 
 def test_a_grid_takes_every_combination_and_a_space_without_levels_or_steps_has_none():
@@ -50,6 +53,29 @@ def test_worlds_are_sampled_by_the_same_designs_with_the_default_world_first():
     assert worlds.iloc[0][["world.x", "world.y"]].tolist() == [0.5, 6.0] and not worlds.iloc[0]["sampled"]
     np.testing.assert_array_equal(worlds.iloc[1:][["world.x", "world.y"]].to_numpy(), points[["world.x", "world.y"]].to_numpy())
     np.testing.assert_allclose(space.shares(points), (points[["world.x", "world.y"]].to_numpy() - [0.0, 3.0]) / [1.0, 6.0])
+
+
+def test_a_designs_values_are_shares_of_each_range_and_a_level_its_index_over_the_last_ones():
+    space = ParameterSpace({
+        "a": Parameter(low=2.0, high=6.0), "b": Parameter(levels=[False, True]), "c": Parameter(levels=["x", "y", "z"]),
+        "d": Parameter(levels=[3]),
+    })
+    design = pd.DataFrame({
+        "a": [2.0, 3.0, 6.0],
+        "b": pd.Series([np.False_, np.True_, np.True_], dtype=object),  # numpy scalars, as a column of mixed values holds them
+        "c": ["z", "x", "y"],
+        "d": [3, 3, 3],
+    })
+    np.testing.assert_array_equal(space.shares(design), [[0.0, 0.0, 1.0, 0.0], [0.25, 1.0, 0.0, 0.0], [1.0, 1.0, 0.5, 0.0]])
+
+
+def test_only_the_outputs_asked_for_that_the_results_hold_are_analysed():
+    space = ParameterSpace({"a": Parameter(low=2.0, high=6.0)})
+    results = pd.DataFrame({"point": [0, 1, 2, 3], "a": [2.0, 3.0, 4.0, 6.0], "x": [1.0, 2.0, 3.0, 4.0], "y": [4.0, 3.0, 2.0, 1.0]})
+    asked = analyze(space, results, method="lhs", seed=0, outputs=["y", "missing"])
+    assert asked["output"].unique().tolist() == ["y"]
+    assert asked.loc[asked["measure"] == "spearman", "value"].tolist() == pytest.approx([-1.0])
+    assert analyze(space, results, method="lhs", seed=0)["output"].unique().tolist() == ["x", "y"]
 
 
 def test_a_design_run_in_memory_gives_the_sweep_of_the_same_spec_and_its_indices(tmp_path):
