@@ -2,9 +2,10 @@
 
 Run ``python tools/output_digest.py [--runs N]`` before and after a change: it prints a
 SHA-256 digest (16 hex digits) of every table of ``siloed_baseline`` and
-``pfpp_joined_up`` (36 months, seed 3, replicates 0 and 1), and of the summaries of the
-first ``--runs`` design points of ``sweeps/levers_lhs.toml`` (default 12), each run as a
-sweep's worker runs it. Equal digests before and after mean equal outputs, to the bit.
+``pfpp_joined_up`` (36 months, seed 3, replicates 0 and 1), and of the results of the
+first ``--runs`` design points of ``sweeps/levers_lhs.toml`` (default 12), run in this
+process by :func:`pfpp_sim.sweep.run_design`. Equal digests before and after mean equal
+outputs, to the bit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from pfpp_sim import load_scenario
 from pfpp_sim.experiment import run_replicate
-from pfpp_sim.sweep import _Job, _plain, _run_batch, design_of, load_sweep
+from pfpp_sim.sweep import design_of, load_sweep, run_design
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("monthly", "places", "awards", "summary", "events", "equity", "spending")
@@ -44,15 +45,12 @@ def scenario_digests(horizon: int = 36, seed: int = 3) -> dict[str, str]:
 
 
 def sweep_digest(runs: int) -> str:
-    """The summaries of the first ``runs`` points of ``sweeps/levers_lhs.toml``."""
+    """The results of the first ``runs`` points of ``sweeps/levers_lhs.toml``, run in this process as a sweep runs them."""
     spec, base = load_sweep(ROOT / "sweeps" / "levers_lhs.toml")
-    design = design_of(spec).head(runs)
-    jobs = [_Job(point, point, 0, {k: _plain(design.at[point, k]) for k in spec.parameters}) for point in range(len(design))]
-    done = _run_batch(base, jobs, seed=spec.seed, outputs=spec.outputs, keep_places=spec.keep_places)
-    failed = [result for _, result in done if isinstance(result, str)]
-    if failed:
-        raise SystemExit(f"a run failed: {failed[0]}")
-    return digest([result for _, result in done])
+    results = run_design(
+        design_of(spec).head(runs), base, seed=spec.seed, outputs=spec.outputs, by_place=spec.keep_places, executor="serial",
+    )
+    return digest([results])
 
 
 def main(argv: list[str] | None = None) -> None:
