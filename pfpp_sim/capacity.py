@@ -11,51 +11,61 @@ team can deliver.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["capacity_share", "monthly_order_p"]
 
 
-def capacity_share(month: int, ready: int, steady: int) -> float:
-    """M6: share of its steady capacity a team can deliver in ``month``.
+def capacity_share(month: int, ready: np.ndarray, steady: np.ndarray) -> np.ndarray:
+    """M6: share of its steady capacity each team can deliver in ``month``.
 
     Nothing before ``ready`` (its first delivery month), rising linearly to all of it in
     ``steady`` (the month steady delivery is reached; ``steady == ready`` means no ramp).
 
+    Parameters
+    ----------
+    month : int
+    ready, steady : ndarray of int64, shape (n,)
+        Each team's first delivery month and the month it reaches its steady rate.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+
     Examples
     --------
-    >>> [capacity_share(t, ready=2, steady=5) for t in (1, 2, 3, 4, 5)]
+    >>> capacity_share(np.arange(1, 6), ready=2, steady=5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    if month < ready:
-        return 0.0
-    if month >= steady:
-        return 1.0
-    return (month - ready + 1) / (steady - ready + 1)
+    ramp = (month - ready + 1) / np.maximum(steady - ready + 1, 1)  # a team that is steady before it is ready has no ramp: not divided by 0
+    return np.where(month < ready, 0.0, np.where(month >= steady, 1.0, ramp))
 
 
-def monthly_order_p(held_p: int, plan_p: int, *, headroom: float, share: float, rush: bool) -> int:
-    """M6: pence of delivery a team orders this month.
+def monthly_order_p(held_p: np.ndarray, plan_p: np.ndarray, *, headroom: float, share: np.ndarray, rush: np.ndarray) -> np.ndarray:
+    """M6: pence of delivery each team orders this month.
 
     The council orders its plan, or in the rush before a deadline all it holds; the team
-    delivers at most its capacity (``plan x headroom x share``) and never more than is held.
+    delivers at most its capacity (``plan x headroom x share``, in whole pence rounded
+    down) and never more than is held.
 
     Parameters
     ----------
-    held_p : int
-        Money the award holds for the intervention, pence.
-    plan_p : int
-        Planned monthly spend the team was sized for, pence.
+    held_p : ndarray of int64, shape (n,)
+        Money each award line holds for its intervention, pence.
+    plan_p : ndarray of int64, shape (n,)
+        Planned monthly spend each team was sized for, pence.
     headroom : float
         Steady capacity as a multiple of the plan.
-    share : float
+    share : ndarray of float64, shape (n,)
         Share of steady capacity reached (:func:`capacity_share`).
-    rush : bool
+    rush : ndarray of bool, shape (n,)
         True in the last months before a deadline.
 
     Returns
     -------
-    int
+    ndarray of int64, shape (n,)
         Pence, from 0 to ``held_p``.
     """
-    capacity_p = int(plan_p * headroom * share)
-    wanted_p = held_p if rush else plan_p
-    return max(0, min(held_p, wanted_p, capacity_p))
+    capacity_p = np.asarray(plan_p * headroom * share).astype(np.int64)
+    wanted_p = np.where(rush, held_p, plan_p)
+    return np.maximum(0, np.minimum(np.minimum(held_p, wanted_p), capacity_p))

@@ -1,8 +1,8 @@
 """Delivery: one month's orders of every council turned into recipients and spending.
 
-Councils order deliveries while they step (:meth:`~pfpp_sim.agents.Council._order`); once
-every council has stepped, the model gathers the month's orders into :class:`Orders` and
-:func:`deliver` fulfils them together: each order's budget buys recipients at the place's
+Once every council has stepped, the councils order the month's deliveries from their award
+lines (:func:`~pfpp_sim.agents.council.order_lines`), the model gathers the orders into
+:class:`Orders` and :func:`deliver` fulfils them together: each order's budget buys recipients at the place's
 unit cost, chosen by :func:`~pfpp_sim.targeting.select_recipients` (M4, M7, M8). The model
 then spends what :func:`deliver` returns from each award, adds :func:`delivery_flows` to the
 month's flows and queues the recipients' effects.
@@ -10,28 +10,20 @@ month's flows and queues the recipients' effects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from pfpp_sim.agents.council import POOLED_BIT
-from pfpp_sim.funding import Award, order_spend_p
+from pfpp_sim.funding import order_spend_p
+from pfpp_sim.ledger import Ledger
 from pfpp_sim.population import Block, Population
 from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.targeting import KEY_INDEX, WAVES, ListingBuffer, RecipientRecords, Targeting, select_recipients, target_groups
 
-__all__ = ["Fulfilment", "Order", "Orders", "deliver", "delivery_flows"]
-
-
-class Order(NamedTuple):
-    """One delivery order as a council places it: ``budget_p`` pence of intervention ``key`` from ``award``."""
-
-    award: Award
-    key: str
-    budget_p: int
+__all__ = ["Fulfilment", "Orders", "deliver", "delivery_flows"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +32,8 @@ class Orders:
 
     Attributes
     ----------
-    awards : tuple of Award, length n_orders
-        The award each order spends from.
+    line : ndarray of int64, shape (n_orders,)
+        The award line (:class:`~pfpp_sim.ledger.Ledger`) each order spends from.
     key : ndarray of int64, shape (n_orders,)
         Intervention, as an index into ``INTERVENTION_KEYS``.
     place : ndarray of int64, shape (n_orders,)
@@ -57,7 +49,7 @@ class Orders:
         :data:`~pfpp_sim.agents.council.POOLED_BIT`.
     """
 
-    awards: tuple[Award, ...]
+    line: np.ndarray
     key: np.ndarray
     place: np.ndarray
     budget_p: np.ndarray
@@ -66,23 +58,24 @@ class Orders:
     stream_bit: np.ndarray
 
     @classmethod
-    def of(cls, placed: Sequence[Order], stream_bits: Mapping[str, int]) -> Orders:
-        """The columns of the orders ``placed``, with each siloed stream's bit from ``stream_bits``."""
-        awards = tuple(order.award for order in placed)
+    def of(cls, ledger: Ledger, lines: np.ndarray, budget_p: np.ndarray) -> Orders:
+        """Orders of ``budget_p`` pence from each of award ``lines`` of ``ledger``."""
+        award = ledger.by_line["award"][lines]
+        a = ledger.by_award
+        pooled = a["pooled"][award]
         return cls(
-            awards=awards,
-            key=np.array([KEY_INDEX[order.key] for order in placed], dtype=np.int64),
-            place=np.array([award.place for award in awards], dtype=np.int64),
-            budget_p=np.array([order.budget_p for order in placed], dtype=np.int64),
-            pooled=np.array([award.pooled for award in awards], dtype=bool),
-            known_bits=np.array([award.known_bits for award in awards], dtype=np.int64),
-            stream_bit=np.array([POOLED_BIT if award.pooled else stream_bits[award.programme] for award in awards], dtype=np.int64),
+            line=lines, key=ledger.by_line["key"][lines], place=a["place"][award], budget_p=budget_p, pooled=pooled,
+            known_bits=a["known_bits"][award], stream_bit=np.where(pooled, POOLED_BIT, a["stream_bit"][award]),
         )
+
+    def take(self, which: np.ndarray) -> Orders:
+        """The orders ``which`` selects (a mask or indices), in their order."""
+        return Orders(**{name: getattr(self, name)[which] for name in self.__dataclass_fields__})
 
     @property
     def size(self) -> int:
         """Number of orders."""
-        return len(self.awards)
+        return self.line.size
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_run
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
-from pfpp_sim.scenario import Scenario, load_scenario
+from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution, lost_workers_explained, open_executor
 
@@ -74,13 +74,19 @@ def _equity_table(model: PfppModel) -> pd.DataFrame:
 
 
 def _spending_table(model: PfppModel) -> pd.DataFrame:
-    """Each award's money by intervention: delivered, returned and still held (GBP)."""
-    rows = [
-        (a.award_id, key, a.delivered_by_p.get(key, 0) / 100, a.returned_by_p.get(key, 0) / 100, a.held_p.get(key, 0) / 100)
-        for a in model.awards
-        for key in sorted(set(a.held_p) | set(a.delivered_by_p) | set(a.returned_by_p))
-    ]
-    return pd.DataFrame(rows, columns=["award_id", "intervention", "delivered_gbp", "returned_gbp", "held_gbp"])
+    """Each award's money by intervention (interventions in name order): delivered, returned and still held (GBP)."""
+    line = model.ledger.by_line
+    name_order = np.argsort(np.argsort(INTERVENTION_KEYS))  # each intervention's place in name order
+    rows = np.lexsort((name_order[line["key"]], line["award"]))
+    return pd.DataFrame(
+        {
+            "award_id": np.array([a.award_id for a in model.awards], dtype=np.int64)[line["award"][rows]],
+            "intervention": np.asarray(INTERVENTION_KEYS)[line["key"][rows]],
+            "delivered_gbp": line["delivered_p"][rows] / 100,
+            "returned_gbp": line["returned_p"][rows] / 100,
+            "held_gbp": line["held_p"][rows] / 100,
+        }
+    )
 
 
 def _monthly_table(model: PfppModel) -> pd.DataFrame:
@@ -124,35 +130,31 @@ def _places_table(model: PfppModel) -> pd.DataFrame:
 
 def _awards_table(model: PfppModel) -> pd.DataFrame:
     """One row per award: who gave it to whom, when, and its money (GBP)."""
-    codes = model.population.places.codes
+    a, awards = model.ledger.by_award, model.awards
+
+    def each(name: str) -> list:
+        return [getattr(award, name) for award in awards]
+
     return pd.DataFrame(
-        [
-            {
-                "award_id": a.award_id,
-                "programme": a.programme,
-                "department": a.department,
-                "place_code": codes[a.place],
-                "round": a.round,
-                "pooled": a.pooled,
-                "competitive": a.competitive,
-                "award_month": a.award_month,
-                "period_start": a.period_start,
-                "deadline": a.deadline,
-                "first_delivery": a.first_delivery,
-                "allocated_gbp": a.allocated_p / 100,
-                "delivered_gbp": a.delivered_p / 100,
-                "grant_overhead_gbp": a.overhead_p / 100,
-                "returned_gbp": a.returned_p / 100,
-                "held_gbp": a.held_total_p / 100,
-                "duplicated_gbp": a.duplicated_p / 100,
-            }
-            for a in model.awards
-        ],
-        columns=[
-            "award_id", "programme", "department", "place_code", "round", "pooled", "competitive", "award_month",
-            "period_start", "deadline", "first_delivery", "allocated_gbp", "delivered_gbp", "grant_overhead_gbp",
-            "returned_gbp", "held_gbp", "duplicated_gbp",
-        ],
+        {
+            "award_id": np.array(each("award_id"), dtype=np.int64),
+            "programme": each("programme"),
+            "department": each("department"),
+            "place_code": np.asarray(model.population.places.codes)[a["place"]],
+            "round": np.array(each("round"), dtype=np.int64),
+            "pooled": a["pooled"].copy(),
+            "competitive": np.array(each("competitive"), dtype=bool),
+            "award_month": np.array(each("award_month"), dtype=np.int64),
+            "period_start": np.array(each("period_start"), dtype=np.int64),
+            "deadline": a["deadline"].copy(),
+            "first_delivery": a["first_delivery"].copy(),
+            "allocated_gbp": a["allocated_p"] / 100,
+            "delivered_gbp": a["delivered_p"] / 100,
+            "grant_overhead_gbp": a["overhead_p"] / 100,
+            "returned_gbp": a["returned_p"] / 100,
+            "held_gbp": model.ledger.held_by_award(np.arange(a.n)) / 100,
+            "duplicated_gbp": a["duplicated_p"] / 100,
+        }
     )
 
 

@@ -8,11 +8,13 @@ Spending after a deadline is refused.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from pfpp_sim.errors import InvariantError
+from pfpp_sim.ledger import NOT_MOBILISED, Ledger
 
 __all__ = ["Award", "Round", "order_spend_p", "round_timing", "split_pence", "to_pence"]
 
@@ -79,77 +81,169 @@ def round_timing(period_start: int, *, period_months: int, window_months: int, a
     )
 
 
-@dataclass(slots=True)
-class Award:
-    """One grant to one council: a ledger in pence plus its delivery plan."""
+class _Column:
+    """An award's value in a column of its ledger's :attr:`~pfpp_sim.ledger.Ledger.by_award`, as a Python scalar."""
 
-    award_id: int
-    programme: str
-    department: str
-    place: int
-    round: int
-    pooled: bool
-    competitive: bool
-    award_month: int
-    period_start: int
-    deadline: int
-    allocated_p: int
-    place_code: str = ""
-    known_bits: int = 0  # streams whose recipient records this award's team holds
-    overhead_p: int = 0
-    delivered_p: int = 0
-    returned_p: int = 0
-    duplicated_p: int = 0
-    held_p: dict[str, int] = field(default_factory=dict)
-    plan_p: dict[str, int] = field(default_factory=dict)
-    delivered_by_p: dict[str, int] = field(default_factory=dict)  # delivered_p by intervention
-    returned_by_p: dict[str, int] = field(default_factory=dict)  # returned_p by intervention
-    ready: dict[str, int] = field(default_factory=dict)  # month of each team's first delivery
-    steady: dict[str, int] = field(default_factory=dict)  # month each team reaches its steady rate
-    first_delivery: int = -1
-    last_delivery: int = -1
-    extended: bool = False
-    closed: bool = False
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, award, owner=None):
+        return self if award is None else award.columns[self.name][award.row].item()
+
+    def __set__(self, award, value) -> None:
+        award.columns[self.name][award.row] = value
+
+
+class _Lines(MutableMapping):
+    """An award's lines in one column of its ledger's :attr:`~pfpp_sim.ledger.Ledger.by_line`, by intervention.
+
+    Holds every line's intervention (``held_p``, ``plan_p``), only those with a value
+    other than 0 (``delivered_by_p``, ``returned_by_p``: delivered or returned), or only
+    those whose team is mobilised (``ready``, ``steady``). Setting an intervention the
+    award has no line for adds one.
+    """
+
+    def __init__(self, award: Award, column: str, absent: int | None) -> None:
+        self.award, self.column, self.absent = award, column, absent
+
+    def __getitem__(self, key: str) -> int:
+        value = self.award.ledger.by_line.data[self.column][self.award.lines[key]].item()
+        if value == self.absent:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        line = self.award.lines.get(key)
+        return line is not None and self.award.ledger.by_line.data[self.column][line] != self.absent
+
+    def __setitem__(self, key: str, value: int) -> None:
+        award = self.award
+        if key not in award.lines:
+            award.lines[key] = award.ledger.add_line(award.row, key)
+        award.ledger.by_line[self.column][award.lines[key]] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("an award's lines are never removed")
+
+    def __iter__(self):
+        values = self.award.ledger.by_line[self.column]
+        return (key for key, line in self.award.lines.items() if values[line] != self.absent)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Award:
+    """One grant to one council: a ledger in pence plus its delivery plan.
+
+    A view of the award's rows in a :class:`~pfpp_sim.ledger.Ledger` (a run's, or one of
+    its own): its money, deadline and delivery bits are read and written there.
+    """
+
+    place = _Column()
+    deadline = _Column()  # exclusive: last month money may be spent is deadline - 1
+    allocated_p = _Column()
+    overhead_p = _Column()
+    delivered_p = _Column()
+    returned_p = _Column()
+    duplicated_p = _Column()
+    first_delivery = _Column()
+    last_delivery = _Column()
+    known_bits = _Column()  # streams whose recipient records this award's team holds
+    pooled = _Column()
+    closed = _Column()
+
+    def __init__(
+        self, *, award_id: int, programme: str, department: str, place: int, round: int, pooled: bool, competitive: bool,
+        award_month: int, period_start: int, deadline: int, allocated_p: int, place_code: str = "", known_bits: int = 0,
+        overhead_p: int = 0, stream_bit: int = 0, ledger: Ledger | None = None,
+    ) -> None:
+        self.award_id, self.programme, self.department, self.round = award_id, programme, department, round
+        self.competitive, self.award_month, self.period_start = competitive, award_month, period_start
+        self.place_code, self.extended = place_code, False
+        self.ledger = Ledger() if ledger is None else ledger
+        self.columns = self.ledger.by_award.data  # this award's values are at its row of each column
+        self.lines: dict[str, int] = {}  # each intervention's line in the ledger, in the order added
+        self.row = self.ledger.by_award.append(
+            place=place, start=max(award_month, period_start), deadline=deadline, allocated_p=allocated_p,
+            overhead_p=overhead_p, known_bits=known_bits, stream_bit=stream_bit, pooled=pooled,
+        )
+        self.ledger.awards.append(self)
+
+    @property
+    def held_p(self) -> MutableMapping[str, int]:
+        """Pence held for each intervention."""
+        return _Lines(self, "held_p", None)
+
+    @property
+    def plan_p(self) -> MutableMapping[str, int]:
+        """Planned monthly spend of each intervention, pence."""
+        return _Lines(self, "plan_p", None)
+
+    @property
+    def delivered_by_p(self) -> MutableMapping[str, int]:
+        """``delivered_p`` by intervention (those delivered)."""
+        return _Lines(self, "delivered_p", 0)
+
+    @property
+    def returned_by_p(self) -> MutableMapping[str, int]:
+        """``returned_p`` by intervention (those returned)."""
+        return _Lines(self, "returned_p", 0)
+
+    @property
+    def ready(self) -> MutableMapping[str, int]:
+        """Month of each mobilised team's first delivery."""
+        return _Lines(self, "ready", NOT_MOBILISED)
+
+    @property
+    def steady(self) -> MutableMapping[str, int]:
+        """Month each mobilised team reaches its steady rate."""
+        return _Lines(self, "steady", NOT_MOBILISED)
 
     @property
     def held_total_p(self) -> int:
-        return sum(self.held_p.values())
+        """Pence held for all interventions."""
+        return int(self.ledger.by_line["held_p"][list(self.lines.values())].sum())
 
-    def add_funds(self, amount_p: int, shares: dict[str, float], overhead_p: int, month: int) -> None:
+    def add_funds(self, amount_p: int, shares: dict[str, float], overhead_p: int, month: int) -> int:
         """Add money in ``month``: ``overhead_p`` is top-sliced, the rest split by intervention shares.
 
         The planned monthly spend of each intervention grows by its part spread over
         the months left to the deadline.
+
+        Returns
+        -------
+        int
+            The overhead top-sliced, pence (never more than ``amount_p``).
         """
         overhead_p = min(overhead_p, amount_p)
-        self.allocated_p += amount_p
-        self.overhead_p += overhead_p
-        months = max(self.deadline - max(month, self.period_start), 1)
+        columns, row = self.columns, self.row
+        columns["allocated_p"][row] += amount_p
+        columns["overhead_p"][row] += overhead_p
+        months = max(int(columns["deadline"][row]) - max(month, self.period_start), 1)
         for key, part in split_pence(amount_p - overhead_p, shares).items():
-            self.held_p[key] = self.held_p.get(key, 0) + part
-            self.plan_p[key] = self.plan_p.get(key, 0) + part // months
+            if key not in self.lines:
+                self.lines[key] = self.ledger.add_line(row, key)
+            line, lines = self.lines[key], self.ledger.by_line.data
+            lines["held_p"][line] += part
+            lines["plan_p"][line] += part // months
+        return overhead_p
 
     def spend(self, key: str, amount_p: int, duplicated_p: int, month: int) -> None:
-        """Move money from held to delivered.
+        """Move money from held to delivered (:meth:`Ledger.spend <pfpp_sim.ledger.Ledger.spend>` for one line).
 
         Raises
         ------
         InvariantError
             If the award is past its deadline or the amount exceeds what is held.
         """
-        if month >= self.deadline or self.closed:
-            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
-        if amount_p > self.held_p.get(key, 0) or amount_p < 0 or duplicated_p > amount_p:
-            raise InvariantError(f"overspend: award {self.award_id} ({self.programme}) {key}, month {month}, place {self.place_code or self.place}")
-        if amount_p == 0:
+        if key not in self.lines:  # holds nothing for ``key``: only spending nothing is allowed
+            if month >= self.deadline or self.closed:
+                raise InvariantError(f"spend after deadline: {self.ledger.describe(self.row, month)}")
+            if amount_p != 0 or duplicated_p > 0:
+                raise InvariantError(f"overspend: {self.ledger.describe(self.row, month, key)}")
             return
-        self.held_p[key] -= amount_p
-        self.delivered_p += amount_p
-        self.delivered_by_p[key] = self.delivered_by_p.get(key, 0) + amount_p
-        self.duplicated_p += duplicated_p
-        if self.first_delivery < 0:
-            self.first_delivery = month
-        self.last_delivery = month
+        self.ledger.spend(np.array([self.lines[key]]), np.array([amount_p]), np.array([duplicated_p]), month)
 
     def close(self, *, carry_over: bool, carry_over_months: int) -> int:
         """At the deadline: extend once if carry-over is allowed, else claw back what is held.
@@ -163,34 +257,18 @@ class Award:
             self.extended = True
             self.deadline += carry_over_months
             return 0
-        returned = self.held_total_p
+        lines = self.ledger.by_line
+        mine = np.fromiter(self.lines.values(), dtype=np.int64, count=len(self.lines))
+        returned = int(lines["held_p"][mine].sum())
         self.returned_p += returned
-        for key, part in self.held_p.items():
-            if part:
-                self.returned_by_p[key] = self.returned_by_p.get(key, 0) + part
-        self.held_p = {k: 0 for k in self.held_p}
+        lines["returned_p"][mine] += lines["held_p"][mine]
+        lines["held_p"][mine] = 0
         self.closed = True
         return returned
 
     def check(self, month: int) -> None:
-        """Raise :class:`InvariantError` naming the award, month and place if the ledger is wrong.
-
-        The ledger is wrong if it does not balance to the penny, if any balance (the money
-        held for each intervention included) is negative, or if money was delivered in or
-        after the deadline month.
-        """
-        held = self.held_total_p
-        if min(*self.held_p.values(), self.delivered_p, self.overhead_p, self.returned_p) < 0:
-            raise InvariantError(f"negative balance: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
-        if self.allocated_p != self.delivered_p + self.overhead_p + self.returned_p + held:
-            raise InvariantError(
-                f"ledger does not balance: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}: "
-                f"allocated {self.allocated_p} != delivered {self.delivered_p} + overhead {self.overhead_p} "
-                f"+ returned {self.returned_p} + held {held} (pence)"
-            )
-        if self.last_delivery >= self.deadline:
-            raise InvariantError(f"spend after deadline: award {self.award_id} ({self.programme}), month {month}, place {self.place_code or self.place}")
-
+        """Raise :class:`InvariantError` naming the award, month and place if the ledger is wrong (:meth:`Ledger.check <pfpp_sim.ledger.Ledger.check>`)."""
+        self.ledger.check(np.array([self.row]), month)
 
 
 def order_spend_p(served: np.ndarray, requested: np.ndarray, cost_p: np.ndarray, budget_p: np.ndarray) -> np.ndarray:

@@ -17,27 +17,33 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from functools import lru_cache
 
 import mesa
 import numpy as np
 
 from pfpp_sim.agents import Council, Department
-from pfpp_sim.delivery import Order, Orders, deliver, delivery_flows
+from pfpp_sim.agents.council import order_lines
+from pfpp_sim.delivery import Orders, deliver, delivery_flows
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.exogenous import exogenous_paths
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import TIME_LIMITED, PendingEffects, apply_effects, support_until
+from pfpp_sim.ledger import Ledger
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
 from pfpp_sim.population import NEET
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
-from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, Levers, Scenario
+from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, KEY_INDEX, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
 from pfpp_sim.starting import KEPT_REPLICATES, StartKey, keeps, starting_population
 from pfpp_sim.streams import stream
 from pfpp_sim.targeting import ListingBuffer, RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
+
+CARRIED_LINE = ("held_p", "plan_p", "ready", "steady")
+"""What a line of an award open at month 0 carries into the run (:meth:`PfppModel._carry_open_awards`)."""
 
 
 _SET_UP_READS = {"run", "world", "mechanisms", "interventions", "programmes", "calibration"}
@@ -52,7 +58,7 @@ def _kept_set_up(set_up: StartKey) -> PfppModel:
         set_up.scenario, seed=set_up.seed, replicate=set_up.replicate, block_households=BLOCK_HOUSEHOLDS, threads=None, draw_ahead=None,
     )
     model.residents.keep_numbers()
-    model.awards, model.events = [], []  # the run-in's, which each run drops (_start_run): not copied for every run
+    model.events = []  # the run-in's, which each run drops (_start_run): not copied for every run
     return model
 
 
@@ -173,12 +179,12 @@ class PfppModel(mesa.Model):
             ]
         )
         self.unit_cost_p = np.array([self.unit_cost[k] * 100.0 for k in INTERVENTION_KEYS])[:, None] * self.recipient_weight
-        self.awards: list[Award] = []
-        # Open awards by id, oldest first (dicts: closing one is O(1), order is kept).
+        self.ledger = Ledger()
+        self.awards: list[Award] = self.ledger.awards
+        # Open awards by row of the ledger, oldest first (dicts: closing one is O(1), order is kept).
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
         self._open_by_department: dict[str, dict[int, Award]] = {}  # a department's, or "pooled"
-        self._orders: list[Order] = []  # this month's delivery orders, in the order placed
         self._listing = ListingBuffer()  # where each month's target groups are listed
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
@@ -201,6 +207,7 @@ class PfppModel(mesa.Model):
         mesa.Agent._ids.pop(self, None)
         self._run_in()
         self._start_with_support()
+        self._carry_open_awards()
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
@@ -271,13 +278,13 @@ class PfppModel(mesa.Model):
             self.rng_councils = stream(self.seed, self.replicate, "run_in_councils", -self.month)
             departments.do("step")
             councils.do("step")
-            self._run_in_deliveries()
+            self._run_in_deliveries(self._place_orders(councils))
             self.month += 1
         for award in self.open_awards():
             if award.deadline <= self.month:  # the last year's clawback belongs to the years before
                 self.close_award(award)
 
-    def _run_in_deliveries(self) -> None:
+    def _run_in_deliveries(self, orders: Orders) -> None:
         """A run-in month's deliveries: time-limited support reaches residents, one-off interventions only spend.
 
         Time-limited support (:data:`~pfpp_sim.interventions.TIME_LIMITED`) is delivered
@@ -287,12 +294,10 @@ class PfppModel(mesa.Model):
         choosing anyone: what they did before the start is in the data the residents are
         built from (homes' energy bands, the prevalence of disorder).
         """
-        orders = self._take_orders()
-        for award, key, budget_p in orders:
-            if key not in TIME_LIMITED:
-                award.spend(key, min(award.held_p[key], budget_p), 0, self.month)
-        self._orders = [order for order in orders if order.key in TIME_LIMITED]
-        self.deliver_orders()
+        reach = np.isin(orders.key, [KEY_INDEX[key] for key in TIME_LIMITED])
+        spent = orders.take(~reach)
+        self.ledger.spend(spent.line, spent.budget_p, np.zeros_like(spent.budget_p), self.month)
+        self.deliver_orders(orders.take(reach))
         t = self.month
         apply_effects(self.pending.pop(t), self.population, self.effect, self.duration, t, self.rng_councils, records=self.recipients)
         self.recipients.expire(t + 1, support_until(self.population))
@@ -317,32 +322,45 @@ class PfppModel(mesa.Model):
         places.income_level = places.income_level * scale
         self._start_residents(onset=True)
 
-    def _start_run(self, scenario: Scenario) -> None:
-        """Month 0: the scenario's levers take over, and awards still open carry their money into the run.
+    def _carry_open_awards(self) -> None:
+        """Month 0: awards still open carry their money into the run, in a ledger of their own.
 
         The accounts of the run start at month 0: an award made before it enters the
-        run as an award of month 0 and round -1 holding what it had left (its earlier spending,
-        overhead and returns belong to the years before and are not counted), and that
-        money is counted as allocated in month 0. Run-in events are dropped.
+        run as an award of month 0 and round -1 holding what it had left, with its
+        teams and plan (its earlier spending, overhead and returns belong to the years
+        before and are not counted). The run-in's other awards are dropped.
+        """
+        carried = list(self._open.values())
+        self.ledger = Ledger()
+        self.awards, self._open = self.ledger.awards, {}
+        self._open_by_place = [{} for _ in self._open_by_place]
+        self._open_by_department = {}
+        for before in carried:
+            award = self._register(
+                Award(
+                    award_id=len(self.awards), programme=before.programme, department=before.department, place=before.place, round=-1,
+                    pooled=before.pooled, competitive=before.competitive, award_month=self.month, period_start=before.period_start,
+                    deadline=before.deadline, allocated_p=before.held_total_p, place_code=before.place_code,
+                    known_bits=before.known_bits, stream_bit=before.ledger.by_award["stream_bit"][before.row], ledger=self.ledger,
+                )
+            )
+            award.extended = before.extended
+            for key, line in before.lines.items():
+                award.lines[key] = self.ledger.add_line(award.row, key, **{c: before.ledger.by_line[c][line] for c in CARRIED_LINE})
+
+    def _start_run(self, scenario: Scenario) -> None:
+        """Month 0: the scenario's levers take over; the money the carried awards hold is counted as allocated in month 0.
+
+        See :meth:`_carry_open_awards`. Run-in events are dropped.
         """
         self.scenario = scenario
         for department in self.agents_by_type[Department]:
             department.start_run()
         for council in self.councils:
             council.start_run()
-        carried = list(self._open.values())
-        self.awards, self._open = [], {}
-        self._open_by_place = [{} for _ in self._open_by_place]
-        self._open_by_department = {}
         for values in self.flows.values():
             values[:] = 0.0
-        for before in carried:
-            award = self._register(
-                dataclasses.replace(
-                    before, award_id=len(self.awards), round=-1, award_month=self.month, allocated_p=before.held_total_p, overhead_p=0,
-                    delivered_p=0, returned_p=0, duplicated_p=0, delivered_by_p={}, returned_by_p={}, first_delivery=-1, last_delivery=-1,
-                )
-            )
+        for award in self.awards:
             self.add_flow("allocated_gbp", award.place, award.allocated_p / 100)
         self.events = []
         self._monthly_streams(self.month)
@@ -372,22 +390,31 @@ class PfppModel(mesa.Model):
             return [a for a in self._open_by_place[place].values() if department is None or a.department == department]
         return list((self._open if department is None else self._open_by_department.get(department, {})).values())
 
+    def awards_due(self, department: str) -> list[Award]:
+        """A department's open awards whose deadline has come (oldest first)."""
+        rows = np.fromiter(self._open_by_department.get(department, {}), dtype=np.int64)
+        return [self.awards[row] for row in rows[self.ledger.by_award["deadline"][rows] <= self.month].tolist()]
+
     def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
         """Add money to an award and record the flows."""
-        before_alloc, before_over = award.allocated_p, award.overhead_p
-        award.add_funds(amount_p, shares, overhead_p, self.month)
-        self.add_flow("allocated_gbp", award.place, (award.allocated_p - before_alloc) / 100)
-        self.add_flow("grant_overhead_gbp", award.place, (award.overhead_p - before_over) / 100)
+        overhead_p = award.add_funds(amount_p, shares, overhead_p, self.month)
+        place = award.place
+        self.add_flow("allocated_gbp", place, amount_p / 100)
+        self.add_flow("grant_overhead_gbp", place, overhead_p / 100)
 
     def _new_award(self, **fields) -> Award:
-        return self._register(Award(award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields['place']], **fields))
+        return self._register(
+            Award(
+                award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields["place"]],
+                stream_bit=self.stream_bits.get(fields["programme"], 0), ledger=self.ledger, **fields,
+            )
+        )
 
     def _register(self, award: Award) -> Award:
-        """Add an award to the run's list and to the open awards."""
-        self.awards.append(award)
-        self._open[award.award_id] = award
-        self._open_by_place[award.place][award.award_id] = award
-        self._open_by_department.setdefault(award.department, {})[award.award_id] = award
+        """Add an award of the run's ledger (and so of its list) to the open awards."""
+        self._open[award.row] = award
+        self._open_by_place[award.place][award.row] = award
+        self._open_by_department.setdefault(award.department, {})[award.row] = award
         return award
 
     def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
@@ -406,9 +433,11 @@ class PfppModel(mesa.Model):
 
     def pooled_award(self, council: Council, rnd: Round) -> Award:
         """The council's pooled award for this month and deadline (created on first use)."""
-        for award in self._open_by_place[council.place].values():
-            if award.pooled and award.award_month == self.month and award.deadline == rnd.deadline:
-                return award
+        rows = np.fromiter(self._open_by_place[council.place], dtype=np.int64)
+        a = self.ledger.by_award
+        for row in rows[a["pooled"][rows] & (a["deadline"][rows] == rnd.deadline)].tolist():
+            if self.awards[row].award_month == self.month:
+                return self.awards[row]
         return self._new_award(
             programme="pooled", department="pooled", place=council.place, round=0, pooled=True,
             competitive=False, award_month=self.month, period_start=rnd.period_start, deadline=rnd.deadline,
@@ -421,9 +450,9 @@ class PfppModel(mesa.Model):
         if award.extended and not award.closed:
             self.councils[award.place].keep_teams(award)
             return
-        del self._open[award.award_id]
-        del self._open_by_place[award.place][award.award_id]
-        del self._open_by_department[award.department][award.award_id]
+        del self._open[award.row]
+        del self._open_by_place[award.place][award.row]
+        del self._open_by_department[award.department][award.row]
         if returned:
             self.add_flow("returned_gbp", award.place, returned / 100)
             self.log_event(
@@ -433,22 +462,29 @@ class PfppModel(mesa.Model):
             )
 
     # ---------------------------------------------------------------- delivery
-    def order_delivery(self, award: Award, key: str, budget_p: int) -> None:
-        """Queue this month's delivery of ``budget_p`` pence of ``key`` from an award."""
-        self._orders.append(Order(award, key, budget_p))
+    def _place_orders(self, councils: Sequence[Council]) -> Orders:
+        """The month's delivery orders: each council, in the order of ``councils`` (all of them), closes its pooled awards at their deadline and orders.
 
-    def _take_orders(self) -> list[Order]:
-        """The month's orders, leaving the queue empty."""
-        orders, self._orders = self._orders, []
-        return orders
+        A pooled award closed at its deadline orders nothing that month, even if carry-over
+        extends it. The councils' orders are :func:`~pfpp_sim.agents.council.order_lines`;
+        their mobilisation months lost are added to the month's flows.
+        """
+        t, a = self.month, self.ledger.by_award
+        rank = np.empty(self.population.places.n, dtype=np.int64)
+        rank[[council.place for council in councils]] = np.arange(len(councils))
+        due = a["pooled"] & ~a["closed"] & (t >= a["deadline"])
+        for row in sorted(np.flatnonzero(due).tolist(), key=lambda row: rank[a["place"][row]]):  # stable: oldest first in each place
+            self.close_award(self.awards[row])
+        lines, budget_p, lost = order_lines(self.ledger, t, rank, skip=due, headroom=self.mech["team_headroom"])
+        self.flows["mobilisation_months_lost"] += lost
+        return Orders.of(self.ledger, lines, budget_p)
 
-    def deliver_orders(self) -> None:
+    def deliver_orders(self, orders: Orders) -> None:
         """Fulfil the month's delivery orders of all councils together (:func:`~pfpp_sim.delivery.deliver`).
 
-        Each award then spends what its orders cost, the month's flows count what was
+        Each award line then spends what its orders cost, the month's flows count what was
         delivered, and the new recipients' effects are queued for when they start.
         """
-        orders = Orders.of(self._take_orders(), self.stream_bits)
         if not orders.size:
             return
         t, levers, mech = self.month, self.scenario.levers, self.mech
@@ -464,21 +500,21 @@ class PfppModel(mesa.Model):
             )
         for key, residents in done.by_intervention():
             self.pending.add(t + self.months_to_effect[key], key, residents)
-        for award, key, spend_p, duplicated_p in zip(orders.awards, orders.key.tolist(), done.spend_p.tolist(), done.duplicated_p.tolist()):
-            if spend_p:
-                award.spend(INTERVENTION_KEYS[key], spend_p, duplicated_p, t)
+        spent = done.spend_p != 0
+        self.ledger.spend(orders.line[spent], done.spend_p[spent], done.duplicated_p[spent], t)
         for name, values in delivery_flows(orders, done, self.recipient_weight, self.population.places.n).items():
             self.flows[name] += values
 
     # -------------------------------------------------------------------- step
     def step(self) -> None:
-        """Advance one month: departments, councils (who order deliveries), deliveries, residents; record and check."""
+        """Advance one month: departments, councils (who then order deliveries), deliveries, residents; record and check."""
         t = self.month
         if t:
             self._monthly_streams(t)
         self.agents_by_type[Department].do("step")
-        self.agents_by_type[Council].shuffle_do("step")
-        self.deliver_orders()
+        councils = self.agents_by_type[Council].shuffle()
+        councils.do("step")
+        self.deliver_orders(self._place_orders(councils))
         self._record(self.step_residents(t))
         self.check_invariants()
         self.month += 1
@@ -497,9 +533,8 @@ class PfppModel(mesa.Model):
         self.counts = counts
         self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
-        held = np.zeros(self.population.places.n)
-        for award in self._open.values():
-            held[award.place] += award.held_total_p / 100
+        rows = np.fromiter(self._open, dtype=np.int64, count=len(self._open))  # oldest first: each place's sum in that order
+        held = np.bincount(self.ledger.by_award["place"][rows], weights=self.ledger.held_by_award(rows) / 100, minlength=self.population.places.n)
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
         for values in self.flows.values():
             values[:] = 0.0
@@ -543,8 +578,7 @@ class PfppModel(mesa.Model):
         balance, no spend after its deadline), residents conserved, and every rate in [0, 1].
         """
         t = self.month
-        for award in self._open.values():
-            award.check(t)
+        self.ledger.check(np.fromiter(self._open, dtype=np.int64, count=len(self._open)), t)
         self._check_residents(t)
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))
@@ -555,6 +589,5 @@ class PfppModel(mesa.Model):
         """Run to the horizon and return self."""
         while self.month < self.horizon:
             self.step()
-        for award in self.awards:
-            award.check(self.month)
+        self.ledger.check(np.arange(len(self.awards)), self.month)
         return self

@@ -30,6 +30,7 @@ __all__ = [
     "DEPARTMENTS",
     "DOMAINS",
     "INTERVENTION_KEYS",
+    "KEY_INDEX",
     "Calibration",
     "Intervention",
     "Interventions",
@@ -59,6 +60,8 @@ INTERVENTION_KEYS = (
     "mh_hub",
     "asb_outreach",
 )
+KEY_INDEX = {key: i for i, key in enumerate(INTERVENTION_KEYS)}
+"""Position of each intervention in ``INTERVENTION_KEYS`` (its index in arrays by intervention)."""
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 MAX_GRANTS = 50
 """Most separate grants a programme may pay each council per round."""

@@ -23,7 +23,7 @@ from output import error_lines
 from scipy import stats
 from typer.testing import CliRunner
 
-from pfpp_sim import funding, storage
+from pfpp_sim import ledger, storage
 from pfpp_sim.calibration.fitted import fit_path
 from pfpp_sim.cli import app
 
@@ -330,16 +330,17 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_naming_it(tmp_path,
 
 
 def test_a_broken_ledger_stops_the_run_naming_the_invariant_month_and_place(tmp_path, monkeypatch):
-    spend = funding.Award.spend
+    spend = ledger.Ledger.spend
     skimmed = []
 
-    def skim(award, key, amount_p, duplicated_p, month):
-        spend(award, key, amount_p, duplicated_p, month)
-        if month >= 5:
-            award.held_p[key] -= 1  # a penny vanishes from the ledger
+    def skim(self, lines, amount_p, duplicated_p, month):
+        spend(self, lines, amount_p, duplicated_p, month)
+        holding = lines[self.by_line["held_p"][lines] > 0]
+        if month >= 5 and holding.size:
+            self.by_line["held_p"][holding[0]] -= 1  # a penny vanishes from the ledger
             skimmed.append(month)
 
-    monkeypatch.setattr(funding.Award, "spend", skim)
+    monkeypatch.setattr(ledger.Ledger, "spend", skim)
     result = pfpp_here("run", "siloed_baseline", *SMALL, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     lines = error_lines(result.stderr)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.agents.council import RUSH_MONTHS, Council, need_shares
+from pfpp_sim.agents.council import RUSH_MONTHS, Council, need_shares, order_lines
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, split_pence, to_pence
+from pfpp_sim.ledger import Ledger
 from pfpp_sim.model import PfppModel
 from pfpp_sim.scenario import DEPARTMENTS, INTERVENTION_KEYS, load_scenario
 
@@ -230,14 +231,25 @@ def retrofit_awards(model: PfppModel):
 
 def recording_orders(model: PfppModel) -> list[tuple[int, object, str, int]]:
     """Record every order the councils place as (month, award, intervention, budget in pence)."""
-    orders, place_order = [], model.order_delivery
+    orders, place_orders = [], model._place_orders
 
-    def record(award, key, budget_p):
-        orders.append((model.month, award, key, budget_p))
-        place_order(award, key, budget_p)
+    def record(councils):
+        placed = place_orders(councils)
+        rows = model.ledger.by_line["award"][placed.line]
+        orders.extend((model.month, model.awards[row], INTERVENTION_KEYS[key], budget_p) for row, key, budget_p in zip(rows, placed.key, placed.budget_p))
+        return placed
 
-    model.order_delivery = record
+    model._place_orders = record
     return orders
+
+
+def ordered_from(model: PfppModel, award: Award, t: int) -> tuple[list[int], np.ndarray]:
+    """What the councils order from ``award`` in month ``t`` (pence, in the order placed), and each place's mobilisation months lost."""
+    ledger = award.ledger
+    lines, budget_p, lost = order_lines(
+        ledger, t, np.arange(model.population.places.n), skip=np.zeros(ledger.by_award.n, dtype=bool), headroom=model.mech["team_headroom"]
+    )
+    return [budget for line, budget in zip(lines.tolist(), budget_p.tolist()) if ledger.by_line["award"][line] == award.row], lost
 
 
 FORMULA_RETROFIT = {"levers.competitive_share": 0.0, "run.horizon_months": 30}
@@ -272,12 +284,9 @@ def test_a_team_in_its_ramp_orders_a_growing_share_of_its_plan():
 def test_an_order_beyond_a_teams_capacity_is_ordered_only_up_to_capacity():
     model = run_until(scenario(**FORMULA_RETROFIT), 23)
     award = next(a for a in retrofit_awards(model) if model.month >= a.steady["retrofit"] and model.month < a.deadline)
-    council = model.councils[award.place]
     award.held_p["retrofit"] += 10**11  # far more than the team can deliver
-    model._orders.clear()
-    council._order(award, award.deadline - 1)  # the last month: the council rushes to spend all it holds
-    (order,) = [o for o in model._orders if o.award is award and o.key == "retrofit"]
-    assert order.budget_p == int(award.plan_p["retrofit"] * model.mech["team_headroom"])
+    (budget_p,), _ = ordered_from(model, award, award.deadline - 1)  # the last month: the council rushes to spend all it holds
+    assert budget_p == int(award.plan_p["retrofit"] * model.mech["team_headroom"])
 
 
 # ============================================================ decisions, one at a time
@@ -389,12 +398,14 @@ def test_a_council_without_contact_misses_the_window_and_pays_nothing():
 
 
 def new_award(
-    model, *, shares: dict[str, float] | None = None, amount_p: int = 12_000_000, period_start: int | None = None, months: int = 12
+    model, *, shares: dict[str, float] | None = None, amount_p: int = 12_000_000, period_start: int | None = None, months: int = 12,
+    ledger: Ledger | None = None,
 ) -> Award:
+    """A home-upgrade award at place 0, in ``ledger`` (default: one of its own)."""
     start = model.month if period_start is None else period_start
     award = Award(
         award_id=999, programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
-        award_month=model.month, period_start=start, deadline=start + months, allocated_p=0,
+        award_month=model.month, period_start=start, deadline=start + months, allocated_p=0, ledger=ledger,
     )
     award.add_funds(amount_p, shares or {"retrofit": 1.0}, 0, model.month)
     return award
@@ -448,9 +459,10 @@ def test_a_team_for_money_awarded_before_its_funding_period_is_mobilised_from_th
 
 
 def orders_of(model, award, t: int) -> list[int]:
-    model._orders.clear()
-    model.councils[award.place]._order(award, t)
-    return [order.budget_p for order in model._orders if order.award is award]
+    """What the council orders from ``award`` (of a ledger of its own) in month ``t``; its mobilisation months lost are added to the model's flows."""
+    ordered, lost = ordered_from(model, award, t)
+    model.flows["mobilisation_months_lost"] += lost
+    return ordered
 
 
 def steady_award(model, *, months: int = 12) -> Award:
@@ -580,18 +592,16 @@ def test_a_council_spends_its_pooled_budget_until_the_deadline_then_closes_it_an
     council = model.councils[0]
     council.receive_pooled(10**10, {"retrofit": 1.0}, pooled_round(model, months=6), stream_bit=4)
     (pooled,) = [a for a in model.open_awards(place=0) if a.pooled]
-    siloed = model._register(new_award(model, amount_p=10**10, months=12))
+    siloed = model._register(new_award(model, amount_p=10**10, months=12, ledger=model.ledger))
     for award in (pooled, siloed):
         award.ready["retrofit"] = award.steady["retrofit"] = model.month
     start = model.month
     for t in range(start, start + 7):
         model.month = t
-        model._orders.clear()
-        council.step()
-        ordered = {id(order.award) for order in model._orders}
+        ordered = set(model.ledger.by_line["award"][model._place_orders(model.councils).line].tolist())
         assert (pooled in model.open_awards(place=0)) == (t < pooled.deadline), t
-        assert (id(pooled) in ordered) == (t < pooled.deadline), t
-        assert id(siloed) in ordered, t
+        assert (pooled.row in ordered) == (t < pooled.deadline), t
+        assert siloed.row in ordered, t
     assert pooled.closed and pooled.held_total_p == 0 < pooled.returned_p
 
 

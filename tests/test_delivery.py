@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pfpp_sim.agents.council import POOLED_BIT
-from pfpp_sim.delivery import Order, Orders, _batches, deliver, delivery_flows
+from pfpp_sim.delivery import Orders, _batches, deliver, delivery_flows
 from pfpp_sim.funding import Award
+from pfpp_sim.ledger import Ledger
 from pfpp_sim.population import BAND_D, Households, PlaceTable, Population, YoungPeople
 from pfpp_sim.scenario import INTERVENTION_KEYS
 from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
@@ -43,15 +44,28 @@ def homes(fuel_poor: int, others: int) -> Population:
     return Population(places=places, households=households, young=young)
 
 
-def award(programme: str = "household_support", *, pooled: bool = False) -> Award:
+def award(ledger: Ledger, programme: str = "household_support", *, pooled: bool = False) -> Award:
     return Award(
-        award_id=0, programme=programme, department="DWP", place=0, round=0, pooled=pooled, competitive=False,
+        award_id=ledger.by_award.n, programme=programme, department="DWP", place=0, round=0, pooled=pooled, competitive=False,
         award_month=0, period_start=0, deadline=12, allocated_p=0, known_bits=STREAM_BITS.get(programme, 0),
+        stream_bit=STREAM_BITS.get(programme, 0), ledger=ledger,
     )
 
 
-def run(pop: Population, placed: list[Order], *, precision: float = 1.0, seed: int = 0):
-    orders = Orders.of(placed, STREAM_BITS)
+def orders_of(*placed: tuple[Award, str, int]) -> Orders:
+    """The orders of (award, intervention, budget in pence) triples, of awards of one ledger, each line holding its budget."""
+    for grant, key, budget_p in placed:
+        grant.held_p[key] = grant.held_p.get(key, 0) + budget_p
+    lines = np.array([grant.lines[key] for grant, key, _ in placed])
+    return Orders.of(placed[0][0].ledger, lines, np.array([budget_p for *_, budget_p in placed], dtype=np.int64))
+
+
+def one_order(key: str, budget_p: int, programme: str = "household_support") -> Orders:
+    """One order of ``budget_p`` pence of ``key`` from a new award of ``programme``."""
+    return orders_of((award(Ledger(), programme), key, budget_p))
+
+
+def run(pop: Population, orders: Orders, *, precision: float = 1.0, seed: int = 0):
     records = RecipientRecords(pop.households.n, pop.young.n)
     done = deliver(
         orders, pop, cold=np.zeros(pop.young.n, dtype=bool), records=records,
@@ -64,7 +78,7 @@ def run(pop: Population, placed: list[Order], *, precision: float = 1.0, seed: i
 def test_an_order_serves_its_budget_over_the_unit_cost_and_spends_its_budget():
     # Given 4 fuel-poor homes among 10 and precise targeting, an order of 3 recipients' worth.
     pop = homes(4, 6)
-    _, done, records = run(pop, [Order(award(), "income_advice", 3 * int(UNIT_COST_P))])
+    _, done, records = run(pop, one_order("income_advice", 3 * int(UNIT_COST_P)))
     assert (done.served.tolist(), done.intended.tolist(), done.spend_p.tolist()) == ([3], [3], [300])
     assert done.duplicated.tolist() == done.duplicated_p.tolist() == [0]
     assert sorted(done.recipients.tolist()) == sorted(set(done.recipients.tolist())) and set(done.recipients.tolist()) <= {0, 1, 2, 3}
@@ -77,7 +91,7 @@ def test_an_order_serves_its_budget_over_the_unit_cost_and_spends_its_budget():
 def test_an_order_delivers_no_more_than_its_group_holds_and_spends_only_for_those_it_served():
     # Given only 4 homes that retrofit can reach (bands D-G), an order for 10 retrofits.
     pop = homes(4, 6)
-    _, done, _ = run(pop, [Order(award("home_upgrade"), "retrofit", 10 * int(UNIT_COST_P))])
+    _, done, _ = run(pop, one_order("retrofit", 10 * int(UNIT_COST_P), "home_upgrade"))
     assert done.served.tolist() == [4]
     assert done.spend_p.tolist() == [400]
     assert sorted(done.recipients.tolist()) == [0, 1, 2, 3]
@@ -87,31 +101,36 @@ def test_a_stream_never_serves_a_resident_twice_in_one_month():
     # Given a stream that places two orders of 3 homes' income advice in one month: the
     # second is fulfilled after the first and finds 3 other homes.
     pop = homes(4, 6)
-    grant = award()
-    _, done, _ = run(pop, [Order(grant, "income_advice", 300), Order(grant, "income_advice", 300)], precision=0.5)
+    grant = award(Ledger())
+    _, done, _ = run(pop, orders_of((grant, "income_advice", 300), (grant, "income_advice", 300)), precision=0.5)
     assert done.served.tolist() == [3, 3]
     assert done.recipients.size == len(set(done.recipients.tolist())) == 6
 
 
 def test_an_order_of_a_fraction_of_a_recipient_is_rounded_up_or_down_by_its_own_draw():
     pop = homes(4, 6)
-    served = {int(run(pop, [Order(award(), "income_advice", 50)], seed=seed)[1].served[0]) for seed in range(20)}
+    served = {int(run(pop, one_order("income_advice", 50), seed=seed)[1].served[0]) for seed in range(20)}
     assert served == {0, 1}
 
 
-def test_the_orders_of_a_month_are_columns_of_what_the_councils_placed():
-    pooled, siloed = award("pooled", pooled=True), award("home_upgrade")
-    orders = Orders.of([Order(siloed, "retrofit", 500), Order(pooled, "income_advice", 700)], STREAM_BITS)
-    assert orders.size == 2 and orders.awards == (siloed, pooled)
+def test_the_orders_of_a_month_are_columns_of_the_award_lines_they_spend_from():
+    ledger = Ledger()
+    siloed, pooled = award(ledger, "home_upgrade"), award(ledger, "pooled", pooled=True)
+    siloed.known_bits, siloed.place = 5, 2
+    orders = orders_of((siloed, "retrofit", 500), (pooled, "income_advice", 700))
+    assert orders.size == 2 and orders.line.tolist() == [siloed.lines["retrofit"], pooled.lines["income_advice"]]
+    assert orders.place.tolist() == [2, 0] and orders.known_bits.tolist() == [5, 0]
     assert orders.key.tolist() == [KEY_INDEX["retrofit"], KEY_INDEX["income_advice"]]
     assert orders.budget_p.tolist() == [500, 700]
     assert orders.pooled.tolist() == [False, True]
     assert orders.stream_bit.tolist() == [STREAM_BITS["home_upgrade"], POOLED_BIT]
+    assert orders.take(np.array([False, True])).line.tolist() == [pooled.lines["income_advice"]]
 
 
 def test_delivery_flows_count_recipients_at_their_real_weight_and_spending_in_pounds():
     pop = homes(4, 6)
-    orders, done, _ = run(pop, [Order(award("home_upgrade"), "retrofit", 200), Order(award(), "income_advice", 300)])
+    ledger = Ledger()
+    orders, done, _ = run(pop, orders_of((award(ledger, "home_upgrade"), "retrofit", 200), (award(ledger), "income_advice", 300)))
     weight = np.full((len(INTERVENTION_KEYS), 1), 50.0)  # 50 real homes a simulated one
     flows = delivery_flows(orders, done, weight, 1)
     assert flows["deliveries"].tolist() == [250.0]
@@ -150,5 +169,5 @@ def test_many_orders_of_many_places_are_fulfilled_in_the_order_each_council_plac
 @pytest.mark.parametrize("precision", [0.0, 1.0])
 def test_an_order_draws_its_intended_share_by_its_precision(precision):
     # Given 4 fuel-poor homes among 10, an order of 4 homes' income advice.
-    _, done, _ = run(homes(4, 6), [Order(award(), "income_advice", 400)], precision=precision)
+    _, done, _ = run(homes(4, 6), one_order("income_advice", 400), precision=precision)
     assert done.intended.tolist() == [4 if precision else 0]

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from pfpp_sim.delivery import Orders
 from pfpp_sim.dynamics import neet_entry_hazard, neet_exit_hazard
 from pfpp_sim.errors import InvariantError
-from pfpp_sim.funding import Round, to_pence
+from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.hazards import steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, TIME_LIMITED
 from pfpp_sim.model import PfppModel, _slice_ends
@@ -538,8 +539,7 @@ def test_a_pooled_team_reaches_the_intended_group_less_precisely_by_the_pooled_t
             award_month=0, period_start=0, deadline=12, known_bits=1,
         )
         model.fund(award, 10**11, {"retrofit": 1.0}, 0)
-    model.order_delivery(award, "retrofit", int(model.unit_cost_p[KEY_INDEX["retrofit"], 0] * 200))
-    model.deliver_orders()
+    deliver_now(model, (award, "retrofit", int(model.unit_cost_p[KEY_INDEX["retrofit"], 0] * 200)))
     share = model.flows["retrofits_to_fuel_poor"][0] / model.flows["retrofits"][0]
     if pooled:
         assert share == pytest.approx(0.8, abs=0.1) and share < 1
@@ -560,6 +560,12 @@ def test_a_later_round_lag_or_an_effect_for_residents_without_a_disorder_default
 
 
 # ------------------------------------------------------------------- delivery
+
+
+def deliver_now(model: PfppModel, *placed: tuple[Award, str, int]) -> None:
+    """Deliver orders of (award, intervention, budget in pence), as one month's orders placed in this order."""
+    lines = np.array([award.lines[key] for award, key, _ in placed])
+    model.deliver_orders(Orders.of(model.ledger, lines, np.array([budget_p for *_, budget_p in placed], dtype=np.int64)))
 
 
 def award_of_every_intervention(model: PfppModel, place: int):
@@ -583,8 +589,7 @@ def test_an_order_buys_its_budget_over_the_unit_cost_in_recipients_counted_at_th
     budget = int(model.unit_cost_p[k, 1] * 3) + 1  # three recipients' worth, and a penny
     due = model.month + model.months_to_effect[key]
     queued = list(model.pending.due[due])
-    model.order_delivery(award, key, budget)
-    model.deliver_orders()
+    deliver_now(model, (award, key, budget))
     assert model.flows["deliveries"].tolist() == [0, pytest.approx(3 * weight)]
     assert model.flows["delivered_gbp"].tolist() == [0, pytest.approx(budget / 100)]
     assert model.flows["delivered_gbp"][1] == pytest.approx(model.flows["deliveries"][1] * model.unit_cost[key], abs=0.02)  # and the penny
@@ -604,8 +609,7 @@ def test_a_stream_never_serves_its_own_recipients_again_while_their_support_last
     homes = model.population.households.slices[0]
     before = model.recipients.received["income_advice"][homes].sum()
     for _ in range(2):
-        model.order_delivery(award, "income_advice", int(model.unit_cost_p[KEY_INDEX["income_advice"], 0] * 0.6 * (homes.stop - homes.start)))
-        model.deliver_orders()
+        deliver_now(model, (award, "income_advice", int(model.unit_cost_p[KEY_INDEX["income_advice"], 0] * 0.6 * (homes.stop - homes.start))))
     assert award.duplicated_p == 0
     assert model.recipients.received["income_advice"][homes].sum() - before > 0.6 * (homes.stop - homes.start)
 
@@ -631,12 +635,12 @@ def test_each_order_rounds_its_fraction_of_a_recipient_up_or_down_by_its_own_dra
     # with one draw each, some are rounded up and some down.
     model = PfppModel(small(horizon=12), seed=SEED)
     model.step()
+    placed = []
     for place in (0, 1):
         award = award_of_every_intervention(model, place)
-        for key in INTERVENTION_KEYS:
-            model.order_delivery(award, key, int(model.unit_cost_p[KEY_INDEX[key], place] / 2))
+        placed += [(award, key, int(model.unit_cost_p[KEY_INDEX[key], place] / 2)) for key in INTERVENTION_KEYS]
     before = model.recipients.had.copy()
-    model.deliver_orders()
+    deliver_now(model, *placed)
     new = model.recipients.had & ~before
     pop = model.population
     served = [
@@ -664,9 +668,8 @@ def test_in_the_same_month_a_pooled_team_gives_income_advice_first_to_the_homes_
     award.pooled = pooled
     model.recipients = RecipientRecords(model.population.households.n, model.population.young.n)  # no one served before
     before = model.recipients.had.copy()
-    for key in ("income_advice", "retrofit"):  # placed in this order, delivered in waves
-        model.order_delivery(award, key, int(model.unit_cost_p[KEY_INDEX[key], 0] * 5))
-    model.deliver_orders()
+    # Placed in this order, delivered in waves.
+    deliver_now(model, *[(award, key, int(model.unit_cost_p[KEY_INDEX[key], 0] * 5)) for key in ("income_advice", "retrofit")])
     new = model.recipients.had & ~before
     homes = model.population.households.slices[0]
     retrofitted = np.flatnonzero(new[model.recipients.base[KEY_INDEX["retrofit"]] :][homes])

@@ -38,6 +38,7 @@ DYNAMICS, RESIDENTS, POPULATION = "pfpp_sim/dynamics.py", "pfpp_sim/residents.py
 EXOGENOUS, LABOUR, OUTCOMES = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py", "pfpp_sim/outcomes.py"
 STARTING = "pfpp_sim/starting.py"
 C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
+L = "tests/test_ledger.py"
 RESIDENT_TESTS = ("tests/test_dynamics.py", "tests/test_residents.py", "tests/test_hazards.py", "tests/test_population.py",
                   "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", M)
 """The tests of the residents' rules, and the model's."""
@@ -126,8 +127,8 @@ KNOCKOUTS = [
     Knockout("recruitment_cost", "recruiting costs nothing", COUNCIL,
              'model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])',
              'model.add_flow("recruitment_cost_gbp", self.place, 0.0)', (C,)),
-    Knockout("team_headroom", "teams deliver no more than the plan", COUNCIL, 'headroom = model.mech["team_headroom"]', "headroom = 1.0", (C,)),
-    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush = award.deadline - t <= RUSH_MONTHS", "rush = False", (C,)),
+    Knockout("team_headroom", "teams deliver no more than the plan", MODEL, 'headroom=self.mech["team_headroom"]', "headroom=1.0", (C, L)),
+    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush=deadline[lines] - month <= RUSH_MONTHS", "rush=False", (C, L)),
     Knockout("pooling_negotiation_months", "pools need no negotiation", COUNCIL, 'month >= model.mech["pooling_negotiation_months"]', "True", (C,)),
     Knockout("pooled_governance_cost", "pools are governed for free", COUNCIL,
              'model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])',
@@ -147,7 +148,7 @@ KNOCKOUTS = [
     ),
     Knockout("run_in_months", "no years before the run", MODEL, 'self.run_in_months = int(round(self.mech["run_in_months"]))', "self.run_in_months = 0", (M,)),
     Knockout("run_in_months", "the years before deliver no support to residents", MODEL,
-             "self.deliver_orders()\n        t = self.month", "self._orders = []\n        t = self.month", (M,)),
+             "self.deliver_orders(orders.take(reach))\n", "\n", (M,)),
     Knockout("run_in_months", "incomes are not scaled for the support running at the start", MODEL,
              "scale = self.residents.income_scale(fuel_poor)", "scale = np.ones(places.n)", (M,)),
     Knockout("run_in_months", "NEET entry is solved as if no prevention ran at the start", RESIDENTS,

@@ -11,9 +11,10 @@ import numpy as np
 from pfpp_sim.capacity import capacity_share, monthly_order_p
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, to_pence
+from pfpp_sim.ledger import Ledger
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
-__all__ = ["NEED_RATES", "POOLED_BIT", "Council", "need_shares"]
+__all__ = ["NEED_RATES", "POOLED_BIT", "RUSH_MONTHS", "Council", "need_shares", "order_lines"]
 
 POOLED_BIT = 1 << 15
 RUSH_MONTHS = 3
@@ -172,7 +173,7 @@ class Council(mesa.Agent):
         model = self.model
         start = max(model.month, award.period_start)
         retention = model.mech["staff_retention_months"]
-        for key in award.held_p:
+        for key in award.lines:
             if key in award.ready:
                 continue
             if self.team_until[key] + retention >= start:
@@ -185,27 +186,23 @@ class Council(mesa.Agent):
 
     def keep_teams(self, award: Award) -> None:
         """Keep the award's delivery teams funded until its (possibly extended) deadline."""
-        for key in award.held_p:
-            self.team_until[key] = max(self.team_until[key], award.deadline - 1)
+        last = award.deadline - 1
+        for key in award.lines:
+            self.team_until[key] = max(self.team_until[key], last)
 
     def step(self) -> None:
-        """Pay pooled governance yearly and the levers monthly, build or lose trust, order what is ready.
+        """Pay pooled governance yearly and the levers monthly, build or lose trust.
 
-        Deliveries are ordered here and fulfilled by the model once every council has
-        stepped (:meth:`PfppModel.deliver_orders`), so that one month's deliveries of
-        all places are chosen together.
+        Once every council has stepped, each closes its pooled awards at their deadline
+        and orders the month's deliveries, in the order they stepped (:func:`order_lines`,
+        :meth:`PfppModel._place_orders <pfpp_sim.model.PfppModel._place_orders>`), and the
+        model fulfils the orders of all places together.
         """
         model = self.model
-        t = model.month
-        if self.pooling and model.is_fy_start(t):
+        if self.pooling and model.is_fy_start(model.month):
             model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])
         model.add_flow("lever_cost_gbp", self.place, self.lever_cost_gbp() / 12)
         self._build_trust(self.joint_work())
-        for award in model.open_awards(place=self.place):
-            if award.pooled and t >= award.deadline:
-                model.close_award(award)
-                continue
-            self._order(award, t)
 
     def lever_cost_gbp(self) -> float:
         """The yearly cost of the levers in use for this council (GBP): data sharing in proportion to its share, the others whole."""
@@ -249,27 +246,49 @@ class Council(mesa.Agent):
             else:
                 self.trust[department] = trust + mech["trust_decay"] * (mech["trust_floor"] - trust)
 
-    def _order(self, award: Award, t: int) -> None:
-        """M6: order this month's delivery of every intervention of an award whose team delivers.
 
-        The monthly plan is ordered, or in the last months before a deadline all that is
-        held, never more than the team's capacity (:func:`~pfpp_sim.capacity.monthly_order_p`);
-        the model turns the money into recipients at the place's unit cost.
-        """
-        if t >= award.deadline:
-            return
-        model = self.model
-        start = max(award.award_month, award.period_start)
-        rush = award.deadline - t <= RUSH_MONTHS
-        headroom = model.mech["team_headroom"]
-        for key, held in award.held_p.items():
-            if held <= 0:
-                continue
-            if t < award.ready[key]:
-                if t >= start:
-                    model.add_flow("mobilisation_months_lost", self.place, 1)
-                continue
-            share = capacity_share(t, award.ready[key], award.steady[key])
-            budget_p = monthly_order_p(held, award.plan_p[key], headroom=headroom, share=share, rush=rush)
-            if budget_p > 0:
-                model.order_delivery(award, key, budget_p)
+def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarray, headroom: float) -> tuple[np.ndarray, ...]:
+    """M6: every council's delivery orders of the month, from each open award line whose team delivers.
+
+    A line orders its monthly plan, or in the last :data:`RUSH_MONTHS` months before its
+    award's deadline all it holds, never more than the team's capacity
+    (:func:`~pfpp_sim.capacity.monthly_order_p`); the model turns the money into
+    recipients at the place's unit cost. Councils order one after another by ``rank``,
+    each its awards oldest first and each award's interventions in the order they were
+    funded. A line that holds money but whose team is not delivering yet loses a
+    mobilisation month, once its award's money may be spent.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The run's awards.
+    month : int
+    rank : ndarray of int64, shape (n_places,)
+        Each place's council's turn this month.
+    skip : ndarray of bool, shape (n_awards,)
+        Awards that order nothing this month (pooled awards closed at their deadline, or extended then).
+    headroom : float
+        A team's steady capacity as a multiple of its plan (``team_headroom``).
+
+    Returns
+    -------
+    lines : ndarray of int64, shape (n_orders,)
+        Award line of each order, in the order placed.
+    budget_p : ndarray of int64, shape (n_orders,)
+        What each order may spend, pence.
+    lost : ndarray of int64, shape (n_places,)
+        Mobilisation months lost in each place this month.
+    """
+    a, line = ledger.by_award, ledger.by_line
+    award = line["award"]
+    deadline, ready, held = a["deadline"][award], line["ready"], line["held_p"]
+    live = np.flatnonzero((held > 0) & (month < deadline) & ~a["closed"][award] & ~skip[award])
+    waiting = live[month < ready[live]]
+    lost = np.bincount(a["place"][award[waiting]][month >= a["start"][award[waiting]]], minlength=rank.size)
+    lines = live[month >= ready[live]]
+    share = capacity_share(month, ready[lines], line["steady"][lines])
+    budget_p = monthly_order_p(held[lines], line["plan_p"][lines], headroom=headroom, share=share, rush=deadline[lines] - month <= RUSH_MONTHS)
+    ordered = budget_p > 0
+    lines, budget_p = lines[ordered], budget_p[ordered]
+    placed = np.lexsort((lines, award[lines], rank[a["place"][award[lines]]]))
+    return lines[placed], budget_p[placed], lost

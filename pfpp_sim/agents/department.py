@@ -133,9 +133,8 @@ class Department(mesa.Agent):
                 stream.first_round_done = True
                 last = stream.programme.rounds is not None and stream.round_no >= stream.programme.rounds
                 stream.next_round = None if last else self._round_from(stream, rnd.period_start + stream.period_months)
-        for award in model.open_awards(department=self.name):
-            if t >= award.deadline:
-                model.close_award(award)
+        for award in model.awards_due(self.name):
+            model.close_award(award)
 
     def _churn(self, t: int) -> None:
         model = self.model
