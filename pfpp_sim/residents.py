@@ -315,14 +315,17 @@ class ResidentEngine:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
         h, hs = self.population.households, block.households
         income = self._block_income(t, block)
-        until = h.bill_support_until[hs]
-        line = float(self.exo.poverty_line_gbp[t])
-        if until.size and until.max() > t:
-            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, self._block_fuel_cost(t, block), line)
-        else:  # one discount for every home: each band's cost, looked up
-            price = float(self.exo.price_gbp[t])
-            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
-            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
+        line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), self.exo.bill_discount_gbp[t]
+        # Every home flagged with its band's cost under the universal discount, looked up; then the
+        # few with bill support running flagged again with their own cost (:meth:`_block_fuel_cost`).
+        by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + discount)
+        fuel_poor = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
+        supported = np.flatnonzero(h.bill_support_until[hs] > t)
+        if supported.size:
+            band = h.band[hs].take(supported)
+            cost = dynamics.fuel_cost(band, price, self.band_cost, h.bill_support[hs].take(supported) + discount)
+            fuel_poor[supported] = dynamics.fuel_poor(band, income.take(supported), cost, line)
+        h.fuel_poor[hs] = fuel_poor
         return income
 
     def _block_fuel_cost(self, t: int, block: Block) -> np.ndarray:
@@ -336,18 +339,18 @@ class ResidentEngine:
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
         # Young people live in a household of their own place, so of their own block. Those not
-        # working add 0.0 to their household's sum, which changes no sum.
+        # working add nothing to their household's sum, so only those working are summed.
         link = np.repeat(self.youth_link[block.places], block.young_sizes)
-        employed = np.bincount(
-            y.household[ys] - hs.start, weights=np.where(y.status[ys] == EMPLOYED, link, 0.0), minlength=hs.stop - hs.start
-        )
+        working = np.flatnonzero(y.status[ys] == EMPLOYED)
+        employed = np.bincount(y.household[ys].take(working) - hs.start, weights=link.take(working), minlength=hs.stop - hs.start)
         # Payments and bill support as one number when every household of the block gets the same
         # (adding 0.0 changes no income, so the flags are the same as with whole columns).
         payment = self.exo.means_tested_gbp[t]
         support = h.means_tested[hs] * payment if payment else 0.0
         index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
         gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
-        gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
+        # Whether it runs times the gain: the gain, or a zero that adds nothing (faster than np.where with a number).
+        gain = (gain_until > t) * self.effect["income_advice"] if gain_until.size and gain_until.max() > t else 0.0
         return dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], gain, employed,
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
