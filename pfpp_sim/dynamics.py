@@ -278,7 +278,8 @@ def youth_transition(
         raise ValueError(
             f"exit probabilities: expected one per NEET young person ({neet.size}), got {exit_to_work.size} and {exit_to_education.size}"
         )
-    new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
+    new_status = status.copy()
+    new_status[~is_neet & (draw < entry_hazard)] = NEET
     if leave_education > 0.0:  # few draws are at the top: look only at those
         top = np.flatnonzero(draw >= 1.0 - leave_education)
         top = top[(new_status[top] == EDUCATION) & (age_months[top] >= AGE_18)]  # students who stayed so (none was NEET)
@@ -288,8 +289,8 @@ def youth_transition(
     to_work = ~to_education & (neet_draw < exit_to_education + exit_to_work) & (age_months[neet] >= AGE_18)
     new_status[neet[to_education]] = EDUCATION
     new_status[neet[to_work]] = EMPLOYED
-    months = np.zeros_like(months_neet)
-    np.add(months_neet, 1, out=months, where=new_status == NEET)
+    months = months_neet + 1
+    months *= new_status == NEET  # 0 for anyone not NEET now
     return new_status, months
 
 
@@ -388,7 +389,7 @@ def mental_health_transition(mh_disorder: np.ndarray, onset: np.ndarray, recover
     ndarray of bool, shape (n_young,)
     """
     draw = rng.random(mh_disorder.size)
-    return np.where(mh_disorder, draw >= recovery_hazard, draw < onset)
+    return (mh_disorder & (draw >= recovery_hazard)) | (~mh_disorder & (draw < onset))
 
 
 def age_and_replace(
