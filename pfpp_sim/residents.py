@@ -92,9 +92,10 @@ class ResidentEngine:
 
     Building it flags the starting fuel-poor households and sets each young person's
     ILO status (in ``population``), and works out the equity groups, the starting rates,
-    the NEET entry hazards that keep each place's NEET shares steady and (with ``onset``)
-    the baseline mental-health onset. It starts no thread: drawing ahead and block threads
-    start with the first :meth:`step`.
+    the NEET exit hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry
+    hazards that keep each place's NEET shares steady and (with ``onset``) the baseline
+    mental-health onset. It starts no thread: drawing ahead and block threads start with
+    the first :meth:`step`.
 
     Parameters
     ----------
@@ -184,8 +185,10 @@ class ResidentEngine:
             self._update_ilo_status(0, block)
         self.initial_rates = resident_rates(population, int(self.since_september[0]))
         yw, y = self.world.young_people, population.young
-        exit_hazard = sum(dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, **self._exit_parameters(),
+        # The NEET exit hazards of every (months NEET, disorder, support), the same all run.
+        self.exit_tables = dynamics.neet_exit_tables(**self._exit_parameters())
+        exit_hazard = sum(dynamics.neet_exits_looked_up(
+            y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, self.exit_tables,
         ))
         # Per-place NEET entry hazards (Years 12-13, past them) that keep each place's starting NEET
         # shares steady, with the support running at the start (what the run-in delivered).
@@ -505,8 +508,8 @@ class ResidentEngine:
         ys, places, sizes = block.young, block.places, block.young_sizes
         status, age = y.status[ys], y.age_months[ys]
         neet = np.flatnonzero(status == NEET)
-        to_work, to_education = dynamics.neet_exit_hazard(
-            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], **self._exit_parameters(),
+        to_work, to_education = dynamics.neet_exits_looked_up(
+            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], self.exit_tables,
         )
         # No one in Year 11 becomes NEET (they are in school); Years 12-13 and those past them by place.
         by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]
