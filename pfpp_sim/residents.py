@@ -442,6 +442,8 @@ class ResidentEngine:
             run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
         # Support that ends now may be given again from next month's deliveries on (D9).
         records.expire(t + 1, support_until(pop))
+        if len(self.blocks) == 1:  # its counts are every place's, made this month
+            return self._block_counts[0]
         return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     def neet_hazards(self, t: int) -> tuple[np.ndarray, np.ndarray]:
