@@ -464,7 +464,9 @@ class ResidentEngine:
         places = self.population.places
         years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
         drift = np.exp(places.neet_trend * years)
-        return self.entry_hazard * np.stack([drift, np.ones_like(drift)], axis=1), np.minimum(places.target_neet_16_17 * drift, 1.0)
+        entry = self.entry_hazard.copy()
+        entry[:, 0] *= drift  # Years 12-13 only
+        return entry, np.minimum(places.target_neet_16_17 * drift, 1.0)
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
