@@ -33,6 +33,8 @@ __all__ = [
     "mental_health_transition",
     "neet_entry_hazard",
     "neet_exit_hazard",
+    "neet_exit_tables",
+    "neet_exits_looked_up",
     "onset_in_home",
     "september_entry",
     "youth_transition",
@@ -184,6 +186,8 @@ def neet_exit_hazard(
     people with severe mental illness, on employment), by ``ips_risk_ratio_other`` for the
     others (an assumption); exits into education are unchanged.
 
+    :func:`neet_exits_looked_up` in :func:`neet_exit_tables` of the parameters.
+
     Parameters
     ----------
     months_neet : ndarray of int16, shape (n,)
@@ -195,20 +199,73 @@ def neet_exit_hazard(
     to_work, to_education : ndarray of float64, shape (n,)
         Probabilities; their sum is at most 1.
     """
+    tables = neet_exit_tables(
+        base=base, scarring=scarring, mh_multiplier=mh_multiplier, work_share=work_share,
+        ips_risk_ratio_disorder=ips_risk_ratio_disorder, ips_risk_ratio_other=ips_risk_ratio_other,
+    )
+    return neet_exits_looked_up(months_neet, mh_disorder, ips_active, age_months, tables)
+
+
+def neet_exit_tables(
+    *,
+    base: float,
+    scarring: float,
+    mh_multiplier: float,
+    work_share: float,
+    ips_risk_ratio_disorder: float,
+    ips_risk_ratio_other: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exit probabilities of :func:`neet_exit_hazard` for every combination of months NEET, disorder and support.
+
+    Worked out once for a run's parameters, they give each month's exits by lookups
+    alone (:func:`neet_exits_looked_up`). Parameters as in :func:`neet_exit_hazard`.
+
+    Returns
+    -------
+    leave, to_education : ndarray of float64, shape (98,)
+        The hazard of leaving NEET, and of leaving into education at 18 or more, at row
+        ``2 * months + disorder`` (months NEET 0 to 48).
+    to_work : ndarray of float64, shape (196,)
+        The hazard of leaving into work at 18 or more, at row ``2 * (2 * months + disorder) + support``.
+    """
     by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48
-    # Every (months, disorder, support) combination looked up from small tables.
     leave = np.clip(by_months[:, None] * np.array([1.0, mh_multiplier]), 0.0, 1.0)  # (49, 2)
     education = leave * (1.0 - work_share)
     work = leave[:, :, None] * work_share * np.array([[1.0, ips_risk_ratio_other], [1.0, ips_risk_ratio_disorder]])
     work = np.minimum(work, (1.0 - education)[:, :, None])
+    return leave.ravel(), education.ravel(), work.ravel()
+
+
+def neet_exits_looked_up(
+    months_neet: np.ndarray,
+    mh_disorder: np.ndarray,
+    ips_active: np.ndarray,
+    age_months: np.ndarray,
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`neet_exit_hazard` of these young people from its tables (:func:`neet_exit_tables`).
+
+    Parameters
+    ----------
+    months_neet : ndarray of int16, shape (n,)
+    mh_disorder, ips_active : ndarray of bool, shape (n,)
+    age_months : ndarray of int16, shape (n,)
+    tables : tuple of ndarray of float64
+        :func:`neet_exit_tables` of the parameters.
+
+    Returns
+    -------
+    to_work, to_education : ndarray of float64, shape (n,)
+    """
+    leave, education, work = tables
     row = np.clip(months_neet, 0, 48).astype(np.intp)
     row *= 2
     row += np.asarray(mh_disorder, dtype=bool)
     older = age_months >= AGE_18
-    to_education = np.where(older, education.ravel().take(row), leave.ravel().take(row))
+    to_education = np.where(older, education.take(row), leave.take(row))
     row *= 2
     row += np.asarray(ips_active, dtype=bool)
-    to_work = np.where(older, work.ravel().take(row), 0.0)
+    to_work = np.where(older, work.take(row), 0.0)
     return to_work, to_education
 
 
@@ -278,7 +335,8 @@ def youth_transition(
         raise ValueError(
             f"exit probabilities: expected one per NEET young person ({neet.size}), got {exit_to_work.size} and {exit_to_education.size}"
         )
-    new_status = np.where(~is_neet & (draw < entry_hazard), np.uint8(NEET), status)
+    new_status = status.copy()
+    new_status[~is_neet & (draw < entry_hazard)] = NEET
     if leave_education > 0.0:  # few draws are at the top: look only at those
         top = np.flatnonzero(draw >= 1.0 - leave_education)
         top = top[(new_status[top] == EDUCATION) & (age_months[top] >= AGE_18)]  # students who stayed so (none was NEET)
@@ -288,8 +346,8 @@ def youth_transition(
     to_work = ~to_education & (neet_draw < exit_to_education + exit_to_work) & (age_months[neet] >= AGE_18)
     new_status[neet[to_education]] = EDUCATION
     new_status[neet[to_work]] = EMPLOYED
-    months = np.zeros_like(months_neet)
-    np.add(months_neet, 1, out=months, where=new_status == NEET)
+    months = months_neet + 1
+    months *= new_status == NEET  # 0 for anyone not NEET now
     return new_status, months
 
 
@@ -388,7 +446,7 @@ def mental_health_transition(mh_disorder: np.ndarray, onset: np.ndarray, recover
     ndarray of bool, shape (n_young,)
     """
     draw = rng.random(mh_disorder.size)
-    return np.where(mh_disorder, draw >= recovery_hazard, draw < onset)
+    return (mh_disorder & (draw >= recovery_hazard)) | (~mh_disorder & (draw < onset))
 
 
 def age_and_replace(

@@ -92,9 +92,10 @@ class ResidentEngine:
 
     Building it flags the starting fuel-poor households and sets each young person's
     ILO status (in ``population``), and works out the equity groups, the starting rates,
-    the NEET entry hazards that keep each place's NEET shares steady and (with ``onset``)
-    the baseline mental-health onset. It starts no thread: drawing ahead and block threads
-    start with the first :meth:`step`.
+    the NEET exit hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry
+    hazards that keep each place's NEET shares steady and (with ``onset``) the baseline
+    mental-health onset. It starts no thread: drawing ahead and block threads start with
+    the first :meth:`step`.
 
     Parameters
     ----------
@@ -184,8 +185,10 @@ class ResidentEngine:
             self._update_ilo_status(0, block)
         self.initial_rates = resident_rates(population, int(self.since_september[0]))
         yw, y = self.world.young_people, population.young
-        exit_hazard = sum(dynamics.neet_exit_hazard(
-            y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, **self._exit_parameters(),
+        # The NEET exit hazards of every (months NEET, disorder, support), the same all run.
+        self.exit_tables = dynamics.neet_exit_tables(**self._exit_parameters())
+        exit_hazard = sum(dynamics.neet_exits_looked_up(
+            y.months_neet, y.mh_disorder, y.ips_until > 0, y.age_months, self.exit_tables,
         ))
         # Per-place NEET entry hazards (Years 12-13, past them) that keep each place's starting NEET
         # shares steady, with the support running at the start (what the run-in delivered).
@@ -315,14 +318,17 @@ class ResidentEngine:
         """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
         h, hs = self.population.households, block.households
         income = self._block_income(t, block)
-        until = h.bill_support_until[hs]
-        line = float(self.exo.poverty_line_gbp[t])
-        if until.size and until.max() > t:
-            h.fuel_poor[hs] = dynamics.fuel_poor(h.band[hs], income, self._block_fuel_cost(t, block), line)
-        else:  # one discount for every home: each band's cost, looked up
-            price = float(self.exo.price_gbp[t])
-            by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + self.exo.bill_discount_gbp[t])
-            h.fuel_poor[hs] = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
+        line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), self.exo.bill_discount_gbp[t]
+        # Every home flagged with its band's cost under the universal discount, looked up; then the
+        # few with bill support running flagged again with their own cost (:meth:`_block_fuel_cost`).
+        by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + discount)
+        fuel_poor = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
+        supported = np.flatnonzero(h.bill_support_until[hs] > t)
+        if supported.size:
+            band = h.band[hs].take(supported)
+            cost = dynamics.fuel_cost(band, price, self.band_cost, h.bill_support[hs].take(supported) + discount)
+            fuel_poor[supported] = dynamics.fuel_poor(band, income.take(supported), cost, line)
+        h.fuel_poor[hs] = fuel_poor
         return income
 
     def _block_fuel_cost(self, t: int, block: Block) -> np.ndarray:
@@ -336,18 +342,18 @@ class ResidentEngine:
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
         # Young people live in a household of their own place, so of their own block. Those not
-        # working add 0.0 to their household's sum, which changes no sum.
+        # working add nothing to their household's sum, so only those working are summed.
         link = np.repeat(self.youth_link[block.places], block.young_sizes)
-        employed = np.bincount(
-            y.household[ys] - hs.start, weights=np.where(y.status[ys] == EMPLOYED, link, 0.0), minlength=hs.stop - hs.start
-        )
+        working = np.flatnonzero(y.status[ys] == EMPLOYED)
+        employed = np.bincount(y.household[ys].take(working) - hs.start, weights=link.take(working), minlength=hs.stop - hs.start)
         # Payments and bill support as one number when every household of the block gets the same
         # (adding 0.0 changes no income, so the flags are the same as with whole columns).
         payment = self.exo.means_tested_gbp[t]
         support = h.means_tested[hs] * payment if payment else 0.0
         index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
         gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
-        gain = np.where(gain_until > t, self.effect["income_advice"], 0.0) if gain_until.size and gain_until.max() > t else 0.0
+        # Whether it runs times the gain: the gain, or a zero that adds nothing (faster than np.where with a number).
+        gain = (gain_until > t) * self.effect["income_advice"] if gain_until.size and gain_until.max() > t else 0.0
         return dynamics.household_income(
             h.base_income[hs], h.income_dev[hs], gain, employed,
             self.world.young_people.youth_earnings.value * index, support, income_index=index,
@@ -436,6 +442,8 @@ class ResidentEngine:
             run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
         # Support that ends now may be given again from next month's deliveries on (D9).
         records.expire(t + 1, support_until(pop))
+        if len(self.blocks) == 1:  # its counts are every place's, made this month
+            return self._block_counts[0]
         return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     def neet_hazards(self, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -456,7 +464,9 @@ class ResidentEngine:
         places = self.population.places
         years = min(t + 1, self.neet_trend_months) / 12.0 + self.neet_beyond_years[t + 1]
         drift = np.exp(places.neet_trend * years)
-        return self.entry_hazard * np.stack([drift, np.ones_like(drift)], axis=1), np.minimum(places.target_neet_16_17 * drift, 1.0)
+        entry = self.entry_hazard.copy()
+        entry[:, 0] *= drift  # Years 12-13 only
+        return entry, np.minimum(places.target_neet_16_17 * drift, 1.0)
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
@@ -502,8 +512,8 @@ class ResidentEngine:
         ys, places, sizes = block.young, block.places, block.young_sizes
         status, age = y.status[ys], y.age_months[ys]
         neet = np.flatnonzero(status == NEET)
-        to_work, to_education = dynamics.neet_exit_hazard(
-            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], **self._exit_parameters(),
+        to_work, to_education = dynamics.neet_exits_looked_up(
+            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], self.exit_tables,
         )
         # No one in Year 11 becomes NEET (they are in school); Years 12-13 and those past them by place.
         by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]

@@ -91,6 +91,17 @@ def test_neet_exit_hazard_falls_with_a_mental_disorder_and_stays_a_probability()
     assert np.all((hazard >= 0) & (hazard <= 1))
 
 
+def test_the_exit_tables_hold_each_months_disorder_and_support_hazard_at_its_documented_row():
+    leave, education, work = dynamics.neet_exit_tables(**SPLIT)
+    months = np.repeat(np.arange(49, dtype=np.int16), 4)
+    mh, ips = np.tile([False, False, True, True], 49), np.tile([False, True], 98)
+    to_work, to_education = dynamics.neet_exit_hazard(months, mh, ips, np.full(months.size, ADULT, dtype=np.int16), **SPLIT)
+    np.testing.assert_array_equal(work, to_work)  # row 2 * (2 * months + disorder) + support
+    np.testing.assert_array_equal(education, to_education[::2])  # row 2 * months + disorder
+    young = np.full(months.size, 17 * 12, dtype=np.int16)
+    np.testing.assert_array_equal(leave, dynamics.neet_exit_hazard(months, mh, ips, young, **SPLIT)[1][::2])
+
+
 def test_neet_entry_hazard_falls_with_careers_guidance_and_outreach():
     base = np.full(4, 0.01)
     careers = np.array([False, True, False, True])
