@@ -369,10 +369,10 @@ def target_groups(
             rows = block.households if household else block.young
             bounds = [s.start for s in (block.household_slices if household else block.young_slices)] + [rows.stop - rows.start]
             for part, mask in enumerate(listed[name]):
-                found = np.flatnonzero(mask[rows])
-                edges = np.searchsorted(found, bounds)
+                found = mask[rows].nonzero()[0]
+                edges = found.searchsorted(bounds)
                 starts[part, block.places] = position[part] + edges[:-1]
-                counts[part, block.places] = np.diff(edges)
+                counts[part, block.places] = edges[1:] - edges[:-1]
                 candidates[position[part] : position[part] + found.size] = found + rows.start
                 position[part] += found.size
         return starts[0], counts[0], starts[1], counts[1]
