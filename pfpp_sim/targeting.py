@@ -369,10 +369,10 @@ def target_groups(
             rows = block.households if household else block.young
             bounds = [s.start for s in (block.household_slices if household else block.young_slices)] + [rows.stop - rows.start]
             for part, mask in enumerate(listed[name]):
-                found = np.flatnonzero(mask[rows])
-                edges = np.searchsorted(found, bounds)
+                found = mask[rows].nonzero()[0]
+                edges = found.searchsorted(bounds)
                 starts[part, block.places] = position[part] + edges[:-1]
-                counts[part, block.places] = np.diff(edges)
+                counts[part, block.places] = edges[1:] - edges[:-1]
                 candidates[position[part] : position[part] + found.size] = found + rows.start
                 position[part] += found.size
         return starts[0], counts[0], starts[1], counts[1]
@@ -432,21 +432,23 @@ def select_recipients(
     # intended residents who had the complement; "intended_rest": a pooled team's other
     # intended residents (none for other teams); "others": the other reachable residents.
     # A request's intended recipients come from "intended", then "intended_rest".
-    intended = Walk(groups.in_start[keys, places], groups.in_size[keys, places])
-    intended_rest = Walk(intended.start.copy(), np.zeros(places.size, dtype=np.int64))
+    cell = keys * groups.in_start.shape[1] + places  # flat index of each request's (intervention, place)
+    intended = Walk(groups.in_start.take(cell), groups.in_size.take(cell))
+    intended_rest = Walk(intended.start, np.zeros(places.size, dtype=np.int64))
     bundle_first = np.asarray(targeting.bundle_first, dtype=bool)
     if bundle_first.any():
-        intended_rest = Walk(intended.start.copy(), np.where(bundle_first, intended.size, 0), skip_partner=bundle_first)
-        intended = _with_complement_first(groups, records, keys, intended, np.flatnonzero(bundle_first))
+        intended_rest = Walk(intended.start, np.where(bundle_first, intended.size, 0), skip_partner=bundle_first)
+        intended = _with_complement_first(groups, records, keys, intended, bundle_first.nonzero()[0])
+    offset = records.base[keys]
     walks = Walks(
         groups.candidates,
-        {"intended": intended, "intended_rest": intended_rest, "others": Walk(groups.out_start[keys, places], groups.out_size[keys, places])},
-        offset=records.base[keys],
+        {"intended": intended, "intended_rest": intended_rest, "others": Walk(groups.out_start.take(cell), groups.out_size.take(cell))},
+        offset=offset,
         known_bits=targeting.known_bits,
         sees_others=float(targeting.sees_others),
         records=records,
         rng=rng,
-        partner_shift=records.base[_COMPLEMENT_INDEX[keys]] - records.base[keys],
+        partner_shift=records.base[_COMPLEMENT_INDEX[keys]] - offset,
     )
     walks.begin({"intended": n, "intended_rest": n, "others": n})
     found = walks.found()
@@ -468,10 +470,10 @@ def select_recipients(
     records.streams[idx] |= np.asarray(targeting.stream_bit, dtype=np.uint16)[request]
     fresh = ~had
     return Delivery(
-        recipients=idx[fresh] - records.base[keys[request[fresh]]],
+        recipients=idx[fresh] - offset[request[fresh]],
         request=request[fresh],
         served=take_in + take_out,
-        duplicated=np.bincount(request, weights=had, minlength=places.size).astype(np.int64),
+        duplicated=np.bincount(request[had], minlength=places.size),
         intended=take_in,
     )
 
@@ -483,7 +485,7 @@ def _intended_counts(n: np.ndarray, precision: np.ndarray, rng: np.random.Genera
     ----------
     n : ndarray of int64, shape (n_requests,)
     precision : ndarray of float64, shape (n_requests,)
-        Clipped to [0, 1].
+        Values below 0 count as 0, above 1 as 1.
     rng : numpy.random.Generator
         One draw per recipient wanted.
 
@@ -491,8 +493,9 @@ def _intended_counts(n: np.ndarray, precision: np.ndarray, rng: np.random.Genera
     -------
     ndarray of int64, shape (n_requests,)
     """
-    owner = np.repeat(np.arange(n.size), n)
-    hit = rng.random(owner.size) < np.clip(precision, 0.0, 1.0)[owner]
+    owner = np.arange(n.size).repeat(n)
+    # No clipping needed: a draw in [0, 1) is never below a precision under 0 and always below one over 1.
+    hit = rng.random(owner.size) < precision[owner]
     return np.bincount(owner[hit], minlength=n.size)
 
 
@@ -516,13 +519,13 @@ def _with_complement_first(
         The requests of pooled teams.
     """
     size = intended.size[pooled]
-    who = np.repeat(np.arange(pooled.size), size)
-    members = groups.candidates[np.repeat(intended.start[pooled] - (np.cumsum(size) - size), size) + np.arange(who.size)]
-    had_complement = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]][who]]
+    who = np.arange(pooled.size).repeat(size)
+    members = groups.candidates[(intended.start[pooled] - (size.cumsum() - size)).repeat(size) + np.arange(who.size)]
+    had_complement = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]].repeat(size)]
     with_complement = members[had_complement]
     groups.candidates[groups.spare : groups.spare + with_complement.size] = with_complement
     counts = np.bincount(who[had_complement], minlength=pooled.size)
     start, sizes = intended.start.copy(), intended.size.copy()
-    start[pooled] = groups.spare + np.cumsum(counts) - counts
+    start[pooled] = groups.spare + counts.cumsum() - counts
     sizes[pooled] = counts
     return Walk(start, sizes)

@@ -41,8 +41,11 @@ def repeats(values: np.ndarray) -> np.ndarray:
     if n < 2:
         return np.zeros(0, dtype=np.intp)
     bits = int(n - 1).bit_length()
-    if int(values.min()) >= 0 and int(values.max()).bit_length() + bits <= 63:
-        key = np.sort((values.astype(np.int64) << bits) | np.arange(n, dtype=np.int64))
+    # The OR of the values is negative if any value is, and otherwise as wide as the largest.
+    top = int(np.bitwise_or.reduce(values))
+    if top >= 0 and top.bit_length() + bits <= 63:
+        key = (values.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
+        key.sort()
         value = key >> bits
         return (key[1:] & ((1 << bits) - 1))[value[1:] == value[:-1]]
     later = np.argsort(values, kind="stable")
@@ -92,16 +95,17 @@ def first_per_request(
         short = np.bincount(r[below], minlength=want.size) < np.minimum(want, count)
         rows = rows[below | short[r]]
     if in_order is None:
-        rows = rows[np.argsort(req[rows] + order[rows])]
+        rows = rows[(req[rows] + order[rows]).argsort()]
     else:  # sort each other request's rows in place: requests keep their places along rows
-        shuffled = np.flatnonzero(~in_order[req[rows]])
-        some = rows[shuffled]
-        rows = rows.copy()
-        rows[shuffled] = some[np.argsort(req[some] + order[some])]
+        shuffled = (~in_order[req[rows]]).nonzero()[0]
+        if shuffled.size:
+            some = rows[shuffled]
+            rows = rows.copy()
+            rows[shuffled] = some[(req[some] + order[some]).argsort()]
     r = req[rows]
     count = np.bincount(r, minlength=want.size)
-    rank = np.arange(rows.size) - (np.cumsum(count) - count)[r]
-    return rows[rank < want[r]]
+    # Keep a row when its rank in its request (its position less the request's first) is below want[r].
+    return rows[np.arange(rows.size) < (count.cumsum() - count + want)[r]]
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,11 @@ class Walks:
         self.skip_partner = None if all(skip is None for skip in skips) else np.concatenate(
             [np.zeros(self.requests, dtype=bool) if skip is None else skip for skip in skips]
         )
-        self.partner_shift = None if partner_shift is None else np.concatenate([partner_shift] * each)
+        # Walks that do not skip look at their own residents (shift 0), so that _look can read
+        # a partner for every resident in one go and mask the reads it does not need.
+        self.partner_shift = None if self.skip_partner is None else np.where(
+            self.skip_partner, np.concatenate([partner_shift] * each), 0
+        )
 
     def _stacked(self, per_walk: dict[str, np.ndarray]) -> np.ndarray:
         """One array of every walk's values, walk after walk."""
@@ -192,55 +200,58 @@ class Walks:
         n = self.requests
         return {name: self._found[i * n : (i + 1) * n] for i, name in enumerate(self.names)}
 
-    def _look(self, walk: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat position, openness and ``had`` of the residents at ``pos`` in each walk's group."""
-        idx = self.candidates[self.start[walk] + pos] + self.offset[walk]
+    def _look(self, walk: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat position, openness and ``had`` of the residents ``candidates[at]`` met by each walk."""
+        idx = self.candidates[at] + self.offset[walk]
         had = self.records.had[idx]
         ok = (self.records.streams[idx] & self.known_bits[walk]) == 0
         if self.sees_others > 0:
             ok &= ~(had & (self.rng.random(walk.size) < self.sees_others))
         if self.skip_partner is not None:
-            skip = np.flatnonzero(self.skip_partner[walk])
-            ok[skip] &= ~self.records.had[idx[skip] + self.partner_shift[walk[skip]]]
+            ok &= ~(self.skip_partner[walk] & self.records.had[idx + self.partner_shift[walk]])
         return idx, ok, had
 
     def begin(self, wanted: dict[str, np.ndarray]) -> None:
         """Look at a random sample of each group and keep up to ``wanted[name][r]`` open residents in each walk."""
         want, size = self._stacked(wanted), self.size
         m = np.where(want > 0, np.minimum(size, 2 * want + 8), 0)
-        self.whole = m == size  # groups looked at in full (also empty groups)
-        walk = np.repeat(np.arange(want.size), m)
-        off = np.arange(walk.size) - np.repeat(np.cumsum(m) - m, m)
+        self.sampled = m < size  # groups not looked at in full (empty groups are looked at in full)
+        walk = np.arange(want.size).repeat(m)
         u = self.rng.random(walk.size)
-        whole = self.whole[walk]
-        pos = np.where(whole, off, (u * size[walk]).astype(np.int64))
-        idx, ok, had = self._look(walk, pos)
+        at = self.start[walk] + (u * size[walk]).astype(np.int64)
+        whole = (~self.sampled[walk]).nonzero()[0]
+        if whole.size:  # a whole group is looked at in turn, from its start
+            at[whole] = whole + (self.start - (m.cumsum() - m))[walk[whole]]
+        idx, ok, had = self._look(walk, at)
         # Larger groups are drawn with replacement: only the first draw of a resident counts.
         ok[repeats(idx)] = False
         # A sample's draws are kept in the order drawn; a whole group's are ordered by their u.
-        keep = first_per_request(walk, u, np.flatnonzero(ok), want, in_order=~self.whole)
+        keep = first_per_request(walk, u, ok.nonzero()[0], want, in_order=self.sampled)
         self.walk, self.idx, self.had = walk[keep], idx[keep], had[keep]
         self._found = np.bincount(self.walk, minlength=want.size)
-        self._looked_walk, self._looked_pos = walk[~whole], pos[~whole]
+        self._drawn_walk, self._drawn_at = walk, at  # every draw; extend reads those of the sampled walks it goes on with
 
     def extend(self, wanted: dict[str, np.ndarray]) -> None:
         """Walk on where fewer than ``wanted[name][r]`` open residents were kept and some are unseen (once, after :meth:`begin`)."""
         want = self._stacked(wanted)
-        more = ~self.whole & (self._found < want)
+        more = self.sampled & (self._found < want)
         if not more.any():
             return
         rest_size = np.where(more, self.size, 0)
-        base = np.cumsum(rest_size) - rest_size
-        walk = np.repeat(np.arange(want.size), rest_size)
+        walk = np.arange(want.size).repeat(rest_size)
+        # The walked-on groups are listed one after another; shift takes a walk's position in
+        # the candidates to its position in that list.
+        shift = rest_size.cumsum() - rest_size - self.start
         seen = np.zeros(walk.size, dtype=bool)
-        looked = more[self._looked_walk]
-        seen[base[self._looked_walk[looked]] + self._looked_pos[looked]] = True
-        rest = np.flatnonzero(~seen)
+        looked = more[self._drawn_walk]
+        seen[shift[self._drawn_walk[looked]] + self._drawn_at[looked]] = True
+        rest = (~seen).nonzero()[0]
         walk = walk[rest]
-        idx, ok, had = self._look(walk, rest - base[walk])
-        keep = first_per_request(walk, self.rng.random(walk.size), np.flatnonzero(ok), want - self._found, many=True)
-        by_walk = np.argsort(np.concatenate([self.walk, walk[keep]]), kind="stable")
-        self.walk = np.concatenate([self.walk, walk[keep]])[by_walk]
+        idx, ok, had = self._look(walk, rest - shift[walk])
+        keep = first_per_request(walk, self.rng.random(walk.size), ok.nonzero()[0], want - self._found, many=True)
+        walk = np.concatenate([self.walk, walk[keep]])
+        by_walk = walk.argsort(kind="stable")
+        self.walk = walk[by_walk]
         self.idx = np.concatenate([self.idx, idx[keep]])[by_walk]
         self.had = np.concatenate([self.had, had[keep]])[by_walk]
         self._found = np.bincount(self.walk, minlength=want.size)
@@ -255,6 +266,5 @@ class Walks:
             another stream had already served it.
         """
         found = self._found
-        rank = np.arange(self.walk.size) - (np.cumsum(found) - found)[self.walk]
-        chosen = rank < self._stacked(taken)[self.walk]
+        chosen = np.arange(self.walk.size) < (found.cumsum() - found + self._stacked(taken))[self.walk]
         return self.walk[chosen] % max(self.requests, 1), self.idx[chosen], self.had[chosen]

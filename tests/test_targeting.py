@@ -130,6 +130,17 @@ def test_batched_targeting_chooses_like_the_one_request_algorithm(case, n, preci
     assert np.abs(z).max() < 4.5, (case, z.round(1))
 
 
+@pytest.mark.parametrize(("beyond", "edge"), [(1.7, 1.0), (-0.4, 0.0)])
+def test_a_precision_above_one_or_below_zero_chooses_as_one_or_zero_does(beyond, edge):
+    reachable, intended, start = world(8, n=200)
+    chosen = {}
+    for precision in (beyond, edge):
+        records = copy.deepcopy(start)
+        delivery = select(records, groups_of(reachable, intended, 1), [12], targeting(precision=precision), np.random.default_rng(3))
+        chosen[precision] = (delivery.recipients.tolist(), delivery.intended.tolist())
+    assert chosen[beyond] == chosen[edge]
+
+
 def test_a_team_never_serves_its_own_past_recipients_again_and_records_whom_it_served():
     reachable, intended, records = world(5)
     own_before = (records.served_by[KEY] & 1) != 0
