@@ -20,8 +20,8 @@ from pfpp_sim.agents.council import POOLED_BIT
 from pfpp_sim.funding import order_spend_p
 from pfpp_sim.ledger import Ledger
 from pfpp_sim.population import Block, Population
-from pfpp_sim.scenario import INTERVENTION_KEYS
-from pfpp_sim.targeting import KEY_INDEX, WAVES, ListingBuffer, RecipientRecords, Targeting, select_recipients, target_groups
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX
+from pfpp_sim.targeting import WAVES, ListingBuffer, RecipientRecords, Targeting, select_recipients, target_groups
 
 __all__ = ["Fulfilment", "Orders", "deliver", "delivery_flows"]
 

@@ -23,13 +23,12 @@ import numpy as np
 
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Block, Population, place_blocks
-from pfpp_sim.scenario import INTERVENTION_KEYS
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS
 from pfpp_sim.walks import Walk, Walks
 
 __all__ = [
     "COMPLEMENTS",
-    "KEY_INDEX",
     "ListingBuffer",
     "WAVES",
     "Delivery",
@@ -69,8 +68,6 @@ An intervention whose complement comes before it in ``INTERVENTION_KEYS`` is del
 in a later wave, so a pooled team sees who had the complement this month, as when one
 award delivers its interventions in turn.
 """
-KEY_INDEX = {key: i for i, key in enumerate(INTERVENTION_KEYS)}
-"""Position of each intervention in ``INTERVENTION_KEYS`` (its index in arrays by intervention)."""
 _COMPLEMENT_INDEX = np.array([INTERVENTION_KEYS.index(COMPLEMENTS[k]) for k in INTERVENTION_KEYS])
 
 

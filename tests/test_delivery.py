@@ -10,8 +10,8 @@ from pfpp_sim.delivery import Orders, _batches, deliver, delivery_flows
 from pfpp_sim.funding import Award
 from pfpp_sim.ledger import Ledger
 from pfpp_sim.population import BAND_D, Households, PlaceTable, Population, YoungPeople
-from pfpp_sim.scenario import INTERVENTION_KEYS
-from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX
+from pfpp_sim.targeting import RecipientRecords
 
 UNIT_COST_P = 100.0
 STREAM_BITS = {"household_support": 1, "home_upgrade": 2}

@@ -7,8 +7,8 @@ import pytest
 
 from pfpp_sim.interventions import PendingEffects, apply_effects, support_until
 from pfpp_sim.model import PfppModel
-from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
-from pfpp_sim.targeting import KEY_INDEX, RecipientRecords, TargetGroups, Targeting, select_recipients
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX, load_scenario
+from pfpp_sim.targeting import RecipientRecords, TargetGroups, Targeting, select_recipients
 
 
 @pytest.fixture()

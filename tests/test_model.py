@@ -25,10 +25,10 @@ from pfpp_sim.model import PfppModel, _slice_ends
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, RATES
 from pfpp_sim.population import AFTER_SCHOOL, NEET, YEARS_12_13, build_population, school_group
 from pfpp_sim.residents import ResidentEngine
-from pfpp_sim.scenario import INTERVENTION_KEYS, Calibration, PlaceFit, list_presets, load_scenario
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX, Calibration, PlaceFit, list_presets, load_scenario
 from pfpp_sim.starting import starting_population
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
+from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import damped_trend_years
 
 PLACES = ["E07000062", "E06000032"]  # Hastings, Luton

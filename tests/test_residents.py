@@ -27,9 +27,9 @@ from pfpp_sim.population import (
     since_september,
 )
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
-from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
+from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX, load_scenario
 from pfpp_sim.streams import stream
-from pfpp_sim.targeting import KEY_INDEX, RecipientRecords
+from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import years_beyond_data
 
 TWO_PLACES = ["E07000062", "E06000032"]  # Hastings, Luton
