@@ -11,7 +11,7 @@ import numpy as np
 from pfpp_sim.capacity import capacity_share, monthly_order_p
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, to_pence
-from pfpp_sim.ledger import Ledger
+from pfpp_sim.ledger import NOT_MOBILISED, Ledger
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
 __all__ = ["NEED_RATES", "POOLED_BIT", "RUSH_MONTHS", "Council", "need_shares", "order_lines"]
@@ -173,14 +173,15 @@ class Council(mesa.Agent):
         model = self.model
         start = max(model.month, award.period_start)
         retention = model.mech["staff_retention_months"]
-        for key in award.lines:
-            if key in award.ready:
+        ready, steady = award.ledger.by_line.data["ready"], award.ledger.by_line.data["steady"]
+        for key, line in award.lines.items():
+            if ready[line] != NOT_MOBILISED:
                 continue
             if self.team_until[key] + retention >= start:
-                award.ready[key] = award.steady[key] = start
+                ready[line] = steady[line] = start
             else:
-                award.ready[key] = start + model.mobilisation[key]
-                award.steady[key] = start + model.months_to_steady[key]
+                ready[line] = start + model.mobilisation[key]
+                steady[line] = start + model.months_to_steady[key]
                 model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
         self.keep_teams(award)
 
