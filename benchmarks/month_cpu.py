@@ -39,6 +39,7 @@ PARTS = [
     (delivery, "select_recipients", "choosing recipients"),
     (Department, "step", "departments' decisions"),
     (Council, "step", "councils' decisions"),
+    (PfppModel, "_place_orders", "councils' orders"),
     (PfppModel, "check_invariants", "run-time checks"),
 ]
 """(owner, attribute, label) of each timed part; the owner's attribute is wrapped while measuring."""
