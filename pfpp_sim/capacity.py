@@ -20,7 +20,8 @@ def capacity_share(month: int, ready: np.ndarray, steady: np.ndarray) -> np.ndar
     """M6: share of its steady capacity each team can deliver in ``month``.
 
     Nothing before ``ready`` (its first delivery month), rising linearly to all of it in
-    ``steady`` (the month steady delivery is reached; ``steady == ready`` means no ramp).
+    ``steady`` (the month steady delivery is reached, never before ``ready``; ``steady ==
+    ready`` means no ramp).
 
     Parameters
     ----------
@@ -37,7 +38,7 @@ def capacity_share(month: int, ready: np.ndarray, steady: np.ndarray) -> np.ndar
     >>> capacity_share(np.arange(1, 6), ready=2, steady=5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    ramp = (month - ready + 1) / np.maximum(steady - ready + 1, 1)  # a team that is steady before it is ready has no ramp: not divided by 0
+    ramp = (month - ready + 1) / (steady - ready + 1)
     return np.where(month < ready, 0.0, np.where(month >= steady, 1.0, ramp))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pfpp_sim.capacity import capacity_share, monthly_order_p
@@ -9,6 +10,7 @@ from pfpp_sim.capacity import capacity_share, monthly_order_p
 
 def test_a_team_delivers_nothing_before_its_first_delivery_month():
     assert capacity_share(4, ready=5, steady=16) == 0.0
+    assert capacity_share(np.array([0, 2, 4]), ready=5, steady=16).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_a_team_ramps_up_linearly_from_first_to_steady_delivery():

@@ -210,10 +210,25 @@ def test_close_claws_back_everything_held():
 def test_closing_an_award_again_returns_nothing_more_and_keeps_its_ledger():
     award = funded_award()
     returned = award.close(carry_over=False, carry_over_months=0)
+    by_intervention = dict(award.returned_by_p)
     assert returned > 0
     assert award.close(carry_over=False, carry_over_months=0) == 0
-    assert award.returned_p == returned
+    assert award.returned_p == returned and award.returned_by_p == by_intervention
     award.check(13)
+
+
+def test_spending_on_an_intervention_the_award_never_funded_is_an_overspend_unless_it_spends_nothing():
+    award = funded_award(deadline=12)  # income advice and bill support only
+    award.spend("retrofit", 0, 0, month=3)
+    assert "retrofit" not in award.held_p and award.delivered_p == 0
+    for amount_p, duplicated_p in ((1, 0), (-1, 0), (0, 1)):
+        with pytest.raises(InvariantError, match=r"^overspend: award 0 \(household_support\) retrofit, month 3, place 0$"):
+            award.spend("retrofit", amount_p, duplicated_p, month=3)
+    with pytest.raises(InvariantError, match=r"^spend after deadline: award 0 \(household_support\), month 12, place 0$"):
+        award.spend("retrofit", 0, 0, month=12)
+    award.close(carry_over=False, carry_over_months=0)
+    with pytest.raises(InvariantError, match=r"^spend after deadline: .*month 5, place 0$"):
+        award.spend("retrofit", 0, 0, month=5)
 
 
 def test_delivered_and_returned_are_also_kept_by_intervention():

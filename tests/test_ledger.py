@@ -11,6 +11,7 @@ from pfpp_sim.agents.council import RUSH_MONTHS, order_lines
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Award
 from pfpp_sim.ledger import NOT_MOBILISED, Columns, Ledger
+from pfpp_sim.scenario import KEY_INDEX
 
 
 def award(ledger: Ledger, *, place: int = 0, deadline: int = 24, shares: dict[str, float] | None = None, amount_p: int = 12_000) -> Award:
@@ -36,12 +37,13 @@ def orders(ledger: Ledger, month: int, rank: list[int], *, skip: np.ndarray | No
 
 @settings(max_examples=50)
 @given(rows=st.lists(st.integers(-(2**40), 2**40), max_size=40))
-def test_columns_keep_every_row_and_give_unset_columns_their_default_as_they_grow(rows):
-    columns = Columns({"value": (np.int64, 0), "other": (np.int64, -1)})
+def test_columns_keep_every_row_and_give_unset_columns_their_default_and_dtype_as_they_grow(rows):
+    columns = Columns({"value": (np.int64, 0), "other": (np.int64, -1), "share": (np.float64, 0)})
     assert [columns.append(value=v) for v in rows] == list(range(len(rows)))
     assert columns.n == len(rows)
     assert columns["value"].tolist() == rows
     assert columns["other"].tolist() == [-1] * len(rows)
+    assert columns["share"].dtype == np.float64 and columns["share"].tolist() == [0.0] * len(rows)
 
 
 # ------------------------------------------------------------------ lines seen as an award's dicts
@@ -67,12 +69,33 @@ def test_a_team_not_yet_mobilised_has_no_ready_or_steady_month():
     grant.add_funds(1_000, {"retrofit": 1.0}, 0, 0)
     assert "retrofit" not in grant.ready and dict(grant.steady) == {}
     assert ledger.by_line["ready"].tolist() == [NOT_MOBILISED]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="retrofit"):
         grant.ready["retrofit"]
     grant.ready["retrofit"] = -3  # a team mobilised in the run-in, before month 0
-    assert grant.ready == {"retrofit": -3}
-    with pytest.raises(TypeError):
+    assert grant.ready == {"retrofit": -3} and "retrofit" in grant.ready and "mh_hub" not in grant.ready
+    with pytest.raises(TypeError, match="never removed"):
         del grant.held_p["retrofit"]
+
+
+def test_setting_an_intervention_an_award_has_no_line_for_adds_its_line():
+    ledger = Ledger()
+    first, second = award(ledger), award(ledger)
+    second.held_p["mh_hub"] = 500
+    line = second.lines["mh_hub"]
+    assert (ledger.by_line["award"][line], ledger.by_line["key"][line]) == (second.row, KEY_INDEX["mh_hub"])
+    assert second.held_p == {"retrofit": 12_000, "mh_hub": 500} and "mh_hub" not in first.held_p
+    assert second.held_total_p == 12_500
+
+
+def test_a_new_award_holds_what_it_is_given_and_may_deliver_from_its_award_or_period_start_whichever_is_later():
+    ledger = Ledger()
+    fields = {"programme": "home_upgrade", "department": "DESNZ", "place": 3, "round": 0, "pooled": False, "competitive": False}
+    early = Award(award_id=7, award_month=2, period_start=5, deadline=17, allocated_p=300, overhead_p=20, ledger=ledger, **fields)
+    late = Award(award_id=8, award_month=6, period_start=5, deadline=17, allocated_p=0, ledger=ledger, **fields)
+    assert ledger.by_award["start"].tolist() == [5, 6] and ledger.by_award["place"].tolist() == [3, 3]
+    assert (early.allocated_p, early.overhead_p, early.delivered_p, early.returned_p, early.duplicated_p) == (300, 20, 0, 0, 0)
+    assert (early.known_bits, early.first_delivery, early.last_delivery, early.closed, early.extended) == (0, -1, -1, False, False)
+    assert ledger.by_award["stream_bit"].tolist() == [0, 0] and (late.overhead_p, late.award_id, late.row) == (0, 8, 1)
 
 
 # ------------------------------------------------------------------ checks and spending, many awards at once
@@ -86,7 +109,10 @@ def test_the_check_of_many_awards_names_the_first_wrong_one_in_the_order_given()
     grants[1].last_delivery = grants[1].deadline
     with pytest.raises(InvariantError, match=r"^spend after deadline: award 1 \(home_upgrade\), month 5, place 1$"):
         ledger.check(np.arange(4), 5)
-    with pytest.raises(InvariantError, match=r"^ledger does not balance: award 3 .*month 5, place 3: allocated 12000 != delivered 1"):
+    with pytest.raises(
+        InvariantError,
+        match=r"^ledger does not balance: award 3 .*month 5, place 3: allocated 12000 != delivered 1 \+ overhead 0 \+ returned 0 \+ held 12000 \(pence\)$",
+    ):
         ledger.check(np.array([3, 1]), 5)
     ledger.check(np.array([0, 2]), 5)
 
@@ -126,7 +152,8 @@ def test_money_held_by_award_sums_each_awards_lines():
     ledger = Ledger()
     award(ledger, amount_p=700)
     award(ledger, shares={"income_advice": 1.0, "retrofit": 1.0}, amount_p=900)
-    assert ledger.held_by_award(np.array([1, 0])).tolist() == [900, 700]
+    held = ledger.held_by_award(np.array([1, 0]))
+    assert held.dtype == np.int64 and held.tolist() == [900, 700]
 
 
 # ------------------------------------------------------------------ M6: the councils' orders
