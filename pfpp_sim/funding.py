@@ -133,6 +133,19 @@ class _Lines(MutableMapping):
         return sum(1 for _ in self)
 
 
+class _LinesOf:
+    """An award's :class:`_Lines` of one column of its ledger's lines, with ``absent`` the value of a line it does not hold."""
+
+    def __init__(self, column: str, absent: int | None = None) -> None:
+        self.column, self.absent = column, absent
+
+    def __get__(self, award, owner=None):
+        return self if award is None else _Lines(award, self.column, self.absent)
+
+    def __set__(self, award, value) -> None:
+        raise AttributeError(f"an award's {self.column} are set one intervention at a time, not replaced")
+
+
 class Award:
     """One grant to one council: a ledger in pence plus its delivery plan.
 
@@ -152,6 +165,12 @@ class Award:
     known_bits = _Column()  # streams whose recipient records this award's team holds
     pooled = _Column()
     closed = _Column()
+    held_p = _LinesOf("held_p")  # pence held for each intervention
+    plan_p = _LinesOf("plan_p")  # planned monthly spend of each intervention, pence
+    delivered_by_p = _LinesOf("delivered_p", 0)  # delivered_p by intervention (those delivered)
+    returned_by_p = _LinesOf("returned_p", 0)  # returned_p by intervention (those returned)
+    ready = _LinesOf("ready", NOT_MOBILISED)  # month of each mobilised team's first delivery
+    steady = _LinesOf("steady", NOT_MOBILISED)  # month each mobilised team reaches its steady rate
 
     def __init__(
         self, *, award_id: int, programme: str, department: str, place: int, round: int, pooled: bool, competitive: bool,
@@ -169,36 +188,6 @@ class Award:
             overhead_p=overhead_p, known_bits=known_bits, stream_bit=stream_bit, pooled=pooled,
         )
         self.ledger.awards.append(self)
-
-    @property
-    def held_p(self) -> MutableMapping[str, int]:
-        """Pence held for each intervention."""
-        return _Lines(self, "held_p", None)
-
-    @property
-    def plan_p(self) -> MutableMapping[str, int]:
-        """Planned monthly spend of each intervention, pence."""
-        return _Lines(self, "plan_p", None)
-
-    @property
-    def delivered_by_p(self) -> MutableMapping[str, int]:
-        """``delivered_p`` by intervention (those delivered)."""
-        return _Lines(self, "delivered_p", 0)
-
-    @property
-    def returned_by_p(self) -> MutableMapping[str, int]:
-        """``returned_p`` by intervention (those returned)."""
-        return _Lines(self, "returned_p", 0)
-
-    @property
-    def ready(self) -> MutableMapping[str, int]:
-        """Month of each mobilised team's first delivery."""
-        return _Lines(self, "ready", NOT_MOBILISED)
-
-    @property
-    def steady(self) -> MutableMapping[str, int]:
-        """Month each mobilised team reaches its steady rate."""
-        return _Lines(self, "steady", NOT_MOBILISED)
 
     @property
     def held_total_p(self) -> int:

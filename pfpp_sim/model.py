@@ -384,11 +384,13 @@ class PfppModel(mesa.Model):
         """Record a notable event for the 'what is happening' narrative."""
         self.events.append((month, text))
 
-    def open_awards(self, *, department: str | None = None, place: int | None = None) -> list[Award]:
-        """Awards not yet closed (oldest first), optionally for one department or place."""
-        if place is not None:
-            return [a for a in self._open_by_place[place].values() if department is None or a.department == department]
-        return list((self._open if department is None else self._open_by_department.get(department, {})).values())
+    def open_awards(self, *, place: int | None = None) -> list[Award]:
+        """Awards not yet closed (oldest first), optionally of one place."""
+        return list((self._open if place is None else self._open_by_place[place]).values())
+
+    def _open_rows(self) -> np.ndarray:
+        """Ledger rows of the awards not yet closed, oldest first."""
+        return np.fromiter(self._open, dtype=np.int64, count=len(self._open))
 
     def awards_due(self, department: str) -> list[Award]:
         """A department's open awards whose deadline has come (oldest first)."""
@@ -533,7 +535,7 @@ class PfppModel(mesa.Model):
         self.counts = counts
         self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
-        rows = np.fromiter(self._open, dtype=np.int64, count=len(self._open))  # oldest first: each place's sum in that order
+        rows = self._open_rows()  # oldest first: each place's sum in that order
         held = np.bincount(self.ledger.by_award["place"][rows], weights=self.ledger.held_by_award(rows) / 100, minlength=self.population.places.n)
         self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
         for values in self.flows.values():
@@ -578,7 +580,7 @@ class PfppModel(mesa.Model):
         balance, no spend after its deadline), residents conserved, and every rate in [0, 1].
         """
         t = self.month
-        self.ledger.check(np.fromiter(self._open, dtype=np.int64, count=len(self._open)), t)
+        self.ledger.check(self._open_rows(), t)
         self._check_residents(t)
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))

@@ -75,6 +75,8 @@ def test_a_team_not_yet_mobilised_has_no_ready_or_steady_month():
     assert grant.ready == {"retrofit": -3} and "retrofit" in grant.ready and "mh_hub" not in grant.ready
     with pytest.raises(TypeError, match="never removed"):
         del grant.held_p["retrofit"]
+    with pytest.raises(AttributeError, match="one intervention at a time"):
+        grant.ready = {"retrofit": 0}
 
 
 def test_setting_an_intervention_an_award_has_no_line_for_adds_its_line():
