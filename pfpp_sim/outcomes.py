@@ -9,6 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from pfpp_sim import compiled
 from pfpp_sim.population import (
     AGE_18,
     ILO_INACTIVE,
@@ -182,16 +183,13 @@ def _rows(pop: Population, block: Block | None) -> tuple[slice, slice, slice]:
     return block.households, block.young, block.places
 
 
-_YOUNG_STATES = 48
-"""Combinations of the flags of :func:`_young_states`: NEET, mental disorder, Years 12-13,
-aged 18 or more (one bit each) and the ILO status (three values)."""
 _YOUNG_COUNTS = ("neet_16_24", "youth_mh", "young_16_17", "neet_16_17", "active_16_24", "unemployed_16_24", "active_18_24", "unemployed_18_24")
 """What is counted of young people every month, the columns of :data:`_YOUNG_MEASURES`."""
 
 
 def _young_measures() -> np.ndarray:
     """Whether young people in each state (:func:`_young_states`) count in each of :data:`_YOUNG_COUNTS`, shape (48, 8)."""
-    state = np.arange(_YOUNG_STATES)
+    state = np.arange(compiled.YOUNG_STATES)
     neet, mh, cohort, adult, ilo = state & 1, state >> 1 & 1, state >> 2 & 1, state >> 3 & 1, state >> 4
     active, unemployed = ilo != ILO_INACTIVE, ilo == ILO_UNEMPLOYED
     return np.column_stack(
@@ -227,9 +225,9 @@ def _young_counts(cells: np.ndarray, n_cells: int, states: np.ndarray) -> np.nda
     ``cells`` holds each young person's cell, 0 to ``n_cells - 1``.
     """
     code = cells.astype(np.intp)
-    code *= _YOUNG_STATES
+    code *= compiled.YOUNG_STATES
     code += states
-    by_state = np.bincount(code, minlength=n_cells * _YOUNG_STATES).reshape(n_cells, _YOUNG_STATES)
+    by_state = np.bincount(code, minlength=n_cells * compiled.YOUNG_STATES).reshape(n_cells, compiled.YOUNG_STATES)
     return by_state.astype(np.float64) @ _YOUNG_MEASURES
 
 
@@ -410,13 +408,12 @@ def _counts(
     hs, ys, places = _rows(pop, block)
     n, first = places.stop - places.start, places.start
     cells_per_place = len(TENURES) * _QUINTILES
-    young_cells = groups.young[ys] - first * cells_per_place if first else groups.young[ys]
-    young = _young_counts(young_cells, n * cells_per_place, _young_states(pop, ys, months_since_september))
-    young = young.reshape(n, cells_per_place, len(_YOUNG_COUNTS))
-    fuel_poor_cells = groups.households[hs][np.flatnonzero(h.fuel_poor[hs])]
-    if first:
-        fuel_poor_cells = fuel_poor_cells - first * cells_per_place
-    fuel_poor = np.bincount(fuel_poor_cells, minlength=n * cells_per_place).reshape(n, cells_per_place).astype(np.float64)
+    y, first_cell, n_cells = pop.young, first * cells_per_place, n * cells_per_place
+    by_state = compiled.young_state_cells(
+        groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
+    )
+    young = (by_state.astype(np.float64) @ _YOUNG_MEASURES).reshape(n, cells_per_place, len(_YOUNG_COUNTS))
+    fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells).reshape(n, cells_per_place).astype(np.float64)
     by_group = _by_group(young)
     counts = {
         "equity_fuel_poor": _by_group(fuel_poor),

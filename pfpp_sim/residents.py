@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pfpp_sim import dynamics, labour_market
+from pfpp_sim import compiled, dynamics, labour_market
 from pfpp_sim.exogenous import Exogenous
 from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
@@ -28,7 +28,6 @@ from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
     AGE_25,
     BAND_D,
-    EMPLOYED,
     NEET,
     RANK_LEVELS,
     Block,
@@ -315,20 +314,21 @@ class ResidentEngine:
         return scale
 
     def _block_fuel_poverty(self, t: int, block: Block) -> np.ndarray:
-        """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year)."""
+        """Flag a block's fuel-poor households in month ``t``; return their incomes (GBP/year).
+
+        :func:`~pfpp_sim.dynamics.fuel_poor` of every household with its own fuel cost, less
+        the bill support running and the universal discount, as one compiled loop
+        (:func:`~pfpp_sim.compiled.flag_fuel_poor`).
+        """
         h, hs = self.population.households, block.households
         income = self._block_income(t, block)
-        line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), self.exo.bill_discount_gbp[t]
-        # Every home flagged with its band's cost under the universal discount, looked up; then the
-        # few with bill support running flagged again with their own cost (:meth:`_block_fuel_cost`).
-        by_band = dynamics.fuel_cost(np.arange(self.band_cost.size), price, self.band_cost, 0.0 + discount)
-        fuel_poor = dynamics.fuel_poor_by_band(h.band[hs], income, by_band, line)
-        supported = np.flatnonzero(h.bill_support_until[hs] > t)
-        if supported.size:
-            band = h.band[hs].take(supported)
-            cost = dynamics.fuel_cost(band, price, self.band_cost, h.bill_support[hs].take(supported) + discount)
-            fuel_poor[supported] = dynamics.fuel_poor(band, income.take(supported), cost, line)
-        h.fuel_poor[hs] = fuel_poor
+        line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), float(self.exo.bill_discount_gbp[t])
+        bands = np.arange(self.band_cost.size)
+        by_band = np.where(bands >= BAND_D, dynamics.fuel_cost(bands, price, self.band_cost, 0.0 + discount), -np.inf)
+        compiled.flag_fuel_poor(
+            h.fuel_poor[hs], h.band[hs], income, by_band, h.bill_support_until[hs], h.bill_support[hs], t, price, self.band_cost,
+            discount, line,
+        )
         return income
 
     def _block_fuel_cost(self, t: int, block: Block) -> np.ndarray:
@@ -338,25 +338,20 @@ class ResidentEngine:
         return dynamics.fuel_cost(h.band[hs], float(self.exo.price_gbp[t]), self.band_cost, discount)
 
     def _block_income(self, t: int, block: Block) -> np.ndarray:
-        """Each of a block's households' equivalised income in month ``t`` (GBP/year)."""
+        """Each of a block's households' equivalised income in month ``t`` (GBP/year).
+
+        :func:`~pfpp_sim.dynamics.household_income` with each household's employed young
+        people (who live in a household of their own place, so of their own block), the
+        income-advice gain while it runs and the means-tested payment, as one compiled
+        loop (:func:`~pfpp_sim.compiled.household_incomes`).
+        """
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
-        # Young people live in a household of their own place, so of their own block. Those not
-        # working add nothing to their household's sum, so only those working are summed.
-        link = np.repeat(self.youth_link[block.places], block.young_sizes)
-        working = np.flatnonzero(y.status[ys] == EMPLOYED)
-        employed = np.bincount(y.household[ys].take(working) - hs.start, weights=link.take(working), minlength=hs.stop - hs.start)
-        # Payments and bill support as one number when every household of the block gets the same
-        # (adding 0.0 changes no income, so the flags are the same as with whole columns).
-        payment = self.exo.means_tested_gbp[t]
-        support = h.means_tested[hs] * payment if payment else 0.0
         index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
-        gain_until = h.income_gain_until[hs]  # one income-advice gain at most, while it lasts
-        # Whether it runs times the gain: the gain, or a zero that adds nothing (faster than np.where with a number).
-        gain = (gain_until > t) * self.effect["income_advice"] if gain_until.size and gain_until.max() > t else 0.0
-        return dynamics.household_income(
-            h.base_income[hs], h.income_dev[hs], gain, employed,
-            self.world.young_people.youth_earnings.value * index, support, income_index=index,
+        return compiled.household_incomes(
+            h.base_income[hs], np.exp(h.income_dev[hs]), index, h.income_gain_until[hs], t, float(self.effect["income_advice"]),
+            self.world.young_people.youth_earnings.value * index, y.household[ys], y.status[ys], y.place[ys], self.youth_link,
+            hs.start, h.means_tested[hs], float(self.exo.means_tested_gbp[t]),
         )
 
     def _newcomer_ranks(self, n: int) -> np.ndarray:

@@ -1,0 +1,152 @@
+"""Compiled loops for the households' month: incomes, fuel poverty and the month's counts.
+
+Each loop does in one pass over a block's residents what the plain NumPy rules do in
+many passes, each with a call's fixed cost: :func:`~pfpp_sim.dynamics.household_income`
+(with the young earners' sum), :func:`~pfpp_sim.dynamics.fuel_poor` and
+:func:`~pfpp_sim.dynamics.fuel_poor_by_band`, and the counts of young people by cell
+and state and of fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`).
+They make the same operations on the same numbers in the same order, so they give the
+same results to the bit; ``tests/test_compiled.py`` checks them against the plain rules.
+Exponentials stay in NumPy, whose ``exp`` differs from the compiled one in the last bit
+for some arguments. The loops release the GIL, so blocks stepped in threads run at once.
+They are compiled on first use and cached beside this file (numba's ``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from pfpp_sim.population import AGE_16, AGE_18, BAND_D, EMPLOYED, NEET, YEARS_12_13
+
+__all__ = ["YOUNG_STATES", "fuel_poor_cells", "flag_fuel_poor", "household_incomes", "young_state_cells"]
+
+YOUNG_STATES = 48
+"""Combinations of a young person's counted flags: NEET, mental disorder, Years 12-13,
+aged 18 or more (one bit each) and the ILO status (three values)."""
+
+_compiled = numba.njit(cache=True, nogil=True)
+
+
+@_compiled
+def household_incomes(
+    base_income, exp_dev, income_index, gain_until, t, gain_gbp, youth_gbp, young_household, young_status, young_place,
+    link_by_place, first_household, means_tested, payment_gbp,
+):
+    """Equivalised income after housing costs of each household of a block, GBP/year.
+
+    :func:`~pfpp_sim.dynamics.household_income` of a block: base income times
+    ``exp_dev``, times ``income_index`` (when not 1), plus the income-advice gain while it
+    runs, plus ``youth_gbp`` for each employed young person (weighted by their place's
+    link), plus the means-tested payment.
+
+    Parameters
+    ----------
+    base_income : ndarray of float64, shape (n,)
+    exp_dev : ndarray of float32, shape (n,)
+        ``np.exp`` of each household's income deviation.
+    income_index : float
+    gain_until : ndarray of int32, shape (n,)
+        Month to which each household's income-advice gain lasts (exclusive).
+    t : int
+        The month.
+    gain_gbp : float
+        The income-advice gain, GBP/year.
+    youth_gbp : float
+        Equivalised addition per employed young person, GBP/year (nominal).
+    young_household : ndarray of int32, shape (m,)
+        Each of the block's young people's household.
+    young_status : ndarray of uint8, shape (m,)
+    young_place : ndarray of int16, shape (m,)
+    link_by_place : ndarray of float64, shape (n_places,)
+        Weight of a young person's earnings in their household's income, by place.
+    first_household : int
+        Row of the block's first household.
+    means_tested : ndarray of bool, shape (n,)
+    payment_gbp : float
+        Means-tested payment received in the last 12 months, GBP (0: none).
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    employed = np.zeros(base_income.size)  # summed in young people's order, as np.bincount sums
+    for j in range(young_household.size):
+        # Adding 0.0 for those not employed changes no sum, and needs no branch.
+        employed[young_household[j] - first_household] += link_by_place[young_place[j]] * (young_status[j] == EMPLOYED)
+    income = np.empty(base_income.size)
+    for i in range(base_income.size):
+        value = base_income[i] * np.float64(exp_dev[i])
+        if income_index != 1.0:
+            value *= income_index
+        if gain_until[i] > t:
+            value += gain_gbp
+        value += youth_gbp * employed[i]
+        if payment_gbp != 0.0:
+            value += payment_gbp * means_tested[i]  # adding 0.0 changes no (positive) income
+        income[i] = value
+    return income
+
+
+@_compiled
+def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support_gbp, t, price_gbp, band_cost, discount_gbp, line_gbp):
+    """Flag fuel-poor households of a block in ``fuel_poor`` (LILEE, EVIDENCE E20).
+
+    Band D-G and income after required fuel costs below the poverty line. A household
+    without bill support running in month ``t`` has its band's cost ``cost_by_band``
+    (:func:`~pfpp_sim.dynamics.fuel_cost` under the universal discount); one with bill
+    support running, the band's cost less its support and the discount, at least 0.
+
+    Parameters
+    ----------
+    fuel_poor : ndarray of bool, shape (n,)
+        Written.
+    band : ndarray of uint8, shape (n,)
+    income : ndarray of float64, shape (n,)
+        GBP/year.
+    cost_by_band : ndarray of float64, shape (7,)
+        Each band's cost under the universal discount, GBP/year, and minus infinity for
+        bands A-C (:func:`~pfpp_sim.dynamics.fuel_poor_by_band`), which are never fuel poor.
+    support_until : ndarray of int32, shape (n,)
+    support_gbp : ndarray of float64, shape (n,)
+        Bill support while it runs, GBP/year.
+    t : int
+    price_gbp : float
+        Price paid by a typical (band D) household, GBP/year.
+    band_cost : ndarray of float64, shape (7,)
+        Each band's cost relative to band D.
+    discount_gbp, line_gbp : float
+        The universal discount and the poverty line, GBP/year.
+    """
+    for i in range(band.size):  # without branches on the band or the flag, which no predictor guesses
+        b = band[i]
+        cost = cost_by_band[b]
+        if support_until[i] > t:
+            cost = max(price_gbp * band_cost[b] - (support_gbp[i] + discount_gbp), 0.0) if b >= BAND_D else -np.inf
+        fuel_poor[i] = income[i] - cost < line_gbp
+
+
+@_compiled
+def fuel_poor_cells(cells, fuel_poor, first_cell, n_cells):
+    """Fuel-poor households of each cell (place, tenure, income quintile) of a block, ndarray of int64, shape (n_cells,)."""
+    counts = np.zeros(n_cells, dtype=np.int64)
+    for i in range(cells.size):
+        counts[cells[i] - first_cell] += fuel_poor[i]
+    return counts
+
+
+@_compiled
+def young_state_cells(cells, first_cell, n_cells, ilo_status, status, mh_disorder, age_months, months_since_september):
+    """Young people of a block by cell and counted state, ndarray of int64, shape (n_cells, :data:`YOUNG_STATES`).
+
+    A state is NEET + 2 mental disorder + 4 Years 12-13 + 8 aged 18 or more + 16 ILO
+    status (:func:`pfpp_sim.outcomes._young_states`).
+    """
+    counts = np.zeros((n_cells, YOUNG_STATES), dtype=np.int64)
+    for j in range(cells.size):
+        age = age_months[j]
+        academic = age - months_since_september
+        group = int(academic >= AGE_16) + int(academic >= AGE_18)
+        state = 16 * int(ilo_status[j]) + int(status[j] == NEET) + 2 * int(mh_disorder[j]) + 4 * int(group == YEARS_12_13) + 8 * int(age >= AGE_18)
+        counts[cells[j] - first_cell, state] += 1
+    return counts
