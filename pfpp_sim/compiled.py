@@ -17,18 +17,27 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pfpp_sim.population import AGE_16, AGE_18, BAND_D, EMPLOYED, NEET, YEARS_12_13
+from pfpp_sim.population import (
+    AGE_16,
+    AGE_17,
+    AGE_18,
+    AGE_25,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    YEARS_12_13,
+)
 
-__all__ = ["YOUNG_STATES", "fuel_poor_cells", "flag_fuel_poor", "household_incomes", "young_state_cells"]
+__all__ = ["YOUNG_STATES", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "young_month", "young_state_cells"]
 
 YOUNG_STATES = 48
 """Combinations of a young person's counted flags: NEET, mental disorder, Years 12-13,
 aged 18 or more (one bit each) and the ILO status (three values)."""
 
-_compiled = numba.njit(cache=True, nogil=True)
-
-
-@_compiled
 def household_incomes(
     base_income, exp_dev, income_index, gain_until, t, gain_gbp, youth_gbp, young_household, young_status, young_place,
     link_by_place, first_household, means_tested, payment_gbp,
@@ -88,7 +97,6 @@ def household_incomes(
     return income
 
 
-@_compiled
 def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support_gbp, t, price_gbp, band_cost, discount_gbp, line_gbp):
     """Flag fuel-poor households of a block in ``fuel_poor`` (LILEE, EVIDENCE E20).
 
@@ -126,7 +134,6 @@ def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support
         fuel_poor[i] = income[i] - cost < line_gbp
 
 
-@_compiled
 def fuel_poor_cells(cells, fuel_poor, first_cell, n_cells):
     """Fuel-poor households of each cell (place, tenure, income quintile) of a block, ndarray of int64, shape (n_cells,)."""
     counts = np.zeros(n_cells, dtype=np.int64)
@@ -135,7 +142,6 @@ def fuel_poor_cells(cells, fuel_poor, first_cell, n_cells):
     return counts
 
 
-@_compiled
 def young_state_cells(cells, first_cell, n_cells, ilo_status, status, mh_disorder, age_months, months_since_september):
     """Young people of a block by cell and counted state, ndarray of int64, shape (n_cells, :data:`YOUNG_STATES`).
 
@@ -150,3 +156,116 @@ def young_state_cells(cells, first_cell, n_cells, ilo_status, status, mh_disorde
         state = 16 * int(ilo_status[j]) + int(status[j] == NEET) + 2 * int(mh_disorder[j]) + 4 * int(group == YEARS_12_13) + 8 * int(age >= AGE_18)
         counts[cells[j] - first_cell, state] += 1
     return counts
+
+
+def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september):
+    """Step a block's young people through month ``t``, in place; return the rows (in the block) of the newcomers.
+
+    For each young person, in the order of the plain rules: NEET exits
+    (:func:`~pfpp_sim.dynamics.neet_exits_looked_up`), NEET entry lowered by careers
+    guidance and outreach (:func:`~pfpp_sim.dynamics.neet_entry_hazard`) and the move
+    between education, work and NEET (:func:`~pfpp_sim.dynamics.youth_transition`); onset
+    and recovery of mental disorder (:func:`~pfpp_sim.dynamics.mental_health_transition`);
+    ageing and replacement at 25 (:func:`~pfpp_sim.dynamics.age_and_replace`), a newcomer
+    with a disorder drawn from the prevalence, a new job-search rank and no support; in
+    September, Year 12 starting NEET (:func:`~pfpp_sim.dynamics.september_entry`); and the
+    ILO status (:func:`~pfpp_sim.dynamics.ilo_status`).
+
+    Parameters
+    ----------
+    young : tuple of ndarray
+        The block's columns, written in place: status (uint8), months NEET (int16), age in
+        months (int16), mental disorder (bool), careers guidance, employment support and
+        outreach active until (int32), job-search rank (uint16), ILO status (uint8), place (int16).
+    t : int
+        The month.
+    draws : tuple of ndarray of float64
+        Each young person's numbers for the move, the mind and September entry.
+    newcomers : tuple of ndarray
+        Each newcomer's number for a mental disorder (float64) and job-search rank (uint16), in order.
+    cold_home : ndarray of bool
+        Whether each young person's home was fuel poor last month.
+    tables : tuple of ndarray of float64
+        :func:`~pfpp_sim.dynamics.neet_exit_tables`.
+    by_place : tuple of ndarray
+        By place: NEET entry hazards of Years 12-13 and after (n_places, 2), the share
+        starting Year 12 NEET, onset in a warm and in a cold home, and the ILO seeking
+        limits by status (n_places, 3, uint16); then the job limits by status (3, uint16).
+    effects : tuple of float
+        Careers guidance's and outreach's effects on NEET entry, the recovery hazard, the
+        prevalence for newcomers and the hazard of leaving education for work.
+    months_since_september : int
+        Months since September as month ``t`` starts.
+    september : bool
+        Whether month ``t`` ends in a September start (Year 12 begins).
+
+    Returns
+    -------
+    ndarray of int64
+    """
+    status, months_neet, age_months, mh_disorder, careers_until, ips_until, asb_until, rank, ilo, place = young
+    move, mind, entry = draws
+    newcomer_mind, newcomer_rank = newcomers
+    leave, education, work = tables
+    entry_base, year_12_neet, onset_warm, onset_cold, unemployed_below, employed_from = by_place
+    careers_effect, asb_effect, recovery, prevalence, leave_education = effects
+    replaced = np.empty(status.size, dtype=np.int64)
+    n_new = 0
+    for j in range(status.size):
+        p, s, age, u = place[j], status[j], age_months[j], move[j]
+        older = age >= AGE_18
+        if s == NEET:
+            row = 2 * min(max(int(months_neet[j]), 0), 48) + int(mh_disorder[j])
+            to_education = education[row] if older else leave[row]
+            to_work = work[2 * row + int(ips_until[j] > t)] if older else 0.0
+            if u < to_education:
+                s = EDUCATION
+            elif u < to_education + to_work and older:
+                s = EMPLOYED
+        else:
+            academic = age - months_since_september
+            group = int(academic >= AGE_16) + int(academic >= AGE_18)
+            hazard = 0.0 if group == 0 else entry_base[p, group - 1]
+            hazard = _entry_with_prevention(hazard, careers_until[j] > t, asb_until[j] > t, careers_effect, asb_effect)
+            if u < hazard:
+                s = NEET
+            elif leave_education > 0.0 and u >= 1.0 - leave_education and s == EDUCATION and older:
+                s = EMPLOYED
+        months = (months_neet[j] + 1) if s == NEET else 0
+        onset = onset_cold[p] if cold_home[j] else onset_warm[p]
+        mh_disorder[j] = mind[j] >= recovery if mh_disorder[j] else mind[j] < onset
+        age += 1
+        if age >= AGE_25:
+            age, s, months = AGE_16, EDUCATION, 0
+            mh_disorder[j] = newcomer_mind[n_new] < prevalence
+            rank[j] = newcomer_rank[n_new]
+            careers_until[j] = ips_until[j] = asb_until[j] = 0
+            replaced[n_new] = j
+            n_new += 1
+        if september and age < AGE_17:
+            rate = _entry_with_prevention(year_12_neet[p], careers_until[j] > t, asb_until[j] > t, careers_effect, asb_effect)
+            if entry[j] < rate:
+                s = NEET
+        status[j], months_neet[j], age_months[j] = s, months, age
+        unemployed = rank[j] < unemployed_below[p, s]
+        employed = rank[j] >= employed_from[s]
+        ilo[j] = ILO_INACTIVE - int(unemployed) * (ILO_INACTIVE - ILO_UNEMPLOYED) - int(employed) * (ILO_INACTIVE - ILO_EMPLOYED)
+    return replaced[:n_new]
+
+
+def _entry_with_prevention(hazard, careers, asb, careers_effect, asb_effect):
+    """:func:`~pfpp_sim.dynamics.neet_entry_hazard` of one young person (the hazard unchanged with neither active)."""
+    if careers or asb:
+        return hazard * (1.0 - careers_effect if careers else 1.0) * (1.0 - asb_effect if asb else 1.0)
+    return hazard
+
+
+# Compiled here, not by decorators, so that mutation testing (which leaves decorated functions
+# alone) mutates them too; with NUMBA_DISABLE_JIT=1 they run as plain Python.
+_compile = numba.njit(cache=True, nogil=True)
+household_incomes = _compile(household_incomes)
+flag_fuel_poor = _compile(flag_fuel_poor)
+fuel_poor_cells = _compile(fuel_poor_cells)
+young_state_cells = _compile(young_state_cells)
+young_month = _compile(young_month)
+_entry_with_prevention = _compile(_entry_with_prevention)

@@ -28,13 +28,11 @@ from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
 from pfpp_sim.population import (
     AGE_25,
     BAND_D,
-    NEET,
     RANK_LEVELS,
     Block,
     Population,
     leaving_education_hazard,
     place_blocks,
-    school_group,
     since_september,
     solve_income_level,
 )
@@ -417,8 +415,8 @@ class ResidentEngine:
         with thread_pool(self.threads) as pool:
             young = [
                 lambda block=block, k0=k0, k=k, d=draws: self._step_young(
-                    t, block, DrawnAhead(d.move[block.young]), DrawnAhead(d.mind[block.young]),
-                    DrawnAhead(d.entry[block.young]), d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
+                    t, block, d.move[block.young], d.mind[block.young], d.entry[block.young], d.newcomer_mind[k0 : k0 + k],
+                    ranks[k0 : k0 + k], records,
                     entry_base=entry_base, year_12_neet=year_12_neet, onset=onset, prevalence=prevalence, recovery=recovery,
                 )
                 for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
@@ -502,42 +500,30 @@ class ResidentEngine:
         self, t: int, block: Block, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
         entry_base, year_12_neet, onset, prevalence, recovery,
     ) -> None:
-        """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status."""
-        y = self.population.young
-        ys, places, sizes = block.young, block.places, block.young_sizes
-        status, age = y.status[ys], y.age_months[ys]
-        neet = np.flatnonzero(status == NEET)
-        to_work, to_education = dynamics.neet_exits_looked_up(
-            y.months_neet[ys][neet], y.mh_disorder[ys][neet], y.ips_until[ys][neet] > t, age[neet], self.exit_tables,
+        """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status.
+
+        One compiled loop (:func:`~pfpp_sim.compiled.young_month`) of the rules of
+        :mod:`~pfpp_sim.dynamics`; newcomers have had no intervention.
+        """
+        y, ys = self.population.young, block.young
+        columns = (
+            y.status, y.months_neet, y.age_months, y.mh_disorder, y.careers_until, y.ips_until, y.asb_until, y.job_search_rank,
+            y.ilo_status, y.place,
         )
-        # No one in Year 11 becomes NEET (they are in school); Years 12-13 and those past them by place.
-        by_group = np.column_stack([np.zeros(len(entry_base)), entry_base])[places]
-        row = np.repeat(np.arange(0, by_group.size, by_group.shape[1]), sizes)
-        row += school_group(age, int(self.since_september[t]))
-        entry_h = self._with_prevention(t, ys, by_group.take(row))  # take reads the flattened table
-        y.status[ys], y.months_neet[ys] = dynamics.youth_transition(
-            status, y.months_neet[ys], age, to_work, to_education, entry_h, transition, leave_education=self.leave_education,
+        new = compiled.young_month(
+            tuple(column[ys] for column in columns), t, (transition, mind, entry), (mh_draw, new_rank), self.cold_home[ys],
+            self.exit_tables, (entry_base, year_12_neet, *onset, self.job_seeking.unemployed_below[t], self.job_seeking.employed_from),
+            (self.effect["careers_guidance"], self.effect["asb_outreach"], recovery, prevalence, self.leave_education),
+            int(self.since_september[t]), bool(self.since_september[t + 1] == 0),
         )
-        warm, cold = (np.repeat(by_home[places], sizes) for by_home in onset)
-        y.mh_disorder[ys] = dynamics.mental_health_transition(y.mh_disorder[ys], np.where(self.cold_home[ys], cold, warm), recovery, mind)
-        y.age_months[ys], y.status[ys], y.months_neet[ys], replaced = dynamics.age_and_replace(
-            y.age_months[ys], y.status[ys], y.months_neet[ys]
-        )
-        if replaced.any():
-            new = np.flatnonzero(replaced) + ys.start
-            y.mh_disorder[new] = mh_draw < prevalence
-            y.job_search_rank[new] = new_rank
-            for arr in (y.careers_until, y.ips_until, y.asb_until):
-                arr[new] = 0
+        if new.size != mh_draw.size:  # the numbers were drawn for those turning 25 as the month starts
+            raise ValueError(f"{new.size} young people replaced in month {t}, {mh_draw.size} newcomers' numbers drawn")
+        if new.size:
+            new += ys.start
             for key in INTERVENTION_KEYS:
                 if key not in HOUSEHOLD_KEYS:
                     records.received[key][new] = False
                     records.served_by[key][new] = 0
-        if self.since_september[t + 1] == 0:
-            # Careers guidance and outreach lower the chance of starting Year 12 NEET as they lower NEET entry.
-            rate = self._with_prevention(t, ys, np.repeat(year_12_neet[places], sizes))
-            y.status[ys] = dynamics.september_entry(y.status[ys], y.age_months[ys], rate, entry)
-        self._update_ilo_status(t, block)
 
     def _with_prevention(self, t: int, young: slice, hazard: np.ndarray) -> np.ndarray:
         """NEET entry ``hazard`` (float64, one per young person of ``young``) lowered where careers guidance or outreach is active in month ``t``.

@@ -11,7 +11,8 @@ from hypothesis.extra import numpy as hnp
 
 from pfpp_sim import compiled, dynamics
 from pfpp_sim.outcomes import _YOUNG_MEASURES, _young_counts, _young_states
-from pfpp_sim.population import AGE_16, AGE_25, EMPLOYED, NEET
+from pfpp_sim.population import AGE_16, AGE_25, EDUCATION, EMPLOYED, NEET, RANK_LEVELS, school_group
+from pfpp_sim.streams import DrawnAhead
 
 money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
 BAND_COST = np.array([0.45, 0.55, 0.76, 1.0, 1.25, 1.55, 1.9])
@@ -95,3 +96,89 @@ def test_young_state_cells_give_the_plain_counts_of_each_measure(data, m, septem
     expected = _young_counts(cells - 15, 30, _young_states(SimpleNamespace(young=young), slice(0, m), september))
     np.testing.assert_array_equal(by_state.astype(np.float64) @ _YOUNG_MEASURES, expected)
     assert by_state.sum() == m
+
+
+SPLIT = {"base": 0.12, "scarring": 0.3, "mh_multiplier": 0.6, "work_share": 0.55, "ips_risk_ratio_disorder": 1.63, "ips_risk_ratio_other": 1.2}
+YOUNG_COLUMNS = ("status", "months_neet", "age_months", "mh_disorder", "careers_until", "ips_until", "asb_until", "rank", "ilo", "place")
+
+
+def plain_young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september):
+    """What :func:`compiled.young_month` does, by the plain rules of ``pfpp_sim.dynamics``; returns new columns and the newcomers."""
+    status, months_neet, age, mh, careers, ips, asb, rank, ilo, place = (column.copy() for column in young)
+    move, mind, entry = draws
+    entry_base, year_12_neet, warm, cold, unemployed_below, employed_from = by_place
+    careers_effect, asb_effect, recovery, prevalence, leave_education = effects
+    prevention = {"careers_effect": careers_effect, "asb_effect": asb_effect}
+
+    def prevented(hazard):
+        active = (careers > t) | (asb > t)
+        hazard[active] = dynamics.neet_entry_hazard(hazard[active], careers[active] > t, asb[active] > t, **prevention)
+        return hazard
+
+    neet = np.flatnonzero(status == NEET)
+    to_work, to_education = dynamics.neet_exits_looked_up(months_neet[neet], mh[neet], ips[neet] > t, age[neet], tables)
+    entry_h = prevented(np.column_stack([np.zeros(len(entry_base)), entry_base])[place, school_group(age, months_since_september)])
+    status, months_neet = dynamics.youth_transition(
+        status, months_neet, age, to_work, to_education, entry_h, DrawnAhead(move), leave_education=leave_education,
+    )
+    mh = dynamics.mental_health_transition(mh, np.where(cold_home, cold[place], warm[place]), recovery, DrawnAhead(mind))
+    age, status, months_neet, replaced = dynamics.age_and_replace(age, status, months_neet)
+    new = np.flatnonzero(replaced)
+    mh[new] = newcomers[0] < prevalence
+    rank[new] = newcomers[1]
+    careers[new] = ips[new] = asb[new] = 0
+    if september:
+        status = dynamics.september_entry(status, age, prevented(year_12_neet[place].copy()), DrawnAhead(entry))
+    ilo = dynamics.ilo_status(status, rank, unemployed_below, employed_from, place)
+    return (status, months_neet, age, mh, careers, ips, asb, rank, ilo, place), new
+
+
+@st.composite
+def young_blocks(draw):
+    """A month's inputs to :func:`compiled.young_month`: young people of places 0-2 with their numbers and the places' tables."""
+    m = draw(st.integers(0, 40))
+    unit = st.floats(0, 1, exclude_max=True)
+    hazard = st.floats(0, 0.3)
+
+    def column(dtype, elements):
+        return draw(hnp.arrays(dtype, m, elements=elements))
+
+    until = st.integers(0, 8)
+    young = (
+        column(np.uint8, st.integers(EDUCATION, NEET)), column(np.int16, st.integers(0, 60)),
+        column(np.int16, st.integers(AGE_16, AGE_25 - 1)), column(np.bool_, st.booleans()), column(np.int32, until),
+        column(np.int32, until), column(np.int32, until), column(np.uint16, st.integers(0, RANK_LEVELS - 1)),
+        np.zeros(m, dtype=np.uint8), column(np.int16, st.integers(0, 2)),
+    )
+    n_new = int(np.count_nonzero(young[2] >= AGE_25 - 1))
+    seeking = draw(hnp.arrays(np.uint16, (3, 3), elements=st.integers(0, 30_000)))
+    seeking[:, EMPLOYED] = 0
+    job_from = np.array([draw(st.integers(30_000, RANK_LEVELS)), 0, RANK_LEVELS], dtype=np.uint16)
+    by_place = (
+        draw(hnp.arrays(np.float64, (3, 2), elements=hazard)), draw(hnp.arrays(np.float64, 3, elements=hazard)),
+        draw(hnp.arrays(np.float64, 3, elements=hazard)), draw(hnp.arrays(np.float64, 3, elements=hazard)), seeking, job_from,
+    )
+    return dict(
+        young=young,
+        t=draw(st.integers(0, 8)),
+        draws=tuple(column(np.float64, unit) for _ in range(3)),
+        newcomers=(draw(hnp.arrays(np.float64, n_new, elements=unit)), draw(hnp.arrays(np.uint16, n_new))),
+        cold_home=column(np.bool_, st.booleans()),
+        tables=dynamics.neet_exit_tables(**SPLIT),
+        by_place=by_place,
+        effects=(draw(st.floats(0, 0.6)), draw(st.floats(0, 0.6)), draw(hazard), draw(hazard), draw(st.sampled_from([0.0, 0.02, 0.4]))),
+        months_since_september=draw(st.integers(0, 11)),
+        september=draw(st.booleans()),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs=young_blocks())
+def test_compiled_young_month_equals_the_plain_rules_to_the_bit(inputs):
+    expected, expected_new = plain_young_month(**inputs)
+    young = tuple(column.copy() for column in inputs["young"])
+    new = compiled.young_month(**{**inputs, "young": young})
+    for name, got, want in zip(YOUNG_COLUMNS, young, expected):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert got.dtype == want.dtype, name
+    np.testing.assert_array_equal(new, expected_new)

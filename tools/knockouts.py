@@ -35,12 +35,13 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 COUNCIL, DEPARTMENT, MODEL = "pfpp_sim/agents/council.py", "pfpp_sim/agents/department.py", "pfpp_sim/model.py"
 DYNAMICS, RESIDENTS, POPULATION = "pfpp_sim/dynamics.py", "pfpp_sim/residents.py", "pfpp_sim/population.py"
+COMPILED = "pfpp_sim/compiled.py"
 EXOGENOUS, LABOUR, OUTCOMES = "pfpp_sim/exogenous.py", "pfpp_sim/labour_market.py", "pfpp_sim/outcomes.py"
 STARTING = "pfpp_sim/starting.py"
 C, D, M, P = "tests/test_council.py", "tests/test_department.py", "tests/test_model.py", "tests/test_programmes.py"
 L = "tests/test_ledger.py"
 RESIDENT_TESTS = ("tests/test_dynamics.py", "tests/test_residents.py", "tests/test_hazards.py", "tests/test_population.py",
-                  "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", M)
+                  "tests/test_exogenous.py", "tests/test_labour_market.py", "tests/test_outcomes.py", "tests/test_compiled.py", M)
 """The tests of the residents' rules, and the model's."""
 FAST = ["-k", "not lowers and not raises_the_share and not lose_more"]  # test_model without its slow lever-direction tests
 
@@ -160,8 +161,8 @@ KNOCKOUTS = [
              "for ratio in (1.0, self.cold_home_odds_ratio))", "for ratio in (1.0, 1.0))", RESIDENT_TESTS),
     Knockout("mh_job_finding_multiplier", "a mental disorder does not slow leaving NEET", RESIDENTS,
              '"mh_multiplier": yw.mh_job_finding_multiplier.value,', '"mh_multiplier": 1.0,', RESIDENT_TESTS),
-    Knockout("youth_earnings", "a young person's job adds nothing to their household's income", DYNAMICS,
-             "income += youth_earnings_gbp * employed_youth", "income += 0.0 * employed_youth", RESIDENT_TESTS),
+    Knockout("youth_earnings", "a young person's job adds nothing to their household's income", RESIDENTS,
+             "self.world.young_people.youth_earnings.value * index,", "0.0 * index,", RESIDENT_TESTS),
     Knockout("neet_scarring", "long NEET spells do not scar", RESIDENTS,
              '"scarring": yw.neet_scarring.value,', '"scarring": 0.0,', RESIDENT_TESTS),
     Knockout("neet_home_income_gradient", "NEET young people live in homes like everyone else's", POPULATION,
@@ -185,20 +186,20 @@ KNOCKOUTS = [
              "drift = np.exp(places.neet_trend * years)",
              "drift = np.exp(0.0 * places.neet_trend * years)", RESIDENT_TESTS),
     Knockout("september_entry", "no one starts Year 12 NEET", RESIDENTS,
-             "if self.since_september[t + 1] == 0:", "if False:", RESIDENT_TESTS),
-    Knockout("careers_guidance", "guidance and outreach do not lower starting Year 12 NEET", RESIDENTS,
-             "rate = self._with_prevention(t, ys, np.repeat(year_12_neet[places], sizes))",
-             "rate = np.repeat(year_12_neet[places], sizes)", RESIDENT_TESTS),
-    Knockout("year_11_in_school", "Year 11 enters NEET as Years 12-13 do", RESIDENTS,
-             "np.column_stack([np.zeros(len(entry_base)), entry_base])", "np.column_stack([entry_base[:, 0], entry_base])",
+             "int(self.since_september[t]), bool(self.since_september[t + 1] == 0),", "int(self.since_september[t]), False,",
              RESIDENT_TESTS),
-    Knockout("academic_age", "NEET 16-17 counts age on the day", OUTCOMES,
-             "state |= (school_group(age, months_since_september) == YEARS_12_13).view(np.uint8) << np.uint8(2)",
-             "state |= (age < AGE_18).view(np.uint8) << np.uint8(2)", RESIDENT_TESTS),
-    Knockout("careers_guidance", "careers guidance does not lower NEET entry", DYNAMICS,
-             "np.where(careers_active, 1.0 - careers_effect, 1.0)", "1.0", RESIDENT_TESTS),
-    Knockout("asb_outreach", "outreach does not lower NEET entry", DYNAMICS,
-             "np.where(asb_active, 1.0 - asb_effect, 1.0)", "1.0", RESIDENT_TESTS),
+    Knockout("careers_guidance", "guidance and outreach do not lower starting Year 12 NEET", COMPILED,
+             "rate = _entry_with_prevention(year_12_neet[p], careers_until[j] > t, asb_until[j] > t, careers_effect, asb_effect)",
+             "rate = year_12_neet[p]", RESIDENT_TESTS),
+    Knockout("year_11_in_school", "Year 11 enters NEET as Years 12-13 do", COMPILED,
+             "hazard = 0.0 if group == 0 else entry_base[p, group - 1]", "hazard = entry_base[p, max(group - 1, 0)]",
+             RESIDENT_TESTS),
+    Knockout("academic_age", "NEET 16-17 counts age on the day", COMPILED,
+             "4 * int(group == YEARS_12_13)", "4 * int(age < AGE_18)", RESIDENT_TESTS),
+    Knockout("careers_guidance", "careers guidance does not lower NEET entry", COMPILED,
+             "(1.0 - careers_effect if careers else 1.0)", "1.0", RESIDENT_TESTS),
+    Knockout("asb_outreach", "outreach does not lower NEET entry", COMPILED,
+             "(1.0 - asb_effect if asb else 1.0)", "1.0", RESIDENT_TESTS),
     Knockout("employment_support", "employment support does not speed moves into work", DYNAMICS,
              "np.array([[1.0, ips_risk_ratio_other], [1.0, ips_risk_ratio_disorder]])", "np.ones((2, 2))", RESIDENT_TESTS),
 ]

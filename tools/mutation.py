@@ -54,6 +54,8 @@ RESULTS_MD = ROOT / "docs" / "mutation.md"
 TESTS_README = ROOT / "tests" / "README.md"
 MARKERS = ("<!-- mutation-scores:start -->", "<!-- mutation-scores:end -->")
 CAUGHT = {"killed", "timeout"}
+INTERPRETED = {"pfpp_sim/compiled.py"}
+"""Modules whose mutants run as plain Python (NUMBA_DISABLE_JIT=1): numba cannot compile mutmut's trampolines."""
 MUTMUT_SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
 """The ``[tool.mutmut]`` table of a pyproject.toml, up to the next table."""
 
@@ -156,7 +158,8 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
     if not again or names:
         log = work / "mutmut.log"
         with log.open("a") as out:
-            done = subprocess.run(["mutmut", "run", "--max-children", str(jobs), *names], cwd=work, stdout=out, stderr=subprocess.STDOUT)
+            env = {**os.environ, "NUMBA_DISABLE_JIT": "1"} if module in INTERPRETED else None
+            done = subprocess.run(["mutmut", "run", "--max-children", str(jobs), *names], cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env)
         if done.returncode:
             sys.exit(f"error: mutmut run failed for {module} (exit {done.returncode}); see {log}")
     seconds = time.monotonic() - start
