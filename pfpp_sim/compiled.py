@@ -32,11 +32,50 @@ from pfpp_sim.population import (
     YEARS_12_13,
 )
 
-__all__ = ["YOUNG_STATES", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "young_month", "young_state_cells"]
+__all__ = [
+    "YOUNG_STATES", "cold_homes", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "young_month", "young_state_cells",
+]
 
 YOUNG_STATES = 48
 """Combinations of a young person's counted flags: NEET, mental disorder, Years 12-13,
 aged 18 or more (one bit each) and the ILO status (three values)."""
+
+def income_shocks(dev, persistence, shock_sd, shocks):
+    """:func:`~pfpp_sim.dynamics.income_shock` of a block, in place: AR(1) log-income deviations moved by the month's shocks.
+
+    Parameters
+    ----------
+    dev : ndarray of float32, shape (n,)
+        Written.
+    persistence, shock_sd : numpy.float32
+        Of the deviations' dtype, as NumPy turns a Python float in arithmetic with them.
+    shocks : ndarray of float32, shape (n,)
+        The month's standard normal numbers.
+    """
+    for i in range(dev.size):
+        dev[i] = persistence * dev[i] + shock_sd * shocks[i]
+
+
+def cold_homes(fuel_poor, months_cold, young_household, first_household, cold_home):
+    """A month's cold homes: each fuel-poor household of a block spends a month more cold, and its young people live in a cold home.
+
+    Parameters
+    ----------
+    fuel_poor : ndarray of bool, shape (n,)
+    months_cold : ndarray of int32, shape (n,)
+        Written.
+    young_household : ndarray of int32, shape (m,)
+        Each of the block's young people's household.
+    first_household : int
+        Row of the block's first household.
+    cold_home : ndarray of bool, shape (m,)
+        Written.
+    """
+    for i in range(fuel_poor.size):
+        months_cold[i] += fuel_poor[i]
+    for j in range(young_household.size):
+        cold_home[j] = fuel_poor[young_household[j] - first_household]
+
 
 def household_incomes(
     base_income, exp_dev, income_index, gain_until, t, gain_gbp, youth_gbp, young_household, young_status, young_place,
@@ -263,7 +302,9 @@ def _entry_with_prevention(hazard, careers, asb, careers_effect, asb_effect):
 # Compiled here, not by decorators, so that mutation testing (which leaves decorated functions
 # alone) mutates them too; with NUMBA_DISABLE_JIT=1 they run as plain Python.
 _compile = numba.njit(cache=True, nogil=True)
+income_shocks = _compile(income_shocks)
 household_incomes = _compile(household_incomes)
+cold_homes = _compile(cold_homes)
 flag_fuel_poor = _compile(flag_fuel_poor)
 fuel_poor_cells = _compile(fuel_poor_cells)
 young_state_cells = _compile(young_state_cells)

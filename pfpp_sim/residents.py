@@ -38,7 +38,7 @@ from pfpp_sim.population import (
 )
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, KEEP_NUMBERS_BYTES, run_all, thread_pool
-from pfpp_sim.streams import DrawingAhead, DrawnAhead, KeptNumbers, MonthNumbers, YoungDraws, draw_shocks, draw_young, stream
+from pfpp_sim.streams import DrawingAhead, KeptNumbers, MonthNumbers, YoungDraws, draw_shocks, draw_young, stream
 from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import years_beyond_data
 
@@ -463,20 +463,22 @@ class ResidentEngine:
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
-        home), then count the block's outcomes for the month."""
+        home), then count the block's outcomes for the month.
+
+        The rules of :mod:`~pfpp_sim.dynamics` as compiled loops (:mod:`~pfpp_sim.compiled`).
+        """
         h = self.population.households
         hw = self.world.households
         block = self.blocks[i]
         hs = block.households
-        h.income_dev[hs] = dynamics.income_shock(
-            h.income_dev[hs], hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead(shocks[hs])
-        )
+        as_dev = h.income_dev.dtype.type  # as NumPy turns the parameters in arithmetic with the deviations
+        compiled.income_shocks(h.income_dev[hs], as_dev(hw.income_persistence.value), as_dev(hw.income_shock_sd.value), shocks[hs])
         growth = self._income_growth_in(t)
         if growth is not None:
             h.base_income[hs] *= np.repeat(growth[block.places], block.household_sizes)
         self._block_fuel_poverty(t, block)
-        h.months_cold[hs] += h.fuel_poor[hs]
-        self.cold_home[block.young] = np.take(h.fuel_poor, self.population.young.household[block.young])
+        ys = block.young
+        compiled.cold_homes(h.fuel_poor[hs], h.months_cold[hs], self.population.young.household[ys], hs.start, self.cold_home[ys])
         self._block_counts[i] = count_outcomes(self.population, self.equity_groups, int(self.since_september[t + 1]), block)
 
     def _income_growth_in(self, t: int) -> np.ndarray | None:

@@ -182,3 +182,26 @@ def test_compiled_young_month_equals_the_plain_rules_to_the_bit(inputs):
         np.testing.assert_array_equal(got, want, err_msg=name)
         assert got.dtype == want.dtype, name
     np.testing.assert_array_equal(new, expected_new)
+
+
+@settings(deadline=None)
+@given(
+    dev=hnp.arrays(np.float32, st.integers(0, 40), elements=st.floats(-3, 3, width=32)), data=st.data(),
+    persistence=st.floats(0, 1), sd=st.floats(0, 0.5),
+)
+def test_compiled_income_shocks_equal_the_plain_rule_to_the_bit(dev, data, persistence, sd):
+    shocks = data.draw(hnp.arrays(np.float32, dev.size, elements=st.floats(-5, 5, width=32)))
+    expected = dynamics.income_shock(dev, persistence, sd, DrawnAhead(shocks))
+    got = dev.copy()
+    compiled.income_shocks(got, np.float32(persistence), np.float32(sd), shocks)
+    np.testing.assert_array_equal(got, expected)
+
+
+@given(fuel_poor=hnp.arrays(np.bool_, st.integers(1, 30)), data=st.data())
+def test_a_fuel_poor_home_adds_a_month_cold_and_makes_its_young_peoples_home_cold(fuel_poor, data):
+    months = data.draw(hnp.arrays(np.int32, fuel_poor.size, elements=st.integers(0, 100)))
+    household = 7 + data.draw(hnp.arrays(np.int32, st.integers(0, 30), elements=st.integers(0, fuel_poor.size - 1)))
+    got_months, cold = months.copy(), np.zeros(household.size, dtype=bool)
+    compiled.cold_homes(fuel_poor, got_months, household, 7, cold)
+    np.testing.assert_array_equal(got_months, months + fuel_poor)
+    np.testing.assert_array_equal(cold, fuel_poor[household - 7])

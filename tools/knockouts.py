@@ -170,7 +170,7 @@ KNOCKOUTS = [
     Knockout("mh_recovery_hazard", "nobody recovers from a mental disorder", RESIDENTS,
              "recovery = yw.mh_recovery_hazard.value", "recovery = 0.0", RESIDENT_TESTS),
     Knockout("income_shock_sd", "incomes take no shocks", RESIDENTS,
-             "hw.income_persistence.value, hw.income_shock_sd.value, DrawnAhead", "hw.income_persistence.value, 0.0, DrawnAhead",
+             "as_dev(hw.income_shock_sd.value)", "as_dev(0.0)",
              RESIDENT_TESTS),
     Knockout("price_pass_through", "bills follow the price cap whatever the share passed through", EXOGENOUS,
              "price = start_price + scenario.world.households.price_pass_through.value * (cap_at(dates) - start_price)",
