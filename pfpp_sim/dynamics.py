@@ -1,7 +1,10 @@
 """Monthly resident rules: pure, vectorised functions over population columns.
 
 Each rule takes columns (shape ``(n,)``), parameters and, if stochastic, a
-``Generator``, and returns new arrays. Only :mod:`pfpp_sim.model` writes them back.
+``Generator``, and returns new arrays. They are the plain statement of the rules: the
+residents' engine sets its residents up with some of them, and steps them month by month
+with :mod:`pfpp_sim.compiled`, loops that make the same operations in one pass and that
+``tests/test_compiled.py`` checks against these functions to the bit.
 """
 
 from __future__ import annotations
