@@ -105,9 +105,13 @@ class Fulfilment:
     recipient_key: np.ndarray
 
     def by_intervention(self) -> Iterator[tuple[str, np.ndarray]]:
-        """Each intervention with new recipients, in ``INTERVENTION_KEYS`` order, and those recipients."""
-        for k in np.unique(self.recipient_key).tolist():
-            yield INTERVENTION_KEYS[k], self.recipients[self.recipient_key == k]
+        """Each intervention with new recipients, in ``INTERVENTION_KEYS`` order, and those recipients (in their order here)."""
+        recipients = self.recipients[np.argsort(self.recipient_key, kind="stable")]  # one sort, not a pass per intervention
+        start = 0
+        for k, stop in enumerate(np.cumsum(np.bincount(self.recipient_key)).tolist()):
+            if stop > start:
+                yield INTERVENTION_KEYS[k], recipients[start:stop]
+            start = stop
 
 
 def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:

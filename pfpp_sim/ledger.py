@@ -107,7 +107,7 @@ class Ledger:
         np.add.at(held, self.by_line["award"], self.by_line["held_p"])
         return held[rows]
 
-    def check(self, rows: np.ndarray, month: int) -> None:
+    def check(self, rows: np.ndarray, month: int, *, held_p: np.ndarray | None = None) -> None:
         """Raise :class:`InvariantError` naming the first of award ``rows`` whose ledger is wrong in ``month``.
 
         Wrong is: a negative balance (the money held for each intervention included), a
@@ -119,6 +119,8 @@ class Ledger:
         rows : ndarray of int64
             Awards to check, in the order to report them.
         month : int
+        held_p : ndarray of int64, optional
+            What :meth:`held_by_award` gives for ``rows`` now, if the caller has it.
 
         Raises
         ------
@@ -130,7 +132,7 @@ class Ledger:
         negative_line = np.zeros(a.n, dtype=bool)
         negative_line[line["award"][line["held_p"] < 0]] = True
         delivered, overhead, returned = a["delivered_p"][rows], a["overhead_p"][rows], a["returned_p"][rows]
-        held = self.held_by_award(rows)
+        held = self.held_by_award(rows) if held_p is None else held_p
         negative = negative_line[rows] | (np.minimum(np.minimum(delivered, overhead), returned) < 0)
         unbalanced = a["allocated_p"][rows] != delivered + overhead + returned + held
         late = a["last_delivery"][rows] >= a["deadline"][rows]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, cached_property, lru_cache
 
 import mesa
 import numpy as np
@@ -37,7 +37,7 @@ from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, KEY_INDEX, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
 from pfpp_sim.starting import KEPT_REPLICATES, StartKey, keeps, starting_population
-from pfpp_sim.streams import stream
+from pfpp_sim.streams import restart, stream
 from pfpp_sim.targeting import ListingBuffer, RecipientRecords, order_precision
 
 __all__ = ["PfppModel"]
@@ -66,6 +66,12 @@ def _slice_ends(slices: list[slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """First row, last row and place of each place's non-empty slice of residents."""
     filled = [(s.start, s.stop - 1, p) for p, s in enumerate(slices) if s.stop > s.start]
     return tuple(np.array([row[i] for row in filled], dtype=np.intp) for i in range(3))
+
+
+@cache
+def _fields(group_type: type) -> tuple[str, ...]:
+    """Field names of a dataclass of residents (:class:`~pfpp_sim.population.Households` or :class:`~pfpp_sim.population.YoungPeople`)."""
+    return tuple(field.name for field in dataclasses.fields(group_type))
 
 
 class PfppModel(mesa.Model):
@@ -211,10 +217,15 @@ class PfppModel(mesa.Model):
 
     # ------------------------------------------------------------------ setup
     def _monthly_streams(self, month: int) -> None:
-        """Fresh streams for the processes whose number of draws depends on the state."""
-        self.rng_councils = stream(self.seed, self.replicate, "councils", month)
-        self.rng_departments = stream(self.seed, self.replicate, "departments", month)
-        self.rng_interventions = stream(self.seed, self.replicate, "interventions", month)
+        """Fresh streams for the processes whose number of draws depends on the state.
+
+        Once the model has generators, they are restarted in the month's streams
+        (:func:`~pfpp_sim.streams.restart`: the same numbers as new ones, for less).
+        """
+        seed, replicate = self.seed, self.replicate
+        self.rng_councils = restart(getattr(self, "rng_councils", None), seed, replicate, "councils", month)
+        self.rng_departments = restart(getattr(self, "rng_departments", None), seed, replicate, "departments", month)
+        self.rng_interventions = restart(getattr(self, "rng_interventions", None), seed, replicate, "interventions", month)
 
     def _draw_parameters(self, rng: np.random.Generator) -> None:
         """Draw uncertain parameters once per replicate (point values where no range)."""
@@ -517,8 +528,11 @@ class PfppModel(mesa.Model):
         councils = self.agents_by_type[Council].shuffle()
         councils.do("step")
         self.deliver_orders(self._place_orders(councils))
-        self._record(self.step_residents(t))
-        self.check_invariants()
+        counts = self.step_residents(t)
+        rows = self._open_rows()
+        held_p = self.ledger.held_by_award(rows)  # read by the record and the check
+        self._record(counts, rows, held_p)
+        self._check(rows, held_p)
         self.month += 1
 
     def step_residents(self, t: int) -> dict[str, np.ndarray]:
@@ -530,22 +544,36 @@ class PfppModel(mesa.Model):
         """
         return self.residents.step(t, self.pending.pop(t), records=self.recipients, rng=self.rng_interventions)
 
-    def _record(self, counts: dict[str, np.ndarray]) -> None:
-        """Record the month's rates (from the residents' ``counts``), flows and money held, and its equity counts; start the next month's flows from zero."""
+    def _record(self, counts: dict[str, np.ndarray], rows: np.ndarray, held_p: np.ndarray) -> None:
+        """Record the month's rates (from the residents' ``counts``), flows and money held, and its equity counts; start the next month's flows from zero.
+
+        ``rows`` are the open awards, oldest first (:meth:`_open_rows`: each place's money
+        held is summed in that order), and ``held_p`` the pence each holds.
+        """
         self.counts = counts
         self.rates = rates_from_counts(counts)
         self.flows["overhead_gbp"] = sum(self.flows[k] for k in OVERHEADS)
-        rows = self._open_rows()  # oldest first: each place's sum in that order
-        held = np.bincount(self.ledger.by_award["place"][rows], weights=self.ledger.held_by_award(rows) / 100, minlength=self.population.places.n)
-        self.records.append({**self.rates, **{k: v.copy() for k, v in self.flows.items()}, "held_gbp": held})
-        for values in self.flows.values():
-            values[:] = 0.0
+        held = np.bincount(self.ledger.by_award["place"][rows], weights=held_p / 100, minlength=self.population.places.n)
+        self.records.append({**self.rates, **self.flows, "held_gbp": held})
+        self.flows = dict(zip(self.flows, np.zeros((len(self.flows), self.population.places.n))))
         self.equity_records.append(equity_from_counts(counts))
 
     def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
         """Households and young people in each place."""
         n = self.population.places.n
         return np.bincount(self.population.households.place, minlength=n), np.bincount(self.population.young.place, minlength=n)
+
+    @cached_property
+    def _resident_ends(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """For households, then young people: the rows that start and end each place's slice (:func:`_slice_ends`), and the place of each.
+
+        Slices are fixed for the run (the residents of a place stay in its slice).
+        """
+        ends = []
+        for slices in (self.population.households.slices, self.population.young.slices):
+            first, last, owner = _slice_ends(slices)
+            ends.append((np.concatenate([first, last]), np.concatenate([owner, owner])))
+        return tuple(ends)
 
     def _check_residents(self, t: int) -> None:
         """Residents are conserved: every column holds every resident, each place keeps its count, each young person has a status.
@@ -556,16 +584,16 @@ class PfppModel(mesa.Model):
         """
         pop = self.population
         codes = pop.places.codes
-        for label, group, start in zip(("households", "young people"), (pop.households, pop.young), self.residents_per_place):
-            for column in dataclasses.fields(group):
-                values = getattr(group, column.name)
-                if isinstance(values, np.ndarray) and values.shape != group.place.shape:
+        groups = zip(("households", "young people"), (pop.households, pop.young), self.residents_per_place, self._resident_ends)
+        for label, group, start, (ends, owner) in groups:
+            place = group.place
+            for name in _fields(type(group)):
+                values = getattr(group, name)
+                if isinstance(values, np.ndarray) and values.shape != place.shape:
                     raise InvariantError(
-                        f"residents not conserved: {label} column {column.name} holds {values.shape[0]} of {group.n}, month {t}, place all"
+                        f"residents not conserved: {label} column {name} holds {values.shape[0]} of {group.n}, month {t}, place all"
                     )
-            place, (first, last, owner) = group.place, _slice_ends(group.slices)
-            in_order = not (place[1:] < place[:-1]).any()
-            if not (in_order and np.array_equal(place[first], owner) and np.array_equal(place[last], owner)):
+            if np.less(place[1:], place[:-1]).any() or (place[ends] != owner).any():
                 moved = np.flatnonzero(np.bincount(place, minlength=start.size) != start)
                 where = codes[moved[0]] if moved.size else "all"
                 raise InvariantError(f"residents not conserved: {label} count changed, month {t}, place {where}")
@@ -579,9 +607,17 @@ class PfppModel(mesa.Model):
         Checked every month: each open award's ledger (balance to the penny, no negative
         balance, no spend after its deadline), residents conserved, and every rate in [0, 1].
         """
+        rows = self._open_rows()
+        self._check(rows, self.ledger.held_by_award(rows))
+
+    def _check(self, rows: np.ndarray, held_p: np.ndarray) -> None:
+        """:meth:`check_invariants`, given the open awards' ``rows`` (:meth:`_open_rows`) and the pence each holds."""
         t = self.month
-        self.ledger.check(self._open_rows(), t)
+        self.ledger.check(rows, t, held_p=held_p)
         self._check_residents(t)
+        rates = np.concatenate(list(self.rates.values()))
+        if rates.min() >= 0 and rates.max() <= 1:  # a NaN fails both
+            return
         for name, values in self.rates.items():
             bad = np.flatnonzero((values < 0) | (values > 1) | ~np.isfinite(values))
             if bad.size:

@@ -247,16 +247,25 @@ def _rate_counts(pop: Population, months_since_september: int) -> dict[str, np.n
     }
 
 
+_RATE_COUNTS = {
+    "fuel_poverty_rate": ("fuel_poor", "households"),
+    "neet_16_17_rate": ("neet_16_17", "young_16_17"),
+    "neet_16_24_rate": ("neet_16_24", "young_people"),
+    "youth_unemployment_rate": ("unemployed_16_24", "active_16_24"),
+    "youth_unemployment_rate_18_24": ("unemployed_18_24", "active_18_24"),
+    "youth_mh_rate": ("youth_mh", "young_people"),
+}
+"""The counts each rate divides: ``rate: (numerator, denominator)``."""
+
+
 def rates_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The rates of :func:`resident_rates` from :func:`count_outcomes` counts (for all places)."""
-    return {
-        "fuel_poverty_rate": _share(counts["fuel_poor"], counts["households"]),
-        "neet_16_17_rate": _share(counts["neet_16_17"], counts["young_16_17"]),
-        "neet_16_24_rate": _share(counts["neet_16_24"], counts["young_people"]),
-        "youth_unemployment_rate": _share(counts["unemployed_16_24"], counts["active_16_24"]),
-        "youth_unemployment_rate_18_24": _share(counts["unemployed_18_24"], counts["active_18_24"]),
-        "youth_mh_rate": _share(counts["youth_mh"], counts["young_people"]),
-    }
+    """The rates of :func:`resident_rates` from :func:`count_outcomes` counts (for all places).
+
+    The rates are the rows of one array: a model divides once a month for all of them.
+    """
+    numerator = np.array([counts[n] for n, _ in _RATE_COUNTS.values()])
+    denominator = np.array([counts[d] for _, d in _RATE_COUNTS.values()])
+    return dict(zip(_RATE_COUNTS, _share(numerator, denominator)))
 
 
 EQUITY_GROUPS = (*(("tenure", t) for t in TENURES), *(("income_quintile", f"Q{q}") for q in range(1, 6)))

@@ -18,13 +18,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
 
-__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "KeptNumbers", "MonthNumbers", "YoungDraws", "draw_shocks", "draw_young", "stream"]
+__all__ = ["STREAM_IDS", "DrawingAhead", "DrawnAhead", "KeptNumbers", "MonthNumbers", "YoungDraws", "draw_shocks", "draw_young", "restart", "stream"]
 
 STREAM_IDS = {
     "population": 0,
@@ -64,6 +65,40 @@ def stream(seed: int, replicate: int, name: str, month: int | None = None) -> np
     key = (replicate, STREAM_IDS[name]) if month is None else (replicate, STREAM_IDS[name], month)
     ss = np.random.SeedSequence(seed, spawn_key=key)
     return np.random.default_rng(ss)
+
+
+@lru_cache(maxsize=4096)
+def _first_state(seed: int, replicate: int, name: str, month: int | None) -> dict:
+    """``bit_generator.state`` of a new :func:`stream` (read only by :func:`restart`, which never changes it)."""
+    return stream(seed, replicate, name, month).bit_generator.state
+
+
+def restart(rng: np.random.Generator | None, seed: int, replicate: int, name: str, month: int | None = None) -> np.random.Generator:
+    """The generator :func:`stream` returns, made from ``rng`` instead of anew.
+
+    ``rng``, a generator of any stream (or ``None``: then a new one), is put in the state
+    ``stream(seed, replicate, name, month)`` starts in, and draws the same numbers from
+    then on. Making a generator costs more than a month of some processes' draws; the
+    first states are kept in the process (a sweep's runs share their seed and
+    replicates). Only the state changes: ``rng.spawn`` would still spawn from the seed
+    sequence ``rng`` was made with.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or None
+        Made by :func:`stream` (its ``bit_generator`` is a PCG64), and no longer needed as it is.
+    seed, replicate, name, month
+        As for :func:`stream`.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``rng``, or a new generator if it was ``None``.
+    """
+    if rng is None:
+        return stream(seed, replicate, name, month)
+    rng.bit_generator.state = _first_state(seed, replicate, name, month)
+    return rng
 
 
 class DrawnAhead:

@@ -230,17 +230,28 @@ def test_at_the_end_of_a_run_every_award_closed_or_open_is_checked_at_the_horizo
         model.run()
 
 
-def test_every_month_of_the_run_draws_from_its_own_streams(monkeypatch):
+def _record_streams(monkeypatch) -> list[tuple[str, int | None]]:
+    """The streams the model asks for from now on, new (``stream``) or restarted (``restart``), as (name, month)."""
     import pfpp_sim.model as model_module
-    from pfpp_sim.streams import stream
+    from pfpp_sim.streams import restart, stream
 
     asked = []
 
-    def recording(seed, replicate, name, month=None):
+    def new(seed, replicate, name, month=None):
         asked.append((name, month))
         return stream(seed, replicate, name, month)
 
-    monkeypatch.setattr(model_module, "stream", recording)
+    def restarted(rng, seed, replicate, name, month=None):
+        asked.append((name, month))
+        return restart(rng, seed, replicate, name, month)
+
+    monkeypatch.setattr(model_module, "stream", new)
+    monkeypatch.setattr(model_module, "restart", restarted)
+    return asked
+
+
+def test_every_month_of_the_run_draws_from_its_own_streams(monkeypatch):
+    asked = _record_streams(monkeypatch)
     model = PfppModel(small(horizon=3), seed=SEED)
     asked.clear()
     model.run()
@@ -813,16 +824,9 @@ def test_the_run_in_is_the_same_for_every_scenario_on_the_same_seed(name):
 
 
 def test_the_run_in_draws_from_its_own_stream_and_the_run_starts_on_fresh_month_zero_streams(monkeypatch):
-    import pfpp_sim.model as model_module
     from pfpp_sim.streams import stream
 
-    asked = []
-
-    def recording(seed, replicate, name, month=None):
-        asked.append((name, month))
-        return stream(seed, replicate, name, month)
-
-    monkeypatch.setattr(model_module, "stream", recording)
+    asked = _record_streams(monkeypatch)
     model = PfppModel(small(horizon=12), seed=SEED)
     assert [month for name, month in asked if name == "run_in"] == list(range(model.run_in_months, 0, -1))
     assert {month for name, month in asked if name == "departments"} == {0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.streams import STREAM_IDS, DrawnAhead, draw_young, stream
+from pfpp_sim.streams import STREAM_IDS, DrawnAhead, draw_young, restart, stream
 
 
 def test_the_same_seed_replicate_and_name_give_the_same_numbers_and_seed_0_is_a_seed():
@@ -27,6 +27,23 @@ def test_each_name_has_its_own_numbers_and_drawing_from_one_does_not_move_anothe
     young, households = stream(5, 0, "young_people"), stream(5, 0, "households")
     young.random(1000)
     np.testing.assert_array_equal(households.random(4), draws[names.index("households")])
+
+
+def _mixed_draws(rng: np.random.Generator) -> list:
+    """Numbers of several kinds, 32-bit integers among them (PCG64 keeps half of a 64-bit draw for the next)."""
+    return [*rng.random(3).tolist(), *rng.integers(0, 2**31, size=3, dtype=np.int32).tolist(), *rng.standard_normal(3).tolist()]
+
+
+@pytest.mark.parametrize("month", [None, 0, 11])
+def test_a_restarted_generator_draws_what_a_new_stream_would_whatever_it_drew_before(month):
+    used = stream(5, 0, "councils", 4)
+    used.random(7)
+    used.integers(0, 10, dtype=np.int32)  # leaves half a draw kept
+    again = restart(used, 5, 1, "departments", month)
+    assert again is used
+    assert _mixed_draws(again) == _mixed_draws(stream(5, 1, "departments", month))
+    assert _mixed_draws(restart(again, 5, 1, "departments", month)) == _mixed_draws(stream(5, 1, "departments", month))
+    assert _mixed_draws(restart(None, 5, 1, "departments", month)) == _mixed_draws(stream(5, 1, "departments", month))
 
 
 @pytest.mark.parametrize("september", [False, True])
