@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from pfpp_sim.outcomes import FLOWS, OUTCOMES, RATES
@@ -20,6 +22,7 @@ __all__ = [
     "mean_interval",
     "paired_differences",
     "repeated_place",
+    "summarise_columns",
     "summarise_run",
     "trajectory_bands",
     "trajectory_differences",
@@ -107,36 +110,85 @@ def summarise_run(monthly: pd.DataFrame, awards: pd.DataFrame, places: pd.DataFr
         its county, not again): rates weighted by real households or young people,
         money summed.
     """
-    last = monthly[monthly["month"] >= monthly["month"].max() - 11]
-    rates = last.groupby("place_code", sort=False)[list(RATES)].mean()
-    flows = monthly.groupby("place_code", sort=False)[[*FLOWS]].sum()
-    per_place = rates.join(flows)
-    waits = np.where(awards["first_delivery"] >= 0, awards["first_delivery"], awards["deadline"]) - awards["award_month"]
-    awards = awards.assign(wait=waits)
-    per_place["months_to_first_delivery"] = awards.groupby("place_code")["wait"].mean().reindex(per_place.index)
-    per_place["retrofit_fuel_poor_share"] = per_place["retrofits_to_fuel_poor"] / per_place["retrofits"].where(per_place["retrofits"] > 0)
+    return summarise_columns(monthly, awards, places.drop_duplicates("place_code"))
 
-    counted = per_place.loc[per_place.index.isin(_counted(places))]
-    weights = places.drop_duplicates("place_code").set_index("place_code").reindex(counted.index)
+
+def summarise_columns(
+    monthly: Mapping[str, ArrayLike], awards: Mapping[str, ArrayLike], places: Mapping[str, ArrayLike]
+) -> pd.DataFrame:
+    """:func:`summarise_run` of the tables' columns, one array each (what a run holds, without building its tables).
+
+    Parameters
+    ----------
+    monthly : mapping of str to array, each of shape (n_rows,)
+        ``place_code``, ``month`` and every outcome, one row per place and month. The
+        places summarised are those with rows in the last 12 months, in the order they first appear.
+    awards : mapping of str to array, each of shape (n_awards,)
+        ``place_code``, ``award_month``, ``first_delivery`` (-1 if none), ``deadline``.
+    places : mapping of str to array, each of shape (n_places,)
+        ``place_code, real_households, real_young_people, in_all_places``, one row per place.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`summarise_run`.
+    """
+    place_code, month = np.asarray(monthly["place_code"]), np.asarray(monthly["month"])
+    last = month >= month.max() - 11
+    codes = pd.unique(place_code[last])  # in order of appearance, as grouping a table by place keeps them
+    place = _positions(place_code, codes)
+    kept = place >= 0  # rows of a place without months in the last 12: not summarised
+    per_place = dict(zip(RATES, _by_place(_stacked(monthly, RATES, last), place[last], len(codes), "mean")))
+    per_place.update(zip(FLOWS, _by_place(_stacked(monthly, FLOWS, kept), place[kept], len(codes), "sum")))
+    award_place = _positions(np.asarray(awards["place_code"]), codes)
+    known = award_place >= 0
+    first_delivery, deadline = np.asarray(awards["first_delivery"]), np.asarray(awards["deadline"])
+    waits = (np.where(first_delivery >= 0, first_delivery, deadline) - np.asarray(awards["award_month"]))[known]
+    per_place["months_to_first_delivery"] = _by_place(waits[:, None], award_place[known], len(codes), "mean")[0]
+    retrofits = per_place["retrofits"]
+    per_place["retrofit_fuel_poor_share"] = per_place["retrofits_to_fuel_poor"] / np.where(retrofits > 0, retrofits, np.nan)
+
+    row = _positions(codes, np.asarray(places["place_code"]))
+    counted = (row >= 0) & np.asarray(places["in_all_places"]).astype(bool)[row]
     total = {}
     for name, outcome in RATES.items():
-        w = weights["real_households" if outcome.weight == "households" else "real_young_people"]
-        total[name] = float(np.average(counted[name], weights=w))
+        weights = np.asarray(places["real_households" if outcome.weight == "households" else "real_young_people"])[row[counted]]
+        total[name] = float(np.average(per_place[name][counted], weights=weights))
     for name in FLOWS:
-        total[name] = float(counted[name].sum())
-    counted_awards = awards[awards["place_code"].isin(counted.index)]
-    total["months_to_first_delivery"] = float(counted_awards["wait"].mean()) if len(counted_awards) else np.nan
+        total[name] = float(per_place[name][counted].sum())
+    counted_waits = waits[counted[award_place[known]]]
+    total["months_to_first_delivery"] = float(counted_waits.mean()) if len(counted_waits) else np.nan
     total["retrofit_fuel_poor_share"] = total["retrofits_to_fuel_poor"] / total["retrofits"] if total["retrofits"] > 0 else np.nan
-    per_place.loc[ALL_PLACES] = pd.Series(total)
-    per_place.index.name = "place_code"
     metrics = list(SUMMARY_METRICS)
     return pd.DataFrame(
         {  # long: metric after metric, each over the places in order
-            "place_code": np.tile(per_place.index.to_numpy(), len(metrics)),
-            "metric": np.repeat(metrics, len(per_place)),
-            "value": per_place[metrics].to_numpy(dtype=np.float64).ravel(order="F"),
+            "place_code": np.tile(np.append(codes, ALL_PLACES), len(metrics)),
+            "metric": np.repeat(metrics, len(codes) + 1),
+            "value": np.concatenate([np.append(per_place[name], total[name]) for name in metrics]),
         }
     )
+
+
+def _positions(codes: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Where each of ``codes`` is in ``among`` (unique codes): ndarray of intp, -1 where it is not."""
+    position = {code: i for i, code in enumerate(among)}
+    return np.array([position.get(code, -1) for code in codes], dtype=np.intp)
+
+
+def _stacked(columns: Mapping[str, ArrayLike], names: Iterable[str], rows: np.ndarray) -> np.ndarray:
+    """Columns ``names`` at ``rows``, side by side: shape (n_rows, len(names))."""
+    return np.column_stack([np.asarray(columns[name])[rows] for name in names])
+
+
+def _by_place(values: np.ndarray, place: np.ndarray, n_places: int, how: str) -> np.ndarray:
+    """Each column's sum or mean over each place's rows: shape (n_columns, n_places), NaN for a place without rows.
+
+    pandas groups the rows, so the sums are compensated (Kahan) as when a table is grouped by place.
+    """
+    grouped = getattr(pd.DataFrame(values).groupby(place), how)()
+    out = np.full((values.shape[1], n_places), np.nan)
+    out[:, grouped.index.to_numpy()] = grouped.to_numpy().T
+    return out
 
 
 def _half_width(sd: pd.Series, n: pd.Series, confidence: float) -> pd.Series:

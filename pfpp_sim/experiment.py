@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from pfpp_sim import data
-from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_run
+from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_columns, summarise_run
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.model import PfppModel
-from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, OUTCOMES, basis_months, basis_year
+from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, FLOWS, OUTCOMES, RATES, basis_months, basis_year
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution, lost_workers_explained, open_executor
@@ -89,6 +89,11 @@ def _spending_table(model: PfppModel) -> pd.DataFrame:
     )
 
 
+def _outcomes(model: PfppModel, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Outcomes ``names`` of every month, each of shape (horizon * n_places,): month after month, the places in order."""
+    return {name: np.concatenate([record[name] for record in model.records]) for name in names}
+
+
 def _monthly_table(model: PfppModel) -> pd.DataFrame:
     """One row per place and month: the place, the month and its date, every outcome."""
     pl = model.population.places
@@ -99,7 +104,7 @@ def _monthly_table(model: PfppModel) -> pd.DataFrame:
             "place_name": np.tile(pl.names, model.horizon),
             "month": months.astype(np.int32),
             "date": model.exo.dates[months].date,
-            **{name: np.concatenate([record[name] for record in model.records]) for name in OUTCOMES},
+            **_outcomes(model, OUTCOMES),
         }
     )
 
@@ -183,6 +188,24 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> RunOutput:
     )
 
 
+def _summary(model: PfppModel) -> pd.DataFrame:
+    """A run's summary (:func:`~pfpp_sim.analysis.summarise_run`) from the columns of its tables it reads, the tables unbuilt."""
+    pl, a = model.population.places, model.ledger.by_award
+    codes = np.asarray(pl.codes, dtype=object)
+    within = data.nested_places(pl.codes)
+    monthly = {
+        "place_code": np.tile(codes, model.horizon), "month": np.repeat(np.arange(model.horizon), pl.n),
+        **_outcomes(model, (*RATES, *FLOWS)),
+    }
+    award_month = np.fromiter((award.award_month for award in model.awards), dtype=np.int64, count=a.n)
+    awards = {"place_code": codes[a["place"]], "award_month": award_month, "first_delivery": a["first_delivery"], "deadline": a["deadline"]}
+    places = {
+        "place_code": codes, "real_households": pl.real_households, "real_young_people": pl.real_young_people,
+        "in_all_places": np.array([code not in within for code in pl.codes]),
+    }
+    return summarise_columns(monthly, awards, places)
+
+
 def run_summary(scenario: Scenario, seed: int, replicate: int) -> pd.DataFrame:
     """Run one replicate to the horizon and return only its summary: ``run_replicate(...).summary``, without the other tables.
 
@@ -201,8 +224,7 @@ def run_summary(scenario: Scenario, seed: int, replicate: int) -> pd.DataFrame:
     DataFrame
         ``place_code, metric, value`` (:func:`~pfpp_sim.analysis.summarise_run`).
     """
-    model = PfppModel.at_start(scenario, seed=seed, replicate=replicate).run()
-    return summarise_run(_monthly_table(model), _awards_table(model), _places_table(model))
+    return _summary(PfppModel.at_start(scenario, seed=seed, replicate=replicate).run())
 
 
 def _execute(

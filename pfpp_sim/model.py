@@ -51,8 +51,10 @@ _SET_UP_READS = {"run", "world", "mechanisms", "interventions", "programmes", "c
 
 
 @lru_cache(maxsize=KEPT_REPLICATES)
-def _kept_set_up(set_up: StartKey) -> PfppModel:
-    """A model set up until month 0 (:meth:`PfppModel.at_start`), kept; never run."""
+def _kept_set_up(set_up: StartKey) -> PfppModel | None:
+    """A model set up until month 0 (:meth:`PfppModel.at_start`), kept; never run. None: too large to keep (:func:`keeps`)."""
+    if not keeps(set_up.scenario):  # it reads the run settings only, which are part of the key
+        return None
     model = PfppModel.__new__(PfppModel)
     model._set_up(
         set_up.scenario, seed=set_up.seed, replicate=set_up.replicate, block_households=BLOCK_HOUSEHOLDS, threads=None, draw_ahead=None,
@@ -147,10 +149,11 @@ class PfppModel(mesa.Model):
         PfppModel
             At month 0, the caller's own to run.
         """
-        if not keeps(scenario):
-            return cls(scenario, seed=seed, replicate=replicate)
         kept = _kept_set_up(StartKey(scenario, seed, replicate, read=_SET_UP_READS))
-        shared = (kept.scenario, kept.scenario.world, kept.exo, kept.residents.kept_numbers)  # never changed by a run: not copied
+        if kept is None:
+            return cls(scenario, seed=seed, replicate=replicate)
+        # Never changed by a run: not copied (the programmes are the departments' streams').
+        shared = (kept.scenario, kept.scenario.world, kept.exo, kept.residents.kept_numbers, *kept.scenario.programmes.values())
         model = copy.deepcopy(kept, {id(part): part for part in shared})
         model._start_run(scenario)
         return model

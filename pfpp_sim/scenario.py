@@ -507,7 +507,11 @@ class Scenario(_Frozen):
         ScenarioError
             If a key path does not exist or a value is invalid.
         """
-        data = self.model_dump(mode="python")
+        # Sections no key path enters are passed as they are: pydantic takes a validated part
+        # without validating it again; the sections changed and the whole are validated.
+        changed = {path.split(".")[0] for path in overrides}
+        data = {field: getattr(self, field) for field in type(self).model_fields}
+        data.update(self.model_dump(mode="python", include=changed))
         for path, value in overrides.items():
             node = data
             parts = path.split(".")

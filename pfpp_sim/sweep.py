@@ -200,10 +200,11 @@ def _run_batch(base: Scenario, jobs: list[_Job], seed: int, outputs: list[str], 
         except Exception as err:  # reported with the run's parameters by the caller
             done.append((job.run_id, f"{type(err).__name__}: {err}"))
             continue
-        summary = summary[summary["metric"].isin(outputs)]
+        rows = summary["metric"].isin(outputs).to_numpy()
         if not keep_places:
-            summary = summary[summary["place_code"] == ALL_PLACES]
-        done.append((job.run_id, summary.assign(run_id=job.run_id, point=job.point, replicate=job.replicate).reset_index(drop=True)))
+            rows = rows & (summary["place_code"].to_numpy() == ALL_PLACES)
+        kept = {name: column.array[rows] for name, column in summary.items()}
+        done.append((job.run_id, pd.DataFrame({**kept, "run_id": job.run_id, "point": job.point, "replicate": job.replicate})))
     return done
 
 

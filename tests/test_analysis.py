@@ -15,11 +15,12 @@ from pfpp_sim.analysis import (
     mean_interval,
     paired_differences,
     repeated_place,
+    summarise_columns,
     summarise_run,
     trajectory_bands,
     trajectory_differences,
 )
-from pfpp_sim.experiment import run
+from pfpp_sim.experiment import run, run_summary
 from pfpp_sim.outcomes import FLOWS, RATES
 from pfpp_sim.scenario import load_scenario
 
@@ -82,6 +83,12 @@ def test_nested_district_is_counted_once_in_run_totals(nested_run):
     w = places.loc[[EAST_SUSSEX, LUTON], "real_households"]
     expected = (summary[(EAST_SUSSEX, "fuel_poverty_rate")] * w[EAST_SUSSEX] + summary[(LUTON, "fuel_poverty_rate")] * w[LUTON]) / w.sum()
     assert summary[(ALL_PLACES, "fuel_poverty_rate")] == pytest.approx(expected)
+
+
+def test_a_summary_only_run_counts_a_nested_district_as_the_full_runs_summary_does(nested_run):
+    (scenario,) = nested_run.scenarios.values()
+    expected = nested_run.summary.drop(columns=["scenario", "replicate"])
+    pd.testing.assert_frame_equal(run_summary(scenario, 5, 0), expected, check_exact=True)
 
 
 def test_nested_district_is_counted_once_in_trajectories_and_equity(nested_run):
@@ -151,6 +158,12 @@ def test_a_run_summary_takes_rates_over_the_last_year_and_totals_money_over_the_
     assert summary["A", "retrofit_fuel_poor_share"] == 0.5 and np.isnan(summary["B", "retrofit_fuel_poor_share"])
     assert summary[ALL_PLACES, "retrofit_fuel_poor_share"] == 0.5
     assert set(summary.index.get_level_values("metric")) == set(SUMMARY_METRICS)
+
+
+def test_the_summary_of_a_runs_columns_is_the_summary_of_its_tables():
+    monthly, awards, places = _months(15)
+    columns = [{name: frame[name].to_numpy() for name in frame.columns} for frame in (monthly, awards, places)]
+    pd.testing.assert_frame_equal(summarise_columns(*columns), summarise_run(monthly, awards, places), check_exact=True)
 
 
 def test_a_summary_without_retrofits_or_awards_leaves_their_shares_and_waits_undefined():

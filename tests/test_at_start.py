@@ -81,13 +81,14 @@ def test_another_calibration_gets_its_own_set_up():
     assert model_module._kept_set_up.cache_info().hits == 0
 
 
-@pytest.mark.parametrize(("limit", "kept_size"), [(3999, 0), (4000, 1)])
-def test_a_scenario_of_more_households_than_the_keeping_limit_is_set_up_for_each_run(monkeypatch, limit, kept_size):
+@pytest.mark.parametrize(("limit", "kept"), [(3999, False), (4000, True)])
+def test_a_scenario_of_more_households_than_the_keeping_limit_is_set_up_for_each_run(monkeypatch, limit, kept):
     # small() has 4,000 households: kept up to a limit of 4,000.
     monkeypatch.setattr(starting, "KEEP_HOUSEHOLDS", limit)
     model_module._kept_set_up.cache_clear()
     PfppModel.at_start(small(), seed=8, replicate=0)
-    assert model_module._kept_set_up.cache_info().currsize == kept_size
+    set_up = model_module._kept_set_up(starting.StartKey(small(), 8, 0, read=model_module._SET_UP_READS))
+    assert model_module._kept_set_up.cache_info().hits == 1 and (set_up is not None) is kept
 
 
 def test_a_scenario_too_large_to_keep_is_built_on_its_own_seed_and_replicate(monkeypatch):
@@ -104,10 +105,21 @@ def test_at_start_defaults_to_the_constructors_seed_and_replicate():
     assert_same(PfppModel.at_start(scenario).run(), PfppModel(scenario).run())
 
 
-def test_copies_share_the_exogenous_paths_they_never_change():
+def test_copies_share_the_exogenous_paths_and_programmes_they_never_change():
     model_module._kept_set_up.cache_clear()
     first, second = (PfppModel.at_start(small(name), seed=9, replicate=0) for name in ("siloed_baseline", "pfpp_joined_up"))
     assert first.exo is second.exo and first.population is not second.population
+    for ours, theirs in zip(first.departments, second.departments):
+        assert ours is not theirs and all(a.programme is b.programme for a, b in zip(ours.streams, theirs.streams, strict=True))
+
+
+def test_runs_one_after_another_from_one_kept_set_up_give_the_constructors_results():
+    model_module._kept_set_up.cache_clear()
+    names = ("pfpp_joined_up", "siloed_baseline", "pfpp_joined_up")
+    runs = [PfppModel.at_start(small(name), seed=7, replicate=0).run() for name in names]
+    assert model_module._kept_set_up.cache_info().hits == 2
+    for name, got in zip(names, runs):
+        assert_same(got, PfppModel(small(name), seed=7, replicate=0).run())
 
 
 def test_the_next_runs_from_a_set_up_read_the_residents_numbers_the_first_run_kept(monkeypatch):

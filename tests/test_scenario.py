@@ -451,6 +451,20 @@ def test_override_errors_name_the_scenario_they_override(overrides, message):
     assert str(info.value) == f"<overrides of siloed_baseline>: {message}"
 
 
+def test_with_overrides_gives_the_scenario_its_changed_contents_validate_to_and_keeps_the_sections_it_does_not_change():
+    base = load_scenario("siloed_baseline")
+    changed = base.with_overrides({"levers.pooling": 0.5, "mechanisms.bid_cost.value": 30000.0})
+    assert changed == Scenario.model_validate(changed.model_dump(mode="python"))._with_sources(base.sources)
+    assert changed.calibration is base.calibration and changed.world is base.world, "valid already: not validated again"
+    assert changed.programmes == base.programmes and changed.levers != base.levers and changed.mechanisms != base.mechanisms
+
+
+def test_an_override_is_checked_against_sections_it_does_not_change(tmp_path):
+    cited = load_scenario(write_scenario(tmp_path, OWN_SOURCE))
+    with pytest.raises(ScenarioError, match=r"mh_hub\.effect\.source = 'user:hub_audit': a key of \[user_sources\]"):
+        cited.with_overrides({"user_sources": {}})
+
+
 def test_with_overrides_can_rename_the_scenario():
     renamed = load_scenario("siloed_baseline").with_overrides({}, name="copy")
     assert renamed.name == "copy"

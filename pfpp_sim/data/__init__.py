@@ -549,8 +549,15 @@ def nested_places(codes: Sequence[str]) -> dict[str, str]:
         District code -> the code of the county in ``codes`` that contains it.
     """
     chosen = set(codes)
-    county = _table("district_to_county.csv").set_index("area_code")["county_code"]
-    return {c: county[c] for c in codes if c in county.index and isinstance(county[c], str) and county[c] in chosen}
+    county = _county_of_district()
+    return {c: county[c] for c in codes if county.get(c) in chosen}
+
+
+@cache
+def _county_of_district() -> dict[str, str]:
+    """District code -> the code of its county, for the districts in a county; shared, not to be modified."""
+    table = _table("district_to_county.csv").dropna(subset="county_code")
+    return dict(zip(table["area_code"], table["county_code"]))
 
 
 _NATIONS = {"W": "Wales", "S": "Scotland", "N": "Northern Ireland"}
