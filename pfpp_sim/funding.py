@@ -28,7 +28,8 @@ def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
     """Split ``total_p`` pence by ``shares`` exactly (largest remainder).
 
     Plain Python: an award has a handful of shares, too few for arrays to pay. The shares
-    are summed one after another, in order.
+    are summed one after another, in order. A single share takes the whole total, as the
+    split would give it (exactly, for totals below 2**53 pence).
 
     Returns
     -------
@@ -40,18 +41,25 @@ def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
     ValueError
         If there are no shares, or they are not finite, or they sum to 0.
     """
+    if len(shares) == 1:
+        ((key, share),) = shares.items()
+        if not (math.isfinite(share) and share > 0):
+            raise ValueError(f"shares must be finite and sum to more than 0, got {shares}")
+        return {key: total_p}
     raw = [float(share) for share in shares.values()]
     whole = 0.0
     for share in raw:
         whole += share
-    if not raw or not all(math.isfinite(share) for share in raw) or whole <= 0:
+    if not raw or not all(map(math.isfinite, raw)) or whole <= 0:
         raise ValueError(f"shares must be finite and sum to more than 0, got {shares}")
     raw = [share / whole * total_p for share in raw]
     parts = [math.floor(value) for value in raw]
     short = total_p - sum(parts)
-    by_remainder = sorted(range(len(raw)), key=lambda i: -(raw[i] - parts[i]))  # stable: ties keep their order
-    for i in by_remainder[:short]:
-        parts[i] += 1
+    if short:
+        remainder = [value - part for value, part in zip(raw, parts)]
+        by_remainder = sorted(range(len(raw)), key=remainder.__getitem__, reverse=True)  # stable: ties keep their order
+        for i in by_remainder[:short]:
+            parts[i] += 1
     return dict(zip(shares, parts))
 
 
@@ -88,7 +96,7 @@ class _Column:
         self.name = name
 
     def __get__(self, award, owner=None):
-        return self if award is None else award.columns[self.name][award.row].item()
+        return self if award is None else award.columns[self.name].item(award.row)
 
     def __set__(self, award, value) -> None:
         award.columns[self.name][award.row] = value
@@ -107,7 +115,7 @@ class _Lines(MutableMapping):
         self.award, self.column, self.absent = award, column, absent
 
     def __getitem__(self, key: str) -> int:
-        value = self.award.ledger.by_line.data[self.column][self.award.lines[key]].item()
+        value = self.award.ledger.by_line.data[self.column].item(self.award.lines[key])
         if value == self.absent:
             raise KeyError(key)
         return value
@@ -153,6 +161,10 @@ class Award:
     its own): its money, deadline and delivery bits are read and written there.
     """
 
+    __slots__ = (
+        "award_id", "programme", "department", "round", "competitive", "award_month", "period_start", "place_code", "extended",
+        "ledger", "columns", "lines", "row",
+    )
     place = _Column()
     deadline = _Column()  # exclusive: last month money may be spent is deadline - 1
     allocated_p = _Column()
@@ -209,13 +221,15 @@ class Award:
         columns, row = self.columns, self.row
         columns["allocated_p"][row] += amount_p
         columns["overhead_p"][row] += overhead_p
-        months = max(int(columns["deadline"][row]) - max(month, self.period_start), 1)
+        months = max(columns["deadline"].item(row) - max(month, self.period_start), 1)
+        lines = self.ledger.by_line.data  # read each column after any line is added: adding one may grow them
         for key, part in split_pence(amount_p - overhead_p, shares).items():
-            if key not in self.lines:
-                self.lines[key] = self.ledger.add_line(row, key)
-            line, lines = self.lines[key], self.ledger.by_line.data
-            lines["held_p"][line] += part
-            lines["plan_p"][line] += part // months
+            line = self.lines.get(key)
+            if line is None:
+                self.lines[key] = self.ledger.add_line(row, key, held_p=part, plan_p=part // months)
+            else:
+                lines["held_p"][line] += part
+                lines["plan_p"][line] += part // months
         return overhead_p
 
     def spend(self, key: str, amount_p: int, duplicated_p: int, month: int) -> None:
@@ -246,12 +260,14 @@ class Award:
             self.extended = True
             self.deadline += carry_over_months
             return 0
-        lines = self.ledger.by_line
-        mine = np.fromiter(self.lines.values(), dtype=np.int64, count=len(self.lines))
-        returned = int(lines["held_p"][mine].sum())
+        held, returned_by = self.ledger.by_line.data["held_p"], self.ledger.by_line.data["returned_p"]
+        returned = 0
+        for line in self.lines.values():  # a handful of lines, too few for arrays to pay
+            part = held.item(line)
+            returned_by[line] += part
+            held[line] = 0
+            returned += part
         self.returned_p += returned
-        lines["returned_p"][mine] += lines["held_p"][mine]
-        lines["held_p"][mine] = 0
         self.closed = True
         return returned
 

@@ -64,8 +64,9 @@ class Columns:
     def __init__(self, spec: dict[str, tuple[type, object]]) -> None:
         self.spec = spec
         self.n = 0
+        self.capacity = 8  # rows each column has room for
         # Each column with its spare rows: reading and writing a row here is cheaper than through a view of the first n.
-        self.data = {name: np.full(8, default, dtype=dtype) for name, (dtype, default) in spec.items()}
+        self.data = {name: np.full(self.capacity, default, dtype=dtype) for name, (dtype, default) in spec.items()}
 
     def __getitem__(self, name: str) -> np.ndarray:
         """Column ``name``, as a view of its ``n`` rows (writing to it writes the column)."""
@@ -74,14 +75,16 @@ class Columns:
     def append(self, **values) -> int:
         """Add a row with ``values`` (defaults elsewhere); return its index."""
         row = self.n
-        if row == next(iter(self.data.values())).size:
+        if row == self.capacity:
+            self.capacity *= 2
             for name, (dtype, default) in self.spec.items():
-                grown = np.full(2 * row, default, dtype=dtype)
+                grown = np.full(self.capacity, default, dtype=dtype)
                 grown[:row] = self.data[name]
                 self.data[name] = grown
+        data = self.data
         for name, value in values.items():
-            self.data[name][row] = value
-        self.n += 1
+            data[name][row] = value
+        self.n = row + 1
         return row
 
 

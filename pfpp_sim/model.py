@@ -194,6 +194,7 @@ class PfppModel(mesa.Model):
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
         self._open_by_department: dict[str, dict[int, Award]] = {}  # a department's, or "pooled"
+        self._pooled_by_month: dict[tuple[int, int], list[Award]] = {}  # pooled awards by place and award month, oldest first
         self._listing = ListingBuffer()  # where each month's target groups are listed
         self.events: list[tuple[int, str]] = []
         self.records: list[dict[str, np.ndarray]] = []
@@ -431,6 +432,8 @@ class PfppModel(mesa.Model):
         self._open[award.row] = award
         self._open_by_place[award.place][award.row] = award
         self._open_by_department.setdefault(award.department, {})[award.row] = award
+        if award.pooled:
+            self._pooled_by_month.setdefault((award.place, award.award_month), []).append(award)
         return award
 
     def open_award(self, stream_state, rnd: Round, council: Council, amount_p: int, *, competitive: bool) -> Award:
@@ -449,11 +452,9 @@ class PfppModel(mesa.Model):
 
     def pooled_award(self, council: Council, rnd: Round) -> Award:
         """The council's pooled award for this month and deadline (created on first use)."""
-        rows = np.fromiter(self._open_by_place[council.place], dtype=np.int64)
-        a = self.ledger.by_award
-        for row in rows[a["pooled"][rows] & (a["deadline"][rows] == rnd.deadline)].tolist():
-            if self.awards[row].award_month == self.month:
-                return self.awards[row]
+        for award in self._pooled_by_month.get((council.place, self.month), ()):
+            if award.deadline == rnd.deadline and not award.closed:
+                return award
         return self._new_award(
             programme="pooled", department="pooled", place=council.place, round=0, pooled=True,
             competitive=False, award_month=self.month, period_start=rnd.period_start, deadline=rnd.deadline,
@@ -463,18 +464,19 @@ class PfppModel(mesa.Model):
         """Deadline reached: extend once under carry-over, else claw back what is held."""
         levers = self.scenario.levers
         returned = award.close(carry_over=levers.carry_over, carry_over_months=int(round(self.mech["carry_over_months"])))
+        place = award.place
         if award.extended and not award.closed:
-            self.councils[award.place].keep_teams(award)
+            self.councils[place].keep_teams(award)
             return
         del self._open[award.row]
-        del self._open_by_place[award.place][award.row]
+        del self._open_by_place[place][award.row]
         del self._open_by_department[award.department][award.row]
         if returned:
-            self.add_flow("returned_gbp", award.place, returned / 100)
+            self.add_flow("returned_gbp", place, returned / 100)
             self.log_event(
                 self.month,
                 f"{award.department} clawed back GBP {returned / 100:,.0f} unspent on {award.programme} "
-                f"from {self.councils[award.place].label}",
+                f"from {self.councils[place].label}",
             )
 
     # ---------------------------------------------------------------- delivery

@@ -566,6 +566,17 @@ def test_local_need_weighs_each_domain_by_its_rate_relative_to_the_places_mean_s
     }, rel=1e-12)
 
 
+def test_a_councils_local_need_is_that_of_the_rates_recorded_before_the_month_all_month():
+    model = PfppModel(small(places=TWO_PLACES), seed=SEED)
+    council = model.councils[1]
+    assert council.need() == need_shares(model.rates, 1, model.keys_by_domain)
+    before = council.need()
+    model.rates = {**model.rates, "youth_mh_rate": model.rates["youth_mh_rate"][::-1].copy()}  # as if recorded mid-month
+    assert council.need() is before
+    model.month += 1
+    assert council.need() == need_shares(model.rates, 1, model.keys_by_domain) != before
+
+
 @pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
 def test_pooled_money_follows_department_shares_blended_with_local_need_by_the_local_priority_weight(weight):
     model = PfppModel(small(**{"levers.pooling": 1.0, "levers.local_priority_weight": weight}), seed=SEED)

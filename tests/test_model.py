@@ -707,6 +707,14 @@ def test_a_councils_pooled_budget_is_one_award_a_month_and_deadline_apart_from_i
     assert model.pooled_award(council, this_year) is not pool  # next month's pool is another award
 
 
+def test_a_pooled_award_closed_in_its_month_is_not_joined_again():
+    model = PfppModel(small("pfpp_joined_up", horizon=24), seed=SEED)
+    council, this_month = model.councils[0], Round(model.month, model.month, model.month, model.month)
+    pool = model.pooled_award(council, this_month)
+    model.close_award(pool)  # its deadline is this month
+    assert pool.closed and model.pooled_award(council, this_month) is not pool
+
+
 # ------------------------------------------------------- M3: deadlines and carry-over
 
 

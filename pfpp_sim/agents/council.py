@@ -75,6 +75,8 @@ class Council(mesa.Agent):
         programmes = model.scenario.programmes.values()
         self.funders = {p.department for p in programmes}
         self.poolable = {p.department for p in programmes if not p.ring_fenced}
+        self._need_month: int | None = None  # the month of the local need last worked out (need)
+        self._need: dict[str, float] = {}
 
     def months_to_find_team(self) -> int:
         """M1: months to find the right team in a department, given the contact levers."""
@@ -152,9 +154,12 @@ class Council(mesa.Agent):
         """
         model = self.model
         weight = model.scenario.levers.local_priority_weight
-        need = need_shares(model.rates, self.place, model.keys_by_domain)
-        blended = {k: (1 - weight) * shares.get(k, 0.0) + weight * need[k] for k in INTERVENTION_KEYS}
-        blended = {k: v for k, v in blended.items() if v > 0}
+        need = self.need()
+        blended = {}
+        for key in INTERVENTION_KEYS:
+            share = (1 - weight) * shares.get(key, 0.0) + weight * need[key]
+            if share > 0:
+                blended[key] = share
         award = model.pooled_award(self, rnd)
         award.known_bits |= stream_bit | POOLED_BIT
         years = (award.deadline - award.period_start) / 12.0
@@ -162,6 +167,17 @@ class Council(mesa.Agent):
         model.fund(award, amount_p, blended, to_pence(overhead))
         self.pooling = True
         self.mobilise(award)
+
+    def need(self) -> dict[str, float]:
+        """M2: local need as intervention shares (:func:`need_shares`), for this place and the latest rates.
+
+        Worked out once a month: the model records new rates only after its departments
+        and councils have acted (:meth:`PfppModel.step <pfpp_sim.model.PfppModel.step>`).
+        """
+        model = self.model
+        if self._need_month != model.month:
+            self._need_month, self._need = model.month, need_shares(model.rates, self.place, model.keys_by_domain)
+        return self._need
 
     def mobilise(self, award: Award) -> None:
         """M6: set when each intervention's team first delivers and when it reaches its steady rate.
@@ -175,7 +191,7 @@ class Council(mesa.Agent):
         retention = model.mech["staff_retention_months"]
         ready, steady = award.ledger.by_line.data["ready"], award.ledger.by_line.data["steady"]
         for key, line in award.lines.items():
-            if ready[line] != NOT_MOBILISED:
+            if ready.item(line) != NOT_MOBILISED:
                 continue
             if self.team_until[key] + retention >= start:
                 ready[line] = steady[line] = start

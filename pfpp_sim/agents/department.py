@@ -166,9 +166,11 @@ class Department(mesa.Agent):
         p_success = model.mech["bid_success_probability"]
         places = model.population.places
         basis = {"households": places.real_households, "young_people": places.real_young_people}.get(programme.budget_basis)
+        basis = [1.0] * places.n if basis is None else basis.tolist()  # Python numbers: cheaper to read one at a time
+        budget, grants = programme.budget.value, programme.grant_count
         pot_p, bids = 0, []
         for council in model.councils:
-            amount_p = to_pence(programme.budget.value * (1.0 if basis is None else basis[council.place]) * years / programme.grant_count)
+            amount_p = to_pence(budget * basis[council.place] * years / grants)
             pooled = 0.0
             if not programme.ring_fenced and council.can_pool(self.name, model.month):
                 pooled = model.scenario.levers.pooling
