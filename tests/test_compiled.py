@@ -80,6 +80,7 @@ def test_fuel_poor_cells_count_only_the_flagged_households_of_each_cell(cells, d
     flags = data.draw(hnp.arrays(np.bool_, cells.size))
     got = compiled.fuel_poor_cells(cells, flags, 30, 30)
     np.testing.assert_array_equal(got, np.bincount(cells[flags] - 30, minlength=30))
+    assert got.dtype == np.int64
 
 
 @settings(deadline=None)
@@ -95,7 +96,7 @@ def test_young_state_cells_give_the_plain_counts_of_each_measure(data, m, septem
     by_state = compiled.young_state_cells(cells, 15, 30, young.ilo_status, young.status, young.mh_disorder, young.age_months, september)
     expected = _young_counts(cells - 15, 30, _young_states(SimpleNamespace(young=young), slice(0, m), september))
     np.testing.assert_array_equal(by_state.astype(np.float64) @ _YOUNG_MEASURES, expected)
-    assert by_state.sum() == m
+    assert by_state.sum() == m and by_state.dtype == np.int64
 
 
 SPLIT = {"base": 0.12, "scarring": 0.3, "mh_multiplier": 0.6, "work_share": 0.55, "ips_risk_ratio_disorder": 1.63, "ips_risk_ratio_other": 1.2}
@@ -182,6 +183,7 @@ def test_compiled_young_month_equals_the_plain_rules_to_the_bit(inputs):
         np.testing.assert_array_equal(got, want, err_msg=name)
         assert got.dtype == want.dtype, name
     np.testing.assert_array_equal(new, expected_new)
+    assert new.dtype == np.int64
 
 
 @settings(deadline=None)
@@ -205,3 +207,53 @@ def test_a_fuel_poor_home_adds_a_month_cold_and_makes_its_young_peoples_home_col
     compiled.cold_homes(fuel_poor, got_months, household, 7, cold)
     np.testing.assert_array_equal(got_months, months + fuel_poor)
     np.testing.assert_array_equal(cold, fuel_poor[household - 7])
+
+
+def test_fuel_poverty_flags_at_their_edges():
+    # Band D homes, a typical bill of 1,000 and a discount of 100: income after the band's cost is
+    # compared with the line strictly, bill support counts only while it runs (until t, exclusive),
+    # the support and the discount both lower the cost, and a cost is never below 0.
+    t, line, price, discount = 5, 15_000.0, 1_000.0, 100.0
+    band = np.full(5, 3, dtype=np.uint8)
+    income = np.array([line + 900.0, line + 900.0 - 250.0, line + 500.0, line + 0.5, line + 899.0])
+    support_until = np.array([0, t, t + 1, t + 1, 0], dtype=np.int32)
+    support = np.array([0.0, 500.0, 500.0, 2_000.0, 0.0])
+    by_band = np.where(np.arange(7) >= 3, BAND_COST * price - discount, -np.inf)
+    flags = np.zeros(5, dtype=bool)
+    compiled.flag_fuel_poor(flags, band, income, by_band, support_until, support, t, price, BAND_COST, discount, line)
+    # At the line exactly: not poor; support ended at t: poor; running support and discount: not poor
+    # (cost 400); support above the cost: cost 0, not poor at half a pound above the line; below it: poor.
+    assert flags.tolist() == [False, True, False, False, True]
+
+
+def test_young_people_at_the_edges_of_the_rules_move_as_the_plain_rules_move_them():
+    # Young people of place 0 in the month before September: a NEET 18-year-old exactly (exits into
+    # work), a NEET 16-year-old in their first NEET month (the highest exit), a NEET 20-year-old with a
+    # disorder whose employment support ended this month (no boost), a Year 11 pupil with careers
+    # guidance running (starts Year 12 in education) and one whose guidance ended this month (starts
+    # NEET); then numbers exactly at a chance, which the rules compare strictly: a NEET 17-year-old at
+    # their exit into education, a NEET 19-year-old at their exit into education or work, and a
+    # newcomer replacing a 25-year-old at the prevalence of disorder.
+    t, n = 3, 8
+    tables = dynamics.neet_exit_tables(**SPLIT)
+    leave, education, work = tables
+    young = (
+        np.array([NEET, NEET, NEET, EDUCATION, EDUCATION, NEET, NEET, EDUCATION], dtype=np.uint8), np.zeros(n, dtype=np.int16),
+        np.array([18 * 12, 200, 240, 195, 195, 210, 230, AGE_25 - 1], dtype=np.int16), np.array([False, False, True] + [False] * 5),
+        np.array([0, 0, 0, t + 1, t, 0, 0, 0], dtype=np.int32), np.array([0, 0, t, 0, 0, 0, 0, 0], dtype=np.int32),
+        np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.uint16), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int16),
+    )
+    move = np.array([0.1, 0.118, 0.08, 0.5, 0.5, leave[0], education[0] + work[0], 0.5])
+    inputs = dict(
+        young=young, t=t, draws=(move, np.full(n, 0.99), np.array([0.9, 0.9, 0.9, 0.4, 0.4, 0.9, 0.9, 0.9])),
+        newcomers=(np.array([0.1]), np.array([7], dtype=np.uint16)), cold_home=np.zeros(n, dtype=bool), tables=tables,
+        by_place=(np.zeros((1, 2)), np.array([0.5]), np.array([0.01]), np.array([0.02]), np.zeros((1, 3), dtype=np.uint16),
+                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
+        effects=(0.4, 0.3, 0.05, 0.1, 0.0), months_since_september=11, september=True,
+    )
+    expected, expected_new = plain_young_month(**inputs)
+    assert expected[0].tolist() == [EMPLOYED, EDUCATION, NEET, EDUCATION, NEET, NEET, NEET, EDUCATION]
+    assert expected_new.tolist() == [7] and not expected[3][7]  # the newcomer has no disorder
+    np.testing.assert_array_equal(compiled.young_month(**inputs), expected_new)
+    for name, got, want in zip(YOUNG_COLUMNS, young, expected):
+        np.testing.assert_array_equal(got, want, err_msg=name)
