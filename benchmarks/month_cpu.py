@@ -40,7 +40,7 @@ PARTS = [
     (Department, "step", "departments' decisions"),
     (Council, "step", "councils' decisions"),
     (PfppModel, "_place_orders", "councils' orders"),
-    (PfppModel, "check_invariants", "run-time checks"),
+    (PfppModel, "_check", "run-time checks"),
 ]
 """(owner, attribute, label) of each timed part; the owner's attribute is wrapped while measuring."""
 
