@@ -234,6 +234,22 @@ def test_year_11_pupils_never_become_neet_while_those_in_years_12_13_and_past_th
     assert (y.status[others] == NEET).mean() > 0.3
 
 
+@pytest.mark.parametrize("key", ["asb_outreach", "careers_guidance"])
+def test_outreach_or_guidance_running_keeps_those_past_year_11_from_becoming_neet(key):
+    # Given a high NEET entry hazard (its floor) and support that prevents all NEET entry while
+    # it runs, expect none of those it runs for to become NEET in a month, and many of the others to.
+    scenario = small_scenario(**{"run.start": "2021-01", "world.young_people.neet_entry_hazard_floor.value": 0.5})
+    engine = engine_of(scenario, parameters_of(scenario, **{key: 1.0}))
+    y = engine.population.young
+    at_risk = np.flatnonzero((school_group(y.age_months, since_september(1)) != YEAR_11) & (y.status != NEET))
+    supported, others = at_risk[::2], at_risk[1::2]
+    {"asb_outreach": y.asb_until, "careers_guidance": y.careers_until}[key][supported] = 6
+    step_once(engine)
+    assert supported.size > 20
+    assert not (y.status[supported] == NEET).any()
+    assert (y.status[others] == NEET).mean() > 0.3
+
+
 def test_the_effects_given_to_a_step_start_that_month():
     # Given retrofits that always reach band C and bill support for some homes, expect
     # those in band D or worse in band C after the month, and the support to end after its duration.
