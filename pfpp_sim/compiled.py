@@ -1,10 +1,12 @@
-"""Compiled loops for the households' month: incomes, fuel poverty and the month's counts.
+"""Compiled loops for the residents' month: the young people's month, and the households' incomes, fuel poverty and counts.
 
 Each loop does in one pass over a block's residents what the plain NumPy rules do in
-many passes, each with a call's fixed cost: :func:`~pfpp_sim.dynamics.household_income`
-(with the young earners' sum), :func:`~pfpp_sim.dynamics.fuel_poor` and
-:func:`~pfpp_sim.dynamics.fuel_poor_by_band`, and the counts of young people by cell
-and state and of fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`).
+many passes, each with a call's fixed cost: the young people's rules of
+:mod:`~pfpp_sim.dynamics` (:func:`young_month`), the households' income shock,
+:func:`~pfpp_sim.dynamics.household_income` (with the young earners' sum),
+:func:`~pfpp_sim.dynamics.fuel_poor` and :func:`~pfpp_sim.dynamics.fuel_poor_by_band`,
+months in a cold home, and the counts of young people by cell and state and of
+fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`).
 They make the same operations on the same numbers in the same order, so they give the
 same results to the bit; ``tests/test_compiled.py`` checks them against the plain rules.
 Exponentials stay in NumPy, whose ``exp`` differs from the compiled one in the last bit
@@ -39,6 +41,7 @@ __all__ = [
 YOUNG_STATES = 48
 """Combinations of a young person's counted flags: NEET, mental disorder, Years 12-13,
 aged 18 or more (one bit each) and the ILO status (three values)."""
+
 
 def income_shocks(dev, persistence, shock_sd, shocks):
     """:func:`~pfpp_sim.dynamics.income_shock` of a block, in place: AR(1) log-income deviations moved by the month's shocks.
@@ -190,8 +193,7 @@ def young_state_cells(cells, first_cell, n_cells, ilo_status, status, mh_disorde
     counts = np.zeros((n_cells, YOUNG_STATES), dtype=np.int64)
     for j in range(cells.size):
         age = age_months[j]
-        academic = age - months_since_september
-        group = int(academic >= AGE_16) + int(academic >= AGE_18)
+        group = _school_group(age, months_since_september)
         state = 16 * int(ilo_status[j]) + int(status[j] == NEET) + 2 * int(mh_disorder[j]) + 4 * int(group == YEARS_12_13) + 8 * int(age >= AGE_18)
         counts[cells[j] - first_cell, state] += 1
     return counts
@@ -262,8 +264,7 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
             elif u < to_education + to_work and older:
                 s = EMPLOYED
         else:
-            academic = age - months_since_september
-            group = int(academic >= AGE_16) + int(academic >= AGE_18)
+            group = _school_group(age, months_since_september)
             hazard = 0.0 if group == 0 else entry_base[p, group - 1]
             hazard = _entry_with_prevention(hazard, careers_until[j] > t, asb_until[j] > t, careers_effect, asb_effect)
             if u < hazard:
@@ -275,6 +276,8 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
         mh_disorder[j] = mind[j] >= recovery if mh_disorder[j] else mind[j] < onset
         age += 1
         if age >= AGE_25:
+            if n_new == newcomer_mind.size:  # the newcomers' numbers are drawn for those turning 25 as the month starts
+                raise ValueError("more young people turn 25 this month than newcomers' numbers were drawn for")
             age, s, months = AGE_16, EDUCATION, 0
             mh_disorder[j] = newcomer_mind[n_new] < prevalence
             rank[j] = newcomer_rank[n_new]
@@ -290,6 +293,12 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
         employed = rank[j] >= employed_from[s]
         ilo[j] = ILO_INACTIVE - int(unemployed) * (ILO_INACTIVE - ILO_UNEMPLOYED) - int(employed) * (ILO_INACTIVE - ILO_EMPLOYED)
     return replaced[:n_new]
+
+
+def _school_group(age_months, months_since_september):
+    """:func:`~pfpp_sim.population.school_group` of one young person: 0 Year 11, 1 Years 12-13, 2 after school."""
+    academic = age_months - months_since_september
+    return int(academic >= AGE_16) + int(academic >= AGE_18)
 
 
 def _entry_with_prevention(hazard, careers, asb, careers_effect, asb_effect):
@@ -309,4 +318,5 @@ flag_fuel_poor = _compile(flag_fuel_poor)
 fuel_poor_cells = _compile(fuel_poor_cells)
 young_state_cells = _compile(young_state_cells)
 young_month = _compile(young_month)
+_school_group = _compile(_school_group)
 _entry_with_prevention = _compile(_entry_with_prevention)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -257,3 +258,21 @@ def test_young_people_at_the_edges_of_the_rules_move_as_the_plain_rules_move_the
     np.testing.assert_array_equal(compiled.young_month(**inputs), expected_new)
     for name, got, want in zip(YOUNG_COLUMNS, young, expected):
         np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
+    n = 1
+    inputs = dict(
+        young=(
+            np.array([EDUCATION], dtype=np.uint8), np.zeros(n, dtype=np.int16), np.array([AGE_25 - 1], dtype=np.int16),
+            np.zeros(n, dtype=bool), *(np.zeros(n, dtype=np.int32) for _ in range(3)), np.zeros(n, dtype=np.uint16),
+            np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int16),
+        ),
+        t=0, draws=(np.full(n, 0.5), np.full(n, 0.5), np.full(n, 0.5)), newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)),
+        cold_home=np.zeros(n, dtype=bool), tables=dynamics.neet_exit_tables(**SPLIT),
+        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
+                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
+        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False,
+    )
+    with pytest.raises(ValueError, match="more young people turn 25 this month than newcomers' numbers were drawn for"):
+        compiled.young_month(**inputs)
