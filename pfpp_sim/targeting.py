@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pfpp_sim import walks
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
 from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Block, Population, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS
-from pfpp_sim.walks import Walk, Walks
 
 __all__ = [
     "COMPLEMENTS",
@@ -422,107 +422,26 @@ def select_recipients(
     Delivery
     """
     keys = np.asarray(keys, dtype=np.intp)
-    places = np.asarray(places, dtype=np.intp)
     n = np.asarray(n, dtype=np.int64)
-    n_in = _intended_counts(n, targeting.precision, rng)
-    # Three walks per request. "intended": its intended group, or for a pooled team the
-    # intended residents who had the complement; "intended_rest": a pooled team's other
-    # intended residents (none for other teams); "others": the other reachable residents.
-    # A request's intended recipients come from "intended", then "intended_rest".
-    cell = keys * groups.in_start.shape[1] + places  # flat index of each request's (intervention, place)
-    intended = Walk(groups.in_start.take(cell), groups.in_size.take(cell))
-    intended_rest = Walk(intended.start, np.zeros(places.size, dtype=np.int64))
-    bundle_first = np.asarray(targeting.bundle_first, dtype=bool)
-    if bundle_first.any():
-        intended_rest = Walk(intended.start, np.where(bundle_first, intended.size, 0), skip_partner=bundle_first)
-        intended = _with_complement_first(groups, records, keys, intended, bundle_first.nonzero()[0])
+    cell = keys * groups.in_start.shape[1] + np.asarray(places, dtype=np.intp)  # flat index of each request's (intervention, place)
     offset = records.base[keys]
-    walks = Walks(
+    recipients, request, served, duplicated, intended = walks.choose(
         groups.candidates,
-        {"intended": intended, "intended_rest": intended_rest, "others": Walk(groups.out_start.take(cell), groups.out_size.take(cell))},
-        offset=offset,
-        known_bits=targeting.known_bits,
-        sees_others=float(targeting.sees_others),
-        records=records,
-        rng=rng,
-        partner_shift=records.base[_COMPLEMENT_INDEX[keys]] - offset,
+        groups.spare,
+        groups.in_start.take(cell),
+        groups.in_size.take(cell),
+        groups.out_start.take(cell),
+        groups.out_size.take(cell),
+        n,
+        np.asarray(targeting.precision, dtype=np.float64),
+        np.asarray(targeting.bundle_first, dtype=bool),
+        offset,
+        records.base[_COMPLEMENT_INDEX[keys]],
+        np.asarray(targeting.known_bits, dtype=np.uint16),
+        np.asarray(targeting.stream_bit, dtype=np.uint16),
+        float(targeting.sees_others),
+        records.had,
+        records.streams,
+        rng,
     )
-    walks.begin({"intended": n, "intended_rest": n, "others": n})
-    found = walks.found()
-    # Walk on as far as the fill-in between the groups may need (over-walking is harmless:
-    # only the first residents of each walk are taken).
-    in_need = np.minimum(n, np.maximum(n_in, n - found["others"]))
-    walks.extend({
-        "intended": in_need,
-        "intended_rest": in_need - found["intended"],
-        "others": n - np.minimum(n_in, found["intended"] + found["intended_rest"]),
-    })
-    found = walks.found()
-    found_in = np.minimum(found["intended"] + found["intended_rest"], n)
-    take_out = np.minimum(n - np.minimum(n_in, found_in), found["others"])
-    take_in = np.minimum(found_in, n - take_out)
-    take_first = np.minimum(found["intended"], take_in)
-    request, idx, had = walks.first({"intended": take_first, "intended_rest": take_in - take_first, "others": take_out})
-    records.had[idx] = True
-    records.streams[idx] |= np.asarray(targeting.stream_bit, dtype=np.uint16)[request]
-    fresh = ~had
-    return Delivery(
-        recipients=idx[fresh] - offset[request[fresh]],
-        request=request[fresh],
-        served=take_in + take_out,
-        duplicated=np.bincount(request[had], minlength=places.size),
-        intended=take_in,
-    )
-
-
-def _intended_counts(n: np.ndarray, precision: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """M4: how many of each request's ``n`` recipients should be intended: binomial(n, precision), as a sum of Bernoulli draws.
-
-    Parameters
-    ----------
-    n : ndarray of int64, shape (n_requests,)
-    precision : ndarray of float64, shape (n_requests,)
-        Values below 0 count as 0, above 1 as 1.
-    rng : numpy.random.Generator
-        One draw per recipient wanted.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_requests,)
-    """
-    owner = np.arange(n.size).repeat(n)
-    # No clipping needed: a draw in [0, 1) is never below a precision under 0 and always below one over 1.
-    hit = rng.random(owner.size) < precision[owner]
-    return np.bincount(owner[hit], minlength=n.size)
-
-
-def _with_complement_first(
-    groups: TargetGroups, records: RecipientRecords, keys: np.ndarray, intended: Walk, pooled: np.ndarray
-) -> Walk:
-    """M8: the intended walk with each pooled request's group cut to the residents who had its complement.
-
-    They are listed in the spare room of ``groups.candidates``; other requests keep their
-    whole intended group.
-
-    Parameters
-    ----------
-    groups : TargetGroups
-    records : RecipientRecords
-    keys : ndarray of intp, shape (n_requests,)
-        Intervention of each request.
-    intended : Walk
-        Each request's intended group.
-    pooled : ndarray of intp
-        The requests of pooled teams.
-    """
-    size = intended.size[pooled]
-    who = np.arange(pooled.size).repeat(size)
-    members = groups.candidates[(intended.start[pooled] - (size.cumsum() - size)).repeat(size) + np.arange(who.size)]
-    had_complement = records.had[members + records.base[_COMPLEMENT_INDEX[keys[pooled]]].repeat(size)]
-    with_complement = members[had_complement]
-    groups.candidates[groups.spare : groups.spare + with_complement.size] = with_complement
-    counts = np.bincount(who[had_complement], minlength=pooled.size)
-    start, sizes = intended.start.copy(), intended.size.copy()
-    start[pooled] = groups.spare + counts.cumsum() - counts
-    sizes[pooled] = counts
-    return Walk(start, sizes)
+    return Delivery(recipients=recipients, request=request, served=served, duplicated=duplicated, intended=intended)

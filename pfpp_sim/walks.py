@@ -3,268 +3,347 @@
 A request that wants ``w`` of a group's residents that are still open to it (M7: not
 already served by its team, and not known through shared data to be served by another
 stream) walks the group in a uniformly random order and keeps the first ``w`` open
-residents it meets: a uniform sample of the open residents. :class:`Walks` runs the
-named walks of every request of one batch together (for example a request's intended
-group and its other reachable residents), with vectorised draws over all of them, as
-:func:`~pfpp_sim.targeting.select_recipients` does.
+residents it meets: a uniform sample of the open residents. :func:`choose` chooses the
+recipients of every request of one batch (:func:`~pfpp_sim.targeting.select_recipients`)
+with three walks per request, walked together stage by stage:
+
+- ``intended``: the request's intended group or, for a pooled team (M8), the intended
+  residents who had the complementary intervention, listed for it first;
+- ``intended_rest``: a pooled team's other intended residents (none for other teams);
+- ``others``: the other reachable residents.
+
+Each walk first looks at about ``2 * want + 8`` residents drawn at random from its group
+(all of a smaller group, in a random order), then, if it kept too few, goes on in a
+random order through the residents not yet looked at. The stages draw their numbers in
+turn over every walk of the batch (walk after walk, in the order above), so the choice
+depends only on the batch and the stream's state.
+
+The functions are compiled loops (numba), each one pass where NumPy would need many
+calls with a fixed cost each: a batch is chosen in one call. They are compiled on first
+use and cached beside this file, and with ``NUMBA_DISABLE_JIT=1`` run as plain Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+import numba
 import numpy as np
 
-if TYPE_CHECKING:
-    from pfpp_sim.targeting import RecipientRecords
-
-__all__ = ["Walk", "Walks", "first_per_request", "repeats"]
+__all__ = ["choose"]
 
 
-def repeats(values: np.ndarray) -> np.ndarray:
-    """Positions of the entries of ``values`` (non-negative ints) that an earlier entry equals.
-
-    Sorts ``value << bits | position`` as plain integers (several times faster than a
-    stable argsort) when that fits in 63 bits; the repeats found are the same.
+def choose(
+    candidates, spare, in_start, in_size, out_start, out_size, n, precision, bundle_first,
+    offset, complement_offset, known_bits, stream_bit, sees_others, had, streams, rng,
+):
+    """M4, M7, M8: choose up to ``n[r]`` recipients for each request ``r`` of a batch, and record them.
 
     Parameters
     ----------
-    values : ndarray of int, shape (n,)
-
-    Returns
-    -------
-    ndarray of intp
-        Positions, in no particular order.
-    """
-    n = values.size
-    if n < 2:
-        return np.zeros(0, dtype=np.intp)
-    bits = int(n - 1).bit_length()
-    # The OR of the values is negative if any value is, and otherwise as wide as the largest.
-    top = int(np.bitwise_or.reduce(values))
-    if top >= 0 and top.bit_length() + bits <= 63:
-        key = (values.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
-        key.sort()
-        value = key >> bits
-        return (key[1:] & ((1 << bits) - 1))[value[1:] == value[:-1]]
-    later = np.argsort(values, kind="stable")
-    return later[1:][values[later[1:]] == values[later[:-1]]]
-
-
-def first_per_request(
-    req: np.ndarray,
-    order: np.ndarray,
-    rows: np.ndarray,
-    want: np.ndarray,
-    *,
-    many: bool = False,
-    in_order: np.ndarray | None = None,
-) -> np.ndarray:
-    """Of ``rows``, the first ``want[r]`` of each request ``r`` by ``order`` (in [0, 1)).
-
-    ``rows`` are ascending and ``req`` does not decrease along them. With ``many`` (far
-    more rows than wanted, ``order`` uniform), only rows whose order falls below a
-    threshold that leaves about ``2 * want + 10`` per request are sorted; requests left
-    short by the threshold sort all their rows, so the result is exact. Requests marked
-    in ``in_order`` keep their rows in the order given (their ``order`` is not read), so
-    only the others' rows are sorted.
-
-    Parameters
-    ----------
-    req : ndarray of int, shape (n,)
-        Request of each row.
-    order : ndarray of float64, shape (n,)
-        Sort key of each row within its request, in [0, 1).
-    rows : ndarray of int
-        The rows to choose from, ascending.
-    want : ndarray of int64, shape (n_requests,)
-    many : bool, default=False
-    in_order : ndarray of bool, shape (n_requests,), optional
-        Requests whose rows are in order already (not with ``many``).
-
-    Returns
-    -------
-    ndarray of int
-        The rows kept, by request and then order.
-    """
-    if many:
-        r = req[rows]
-        count = np.bincount(r, minlength=want.size)
-        below = order[rows] < np.minimum(1.0, (2 * want + 10) / np.maximum(count, 1))[r]
-        short = np.bincount(r[below], minlength=want.size) < np.minimum(want, count)
-        rows = rows[below | short[r]]
-    if in_order is None:
-        rows = rows[(req[rows] + order[rows]).argsort()]
-    else:  # sort each other request's rows in place: requests keep their places along rows
-        shuffled = (~in_order[req[rows]]).nonzero()[0]
-        if shuffled.size:
-            some = rows[shuffled]
-            rows = rows.copy()
-            rows[shuffled] = some[(req[some] + order[some]).argsort()]
-    r = req[rows]
-    count = np.bincount(r, minlength=want.size)
-    # Keep a row when its rank in its request (its position less the request's first) is below want[r].
-    return rows[np.arange(rows.size) < (count.cumsum() - count + want)[r]]
-
-
-@dataclass(frozen=True)
-class Walk:
-    """One walk for each request of a batch: request ``r`` walks ``candidates[start[r]:start[r] + size[r]]``.
-
-    Attributes
-    ----------
-    start, size : ndarray of int64, shape (n_requests,)
-        Where each request's group starts in the candidates, and its size.
-    skip_partner : ndarray of bool, shape (n_requests,), optional
-        M8: requests whose walk also skips residents who had the complementary
-        intervention (default: none).
-    """
-
-    start: np.ndarray
-    size: np.ndarray
-    skip_partner: np.ndarray | None = None
-
-
-class Walks:
-    """M7: named walks of every request through uniformly random orders of groups, keeping the first open residents.
-
-    Request ``r``'s walk ``name`` goes through ``walks[name]``'s group of ``candidates``,
-    residents at flat positions ``candidate + offset[r]`` in ``records``. A resident is
-    open unless the request's team knows it served them (``streams & known_bits``), or
-    another stream served them and shared data reveals it (probability ``sees_others``,
-    drawn once per request and resident). A walk with ``skip_partner`` also skips
-    residents who had the complementary intervention, at ``partner_shift[r]`` from a
-    resident's flat position for the request's intervention. :meth:`begin` looks at
-    about ``2 * want + 8`` residents drawn at random from each group (all of a smaller
-    group); :meth:`extend` goes on, in random order, through the residents not yet looked
-    at when a walk needs more.
-
-    Every walk of every request is walked at once: draws are made over all of them
-    together, walk after walk in the order of ``walks``, so the names only say which part
-    of the batch is which.
-
-    Parameters
-    ----------
-    candidates : ndarray of int
-        Residents (household or young-person indices), the groups one after another.
-    walks : dict of str to Walk
-        Each walk, by name.
-    offset : ndarray of int64, shape (n_requests,)
-        Flat position in ``records`` of each request's intervention's first resident.
-    known_bits : ndarray of int, shape (n_requests,)
-        Streams whose recipient records each request's team holds.
+    candidates : ndarray of int32 or int64
+        The month's target groups (:class:`~pfpp_sim.targeting.TargetGroups`); a pooled
+        team's complement recipients are listed from ``spare`` on (written).
+    spare : int
+        Start of the room left in ``candidates``.
+    in_start, in_size, out_start, out_size : ndarray of int64, shape (R,)
+        Each request's intended group and its other reachable residents in ``candidates``.
+    n : ndarray of int64, shape (R,)
+        Recipients wanted.
+    precision : ndarray of float64, shape (R,)
+        Share of recipients to draw from the intended group (below 0 counts as 0, above 1 as 1).
+    bundle_first : ndarray of bool, shape (R,)
+        Pooled teams, which serve the complement's recipients first.
+    offset, complement_offset : ndarray of int64, shape (R,)
+        Flat position in ``had`` of the first resident of each request's intervention, and
+        of its complementary intervention.
+    known_bits, stream_bit : ndarray of uint16, shape (R,)
+        Streams whose recipients each request's team knows; the bit it records.
     sees_others : float
-        Chance that another stream's recipient is known (shared data).
-    records : RecipientRecords
+        Chance that another stream's recipient is known (shared data), drawn once per
+        request and resident looked at.
+    had : ndarray of bool
+        Who has had each intervention (:attr:`~pfpp_sim.targeting.RecipientRecords.had`); written.
+    streams : ndarray of uint16
+        Which streams served them (:attr:`~pfpp_sim.targeting.RecipientRecords.streams`); written.
     rng : numpy.random.Generator
-    partner_shift : ndarray of int64, shape (n_requests,), optional
-        Needed when a walk has ``skip_partner``.
+        The ``councils`` stream.
+
+    Returns
+    -------
+    recipients, request : ndarray of int64
+        Residents served for the first time with their request's intervention (by any
+        stream), and the request that served each.
+    served, duplicated, intended : ndarray of int64, shape (R,)
+        Residents each request served, of them those another stream had served already,
+        and those in the intended group.
     """
+    requests = n.size
+    n_in = _intended_counts(n, precision, rng)
+    start, size, skip = _walk_groups(candidates, spare, in_start, in_size, out_start, out_size, bundle_first, complement_offset, had)
+    partner_shift = complement_offset - offset
+    look = (offset, known_bits, skip, partner_shift, sees_others, had, streams)
+    want = np.concatenate((n, n, n))
+    sampled, drawn_first, drawn_at, first_idx, first_had, first_found = _begin(candidates, start, size, want, look, rng)
+    found_in, found_rest, found_out = first_found[:requests], first_found[requests : 2 * requests], first_found[2 * requests :]
+    # Walk on as far as the fill-in between the groups may need (over-walking is harmless:
+    # only the first residents of each walk are taken).
+    in_need = np.minimum(n, np.maximum(n_in, n - found_out))
+    want = np.concatenate((in_need, in_need - found_in, n - np.minimum(n_in, found_in + found_rest)))
+    more_idx, more_had, more_found = _extend(candidates, start, size, want, sampled, first_found, drawn_first, drawn_at, look, rng)
+    found = first_found + more_found
+    found_in, found_rest, found_out = found[:requests], found[requests : 2 * requests], found[2 * requests :]
+    found_in_all = np.minimum(found_in + found_rest, n)
+    take_out = np.minimum(n - np.minimum(n_in, found_in_all), found_out)
+    take_in = np.minimum(found_in_all, n - take_out)
+    take_first = np.minimum(found_in, take_in)
+    taken = np.concatenate((take_first, take_in - take_first, take_out))
+    recipients, request, duplicated = _take(taken, first_idx, first_had, first_found, more_idx, more_had, more_found, offset, stream_bit, had, streams)
+    return recipients, request, take_in + take_out, duplicated, take_in
 
-    def __init__(
-        self,
-        candidates: np.ndarray,
-        walks: dict[str, Walk],
-        *,
-        offset: np.ndarray,
-        known_bits: np.ndarray,
-        sees_others: float,
-        records: RecipientRecords,
-        rng: np.random.Generator,
-        partner_shift: np.ndarray | None = None,
-    ) -> None:
-        self.names, self.requests = tuple(walks), offset.size
-        each = len(walks)
-        self.candidates, self.records, self.rng, self.sees_others = candidates, records, rng, sees_others
-        self.start = np.concatenate([walk.start for walk in walks.values()])
-        self.size = np.concatenate([walk.size for walk in walks.values()])
-        self.offset = np.concatenate([offset] * each)
-        self.known_bits = np.concatenate([known_bits] * each).astype(np.uint16)
-        skips = [walk.skip_partner for walk in walks.values()]
-        self.skip_partner = None if all(skip is None for skip in skips) else np.concatenate(
-            [np.zeros(self.requests, dtype=bool) if skip is None else skip for skip in skips]
-        )
-        # Walks that do not skip look at their own residents (shift 0), so that _look can read
-        # a partner for every resident in one go and mask the reads it does not need.
-        self.partner_shift = None if self.skip_partner is None else np.where(
-            self.skip_partner, np.concatenate([partner_shift] * each), 0
-        )
 
-    def _stacked(self, per_walk: dict[str, np.ndarray]) -> np.ndarray:
-        """One array of every walk's values, walk after walk."""
-        return np.concatenate([per_walk[name] for name in self.names])
+def _intended_counts(n, precision, rng):
+    """M4: how many of each request's ``n`` recipients should be intended: binomial(n, precision), as a sum of Bernoulli draws."""
+    n_in = np.zeros(n.size, dtype=np.int64)
+    for r in range(n.size):
+        for _ in range(n[r]):
+            if rng.random() < precision[r]:
+                n_in[r] += 1
+    return n_in
 
-    def found(self) -> dict[str, np.ndarray]:
-        """Open residents kept so far by each walk, per request: ndarray of int64, shape (n_requests,)."""
-        n = self.requests
-        return {name: self._found[i * n : (i + 1) * n] for i, name in enumerate(self.names)}
 
-    def _look(self, walk: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat position, openness and ``had`` of the residents ``candidates[at]`` met by each walk."""
-        idx = self.candidates[at] + self.offset[walk]
-        had = self.records.had[idx]
-        ok = (self.records.streams[idx] & self.known_bits[walk]) == 0
-        if self.sees_others > 0:
-            ok &= ~(had & (self.rng.random(walk.size) < self.sees_others))
-        if self.skip_partner is not None:
-            ok &= ~(self.skip_partner[walk] & self.records.had[idx + self.partner_shift[walk]])
-        return idx, ok, had
+def _walk_groups(candidates, spare, in_start, in_size, out_start, out_size, bundle_first, complement_offset, had):
+    """Each walk's group in ``candidates`` (start and size) and whether it skips the complement's recipients.
 
-    def begin(self, wanted: dict[str, np.ndarray]) -> None:
-        """Look at a random sample of each group and keep up to ``wanted[name][r]`` open residents in each walk."""
-        want, size = self._stacked(wanted), self.size
-        m = np.where(want > 0, np.minimum(size, 2 * want + 8), 0)
-        self.sampled = m < size  # groups not looked at in full (empty groups are looked at in full)
-        walk = np.arange(want.size).repeat(m)
-        u = self.rng.random(walk.size)
-        at = self.start[walk] + (u * size[walk]).astype(np.int64)
-        whole = (~self.sampled[walk]).nonzero()[0]
-        if whole.size:  # a whole group is looked at in turn, from its start
-            at[whole] = whole + (self.start - (m.cumsum() - m))[walk[whole]]
-        idx, ok, had = self._look(walk, at)
-        # Larger groups are drawn with replacement: only the first draw of a resident counts.
-        ok[repeats(idx)] = False
-        # A sample's draws are kept in the order drawn; a whole group's are ordered by their u.
-        keep = first_per_request(walk, u, ok.nonzero()[0], want, in_order=self.sampled)
-        self.walk, self.idx, self.had = walk[keep], idx[keep], had[keep]
-        self._found = np.bincount(self.walk, minlength=want.size)
-        self._drawn_walk, self._drawn_at = walk, at  # every draw; extend reads those of the sampled walks it goes on with
+    Walk ``r`` of request ``r`` is ``intended``, ``R + r`` is ``intended_rest`` and
+    ``2R + r`` is ``others``. A pooled request's ``intended`` walk goes through its
+    intended residents who had the complement (M8), listed from ``spare`` on, request
+    after request; its ``intended_rest`` walk goes through the whole intended group,
+    skipping them.
+    """
+    requests = in_start.size
+    start, size = np.zeros(3 * requests, dtype=np.int64), np.zeros(3 * requests, dtype=np.int64)
+    skip = np.zeros(3 * requests, dtype=np.bool_)
+    listed = spare
+    for r in range(requests):
+        start[r], size[r] = in_start[r], in_size[r]
+        start[requests + r] = in_start[r]
+        start[2 * requests + r], size[2 * requests + r] = out_start[r], out_size[r]
+        if bundle_first[r]:
+            size[requests + r], skip[requests + r] = in_size[r], True
+            start[r] = listed
+            for c in range(in_start[r], in_start[r] + in_size[r]):
+                if had[candidates[c] + complement_offset[r]]:
+                    candidates[listed] = candidates[c]
+                    listed += 1
+            size[r] = listed - start[r]
+    return start, size, skip
 
-    def extend(self, wanted: dict[str, np.ndarray]) -> None:
-        """Walk on where fewer than ``wanted[name][r]`` open residents were kept and some are unseen (once, after :meth:`begin`)."""
-        want = self._stacked(wanted)
-        more = self.sampled & (self._found < want)
-        if not more.any():
-            return
-        rest_size = np.where(more, self.size, 0)
-        walk = np.arange(want.size).repeat(rest_size)
-        # The walked-on groups are listed one after another; shift takes a walk's position in
-        # the candidates to its position in that list.
-        shift = rest_size.cumsum() - rest_size - self.start
-        seen = np.zeros(walk.size, dtype=bool)
-        looked = more[self._drawn_walk]
-        seen[shift[self._drawn_walk[looked]] + self._drawn_at[looked]] = True
-        rest = (~seen).nonzero()[0]
-        walk = walk[rest]
-        idx, ok, had = self._look(walk, rest - shift[walk])
-        keep = first_per_request(walk, self.rng.random(walk.size), ok.nonzero()[0], want - self._found, many=True)
-        walk = np.concatenate([self.walk, walk[keep]])
-        by_walk = walk.argsort(kind="stable")
-        self.walk = walk[by_walk]
-        self.idx = np.concatenate([self.idx, idx[keep]])[by_walk]
-        self.had = np.concatenate([self.had, had[keep]])[by_walk]
-        self._found = np.bincount(self.walk, minlength=want.size)
 
-    def first(self, taken: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The first ``taken[name][r]`` residents kept by each walk, in walk order.
+def _look(candidates, walk, at, look, rng):
+    """Flat position, openness and ``had`` of the residents ``candidates[at]`` met by each walk.
 
-        Returns
-        -------
-        request, idx, had : ndarray
-            Request of each resident taken, its flat position in ``records``, and whether
-            another stream had already served it.
-        """
-        found = self._found
-        chosen = np.arange(self.walk.size) < (found.cumsum() - found + self._stacked(taken))[self.walk]
-        return self.walk[chosen] % max(self.requests, 1), self.idx[chosen], self.had[chosen]
+    A resident is closed to a request when its team knows it served them, when another
+    stream served them and shared data reveal it (a draw for every resident looked at,
+    in turn, when ``sees_others`` is above 0), or, on a walk that skips them, when they
+    had the complement.
+    """
+    offset, known_bits, skip, partner_shift, sees_others, had, streams = look
+    requests = offset.size
+    idx = np.empty(at.size, dtype=np.int64)
+    is_open, was_had = np.empty(at.size, dtype=np.bool_), np.empty(at.size, dtype=np.bool_)
+    for j in range(at.size):
+        r = walk[j] % requests
+        i = candidates[at[j]] + offset[r]
+        idx[j], was_had[j] = i, had[i]
+        is_open[j] = (streams[i] & known_bits[r]) == 0 and not (skip[walk[j]] and had[i + partner_shift[r]])
+    if sees_others > 0:
+        for j in range(at.size):
+            if rng.random() < sees_others and was_had[j]:
+                is_open[j] = False
+    return idx, is_open, was_had
+
+
+def _begin(candidates, start, size, want, look, rng):
+    """First looks: about ``2 * want + 8`` residents of each walk's group, and up to ``want`` open ones kept.
+
+    A larger group is drawn with replacement, in the order drawn (a resident met again
+    counts once); a smaller one is looked at whole, ordered by a draw per resident.
+
+    Returns
+    -------
+    sampled : ndarray of bool
+        Walks whose group was not looked at whole.
+    drawn_first, drawn_at : ndarray of int64
+        Where each walk's draws start among the draws (one more entry: the end), and each
+        draw's position in ``candidates``.
+    kept_idx, kept_had : ndarray
+        The residents kept, walk after walk: flat position, and whether another stream had served them.
+    found : ndarray of int64
+        Residents kept by each walk.
+    """
+    walks = start.size
+    looks = np.zeros(walks, dtype=np.int64)
+    drawn_first = np.zeros(walks + 1, dtype=np.int64)
+    for w in range(walks):
+        if want[w] > 0:
+            looks[w] = min(size[w], 2 * want[w] + 8)
+        drawn_first[w + 1] = drawn_first[w] + looks[w]
+    sampled = looks < size
+    walk = np.empty(drawn_first[walks], dtype=np.int64)
+    at, u = np.empty(walk.size, dtype=np.int64), np.empty(walk.size)
+    for w in range(walks):
+        for j in range(drawn_first[w], drawn_first[w + 1]):
+            u[j] = rng.random()
+            walk[j] = w
+            at[j] = start[w] + (np.int64(u[j] * size[w]) if sampled[w] else j - drawn_first[w])
+    idx, is_open, was_had = _look(candidates, walk, at, look, rng)
+    kept = np.empty(walk.size, dtype=np.int64)
+    found = np.zeros(walks, dtype=np.int64)
+    filled = 0
+    for w in range(walks):
+        first, end = drawn_first[w], drawn_first[w + 1]
+        if sampled[w]:  # in the order drawn
+            _close_repeats(at, first, end, is_open)
+            for j in range(first, end):
+                if found[w] < want[w] and is_open[j]:
+                    kept[filled] = j
+                    filled += 1
+                    found[w] += 1
+        else:  # in the order of the draws
+            rows = _lowest(first + np.flatnonzero(is_open[first:end]), u, w, want[w])
+            found[w] = rows.size
+            kept[filled : filled + found[w]] = rows
+            filled += found[w]
+    kept = kept[:filled]
+    return sampled, drawn_first, at, idx[kept], was_had[kept], found
+
+
+def _close_repeats(at, first, end, is_open):
+    """Close the draws ``first:end`` of a walk (drawn with replacement) that met a position an earlier draw met.
+
+    A resident met again counts once. A group lists each resident once, and walks of
+    different groups meet the same resident only as a pooled team's two intended walks
+    do, where the second skips them anyway, so repeats are looked for within a walk.
+    """
+    slots = 16
+    while slots < 2 * (end - first):
+        slots *= 2
+    table = np.full(slots, -1, dtype=np.int64)  # positions met, by their low bits (positions drawn uniformly)
+    for j in range(first, end):
+        slot = at[j] & (slots - 1)
+        while table[slot] != -1 and table[slot] != at[j]:
+            slot = (slot + 1) & (slots - 1)
+        if table[slot] == at[j]:
+            is_open[j] = False
+        table[slot] = at[j]
+
+
+def _extend(candidates, start, size, want, sampled, found, drawn_first, drawn_at, look, rng):
+    """Walk on where a sampled walk kept fewer than ``want`` open residents: through the rest of its group in a random order.
+
+    Draws nothing when no walk goes on.
+
+    Returns
+    -------
+    kept_idx, kept_had : ndarray
+        The residents kept, walk after walk, as in :func:`_begin`.
+    more : ndarray of int64
+        Residents kept by each walk.
+    """
+    walks = start.size
+    goes_on = sampled & (found < want)
+    more = np.zeros(walks, dtype=np.int64)
+    if not goes_on.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), more
+    rest_first = np.zeros(walks + 1, dtype=np.int64)
+    at = np.empty(np.where(goes_on, size, 0).sum(), dtype=np.int64)
+    filled = 0
+    for w in range(walks):
+        if goes_on[w]:
+            seen = np.zeros(size[w], dtype=np.bool_)
+            for j in range(drawn_first[w], drawn_first[w + 1]):
+                seen[drawn_at[j] - start[w]] = True
+            for p in range(size[w]):
+                if not seen[p]:
+                    at[filled] = start[w] + p
+                    filled += 1
+        rest_first[w + 1] = filled
+    at = at[:filled]
+    walk = np.empty(filled, dtype=np.int64)
+    for w in range(walks):
+        walk[rest_first[w] : rest_first[w + 1]] = w
+    idx, is_open, was_had = _look(candidates, walk, at, look, rng)
+    order = np.empty(filled)
+    for j in range(filled):
+        order[j] = rng.random()
+    kept = np.empty(filled, dtype=np.int64)
+    kept_so_far = 0
+    for w in range(walks):
+        rows = _lowest(rest_first[w] + np.flatnonzero(is_open[rest_first[w] : rest_first[w + 1]]), order, w, want[w] - found[w])
+        more[w] = rows.size
+        kept[kept_so_far : kept_so_far + more[w]] = rows
+        kept_so_far += more[w]
+    kept = kept[:kept_so_far]
+    return idx[kept], was_had[kept], more
+
+
+def _lowest(rows, order, w, count):
+    """The (up to) ``count`` of ``rows`` of lowest ``w + order[row]``, in rising order (ties in the order given).
+
+    Only the rows whose order falls below a threshold leaving about twice as many as
+    wanted are sorted, or all of them when too few fall below it, so the result is exact.
+    The key is the floating-point sum ``w + order``, as if the walks of a batch were
+    sorted together; orders the sum rounds alike keep the order given.
+    """
+    count = min(max(count, 0), rows.size)
+    below = rows[order[rows] < (2 * count + 10) / max(rows.size, 1)]
+    if below.size >= count:
+        rows = below
+    return rows[np.argsort(w + order[rows], kind="mergesort")][:count]
+
+
+def _take(taken, first_idx, first_had, first_found, more_idx, more_had, more_found, offset, stream_bit, had, streams):
+    """The first ``taken[w]`` residents kept by each walk (first looks, then walking on), recorded as served.
+
+    Returns
+    -------
+    recipients, request : ndarray of int64
+        Residents no stream had served, and their request.
+    duplicated : ndarray of int64, shape (R,)
+        Residents each request served that another stream had served already.
+    """
+    requests = offset.size
+    recipients = np.empty(taken.sum(), dtype=np.int64)
+    request = np.empty(taken.sum(), dtype=np.int64)
+    duplicated = np.zeros(requests, dtype=np.int64)
+    fresh, first_at, more_at = 0, 0, 0
+    for w in range(taken.size):
+        r = w % requests
+        for j in range(taken[w]):
+            if j < first_found[w]:
+                i, was = first_idx[first_at + j], first_had[first_at + j]
+            else:
+                i, was = more_idx[more_at + j - first_found[w]], more_had[more_at + j - first_found[w]]
+            had[i] = True
+            streams[i] |= stream_bit[r]
+            if was:
+                duplicated[r] += 1
+            else:
+                recipients[fresh], request[fresh] = i - offset[r], r
+                fresh += 1
+        first_at += first_found[w]
+        more_at += more_found[w]
+    return recipients[:fresh], request[:fresh], duplicated
+
+
+# Compiled here, not by decorators, so that mutation testing (which leaves decorated functions
+# alone) mutates them too; with NUMBA_DISABLE_JIT=1 they run as plain Python.
+_compile = numba.njit(cache=True, nogil=True)
+_intended_counts = _compile(_intended_counts)
+_walk_groups = _compile(_walk_groups)
+_look = _compile(_look)
+_begin = _compile(_begin)
+_close_repeats = _compile(_close_repeats)
+_extend = _compile(_extend)
+_lowest = _compile(_lowest)
+_take = _compile(_take)
+choose = _compile(choose)

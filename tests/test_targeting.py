@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pfpp_sim import walks
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
@@ -27,7 +28,6 @@ from pfpp_sim.targeting import (
     target_groups,
     targeting_precision,
 )
-from pfpp_sim.walks import first_per_request, repeats
 
 KEY = "retrofit"
 
@@ -305,59 +305,29 @@ def test_groups_listed_block_by_block_into_kept_memory_are_the_groups_listed_at_
     assert by_place.candidates.size == whole.candidates.size and by_place.spare == whole.spare
 
 
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ([], []),
-        ([4], []),
-        ([7, 7], [1]),
-        ([3, 1, 3, 3, 0, 1], [2, 3, 5]),
-        ([2**62, 5, 2**62], [2]),  # too wide to pack with positions: sorted stably instead
-        ([-1, 2, -1], [2]),  # negative: sorted stably instead
-    ],
-)
-def test_repeats_are_the_positions_of_values_an_earlier_entry_equals(values, expected):
-    found = repeats(np.array(values, dtype=np.int64))
-    assert sorted(found.tolist()) == expected and found.dtype.kind == "i"
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=60), st.integers(0, 5))
+def test_a_walks_repeated_draws_are_closed_and_its_first_draw_of_each_position_kept(positions, before):
+    # Draws first:end of a walk; the draws before it (another walk's) are left alone.
+    at = np.array([7] * before + positions, dtype=np.int64)
+    is_open = np.ones(at.size, dtype=bool)
+    walks._close_repeats(at, before, at.size, is_open)
+    seen, expected = set(), [True] * before
+    for position in positions:
+        expected.append(position not in seen)
+        seen.add(position)
+    assert is_open.tolist() == expected
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.integers(-20, 30), st.integers(2**62, 2**62 + 30)), max_size=60))
-def test_repeats_agree_with_a_plain_scan(values):
-    # Small values are packed with their positions; negative ones and ones too wide to pack
-    # are sorted stably, so that of equal values the first is never counted as a repeat.
-    seen, expected = set(), []
-    for i, v in enumerate(values):
-        if v in seen:
-            expected.append(i)
-        seen.add(v)
-    assert sorted(repeats(np.array(values, dtype=np.int64)).tolist()) == expected
-
-
-def _first_by_hand(req, order, rows, want):
-    kept = []
-    for r in range(want.size):
-        mine = sorted((order[i], i) for i in rows if req[i] == r)
-        kept += [i for _, i in mine[: want[r]]]
-    return kept
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 4), st.integers(0, 80), st.integers(0, 2**32 - 1))
-def test_the_first_rows_of_each_request_are_its_lowest_orders_with_or_without_the_threshold(requests, n, seed):
+@given(st.integers(0, 80), st.integers(-3, 90), st.integers(0, 7), st.integers(0, 2**32 - 1))
+def test_the_lowest_orders_of_a_walks_rows_are_found_exactly_with_or_without_the_threshold(n, count, w, seed):
     rng = np.random.default_rng(seed)
-    req = np.sort(rng.integers(0, requests, n))
     order = rng.random(n)
+    order[rng.random(n) < 0.1] = 0.5  # some ties, kept in the order given
     rows = np.flatnonzero(rng.random(n) < 0.8)
-    want = rng.integers(0, 6, requests)
-    expected = _first_by_hand(req, order, rows, want)
-    assert first_per_request(req, order, rows, want).tolist() == expected
-    assert first_per_request(req, order, rows, want, many=True).tolist() == expected
-    rising = np.zeros(requests, dtype=bool)
-    rising[0] = True  # request 0's rows given in rising order already
-    ordered = order.copy()
-    ordered[req == 0] = np.sort(order[req == 0])
-    assert first_per_request(req, ordered, rows, want, in_order=rising).tolist() == _first_by_hand(req, ordered, rows, want)
+    expected = sorted(rows.tolist(), key=lambda row: (w + order[row], row))[: max(count, 0)]
+    assert walks._lowest(rows, order, w, count).tolist() == expected
 
 
 def test_a_pooled_team_wanting_more_than_the_complements_recipients_serves_each_resident_once():
