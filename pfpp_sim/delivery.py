@@ -132,8 +132,10 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
 
     Returns
     -------
-    list of ndarray of int
-        The order numbers of each batch, in the order the batches are to be chosen.
+    chosen : ndarray of int
+        The order numbers, batch after batch, in the order the batches are to be chosen.
+    first : ndarray of int64
+        Where each batch starts in ``chosen``.
     """
     pair = places * len(INTERVENTION_KEYS) + keys
     by_pair = np.argsort(pair, kind="stable")
@@ -142,7 +144,7 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
     rank[by_pair] = np.arange(orders.size) - np.repeat(first, np.diff(np.r_[first, orders.size]))
     batch = rank * (max(WAVES) + 1) + np.where(pooled, np.asarray(WAVES)[keys], 0)
     in_batches = np.argsort(batch, kind="stable")
-    return np.split(orders[in_batches], np.flatnonzero(np.diff(batch[in_batches])) + 1)
+    return orders[in_batches], np.flatnonzero(np.r_[True, np.diff(batch[in_batches]) != 0])
 
 
 def _recipients_wanted(budget_p: np.ndarray, cost_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -226,24 +228,23 @@ def deliver(
     cost_p = unit_cost_p[keys, places]
     n = _recipients_wanted(orders.budget_p, cost_p, rng)
     served, duplicated, intended = (np.zeros(n.size, dtype=np.int64) for _ in range(3))
-    fresh, fresh_keys = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    fresh, fresh_keys = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     live = np.flatnonzero(n > 0)
     if live.size:
         groups = target_groups(
             population, sorted({INTERVENTION_KEYS[k] for k in keys[live].tolist()}), cold=cold, executor=executor, blocks=blocks, buffer=buffer,
         )
-        for chosen in _batches(live, places[live], keys[live], orders.pooled[live]):
-            targeting = Targeting(
-                precision=precision[chosen],
-                sees_others=sees_others,
-                bundle_first=orders.pooled[chosen],
-                known_bits=orders.known_bits[chosen],
-                stream_bit=orders.stream_bit[chosen],
-            )
-            batch = select_recipients(keys[chosen], places[chosen], n[chosen], groups, records, targeting, rng)
-            served[chosen], duplicated[chosen], intended[chosen] = batch.served, batch.duplicated, batch.intended
-            fresh.append(batch.recipients)
-            fresh_keys.append(keys[chosen][batch.request])
+        chosen, batches = _batches(live, places[live], keys[live], orders.pooled[live])
+        targeting = Targeting(
+            precision=precision[chosen],
+            sees_others=sees_others,
+            bundle_first=orders.pooled[chosen],
+            known_bits=orders.known_bits[chosen],
+            stream_bit=orders.stream_bit[chosen],
+        )
+        done = select_recipients(keys[chosen], places[chosen], n[chosen], groups, records, targeting, rng, batches=batches)
+        served[chosen], duplicated[chosen], intended[chosen] = done.served, done.duplicated, done.intended
+        fresh, fresh_keys = done.recipients, keys[chosen][done.request]
     spend_p = order_spend_p(served, n, cost_p, orders.budget_p)
     return Fulfilment(
         served=served,
@@ -251,8 +252,8 @@ def deliver(
         intended=intended,
         spend_p=spend_p,
         duplicated_p=np.minimum(spend_p, np.rint(duplicated * cost_p).astype(np.int64)),
-        recipients=np.concatenate(fresh),
-        recipient_key=np.concatenate(fresh_keys),
+        recipients=fresh,
+        recipient_key=fresh_keys,
     )
 
 

@@ -389,11 +389,13 @@ def select_recipients(
     records: RecipientRecords,
     targeting: Targeting,
     rng: np.random.Generator,
+    batches: np.ndarray | None = None,
 ) -> Delivery:
     """M4, M7, M8: choose up to ``n[r]`` recipients of intervention ``keys[r]`` in place ``places[r]``.
 
-    Requests are for distinct (intervention, place) pairs, so they are independent and
-    chosen together. Each request draws how many recipients should be intended
+    Requests come in batches, each for distinct (intervention, place) pairs, so a batch's
+    requests are independent and chosen together (:func:`~pfpp_sim.walks.choose`); a
+    batch sees who the batches before it served. Each request draws how many recipients should be intended
     (binomial with its precision, M4), takes them at random from the open intended
     residents, the rest from the open other reachable residents, and fills from one
     group when the other runs short. Pooled teams (``bundle_first``) take the intended
@@ -416,10 +418,14 @@ def select_recipients(
     targeting : Targeting
     rng : numpy.random.Generator
         The ``councils`` stream.
+    batches : ndarray of int, optional
+        Where each batch starts among the requests, in the order the batches are chosen
+        (default: the requests are one batch).
 
     Returns
     -------
     Delivery
+        ``request`` indexes the requests.
     """
     keys = np.asarray(keys, dtype=np.intp)
     n = np.asarray(n, dtype=np.int64)
@@ -443,5 +449,6 @@ def select_recipients(
         records.had,
         records.streams,
         rng,
+        np.zeros(1, dtype=np.int64) if batches is None else np.asarray(batches, dtype=np.int64),
     )
     return Delivery(recipients=recipients, request=request, served=served, duplicated=duplicated, intended=intended)

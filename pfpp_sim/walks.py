@@ -33,9 +33,12 @@ __all__ = ["choose"]
 
 def choose(
     candidates, spare, in_start, in_size, out_start, out_size, n, precision, bundle_first,
-    offset, complement_offset, known_bits, stream_bit, sees_others, had, streams, rng,
+    offset, complement_offset, known_bits, stream_bit, sees_others, had, streams, rng, batch_first,
 ):
-    """M4, M7, M8: choose up to ``n[r]`` recipients for each request ``r`` of a batch, and record them.
+    """M4, M7, M8: choose up to ``n[r]`` recipients for each request ``r``, batch after batch, and record them.
+
+    The requests of one batch are for distinct interventions and places, so they are
+    chosen together; a batch sees the recipients the batches before it recorded.
 
     Parameters
     ----------
@@ -66,15 +69,41 @@ def choose(
         Which streams served them (:attr:`~pfpp_sim.targeting.RecipientRecords.streams`); written.
     rng : numpy.random.Generator
         The ``councils`` stream.
+    batch_first : ndarray of int64
+        Where each batch starts among the requests, in the order they are chosen.
 
     Returns
     -------
     recipients, request : ndarray of int64
         Residents served for the first time with their request's intervention (by any
-        stream), and the request that served each.
+        stream), batch after batch, and the request that served each.
     served, duplicated, intended : ndarray of int64, shape (R,)
         Residents each request served, of them those another stream had served already,
         and those in the intended group.
+    """
+    served, duplicated, intended = np.zeros(n.size, dtype=np.int64), np.zeros(n.size, dtype=np.int64), np.zeros(n.size, dtype=np.int64)
+    recipients, request = np.empty(n.sum(), dtype=np.int64), np.empty(n.sum(), dtype=np.int64)
+    fresh = 0
+    for b in range(batch_first.size):
+        first, end = batch_first[b], batch_first[b + 1] if b + 1 < batch_first.size else n.size
+        new, by, served[first:end], duplicated[first:end], intended[first:end] = _choose_batch(
+            candidates, spare, in_start[first:end], in_size[first:end], out_start[first:end], out_size[first:end],
+            n[first:end], precision[first:end], bundle_first[first:end], offset[first:end], complement_offset[first:end],
+            known_bits[first:end], stream_bit[first:end], sees_others, had, streams, rng,
+        )
+        recipients[fresh : fresh + new.size], request[fresh : fresh + new.size] = new, first + by
+        fresh += new.size
+    return recipients[:fresh], request[:fresh], served, duplicated, intended
+
+
+def _choose_batch(
+    candidates, spare, in_start, in_size, out_start, out_size, n, precision, bundle_first,
+    offset, complement_offset, known_bits, stream_bit, sees_others, had, streams, rng,
+):
+    """Choose the recipients of one batch of requests (for distinct interventions and places), and record them.
+
+    Parameters and results as in :func:`choose`, for the batch's requests (``request``
+    indexes them) and without ``batch_first``.
     """
     requests = n.size
     n_in = _intended_counts(n, precision, rng)
@@ -346,4 +375,5 @@ _close_repeats = _compile(_close_repeats)
 _extend = _compile(_extend)
 _lowest = _compile(_lowest)
 _take = _compile(_take)
+_choose_batch = _compile(_choose_batch)
 choose = _compile(choose)

@@ -143,11 +143,11 @@ def test_orders_are_fulfilled_in_rounds_of_one_per_place_and_intervention_with_a
     # Orders 0-4: Hastings retrofit twice, Luton retrofit, Hastings income advice (pooled),
     # Luton retrofit again (pooled). Income advice comes after retrofit, its complement.
     retrofit, advice = KEY_INDEX["retrofit"], KEY_INDEX["income_advice"]
-    batches = _batches(
+    chosen, first = _batches(
         np.arange(5), np.array([0, 0, 1, 0, 1]), np.array([retrofit, retrofit, retrofit, advice, retrofit]),
         np.array([False, False, False, True, True]),
     )
-    assert [b.tolist() for b in batches] == [[0, 2], [3], [1, 4]]
+    assert [b.tolist() for b in np.split(chosen, first[1:])] == [[0, 2], [3], [1, 4]] and first[0] == 0
 
 
 def test_many_orders_of_many_places_are_fulfilled_in_the_order_each_council_placed_them():
@@ -155,9 +155,9 @@ def test_many_orders_of_many_places_are_fulfilled_in_the_order_each_council_plac
     # intervention is in round k, and every round holds one order per pair.
     rng = np.random.default_rng(1)
     places, keys = rng.integers(0, 8, 200), rng.integers(0, 2, 200)
-    batches = _batches(np.arange(200), places, keys, np.zeros(200, dtype=bool))
+    chosen, first = _batches(np.arange(200), places, keys, np.zeros(200, dtype=bool))
     round_of = np.empty(200, dtype=int)
-    for k, batch in enumerate(batches):
+    for k, batch in enumerate(np.split(chosen, first[1:])):
         round_of[batch] = k
         pairs = list(zip(places[batch].tolist(), keys[batch].tolist()))
         assert len(set(pairs)) == len(pairs)
