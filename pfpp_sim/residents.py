@@ -88,10 +88,10 @@ class ResidentEngine:
     """The residents of a run's places, stepped a month at a time by their rules.
 
     Building it flags the starting fuel-poor households and sets each young person's
-    ILO status (in ``population``), and works out the equity groups, the starting rates,
-    the NEET exit hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry
-    hazards that keep each place's NEET shares steady and (with ``onset``) the baseline
-    mental-health onset. It starts no thread: drawing ahead and block threads start with
+    ILO status (in ``population``), and works out the starting rates, the NEET exit
+    hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry hazards that
+    keep each place's NEET shares steady and (with ``onset``) the equity groups and the
+    baseline mental-health onset. It starts no thread: drawing ahead and block threads start with
     the first :meth:`step`.
 
     Parameters
@@ -120,9 +120,9 @@ class ResidentEngine:
         month runs. Default: from :data:`~pfpp_sim.speed.DRAW_AHEAD_HOUSEHOLDS` households.
     onset : bool, default=True
         Whether to solve the baseline onset of mental disorder (``base_onset``,
-        :func:`~pfpp_sim.hazards.baseline_onset`) from these residents. An engine that
-        only serves before the run starts (the run-in and :meth:`income_scale`) is built
-        without it and cannot :meth:`step`.
+        :func:`~pfpp_sim.hazards.baseline_onset`) from these residents and to make the
+        equity groups. An engine that only serves before the run starts (the run-in and
+        :meth:`income_scale`) is built without them and cannot :meth:`step`.
 
     Raises
     ------
@@ -172,7 +172,9 @@ class ResidentEngine:
         self.youth_link = places.youth_weight / places.household_weight
         # Monthly growth factor of base incomes by place (fitted trend, in its data years); None without trends.
         self.income_growth = np.exp(places.income_trend / 12.0) if places.income_trend.any() else None
-        self.equity_groups = equity_groups(population, self.update_fuel_poverty(0))
+        income = self.update_fuel_poverty(0)
+        # The groups the run's outcomes are counted by (by starting income): only an engine that steps counts them.
+        self.equity_groups = equity_groups(population, income) if onset else None
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
         self.cold_home = np.take(population.households.fuel_poor, population.young.household)
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
