@@ -564,9 +564,9 @@ class PfppModel(mesa.Model):
         self.equity_records.append(equity_from_counts(counts))
 
     def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
-        """Households and young people in each place."""
-        n = self.population.places.n
-        return np.bincount(self.population.households.place, minlength=n), np.bincount(self.population.young.place, minlength=n)
+        """Households and young people in each place: the lengths of the places' slices."""
+        pop = self.population
+        return tuple(np.array([s.stop - s.start for s in residents.slices], dtype=np.int64) for residents in (pop.households, pop.young))
 
     @cached_property
     def _resident_ends(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
