@@ -419,11 +419,17 @@ class PfppModel(mesa.Model):
         self.add_flow("allocated_gbp", place, amount_p / 100)
         self.add_flow("grant_overhead_gbp", place, overhead_p / 100)
 
-    def _new_award(self, **fields) -> Award:
+    def _new_award(
+        self, *, programme: str, department: str, place: int, round: int, pooled: bool, competitive: bool, award_month: int,
+        period_start: int, deadline: int, known_bits: int = 0,
+    ) -> Award:
+        """A new award of the run's ledger, holding nothing yet, added to the open awards."""
         return self._register(
             Award(
-                award_id=len(self.awards), allocated_p=0, place_code=self.population.places.codes[fields["place"]],
-                stream_bit=self.stream_bits.get(fields["programme"], 0), ledger=self.ledger, **fields,
+                award_id=len(self.awards), programme=programme, department=department, place=place, round=round, pooled=pooled,
+                competitive=competitive, award_month=award_month, period_start=period_start, deadline=deadline, allocated_p=0,
+                place_code=self.population.places.codes[place], known_bits=known_bits, stream_bit=self.stream_bits.get(programme, 0),
+                ledger=self.ledger,
             )
         )
 

@@ -129,7 +129,7 @@ KNOCKOUTS = [
              'model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])',
              'model.add_flow("recruitment_cost_gbp", self.place, 0.0)', (C,)),
     Knockout("team_headroom", "teams deliver no more than the plan", MODEL, 'headroom=self.mech["team_headroom"]', "headroom=1.0", (C, L)),
-    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush=deadline[lines] - month <= RUSH_MONTHS", "rush=False", (C, L)),
+    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush = deadline[a] - month <= RUSH_MONTHS", "rush = False", (C, L)),
     Knockout("pooling_negotiation_months", "pools need no negotiation", COUNCIL, 'month >= model.mech["pooling_negotiation_months"]', "True", (C,)),
     Knockout("pooled_governance_cost", "pools are governed for free", COUNCIL,
              'model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])',

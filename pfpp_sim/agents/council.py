@@ -6,9 +6,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 import mesa
+import numba
 import numpy as np
 
-from pfpp_sim.capacity import capacity_share, monthly_order_p
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.ledger import NOT_MOBILISED, Ledger
@@ -77,6 +77,7 @@ class Council(mesa.Agent):
         self.poolable = {p.department for p in programmes if not p.ring_fenced}
         self._need_month: int | None = None  # the month of the local need last worked out (need)
         self._need: dict[str, float] = {}
+        self._take_levers()
 
     def months_to_find_team(self) -> int:
         """M1: months to find the right team in a department, given the contact levers."""
@@ -101,6 +102,27 @@ class Council(mesa.Agent):
         """M1: at month 0 the run's contact levers act: a council still looking for a team finds it within their months."""
         for department, found in self.contact_from.items():
             self.contact_from[department] = min(found, self.model.month + self.months_to_find_team())
+        self._take_levers()
+
+    def _take_levers(self) -> None:
+        """What the levers make of every month of this council, worked out when they take effect (at set-up and month 0).
+
+        The levers' monthly cost (:meth:`lever_cost_gbp`), the trust a month of joint work
+        builds (:meth:`_build_trust`), and the departments joint work may be with
+        (:meth:`joint_work`): None for every department, whether its team is found or not.
+        """
+        levers, mech = self.model.scenario.levers, self.model.mech
+        self._monthly_lever_cost_gbp = self.lever_cost_gbp() / 12
+        gain = mech["trust_gain"]
+        if levers.secondments:
+            gain *= mech["secondment_trust_multiplier"]
+        if levers.policy_campus:
+            gain *= mech["campus_trust_multiplier"]
+        self._trust_gain = min(gain, 1.0)
+        if levers.secondments or levers.policy_campus:
+            self._partners = None
+        else:
+            self._partners = tuple((self.poolable if levers.pooling > 0 else set()) | (self.funders if levers.timeline_alignment else set()))
 
     def has_contact(self, department: str, month: int) -> bool:
         return month >= self.contact_from[department]
@@ -185,21 +207,22 @@ class Council(mesa.Agent):
         A team kept on from earlier funding delivers at its steady rate at once; a new
         team is recruited, first delivers ``mobilisation_months`` after the award and ramps
         up to its steady rate ``months_to_steady`` after it (:mod:`pfpp_sim.capacity`).
+        The award's teams are then kept until its deadline (:meth:`keep_teams`).
         """
         model = self.model
         start = max(model.month, award.period_start)
         retention = model.mech["staff_retention_months"]
         ready, steady = award.ledger.by_line.data["ready"], award.ledger.by_line.data["steady"]
+        team_until, last = self.team_until, award.deadline - 1
         for key, line in award.lines.items():
-            if ready.item(line) != NOT_MOBILISED:
-                continue
-            if self.team_until[key] + retention >= start:
-                ready[line] = steady[line] = start
-            else:
-                ready[line] = start + model.mobilisation[key]
-                steady[line] = start + model.months_to_steady[key]
-                model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
-        self.keep_teams(award)
+            if ready.item(line) == NOT_MOBILISED:
+                if team_until[key] + retention >= start:
+                    ready[line] = steady[line] = start
+                else:
+                    ready[line] = start + model.mobilisation[key]
+                    steady[line] = start + model.months_to_steady[key]
+                    model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])
+            team_until[key] = max(team_until[key], last)  # kept until the deadline (keep_teams)
 
     def keep_teams(self, award: Award) -> None:
         """Keep the award's delivery teams funded until its (possibly extended) deadline."""
@@ -218,7 +241,7 @@ class Council(mesa.Agent):
         model = self.model
         if self.pooling and model.is_fy_start(model.month):
             model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])
-        model.add_flow("lever_cost_gbp", self.place, self.lever_cost_gbp() / 12)
+        model.add_flow("lever_cost_gbp", self.place, self._monthly_lever_cost_gbp)
         self._build_trust(self.joint_work())
 
     def lever_cost_gbp(self) -> float:
@@ -242,21 +265,14 @@ class Council(mesa.Agent):
         each round with a department that funds it before the funding period starts.
         A siloed award alone is not joint work.
         """
-        levers, t = self.model.scenario.levers, self.model.month
-        if levers.secondments or levers.policy_campus:
+        if self._partners is None:
             return set(DEPARTMENTS)
-        partners = (self.poolable if levers.pooling > 0 else set()) | (self.funders if levers.timeline_alignment else set())
-        return {d for d in partners if self.has_contact(d, t)}
+        t = self.model.month
+        return {d for d in self._partners if self.has_contact(d, t)}
 
     def _build_trust(self, joint: set[str]) -> None:
         """M5: trust grows with joint work (faster with secondments and a campus) and decays towards its floor without it."""
-        levers, mech = self.model.scenario.levers, self.model.mech
-        gain = mech["trust_gain"]
-        if levers.secondments:
-            gain *= mech["secondment_trust_multiplier"]
-        if levers.policy_campus:
-            gain *= mech["campus_trust_multiplier"]
-        gain = min(gain, 1.0)
+        mech, gain = self.model.mech, self._trust_gain
         for department, trust in self.trust.items():
             if department in joint:
                 self.trust[department] = trust + gain * (1.0 - trust)
@@ -269,11 +285,12 @@ def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarra
 
     A line orders its monthly plan, or in the last :data:`RUSH_MONTHS` months before its
     award's deadline all it holds, never more than the team's capacity
-    (:func:`~pfpp_sim.capacity.monthly_order_p`); the model turns the money into
-    recipients at the place's unit cost. Councils order one after another by ``rank``,
-    each its awards oldest first and each award's interventions in the order they were
-    funded. A line that holds money but whose team is not delivering yet loses a
-    mobilisation month, once its award's money may be spent.
+    (:func:`~pfpp_sim.capacity.capacity_share`, :func:`~pfpp_sim.capacity.monthly_order_p`);
+    the model turns the money into recipients at the place's unit cost. Councils order one
+    after another by ``rank``, each its awards oldest first and each award's interventions
+    in the order they were funded. A line that holds money but whose team is not
+    delivering yet loses a mobilisation month, once its award's money may be spent.
+    One compiled pass over the lines (:func:`_line_orders`) does what those rules do.
 
     Parameters
     ----------
@@ -297,15 +314,61 @@ def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarra
         Mobilisation months lost in each place this month.
     """
     a, line = ledger.by_award, ledger.by_line
-    award = line["award"]
-    deadline, ready, held = a["deadline"][award], line["ready"], line["held_p"]
-    live = np.flatnonzero((held > 0) & (month < deadline) & ~a["closed"][award] & ~skip[award])
-    waiting = live[month < ready[live]]
-    lost = np.bincount(a["place"][award[waiting]][month >= a["start"][award[waiting]]], minlength=rank.size)
-    lines = live[month >= ready[live]]
-    share = capacity_share(month, ready[lines], line["steady"][lines])
-    budget_p = monthly_order_p(held[lines], line["plan_p"][lines], headroom=headroom, share=share, rush=deadline[lines] - month <= RUSH_MONTHS)
-    ordered = budget_p > 0
-    lines, budget_p = lines[ordered], budget_p[ordered]
-    placed = np.lexsort((lines, award[lines], rank[a["place"][award[lines]]]))
+    return _line_orders(
+        month, line["award"], line["held_p"], line["plan_p"], line["ready"], line["steady"],
+        a["deadline"], a["start"], a["closed"], a["place"], skip, rank.astype(np.int64, copy=False), float(headroom),
+    )
+
+
+def _line_orders(month, award, held, plan, ready, steady, deadline, start, closed, place, skip, rank, headroom):
+    """:func:`order_lines` over the ledger's columns, line by line, with the operations of the capacity rules.
+
+    Parameters
+    ----------
+    month : int
+    award, held, plan, ready, steady : ndarray of int64, shape (n_lines,)
+        Each line's award, pence held, planned monthly spend, first delivery and steady months.
+    deadline, start, place : ndarray of int64, shape (n_awards,)
+    closed, skip : ndarray of bool, shape (n_awards,)
+    rank : ndarray of int64, shape (n_places,)
+    headroom : float
+
+    Returns
+    -------
+    lines, budget_p, lost : ndarray of int64
+        As :func:`order_lines`.
+    """
+    lines = np.empty(award.size, dtype=np.int64)
+    budget_p = np.empty(award.size, dtype=np.int64)
+    lost = np.zeros(rank.size, dtype=np.int64)
+    n = 0
+    for i in range(award.size):
+        a = award[i]
+        if held[i] <= 0 or month >= deadline[a] or closed[a] or skip[a]:
+            continue
+        if month < ready[i]:
+            if month >= start[a]:
+                lost[place[a]] += 1
+            continue
+        share = 1.0 if month >= steady[i] else (month - ready[i] + 1) / (steady[i] - ready[i] + 1)
+        capacity_p = np.int64(plan[i] * headroom * share)
+        rush = deadline[a] - month <= RUSH_MONTHS
+        wanted_p = held[i] if rush else plan[i]
+        ordered_p = max(0, min(min(held[i], wanted_p), capacity_p))
+        if ordered_p > 0:
+            lines[n], budget_p[n] = i, ordered_p
+            n += 1
+    lines, budget_p = lines[:n], budget_p[:n]
+    # Sorted by council's rank, then award, then line: one number per order, distinct
+    # (far below 2**63 for any run: places x awards x lines), so any sort gives that order.
+    turn = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        a = award[lines[j]]
+        turn[j] = (rank[place[a]] * deadline.size + a) * award.size + lines[j]
+    placed = np.argsort(turn)
     return lines[placed], budget_p[placed], lost
+
+
+# Compiled here, not by a decorator, so that mutation testing mutates it too; with
+# NUMBA_DISABLE_JIT=1 it runs as plain Python.
+_line_orders = numba.njit(cache=True, nogil=True)(_line_orders)
