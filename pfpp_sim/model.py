@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Sequence
 from functools import cache, cached_property, lru_cache
 
@@ -194,6 +195,7 @@ class PfppModel(mesa.Model):
         self._open: dict[int, Award] = {}
         self._open_by_place: list[dict[int, Award]] = [{} for _ in range(places.n)]
         self._open_by_department: dict[str, dict[int, Award]] = {}  # a department's, or "pooled"
+        self._due_from: dict[str, float] = {}  # by department: no open award of it is due before this month (awards_due)
         self._pooled_by_month: dict[tuple[int, int], list[Award]] = {}  # pooled awards by place and award month, oldest first
         self._listing = ListingBuffer()  # where each month's target groups are listed
         self.events: list[tuple[int, str]] = []
@@ -349,7 +351,7 @@ class PfppModel(mesa.Model):
         self.ledger = Ledger()
         self.awards, self._open = self.ledger.awards, {}
         self._open_by_place = [{} for _ in self._open_by_place]
-        self._open_by_department = {}
+        self._open_by_department, self._due_from = {}, {}
         for before in carried:
             award = self._register(
                 Award(
@@ -408,9 +410,17 @@ class PfppModel(mesa.Model):
         return np.fromiter(self._open, dtype=np.int64, count=len(self._open))
 
     def awards_due(self, department: str) -> list[Award]:
-        """A department's open awards whose deadline has come (oldest first)."""
+        """A department's open awards whose deadline has come (oldest first).
+
+        Most months none has: the deadlines are read only from the month the earliest
+        could be due (an award's deadline only moves later, when carry-over extends it).
+        """
+        if self.month < self._due_from.get(department, self.month):
+            return []
         rows = np.fromiter(self._open_by_department.get(department, {}), dtype=np.int64)
-        return [self.awards[row] for row in rows[self.ledger.by_award["deadline"][rows] <= self.month].tolist()]
+        deadline = self.ledger.by_award["deadline"][rows]
+        self._due_from[department] = int(deadline.min()) if rows.size else math.inf
+        return [self.awards[row] for row in rows[deadline <= self.month].tolist()]
 
     def fund(self, award: Award, amount_p: int, shares: dict[str, float], overhead_p: int) -> None:
         """Add money to an award and record the flows."""
@@ -437,7 +447,9 @@ class PfppModel(mesa.Model):
         """Add an award of the run's ledger (and so of its list) to the open awards."""
         self._open[award.row] = award
         self._open_by_place[award.place][award.row] = award
-        self._open_by_department.setdefault(award.department, {})[award.row] = award
+        department, deadline = award.department, award.deadline
+        self._open_by_department.setdefault(department, {})[award.row] = award
+        self._due_from[department] = min(self._due_from.get(department, deadline), deadline)
         if award.pooled:
             self._pooled_by_month.setdefault((award.place, award.award_month), []).append(award)
         return award

@@ -718,6 +718,31 @@ def test_a_pooled_award_closed_in_its_month_is_not_joined_again():
 # ------------------------------------------------------- M3: deadlines and carry-over
 
 
+def test_a_departments_awards_are_due_from_their_deadline_an_extended_one_from_its_new_deadline():
+    model = PfppModel(small(horizon=24), seed=SEED)
+    for award in model.open_awards():
+        model.close_award(award)  # the awards carried into the run are not part of this
+    t = model.month
+
+    def desnz(deadline: int) -> Award:
+        return model._new_award(
+            programme="home_upgrade", department="DESNZ", place=0, round=0, pooled=False, competitive=False,
+            award_month=t, period_start=t, deadline=deadline,
+        )
+
+    later, sooner = desnz(t + 5), desnz(t + 3)
+    model.month = t + 2
+    assert model.awards_due("DESNZ") == []
+    model.month = t + 3
+    assert model.awards_due("DESNZ") == [sooner]
+    sooner.deadline += 4  # extended under carry-over
+    assert model.awards_due("DESNZ") == []
+    late = desnz(t + 1)  # a round awarded after its deadline is due at once
+    assert model.awards_due("DESNZ") == [late]
+    model.month = t + 7
+    assert model.awards_due("DESNZ") == [later, sooner, late]
+
+
 def award_at_its_deadline(model: PfppModel):
     """A siloed retrofit award to the first place holding GBP 1m, with its team, on its deadline."""
     award = model._new_award(
