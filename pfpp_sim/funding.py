@@ -204,7 +204,8 @@ class Award:
     @property
     def held_total_p(self) -> int:
         """Pence held for all interventions."""
-        return int(self.ledger.by_line["held_p"][list(self.lines.values())].sum())
+        held = self.ledger.by_line.data["held_p"]
+        return sum(held.item(line) for line in self.lines.values())  # a handful of lines, too few for arrays to pay
 
     def add_funds(self, amount_p: int, shares: dict[str, float], overhead_p: int, month: int) -> int:
         """Add money in ``month``: ``overhead_p`` is top-sliced, the rest split by intervention shares.
