@@ -7,6 +7,10 @@ year after award for a retrofit team built from nothing); a team kept on from ea
 funding delivers at its steady rate at once. Capacity caps every order, so money that
 arrives late, carry-over and the rush before a deadline can only be spent as fast as the
 team can deliver.
+
+These are the rules; a month's orders apply them in one compiled pass over the ledger's
+lines (:func:`pfpp_sim.agents.council.order_lines`), checked against them in
+``tests/test_ledger.py``.
 """
 
 from __future__ import annotations
