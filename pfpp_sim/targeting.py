@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pfpp_sim import walks
+from pfpp_sim import listing, walks
 from pfpp_sim.interventions import HOUSEHOLD_KEYS
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_UNEMPLOYED, NEET, Block, Population, place_blocks
+from pfpp_sim.population import Block, Population, place_blocks
 from pfpp_sim.scenario import INTERVENTION_KEYS, KEY_INDEX
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS
 
@@ -254,28 +254,6 @@ def _group_name(key: str) -> str:
     return "households" if key in HOUSEHOLD_KEYS and key != "retrofit" else key
 
 
-def _masks(key: str, pop: Population, cold: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """Reachable (None: everyone) and intended masks of every resident for an intervention.
-
-    Interventions with the same :func:`_group_name` have the same masks. ``cold`` says
-    whether each young person's home is fuel poor.
-    """
-    h, y = pop.households, pop.young
-    if key == "retrofit":
-        reachable = h.band >= BAND_D
-        return reachable, reachable & h.fuel_poor
-    if key in HOUSEHOLD_KEYS:
-        return None, h.fuel_poor
-    if key == "careers_guidance":
-        reachable = (y.status != NEET) & (y.age_months < 20 * 12)
-        return reachable, reachable & (y.mh_disorder | cold)
-    if key == "employment_support":  # NEET young people seeking work (ILO unemployed) first
-        return (y.status != EDUCATION) | (y.age_months >= AGE_18), (y.status == NEET) & (y.ilo_status == ILO_UNEMPLOYED)
-    if key == "mh_hub":
-        return None, y.mh_disorder
-    return None, (y.status == NEET) | cold  # asb_outreach
-
-
 class ListingBuffer:
     """Memory for a month's target groups (:func:`target_groups`), kept from one month to the next.
 
@@ -305,8 +283,9 @@ def target_groups(
 ) -> TargetGroups:
     """Every place's intended and other reachable residents for each intervention.
 
-    Each group is listed block of places by block (:func:`~pfpp_sim.population.place_blocks`),
-    so the temporary lists are the size of a block's residents, not of everyone's.
+    The groups are counted in every place, then listed, block of places by block
+    (:func:`~pfpp_sim.population.place_blocks`), by compiled loops that work out each
+    resident's groups as they go (:mod:`~pfpp_sim.listing`, where the groups are defined).
 
     Parameters
     ----------
@@ -316,7 +295,7 @@ def target_groups(
     cold : ndarray of bool, shape (n_young,), optional
         Whether each young person's home is fuel poor (default: looked up now).
     executor : concurrent.futures.Executor, optional
-        Lists the groups in its threads (the result does not depend on it).
+        Counts and lists the blocks in its threads (the result does not depend on it).
     blocks : list of Block, optional
         The population's blocks (default: blocks of :data:`~pfpp_sim.speed.BLOCK_HOUSEHOLDS`
         households).
@@ -332,52 +311,38 @@ def target_groups(
     if cold is None:
         cold = np.take(h.fuel_poor, y.household)
     blocks = place_blocks(pop, BLOCK_HOUSEHOLDS) if blocks is None else blocks
-    shape = (len(INTERVENTION_KEYS), pop.places.n)
-    in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    first_key: dict[str, str] = {}  # each group name and the first intervention that has it
-    for key in INTERVENTION_KEYS:
-        if keys is None or key in keys:
-            first_key.setdefault(_group_name(key), key)
-
-    def masks(key: str) -> tuple[np.ndarray, np.ndarray]:
-        reachable, intended = _masks(key, pop, cold)
-        return intended, ~intended if reachable is None else reachable & ~intended
-
+    listed = [key for key in INTERVENTION_KEYS if keys is None or key in keys]
+    names = list(dict.fromkeys(_group_name(key) for key in listed))  # each group once, in the order of its first intervention
+    group = [names.index(_group_name(key)) for key in listed]  # each listed intervention's
+    groups = np.array([listing.GROUPS.index(name) for name in names], dtype=np.int64)
+    bounds = (
+        np.array([s.start for s in h.slices] + [h.n], dtype=np.int64),
+        np.array([s.start for s in y.slices] + [y.n], dtype=np.int64),
+    )
+    residents = ((h.band, h.fuel_poor), (y.status, y.age_months, y.mh_disorder, y.ilo_status, cold))
+    counts = np.zeros((groups.size, 2, pop.places.n), dtype=np.int64)
     run = map if executor is None else executor.map
-    listed = dict(zip(first_key, run(masks, first_key.values())))
-    # Each group's intended residents, then its other reachable ones, group after group.
-    sizes = {name: int(np.count_nonzero(intended)) for name, (intended, _) in listed.items()}
-    at: dict[str, int] = {}  # where each group starts in the candidates
-    filled = 0
-    for name, (_, others) in listed.items():
-        at[name] = filled
-        filled += sizes[name] + int(np.count_nonzero(others))
-    spare = sum(sizes[_group_name(key)] for key in INTERVENTION_KEYS if keys is None or key in keys)
+
+    def count(block: Block) -> None:
+        listing.count_groups(groups, (block.places.start, block.places.stop), *bounds, *residents, counts)
+
+    list(run(count, blocks))
+    # Each group's intended residents, place after place, then its other reachable ones, group after group.
+    starts = (np.cumsum(counts) - counts.ravel()).reshape(counts.shape)
+    filled, spare = int(counts.sum()), int(counts[group, 0].sum())
     dtype = np.int32 if max(h.n, y.n) < 2**31 else np.int64
     candidates = np.empty(filled + spare, dtype=dtype) if buffer is None else buffer.take(filled + spare, dtype)
 
-    def fill(name: str) -> tuple[np.ndarray, ...]:
-        """List group ``name`` into the candidates; return each place's start and size of its intended and other residents."""
-        household = first_key[name] in HOUSEHOLD_KEYS
-        starts, counts = np.zeros((2, pop.places.n), dtype=np.int64), np.zeros((2, pop.places.n), dtype=np.int64)
-        position = [at[name], at[name] + sizes[name]]
-        for block in blocks:
-            rows = block.households if household else block.young
-            bounds = [s.start for s in (block.household_slices if household else block.young_slices)] + [rows.stop - rows.start]
-            for part, mask in enumerate(listed[name]):
-                found = mask[rows].nonzero()[0]
-                edges = found.searchsorted(bounds)
-                starts[part, block.places] = position[part] + edges[:-1]
-                counts[part, block.places] = edges[1:] - edges[:-1]
-                candidates[position[part] : position[part] + found.size] = found + rows.start
-                position[part] += found.size
-        return starts[0], counts[0], starts[1], counts[1]
+    def fill(block: Block) -> None:
+        listing.list_groups(groups, (block.places.start, block.places.stop), *bounds, *residents, starts, counts, candidates)
 
-    by_place = dict(zip(first_key, run(fill, first_key)))
-    for k, key in enumerate(INTERVENTION_KEYS):
-        if keys is None or key in keys:
-            in_start[k], in_size[k], out_start[k], out_size[k] = by_place[_group_name(key)]
+    list(run(fill, blocks))
+    shape = (len(INTERVENTION_KEYS), pop.places.n)
+    in_start, in_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    out_start, out_size = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    rows = [KEY_INDEX[key] for key in listed]
+    in_start[rows], in_size[rows] = starts[group, 0], counts[group, 0]
+    out_start[rows], out_size[rows] = starts[group, 1], counts[group, 1]
     return TargetGroups(candidates, filled, in_start, in_size, out_start, out_size)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import pickle
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -12,7 +14,20 @@ from hypothesis import strategies as st
 
 from pfpp_sim import walks
 from pfpp_sim.model import PfppModel
-from pfpp_sim.population import AGE_18, BAND_D, EDUCATION, ILO_INACTIVE, ILO_UNEMPLOYED, NEET, place_blocks
+from pfpp_sim.population import (
+    AGE_18,
+    BAND_D,
+    EDUCATION,
+    EMPLOYED,
+    ILO_INACTIVE,
+    ILO_UNEMPLOYED,
+    NEET,
+    Households,
+    PlaceTable,
+    Population,
+    YoungPeople,
+    place_blocks,
+)
 from pfpp_sim.scenario import INTERVENTION_KEYS, load_scenario
 from pfpp_sim.targeting import (
     COMPLEMENTS,
@@ -263,14 +278,12 @@ def test_employment_support_is_intended_for_neet_young_people_seeking_work():
     assert np.isin(inactive_neet, others).all()
 
 
-def test_every_intervention_lists_its_own_intended_and_other_reachable_residents_in_each_place():
-    scenario = load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1})
-    pop = PfppModel(scenario, seed=4).population
+def plain_groups(pop, cold):
+    """Each intervention's reachable and intended (a subset of the reachable) residents, as masks of every resident."""
     h, y = pop.households, pop.young
-    cold = h.fuel_poor[y.household]
     everyone_h, everyone_y = np.ones(h.n, dtype=bool), np.ones(y.n, dtype=bool)
     careers = (y.status != NEET) & (y.age_months < 240)
-    expected = {  # reachable, intended (a subset of reachable)
+    return {
         "retrofit": (h.band >= BAND_D, (h.band >= BAND_D) & h.fuel_poor),
         "income_advice": (everyone_h, h.fuel_poor),
         "bill_support": (everyone_h, h.fuel_poor),
@@ -279,6 +292,13 @@ def test_every_intervention_lists_its_own_intended_and_other_reachable_residents
         "mh_hub": (everyone_y, y.mh_disorder),
         "asb_outreach": (everyone_y, (y.status == NEET) | cold),
     }
+
+
+def test_every_intervention_lists_its_own_intended_and_other_reachable_residents_in_each_place():
+    scenario = load_scenario("siloed_baseline").with_overrides({"run.places": ["E07000062", "E06000032"], "run.horizon_months": 1})
+    pop = PfppModel(scenario, seed=4).population
+    h, y = pop.households, pop.young
+    expected = plain_groups(pop, h.fuel_poor[y.household])
     groups = target_groups(pop)
     for k, key in enumerate(INTERVENTION_KEYS):
         reachable, intended = expected[key]
@@ -289,6 +309,78 @@ def test_every_intervention_lists_its_own_intended_and_other_reachable_residents
             np.testing.assert_array_equal(listed_in, place.start + np.flatnonzero(intended[place]), err_msg=key)
             np.testing.assert_array_equal(listed_out, place.start + np.flatnonzero((reachable & ~intended)[place]), err_msg=key)
         assert 0 < groups.in_size[k].sum() < groups.in_size[k].sum() + groups.out_size[k].sum(), key
+
+
+def small_population(households_per_place: list[int], young_per_place: list[int], seed: int) -> Population:
+    """Places of the given sizes whose residents' state is drawn at random over every value the groups look at."""
+    rng = np.random.default_rng(seed)
+    n_h, n_y, n_p = sum(households_per_place), sum(young_per_place), len(households_per_place)
+    def slices(sizes):
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    one = np.ones(n_p)
+    places = PlaceTable(
+        codes=[f"E0{p}" for p in range(n_p)], names=[f"place {p}" for p in range(n_p)], real_households=one, real_young_people=one,
+        household_weight=one, youth_weight=one, income_level=one, target_fuel_poverty=0 * one, target_neet_16_17=0 * one,
+        neet_18_24=0 * one, income_trend=0 * one, neet_trend=0 * one, unemployment_relative=one,
+    )
+    households = Households(
+        place=np.repeat(np.arange(n_p), households_per_place).astype(np.int16), tenure=np.zeros(n_h, dtype=np.uint8),
+        base_income=np.zeros(n_h), income_dev=np.zeros(n_h, dtype=np.float32), income_gain_until=np.zeros(n_h, dtype=np.int32),
+        band=rng.integers(0, 7, n_h).astype(np.uint8), means_tested=np.zeros(n_h, dtype=bool), bill_support=np.zeros(n_h),
+        bill_support_until=np.zeros(n_h, dtype=np.int32), fuel_poor=rng.random(n_h) < rng.random(),
+        months_cold=np.zeros(n_h, dtype=np.int32), slices=slices(households_per_place),
+    )
+    ages = np.array([AGE_18 - 1, AGE_18, 239, 240, 200, 280], dtype=np.int16)  # either side of each age the groups look at
+    young = YoungPeople(
+        place=np.repeat(np.arange(n_p), young_per_place).astype(np.int16), household=np.zeros(n_y, dtype=np.int32),
+        age_months=rng.choice(ages, n_y), status=rng.choice(np.array([EDUCATION, EMPLOYED, NEET], dtype=np.uint8), n_y),
+        months_neet=np.zeros(n_y, dtype=np.int16), mh_disorder=rng.random(n_y) < rng.random(),
+        careers_until=np.zeros(n_y, dtype=np.int32), ips_until=np.zeros(n_y, dtype=np.int32), asb_until=np.zeros(n_y, dtype=np.int32),
+        job_search_rank=np.zeros(n_y, dtype=np.uint16), ilo_status=rng.integers(0, 3, n_y).astype(np.uint8), slices=slices(young_per_place),
+    )
+    return Population(places=places, households=households, young=young)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 30)), min_size=1, max_size=6),
+    st.sets(st.sampled_from(INTERVENTION_KEYS)),
+    st.integers(1, 80),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_compiled_listing_is_the_plain_listing_of_every_group_in_each_place(sizes, keys, per_block, threads, seed):
+    # Given small populations with every state the groups look at (places without residents of a
+    # kind included), any interventions, blocks and threads: expect every listed group's intended
+    # residents, then its other reachable ones, group after group, as plain masks list them, over
+    # memory that held something else, and the room for a batch's own groups after them.
+    pop = small_population([h for h, _ in sizes], [y for _, y in sizes], seed)
+    cold = np.random.default_rng(seed + 1).random(pop.young.n) < 0.3
+    plain = plain_groups(pop, cold)
+    buffer = ListingBuffer()
+    buffer.take(10_000, np.int32)[:] = -1
+    with ThreadPoolExecutor(2) if threads else nullcontext() as pool:
+        groups = target_groups(pop, sorted(keys), cold=cold, executor=pool, blocks=place_blocks(pop, per_block), buffer=buffer)
+    listed, expected, spare = set(), [], 0
+    for k, key in enumerate(INTERVENTION_KEYS):
+        reachable, intended = plain[key]
+        people = pop.households if key in ("retrofit", "income_advice", "bill_support") else pop.young
+        for p, place in enumerate(people.slices):
+            listed_in = groups.candidates[groups.in_start[k, p] : groups.in_start[k, p] + groups.in_size[k, p]]
+            listed_out = groups.candidates[groups.out_start[k, p] : groups.out_start[k, p] + groups.out_size[k, p]]
+            if key not in keys:
+                assert listed_in.size == listed_out.size == 0
+                continue
+            np.testing.assert_array_equal(listed_in, place.start + np.flatnonzero(intended[place]), err_msg=key)
+            np.testing.assert_array_equal(listed_out, place.start + np.flatnonzero((reachable & ~intended)[place]), err_msg=key)
+        if key in keys:
+            spare += np.count_nonzero(intended)
+            if key not in ("income_advice", "bill_support") or not listed & {"income_advice", "bill_support"}:
+                expected += [np.flatnonzero(intended), np.flatnonzero(reachable & ~intended)]
+            listed.add(key)
+    np.testing.assert_array_equal(groups.candidates[: groups.spare], np.concatenate([np.zeros(0, dtype=np.int64)] + expected))
+    assert groups.candidates.size == groups.spare + spare
 
 
 def test_groups_listed_block_by_block_into_kept_memory_are_the_groups_listed_at_once():
