@@ -35,7 +35,8 @@ from pfpp_sim.population import (
 )
 
 __all__ = [
-    "YOUNG_STATES", "cold_homes", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "young_month", "young_state_cells",
+    "YOUNG_STATES", "cold_homes", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "reference_cold_homes", "young_month",
+    "young_state_cells",
 ]
 
 YOUNG_STATES = 48
@@ -174,6 +175,46 @@ def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support
         if support_until[i] > t:
             cost = max(price_gbp * band_cost[b] - (support_gbp[i] + discount_gbp), 0.0) if b >= BAND_D else -np.inf
         fuel_poor[i] = income[i] - cost < line_gbp
+
+
+def reference_cold_homes(counts, place, real, trend, index, youth_gbp, employed, means, means_gbp, band, cost_by_band, line_gbp):
+    """Add to ``counts`` each place's sampled young people whose home is fuel poor in a month of the reference world.
+
+    :func:`~pfpp_sim.hazards.reference_cold_share`'s month: a home's income is its real
+    income moved by its place's trend and the income index, plus its working young
+    people's earnings and the means-tested payment; fuel poor under LILEE (EVIDENCE E20)
+    with its band's cost.
+
+    Parameters
+    ----------
+    counts : ndarray of int64, shape (n_places,)
+        Written.
+    place : ndarray of int16, shape (n,)
+        Each sampled young person's place.
+    real : ndarray of float64, shape (n,)
+        Their home's starting income (base income times its deviation), GBP/year.
+    trend : ndarray of float64, shape (n_places,)
+        Each place's income trend factor.
+    index : float
+        The national median income index.
+    youth_gbp : float
+        A working young person's earnings, GBP/year, at the index.
+    employed : ndarray of float64, shape (n,)
+        Working young people of the home, weighted to real ones.
+    means : ndarray of bool, shape (n,)
+        Whether the home is means tested.
+    means_gbp : float
+        The means-tested payment, GBP/year.
+    band : ndarray of uint8, shape (n,)
+    cost_by_band : ndarray of float64, shape (7,)
+        Each band's fuel cost, GBP/year.
+    line_gbp : float
+        The poverty line, GBP/year.
+    """
+    for i in range(real.size):
+        income = real[i] * trend[place[i]] * index
+        income += youth_gbp * employed[i] + (means_gbp if means[i] else 0.0)
+        counts[place[i]] += band[i] >= BAND_D and income - cost_by_band[band[i]] < line_gbp
 
 
 def fuel_poor_cells(cells, fuel_poor, first_cell, n_cells):
@@ -316,6 +357,7 @@ household_incomes = _compile(household_incomes)
 cold_homes = _compile(cold_homes)
 flag_fuel_poor = _compile(flag_fuel_poor)
 fuel_poor_cells = _compile(fuel_poor_cells)
+reference_cold_homes = _compile(reference_cold_homes)
 young_state_cells = _compile(young_state_cells)
 young_month = _compile(young_month)
 _school_group = _compile(_school_group)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pfpp_sim import dynamics
+from pfpp_sim import compiled, dynamics
 from pfpp_sim.exogenous import Exogenous
 from pfpp_sim.population import AFTER_SCHOOL, EMPLOYED, NEET, YEARS_12_13, Population, YoungPeople, school_group
 
@@ -144,15 +144,18 @@ def reference_cold_share(
     income_trend = pop.places.income_trend
     counted = np.maximum(np.bincount(place, minlength=n_places), 1)
     share = np.empty((horizon, n_places))
+    bands = np.arange(band_cost.size)
     for t in range(horizon):
         s = max(t - 1, 0)
-        index = exo.income_index[s]
+        index = float(exo.income_index[s])
         trend = growth ** min(t, income_trend_months) * np.exp(income_trend * income_beyond_years[t])
-        income = real * trend[place] * index
-        income += (youth_earnings_gbp * index) * employed + means * exo.means_tested_gbp[s]
-        cost = dynamics.fuel_cost(band, float(exo.price_gbp[s]), band_cost, float(exo.bill_discount_gbp[s]))
-        cold = dynamics.fuel_poor(band, income, cost, float(exo.poverty_line_gbp[s]))
-        share[t] = np.bincount(place[cold], minlength=n_places) / counted
+        cost_by_band = dynamics.fuel_cost(bands, float(exo.price_gbp[s]), band_cost, float(exo.bill_discount_gbp[s]))
+        cold = np.zeros(n_places, dtype=np.int64)
+        compiled.reference_cold_homes(
+            cold, place, real, trend, index, youth_earnings_gbp * index, employed, means, float(exo.means_tested_gbp[s]), band,
+            cost_by_band, float(exo.poverty_line_gbp[s]),
+        )
+        share[t] = cold / counted
     return share
 
 

@@ -331,11 +331,12 @@ class PfppModel(mesa.Model):
         none.
         """
         h, places = self.population.households, self.population.places
-        fuel_poor = np.bincount(h.place, weights=h.fuel_poor, minlength=places.n).round().astype(np.int64)
+        fuel_poor = np.array([np.count_nonzero(h.fuel_poor[rows]) for rows in h.slices], dtype=np.int64)
         scale = self.residents.income_scale(fuel_poor)
         del self.residents  # its buffers, and the run-in's lists of target groups, go before the new engine's are made
         self._listing = ListingBuffer()
-        h.base_income *= np.repeat(scale, self.residents_per_place[0])
+        for rows, factor in zip(h.slices, scale.tolist()):  # place by place: no copy of every household's factor
+            h.base_income[rows] *= factor
         places.income_level = places.income_level * scale
         self._start_residents(onset=True)
 

@@ -75,6 +75,31 @@ def test_compiled_fuel_poverty_flags_equal_the_plain_rule_to_the_bit(block, t, p
     np.testing.assert_array_equal(got, expected)
 
 
+@settings(max_examples=200, deadline=None)  # the first call compiles the loop
+@given(
+    block=blocks(), data=st.data(), index=st.sampled_from([1.0, 1.0734]), youth=st.floats(0, 20_000), payment=st.sampled_from([0.0, 650.0]),
+    price=st.floats(0, 5_000), discount=st.floats(0, 500), line_offset=st.floats(-2_000, 2_000),
+)
+def test_compiled_reference_cold_homes_count_the_plain_rules_fuel_poor_homes_to_the_bit(
+    block, data, index, youth, payment, price, discount, line_offset
+):
+    # One sampled young person per household of the block: its home's income as the reference world moves it.
+    trend = data.draw(hnp.arrays(np.float64, 4, elements=st.floats(0.8, 1.25)))
+    place = data.draw(hnp.arrays(np.int16, block.n, elements=st.integers(0, 3)))
+    employed = data.draw(hnp.arrays(np.float64, block.n, elements=st.floats(0, 3)))
+    real = block.base * np.exp(block.dev.astype(np.float64))
+    income = real * trend[place] * np.float64(index)
+    income += (youth * np.float64(index)) * employed + block.means_tested * np.float64(payment)
+    cost = dynamics.fuel_cost(block.band, price, BAND_COST, discount)
+    line = float(np.median(income - cost)) + line_offset  # some homes either side of the line
+    cold = dynamics.fuel_poor(block.band, income, cost, line)
+    expected = np.bincount(place[cold], minlength=4)
+    got = np.zeros(4, dtype=np.int64)
+    cost_by_band = dynamics.fuel_cost(np.arange(BAND_COST.size), price, BAND_COST, discount)
+    compiled.reference_cold_homes(got, place, real, trend, index, youth * index, employed, block.means_tested, payment, block.band, cost_by_band, line)
+    np.testing.assert_array_equal(got, expected)
+
+
 @settings(deadline=None)
 @given(cells=hnp.arrays(np.uint16, st.integers(0, 60), elements=st.integers(30, 59)), data=st.data())
 def test_fuel_poor_cells_count_only_the_flagged_households_of_each_cell(cells, data):
