@@ -6,7 +6,9 @@ many passes, each with a call's fixed cost: the young people's rules of
 :func:`~pfpp_sim.dynamics.household_income` (with the young earners' sum),
 :func:`~pfpp_sim.dynamics.fuel_poor` and :func:`~pfpp_sim.dynamics.fuel_poor_by_band`,
 months in a cold home, and the counts of young people by cell and state and of
-fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`).
+fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`); and, once per
+run, the cold homes of the reference world that sets the baseline onset of mental
+disorder (:func:`reference_cold_homes`).
 They make the same operations on the same numbers in the same order, so they give the
 same results to the bit; ``tests/test_compiled.py`` checks them against the plain rules.
 Exponentials stay in NumPy, whose ``exp`` differs from the compiled one in the last bit
