@@ -54,7 +54,7 @@ RESULTS_MD = ROOT / "docs" / "mutation.md"
 TESTS_README = ROOT / "tests" / "README.md"
 MARKERS = ("<!-- mutation-scores:start -->", "<!-- mutation-scores:end -->")
 CAUGHT = {"killed", "timeout"}
-INTERPRETED = {"pfpp_sim/compiled.py", "pfpp_sim/walks.py", "pfpp_sim/agents/council.py"}
+INTERPRETED = {"pfpp_sim/compiled.py", "pfpp_sim/walks.py", "pfpp_sim/listing.py", "pfpp_sim/agents/council.py"}
 """Modules whose mutants run as plain Python (NUMBA_DISABLE_JIT=1): numba cannot compile mutmut's trampolines."""
 MUTMUT_SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n?)*", re.MULTILINE)
 """The ``[tool.mutmut]`` table of a pyproject.toml, up to the next table."""
