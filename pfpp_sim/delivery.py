@@ -114,7 +114,7 @@ class Fulfilment:
             start = stop
 
 
-def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> list[np.ndarray]:
+def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """M8: split orders (in the order placed) into batches with one order per place and intervention.
 
     The k-th order of a place for an intervention goes into round k; within a round,

@@ -22,6 +22,7 @@ from pfpp_sim.analysis import SUMMARY_UNITS, paired_differences, summarise_colum
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.model import PfppModel
 from pfpp_sim.outcomes import EQUITY_GROUPS, EQUITY_MEASURES, FLOWS, OUTCOMES, RATES, basis_months, basis_year
+from pfpp_sim.population import slice_sizes
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario, load_scenario
 from pfpp_sim.storage import Claim, claim_folder, environment, git_commit, package_version, write_json, write_parquet
 from pfpp_sim.workers import ExecutorChoice, check_executor, execution, lost_workers_explained, open_executor
@@ -119,8 +120,8 @@ def _places_table(model: PfppModel) -> pd.DataFrame:
             "place_name": pl.names,
             "real_households": pl.real_households,
             "real_young_people": pl.real_young_people,
-            "simulated_households": [s.stop - s.start for s in model.population.households.slices],
-            "simulated_young_people": [s.stop - s.start for s in model.population.young.slices],
+            "simulated_households": slice_sizes(model.population.households.slices),
+            "simulated_young_people": slice_sizes(model.population.young.slices),
             "scale_households": 1.0 / pl.household_weight,
             "scale_young_people": 1.0 / pl.youth_weight,
             "income_level": pl.income_level,

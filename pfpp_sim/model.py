@@ -33,7 +33,7 @@ from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.interventions import TIME_LIMITED, PendingEffects, apply_effects, support_until
 from pfpp_sim.ledger import Ledger
 from pfpp_sim.outcomes import FLOWS, OVERHEADS, equity_from_counts, rates_from_counts
-from pfpp_sim.population import NEET
+from pfpp_sim.population import NEET, slice_sizes
 from pfpp_sim.residents import ResidentEngine, ResidentParameters
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS, KEY_INDEX, Levers, Scenario
 from pfpp_sim.speed import BLOCK_HOUSEHOLDS, thread_pool
@@ -584,8 +584,7 @@ class PfppModel(mesa.Model):
 
     def _count_residents(self) -> tuple[np.ndarray, np.ndarray]:
         """Households and young people in each place: the lengths of the places' slices."""
-        pop = self.population
-        return tuple(np.array([s.stop - s.start for s in residents.slices], dtype=np.int64) for residents in (pop.households, pop.young))
+        return slice_sizes(self.population.households.slices), slice_sizes(self.population.young.slices)
 
     @cached_property
     def _resident_ends(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:

@@ -20,6 +20,7 @@ from pfpp_sim.population import (
     Block,
     Population,
     school_group,
+    slice_sizes,
 )
 
 __all__ = [
@@ -232,7 +233,7 @@ def _young_counts(cells: np.ndarray, n_cells: int, states: np.ndarray) -> np.nda
 
 
 def _sizes(slices: list[slice]) -> np.ndarray:
-    return np.array([s.stop - s.start for s in slices], dtype=np.float64)
+    return slice_sizes(slices).astype(np.float64)
 
 
 def _rate_counts(pop: Population, months_since_september: int) -> dict[str, np.ndarray]:

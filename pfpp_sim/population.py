@@ -57,6 +57,7 @@ __all__ = [
     "place_sizes",
     "school_group",
     "since_september",
+    "slice_sizes",
     "solve_income_level",
     "young_people_homes",
     "years_after_data",
@@ -153,6 +154,11 @@ class Population:
     young: YoungPeople
 
 
+def slice_sizes(slices: list[slice]) -> np.ndarray:
+    """Residents in each place's slice (:attr:`Households.slices`, :attr:`YoungPeople.slices`), ndarray of int64."""
+    return np.array([s.stop - s.start for s in slices], dtype=np.int64)
+
+
 def since_september(month: np.ndarray | int) -> np.ndarray | int:
     """Whole months from the last 1 September to the first day of a calendar month (1-12).
 
@@ -244,8 +250,8 @@ def place_blocks(pop: Population, households_per_block: int) -> list[Block]:
                 young=ys,
                 household_slices=[slice(s.start - hs.start, s.stop - hs.start) for s in h_slices[first : p + 1]],
                 young_slices=[slice(s.start - ys.start, s.stop - ys.start) for s in y_slices[first : p + 1]],
-                household_sizes=np.array([s.stop - s.start for s in h_slices[first : p + 1]], dtype=np.int64),
-                young_sizes=np.array([s.stop - s.start for s in y_slices[first : p + 1]], dtype=np.int64),
+                household_sizes=slice_sizes(h_slices[first : p + 1]),
+                young_sizes=slice_sizes(y_slices[first : p + 1]),
             )
         )
         first = p + 1

@@ -360,8 +360,8 @@ def select_recipients(
 
     Requests come in batches, each for distinct (intervention, place) pairs, so a batch's
     requests are independent and chosen together (:func:`~pfpp_sim.walks.choose`); a
-    batch sees who the batches before it served. Each request draws how many recipients should be intended
-    (binomial with its precision, M4), takes them at random from the open intended
+    batch sees who the batches before it served. Each request draws how many recipients
+    should be intended (binomial with its precision, M4), takes them at random from the open intended
     residents, the rest from the open other reachable residents, and fills from one
     group when the other runs short. Pooled teams (``bundle_first``) take the intended
     residents who had the complementary intervention first (M8). Residents a team
