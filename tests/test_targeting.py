@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfpp_sim import walks
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import (
     AGE_18,
@@ -395,31 +394,6 @@ def test_groups_listed_block_by_block_into_kept_memory_are_the_groups_listed_at_
         np.testing.assert_array_equal(getattr(by_place, name), getattr(whole, name), err_msg=name)
     np.testing.assert_array_equal(by_place.candidates[: by_place.spare], whole.candidates[: whole.spare])
     assert by_place.candidates.size == whole.candidates.size and by_place.spare == whole.spare
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 40), max_size=60), st.integers(0, 5))
-def test_a_walks_repeated_draws_are_closed_and_its_first_draw_of_each_position_kept(positions, before):
-    # Draws first:end of a walk; the draws before it (another walk's) are left alone.
-    at = np.array([7] * before + positions, dtype=np.int64)
-    is_open = np.ones(at.size, dtype=bool)
-    walks._close_repeats(at, before, at.size, is_open)
-    seen, expected = set(), [True] * before
-    for position in positions:
-        expected.append(position not in seen)
-        seen.add(position)
-    assert is_open.tolist() == expected
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.integers(0, 80), st.integers(-3, 90), st.integers(0, 7), st.integers(0, 2**32 - 1))
-def test_the_lowest_orders_of_a_walks_rows_are_found_exactly_with_or_without_the_threshold(n, count, w, seed):
-    rng = np.random.default_rng(seed)
-    order = rng.random(n)
-    order[rng.random(n) < 0.1] = 0.5  # some ties, kept in the order given
-    rows = np.flatnonzero(rng.random(n) < 0.8)
-    expected = sorted(rows.tolist(), key=lambda row: (w + order[row], row))[: max(count, 0)]
-    assert walks._lowest(rows, order, w, count).tolist() == expected
 
 
 def test_a_pooled_team_wanting_more_than_the_complements_recipients_serves_each_resident_once():
