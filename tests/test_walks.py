@@ -270,3 +270,17 @@ def test_the_lowest_orders_of_a_walks_rows_are_found_exactly_with_or_without_the
     rows = np.flatnonzero(rng.random(n) < 0.8)
     expected = sorted(rows.tolist(), key=lambda row: (w + order[row], row))[: max(count, 0)]
     assert walks._lowest(rows, order, w, count).tolist() == expected
+
+
+def test_a_number_drawn_exactly_at_the_precision_or_the_chance_of_seeing_others_is_not_below_it():
+    # Each Bernoulli draw is `number < chance`, as in NumPy's walks these replace: a number drawn
+    # exactly at the chance is a failure, one just below it a success.
+    drawn = np.random.default_rng(3).random()
+    for chance, success in ((drawn, False), (np.nextafter(drawn, 1.0), True)):
+        intended = walks._intended_counts(np.array([1]), np.array([chance]), np.random.default_rng(3))
+        assert intended.tolist() == [int(success)]
+        # One resident another stream served, whom the team does not know it served.
+        one = np.zeros(1, dtype=np.int64)
+        look = (one, np.zeros(1, dtype=np.uint16), np.zeros(1, dtype=bool), one, chance, np.ones(1, dtype=bool), np.ones(1, dtype=np.uint16))
+        _, is_open, was_had = walks._look(one, one, one, look, np.random.default_rng(3))
+        assert was_had.tolist() == [True] and is_open.tolist() == [not success], "seen through shared data below the chance"
