@@ -52,11 +52,14 @@ def split_pence(total_p: int, shares: dict[str, float]) -> dict[str, int]:
         whole += share
     if not raw or not all(map(math.isfinite, raw)) or whole <= 0:
         raise ValueError(f"shares must be finite and sum to more than 0, got {shares}")
-    raw = [share / whole * total_p for share in raw]
-    parts = [math.floor(value) for value in raw]
-    short = total_p - sum(parts)
+    parts, remainder, short = [], [], total_p
+    for share in raw:  # one pass: cheaper than a list for each step
+        value = share / whole * total_p
+        part = math.floor(value)
+        parts.append(part)
+        remainder.append(value - part)
+        short -= part
     if short:
-        remainder = [value - part for value, part in zip(raw, parts)]
         by_remainder = sorted(range(len(raw)), key=remainder.__getitem__, reverse=True)  # stable: ties keep their order
         for i in by_remainder[:short]:
             parts[i] += 1
@@ -196,8 +199,10 @@ class Award:
         self.columns = self.ledger.by_award.data  # this award's values are at its row of each column
         self.lines: dict[str, int] = {}  # each intervention's line in the ledger, in the order added
         self.row = self.ledger.by_award.append(
-            place=place, start=max(award_month, period_start), deadline=deadline, allocated_p=allocated_p,
-            overhead_p=overhead_p, known_bits=known_bits, stream_bit=stream_bit, pooled=pooled,
+            {
+                "place": place, "start": max(award_month, period_start), "deadline": deadline, "allocated_p": allocated_p,
+                "overhead_p": overhead_p, "known_bits": known_bits, "stream_bit": stream_bit, "pooled": pooled,
+            }
         )
         self.ledger.awards.append(self)
 

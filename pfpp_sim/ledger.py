@@ -72,8 +72,8 @@ class Columns:
         """Column ``name``, as a view of its ``n`` rows (writing to it writes the column)."""
         return self.data[name][: self.n]
 
-    def append(self, **values) -> int:
-        """Add a row with ``values`` (defaults elsewhere); return its index."""
+    def append(self, values: dict[str, object]) -> int:
+        """Add a row with ``values``, by column name (defaults elsewhere); return its index."""
         row = self.n
         if row == self.capacity:
             self.capacity *= 2
@@ -102,7 +102,8 @@ class Ledger:
 
     def add_line(self, award: int, key: str, **values) -> int:
         """A new line of intervention ``key`` for award row ``award``, empty but for ``values``; return its row."""
-        return self.by_line.append(award=award, key=KEY_INDEX[key], **values)
+        values["award"], values["key"] = award, KEY_INDEX[key]
+        return self.by_line.append(values)
 
     def held_by_award(self, rows: np.ndarray) -> np.ndarray:
         """Pence held by each award of ``rows`` (ndarray of int64, in the order of ``rows``)."""

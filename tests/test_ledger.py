@@ -40,7 +40,7 @@ def orders(ledger: Ledger, month: int, rank: list[int], *, skip: np.ndarray | No
 @given(rows=st.lists(st.integers(-(2**40), 2**40), max_size=40))
 def test_columns_keep_every_row_and_give_unset_columns_their_default_and_dtype_as_they_grow(rows):
     columns = Columns({"value": (np.int64, 0), "other": (np.int64, -1), "share": (np.float64, 0)})
-    assert [columns.append(value=v) for v in rows] == list(range(len(rows)))
+    assert [columns.append({"value": v}) for v in rows] == list(range(len(rows)))
     assert columns.n == len(rows)
     assert columns["value"].tolist() == rows
     assert columns["other"].tolist() == [-1] * len(rows)
@@ -217,7 +217,7 @@ def test_the_compiled_orders_are_those_of_the_capacity_rules(seed, n_awards, mon
     rng = np.random.default_rng(seed)
     ledger = Ledger()
     for _ in range(n_awards):
-        ledger.by_award.append(place=rng.integers(3), start=rng.integers(0, 12), deadline=rng.integers(6, 36), closed=rng.random() < 0.2)
+        ledger.by_award.append({"place": rng.integers(3), "start": rng.integers(0, 12), "deadline": rng.integers(6, 36), "closed": rng.random() < 0.2})
     for row in rng.integers(0, max(n_awards, 1), size=3 * n_awards):  # lines of an award funded at different times
         for key in rng.choice(list(KEY_INDEX), size=rng.integers(1, 3), replace=False):
             ready = NOT_MOBILISED if rng.random() < 0.1 else int(rng.integers(0, 20))
