@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 
 import numpy as np
 
@@ -401,8 +403,7 @@ class ResidentEngine:
         entry_base, year_12_neet = self.neet_hazards(t)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
-        # Each place's onset of mental disorder this month in a warm home and in a cold one.
-        onset = tuple(dynamics.onset_in_home(self.base_onset[t], ratio) for ratio in (1.0, self.cold_home_odds_ratio))
+        onset = tuple(by_month[t] for by_month in self.onset_in_homes)
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         if self.kept_numbers is not None:
             kept = self._numbers_kept(t)
@@ -421,7 +422,7 @@ class ResidentEngine:
                     ranks[k0 : k0 + k], records,
                     entry_base=entry_base, year_12_neet=year_12_neet, onset=onset, prevalence=prevalence, recovery=recovery,
                 )
-                for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
+                for block, k0, k in zip(self.blocks, accumulate(turning, initial=0), turning)
             ]
             run_all(young, pool)
             del draws, young
@@ -440,6 +441,15 @@ class ResidentEngine:
         if len(self.blocks) == 1:  # its counts are every place's, made this month
             return self._block_counts[0]
         return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
+
+    @cached_property
+    def onset_in_homes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each place's monthly onset of mental disorder in a warm home and in a cold one, shape (horizon, n_places) each.
+
+        :func:`~pfpp_sim.dynamics.onset_in_home` of ``base_onset`` for every month at once,
+        when the engine first steps: neither changes during a run.
+        """
+        return tuple(dynamics.onset_in_home(self.base_onset, ratio) for ratio in (1.0, self.cold_home_odds_ratio))
 
     def neet_hazards(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Each place's NEET entry hazards and Year 12 NEET share in month ``t``, moved by its fitted NEET 16-17 trend.
