@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -398,16 +397,8 @@ def _cells_of_groups() -> np.ndarray:
 
 
 _CELLS_OF_GROUPS = _cells_of_groups()
-
-
-def _by_group(counts: np.ndarray) -> np.ndarray:
-    """Counts per place and cell, shape (n_places, 15, ...), summed per place and equity group, shape (n_places, 8, ...).
-
-    A product with the 0/1 table :data:`_CELLS_OF_GROUPS`: sums of whole numbers, so exact
-    in any order, in one call instead of a sum over each breakdown.
-    """
-    n, cells, rest = counts.shape[0], _CELLS_OF_GROUPS.shape[1], counts.shape[2:]
-    return (_CELLS_OF_GROUPS @ counts.reshape(n, cells, math.prod(rest))).reshape(n, len(EQUITY_GROUPS), *rest)
+_CELLS_OF_GROUPS_AND_PLACE = np.vstack([_CELLS_OF_GROUPS, np.ones(_CELLS_OF_GROUPS.shape[1])])
+""":data:`_CELLS_OF_GROUPS` with a last row of ones: the sum of every cell of a place, its total."""
 
 
 def _counts(
@@ -422,19 +413,22 @@ def _counts(
     by_state = compiled.young_state_cells(
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
     )
-    young = (by_state.astype(np.float64) @ _YOUNG_MEASURES).reshape(n, cells_per_place, len(_YOUNG_COUNTS))
-    fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells).reshape(n, cells_per_place).astype(np.float64)
-    by_group = _by_group(young)
+    fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells)
+    # Each cell's young people in each of _YOUNG_COUNTS, then its fuel-poor households; summed by
+    # equity group and over the place (the last row) in one product: sums of whole numbers, so exact.
+    by_cell = np.concatenate([by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor[:, None]], axis=1)
+    summed = _CELLS_OF_GROUPS_AND_PLACE @ by_cell.reshape(n, cells_per_place, len(_YOUNG_COUNTS) + 1)
+    by_group, total = summed[:, :-1], summed[:, -1]
     counts = {
-        "equity_fuel_poor": _by_group(fuel_poor),
+        "equity_fuel_poor": by_group[..., -1].copy(),
         **{f"equity_{k}": by_group[..., _YOUNG_COUNTS.index(k)].copy() for k in _EQUITY_COUNTS if k != "fuel_poor"},
     }
     if rates:
         counts = {
-            "households": _sizes(h.slices[places] if block is None else block.household_slices),
-            "fuel_poor": fuel_poor.sum(axis=1),
-            "young_people": _sizes(pop.young.slices[places] if block is None else block.young_slices),
-            **dict(zip(_YOUNG_COUNTS, young.sum(axis=1).T)),
+            "households": _sizes(h.slices[places]) if block is None else block.household_sizes.astype(np.float64),
+            "fuel_poor": total[:, -1],
+            "young_people": _sizes(pop.young.slices[places]) if block is None else block.young_sizes.astype(np.float64),
+            **dict(zip(_YOUNG_COUNTS, total[:, :-1].T)),
             **counts,
         }
     return counts

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 
 import numpy as np
 
@@ -90,9 +92,9 @@ class ResidentEngine:
     Building it flags the starting fuel-poor households and sets each young person's
     ILO status (in ``population``), and works out the starting rates, the NEET exit
     hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry hazards that
-    keep each place's NEET shares steady and (with ``onset``) the equity groups and the
-    baseline mental-health onset. It starts no thread: drawing ahead and block threads start with
-    the first :meth:`step`.
+    keep each place's NEET shares steady and (with ``onset``) the equity groups, the
+    baseline mental-health onset and each month's NEET hazards (:meth:`neet_hazards`).
+    It starts no thread: drawing ahead and block threads start with the first :meth:`step`.
 
     Parameters
     ----------
@@ -121,7 +123,7 @@ class ResidentEngine:
     onset : bool, default=True
         Whether to solve the baseline onset of mental disorder (``base_onset``,
         :func:`~pfpp_sim.hazards.baseline_onset`) from these residents and to make the
-        equity groups. An engine that only serves before the run starts (the run-in and
+        equity groups and each month's NEET hazards. An engine that only serves before the run starts (the run-in and
         :meth:`income_scale`) is built without them and cannot :meth:`step`.
 
     Raises
@@ -162,6 +164,8 @@ class ResidentEngine:
         # Job-search ranks of the 16-year-olds who replace those turning 25, month by month.
         self.rng_job_search = stream(seed, replicate, "job_search")
         self.band_cost = np.asarray(self.world.households.band_cost.as_list())
+        # Each band's fuel cost under each month's universal discount (_cost_by_band), worked out once, not every month.
+        self.cost_by_band = np.array([self._cost_by_band(t) for t in range(exo.price_gbp.size)])
         self.blocks = place_blocks(population, block_households)
         self.draw_ahead = population.households.n >= DRAW_AHEAD_HOUSEHOLDS if draw_ahead is None else draw_ahead
         if threads is None:
@@ -204,6 +208,8 @@ class ResidentEngine:
             )
             # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
             self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
+            # Each month's NEET entry hazards and Year 12 NEET share (neet_hazards), worked out once, not every month.
+            self.neet_by_month = tuple(np.array(part) for part in zip(*map(self.neet_hazards, range(self.horizon))))
         # Numbers being drawn ahead in helper threads: the young people's for the next month
         # they step, the households' income shocks likewise (none until the first step).
         self._drawing_young: DrawingAhead[YoungDraws] | None = None
@@ -323,13 +329,17 @@ class ResidentEngine:
         h, hs = self.population.households, block.households
         income = self._block_income(t, block)
         line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), float(self.exo.bill_discount_gbp[t])
-        bands = np.arange(self.band_cost.size)
-        by_band = np.where(bands >= BAND_D, dynamics.fuel_cost(bands, price, self.band_cost, 0.0 + discount), -np.inf)
         compiled.flag_fuel_poor(
-            h.fuel_poor[hs], h.band[hs], income, by_band, h.bill_support_until[hs], h.bill_support[hs], t, price, self.band_cost,
-            discount, line,
+            h.fuel_poor[hs], h.band[hs], income, self.cost_by_band[t], h.bill_support_until[hs], h.bill_support[hs], t, price,
+            self.band_cost, discount, line,
         )
         return income
+
+    def _cost_by_band(self, t: int) -> np.ndarray:
+        """Each band's fuel cost in month ``t`` under the universal discount, GBP/year, and minus infinity for bands A-C (never fuel poor)."""
+        bands = np.arange(self.band_cost.size)
+        price, discount = float(self.exo.price_gbp[t]), float(self.exo.bill_discount_gbp[t])
+        return np.where(bands >= BAND_D, dynamics.fuel_cost(bands, price, self.band_cost, 0.0 + discount), -np.inf)
 
     def _block_fuel_cost(self, t: int, block: Block) -> np.ndarray:
         """Each of a block's households' required fuel cost in month ``t``, less the bill support running then (GBP/year)."""
@@ -398,11 +408,10 @@ class ResidentEngine:
         t, pop = month, self.population
         y, yw = pop.young, self.world.young_people
         apply_effects(due, pop, self.effect, self.parameters.duration, t, rng, records=records)
-        entry_base, year_12_neet = self.neet_hazards(t)
+        entry_base, year_12_neet = (by_month[t] for by_month in self.neet_by_month)
         prevalence = float(self.exo.mh_prevalence[t])
         recovery = yw.mh_recovery_hazard.value
-        # Each place's onset of mental disorder this month in a warm home and in a cold one.
-        onset = tuple(dynamics.onset_in_home(self.base_onset[t], ratio) for ratio in (1.0, self.cold_home_odds_ratio))
+        onset = tuple(by_month[t] for by_month in self.onset_in_homes)
         turning = [int(np.count_nonzero(y.age_months[b.young] >= AGE_25 - 1)) for b in self.blocks]
         if self.kept_numbers is not None:
             kept = self._numbers_kept(t)
@@ -421,7 +430,7 @@ class ResidentEngine:
                     ranks[k0 : k0 + k], records,
                     entry_base=entry_base, year_12_neet=year_12_neet, onset=onset, prevalence=prevalence, recovery=recovery,
                 )
-                for block, k0, k in zip(self.blocks, np.cumsum([0, *turning]).tolist(), turning)
+                for block, k0, k in zip(self.blocks, accumulate(turning, initial=0), turning)
             ]
             run_all(young, pool)
             del draws, young
@@ -440,6 +449,15 @@ class ResidentEngine:
         if len(self.blocks) == 1:  # its counts are every place's, made this month
             return self._block_counts[0]
         return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
+
+    @cached_property
+    def onset_in_homes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each place's monthly onset of mental disorder in a warm home and in a cold one, shape (horizon, n_places) each.
+
+        :func:`~pfpp_sim.dynamics.onset_in_home` of ``base_onset`` for every month at once,
+        when the engine first steps: neither changes during a run.
+        """
+        return tuple(dynamics.onset_in_home(self.base_onset, ratio) for ratio in (1.0, self.cold_home_odds_ratio))
 
     def neet_hazards(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Each place's NEET entry hazards and Year 12 NEET share in month ``t``, moved by its fitted NEET 16-17 trend.
