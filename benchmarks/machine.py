@@ -1,7 +1,7 @@
 """How fast this machine is, on two fixed workloads, recorded beside each benchmark's figures.
 
 The machines benchmarks run on differ from one session to another: the same commit has run
-a third slower on one than on another. A figure is comparable with an earlier one only as
+more than a quarter slower on one than on another. A figure is comparable with an earlier one only as
 far as the machines are, so each benchmark also times, in the same run, two workloads that
 do not depend on pfpp_sim:
 
