@@ -27,6 +27,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from benchmarks import machine
 from benchmarks.naive_mesa import NaiveResidentsModel, rates_agree, run_naive, run_vectorised, starting_model
 from benchmarks.scaling import measure_in_child, national_run, national_scenario
 from pfpp_sim.experiment import run_replicate
@@ -154,6 +155,7 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
     settings = MODES[mode]
     started = time.perf_counter()
     load_before = os.getloadavg()
+    speed = machine.speed()
     scales = settings["scales"] + ((NATIONAL_SCALE,) if national else ())
     rows = scaling(scales, horizon=settings["horizon"], repeats=settings["repeats"])
     # Before this process grows (the naive agents): on Linux a child started by vfork, as
@@ -174,6 +176,7 @@ def run(*, quick: bool = False, national: bool = False) -> dict[str, Any]:
         "git_commit": git_commit(),
         "environment": {**environment(), "machine": platform.machine(), "cpus": os.cpu_count()},
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+        "machine": speed,
         "scaling": rows,
         "naive_comparison": naive,
         "full_model_over_naive": _ratios(rows, naive),
@@ -201,7 +204,7 @@ def markdown(results: dict[str, Any]) -> str:
         (
             f"`{results['command']}`, commit `{results['git_commit']}`, Python {env['python']}, numpy {env['numpy']}, "
             f"Mesa {env['mesa']}, {env['cpus']} CPUs; load average (1, 5, 15 min) {tuple(load['before'])} before, "
-            f"{tuple(load['after'])} after; {results['seconds']} s in all."
+            f"{tuple(load['after'])} after; {results['seconds']} s in all. " + machine.describe(results["machine"])
         ),
         "",
         f"## Full model: `siloed_baseline`, all places, {results['scaling'][0]['months']} months, each scale in a fresh process",

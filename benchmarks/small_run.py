@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks import RESULTS
+from benchmarks import RESULTS, machine
 from benchmarks.month_cpu import PARTS, _timed
 from pfpp_sim import model as model_module
 from pfpp_sim import starting
@@ -158,7 +158,8 @@ def markdown(result: dict) -> str:
         "",
         f"`{result['command']}`: {result['runs']} runs of `sweeps/levers_lhs.toml` (14 places, 1:100, 60 months), "
         f"one at a time in one process; commit `{result['commit']}`, {result['cpus']} CPUs, load average "
-        f"(1, 5, 15 min) {result['load_before']} before and {result['load_after']} after. Medians over the runs.",
+        f"(1, 5, 15 min) {result['load_before']} before and {result['load_after']} after. Medians over the runs. "
+        + machine.describe(result["machine"]),
         "",
         "| phase | wall s/run (median) | share |",
         "|---|---:|---:|",
@@ -196,11 +197,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.points * args.repeats < 3:
         parser.error("at least three runs are needed for a median: raise --points or --repeats")
     load_before = tuple(round(x, 2) for x in os.getloadavg())
+    speed = machine.speed()
     result = measure(points=args.points, repeats=args.repeats)
     result.update(
         command=f"python -m benchmarks.small_run --points {args.points} --repeats {args.repeats}",
         commit=git_commit(), cpus=os.cpu_count(), load_before=load_before,
-        load_after=tuple(round(x, 2) for x in os.getloadavg()), environment=environment(),
+        load_after=tuple(round(x, 2) for x in os.getloadavg()), environment=environment(), machine=speed,
     )
     write_json(result, args.results / "small_run.json")
     text = markdown(result)

@@ -10,7 +10,8 @@ Run ``python -m benchmarks.sweep_throughput [--quick]``. It measures, in one ses
 - a digest of each sweep's results (SHA-256 of its results table), so that the 1- and
   2-worker sweeps, the repeats, and commits that should not change results can be seen
   to give the same numbers;
-- the load average before and after (other work on the machine slows it).
+- the load average before and after (other work on the machine slows it), and the
+  machine's speed on fixed workloads (:mod:`benchmarks.machine`).
 
 Results go to ``benchmarks/results/sweep_throughput.{json,md}`` (written atomically).
 ``--quick`` uses 20 runs and skips the full sweep.
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import machine
 from pfpp_sim.storage import git_commit, package_version, write_json, write_text
 from pfpp_sim.sweep import run_sweep, sweep_results
 
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     subset = 20 if args.quick else args.subset
     load_before = _load()
+    speed = machine.speed()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         spec = _spec_with_samples(folder, subset)
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
         "load_before": load_before,
         "load_after": _load(),
         "cpu_count": os.cpu_count(),
+        "machine": speed,
         "python": platform.python_version(),
         "pfpp_sim_version": package_version(),
         "git_commit": git_commit(),
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append(f"| results digest of each full sweep | {', '.join(result['full_digests'])} |")
     command = "python -m benchmarks.sweep_throughput" + (" --quick" if args.quick else f" --repeats {args.repeats}")
     write_text(f"# Sweep throughput\n\n`{command}`, {os.cpu_count()} cores, commit {result['git_commit']}; load average "
-               f"(1, 5, 15 min) {load_before} before, {result['load_after']} after.\n\n"
+               f"(1, 5, 15 min) {load_before} before, {result['load_after']} after. {machine.describe(speed)}\n\n"
                + "\n".join(rows) + "\n", RESULTS / "sweep_throughput.md")
     print(json.dumps(result, indent=2))
     return result

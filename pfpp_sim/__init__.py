@@ -28,43 +28,69 @@ Python API (the ``pfpp`` command line is a thin layer over it)::
     indices = pfpp_sim.analyze(space, results, method="lhs", seed=1)
 """
 
-from pfpp_sim.attribution import Explanation, explain
-from pfpp_sim.design import Parameter, ParameterSpace, analyze, sample
-from pfpp_sim.errors import DataError, InvariantError, PfppError, ScenarioError
-from pfpp_sim.experiment import Comparison, Results, compare, run
-from pfpp_sim.folders import load
-from pfpp_sim.model import PfppModel
-from pfpp_sim.robustness import Robustness, robustness
-from pfpp_sim.scenario import Scenario, list_presets, load_scenario
-from pfpp_sim.storage import package_version
-from pfpp_sim.sweep import Sweep, run_design, run_sweep
+import importlib
+import sys
+import types
 
-__all__ = [
-    "Comparison",
-    "DataError",
-    "Explanation",
-    "InvariantError",
-    "Parameter",
-    "ParameterSpace",
-    "PfppError",
-    "PfppModel",
-    "Results",
-    "Robustness",
-    "Scenario",
-    "ScenarioError",
-    "Sweep",
-    "__version__",
-    "analyze",
-    "compare",
-    "explain",
-    "list_presets",
-    "load",
-    "load_scenario",
-    "robustness",
-    "run",
-    "run_design",
-    "run_sweep",
-    "sample",
-]
+# Each name of the Python API and the module that defines it. They are imported on
+# first use (PEP 562), so that a command, a worker process or a test imports only the
+# modules it needs: importing every module (the analyses' SciPy, the charts' Matplotlib,
+# the app) takes seconds.
+_API = {
+    "Comparison": "pfpp_sim.experiment",
+    "DataError": "pfpp_sim.errors",
+    "Explanation": "pfpp_sim.attribution",
+    "InvariantError": "pfpp_sim.errors",
+    "Parameter": "pfpp_sim.design",
+    "ParameterSpace": "pfpp_sim.design",
+    "PfppError": "pfpp_sim.errors",
+    "PfppModel": "pfpp_sim.model",
+    "Results": "pfpp_sim.experiment",
+    "Robustness": "pfpp_sim.robustness",
+    "Scenario": "pfpp_sim.scenario",
+    "ScenarioError": "pfpp_sim.errors",
+    "Sweep": "pfpp_sim.sweep",
+    "analyze": "pfpp_sim.design",
+    "compare": "pfpp_sim.experiment",
+    "explain": "pfpp_sim.attribution",
+    "list_presets": "pfpp_sim.scenario",
+    "load": "pfpp_sim.folders",
+    "load_scenario": "pfpp_sim.scenario",
+    "robustness": "pfpp_sim.robustness",
+    "run": "pfpp_sim.experiment",
+    "run_design": "pfpp_sim.sweep",
+    "run_sweep": "pfpp_sim.sweep",
+    "sample": "pfpp_sim.design",
+}
 
-__version__ = package_version()
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    """Import a name of the Python API from its module on first use."""
+    if name == "__version__":
+        from pfpp_sim.storage import package_version
+
+        return package_version()
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pfpp_sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """This package: a submodule named like a function of the API (``robustness``) does not hide it once loaded."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return  # the submodule stays in sys.modules; the name is the function's
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

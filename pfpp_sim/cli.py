@@ -32,7 +32,6 @@ from pfpp_sim.discovery import discover
 from pfpp_sim.errors import PfppError
 from pfpp_sim.evidence import sourced_parameters
 from pfpp_sim.experiment import Comparison, Results, compare, run
-from pfpp_sim.report import write_report
 from pfpp_sim.robustness import DEFAULT_REPLICATES, DEFAULT_SAMPLES, Robustness, robustness
 from pfpp_sim.robustness import TITLES as OUTCOME_TITLES
 from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
@@ -41,7 +40,6 @@ from pfpp_sim.sensitivity import check_place, format_index, top_levers
 from pfpp_sim.speed import keep_freed_memory
 from pfpp_sim.storage import claim_folder, lock_folder, package_version, read_json
 from pfpp_sim.sweep import load_sweep, plan_sweep, read_sweep, run_sweep
-from pfpp_sim.sweep_report import write_analysis, write_discovery
 from pfpp_sim.workers import check_executor
 from pfpp_sim.worlds import check_comparable
 
@@ -553,6 +551,8 @@ def analyse_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Sensitivity of each outcome to each lever (Sobol, Morris or rank correlations); optional PRIM."""
+    from pfpp_sim.sweep_report import write_analysis, write_discovery  # with Matplotlib: imported only by the commands that chart
+
     check_place(read_sweep(sweep_dir), place)  # before anything is written
     files = write_analysis(sweep_dir)
     if prim:
@@ -782,6 +782,8 @@ def report_command(
     folder: Annotated[Path, typer.Argument(help="A folder written by 'pfpp run', 'compare', 'sweep' or 'robustness'.")],
 ) -> None:
     """Write a self-contained HTML report of a run, comparison, sweep or robustness folder, with its figures as PNGs."""
+    from pfpp_sim.report import write_report  # with Matplotlib: imported only by the commands that chart
+
     files = write_report(folder)
     out_console.print(f"{len(files) - 1} figures written to [bold]{folder / 'figures'}/[/]")
     out_console.print(f"Report: [bold]{files['report']}[/]")

@@ -235,14 +235,17 @@ def young_state_cells(cells, first_cell, n_cells, ilo_status, status, mh_disorde
     """
     counts = np.zeros((n_cells, YOUNG_STATES), dtype=np.int64)
     for j in range(cells.size):
-        age = age_months[j]
-        group = _school_group(age, months_since_september)
-        state = 16 * int(ilo_status[j]) + int(status[j] == NEET) + 2 * int(mh_disorder[j]) + 4 * int(group == YEARS_12_13) + 8 * int(age >= AGE_18)
-        counts[cells[j] - first_cell, state] += 1
+        counts[cells[j] - first_cell, _young_state(ilo_status[j], status[j], mh_disorder[j], age_months[j], months_since_september)] += 1
     return counts
 
 
-def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september):
+def _young_state(ilo_status, status, mh_disorder, age_months, months_since_september):
+    """One young person's counted state (:func:`young_state_cells`)."""
+    group = _school_group(age_months, months_since_september)
+    return 16 * int(ilo_status) + int(status == NEET) + 2 * int(mh_disorder) + 4 * int(group == YEARS_12_13) + 8 * int(age_months >= AGE_18)
+
+
+def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september, counted):
     """Step a block's young people through month ``t``, in place; return the rows (in the block) of the newcomers.
 
     For each young person, in the order of the plain rules: NEET exits
@@ -253,7 +256,8 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
     ageing and replacement at 25 (:func:`~pfpp_sim.dynamics.age_and_replace`), a newcomer
     with a disorder drawn from the prevalence, a new job-search rank and no support; in
     September, Year 12 starting NEET (:func:`~pfpp_sim.dynamics.september_entry`); and the
-    ILO status (:func:`~pfpp_sim.dynamics.ilo_status`).
+    ILO status (:func:`~pfpp_sim.dynamics.ilo_status`). Each young person is then counted
+    by cell and state as the month ends (:func:`young_state_cells`, in the same pass).
 
     Parameters
     ----------
@@ -282,10 +286,15 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
         Months since September as month ``t`` starts.
     september : bool
         Whether month ``t`` ends in a September start (Year 12 begins).
+    counted : tuple
+        Each young person's cell (as ``cells`` of :func:`young_state_cells`), the block's
+        first cell, and the counts by cell and state to add to (int64, shape
+        (n_cells, :data:`YOUNG_STATES`); written).
 
     Returns
     -------
     ndarray of int64
+        The newcomers' rows.
     """
     status, months_neet, age_months, mh_disorder, careers_until, ips_until, asb_until, rank, ilo, place = young
     move, mind, entry = draws
@@ -293,6 +302,8 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
     leave, education, work = tables
     entry_base, year_12_neet, onset_warm, onset_cold, unemployed_below, employed_from = by_place
     careers_effect, asb_effect, recovery, prevalence, leave_education = effects
+    cells, first_cell, counts = counted
+    months_since_september_after = 0 if september else months_since_september + 1
     replaced = np.empty(status.size, dtype=np.int64)
     n_new = 0
     for j in range(status.size):
@@ -335,6 +346,7 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
         unemployed = rank[j] < unemployed_below[p, s]
         employed = rank[j] >= employed_from[s]
         ilo[j] = ILO_INACTIVE - int(unemployed) * (ILO_INACTIVE - ILO_UNEMPLOYED) - int(employed) * (ILO_INACTIVE - ILO_EMPLOYED)
+        counts[cells[j] - first_cell, _young_state(ilo[j], s, mh_disorder[j], age, months_since_september_after)] += 1
     return replaced[:n_new]
 
 
@@ -362,5 +374,6 @@ fuel_poor_cells = _compile(fuel_poor_cells)
 reference_cold_homes = _compile(reference_cold_homes)
 young_state_cells = _compile(young_state_cells)
 young_month = _compile(young_month)
+_young_state = _compile(_young_state)
 _school_group = _compile(_school_group)
 _entry_with_prevention = _compile(_entry_with_prevention)

@@ -139,12 +139,19 @@ def _batches(orders: np.ndarray, places: np.ndarray, keys: np.ndarray, pooled: n
     """
     pair = places * len(INTERVENTION_KEYS) + keys
     by_pair = np.argsort(pair, kind="stable")
-    first = np.flatnonzero(np.r_[True, pair[by_pair][1:] != pair[by_pair][:-1]])
+    row = np.arange(orders.size)
     rank = np.empty(orders.size, dtype=np.int64)
-    rank[by_pair] = np.arange(orders.size) - np.repeat(first, np.diff(np.r_[first, orders.size]))
+    rank[by_pair] = row - np.maximum.accumulate(np.where(_run_starts(pair[by_pair]), row, 0))  # k-th order of its pair: k
     batch = rank * (max(WAVES) + 1) + np.where(pooled, np.asarray(WAVES)[keys], 0)
     in_batches = np.argsort(batch, kind="stable")
-    return orders[in_batches], np.flatnonzero(np.r_[True, np.diff(batch[in_batches]) != 0])
+    return orders[in_batches], np.flatnonzero(_run_starts(batch[in_batches]))
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Whether each value starts a run of equal values (is first, or differs from the one before): ndarray of bool."""
+    starts = np.ones(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return starts
 
 
 def _recipients_wanted(budget_p: np.ndarray, cost_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -40,6 +40,7 @@ __all__ = [
     "rates_from_counts",
     "resident_equity",
     "resident_rates",
+    "young_tally",
 ]
 
 
@@ -402,15 +403,16 @@ _CELLS_OF_GROUPS_AND_PLACE = np.vstack([_CELLS_OF_GROUPS, np.ones(_CELLS_OF_GROU
 
 
 def _counts(
-    pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True
+    pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True,
+    young_by_state: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The counts of :func:`count_outcomes` (without the rates' counts unless ``rates``), from one count of young people by cell and state."""
     h = pop.households
     hs, ys, places = _rows(pop, block)
-    n, first = places.stop - places.start, places.start
+    n = places.stop - places.start
     cells_per_place = len(TENURES) * _QUINTILES
-    y, first_cell, n_cells = pop.young, first * cells_per_place, n * cells_per_place
-    by_state = compiled.young_state_cells(
+    y, (first_cell, n_cells) = pop.young, _cell_range(places)
+    by_state = young_by_state if young_by_state is not None else compiled.young_state_cells(
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
     )
     fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells)
@@ -434,13 +436,36 @@ def _counts(
     return counts
 
 
+def _cell_range(places: slice) -> tuple[int, int]:
+    """The first equity cell of a range of places and the number of their cells."""
+    cells_per_place = len(TENURES) * _QUINTILES
+    return places.start * cells_per_place, (places.stop - places.start) * cells_per_place
+
+
+def young_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int, np.ndarray]:
+    """What :func:`~pfpp_sim.compiled.young_month` needs to count a block's young people by cell and state as it steps them.
+
+    Returns
+    -------
+    cells : ndarray
+        Each young person's equity cell.
+    first_cell : int
+        The block's first cell.
+    counts : ndarray of int64, shape (n_cells, :data:`~pfpp_sim.compiled.YOUNG_STATES`)
+        Zeros, to count into (then :func:`count_outcomes`' ``young_by_state``).
+    """
+    first_cell, n_cells = _cell_range(block.places)
+    return groups.young[block.young], first_cell, np.zeros((n_cells, compiled.YOUNG_STATES), dtype=np.int64)
+
+
 def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The counts of :func:`resident_equity` from :func:`count_outcomes` counts (for all places)."""
     return {k: counts[f"equity_{k}"] for k in _EQUITY_COUNTS}
 
 
 def count_outcomes(
-    pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None
+    pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None, *,
+    young_by_state: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Residents counted for the rates and the equity breakdown, in each place of ``block`` (default: all).
 
@@ -449,10 +474,14 @@ def count_outcomes(
     :func:`equity_from_counts` give what :func:`resident_rates` and
     :func:`resident_equity` measure.
 
+    ``young_by_state``: the block's young people by cell and state
+    (:func:`~pfpp_sim.compiled.young_state_cells`), if already counted (as
+    :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
+
     Returns
     -------
     dict of str to ndarray of float64
         Per place, shape (n_block_places,), for the rates; per place and equity group,
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
-    return _counts(pop, groups, block, months_since_september)
+    return _counts(pop, groups, block, months_since_september, young_by_state=young_by_state)

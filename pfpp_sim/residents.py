@@ -26,7 +26,7 @@ from pfpp_sim import compiled, dynamics, labour_market
 from pfpp_sim.exogenous import Exogenous
 from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
-from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates
+from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates, young_tally
 from pfpp_sim.population import (
     AGE_25,
     BAND_D,
@@ -182,6 +182,8 @@ class ResidentEngine:
         # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
         self.cold_home = np.take(population.households.fuel_poor, population.young.household)
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
+        # Each block's young people by cell and state as the month ends, counted as they step.
+        self._young_by_state: list[np.ndarray | None] = [None for _ in self.blocks]
         self.leave_education = leaving_education_hazard(self.world.young_people.employed_share_of_eet.value)
         self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
         for block in self.blocks:
@@ -425,12 +427,11 @@ class ResidentEngine:
             shocks = None  # drawn once the young people have stepped (when drawing ahead, they may still be being drawn)
         with thread_pool(self.threads) as pool:
             young = [
-                lambda block=block, k0=k0, k=k, d=draws: self._step_young(
-                    t, block, d.move[block.young], d.mind[block.young], d.entry[block.young], d.newcomer_mind[k0 : k0 + k],
-                    ranks[k0 : k0 + k], records,
+                lambda i=i, ys=block.young, k0=k0, k=k, d=draws: self._step_young(
+                    t, i, d.move[ys], d.mind[ys], d.entry[ys], d.newcomer_mind[k0 : k0 + k], ranks[k0 : k0 + k], records,
                     entry_base=entry_base, year_12_neet=year_12_neet, onset=onset, prevalence=prevalence, recovery=recovery,
                 )
-                for block, k0, k in zip(self.blocks, accumulate(turning, initial=0), turning)
+                for i, (block, k0, k) in enumerate(zip(self.blocks, accumulate(turning, initial=0), turning))
             ]
             run_all(young, pool)
             del draws, young
@@ -499,7 +500,10 @@ class ResidentEngine:
         self._block_fuel_poverty(t, block)
         ys = block.young
         compiled.cold_homes(h.fuel_poor[hs], h.months_cold[hs], self.population.young.household[ys], hs.start, self.cold_home[ys])
-        self._block_counts[i] = count_outcomes(self.population, self.equity_groups, int(self.since_september[t + 1]), block)
+        self._block_counts[i] = count_outcomes(
+            self.population, self.equity_groups, int(self.since_september[t + 1]), block, young_by_state=self._young_by_state[i],
+        )
+        self._young_by_state[i] = None  # this month's: never read again
 
     def _income_growth_in(self, t: int) -> np.ndarray | None:
         """Growth factor of each place's base incomes in month ``t`` (None: no growth anywhere).
@@ -519,15 +523,18 @@ class ResidentEngine:
         y.ilo_status[ys] = dynamics.ilo_status(y.status[ys], y.job_search_rank[ys], js.unemployed_below[t], js.employed_from, y.place[ys])
 
     def _step_young(
-        self, t: int, block: Block, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
+        self, t: int, i: int, transition, mind, entry, mh_draw, new_rank, records: RecipientRecords, *,
         entry_base, year_12_neet, onset, prevalence, recovery,
     ) -> None:
-        """Step one block's young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status.
+        """Step block ``i``'s young people: NEET moves and leaving education, mental health, ageing and replacement, ILO status.
 
         One compiled loop (:func:`~pfpp_sim.compiled.young_month`) of the rules of
-        :mod:`~pfpp_sim.dynamics`; newcomers have had no intervention.
+        :mod:`~pfpp_sim.dynamics`, which also counts them by cell and state for the month's
+        outcome counts; newcomers have had no intervention.
         """
+        block = self.blocks[i]
         y, ys = self.population.young, block.young
+        tally = young_tally(self.equity_groups, block)
         columns = (
             y.status, y.months_neet, y.age_months, y.mh_disorder, y.careers_until, y.ips_until, y.asb_until, y.job_search_rank,
             y.ilo_status, y.place,
@@ -536,8 +543,9 @@ class ResidentEngine:
             tuple(column[ys] for column in columns), t, (transition, mind, entry), (mh_draw, new_rank), self.cold_home[ys],
             self.exit_tables, (entry_base, year_12_neet, *onset, self.job_seeking.unemployed_below[t], self.job_seeking.employed_from),
             (self.effect["careers_guidance"], self.effect["asb_outreach"], recovery, prevalence, self.leave_education),
-            int(self.since_september[t]), bool(self.since_september[t + 1] == 0),
+            int(self.since_september[t]), bool(self.since_september[t + 1] == 0), tally,
         )
+        self._young_by_state[i] = tally[2]
         if new.size != mh_draw.size:  # the numbers were drawn for those turning 25 as the month starts
             raise ValueError(f"{new.size} young people replaced in month {t}, {mh_draw.size} newcomers' numbers drawn")
         if new.size:

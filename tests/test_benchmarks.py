@@ -72,8 +72,10 @@ def test_pfpp_bench_quick_writes_valid_json_and_markdown_tables(tmp_path):
     assert naive["rates_agree"] is True and naive["naive"]["resident_steps_per_second"] > 0
     assert [row["scale"] for row in results["full_model_over_naive"]] == [0.0005, 0.001]
     assert {row["preset"] for row in results["default_runs"]} == {"pfpp_joined_up", "siloed_baseline"}
+    assert results["machine"]["python_loop_s"] > 0 and results["machine"]["numpy_normals_s"] > 0
     table = (tmp_path / "quick.md").read_text(encoding="utf-8")
     assert "| scale |" in table and "naive Mesa" in table and "full model / naive" in table
+    assert f"Python loop {results['machine']['python_loop_s']:.3f} s" in table, "the machine's speed beside the figures"
     assert not list(tmp_path.glob("*.tmp")), "temporary files are renamed into place"
 
 
@@ -131,4 +133,5 @@ def test_the_small_run_profile_times_each_phase_of_a_sweep_run_and_its_set_up_an
     assert medians["bytes sent back"] > 0 and result["worker_start_s"] > 0 and len(result["worker_starts"]) == 2
     md = (tmp_path / "small_run.md").read_text()
     assert all(f"\n| {p} | " in md for p in [*phases, *small_run.SET_UP]) and "| households' step and outcome counts (block threads) | " in md
+    assert f"NumPy float32 normals {result['machine']['numpy_normals_s']:.3f} s" in md
     assert json.loads((tmp_path / "small_run.json").read_text())["medians"] == medians

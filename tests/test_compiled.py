@@ -129,8 +129,12 @@ SPLIT = {"base": 0.12, "scarring": 0.3, "mh_multiplier": 0.6, "work_share": 0.55
 YOUNG_COLUMNS = ("status", "months_neet", "age_months", "mh_disorder", "careers_until", "ips_until", "asb_until", "rank", "ilo", "place")
 
 
-def plain_young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september):
-    """What :func:`compiled.young_month` does, by the plain rules of ``pfpp_sim.dynamics``; returns new columns and the newcomers."""
+def plain_young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects, months_since_september, september, counted):
+    """What :func:`compiled.young_month` does, by the plain rules of ``pfpp_sim.dynamics``.
+
+    Returns the new columns, the newcomers and the young people counted by cell and measure
+    as the month ends (``counted``'s cells, by the plain counts of ``pfpp_sim.outcomes``).
+    """
     status, months_neet, age, mh, careers, ips, asb, rank, ilo, place = (column.copy() for column in young)
     move, mind, entry = draws
     entry_base, year_12_neet, warm, cold, unemployed_below, employed_from = by_place
@@ -157,7 +161,15 @@ def plain_young_month(young, t, draws, newcomers, cold_home, tables, by_place, e
     if september:
         status = dynamics.september_entry(status, age, prevented(year_12_neet[place].copy()), DrawnAhead(entry))
     ilo = dynamics.ilo_status(status, rank, unemployed_below, employed_from, place)
-    return (status, months_neet, age, mh, careers, ips, asb, rank, ilo, place), new
+    cells, first_cell, counts = counted
+    after = SimpleNamespace(young=SimpleNamespace(age_months=age, ilo_status=ilo, status=status, mh_disorder=mh))
+    by_measure = _young_counts(cells - first_cell, len(counts), _young_states(after, slice(0, age.size), 0 if september else months_since_september + 1))
+    return (status, months_neet, age, mh, careers, ips, asb, rank, ilo, place), new, by_measure
+
+
+def no_cells(n):
+    """``counted`` for :func:`compiled.young_month`: every young person in cell 0."""
+    return np.zeros(n, dtype=np.int32), 0, np.zeros((1, compiled.YOUNG_STATES), dtype=np.int64)
 
 
 @st.composite
@@ -196,13 +208,14 @@ def young_blocks(draw):
         effects=(draw(st.floats(0, 0.6)), draw(st.floats(0, 0.6)), draw(hazard), draw(hazard), draw(st.sampled_from([0.0, 0.02, 0.4]))),
         months_since_september=draw(st.integers(0, 11)),
         september=draw(st.booleans()),
+        counted=(column(np.int32, st.integers(15, 44)), 15, np.zeros((30, compiled.YOUNG_STATES), dtype=np.int64)),
     )
 
 
 @settings(max_examples=300, deadline=None)
 @given(inputs=young_blocks())
 def test_compiled_young_month_equals_the_plain_rules_to_the_bit(inputs):
-    expected, expected_new = plain_young_month(**inputs)
+    expected, expected_new, expected_counts = plain_young_month(**inputs)
     young = tuple(column.copy() for column in inputs["young"])
     new = compiled.young_month(**{**inputs, "young": young})
     for name, got, want in zip(YOUNG_COLUMNS, young, expected):
@@ -210,6 +223,9 @@ def test_compiled_young_month_equals_the_plain_rules_to_the_bit(inputs):
         assert got.dtype == want.dtype, name
     np.testing.assert_array_equal(new, expected_new)
     assert new.dtype == np.int64
+    counts = inputs["counted"][2]  # counted as the month ends, with the months since September then
+    np.testing.assert_array_equal(counts.astype(np.float64) @ _YOUNG_MEASURES, expected_counts)
+    assert counts.sum() == young[0].size
 
 
 @settings(deadline=None)
@@ -275,9 +291,9 @@ def test_young_people_at_the_edges_of_the_rules_move_as_the_plain_rules_move_the
         newcomers=(np.array([0.1]), np.array([7], dtype=np.uint16)), cold_home=np.zeros(n, dtype=bool), tables=tables,
         by_place=(np.zeros((1, 2)), np.array([0.5]), np.array([0.01]), np.array([0.02]), np.zeros((1, 3), dtype=np.uint16),
                   np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
-        effects=(0.4, 0.3, 0.05, 0.1, 0.0), months_since_september=11, september=True,
+        effects=(0.4, 0.3, 0.05, 0.1, 0.0), months_since_september=11, september=True, counted=no_cells(n),
     )
-    expected, expected_new = plain_young_month(**inputs)
+    expected, expected_new, _ = plain_young_month(**inputs)
     assert expected[0].tolist() == [EMPLOYED, EDUCATION, NEET, EDUCATION, NEET, NEET, NEET, EDUCATION]
     assert expected_new.tolist() == [7] and not expected[3][7]  # the newcomer has no disorder
     np.testing.assert_array_equal(compiled.young_month(**inputs), expected_new)
@@ -297,7 +313,7 @@ def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
         cold_home=np.zeros(n, dtype=bool), tables=dynamics.neet_exit_tables(**SPLIT),
         by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
                   np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
-        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False,
+        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False, counted=no_cells(n),
     )
     with pytest.raises(ValueError, match="more young people turn 25 this month than newcomers' numbers were drawn for"):
         compiled.young_month(**inputs)

@@ -437,6 +437,16 @@ def test_a_team_funded_until_within_the_retention_months_is_kept_on_and_delivers
     assert council.team_until["retrofit"] == award.deadline - 1
 
 
+def test_an_award_carried_over_keeps_its_teams_funded_until_the_month_before_its_new_deadline():
+    model = PfppModel(small(), seed=SEED)
+    council = model.councils[0]
+    award = new_award(model, shares={"retrofit": 0.5, "income_advice": 0.5})
+    council.mobilise(award)
+    award.deadline += 7  # carried over (Award.close)
+    council.keep_teams(award)
+    assert {key: council.team_until[key] for key in award.lines} == dict.fromkeys(["retrofit", "income_advice"], award.deadline - 1)
+
+
 def test_a_team_whose_funding_ended_before_the_retention_months_is_recruited_again_at_the_recruitment_cost():
     model = PfppModel(small(places=TWO_PLACES), seed=SEED)
     council, retention = model.councils[0], int(model.mech["staff_retention_months"])

@@ -38,3 +38,35 @@ def test_a_built_wheel_installs_the_presets_examples_and_fits_and_runs_every_pre
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.split() == [p.removesuffix(".toml") for p in presets]
+
+
+def test_importing_the_package_imports_a_name_of_its_api_only_when_used():
+    script = (
+        "import sys, pfpp_sim\n"
+        "assert not any(m.startswith('pfpp_sim.') for m in sys.modules), sorted(sys.modules)\n"
+        "pfpp_sim.run, pfpp_sim.run_sweep\n"
+        "assert 'matplotlib' not in sys.modules  # running and sweeping draw no chart\n"
+        "import pfpp_sim.robustness\n"  # the submodule loaded first does not hide the function of its name
+        "from pfpp_sim.robustness import robustness\n"
+        "assert pfpp_sim.robustness is robustness and callable(pfpp_sim.Robustness)\n"
+        "assert dir(pfpp_sim) == sorted(pfpp_sim.__all__)\n"
+        "print(pfpp_sim.__version__)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip()
+
+
+def test_every_name_of_the_api_is_the_object_its_module_defines():
+    import importlib
+
+    import pfpp_sim
+
+    for name, module in pfpp_sim._API.items():
+        assert getattr(pfpp_sim, name) is getattr(importlib.import_module(module), name), name
+    try:
+        pfpp_sim.no_such_name  # noqa: B018
+    except AttributeError as err:
+        assert "no_such_name" in str(err)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
