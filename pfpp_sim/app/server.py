@@ -84,6 +84,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, allow_remote: bool = Fal
     from solara.__main__ import cli  # imported here: Solara is an optional dependency
     from solara.server import settings
 
+    import pfpp_sim.app.sides  # noqa: F401  the model's modules, before the server answers: the first page opened does not wait for them
     from pfpp_sim.app.assets import install_assets
 
     try:
