@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from pfpp_sim import compiled, dynamics
 from pfpp_sim.outcomes import _YOUNG_MEASURES, _young_counts, _young_states
-from pfpp_sim.population import AGE_16, AGE_25, EDUCATION, EMPLOYED, NEET, RANK_LEVELS, school_group
+from pfpp_sim.population import AGE_16, AGE_18, AGE_25, EDUCATION, EMPLOYED, NEET, RANK_LEVELS, school_group
 from pfpp_sim.streams import DrawnAhead
 
 money = st.floats(min_value=0, max_value=200_000, allow_nan=False, width=64)
@@ -299,6 +299,31 @@ def test_young_people_at_the_edges_of_the_rules_move_as_the_plain_rules_move_the
     np.testing.assert_array_equal(compiled.young_month(**inputs), expected_new)
     for name, got, want in zip(YOUNG_COLUMNS, young, expected):
         np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_a_neet_young_person_with_a_disorder_leaves_at_the_rate_of_their_own_months_and_disorder():
+    # Three months NEET with a disorder, aged 19, no support: a number drawn between their
+    # chance of leaving and that of a month less NEET (a shorter spell leaves sooner) keeps them NEET.
+    tables = dynamics.neet_exit_tables(**SPLIT)
+    _, education, work = tables
+    row = 2 * 3 + 1  # 3 months, with a disorder
+    own, a_month_less = education[row] + work[2 * row], education[row - 2] + work[2 * (row - 2)]
+    assert own < a_month_less
+    young = (
+        np.array([NEET], dtype=np.uint8), np.array([3], dtype=np.int16), np.array([AGE_18 + 12], dtype=np.int16),
+        np.array([True]), *(np.zeros(1, dtype=np.int32) for _ in range(3)), np.zeros(1, dtype=np.uint16),
+        np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int16),
+    )
+    inputs = dict(
+        young=young, t=0, draws=(np.array([(own + a_month_less) / 2]), np.full(1, 0.99), np.full(1, 0.9)),
+        newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)), cold_home=np.zeros(1, dtype=bool), tables=tables,
+        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
+                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
+        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False, counted=no_cells(1),
+    )
+    expected, _, _ = plain_young_month(**inputs)
+    compiled.young_month(**inputs)
+    assert young[0][0] == expected[0][0] == NEET and young[1][0] == expected[1][0] == 4
 
 
 def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
