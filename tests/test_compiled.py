@@ -326,6 +326,26 @@ def test_a_neet_young_person_with_a_disorder_leaves_at_the_rate_of_their_own_mon
     assert young[0][0] == expected[0][0] == NEET and young[1][0] == expected[1][0] == 4
 
 
+def test_a_pupil_of_18_whose_number_is_exactly_one_less_the_hazard_of_leaving_education_leaves_for_work():
+    # Leaving education for work when the number drawn is at least 1 - hazard: exactly there, it leaves.
+    young = (
+        np.array([EDUCATION], dtype=np.uint8), np.zeros(1, dtype=np.int16), np.array([AGE_18 + 12], dtype=np.int16),
+        np.array([False]), *(np.zeros(1, dtype=np.int32) for _ in range(3)), np.zeros(1, dtype=np.uint16),
+        np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int16),
+    )
+    inputs = dict(
+        young=young, t=0, draws=(np.array([0.75]), np.full(1, 0.99), np.full(1, 0.9)),
+        newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)), cold_home=np.zeros(1, dtype=bool),
+        tables=dynamics.neet_exit_tables(**SPLIT),
+        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
+                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
+        effects=(0.0, 0.0, 0.0, 0.0, 0.25), months_since_september=0, september=False, counted=no_cells(1),
+    )
+    expected, _, _ = plain_young_month(**inputs)
+    compiled.young_month(**inputs)
+    assert young[0][0] == expected[0][0] == EMPLOYED
+
+
 def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
     n = 1
     inputs = dict(
@@ -340,5 +360,5 @@ def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
                   np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
         effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False, counted=no_cells(n),
     )
-    with pytest.raises(ValueError, match="more young people turn 25 this month than newcomers' numbers were drawn for"):
+    with pytest.raises(ValueError, match="^more young people turn 25 this month than newcomers' numbers were drawn for$"):
         compiled.young_month(**inputs)
