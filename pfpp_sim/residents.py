@@ -123,8 +123,9 @@ class ResidentEngine:
     onset : bool, default=True
         Whether to solve the baseline onset of mental disorder (``base_onset``,
         :func:`~pfpp_sim.hazards.baseline_onset`) from these residents and to make the
-        equity groups and each month's NEET hazards. An engine that only serves before the run starts (the run-in and
-        :meth:`income_scale`) is built without them and cannot :meth:`step`.
+        equity groups and each month's NEET hazards. An engine that only serves before
+        the run starts (the run-in and :meth:`income_scale`) is built without them and
+        cannot :meth:`step`.
 
     Raises
     ------
