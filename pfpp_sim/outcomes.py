@@ -279,6 +279,8 @@ residents age, so they are counted every month)."""
 
 
 _QUINTILES = 5
+_CELLS_PER_PLACE = len(TENURES) * _QUINTILES
+"""Equity cells of one place: its tenures times its income quintiles."""
 
 
 @dataclass(frozen=True)
@@ -307,8 +309,8 @@ def _count_by_group(cells: np.ndarray, n_places: int, flag: np.ndarray | None = 
     """
     chosen = cells if flag is None else cells[np.flatnonzero(flag)]
     if first_place:
-        chosen = chosen - first_place * len(TENURES) * _QUINTILES
-    counts = np.bincount(chosen, minlength=n_places * len(TENURES) * _QUINTILES).reshape(n_places, len(TENURES), _QUINTILES)
+        chosen = chosen - first_place * _CELLS_PER_PLACE
+    counts = np.bincount(chosen, minlength=n_places * _CELLS_PER_PLACE).reshape(n_places, len(TENURES), _QUINTILES)
     return np.concatenate([counts.sum(axis=2), counts.sum(axis=1)], axis=1).astype(np.float64)
 
 
@@ -355,7 +357,7 @@ def equity_groups(pop: Population, income_gbp: np.ndarray) -> EquityGroups:
     """
     h = pop.households
     n = pop.places.n
-    dtype = np.uint16 if n * len(TENURES) * _QUINTILES <= np.iinfo(np.uint16).max + 1 else np.int32
+    dtype = np.uint16 if n * _CELLS_PER_PLACE <= np.iinfo(np.uint16).max + 1 else np.int32
     cells = np.empty(h.n, dtype=dtype)
     cells[:] = h.place
     cells *= len(TENURES)
@@ -392,7 +394,7 @@ _EQUITY_COUNTS = tuple(m for m in EQUITY_MEASURES if m not in ("households", "yo
 
 def _cells_of_groups() -> np.ndarray:
     """Whether each cell of a place (``tenure * 5 + quintile``) is in each of :data:`EQUITY_GROUPS`, shape (8, 15), float64."""
-    cell = np.arange(len(TENURES) * _QUINTILES)
+    cell = np.arange(_CELLS_PER_PLACE)
     tenure, quintile = cell // _QUINTILES, cell % _QUINTILES
     return np.concatenate([tenure == np.arange(len(TENURES))[:, None], quintile == np.arange(_QUINTILES)[:, None]]).astype(np.float64)
 
@@ -410,7 +412,6 @@ def _counts(
     h = pop.households
     hs, ys, places = _rows(pop, block)
     n = places.stop - places.start
-    cells_per_place = len(TENURES) * _QUINTILES
     y, (first_cell, n_cells) = pop.young, _cell_range(places)
     by_state = young_by_state if young_by_state is not None else compiled.young_state_cells(
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
@@ -419,7 +420,7 @@ def _counts(
     # Each cell's young people in each of _YOUNG_COUNTS, then its fuel-poor households; summed by
     # equity group and over the place (the last row) in one product: sums of whole numbers, so exact.
     by_cell = np.concatenate([by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor[:, None]], axis=1)
-    summed = _CELLS_OF_GROUPS_AND_PLACE @ by_cell.reshape(n, cells_per_place, len(_YOUNG_COUNTS) + 1)
+    summed = _CELLS_OF_GROUPS_AND_PLACE @ by_cell.reshape(n, _CELLS_PER_PLACE, len(_YOUNG_COUNTS) + 1)
     by_group, total = summed[:, :-1], summed[:, -1]
     counts = {
         "equity_fuel_poor": by_group[..., -1].copy(),
@@ -438,8 +439,7 @@ def _counts(
 
 def _cell_range(places: slice) -> tuple[int, int]:
     """The first equity cell of a range of places and the number of their cells."""
-    cells_per_place = len(TENURES) * _QUINTILES
-    return places.start * cells_per_place, (places.stop - places.start) * cells_per_place
+    return places.start * _CELLS_PER_PLACE, (places.stop - places.start) * _CELLS_PER_PLACE
 
 
 def young_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int, np.ndarray]:
