@@ -2,10 +2,11 @@
 
 Each loop does in one pass over a block's residents what the plain NumPy rules do in
 many passes, each with a call's fixed cost: the young people's rules of
-:mod:`~pfpp_sim.dynamics` (:func:`young_month`), the households' income shock,
+:mod:`~pfpp_sim.dynamics` (:func:`young_month`), the households' income shock, and their
+month of fuel poverty (:func:`step_households`):
 :func:`~pfpp_sim.dynamics.household_income` (with the young earners' sum),
 :func:`~pfpp_sim.dynamics.fuel_poor` and :func:`~pfpp_sim.dynamics.fuel_poor_by_band`,
-months in a cold home, and the counts of young people by cell and state and of
+months in a cold home; the counts of young people by cell and state and of
 fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`); and, once per
 run, the cold homes of the reference world that sets the baseline onset of mental
 disorder (:func:`reference_cold_homes`).
@@ -37,8 +38,8 @@ from pfpp_sim.population import (
 )
 
 __all__ = [
-    "YOUNG_STATES", "cold_homes", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "reference_cold_homes", "young_month",
-    "young_state_cells",
+    "YOUNG_STATES", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "reference_cold_homes", "step_households",
+    "young_month", "young_state_cells",
 ]
 
 YOUNG_STATES = 48
@@ -60,27 +61,6 @@ def income_shocks(dev, persistence, shock_sd, shocks):
     """
     for i in range(dev.size):
         dev[i] = persistence * dev[i] + shock_sd * shocks[i]
-
-
-def cold_homes(fuel_poor, months_cold, young_household, first_household, cold_home):
-    """A month's cold homes: each fuel-poor household of a block spends a month more cold, and its young people live in a cold home.
-
-    Parameters
-    ----------
-    fuel_poor : ndarray of bool, shape (n,)
-    months_cold : ndarray of int32, shape (n,)
-        Written.
-    young_household : ndarray of int32, shape (m,)
-        Each of the block's young people's household.
-    first_household : int
-        Row of the block's first household.
-    cold_home : ndarray of bool, shape (m,)
-        Written.
-    """
-    for i in range(fuel_poor.size):
-        months_cold[i] += fuel_poor[i]
-    for j in range(young_household.size):
-        cold_home[j] = fuel_poor[young_household[j] - first_household]
 
 
 def household_incomes(
@@ -124,22 +104,35 @@ def household_incomes(
     -------
     ndarray of float64, shape (n,)
     """
-    employed = np.zeros(base_income.size)  # summed in young people's order, as np.bincount sums
+    employed = _employed_by_home(young_household, young_status, young_place, link_by_place, first_household, base_income.size)
+    income = np.empty(base_income.size)
+    for i in range(base_income.size):
+        income[i] = _income(
+            base_income[i], exp_dev[i], income_index, gain_until[i] > t, gain_gbp, youth_gbp * employed[i], means_tested[i], payment_gbp,
+        )
+    return income
+
+
+def _employed_by_home(young_household, young_status, young_place, link_by_place, first_household, n):
+    """Employed young people of each of a block's ``n`` households, weighted by their place's link (float64)."""
+    employed = np.zeros(n)  # summed in young people's order, as np.bincount sums
     for j in range(young_household.size):
         # Adding 0.0 for those not employed changes no sum, and needs no branch.
         employed[young_household[j] - first_household] += link_by_place[young_place[j]] * (young_status[j] == EMPLOYED)
-    income = np.empty(base_income.size)
-    for i in range(base_income.size):
-        value = base_income[i] * np.float64(exp_dev[i])
-        if income_index != 1.0:
-            value *= income_index
-        if gain_until[i] > t:
-            value += gain_gbp
-        value += youth_gbp * employed[i]
-        if payment_gbp != 0.0:
-            value += payment_gbp * means_tested[i]  # adding 0.0 changes no (positive) income
-        income[i] = value
-    return income
+    return employed
+
+
+def _income(base_income, exp_dev, income_index, gaining, gain_gbp, earnings_gbp, means_tested, payment_gbp):
+    """One household's income (:func:`household_incomes`), with its young people's earnings ``earnings_gbp``."""
+    value = base_income * np.float64(exp_dev)
+    if income_index != 1.0:
+        value *= income_index
+    if gaining:
+        value += gain_gbp
+    value += earnings_gbp
+    if payment_gbp != 0.0:
+        value += payment_gbp * means_tested  # adding 0.0 changes no (positive) income
+    return value
 
 
 def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support_gbp, t, price_gbp, band_cost, discount_gbp, line_gbp):
@@ -171,12 +164,74 @@ def flag_fuel_poor(fuel_poor, band, income, cost_by_band, support_until, support
     discount_gbp, line_gbp : float
         The universal discount and the poverty line, GBP/year.
     """
-    for i in range(band.size):  # without branches on the band or the flag, which no predictor guesses
+    for i in range(band.size):
+        b = band[i]  # without branches on the band or the flag, which no predictor guesses
+        cost = cost_by_band[b]
+        if support_until[i] > t:
+            cost = _supported_cost(b, price_gbp * band_cost[b], support_gbp[i] + discount_gbp)
+        fuel_poor[i] = income[i] - cost < line_gbp
+
+
+def _supported_cost(band, cost_gbp, support_gbp):
+    """The fuel cost of a home in ``band`` whose band costs ``cost_gbp`` with bill support and discount ``support_gbp`` running (:func:`flag_fuel_poor`)."""
+    return max(cost_gbp - support_gbp, 0.0) if band >= BAND_D else -np.inf
+
+
+def step_households(homes, young, first_household, t, exp_dev, month, tables, counted):
+    """A block's households' fuel poverty in month ``t``, in one pass; written in place.
+
+    For each household, its income (:func:`household_incomes`), whether it is fuel poor
+    (:func:`flag_fuel_poor`), a month more in a cold home if so, and its count in its
+    cell's fuel-poor households (as :func:`fuel_poor_cells` counts them); then whether each
+    young person's home is fuel poor.
+
+    Parameters
+    ----------
+    homes : tuple of ndarray
+        The block's columns: base income (float64), income-advice gain until (int32),
+        means tested (bool), band (uint8), bill support until (int32), bill support
+        (float64), fuel poor (bool, written) and months in a cold home (int32, written).
+    young : tuple of ndarray
+        The block's young people's household (int32), status (uint8), place (int16) and
+        whether their home is fuel poor (bool, written).
+    first_household : int
+        Row of the block's first household.
+    t : int
+        The month.
+    exp_dev : ndarray of float32
+        ``np.exp`` of each household's income deviation.
+    month : tuple of float
+        The income index, the income-advice gain, the equivalised earnings of an employed
+        young person, the means-tested payment, the price a band D household pays, the
+        universal discount and the poverty line (GBP/year).
+    tables : tuple of ndarray of float64
+        The link of young people's earnings by place, each band's cost under the
+        universal discount (minus infinity for bands A-C) and each band's cost relative
+        to band D.
+    counted : tuple
+        Each household's equity cell, the block's first cell and the fuel-poor households
+        by cell to add to (int64, shape (n_cells,); written).
+    """
+    base_income, gain_until, means_tested, band, support_until, support_gbp, fuel_poor, months_cold = homes
+    young_household, young_status, young_place, cold_home = young
+    income_index, gain_gbp, youth_gbp, payment_gbp, price_gbp, discount_gbp, line_gbp = month
+    link_by_place, cost_by_band, band_cost = tables
+    cells, first_cell, counts = counted
+    employed = _employed_by_home(young_household, young_status, young_place, link_by_place, first_household, band.size)
+    for i in range(band.size):
+        income = _income(
+            base_income[i], exp_dev[i], income_index, gain_until[i] > t, gain_gbp, youth_gbp * employed[i], means_tested[i], payment_gbp,
+        )
         b = band[i]
         cost = cost_by_band[b]
         if support_until[i] > t:
-            cost = max(price_gbp * band_cost[b] - (support_gbp[i] + discount_gbp), 0.0) if b >= BAND_D else -np.inf
-        fuel_poor[i] = income[i] - cost < line_gbp
+            cost = _supported_cost(b, price_gbp * band_cost[b], support_gbp[i] + discount_gbp)
+        poor = income - cost < line_gbp
+        fuel_poor[i] = poor
+        months_cold[i] += poor
+        counts[cells[i] - first_cell] += poor
+    for j in range(young_household.size):
+        cold_home[j] = fuel_poor[young_household[j] - first_household]
 
 
 def reference_cold_homes(counts, place, real, trend, index, youth_gbp, employed, means, means_gbp, band, cost_by_band, line_gbp):
@@ -366,10 +421,14 @@ def _entry_with_prevention(hazard, careers, asb, careers_effect, asb_effect):
 # Compiled here, not by decorators, so that mutation testing (which leaves decorated functions
 # alone) mutates them too; with NUMBA_DISABLE_JIT=1 they run as plain Python.
 _compile = numba.njit(cache=True, nogil=True)
+_inline = numba.njit(cache=True, nogil=True, inline="always")
 income_shocks = _compile(income_shocks)
+_employed_by_home = _inline(_employed_by_home)
+_income = _compile(_income)
+_supported_cost = _compile(_supported_cost)
 household_incomes = _compile(household_incomes)
-cold_homes = _compile(cold_homes)
 flag_fuel_poor = _compile(flag_fuel_poor)
+step_households = _compile(step_households)
 fuel_poor_cells = _compile(fuel_poor_cells)
 reference_cold_homes = _compile(reference_cold_homes)
 young_state_cells = _compile(young_state_cells)

@@ -36,6 +36,7 @@ __all__ = [
     "count_outcomes",
     "equity_from_counts",
     "equity_groups",
+    "household_tally",
     "is_rate",
     "rates_from_counts",
     "resident_equity",
@@ -406,7 +407,7 @@ _CELLS_OF_GROUPS_AND_PLACE = np.vstack([_CELLS_OF_GROUPS, np.ones(_CELLS_OF_GROU
 
 def _counts(
     pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True,
-    young_by_state: np.ndarray | None = None,
+    young_by_state: np.ndarray | None = None, fuel_poor_by_cell: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The counts of :func:`count_outcomes` (without the rates' counts unless ``rates``), from one count of young people by cell and state."""
     h = pop.households
@@ -416,7 +417,9 @@ def _counts(
     by_state = young_by_state if young_by_state is not None else compiled.young_state_cells(
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
     )
-    fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells)
+    fuel_poor = fuel_poor_by_cell if fuel_poor_by_cell is not None else compiled.fuel_poor_cells(
+        groups.households[hs], h.fuel_poor[hs], first_cell, n_cells,
+    )
     # Each cell's young people in each of _YOUNG_COUNTS, then its fuel-poor households; summed by
     # equity group and over the place (the last row) in one product: sums of whole numbers, so exact.
     by_cell = np.concatenate([by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor[:, None]], axis=1)
@@ -458,6 +461,22 @@ def young_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int, np
     return groups.young[block.young], first_cell, np.zeros((n_cells, compiled.YOUNG_STATES), dtype=np.int64)
 
 
+def household_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int, np.ndarray]:
+    """What :func:`~pfpp_sim.compiled.step_households` needs to count a block's fuel-poor households by cell as it flags them.
+
+    Returns
+    -------
+    cells : ndarray
+        Each household's equity cell.
+    first_cell : int
+        The block's first cell.
+    counts : ndarray of int64, shape (n_cells,)
+        Zeros, to count into (then :func:`count_outcomes`' ``fuel_poor_by_cell``).
+    """
+    first_cell, n_cells = _cell_range(block.places)
+    return groups.households[block.households], first_cell, np.zeros(n_cells, dtype=np.int64)
+
+
 def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The counts of :func:`resident_equity` from :func:`count_outcomes` counts (for all places)."""
     return {k: counts[f"equity_{k}"] for k in _EQUITY_COUNTS}
@@ -465,7 +484,7 @@ def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def count_outcomes(
     pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None, *,
-    young_by_state: np.ndarray | None = None,
+    young_by_state: np.ndarray | None = None, fuel_poor_by_cell: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Residents counted for the rates and the equity breakdown, in each place of ``block`` (default: all).
 
@@ -477,6 +496,9 @@ def count_outcomes(
     ``young_by_state``: the block's young people by cell and state
     (:func:`~pfpp_sim.compiled.young_state_cells`), if already counted (as
     :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
+    ``fuel_poor_by_cell``: the block's fuel-poor households by cell
+    (:func:`~pfpp_sim.compiled.fuel_poor_cells`), if already counted (as
+    :func:`~pfpp_sim.compiled.step_households` counts them while it flags them).
 
     Returns
     -------
@@ -484,4 +506,4 @@ def count_outcomes(
         Per place, shape (n_block_places,), for the rates; per place and equity group,
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
-    return _counts(pop, groups, block, months_since_september, young_by_state=young_by_state)
+    return _counts(pop, groups, block, months_since_september, young_by_state=young_by_state, fuel_poor_by_cell=fuel_poor_by_cell)

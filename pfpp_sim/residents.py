@@ -26,7 +26,7 @@ from pfpp_sim import compiled, dynamics, labour_market
 from pfpp_sim.exogenous import Exogenous
 from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
-from pfpp_sim.outcomes import count_outcomes, equity_groups, resident_rates, young_tally
+from pfpp_sim.outcomes import count_outcomes, equity_groups, household_tally, resident_rates, young_tally
 from pfpp_sim.population import (
     AGE_25,
     BAND_D,
@@ -331,12 +331,23 @@ class ResidentEngine:
         """
         h, hs = self.population.households, block.households
         income = self._block_income(t, block)
-        line, price, discount = float(self.exo.poverty_line_gbp[t]), float(self.exo.price_gbp[t]), float(self.exo.bill_discount_gbp[t])
+        *_, price, discount, line = self._month_gbp(t)
         compiled.flag_fuel_poor(
             h.fuel_poor[hs], h.band[hs], income, self.cost_by_band[t], h.bill_support_until[hs], h.bill_support[hs], t, price,
             self.band_cost, discount, line,
         )
         return income
+
+    def _month_gbp(self, t: int) -> tuple[float, ...]:
+        """Month ``t``'s income index, then in GBP/year: the income-advice gain, a working young
+        person's equivalised earnings, the means-tested payment, the price a band D household
+        pays, the universal discount and the poverty line (``month`` of
+        :func:`~pfpp_sim.compiled.step_households`)."""
+        exo, index = self.exo, float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
+        return (
+            index, float(self.effect["income_advice"]), self.world.young_people.youth_earnings.value * index, float(exo.means_tested_gbp[t]),
+            float(exo.price_gbp[t]), float(exo.bill_discount_gbp[t]), float(exo.poverty_line_gbp[t]),
+        )
 
     def _cost_by_band(self, t: int) -> np.ndarray:
         """Each band's fuel cost in month ``t`` under the universal discount, GBP/year, and minus infinity for bands A-C (never fuel poor)."""
@@ -360,11 +371,10 @@ class ResidentEngine:
         """
         h, y = self.population.households, self.population.young
         hs, ys = block.households, block.young
-        index = float(self.exo.income_index[t])  # nominal incomes move with the national median (and the line)
+        index, gain, youth, payment, *_ = self._month_gbp(t)
         return compiled.household_incomes(
-            h.base_income[hs], np.exp(h.income_dev[hs]), index, h.income_gain_until[hs], t, float(self.effect["income_advice"]),
-            self.world.young_people.youth_earnings.value * index, y.household[ys], y.status[ys], y.place[ys], self.youth_link,
-            hs.start, h.means_tested[hs], float(self.exo.means_tested_gbp[t]),
+            h.base_income[hs], np.exp(h.income_dev[hs]), index, h.income_gain_until[hs], t, gain, youth, y.household[ys], y.status[ys],
+            y.place[ys], self.youth_link, hs.start, h.means_tested[hs], payment,
         )
 
     def _newcomer_ranks(self, n: int) -> np.ndarray:
@@ -487,22 +497,30 @@ class ResidentEngine:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
         home), then count the block's outcomes for the month.
 
-        The rules of :mod:`~pfpp_sim.dynamics` as compiled loops (:mod:`~pfpp_sim.compiled`).
+        The rules of :mod:`~pfpp_sim.dynamics` as compiled loops (:mod:`~pfpp_sim.compiled`):
+        the income shocks, then the month's fuel poverty and its counts by cell in one pass
+        (:func:`~pfpp_sim.compiled.step_households`).
         """
-        h = self.population.households
+        h, y = self.population.households, self.population.young
         hw = self.world.households
         block = self.blocks[i]
-        hs = block.households
+        hs, ys = block.households, block.young
         as_dev = h.income_dev.dtype.type  # as NumPy turns the parameters in arithmetic with the deviations
         compiled.income_shocks(h.income_dev[hs], as_dev(hw.income_persistence.value), as_dev(hw.income_shock_sd.value), shocks[hs])
         growth = self._income_growth_in(t)
         if growth is not None:
             h.base_income[hs] *= np.repeat(growth[block.places], block.household_sizes)
-        self._block_fuel_poverty(t, block)
-        ys = block.young
-        compiled.cold_homes(h.fuel_poor[hs], h.months_cold[hs], self.population.young.household[ys], hs.start, self.cold_home[ys])
+        tally = household_tally(self.equity_groups, block)
+        compiled.step_households(
+            tuple(column[hs] for column in (
+                h.base_income, h.income_gain_until, h.means_tested, h.band, h.bill_support_until, h.bill_support, h.fuel_poor, h.months_cold,
+            )),
+            (y.household[ys], y.status[ys], y.place[ys], self.cold_home[ys]), hs.start, t, np.exp(h.income_dev[hs]), self._month_gbp(t),
+            (self.youth_link, self.cost_by_band[t], self.band_cost), tally,
+        )
         self._block_counts[i] = count_outcomes(
             self.population, self.equity_groups, int(self.since_september[t + 1]), block, young_by_state=self._young_by_state[i],
+            fuel_poor_by_cell=tally[2],
         )
         self._young_by_state[i] = None  # this month's: never read again
 

@@ -241,14 +241,38 @@ def test_compiled_income_shocks_equal_the_plain_rule_to_the_bit(dev, data, persi
     np.testing.assert_array_equal(got, expected)
 
 
-@given(fuel_poor=hnp.arrays(np.bool_, st.integers(1, 30)), data=st.data())
-def test_a_fuel_poor_home_adds_a_month_cold_and_makes_its_young_peoples_home_cold(fuel_poor, data):
-    months = data.draw(hnp.arrays(np.int32, fuel_poor.size, elements=st.integers(0, 100)))
-    household = 7 + data.draw(hnp.arrays(np.int32, st.integers(0, 30), elements=st.integers(0, fuel_poor.size - 1)))
-    got_months, cold = months.copy(), np.zeros(household.size, dtype=bool)
-    compiled.cold_homes(fuel_poor, got_months, household, 7, cold)
-    np.testing.assert_array_equal(got_months, months + fuel_poor)
-    np.testing.assert_array_equal(cold, fuel_poor[household - 7])
+@settings(max_examples=200, deadline=None)  # the first call compiles the loop
+@given(
+    block=blocks(), data=st.data(), t=st.integers(0, 12), gain=st.sampled_from([0.0, 850.5]), index=st.sampled_from([1.0, 1.0734]),
+    payment=st.sampled_from([0.0, 650.0]), youth=st.floats(0, 20_000), price=st.floats(0, 5_000), discount=st.floats(0, 500),
+    line_offset=st.floats(-2_000, 2_000),
+)
+def test_the_households_month_flags_by_the_plain_rules_adds_a_month_cold_and_counts_the_fuel_poor_by_cell(
+    block, data, t, gain, index, payment, youth, price, discount, line_offset
+):
+    working = np.flatnonzero(block.status == EMPLOYED)
+    employed = np.bincount(block.household[working] - block.first, weights=block.link[block.place[working]], minlength=block.n)
+    income = dynamics.household_income(
+        block.base, block.dev, (block.gain_until > t) * gain, employed, youth * index, block.means_tested * payment, income_index=index,
+    )
+    cost = dynamics.fuel_cost(block.band, price, BAND_COST, np.where(block.support_until > t, block.support, 0.0) + discount)
+    line = float(np.median(income - cost)) + line_offset  # some homes either side of the line
+    poor = dynamics.fuel_poor(block.band, income, cost, line)
+    months = data.draw(hnp.arrays(np.int32, block.n, elements=st.integers(0, 100)))
+    cells = data.draw(hnp.arrays(np.uint16, block.n, elements=st.integers(20, 29)))
+    bands = np.arange(BAND_COST.size)
+    by_band = np.where(bands >= 3, dynamics.fuel_cost(bands, price, BAND_COST, 0.0 + discount), -np.inf)
+    flags, got_months = ~poor, months.copy()  # every flag is written
+    cold, counts = np.zeros(block.household.size, dtype=bool), np.zeros(10, dtype=np.int64)
+    compiled.step_households(
+        (block.base, block.gain_until, block.means_tested, block.band, block.support_until, block.support, flags, got_months),
+        (block.household, block.status, block.place, cold), block.first, t, np.exp(block.dev),
+        (index, gain, youth * index, payment, price, discount, line), (block.link, by_band, BAND_COST), (cells, 20, counts),
+    )
+    np.testing.assert_array_equal(flags, poor)
+    np.testing.assert_array_equal(got_months, months + poor)
+    np.testing.assert_array_equal(cold, poor[block.household - block.first])
+    np.testing.assert_array_equal(counts, np.bincount(cells[poor] - 20, minlength=10))
 
 
 def test_fuel_poverty_flags_at_their_edges():
