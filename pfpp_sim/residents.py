@@ -90,10 +90,10 @@ class ResidentEngine:
     """The residents of a run's places, stepped a month at a time by their rules.
 
     Building it flags the starting fuel-poor households and sets each young person's
-    ILO status (in ``population``), and works out the starting rates, the NEET exit
-    hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`), the NEET entry hazards that
-    keep each place's NEET shares steady and (with ``onset``) the equity groups, the
-    baseline mental-health onset and each month's NEET hazards (:meth:`neet_hazards`).
+    ILO status (in ``population``), and works out the starting rates and (with ``onset``)
+    the equity groups, the NEET exit hazards (:func:`~pfpp_sim.dynamics.neet_exit_tables`),
+    the NEET entry hazards that keep each place's NEET shares steady, the baseline
+    mental-health onset and each month's NEET hazards (:meth:`neet_hazards`).
     It starts no thread: drawing ahead and block threads start with the first :meth:`step`.
 
     Parameters
@@ -122,10 +122,10 @@ class ResidentEngine:
         month runs. Default: from :data:`~pfpp_sim.speed.DRAW_AHEAD_HOUSEHOLDS` households.
     onset : bool, default=True
         Whether to solve the baseline onset of mental disorder (``base_onset``,
-        :func:`~pfpp_sim.hazards.baseline_onset`) from these residents and to make the
-        equity groups and each month's NEET hazards. An engine that only serves before
-        the run starts (the run-in and :meth:`income_scale`) is built without them and
-        cannot :meth:`step`.
+        :func:`~pfpp_sim.hazards.baseline_onset`) and the NEET exit and entry hazards from
+        these residents, and to make the equity groups and each month's NEET hazards. An
+        engine that only serves before the run starts (the run-in and
+        :meth:`income_scale`) is built without them and cannot :meth:`step`.
 
     Raises
     ------
@@ -185,12 +185,29 @@ class ResidentEngine:
         self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
         # Each block's young people by cell and state as the month ends, counted as they step.
         self._young_by_state: list[np.ndarray | None] = [None for _ in self.blocks]
-        self.leave_education = leaving_education_hazard(self.world.young_people.employed_share_of_eet.value)
         self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
         for block in self.blocks:
             self._update_ilo_status(0, block)
         self.initial_rates = resident_rates(population, int(self.since_september[0]))
+        if onset:
+            self._solve_hazards(exo)
+        # Numbers being drawn ahead in helper threads: the young people's for the next month
+        # they step, the households' income shocks likewise (none until the first step).
+        self._drawing_young: DrawingAhead[YoungDraws] | None = None
+        self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
+        # The month's largest arrays of numbers, filled again each month: the young people's
+        # (used up before next month's are drawn) and the shocks (two, as next month's are
+        # drawn while this month's households step).
+        h, y = population.households, population.young
+        self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
+        self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self.draw_ahead else 1)]
+        self.kept_numbers: KeptNumbers | None = None  # see keep_numbers
+
+    def _solve_hazards(self, exo: Exogenous) -> None:
+        """Solve what only stepping needs: the NEET exit and steady entry hazards, the baseline onset of mental disorder and each month's NEET hazards."""
+        population, places = self.population, self.population.places
         yw, y = self.world.young_people, population.young
+        self.leave_education = leaving_education_hazard(yw.employed_share_of_eet.value)
         # The NEET exit hazards of every (months NEET, disorder, support), the same all run.
         self.exit_tables = dynamics.neet_exit_tables(**self._exit_parameters())
         exit_hazard = sum(dynamics.neet_exits_looked_up(
@@ -203,27 +220,15 @@ class ResidentEngine:
             floor=yw.neet_entry_hazard_floor.value,
             entry_factor=self._with_prevention(0, slice(0, y.n), np.ones(y.n)),
         )
-        if onset:
-            cold_share = reference_cold_share(
-                population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
-                income_growth=self.income_growth, income_trend_months=self.income_trend_months,
-                income_beyond_years=self.income_beyond_years,
-            )
-            # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
-            self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
-            # Each month's NEET entry hazards and Year 12 NEET share (neet_hazards), worked out once, not every month.
-            self.neet_by_month = tuple(np.array(part) for part in zip(*map(self.neet_hazards, range(self.horizon))))
-        # Numbers being drawn ahead in helper threads: the young people's for the next month
-        # they step, the households' income shocks likewise (none until the first step).
-        self._drawing_young: DrawingAhead[YoungDraws] | None = None
-        self._drawing_shocks: DrawingAhead[np.ndarray] | None = None
-        # The month's largest arrays of numbers, filled again each month: the young people's
-        # (used up before next month's are drawn) and the shocks (two, as next month's are
-        # drawn while this month's households step).
-        h, y = population.households, population.young
-        self._young_numbers = tuple(np.empty(y.n) for _ in range(2))
-        self._shock_numbers = [np.empty(h.n, dtype=h.income_dev.dtype) for _ in range(2 if self.draw_ahead else 1)]
-        self.kept_numbers: KeptNumbers | None = None  # see keep_numbers
+        cold_share = reference_cold_share(
+            population, exo, youth_link=self.youth_link, band_cost=self.band_cost, youth_earnings_gbp=yw.youth_earnings.value,
+            income_growth=self.income_growth, income_trend_months=self.income_trend_months,
+            income_beyond_years=self.income_beyond_years,
+        )
+        # Each place's monthly baseline onset of probable mental disorder, shape (horizon, n_places).
+        self.base_onset = baseline_onset(exo.mh_prevalence, yw.mh_recovery_hazard.value, self.cold_home_odds_ratio, cold_share)
+        # Each month's NEET entry hazards and Year 12 NEET share (neet_hazards), worked out once, not every month.
+        self.neet_by_month = tuple(np.array(part) for part in zip(*map(self.neet_hazards, range(self.horizon))))
 
     def keep_numbers(self) -> bool:
         """Keep each month's numbers, once drawn, for the copies of this engine (:class:`~pfpp_sim.streams.KeptNumbers`).
