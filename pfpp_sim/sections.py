@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from pfpp_sim import charts
 from pfpp_sim.analysis import (
     ALL_PLACES,
     equity_rates,
@@ -31,6 +30,9 @@ from pfpp_sim.design import MEASURES
 from pfpp_sim.outcomes import OUTCOMES, display_scale, is_rate
 from pfpp_sim.sensitivity import analyse, format_index, sensitivity_figure, top_levers
 from pfpp_sim.sweep import spec_from_manifest
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "HEADLINE",
@@ -199,6 +201,7 @@ def _shown_places(frame: pd.DataFrame, places: pd.DataFrame) -> tuple[pd.DataFra
 
 
 def trajectory_section(monthly: pd.DataFrame, places: pd.DataFrame, names: dict[str, str], scenarios: list[str]) -> Section:
+    from pfpp_sim import charts  # here, not at the top: the command line and workers never draw
     paired = len(scenarios) == 2
     body = (
         "<p>Each panel is one place (all places first, weighted by real residents, when the run has more than one). "
@@ -239,6 +242,7 @@ def trajectory_section(monthly: pd.DataFrame, places: pd.DataFrame, names: dict[
 
 
 def forest_section(comparison: pd.DataFrame, names: dict[str, str], places: pd.DataFrame) -> Section:
+    from pfpp_sim import charts  # here, not at the top: the command line and workers never draw
     shown, headline = _shown_places(comparison, places)
     overall = shown[shown["place_code"] == headline].set_index("metric")
     summary = "; ".join(
@@ -272,6 +276,7 @@ def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, m
     manifest : dict
         Its manifest (kind ``explain``).
     """
+    from pfpp_sim import charts  # here, not at the top: the command line and workers never draw
     table = attribution[attribution["place_code"] == ALL_PLACES]
     levels = combinations[combinations["place_code"] == ALL_PLACES].groupby(["metric", "combination"])["value"].mean()
     k = len(manifest["factors"])
@@ -329,6 +334,7 @@ def attribution_section(attribution: pd.DataFrame, combinations: pd.DataFrame, m
 
 
 def equity_section(equity: pd.DataFrame, places: pd.DataFrame, scenarios: list[str]) -> Section:
+    from pfpp_sim import charts  # here, not at the top: the command line and workers never draw
     rates = equity_rates(equity, places)
     intervals = mean_interval(rates, ["scenario", "breakdown", "group", "metric"])
     lookup = intervals.set_index(["scenario", "breakdown", "group", "metric"])["mean"]

@@ -9,17 +9,19 @@ and each outcome, a screening measure. Replicates are averaged per design point 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from pfpp_sim.analysis import ALL_PLACES
-from pfpp_sim.charts import sensitivity_chart
 from pfpp_sim.design import MEASURES, analyze
 from pfpp_sim.errors import PfppError
 from pfpp_sim.outcomes import display_scale
 from pfpp_sim.sweep import Sweep, SweepSpec, read_sweep
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["COLUMNS", "analyse", "analyse_places", "check_place", "every_place", "format_index", "sensitivity_figure", "sweep_indices", "top_levers"]
 
@@ -130,5 +132,6 @@ def top_levers(indices: pd.DataFrame, design: str) -> pd.DataFrame:
 
 def sensitivity_figure(spec: SweepSpec, indices: pd.DataFrame) -> Figure:
     """Bars of the design's headline measure: one group per outcome, one bar per swept parameter."""
+    from pfpp_sim.charts import sensitivity_chart  # here, not at the top: the command line never draws
     measure, label = MEASURES[spec.design]
     return sensitivity_chart(indices, measure=measure, label=label, title=f"Sensitivity of each outcome to each lever ({spec.name})")

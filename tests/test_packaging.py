@@ -57,6 +57,18 @@ def test_importing_the_package_imports_a_name_of_its_api_only_when_used():
     assert ran.stdout.strip()
 
 
+def test_the_command_line_imports_matplotlib_only_to_draw_a_chart():
+    script = (
+        "import sys\n"
+        "import pfpp_sim.cli\n"
+        "assert 'matplotlib' not in sys.modules, 'the command line imported matplotlib'\n"
+        "from pfpp_sim import sections, sensitivity\n"
+        "assert 'matplotlib' not in sys.modules, 'report sections imported matplotlib before drawing'\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+
+
 def test_every_name_of_the_api_is_the_object_its_module_defines():
     import importlib
 
