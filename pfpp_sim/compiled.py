@@ -421,9 +421,8 @@ def _entry_with_prevention(hazard, careers, asb, careers_effect, asb_effect):
 # Compiled here, not by decorators, so that mutation testing (which leaves decorated functions
 # alone) mutates them too; with NUMBA_DISABLE_JIT=1 they run as plain Python.
 _compile = numba.njit(cache=True, nogil=True)
-_inline = numba.njit(cache=True, nogil=True, inline="always")
 income_shocks = _compile(income_shocks)
-_employed_by_home = _inline(_employed_by_home)
+_employed_by_home = _compile(_employed_by_home)
 _income = _compile(_income)
 _supported_cost = _compile(_supported_cost)
 household_incomes = _compile(household_incomes)
