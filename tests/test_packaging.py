@@ -52,9 +52,7 @@ def test_importing_the_package_imports_a_name_of_its_api_only_when_used():
         "assert dir(pfpp_sim) == sorted(pfpp_sim.__all__)\n"
         "print(pfpp_sim.__version__)\n"
     )
-    ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    assert ran.stdout.strip()
+    assert _python(script).strip()
 
 
 def test_the_command_line_imports_matplotlib_only_to_draw_a_chart():
@@ -65,8 +63,14 @@ def test_the_command_line_imports_matplotlib_only_to_draw_a_chart():
         "from pfpp_sim import sections, sensitivity\n"
         "assert 'matplotlib' not in sys.modules, 'report sections imported matplotlib before drawing'\n"
     )
+    _python(script)
+
+
+def _python(script: str) -> str:
+    """What ``script`` prints, run by this Python in a new process from the repository's root; it must succeed."""
     ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
+    return ran.stdout
 
 
 def test_every_name_of_the_api_is_the_object_its_module_defines():
