@@ -34,6 +34,7 @@ __all__ = [
     "Outcome",
     "basis_year",
     "count_outcomes",
+    "counts_from_cells",
     "equity_from_counts",
     "equity_groups",
     "household_tally",
@@ -405,21 +406,23 @@ _CELLS_OF_GROUPS_AND_PLACE = np.vstack([_CELLS_OF_GROUPS, np.ones(_CELLS_OF_GROU
 """:data:`_CELLS_OF_GROUPS` with a last row of ones: the sum of every cell of a place, its total."""
 
 
-def _counts(
-    pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True,
-    young_by_state: np.ndarray | None = None, fuel_poor_by_cell: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+def _counts(pop: Population, groups: EquityGroups, block: Block | None, months_since_september: int, *, rates: bool = True) -> dict[str, np.ndarray]:
     """The counts of :func:`count_outcomes` (without the rates' counts unless ``rates``), from one count of young people by cell and state."""
-    h = pop.households
+    h, y = pop.households, pop.young
     hs, ys, places = _rows(pop, block)
-    n = places.stop - places.start
-    y, (first_cell, n_cells) = pop.young, _cell_range(places)
-    by_state = young_by_state if young_by_state is not None else compiled.young_state_cells(
+    first_cell, n_cells = _cell_range(places)
+    by_state = compiled.young_state_cells(
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
     )
-    fuel_poor = fuel_poor_by_cell if fuel_poor_by_cell is not None else compiled.fuel_poor_cells(
-        groups.households[hs], h.fuel_poor[hs], first_cell, n_cells,
-    )
+    fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells)
+    return _from_cells(pop, block, by_state, fuel_poor, rates=rates)
+
+
+def _from_cells(pop: Population, block: Block | None, by_state: np.ndarray, fuel_poor: np.ndarray, *, rates: bool = True) -> dict[str, np.ndarray]:
+    """The counts of :func:`count_outcomes` from the young people by cell and state and the fuel-poor households by cell."""
+    h = pop.households
+    places = _rows(pop, block)[2]
+    n = places.stop - places.start
     # Each cell's young people in each of _YOUNG_COUNTS, then its fuel-poor households; summed by
     # equity group and over the place (the last row) in one product: sums of whole numbers, so exact.
     by_cell = np.concatenate([by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor[:, None]], axis=1)
@@ -455,7 +458,7 @@ def young_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int, np
     first_cell : int
         The block's first cell.
     counts : ndarray of int64, shape (n_cells, :data:`~pfpp_sim.compiled.YOUNG_STATES`)
-        Zeros, to count into (then :func:`count_outcomes`' ``young_by_state``).
+        Zeros, to count into (then :func:`counts_from_cells`' ``young_by_state``).
     """
     first_cell, n_cells = _cell_range(block.places)
     return groups.young[block.young], first_cell, np.zeros((n_cells, compiled.YOUNG_STATES), dtype=np.int64)
@@ -471,7 +474,7 @@ def household_tally(groups: EquityGroups, block: Block) -> tuple[np.ndarray, int
     first_cell : int
         The block's first cell.
     counts : ndarray of int64, shape (n_cells,)
-        Zeros, to count into (then :func:`count_outcomes`' ``fuel_poor_by_cell``).
+        Zeros, to count into (then :func:`counts_from_cells`' ``fuel_poor_by_cell``).
     """
     first_cell, n_cells = _cell_range(block.places)
     return groups.households[block.households], first_cell, np.zeros(n_cells, dtype=np.int64)
@@ -482,10 +485,7 @@ def equity_from_counts(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: counts[f"equity_{k}"] for k in _EQUITY_COUNTS}
 
 
-def count_outcomes(
-    pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None, *,
-    young_by_state: np.ndarray | None = None, fuel_poor_by_cell: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+def count_outcomes(pop: Population, groups: EquityGroups, months_since_september: int, block: Block | None = None) -> dict[str, np.ndarray]:
     """Residents counted for the rates and the equity breakdown, in each place of ``block`` (default: all).
 
     Blocks' counts joined in place order (``np.concatenate`` of each key) are the
@@ -493,17 +493,33 @@ def count_outcomes(
     :func:`equity_from_counts` give what :func:`resident_rates` and
     :func:`resident_equity` measure.
 
-    ``young_by_state``: the block's young people by cell and state
-    (:func:`~pfpp_sim.compiled.young_state_cells`), if already counted (as
-    :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
-    ``fuel_poor_by_cell``: the block's fuel-poor households by cell
-    (:func:`~pfpp_sim.compiled.fuel_poor_cells`), if already counted (as
-    :func:`~pfpp_sim.compiled.step_households` counts them while it flags them).
-
     Returns
     -------
     dict of str to ndarray of float64
         Per place, shape (n_block_places,), for the rates; per place and equity group,
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
-    return _counts(pop, groups, block, months_since_september, young_by_state=young_by_state, fuel_poor_by_cell=fuel_poor_by_cell)
+    return _counts(pop, groups, block, months_since_september)
+
+
+def counts_from_cells(pop: Population, block: Block, young_by_state: np.ndarray, fuel_poor_by_cell: np.ndarray) -> dict[str, np.ndarray]:
+    """The counts of :func:`count_outcomes` for ``block``, from its residents counted by cell as they stepped.
+
+    Parameters
+    ----------
+    pop : Population
+    block : Block
+    young_by_state : ndarray of int64, shape (n_cells, :data:`~pfpp_sim.compiled.YOUNG_STATES`)
+        The block's young people by cell and state as the month ends (as
+        :func:`~pfpp_sim.compiled.young_state_cells` counts them;
+        :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
+    fuel_poor_by_cell : ndarray of int64, shape (n_cells,)
+        The block's fuel-poor households by cell (as :func:`~pfpp_sim.compiled.fuel_poor_cells`
+        counts them; :func:`~pfpp_sim.compiled.step_households` counts them while it flags them).
+
+    Returns
+    -------
+    dict of str to ndarray of float64
+        As :func:`count_outcomes`.
+    """
+    return _from_cells(pop, block, young_by_state, fuel_poor_by_cell)

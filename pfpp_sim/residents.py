@@ -26,7 +26,7 @@ from pfpp_sim import compiled, dynamics, labour_market
 from pfpp_sim.exogenous import Exogenous
 from pfpp_sim.hazards import baseline_onset, reference_cold_share, steady_neet_entry
 from pfpp_sim.interventions import HOUSEHOLD_KEYS, apply_effects, support_until
-from pfpp_sim.outcomes import count_outcomes, equity_groups, household_tally, resident_rates, young_tally
+from pfpp_sim.outcomes import counts_from_cells, equity_groups, household_tally, resident_rates, young_tally
 from pfpp_sim.population import (
     AGE_25,
     BAND_D,
@@ -523,11 +523,7 @@ class ResidentEngine:
             (y.household[ys], y.status[ys], y.place[ys], self.cold_home[ys]), hs.start, t, np.exp(h.income_dev[hs]), self._month_gbp(t),
             (self.youth_link, self.cost_by_band[t], self.band_cost), tally,
         )
-        self._block_counts[i] = count_outcomes(
-            self.population, self.equity_groups, int(self.since_september[t + 1]), block, young_by_state=self._young_by_state[i],
-            fuel_poor_by_cell=tally[2],
-        )
-        self._young_by_state[i] = None  # this month's: never read again
+        self._block_counts[i] = counts_from_cells(self.population, block, self._young_by_state[i], tally[2])
 
     def _income_growth_in(self, t: int) -> np.ndarray | None:
         """Growth factor of each place's base incomes in month ``t`` (None: no growth anywhere).
