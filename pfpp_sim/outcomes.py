@@ -415,17 +415,39 @@ def _counts(pop: Population, groups: EquityGroups, block: Block | None, months_s
         groups.young[ys], first_cell, n_cells, y.ilo_status[ys], y.status[ys], y.mh_disorder[ys], y.age_months[ys], months_since_september,
     )
     fuel_poor = compiled.fuel_poor_cells(groups.households[hs], h.fuel_poor[hs], first_cell, n_cells)
-    return _from_cells(pop, block, by_state, fuel_poor, rates=rates)
+    return counts_from_cells(pop, block, by_state, fuel_poor, rates=rates)
 
 
-def _from_cells(pop: Population, block: Block | None, by_state: np.ndarray, fuel_poor: np.ndarray, *, rates: bool = True) -> dict[str, np.ndarray]:
-    """The counts of :func:`count_outcomes` from the young people by cell and state and the fuel-poor households by cell."""
+def counts_from_cells(
+    pop: Population, block: Block | None, young_by_state: np.ndarray, fuel_poor_by_cell: np.ndarray, *, rates: bool = True,
+) -> dict[str, np.ndarray]:
+    """The counts of :func:`count_outcomes` for ``block`` (default: all places), from its residents counted by cell.
+
+    Parameters
+    ----------
+    pop : Population
+    block : Block or None
+    young_by_state : ndarray of int64, shape (n_cells, :data:`~pfpp_sim.compiled.YOUNG_STATES`)
+        The young people by cell and state as the month ends (as
+        :func:`~pfpp_sim.compiled.young_state_cells` counts them;
+        :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
+    fuel_poor_by_cell : ndarray of int64, shape (n_cells,)
+        The fuel-poor households by cell (as :func:`~pfpp_sim.compiled.fuel_poor_cells`
+        counts them; :func:`~pfpp_sim.compiled.step_households` counts them while it flags them).
+    rates : bool, default=True
+        Whether to include the counts the rates need, not only the equity breakdown's.
+
+    Returns
+    -------
+    dict of str to ndarray of float64
+        As :func:`count_outcomes`.
+    """
     h = pop.households
     places = _rows(pop, block)[2]
     n = places.stop - places.start
     # Each cell's young people in each of _YOUNG_COUNTS, then its fuel-poor households; summed by
     # equity group and over the place (the last row) in one product: sums of whole numbers, so exact.
-    by_cell = np.concatenate([by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor[:, None]], axis=1)
+    by_cell = np.concatenate([young_by_state.astype(np.float64) @ _YOUNG_MEASURES, fuel_poor_by_cell[:, None]], axis=1)
     summed = _CELLS_OF_GROUPS_AND_PLACE @ by_cell.reshape(n, _CELLS_PER_PLACE, len(_YOUNG_COUNTS) + 1)
     by_group, total = summed[:, :-1], summed[:, -1]
     counts = {
@@ -500,26 +522,3 @@ def count_outcomes(pop: Population, groups: EquityGroups, months_since_september
         shape (n_block_places, len(EQUITY_GROUPS)), for keys starting ``equity_``.
     """
     return _counts(pop, groups, block, months_since_september)
-
-
-def counts_from_cells(pop: Population, block: Block, young_by_state: np.ndarray, fuel_poor_by_cell: np.ndarray) -> dict[str, np.ndarray]:
-    """The counts of :func:`count_outcomes` for ``block``, from its residents counted by cell as they stepped.
-
-    Parameters
-    ----------
-    pop : Population
-    block : Block
-    young_by_state : ndarray of int64, shape (n_cells, :data:`~pfpp_sim.compiled.YOUNG_STATES`)
-        The block's young people by cell and state as the month ends (as
-        :func:`~pfpp_sim.compiled.young_state_cells` counts them;
-        :func:`~pfpp_sim.compiled.young_month` counts them while it steps them).
-    fuel_poor_by_cell : ndarray of int64, shape (n_cells,)
-        The block's fuel-poor households by cell (as :func:`~pfpp_sim.compiled.fuel_poor_cells`
-        counts them; :func:`~pfpp_sim.compiled.step_households` counts them while it flags them).
-
-    Returns
-    -------
-    dict of str to ndarray of float64
-        As :func:`count_outcomes`.
-    """
-    return _from_cells(pop, block, young_by_state, fuel_poor_by_cell)
