@@ -227,11 +227,14 @@ def _begin(candidates, start, size, want, look, rng):
     idx, is_open, was_had = _look(candidates, walk, at, look, rng)
     kept = np.empty(walk.size, dtype=np.int64)
     found = np.zeros(walks, dtype=np.int64)
+    table = np.empty(_slots(looks.max() if walks else 0), dtype=np.int64)  # one for every walk's repeats: see _close_repeats
     filled = 0
     for w in range(walks):
         first, end = drawn_first[w], drawn_first[w + 1]
+        if first == end:  # drew nothing, so keeps no one
+            continue
         if sampled[w]:  # in the order drawn
-            _close_repeats(at, first, end, is_open)
+            _close_repeats(at, first, end, is_open, table)
             for j in range(first, end):
                 if found[w] < want[w] and is_open[j]:
                     kept[filled] = j
@@ -246,17 +249,25 @@ def _begin(candidates, start, size, want, look, rng):
     return sampled, drawn_first, at, idx[kept], was_had[kept], found
 
 
-def _close_repeats(at, first, end, is_open):
+def _slots(draws):
+    """Slots of the hash table of a walk of ``draws`` draws: a power of 2, at least 16 and twice the draws."""
+    slots = 16
+    while slots < 2 * draws:
+        slots *= 2
+    return slots
+
+
+def _close_repeats(at, first, end, is_open, table):
     """Close the draws ``first:end`` of a walk (drawn with replacement) that met a position an earlier draw met.
 
     A resident met again counts once. A group lists each resident once, and walks of
     different groups meet the same resident only as a pooled team's two intended walks
     do, where the second skips them anyway, so repeats are looked for within a walk.
+    ``table`` is room for the hash table, at least :func:`_slots` of the walk's draws
+    long (shared by the walks: allocating one for each would cost more than the walk).
     """
-    slots = 16
-    while slots < 2 * (end - first):
-        slots *= 2
-    table = np.full(slots, -1, dtype=np.int64)  # positions met, by their low bits (positions drawn uniformly)
+    slots = _slots(end - first)
+    table[:slots] = -1  # positions met, by their low bits (positions drawn uniformly)
     for j in range(first, end):
         slot = at[j] & (slots - 1)
         while table[slot] != -1 and table[slot] != at[j]:
@@ -307,6 +318,8 @@ def _extend(candidates, start, size, want, sampled, found, drawn_first, drawn_at
     kept = np.empty(filled, dtype=np.int64)
     kept_so_far = 0
     for w in range(walks):
+        if not goes_on[w]:  # walked on through no one
+            continue
         rows = _lowest(rest_first[w] + np.flatnonzero(is_open[rest_first[w] : rest_first[w + 1]]), order, w, want[w] - found[w])
         more[w] = rows.size
         kept[kept_so_far : kept_so_far + more[w]] = rows
@@ -371,6 +384,7 @@ _intended_counts = _compile(_intended_counts)
 _walk_groups = _compile(_walk_groups)
 _look = _compile(_look)
 _begin = _compile(_begin)
+_slots = _compile(_slots)
 _close_repeats = _compile(_close_repeats)
 _extend = _compile(_extend)
 _lowest = _compile(_lowest)

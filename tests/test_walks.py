@@ -248,12 +248,15 @@ def test_the_walks_choose_and_record_what_the_plain_walks_do(case, seed):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 40), max_size=60), st.integers(0, 5))
-def test_a_walks_repeated_draws_are_closed_and_its_first_draw_of_each_position_kept(positions, before):
-    # Draws first:end of a walk; the draws before it (another walk's) are left alone.
+@given(st.lists(st.integers(0, 40), max_size=60), st.integers(0, 5), st.lists(st.integers(-1, 40), max_size=300))
+def test_a_walks_repeated_draws_are_closed_and_its_first_draw_of_each_position_kept(positions, before, left):
+    # Draws first:end of a walk; the draws before it (another walk's) are left alone, and
+    # so is what an earlier walk left in the shared table.
     at = np.array([7] * before + positions, dtype=np.int64)
     is_open = np.ones(at.size, dtype=bool)
-    walks._close_repeats(at, before, at.size, is_open)
+    table = np.full(walks._slots(len(positions)) + 3, 7, dtype=np.int64)
+    table[: len(left)] = left[: table.size]
+    walks._close_repeats(at, before, at.size, is_open, table)
     seen, expected = set(), [True] * before
     for position in positions:
         expected.append(position not in seen)
@@ -270,6 +273,13 @@ def test_the_lowest_orders_of_a_walks_rows_are_found_exactly_with_or_without_the
     rows = np.flatnonzero(rng.random(n) < 0.8)
     expected = sorted(rows.tolist(), key=lambda row: (w + order[row], row))[: max(count, 0)]
     assert walks._lowest(rows, order, w, count).tolist() == expected
+
+
+@given(st.integers(0, 5000))
+def test_a_walks_hash_table_is_a_power_of_two_of_at_least_16_slots_and_twice_its_draws(draws):
+    slots = walks._slots(draws)
+    assert slots >= max(16, 2 * draws) and slots & (slots - 1) == 0
+    assert slots == 16 or slots // 2 < 2 * draws  # the least such
 
 
 def test_a_number_drawn_exactly_at_the_precision_or_the_chance_of_seeing_others_is_not_below_it():
