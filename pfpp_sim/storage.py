@@ -177,6 +177,7 @@ class RunFolder:
     def __init__(self, folder: str | Path, name: Callable[[Any], str] | None = None) -> None:
         self.folder = Path(folder)
         self._name = name or (lambda key: f"run-{key:07d}.parquet")
+        self._written: dict[Any, pd.DataFrame] = {}  # the tables this object wrote: get needs no read of them
 
     def path(self, key: Any) -> Path:
         """The file of a run's table."""
@@ -209,12 +210,18 @@ class RunFolder:
         return held
 
     def put(self, key: Any, table: pd.DataFrame) -> None:
-        """Write a run's table atomically."""
+        """Write a run's table atomically (and keep it, for :meth:`get`)."""
         write_parquet(table, self.path(key))
+        self._written[key] = table
 
     def get(self, key: Any) -> pd.DataFrame:
-        """Read a run's table, checking its checksums."""
-        return read_table(self.path(key))
+        """A run's table: as this object wrote it, or else read, checking its checksums.
+
+        A sweep gathers every run's table once they have all finished: only those of
+        an earlier, resumed run are read (a thousand small files take seconds to read).
+        """
+        table = self._written.get(key)
+        return read_table(self.path(key)) if table is None else table
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:

@@ -19,6 +19,7 @@ from faults import ctrl_c, disk_full, half_written
 from pfpp_sim import storage
 from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import (
+    RunFolder,
     claim_folder,
     read_json,
     read_table,
@@ -130,6 +131,17 @@ def test_a_table_reads_back_as_written_with_its_facts(tmp_path):
     schema = pq.read_schema(path)
     assert schema.names == ["run", "value"], "no index column"
     assert schema.metadata[b"pfpp_sim"] == b'{"n":2,"units":{"value":"GBP"}}' and b"pandas" in schema.metadata
+
+
+def test_a_run_folder_gives_back_the_tables_it_wrote_without_reading_them_and_reads_the_others(tmp_path, monkeypatch):
+    earlier = RunFolder(tmp_path)
+    earlier.put(1, OLD)  # a run finished before the sweep was resumed
+    runs = RunFolder(tmp_path)
+    runs.put(2, NEW)
+    assert runs.finished([1, 2, 3]) == {1, 2}
+    pd.testing.assert_frame_equal(runs.get(1), OLD)
+    monkeypatch.setattr(storage, "read_table", lambda path: pytest.fail(f"read {path}"))
+    assert runs.get(2) is NEW
 
 
 def test_a_table_altered_on_disk_is_caught_by_its_checksums_not_read_as_other_numbers(tmp_path):
