@@ -176,11 +176,11 @@ def _look(candidates, walk, at, look, rng):
     had the complement.
     """
     offset, known_bits, skip, partner_shift, sees_others, had, streams = look
-    requests = offset.size
+    request = np.arange(skip.size) % offset.size  # each walk's request: a division per walk, not per resident
     idx = np.empty(at.size, dtype=np.int64)
     is_open, was_had = np.empty(at.size, dtype=np.bool_), np.empty(at.size, dtype=np.bool_)
     for j in range(at.size):
-        r = walk[j] % requests
+        r = request[walk[j]]
         i = candidates[at[j]] + offset[r]
         idx[j], was_had[j] = i, had[i]
         is_open[j] = (streams[i] & known_bits[r]) == 0 and not (skip[walk[j]] and had[i + partner_shift[r]])
