@@ -212,9 +212,11 @@ def _begin(candidates, start, size, want, look, rng):
     walks = start.size
     looks = np.zeros(walks, dtype=np.int64)
     drawn_first = np.zeros(walks + 1, dtype=np.int64)
+    most = 0  # draws of the walk that draws most
     for w in range(walks):
         if want[w] > 0:
             looks[w] = min(size[w], 2 * want[w] + 8)
+            most = max(most, looks[w])
         drawn_first[w + 1] = drawn_first[w] + looks[w]
     sampled = looks < size
     walk = np.empty(drawn_first[walks], dtype=np.int64)
@@ -227,7 +229,7 @@ def _begin(candidates, start, size, want, look, rng):
     idx, is_open, was_had = _look(candidates, walk, at, look, rng)
     kept = np.empty(walk.size, dtype=np.int64)
     found = np.zeros(walks, dtype=np.int64)
-    table = np.empty(_slots(looks.max() if walks else 0), dtype=np.int64)  # one for every walk's repeats: see _close_repeats
+    table = np.empty(_slots(most), dtype=np.int64)  # room for any walk's repeats, shared by them all: see _close_repeats
     filled = 0
     for w in range(walks):
         first, end = drawn_first[w], drawn_first[w + 1]

@@ -247,6 +247,19 @@ def test_the_walks_choose_and_record_what_the_plain_walks_do(case, seed):
     assert rng.bit_generator.state == rng_expected.bit_generator.state, "the same numbers drawn"
 
 
+def test_a_batch_of_no_requests_chooses_no_one_and_draws_nothing():
+    a = requests(1, **CASES["small groups, looked at whole"])
+    per_request = ("in_start", "in_size", "out_start", "out_size", "n", "precision", "bundle_first", "offset", "complement_offset", "known_bits", "stream_bit")
+    a = {key: value[:0] if key in per_request else value for key, value in a.items()}
+    a["batch_first"] = np.zeros(1, dtype=np.int64)
+    before, rng = copies(a), np.random.default_rng(1)
+    got = walks.choose(**a, rng=rng)
+    assert [array.size for array in got] == [0] * 5
+    for name in ("had", "streams", "candidates"):
+        assert a[name].tolist() == before[name].tolist(), name
+    assert rng.bit_generator.state == np.random.default_rng(1).bit_generator.state, "no number drawn"
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(0, 40), max_size=60), st.integers(0, 5), st.lists(st.integers(-1, 40), max_size=300))
 def test_a_walks_repeated_draws_are_closed_and_its_first_draw_of_each_position_kept(positions, before, left):
