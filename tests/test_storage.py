@@ -144,6 +144,33 @@ def test_a_run_folder_gives_back_the_tables_it_wrote_without_reading_them_and_re
     assert runs.get(2) is NEW
 
 
+def test_a_run_folder_counts_and_reads_its_finished_runs_in_file_name_order(tmp_path):
+    runs = RunFolder(tmp_path / "runs")
+    assert runs.count() == 0 and runs.read_all() is None and runs.finished([1]) == set()  # no folder yet
+    runs.put(3, NEW)
+    runs.put(1, OLD)
+    write_parquet(OLD, tmp_path / "runs" / "design.parquet")  # not a run's file
+    assert runs.path(3) == tmp_path / "runs" / "run-0000003.parquet"
+    assert runs.count() == 2
+    pd.testing.assert_frame_equal(runs.read_all(), pd.concat([OLD, NEW], ignore_index=True))
+    named = RunFolder(tmp_path / "pairs", name=lambda key: f"run-{key[0]}-{key[1]}.parquet")
+    named.put((2, 0), OLD)
+    assert named.path((2, 0)).name == "run-2-0.parquet" and named.finished([(2, 0), (2, 1)]) == {(2, 0)}
+
+
+def test_a_run_folder_removes_a_write_cut_short_and_a_damaged_file_so_that_their_runs_are_redone(tmp_path):
+    runs = RunFolder(tmp_path)
+    for key in (1, 2):
+        runs.put(key, NEW)
+    damaged = bytearray(runs.path(2).read_bytes())
+    damaged[len(damaged) // 3] ^= 0xFF
+    runs.path(2).write_bytes(bytes(damaged))
+    cut_short = tmp_path / ".run-0000003.parquet.x1y2.tmp"  # as a kill during write_parquet leaves it
+    cut_short.write_bytes(b"PAR1")
+    assert RunFolder(tmp_path).finished([1, 2, 3]) == {1}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run-0000001.parquet"]
+
+
 def test_a_table_altered_on_disk_is_caught_by_its_checksums_not_read_as_other_numbers(tmp_path):
     path = write_parquet(NEW, tmp_path / "t.parquet")
     data = bytearray(path.read_bytes())
