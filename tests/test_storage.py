@@ -158,13 +158,18 @@ def test_a_run_folder_counts_and_reads_its_finished_runs_in_file_name_order(tmp_
     assert named.path((2, 0)).name == "run-2-0.parquet" and named.finished([(2, 0), (2, 1)]) == {(2, 0)}
 
 
+def alter_a_data_byte(path: Path) -> None:
+    """Flip one byte of a Parquet file inside its data pages, away from the footer."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def test_a_run_folder_removes_a_write_cut_short_and_a_damaged_file_so_that_their_runs_are_redone(tmp_path):
     runs = RunFolder(tmp_path)
     for key in (1, 2):
         runs.put(key, NEW)
-    damaged = bytearray(runs.path(2).read_bytes())
-    damaged[len(damaged) // 3] ^= 0xFF
-    runs.path(2).write_bytes(bytes(damaged))
+    alter_a_data_byte(runs.path(2))
     cut_short = tmp_path / ".run-0000003.parquet.x1y2.tmp"  # as a kill during write_parquet leaves it
     cut_short.write_bytes(b"PAR1")
     assert RunFolder(tmp_path).finished([1, 2, 3]) == {1}
@@ -173,9 +178,7 @@ def test_a_run_folder_removes_a_write_cut_short_and_a_damaged_file_so_that_their
 
 def test_a_table_altered_on_disk_is_caught_by_its_checksums_not_read_as_other_numbers(tmp_path):
     path = write_parquet(NEW, tmp_path / "t.parquet")
-    data = bytearray(path.read_bytes())
-    data[len(data) // 3] ^= 0xFF  # inside the data pages, away from the footer
-    path.write_bytes(bytes(data))
+    alter_a_data_byte(path)
     assert not readable_table(path)
     with pytest.raises(PfppError, match=rf"^{path} is not a readable Parquet table \(.*\): the folder is damaged; rerun"):
         read_table(path)
