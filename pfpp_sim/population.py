@@ -450,8 +450,8 @@ def solve_income_level(adjusted_income: np.ndarray, threshold: np.ndarray, eligi
     """Income multiplier m such that exactly ``n_target`` eligible households are fuel poor.
 
     A household is fuel poor when ``m * adjusted_income < threshold`` and it is eligible
-    (band D-G). The ratios ``threshold / adjusted_income`` are sorted and ``m`` is put
-    half-way between the ``n_target``-th and the next.
+    (band D-G). ``m`` is put half-way between the ``n_target``-th largest of the ratios
+    ``threshold / adjusted_income`` and the next (found by a partition, not a sort).
 
     Parameters
     ----------
@@ -472,18 +472,22 @@ def solve_income_level(adjusted_income: np.ndarray, threshold: np.ndarray, eligi
     DataError
         If fewer than ``n_target`` homes are in bands D-G.
     """
-    ratio = np.sort(threshold[eligible] / adjusted_income[eligible])[::-1]
-    if n_target > ratio.size:
+    ratio = threshold[eligible] / adjusted_income[eligible]
+    n = ratio.size
+    if n_target > n:
         raise DataError(
             f"cannot reach the observed fuel-poverty rate: {n_target} fuel-poor households needed "
-            f"but only {ratio.size} simulated homes are in bands D-G"
+            f"but only {n} simulated homes are in bands D-G"
         )
-    if ratio.size == 0:
+    if n == 0:
         return 1.0
     if n_target == 0:
-        return float(ratio[0] * 1.01)
-    upper = ratio[n_target - 1]
-    lower = ratio[n_target] if n_target < ratio.size else upper * 0.5
+        return float(ratio.max() * 1.01)
+    if n_target == n:
+        upper = ratio.min()
+        return float(0.5 * (upper + upper * 0.5))
+    ascending = np.partition(ratio, (n - n_target - 1, n - n_target))  # the n_target-th largest and the next in place
+    upper, lower = ascending[n - n_target], ascending[n - n_target - 1]
     return float(0.5 * (upper + lower))
 
 

@@ -6,8 +6,11 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pfpp_sim import data
+from pfpp_sim.errors import DataError
 from pfpp_sim.model import PfppModel
 from pfpp_sim.population import (
     AGE_16,
@@ -15,6 +18,7 @@ from pfpp_sim.population import (
     NEET,
     fuel_poverty_target_year,
     neet_target_period,
+    solve_income_level,
     years_after_data,
     young_people_homes,
 )
@@ -273,3 +277,36 @@ def test_young_peoples_homes_follow_incomes_ranked_with_ties_in_household_order(
             cumulative = np.cumsum(weight)
             expected[group] = np.searchsorted(cumulative, draw[group] * cumulative[-1], side="right")
         np.testing.assert_array_equal(homes, np.minimum(expected, 499))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ratio=st.lists(st.floats(0.01, 100.0), min_size=0, max_size=40),
+    eligible_draw=st.lists(st.booleans(), min_size=40, max_size=40),
+    data=st.data(),
+)
+def test_the_solved_income_level_lies_halfway_between_the_target_ratio_and_the_next(ratio, eligible_draw, data):
+    # The level is defined on the ratios sorted from the largest: half-way between the
+    # n_target-th and the next (half the last when every eligible home is to be fuel poor,
+    # just above the largest when none is), whatever way it is found.
+    n = len(ratio)
+    threshold, adjusted = np.array(ratio, dtype=np.float64), np.ones(n)
+    eligible = np.array(eligible_draw[:n], dtype=bool)
+    ordered = np.sort(threshold[eligible])[::-1]
+    n_target = data.draw(st.integers(0, ordered.size))
+    if ordered.size == 0:
+        expected = 1.0
+    elif n_target == 0:
+        expected = float(ordered[0] * 1.01)
+    else:
+        upper = ordered[n_target - 1]
+        lower = ordered[n_target] if n_target < ordered.size else upper * 0.5
+        expected = float(0.5 * (upper + lower))
+    assert solve_income_level(adjusted, threshold, eligible, n_target) == expected
+    if ordered.size and 0 < n_target < ordered.size and ordered[n_target - 1] > ordered[n_target]:
+        assert np.count_nonzero(expected * adjusted[eligible] < threshold[eligible]) == n_target
+
+
+def test_an_income_level_for_more_fuel_poor_homes_than_bands_d_to_g_hold_is_an_error():
+    with pytest.raises(DataError, match="3 fuel-poor households needed but only 2 simulated homes are in bands D-G"):
+        solve_income_level(np.ones(4), np.ones(4), np.array([True, True, False, False]), 3)
