@@ -20,6 +20,7 @@ job-search rank (:mod:`pfpp_sim.labour_market`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from scipy import optimize, stats
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
 from pfpp_sim.scenario import Calibration, RunSettings, Scenario
+from pfpp_sim.speed import DRAW_AHEAD_HOUSEHOLDS, thread_pool
 from pfpp_sim.trends import data_centre, months_between, years_beyond_data
 
 __all__ = [
@@ -491,6 +493,11 @@ def solve_income_level(adjusted_income: np.ndarray, threshold: np.ndarray, eligi
     return float(0.5 * (upper + lower))
 
 
+def _settling_threads(n_households: np.ndarray) -> int:
+    """Threads :func:`build_population` settles places in by default: two for a large population, else none (1)."""
+    return 2 if int(n_households.sum()) >= DRAW_AHEAD_HOUSEHOLDS else 1
+
+
 def _real_young_people(table: pd.DataFrame) -> np.ndarray:
     """Real young people (16-24) of each place of a :func:`~pfpp_sim.data.places` table."""
     return table["age_16_17"].to_numpy(dtype=np.float64) + table["age_18_24"].to_numpy(dtype=np.float64)
@@ -524,6 +531,7 @@ def build_population(
     bill_discount_gbp: float = 0.0,
     means_tested_gbp: float = 0.0,
     income_index: float = 1.0,
+    threads: int | None = None,
 ) -> Population:
     """Build the synthetic residents of every place in a scenario.
 
@@ -549,6 +557,11 @@ def build_population(
         (:attr:`~pfpp_sim.exogenous.Exogenous.income_index`). Base incomes are built in
         FYE 2020 terms (around ``median_income``) and are nominal times this index, as
         the poverty line is.
+    threads : int, optional
+        Threads that work out each place's homes and income level from its numbers
+        while the next places' are drawn: by default two from
+        :data:`~pfpp_sim.speed.DRAW_AHEAD_HOUSEHOLDS` households, else none (1). The
+        residents do not depend on it.
 
     Returns
     -------
@@ -607,79 +620,90 @@ def build_population(
     neet_1824 = np.empty(len(codes))
     h_offset = 0
     tenure_shares = table[["share_owner", "share_social_rent", "share_private_rent"]].to_numpy(dtype=np.float64)
-    for p, code in enumerate(codes):
-        nh, ny = int(n_h[p]), int(n_y[p])
-        shares = tenure_shares[p]
-        tenure = rng.choice(3, size=nh, p=shares / shares.sum()).astype(np.uint8)
-        bands = data.energy_efficiency_bands(code).shares
-        band = rng.choice(7, size=nh, p=bands / bands.sum()).astype(np.uint8)
-        raw = hw.median_income.value * tenure_income[tenure] * np.exp(hw.income_spread.value * rng.standard_normal(nh))
-        dev = (dev_sd * rng.standard_normal(nh)).astype(np.float32)
 
-        # Young people of this place, linked to its households.
-        n1617 = int(np.rint(ny * real_1617[p] / real_y[p])) if real_y[p] > 0 else 0
-        age = np.concatenate(
-            [rng.integers(AGE_16, AGE_18, size=n1617), rng.integers(AGE_18, AGE_25, size=ny - n1617)]
-        ).astype(np.int16)
-        status = np.full(ny, EDUCATION, dtype=np.uint8)
-        # Year 11 stays in school; of Years 12-13 (the DfE cohort, some already 18) the
-        # k_neet with the lowest draws are NEET: one draw per person whatever the rate
-        # (common random numbers).
-        group = school_group(age, since_september(run.start_month))
-        cohort = np.flatnonzero(group == YEARS_12_13)
-        k_neet = int(np.rint(target_neet[p] * cohort.size))
-        status[cohort[np.argsort(rng.random(ny)[cohort], kind="stable")[:k_neet]]] = NEET
-        share_1824 = float(neet_18_24_share(yw.neet_16_24_rate.value, target_neet[p], england_neet))
-        neet_1824[p] = share_1824
-        older = np.flatnonzero(group == AFTER_SCHOOL)
-        k_old = int(np.rint(share_1824 * older.size))
-        status[rng.permutation(older)[:k_old]] = NEET
-        # Those of 18 or more not NEET (Year 13 pupils who have turned 18 among them) are in
-        # work with the steady-state chance for their age: one draw per person whatever the chance.
-        rest = np.flatnonzero((age >= AGE_18) & (status != NEET))
-        in_work = employed_by_age(age[rest] - AGE_18, leave_education)
-        status[rest[rng.random(ny)[rest] < in_work]] = EMPLOYED
-        # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
-        # gives long spells), capped at three years.
-        spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
-        months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
+    def settle(p, tenure, band, raw, dev, status, home_draw, means, first_household):
+        """Place ``p``'s young people's homes (rows of all households), its base incomes and its income level, from its drawn numbers."""
+        nh = tenure.size
         household = young_people_homes(
-            status == NEET, tenure, raw, rng.random(ny),
-            tenure_weight=home_tenure_weight, neet_gradient=yw.neet_home_income_gradient.value,
+            status == NEET, tenure, raw, home_draw, tenure_weight=home_tenure_weight, neet_gradient=yw.neet_home_income_gradient.value,
         )
-        mh = rng.random(ny) < mh_prevalence
-
         # Solve the income level that reproduces the observed fuel-poverty rate, with the
         # same income and cost terms the model's fuel-poverty update uses, at the price,
         # payments and income index given.
-        means = raw <= means_cut
         # Each simulated young person stands for (real young / simulated young) people and each
         # household for (real households / simulated households): weight their earnings so a
         # household gets the real number of employed young people per household.
-        link = (real_y[p] / ny) / (real_h[p] / nh) if real_h[p] > 0 else 1.0
+        link = (real_y[p] / status.size) / (real_h[p] / nh) if real_h[p] > 0 else 1.0
         youth_income = earnings * link * np.bincount(household[status == EMPLOYED], minlength=nh)
         cost = np.maximum(fuel_price_gbp * band_cost[band] - bill_discount_gbp, 0.0)
         threshold = poverty_line + cost - youth_income - np.where(means, means_tested_gbp, 0.0)
         adjusted = raw * np.exp(dev) * income_index
-        eligible = band >= BAND_D
         n_target = int(np.rint(target_fp[p] * nh))
         # Reproduces the published rate at the start, then moved by the trend since its data year.
-        level = solve_income_level(adjusted, threshold, eligible, n_target) * income_carried[p]
-        income_level[p] = level
+        level = solve_income_level(adjusted, threshold, band >= BAND_D, n_target) * income_carried[p]
+        return (household + first_household).astype(np.int32), raw * level, level
 
-        h_cols["place"].append(np.full(nh, p, dtype=np.int16))
-        h_cols["tenure"].append(tenure)
-        h_cols["base"].append(raw * level)
-        h_cols["dev"].append(dev)
-        h_cols["band"].append(band)
-        h_cols["means"].append(means)
-        y_cols["place"].append(np.full(ny, p, dtype=np.int16))
-        y_cols["household"].append((household + h_offset).astype(np.int32))
-        y_cols["age"].append(age)
-        y_cols["status"].append(status)
-        y_cols["months"].append(months.astype(np.int16))
-        y_cols["mh"].append(mh)
-        h_offset += nh
+    # Each place's numbers are drawn in turn from the one stream; what follows from them
+    # (homes, income level) is worked out beside the drawing of the next places.
+    settled = []  # each place's homes, base incomes and income level, in place order
+    with thread_pool(_settling_threads(n_h) if threads is None else threads) as pool:
+        for p, code in enumerate(codes):
+            nh, ny = int(n_h[p]), int(n_y[p])
+            shares = tenure_shares[p]
+            tenure = rng.choice(3, size=nh, p=shares / shares.sum()).astype(np.uint8)
+            bands = data.energy_efficiency_bands(code).shares
+            band = rng.choice(7, size=nh, p=bands / bands.sum()).astype(np.uint8)
+            raw = hw.median_income.value * tenure_income[tenure] * np.exp(hw.income_spread.value * rng.standard_normal(nh))
+            dev = (dev_sd * rng.standard_normal(nh)).astype(np.float32)
+
+            # Young people of this place, linked to its households.
+            n1617 = int(np.rint(ny * real_1617[p] / real_y[p])) if real_y[p] > 0 else 0
+            age = np.concatenate(
+                [rng.integers(AGE_16, AGE_18, size=n1617), rng.integers(AGE_18, AGE_25, size=ny - n1617)]
+            ).astype(np.int16)
+            status = np.full(ny, EDUCATION, dtype=np.uint8)
+            # Year 11 stays in school; of Years 12-13 (the DfE cohort, some already 18) the
+            # k_neet with the lowest draws are NEET: one draw per person whatever the rate
+            # (common random numbers).
+            group = school_group(age, since_september(run.start_month))
+            cohort = np.flatnonzero(group == YEARS_12_13)
+            k_neet = int(np.rint(target_neet[p] * cohort.size))
+            status[cohort[np.argsort(rng.random(ny)[cohort], kind="stable")[:k_neet]]] = NEET
+            share_1824 = float(neet_18_24_share(yw.neet_16_24_rate.value, target_neet[p], england_neet))
+            neet_1824[p] = share_1824
+            older = np.flatnonzero(group == AFTER_SCHOOL)
+            k_old = int(np.rint(share_1824 * older.size))
+            status[rng.permutation(older)[:k_old]] = NEET
+            # Those of 18 or more not NEET (Year 13 pupils who have turned 18 among them) are in
+            # work with the steady-state chance for their age: one draw per person whatever the chance.
+            rest = np.flatnonzero((age >= AGE_18) & (status != NEET))
+            in_work = employed_by_age(age[rest] - AGE_18, leave_education)
+            status[rest[rng.random(ny)[rest] < in_work]] = EMPLOYED
+            # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
+            # gives long spells), capped at three years.
+            spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
+            months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
+            home_draw = rng.random(ny)
+            mh = rng.random(ny) < mh_prevalence
+            means = raw <= means_cut
+            job = partial(settle, p, tenure, band, raw, dev, status, home_draw, means, h_offset)
+            settled.append(pool.submit(job) if pool else job())
+
+            h_cols["place"].append(np.full(nh, p, dtype=np.int16))
+            h_cols["tenure"].append(tenure)
+            h_cols["dev"].append(dev)
+            h_cols["band"].append(band)
+            h_cols["means"].append(means)
+            y_cols["place"].append(np.full(ny, p, dtype=np.int16))
+            y_cols["age"].append(age)
+            y_cols["status"].append(status)
+            y_cols["months"].append(months.astype(np.int16))
+            y_cols["mh"].append(mh)
+            h_offset += nh
+    for p, done in enumerate(settled):
+        household, base, income_level[p] = done.result() if pool else done
+        y_cols["household"].append(household)
+        h_cols["base"].append(base)
 
     def cat(cols, key):
         return np.concatenate(cols[key])
