@@ -29,7 +29,7 @@ from scipy import optimize, stats
 from pfpp_sim import data
 from pfpp_sim.errors import DataError
 from pfpp_sim.scenario import Calibration, RunSettings, Scenario
-from pfpp_sim.speed import DRAW_AHEAD_HOUSEHOLDS, thread_pool
+from pfpp_sim.speed import DRAW_AHEAD_HOUSEHOLDS, submit, thread_pool
 from pfpp_sim.trends import data_centre, months_between, years_beyond_data
 
 __all__ = [
@@ -687,7 +687,7 @@ def build_population(
             mh = rng.random(ny) < mh_prevalence
             means = raw <= means_cut
             job = partial(settle, p, tenure, band, raw, dev, status, home_draw, means, h_offset)
-            settled.append(pool.submit(job) if pool else job())
+            settled.append(submit(pool, job))
 
             h_cols["place"].append(np.full(nh, p, dtype=np.int16))
             h_cols["tenure"].append(tenure)
@@ -701,7 +701,7 @@ def build_population(
             y_cols["mh"].append(mh)
             h_offset += nh
     for p, done in enumerate(settled):
-        household, base, income_level[p] = done.result() if pool else done
+        household, base, income_level[p] = done.result()
         y_cols["household"].append(household)
         h_cols["base"].append(base)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import accumulate
 
 import numpy as np
@@ -39,7 +39,15 @@ from pfpp_sim.population import (
     solve_income_level,
 )
 from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario
-from pfpp_sim.speed import BLOCK_HOUSEHOLDS, BLOCK_THREADS, DRAW_AHEAD_HOUSEHOLDS, KEEP_NUMBERS_BYTES, run_all, thread_pool
+from pfpp_sim.speed import (
+    BLOCK_HOUSEHOLDS,
+    BLOCK_THREADS,
+    DRAW_AHEAD_HOUSEHOLDS,
+    KEEP_NUMBERS_BYTES,
+    run_all,
+    submit,
+    thread_pool,
+)
 from pfpp_sim.streams import DrawingAhead, KeptNumbers, MonthNumbers, YoungDraws, draw_shocks, draw_young, stream
 from pfpp_sim.targeting import RecipientRecords
 from pfpp_sim.trends import years_beyond_data
@@ -178,19 +186,22 @@ class ResidentEngine:
         # Monthly growth factor of base incomes by place (fitted trend, in its data years); None without trends.
         self.income_growth = np.exp(places.income_trend / 12.0) if places.income_trend.any() else None
         income = self.update_fuel_poverty(0)
-        # The groups the run's outcomes are counted by (by starting income): only an engine that steps counts them.
-        self.equity_groups = equity_groups(population, income) if onset else None
-        # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
-        self.cold_home = np.take(population.households.fuel_poor, population.young.household)
-        self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
-        # Each block's young people by cell and state as the month ends, counted as they step.
-        self._young_by_state: list[np.ndarray | None] = [None for _ in self.blocks]
-        self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
-        for block in self.blocks:
-            self._update_ilo_status(0, block)
-        self.initial_rates = resident_rates(population, int(self.since_september[0]))
-        if onset:
-            self._solve_hazards(exo)
+        # The groups the run's outcomes are counted by (by starting income): only an engine
+        # that steps counts them. Worked out beside the rest of setting up when drawing ahead.
+        with thread_pool(2 if onset and self.draw_ahead else 1) as pool:
+            grouping = submit(pool, partial(equity_groups, population, income)) if onset else None
+            # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
+            self.cold_home = np.take(population.households.fuel_poor, population.young.household)
+            self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
+            # Each block's young people by cell and state as the month ends, counted as they step.
+            self._young_by_state: list[np.ndarray | None] = [None for _ in self.blocks]
+            self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
+            for block in self.blocks:
+                self._update_ilo_status(0, block)
+            self.initial_rates = resident_rates(population, int(self.since_september[0]))
+            if onset:
+                self._solve_hazards(exo)
+            self.equity_groups = grouping.result() if onset else None
         # Numbers being drawn ahead in helper threads: the young people's for the next month
         # they step, the households' income shocks likewise (none until the first step).
         self._drawing_young: DrawingAhead[YoungDraws] | None = None

@@ -18,14 +18,15 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from typing import TypeVar
 
 import numpy as np
 
 __all__ = [
     "BLOCK_HOUSEHOLDS", "BLOCK_THREADS", "DRAW_AHEAD_HOUSEHOLDS", "KEEP_HOUSEHOLDS", "KEEP_NUMBERS_BYTES", "keep_freed_memory",
-    "keeps_freed_memory", "run_all", "thread_pool",
+    "keeps_freed_memory", "run_all", "submit", "thread_pool",
 ]
 
 BLOCK_HOUSEHOLDS = 1 << 17
@@ -42,6 +43,8 @@ beforehand, so the results are the same either way."""
 
 BLOCK_THREADS = 4
 """Most threads stepping blocks at once by default (no more than the machine's CPUs)."""
+
+T = TypeVar("T")
 
 _freed_memory_kept = False  # set by keep_freed_memory: process pools pass it on to their workers
 
@@ -123,6 +126,27 @@ def thread_pool(threads: int) -> AbstractContextManager[ThreadPoolExecutor | Non
     context manager of ThreadPoolExecutor or None
     """
     return ThreadPoolExecutor(threads) if threads > 1 else nullcontext()
+
+
+def submit(pool: ThreadPoolExecutor | None, job: Callable[[], T]) -> Future[T]:
+    """``job`` submitted to a thread pool if given, else run now: its result as a future either way.
+
+    Parameters
+    ----------
+    pool : ThreadPoolExecutor or None
+    job : callable
+        Called with no arguments.
+
+    Returns
+    -------
+    concurrent.futures.Future
+        Of what ``job`` returns; without a pool, already done (a failure is raised at once).
+    """
+    if pool is not None:
+        return pool.submit(job)
+    done: Future[T] = Future()
+    done.set_result(job())
+    return done
 
 
 def run_all(jobs: list[Callable[[], None]], pool: ThreadPoolExecutor | None) -> None:

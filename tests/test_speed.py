@@ -1,6 +1,7 @@
 """Speed settings change how the process allocates memory, never a result."""
 
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -31,6 +32,17 @@ def test_run_all_runs_every_job_in_a_pool_or_without_one_and_re_raises_a_failure
             with pytest.raises(RuntimeError, match="job failed"):
                 speed.run_all([fail], pool)
     assert sorted(done) == [0, 0, 1, 1, 2, 2]
+
+
+def test_submit_gives_a_jobs_result_as_a_future_run_in_a_pool_or_at_once():
+    ran = []
+    with speed.thread_pool(2) as pool:
+        in_pool = speed.submit(pool, lambda: threading.current_thread().name)
+        assert in_pool.result() != threading.current_thread().name
+    at_once = speed.submit(None, lambda: ran.append("now") or 7)
+    assert ran == ["now"] and at_once.done() and at_once.result() == 7
+    with pytest.raises(RuntimeError, match="job failed"):
+        speed.submit(None, lambda: (_ for _ in ()).throw(RuntimeError("job failed")))
 
 
 def test_a_process_pools_workers_allocate_as_the_process_that_starts_them(monkeypatch):
