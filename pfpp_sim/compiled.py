@@ -9,7 +9,8 @@ month of fuel poverty (:func:`step_households`):
 months in a cold home; the counts of young people by cell and state and of
 fuel-poor households by cell (:func:`~pfpp_sim.outcomes.count_outcomes`); and, once per
 run, the cold homes of the reference world that sets the baseline onset of mental
-disorder (:func:`reference_cold_homes`).
+disorder (:func:`reference_cold_homes`); and the month's check that residents stay
+sorted by place (:func:`falls`).
 They make the same operations on the same numbers in the same order, so they give the
 same results to the bit; ``tests/test_compiled.py`` checks them against the plain rules.
 Exponentials stay in NumPy, whose ``exp`` differs from the compiled one in the last bit
@@ -38,7 +39,7 @@ from pfpp_sim.population import (
 )
 
 __all__ = [
-    "YOUNG_STATES", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "reference_cold_homes", "step_households",
+    "YOUNG_STATES", "falls", "flag_fuel_poor", "fuel_poor_cells", "household_incomes", "income_shocks", "reference_cold_homes", "step_households",
     "young_month", "young_state_cells",
 ]
 
@@ -405,6 +406,19 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
     return replaced[:n_new]
 
 
+def falls(values):
+    """Whether any entry of ``values`` is below the one before it (``np.less(values[1:], values[:-1]).any()``, in one pass, with no array made).
+
+    For the run-time check that residents stay sorted by place
+    (:meth:`PfppModel._check_residents <pfpp_sim.model.PfppModel._check_residents>`).
+    Every pair is compared, with no early exit, so that the loop is vectorised.
+    """
+    fell = False
+    for i in range(1, values.size):
+        fell |= values[i] < values[i - 1]
+    return fell
+
+
 def _school_group(age_months, months_since_september):
     """:func:`~pfpp_sim.population.school_group` of one young person: 0 Year 11, 1 Years 12-13, 2 after school."""
     academic = age_months - months_since_september
@@ -431,6 +445,7 @@ step_households = _compile(step_households)
 fuel_poor_cells = _compile(fuel_poor_cells)
 reference_cold_homes = _compile(reference_cold_homes)
 young_state_cells = _compile(young_state_cells)
+falls = _compile(falls)
 young_month = _compile(young_month)
 _young_state = _compile(_young_state)
 _school_group = _compile(_school_group)

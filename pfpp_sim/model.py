@@ -24,6 +24,7 @@ from functools import cache, cached_property, lru_cache
 import mesa
 import numpy as np
 
+from pfpp_sim import compiled
 from pfpp_sim.agents import Council, Department
 from pfpp_sim.agents.council import order_lines
 from pfpp_sim.delivery import Orders, deliver, delivery_flows
@@ -616,7 +617,7 @@ class PfppModel(mesa.Model):
                     raise InvariantError(
                         f"residents not conserved: {label} column {name} holds {values.shape[0]} of {group.n}, month {t}, place all"
                     )
-            if np.less(place[1:], place[:-1]).any() or (place[ends] != owner).any():
+            if compiled.falls(place) or (place[ends] != owner).any():
                 moved = np.flatnonzero(np.bincount(place, minlength=start.size) != start)
                 where = codes[moved[0]] if moved.size else "all"
                 raise InvariantError(f"residents not conserved: {label} count changed, month {t}, place {where}")

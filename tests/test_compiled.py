@@ -386,3 +386,18 @@ def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
     )
     with pytest.raises(ValueError, match="^more young people turn 25 this month than newcomers' numbers were drawn for$"):
         compiled.young_month(**inputs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=hnp.arrays(st.sampled_from([np.int16, np.int32]), st.integers(0, 80), elements=st.integers(-3, 3)))
+def test_falls_finds_any_entry_below_the_one_before_it(values):
+    assert compiled.falls(values) == bool(np.less(values[1:], values[:-1]).any())
+
+
+def test_falls_finds_one_fall_at_the_start_or_the_end_of_sorted_places():
+    place = np.repeat(np.arange(5, dtype=np.int16), 40)
+    assert not compiled.falls(place)
+    for first, second in ((0, 1), (198, 199)):
+        swapped = place.copy()
+        swapped[first], swapped[second] = 1, 0
+        assert compiled.falls(swapped)
