@@ -109,3 +109,43 @@ def test_the_paths_are_read_only():
     _, exo = paths()
     with pytest.raises(ValueError, match="read-only"):
         exo.price_gbp[0] = 0.0
+
+
+def test_bill_support_and_payments_are_each_eligibilitys_schemes_started_in_the_last_12_months():
+    # The Energy Bills Support Scheme (all households: six instalments from October 2022,
+    # GBP 400) and the cost-of-living payments (means tested: GBP 326 and 324 in July and
+    # November 2022, 301, 300 and 299 in April 2023, October 2023 and February 2024).
+    _, exo = paths(start="2022-06", horizon=24)
+    universal = pd.Series(exo.bill_discount_gbp, index=exo.dates)
+    means_tested = pd.Series(exo.means_tested_gbp, index=exo.dates)
+    expected_universal = {"2022-09-01": 0, "2022-10-01": 66, "2023-03-01": 400, "2023-09-01": 400, "2023-10-01": 334, "2024-02-01": 67}
+    expected_means = {"2022-06-01": 0, "2022-07-01": 326, "2022-11-01": 650, "2023-04-01": 951, "2023-07-01": 625, "2024-02-01": 900}
+    assert {day: universal[day] for day in expected_universal} == expected_universal
+    assert {day: means_tested[day] for day in expected_means} == expected_means
+
+
+def test_prevalence_is_each_years_value_in_january_and_interpolated_between_years():
+    scenario, exo = paths(start="2021-01", horizon=24)
+    prevalence = scenario.world.young_people.mh_prevalence
+    by_month = pd.Series(exo.mh_prevalence, index=exo.dates)
+    assert by_month["2021-01-01"] == prevalence["2021"].value
+    assert by_month["2022-01-01"] == prevalence["2022"].value
+    assert by_month["2021-07-01"] == pytest.approx((prevalence["2021"].value + prevalence["2022"].value) / 2)
+    assert by_month["2021-04-01"] == pytest.approx(prevalence["2021"].value + 0.25 * (prevalence["2022"].value - prevalence["2021"].value))
+
+
+def test_before_the_first_price_cap_the_first_is_paid_and_after_the_last_the_last():
+    caps = data.energy_price_cap().sort_values("effective_date")
+    first, last = caps["effective_date"].iloc[0], caps["effective_date"].iloc[-1]
+    _, before = paths(start=f"{first.year - 1}-01", horizon=14)
+    assert before.price_gbp[0] == caps["paid_gbp_per_year"].iloc[0]
+    assert before.price_gbp[12 + first.month - 1] == caps["paid_gbp_per_year"].iloc[0]  # the first cap's own month
+    _, after = paths(start=f"{last.year + 2}-01", horizon=2)
+    assert (after.price_gbp == caps["paid_gbp_per_year"].iloc[-1]).all()
+
+
+def test_paths_are_built_for_the_months_asked_for():
+    scenario, _ = paths()
+    dates = pd.date_range("2019-01-01", periods=12, freq="MS")
+    exo = exogenous_paths(scenario, dates)
+    assert exo.dates.equals(dates) and exo.price_gbp.size == 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.streams import STREAM_IDS, DrawnAhead, draw_young, restart, stream
+from pfpp_sim.streams import STREAM_IDS, DrawingAhead, DrawnAhead, draw_young, restart, stream
 
 
 def test_the_same_seed_replicate_and_name_give_the_same_numbers_and_seed_0_is_a_seed():
@@ -62,3 +62,25 @@ def test_numbers_drawn_ahead_are_handed_out_in_order_and_a_wrong_request_is_refu
     np.testing.assert_array_equal(ahead.random(3), first)
     with pytest.raises(ValueError, match="asked for 3 numbers"):
         ahead.random(3)
+
+
+def test_numbers_drawn_ahead_refuse_another_size_or_dtype_and_say_what_they_hold():
+    drawn = DrawnAhead(np.zeros(3), np.zeros(2, dtype=np.float32))
+    with pytest.raises(ValueError, match="asked for 3 numbers of float32 drawn ahead, the next part has 3 of float64"):
+        drawn.standard_normal(3, dtype=np.float32)
+    np.testing.assert_array_equal(drawn.random(3), np.zeros(3))
+    with pytest.raises(ValueError, match="asked for 2 numbers of float64 drawn ahead, the next part has 2 of float32"):
+        drawn.standard_normal(2)
+    assert drawn.standard_normal(2, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="asked for 1 numbers of float64 drawn ahead, the next part has none"):
+        drawn.random(1)
+
+
+def test_numbers_being_drawn_ahead_give_what_was_drawn_or_raise_what_failed():
+    assert DrawingAhead(lambda n: np.arange(n), 4).result().tolist() == [0, 1, 2, 3]
+
+    def fail():
+        raise RuntimeError("no numbers")
+
+    with pytest.raises(RuntimeError, match="no numbers"):
+        DrawingAhead(fail).result()

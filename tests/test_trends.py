@@ -66,3 +66,13 @@ def test_a_run_that_starts_after_the_data_end_goes_on_where_the_damped_trend_had
 
 def test_a_trend_without_an_end_has_no_years_beyond_its_data():
     np.testing.assert_array_equal(years_beyond_data("2024-03", None, 12, 0.8), 0.0)
+
+
+def test_months_between_counts_two_digit_months():
+    assert months_between("2020-12", "2021-11") == 11
+    assert months_between("2021-10", "2021-12") == 2
+    assert months_between("2021-12", "2021-10") == -2
+
+
+def test_a_series_without_a_trend_end_moves_by_nothing_in_any_month():
+    np.testing.assert_array_equal(years_beyond_data("2021-07", None, 5, 0.8), np.zeros(6))
