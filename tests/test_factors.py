@@ -64,6 +64,10 @@ def test_no_combination_is_the_base_and_all_of_them_are_the_alternative(base, tm
         factors = factor_set(base, alternative)
         assert factors.combination(0).scenario_hash() == base.scenario_hash()
         assert factors.combination((1 << len(factors.factors)) - 1).scenario_hash() == alternative.scenario_hash()
+        # Named as the scenarios they are, or as a combination of the base.
+        full = (1 << len(factors.factors)) - 1
+        assert [factors.combination(mask).name for mask in (0, 1, full)] == [base.name, f"{base.name}_combination_1", alternative.name]
+        assert factors.combination(1).extends == base.extends
 
 
 def test_a_combination_takes_the_alternatives_values_of_its_factors_only(base):

@@ -155,3 +155,27 @@ def test_orderings_come_in_antithetic_pairs_so_one_pair_is_exact_for_two_factors
     for seed in range(5):
         design = shapley.sampled(2, 2, np.random.default_rng(seed))
         np.testing.assert_allclose(design.shapley_values(values_of(design, game)), [2.5, 1.5])
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_every_design_evaluates_the_empty_and_full_coalitions_and_each_factor_alone(k):
+    # They give the total effect and each factor's main effect, whatever permutations drew.
+    for design in (shapley.exact(k), shapley.sampled(k, 2, np.random.default_rng(0))):
+        needed = {0, (1 << k) - 1, *(1 << i for i in range(k))}
+        assert needed <= set(design.masks.tolist())
+        assert design.masks.dtype == np.int64 and np.all(np.diff(design.masks) > 0)
+        assert design.masks[0] == 0 and design.masks[-1] == (1 << k) - 1  # no coalition outside the factors
+
+
+def test_a_design_says_whether_it_is_exact_and_an_exact_one_of_one_factor_has_no_pairs():
+    one = shapley.exact(1)
+    assert one.exact is True and one.pair_terms.shape == (0, 4)
+    drawn = shapley.sampled(3, 4, np.random.default_rng(1))
+    assert drawn.exact is False and drawn.permutations == 4
+
+
+def test_a_sampled_design_takes_up_to_the_most_factors_a_mask_holds():
+    design = shapley.sampled(shapley.MAX_FACTORS, 2, np.random.default_rng(2))
+    assert design.k == shapley.MAX_FACTORS
+    with pytest.raises(ValueError, match="expected 1 to 62 factors, got 63"):
+        shapley.sampled(shapley.MAX_FACTORS + 1, 2, np.random.default_rng(2))

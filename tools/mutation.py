@@ -24,8 +24,8 @@ Usage::
 
 MODULE is a path such as ``pfpp_sim/agents/council.py`` (default: every module in
 ``[tool.mutmut] only_mutate``). ``--again`` tests only the mutants that survived the last
-run of each module again, with the current tests (after adding tests); the mutants
-already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
+run of each module again, with the current tests now listed for it (after adding tests
+or test files); the mutants already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
 survivors whose names match (e.g. ``'*open_award*'``); the others keep their result.
 ``--resume`` finishes an interrupted run of each module in its copy: the mutants already
 tested keep their result, the rest are tested with the current tests now listed for the module.
@@ -149,6 +149,7 @@ def run_module(module: str, tests: list[str], base: dict, *, jobs: int, again: b
     elif again:
         if not (work / "mutants").is_dir():
             sys.exit(f"error: {module}: no earlier run in {work} to test again")
+        select_tests(work, module, tests, base)  # a test file added to the module's list since counts too
         refresh_tests(work)
         names = [name for name, status in statuses(work).items() if status not in CAUGHT | {"skipped"}]
         names = [name for name in names if not only or any(fnmatch.fnmatchcase(name, glob) for glob in only)]
