@@ -56,6 +56,11 @@ def columns(group) -> dict[str, np.ndarray]:
     return {f.name: getattr(group, f.name) for f in fields(group) if isinstance(getattr(group, f.name), np.ndarray)}
 
 
+def built(sc, seed=4, threads=None, **terms):
+    """The population ``build_population`` draws for ``sc`` (terms as a model's set-up solves them, unless given)."""
+    return build_population(sc, stream(seed, 0, "population"), threads=threads, **(terms or solved_at(sc, exogenous_paths(sc))))
+
+
 def observed_fuel_poverty(codes: list[str], year: int) -> np.ndarray:
     lilee = data.fuel_poverty("LILEE")
     return lilee[lilee["data_year"] == year].set_index("area_code").loc[codes, "rate"].to_numpy()
@@ -209,16 +214,15 @@ def test_the_residents_do_not_depend_on_the_threads_that_settle_their_places():
     # Places are settled (homes, income levels) beside the drawing of the next ones, or
     # after each is drawn: the residents and the places' levels are the same to the bit.
     sc = scenario(**{"run.places": [*TWO_PLACES, "E08000025"], "run.horizon_months": 1})
-    terms = solved_at(sc, exogenous_paths(sc))
-    built = [build_population(sc, stream(4, 0, "population"), threads=threads, **terms) for threads in (1, 2, 3)]
+    plain, *others = (built(sc, threads=threads) for threads in (1, 2, 3))
     for group in ("households", "young"):
-        plain = columns(getattr(built[0], group))
-        for other in built[1:]:
+        expected = columns(getattr(plain, group))
+        for other in others:
             for name, values in columns(getattr(other, group)).items():
-                np.testing.assert_array_equal(values, plain[name], err_msg=f"{group}.{name}")
-    for other in built[1:]:
-        np.testing.assert_array_equal(other.places.income_level, built[0].places.income_level)
-    assert np.unique(built[0].places.income_level).size == 3
+                np.testing.assert_array_equal(values, expected[name], err_msg=f"{group}.{name}")
+    for other in others:
+        np.testing.assert_array_equal(other.places.income_level, plain.places.income_level)
+    assert np.unique(plain.places.income_level).size == 3
 
 
 def test_seed_zero_is_a_seed_like_any_other():
@@ -349,11 +353,6 @@ def test_an_income_level_for_more_fuel_poor_homes_than_bands_d_to_g_hold_is_an_e
 
 
 # ------------------------------------------------------------------ what building draws
-
-
-def built(sc, seed=4, **terms):
-    """The population ``build_population`` draws for ``sc`` (terms as a model's set-up solves them, unless given)."""
-    return build_population(sc, stream(seed, 0, "population"), **(terms or solved_at(sc, exogenous_paths(sc))))
 
 
 def test_each_places_residents_fill_its_slice_one_place_after_another():
