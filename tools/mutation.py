@@ -25,8 +25,9 @@ Usage::
 MODULE is a path such as ``pfpp_sim/agents/council.py`` (default: every module in
 ``[tool.mutmut] only_mutate``). ``--again`` tests only the mutants that survived the last
 run of each module again, with the current tests now listed for it (after adding tests
-or test files); the mutants already killed stay killed. ``--only GLOB`` (with ``--again``) tests again only the
-survivors whose names match (e.g. ``'*open_award*'``); the others keep their result.
+or test files); the mutants already killed stay killed. ``--only GLOB`` (with
+``--again``) tests again only the survivors whose names match (e.g. ``'*open_award*'``);
+the others keep their result.
 ``--resume`` finishes an interrupted run of each module in its copy: the mutants already
 tested keep their result, the rest are tested with the current tests now listed for the module.
 """
