@@ -88,10 +88,10 @@ def designs(k: int, replicates: int, *, seed: int, permutations: int | None = No
     return {r: shapley.sampled(k, n, stream(seed, r, "attribution")) for r in range(replicates)}
 
 
-def _long(cells: pd.MultiIndex, measure: str, names: Sequence[str], matrix: np.ndarray, replicate: int) -> pd.DataFrame:
+def _long(cells: pd.MultiIndex, measure: str, names: Sequence[str], matrix: np.ndarray) -> pd.DataFrame:
+    """``matrix`` (one row per cell, one column per name) as rows of ``place_code, metric, measure, factor, value``."""
     return pd.DataFrame(
         {
-            "replicate": replicate,
             "place_code": np.repeat(cells.get_level_values("place_code"), len(names)),
             "metric": np.repeat(cells.get_level_values("metric"), len(names)),
             "measure": measure,
@@ -127,21 +127,21 @@ def attribute(values: pd.DataFrame, designs: dict[int, shapley.Design], names: S
     cells = pd.MultiIndex.from_frame(first[["place_code", "metric"]])
     pair_names = [f"{names[i]} & {names[j]}" for i, j in shapley.pairs(len(names))]
     frames = []
-    for replicate, rows in values.groupby("replicate", sort=True):
+    for replicate, rows in values.groupby("replicate", sort=True):  # replicate after replicate, whatever the rows' order
         design = designs[replicate]
         table = rows.pivot(index=["place_code", "metric"], columns="combination", values="value").reindex(index=cells, columns=design.masks)
         v = table.to_numpy(dtype=float, copy=True)
         v[np.isnan(v).any(axis=1)] = np.nan
         frames += [
-            _long(cells, "total", [TOTAL], design.totals(v)[:, None], replicate),
-            _long(cells, "shapley", names, design.shapley_values(v), replicate),
-            _long(cells, "main_effect", names, design.main_effects(v), replicate),
-            _long(cells, "interaction", names, design.interactions(v), replicate),
+            _long(cells, "total", [TOTAL], design.totals(v)[:, None]),
+            _long(cells, "shapley", names, design.shapley_values(v)),
+            _long(cells, "main_effect", names, design.main_effects(v)),
+            _long(cells, "interaction", names, design.interactions(v)),
         ]
         pair_values = design.pair_interactions(v)
         if pair_values is not None:
-            frames.append(_long(cells, "pair_interaction", pair_names, pair_values, replicate))
-    per_replicate = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+            frames.append(_long(cells, "pair_interaction", pair_names, pair_values))
+    per_replicate = pd.concat(frames).dropna()  # only a value can be missing
     keys = ["place_code", "metric", "measure", "factor"]
     out = mean_interval(per_replicate, keys, confidence=confidence).rename(columns={"mean": "contribution"})
     order = {
@@ -198,7 +198,7 @@ def _execute(factors: FactorSet, seed: int, jobs: list[_Run], *, store: Store, e
     work = functools.partial(_run_batch, factors, seed)
     failures = run_jobs(work, jobs, store, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
     if failures:
-        job, message = min(failures, key=lambda f: (f[0].mask, f[0].replicate))
+        job, message = min(failures)  # by combination, then replicate (a _Run's order)
         raise PfppError(
             f"{len(failures)} run(s) failed; first: replicate {job.replicate} of {factors.base.name} with "
             f"{factors.alternative.name}'s {factors.label(job.mask)}: {message}"
