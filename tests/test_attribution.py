@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -158,6 +158,9 @@ def test_a_sampled_attribution_is_flagged_adds_up_and_keeps_exact_main_effects(t
     exact_main = three_levers.attribution.query("measure == 'main_effect'").set_index(["place_code", "metric", "factor"])
     sampled_main = table.query("measure == 'main_effect'").set_index(["place_code", "metric", "factor"])
     np.testing.assert_allclose(sampled_main["contribution"], exact_main["contribution"].reindex(sampled_main.index), rtol=1e-12)
+    for replicate, design in designs(3, 3, seed=3, permutations=2).items():
+        run = sampled.combinations.query(f"replicate == {replicate}")["combination"].unique()
+        np.testing.assert_array_equal(np.sort(run), design.masks)
     again = explain(three_levers.factors.base, three_levers.factors.alternative, seed=3, replicates=3, permutations=2, executor="serial")
     pd.testing.assert_frame_equal(again.attribution, table)  # the orderings are drawn from the seed's streams
 
@@ -329,12 +332,23 @@ def test_a_failed_run_fails_the_explanation_naming_the_first_by_combination_then
         return real(scenario, seed, replicate)
 
     monkeypatch.setattr(attribution, "run_summary", run_summary)
+    done = attribution._run_batch(factors, 2, [attribution._Run(2, 0), attribution._Run(0, 0)])  # a batch goes on after a failure
+    assert [key for key, _ in done] == [(2, 0), (0, 0)] and done[0][1] == "RuntimeError: boom" and isinstance(done[1][1], pd.DataFrame)
     message = f"2 run(s) failed; first: replicate 1 of siloed_baseline with two_levers's {factors.label(1)}: RuntimeError: boom"
     with pytest.raises(PfppError, match=f"^{re.escape(message)}$"):
         explain(factors.base, factors.alternative, seed=2, replicates=2, executor="serial")
 
 
-def test_explain_hands_its_executor_workers_and_scheduler_to_the_runs(monkeypatch, two_levers):
+@pytest.mark.parametrize(
+    ("executor", "workers", "scheduler", "recorded"),
+    [
+        ("dask", 3, "tcp://HOST:8786", {"executor": "dask", "scheduler": "tcp://HOST:8786"}),
+        ("processes", 3, None, {"executor": "processes", "workers": 3}),
+    ],
+)
+def test_explain_hands_its_executor_workers_and_scheduler_to_the_runs_and_records_them(
+    monkeypatch, two_levers, executor, workers, scheduler, recorded,
+):
     seen = {}
     real = attribution.run_jobs
 
@@ -344,9 +358,10 @@ def test_explain_hands_its_executor_workers_and_scheduler_to_the_runs(monkeypatc
 
     monkeypatch.setattr(attribution, "run_jobs", run_jobs)
     result = explain(
-        two_levers.factors.base, two_levers.factors.alternative, seed=2, replicates=2, executor="dask", workers=3, scheduler="tcp://HOST:8786",
+        two_levers.factors.base, two_levers.factors.alternative, seed=2, replicates=2, executor=executor, workers=workers, scheduler=scheduler,
     )
-    assert {k: seen[k] for k in ("executor", "workers", "scheduler")} == {"executor": "dask", "workers": 3, "scheduler": "tcp://HOST:8786"}
+    assert {k: seen[k] for k in ("executor", "workers", "scheduler")} == {"executor": executor, "workers": workers, "scheduler": scheduler}
+    assert result.execution == recorded
     pd.testing.assert_frame_equal(result.attribution, two_levers.attribution)
 
 
@@ -360,7 +375,9 @@ def test_scenarios_named_by_preset_are_loaded_and_an_alternative_of_the_same_nam
         return {"first": base, "second": same_name}[name]
 
     monkeypatch.setattr(attribution, "load_scenario", load)
+    started = time.perf_counter()
     result = explain("first", "second", seed=2, replicates=2, executor="serial")
+    assert 0 < result.seconds <= time.perf_counter() - started
     table = result.attribution
     assert loaded == ["first", "second"] and result.factors.alternative.name == "siloed_baseline_alternative"
     assert list(table.columns) == ["base", "alternative", "place_code", "metric", "measure", "factor", "contribution", "ci_low", "ci_high", "n", "method"]
@@ -377,9 +394,14 @@ def test_up_to_eight_factors_are_attributed_exactly_and_more_by_orderings_drawn_
     np.testing.assert_array_equal(designs(9, 1, seed=1)[0].masks, designs(9, 1, seed=1)[0].masks)
 
 
-def test_explain_defaults_are_those_its_documentation_and_the_command_give():
-    defaults = {name: p.default for name, p in inspect.signature(explain).parameters.items() if p.default is not inspect.Parameter.empty}
-    assert defaults == {
-        "seed": 0, "replicates": 10, "groups": (), "permutations": None, "executor": "processes", "workers": None, "scheduler": None,
-        "store": None, "resume": False, "progress": None,
-    }
+def test_explain_runs_ten_replicates_on_seed_0_on_every_cores_worker_processes_unless_told_otherwise(monkeypatch, two_levers):
+    class Seen(Exception):
+        pass
+
+    def run_jobs(work, jobs, _store, **kwargs):
+        raise Seen(work.args[1], len(jobs), kwargs["executor"], kwargs["workers"], kwargs["scheduler"])
+
+    monkeypatch.setattr(attribution, "run_jobs", run_jobs)
+    with pytest.raises(Seen) as seen:
+        explain(two_levers.factors.base, two_levers.factors.alternative)
+    assert seen.value.args == (0, 10 * 4, "processes", None, None)  # seed, runs (10 replicates of 4 combinations), how
