@@ -192,10 +192,9 @@ class ResidentEngine:
             grouping = submit(pool, partial(equity_groups, population, income)) if onset else None
             # Whether each young person's home is fuel poor, as of the last fuel-poverty update.
             self.cold_home = np.take(population.households.fuel_poor, population.young.household)
-            # Each block's young people by cell and state as the month ends, and its fuel-poor
-            # households by cell, counted as they step.
+            self._block_counts: list[dict[str, np.ndarray]] = [{} for _ in self.blocks]
+            # Each block's young people by cell and state as the month ends, counted as they step.
             self._young_by_state: list[np.ndarray | None] = [None for _ in self.blocks]
-            self._fuel_poor_by_cell: list[np.ndarray | None] = [None for _ in self.blocks]
             self.job_seeking = labour_market.job_seeking(scenario, places.unemployment_relative, exo.dates)
             for block in self.blocks:
                 self._update_ilo_status(0, block)
@@ -475,9 +474,9 @@ class ResidentEngine:
             run_all([lambda i=i: self._step_households(t, i, shocks) for i in range(len(self.blocks))], pool)
         # Support that ends now may be given again from next month's deliveries on (D9).
         records.expire(t + 1, support_until(pop))
-        if len(self.blocks) == 1:  # its tallies are every place's
-            return counts_from_cells(pop, None, self._young_by_state[0], self._fuel_poor_by_cell[0])
-        return counts_from_cells(pop, None, np.concatenate(self._young_by_state), np.concatenate(self._fuel_poor_by_cell))
+        if len(self.blocks) == 1:  # its counts are every place's, made this month
+            return self._block_counts[0]
+        return {k: np.concatenate([c[k] for c in self._block_counts]) for k in self._block_counts[0]}
 
     @cached_property
     def onset_in_homes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -512,7 +511,7 @@ class ResidentEngine:
 
     def _step_households(self, t: int, i: int, shocks: np.ndarray) -> None:
         """Step block ``i``'s households (income shock and trend, fuel poverty, months in a cold
-        home), counting the block's fuel-poor households by cell.
+        home), then count the block's outcomes for the month.
 
         The rules of :mod:`~pfpp_sim.dynamics` as compiled loops (:mod:`~pfpp_sim.compiled`):
         the income shocks, then the month's fuel poverty and its counts by cell in one pass
@@ -537,7 +536,7 @@ class ResidentEngine:
             (y.household[ys], y.status[ys], y.place[ys], self.cold_home[ys]), hs.start, t, np.exp(h.income_dev[hs]), self._month_gbp(t),
             (self.youth_link, self.cost_by_band[t], self.band_cost), tally,
         )
-        self._fuel_poor_by_cell[i] = tally[2]
+        self._block_counts[i] = counts_from_cells(self.population, block, self._young_by_state[i], tally[2])
 
     def _income_growth_in(self, t: int) -> np.ndarray | None:
         """Growth factor of each place's base incomes in month ``t`` (None: no growth anywhere).
