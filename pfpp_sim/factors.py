@@ -166,14 +166,12 @@ def _node(data: Any, path: Path) -> Any:
 
 
 def _merged_order(first: list[Path], second: list[Path]) -> list[Path]:
-    """Keys of both lists: ``second``'s in its order, each key only in ``first`` placed after its predecessor there."""
+    """Keys of both lists: ``second``'s in its order, each key only in ``first`` placed right after the key before it there (first if none is)."""
     merged, present = list(second), set(second)
     for i, key in enumerate(first):
-        if key in present:
-            continue
-        before = next((first[j] for j in range(i - 1, -1, -1) if first[j] in present), None)
-        merged.insert(0 if before is None else merged.index(before) + 1, key)
-        present.add(key)
+        if key not in present:  # every key before it in ``first`` is in ``merged`` by now
+            merged.insert(merged.index(first[i - 1]) + 1 if i else 0, key)
+            present.add(key)
     return merged
 
 
@@ -243,8 +241,8 @@ def factor_set(base: Scenario, alternative: Scenario, *, groups: Sequence[str] =
         If nothing differs, or more than ``limit`` factors do.
     """
     source = f"<explain {alternative.name} vs {base.name}>"
-    b_dump = {k: v for k, v in base.model_dump(mode="python").items() if k not in _UNCOMPARED}
-    a_dump = {k: v for k, v in alternative.model_dump(mode="python").items() if k not in _UNCOMPARED}
+    b_dump = {k: v for k, v in base.model_dump().items() if k not in _UNCOMPARED}
+    a_dump = {k: v for k, v in alternative.model_dump().items() if k not in _UNCOMPARED}
     for key, expected in _FIXED.items():
         if b_dump[key] != a_dump[key]:
             path, b_value, a_value = _first_difference(key, b_dump[key], a_dump[key])

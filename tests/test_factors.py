@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pfpp_sim import load_scenario
 from pfpp_sim.errors import PfppError, ScenarioError
-from pfpp_sim.factors import ABSENT, factor_set
+from pfpp_sim.factors import ABSENT, _merged_order, factor_set
+from pfpp_sim.scenario import Scenario
 
 NEW_PROGRAMME = """
 name = "with_new_stream"
@@ -194,3 +198,100 @@ def test_a_combination_that_is_not_a_valid_scenario_names_its_factors_the_key_an
     message = str(err.value)
     assert message.startswith("<siloed_baseline with with_new_stream's programmes.warm_homes.budget>: programmes.warm_homes.department = ")
     assert message.endswith(": a value (required key is missing)")
+
+
+@st.composite
+def two_orders(draw):
+    """Two lists of keys whose shared keys come in the same order (as two scenarios' tables must)."""
+    keys = draw(st.lists(st.integers(0, 40), unique=True, max_size=12))
+    in_first = draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys)))
+    in_second = draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys)))
+    return [(k,) for k, b in zip(keys, in_first) if b], [(k,) for k, b in zip(keys, in_second) if b]
+
+
+@given(two_orders())
+def test_merged_keys_hold_each_key_once_in_the_order_of_both_scenarios(orders):
+    first, second = orders
+    merged = _merged_order(first, second)
+    assert sorted(merged) == sorted(set(first) | set(second))
+    assert [k for k in merged if k in set(first)] == first and [k for k in merged if k in set(second)] == second
+
+
+def test_a_key_only_the_base_has_comes_right_after_the_key_before_it_there():
+    assert _merged_order([("a",), ("b",), ("c",), ("d",)], [("a",), ("c",)]) == [("a",), ("b",), ("c",), ("d",)]
+    assert _merged_order([("x",), ("y",), ("a",)], [("a",), ("z",)]) == [("x",), ("y",), ("a",), ("z",)]
+
+
+def test_a_group_naming_a_programme_only_the_base_runs_is_one_factor(base, tmp_path):
+    factors = factor_set(with_new_stream(tmp_path), base, groups=["programmes.warm_homes"])
+    assert factors.names == ["levers.carry_over", "programmes.home_upgrade", "programmes.warm_homes"]
+    shown = factors.factors[2].as_dict()["changes"]
+    assert shown and all(change["alternative"] == "(absent)" for change in shown.values())
+    assert repr(ABSENT) == "absent"
+
+
+def test_refusals_name_the_comparison_they_come_from(base):
+    source = "<explain pfpp_joined_up vs siloed_baseline>"
+    with pytest.raises(ScenarioError, match=rf"^{re.escape(source)}: --factors = 'levers.poolling': a key path of the scenarios under levers, world, mechanisms, interventions, programmes$"):
+        factor_set(base, load_scenario("pfpp_joined_up"), groups=["levers.poolling"])
+    data = base.model_dump()
+    data.update(programmes=dict(reversed(list(data["programmes"].items()))), name="reordered")
+    first, *_, last = list(base.programmes)
+    with pytest.raises(ScenarioError, match=rf"^<explain reordered vs siloed_baseline>: programmes = \['{last}'.*: the keys shared with siloed_baseline in its order \({first}, .*, {last}\)"):
+        factor_set(base, Scenario.model_validate(data))
+
+
+def test_a_nested_table_in_another_order_is_refused_naming_its_key_path(base):
+    data = base.model_dump()
+    shares = data["programmes"]["household_support"]["interventions"]
+    data["programmes"]["household_support"]["interventions"] = dict(reversed(list(shares.items())))
+    data["name"] = "reordered"
+    expected = r"programmes.household_support.interventions = \['bill_support', 'income_advice'\]: the keys shared with siloed_baseline in its order \(income_advice, bill_support\)"
+    with pytest.raises(ScenarioError, match=rf"^<explain reordered vs siloed_baseline>: {expected}"):
+        factor_set(base, Scenario.model_validate(data))
+
+
+def test_the_calibration_refusal_names_both_fits(base):
+    other = base.model_dump()
+    other.update(name="other", calibration={**other["calibration"], "fitted_on": "2020-01-01"})
+    with pytest.raises(ScenarioError, match=r"calibration = 'england \(fitted 2020-01-01\)': the same calibration in both .*; siloed_baseline has calibration = 'england \(fitted "):
+        factor_set(base, Scenario.model_validate(other))
+
+
+def test_as_many_factors_as_the_limit_are_allowed_and_one_more_is_refused(base):
+    alternative = load_scenario("pfpp_joined_up")
+    assert len(factor_set(base, alternative, limit=7).factors) == 7
+    with pytest.raises(PfppError, match=r"^7 factors differ between pfpp_joined_up and siloed_baseline, more than 6: group them by key prefix with --factors \(e.g. --factors world,mechanisms\)$"):
+        factor_set(base, alternative, limit=6)
+
+
+def test_a_combination_extends_what_the_base_extends_and_cites_the_sources_of_the_values_it_takes(tmp_path):
+    def audited(name, key, lever):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'name = "{name}"\ndescription = "d"\nextends = "siloed_baseline"\n[levers]\n{lever} = true\n'
+            f'[user_sources.{key}]\ndescription = "d"\nreference = "r"\n'
+            f'[interventions.mh_hub]\neffect = {{ value = 0.25, unit = "probability", source = "user:{key}", low = 0.15, high = 0.35 }}\n'
+            f'[mechanisms.bid_cost]\nvalue = 20000\nunit = "GBP"\nsource = "user:{key}"\n',
+            encoding="utf-8",
+        )
+        return load_scenario(path)
+
+    first, second = audited("first", "audit_a", "carry_over"), audited("second", "audit_b", "secondments")
+    factors = factor_set(first, second)
+    full = (1 << len(factors.factors)) - 1
+    assert factors.combination(0).extends == factors.combination(full).extends == first.extends == "siloed_baseline"
+    assert set(factors.combination(0).user_sources) == {"audit_a"} and set(factors.combination(full).user_sources) == {"audit_b"}
+    mix = 1 << factors.names.index("interventions.mh_hub.effect")
+    assert set(factors.combination(mix).user_sources) == {"audit_a", "audit_b"}
+
+
+def test_a_combination_refused_for_a_bad_value_names_the_value_and_why(base):
+    alternative = base.with_overrides({"levers.carry_over": True, "levers.pooling": 0.5})
+    factors = factor_set(base, alternative)
+    bad = factors.leaves[[i for i, leaf in enumerate(factors.leaves) if leaf[0] == ("levers", "pooling")][0]]
+    leaves = list(factors.leaves)
+    leaves[leaves.index(bad)] = (bad[0], bad[1], 7.0, bad[3])  # an alternative value out of the lever's range
+    broken = type(factors)(factors.base, factors.alternative, factors.factors, tuple(leaves))
+    with pytest.raises(ScenarioError, match=r": levers.pooling = 7.0: Input should be less than or equal to 1"):
+        broken.combination(1 << factors.names.index("levers.pooling"))
