@@ -167,11 +167,10 @@ def _node(data: Any, path: Path) -> Any:
 
 def _merged_order(first: list[Path], second: list[Path]) -> list[Path]:
     """Keys of both lists: ``second``'s in its order, each key only in ``first`` placed right after the key before it there (first if none is)."""
-    merged, present = list(second), set(second)
+    merged, shared = list(second), set(second)
     for i, key in enumerate(first):
-        if key not in present:  # every key before it in ``first`` is in ``merged`` by now
+        if key not in shared:  # every key before it in ``first`` is in ``merged`` by now
             merged.insert(merged.index(first[i - 1]) + 1 if i else 0, key)
-            present.add(key)
     return merged
 
 
