@@ -209,7 +209,7 @@ class Block:
     household_slices, young_slices : list of slice
         Each place's rows relative to the block's first row.
     household_sizes, young_sizes : ndarray of int64, shape (n_block_places,)
-        Households and young people of each place.
+        Households and young people of each place (for ``np.repeat`` of per-place values).
     """
 
     places: slice

@@ -525,9 +525,7 @@ class ResidentEngine:
         compiled.income_shocks(h.income_dev[hs], as_dev(hw.income_persistence.value), as_dev(hw.income_shock_sd.value), shocks[hs])
         growth = self._income_growth_in(t)
         if growth is not None:
-            base_income = h.base_income[hs]
-            for rows, factor in zip(block.household_slices, growth[block.places].tolist()):  # place by place: no array of every household's factor
-                base_income[rows] *= factor
+            h.base_income[hs] *= np.repeat(growth[block.places], block.household_sizes)
         tally = household_tally(self.equity_groups, block)
         compiled.step_households(
             tuple(column[hs] for column in (
