@@ -46,7 +46,6 @@ __all__ = [
     "check_samples",
     "sample",
     "uncertainty_space",
-    "world_count",
 ]
 
 Design = Literal["lhs", "sobol", "morris"]
@@ -207,12 +206,6 @@ def uncertainty_space(base: Scenario, alternative: Scenario, *, include_evidence
         if uncertain(value) and (path not in ours or not uncertain(ours[path])):
             not_sampled.append((path, f"only {alternative.name} gives it a range: each scenario keeps its own value"))
     return Space(tuple(factors), tuple(not_sampled), include_evidence)
-
-
-def world_count(space: Space, n: int, design: Design) -> int:
-    """Sampled worlds of a design of size ``n``: ``n`` (LHS), ``n (D + 2)`` (Sobol) or ``n (D + 1)`` (Morris)."""
-    d = len(space.factors)
-    return n * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[design]
 
 
 def check_samples(space: Space, n: int, design: str) -> None:

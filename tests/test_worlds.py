@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,21 @@ def test_a_design_that_cannot_be_drawn_is_refused_naming_the_option_and_value(n,
     with pytest.raises(ScenarioError) as info:
         check_samples(space, n, design)
     assert str(info.value).startswith(message)
+
+
+def test_a_refusal_shows_a_long_setting_of_the_base_cut_to_60_characters_and_a_short_one_whole(pair):
+    base, alternative = pair
+    several = ["E07000062", "E06000032", "E07000062", "E06000032", "E07000062", "E06000032"]
+    with pytest.raises(ScenarioError) as info:
+        check_comparable(base.with_overrides({"run.places": several}), alternative, base_label="base", alternative_label="alt.toml")
+    shown = repr(several)
+    assert len(shown) > 60 and f"the same as in base ({shown[:57]}...): robustness runs both" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        check_comparable(base, alternative.with_overrides({"run.horizon_months": 24}), base_label="base", alternative_label="alt.toml")
+    assert f"the same as in base ({base.run.horizon_months!r}): robustness runs both" in str(info.value)
+
+
+def test_a_space_written_to_a_manifest_reads_back_the_same(pair):
+    space = uncertainty_space(*pair)
+    assert space.factors and space.not_sampled
+    assert Space.from_json(json.loads(json.dumps(space.to_json()))) == space
