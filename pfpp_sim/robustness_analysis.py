@@ -112,6 +112,14 @@ def sign_holding(worlds: pd.DataFrame) -> pd.DataFrame:
 def partial_rank_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Partial rank correlation of each input with the output, the others held fixed.
 
+    The correlation of what the other inputs' ranks leave unexplained of an input's
+    ranks and of the output's (by least squares), worked out from the inverse of the
+    ranks' correlation matrix. When that matrix is singular (the output's ranks are a
+    linear function of the inputs', as when the output rises or falls with one input
+    alone), its inverse does not exist and the residuals are correlated directly: an
+    output the other inputs explain whole leaves nothing to correlate, and an input
+    gets 0.
+
     Parameters
     ----------
     x : ndarray of float64, shape (n, k)
@@ -133,10 +141,31 @@ def partial_rank_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
     """
     n, k = x.shape
     ranks = stats.rankdata(np.column_stack([x, y]), axis=0)
-    precision = np.linalg.pinv(np.corrcoef(ranks, rowvar=False))
-    scale = np.sqrt(np.diag(precision))
-    prcc = -precision[:-1, -1] / (scale[:-1] * scale[-1])
+    correlation = np.corrcoef(ranks, rowvar=False)
+    if np.linalg.matrix_rank(correlation) == k + 1:
+        precision = np.linalg.pinv(correlation)
+        scale = np.sqrt(np.diag(precision))
+        prcc = -precision[:-1, -1] / (scale[:-1] * scale[-1])
+    else:
+        prcc = _correlated_residuals(ranks)
     return np.clip(prcc, -1.0, 1.0), float(np.tanh(1.959964 / np.sqrt(n - 3 - (k - 1))))
+
+
+def _correlated_residuals(ranks: np.ndarray) -> np.ndarray:
+    """Partial correlation of each of the first ``k`` columns with the last, from the residuals of regressions on the other ``k - 1``.
+
+    0 where either residual is nothing (below a millionth of its column's spread).
+    """
+    k = ranks.shape[1] - 1
+    centred = ranks - ranks.mean(axis=0)
+    prcc = np.zeros(k)
+    for i in range(k):
+        others, pair = np.delete(centred[:, :k], i, axis=1), centred[:, [i, k]]
+        left = pair - others @ np.linalg.lstsq(others, pair, rcond=None)[0]
+        spread = (left**2).sum(axis=0)
+        if (spread > 1e-12 * (pair**2).sum(axis=0)).all():
+            prcc[i] = left[:, 0] @ left[:, 1] / np.sqrt(spread[0] * spread[1])
+    return prcc
 
 
 def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, method: str, seed: int) -> pd.DataFrame:

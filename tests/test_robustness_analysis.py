@@ -87,6 +87,25 @@ def test_partial_rank_correlation_finds_the_inputs_that_drive_the_output_and_not
     assert one[0] == pytest.approx(stats.spearmanr(x[:, 0], y).statistic), "with one input it is Spearman's rho"
 
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_output_that_rises_or_falls_with_one_input_alone_has_a_partial_rank_correlation_of_one_with_its_sign(seed):
+    x = np.random.default_rng(seed).uniform(size=(30, 3))
+    rising, _ = partial_rank_correlation(x, 5 * x[:, 1])  # its ranks are that input's: the correlation matrix is singular
+    falling, _ = partial_rank_correlation(x, -x[:, 1] ** 3)
+    np.testing.assert_allclose(rising, [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(falling, [0.0, -1.0, 0.0], atol=1e-12)
+
+
+def test_the_residuals_give_the_partial_rank_correlation_where_the_inverse_does():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=(80, 4))
+    y = x[:, 0] - x[:, 3] ** 2 + rng.normal(scale=0.2, size=80)
+    ranks = stats.rankdata(np.column_stack([x, y]), axis=0)
+    np.testing.assert_allclose(robustness_analysis._correlated_residuals(ranks), partial_rank_correlation(x, y)[0], atol=1e-12)
+    constant = np.column_stack([ranks[:, :4], ranks[:, 2]])  # the output is an input: the other inputs leave it nothing
+    np.testing.assert_allclose(robustness_analysis._correlated_residuals(constant), [0.0, 0.0, 1.0, 0.0], atol=1e-12)
+
 SPACE = Space((Factor("trust", "fraction", "assumption:trust", 0.5, 0.0, 1.0), Factor("lag", "months", "assumption:award_lag", 3.0, 1.0, 9.0),
                Factor("cost", "GBP", "assumption:ips_cost", 100.0, 50.0, 400.0)))
 
@@ -133,3 +152,162 @@ def test_without_the_ema_extra_prim_is_skipped_and_says_so(monkeypatch):
     worlds = synthetic(table, lambda t: np.where(t["lag"] > 7, 0.5, -1.0))
     flips, prim = flip_boxes(SPACE, table, worlds, sign_holding(worlds), alternative="joined")
     assert flips.empty and prim == "skipped: the 'ema' extra (EMA Workbench) is not installed"
+
+
+def with_noise(worlds: pd.DataFrame) -> pd.DataFrame:
+    """``worlds`` with rows that every measure of influence and flips must ignore.
+
+    The default world with another difference, another place's rows and a missing
+    difference, in an order other than by world.
+    """
+    garbage = worlds.assign(difference=worlds["difference"] * -7.0 + 3.0)
+    other_place = garbage[garbage["world"] > 0].assign(place_code="E07000062")
+    default_moved = garbage[garbage["world"] == 0].assign(place_code="E07000063")
+    return pd.concat([worlds, other_place, default_moved], ignore_index=True).iloc[::-1].reset_index(drop=True)
+
+
+def test_analyze_gives_sign_holding_influence_and_flips_of_its_inputs():
+    table = sample(SPACE, 64, 2)
+    worlds = pd.concat([synthetic(table, lambda t: np.where(t["lag"] > 7, 0.5, -1.0)),
+                        synthetic(table, lambda t: -1 - 0.1 * t["cost"]).assign(metric="youth_mh_rate")], ignore_index=True)
+    found = robustness_analysis.analyze(SPACE, table, worlds, method="lhs", seed=5, alternative="joined")
+    summary = sign_holding(worlds)
+    pd.testing.assert_frame_equal(found.summary, summary)
+    pd.testing.assert_frame_equal(found.influence, influence(SPACE, table, worlds, method="lhs", seed=5))
+    flips, prim = flip_boxes(SPACE, table, worlds, summary, alternative="joined")
+    pd.testing.assert_frame_equal(found.flips, flips)
+    assert found.prim == prim
+
+
+def test_analyze_passes_the_method_and_the_seed_to_the_measures_of_influence():
+    table = sample(SPACE, 16, 2, design="sobol")
+    worlds = synthetic(table, lambda t: -1 + 0.2 * t["lag"] + 0.001 * t["cost"] * t["trust"])
+    found = robustness_analysis.analyze(SPACE, table, worlds, method="sobol", seed=3, alternative="joined").influence
+    pd.testing.assert_frame_equal(found, influence(SPACE, table, worlds, method="sobol", seed=3))
+    other_seed = influence(SPACE, table, worlds, method="sobol", seed=4)
+    assert not np.allclose(found["conf"], other_seed["conf"]), "the bootstrap's half-widths follow the seed"
+
+
+def test_lhs_influence_reads_the_sampled_worlds_of_all_places_only():
+    table = sample(SPACE, 40, 4)
+    worlds = synthetic(table, lambda t: -1 + 0.2 * t["lag"] - 0.002 * t["cost"])
+    worlds.loc[worlds["world"] == 7, "difference"] = np.nan  # a world without a difference is left out
+    found = influence(SPACE, table, with_noise(worlds), method="lhs", seed=1)
+    points = table[table["sampled"]]
+    kept = (points["world"] != 7).to_numpy()
+    y = worlds[worlds["world"] > 0]["difference"].to_numpy()[kept]
+    prcc, threshold = partial_rank_correlation(points[SPACE.names].to_numpy()[kept], y)
+    assert list(found["measure"]) == ["prcc"] * 3 and list(found["factor"]) == SPACE.names
+    assert list(found["metric"]) == ["fuel_poverty_rate"] * 3
+    np.testing.assert_allclose(found["value"], prcc)
+    np.testing.assert_allclose(found["conf"], threshold)
+    assert (found.dtypes[["value", "conf"]] == np.float64).all()
+
+
+def test_lhs_influence_with_too_few_worlds_for_the_partial_correlation_is_spearmans():
+    table = sample(SPACE, 6, 4)  # 3 assumptions: the partial correlation needs more than 6 worlds
+    worlds = synthetic(table, lambda t: -1 + 0.2 * t["lag"] - 0.002 * t["cost"])
+    found = influence(SPACE, table, with_noise(worlds), method="lhs", seed=1)
+    points = table[table["sampled"]]
+    y = worlds[worlds["world"] > 0]["difference"].to_numpy()
+    rho = [stats.spearmanr(points[name], y).statistic for name in SPACE.names]
+    assert list(found["measure"]) == ["spearman"] * 3
+    np.testing.assert_allclose(found["value"], rho)
+    assert found["conf"].isna().all()
+    seven = sample(SPACE, 7, 4)
+    assert set(influence(SPACE, seven, synthetic(seven, lambda t: t["lag"]), method="lhs", seed=1)["measure"]) == {"prcc"}
+
+
+def test_lhs_influence_is_missing_without_differences_and_zero_without_variation():
+    table = sample(SPACE, 3, 4)
+    few = synthetic(table, lambda t: t["lag"])
+    few.loc[few["world"] > 1, "difference"] = np.nan  # one sampled world left: no correlation can be measured
+    assert (influence(SPACE, table, few, method="lhs", seed=1)["value"] == 0).all()
+    none = few.assign(difference=np.where(few["world"] == 0, 1.0, np.nan))
+    found = influence(SPACE, table, none, method="lhs", seed=1)
+    assert found["value"].isna().all() and list(found["measure"]) == ["prcc"] * 3
+    spearman_constant = synthetic(table, lambda t: 0 * t["lag"] + 2.0)
+    assert (influence(SPACE, table, spearman_constant, method="lhs", seed=1)["value"] == 0).all()
+
+
+@pytest.mark.parametrize(("design", "n", "measures"), [("sobol", 8, ("S1", "ST")), ("morris", 4, ("mu_star", "sigma"))])
+def test_sobol_and_morris_influence_is_missing_when_a_world_is_and_zero_without_variation(design, n, measures):
+    table = sample(SPACE, n, 2, design=design)
+    flat = synthetic(table, lambda t: 0 * t["lag"] - 1)
+    found = influence(SPACE, table, flat, method=design, seed=1)
+    assert list(found["measure"]) == list(measures) * 3
+    assert list(found["factor"]) == [name for name in SPACE.names for _ in measures]
+    assert (found["value"] == 0).all() and found["conf"].isna().all()
+    gap = synthetic(table, lambda t: t["lag"])
+    gap.loc[gap["world"] == 3, "difference"] = np.nan
+    found = influence(SPACE, table, gap, method=design, seed=1)
+    assert found["value"].isna().all() and found["conf"].isna().all() and len(found) == 2 * 3
+
+
+def test_sobol_influence_is_salibs_on_the_sampled_worlds_of_all_places():
+    from SALib.analyze import sobol
+
+    table = sample(SPACE, 16, 2, design="sobol")
+    worlds = synthetic(table, lambda t: -1 + 0.2 * t["lag"] + 0.001 * t["cost"] * t["trust"])
+    found = influence(SPACE, table, with_noise(worlds), method="sobol", seed=6).set_index(["factor", "measure"])
+    y = worlds[worlds["world"] > 0].sort_values("world")["difference"].to_numpy()
+    res = sobol.analyze(SPACE.problem(), y, calc_second_order=False, seed=6)
+    for i, name in enumerate(SPACE.names):
+        for measure in ("S1", "ST"):
+            assert found.loc[(name, measure), "value"] == pytest.approx(res[measure][i])
+            assert found.loc[(name, measure), "conf"] == pytest.approx(res[f"{measure}_conf"][i])
+
+
+def test_morris_influence_is_mu_star_and_sigma_on_the_shares_of_each_range():
+    from pfpp_sim.morris import morris_indices
+
+    table = sample(SPACE, 6, 2, design="morris")
+    worlds = synthetic(table, lambda t: -1 + 0.2 * t["lag"] + 0.001 * t["cost"] ** 2)
+    found = influence(SPACE, table, with_noise(worlds), method="morris", seed=6).set_index(["factor", "measure"])
+    points = table[table["sampled"]]
+    res = morris_indices(SPACE.shares(points), worlds[worlds["world"] > 0]["difference"].to_numpy(), seed=6)
+    for i, name in enumerate(SPACE.names):
+        assert found.loc[(name, "mu_star"), "value"] == pytest.approx(res["mu_star"][i])
+        assert found.loc[(name, "mu_star"), "conf"] == pytest.approx(res["mu_star_conf"][i])
+        assert found.loc[(name, "sigma"), "value"] == pytest.approx(res["sigma"][i])
+        assert np.isnan(found.loc[(name, "sigma"), "conf"])
+
+
+def test_prim_boxes_a_higher_difference_where_it_turns_lower_and_ignores_other_places_and_gaps():
+    pytest.importorskip("ema_workbench", reason="the ema extra is part of make test")
+    table = sample(SPACE, 200, 3)
+    worlds = synthetic(table, lambda t: np.where(t["lag"] < 3, -0.5, 1.0))
+    worlds.loc[worlds["world"].isin([5, 6]), "difference"] = np.nan
+    summary = sign_holding(worlds)
+    flips, _ = flip_boxes(SPACE, table, with_noise(worlds), summary, alternative="joined")
+    box = flips.set_index("factor")
+    assert summary["direction"].iloc[0] == "higher"
+    assert box.loc["lag", "max"] == pytest.approx(3, abs=0.2) and box.loc["lag", "density"] > 0.9
+    assert (box["worlds"] == 198).all(), "the sampled worlds of all places with a difference"
+    assert (box["cases"] == summary["flips"].iloc[0]).all()
+
+
+def test_prim_boxes_no_outcome_that_flips_everywhere_or_has_no_default_sign():
+    pytest.importorskip("ema_workbench", reason="the ema extra is part of make test")
+    table = sample(SPACE, 60, 3)
+    everywhere = synthetic(table, lambda t: np.where(t["world"] == 0, -1.0, 1.0 + 0 * t["lag"]))
+    unsigned = synthetic(table, lambda t: np.where(t["world"] == 0, 0.0, np.where(t["lag"] > 7, 0.5, -1.0))).assign(metric="bids")
+    worlds = pd.concat([everywhere, unsigned], ignore_index=True)
+    flips, prim = flip_boxes(SPACE, table, worlds, sign_holding(worlds), alternative="joined")
+    assert prim == "ran" and flips.empty
+    some = synthetic(table, lambda t: np.where(t["lag"] > 7, 0.5, -1.0))
+    summary = sign_holding(some).assign(metric="youth_mh_rate")  # no summary of this outcome: nothing to box
+    assert flip_boxes(SPACE, table, some, summary, alternative="joined")[0].empty
+
+
+def test_prim_gives_one_unrestricted_row_when_the_flips_fill_the_whole_space():
+    pytest.importorskip("ema_workbench", reason="the ema extra is part of make test")
+    table = sample(SPACE, 100, 3)
+    off_centre = ((SPACE.shares(table) - 0.5) ** 2).sum(axis=1)
+    off_centre[0] = np.inf
+    held = np.argsort(off_centre)[:2]  # the sign holds only in the two worlds nearest the centre: no peel raises the density
+    worlds = synthetic(table, lambda t: np.where((t["world"] > 0) & ~np.isin(t["world"], held), 1.0, -1.0))
+    flips, _ = flip_boxes(SPACE, table, worlds, sign_holding(worlds), alternative="joined")
+    assert len(flips) == 1 and flips["factor"].iloc[0] == ""
+    assert np.isnan(flips["min"].iloc[0]) and np.isnan(flips["max"].iloc[0])
+    assert tuple(flips[["coverage", "density", "mass", "cases", "worlds"]].iloc[0]) == (1.0, 0.98, 1.0, 98, 100)
