@@ -63,6 +63,16 @@ def test_the_noise_share_compares_replicate_noise_with_the_spread_across_worlds(
     assert sign_holding(noisy)["noise_share"].iloc[0] == 1.0, "capped at 1: all noise"
 
 
+
+def test_an_outcome_without_a_default_difference_has_no_direction_and_one_without_sampled_differences_no_worlds():
+    table = pd.concat([worlds_table("fuel_poverty_rate", [np.nan, -1.0, 1.0], [0.1] * 3),
+                       worlds_table("youth_mh_rate", [-1.0, np.nan, np.nan], [0.1] * 3)], ignore_index=True)
+    found = sign_holding(table).set_index("metric")
+    undefined, unsampled = found.loc["fuel_poverty_rate"], found.loc["youth_mh_rate"]
+    assert undefined.direction == "undefined" and np.isnan(undefined.sign_holds) and np.isnan(undefined.flips)
+    assert undefined.worlds == 2
+    assert unsampled.direction == "lower" and unsampled.worlds == 0 and found["worlds"].dtype == np.int64
+
 def test_places_are_summarised_separately():
     table = pd.concat([worlds_table("fuel_poverty_rate", [-1, -1, -1], [0.1] * 3),
                        worlds_table("fuel_poverty_rate", [1, -1, 1], [0.1] * 3, place="E07000062")])
@@ -95,7 +105,21 @@ def test_an_output_that_rises_or_falls_with_one_input_alone_has_a_partial_rank_c
     falling, _ = partial_rank_correlation(x, -x[:, 1] ** 3)
     np.testing.assert_allclose(rising, [0.0, 1.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(falling, [0.0, -1.0, 0.0], atol=1e-12)
+    assert np.abs(rising).max() <= 1.0 and np.abs(falling).max() <= 1.0, "rounding never takes a correlation beyond 1"
 
+
+
+def test_only_a_singular_correlation_matrix_is_regressed_input_by_input(monkeypatch):
+    """Inverting the ranks' correlation matrix once is hundreds of times faster with a hundred assumptions."""
+
+    def regressed(_ranks):
+        raise AssertionError("regressed input by input")
+
+    monkeypatch.setattr(robustness_analysis, "_correlated_residuals", regressed)
+    x = np.random.default_rng(1).uniform(size=(40, 3))
+    partial_rank_correlation(x, x[:, 0] + x[:, 1] ** 2)
+    with pytest.raises(AssertionError, match="input by input"):
+        partial_rank_correlation(x, x[:, 2])
 
 def test_the_residuals_give_the_partial_rank_correlation_where_the_inverse_does():
     rng = np.random.default_rng(3)
