@@ -84,20 +84,28 @@ def _hold_section(result: Robustness) -> Section:
     return Section("Would it hold?", body, [("robustness_spread", alt, figure)] if shown else [])
 
 
+def _influence_cell(row) -> str:
+    """An assumption's influence as the report shows it: a correlation signed, marked when it cannot be told from zero."""
+    if row.measure not in ("prcc", "spearman"):
+        return f"{row.factor} ({row.value:.2f})"
+    noise = ", within noise" if abs(row.value) < row.conf else ""  # no threshold (NaN) marks nothing
+    return f"{row.factor} ({row.value:+.2f}{noise})"
+
+
 def _moves_section(result: Robustness) -> Section:
     measure, label = MEASURES[result.method]
     totals = result.summary[result.summary["place_code"] == ALL_PLACES]
     rows = []
     for r in totals.itertuples():
         top = result.top_factors(r.metric)
-        cells = [f"{t.factor} ({t.value:+.2f})" if t.measure in ("prcc", "spearman") else f"{t.factor} ({t.value:.2f})" for t in top.itertuples()]
+        cells = [_influence_cell(t) for t in top.itertuples()]
         if not cells:
             cells = ["does not vary across worlds" if r.q05 == r.q95 else "-"]
         rows.append([TITLES.get(r.metric, r.metric), *cells, *[""] * (3 - len(cells))])
     note = (
         f"Measure: {label} ({measure}). A positive partial rank correlation means the difference grows (becomes less negative) "
-        "as the assumption grows, the other assumptions held fixed; values below the "
-        "<code>conf</code> column of influence.parquet cannot be told from zero."
+        "as the assumption grows, the other assumptions held fixed; one marked <i>within noise</i> is smaller than the "
+        "<code>conf</code> column of influence.parquet and cannot be told from zero."
         if result.method == "lhs" else f"Measure: {label} ({measure}), with 95% half-widths in influence.parquet."
     )
     body = _table(["Outcome", "Moves it most", "Second", "Third"], rows, numeric_from=99) + f"<p>{note}</p>"

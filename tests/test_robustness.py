@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,6 +181,20 @@ def test_the_report_of_a_robustness_folder_says_whether_the_answer_would_hold(se
     assert "Would it hold?" in files["report"].read_text(encoding="utf-8")
     assert files["robustness_spread"].read_bytes().startswith(b"\x89PNG")
 
+
+
+def test_the_report_marks_a_correlation_that_cannot_be_told_from_zero(serial, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(serial, folder)
+    influence = pd.DataFrame({
+        "metric": "fuel_poverty_rate", "factor": ["mechanisms.reporting_cost", "world.young_people.neet_exit_hazard"],
+        "measure": "prcc", "value": [-0.62, 0.08], "conf": [0.2, 0.2],
+    })
+    influence.to_parquet(folder / "influence.parquet")
+    moves = report_sections(folder)[1][2]
+    assert moves.title == "What moves the difference"
+    assert "mechanisms.reporting_cost (-0.62)" in moves.body
+    assert "world.young_people.neet_exit_hazard (+0.08, within noise)" in moves.body
 
 BAD = {
     "horizon": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nhorizon_months = 24\n', [],
