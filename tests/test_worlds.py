@@ -191,3 +191,65 @@ def test_a_space_written_to_a_manifest_reads_back_the_same(pair):
     space = uncertainty_space(*pair)
     assert space.factors and space.not_sampled
     assert Space.from_json(json.loads(json.dumps(space.to_json()))) == space
+
+
+def test_a_space_that_samples_evidence_says_so_and_reads_back_so(pair):
+    space = uncertainty_space(*pair, include_evidence=True)
+    assert space.include_evidence and not uncertainty_space(*pair).include_evidence
+    assert Space.from_json(json.loads(json.dumps(space.to_json()))) == space
+
+
+def test_a_range_only_the_alternative_gives_is_not_sampled_and_says_why(pair, tmp_path):
+    base, _ = pair
+    (tmp_path / "alt.toml").write_text(
+        'name = "alt"\nextends = "pfpp_joined_up"\n'
+        '[user_sources.income_survey]\ndescription = "Our income survey"\nreference = "Survey 2024"\nrange_reason = "its 90% interval"\n'
+        '[world.households]\nmedian_income = { value = 24752.0, unit = "GBP/year (FYE 2020)", source = "user:income_survey", '
+        "low = 22000.0, high = 27000.0 }\n",
+        encoding="utf-8",
+    )
+    alternative = load_scenario(tmp_path / "alt.toml").with_overrides(RANGES)
+    space = uncertainty_space(base, alternative)
+    assert "world.households.median_income" not in space.names
+    assert dict(space.not_sampled)["world.households.median_income"] == "only alt gives it a range: each scenario keeps its own value"
+
+
+def test_a_refusal_shows_a_setting_of_60_characters_whole():
+    from pfpp_sim.worlds import _short
+
+    sixty = "x" * 58
+    assert len(repr(sixty)) == 60 and _short(sixty) == repr(sixty)
+    assert _short(sixty + "y") == repr(sixty + "y")[:57] + "..."
+
+
+def test_another_calibration_than_none_is_named_in_the_refusal(pair):
+    base, alternative = pair
+    uncalibrated = base.model_copy(update={"calibration": None})
+    with pytest.raises(ScenarioError, match=r"^alt.toml: calibration = 'england': the same calibration as base \(none\)"):
+        check_comparable(uncalibrated, alternative, base_label="base", alternative_label="alt.toml")
+
+
+@pytest.mark.parametrize(("n", "design"), [(True, "lhs"), (2.5, "lhs"), (np.float64(8.0), "lhs")])
+def test_samples_that_are_not_a_whole_number_are_refused(n, design):
+    with pytest.raises(ScenarioError, match="a whole number of at least 1"):
+        check_samples(SPACE, n, design)
+
+
+@pytest.mark.parametrize(("n", "design"), [(1, "sobol"), (2, "sobol"), (64, "sobol"), (2, "morris"), (np.int64(3), "lhs")])
+def test_the_smallest_designs_of_each_kind_are_drawn(n, design):
+    check_samples(SPACE, n, design)
+
+
+def test_a_space_with_nothing_to_sample_names_what_it_left_out():
+    left_out = Space((), (("mechanisms.bid_cost", "its range has zero width"), ("world.a", "alt sets it differently")))
+    with pytest.raises(ScenarioError) as info:
+        check_samples(left_out, 8, "lhs")
+    assert str(info.value).endswith("with a low/high range to sample; not sampled: mechanisms.bid_cost, world.a")
+    with pytest.raises(ScenarioError) as info:
+        check_samples(Space(()), 8, "lhs")
+    assert str(info.value).endswith("with a low/high range to sample")
+
+
+def test_a_design_is_numbered_from_0_in_its_index_too():
+    table = sample(SPACE, 8, 1)
+    assert list(table.index) == list(range(9)) and list(table["world"]) == list(range(9))
