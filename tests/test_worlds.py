@@ -67,6 +67,8 @@ def test_include_evidence_adds_every_evidence_value_with_a_published_range_and_n
     assert set(space.names) == set(uncertainty_space(base, alternative).names) | set(evidence)
     calibrated = {path for path, v in sourced_parameters(base) if is_calibrated(v.source)}
     assert calibrated and not calibrated & set(space.names)
+    pointed = {path for path, v in sourced_parameters(base) if v.low is None}
+    assert pointed and not pointed & set(dict(space.not_sampled)), "a value with no range is neither sampled nor listed"
 
 
 def test_a_value_the_alternative_sets_differently_is_not_sampled_and_says_why(pair):
