@@ -173,7 +173,8 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
 
     LHS designs give the partial rank correlation (``prcc``, with ``conf`` the absolute
     value below which it cannot be told from zero), or Spearman's rank correlation
-    (``spearman``) when there are too few worlds for the partial one; Sobol designs
+    (``spearman``, with ``conf`` likewise, by Fisher's z, from 4 worlds) when there are too
+    few worlds for the partial one; Sobol designs
     ``S1`` and ``ST`` with 95% half-widths; Morris designs ``mu_star`` (with its 95%
     half-width) and ``sigma``. An outcome whose difference is the same in every world
     gets 0 for every assumption; one with a missing difference in a Sobol or Morris
@@ -199,7 +200,8 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
                 rows += [(metric, n, "prcc", float(v), threshold) for n, v in zip(names, prcc)]
             elif ok.sum() > 2 and np.ptp(y[ok]) > 0:
                 rho = [stats.spearmanr(x[ok, i], y[ok]).statistic if np.ptp(x[ok, i]) > 0 else 0.0 for i in range(len(names))]
-                rows += [(metric, n, "spearman", float(v), np.nan) for n, v in zip(names, rho)]
+                threshold = float(np.tanh(1.959964 / np.sqrt(ok.sum() - 3))) if ok.sum() > 3 else np.nan
+                rows += [(metric, n, "spearman", float(v), threshold) for n, v in zip(names, rho)]
             else:
                 rows += [(metric, n, "prcc", 0.0 if ok.any() else np.nan, np.nan) for n in names]
             continue

@@ -237,7 +237,11 @@ def test_lhs_influence_with_too_few_worlds_for_the_partial_correlation_is_spearm
     rho = [stats.spearmanr(points[name], y).statistic for name in SPACE.names]
     assert list(found["measure"]) == ["spearman"] * 3
     np.testing.assert_allclose(found["value"], rho)
-    assert found["conf"].isna().all()
+    np.testing.assert_allclose(found["conf"], np.tanh(1.959964 / np.sqrt(6 - 3)))
+    three = sample(SPACE, 3, 4)
+    assert influence(SPACE, three, synthetic(three, lambda t: t["lag"]), method="lhs", seed=1)["conf"].isna().all(), (
+        "three worlds give no threshold"
+    )
     seven = sample(SPACE, 7, 4)
     assert set(influence(SPACE, seven, synthetic(seven, lambda t: t["lag"]), method="lhs", seed=1)["measure"]) == {"prcc"}
 
