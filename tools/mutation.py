@@ -89,12 +89,13 @@ def base_filter(base: dict) -> list[str]:
 
 
 def prepare(module: str, tests: list[str], base: dict) -> Path:
-    """A fresh copy of the package, tests and pyproject.toml set to mutate ``module`` only."""
+    """A fresh copy of the package, tests, scenarios and pyproject.toml set to mutate ``module`` only."""
     work = WORK / slug(module)
     shutil.rmtree(work, ignore_errors=True)
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
     shutil.copytree(ROOT / "pfpp_sim", work / "pfpp_sim", ignore=ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "scenarios", work / "scenarios", ignore=ignore)  # tests read the repository's folder of them
     pyproject = (ROOT / "pyproject.toml").read_text()
     (work / "pyproject.toml").write_text(MUTMUT_SECTION.sub(mutmut_section(base, module, tests), pyproject))
     (work / "source-commit").write_text(commit_of("pfpp_sim"))
