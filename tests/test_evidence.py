@@ -1,0 +1,52 @@
+"""Sourced quantities: how a replicate draws them, and how a scenario's are listed by key path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pfpp_sim import load_scenario
+from pfpp_sim.evidence import Sourced, assumed_parameters, calibrated_parameters, is_assumption, is_calibrated, sourced_parameters
+
+
+def test_evidence_with_a_published_range_is_drawn_from_a_triangular_distribution_over_it():
+    share = Sourced(value=0.3, unit="probability", source="E26", low=0.1, high=0.4)
+    drawn = share.draw(np.random.default_rng(5))
+    assert type(drawn) is float and drawn == np.random.default_rng(5).triangular(0.1, 0.3, 0.4)
+    rng = np.random.default_rng(6)
+    draws = np.array([share.draw(rng) for _ in range(4000)])
+    assert draws.min() >= 0.1 and draws.max() <= 0.4
+    assert draws.mean() == pytest.approx((0.1 + 0.3 + 0.4) / 3, abs=0.005), "the mode is the published value"
+
+
+@pytest.mark.parametrize(
+    "quantity",
+    [
+        Sourced(value=5.0, unit="months", source="E26"),
+        Sourced(value=5.0, unit="months", source="E26", low=5.0, high=5.0),
+        Sourced(value=5.0, unit="months", source="assumption:trend_damping", low=2.0, high=9.0),
+        Sourced(value=5.0, unit="months", source="user:our_survey", low=2.0, high=9.0),
+        Sourced(value=5.0, unit="months", source="calibrated:england", low=2.0, high=9.0),
+    ],
+    ids=["no range", "zero width", "assumption", "analysts own", "calibrated"],
+)
+def test_a_value_without_a_published_range_is_used_as_it_is_and_draws_no_number(quantity):
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    assert quantity.draw(rng) == 5.0
+    assert rng.bit_generator.state == state, "the replicate's other draws are not shifted"
+
+
+def test_a_scenarios_sourced_values_are_listed_by_key_path_in_its_order():
+    scenario = load_scenario("siloed_baseline")
+    listed = sourced_parameters(scenario)
+    paths = [path for path, _ in listed]
+    assert paths[0].startswith("world.") and len(paths) == len(set(paths))
+    assert "world.households.band_cost.D" in paths, "the values of a table of sourced values, by key"
+    assert dict(listed)["mechanisms.reporting_cost"] is scenario.mechanisms.reporting_cost
+    calibrated = calibrated_parameters(scenario)
+    assert calibrated == [(path, value) for path, value in listed if is_calibrated(value.source)]
+    assert dict(calibrated)["world.young_people.neet_scarring"].source == "calibrated:england"
+    assumed = assumed_parameters(scenario)
+    assert assumed == [(path, value) for path, value in listed if is_assumption(value.source)]
+    assert "mechanisms.reporting_cost" in dict(assumed) and not set(dict(assumed)) & set(dict(calibrated))
