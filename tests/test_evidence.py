@@ -42,7 +42,8 @@ def test_a_scenarios_sourced_values_are_listed_by_key_path_in_its_order():
     listed = sourced_parameters(scenario)
     paths = [path for path, _ in listed]
     assert paths[0].startswith("world.") and len(paths) == len(set(paths))
-    assert "world.households.band_cost.D" in paths, "the values of a table of sourced values, by key"
+    assert "world.households.band_cost.D" in paths
+    assert "programmes.home_upgrade.budget" in paths, "the values of a table of programmes, by key"
     assert dict(listed)["mechanisms.reporting_cost"] is scenario.mechanisms.reporting_cost
     calibrated = calibrated_parameters(scenario)
     assert calibrated == [(path, value) for path, value in listed if is_calibrated(value.source)]
