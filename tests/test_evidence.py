@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,13 @@ def test_a_scenarios_sourced_values_are_listed_by_key_path_in_its_order():
     assumed = assumed_parameters(scenario)
     assert assumed == [(path, value) for path, value in listed if is_assumption(value.source)]
     assert "mechanisms.reporting_cost" in dict(assumed) and not set(dict(assumed)) & set(dict(calibrated))
+
+
+def test_the_evidence_keys_are_the_keys_of_every_row_of_the_vendored_evidence_table():
+    from pfpp_sim import evidence
+
+    text = (Path(evidence.__file__).parent / "data" / "EVIDENCE.md").read_text(encoding="utf-8")
+    rows = {cells[1].strip() for cells in (line.split("|") for line in text.splitlines()) if len(cells) > 2 and cells[0] == ""}
+    keys = {key for key in rows if len(key) == 3 and key[0] == "E" and key[1:].isdigit()}
+    assert len(keys) > 50 and {"E01", "E20", "E87"} <= keys
+    assert evidence._evidence_keys() == evidence.EVIDENCE_KEYS == keys
