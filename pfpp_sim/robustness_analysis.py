@@ -154,7 +154,7 @@ def partial_rank_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
 def _correlated_residuals(ranks: np.ndarray) -> np.ndarray:
     """Partial correlation of each of the first ``k`` columns with the last, from the residuals of regressions on the other ``k - 1``.
 
-    0 where either residual is nothing (below a millionth of its column's spread).
+    0 where either residual is nothing: its sum of squares below 1e-12 of its column's.
     """
     k = ranks.shape[1] - 1
     centred = ranks - ranks.mean(axis=0)
@@ -173,9 +173,9 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
 
     LHS designs give the partial rank correlation (``prcc``, with ``conf`` the absolute
     value below which it cannot be told from zero), or Spearman's rank correlation
-    (``spearman``, with ``conf`` likewise, by Fisher's z, from 4 worlds) when there are too
-    few worlds for the partial one; Sobol designs
-    ``S1`` and ``ST`` with 95% half-widths; Morris designs ``mu_star`` (with its 95%
+    (``spearman``, with ``conf`` likewise by Fisher's z from 4 worlds) when there are too
+    few worlds for the partial one; Sobol designs ``S1`` and ``ST`` with 95%
+    half-widths; Morris designs ``mu_star`` (with its 95%
     half-width) and ``sigma``. An outcome whose difference is the same in every world
     gets 0 for every assumption; one with a missing difference in a Sobol or Morris
     design (whose worlds must all be present) gets NaN.
