@@ -175,10 +175,10 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
     value below which it cannot be told from zero), or Spearman's rank correlation
     (``spearman``, with ``conf`` likewise by Fisher's z from 4 worlds) when there are too
     few worlds for the partial one; Sobol designs ``S1`` and ``ST`` with 95%
-    half-widths; Morris designs ``mu_star`` (with its 95%
-    half-width) and ``sigma``. An outcome whose difference is the same in every world
-    gets 0 for every assumption; one with a missing difference in a Sobol or Morris
-    design (whose worlds must all be present) gets NaN.
+    half-widths; Morris designs ``mu_star`` (with its 95% half-width) and ``sigma``. An
+    outcome whose difference is the same in every world gets 0 for every assumption; one
+    with a missing difference in a Sobol or Morris design (whose worlds must all be
+    present) gets NaN.
 
     Returns
     -------
