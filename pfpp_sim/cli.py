@@ -656,7 +656,9 @@ def _print_robustness(result: Robustness, out: Path) -> None:
     for column in ("Outcome", "Worlds flipped", "Box"):
         flips.add_column(column)
     for row in totals.itertuples():
-        cells = [f"{r.factor} ({r.measure} {r.value:.2f})" for r in result.top_factors(row.metric).itertuples()]
+        cells = [
+            f"{r.factor} ({r.measure} {r.value:.2f}{', within noise' if r.within_noise else ''})" for r in result.top_factors(row.metric).itertuples()
+        ]
         title = escape(OUTCOME_TITLES.get(row.metric, row.metric))
         cells = cells or ["does not vary across worlds" if row.q05 == row.q95 else "-"]
         table.add_row(title, *map(escape, cells), *[""] * (3 - len(cells)))

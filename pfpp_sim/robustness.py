@@ -242,13 +242,16 @@ class Robustness:
         Returns
         -------
         DataFrame
-            ``metric, factor, measure, value, conf``, largest absolute value first; an
-            assumption with no influence (value 0) is not listed, so an outcome whose
-            difference is the same in every world lists none.
+            ``metric, factor, measure, value, conf, within_noise``, largest absolute value
+            first; ``within_noise`` where a correlation is smaller than its threshold
+            ``conf`` (it cannot be told from zero). An assumption with no influence (value
+            0) is not listed, so an outcome whose difference is the same in every world
+            lists none.
         """
         measures = {MEASURES[self.method][0], "spearman"}
         rows = self.influence[(self.influence["metric"] == metric) & self.influence["measure"].isin(measures)]
         rows = rows[np.isfinite(rows["value"]) & (rows["value"] != 0)]
+        rows = rows.assign(within_noise=rows["measure"].isin(["prcc", "spearman"]) & (rows["value"].abs() < rows["conf"]))
         return rows.reindex(rows["value"].abs().sort_values(ascending=False).index).head(k).reset_index(drop=True)
 
     def headline(self, metric: str) -> str:

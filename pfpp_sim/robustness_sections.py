@@ -88,8 +88,7 @@ def _influence_cell(row) -> str:
     """An assumption's influence as the report shows it: a correlation signed, marked when it cannot be told from zero."""
     if row.measure not in ("prcc", "spearman"):
         return f"{row.factor} ({row.value:.2f})"
-    noise = ", within noise" if abs(row.value) < row.conf else ""  # no threshold (NaN) marks nothing
-    return f"{row.factor} ({row.value:+.2f}{noise})"
+    return f"{row.factor} ({row.value:+.2f}{', within noise' if row.within_noise else ''})"
 
 
 def _moves_section(result: Robustness) -> Section:

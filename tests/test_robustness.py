@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from pfpp_sim import compare, load_scenario
 from pfpp_sim.analysis import ALL_PLACES
-from pfpp_sim.cli import app
+from pfpp_sim.cli import _print_robustness, app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.report import report_sections, write_report
 from pfpp_sim.robustness import load_robustness, robustness
@@ -183,7 +183,7 @@ def test_the_report_of_a_robustness_folder_says_whether_the_answer_would_hold(se
 
 
 
-def test_the_report_marks_a_correlation_that_cannot_be_told_from_zero(serial, tmp_path):
+def test_the_report_and_the_command_mark_a_correlation_that_cannot_be_told_from_zero(serial, tmp_path, capsys):
     folder = tmp_path / "copy"
     shutil.copytree(serial, folder)
     influence = pd.DataFrame({
@@ -195,6 +195,13 @@ def test_the_report_marks_a_correlation_that_cannot_be_told_from_zero(serial, tm
     assert moves.title == "What moves the difference"
     assert "mechanisms.reporting_cost (-0.62)" in moves.body
     assert "world.young_people.neet_exit_hazard (+0.08, within noise)" in moves.body
+    result = load_robustness(folder)
+    assert result.top_factors("fuel_poverty_rate")["within_noise"].tolist() == [False, True]
+    fuel = next(o for o in result.payload()["outcomes"] if o["metric"] == "fuel_poverty_rate")
+    assert [f["within_noise"] for f in fuel["top_factors"]] == [False, True]
+    _print_robustness(result, folder)
+    printed = capsys.readouterr().out
+    assert "mechanisms.reporting_cost (prcc -0.62)" in printed and printed.count("within noise)") == 1
 
 BAD = {
     "horizon": ('joined.toml', 'name = "joined"\nextends = "base"\n[run]\nhorizon_months = 24\n', [],
