@@ -39,7 +39,7 @@ from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.experiment import run_summary
 from pfpp_sim.jobs import Kept, Store, run_jobs
-from pfpp_sim.robustness_analysis import MEASURES, analyze
+from pfpp_sim.robustness_analysis import CORRELATIONS, MEASURES, analyze
 from pfpp_sim.scenario import Scenario, load_scenario
 from pfpp_sim.sections import HEADLINE, format_difference
 from pfpp_sim.storage import (
@@ -251,7 +251,7 @@ class Robustness:
         measures = {MEASURES[self.method][0], "spearman"}
         rows = self.influence[(self.influence["metric"] == metric) & self.influence["measure"].isin(measures)]
         rows = rows[np.isfinite(rows["value"]) & (rows["value"] != 0)]
-        rows = rows.assign(within_noise=rows["measure"].isin(["prcc", "spearman"]) & (rows["value"].abs() < rows["conf"]))
+        rows = rows.assign(within_noise=rows["measure"].isin(CORRELATIONS) & (rows["value"].abs() < rows["conf"]))
         return rows.reindex(rows["value"].abs().sort_values(ascending=False).index).head(k).reset_index(drop=True)
 
     def headline(self, metric: str) -> str:

@@ -28,7 +28,7 @@ from pfpp_sim.discovery import ema_available, find_box
 from pfpp_sim.morris import morris_indices
 from pfpp_sim.worlds import Space
 
-__all__ = ["Analysis", "MEASURES", "QUANTILES", "analyze", "influence", "partial_rank_correlation", "sign_holding", "flip_boxes"]
+__all__ = ["CORRELATIONS", "Analysis", "MEASURES", "QUANTILES", "analyze", "influence", "partial_rank_correlation", "sign_holding", "flip_boxes"]
 
 QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 """Quantiles of the difference across sampled worlds, by column name."""
@@ -38,6 +38,8 @@ MEASURES = {
     "morris": ("mu_star", "Morris mu* of the difference"),
 }
 """Headline influence measure of each design, and what it is."""
+CORRELATIONS = ("prcc", "spearman")
+"""The measures of influence that are signed correlations, with ``conf`` the size below which one cannot be told from zero."""
 PRIM_THRESHOLD = 0.8
 """PRIM's density threshold: at least this share of the worlds in a box flip."""
 

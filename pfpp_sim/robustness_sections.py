@@ -15,7 +15,7 @@ from pfpp_sim import charts
 from pfpp_sim.analysis import ALL_PLACES
 from pfpp_sim.evidence import ASSUMPTIONS, is_assumption, is_user_source
 from pfpp_sim.robustness import TITLES, Robustness, load_robustness
-from pfpp_sim.robustness_analysis import MEASURES
+from pfpp_sim.robustness_analysis import CORRELATIONS, MEASURES
 from pfpp_sim.sections import Section, _table, format_difference
 
 __all__ = ["SPREAD", "robustness_sections"]
@@ -86,7 +86,7 @@ def _hold_section(result: Robustness) -> Section:
 
 def _influence_cell(row) -> str:
     """An assumption's influence as the report shows it: a correlation signed, marked when it cannot be told from zero."""
-    if row.measure not in ("prcc", "spearman"):
+    if row.measure not in CORRELATIONS:
         return f"{row.factor} ({row.value:.2f})"
     return f"{row.factor} ({row.value:+.2f}{', within noise' if row.within_noise else ''})"
 
