@@ -312,8 +312,8 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
     ageing and replacement at 25 (:func:`~pfpp_sim.dynamics.age_and_replace`), a newcomer
     with a disorder drawn from the prevalence, a new job-search rank and no support; in
     September, Year 12 starting NEET (:func:`~pfpp_sim.dynamics.september_entry`); and the
-    ILO status (:func:`~pfpp_sim.dynamics.ilo_status`). Each young person is then counted
-    by cell and state as the month ends (:func:`young_state_cells`, in the same pass).
+    ILO status (:func:`~pfpp_sim.dynamics.ilo_status`). The young people are then counted
+    by cell and state as the month ends (as :func:`young_state_cells` counts them).
 
     Parameters
     ----------
@@ -361,6 +361,7 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
     cells, first_cell, counts = counted
     months_since_september_after = 0 if september else months_since_september + 1
     replaced = np.empty(status.size, dtype=np.int64)
+    state = np.empty(status.size, dtype=np.uint8)  # each one's counted state as the month ends
     n_new = 0
     for j in range(status.size):
         p, s, age, u = place[j], status[j], age_months[j], move[j]
@@ -383,7 +384,8 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
                 s = EMPLOYED
         months = (months_neet[j] + 1) if s == NEET else 0
         onset = onset_cold[p] if cold_home[j] else onset_warm[p]
-        mh_disorder[j] = mind[j] >= recovery if mh_disorder[j] else mind[j] < onset
+        had = mh_disorder[j]  # recovery or onset, chosen without a branch, which no predictor could guess
+        mh_disorder[j] = (had & (mind[j] >= recovery)) | ((not had) & (mind[j] < onset))
         age += 1
         if age >= AGE_25:
             if n_new == newcomer_mind.size:  # the newcomers' numbers are drawn for those turning 25 as the month starts
@@ -402,7 +404,11 @@ def young_month(young, t, draws, newcomers, cold_home, tables, by_place, effects
         unemployed = rank[j] < unemployed_below[p, s]
         employed = rank[j] >= employed_from[s]
         ilo[j] = ILO_INACTIVE - int(unemployed) * (ILO_INACTIVE - ILO_UNEMPLOYED) - int(employed) * (ILO_INACTIVE - ILO_EMPLOYED)
-        counts[cells[j] - first_cell, _young_state(ilo[j], s, mh_disorder[j], age, months_since_september_after)] += 1
+        state[j] = _young_state(ilo[j], s, mh_disorder[j], age, months_since_september_after)
+    # Counted in a pass of their own: in the loop above, each increment would hold up the
+    # step's work until the increment before it had been stored.
+    for j in range(status.size):
+        counts[cells[j] - first_cell, state[j]] += 1
     return replaced[:n_new]
 
 
