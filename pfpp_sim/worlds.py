@@ -195,8 +195,10 @@ def uncertainty_space(base: Scenario, alternative: Scenario, *, include_evidence
         if not uncertain(value):
             continue
         other = theirs.get(path)
-        if other != value:
-            shown = "nothing" if other is None else f"{other.value:g} {other.unit} ({other.source})"
+        if other is None:
+            not_sampled.append((path, f"{alternative.name} does not have it: only {base.name} runs with it"))
+        elif other != value:
+            shown = f"{other.value:g} {other.unit} ({other.source})"
             not_sampled.append((path, f"{alternative.name} sets it differently ({shown}): each scenario keeps its own value"))
         elif value.low == value.high:
             not_sampled.append((path, "its range has zero width"))

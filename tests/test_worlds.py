@@ -86,6 +86,17 @@ def test_a_value_the_alternative_sets_differently_is_not_sampled_and_says_why(pa
     assert "mechanisms.bid_cost" not in reasons, "evidence without --include-evidence is neither sampled nor listed"
 
 
+def test_a_quantity_the_alternative_does_not_have_is_not_sampled_and_says_why(pair):
+    base, alternative = pair
+    data = alternative.model_dump(mode="python")
+    del data["programmes"]["safer_streets"]  # the alternative runs without the programme, and so without its budget
+    space = uncertainty_space(base, Scenario.model_validate(data))
+    reasons = dict(space.not_sampled)
+    assert reasons["programmes.safer_streets.budget"] == "pfpp_joined_up does not have it: only siloed_baseline runs with it"
+    assert "programmes.safer_streets.budget" not in space.names
+    assert "programmes.careers.budget" in space.names, "the programmes both run are sampled"
+
+
 def test_a_range_of_zero_width_is_not_sampled(pair):
     base, alternative = (sc.with_overrides({"mechanisms.reporting_cost.low": 8000.0, "mechanisms.reporting_cost.high": 8000.0}) for sc in pair)
     space = uncertainty_space(base, alternative)
