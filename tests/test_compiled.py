@@ -370,6 +370,103 @@ def test_a_pupil_of_18_whose_number_is_exactly_one_less_the_hazard_of_leaving_ed
     assert young[0][0] == expected[0][0] == EMPLOYED
 
 
+def young_people(status, age_months, *, months_neet=0, careers_until=0, ips_until=0, asb_until=0):
+    """The columns of :func:`compiled.young_month` for young people of place 0 without a disorder (lists: one entry each)."""
+    n = len(status)
+    return (
+        np.array(status, dtype=np.uint8), np.full(n, months_neet, dtype=np.int16), np.array(age_months, dtype=np.int16),
+        np.zeros(n, dtype=bool), np.array(careers_until, dtype=np.int32) * np.ones(n, dtype=np.int32),
+        np.array(ips_until, dtype=np.int32) * np.ones(n, dtype=np.int32), np.array(asb_until, dtype=np.int32) * np.ones(n, dtype=np.int32),
+        np.zeros(n, dtype=np.uint16), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int16),
+    )
+
+
+def month_inputs(young, *, t=3, move=0.5, entry=0.9, newcomers=((), ()), entry_base=(0.0, 0.0), year_12_neet=0.0, effects=(0.0,) * 5,
+                 months_since_september=5, september=False):
+    """The inputs of :func:`compiled.young_month` for ``young`` (:func:`young_people`) in month ``t``, with the numbers given."""
+    n = young[0].size
+    return dict(
+        young=young, t=t, draws=(np.broadcast_to(np.asarray(move, dtype=np.float64), n).copy(), np.full(n, 0.99),
+                                 np.broadcast_to(np.asarray(entry, dtype=np.float64), n).copy()),
+        newcomers=(np.array(newcomers[0], dtype=np.float64), np.array(newcomers[1], dtype=np.uint16)), cold_home=np.zeros(n, dtype=bool),
+        tables=dynamics.neet_exit_tables(**SPLIT),
+        by_place=(np.array([entry_base]), np.array([year_12_neet]), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
+                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
+        effects=effects, months_since_september=months_since_september, september=september, counted=no_cells(n),
+    )
+
+
+def stepped(inputs):
+    """The young people's status after :func:`compiled.young_month`, checked against the plain rules; and the newcomers' rows."""
+    expected, expected_new, _ = plain_young_month(**inputs)
+    new = compiled.young_month(**inputs)
+    for name, got, want in zip(YOUNG_COLUMNS, inputs["young"], expected):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    np.testing.assert_array_equal(new, expected_new)
+    return inputs["young"][0].tolist(), new.tolist()
+
+
+def test_careers_guidance_and_outreach_each_lower_neet_entry_only_by_their_own_effect_while_running():
+    # Four students aged 20 (past school, entry hazard 0.2), careers guidance halving it and outreach
+    # cutting it by a quarter. Guidance alone: 0.1, so a number of 0.15 keeps the first in education
+    # (without it, 0.15 < 0.2 would make them NEET); outreach alone: 0.15, so a number of 0.1 makes
+    # the second NEET (guidance's effect as well would give 0.075); the third's guidance ended this
+    # month, so the full hazard makes them NEET at 0.15; the fourth has both: 0.075, kept at 0.1.
+    t = 3
+    young = young_people([EDUCATION] * 4, [AGE_18 + 24] * 4, careers_until=[t + 1, 0, t, t + 1], asb_until=[0, t + 1, 0, t + 1])
+    inputs = month_inputs(young, t=t, move=[0.15, 0.1, 0.15, 0.1], entry_base=(0.0, 0.2), effects=(0.5, 0.25, 0.0, 0.0, 0.0))
+    assert stepped(inputs)[0] == [EDUCATION, NEET, NEET, EDUCATION]
+
+
+def test_employment_support_raises_a_neet_young_persons_exit_into_work_while_it_runs():
+    # NEET for 2 months, aged 20, no disorder: a number between the exit into work without support
+    # and with it moves the one with support running into work; support that ended this month, or
+    # none, leaves them NEET (a third month).
+    t = 3
+    _, education, work = dynamics.neet_exit_tables(**SPLIT)
+    row = 2 * 2
+    u = education[row] + (work[2 * row] + work[2 * row + 1]) / 2
+    young = young_people([NEET] * 3, [AGE_18 + 24] * 3, months_neet=2, ips_until=[t + 1, t, 0])
+    assert stepped(month_inputs(young, t=t, move=u))[0] == [EMPLOYED, NEET, NEET]
+    assert young[1].tolist() == [0, 3, 3]
+
+
+def test_outreach_cuts_year_12_neet_entry_only_while_it_runs():
+    # Year 11 pupils in the month before September (no monthly entry before Year 12), half of a year
+    # group starting Year 12 NEET, outreach cutting it by 0.3: a number of 0.4 makes the pupil whose
+    # outreach ended this month NEET (0.4 < 0.5), and keeps the one whose outreach runs on in
+    # education (0.4 >= 0.35).
+    t = 3
+    young = young_people([EDUCATION] * 2, [195] * 2, asb_until=[t, t + 1])
+    inputs = month_inputs(young, t=t, entry=0.4, year_12_neet=0.5, effects=(0.0, 0.3, 0.0, 0.0, 0.0), months_since_september=11,
+                          september=True)
+    assert stepped(inputs)[0] == [NEET, EDUCATION]
+
+
+def test_each_young_person_turning_25_is_replaced_by_the_next_newcomer_in_turn():
+    # Three young people, the first and last turning 25: each is replaced by a 16-year-old in
+    # education with the next newcomer's numbers (a disorder below the prevalence of 0.1, a rank)
+    # and no support; the one between them is left as they were.
+    young = young_people([NEET, EMPLOYED, EMPLOYED], [AGE_25 - 1, AGE_18, AGE_25 - 1], careers_until=5, ips_until=5, asb_until=5)
+    inputs = month_inputs(young, t=3, move=0.99, newcomers=([0.5, 0.05], [7, 9]), effects=(0.0, 0.0, 0.0, 0.1, 0.0))
+    status, new = stepped(inputs)
+    assert new == [0, 2] and status == [EDUCATION, EMPLOYED, EDUCATION]
+    assert young[2].tolist() == [AGE_16, AGE_18 + 1, AGE_16] and young[3].tolist() == [False, False, True]
+    assert young[7].tolist() == [7, 0, 9] and young[4].tolist() == [0, 5, 0]
+
+
+def test_the_reference_world_adds_the_means_tested_payment_only_to_means_tested_homes():
+    # Two band D homes of the same income, £0.50 of it below the poverty line after their fuel cost:
+    # the means-tested one is lifted above the line by its payment, the other stays fuel poor.
+    cost_by_band = np.array([-np.inf] * 3 + [1_000.0, 1_250.0, 1_550.0, 1_900.0])
+    counts = np.zeros(1, dtype=np.int64)
+    compiled.reference_cold_homes(
+        counts, np.zeros(2, dtype=np.int16), np.array([15_000.0, 15_000.0]), np.ones(1), 1.0, 0.0, np.zeros(2), np.array([True, False]),
+        650.0, np.array([3, 3], dtype=np.uint8), cost_by_band, 15_000.0 - 1_000.0 + 0.5,
+    )
+    assert counts.tolist() == [1]
+
+
 def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
     n = 1
     inputs = dict(
