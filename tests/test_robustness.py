@@ -272,3 +272,177 @@ def test_a_folder_of_another_run_or_model_version_is_refused_and_left_as_it_was(
         robustness(*files, out, resume=True, **SETTINGS)
     assert str(info.value).startswith(f"{out} ") and message in str(info.value)
     assert [p.name for p in out.iterdir()] == ["manifest.json"]
+
+
+def test_a_run_as_large_as_allowed_with_seed_0_and_one_worker_returns_what_it_wrote(files, tmp_path, monkeypatch):
+    module = sys.modules["pfpp_sim.robustness"]  # the package's name robustness is the function
+    monkeypatch.setattr(module, "MAX_WORLD_REPLICATES", 8)  # 4 worlds (the default and 3 sampled) x 2 replicates: just allowed
+    out, seen = tmp_path / "out", []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total, json.loads((out / "manifest.json").read_text())["complete"]))
+
+    result = robustness(*files, out, samples=3, replicates=2, seed=0, workers=1, executor="serial", progress=progress)
+    assert seen == [(done, 4, False) for done in range(5)], "counted in worlds from 0; the manifest says incomplete while they run"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert result.manifest == manifest and manifest["complete"] and manifest["seed"] == 0 and manifest["prim"] == result.prim
+    names = {"design": "design.parquet", "worlds": "robustness.parquet", "summary": "summary.parquet", "influence": "influence.parquet",
+             "flips": "flips.parquet", "manifest": "manifest.json"}
+    assert manifest["files"] == names and result.files == {k: out / v for k, v in names.items()}
+    assert 0 < manifest["seconds"] < 600 and manifest["seconds"] == round(manifest["seconds"], 3)
+    assert (result.base, result.alternative, result.samples, result.seed, result.replicates) == ("base", "joined", 3, 0, 2)
+    with pytest.raises(ScenarioError) as info:
+        robustness(*files, tmp_path / "larger", samples=3, replicates=3, seed=0, executor="serial")
+    assert str(info.value) == "robustness: samples = 3: at most 8 worlds x replicates, not 12"
+    assert not (tmp_path / "larger").exists()
+
+
+def test_a_scenario_compared_with_itself_runs_as_base_and_base_alternative_with_no_difference(files, tmp_path):
+    result = robustness(files[0], files[0], tmp_path / "out", samples=1, replicates=2, seed=1, executor="serial")
+    assert (result.base, result.alternative) == ("base", "base_alternative")
+    assert set(result.manifest["scenarios"]) == {"base", "base_alternative"}
+    assert (result.worlds["difference"] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"seed": True}, "robustness: seed = True: a whole number of at least 0"),
+     ({"replicates": 2.5}, "robustness: replicates = 2.5: a whole number of at least 2 (each world's difference gets a CI)"),
+     ({"workers": 2.5}, "robustness: workers = 2.5: a whole number of at least 1")],
+)
+def test_options_that_are_not_whole_numbers_are_refused(files, tmp_path, option, message):
+    with pytest.raises(ScenarioError) as info:
+        robustness(*files, tmp_path / "out", **{**SETTINGS, **option})
+    assert str(info.value) == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenarios_over_other_months_are_refused_naming_both_by_name(files, tmp_path):
+    base = load_scenario(files[0])
+    other = load_scenario(files[1]).with_overrides({"run.horizon_months": 24})
+    with pytest.raises(ScenarioError) as info:
+        robustness(base, other, tmp_path / "out", **SETTINGS)
+    assert str(info.value).startswith("joined: run.horizon_months = 24: the same as in base (12): ")
+
+
+def test_a_world_that_fails_is_named_with_its_values_and_the_finished_worlds_are_kept(files, tmp_path):
+    from pfpp_sim.robustness import run_worlds
+    from pfpp_sim.storage import RunFolder
+
+    base, alternative = (load_scenario(f) for f in files)
+    design = pd.DataFrame({"world": [0, 1], "sampled": [False, True], "world.young_people.neet_exit_hazard": [0.12, 2.0]})
+    with pytest.raises(PfppError) as info:
+        run_worlds(design, base, alternative, seed=3, replicates=2, executor="serial")
+    assert str(info.value).startswith("1 world(s) failed; first: world 1 (world.young_people.neet_exit_hazard=2): ")
+    assert str(info.value).endswith(". 1 finished worlds are kept")
+    store = RunFolder(tmp_path / "runs")
+    with pytest.raises(PfppError) as info:
+        run_worlds(design, base, alternative, seed=3, replicates=2, executor="serial", store=store)
+    assert str(info.value).endswith(f". 1 finished worlds are kept in {store.folder}; rerun with --resume after fixing")
+    kept = store.get(0)
+    assert list(kept.columns) == ["world", "scenario", "replicate", "place_code", "metric", "value"]
+    assert set(kept["scenario"]) == {"base", "alternative"} and set(kept["replicate"]) == {0, 1} and set(kept["world"]) == {0}
+
+
+def test_world_differences_are_ordered_all_places_first_and_rounding_counts_as_no_difference():
+    from pfpp_sim.analysis import SUMMARY_METRICS
+    from pfpp_sim.robustness import _world_differences
+
+    rows = []
+    for world in (1, 0):
+        for place in ("E2", ALL_PLACES, "E1"):
+            for metric in ("returned_gbp", "fuel_poverty_rate"):
+                for replicate in (0, 1):
+                    base = 1e6 if metric == "returned_gbp" else 0.1
+                    change = base * 1e-12 if place == "E1" else base * 0.1 * (replicate + 1)  # E1: rounding only
+                    rows += [(world, "base", replicate, place, metric, base), (world, "alternative", replicate, place, metric, base + change)]
+    runs = pd.DataFrame(rows, columns=["world", "scenario", "replicate", "place_code", "metric", "value"])
+    table = _world_differences(runs)
+    order = [(w, p, m) for w in (0, 1) for p in (ALL_PLACES, "E1", "E2") for m in sorted(("returned_gbp", "fuel_poverty_rate"), key=list(SUMMARY_METRICS).index)]
+    assert list(zip(table["world"], table["place_code"], table["metric"])) == order
+    rounding = table[table["place_code"] == "E1"]
+    assert (rounding[["difference", "ci_low", "ci_high"]] == 0).all().all()
+    real = table[table["place_code"] == "E2"]
+    assert (real["difference"] > 0).all() and (real["ci_high"] > 0).all()
+    assert list(table.index) == list(range(len(table)))
+
+
+def test_a_headline_says_how_often_the_sign_holds_and_whether_the_default_is_within_noise(serial):
+    from dataclasses import replace
+
+    from pfpp_sim.sections import format_difference
+
+    result = load_robustness(serial)
+    summary = result.summary.copy()
+    at = (summary["place_code"] == ALL_PLACES) & (summary["metric"] == "fuel_poverty_rate")
+    summary.loc[at, ["direction", "sign_holds", "worlds", "q05", "q95"]] = ["lower", 0.75, 4, -0.004, 0.001]
+    summary.loc[at, ["default_difference", "default_ci_low", "default_ci_high"]] = [-0.002, -0.003, -0.001]
+    nan = float("nan")
+    spread = f"5-95%: {format_difference('fuel_poverty_rate', -0.004, nan, nan)} to {format_difference('fuel_poverty_rate', 0.001, nan, nan)}"
+    default = format_difference("fuel_poverty_rate", -0.002, -0.003, -0.001)
+    clear = replace(result, summary=summary.copy())
+    assert clear.headline("fuel_poverty_rate") == f"Fuel poverty: joined lower in 75% of 4 worlds (default {default}; {spread})"
+    summary.loc[at, ["default_ci_high"]] = 0.0005
+    noisy = replace(result, summary=summary.copy())
+    default = format_difference("fuel_poverty_rate", -0.002, -0.003, 0.0005)
+    assert noisy.headline("fuel_poverty_rate") == (
+        f"Fuel poverty: joined lower in 75% of 4 worlds (default {default}; {spread}; the default difference is within replicate noise)"
+    )
+    summary.loc[at, ["direction", "sign_holds"]] = ["no difference", nan]
+    none = replace(result, summary=summary.copy())
+    assert none.headline("fuel_poverty_rate") == f"Fuel poverty: no difference with the scenarios as given ({spread} over 4 worlds)"
+    summary.loc[at, ["direction", "sign_holds"]] = ["lower", nan]
+    assert replace(result, summary=summary).headline("fuel_poverty_rate").startswith("Fuel poverty: no difference with the scenarios as given")
+
+
+def test_top_factors_list_the_headline_measure_and_spearman_largest_first_without_zero_or_missing_values(serial):
+    from dataclasses import replace
+
+    result = load_robustness(serial)
+    influence = pd.DataFrame({
+        "metric": ["fuel_poverty_rate"] * 7 + ["returned_gbp"],
+        "factor": ["a", "b", "c", "d", "e", "f", "g", "a"],
+        "measure": ["prcc", "prcc", "spearman", "prcc", "prcc", "mu_star", "prcc", "prcc"],
+        "value": [0.3, -0.9, 0.5, 0.0, float("nan"), 5.0, 0.1, 0.99],
+        "conf": [0.2, 0.2, 0.6, 0.2, 0.2, 0.1, 0.2, 0.1],
+    })
+    ranked = replace(result, influence=influence)
+    top = ranked.top_factors("fuel_poverty_rate")
+    assert top["factor"].tolist() == ["b", "c", "a"] and top["within_noise"].tolist() == [False, True, False]
+    assert list(top.columns) == ["metric", "factor", "measure", "value", "conf", "within_noise"]
+    assert ranked.top_factors("fuel_poverty_rate", k=4)["factor"].tolist() == ["b", "c", "a", "g"]
+    assert ranked.top_factors("retrofits").empty
+
+
+def test_the_payload_gives_missing_numbers_as_none_and_each_outcomes_flip_box_or_none(serial):
+    from dataclasses import replace
+
+    result = load_robustness(serial)
+    flips = pd.DataFrame({"metric": ["fuel_poverty_rate"], "factor": ["mechanisms.reporting_cost"], "low": [4000.0], "high": [float("nan")]})
+    payload = replace(result, flips=flips).payload()
+    assert json.loads(json.dumps(payload, allow_nan=False)) == payload, "no NaN anywhere: JSON as is"
+    outcomes = {o["metric"]: o for o in payload["outcomes"]}
+    assert outcomes["fuel_poverty_rate"]["flip_box"] == [{"factor": "mechanisms.reporting_cost", "low": 4000.0, "high": None}]
+    assert all(o["flip_box"] is None for m, o in outcomes.items() if m != "fuel_poverty_rate")
+    summary = result.summary[result.summary["place_code"] == ALL_PLACES]
+    assert [o["metric"] for o in payload["outcomes"]] == summary["metric"].tolist()
+    assert outcomes["fuel_poverty_rate"]["sign_holds"] == summary.set_index("metric").loc["fuel_poverty_rate", "sign_holds"]
+    assert (payload["base"], payload["alternative"], payload["design"], payload["samples"], payload["seed"]) == ("base", "joined", "lhs", 3, 3)
+    assert payload["sampled_worlds"] == 3 and payload["replicates"] == 2 and payload["prim"] == result.prim
+    assert payload["factors"] == result.space.names
+    assert payload["not_sampled"] == [{"path": p, "reason": r} for p, r in result.space.not_sampled]
+    assert payload["files"] == {k: str(v) for k, v in result.files.items()} and set(payload["files"]) == {
+        "design", "worlds", "summary", "influence", "flips", "manifest"}
+
+
+def test_a_folder_whose_run_did_not_finish_is_not_read_back(serial, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(serial, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    with pytest.raises(PfppError) as info:
+        load_robustness(folder)
+    assert str(info.value) == f"{folder} does not hold a finished robustness run (rerun 'pfpp robustness' with --resume)"
+    back = load_robustness(serial)
+    assert back.files == {k: serial / v for k, v in manifest["files"].items()} and back.manifest == manifest
+    assert (back.method, back.samples, back.seed, back.replicates, back.prim) == ("lhs", 3, 3, 2, manifest["prim"])
