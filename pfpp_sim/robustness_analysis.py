@@ -150,7 +150,13 @@ def partial_rank_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
         prcc = -precision[:-1, -1] / (scale[:-1] * scale[-1])
     else:
         prcc = _correlated_residuals(ranks)
-    return np.clip(prcc, -1.0, 1.0), float(np.tanh(1.959964 / np.sqrt(n - 3 - (k - 1))))
+    return np.clip(prcc, -1.0, 1.0), _noise_threshold(n, held_fixed=k - 1)
+
+
+
+def _noise_threshold(n: int, *, held_fixed: int) -> float:
+    """The absolute rank correlation of ``n`` worlds, ``held_fixed`` variables held fixed, that differs from zero at the 5% level (Fisher's z)."""
+    return float(np.tanh(1.959964 / np.sqrt(n - 3 - held_fixed)))
 
 
 def _correlated_residuals(ranks: np.ndarray) -> np.ndarray:
@@ -202,7 +208,7 @@ def influence(space: Space, design: pd.DataFrame, worlds: pd.DataFrame, *, metho
                 rows += [(metric, n, "prcc", float(v), threshold) for n, v in zip(names, prcc)]
             elif ok.sum() > 2 and np.ptp(y[ok]) > 0:
                 rho = [stats.spearmanr(x[ok, i], y[ok]).statistic if np.ptp(x[ok, i]) > 0 else 0.0 for i in range(len(names))]
-                threshold = float(np.tanh(1.959964 / np.sqrt(ok.sum() - 3))) if ok.sum() > 3 else np.nan
+                threshold = _noise_threshold(int(ok.sum()), held_fixed=0) if ok.sum() > 3 else np.nan
                 rows += [(metric, n, "spearman", float(v), threshold) for n, v in zip(names, rho)]
             else:
                 rows += [(metric, n, "prcc", 0.0 if ok.any() else np.nan, np.nan) for n in names]
