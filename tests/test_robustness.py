@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,13 @@ from output import error_lines
 from typer.testing import CliRunner
 
 from pfpp_sim import compare, load_scenario
-from pfpp_sim.analysis import ALL_PLACES
+from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
 from pfpp_sim.cli import _print_robustness, app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.report import report_sections, write_report
-from pfpp_sim.robustness import load_robustness, robustness
+from pfpp_sim.robustness import _world_differences, load_robustness, robustness, run_worlds
+from pfpp_sim.sections import format_difference
+from pfpp_sim.storage import RunFolder
 from pfpp_sim.worlds import apply_world, uncertainty_space
 
 FAULTS = Path(__file__).with_name("faults.py")
@@ -326,9 +329,6 @@ def test_scenarios_over_other_months_are_refused_naming_both_by_name(files, tmp_
 
 
 def test_a_world_that_fails_is_named_with_its_values_and_the_finished_worlds_are_kept(files, tmp_path):
-    from pfpp_sim.robustness import run_worlds
-    from pfpp_sim.storage import RunFolder
-
     base, alternative = (load_scenario(f) for f in files)
     design = pd.DataFrame({"world": [0, 1], "sampled": [False, True], "world.young_people.neet_exit_hazard": [0.12, 2.0]})
     with pytest.raises(PfppError) as info:
@@ -345,9 +345,6 @@ def test_a_world_that_fails_is_named_with_its_values_and_the_finished_worlds_are
 
 
 def test_world_differences_are_ordered_all_places_first_and_rounding_counts_as_no_difference():
-    from pfpp_sim.analysis import SUMMARY_METRICS
-    from pfpp_sim.robustness import _world_differences
-
     rows = []
     for world in (1, 0):
         for place in ("E2", ALL_PLACES, "E1"):
@@ -368,10 +365,6 @@ def test_world_differences_are_ordered_all_places_first_and_rounding_counts_as_n
 
 
 def test_a_headline_says_how_often_the_sign_holds_and_whether_the_default_is_within_noise(serial):
-    from dataclasses import replace
-
-    from pfpp_sim.sections import format_difference
-
     result = load_robustness(serial)
     summary = result.summary.copy()
     at = (summary["place_code"] == ALL_PLACES) & (summary["metric"] == "fuel_poverty_rate")
@@ -396,8 +389,6 @@ def test_a_headline_says_how_often_the_sign_holds_and_whether_the_default_is_wit
 
 
 def test_top_factors_list_the_headline_measure_and_spearman_largest_first_without_zero_or_missing_values(serial):
-    from dataclasses import replace
-
     result = load_robustness(serial)
     influence = pd.DataFrame({
         "metric": ["fuel_poverty_rate"] * 7 + ["returned_gbp"],
@@ -415,8 +406,6 @@ def test_top_factors_list_the_headline_measure_and_spearman_largest_first_withou
 
 
 def test_the_payload_gives_missing_numbers_as_none_and_each_outcomes_flip_box_or_none(serial):
-    from dataclasses import replace
-
     result = load_robustness(serial)
     flips = pd.DataFrame({"metric": ["fuel_poverty_rate"], "factor": ["mechanisms.reporting_cost"], "low": [4000.0], "high": [float("nan")]})
     payload = replace(result, flips=flips).payload()
