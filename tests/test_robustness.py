@@ -105,8 +105,11 @@ def test_the_default_world_and_a_sampled_world_give_what_compare_gives_for_their
         pd.testing.assert_series_equal(ours.loc[shared, "difference"], expected.loc[shared, "difference"], check_names=False, atol=1e-9)
 
 
-def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, serial):
-    manifest = json.loads((serial / "manifest.json").read_text())
+def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, tmp_path):
+    # Its own run, not the module's: mutation testing links a function's mutants only to the tests that call it.
+    own = tmp_path / "own"
+    robustness(*files, own, executor="serial", **SETTINGS)
+    manifest = json.loads((own / "manifest.json").read_text())
     base, alternative = (load_scenario(f) for f in files)
     assert manifest["kind"] == "robustness" and manifest["complete"]
     assert manifest["scenarios"]["base"]["hash"] == base.scenario_hash()
@@ -119,7 +122,7 @@ def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, ser
     assert (manifest["design"], manifest["samples"], manifest["worlds"], manifest["seed"], manifest["replicates"]) == ("lhs", 3, 4, 3, 2)
     assert manifest["runs"] == 4 * 2 * 2 and manifest["git_commit"] and manifest["pfpp_sim_version"]
     assert manifest["execution"] == {"executor": "serial", "workers": 1}
-    assert sorted(p.name for p in (serial / "runs").iterdir()) == [f"run-{w:07d}.parquet" for w in range(4)]
+    assert sorted(p.name for p in (own / "runs").iterdir()) == [f"run-{w:07d}.parquet" for w in range(4)]
 
 
 def test_a_run_killed_while_writing_a_world_resumes_to_the_same_results(files, serial, tmp_path):
