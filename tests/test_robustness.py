@@ -17,12 +17,13 @@ from typer.testing import CliRunner
 
 from pfpp_sim import compare, load_scenario
 from pfpp_sim.analysis import ALL_PLACES, SUMMARY_METRICS
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.cli import _print_robustness, app
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.report import report_sections, write_report
 from pfpp_sim.robustness import _world_differences, load_robustness, robustness, run_worlds
 from pfpp_sim.sections import format_difference
-from pfpp_sim.storage import RunFolder
+from pfpp_sim.storage import RunFolder, environment
 from pfpp_sim.worlds import apply_world, uncertainty_space
 
 FAULTS = Path(__file__).with_name("faults.py")
@@ -123,6 +124,13 @@ def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, tmp
     assert manifest["runs"] == 4 * 2 * 2 and manifest["git_commit"] and manifest["pfpp_sim_version"]
     assert manifest["execution"] == {"executor": "serial", "workers": 1}
     assert sorted(p.name for p in (own / "runs").iterdir()) == [f"run-{w:07d}.parquet" for w in range(4)]
+    for name, scenario in (("base", base), ("joined", alternative)):
+        assert manifest["scenarios"][name] == json.loads(json.dumps({
+            "hash": scenario.scenario_hash(), "extends": scenario.extends, "sources": [src._asdict() for src in scenario.sources],
+            "parameters": scenario.model_dump(mode="json"),
+        }, default=str))
+    assert manifest["environment"] == environment() and manifest["warnings"] == run_warnings([base, alternative])
+    assert isinstance(manifest["seconds"], float) and manifest["seconds"] == round(manifest["seconds"], 3)
 
 
 def test_a_run_killed_while_writing_a_world_resumes_to_the_same_results(files, serial, tmp_path):
@@ -389,22 +397,52 @@ def test_a_headline_says_how_often_the_sign_holds_and_whether_the_default_is_wit
     assert none.headline("fuel_poverty_rate") == f"Fuel poverty: no difference with the scenarios as given ({spread} over 4 worlds)"
     summary.loc[at, ["direction", "sign_holds"]] = ["lower", nan]
     assert replace(result, summary=summary).headline("fuel_poverty_rate").startswith("Fuel poverty: no difference with the scenarios as given")
+    summary.loc[at, ["direction", "sign_holds"]] = ["no difference", 0.5]
+    assert replace(result, summary=summary).headline("fuel_poverty_rate").startswith("Fuel poverty: no difference with the scenarios as given")
+
+
+@pytest.mark.parametrize(("ci_low", "ci_high", "noisy"), [(0.0, 0.001, True), (0.5, 0.9, False), (-0.001, 0.0, True)])
+def test_a_default_difference_is_clear_of_noise_only_when_its_interval_excludes_zero(serial, ci_low, ci_high, noisy):
+    result = load_robustness(serial)
+    summary = result.summary.copy()
+    at = (summary["place_code"] == ALL_PLACES) & (summary["metric"] == "fuel_poverty_rate")
+    summary.loc[at, ["direction", "sign_holds", "worlds", "default_difference", "default_ci_low", "default_ci_high"]] = [
+        "lower", 0.75, 4, (ci_low + ci_high) / 2, ci_low, ci_high,
+    ]
+    sentence = replace(result, summary=summary).headline("fuel_poverty_rate")
+    assert sentence.endswith("; the default difference is within replicate noise)") == noisy, sentence
+
+
+def test_a_headline_reads_its_own_outcomes_row_and_names_an_outcome_without_a_title_by_its_metric(serial):
+    result = load_robustness(serial)
+    summary = result.summary.copy()
+    first = summary.index[0]
+    assert (summary.at[first, "place_code"], summary.at[first, "metric"]) != (ALL_PLACES, "youth_mh_rate")
+    mh = (summary["place_code"] == ALL_PLACES) & (summary["metric"] == "youth_mh_rate")
+    summary.loc[mh, ["direction", "sign_holds", "worlds"]] = ["higher", 0.25, 4]
+    assert replace(result, summary=summary).headline("youth_mh_rate").startswith("Youth probable mental disorder: joined higher in 25% of 4 worlds")
+    untitled = summary[mh].assign(metric="an_untitled_metric")
+    with_untitled = replace(result, summary=pd.concat([summary, untitled], ignore_index=True))
+    assert with_untitled.headline("an_untitled_metric").startswith("an_untitled_metric: joined higher in 25% of 4 worlds")
 
 
 def test_top_factors_list_the_headline_measure_and_spearman_largest_first_without_zero_or_missing_values(serial):
     result = load_robustness(serial)
     influence = pd.DataFrame({
-        "metric": ["fuel_poverty_rate"] * 7 + ["returned_gbp"],
-        "factor": ["a", "b", "c", "d", "e", "f", "g", "a"],
-        "measure": ["prcc", "prcc", "spearman", "prcc", "prcc", "mu_star", "prcc", "prcc"],
-        "value": [0.3, -0.9, 0.5, 0.0, float("nan"), 5.0, 0.1, 0.99],
-        "conf": [0.2, 0.2, 0.6, 0.2, 0.2, 0.1, 0.2, 0.1],
+        "metric": ["fuel_poverty_rate"] * 8 + ["returned_gbp"],
+        "factor": ["a", "b", "c", "d", "e", "f", "g", "h", "a"],
+        "measure": ["prcc", "prcc", "spearman", "prcc", "prcc", "mu_star", "prcc", "prcc", "prcc"],
+        "value": [0.3, -0.9, 0.5, 0.0, float("nan"), 5.0, 0.1, 0.2, 0.99],
+        "conf": [0.2, 0.2, 0.6, 0.2, 0.2, 0.1, 0.2, 0.2, 0.1],
     })
     ranked = replace(result, influence=influence)
     top = ranked.top_factors("fuel_poverty_rate")
     assert top["factor"].tolist() == ["b", "c", "a"] and top["within_noise"].tolist() == [False, True, False]
     assert list(top.columns) == ["metric", "factor", "measure", "value", "conf", "within_noise"]
-    assert ranked.top_factors("fuel_poverty_rate", k=4)["factor"].tolist() == ["b", "c", "a", "g"]
+    assert ranked.top_factors("fuel_poverty_rate", k=4)["factor"].tolist() == ["b", "c", "a", "h"]
+    every = ranked.top_factors("fuel_poverty_rate", k=10)
+    assert every["factor"].tolist() == ["b", "c", "a", "h", "g"], "neither the zero nor the missing value"
+    assert every["within_noise"].tolist() == [False, True, False, False, True], "a value equal to its threshold is not within noise"
     assert ranked.top_factors("retrofits").empty
 
 
@@ -418,6 +456,8 @@ def test_the_payload_gives_missing_numbers_as_none_and_each_outcomes_flip_box_or
     assert all(o["flip_box"] is None for m, o in outcomes.items() if m != "fuel_poverty_rate")
     summary = result.summary[result.summary["place_code"] == ALL_PLACES]
     assert [o["metric"] for o in payload["outcomes"]] == summary["metric"].tolist()
+    assert all(o["place_code"] == ALL_PLACES for o in payload["outcomes"])
+    assert all(list(o) == [*summary.columns, "top_factors", "flip_box"] for o in payload["outcomes"])
     assert outcomes["fuel_poverty_rate"]["sign_holds"] == summary.set_index("metric").loc["fuel_poverty_rate", "sign_holds"]
     assert (payload["base"], payload["alternative"], payload["design"], payload["samples"], payload["seed"]) == ("base", "joined", "lhs", 3, 3)
     assert payload["sampled_worlds"] == 3 and payload["replicates"] == 2 and payload["prim"] == result.prim
