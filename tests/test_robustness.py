@@ -372,7 +372,7 @@ def test_world_differences_are_ordered_all_places_first_and_rounding_counts_as_n
     assert (rounding[["difference", "ci_low", "ci_high"]] == 0).all().all()
     real = table[table["place_code"] == "E2"]
     assert (real["difference"] > 0).all() and (real["ci_high"] > 0).all()
-    assert list(table.index) == list(range(len(table)))
+    assert list(table.index) == list(range(len(table))) and "index" not in table.columns
 
 
 def test_a_headline_says_how_often_the_sign_holds_and_whether_the_default_is_within_noise(serial):
