@@ -153,7 +153,6 @@ def partial_rank_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, 
     return np.clip(prcc, -1.0, 1.0), _noise_threshold(n, held_fixed=k - 1)
 
 
-
 def _noise_threshold(n: int, *, held_fixed: int) -> float:
     """The absolute rank correlation of ``n`` worlds, ``held_fixed`` variables held fixed, that differs from zero at the 5% level (Fisher's z)."""
     return float(np.tanh(1.959964 / np.sqrt(n - 3 - held_fixed)))

@@ -333,18 +333,8 @@ def test_a_neet_young_person_with_a_disorder_leaves_at_the_rate_of_their_own_mon
     row = 2 * 3 + 1  # 3 months, with a disorder
     own, a_month_less = education[row] + work[2 * row], education[row - 2] + work[2 * (row - 2)]
     assert own < a_month_less
-    young = (
-        np.array([NEET], dtype=np.uint8), np.array([3], dtype=np.int16), np.array([AGE_18 + 12], dtype=np.int16),
-        np.array([True]), *(np.zeros(1, dtype=np.int32) for _ in range(3)), np.zeros(1, dtype=np.uint16),
-        np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int16),
-    )
-    inputs = dict(
-        young=young, t=0, draws=(np.array([(own + a_month_less) / 2]), np.full(1, 0.99), np.full(1, 0.9)),
-        newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)), cold_home=np.zeros(1, dtype=bool), tables=tables,
-        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
-                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
-        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False, counted=no_cells(1),
-    )
+    young = young_people([NEET], [AGE_18 + 12], months_neet=3, mh_disorder=True)
+    inputs = month_inputs(young, t=0, move=(own + a_month_less) / 2, months_since_september=0)
     expected, _, _ = plain_young_month(**inputs)
     compiled.young_month(**inputs)
     assert young[0][0] == expected[0][0] == NEET and young[1][0] == expected[1][0] == 4
@@ -352,31 +342,23 @@ def test_a_neet_young_person_with_a_disorder_leaves_at_the_rate_of_their_own_mon
 
 def test_a_pupil_of_18_whose_number_is_exactly_one_less_the_hazard_of_leaving_education_leaves_for_work():
     # Leaving education for work when the number drawn is at least 1 - hazard: exactly there, it leaves.
-    young = (
-        np.array([EDUCATION], dtype=np.uint8), np.zeros(1, dtype=np.int16), np.array([AGE_18 + 12], dtype=np.int16),
-        np.array([False]), *(np.zeros(1, dtype=np.int32) for _ in range(3)), np.zeros(1, dtype=np.uint16),
-        np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int16),
-    )
-    inputs = dict(
-        young=young, t=0, draws=(np.array([0.75]), np.full(1, 0.99), np.full(1, 0.9)),
-        newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)), cold_home=np.zeros(1, dtype=bool),
-        tables=dynamics.neet_exit_tables(**SPLIT),
-        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
-                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
-        effects=(0.0, 0.0, 0.0, 0.0, 0.25), months_since_september=0, september=False, counted=no_cells(1),
-    )
+    young = young_people([EDUCATION], [AGE_18 + 12])
+    inputs = month_inputs(young, t=0, move=0.75, effects=(0.0, 0.0, 0.0, 0.0, 0.25), months_since_september=0)
     expected, _, _ = plain_young_month(**inputs)
     compiled.young_month(**inputs)
     assert young[0][0] == expected[0][0] == EMPLOYED
 
 
-def young_people(status, age_months, *, months_neet=0, careers_until=0, ips_until=0, asb_until=0):
-    """The columns of :func:`compiled.young_month` for young people of place 0 without a disorder (lists: one entry each)."""
+def young_people(status, age_months, *, months_neet=0, mh_disorder=False, careers_until=0, ips_until=0, asb_until=0):
+    """The columns of :func:`compiled.young_month` for young people of place 0 (lists: one entry each; a single value: the same for all)."""
     n = len(status)
+
+    def column(values, dtype):
+        return np.broadcast_to(np.asarray(values, dtype=dtype), n).copy()
+
     return (
-        np.array(status, dtype=np.uint8), np.full(n, months_neet, dtype=np.int16), np.array(age_months, dtype=np.int16),
-        np.zeros(n, dtype=bool), np.array(careers_until, dtype=np.int32) * np.ones(n, dtype=np.int32),
-        np.array(ips_until, dtype=np.int32) * np.ones(n, dtype=np.int32), np.array(asb_until, dtype=np.int32) * np.ones(n, dtype=np.int32),
+        column(status, np.uint8), column(months_neet, np.int16), column(age_months, np.int16), column(mh_disorder, bool),
+        column(careers_until, np.int32), column(ips_until, np.int32), column(asb_until, np.int32),
         np.zeros(n, dtype=np.uint16), np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int16),
     )
 
@@ -468,19 +450,7 @@ def test_the_reference_world_adds_the_means_tested_payment_only_to_means_tested_
 
 
 def test_a_young_person_turning_25_without_a_newcomers_number_is_refused():
-    n = 1
-    inputs = dict(
-        young=(
-            np.array([EDUCATION], dtype=np.uint8), np.zeros(n, dtype=np.int16), np.array([AGE_25 - 1], dtype=np.int16),
-            np.zeros(n, dtype=bool), *(np.zeros(n, dtype=np.int32) for _ in range(3)), np.zeros(n, dtype=np.uint16),
-            np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.int16),
-        ),
-        t=0, draws=(np.full(n, 0.5), np.full(n, 0.5), np.full(n, 0.5)), newcomers=(np.zeros(0), np.zeros(0, dtype=np.uint16)),
-        cold_home=np.zeros(n, dtype=bool), tables=dynamics.neet_exit_tables(**SPLIT),
-        by_place=(np.zeros((1, 2)), np.zeros(1), np.zeros(1), np.zeros(1), np.zeros((1, 3), dtype=np.uint16),
-                  np.array([RANK_LEVELS, 0, RANK_LEVELS], dtype=np.uint16)),
-        effects=(0.0, 0.0, 0.0, 0.0, 0.0), months_since_september=0, september=False, counted=no_cells(n),
-    )
+    inputs = month_inputs(young_people([EDUCATION], [AGE_25 - 1]), t=0, months_since_september=0)
     with pytest.raises(ValueError, match="^more young people turn 25 this month than newcomers' numbers were drawn for$"):
         compiled.young_month(**inputs)
 
