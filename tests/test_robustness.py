@@ -130,7 +130,6 @@ def test_the_manifest_records_both_scenarios_the_space_and_the_design(files, tmp
             "parameters": scenario.model_dump(mode="json"),
         }, default=str))
     assert manifest["environment"] == environment() and manifest["warnings"] == run_warnings([base, alternative])
-    assert isinstance(manifest["seconds"], float) and manifest["seconds"] == round(manifest["seconds"], 3)
 
 
 def test_a_run_killed_while_writing_a_world_resumes_to_the_same_results(files, serial, tmp_path):
@@ -303,7 +302,7 @@ def test_a_run_as_large_as_allowed_with_seed_0_and_one_worker_returns_what_it_wr
     names = {"design": "design.parquet", "worlds": "robustness.parquet", "summary": "summary.parquet", "influence": "influence.parquet",
              "flips": "flips.parquet", "manifest": "manifest.json"}
     assert manifest["files"] == names and result.files == {k: out / v for k, v in names.items()}
-    assert 0 < manifest["seconds"] < 600 and manifest["seconds"] == round(manifest["seconds"], 3)
+    assert isinstance(manifest["seconds"], float) and 0 < manifest["seconds"] < 600 and manifest["seconds"] == round(manifest["seconds"], 3)
     assert (result.base, result.alternative, result.samples, result.seed, result.replicates) == ("base", "joined", 3, 0, 2)
     with pytest.raises(ScenarioError) as info:
         robustness(*files, tmp_path / "larger", samples=3, replicates=3, seed=0, executor="serial")
