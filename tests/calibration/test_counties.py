@@ -10,8 +10,7 @@ from pfpp_sim import data
 from pfpp_sim.calibration.counties import complete_counties, derived_county_trends
 
 EAST_SUSSEX = "E10000011"
-# Eastbourne, Hastings, Lewes, Rother, Wealden. Written out, not read at import: a table read while
-# the tests are collected is cached before mutation testing switches a mutant on, which it then never sees.
+# Eastbourne, Hastings, Lewes, Rother, Wealden (written out, so that the first test checks the loader gives them)
 DISTRICTS = ["E07000061", "E07000062", "E07000063", "E07000064", "E07000065"]
 
 
