@@ -255,3 +255,146 @@ def test_every_place_has_a_positive_unemployment_relative_and_england_is_one():
     assert (places["unemployment_relative"] > 0).all()
     assert places["unemployment_relative"].notna().all()
     assert data.places([data.ENGLAND]).iloc[0]["unemployment_relative"] == pytest.approx(1.0)
+
+
+def test_modelled_unemployment_gives_the_published_percentages_and_limits_as_fractions():
+    table = data.modelled_unemployment()
+    assert list(table.columns) == ["area_code", "area_name", "year", "rate", "low", "high"]
+    luton = table[(table["area_code"] == "E06000032") & (table["year"] == 2015)].iloc[0]
+    assert luton["area_name"] == "Luton"
+    assert (luton["rate"], luton["low"], luton["high"]) == pytest.approx((0.052, 0.041, 0.063))  # 5.2 (4.1-6.3) %
+
+
+@pytest.mark.parametrize("code", ["E06000032", "E06000047"])  # Luton; County Durham, published without limits
+def test_every_year_with_a_published_rate_counts_in_a_place_s_unemployment_relative(code):
+    table = data.modelled_unemployment()
+    recent = table[table["year"].between(2019, 2023)].groupby("area_code")["rate"].mean()
+    place = data.places([code]).iloc[0]
+    assert place["unemployment_basis"] == "own"
+    assert place["unemployment_relative"] == pytest.approx(recent[code] / recent[data.ENGLAND])
+
+
+def test_an_area_with_no_rate_of_its_own_its_districts_or_its_region_takes_englands_unemployment():
+    hierarchy = pd.DataFrame({"county_code": [None], "region_code": ["E12999999"]}, index=["E07999999"])
+    households = pd.Series({"E07999999": 1000})
+    assert data._unemployment_relative(["E07999999"], hierarchy, households) == ([1.0], ["england"])
+
+
+def test_neet_figures_come_from_the_place_then_its_county_then_its_region_then_england():
+    hierarchy = data._table("district_to_county.csv").set_index("area_code")
+    east_sussex, south_east = "E10000011", "E12000008"
+    assert data._neet_area("E07000062", hierarchy, {"E07000062", east_sussex}) == ("E07000062", "own")
+    assert data._neet_area("E07000062", hierarchy, {east_sussex, south_east}) == (east_sussex, "county")
+    assert data._neet_area("E07000062", hierarchy, {south_east}) == (south_east, "region")
+    assert data._neet_area("E07000062", hierarchy, set()) == (data.ENGLAND, "england")
+    # A county has no row of its own: its region is its districts'.
+    assert data._neet_area(east_sussex, hierarchy, {south_east}) == (south_east, "region")
+    assert data._neet_area(east_sussex, hierarchy, set()) == (data.ENGLAND, "england")
+
+
+def test_a_district_run_with_its_county_is_nested_in_it():
+    assert data.nested_places(["E10000011", "E07000062", "E06000032", "E07000061"]) == {
+        "E07000062": "E10000011", "E07000061": "E10000011",
+    }
+    assert data.nested_places(["E07000062", "E07000061"]) == {}
+
+
+def test_an_empty_place_selection_is_rejected():
+    with pytest.raises(DataError, match="^places: empty selection; expected 'pilots', 'all' or ONS codes$"):
+        data.places([])
+
+
+@pytest.mark.parametrize("code, nation", [("W06000015", "Wales"), ("S12000033", "Scotland"), ("N09000003", "Northern Ireland")])
+def test_a_code_of_another_nation_is_named_as_outside_england(code, nation):
+    expected = f"places: {code} is in {nation}; only English local authorities are covered (ONS codes starting E06, E07, E08, E09 or E10)"
+    with pytest.raises(DataError) as caught:
+        data.places([code])
+    assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("code", ["E07999999", "WX6000015", "W060000150"])
+def test_a_code_that_only_looks_like_another_nation_s_is_an_unknown_place(code):
+    with pytest.raises(DataError, match=f"^places: unknown place code '{code}'"):
+        data.places([code])
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("ZZZZ", ""),
+    ("Northampton", "; did you mean E06000045 Southampton, E08000031 Wolverhampton, E06000062 West Northamptonshire?"),
+    ("E0900001", "; did you mean E09000031 Waltham Forest, E09000021 Kingston upon Thames, E09000019 Islington?"),
+])
+def test_an_unknown_place_suggests_at_most_three_close_names_or_codes(text, hint):
+    with pytest.raises(DataError) as caught:
+        data.places([text])
+    assert str(caught.value) == (
+        f"places: unknown place code '{text}'; expected 'pilots', 'all' or ONS codes of areas in "
+        f"census2021_tenure.csv and census2021_age_5y.csv{hint}"
+    )
+
+
+@pytest.mark.parametrize("loader, name, column", [
+    (data.energy_price_cap, "energy_price_cap.csv", "effective_date"),
+    (data.household_support, "household_support.csv", "end_date"),
+    (data.median_income, "median_income_fye2020_2024.csv", "start_date"),
+])
+def test_a_date_not_written_as_an_iso_date_names_its_table_and_column(monkeypatch, loader, name, column):
+    read = data._table
+
+    def with_a_uk_date(table: str) -> pd.DataFrame:
+        frame = read(table).copy()
+        if table == name:
+            frame.loc[0, column] = "01/04/2020"  # a date pandas would read if it guessed the format
+        return frame
+
+    monkeypatch.setattr(data, "_table", with_a_uk_date)
+    with pytest.raises(DataError) as caught:
+        loader()
+    assert str(caught.value) == f"{name}: column '{column}' has a value that is not an ISO date"
+
+
+def test_lilee_rows_are_numbered_afresh_with_whole_years():
+    lilee = data.fuel_poverty()
+    assert lilee.index.equals(pd.RangeIndex(len(lilee)))
+    assert lilee["data_year"].dtype == np.int64
+
+
+def test_neet_table_has_its_columns_with_whole_years():
+    neet = data.neet_16_17()
+    assert list(neet.columns) == ["area_code", "area_name", "time_period", "cohort", "neet_rate", "not_known_rate", "neet_not_known_rate"]
+    assert neet["time_period"].dtype == np.int64
+    england = neet[(neet["area_code"] == data.ENGLAND) & (neet["time_period"] == 2021)].iloc[0]
+    assert (england["area_name"], england["cohort"]) == ("England", 1181088.0)
+
+
+@pytest.mark.parametrize("code", ["E07000062", "E10000011"])  # from EPC lodgements; England's split
+def test_band_shares_are_floats(code):
+    assert data.energy_efficiency_bands(code).shares.dtype == np.float64
+
+
+def test_unknown_band_share_code_asks_for_an_english_area():
+    with pytest.raises(DataError, match="expected the ONS code of an English area$"):
+        data.energy_efficiency_bands("W06000015")
+
+
+def test_gdhi_gives_one_float_per_area_numbered_afresh():
+    gdhi = data.gdhi_per_head(2015)
+    assert list(gdhi.columns) == ["area_code", "area_name", "gdhi_per_head_gbp"]
+    assert gdhi.index.equals(pd.RangeIndex(len(gdhi)))
+    assert gdhi["gdhi_per_head_gbp"].dtype == np.float64
+    hastings = gdhi.set_index("area_code").loc["E07000062"]
+    assert (hastings["area_name"], hastings["gdhi_per_head_gbp"]) == ("Hastings", 15234.0)
+
+
+@pytest.mark.parametrize("year", [2021.0, True, "2021"])
+def test_gdhi_year_must_be_an_integer_of_the_packaged_range(year):
+    with pytest.raises(DataError) as caught:
+        data.gdhi_per_head(year)
+    assert str(caught.value) == f"gdhi_per_head: year = {year!r}; expected an integer 2015-2023"
+
+
+def test_median_income_is_one_float_a_year_in_year_order_numbered_afresh():
+    income = data.median_income()
+    assert income.index.equals(pd.RangeIndex(len(income)))
+    assert income["median_gbp_per_year"].dtype == np.float64
+    assert list(income["fye"]) == [2020, 2021, 2022, 2023, 2024]
+    assert income.at[0, "median_gbp_per_year"] == 30500.0
