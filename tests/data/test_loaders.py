@@ -290,6 +290,7 @@ def test_neet_figures_come_from_the_place_then_its_county_then_its_region_then_e
     # A county has no row of its own: its region is its districts'.
     assert data._neet_area(east_sussex, hierarchy, {south_east}) == (south_east, "region")
     assert data._neet_area(east_sussex, hierarchy, set()) == (data.ENGLAND, "england")
+    assert data._neet_area("E07999999", hierarchy, set()) == (data.ENGLAND, "england")  # in no county or region
 
 
 def test_a_district_run_with_its_county_is_nested_in_it():
@@ -320,6 +321,7 @@ def test_a_code_that_only_looks_like_another_nation_s_is_an_unknown_place(code):
 
 @pytest.mark.parametrize("text, hint", [
     ("ZZZZ", ""),
+    ("E0600", ""),  # no code close enough: 0.71 alike at most
     ("Northampton", "; did you mean E06000045 Southampton, E08000031 Wolverhampton, E06000062 West Northamptonshire?"),
     ("E0900001", "; did you mean E09000031 Waltham Forest, E09000021 Kingston upon Thames, E09000019 Islington?"),
 ])
@@ -343,7 +345,7 @@ def test_a_date_not_written_as_an_iso_date_names_its_table_and_column(monkeypatc
     def with_a_uk_date(table: str) -> pd.DataFrame:
         frame = read(table).copy()
         if table == name:
-            frame.loc[0, column] = "01/04/2020"  # a date pandas would read if it guessed the format
+            frame[column] = "01/04/2020"  # a date pandas would read if left to guess the format
         return frame
 
     monkeypatch.setattr(data, "_table", with_a_uk_date)
@@ -394,6 +396,7 @@ def test_gdhi_year_must_be_an_integer_of_the_packaged_range(year):
 
 def test_median_income_is_one_float_a_year_in_year_order_numbered_afresh():
     income = data.median_income()
+    assert list(income.columns) == ["fye", "financial_year", "start_date", "median_gbp_per_year", "measure", "evidence_key", "note"]
     assert income.index.equals(pd.RangeIndex(len(income)))
     assert income["median_gbp_per_year"].dtype == np.float64
     assert list(income["fye"]) == [2020, 2021, 2022, 2023, 2024]
