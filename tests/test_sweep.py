@@ -26,7 +26,7 @@ from pfpp_sim.cli import app
 from pfpp_sim.design import _flag
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.sensitivity import analyse, sweep_indices, top_levers
-from pfpp_sim.sweep import MAX_RUNS, SweepSpec, design_of, load_sweep, run_sweep, sweep_results
+from pfpp_sim.sweep import MAX_RUNS, SweepSpec, design_of, load_sweep, plan_sweep, read_sweep, run_sweep, sweep_results
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -290,12 +290,16 @@ def test_a_sweep_into_a_folder_of_other_files_is_refused_unless_overwrite(tmp_pa
 def test_failed_run_is_named_with_its_parameters_and_finished_runs_are_kept(tmp_path):
     path = spec_file(tmp_path, design="grid", pooling="levels = [0.0]")
     path.write_text(path.read_text().replace('[parameters."levers.data_sharing"]\nlow = 0.0\nhigh = 1.0',
-                                             '[parameters."run.places"]\nlevels = [["E07000062"], ["E07999999"]]'))
+                                             '[parameters."run.places"]\nlevels = [["E07999999"], ["E07000062"], ["E07999998"]]'))
     with pytest.raises(PfppError) as info:
         run_sweep(path, tmp_path / "out", executor="serial")
-    message = str(info.value)
-    assert "run 1" in message and "E07999999" in message
-    assert len(list((tmp_path / "out" / "runs").glob("run-*.parquet"))) == 1
+    assert str(info.value) == (
+        "2 run(s) failed; first: run 0 (point 0, replicate 0; levers.pooling=0.0, run.places=['E07999999']): "
+        "DataError: places: unknown place code 'E07999999'; expected 'pilots', 'all' or ONS codes of areas in "
+        f"census2021_tenure.csv and census2021_age_5y.csv. 1 finished runs are kept in {tmp_path / 'out' / 'runs'}; "
+        "rerun with --resume after fixing"
+    )
+    assert [p.name for p in (tmp_path / "out" / "runs").glob("run-*.parquet")] == ["run-0000001.parquet"]
 
 
 def test_sobol_finds_the_retrofit_budget_dominates_households_retrofitted(tmp_path):
@@ -462,3 +466,63 @@ def test_morris_effect_of_a_three_level_parameter_is_per_change_from_first_to_la
     indices = sweep_indices(spec, design.assign(replicate=0, returned_gbp=y)).set_index(["parameter", "measure"])["value"]
     assert indices["levers.funding_period_months", "mu_star"] == pytest.approx(2.0)
     assert indices["levers.pooling", "mu_star"] == pytest.approx(0.0)
+
+
+# ------------------------------------------------------------------ results read back
+def test_a_sweep_keeping_places_writes_one_row_per_run_and_one_per_run_and_place_and_reads_them_back(tmp_path):
+    path = spec_file(tmp_path, samples=2, replicates=2)
+    path.write_text(path.read_text().replace("seed = 3\n", "seed = 3\nkeep_places = true\n"))
+    seen = []
+    sweep = run_sweep(path, tmp_path / "out", executor="serial", progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (4, 4)
+    assert plan_sweep(path)["runs"] == 4
+    outputs = ["fuel_poverty_rate", "returned_gbp", "retrofits"]
+    params = ["levers.pooling", "levers.data_sharing"]
+    results = sweep.results
+    assert list(results.columns) == ["run_id", "point", "replicate", *params, *outputs]
+    assert results.index.equals(pd.RangeIndex(4))
+    assert list(zip(results["run_id"], results["point"], results["replicate"])) == [(0, 0, 0), (1, 0, 1), (2, 1, 0), (3, 1, 1)]
+    by_place = sweep.by_place
+    assert list(by_place.columns) == ["run_id", "point", "replicate", "place_code", *params, *outputs]
+    assert list(zip(by_place["run_id"], by_place["place_code"])) == [(r, p) for r in range(4) for p in ("ALL", "E07000062")]
+    pd.testing.assert_frame_equal(by_place, pd.read_parquet(tmp_path / "out" / "results_by_place.parquet"))
+    pd.testing.assert_frame_equal(by_place, sweep_results(tmp_path / "out", by_place=True))
+    pd.testing.assert_frame_equal(results, sweep_results(tmp_path / "out"))
+    everyone = by_place[by_place["place_code"] == "ALL"].drop(columns="place_code").reset_index(drop=True)
+    pd.testing.assert_frame_equal(everyone, results)
+    read = read_sweep(tmp_path / "out")
+    assert read.folder == tmp_path / "out"
+    pd.testing.assert_frame_equal(read.design, pd.read_parquet(tmp_path / "out" / "design.parquet"))
+    pd.testing.assert_frame_equal(read.by_place, by_place)
+
+
+def test_a_sweep_that_keeps_no_places_writes_no_table_by_place(tmp_path):
+    sweep = run_sweep(spec_file(tmp_path, samples=2), tmp_path / "out", executor="serial")
+    assert sweep.by_place is None and not (tmp_path / "out" / "results_by_place.parquet").exists()
+    assert set(pd.read_parquet(tmp_path / "out" / "runs" / "run-0000000.parquet")["place_code"]) == {"ALL"}
+
+
+def test_reading_a_folder_that_is_not_a_finished_sweep_says_what_it_holds_and_what_to_do(tmp_path):
+    path = spec_file(tmp_path, samples=2)
+    run_sweep(path, tmp_path / "out", executor="serial")
+    manifest_path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for change, expected in [
+        ({"complete": False}, f"{tmp_path / 'out'} holds an unfinished sweep: complete it with 'pfpp sweep lhs.toml --out {tmp_path / 'out'} --resume'"),
+        ({"kind": "comparison"}, f"{tmp_path / 'out'} holds a comparison folder, not a sweep (expected a folder written by 'pfpp sweep')"),
+        ({"parameter_order": None}, "the sweep manifest lacks its spec or parameter order (written by another version?): rerun the sweep"),
+        ({"spec": None}, "the sweep manifest lacks its spec or parameter order (written by another version?): rerun the sweep"),
+    ]:
+        changed = {k: v for k, v in {**manifest, **change}.items() if v is not None}
+        manifest_path.write_text(json.dumps(changed))
+        with pytest.raises(PfppError) as info:
+            read_sweep(tmp_path / "out")
+        assert str(info.value) == expected
+    manifest_path.write_text(json.dumps({k: v for k, v in manifest.items() if k != "kind"}))
+    with pytest.raises(PfppError, match=" holds a results folder, not a sweep"):
+        read_sweep(tmp_path / "out")
+    for run in (tmp_path / "out" / "runs").glob("run-*.parquet"):
+        run.unlink()
+    with pytest.raises(PfppError) as info:
+        sweep_results(tmp_path / "out")
+    assert str(info.value) == f"{tmp_path / 'out'} holds no finished runs (expected a sweep folder with runs/run-*.parquet)"
