@@ -22,11 +22,15 @@ from output import error_lines
 from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
 from typer.testing import CliRunner
 
+from pfpp_sim.analysis import SUMMARY_UNITS
+from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.cli import app
 from pfpp_sim.design import _flag
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.sensitivity import analyse, sweep_indices, top_levers
+from pfpp_sim.storage import environment, git_commit, package_version, table_metadata
 from pfpp_sim.sweep import MAX_RUNS, SweepSpec, design_of, load_sweep, plan_sweep, read_sweep, run_sweep, sweep_results
+from pfpp_sim.workers import execution
 
 FAULTS = Path(__file__).with_name("faults.py")
 
@@ -526,3 +530,23 @@ def test_reading_a_folder_that_is_not_a_finished_sweep_says_what_it_holds_and_wh
     with pytest.raises(PfppError) as info:
         sweep_results(tmp_path / "out")
     assert str(info.value) == f"{tmp_path / 'out'} holds no finished runs (expected a sweep folder with runs/run-*.parquet)"
+
+
+def test_a_sweep_s_manifest_records_its_spec_base_environment_and_time_and_its_tables_their_units(tmp_path):
+    path = spec_file(tmp_path, samples=2, replicates=2)
+    spec, base = load_sweep(path)
+    sweep = run_sweep(path, tmp_path / "out", executor="serial")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert sweep.manifest == manifest
+    seconds = manifest.pop("seconds")
+    assert isinstance(seconds, float) and 0 < seconds < 600
+    assert manifest == {
+        "kind": "sweep", "name": "small", "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
+        "parameter_order": ["levers.pooling", "levers.data_sharing"], "spec_file": "lhs.toml", "base_scenario": base.name,
+        "base_scenario_hash": base.scenario_hash(), "runs": 4, "seed": 3, "pfpp_sim_version": package_version(),
+        "git_commit": git_commit(), "environment": environment(), "execution": execution("serial", None, None),
+        "warnings": run_warnings([base]), "complete": True,
+    }
+    units = {"fuel_poverty_rate": SUMMARY_UNITS["fuel_poverty_rate"], "returned_gbp": "GBP", "retrofits": SUMMARY_UNITS["retrofits"]}
+    assert table_metadata(tmp_path / "out" / "results.parquet") == {"units": units}
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "design.parquet"), design_of(spec))
