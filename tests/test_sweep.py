@@ -175,8 +175,15 @@ def test_folder_with_runs_needs_resume_and_loses_nothing(tmp_path):
     path = spec_file(tmp_path, samples=3)
     run_sweep(path, tmp_path / "out", executor="serial")
     before = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
-    with pytest.raises(PfppError, match="--resume"):
+    with pytest.raises(PfppError) as info:
         run_sweep(path, tmp_path / "out", executor="serial")
+    assert str(info.value) == f"{tmp_path / 'out'} already holds 3 finished runs of this sweep: rerun with --resume, or use another --out"
+    assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == before
+    other = spec_file(tmp_path, samples=4)
+    with pytest.raises(PfppError) as info:
+        run_sweep(other, tmp_path / "out", executor="serial", resume=True)
+    spec_hash = json.loads((tmp_path / "out" / "manifest.json").read_text())["spec_hash"]
+    assert str(info.value) == f"{tmp_path / 'out'} holds a different sweep (spec hash {spec_hash}); use another --out"
     assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == before
 
 
@@ -284,8 +291,9 @@ def test_a_sweep_into_a_folder_of_other_files_is_refused_unless_overwrite(tmp_pa
     out.mkdir()
     (out / "comparison.parquet").write_bytes(b"not a sweep")
     path = spec_file(tmp_path, samples=2)
-    with pytest.raises(PfppError, match="holds files that are not a sweep; give --overwrite"):
+    with pytest.raises(PfppError) as info:
         run_sweep(path, out, executor="serial")
+    assert str(info.value) == f"--out {out} holds files that are not a sweep; give --overwrite to replace them, or choose another folder"
     assert (out / "comparison.parquet").read_bytes() == b"not a sweep"
     run_sweep(path, out, executor="serial", overwrite=True)
     assert not (out / "comparison.parquet").exists() and (out / "results.parquet").exists()
