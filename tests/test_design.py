@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 import pfpp_sim
+from pfpp_sim import sweep as sweep_module
+from pfpp_sim.analysis import SUMMARY_METRICS
 from pfpp_sim.design import Parameter, ParameterSpace, analyze, sample
 from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.jobs import Kept, run_jobs
@@ -109,14 +111,38 @@ def test_the_top_level_api_runs_a_design_on_a_preset_by_name_with_one_row_per_ru
     ],
 )
 def test_a_bad_design_or_option_is_refused_before_any_run(design, options, message):
-    with pytest.raises(PfppError, match=message):
+    with pytest.raises(PfppError, match=f"^{message}"):
         run_design(design, "siloed_baseline", **options)
 
 
-def test_a_design_value_the_scenario_refuses_names_the_parameter_and_value():
+def test_an_unknown_output_is_refused_with_the_outputs_there_are():
+    with pytest.raises(PfppError) as info:
+        run_design(pd.DataFrame({"point": [0], "levers.pooling": [0.5]}), "siloed_baseline", outputs=["happiness"])
+    assert str(info.value) == f"unknown output 'happiness'; expected some of {', '.join(SUMMARY_METRICS)}"
+
+
+@pytest.mark.parametrize("values", [[0.5, 7.0], [7.0, 0.5]])
+def test_a_design_value_the_scenario_refuses_names_the_parameter_and_value(values):
     with pytest.raises(ScenarioError) as info:
-        run_design(pd.DataFrame({"point": [0, 1], "levers.data_sharing": [0.5, 7.0]}), "siloed_baseline", executor="serial")
+        run_design(pd.DataFrame({"point": [0, 1], "levers.data_sharing": values}), "siloed_baseline", executor="serial")
     assert str(info.value).startswith("design: parameters.levers.data_sharing = 7.0")
+
+
+def test_a_failed_run_of_a_design_kept_in_memory_says_how_many_finished():
+    design = pd.DataFrame({"point": [0], "run.places": [["E07999999"]]})
+    with pytest.raises(PfppError) as info:
+        run_design(design, pfpp_sim.load_scenario("siloed_baseline").with_overrides(SMALL), executor="serial")
+    assert str(info.value).endswith("census2021_tenure.csv and census2021_age_5y.csv. 0 finished runs are kept")
+
+
+def test_a_design_runs_on_seed_0_once_unless_told_and_its_worker_count_reaches_the_pool(monkeypatch):
+    design = pd.DataFrame({"point": [0], "levers.data_sharing": [0.5]})
+    base = pfpp_sim.load_scenario("siloed_baseline").with_overrides(SMALL)
+    asked = []
+    monkeypatch.setattr(sweep_module, "run_jobs", lambda *args, **kwargs: asked.append(kwargs) or run_jobs(*args, **kwargs))
+    default = run_design(design, base, outputs=["fuel_poverty_rate"], executor="serial", workers=3)
+    assert asked[0]["workers"] == 3
+    pd.testing.assert_frame_equal(default, run_design(design, base, seed=0, replicates=1, outputs=["fuel_poverty_rate"], executor="serial"))
 
 
 class _Job:

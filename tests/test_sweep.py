@@ -22,11 +22,14 @@ from output import error_lines
 from toml_fuzz import assert_one_line_naming, mutate, table_paths, write_toml
 from typer.testing import CliRunner
 
+from pfpp_sim import sweep as sweep_module
 from pfpp_sim.analysis import SUMMARY_UNITS
 from pfpp_sim.calibration.coverage import run_warnings
 from pfpp_sim.cli import app
 from pfpp_sim.design import _flag
 from pfpp_sim.errors import PfppError, ScenarioError
+from pfpp_sim.jobs import run_jobs
+from pfpp_sim.scenario import list_presets
 from pfpp_sim.sensitivity import analyse, sweep_indices, top_levers
 from pfpp_sim.storage import environment, git_commit, package_version, table_metadata
 from pfpp_sim.sweep import MAX_RUNS, SweepSpec, design_of, load_sweep, plan_sweep, read_sweep, run_sweep, sweep_results
@@ -506,6 +509,8 @@ def test_a_sweep_keeping_places_writes_one_row_per_run_and_one_per_run_and_place
     assert read.folder == tmp_path / "out"
     pd.testing.assert_frame_equal(read.design, pd.read_parquet(tmp_path / "out" / "design.parquet"))
     pd.testing.assert_frame_equal(read.by_place, by_place)
+    assert table_metadata(tmp_path / "out" / "results_by_place.parquet") == table_metadata(tmp_path / "out" / "results.parquet")
+    assert set(table_metadata(tmp_path / "out" / "results.parquet")["units"]) == set(outputs)
 
 
 def test_a_sweep_that_keeps_no_places_writes_no_table_by_place(tmp_path):
@@ -547,7 +552,7 @@ def test_a_sweep_s_manifest_records_its_spec_base_environment_and_time_and_its_t
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert sweep.manifest == manifest
     seconds = manifest.pop("seconds")
-    assert isinstance(seconds, float) and 0 < seconds < 600
+    assert isinstance(seconds, float) and 0 < seconds < 600 and round(seconds, 3) == seconds
     assert manifest == {
         "kind": "sweep", "name": "small", "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
         "parameter_order": ["levers.pooling", "levers.data_sharing"], "spec_file": "lhs.toml", "base_scenario": base.name,
@@ -558,3 +563,48 @@ def test_a_sweep_s_manifest_records_its_spec_base_environment_and_time_and_its_t
     units = {"fuel_poverty_rate": SUMMARY_UNITS["fuel_poverty_rate"], "returned_gbp": "GBP", "retrofits": SUMMARY_UNITS["retrofits"]}
     assert table_metadata(tmp_path / "out" / "results.parquet") == {"units": units}
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "design.parquet"), design_of(spec))
+
+
+def test_a_sweep_spec_s_errors_name_the_file_the_key_the_value_and_what_was_expected(tmp_path):
+    path = spec_file(tmp_path)
+    path.write_text(path.read_text().replace("seed = 3", "seed = 3\ncolour = 1"))
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: colour = 1: unknown key (check the spelling; unknown keys are not allowed)"
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(tmp_path / "nope.toml")
+    assert str(info.value).startswith(f"{tmp_path / 'nope.toml'}: <file> = ") and str(info.value).endswith(": an existing sweep spec file")
+    path = spec_file(tmp_path)
+    path.write_text(path.read_text().replace('"run.horizon_months" = 12', '"run.horizon_months" = -5'))
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: overrides.run.horizon_months = -5: Input should be greater than or equal to 1"
+    path = spec_file(tmp_path)
+    path.write_text(path.read_text().replace('base = "siloed_baseline"', 'base = "no_such_preset"'))
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value).endswith(f"a scenario file ending .toml or a preset ({', '.join(list_presets())})")
+
+
+def test_a_sweep_of_exactly_a_million_runs_is_accepted_and_one_more_is_named_in_full(tmp_path):
+    assert load_sweep(spec_file(tmp_path, samples=MAX_RUNS))[0].runs == MAX_RUNS
+    path = spec_file(tmp_path, samples=MAX_RUNS, replicates=2)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value) == f"{path}: samples = 1000000: a sweep of at most 1,000,000 runs (design points x replicates), not 2,000,000"
+
+
+def test_a_morris_design_uses_the_levels_the_spec_asks_for(tmp_path):
+    path = spec_file(tmp_path, design="morris", samples=2)
+    path.write_text(path.read_text().replace("seed = 3", "seed = 3\nmorris_levels = 6"))
+    spec, _ = load_sweep(path)
+    levels = set(design_of(spec)["levers.data_sharing"].round(9))
+    assert levels <= {round(k / 5, 9) for k in range(6)} and not levels <= {0.0, 1 / 3, 2 / 3, 1.0}
+
+
+def test_the_worker_count_and_scheduler_asked_for_reach_the_pool_and_the_manifest(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(sweep_module, "run_jobs", lambda *args, **kwargs: asked.append(kwargs) or run_jobs(*args, **kwargs))
+    run_sweep(spec_file(tmp_path, samples=2), tmp_path / "out", executor="serial", workers=3)
+    assert (asked[0]["workers"], asked[0]["scheduler"]) == (3, None)
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["execution"] == execution("serial", 3, None)
