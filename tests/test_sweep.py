@@ -608,3 +608,14 @@ def test_the_worker_count_and_scheduler_asked_for_reach_the_pool_and_the_manifes
     run_sweep(spec_file(tmp_path, samples=2), tmp_path / "out", executor="serial", workers=3)
     assert (asked[0]["workers"], asked[0]["scheduler"]) == (3, None)
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["execution"] == execution("serial", 3, None)
+
+
+def test_a_sweep_s_manifest_says_it_is_unfinished_until_its_last_run_is_written(tmp_path):
+    seen = []
+
+    def progress(*_: int) -> None:
+        seen.append(json.loads((tmp_path / "out" / "manifest.json").read_text())["complete"])
+
+    run_sweep(spec_file(tmp_path, samples=2), tmp_path / "out", executor="serial", progress=progress)
+    assert seen and not any(seen)
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["complete"] is True
