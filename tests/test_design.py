@@ -197,3 +197,10 @@ def test_a_script_that_starts_workers_without_a_main_guard_is_told_so_in_one_lin
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("pfpp_sim.errors.PfppError: a worker process stopped before finishing: a script must start runs under")
+
+
+def test_a_design_s_whole_numbers_reach_the_scenario_as_python_integers():
+    design = pd.DataFrame({"point": [0], "levers.funding_period_months": np.array([24], dtype=np.int64)})
+    base = pfpp_sim.load_scenario("siloed_baseline").with_overrides(SMALL)
+    results = run_design(design, base, outputs=["returned_gbp"], executor="serial")
+    assert list(results["levers.funding_period_months"]) == [24]
