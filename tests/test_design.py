@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 import pfpp_sim
-from pfpp_sim import sweep as sweep_module
 from pfpp_sim.analysis import SUMMARY_METRICS
 from pfpp_sim.design import Parameter, ParameterSpace, analyze, sample
 from pfpp_sim.errors import PfppError, ScenarioError
@@ -16,7 +15,7 @@ from pfpp_sim.sensitivity import sweep_indices
 from pfpp_sim.storage import RunFolder
 from pfpp_sim.sweep import design_of, load_sweep, run_design, run_sweep
 from pfpp_sim.worlds import Factor, Space
-from tests.test_sweep import spec_file
+from tests.test_sweep import spec_file, spy_on_run_jobs
 
 SPACE = ParameterSpace({"levers.carry_over": Parameter(levels=[False, True]), "levers.data_sharing": Parameter(low=0.0, high=1.0)})
 SMALL = {"run.places": ["E07000062"], "run.horizon_months": 12}
@@ -138,8 +137,7 @@ def test_a_failed_run_of_a_design_kept_in_memory_says_how_many_finished():
 def test_a_design_runs_on_seed_0_once_unless_told_and_its_worker_count_reaches_the_pool(monkeypatch):
     design = pd.DataFrame({"point": [0], "levers.data_sharing": [0.5]})
     base = pfpp_sim.load_scenario("siloed_baseline").with_overrides(SMALL)
-    asked = []
-    monkeypatch.setattr(sweep_module, "run_jobs", lambda *args, **kwargs: asked.append(kwargs) or run_jobs(*args, **kwargs))
+    asked = spy_on_run_jobs(monkeypatch)
     default = run_design(design, base, outputs=["fuel_poverty_rate"], executor="serial", workers=3)
     assert asked[0]["workers"] == 3
     pd.testing.assert_frame_equal(default, run_design(design, base, seed=0, replicates=1, outputs=["fuel_poverty_rate"], executor="serial"))
