@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from SALib.sample import morris as morris_sample
+from scipy import stats
 
-from pfpp_sim.morris import morris_indices
+from pfpp_sim.morris import BOOTSTRAP, morris_indices
 
 
 @settings(max_examples=30, deadline=None)
@@ -37,10 +41,24 @@ def test_a_switch_counts_its_whole_change_once_not_divided_by_the_grid_step():
 
 
 def test_a_parameter_no_step_moved_has_no_effect_rather_than_zero():
-    x = np.array([[0.0, 0.5], [1.0, 0.5], [1.0, 0.5]])  # the second step maps to the same level
-    res = morris_indices(x, x[:, 0], seed=0)
-    assert res["mu_star"][0] == 1.0 and np.isnan(res["sigma"][0]), "moved once: an effect but no spread"
-    assert np.isnan(res["mu_star"][1])
+    # The first parameter never moves (both its steps map to one level); the second moves once.
+    x = np.array([[0.5, 0.0], [0.5, 1.0], [0.5, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a spread of one effect is not computed (and warned about), it is left NaN
+        res = morris_indices(x, x[:, 1], seed=0)
+    assert np.isnan(res["mu_star"][0]) and np.isnan(res["mu"][0]) and np.isnan(res["mu_star_conf"][0])
+    assert res["mu_star"][1] == 1.0 and np.isnan(res["sigma"][1]), "moved once: an effect but no spread"
+
+
+def test_mu_stars_half_width_is_the_normal_quantile_times_the_spread_of_bootstrapped_means():
+    x = np.array([[0.0], [1.0], [1.0], [0.0], [0.0], [1 / 3]])  # three trajectories of two rows
+    y = np.array([0.0, 2.0, 5.0, 1.0, 7.0, 6.0])
+    effects = np.abs(np.array([2.0, 4.0, -3.0]))  # each change divided by how far the parameter moved
+    rng = np.random.default_rng(4)
+    means = effects[rng.integers(3, size=(BOOTSTRAP, 3))].mean(axis=1)
+    res = morris_indices(x, y, seed=4)
+    assert res["mu_star"][0] == pytest.approx(3.0) and res["mu"][0] == pytest.approx(1.0)
+    assert res["mu_star_conf"][0] == pytest.approx(stats.norm.ppf(0.975) * means.std(ddof=1), rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -51,5 +69,5 @@ def test_a_parameter_no_step_moved_has_no_effect_rather_than_zero():
     ],
 )
 def test_a_design_that_is_not_morris_trajectories_is_refused(x, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         morris_indices(x, np.zeros(len(x)), seed=0)

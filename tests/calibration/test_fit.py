@@ -1,4 +1,4 @@
-"""Calibration by simulated method of moments: identifiability, holdout and targets."""
+"""Calibration by simulated method of moments: identifiability and holdout (the targets: test_targets.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 import pfpp_sim
-from pfpp_sim import data
 from pfpp_sim.calibration import Settings, calibrate, observed_targets
 from pfpp_sim.calibration.fit import _Problem
-from pfpp_sim.calibration.targets import FUEL_POVERTY, NEET_16_17, SERIES, sample_places
+from pfpp_sim.calibration.targets import FUEL_POVERTY, NEET_16_17, SERIES
 from pfpp_sim.outcomes import basis_year
 from pfpp_sim.scenario import load_scenario
 
@@ -48,24 +47,6 @@ def test_neet_16_17_annual_basis_is_december_to_february():
     dates = pd.date_range("2020-11-01", periods=5, freq="MS")  # Nov 2020 .. Mar 2021
     assert basis_year(NEET_16_17, dates).tolist() == [-1, 2021, 2021, 2021, -1]
     assert basis_year(FUEL_POVERTY, dates).tolist() == [2020, 2020, 2021, 2021, 2021]
-
-
-def test_targets_are_lilee_from_2019_and_a_districts_neet_is_its_countys():
-    targets = observed_targets(["E07000062", "E10000011"])  # Hastings, East Sussex
-    fuel = targets[targets.metric == FUEL_POVERTY]
-    assert sorted(fuel.year.unique()) == list(SERIES[FUEL_POVERTY])  # no LIHC years before the break
-    neet = targets[targets.metric == NEET_16_17].pivot(index="year", columns="place_code", values="observed")
-    np.testing.assert_array_equal(neet["E07000062"], neet["E10000011"])
-    assert (targets.sd > 0).all()
-    assert observed_targets(["E07000062"], through=2020).year.max() == 2020
-
-
-def test_samples_of_places_are_reproducible_and_exclude_pilots():
-    first, again = sample_places(10, seed=3), sample_places(10, seed=3)
-    assert first == again and len(set(first)) == 10
-    assert not set(first) & set(data.PILOT_CODES)
-    with pytest.raises(ValueError, match="sample size"):
-        sample_places(10_000, seed=3)
 
 
 def test_calibration_recovers_known_trends_from_synthetic_data():

@@ -111,12 +111,3 @@ def test_places_lacking_a_published_year_are_named_in_the_report(tmp_path):
 def _png_size(path) -> tuple[int, int]:
     head = path.read_bytes()[16:24]
     return int.from_bytes(head[:4], "big"), int.from_bytes(head[4:], "big")
-
-
-def test_a_place_fitted_without_any_published_moment_is_named_with_everything_it_lacks():
-    from pfpp_sim.calibration.targets import SERIES, missing_moments
-
-    moments = pd.DataFrame([("A", m, y) for m, years in SERIES.items() for y in years], columns=["place_code", "metric", "year"])
-    lacking = missing_moments(moments[moments.year != 2019], ["A", "B"])
-    assert lacking == {"A": ["fuel_poverty_rate 2019"], "B": [f"{m} {y}" for m, years in SERIES.items() for y in years]}
-    assert missing_moments(moments, ["A"]) == {}
