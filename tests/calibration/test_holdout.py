@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,9 +44,13 @@ def test_the_pooled_ar1_recovers_a_line_every_place_follows():
     a, b = pooled_ar1(series(values))
     assert a == pytest.approx(0.01)
     assert b == pytest.approx(0.5)
+    # A place with a year unpublished adds only the pairs it has both years of.
+    gappy = series({**values, "D": [0.2, np.nan, 0.065, 0.0425]})  # on the line, 2022 missing
+    assert pooled_ar1(gappy) == pytest.approx((0.01, 0.5))
 
 
 def test_too_few_pairs_for_an_ar1_fall_back_to_persistence():
+    assert pooled_ar1(series({"A": [0.05], "B": [0.07]})) == (0.0, 1.0)  # one year: no pair at all
     assert pooled_ar1(series({"A": [0.05, 0.06]})) == (0.0, 1.0)
     assert pooled_ar1(series({"A": [0.05, 0.06], "B": [0.05, 0.07], "C": [0.05, 0.02]})) == (0.0, 1.0)  # x does not vary
 
@@ -64,6 +70,7 @@ def test_forecasts_of_the_held_out_year_computed_by_hand():
     # Simulated changes into 2023: +0.005, +0.002, -0.005; levels off from the observed ones.
     table = fit_table(observed, {"A": [0.04, 0.05, 0.055], "B": [0.07, 0.07, 0.072], "C": [0.03, 0.03, 0.025]})
     out = with_forecasts(table)
+    assert list(out) == [*table, "last_observed", "last_simulated", "change_weight", "forecast", "persistence", "ar1"]
     a, b = np.polyfit([0.04, 0.08, 0.02], [0.05, 0.07, 0.03], 1)[::-1]  # the only in-sample pairs: 2021 -> 2022
     assert out.last_observed.tolist() == [0.05, 0.07, 0.03]
     assert out.persistence.tolist() == [0.05, 0.07, 0.03]
@@ -71,7 +78,13 @@ def test_forecasts_of_the_held_out_year_computed_by_hand():
     np.testing.assert_allclose(out.forecast, [0.055, 0.072, 0.025])  # last observed + simulated change
     np.testing.assert_allclose(out.ar1, a + b * np.array([0.05, 0.07, 0.03]))
     row = score(out).iloc[0]
+    assert list(row.index) == [
+        "metric", "held_out_year", "places", "model_mae", "model_level_mae", "persistence_mae", "ar1_mae",
+        "same_change_floor_mae", "model_rank_correlation", "ar1_rank_correlation", "change_weight", "coverage_90",
+        "change_correlation", "better", "best",
+    ]
     assert row.metric == M and row.held_out_year == 2023 and row.places == 3
+    assert row.change_weight == 1.0 and np.isnan(row.coverage_90) and np.isnan(row.change_correlation)
     assert row.model_mae == pytest.approx((0.005 + 0.018 + 0.015) / 3)
     assert row.model_level_mae == pytest.approx((0.005 + 0.018 + 0.015) / 3)  # here the levels match the last year
     assert row.persistence_mae == pytest.approx((0.01 + 0.02 + 0.02) / 3)
@@ -100,6 +113,47 @@ def test_a_model_worse_than_persistence_is_named_so_and_the_best_forecast_named(
     row = score(with_forecasts(table)).iloc[0]
     assert row.persistence_mae == 0.0 and row.model_mae == pytest.approx(0.0075)
     assert row.better == "persistence" and row.best == "persistence"
+
+
+def test_a_model_exactly_as_good_as_persistence_is_not_called_better():
+    observed = series(OBSERVED)
+    held = with_forecasts(fit_table(observed, OBSERVED))
+    row = score(held.assign(forecast=held.persistence)).iloc[0]
+    assert row.model_mae == row.persistence_mae and row.better == "persistence"
+
+
+def test_scores_keep_the_series_in_the_order_of_the_held_out_table_with_each_ones_change_correlation():
+    observed = pd.concat([series(OBSERVED), series(OBSERVED).assign(metric="fuel_poverty_rate")], ignore_index=True)
+    one = fit_table(series(OBSERVED), OBSERVED)
+    table = pd.concat([one, one.assign(metric="fuel_poverty_rate")], ignore_index=True)  # NEET first, then fuel poverty
+    scores = score(with_forecasts(table), observed)
+    assert scores.metric.tolist() == [M, "fuel_poverty_rate"]
+    # Changes (+0.01, -0.01, +0.01) then (+0.01, +0.02, -0.02): one correlation, the same for both series.
+    expected = np.corrcoef([0.01, -0.01, 0.01], [0.01, 0.02, -0.02])[0, 1]
+    np.testing.assert_allclose(scores.change_correlation, [expected, expected])
+
+
+@pytest.mark.parametrize(
+    ("predicted", "observed", "expected"),
+    [
+        ([0.01, 0.02], [0.01, 0.02], np.nan),  # two places are too few to rank
+        ([0.01, 0.01, 0.02], [0.01, 0.02, 0.03], stats_spearman := 0.8660254037844387),  # two distinct predictions rank
+        ([0.01, 0.02, 0.03], [0.01, 0.01, 0.02], stats_spearman),  # two distinct observations rank
+        ([0.01, 0.02, 0.03, np.nan], [0.01, 0.02, np.nan, 0.03], np.nan),  # only places with both count: two here
+        ([0.01, 0.01, 0.01], [0.01, 0.02, 0.03], np.nan),  # one prediction for all: nothing told apart
+    ],
+)
+def test_the_rank_correlation_of_changes_needs_three_places_with_both_and_two_distinct_values_of_each(predicted, observed, expected):
+    n = len(predicted)
+    held = pd.DataFrame({
+        "place_code": [f"P{i}" for i in range(n)], "metric": M, "year": 2023, "observed": 0.1 + np.array(observed),
+        "last_observed": 0.1, "forecast": 0.1 + np.array(predicted), "simulated": 0.1, "persistence": 0.1, "ar1": 0.1,
+        "change_weight": 1.0,
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # never ranks a constant (scipy would warn)
+        row = score(held).iloc[0]
+    np.testing.assert_allclose(row.model_rank_correlation, expected)
 
 
 def test_places_without_a_last_observed_value_are_left_out_of_the_scores():
@@ -203,6 +257,17 @@ def test_the_prediction_interval_adds_the_change_spread_and_the_trends_error_by_
     assert score(out).iloc[0].coverage_90 == 0.5
 
 
+def test_an_observation_on_either_end_of_the_interval_lies_inside_it():
+    observed = series({"A": [0.04, 0.04, 0.06], "B": [0.08, 0.08, 0.09]})  # no in-sample change: only the trend error
+    held = with_forecasts(fit_table(observed, {"A": [0.04, 0.04, 0.05], "B": [0.08, 0.08, 0.08]}))
+    trend_sd = pd.Series({("A", M): 0.5, ("B", M): 0.5})
+    ends = with_intervals(held, observed[observed.year < 2023], trend_sd)
+    on_ends = held.assign(observed=[ends.low_90.iloc[0], ends.high_90.iloc[1]])
+    out = with_intervals(on_ends, observed[observed.year < 2023], trend_sd)
+    assert out.forecast_sd.tolist() == [0.5, 0.5]
+    assert out.inside_90.tolist() == [True, True]
+
+
 def test_a_wider_trend_error_never_lowers_the_coverage():
     observed = series({"A": [0.04, 0.05, 0.06], "B": [0.08, 0.07, 0.09], "C": [0.02, 0.03, 0.01]})
     held = with_forecasts(fit_table(observed, {"A": [0.04, 0.05, 0.05], "B": [0.08, 0.07, 0.07], "C": [0.02, 0.03, 0.03]}))
@@ -244,6 +309,12 @@ def test_when_monte_carlo_error_explains_the_spread_every_place_gets_the_mean_ch
     out = with_forecasts(table)
     np.testing.assert_allclose(out.forecast, out.last_observed)  # the mean change is 0
     assert np.isnan(score(out).iloc[0].model_rank_correlation)  # no change told apart from another
+
+
+def test_places_whose_replicates_agree_and_change_alike_keep_their_own_change():
+    # No Monte Carlo error and no spread: 0 / 0, which leaves each place its own (common) change.
+    table = with_replicates(series(OBSERVED), {"A": [0.004, 0.004], "B": [0.004, 0.004], "C": [0.004, 0.004]})
+    assert change_weight(table).to_dict() == {M: 1.0}
 
 
 @settings(max_examples=40, deadline=None)
