@@ -248,6 +248,18 @@ ASSUMPTIONS = MappingProxyType(
             "A delivery team's monthly capacity as a multiple of the planned rate it was sized for: the most it can deliver when rushing before a deadline.",
             "1.2-2.0: from a team working a little above plan to one that doubles its pace with overtime and extra contractors; no published figure.",
         ),
+        "deadline_rush": Assumption(
+            "How many months before an award's deadline a council stops ordering its monthly plan and orders all the award still "
+            "holds, as fast as its team can deliver (the rush to spend before money is lost). Public bodies' spending bunches before "
+            "the end of a budget: about 41% of UK public sector net investment in 2018-19 fell in its last quarter and 19% in March "
+            "alone (ONS public sector finances, as charted by ICAEW, 2019), and US federal spending in the last week of the fiscal "
+            "year is 4.9 times the weekly average of the rest of it (Liebman & Mahoney 2017, American Economic Review 107(11)). "
+            "3 months is the last quarter.",
+            "1 to 6 months: from a rush in the last month only (March's share above) to one over the last half-year, where spending "
+            "already rises through a year's second half. It acts in whole months: a council rushes when the deadline is at most this "
+            "many months away, so a sampled 2.7 acts as 2. How long the rush lasts moves how much money is spent rather than returned "
+            "(a siloed award's deadline is where unspent money goes back).",
+        ),
         "bid_cost_scaling": Assumption(
             "A bid costs bid_cost (E60's typical GBP 20-30k) for a scheme of bid_cost_scheme_value, scaled by (value / that) ** bid_cost_elasticity. "
             "E61's transport-scheme bid costs (GBP 35-94k for GBP 5m, 170-339k for GBP 100m) give the curve; it is applied to every competitive grant by assumption. "

@@ -558,7 +558,9 @@ class PfppModel(mesa.Model):
         due = a["pooled"] & ~a["closed"] & (t >= a["deadline"])
         for row in sorted(np.flatnonzero(due).tolist(), key=lambda row: rank[a["place"][row]]):  # stable: oldest first in each place
             self.close_award(self.awards[row])
-        lines, budget_p, lost = order_lines(self.ledger, t, rank, skip=due, headroom=self.mech["team_headroom"])
+        lines, budget_p, lost = order_lines(
+            self.ledger, t, rank, skip=due, headroom=self.mech["team_headroom"], rush_months=self.mech["deadline_rush_months"],
+        )
         self.flows["mobilisation_months_lost"] += lost
         return Orders.of(self.ledger, lines, budget_p)
 

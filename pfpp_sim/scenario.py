@@ -320,6 +320,7 @@ class Mechanisms(_Frozen):
     staff_retention_months: Sourced
     recruitment_cost: Sourced
     team_headroom: Sourced
+    deadline_rush_months: Sourced
     pooling_negotiation_months: Sourced
     pooled_governance_cost: Sourced
     pooled_targeting_penalty: Sourced

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfpp_sim.agents.council import RUSH_MONTHS, Council, need_shares, order_lines
+from pfpp_sim.agents.council import Council, need_shares, order_lines
 from pfpp_sim.competition import bid_cost_p
 from pfpp_sim.funding import Award, Round, split_pence, to_pence
 from pfpp_sim.ledger import Ledger
@@ -247,7 +247,8 @@ def ordered_from(model: PfppModel, award: Award, t: int) -> tuple[list[int], np.
     """What the councils order from ``award`` in month ``t`` (pence, in the order placed), and each place's mobilisation months lost."""
     ledger = award.ledger
     lines, budget_p, lost = order_lines(
-        ledger, t, np.arange(model.population.places.n), skip=np.zeros(ledger.by_award.n, dtype=bool), headroom=model.mech["team_headroom"]
+        ledger, t, np.arange(model.population.places.n), skip=np.zeros(ledger.by_award.n, dtype=bool),
+        headroom=model.mech["team_headroom"], rush_months=model.mech["deadline_rush_months"],
     )
     return [budget for line, budget in zip(lines.tolist(), budget_p.tolist()) if ledger.by_line["award"][line] == award.row], lost
 
@@ -481,18 +482,30 @@ def steady_award(model, *, months: int = 12) -> Award:
     return award
 
 
-def test_a_council_orders_its_plan_until_the_last_months_then_rushes_to_spend_what_it_holds():
+@pytest.mark.parametrize("rush", [1, 3, 5, 4.7])
+def test_a_council_orders_its_plan_until_the_last_months_then_rushes_to_spend_what_it_holds(rush):
     # Given a steady team holding far more than its plan, the council orders the plan in
-    # every month before the last RUSH_MONTHS, then as much as the team can deliver.
-    model = PfppModel(small(), seed=SEED)
+    # every month before the last deadline_rush_months (whole months: 4.7 rushes for 4),
+    # then as much as the team can deliver.
+    model = PfppModel(small(**{"mechanisms.deadline_rush_months.value": rush}), seed=SEED)
     award = steady_award(model)
     plan, capacity = award.plan_p["retrofit"], int(award.plan_p["retrofit"] * model.mech["team_headroom"])
     assert capacity > plan
-    calm = award.deadline - RUSH_MONTHS - 1
-    assert orders_of(model, award, calm) == [plan]
-    for t in range(award.deadline - RUSH_MONTHS, award.deadline):
-        assert orders_of(model, award, t) == [capacity], t
-    assert orders_of(model, award, award.deadline) == []
+    months = [orders_of(model, award, t) for t in range(award.deadline - 7, award.deadline + 1)]
+    assert months == [[plan]] * (7 - int(rush)) + [[capacity]] * int(rush) + [[]]
+
+
+def test_the_model_passes_its_deadline_rush_to_the_councils_orders():
+    model = PfppModel(small(**{"mechanisms.deadline_rush_months.value": 5}), seed=SEED)
+    award = new_award(model, ledger=model.ledger, amount_p=10**10)
+    award.ready["retrofit"] = award.steady["retrofit"] = model.month
+    plan, capacity = award.plan_p["retrofit"], int(award.plan_p["retrofit"] * model.mech["team_headroom"])
+    budgets = []
+    for t in (award.deadline - 6, award.deadline - 5):
+        model.month = t
+        orders = model._place_orders(model.councils)
+        budgets.append(orders.budget_p[model.ledger.by_line["award"][orders.line] == award.row].tolist())
+    assert budgets == [[plan], [capacity]]
 
 
 def test_in_the_rush_a_council_orders_no_more_than_it_still_holds():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfpp_sim.agents.council import RUSH_MONTHS, order_lines
+from pfpp_sim.agents.council import order_lines
 from pfpp_sim.capacity import capacity_share, monthly_order_p
 from pfpp_sim.errors import InvariantError
 from pfpp_sim.funding import Award
@@ -27,9 +27,12 @@ def award(ledger: Ledger, *, place: int = 0, deadline: int = 24, shares: dict[st
     return grant
 
 
+RUSH = 3  # months of rush before a deadline, as the presets' deadline_rush_months
+
+
 def orders(ledger: Ledger, month: int, rank: list[int], *, skip: np.ndarray | None = None) -> tuple[list[int], list[int], list[int]]:
     skip = np.zeros(ledger.by_award.n, dtype=bool) if skip is None else skip
-    lines, budget_p, lost = order_lines(ledger, month, np.array(rank), skip=skip, headroom=1.5)
+    lines, budget_p, lost = order_lines(ledger, month, np.array(rank), skip=skip, headroom=1.5, rush_months=RUSH)
     return lines.tolist(), budget_p.tolist(), lost.tolist()
 
 
@@ -178,7 +181,7 @@ def test_a_line_orders_its_plan_then_in_the_rush_what_its_team_can_deliver_and_n
     assert orders(ledger, 0, rank=[0, 1, 2, 3]) == ([0, 1, 2, 3], [plan] * 4, [0] * 4)
     grants[1].closed = True
     skip = np.array([False, False, True, False])
-    assert orders(ledger, 24 - RUSH_MONTHS, rank=[0, 1, 2, 3], skip=skip)[:2] == ([0, 3], [int(plan * 1.5)] * 2)
+    assert orders(ledger, 24 - RUSH, rank=[0, 1, 2, 3], skip=skip)[:2] == ([0, 3], [int(plan * 1.5)] * 2)
     assert orders(ledger, 24, rank=[0, 1, 2, 3])[0] == []
 
 
@@ -192,7 +195,9 @@ def test_a_line_whose_team_is_not_ready_orders_nothing_and_loses_a_month_once_it
     assert orders(ledger, 4, rank=[0, 1])[0] == [0, 1]
 
 
-def plain_orders(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarray, headroom: float) -> tuple[np.ndarray, ...]:
+def plain_orders(
+    ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarray, headroom: float, rush_months: float,
+) -> tuple[np.ndarray, ...]:
     """The month's orders by the capacity rules in NumPy, as :func:`order_lines` gives them in one compiled pass."""
     a, line = ledger.by_award, ledger.by_line
     award = line["award"]
@@ -202,7 +207,7 @@ def plain_orders(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarr
     lost = np.bincount(a["place"][award[waiting]][month >= a["start"][award[waiting]]], minlength=rank.size)
     lines = live[month >= ready[live]]
     share = capacity_share(month, ready[lines], line["steady"][lines])
-    budget_p = monthly_order_p(held[lines], line["plan_p"][lines], headroom=headroom, share=share, rush=deadline[lines] - month <= RUSH_MONTHS)
+    budget_p = monthly_order_p(held[lines], line["plan_p"][lines], headroom=headroom, share=share, rush=deadline[lines] - month <= rush_months)
     ordered = budget_p > 0
     lines, budget_p = lines[ordered], budget_p[ordered]
     placed = np.lexsort((lines, award[lines], rank[a["place"][award[lines]]]))
@@ -225,7 +230,7 @@ def test_the_compiled_orders_are_those_of_the_capacity_rules(seed, n_awards, mon
             held = int(rng.integers(-10, 10**6)) if rng.random() < 0.9 else 0
             ledger.add_line(int(row), str(key), held_p=held, plan_p=int(rng.integers(0, 10**5)), ready=ready, steady=steady)
     skip = rng.random(ledger.by_award.n) < 0.1
-    rank, headroom = rng.permutation(3), float(rng.uniform(1.0, 2.0))
-    compiled = order_lines(ledger, month, rank, skip=skip, headroom=headroom)
-    for got, expected in zip(compiled, plain_orders(ledger, month, rank, skip=skip, headroom=headroom), strict=True):
+    rank, headroom, rush = rng.permutation(3), float(rng.uniform(1.0, 2.0)), float(rng.uniform(1.0, 6.0))
+    compiled = order_lines(ledger, month, rank, skip=skip, headroom=headroom, rush_months=rush)
+    for got, expected in zip(compiled, plain_orders(ledger, month, rank, skip=skip, headroom=headroom, rush_months=rush), strict=True):
         np.testing.assert_array_equal(got, expected)

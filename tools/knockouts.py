@@ -2,8 +2,7 @@
 
 Every lever of :class:`~pfpp_sim.scenario.Levers` and every parameter of
 :class:`~pfpp_sim.scenario.Mechanisms` must be pinned by a test: with its effect removed,
-some test fails (and so must the deadline rush, ``RUSH_MONTHS``, and a bid's gross-up by
-its chance of success). So must the residents' rules that link the domains (a cold home and
+some test fails (and so must a bid's gross-up by its chance of success). So must the residents' rules that link the domains (a cold home and
 mental health, mental health and work, a young person's job and their household's income,
 scarring), the drivers of bills and the poverty line, the fit's trends and the young
 people's interventions. Each knockout below is one edit of the code (the lever or
@@ -129,7 +128,9 @@ KNOCKOUTS = [
              'model.add_flow("recruitment_cost_gbp", self.place, model.mech["recruitment_cost"])',
              'model.add_flow("recruitment_cost_gbp", self.place, 0.0)', (C,)),
     Knockout("team_headroom", "teams deliver no more than the plan", MODEL, 'headroom=self.mech["team_headroom"]', "headroom=1.0", (C, L)),
-    Knockout("RUSH_MONTHS", "no rush to spend before a deadline", COUNCIL, "rush = deadline[a] - month <= RUSH_MONTHS", "rush = False", (C, L)),
+    Knockout("deadline_rush_months", "no rush to spend before a deadline", COUNCIL, "rush = deadline[a] - month <= rush_months", "rush = False", (C, L)),
+    Knockout("deadline_rush_months", "the rush lasts one month whatever its length", MODEL,
+             'rush_months=self.mech["deadline_rush_months"]', "rush_months=1.0", (C,)),
     Knockout("pooling_negotiation_months", "pools need no negotiation", COUNCIL, 'month >= model.mech["pooling_negotiation_months"]', "True", (C,)),
     Knockout("pooled_governance_cost", "pools are governed for free", COUNCIL,
              'model.add_flow("governance_cost_gbp", self.place, model.mech["pooled_governance_cost"])',

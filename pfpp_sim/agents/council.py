@@ -14,10 +14,9 @@ from pfpp_sim.funding import Award, Round, to_pence
 from pfpp_sim.ledger import NOT_MOBILISED, Ledger
 from pfpp_sim.scenario import DEPARTMENTS, DOMAINS, INTERVENTION_KEYS
 
-__all__ = ["NEED_RATES", "POOLED_BIT", "RUSH_MONTHS", "Council", "need_shares", "order_lines"]
+__all__ = ["NEED_RATES", "POOLED_BIT", "Council", "need_shares", "order_lines"]
 
 POOLED_BIT = 1 << 15
-RUSH_MONTHS = 3
 NEED_RATES = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "mental_health": "youth_mh_rate"}
 """M2: the rate that measures local need in each outcome domain."""
 
@@ -280,10 +279,12 @@ class Council(mesa.Agent):
                 self.trust[department] = trust + mech["trust_decay"] * (mech["trust_floor"] - trust)
 
 
-def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarray, headroom: float) -> tuple[np.ndarray, ...]:
+def order_lines(
+    ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarray, headroom: float, rush_months: float,
+) -> tuple[np.ndarray, ...]:
     """M6: every council's delivery orders of the month, from each open award line whose team delivers.
 
-    A line orders its monthly plan, or in the last :data:`RUSH_MONTHS` months before its
+    A line orders its monthly plan, or in the last ``rush_months`` months before its
     award's deadline all it holds, never more than the team's capacity
     (:func:`~pfpp_sim.capacity.capacity_share`, :func:`~pfpp_sim.capacity.monthly_order_p`);
     the model turns the money into recipients at the place's unit cost. Councils order one
@@ -303,6 +304,9 @@ def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarra
         Awards that order nothing this month (pooled awards closed at their deadline, or extended then).
     headroom : float
         A team's steady capacity as a multiple of its plan (``team_headroom``).
+    rush_months : float
+        Months before a deadline in which a line orders all it holds (``deadline_rush_months``):
+        it rushes when the deadline is at most this many months away.
 
     Returns
     -------
@@ -317,10 +321,11 @@ def order_lines(ledger: Ledger, month: int, rank: np.ndarray, *, skip: np.ndarra
     return _line_orders(
         month, line["award"], line["held_p"], line["plan_p"], line["ready"], line["steady"],
         a["deadline"], a["start"], a["closed"], a["place"], skip, rank.astype(np.int64, copy=False), float(headroom),
+        float(rush_months),
     )
 
 
-def _line_orders(month, award, held, plan, ready, steady, deadline, start, closed, place, skip, rank, headroom):
+def _line_orders(month, award, held, plan, ready, steady, deadline, start, closed, place, skip, rank, headroom, rush_months):
     """:func:`order_lines` over the ledger's columns, line by line, with the operations of the capacity rules.
 
     Parameters
@@ -331,7 +336,7 @@ def _line_orders(month, award, held, plan, ready, steady, deadline, start, close
     deadline, start, place : ndarray of int64, shape (n_awards,)
     closed, skip : ndarray of bool, shape (n_awards,)
     rank : ndarray of int64, shape (n_places,)
-    headroom : float
+    headroom, rush_months : float
 
     Returns
     -------
@@ -352,7 +357,7 @@ def _line_orders(month, award, held, plan, ready, steady, deadline, start, close
             continue
         share = 1.0 if month >= steady[i] else (month - ready[i] + 1) / (steady[i] - ready[i] + 1)
         capacity_p = np.int64(plan[i] * headroom * share)
-        rush = deadline[a] - month <= RUSH_MONTHS
+        rush = deadline[a] - month <= rush_months
         wanted_p = held[i] if rush else plan[i]
         ordered_p = max(0, min(min(held[i], wanted_p), capacity_p))
         if ordered_p > 0:
