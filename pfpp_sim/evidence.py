@@ -232,6 +232,20 @@ ASSUMPTIONS = MappingProxyType(
             "Months from the start of a funding period to the award letter when windows are not aligned.",
             "From an award at the start of the year to UKSPF's first year (10 months, E70); competitive rounds land later than formula grants (Sustainable Warmth 8 months, E93).",
         ),
+        "aligned_award_lag": Assumption(
+            "Months into its funding period that a round's award lands when the departments' timelines are aligned "
+            "(levers.timeline_alignment): bids and their assessment run before the period, so by default the award lands on "
+            "its first month. Never later than the round's own award lag without alignment.",
+            "0 to 2 months: from alignment that works in full to awards that still slip by the weeks that grant determinations "
+            "and sign-off take, a third of the 1-6 months of the assumed unaligned lags (award_lag) at the high end. It acts in "
+            "whole months (rounded).",
+        ),
+        "pooled_reporting": Assumption(
+            "Reporting cost of a council's pooled budget, as a multiple of one grant's reporting_cost a year: one combined "
+            "report, however many streams join the pool. A siloed grant pays reporting_cost times its programme's reporting_burden.",
+            "1 to 3: from one combined report for the whole pool, what pooling aims at, to one for each of the three outcome "
+            "domains' departments that still want their own assurance of the money they put in; no published figure.",
+        ),
         "reporting_cost": Assumption(
             "Council staff cost of monitoring and reporting on one grant for one year.",
             "4,000 to 16,000 GBP a grant a year: from a tenth to a third of a council officer's year spent monitoring and reporting one grant.",

@@ -76,14 +76,17 @@ class Round:
     deadline: int  # exclusive: last month money may be spent is deadline - 1
 
 
-def round_timing(period_start: int, *, period_months: int, window_months: int, award_lag: int, aligned: bool) -> Round:
+def round_timing(
+    period_start: int, *, period_months: int, window_months: int, award_lag: int, aligned: bool, aligned_lag: int,
+) -> Round:
     """Place a round's window and award relative to its funding period (M6).
 
-    When timelines are aligned, bids run before the period and the award lands on its
-    first month; otherwise the award comes ``award_lag`` months into the period while
-    the spend deadline stays fixed.
+    When timelines are aligned, bids run before the period and the award lands
+    ``aligned_lag`` months into it (``aligned_award_lag_months``, 0 by default: its first
+    month), never later than it would unaligned; otherwise the award comes ``award_lag``
+    months into the period. The spend deadline stays fixed either way.
     """
-    award = period_start if aligned else period_start + award_lag
+    award = period_start + (min(aligned_lag, award_lag) if aligned else award_lag)
     return Round(
         period_start=period_start,
         window_open=award - window_months,

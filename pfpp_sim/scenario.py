@@ -321,8 +321,10 @@ class Mechanisms(_Frozen):
     recruitment_cost: Sourced
     team_headroom: Sourced
     deadline_rush_months: Sourced
+    aligned_award_lag_months: Sourced
     pooling_negotiation_months: Sourced
     pooled_governance_cost: Sourced
+    pooled_reporting_burden: Sourced
     pooled_targeting_penalty: Sourced
     data_sharing_cost: Sourced
     contact_cost: Sourced

@@ -613,12 +613,13 @@ def test_pooled_money_follows_department_shares_blended_with_local_need_by_the_l
     assert award.overhead_p == to_pence(model.mech["reporting_cost"])  # one year of reporting for the pool
 
 
-def test_a_pooled_budget_pays_reporting_for_the_length_of_its_funding_period_wherever_it_starts():
-    model = PfppModel(small(**{"levers.pooling": 1.0}), seed=SEED)
+@pytest.mark.parametrize("burden", [1, 2.5])
+def test_a_pooled_budget_pays_reporting_by_its_burden_for_the_length_of_its_funding_period_wherever_it_starts(burden):
+    model = PfppModel(small(**{"levers.pooling": 1.0, "mechanisms.pooled_reporting_burden.value": burden}), seed=SEED)
     later = Round(period_start=model.month + 3, window_open=model.month, award_month=model.month, deadline=model.month + 21)
     model.councils[0].receive_pooled(10**9, {"retrofit": 1.0}, later, stream_bit=4)
     (award,) = [a for a in model.open_awards(place=0) if a.pooled]
-    assert award.overhead_p == to_pence(model.mech["reporting_cost"] * 1.5)
+    assert award.overhead_p == to_pence(model.mech["reporting_cost"] * burden * 1.5)
 
 
 def test_a_council_spends_its_pooled_budget_until_the_deadline_then_closes_it_and_still_orders_from_its_other_awards():

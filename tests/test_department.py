@@ -109,6 +109,17 @@ def test_later_rounds_of_a_stream_get_the_award_lag_of_later_years():
     assert award_months(model, "shared_prosperity") == [10, 12 + 6, 24 + 6, 36 + 6, 48 + 6]
 
 
+@pytest.mark.parametrize(("aligned_lag", "months"), [(0, [0, 12, 24]), (2, [2, 14, 26]), (1.6, [2, 14, 26])])
+def test_with_aligned_timelines_every_round_awards_the_aligned_lag_into_its_period(aligned_lag, months):
+    # UKSPF unaligned: 10 months into its first year (E70), 6 into later ones; aligned, the
+    # assumed aligned lag (whole months: 1.6 acts as 2) in every round.
+    scenario = pilots(36, **{
+        "levers.stream_churn": 0.0, "levers.timeline_alignment": True, "programmes.shared_prosperity.later_award_lag.value": 6,
+        "mechanisms.aligned_award_lag_months.value": aligned_lag,
+    })
+    assert award_months(run_until(scenario, 36), "shared_prosperity") == months
+
+
 def test_a_stream_that_replaces_a_discontinued_one_starts_again_with_a_first_round_lag():
     # Every stream is discontinued every April and replaced at once (no gap): each
     # replacement is a new stream in its first year, so it lands 10 months in, not 6.

@@ -308,15 +308,21 @@ def test_check_names_the_place_code_when_the_award_has_one():
 
 
 def test_aligned_round_awards_on_the_first_month_of_its_period():
-    rnd = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True)
+    rnd = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True, aligned_lag=0)
     assert rnd.award_month == 12
     assert rnd.window_open == 10
     assert rnd.deadline == 36
 
 
+@pytest.mark.parametrize(("aligned_lag", "award_month"), [(2, 14), (5, 17), (7, 17)])
+def test_an_aligned_round_awards_its_aligned_lag_into_the_period_but_never_later_than_unaligned(aligned_lag, award_month):
+    rnd = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True, aligned_lag=aligned_lag)
+    assert (rnd.award_month, rnd.window_open, rnd.deadline) == (award_month, award_month - 2, 36)
+
+
 def test_unaligned_round_awards_late_but_keeps_the_same_deadline():
-    aligned = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True)
-    late = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=False)
+    aligned = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=True, aligned_lag=0)
+    late = round_timing(12, period_months=24, window_months=2, award_lag=5, aligned=False, aligned_lag=0)
     assert late.award_month == 12 + 5
     assert late.window_open == 12 + 5 - 2
     assert late.deadline == aligned.deadline

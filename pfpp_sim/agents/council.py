@@ -171,7 +171,9 @@ class Council(mesa.Agent):
     def receive_pooled(self, amount_p: int, shares: dict[str, float], rnd: Round, stream_bit: int) -> None:
         """M2: add a stream's contribution to this place's pooled budget, blended with local need.
 
-        The pooled team inherits the recipient records of the contributing stream.
+        The pooled team inherits the recipient records of the contributing stream. The
+        budget's first contribution pays its reporting for its whole funding period:
+        ``reporting_cost`` times ``pooled_reporting_burden`` a year, however many streams join.
         """
         model = self.model
         weight = model.scenario.levers.local_priority_weight
@@ -184,7 +186,7 @@ class Council(mesa.Agent):
         award = model.pooled_award(self, rnd)
         award.known_bits |= stream_bit | POOLED_BIT
         years = (award.deadline - award.period_start) / 12.0
-        overhead = model.mech["reporting_cost"] * years if award.allocated_p == 0 else 0.0
+        overhead = model.mech["reporting_cost"] * model.mech["pooled_reporting_burden"] * years if award.allocated_p == 0 else 0.0
         model.fund(award, amount_p, blended, to_pence(overhead))
         self.pooling = True
         self.mobilise(award)

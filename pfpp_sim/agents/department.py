@@ -117,6 +117,7 @@ class Department(mesa.Agent):
             window_months=stream.programme.window_months,
             award_lag=later if stream.first_round_done else first,
             aligned=self.model.scenario.levers.timeline_alignment,
+            aligned_lag=round(self.model.mech["aligned_award_lag_months"]),
         )
 
     def step(self) -> None:
