@@ -295,8 +295,11 @@ ASSUMPTIONS = MappingProxyType(
             "0 to E55's 0.33 a year: no discontinuation in the replay, up to the rate for streams in general.",
         ),
         "stream_gap": Assumption(
-            "Months before a discontinued stream is replaced by a new one.",
-            "6 to 24 months: replacement funds have followed their predecessors within half a year to two years.",
+            "Months at least before a discontinued stream is replaced by a new one. Streams are discontinued in April and their "
+            "replacements' funding periods start in April, on the first April at least this many months on, so the gap acts in "
+            "whole years: 1 to 12 months give 12, 13 to 24 give 24.",
+            "6 to 24 months: replacement funds have followed their predecessors within half a year to two years; sampled over "
+            "that range, a replacement opens a year on for gaps up to 12 months and two years on above.",
         ),
         "carry_over_months": Assumption(
             "Months by which carry-over extends a spend deadline.",

@@ -320,19 +320,24 @@ def test_a_run_that_ends_before_any_streams_next_round_awards_nothing_new():
     assert all(a.round == -1 for a in model.awards)
 
 
-def test_a_discontinued_stream_is_replaced_by_a_new_one_after_the_gap_and_councils_must_find_its_team_again():
-    model = two_places(**{"levers.stream_churn": 1.0, "levers.funding_mapping": False, "programmes.youth_employment.rounds": 2})
+@pytest.mark.parametrize(("gap", "months"), [(6, 12), (12, 12), (13, 24)])
+def test_a_discontinued_stream_is_replaced_by_a_new_one_after_the_gap_and_councils_must_find_its_team_again(gap, months):
+    # Discontinued in April, replaced on the first April at least the gap on: the gap acts in whole years.
+    model = two_places(**{
+        "levers.stream_churn": 1.0, "levers.funding_mapping": False, "programmes.youth_employment.rounds": 2,
+        "mechanisms.stream_gap_months.value": gap,
+    })
+    assert model.is_fy_start(model.month)
     dwp, household = stream_of(model, "household_support")
     _, youth = stream_of(model, "youth_employment")
     youth_round = youth.next_round
     household.first_round_done = True
-    gap = round(model.mech["stream_gap_months"])
     dwp._churn(model.month)
-    replacement = model.next_fy_start(model.month + gap)
+    replacement = model.month + months
     assert household.next_round.period_start == replacement and not household.first_round_done
     assert household.next_round.award_month == replacement + household.award_lags[0]
     assert youth.next_round == youth_round  # a stream of set rounds is committed for them all
-    assert model.events == [(model.month, f"DWP discontinued household_support; a replacement stream opens after {gap} months")]
+    assert model.events == [(model.month, f"DWP discontinued household_support; a replacement stream opens after {months} months")]
     for council in model.councils:
         assert council.contact_from["DWP"] == model.month + council.months_to_find_team()
         assert council.contact_from["DfE"] <= model.month

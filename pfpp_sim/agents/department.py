@@ -145,9 +145,10 @@ class Department(mesa.Agent):
         for stream in self.streams:  # a stream of a set number of rounds is committed for them all
             if stream.next_round is None or stream.programme.rounds or model.rng_departments.random() >= churn:
                 continue
-            model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {gap} months")
+            replacement = model.next_fy_start(t + gap)  # funding periods start in April: the first at least gap months on
+            model.log_event(t, f"{self.name} discontinued {stream.key}; a replacement stream opens after {replacement - t} months")
             stream.first_round_done = False
-            stream.next_round = self._round_from(stream, model.next_fy_start(t + gap))
+            stream.next_round = self._round_from(stream, replacement)
             for council in model.councils:
                 council.lose_contact(self.name, t)
 
