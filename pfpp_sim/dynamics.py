@@ -231,7 +231,7 @@ def neet_exit_tables(
     to_work : ndarray of float64, shape (196,)
         The hazard of leaving into work at 18 or more, at row ``2 * (2 * months + disorder) + support``.
     """
-    by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48
+    by_months = base * (1.0 - scarring) ** (np.arange(49) / 12.0)  # months_neet >= 0, capped at 48: assumption:neet_duration_caps
     leave = np.clip(by_months[:, None] * np.array([1.0, mh_multiplier]), 0.0, 1.0)  # (49, 2)
     education = leave * (1.0 - work_share)
     work = leave[:, :, None] * work_share * np.array([[1.0, ips_risk_ratio_other], [1.0, ips_risk_ratio_disorder]])

@@ -373,6 +373,53 @@ ASSUMPTIONS = MappingProxyType(
             "Effect multiplier for interventions delivered by a generalist pooled team rather than a specialist one.",
             "0.75 to 1: generalist pooled teams from no less precise to a quarter less precise than specialist ones.",
         ),
+        # Rules of the model that are not sampled
+        "local_need_shares": Assumption(
+            "M2: local need, which a pooled budget blends with the departments' shares by levers.local_priority_weight: each "
+            "outcome domain (fuel poverty, NEET 16-24, youth mental health) weighs its rate in the place relative to the rate's "
+            "mean over the run's places, the three normalised to sum to 1, and a domain's share is split equally among its "
+            "interventions (the mental-health hub takes its domain's whole share, each of fuel poverty's three a third). Need "
+            "is relative to the places in the run.",
+            "Not sampled (a rule): shares could instead be equal by intervention, or follow the residents in need or each "
+            "intervention's cost per outcome, and each would move the joined-up effect on each domain's outcome; the lever "
+            "local_priority_weight, which sets how much of a pool follows this rule, is what a sweep varies.",
+        ),
+        "intended_groups": Assumption(
+            "M4: who each intervention is meant for, the group that targeting precision reaches: fuel-poor households for "
+            "income advice, bill support and retrofit (retrofit reaching homes in bands D-G, those grants' eligibility); young "
+            "people under 20 and not NEET (the DfE 16-19 phase) with a mental disorder or in a cold home for careers guidance; "
+            "the NEET seeking work (ILO unemployed) for employment support; those with a mental disorder for the mental-health "
+            "hub; the NEET and those in a cold home for ASB outreach.",
+            "Not sampled (a rule): the groups follow each service's stated aim; the cold-home links of careers guidance and "
+            "outreach stand for the overlap of the domains, PfPP's case for joining up, and are the most open to other views: "
+            "without them those services' precision would reach no more of the residents whose needs cross domains than chance.",
+        ),
+        "complementary_interventions": Assumption(
+            "M8: the intervention whose recipients a pooled team serves first: retrofit and income advice each other's, bill "
+            "support retrofit's, employment support and the mental-health hub each other's, careers guidance the hub's, ASB "
+            "outreach employment support's.",
+            "Not sampled (a rule): the pairs join the interventions whose recipients the model's own links make overlap most (a "
+            "cold home and low income, mental health and work); other pairings are defensible. What is sampled of pooled "
+            "teams' targeting is pooled_targeting_penalty.",
+        ),
+        "neet_duration_caps": Assumption(
+            "Scarring (neet_scarring) stops lowering the NEET exit hazard after 48 months NEET; young people NEET at the start "
+            "have been NEET for a geometric number of months with the base exit hazard (without scarring or mental health), "
+            "at most 36.",
+            "Not sampled (a rule): four years NEET is where few spells remain (at the default hazard of 0.12 a month a spell "
+            "outlasts 36 months with chance 0.88^36, about 1%); longer caps would slow the exits of the long-term NEET a little, "
+            "and a refit of neet_scarring would absorb part of that.",
+        ),
+        "calibration_weights": Assumption(
+            "Weights 1/sd^2 of the calibration's moments: a DESNZ local fuel-poverty estimate is given an error of 0.005 (DESNZ "
+            "publishes none for its modelled estimates), a NEET 16-17 rate the binomial sampling error of its cohort, at least "
+            "0.002 (pfpp_sim/calibration/targets.py).",
+            "Not sampled (settings of the fit, not of a run): 0.005 is about the shipped England fit's own root mean square "
+            "error for fuel poverty (0.0056); the NEET floor stands for what the binomial error leaves out, such as the young "
+            "people whose activity is not known (2.2-2.7% in England, 2021-2024), and binds for 74% of the 1,168 NEET moments "
+            "of all places, so most NEET moments weigh (0.005 / 0.002)^2 = 6.25 times a fuel-poverty one. Other values would "
+            "weigh the two series differently and move the fitted trends and their standard errors.",
+        ),
         # Scale
         "minimum_sample": Assumption(
             "Minimum simulated households and young people per place, so small places keep enough residents to measure rates.",

@@ -29,7 +29,7 @@ _HOUSEHOLDS, _RETROFIT, _CAREERS_GUIDANCE, _EMPLOYMENT_SUPPORT, _MH_HUB = range(
 _CAREERS_AGE_MONTHS = 20 * 12  # careers guidance reaches young people under 20
 
 # Each group's members: whether resident ``j`` of the columns given (a place's households
-# or young people) is reachable, and whether intended.
+# or young people) is reachable, and whether intended (assumption:intended_groups).
 
 
 def _households_group(households, j):

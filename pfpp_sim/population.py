@@ -680,7 +680,7 @@ def build_population(
             in_work = employed_by_age(age[rest] - AGE_18, leave_education)
             status[rest[rng.random(ny)[rest] < in_work]] = EMPLOYED
             # Months already NEET: geometric with the exit hazard (at least 1e-6, so a zero hazard
-            # gives long spells), capped at three years.
+            # gives long spells), capped at three years (assumption:neet_duration_caps).
             spell = rng.geometric(max(yw.neet_exit_hazard.value, 1e-6), size=ny)
             months = np.where(status == NEET, np.minimum(spell - 1, 36), 0)
             home_draw = rng.random(ny)

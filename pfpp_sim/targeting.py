@@ -50,7 +50,7 @@ COMPLEMENTS = {
     "careers_guidance": "mh_hub",
     "asb_outreach": "employment_support",
 }
-"""M8: the complementary intervention a pooled team serves first."""
+"""M8: the complementary intervention a pooled team serves first (assumption:complementary_interventions)."""
 
 
 def _waves() -> tuple[int, ...]:

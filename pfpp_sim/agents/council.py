@@ -22,7 +22,7 @@ NEED_RATES = {"fuel_poverty": "fuel_poverty_rate", "neet": "neet_16_24_rate", "m
 
 
 def need_shares(rates: Mapping[str, np.ndarray], place: int, keys_by_domain: Mapping[str, Sequence[str]]) -> dict[str, float]:
-    """M2: local need as intervention shares, each domain by its rate relative to the mean over places.
+    """M2: local need as intervention shares, each domain by its rate relative to the mean over places (assumption:local_need_shares).
 
     Each domain's share is its rate in ``place`` over the rate's mean over the run's
     places (1 where that mean is 0), normalised over the domains, and is shared equally

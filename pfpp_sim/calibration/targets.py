@@ -37,9 +37,9 @@ NEET_16_17 = "neet_16_17_rate"
 SERIES = {FUEL_POVERTY: (2019, 2020, 2021), NEET_16_17: (2021, 2022, 2023, 2024)}
 """Years of each official series vendored for calibration."""
 FUEL_POVERTY_SD = 0.005
-"""Assumed error (fraction) of a modelled DESNZ local fuel-poverty estimate, for weighting."""
+"""Assumed error (fraction) of a modelled DESNZ local fuel-poverty estimate, for weighting (assumption:calibration_weights)."""
 NEET_SD_FLOOR = 0.002
-"""Smallest error (fraction) given to a published NEET 16-17 rate, for weighting."""
+"""Smallest error (fraction) given to a published NEET 16-17 rate, for weighting (assumption:calibration_weights)."""
 
 
 def observed_targets(codes: list[str], *, through: int | None = None) -> pd.DataFrame:
