@@ -110,14 +110,25 @@ def assumptions_section(manifest: dict, scenarios: list[str]) -> Section:
 
 
 def assumptions_appendix(manifest: dict, scenarios: list[str]) -> Section:
-    """Every assumed parameter of the scenarios, with each one's value and its registry entry or the analyst's own source."""
+    """Every assumed parameter of the scenarios, with each one's value and its registry entry or the analyst's own source.
+
+    Then the registry's other entries, which no parameter of the scenarios sets: the rules
+    of the model and the settings that are assumptions too, which ``pfpp robustness`` does
+    not sample.
+    """
     loaded = _scenarios(manifest, scenarios)
     assumed = _assumed(loaded)
     paths = list(dict.fromkeys(p for a in assumed.values() for p in a))
+    cited = {v.source.split(":", 1)[1] for a in assumed.values() for v in a.values() if not is_user_source(v.source)}
+    rules = [[name, entry.description, entry.range_reason] for name, entry in ASSUMPTIONS.items() if name not in cited]
     body = (
         f"<p>All {len(paths)} parameters that rest on an assumption, with each scenario's value, the plausible range "
         "<code>pfpp robustness</code> explores, and the registry entry (or the analyst's own source) that says what is "
         "assumed and why.</p>"
         + _assumption_table(assumed, paths, loaded)
+        + f"<p>The registry's {len(rules)} other entries set no parameter of these scenarios: rules of the model and "
+        "settings, which <code>pfpp robustness</code> does not sample, and values these scenarios take from a fit or leave "
+        "unset; each says why another choice is defensible.</p>"
+        + _table(["Registry entry", "What is assumed", "Why, and what another choice would move"], rules, numeric_from=99)
     )
     return Section("Appendix: every assumption", body)

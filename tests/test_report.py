@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import subprocess
@@ -16,7 +17,7 @@ from pfpp_sim import compare, explain, load_scenario, run
 from pfpp_sim.analysis import ALL_PLACES, equity_rates, trajectory_bands, trajectory_differences
 from pfpp_sim.assumption_sections import assumptions_appendix, assumptions_section
 from pfpp_sim.errors import PfppError
-from pfpp_sim.evidence import assumed_parameters
+from pfpp_sim.evidence import ASSUMPTIONS, assumed_parameters
 from pfpp_sim.factors import factor_set
 from pfpp_sim.report import read_manifest, report_sections, write_report
 from pfpp_sim.scenario import Scenario
@@ -146,7 +147,13 @@ def test_the_assumptions_section_lists_the_assumptions_that_differ_before_pointi
     ) in body
     assert body.count("<tr><td>") == 1 + 2, "the differing assumption, then each scenario's calibration"
     appendix = assumptions_appendix(manifest, [base.name, alternative.name]).body
-    assert appendix.count("<tr><td>") == n_assumed
+    cited = {value.source.removeprefix("assumption:") for _, value in assumed_parameters(base)}
+    rules = [name for name in ASSUMPTIONS if name not in cited]
+    assert "local_need_shares" in rules and "deadline_rush" not in rules
+    assert appendix.count("<tr><td>") == n_assumed + len(rules)
+    assert f"<p>The registry's {len(rules)} other entries set no parameter of these scenarios" in appendix
+    entry = ASSUMPTIONS["local_need_shares"]
+    assert f"<tr><td>local_need_shares</td><td>{html.escape(entry.description)}</td><td>{html.escape(entry.range_reason)}</td></tr>" in appendix
 
 
 def test_the_analysts_own_sources_are_listed_with_the_assumptions_as_theirs():
