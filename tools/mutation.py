@@ -96,6 +96,10 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     shutil.copytree(ROOT / "pfpp_sim", work / "pfpp_sim", ignore=ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
     shutil.copytree(ROOT / "scenarios", work / "scenarios", ignore=ignore)  # tests read the repository's folder of them
+    # The presets and fits install inside the package (pyproject's package-dir); an editable
+    # install maps them to the tree it was made from, so the copy gets its own, in place.
+    shutil.copytree(ROOT / "scenarios", work / "pfpp_sim" / "scenarios", ignore=ignore)
+    shutil.copytree(ROOT / "calibration" / "fitted", work / "pfpp_sim" / "fits", ignore=ignore)
     pyproject = (ROOT / "pyproject.toml").read_text()
     (work / "pyproject.toml").write_text(MUTMUT_SECTION.sub(mutmut_section(base, module, tests), pyproject))
     (work / "source-commit").write_text(commit_of("pfpp_sim"))
