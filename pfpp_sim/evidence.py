@@ -402,6 +402,14 @@ ASSUMPTIONS = MappingProxyType(
             "cold home and low income, mental health and work); other pairings are defensible. What is sampled of pooled "
             "teams' targeting is pooled_targeting_penalty.",
         ),
+        "shared_recipient_records": Assumption(
+            "M7: with data sharing at d (levers.data_sharing), a team knows each resident another stream has served with chance "
+            "d, so with all data shared no stream pays for a resident another already serves. Unlike need, which the data reveal "
+            "only in part (data_match_ceiling: benefits data hold incomes, not homes' energy efficiency), a service record "
+            "names its recipient.",
+            "Not sampled (a rule): records could also fail to match (a ceiling below 1, as for need), which would leave some "
+            "duplicated spending at full sharing; the lever itself, which a sweep varies, sets how much is known.",
+        ),
         "neet_duration_caps": Assumption(
             "Scarring (neet_scarring) stops lowering the NEET exit hazard after 48 months NEET; young people NEET at the start "
             "have been NEET for a geometric number of months with the base exit hazard (without scarring or mental health), "

@@ -577,6 +577,7 @@ class PfppModel(mesa.Model):
             orders.pooled, hit_rate=mech["outreach_hit_rate"], data_sharing=levers.data_sharing,
             match_ceiling=mech["data_match_ceiling"], pooled_penalty=mech["pooled_targeting_penalty"],
         )
+        # A team knows another stream's recipient with chance data_sharing (assumption:shared_recipient_records).
         with thread_pool(self.residents.threads) as pool:
             done = deliver(
                 orders, self.population, cold=self.residents.cold_home, records=self.recipients, unit_cost_p=self.unit_cost_p,
