@@ -111,19 +111,23 @@ def test_the_trend_error_a_predicted_change_owes_is_the_last_fitted_years_change
     from pfpp_sim.calibration.fit import _trend_change_sd
 
     targets = pd.DataFrame(
-        [("A", FUEL_POVERTY, 2019, 0.1, 0.005), ("A", FUEL_POVERTY, 2020, 0.1, 0.005), ("A", NEET_16_17, 2021, 0.05, 0.002)],
+        [("A", FUEL_POVERTY, 2019, 0.1, 0.005), ("A", FUEL_POVERTY, 2021, 0.1, 0.005), ("A", FUEL_POVERTY, 2020, 0.1, 0.005),
+         ("A", NEET_16_17, 2021, 0.05, 0.002)],
         columns=["place_code", "metric", "year", "observed", "sd"],
     )
-    # Columns: income_trend of A, neet_trend of A, a global; jac is d residual / d scaled parameter.
-    jac = np.array([[-1.0, 0.0, 0.3], [-2.0, 0.0, 0.3], [0.0, 4.0, 0.1]])
+    # Columns: income_trend of B (which has no moment), income_trend of A, neet_trend of A, a
+    # global; jac is d residual / d scaled parameter, one row per moment as listed.
+    jac = np.array([[0.0, -7.0, 0.0, 0.3], [0.0, -3.5, 0.0, 0.3], [0.0, -2.0, 0.0, 0.3], [0.0, 0.0, 4.0, 0.1]])
     problem = SimpleNamespace(
-        targets=targets, names=[("income_trend", "A"), ("neet_trend", "A"), ("world.young_people.neet_scarring", None)],
-        result=SimpleNamespace(jac=jac), step=np.array([0.01, 0.05, 0.1]),
+        targets=targets, names=[("income_trend", "B"), ("income_trend", "A"), ("neet_trend", "A"), ("world.young_people.neet_scarring", None)],
+        result=SimpleNamespace(jac=jac), step=np.array([0.01, 0.01, 0.05, 0.1]),
     )
-    sd = _trend_change_sd(problem, np.array([0.02, 0.1, 0.05]))
-    assert sd[("A", FUEL_POVERTY)] == pytest.approx((2.0 - 1.0) * 0.005 / 0.01 * 0.02)  # 2020's slope less 2019's
+    sd = _trend_change_sd(problem, np.array([0.03, 0.02, 0.1, 0.05]))
+    assert sd[("A", FUEL_POVERTY)] == pytest.approx((3.5 - 2.0) * 0.005 / 0.01 * 0.02)  # 2021's slope less 2020's, by year
     assert sd[("A", NEET_16_17)] == pytest.approx(4.0 * 0.002 / 0.05 * 0.1)  # a single year: its own slope
     assert len(sd) == 2
+    # A trend without a standard error adds no trend error; the others keep theirs.
+    assert _trend_change_sd(problem, np.array([0.03, np.nan, 0.1, 0.05])).index.tolist() == [("A", NEET_16_17)]
 
 
 def test_a_fit_that_no_step_could_improve_on_counts_as_converged_one_stopped_early_does_not():
@@ -166,6 +170,86 @@ def test_a_fit_that_moves_is_not_stopped_by_the_stall_rule():
     values, _, objective = _fit(problem)
     assert values[0] == pytest.approx(2.0) and objective == pytest.approx(0.0, abs=1e-12)
     assert problem.result.njev > 1 and _converged(problem.result)
+
+
+PARAMETER_OF = {FUEL_POVERTY: "income_trend", NEET_16_17: "neet_trend"}
+
+
+def linear_replicates(self, x, targets, months=None, damping=None):
+    """A model that is a known linear map of each place's trend, with two replicates that differ: no model runs."""
+    self.evaluations += 1
+    self.seen = [*getattr(self, "seen", []), (months, damping)]
+    column = {name: i for i, name in enumerate(self.names)}
+    trend = np.array([x[column[(PARAMETER_OF[m], c)]] for c, m in zip(targets.place_code, targets.metric)])
+    years = targets.year.to_numpy() - 2020
+    simulated = targets.observed.to_numpy() + 0.1 * (trend - 0.02) * years
+    return np.stack([simulated + r * 1e-4 * years for r in range(self.settings.replicates)])
+
+
+def published_moments(codes: list[str]) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = [(c, m, y, 0.05 + 0.01 * rng.random(), 0.005) for m, years in SERIES.items() for y in years for c in codes]
+    return pd.DataFrame(rows, columns=["place_code", "metric", "year", "observed", "sd"])
+
+
+def test_the_held_out_fit_starts_cold_without_each_series_last_year_and_scores_with_all_published_years(monkeypatch):
+    from pfpp_sim.calibration import fit
+
+    monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    codes = ["E06000032", "E08000024", "E07000062"]
+    targets = published_moments(codes)
+    asked, made, damping = [], [], load_scenario("baseline_forecast").world.trend_damping
+
+    def problem_for(moments, cold=False):
+        asked.append((sorted(set(zip(moments.metric, moments.year))), cold))
+        made.append(fit._Problem(load_scenario("baseline_history"), codes, moments, Settings(replicates=2, fit_globals=()), None, None, cold=cold))
+        return made[-1]
+
+    intervals, with_intervals = [], fit.with_intervals
+    monkeypatch.setattr(fit, "with_intervals", lambda *args: intervals.append(args) or with_intervals(*args))
+    scores, table, evaluations = fit._holdout(problem_for, targets, damping)
+    assert asked == [([(FUEL_POVERTY, 2019), (FUEL_POVERTY, 2020), *((NEET_16_17, y) for y in (2021, 2022, 2023))], True)]
+    assert evaluations == made[0].evaluations > 1 and table.year.tolist() == [2021] * 3 + [2024] * 3
+    assert made[0].seen[-1] == (fit._months("2019-01", targets), damping), "the held-out year forecast with the forecast's damping"
+    assert {d for _, d in made[0].seen[:-1]} == {None}, "the fit itself replays the data years undamped"
+    assert not [c for c in table if c.startswith("replicate_")]
+    ((held, in_sample, _, monte_carlo),) = intervals
+    assert in_sample.year.tolist() == targets[targets.year < targets.groupby("metric").year.transform("max")].year.tolist()
+    # The replicates reach the interval: their changes into the held-out year differ by 1e-4.
+    assert monte_carlo.to_dict() == pytest.approx({FUEL_POVERTY: 1e-4 / 2, NEET_16_17: 1e-4 / 2})
+    assert np.isfinite(scores.set_index("metric").at[NEET_16_17, "change_correlation"]), "NEET's four published years, three changes"
+
+
+def test_calibrate_opens_workers_for_its_replicates_unless_one_process_would_do(monkeypatch):
+    from pfpp_sim.calibration import fit
+
+    monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    monkeypatch.setattr(fit.os, "cpu_count", lambda: 8)
+    opened = []
+    monkeypatch.setattr(fit, "open_executor", lambda *args: opened.append(args) or (None, lambda: opened.append("closed")))
+    settings, targets = Settings(replicates=2, max_iterations=2, fit_globals=()), published_moments(PLACES)
+    calibrated = calibrate(base(), PLACES, name="x", settings=settings, targets=targets)
+    assert opened == [("processes", 2, None), "closed"], "one worker a replicate, at most one a core"
+    assert calibrated.holdout is None and calibrated.holdout_evaluations == 0
+    opened.clear()
+    calibrate(base(), PLACES, name="x", settings=settings, targets=targets, workers=1)
+    calibrate(base(), PLACES, name="x", settings=settings, targets=targets, executor="serial")
+    assert opened == []
+    calibrate(base(), PLACES, name="x", settings=settings, targets=targets, executor="dask", workers=1, scheduler="tcp://host:8786")
+    assert opened == [("dask", 1, "tcp://host:8786"), "closed"]
+    opened.clear()
+    monkeypatch.setattr(fit.os, "cpu_count", lambda: None)
+    calibrate(base(), PLACES, name="x", settings=settings, targets=targets)
+    assert opened == [], "no core count known: one process"
+
+
+def test_calibrate_fits_the_published_years_through_the_year_asked(monkeypatch):
+    from pfpp_sim.calibration import fit
+
+    monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    calibrated = calibrate(base(), PLACES, name="x", settings=Settings(replicates=1, max_iterations=2, fit_globals=()), through=2022)
+    assert calibrated.fit.data_through == {FUEL_POVERTY: 2021, NEET_16_17: 2022}
+    assert calibrated.table.year.max() == 2022
 
 
 def test_calibrate_takes_the_executor_contract_of_every_experiment(monkeypatch):
