@@ -173,12 +173,16 @@ def test_a_fit_that_moves_is_not_stopped_by_the_stall_rule():
 
 
 PARAMETER_OF = {FUEL_POVERTY: "income_trend", NEET_16_17: "neet_trend"}
+EVALUATED = []  # (problem, parameter values, damping) of each evaluation of linear_replicates
 
 
 def linear_replicates(self, x, targets, months=None, damping=None):
     """A model that is a known linear map of each place's trend, with two replicates that differ: no model runs."""
     self.evaluations += 1
     self.seen = [*getattr(self, "seen", []), (months, damping)]
+    EVALUATED.append((self, x.copy(), damping))
+    if self.progress:
+        self.progress(self.evaluations)
     column = {name: i for i, name in enumerate(self.names)}
     trend = np.array([x[column[(PARAMETER_OF[m], c)]] for c, m in zip(targets.place_code, targets.metric)])
     years = targets.year.to_numpy() - 2020
@@ -241,6 +245,33 @@ def test_calibrate_opens_workers_for_its_replicates_unless_one_process_would_do(
     monkeypatch.setattr(fit.os, "cpu_count", lambda: None)
     calibrate(base(), PLACES, name="x", settings=settings, targets=targets)
     assert opened == [], "no core count known: one process"
+
+
+def test_a_calibration_warm_starts_from_the_bases_fit_its_held_out_fit_from_zero_and_fits_globals_in_their_bounds(monkeypatch):
+    from pfpp_sim.calibration import fit
+
+    monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    pool = object()
+    monkeypatch.setattr(fit, "open_executor", lambda *_: (pool, lambda: None))
+    EVALUATED.clear()
+    counted = []
+    warm = load_scenario("baseline_history")
+    settings = Settings(replicates=2, max_iterations=2, fit_globals=("world.young_people.neet_scarring",))
+    calibrated = calibrate(
+        warm, PLACES, name="x", settings=settings, targets=published_moments(PLACES), holdout_last_year=True, progress=counted.append,
+    )
+    problems = list(dict.fromkeys(problem for problem, _, _ in EVALUATED))
+    assert len(problems) == 2 and all(problem.pool is pool for problem in problems)
+    first = {problem: x for problem, x, _ in reversed(EVALUATED)}  # each problem's first evaluation: its start
+    fitted = [getattr(warm.calibration.place(c), p) for p in ("income_trend", "neet_trend") for c in PLACES]
+    scarring = warm.world.young_people.neet_scarring.value
+    np.testing.assert_allclose(first[problems[0]], [*fitted, scarring])
+    np.testing.assert_allclose(first[problems[1]], [0.0] * 4 + [scarring])
+    assert EVALUATED[-1][2] == fit.forecast_damping() is not None
+    assert counted == [*range(1, problems[0].evaluations + 1), *range(1, problems[1].evaluations + 1)]
+    assert calibrated.holdout_evaluations == problems[1].evaluations
+    (row,) = calibrated.parameters[calibrated.parameters.place_code.isna()].itertuples()
+    assert (row.parameter, row.unit, row.low, row.high) == ("world.young_people.neet_scarring", "fraction/year NEET", 0.0, 0.9)
 
 
 def test_calibrate_fits_the_published_years_through_the_year_asked(monkeypatch):
