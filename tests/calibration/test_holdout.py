@@ -140,6 +140,7 @@ def test_scores_keep_the_series_in_the_order_of_the_held_out_table_with_each_one
         ([0.01, 0.01, 0.02], [0.01, 0.02, 0.03], stats_spearman := 0.8660254037844387),  # two distinct predictions rank
         ([0.01, 0.02, 0.03], [0.01, 0.01, 0.02], stats_spearman),  # two distinct observations rank
         ([0.01, 0.02, 0.03, np.nan], [0.01, 0.02, np.nan, 0.03], np.nan),  # only places with both count: two here
+        ([0.01, 0.02, 0.03, 0.04], [0.01, 0.02, 0.03, np.nan], 1.0),  # three with both: ranked without the fourth
         ([0.01, 0.01, 0.01], [0.01, 0.02, 0.03], np.nan),  # one prediction for all: nothing told apart
     ],
 )
