@@ -272,6 +272,30 @@ def test_a_calibration_warm_starts_from_the_bases_fit_its_held_out_fit_from_zero
     assert calibrated.holdout_evaluations == problems[1].evaluations
     (row,) = calibrated.parameters[calibrated.parameters.place_code.isna()].itertuples()
     assert (row.parameter, row.unit, row.low, row.high) == ("world.young_people.neet_scarring", "fraction/year NEET", 0.0, 0.9)
+    assert calibrated.fit.globals["world.young_people.neet_scarring"].unit == "fraction/year NEET"
+    assert set(calibrated.fit.places) == set(PLACES) and set(calibrated.fit.places[PLACES[0]]) == {"income_trend", "neet_trend"}
+    assert calibrated.evaluations == problems[0].evaluations and 0 < calibrated.holdout_seconds < calibrated.seconds < 600
+    assert calibrated.fit.settings == {
+        "start": "2019-01", "scale": 0.01, "replicates": 2, "seed": 1, "min_households_per_place": 2000,
+        "min_young_people_per_place": 20000, "base_scenario_hash": warm.scenario_hash(),
+    }
+
+
+def test_standard_errors_are_least_squares_ones_in_parameter_units_and_nan_where_the_data_say_nothing():
+    from types import SimpleNamespace
+
+    from pfpp_sim.calibration.fit import _standard_errors
+
+    jac = np.array([[1.0, 0.0, 0.2], [0.0, 2.0, 0.1], [1.0, 1.0, 0.0], [0.5, 0.0, 0.3]])  # the third moves little, but moves
+    fun = np.array([0.5, -1.0, 0.25, 2.0])
+    step = np.array([0.01, 0.05, 0.1])
+    s2 = float(fun @ fun) / (4 - 3)
+    expected = np.sqrt(np.diag(np.linalg.inv(jac.T @ jac)) * s2) * step
+    np.testing.assert_allclose(_standard_errors(SimpleNamespace(jac=jac, fun=fun), SimpleNamespace(step=step)), expected)
+    # A parameter no moment moves has no standard error; as many parameters as moments leaves one degree of freedom.
+    square = np.array([[2.0, 0.0], [0.0, 0.0]])
+    se = _standard_errors(SimpleNamespace(jac=square, fun=np.array([1.0, 1.0])), SimpleNamespace(step=np.array([1.0, 1.0])))
+    assert se[0] == pytest.approx(np.sqrt(2.0 / 4.0)) and np.isnan(se[1])
 
 
 def test_calibrate_fits_the_published_years_through_the_year_asked(monkeypatch):
