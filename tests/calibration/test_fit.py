@@ -298,6 +298,22 @@ def test_standard_errors_are_least_squares_ones_in_parameter_units_and_nan_where
     assert se[0] == pytest.approx(np.sqrt(2.0 / 4.0)) and np.isnan(se[1])
 
 
+def test_a_calibration_of_every_district_of_a_county_gives_the_county_their_trends(monkeypatch):
+    from pfpp_sim.calibration import fit
+    from pfpp_sim.calibration.counties import derived_county_trends
+
+    monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    districts = ["E07000061", "E07000062", "E07000063", "E07000064", "E07000065"]  # East Sussex's
+    settings = Settings(replicates=1, max_iterations=2, fit_globals=())
+    calibrated = calibrate(base(), districts, name="x", settings=settings, targets=published_moments(districts))
+    fitted = calibrated.parameters[calibrated.parameters.place_code.isin(districts)].reset_index(drop=True)
+    county, derived = derived_county_trends(fitted)
+    assert calibrated.fit.derived_places == derived == {"E10000011": districts}
+    pd.testing.assert_frame_equal(calibrated.parameters.iloc[len(fitted):].reset_index(drop=True), county.reset_index(drop=True))
+    assert calibrated.parameters.index.tolist() == list(range(len(fitted) + len(county)))
+    assert set(calibrated.fit.places["E10000011"]) == {"income_trend", "neet_trend"}
+
+
 def test_calibrate_fits_the_published_years_through_the_year_asked(monkeypatch):
     from pfpp_sim.calibration import fit
 
