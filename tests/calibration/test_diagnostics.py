@@ -9,14 +9,10 @@ from pfpp_sim.calibration.diagnostics import convergence_warnings, identificatio
 from pfpp_sim.calibration.fitted import read_fit_file
 from pfpp_sim.calibration.report import write_calibration
 from pfpp_sim.calibration.targets import FUEL_POVERTY
-from pfpp_sim.scenario import load_scenario
+from tests.calibration.test_fit import base
 
 LUTON = "E06000032"
 ONE_STEP = Settings(replicates=1, max_iterations=1, fit_globals=())
-
-
-def base():
-    return load_scenario("baseline_history").with_overrides({"calibration": None})
 
 
 def parameters(scarring_se: float) -> pd.DataFrame:

@@ -173,14 +173,13 @@ def test_a_fit_that_moves_is_not_stopped_by_the_stall_rule():
 
 
 PARAMETER_OF = {FUEL_POVERTY: "income_trend", NEET_16_17: "neet_trend"}
-EVALUATED = []  # (problem, parameter values, damping) of each evaluation of linear_replicates
+EVALUATED = []  # (problem, parameter values, months, damping) of each evaluation of linear_replicates
 
 
 def linear_replicates(self, x, targets, months=None, damping=None):
     """A model that is a known linear map of each place's trend, with two replicates that differ: no model runs."""
     self.evaluations += 1
-    self.seen = [*getattr(self, "seen", []), (months, damping)]
-    EVALUATED.append((self, x.copy(), damping))
+    EVALUATED.append((self, x.copy(), months, damping))
     if self.progress:
         self.progress(self.evaluations)
     column = {name: i for i, name in enumerate(self.names)}
@@ -200,6 +199,7 @@ def test_the_held_out_fit_starts_cold_without_each_series_last_year_and_scores_w
     from pfpp_sim.calibration import fit
 
     monkeypatch.setattr(fit._Problem, "simulate_replicates", linear_replicates)
+    EVALUATED.clear()
     codes = ["E06000032", "E08000024", "E07000062"]
     targets = published_moments(codes)
     asked, made, damping = [], [], load_scenario("baseline_forecast").world.trend_damping
@@ -214,8 +214,9 @@ def test_the_held_out_fit_starts_cold_without_each_series_last_year_and_scores_w
     scores, table, evaluations = fit._holdout(problem_for, targets, damping)
     assert asked == [([(FUEL_POVERTY, 2019), (FUEL_POVERTY, 2020), *((NEET_16_17, y) for y in (2021, 2022, 2023))], True)]
     assert evaluations == made[0].evaluations > 1 and table.year.tolist() == [2021] * 3 + [2024] * 3
-    assert made[0].seen[-1] == (fit._months("2019-01", targets), damping), "the held-out year forecast with the forecast's damping"
-    assert {d for _, d in made[0].seen[:-1]} == {None}, "the fit itself replays the data years undamped"
+    calls = [(months, damping) for problem, _, months, damping in EVALUATED if problem is made[0]]
+    assert calls[-1] == (fit._months("2019-01", targets), damping), "the held-out year forecast with the forecast's damping"
+    assert {d for _, d in calls[:-1]} == {None}, "the fit itself replays the data years undamped"
     assert not [c for c in table if c.startswith("replicate_")]
     ((held, in_sample, _, monte_carlo),) = intervals
     assert in_sample.year.tolist() == targets[targets.year < targets.groupby("metric").year.transform("max")].year.tolist()
@@ -260,14 +261,14 @@ def test_a_calibration_warm_starts_from_the_bases_fit_its_held_out_fit_from_zero
     calibrated = calibrate(
         warm, PLACES, name="x", settings=settings, targets=published_moments(PLACES), holdout_last_year=True, progress=counted.append,
     )
-    problems = list(dict.fromkeys(problem for problem, _, _ in EVALUATED))
+    problems = list(dict.fromkeys(problem for problem, *_ in EVALUATED))
     assert len(problems) == 2 and all(problem.pool is pool for problem in problems)
-    first = {problem: x for problem, x, _ in reversed(EVALUATED)}  # each problem's first evaluation: its start
+    first = {problem: x for problem, x, *_ in reversed(EVALUATED)}  # each problem's first evaluation: its start
     fitted = [getattr(warm.calibration.place(c), p) for p in ("income_trend", "neet_trend") for c in PLACES]
     scarring = warm.world.young_people.neet_scarring.value
     np.testing.assert_allclose(first[problems[0]], [*fitted, scarring])
     np.testing.assert_allclose(first[problems[1]], [0.0] * 4 + [scarring])
-    assert EVALUATED[-1][2] == fit.forecast_damping() is not None
+    assert EVALUATED[-1][3] == fit.forecast_damping() is not None
     assert counted == [*range(1, problems[0].evaluations + 1), *range(1, problems[1].evaluations + 1)]
     assert calibrated.holdout_evaluations == problems[1].evaluations
     (row,) = calibrated.parameters[calibrated.parameters.place_code.isna()].itertuples()

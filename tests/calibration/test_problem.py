@@ -17,17 +17,13 @@ from pfpp_sim.calibration.fit import GLOBALS, _Problem, _scenario, _table, simul
 from pfpp_sim.calibration.fitted import PLACE_PARAMETERS, Estimate
 from pfpp_sim.calibration.targets import FUEL_POVERTY, NEET_16_17, SERIES
 from pfpp_sim.scenario import load_scenario
+from tests.calibration.test_fit import PARAMETER_OF, base
 
 LUTON, SUNDERLAND = "E06000032", "E08000024"
 PLACES = [LUTON, SUNDERLAND]
 SCARRING = "world.young_people.neet_scarring"
 ODDS = "world.young_people.cold_home_odds_ratio"  # evidence with a published range, fitted here as a second global
 ODDS_BOUNDS = (1.0, 4.0, 0.25, "odds ratio")
-PARAMETER_OF = {FUEL_POVERTY: "income_trend", NEET_16_17: "neet_trend"}
-
-
-def base():
-    return load_scenario("baseline_history").with_overrides({"calibration": None})
 
 
 def moments(codes: list[str]) -> pd.DataFrame:
