@@ -476,8 +476,8 @@ def orders_of(model, award, t: int) -> list[int]:
     return ordered
 
 
-def steady_award(model, *, months: int = 12) -> Award:
-    award = new_award(model, amount_p=10**10, months=months)
+def steady_award(model, *, months: int = 12, ledger: Ledger | None = None) -> Award:
+    award = new_award(model, amount_p=10**10, months=months, ledger=ledger)
     award.ready["retrofit"] = award.steady["retrofit"] = model.month
     return award
 
@@ -497,8 +497,7 @@ def test_a_council_orders_its_plan_until_the_last_months_then_rushes_to_spend_wh
 
 def test_the_model_passes_its_deadline_rush_to_the_councils_orders():
     model = PfppModel(small(**{"mechanisms.deadline_rush_months.value": 5}), seed=SEED)
-    award = new_award(model, ledger=model.ledger, amount_p=10**10)
-    award.ready["retrofit"] = award.steady["retrofit"] = model.month
+    award = steady_award(model, ledger=model.ledger)
     plan, capacity = award.plan_p["retrofit"], int(award.plan_p["retrofit"] * model.mech["team_headroom"])
     budgets = []
     for t in (award.deadline - 6, award.deadline - 5):
