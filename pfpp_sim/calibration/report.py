@@ -307,7 +307,7 @@ def _html(result: Calibrated, figures: dict[str, tuple[bytes, str]], names: dict
         ]
     sections += [
         "<h2>Parameters</h2>",
-        "<p>Standard errors are approximate: from the Jacobian at the optimum, scaled by the residual variance, "
+        "<p>Standard errors are approximate: from the Jacobian at the optimum, each series scaled by its own residual variance, "
         "without a correction for simulation noise. n/a: the data do not identify the parameter. Low and high: the "
         "bounds the optimiser searched within.</p>",
         _table_html(params),

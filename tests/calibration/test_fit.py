@@ -147,6 +147,7 @@ def fake_problem(residuals, jacobian):
     return SimpleNamespace(
         names=[("g", None)], bounds=(np.array([-10.0]), np.array([10.0])), settings=SimpleNamespace(max_iterations=12),
         values=lambda theta: theta, step=np.array([1.0]), residuals=residuals, jacobian=jacobian, message="", result=None,
+        targets=pd.DataFrame({"metric": ["m"]}),
     )
 
 
@@ -283,8 +284,6 @@ def test_a_calibration_warm_starts_from_the_bases_fit_its_held_out_fit_from_zero
 
 
 def test_standard_errors_are_least_squares_ones_in_parameter_units_and_nan_where_the_data_say_nothing():
-    from types import SimpleNamespace
-
     from pfpp_sim.calibration.fit import _standard_errors
 
     jac = np.array([[1.0, 0.0, 0.2], [0.0, 2.0, 0.1], [1.0, 1.0, 0.0], [0.5, 0.0, 0.3]])  # the third moves little, but moves
@@ -292,11 +291,34 @@ def test_standard_errors_are_least_squares_ones_in_parameter_units_and_nan_where
     step = np.array([0.01, 0.05, 0.1])
     s2 = float(fun @ fun) / (4 - 3)
     expected = np.sqrt(np.diag(np.linalg.inv(jac.T @ jac)) * s2) * step
-    np.testing.assert_allclose(_standard_errors(SimpleNamespace(jac=jac, fun=fun), SimpleNamespace(step=step)), expected)
-    # A parameter no moment moves has no standard error; as many parameters as moments leaves one degree of freedom.
+    np.testing.assert_allclose(_standard_errors(jac, fun, step, np.array(["a"] * 4)), expected)
+    # A parameter no moment moves has no standard error and spends no degree of freedom.
     square = np.array([[2.0, 0.0], [0.0, 0.0]])
-    se = _standard_errors(SimpleNamespace(jac=square, fun=np.array([1.0, 1.0])), SimpleNamespace(step=np.array([1.0, 1.0])))
+    se = _standard_errors(square, np.array([1.0, 1.0]), np.array([1.0, 1.0]), np.array(["a", "a"]))
     assert se[0] == pytest.approx(np.sqrt(2.0 / 4.0)) and np.isnan(se[1])
+
+
+def test_each_series_scales_its_parameters_errors_by_its_own_residual_variance():
+    from pfpp_sim.calibration.fit import _standard_errors
+
+    # Two series, each with its own parameter: the errors are those of fitting each alone.
+    one = np.array([[1.0], [2.0], [1.0]])
+    two = np.array([[1.0], [0.5], [3.0], [1.0]])
+    jac = np.block([[one, np.zeros((3, 1))], [np.zeros((4, 1)), two]])
+    fun = np.array([0.1, -0.2, 0.1, 3.0, -2.0, 1.0, 2.5])
+    series = np.array(["fuel"] * 3 + ["neet"] * 4)
+    alone = [np.sqrt(fun[:3] @ fun[:3] / 2 / (one.T @ one).item()), np.sqrt(fun[3:] @ fun[3:] / 3 / (two.T @ two).item())]
+    np.testing.assert_allclose(_standard_errors(jac, fun, np.ones(2), series), alone)
+    # Pooled, the quiet series' parameter would borrow the noisy one's misfit.
+    assert _standard_errors(jac, fun, np.ones(2), np.array(["all"] * 7))[0] > 5 * alone[0]
+    # A parameter moving both series weighs each moment by its series' variance, and its
+    # leverage is shared between them: the degrees of freedom still add up to 7 - 3.
+    shared = np.column_stack([jac, [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]])
+    leverage = np.diag(shared @ np.linalg.inv(shared.T @ shared) @ shared.T)
+    variance = np.where(series == "fuel", fun**2 @ (series == "fuel") / (3 - leverage[:3].sum()), fun**2 @ (series == "neet") / (4 - leverage[3:].sum()))
+    expected = np.sqrt(np.diag(np.linalg.inv(shared.T @ (shared / variance[:, None]))))
+    np.testing.assert_allclose(_standard_errors(shared, fun, np.ones(3), series), expected)
+    assert leverage.sum() == pytest.approx(3.0)
 
 
 def test_a_calibration_of_every_district_of_a_county_gives_the_county_their_trends(monkeypatch):
