@@ -30,11 +30,18 @@ or test files); the mutants already killed stay killed. ``--only GLOB`` (with
 the others keep their result.
 ``--resume`` finishes an interrupted run of each module in its copy: the mutants already
 tested keep their result, the rest are tested with the current tests now listed for the module.
+
+mutmut leaves decorated functions alone (``@property``, ``@cache``, pydantic's validators,
+context managers), so in the copy each is written undecorated with the decorators applied
+after it (:func:`undecorate`), which Python treats the same. A cache of the mutated module
+would then answer from what the first test computed, before a mutant is switched on, so the
+copy's ``conftest.py`` empties the module's caches before each test (:data:`CACHE_CONFTEST`).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import fnmatch
 import json
@@ -88,6 +95,68 @@ def base_filter(base: dict) -> list[str]:
     return options
 
 
+KEPT_DECORATORS = {"staticmethod", "classmethod"}
+"""Decorators mutmut mutates under (:func:`undecorate` leaves them)."""
+
+
+def undecorate(source: str) -> str:
+    """``source`` with each decorated function written plainly, its decorators applied after it.
+
+    ``@d1 @d2 def f(...)`` becomes ``def f(...)`` followed by ``f = d1(d2(f))`` at the same
+    indentation, which binds the same object: mutmut, which skips decorated functions, then
+    mutates ``f``. Left as they are: functions decorated only with ``staticmethod`` or
+    ``classmethod`` (mutmut handles them), and those whose decorators name the function
+    itself (``@x.setter``), which must be evaluated before ``def`` binds the name.
+
+    Parameters
+    ----------
+    source : str
+        A module's code.
+
+    Returns
+    -------
+    str
+        The module's code, undecorated.
+    """
+    lines = source.splitlines(keepends=True)
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.decorator_list:
+            continue
+        texts = [ast.get_source_segment(source, d) for d in node.decorator_list]
+        if set(texts) <= KEPT_DECORATORS:
+            continue
+        if any(isinstance(n, ast.Name) and n.id == node.name for d in node.decorator_list for n in ast.walk(d)):
+            continue
+        found.append((node, texts))
+    for node, texts in sorted(found, key=lambda item: -item[0].lineno):  # from the end, so earlier line numbers hold
+        first = min(d.lineno for d in node.decorator_list) - 1
+        indent = lines[node.lineno - 1][: node.col_offset]
+        applied = node.name
+        for text in reversed(texts):
+            applied = f"({text})({applied})"
+        lines.insert(node.end_lineno, f"{indent}{node.name} = {applied}\n")
+        del lines[first : node.lineno - 1]
+    return "".join(lines)
+
+
+CACHE_CONFTEST = '''"""Written by tools/mutation.py: the mutated module's caches emptied before each test."""
+
+import importlib
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _empty_mutated_caches():
+    module = importlib.import_module({module!r})
+    for value in list(vars(module).values()):
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+'''
+"""The ``conftest.py`` at the top of a module's copy (``{module}``: its dotted name)."""
+
+
 def prepare(module: str, tests: list[str], base: dict) -> Path:
     """A fresh copy of the package, tests, scenarios and pyproject.toml set to mutate ``module`` only."""
     work = WORK / slug(module)
@@ -100,6 +169,10 @@ def prepare(module: str, tests: list[str], base: dict) -> Path:
     # install maps them to the tree it was made from, so the copy gets its own, in place.
     shutil.copytree(ROOT / "scenarios", work / "pfpp_sim" / "scenarios", ignore=ignore)
     shutil.copytree(ROOT / "calibration" / "fitted", work / "pfpp_sim" / "fits", ignore=ignore)
+    mutated = work / module
+    mutated.write_text(undecorate(mutated.read_text()))
+    dotted = module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    (work / "conftest.py").write_text(CACHE_CONFTEST.format(module=dotted))
     pyproject = (ROOT / "pyproject.toml").read_text()
     (work / "pyproject.toml").write_text(MUTMUT_SECTION.sub(mutmut_section(base, module, tests), pyproject))
     (work / "source-commit").write_text(commit_of("pfpp_sim"))

@@ -1,0 +1,93 @@
+"""tools/mutation.py writes decorated functions plainly, so mutmut mutates them, and they still behave the same."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _mutation():
+    spec = importlib.util.spec_from_file_location("mutation", ROOT / "tools" / "mutation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SOURCE = textwrap.dedent('''
+    import functools
+
+
+    def twice(f):
+        return lambda *a: 2 * f(*a)
+
+
+    @functools.cache
+    @twice
+    def area(
+        w, h,
+    ):
+        return w * h
+
+
+    class Box:
+        def __init__(self, w):
+            self._w = w
+
+        @property
+        def w(self):
+            return self._w
+
+        @w.setter
+        def w(self, value):
+            self._w = value
+
+        @staticmethod
+        def unit():
+            return 1
+
+        @classmethod
+        def make(cls):
+            return cls(3)
+''')
+
+
+def _decorated(source: str) -> dict[str, list[str]]:
+    return {
+        node.name: [ast.unparse(d) for d in node.decorator_list]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef) and node.decorator_list
+    }
+
+
+def test_decorators_are_applied_after_the_function_in_the_same_order_and_it_behaves_the_same():
+    out = _mutation().undecorate(SOURCE)
+    assert "    area = (functools.cache)((twice)(area))\n" not in out  # at the function's own indentation
+    assert "\narea = (functools.cache)((twice)(area))\n" in out
+    assert "\n    w = (property)(w)\n" in out
+    # A setter names the property being defined, and staticmethod and classmethod are mutated as they are.
+    assert _decorated(out) == {"w": ["w.setter"], "unit": ["staticmethod"], "make": ["classmethod"]}
+    before, after = {}, {}
+    exec(compile(SOURCE, "before", "exec"), before)
+    exec(compile(out, "after", "exec"), after)
+    assert after["area"](3, 4) == before["area"](3, 4) == 24
+    assert after["area"].cache_info().currsize == 1
+    box = after["Box"].make()
+    box.w = 5
+    assert (box.w, after["Box"].unit()) == (5, 1)
+
+
+@pytest.mark.parametrize("module", _mutation().config()["mutmut"]["only_mutate"])
+def test_every_mutated_module_keeps_its_definitions_once_undecorated(module):
+    source = (ROOT / module).read_text(encoding="utf-8")
+    out = _mutation().undecorate(source)
+    compile(out, module, "exec")
+    names = sorted(n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef))
+    assert sorted(n.name for n in ast.walk(ast.parse(out)) if isinstance(n, ast.FunctionDef)) == names
+    left = {name: d for name, d in _decorated(out).items() if set(d) - {"staticmethod", "classmethod"}}
+    assert all(any(name in text for text in d) for name, d in left.items()), left
