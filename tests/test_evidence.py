@@ -63,3 +63,25 @@ def test_the_evidence_keys_are_the_keys_of_every_row_of_the_vendored_evidence_ta
     keys = {key for key in rows if len(key) == 3 and key[0] == "E" and key[1:].isdigit()}
     assert len(keys) > 50 and {"E01", "E20", "E87"} <= keys
     assert evidence._evidence_keys() == evidence.EVIDENCE_KEYS == keys
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"source": "a survey"}, "expected an EVIDENCE key like 'E26', 'derived:E51,E52', 'assumption:<name>' or 'user:<KEY>'"),
+        ({"source": "E26+E00"}, "unknown EVIDENCE key(s) ['E00']"),
+        ({"source": "assumption:no_such_rule", "low": 1.0, "high": 9.0}, "assumption 'no_such_rule' is not in the assumptions registry"),
+        ({"low": 1.0}, "give both low and high, or neither"),
+        ({"high": 9.0}, "give both low and high, or neither"),
+        ({"low": 6.0, "high": 9.0}, "expected low <= value <= high, got 6.0 <= 5.0 <= 9.0"),
+        ({"unit": "fraction", "value": 0.5, "low": 0.1, "high": 1.5}, "expected at most 1 for a quantity in 'fraction', got 1.5"),
+    ],
+    ids=["not a key", "unknown key", "unregistered assumption", "low only", "high only", "outside range", "above the unit's most"],
+)
+def test_a_quantity_that_cannot_be_sourced_is_refused_with_what_is_wrong(fields, message):
+    import re
+
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Sourced(**{"value": 5.0, "unit": "months", "source": "E26", **fields})
