@@ -269,8 +269,6 @@ class Programme(_Frozen):
         unknown = sorted(set(value) - set(INTERVENTION_KEYS))
         if unknown:
             raise ValueError(f"unknown intervention {unknown[0]!r}; expected one of {', '.join(INTERVENTION_KEYS)}")
-        if any(share < 0 for share in value.values()):
-            raise ValueError("intervention shares must be non-negative")
         if abs(sum(value.values()) - 1.0) > 1e-6:
             raise ValueError(f"intervention shares must sum to 1, got {sum(value.values()):.4f}")
         return value

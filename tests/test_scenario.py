@@ -18,7 +18,7 @@ import pfpp_sim
 from pfpp_sim.calibration.fitted import read_fit
 from pfpp_sim.errors import ScenarioError
 from pfpp_sim.evidence import ASSUMPTIONS, EVIDENCE_KEYS, assumed_parameters
-from pfpp_sim.scenario import Scenario, describe_sources, list_examples, list_presets, load_scenario
+from pfpp_sim.scenario import INTERVENTION_KEYS, Scenario, describe_sources, list_examples, list_presets, load_scenario
 
 PACKAGE = Path(str(resources.files("pfpp_sim")))
 PRESETS_DIR = Path(str(resources.files("pfpp_sim.scenarios")))
@@ -263,6 +263,48 @@ def test_a_team_cannot_reach_steady_delivery_before_it_first_delivers(tmp_path):
     message = load_error(write_scenario(tmp_path, "[interventions.retrofit.months_to_steady]\nvalue = 0\n"))
     assert "interventions.retrofit" in message
     assert "months_to_steady (0) must be at least mobilisation_months (1)" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "reason"),
+    [
+        (
+            "[programmes.household_support.interventions]\nincome_advice = 0.0\nbill_support = 0.0\nsoup_kitchen = 1.0\n",
+            "programmes.household_support.interventions",
+            f"unknown intervention 'soup_kitchen'; expected one of {', '.join(INTERVENTION_KEYS)}",
+        ),
+        (
+            "[programmes.household_support.interventions]\nincome_advice = 1.5\nbill_support = -0.5\n",
+            "programmes.household_support.interventions.bill_support",  # the share itself, by its type
+            "Input should be greater than or equal to 0",
+        ),
+        (
+            "[world.trend_damping]\nvalue = 0.9\nunit = 'ratio/year'\nsource = 'assumption:trend_damping'\nlow = 0.5\nhigh = 1.2\n",
+            "world.trend_damping",
+            "trend damping must be at most 1 a year (1 continues the trends undamped)",
+        ),
+        (
+            "[world.young_people.mh_prevalence.21]\nvalue = 0.1\nunit = 'fraction'\nsource = 'E47'\n",
+            "world.young_people.mh_prevalence",
+            "expected year keys like '2021', got '21'",
+        ),
+    ],
+    ids=["unknown intervention", "negative share", "damping range above 1", "year key"],
+)
+def test_a_refused_value_is_named_with_the_whole_reason(tmp_path, body, key, reason):
+    path = write_scenario(tmp_path, body)
+    message = load_error(path)
+    assert message.startswith(f"{path}: {key} = ") and message.endswith(f" {reason}"), message
+
+
+def test_a_share_of_zero_and_steady_delivery_from_the_first_delivery_are_allowed(tmp_path):
+    body = (
+        "[programmes.household_support.interventions]\nincome_advice = 1.0\nbill_support = 0.0\n"
+        "[interventions.retrofit.months_to_steady]\nvalue = 1\n"
+    )
+    scenario = load_scenario(write_scenario(tmp_path, body))
+    assert scenario.programmes["household_support"].interventions["bill_support"] == 0.0
+    assert scenario.interventions.retrofit.months_to_steady.value == scenario.interventions.retrofit.mobilisation_months.value == 1
 
 
 @pytest.mark.parametrize("count", [0, 0.4, 51])
@@ -638,14 +680,15 @@ def test_a_value_citing_an_own_source_without_its_range_is_refused(tmp_path):
     [
         (('reference = "Bradford hubs audit 2023, table 3"\n', ""), "user_sources.hub_audit.reference", "a value (required key is missing)"),
         (('description = "Share', 'description = "\\nShare'), "user_sources.hub_audit.description", "a description on one line, without line breaks"),
-        (("[user_sources.hub_audit]", "[user_sources.hub-audit]"), "user_sources", "user source key 'hub-audit' must be letters"),
+        (('description = "Share', 'description = "\\rShare'), "user_sources.hub_audit.description", "a description on one line, without line breaks"),
+        (("[user_sources.hub_audit]", "[user_sources.hub-audit]"), "user_sources", "user source key 'hub-audit' must be letters, digits and underscores"),
     ],
-    ids=["no_reference", "two_lines", "bad_key"],
+    ids=["no_reference", "two_lines", "carriage_return", "bad_key"],
 )
 def test_an_own_source_needs_a_one_line_description_a_reference_and_a_plain_key(tmp_path, change, key, expected):
     path = write_scenario(tmp_path, OWN_SOURCE.replace(*change))
     message = load_error(path)
-    assert message.startswith(f"{path}: {key} = ") and expected in message and "\n" not in message, message
+    assert message.startswith(f"{path}: {key} = ") and message.endswith(f" {expected}") and "\n" not in message, message
 
 
 # ------------------------------------------------------------ property: fuzzing
