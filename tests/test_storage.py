@@ -21,6 +21,8 @@ from pfpp_sim.errors import PfppError
 from pfpp_sim.storage import (
     RunFolder,
     claim_folder,
+    empty_folder,
+    holds_files,
     read_json,
     read_table,
     readable_table,
@@ -250,7 +252,7 @@ def test_a_folder_that_cannot_be_put_in_place_is_one_line_and_keeps_the_old_resu
     (tmp_path / "file").write_text("x")
     with pytest.raises(PfppError) as info, claim_folder(tmp_path / "file" / "out", overwrite=False) as claim:
         pass
-    assert str(info.value).startswith(f"cannot write to {tmp_path / 'file'}: ")
+    assert str(info.value) == f"cannot write to {tmp_path / 'file'}: {os.strerror(errno.EEXIST)}"
 
 
 def test_the_commit_is_the_packages_whatever_the_working_folder(tmp_path, monkeypatch):
@@ -290,6 +292,50 @@ def test_a_folder_holding_files_is_refused_without_overwrite_and_an_empty_one_is
     (tmp_path / "file").write_text("x")
     with pytest.raises(PfppError, match=r"--out .*file: a folder for the sweep, not a file$"), claim_folder(tmp_path / "file", overwrite=True, what="sweep"):
         pass
+
+
+def test_a_claim_makes_the_folders_above_it_and_a_lock_anyone_may_open_as_the_umask_allows(tmp_path):
+    out = tmp_path / "a" / "b" / "out"
+    umask = os.umask(0o022)
+    try:
+        with claim_folder(out, overwrite=False) as claim:
+            assert (tmp_path / "a" / "b" / ".out.lock").stat().st_mode & 0o777 == 0o644
+            claim.publish(_files)
+    finally:
+        os.umask(umask)
+    assert (out / "note.txt").read_text() == "new"
+
+
+def test_a_file_left_where_a_killed_writer_staged_does_not_stop_the_next_claim(tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / ".out.killed.new").write_text("not a folder")
+    (tmp_path / ".out.old-1").mkdir()
+    with claim_folder(out, overwrite=False) as claim:
+        claim.publish(_files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.killed.new", "out"]
+
+
+def test_emptying_a_folder_removes_its_files_and_folders_and_keeps_it(tmp_path):
+    out = tmp_path / "out"
+    assert not holds_files(out)
+    empty_folder(out)  # nothing to empty
+    out.mkdir()
+    assert not holds_files(out)
+    (out / "sub").mkdir()
+    (out / "sub" / "run-1.parquet").write_text("x")
+    (out / "manifest.json").write_text("{}")
+    assert holds_files(out)
+    empty_folder(out)
+    assert out.is_dir() and not holds_files(out)
+    (tmp_path / "file").write_text("x")
+    assert not holds_files(tmp_path / "file")
+
+
+def test_a_claim_says_what_it_is_for(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PfppError) as info, claim_folder(tmp_path / "file", overwrite=True):
+        pass
+    assert str(info.value) == f"--out {tmp_path / 'file'}: a folder for the results, not a file"
 
 
 def test_a_folder_another_writer_holds_is_refused_and_freed_when_it_is_done(tmp_path):
