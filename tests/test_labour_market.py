@@ -121,6 +121,12 @@ def test_the_anchor_gives_england_as_the_sum_of_its_authorities_the_published_yo
         assert rate == pytest.approx(yw.unemployment_rate_16_24_anchor.value, abs=1e-9)
 
 
+@pytest.mark.parametrize(("target", "factor"), [(0.0, 0.0), (0.99, 100.0)], ids=["no unemployment", "beyond the caps"])
+def test_an_anchor_of_no_unemployment_needs_no_seeking_and_one_out_of_reach_stops_at_the_largest_factor(target, factor):
+    sc = scenario(**{"world.young_people.unemployment_rate_16_24_anchor.value": target})
+    assert labour_market.anchor_factor(sc) == factor
+
+
 def test_the_national_rate_is_the_authorities_unemployed_over_their_economically_active_by_hand():
     # Two authorities of 100 and 300 young people; the second's unemployment rate (16+) is 4 times the first's.
     sc = scenario(**{
