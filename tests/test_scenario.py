@@ -668,6 +668,31 @@ def test_citing_an_undeclared_own_source_is_one_line_naming_the_file_the_key_pat
     )
 
 
+def test_an_undeclared_own_source_lists_every_declared_one_or_none(tmp_path):
+    second = '[user_sources.survey]\ndescription = "A survey"\nreference = "Our survey, 2024"\n'
+    path = write_scenario(tmp_path, second + OWN_SOURCE.replace('source = "user:hub_audit"', 'source = "user:hub_audt"'))
+    assert "(declared: survey, hub_audit): " in load_error(path), "in the file's order"
+    undeclared = OWN_SOURCE.split("[interventions.mh_hub]")[1]
+    assert "a key of [user_sources] (declared: none): add [user_sources.hub_audit]" in load_error(write_scenario(tmp_path, "[interventions.mh_hub]" + undeclared))
+
+
+def test_a_programme_key_that_is_not_a_plain_name_is_refused_with_the_whole_reason(tmp_path):
+    body = (
+        '[programmes."my-grant"]\ndepartment = "DWP"\ndescription = "a new grant"\ninterventions = { income_advice = 1.0 }\n'
+        "budget = { value = 5, unit = 'GBP/household/year', source = 'assumption:programme_budget', low = 2, high = 10 }\n"
+        "budget_basis = 'households'\ncompetitive_share = 0.0\nfunding_period_months = 12\nwindow_months = 1\n"
+        "award_lag = { value = 3, unit = 'months', source = 'assumption:award_lag', low = 1, high = 6 }\n"
+    )
+    message = load_error(write_scenario(tmp_path, body))
+    assert message.endswith(" programme key 'my-grant' must be letters, digits and underscores"), message
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_a_programme_may_be_paid_as_one_grant_or_as_many_as_the_most_a_council_takes(tmp_path, count):
+    body = f"[programmes.careers.grants]\nvalue = {count}\nunit = 'grants/council/round'\nsource = 'assumption:small_grants'\nlow = {count}\nhigh = {count}\n"
+    assert load_scenario(write_scenario(tmp_path, body)).programmes["careers"].grant_count == count
+
+
 def test_a_value_citing_an_own_source_without_its_range_is_refused(tmp_path):
     path = write_scenario(tmp_path, OWN_SOURCE.replace(", low = 0.15, high = 0.35", ""))
     message = load_error(path)
