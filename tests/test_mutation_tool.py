@@ -91,3 +91,27 @@ def test_every_mutated_module_keeps_its_definitions_once_undecorated(module):
     assert sorted(n.name for n in ast.walk(ast.parse(out)) if isinstance(n, ast.FunctionDef)) == names
     left = {name: d for name, d in _decorated(out).items() if set(d) - {"staticmethod", "classmethod"}}
     assert all(any(name in text for text in d) for name, d in left.items()), left
+
+
+def test_a_modules_copy_runs_its_tests_with_the_conftest_that_empties_the_caches(tmp_path):
+    import subprocess
+    import sys
+    import tomllib
+
+    mutation = _mutation()
+    base = mutation.config()["mutmut"]
+    settings = tomllib.loads(mutation.mutmut_section(base, "pfpp_sim/streams.py", ["tests/test_streams.py"]))["tool"]["mutmut"]
+    assert settings["only_mutate"] == ["pfpp_sim/streams.py"]
+    assert settings["also_copy"] == [*base["also_copy"], "conftest.py"], "mutmut runs the tests in its own copy"
+    # Each test finds the module's cache empty, so it runs the (mutated) function itself.
+    (tmp_path / "counted.py").write_text("import functools\ncalls = []\n\n@functools.cache\ndef f():\n    calls.append(1)\n")
+    (tmp_path / "conftest.py").write_text(mutation.CACHE_CONFTEST.format(module="counted"))
+    (tmp_path / "test_twice.py").write_text(
+        "import counted\n\ndef test_one():\n    counted.f()\n    assert len(counted.calls) == 1\n\n"
+        "def test_two():\n    counted.f()\n    assert len(counted.calls) == 2\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout

@@ -78,7 +78,12 @@ def slug(module: str) -> str:
 
 def mutmut_section(base: dict, module: str, tests: list[str]) -> str:
     """The [tool.mutmut] table of a one-module copy: mutate ``module`` only, run ``tests``."""
-    settings = {**base, "only_mutate": [module], "pytest_add_cli_args_test_selection": tests + base_filter(base)}
+    settings = {
+        **base,
+        "only_mutate": [module],
+        "pytest_add_cli_args_test_selection": tests + base_filter(base),
+        "also_copy": [*base.get("also_copy", []), "conftest.py"],  # mutmut runs the tests in its own copy, mutants/
+    }
     lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
 
