@@ -17,7 +17,7 @@ import pytest
 from faults import ctrl_c, disk_full, half_written
 
 from pfpp_sim import storage
-from pfpp_sim.errors import PfppError
+from pfpp_sim.errors import PfppError, ScenarioError
 from pfpp_sim.storage import (
     RunFolder,
     claim_folder,
@@ -25,6 +25,7 @@ from pfpp_sim.storage import (
     holds_files,
     read_json,
     read_table,
+    read_toml,
     readable_table,
     table_metadata,
     write_bytes,
@@ -438,3 +439,40 @@ def test_a_table_with_a_filtered_index_is_saved_without_it(tmp_path):
     path = write_parquet(NEW.iloc[::2], tmp_path / "t.parquet")
     assert pq.read_schema(path).names == ["run", "value"]
     pd.testing.assert_frame_equal(read_table(path), NEW.iloc[::2].reset_index(drop=True))
+
+
+# ------------------------------------------------------------- files users wrote
+
+
+def test_a_toml_file_is_read_with_its_bytes_and_a_leading_byte_order_mark_is_allowed(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_bytes(b"\xef\xbb\xbfname = 'x'\n")
+    assert read_toml(path, what="sweep file") == ({"name": "x"}, b"\xef\xbb\xbfname = 'x'\n")
+    assert read_toml(str(path), what="sweep file")[0] == {"name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("content", "named", "expected"),
+    [
+        (None, True, "an existing sweep file"),
+        (b"name = '\xff'\n", True, "a readable UTF-8 TOML file (UnicodeDecodeError)"),
+        (b"name = \n", False, "valid TOML (Invalid value (at line 1, column 8))"),
+        (b"a = " + b"[" * 2000 + b"]" * 2000 + b"\n", False, "valid TOML (tables or arrays nested too deep)"),
+    ],
+    ids=["missing", "not UTF-8", "not TOML", "nested too deep"],
+)
+def test_a_toml_file_that_cannot_be_read_is_named_with_what_it_should_be(tmp_path, content, named, expected):
+    path = tmp_path / "spec.toml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ScenarioError) as info:
+        read_toml(path, what="sweep file")
+    assert (info.value.path, info.value.key, info.value.value, info.value.expected) == (str(path), "", str(path) if named else None, expected)
+    assert str(info.value).startswith(f"{path}: <file> = ") and str(info.value).endswith(f": {expected}")
+    assert isinstance(info.value.__cause__, (OSError, UnicodeDecodeError, ValueError, RecursionError))
+
+
+def test_a_toml_file_that_is_a_folder_is_named_as_unreadable(tmp_path):
+    with pytest.raises(ScenarioError) as info:
+        read_toml(tmp_path, what="scenario")
+    assert info.value.expected == "a readable UTF-8 TOML file (IsADirectoryError)"
