@@ -157,6 +157,25 @@ def test_district_band_shares_come_from_its_epc_lodgements():
     assert (hastings.shares >= 0).all()
 
 
+def test_district_band_shares_are_its_lodgements_of_the_ten_years_to_september_2023_over_their_sum():
+    import csv
+    from importlib import resources
+
+    with resources.files("pfpp_sim.data").joinpath("tables", "epc_lodgements_by_band.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["area_code"] == "E07000062"]
+    windows = {r["window_start"] for r in rows}
+    assert len(windows) > 1, "the table holds a later window too"
+    counts = {r["band"]: float(r["lodgements"]) for r in rows if r["window_start"] == "2013-10-01"}
+    expected = np.array([counts[band] for band in "ABCDEFG"]) / sum(counts.values())
+    np.testing.assert_allclose(data.energy_efficiency_bands("E07000062").shares, expected, rtol=1e-12)
+
+
+def test_a_missing_packaged_table_is_named():
+    with pytest.raises(DataError) as info:
+        data._table("no_such_table.csv")
+    assert str(info.value) == "no_such_table.csv: packaged data table not found in pfpp_sim/data/tables"
+
+
 def test_band_shares_reject_unknown_codes():
     with pytest.raises(DataError, match="W06000015.*expected the ONS code of an English area$"):
         data.energy_efficiency_bands("W06000015")
