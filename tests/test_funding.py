@@ -56,6 +56,14 @@ def test_split_pence_gives_nothing_to_a_zero_share():
     assert split_pence(101, {"a": 1.0, "b": 0.0}) == {"a": 101, "b": 0}
 
 
+@pytest.mark.parametrize("share", [0.0, -1.0, float("nan"), float("inf")])
+def test_split_pence_refuses_a_single_share_that_is_not_a_positive_number(share):
+    assert split_pence(101, {"a": 0.25}) == {"a": 101}
+    with pytest.raises(ValueError) as info:
+        split_pence(101, {"a": share})
+    assert str(info.value) == f"shares must be finite and sum to more than 0, got {{'a': {share}}}"
+
+
 def test_split_pence_gives_the_leftover_penny_to_the_largest_remainder():
     # 10p by 1:2 is 3.33p and 6.67p: the floors leave a penny, which goes to the 0.67.
     assert split_pence(10, {"a": 1.0, "b": 2.0}) == {"a": 3, "b": 7}
