@@ -202,3 +202,37 @@ def test_a_design_s_whole_numbers_reach_the_scenario_as_python_integers():
     base = pfpp_sim.load_scenario("siloed_baseline").with_overrides(SMALL)
     results = run_design(design, base, outputs=["returned_gbp"], executor="serial")
     assert list(results["levers.funding_period_months"]) == [24]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"levels": [1, 2], "low": 0.0}, "give either levels or low/high, not both"),
+        ({"levels": [1, 2], "high": 3.0}, "give either levels or low/high, not both"),
+        ({"low": 0.0}, "give low and high, or levels"),
+        ({"low": 1.0, "high": 1.0}, "expected low < high, got low=1.0, high=1.0"),
+    ],
+    ids=["levels and low", "levels and high", "low alone", "no width"],
+)
+def test_a_parameter_is_a_range_or_levels_and_a_spec_that_is_neither_is_told_why(fields, reason):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        Parameter(**fields)
+    assert [str(error["ctx"]["error"]) for error in refused.value.errors()] == [reason]
+
+
+def test_a_grid_has_three_points_unless_told_and_an_integer_range_gives_whole_numbers():
+    assert Parameter(low=0.0, high=6.0).grid() == [0.0, 3.0, 6.0]
+    whole = Parameter(low=0.0, high=6.0, integer=True, steps=4)
+    assert whole.grid() == [0, 2, 4, 6] and all(type(v) is int for v in whole.grid())
+    sampled = Parameter(low=1.0, high=6.0, integer=True).from_unit(np.array([1.4, 5.6]))
+    assert sampled == [1, 6] and all(type(v) is int for v in sampled)
+    assert Parameter(low=1.0, high=6.0).from_unit(np.array([1.4])) == [1.4]
+    assert Parameter(levels=["a", "b", "c"]).bounds == [0.0, 1.0] and Parameter(low=1.0, high=6.0).bounds == [1.0, 6.0]
+
+
+def test_a_design_is_a_latin_hypercube_unless_told_and_morris_uses_four_levels():
+    pd.testing.assert_frame_equal(sample(SPACE, 8, 1), sample(SPACE, 8, 1, method="lhs"))
+    pd.testing.assert_frame_equal(sample(SPACE, 3, 1, method="morris"), sample(SPACE, 3, 1, method="morris", morris_levels=4))
+    assert not sample(SPACE, 3, 1, method="morris").equals(sample(SPACE, 3, 1, method="morris", morris_levels=6))
