@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from tools_module import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _knockouts():
-    spec = importlib.util.spec_from_file_location("knockouts", ROOT / "tools" / "knockouts.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.KNOCKOUTS
+    return load_tool("knockouts").KNOCKOUTS
 
 
 @pytest.mark.parametrize("knockout", _knockouts(), ids=lambda k: f"{k.name}-{k.effect[:30]}")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import textwrap
 from pathlib import Path
 
 import pytest
+from tools_module import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _mutation():
-    spec = importlib.util.spec_from_file_location("mutation", ROOT / "tools" / "mutation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("mutation")
 
 
 SOURCE = textwrap.dedent('''

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
+from tools_module import load_tool
 
 from pfpp_sim import model as model_module
 from pfpp_sim import starting
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("output_digest", ROOT / "tools" / "output_digest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("output_digest")
 
 
 def test_a_changed_value_column_name_dtype_or_table_order_changes_the_digest():
