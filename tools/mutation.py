@@ -101,7 +101,7 @@ def base_filter(base: dict) -> list[str]:
 
 
 KEPT_DECORATORS = {"staticmethod", "classmethod"}
-"""Decorators mutmut mutates under (:func:`undecorate` leaves them)."""
+"""Decorators under which mutmut still mutates a function (:func:`undecorate` leaves them)."""
 
 
 def undecorate(source: str) -> str:

@@ -280,6 +280,10 @@ class _Problem:
         return pattern
 
 
+EXACT_FIT_VARIANCE = 1e-12
+"""Least residual variance of a series (standardised units): a series fitted exactly gives its parameters errors of about 0, not a division by 0."""
+
+
 def _standard_errors(jac: np.ndarray, residuals: np.ndarray, step: np.ndarray, series: np.ndarray) -> np.ndarray:
     """Approximate standard errors from the Jacobian at the optimum, in parameter units.
 
@@ -320,7 +324,7 @@ def _standard_errors(jac: np.ndarray, residuals: np.ndarray, step: np.ndarray, s
     for label in np.unique(series):
         rows = series == label
         dof = max(rows.sum() - leverage[rows].sum(), 1.0)
-        variance[rows] = float(np.sum(residuals[rows] ** 2)) / dof
+        variance[rows] = max(float(np.sum(residuals[rows] ** 2)) / dof, EXACT_FIT_VARIANCE)
     cov = np.linalg.pinv(moves.T @ (moves / variance[:, None]))
     se[identified] = np.sqrt(np.clip(np.diag(cov), 0, None)) * step[identified]
     return se

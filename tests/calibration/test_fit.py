@@ -319,6 +319,9 @@ def test_each_series_scales_its_parameters_errors_by_its_own_residual_variance()
     expected = np.sqrt(np.diag(np.linalg.inv(shared.T @ (shared / variance[:, None]))))
     np.testing.assert_allclose(_standard_errors(shared, fun, np.ones(3), series), expected)
     assert leverage.sum() == pytest.approx(3.0)
+    # A series fitted exactly gives its parameter an error of about 0, not a division by 0.
+    exact = _standard_errors(jac, np.where(series == "fuel", 0.0, fun), np.ones(2), series)
+    assert exact[0] == pytest.approx(0.0, abs=1e-5) and exact[1] == pytest.approx(alone[1])
 
 
 def test_a_calibration_of_every_district_of_a_county_gives_the_county_their_trends(monkeypatch):
