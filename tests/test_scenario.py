@@ -814,3 +814,16 @@ def test_a_scenario_built_in_code_says_so_and_names_its_calibration():
     assert describe_sources(built, version="9.9") == "siloed_baseline: built in code; calibration england"
     uncalibrated = built.model_copy(update={"calibration": None})
     assert describe_sources(uncalibrated, version="9.9") == "siloed_baseline: built in code; calibration none (no fitted trends)"
+
+
+@pytest.mark.parametrize(("value", "given"), [("0.5", "a number"), ("[1]", "a list")])
+def test_a_value_of_the_wrong_type_says_what_it_is(tmp_path, value, given):
+    message = load_error(write_scenario(tmp_path, f"[levers]\ncarry_over = {value}\n"))
+    assert message.endswith(f": levers.carry_over = {value}: true or false, not {given}"), message
+
+
+def test_a_scenario_file_is_recorded_by_the_name_it_gives_itself_not_its_file_name(tmp_path):
+    path = tmp_path / "other.toml"
+    path.write_text(HEADER.format(name="my_case", parent="siloed_baseline"), encoding="utf-8")
+    sources = load_scenario(path).sources
+    assert [(s.role, s.name, s.origin) for s in sources[:2]] == [("scenario", "my_case", "file"), ("extends", "siloed_baseline", "preset")]
