@@ -12,8 +12,7 @@ from tools_module import load_tool
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _mutation():
-    return load_tool("mutation")
+MUTATION = load_tool("mutation")
 
 
 SOURCE = textwrap.dedent('''
@@ -63,7 +62,7 @@ def _decorated(source: str) -> dict[str, list[str]]:
 
 
 def test_decorators_are_applied_after_the_function_in_the_same_order_and_it_behaves_the_same():
-    out = _mutation().undecorate(SOURCE)
+    out = MUTATION.undecorate(SOURCE)
     assert "    area = (functools.cache)((twice)(area))\n" not in out  # at the function's own indentation
     assert "\narea = (functools.cache)((twice)(area))\n" in out
     assert "\n    w = (property)(w)\n" in out
@@ -79,10 +78,10 @@ def test_decorators_are_applied_after_the_function_in_the_same_order_and_it_beha
     assert (box.w, after["Box"].unit()) == (5, 1)
 
 
-@pytest.mark.parametrize("module", _mutation().config()["mutmut"]["only_mutate"])
+@pytest.mark.parametrize("module", MUTATION.config()["mutmut"]["only_mutate"])
 def test_every_mutated_module_keeps_its_definitions_once_undecorated(module):
     source = (ROOT / module).read_text(encoding="utf-8")
-    out = _mutation().undecorate(source)
+    out = MUTATION.undecorate(source)
     compile(out, module, "exec")
     names = sorted(n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef))
     assert sorted(n.name for n in ast.walk(ast.parse(out)) if isinstance(n, ast.FunctionDef)) == names
@@ -95,14 +94,13 @@ def test_a_modules_copy_runs_its_tests_with_the_conftest_that_empties_the_caches
     import sys
     import tomllib
 
-    mutation = _mutation()
-    base = mutation.config()["mutmut"]
-    settings = tomllib.loads(mutation.mutmut_section(base, "pfpp_sim/streams.py", ["tests/test_streams.py"]))["tool"]["mutmut"]
+    base = MUTATION.config()["mutmut"]
+    settings = tomllib.loads(MUTATION.mutmut_section(base, "pfpp_sim/streams.py", ["tests/test_streams.py"]))["tool"]["mutmut"]
     assert settings["only_mutate"] == ["pfpp_sim/streams.py"]
     assert settings["also_copy"] == [*base["also_copy"], "conftest.py"], "mutmut runs the tests in its own copy"
     # Each test finds the module's cache empty, so it runs the (mutated) function itself.
     (tmp_path / "counted.py").write_text("import functools\ncalls = []\n\n@functools.cache\ndef f():\n    calls.append(1)\n")
-    (tmp_path / "conftest.py").write_text(mutation.CACHE_CONFTEST.format(module="counted"))
+    (tmp_path / "conftest.py").write_text(MUTATION.CACHE_CONFTEST.format(module="counted"))
     (tmp_path / "test_twice.py").write_text(
         "import counted\n\ndef test_one():\n    counted.f()\n    assert len(counted.calls) == 1\n\n"
         "def test_two():\n    counted.f()\n    assert len(counted.calls) == 2\n"
